@@ -1,0 +1,1 @@
+"""The D-Bus API: names, codec, service and typed client."""

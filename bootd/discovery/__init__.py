@@ -1,0 +1,1 @@
+"""Discovery: devices as they appear, mounted read-only, scanned into the inventory."""

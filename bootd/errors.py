@@ -1,0 +1,121 @@
+"""The BootdError tree.  Each class names the D-Bus error it becomes.
+
+Stdlib only (layer L0).  Messages are written for people: they say what
+failed and, where it helps, what to do.
+"""
+
+from __future__ import annotations
+
+ERROR_PREFIX = "org.bootd.Error"
+
+
+class BootdError(Exception):
+    """Root of every error bootd reports to a person."""
+
+    dbus_name: str = f"{ERROR_PREFIX}.Failed"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ConfigError(BootdError):
+    """A setting or configuration file is invalid."""
+
+    dbus_name = f"{ERROR_PREFIX}.InvalidConfig"
+
+
+class InvalidArgument(BootdError):
+    """A caller passed something that cannot be right."""
+
+    dbus_name = f"{ERROR_PREFIX}.InvalidArgument"
+
+
+class NotFound(BootdError):
+    """A device, option, file or URL does not exist."""
+
+    dbus_name = f"{ERROR_PREFIX}.NotFound"
+
+
+class PermissionDenied(BootdError):
+    """The caller may not do this (not root, or the password is required)."""
+
+    dbus_name = f"{ERROR_PREFIX}.PermissionDenied"
+
+
+class AuthenticationRequired(PermissionDenied):
+    """A password is set and this connection has not authenticated."""
+
+    dbus_name = f"{ERROR_PREFIX}.AuthenticationRequired"
+
+
+class Busy(BootdError):
+    """Another boot is in progress, or too many calls are in flight."""
+
+    dbus_name = f"{ERROR_PREFIX}.Busy"
+
+
+class CommandError(BootdError):
+    """An external command failed; carries its argv, status and output."""
+
+    dbus_name = f"{ERROR_PREFIX}.CommandFailed"
+
+    def __init__(self, argv: list[str], returncode: int, stdout: str = "", stderr: str = "") -> None:
+        detail = (stderr or stdout).strip().splitlines()
+        tail = detail[-1] if detail else f"exit status {returncode}"
+        super().__init__(f"{argv[0] if argv else '?'} failed: {tail}")
+        self.argv = argv
+        self.returncode = returncode
+        self.stdout = stdout
+        self.stderr = stderr
+
+
+class MountError(BootdError):
+    """A device could not be mounted read-only."""
+
+    dbus_name = f"{ERROR_PREFIX}.MountFailed"
+
+
+class ResourceError(BootdError):
+    """A kernel, initrd or DTB could not be found, fetched or verified."""
+
+    dbus_name = f"{ERROR_PREFIX}.ResourceFailed"
+
+
+class DtbError(BootdError):
+    """A device tree could not be read, patched or validated."""
+
+    dbus_name = f"{ERROR_PREFIX}.DeviceTree"
+
+
+class HookError(BootdError):
+    """A boot hook failed; the boot stops."""
+
+    dbus_name = f"{ERROR_PREFIX}.HookFailed"
+
+
+class KexecError(BootdError):
+    """kexec could not load or execute the new kernel."""
+
+    dbus_name = f"{ERROR_PREFIX}.KexecFailed"
+
+
+class NetworkError(BootdError):
+    """A network interface, lease or download failed."""
+
+    dbus_name = f"{ERROR_PREFIX}.Network"
+
+
+class Timeout(BootdError):
+    """Something took longer than it may."""
+
+    dbus_name = f"{ERROR_PREFIX}.Timeout"
+
+
+class Unsupported(BootdError):
+    """This machine or build cannot do what was asked."""
+
+    dbus_name = f"{ERROR_PREFIX}.NotSupported"

@@ -1,0 +1,1 @@
+"""The loader: resources, device tree, hooks, kexec."""

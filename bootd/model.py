@@ -1,0 +1,253 @@
+"""The data every part of bootd speaks: frozen dataclasses and closed sets.
+
+Stdlib only (layer L0).  Anything that crosses a module boundary is one of
+these types; the JSON form lives in :mod:`bootd.jsoncodec`, the D-Bus form in
+:mod:`bootd.dbus.codec`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import PurePosixPath
+
+
+class DeviceType(StrEnum):
+    """What kind of medium a device is; also the boot-order vocabulary."""
+
+    DISK = "disk"
+    USB = "usb"
+    OPTICAL = "optical"
+    NETWORK = "network"
+    ANY = "any"
+
+    def is_removable(self) -> bool:
+        return self in (DeviceType.USB, DeviceType.OPTICAL)
+
+    @property
+    def label(self) -> str:
+        """How menus name the type: ``Disk``, ``USB``, ``CD/DVD``, ``Network``."""
+        return {
+            DeviceType.DISK: "Disk",
+            DeviceType.USB: "USB",
+            DeviceType.OPTICAL: "CD/DVD",
+            DeviceType.NETWORK: "Network",
+            DeviceType.ANY: "Any",
+        }[self]
+
+
+class Source(StrEnum):
+    """Which configuration format produced a boot option."""
+
+    GRUB2 = "grub2"
+    SYSLINUX = "syslinux"
+    BLS = "bls"
+    YABOOT = "yaboot"
+    KBOOT = "kboot"
+    PXE = "pxe"
+    UKI = "uki"
+    USER = "user"
+
+
+class Severity(StrEnum):
+    """Level of a status message shown to people."""
+
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"
+
+
+@dataclass(frozen=True, slots=True)
+class Resource:
+    """Where a kernel, initrd or DTB lives.
+
+    Exactly one form is used:
+
+    * ``path`` alone: a path on the option's own device;
+    * ``path`` with ``device``: a path on another, already known device;
+    * ``path`` with ``selector`` (``uuid=…`` / ``label=…``): a path on a device
+      that is named but not known yet (resolved when it appears);
+    * ``url``: a remote or ``file://`` resource.
+    """
+
+    path: PurePosixPath | None = None
+    device: str | None = None
+    selector: str | None = None
+    url: str | None = None
+
+    @staticmethod
+    def local(path: str | PurePosixPath, device: str | None = None) -> Resource:
+        return Resource(path=PurePosixPath(path), device=device)
+
+    @staticmethod
+    def remote(url: str) -> Resource:
+        return Resource(url=url)
+
+    @staticmethod
+    def by_uuid(uuid: str, path: str | PurePosixPath) -> Resource:
+        return Resource(path=PurePosixPath(path), selector=f"uuid={uuid}")
+
+    @staticmethod
+    def by_label(label: str, path: str | PurePosixPath) -> Resource:
+        return Resource(path=PurePosixPath(path), selector=f"label={label}")
+
+    @property
+    def is_url(self) -> bool:
+        return self.url is not None
+
+    @property
+    def is_unresolved(self) -> bool:
+        return self.selector is not None and self.device is None
+
+    def describe(self) -> str:
+        """A short human form: ``/boot/vmlinuz``, ``(sda2)/vmlinuz``, a URL."""
+        if self.url is not None:
+            return self.url
+        if self.selector is not None and self.device is None:
+            return f"({self.selector}){self.path}"
+        if self.device is not None:
+            return f"({self.device}){self.path}"
+        return str(self.path)
+
+
+@dataclass(frozen=True, slots=True)
+class Device:
+    """A source of boot options: a filesystem, a network interface, a directory."""
+
+    id: str
+    type: DeviceType = DeviceType.DISK
+    node: str | None = None
+    uuid: str | None = None
+    label: str | None = None
+    mountpoint: PurePosixPath | None = None
+    fstype: str | None = None
+    properties: tuple[tuple[str, str], ...] = ()
+
+    def prop(self, key: str, default: str | None = None) -> str | None:
+        for k, v in self.properties:
+            if k == key:
+                return v
+        return default
+
+    def matches(self, selector: str) -> bool:
+        """Whether ``uuid=…`` / ``label=…`` / ``id=…`` names this device."""
+        kind, _, value = selector.partition("=")
+        kind = kind.lower()
+        if kind == "uuid":
+            return self.uuid is not None and self.uuid.lower() == value.lower()
+        if kind == "label":
+            return self.label is not None and self.label == value
+        if kind == "id":
+            return self.id == value
+        return False
+
+    @property
+    def title(self) -> str:
+        """How menus name the device: ``USB: STICK (sdb1)``, ``Disk: sda2``."""
+        short = self.node.rsplit("/", 1)[-1] if self.node else self.id
+        if self.label:
+            return f"{self.type.label}: {self.label} ({short})"
+        return f"{self.type.label}: {short}"
+
+
+@dataclass(frozen=True, slots=True)
+class BootOption:
+    """One entry of the boot menu."""
+
+    id: str
+    device: str
+    name: str
+    kernel: Resource | None
+    initrds: tuple[Resource, ...] = ()
+    dtb: Resource | None = None
+    args: str = ""
+    default: bool = False
+    source: Source = Source.USER
+    order: int = 0
+    hidden: bool = False
+    group: str | None = None
+    """Submenu title (GRUB ``submenu``, SYSLINUX ``MENU BEGIN``) for grouping."""
+    entry_id: str | None = None
+    """The entry's own id within its config (GRUB ``--id``, BLS file stem, label)."""
+    kind: str = "linux"
+    """``linux`` for kexec-able entries; other kinds (``multiboot``) are listed
+    but cannot be booted by kexec."""
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostic:
+    """A message from a parser or scanner about something it skipped or fixed."""
+
+    severity: Severity
+    message: str
+    file: str | None = None
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = ""
+        if self.file is not None:
+            where = f"{self.file}:{self.line}: " if self.line is not None else f"{self.file}: "
+        return f"{self.severity}: {where}{self.message}"
+
+
+@dataclass(frozen=True, slots=True)
+class ParseResult:
+    """What parsing one device gives: options in menu order and diagnostics."""
+
+    options: tuple[BootOption, ...] = ()
+    diagnostics: tuple[Diagnostic, ...] = ()
+    timeout: float | None = None
+    """Timeout the config asks for, seconds, when it says."""
+    supersedes: tuple[Source, ...] = ()
+    """Formats whose options this result already contains (GRUB ``blscfg``
+    lists the BLS entries; the BLS parser's copy is then dropped)."""
+
+
+class ConsoleKind(StrEnum):
+    SERIAL = "serial"
+    HVC = "hvc"
+    VGA = "vga"
+    OTHER = "other"
+
+
+@dataclass(frozen=True, slots=True)
+class Console:
+    """A console the next kernel may use."""
+
+    name: str
+    """Kernel name: ``ttyS0``, ``hvc0``, ``tty1``, ``ttyAMA0``."""
+    kind: ConsoleKind = ConsoleKind.OTHER
+    dt_path: str | None = None
+    """Device-tree node, when known: ``/pl011@9000000``."""
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Framebuffer:
+    """Facts about a framebuffer, as the kernel reports them for fbN."""
+
+    name: str
+    width: int
+    height: int
+    depth: int
+    stride: int
+    address: int
+    size: int
+    format: str = "a8r8g8b8"
+
+
+@dataclass(frozen=True, slots=True)
+class StatusMessage:
+    severity: Severity
+    message: str
+    timestamp: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class BootRequest:
+    """What a person (or autoboot) asked to boot, after overrides."""
+
+    option: BootOption
+    console: str | None = None
+    args: str | None = None
+    """Replacement kernel arguments; ``None`` keeps the option's own."""

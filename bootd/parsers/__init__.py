@@ -1,0 +1,122 @@
+"""Parser registry: every parser runs on every device.
+
+A parser is a pure function ``parse(view, ctx) -> ParseResult``: it reads
+through a :class:`~bootd.parsers.view.DeviceView`, never raises (an unreadable
+file becomes a :class:`~bootd.model.Diagnostic`), and returns options in the
+order its boot loader's menu shows them, with ``default=True`` on the one
+entry that loader would boot.  :func:`parse_device` runs them all, gives each
+option a stable id and a device-wide ``order``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+
+from bootd.model import BootOption, Device, Diagnostic, ParseResult, Severity, Source
+from bootd.parsers.view import DeviceView
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ParseContext:
+    """What a parser may know beyond its own device."""
+
+    others: Mapping[str, DeviceView] = field(default_factory=dict)
+    """Views of the other known devices, by device id (GRUB ``search``)."""
+    arch: str = "x86_64"
+    """Machine architecture (``uname -m`` form): ``x86_64``, ``aarch64``, ``ppc64le``."""
+    firmware: str = "efi"
+    """GRUB's ``grub_platform``: ``efi``, ``pc``, ``ieee1275``."""
+
+    def devices(self) -> list[Device]:
+        return [v.device for v in self.others.values()]
+
+
+Parser = Callable[[DeviceView, ParseContext], ParseResult]
+
+
+@dataclass(frozen=True)
+class ParserEntry:
+    source: Source
+    module: str
+    """Module path holding a ``parse`` function; imported on first use."""
+    supersedes: tuple[Source, ...] = ()
+
+
+# Registry order is the order options of one device are listed in.
+REGISTRY: tuple[ParserEntry, ...] = (
+    ParserEntry(Source.GRUB2, "bootd.parsers.grub"),
+    ParserEntry(Source.BLS, "bootd.parsers.bls"),
+    ParserEntry(Source.SYSLINUX, "bootd.parsers.syslinux"),
+    ParserEntry(Source.YABOOT, "bootd.parsers.yaboot"),
+    ParserEntry(Source.KBOOT, "bootd.parsers.kboot"),
+)
+
+
+def _load(entry: ParserEntry) -> Parser | None:
+    try:
+        mod = importlib.import_module(entry.module)
+    except ModuleNotFoundError as e:
+        if e.name == entry.module:
+            return None
+        raise
+    fn: Parser = mod.parse
+    return fn
+
+
+def option_id(device: str, source: Source, key: str) -> str:
+    """The stable id of an option: device, format and the entry's own key."""
+    return f"{device}/{source}/{key}"
+
+
+def parse_device(
+    view: DeviceView,
+    ctx: ParseContext | None = None,
+    *,
+    only: tuple[Source, ...] | None = None,
+) -> ParseResult:
+    """Run every registered parser on ``view``; never raises."""
+    ctx = ctx or ParseContext()
+    results: list[tuple[Source, ParseResult]] = []
+    diagnostics: list[Diagnostic] = []
+    for entry in REGISTRY:
+        if only is not None and entry.source not in only:
+            continue
+        parser = _load(entry)
+        if parser is None:
+            continue
+        try:
+            result = parser(view, ctx)
+        except RecursionError:
+            diagnostics.append(Diagnostic(Severity.ERROR, f"{entry.source} parser: nesting too deep; skipped"))
+            continue
+        except Exception as e:  # a parser bug must not take the scan down
+            log.exception("%s parser failed on %s", entry.source, view.device.id)
+            diagnostics.append(Diagnostic(Severity.ERROR, f"{entry.source} parser failed: {e}"))
+            continue
+        results.append((entry.source, result))
+    superseded: set[Source] = set()
+    for _, result in results:
+        superseded.update(result.supersedes)
+    options: list[BootOption] = []
+    seen: dict[str, int] = {}
+    timeout: float | None = None
+    for source, result in results:
+        diagnostics.extend(result.diagnostics)
+        if source in superseded:
+            continue
+        if timeout is None:
+            timeout = result.timeout
+        for opt in result.options:
+            key = opt.entry_id or opt.name or "entry"
+            oid = option_id(view.device.id, opt.source, key)
+            n = seen.get(oid, 0)
+            seen[oid] = n + 1
+            if n:
+                oid = f"{oid}#{n + 1}"
+            options.append(replace(opt, id=oid, device=view.device.id, order=len(options)))
+    return ParseResult(options=tuple(options), diagnostics=tuple(diagnostics), timeout=timeout)

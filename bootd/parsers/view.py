@@ -1,0 +1,222 @@
+"""A read-only, confined view of one device's files: what parsers see.
+
+Parsers never open files themselves; they ask a :class:`DeviceView`.  The view
+resolves every path inside the device root (``..`` and symbolic links may not
+lead out of it), caps sizes, refuses FIFOs and devices, and never writes.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import stat
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Protocol
+
+from bootd.model import Device
+
+log = logging.getLogger(__name__)
+
+MAX_CONFIG_BYTES = 1024 * 1024
+"""The largest configuration file any parser reads (1 MiB)."""
+
+MAX_LIST_ENTRIES = 10_000
+"""The most directory entries a parser sees in one directory."""
+
+_MAX_LINK_HOPS = 40
+
+
+class ViewError(Exception):
+    """A path could not be read through the view; the message says why."""
+
+
+class DeviceView(Protocol):
+    """What a parser may ask of a device."""
+
+    @property
+    def device(self) -> Device: ...
+
+    def read_bytes(self, path: str | PurePosixPath, *, limit: int = MAX_CONFIG_BYTES) -> bytes:
+        """The file's bytes; :class:`ViewError` if missing, too large, or not a file."""
+        ...
+
+    def read_text(self, path: str | PurePosixPath, *, limit: int = MAX_CONFIG_BYTES) -> str:
+        """The file decoded as UTF-8, undecodable bytes replaced."""
+        ...
+
+    def is_file(self, path: str | PurePosixPath) -> bool: ...
+
+    def is_dir(self, path: str | PurePosixPath) -> bool: ...
+
+    def size(self, path: str | PurePosixPath) -> int | None: ...
+
+    def listdir(self, path: str | PurePosixPath) -> list[str]:
+        """Names in a directory, sorted; empty when it is not one."""
+        ...
+
+    def find(self, path: str | PurePosixPath) -> PurePosixPath | None:
+        """The real spelling of ``path`` on a case-insensitive match (FAT)."""
+        ...
+
+
+ROOT = PurePosixPath("/")
+
+
+def normalize(path: str | PurePosixPath, cwd: PurePosixPath = ROOT) -> PurePosixPath:
+    """Make ``path`` absolute within the device and collapse ``.``/``..``.
+
+    ``..`` at the root stays at the root, as on a real filesystem.
+    """
+    p = PurePosixPath(path)
+    if not p.is_absolute():
+        p = cwd / p
+    parts: list[str] = []
+    for part in p.parts[1:]:
+        if part in ("", "."):
+            continue
+        if part == "..":
+            if parts:
+                parts.pop()
+            continue
+        parts.append(part)
+    return PurePosixPath("/", *parts)
+
+
+@dataclass(frozen=True)
+class DirectoryView:
+    """A :class:`DeviceView` over a directory on this machine (a mounted
+    filesystem, or a directory that stands in for one)."""
+
+    root: Path
+    device: Device
+
+    def _resolve(self, path: str | PurePosixPath) -> Path:
+        """Resolve ``path`` to a real path below root, following links inside it."""
+        rel = normalize(path)
+        current = PurePosixPath("/")
+        todo = list(rel.parts[1:])
+        hops = 0
+        while todo:
+            part = todo.pop(0)
+            if part == "..":
+                current = current.parent
+                continue
+            if part in ("", "."):
+                continue
+            candidate = current / part
+            real = self.root / str(candidate)[1:]
+            try:
+                st = os.lstat(real)
+            except OSError:
+                current = candidate
+                continue
+            if stat.S_ISLNK(st.st_mode):
+                hops += 1
+                if hops > _MAX_LINK_HOPS:
+                    raise ViewError(f"{rel}: too many levels of symbolic links")
+                target = PurePosixPath(os.readlink(real))
+                if target.is_absolute():
+                    current = PurePosixPath("/")
+                    todo = list(target.parts[1:]) + todo
+                else:
+                    todo = list(target.parts) + todo
+                continue
+            current = candidate
+        return self.root / str(current)[1:]
+
+    def _stat(self, path: str | PurePosixPath) -> os.stat_result | None:
+        try:
+            return os.stat(self._resolve(path))
+        except (OSError, ViewError):
+            return None
+
+    def read_bytes(self, path: str | PurePosixPath, *, limit: int = MAX_CONFIG_BYTES) -> bytes:
+        real = self._resolve(path)
+        try:
+            fd = os.open(real, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except FileNotFoundError:
+            raise ViewError(f"{path}: no such file") from None
+        except OSError as e:
+            raise ViewError(f"{path}: {e.strerror}") from None
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
+                raise ViewError(f"{path}: not a regular file")
+            if st.st_size > limit:
+                raise ViewError(f"{path}: {st.st_size} bytes is larger than the {limit}-byte limit")
+            chunks: list[bytes] = []
+            total = 0
+            while total <= limit:
+                chunk = os.read(fd, min(65536, limit + 1 - total))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                total += len(chunk)
+            if total > limit:
+                raise ViewError(f"{path}: larger than the {limit}-byte limit")
+            return b"".join(chunks)
+        except OSError as e:
+            raise ViewError(f"{path}: {e.strerror}") from None
+        finally:
+            os.close(fd)
+
+    def read_text(self, path: str | PurePosixPath, *, limit: int = MAX_CONFIG_BYTES) -> str:
+        return self.read_bytes(path, limit=limit).decode("utf-8", errors="replace")
+
+    def is_file(self, path: str | PurePosixPath) -> bool:
+        st = self._stat(path)
+        return st is not None and stat.S_ISREG(st.st_mode)
+
+    def is_dir(self, path: str | PurePosixPath) -> bool:
+        st = self._stat(path)
+        return st is not None and stat.S_ISDIR(st.st_mode)
+
+    def size(self, path: str | PurePosixPath) -> int | None:
+        st = self._stat(path)
+        return st.st_size if st is not None and stat.S_ISREG(st.st_mode) else None
+
+    def listdir(self, path: str | PurePosixPath) -> list[str]:
+        try:
+            real = self._resolve(path)
+            names: list[str] = []
+            with os.scandir(real) as it:
+                for entry in it:
+                    names.append(entry.name)
+                    if len(names) >= MAX_LIST_ENTRIES:
+                        log.warning("%s: more than %d entries; the rest are ignored", path, MAX_LIST_ENTRIES)
+                        break
+            return sorted(names)
+        except (OSError, ViewError):
+            return []
+
+    def find(self, path: str | PurePosixPath) -> PurePosixPath | None:
+        rel = normalize(path)
+        if self._stat(rel) is not None:
+            return rel
+        current = PurePosixPath("/")
+        for part in rel.parts[1:]:
+            names = self.listdir(current)
+            if part in names:
+                current = current / part
+                continue
+            lowered = part.lower()
+            match = next((n for n in names if n.lower() == lowered), None)
+            if match is None:
+                return None
+            current = current / match
+        return current
+
+    def walk_files(self, path: str | PurePosixPath, *, max_depth: int = 4) -> Iterator[PurePosixPath]:
+        """Regular files below ``path`` (depth-capped, sorted)."""
+        start = normalize(path)
+        stack: list[tuple[PurePosixPath, int]] = [(start, 0)]
+        while stack:
+            cur, depth = stack.pop()
+            for name in self.listdir(cur):
+                child = cur / name
+                if self.is_file(child):
+                    yield child
+                elif depth < max_depth and self.is_dir(child):
+                    stack.append((child, depth + 1))

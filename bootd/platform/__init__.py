@@ -1,0 +1,34 @@
+"""The only code that touches the operating system.
+
+A :class:`Platform` bundles one object per kind of side effect; layer-3 code
+(discovery, loader, network) receives a Platform and never imports
+:mod:`bootd.platform.linux` or :mod:`bootd.platform.sandbox` itself.  The
+choice between the real machine and a sandbox machine is made once, in
+``bootd.app`` / ``bootd.__main__``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bootd.platform.block import BlockPlatform
+from bootd.platform.boot import BootPlatform
+from bootd.platform.net import NetPlatform
+from bootd.platform.run import Runner
+
+
+@dataclass(frozen=True)
+class Platform:
+    name: str
+    """``linux`` or ``sandbox``."""
+    arch: str
+    """``uname -m`` of the machine bootd runs on."""
+    firmware: str
+    """GRUB's ``grub_platform`` for this machine: ``efi``, ``pc``, ``ieee1275``."""
+    runner: Runner
+    block: BlockPlatform
+    boot: BootPlatform
+    net: NetPlatform
+
+
+__all__ = ["BlockPlatform", "BootPlatform", "NetPlatform", "Platform", "Runner"]

@@ -1,0 +1,40 @@
+"""The real machine.  Chosen only by ``bootd.__main__`` / ``bootd.app``.
+
+Implementations import their heavy libraries (pyudev) lazily, so that
+``bootd boot`` runs with only python3 and libfdt present.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from bootd.platform import Platform
+from bootd.platform.run import RealRunner
+
+
+def detect_firmware(sys_root: Path = Path("/")) -> str:
+    """GRUB's ``grub_platform`` for this machine."""
+    if (sys_root / "sys/firmware/efi").exists():
+        return "efi"
+    if (sys_root / "proc/device-tree").exists() or (sys_root / "sys/firmware/devicetree/base").exists():
+        machine = os.uname().machine
+        return "ieee1275" if machine.startswith("ppc") else "efi"
+    return "pc"
+
+
+def linux_platform() -> Platform:
+    from bootd.platform.linux_block import LinuxBlock
+    from bootd.platform.linux_boot import LinuxBoot
+    from bootd.platform.linux_net import LinuxNet
+
+    runner = RealRunner()
+    return Platform(
+        name="linux",
+        arch=os.uname().machine,
+        firmware=detect_firmware(),
+        runner=runner,
+        block=LinuxBlock(runner),
+        boot=LinuxBoot(runner),
+        net=LinuxNet(runner),
+    )

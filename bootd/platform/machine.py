@@ -1,0 +1,202 @@
+"""A sandbox machine: a directory that describes a computer bootd can run on
+without touching this one (``bootd demo``, ``bootd serve --sandbox DIR``, tests).
+
+Layout of a machine directory::
+
+    machine.toml          what the machine is (schema below)
+    devices/<id>/...      one directory per filesystem, standing in for it
+    <dts or dtb file>     the live device tree, when the machine has one
+
+``machine.toml``::
+
+    [machine]
+    arch = "ppc64le"            # uname -m
+    firmware = "ieee1275"       # grub_platform
+    description = "..."
+    device_tree = "machine.dts" # relative; .dts is compiled with dtc, .dtb read as is
+    lockdown = "none"           # none | integrity | confidentiality
+
+    [[device]]
+    id = "sda2"
+    type = "disk"               # disk | usb | optical | network
+    dir = "devices/sda2"        # default: devices/<id>
+    node = "/dev/sda2"
+    uuid = "…"
+    label = "…"
+    fstype = "ext4"
+    plug_after = 4.0            # seconds after start; absent = present at start
+    unplug_after = 30.0         # optional
+
+    [[console]]
+    name = "hvc0"
+    kind = "hvc"                # serial | hvc | vga | other
+    dt_path = "/ibm,opal/consoles/serial@0"
+    description = "…"
+
+    [[framebuffer]]
+    name = "fb0"
+    width = 1024
+    height = 768
+    depth = 32
+    stride = 4096
+    address = 0x3fe000000000
+    size = 3145728
+    dt_path = "/pciex@…/vga@0"  # the display node, when the tree has one
+
+    [[interface]]
+    name = "eth0"
+    mac = "52:54:00:12:34:56"
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bootd.errors import ConfigError
+from bootd.model import Console, ConsoleKind, DeviceType, Framebuffer
+
+
+@dataclass(frozen=True)
+class SandboxDevice:
+    id: str
+    type: DeviceType
+    dir: Path
+    node: str | None
+    uuid: str | None
+    label: str | None
+    fstype: str | None
+    plug_after: float | None
+    unplug_after: float | None
+
+
+@dataclass(frozen=True)
+class SandboxFramebuffer:
+    fb: Framebuffer
+    dt_path: str | None
+
+
+@dataclass(frozen=True)
+class SandboxInterface:
+    name: str
+    mac: str
+
+
+@dataclass(frozen=True)
+class MachineSpec:
+    root: Path
+    arch: str
+    firmware: str
+    description: str
+    device_tree: Path | None
+    lockdown: str
+    devices: tuple[SandboxDevice, ...]
+    consoles: tuple[Console, ...]
+    framebuffers: tuple[SandboxFramebuffer, ...]
+    interfaces: tuple[SandboxInterface, ...]
+
+
+def _str(d: dict[str, Any], key: str, default: str | None = None) -> str | None:
+    v = d.get(key, default)
+    if v is None:
+        return None
+    if not isinstance(v, str):
+        raise ConfigError(f"machine.toml: {key} must be a string, not {v!r}")
+    return v
+
+
+def _num(d: dict[str, Any], key: str) -> float | None:
+    v = d.get(key)
+    if v is None:
+        return None
+    if not isinstance(v, int | float) or isinstance(v, bool):
+        raise ConfigError(f"machine.toml: {key} must be a number, not {v!r}")
+    return float(v)
+
+
+def _int(d: dict[str, Any], key: str, default: int = 0) -> int:
+    v = d.get(key, default)
+    if not isinstance(v, int) or isinstance(v, bool):
+        raise ConfigError(f"machine.toml: {key} must be an integer, not {v!r}")
+    return v
+
+
+def load_machine(root: Path) -> MachineSpec:
+    """Read ``root/machine.toml``; a missing or invalid file is a ConfigError."""
+    path = root / "machine.toml"
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{root} is not a sandbox machine: it has no machine.toml") from None
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
+        raise ConfigError(f"{path}: {e}") from None
+    m = data.get("machine", {})
+    dt = _str(m, "device_tree")
+    devices = []
+    for d in data.get("device", []):
+        did = _str(d, "id")
+        if not did:
+            raise ConfigError(f"{path}: every [[device]] needs an id")
+        try:
+            dtype = DeviceType(d.get("type", "disk"))
+        except ValueError:
+            raise ConfigError(f"{path}: device {did}: unknown type {d.get('type')!r}") from None
+        devices.append(
+            SandboxDevice(
+                id=did,
+                type=dtype,
+                dir=root / (_str(d, "dir") or f"devices/{did}"),
+                node=_str(d, "node"),
+                uuid=_str(d, "uuid"),
+                label=_str(d, "label"),
+                fstype=_str(d, "fstype"),
+                plug_after=_num(d, "plug_after"),
+                unplug_after=_num(d, "unplug_after"),
+            )
+        )
+    consoles = []
+    for c in data.get("console", []):
+        try:
+            kind = ConsoleKind(c.get("kind", "other"))
+        except ValueError:
+            raise ConfigError(f"{path}: console {c.get('name')}: unknown kind {c.get('kind')!r}") from None
+        consoles.append(
+            Console(
+                name=_str(c, "name") or "",
+                kind=kind,
+                dt_path=_str(c, "dt_path"),
+                description=_str(c, "description", "") or "",
+            )
+        )
+    fbs = []
+    for f in data.get("framebuffer", []):
+        fbs.append(
+            SandboxFramebuffer(
+                Framebuffer(
+                    name=_str(f, "name", "fb0") or "fb0",
+                    width=_int(f, "width"),
+                    height=_int(f, "height"),
+                    depth=_int(f, "depth", 32),
+                    stride=_int(f, "stride"),
+                    address=_int(f, "address"),
+                    size=_int(f, "size"),
+                    format=_str(f, "format", "a8r8g8b8") or "a8r8g8b8",
+                ),
+                _str(f, "dt_path"),
+            )
+        )
+    ifaces = [SandboxInterface(_str(i, "name") or "", _str(i, "mac") or "") for i in data.get("interface", [])]
+    return MachineSpec(
+        root=root,
+        arch=_str(m, "arch", "x86_64") or "x86_64",
+        firmware=_str(m, "firmware", "efi") or "efi",
+        description=_str(m, "description", "") or "",
+        device_tree=root / dt if dt else None,
+        lockdown=_str(m, "lockdown", "none") or "none",
+        devices=tuple(devices),
+        consoles=tuple(consoles),
+        framebuffers=tuple(fbs),
+        interfaces=tuple(ifaces),
+    )

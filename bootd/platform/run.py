@@ -1,0 +1,209 @@
+"""The one door for external commands.
+
+Every command bootd runs goes through :func:`run` (asyncio) or
+:func:`run_sync` (the daemon-less CLI paths): argv is logged, output is
+captured, a non-zero exit raises :class:`~bootd.errors.CommandError` unless
+``check=False``, and a timeout kills the process.  A :class:`Runner` object
+wraps the same door so a sandbox can record instead of execute.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import shlex
+import subprocess
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from bootd.errors import CommandError, Timeout
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Result:
+    argv: tuple[str, ...]
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+
+def _env(env: Mapping[str, str] | None) -> dict[str, str] | None:
+    if env is None:
+        return None
+    merged = dict(os.environ)
+    merged.update(env)
+    return merged
+
+
+async def run(
+    argv: Sequence[str],
+    *,
+    check: bool = True,
+    input: bytes | None = None,
+    timeout: float | None = 60.0,
+    env: Mapping[str, str] | None = None,
+    cwd: str | None = None,
+) -> Result:
+    """Run ``argv`` and wait for it; raises CommandError/Timeout as described."""
+    args = [str(a) for a in argv]
+    log.debug("run: %s", shlex.join(args))
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            *args,
+            stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=_env(env),
+            cwd=cwd,
+        )
+    except FileNotFoundError:
+        raise CommandError(args, 127, "", f"{args[0]}: command not found") from None
+    try:
+        out, err = await asyncio.wait_for(proc.communicate(input), timeout)
+    except TimeoutError:
+        proc.kill()
+        await proc.wait()
+        raise Timeout(f"{args[0]} did not finish within {timeout:g} s") from None
+    except asyncio.CancelledError:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+        raise
+    result = Result(tuple(args), proc.returncode or 0, out.decode(errors="replace"), err.decode(errors="replace"))
+    if check and not result.ok:
+        raise CommandError(args, result.returncode, result.stdout, result.stderr)
+    return result
+
+
+def run_sync(
+    argv: Sequence[str],
+    *,
+    check: bool = True,
+    input: bytes | None = None,
+    timeout: float | None = 60.0,
+    env: Mapping[str, str] | None = None,
+    cwd: str | None = None,
+) -> Result:
+    """The blocking twin of :func:`run`, for paths that have no event loop."""
+    args = [str(a) for a in argv]
+    log.debug("run: %s", shlex.join(args))
+    try:
+        proc = subprocess.run(
+            args,
+            input=input,
+            stdin=None if input is not None else subprocess.DEVNULL,
+            capture_output=True,
+            timeout=timeout,
+            env=_env(env),
+            cwd=cwd,
+            check=False,
+        )
+    except FileNotFoundError:
+        raise CommandError(args, 127, "", f"{args[0]}: command not found") from None
+    except subprocess.TimeoutExpired:
+        raise Timeout(f"{args[0]} did not finish within {timeout:g} s") from None
+    result = Result(
+        tuple(args), proc.returncode, proc.stdout.decode(errors="replace"), proc.stderr.decode(errors="replace")
+    )
+    if check and not result.ok:
+        raise CommandError(args, result.returncode, result.stdout, result.stderr)
+    return result
+
+
+class Runner(Protocol):
+    """Runs commands: for real, or recorded by a sandbox."""
+
+    async def run(
+        self,
+        argv: Sequence[str],
+        *,
+        check: bool = True,
+        input: bytes | None = None,
+        timeout: float | None = 60.0,
+        env: Mapping[str, str] | None = None,
+    ) -> Result: ...
+
+    def run_sync(
+        self,
+        argv: Sequence[str],
+        *,
+        check: bool = True,
+        input: bytes | None = None,
+        timeout: float | None = 60.0,
+        env: Mapping[str, str] | None = None,
+    ) -> Result: ...
+
+
+class RealRunner:
+    """Runs commands on this machine."""
+
+    async def run(
+        self,
+        argv: Sequence[str],
+        *,
+        check: bool = True,
+        input: bytes | None = None,
+        timeout: float | None = 60.0,
+        env: Mapping[str, str] | None = None,
+    ) -> Result:
+        return await run(argv, check=check, input=input, timeout=timeout, env=env)
+
+    def run_sync(
+        self,
+        argv: Sequence[str],
+        *,
+        check: bool = True,
+        input: bytes | None = None,
+        timeout: float | None = 60.0,
+        env: Mapping[str, str] | None = None,
+    ) -> Result:
+        return run_sync(argv, check=check, input=input, timeout=timeout, env=env)
+
+
+@dataclass
+class RecordingRunner:
+    """Records argv instead of running, for commands a sandbox must not run
+    (kexec).  Commands whose program is in ``passthrough`` run for real."""
+
+    passthrough: frozenset[str] = frozenset()
+    calls: list[tuple[str, ...]] = field(default_factory=list)
+
+    async def run(
+        self,
+        argv: Sequence[str],
+        *,
+        check: bool = True,
+        input: bytes | None = None,
+        timeout: float | None = 60.0,
+        env: Mapping[str, str] | None = None,
+    ) -> Result:
+        if argv and os.path.basename(str(argv[0])) in self.passthrough:
+            return await run(argv, check=check, input=input, timeout=timeout, env=env)
+        return self._record(argv)
+
+    def run_sync(
+        self,
+        argv: Sequence[str],
+        *,
+        check: bool = True,
+        input: bytes | None = None,
+        timeout: float | None = 60.0,
+        env: Mapping[str, str] | None = None,
+    ) -> Result:
+        if argv and os.path.basename(str(argv[0])) in self.passthrough:
+            return run_sync(argv, check=check, input=input, timeout=timeout, env=env)
+        return self._record(argv)
+
+    def _record(self, argv: Sequence[str]) -> Result:
+        args = tuple(str(a) for a in argv)
+        log.info("sandbox: recorded %s", shlex.join(args))
+        self.calls.append(args)
+        return Result(args, 0, "", "")

@@ -1,0 +1,1 @@
+"""bootd-menu: the console boot menu, a pure D-Bus client of the daemon."""

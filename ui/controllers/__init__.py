@@ -1,0 +1,1 @@
+"""Controllers: call the client, build views."""

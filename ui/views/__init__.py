@@ -1,0 +1,1 @@
+"""Views: urwid widgets only; data and callbacks in."""
