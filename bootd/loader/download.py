@@ -1,0 +1,291 @@
+"""Fetch a file named by a URL: ``file://``, ``http://``, ``https://``, ``tftp://``.
+
+One entry point, :func:`fetch`, used by the loader (kernels, initrds, DTBs) and
+by network discovery (PXE configs).  Every transfer
+
+* streams into ``dest`` through a ``.part`` file that is renamed on success and
+  removed on any failure, so a half-written file is never left behind;
+* enforces ``max_bytes`` while streaming (and up front when the server says the
+  size), so a 2 GB "kernel" is refused without filling the disk;
+* gives up after ``timeout`` seconds without progress (a stalled server), with
+  a message that says which URL and why;
+* reports progress as ``progress(bytes_so_far, total_or_None)`` on the event
+  loop, at most every :data:`PROGRESS_STEP` bytes and once at the end.
+
+HTTP(S) runs the standard library client in a worker thread and honours the
+``http_proxy``/``https_proxy``/``no_proxy`` environment, or proxies given by
+:func:`set_default_proxies` (the daemon's settings) or per call.  TFTP is
+:mod:`bootd.loader.tftp`, an asyncio client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import ssl
+import stat
+import threading
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import BinaryIO
+
+from bootd import __version__
+from bootd.errors import BootdError, NetworkError, ResourceError, Timeout
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int | None], None]
+"""``progress(bytes_so_far, total)``; ``total`` is None when the size is unknown."""
+
+PROGRESS_STEP = 256 * 1024
+"""Report progress at most once per this many bytes."""
+
+CHUNK = 256 * 1024
+SCHEMES = ("file", "http", "https", "tftp")
+USER_AGENT = f"bootd/{__version__}"
+
+_default_proxies: dict[str, str] | None = None
+
+
+class ResourceNotFound(ResourceError):
+    """The server (or filesystem) says the file is not there.
+
+    Network discovery tries the next PXE config candidate on this error and
+    gives up on any other."""
+
+
+def set_default_proxies(proxies: Mapping[str, str] | None) -> None:
+    """Proxies for every later :func:`fetch`: ``{"http": URL, "https": URL}``.
+
+    ``None`` (the default) means: take them from the environment."""
+    global _default_proxies
+    _default_proxies = dict(proxies) if proxies is not None else None
+
+
+def scheme_of(url: str) -> str:
+    return urllib.parse.urlsplit(url).scheme.lower()
+
+
+def describe_size(n: int) -> str:
+    for unit in ("bytes", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n = n / 1024  # type: ignore[assignment]
+    return f"{n} bytes"  # pragma: no cover
+
+
+def too_large(url: str, size: int, max_bytes: int) -> ResourceError:
+    return ResourceError(f"{url} is too large: {describe_size(size)} exceeds the limit of {describe_size(max_bytes)}")
+
+
+class ProgressMeter:
+    """Throttles progress reports and delivers them on the event loop."""
+
+    def __init__(self, progress: Progress | None, loop: asyncio.AbstractEventLoop | None = None) -> None:
+        self.progress = progress
+        self.loop = loop
+        self.total: int | None = None
+        self.done = 0
+        self._reported = -1
+
+    def _call(self, done: int, total: int | None) -> None:
+        if self.progress is None:
+            return
+        try:
+            self.progress(done, total)
+        except Exception:
+            log.exception("progress callback failed")
+
+    def update(self, done: int, *, final: bool = False) -> None:
+        self.done = done
+        if self.progress is None:
+            return
+        if not final and self._reported >= 0 and done - self._reported < PROGRESS_STEP:
+            return
+        self._reported = done
+        if self.loop is not None:
+            self.loop.call_soon_threadsafe(self._call, done, self.total)
+        else:
+            self._call(done, self.total)
+
+
+async def fetch(
+    url: str,
+    dest: Path,
+    *,
+    max_bytes: int,
+    timeout: float,
+    progress: Progress | None = None,
+    proxies: Mapping[str, str] | None = None,
+) -> int:
+    """Download ``url`` to ``dest``; returns the number of bytes written.
+
+    Raises :class:`ResourceNotFound` (a :class:`ResourceError`) when the file is
+    not there, :class:`ResourceError` for other refusals (too large, HTTP
+    error, bad URL), :class:`NetworkError` when the server cannot be reached,
+    and :class:`Timeout` after ``timeout`` seconds without progress.
+    """
+    if max_bytes < 0:
+        raise ResourceError(f"invalid size limit {max_bytes}")
+    if timeout <= 0:
+        raise ResourceError(f"invalid timeout {timeout}")
+    scheme = scheme_of(url)
+    if scheme not in SCHEMES:
+        raise ResourceError(f"cannot fetch {url}: unsupported URL scheme {scheme or '(none)'!r}")
+    part = dest.with_name(dest.name + ".part")
+    try:
+        if scheme == "tftp":
+            from bootd.loader.tftp import tftp_fetch
+
+            meter = ProgressMeter(progress)
+            n = await tftp_fetch(url, part, max_bytes=max_bytes, timeout=timeout, meter=meter)
+        else:
+            meter = ProgressMeter(progress, asyncio.get_running_loop())
+            n = await _in_thread(url, part, max_bytes, timeout, meter, proxies)
+        await asyncio.to_thread(os.replace, part, dest)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            part.unlink()
+        raise
+    log.info("fetched %s (%d bytes)", url, n)
+    if progress is not None:
+        # deliver queued thread-side reports before returning
+        await asyncio.sleep(0)
+    return n
+
+
+async def _in_thread(
+    url: str,
+    part: Path,
+    max_bytes: int,
+    timeout: float,
+    meter: ProgressMeter,
+    proxies: Mapping[str, str] | None,
+) -> int:
+    cancel = threading.Event()
+    try:
+        return await asyncio.to_thread(_fetch_blocking, url, part, max_bytes, timeout, meter, proxies, cancel)
+    finally:
+        cancel.set()
+
+
+def _fetch_blocking(
+    url: str,
+    part: Path,
+    max_bytes: int,
+    timeout: float,
+    meter: ProgressMeter,
+    proxies: Mapping[str, str] | None,
+    cancel: threading.Event,
+) -> int:
+    if scheme_of(url) == "file":
+        return _fetch_file(url, part, max_bytes, meter, cancel)
+    return _fetch_http(url, part, max_bytes, timeout, meter, proxies, cancel)
+
+
+def _copy(src: BinaryIO, part: Path, url: str, max_bytes: int, meter: ProgressMeter, cancel: threading.Event) -> int:
+    n = 0
+    with open(part, "wb") as out:
+        while True:
+            if cancel.is_set():
+                raise ResourceError(f"download of {url} was cancelled")
+            chunk = src.read(CHUNK)
+            if not chunk:
+                break
+            n += len(chunk)
+            if n > max_bytes:
+                raise ResourceError(f"{url} is too large: more than the limit of {describe_size(max_bytes)}")
+            out.write(chunk)
+            meter.update(n)
+    meter.update(n, final=True)
+    return n
+
+
+def _fetch_file(url: str, part: Path, max_bytes: int, meter: ProgressMeter, cancel: threading.Event) -> int:
+    parts = urllib.parse.urlsplit(url)
+    if parts.netloc not in ("", "localhost"):
+        raise ResourceError(f"cannot fetch {url}: file URLs must name a local path")
+    path = Path(urllib.request.url2pathname(parts.path))
+    try:
+        with open(path, "rb") as src:
+            st = os.fstat(src.fileno())
+            if not _is_regular(st.st_mode):
+                raise ResourceError(f"cannot fetch {url}: not a regular file")
+            meter.total = st.st_size
+            if st.st_size > max_bytes:
+                raise too_large(url, st.st_size, max_bytes)
+            return _copy(src, part, url, max_bytes, meter, cancel)
+    except FileNotFoundError:
+        raise ResourceNotFound(f"{url}: no such file") from None
+    except IsADirectoryError:
+        raise ResourceError(f"cannot fetch {url}: it is a directory") from None
+    except PermissionError:
+        raise ResourceError(f"cannot fetch {url}: permission denied") from None
+
+
+def _is_regular(mode: int) -> bool:
+    return stat.S_ISREG(mode)
+
+
+def _opener(proxies: Mapping[str, str] | None) -> urllib.request.OpenerDirector:
+    chosen = proxies if proxies is not None else _default_proxies
+    handlers: list[urllib.request.BaseHandler] = []
+    if chosen is not None:
+        handlers.append(urllib.request.ProxyHandler({k: v for k, v in chosen.items() if k in ("http", "https") and v}))
+    handlers.append(urllib.request.HTTPSHandler(context=ssl.create_default_context()))
+    return urllib.request.build_opener(*handlers)
+
+
+def _fetch_http(
+    url: str,
+    part: Path,
+    max_bytes: int,
+    timeout: float,
+    meter: ProgressMeter,
+    proxies: Mapping[str, str] | None,
+    cancel: threading.Event,
+) -> int:
+    request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT, "Accept-Encoding": "identity"})
+    try:
+        with _opener(proxies).open(request, timeout=timeout) as resp:
+            length = resp.headers.get("Content-Length")
+            if length is not None and length.strip().isdigit():
+                meter.total = int(length)
+                if meter.total > max_bytes:
+                    raise too_large(url, meter.total, max_bytes)
+            return _copy(resp, part, url, max_bytes, meter, cancel)
+    except BootdError:
+        raise
+    except urllib.error.HTTPError as e:
+        if e.code in (404, 410):
+            raise ResourceNotFound(f"{url}: not found on the server (HTTP {e.code})") from None
+        raise ResourceError(f"cannot fetch {url}: HTTP {e.code} {e.reason}") from None
+    except urllib.error.URLError as e:
+        raise _network_error(url, e.reason, timeout) from None
+    except (TimeoutError, OSError) as e:
+        raise _network_error(url, e, timeout) from None
+    except ValueError as e:  # malformed URL or response
+        raise ResourceError(f"cannot fetch {url}: {e}") from None
+    except Exception as e:  # http.client.HTTPException and friends
+        raise NetworkError(f"cannot fetch {url}: {type(e).__name__}: {e}") from None
+
+
+def _network_error(url: str, reason: object, timeout: float) -> BootdError:
+    if isinstance(reason, TimeoutError | socket.timeout):
+        return Timeout(f"{url}: no data from the server for {timeout:g} s; giving up")
+    if isinstance(reason, socket.gaierror):
+        host = urllib.parse.urlsplit(url).hostname or "?"
+        return NetworkError(f"cannot fetch {url}: cannot resolve host {host!r}")
+    if isinstance(reason, ssl.SSLError):
+        return NetworkError(f"cannot fetch {url}: TLS error: {reason}")
+    if isinstance(reason, ConnectionRefusedError):
+        return NetworkError(f"cannot fetch {url}: connection refused")
+    if isinstance(reason, OSError):
+        return NetworkError(f"cannot fetch {url}: {reason.strerror or reason}")
+    return NetworkError(f"cannot fetch {url}: {reason}")
