@@ -64,7 +64,9 @@ def _load(entry: ParserEntry) -> Parser | None:
         if e.name == entry.module:
             return None
         raise
-    fn: Parser = mod.parse
+    fn: Parser | None = getattr(mod, "parse", None)
+    if fn is None:  # a package that is not written yet (no parse function)
+        log.debug("%s has no parse function; skipped", entry.module)
     return fn
 
 
