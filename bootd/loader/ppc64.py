@@ -1,0 +1,305 @@
+"""Booting an entry with an initrd *and* a patched device tree on ppc64.
+
+The problem.  kexec-tools (2.0.x, the ``kexec_load`` path that takes
+``--dtb``) treats a device tree blob on ppc64 as the complete hand-over:
+
+* ``--append`` is ignored, the command line is whatever ``/chosen/bootargs``
+  in the blob says;
+* ``--initrd`` is refused ("Can't use ramdisk with device tree blob input");
+* the *last* ``/memreserve/`` entry of the blob is overwritten with the
+  blob's own load address and size (it assumes a slot was left for it).
+
+``kexec -s`` (``kexec_file_load``) takes an initrd and a command line but no
+device tree at all, so the console and framebuffer patches would be lost.
+
+The choice.  bootd keeps ``kexec -l --dtb`` and carries the initrd *inside
+the kernel image*: the ELF ``vmlinux`` gets one more ``PT_LOAD`` program
+header whose bytes are the initrd and whose physical address is chosen by
+bootd.  kexec-tools loads every ``PT_LOAD`` segment of an ELF kernel at its
+physical address (only the first one is moved, to the lowest free hole), so
+the initrd lands exactly where bootd said, and bootd writes that range into
+``/chosen/linux,initrd-start`` / ``linux,initrd-end`` of the blob, next to
+``/chosen/bootargs``.  The new kernel reserves the initrd from those
+properties before its first allocation.  The address is the one kexec-tools
+itself would pick for ``--initrd``: just above the kernel image (the first
+segment lands at physical 0, where a ppc64 kernel runs anyway), aligned to
+1 MiB with 1 MiB to spare, below the real-mode limit on any machine that can
+hold kernel and initrd.  A spare ``/memreserve/`` entry (a copy of the last
+one, or the initrd range) is appended for kexec-tools to overwrite, so no
+firmware reservation is lost and nothing breaks if a kexec build does not
+overwrite it.
+
+Rejected alternatives: reusing the running initrd (``retain_initrd`` and
+``--reuseinitrd``) boots the menu's own initrd, never the entry's; guessing
+where kexec-tools will place a padded blob (``--mem-min``/``--mem-max``)
+breaks with any change in its hole search; loading segments with our own
+``kexec_load`` call would need our own purgatory.
+
+The functions here are pure (bytes in, bytes out) except :func:`stage_kernel`,
+which writes the combined kernel file; the loader calls them when
+:func:`needs_dtb_strategy` says so.  Every failure is a :class:`KexecError` or
+:class:`DtbError` with a message for people.
+"""
+
+from __future__ import annotations
+
+import shutil
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+
+import libfdt
+
+from bootd.errors import DtbError, KexecError
+
+PPC64_ARCHES = frozenset({"ppc64", "ppc64le"})
+"""``uname -m`` values this strategy applies to."""
+
+HEAD_BYTES = 64 * 1024
+"""Bytes from the start of a kernel file that hold its ELF and program headers."""
+
+INITRD_ALIGN = 1 << 20
+"""Alignment of the initrd's physical address."""
+INITRD_GUARD = 1 << 20
+"""Free space kept between the end of the kernel image and the initrd."""
+
+_PT_LOAD = 1
+_PF_R = 4
+_EHDR64 = "16sHHIQQQIHHHHHH"
+_PHDR64 = "IIQQQQQQ"
+_EM_PPC64 = 21
+_FDT_HEADER = ">10I"
+_RSV_ENTRY = ">QQ"
+
+
+def needs_dtb_strategy(arch: str) -> bool:
+    """Whether a boot with a patched DTB on ``arch`` must go through this module."""
+    return arch in PPC64_ARCHES
+
+
+@dataclass(frozen=True)
+class InitrdSegment:
+    """How to turn a kernel file into one that also carries the initrd.
+
+    Copy the kernel, overwrite its first ``len(header)`` bytes with ``header``,
+    append ``tail`` at the old end of file, then the initrd bytes (they start
+    at ``initrd_offset``).  The initrd is loaded at physical ``initrd_addr``.
+    """
+
+    initrd_addr: int
+    initrd_size: int
+    header: bytes
+    tail: bytes
+    initrd_offset: int
+
+
+@dataclass(frozen=True)
+class _Elf:
+    endian: str
+    fields: tuple[int | bytes, ...]
+    phoff: int
+    phentsize: int
+    phdrs: tuple[tuple[int, ...], ...]
+
+
+def _align(value: int, to: int) -> int:
+    return (value + to - 1) // to * to
+
+
+def _read_elf(head: bytes) -> _Elf:
+    if len(head) < 64 or head[:4] != b"\x7fELF":
+        raise KexecError("the kernel is not an ELF file (ppc64 kernels are booted as vmlinux)")
+    if head[4] != 2:
+        raise KexecError("the kernel is a 32-bit ELF file, not a ppc64 kernel")
+    if head[5] not in (1, 2):
+        raise KexecError("the kernel's ELF header names no byte order")
+    endian = "<" if head[5] == 1 else ">"
+    fields = struct.unpack_from(endian + _EHDR64, head)
+    machine, phoff, phentsize, phnum = int(fields[2]), int(fields[5]), int(fields[9]), int(fields[10])
+    if machine != _EM_PPC64:
+        raise KexecError(f"the kernel is built for ELF machine {machine}, not ppc64")
+    if phentsize != struct.calcsize(_PHDR64) or phnum in (0, 0xFFFF):
+        raise KexecError("the kernel's ELF program header table is malformed")
+    if phoff + phentsize * phnum > len(head):
+        raise KexecError("the kernel's ELF program headers are not at the start of the file")
+    phdrs = tuple(struct.unpack_from(endian + _PHDR64, head, phoff + i * phentsize) for i in range(phnum))
+    if not any(p[0] == _PT_LOAD for p in phdrs):
+        raise KexecError("the kernel has no loadable ELF segment")
+    return _Elf(endian, fields, phoff, phentsize, phdrs)
+
+
+def kernel_end(head: bytes) -> int:
+    """Physical end of the kernel image once loaded.
+
+    kexec-tools moves the first program header's segment to the lowest free
+    hole (physical 0 on ppc64, where the kernel runs anyway) and loads the
+    others at their own physical addresses.
+    """
+    elf = _read_elf(head)
+    end = 0
+    for i, p in enumerate(elf.phdrs):
+        if p[0] == _PT_LOAD:
+            end = max(end, (0 if i == 0 else p[4]) + p[6])
+    return end
+
+
+def initrd_address(head: bytes) -> int:
+    """Where the initrd goes: above the kernel image, aligned, with a guard gap."""
+    return _align(kernel_end(head) + INITRD_GUARD, INITRD_ALIGN)
+
+
+def plan_initrd_segment(head: bytes, *, file_size: int, initrd_size: int) -> InitrdSegment:
+    """Plan a kernel file that carries the initrd as one more ``PT_LOAD`` segment.
+
+    ``head`` holds at least the ELF header and program header table (the first
+    :data:`HEAD_BYTES` of the file are enough for any kernel); ``file_size`` is
+    the kernel file's size.  The program header table is rewritten at the end
+    of the file with one more entry, so nothing inside the image moves.
+    """
+    if initrd_size <= 0:
+        raise KexecError("the initrd is empty")
+    if file_size < min(len(head), HEAD_BYTES):
+        raise KexecError("the kernel file is shorter than its headers")
+    elf = _read_elf(head)
+    addr = initrd_address(head)
+    first = next(p for p in elf.phdrs if p[0] == _PT_LOAD)
+    vaddr = (first[3] - first[4] + addr) & 0xFFFFFFFFFFFFFFFF
+    phoff = _align(file_size, 8)
+    table_end = phoff + elf.phentsize * (len(elf.phdrs) + 1)
+    initrd_offset = _align(table_end, 0x10000)
+    new = (_PT_LOAD, _PF_R, initrd_offset, vaddr, addr, initrd_size, initrd_size, 0x10000)
+    table = b"".join(struct.pack(elf.endian + _PHDR64, *p) for p in (*elf.phdrs, new))
+    tail = bytes(phoff - file_size) + table + bytes(initrd_offset - table_end)
+    fields = list(elf.fields)
+    fields[5] = phoff
+    fields[10] = len(elf.phdrs) + 1
+    header = struct.pack(elf.endian + _EHDR64, *fields)
+    return InitrdSegment(addr, initrd_size, header, tail, initrd_offset)
+
+
+def stage_kernel(kernel: Path, initrd: Path, dest: Path) -> InitrdSegment:
+    """Write ``dest``: ``kernel`` with ``initrd`` as an extra segment (blocking I/O)."""
+    try:
+        size = kernel.stat().st_size
+        with kernel.open("rb") as f:
+            head = f.read(HEAD_BYTES)
+        plan = plan_initrd_segment(head, file_size=size, initrd_size=initrd.stat().st_size)
+        with kernel.open("rb") as src, dest.open("wb") as out:
+            shutil.copyfileobj(src, out, 1 << 20)
+            out.seek(0)
+            out.write(plan.header)
+            out.seek(size)
+            out.write(plan.tail)
+            with initrd.open("rb") as rd:
+                shutil.copyfileobj(rd, out, 1 << 20)
+            written = out.tell()
+    except OSError as e:
+        raise KexecError(f"cannot prepare the ppc64 kernel with its initrd: {e}") from None
+    if written != plan.initrd_offset + plan.initrd_size:
+        raise KexecError("the initrd changed while it was being staged")
+    return plan
+
+
+def _rsv_entries(blob: bytes, off: int) -> list[tuple[int, int]]:
+    entries: list[tuple[int, int]] = []
+    while True:
+        if off + 16 > len(blob):
+            raise DtbError("invalid device tree: the reserve map has no end")
+        entry = struct.unpack_from(_RSV_ENTRY, blob, off)
+        if entry == (0, 0):
+            return entries
+        entries.append(entry)
+        off += 16
+
+
+def reserve_map(blob: bytes) -> list[tuple[int, int]]:
+    """The ``/memreserve/`` entries of a blob, in order."""
+    if len(blob) < 40:
+        raise DtbError("not a device tree blob: too short for an FDT header")
+    return _rsv_entries(blob, struct.unpack_from(_FDT_HEADER, blob)[4])
+
+
+def with_reserve_entries(blob: bytes, extra: list[tuple[int, int]]) -> bytes:
+    """Rebuild a packed version-17 blob with ``extra`` appended to its reserve map."""
+    h = list(struct.unpack_from(_FDT_HEADER, blob))
+    rsv = _rsv_entries(blob, h[4]) + extra
+    structure = blob[h[2] : h[2] + h[9]]
+    strings = blob[h[3] : h[3] + h[8]]
+    rsv_bytes = b"".join(struct.pack(_RSV_ENTRY, a, s) for a, s in (*rsv, (0, 0)))
+    off_rsv = 40
+    off_struct = off_rsv + len(rsv_bytes)
+    off_strings = off_struct + len(structure)
+    total = off_strings + len(strings)
+    header = struct.pack(
+        _FDT_HEADER, h[0], total, off_struct, off_strings, off_rsv, 17, 16, h[7], len(strings), len(structure)
+    )
+    return header + rsv_bytes + structure + strings
+
+
+def _fdt_error(what: str, e: Exception) -> DtbError:
+    if isinstance(e, libfdt.FdtException):
+        return DtbError(f"{what}: {libfdt.fdt_strerror(e.err)}")
+    return DtbError(f"{what}: {e}")
+
+
+def prepare_dtb(fdt: bytes, *, bootargs: str, initrd_addr: int | None, initrd_size: int | None) -> bytes:
+    """Make an already patched blob ready for ppc64 ``kexec -l --dtb``.
+
+    Writes ``/chosen/bootargs`` (kexec-tools ignores ``--append`` with a DTB),
+    writes ``/chosen/linux,initrd-start``/``-end`` for an initrd loaded at
+    ``initrd_addr`` (or removes stale ones when there is no initrd), and
+    appends the spare ``/memreserve/`` entry that kexec-tools overwrites with
+    the blob's own address.  Accepts version 16 (what POWER firmware hands
+    over) and returns a validated version-17 blob.
+    """
+    if (initrd_addr is None) != (initrd_size is None):
+        raise DtbError("an initrd needs both an address and a size")
+    if initrd_size is not None and initrd_size <= 0:
+        raise DtbError("the initrd is empty")
+    if "\0" in bootargs:
+        raise DtbError("the kernel command line contains a NUL character")
+    if len(fdt) < 40 or struct.unpack_from(">I", fdt)[0] != 0xD00DFEED:
+        raise DtbError("not a device tree blob: bad magic number")
+    try:
+        data = bytearray(fdt)
+        rc = libfdt.fdt_check_header(data)
+        if rc:
+            raise DtbError(f"invalid device tree: {libfdt.fdt_strerror(rc)}")
+        tree = libfdt.Fdt(data)
+        tree.resize(libfdt.fdt_totalsize(data) + len(bootargs) + 4096)
+        chosen = tree.path_offset("/chosen", [libfdt.FDT_ERR_NOTFOUND])
+        if chosen < 0:
+            chosen = tree.add_subnode(0, "chosen")
+        tree.setprop_str(chosen, "bootargs", bootargs)
+        for name in ("linux,initrd-start", "linux,initrd-end"):
+            tree.delprop(chosen, name, [libfdt.FDT_ERR_NOTFOUND])
+        if initrd_addr is not None and initrd_size is not None:
+            tree.setprop_u64(chosen, "linux,initrd-start", initrd_addr)
+            tree.setprop_u64(chosen, "linux,initrd-end", initrd_addr + initrd_size)
+        tree.pack()
+        packed = bytes(tree.as_bytearray())
+    except DtbError:
+        raise
+    except Exception as e:  # libfdt raises FdtException, its binding ValueError/TypeError
+        raise _fdt_error("cannot prepare the device tree for ppc64 kexec", e) from None
+    existing = reserve_map(packed)
+    if existing:
+        spare = existing[-1]
+    elif initrd_addr is not None and initrd_size is not None:
+        spare = (initrd_addr, initrd_size)
+    else:
+        spare = (0, 0x10000)
+    out = with_reserve_entries(packed, [spare])
+    rc = libfdt.fdt_check_header(bytearray(out))
+    if rc:
+        raise DtbError(f"the ppc64 device tree came out invalid: {libfdt.fdt_strerror(rc)}")
+    return out
+
+
+def kexec_args(*, kernel: Path, dtb: Path, kexec: str = "kexec") -> list[str]:
+    """The ``kexec_load`` argv for a ppc64 boot with a DTB.
+
+    ``kernel`` is the staged kernel (carrying the initrd when there is one);
+    no ``--initrd`` and no ``--append``: both live in the blob.
+    """
+    return [kexec, "-l", str(kernel), f"--dtb={dtb}"]
