@@ -130,7 +130,7 @@ class Device:
         return default
 
     def matches(self, selector: str) -> bool:
-        """Whether ``uuid=…`` / ``label=…`` / ``id=…`` names this device."""
+        """Whether ``uuid=…`` / ``label=…`` / ``id=…`` / ``node=…`` names this device."""
         kind, _, value = selector.partition("=")
         kind = kind.lower()
         if kind == "uuid":
@@ -139,6 +139,10 @@ class Device:
             return self.label is not None and self.label == value
         if kind == "id":
             return self.id == value
+        if kind == "node":
+            if self.node is None:
+                return False
+            return self.node == value or self.node.rsplit("/", 1)[-1] == value.rsplit("/", 1)[-1]
         return False
 
     @property
@@ -172,6 +176,15 @@ class BootOption:
     kind: str = "linux"
     """``linux`` for kexec-able entries; other kinds (``multiboot``) are listed
     but cannot be booted by kexec."""
+    properties: tuple[tuple[str, str], ...] = ()
+    """Format-specific facts a later step may use (SYSLINUX ``ipappend`` /
+    ``sysappend`` bits for PXE, ``fdtdir``)."""
+
+    def prop(self, key: str, default: str | None = None) -> str | None:
+        for k, v in self.properties:
+            if k == key:
+                return v
+        return default
 
 
 @dataclass(frozen=True, slots=True)
