@@ -1,12 +1,182 @@
 """Block devices: enumerate, follow hotplug, attach images, mount read-only.
 
-The Protocol every implementation (``linux_block``, ``sandbox_block``) meets.
+The Protocol every implementation (``linux_block``, ``sandbox_block``) meets,
+and the frozen dataclasses that cross it: udev's objects never leave the
+platform, they become :class:`BlockDevice` at the edge.
+
+Mounting is read-only by construction: :meth:`BlockPlatform.mount` takes
+extra options but refuses any that could make a mount writable, and always
+passes ``ro`` itself.
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
 from typing import Protocol
+
+from bootd.errors import InvalidArgument
+
+
+class BlockAction(StrEnum):
+    ADD = "add"
+    CHANGE = "change"
+    REMOVE = "remove"
+
+
+@dataclass(frozen=True, slots=True)
+class BlockDevice:
+    """One block device as udev (or a sandbox machine) describes it."""
+
+    name: str
+    """Kernel name: ``sda2``, ``loop64p1``, ``dm-0``; also the device id."""
+    node: str | None = None
+    devtype: str = "disk"
+    """``disk`` or ``partition``."""
+    fstype: str | None = None
+    """``ID_FS_TYPE``: ``ext4``, ``vfat``, ``crypto_LUKS``, ``LVM2_member``…"""
+    uuid: str | None = None
+    label: str | None = None
+    parent: str | None = None
+    """Kernel name of the whole disk a partition belongs to."""
+    properties: tuple[tuple[str, str], ...] = ()
+    """udev properties (``ID_BUS``, ``ID_CDROM``, ``DISK_MEDIA_CHANGE``…)."""
+    directory: Path | None = None
+    """Set when the device's files are already readable in a directory (sandbox)."""
+
+    def prop(self, key: str, default: str | None = None) -> str | None:
+        for k, v in self.properties:
+            if k == key:
+                return v
+        return default
+
+    def flag(self, key: str) -> bool:
+        return self.prop(key, "0") not in ("0", "", None)
+
+    @property
+    def is_loop(self) -> bool:
+        return self.name.startswith("loop") or (self.parent or "").startswith("loop")
+
+
+@dataclass(frozen=True, slots=True)
+class BlockEvent:
+    action: BlockAction
+    device: BlockDevice
+
+
+@dataclass(frozen=True, slots=True)
+class MountEntry:
+    """One line of ``/proc/self/mountinfo``."""
+
+    source: str
+    target: Path
+    fstype: str
+    options: tuple[str, ...]
+    devno: str
+    """``major:minor`` of the mounted device."""
+
+    @property
+    def read_only(self) -> bool:
+        return "ro" in self.options
+
+
+@dataclass(frozen=True, slots=True)
+class LoopDevice:
+    """A loop device attached read-only to an image file."""
+
+    node: str
+    name: str
+    image: Path
+    created: bool
+    """Whether the platform created the node (and removes it on detach)."""
+
+
+EventCallback = Callable[[BlockEvent], None]
+
+# Options that could make a mount writable or otherwise unsafe; never accepted.
+FORBIDDEN_MOUNT_OPTIONS = frozenset({"rw", "remount", "bind", "rbind", "move", "suid", "dev", "exec"})
+SAFE_DEFAULT_OPTIONS = ("ro", "nodev", "nosuid", "noexec")
+
+
+def checked_mount_options(options: Sequence[str]) -> tuple[str, ...]:
+    """``ro`` plus the caller's options; InvalidArgument for any writable one."""
+    out = list(SAFE_DEFAULT_OPTIONS)
+    for opt in options:
+        for part in opt.split(","):
+            key = part.strip()
+            if not key:
+                continue
+            if key.split("=", 1)[0].lower() in FORBIDDEN_MOUNT_OPTIONS:
+                raise InvalidArgument(f"mount option {key!r} is not allowed: bootd mounts read-only only")
+            if key not in out:
+                out.append(key)
+    return tuple(out)
 
 
 class BlockPlatform(Protocol):
-    """Block-device side effects; see the implementations for details."""
+    """Block-device side effects."""
+
+    def enumerate(self) -> list[BlockDevice]:
+        """Every initialised block device now present."""
+        ...
+
+    def monitor(self, loop: asyncio.AbstractEventLoop, callback: EventCallback) -> Callable[[], None]:
+        """Call ``callback`` on ``loop`` for every add/change/remove; returns the stop function."""
+        ...
+
+    async def settle(self, timeout: float = 10.0) -> None:
+        """Wait until the device manager has processed pending events."""
+        ...
+
+    async def probe(self, node: str) -> BlockDevice | None:
+        """Filesystem facts of one node read directly (blkid), without udev."""
+        ...
+
+    def partitions(self, node: str) -> list[str]:
+        """Nodes of the partitions of a whole-disk node, as the kernel knows them."""
+        ...
+
+    async def add_partitions(self, node: str) -> None:
+        """Tell the kernel about a disk's partitions (``partx -a``)."""
+        ...
+
+    async def activate_volume_groups(self) -> None:
+        """``vgchange -ay``: make logical volumes on new physical volumes appear."""
+        ...
+
+    async def attach_loop(self, image: Path) -> LoopDevice:
+        """Attach ``image`` read-only on a new loop device (partitions added too)."""
+        ...
+
+    async def detach_loop(self, loop: LoopDevice) -> None: ...
+
+    def kernel_filesystems(self) -> frozenset[str]:
+        """Filesystem types the running kernel can mount."""
+        ...
+
+    def fuse_driver(self, fstype: str) -> str | None:
+        """The installed FUSE program that reads ``fstype``, if any."""
+        ...
+
+    def mounts(self) -> list[MountEntry]: ...
+
+    def devno(self, node: str) -> str | None:
+        """``major:minor`` of a block device node."""
+        ...
+
+    async def mount(self, device: BlockDevice, target: Path, fstype: str, options: Sequence[str] = ()) -> Path:
+        """Mount ``device`` read-only on ``target``; returns where its files are."""
+        ...
+
+    async def mount_fuse(self, device: BlockDevice, target: Path, driver: str) -> Path:
+        """Mount ``device`` read-only with a FUSE driver; returns where its files are."""
+        ...
+
+    async def umount(self, target: Path, *, lazy: bool = False) -> None: ...
+
+    def make_mountpoint(self, target: Path) -> None: ...
+
+    def remove_mountpoint(self, target: Path) -> None: ...

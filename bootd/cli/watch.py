@@ -1,0 +1,130 @@
+"""``bootd watch [--json]``: discovery on this machine (or a sandbox machine),
+printing device and option events as they happen until interrupted.
+
+SIGINT and SIGTERM stop it cleanly: every mount it made is unmounted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import shutil
+import signal
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from bootd.errors import PermissionDenied
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print one JSON object per line")
+    parser.add_argument("--sandbox", type=Path, metavar="DIR", help="watch a sandbox machine instead of this one")
+    parser.add_argument("--loop-devices", action="store_true", help="scan loop devices too (off by default)")
+    parser.add_argument(
+        "--mount-root",
+        type=Path,
+        default=Path("/run/bootd/mnt"),
+        metavar="DIR",
+        help="where devices are mounted read-only (default: /run/bootd/mnt)",
+    )
+    parser.add_argument(
+        "--parse-timeout", type=float, default=15.0, metavar="SECONDS", help="time limit for reading one device"
+    )
+
+
+def _emit(line: str) -> None:
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
+def _printer(as_json: bool) -> Any:
+    from bootd.inventory import InventoryEvent
+    from bootd.jsoncodec import device_to_json, option_to_json
+
+    def on_event(event: InventoryEvent) -> None:
+        if as_json:
+            obj: dict[str, Any] = {"event": str(event.kind)}
+            if event.device is not None:
+                obj["device"] = device_to_json(event.device)
+            if event.option is not None:
+                obj["option"] = option_to_json(event.option)
+            _emit(json.dumps(obj, sort_keys=True))
+            return
+        sign = {"added": "+", "removed": "-", "changed": "~"}[str(event.kind).split("-")[1]]
+        if event.device is not None:
+            d = event.device
+            where = f" on {d.mountpoint}" if d.mountpoint else ""
+            _emit(f"{sign} device {d.id}: {d.title} {d.fstype or ''}{where}".rstrip())
+        if event.option is not None:
+            o = event.option
+            kernel = o.kernel.describe() if o.kernel else "-"
+            mark = " (default)" if o.default else ""
+            _emit(f"{sign} option {o.id}: {o.name!r}{mark} [{o.source}] kernel {kernel}")
+
+    return on_event
+
+
+async def _watch(args: argparse.Namespace) -> int:
+    from bootd.discovery.manager import Discovery
+    from bootd.inventory import Inventory
+    from bootd.model import Severity
+
+    state_dir: Path | None = None
+    if args.sandbox is not None:
+        from bootd.platform.sandbox import sandbox_platform
+
+        state_dir = Path(tempfile.mkdtemp(prefix="bootd-watch-"))
+        platform = sandbox_platform(args.sandbox, state_dir)
+    else:
+        import os
+
+        if os.geteuid() != 0:
+            raise PermissionDenied("bootd watch mounts devices read-only and needs root; run it with sudo")
+        from bootd.platform.linux import linux_platform
+
+        platform = linux_platform()
+
+    def status(severity: Severity, message: str) -> None:
+        if args.json:
+            _emit(json.dumps({"event": "status", "severity": str(severity), "message": message}, sort_keys=True))
+        else:
+            _emit(f"! {severity}: {message}")
+
+    inventory = Inventory()
+    inventory.subscribe(_printer(args.json))
+    discovery = Discovery(
+        platform,
+        inventory,
+        scan_loop_devices=args.loop_devices,
+        status=status,
+        mount_root=args.mount_root,
+        parse_timeout=args.parse_timeout,
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await discovery.start()
+        settled = asyncio.create_task(discovery.settled())
+        stopping = asyncio.create_task(stop.wait())
+        await asyncio.wait({settled, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if settled.done():
+            _emit(json.dumps({"event": "ready"}) if args.json else "# watching; press Ctrl-C to stop")
+        else:
+            settled.cancel()
+        await stopping
+    finally:
+        await discovery.stop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+        if state_dir is not None:
+            shutil.rmtree(state_dir, ignore_errors=True)
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    return asyncio.run(_watch(args))

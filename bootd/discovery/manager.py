@@ -1,0 +1,237 @@
+"""Discovery: block devices as they come and go, mounted read-only, parsed
+into the inventory.
+
+:class:`Discovery` enumerates the devices present at start, then follows the
+platform's add/change/remove events.  Each device gets one task at a time: a
+newer event for the same device cancels the older task first, so a device
+pulled while it is being scanned is unmounted and forgotten, never half-added.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from pathlib import Path, PurePosixPath
+
+from bootd.discovery.mounts import DEFAULT_MOUNT_ROOT, Mounter
+from bootd.discovery.scanner import PARSE_TIMEOUT, parse_view
+from bootd.discovery.udev import Action, UuidTracker, classify, is_eject_request, is_media_change, to_device
+from bootd.errors import BootdError
+from bootd.inventory import Inventory
+from bootd.model import Severity
+from bootd.parsers import ParseContext
+from bootd.parsers.view import DirectoryView
+from bootd.platform import Platform
+from bootd.platform.block import BlockAction, BlockDevice, BlockEvent
+
+log = logging.getLogger(__name__)
+
+StatusCallback = Callable[[Severity, str], None]
+
+
+def _facts(dev: BlockDevice) -> tuple[str | None, str | None, str | None, str | None]:
+    return (dev.fstype, dev.uuid, dev.label, dev.node)
+
+
+class Discovery:
+    """Keeps the inventory in step with the machine's block devices."""
+
+    def __init__(
+        self,
+        platform: Platform,
+        inventory: Inventory,
+        *,
+        scan_loop_devices: bool = False,
+        status: StatusCallback | None = None,
+        mount_root: Path = DEFAULT_MOUNT_ROOT,
+        parse_timeout: float = PARSE_TIMEOUT,
+    ) -> None:
+        self.platform = platform
+        self.inventory = inventory
+        self.scan_loop_devices = scan_loop_devices
+        self.parse_timeout = parse_timeout
+        self.mounter = Mounter(platform.block, mount_root)
+        self._status = status
+        self._uuids = UuidTracker()
+        self._known: dict[str, BlockDevice] = {}
+        self._views: dict[str, DirectoryView] = {}
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._lvm_task: asyncio.Task[None] | None = None
+        self._stop_monitor: Callable[[], None] | None = None
+        self._started = False
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    # -- status ----------------------------------------------------------
+    def status(self, severity: Severity, message: str) -> None:
+        level = {Severity.INFO: logging.INFO, Severity.WARNING: logging.WARNING}.get(severity, logging.ERROR)
+        log.log(level, "%s", message)
+        if self._status is not None:
+            try:
+                self._status(severity, message)
+            except Exception:
+                log.exception("status callback failed")
+
+    # -- life cycle --------------------------------------------------------
+    async def start(self) -> None:
+        """Clean up stale mounts, follow hotplug, then scan the devices present now."""
+        if self._started:
+            return
+        self._started = True
+        await self.mounter.cleanup_stale()
+        loop = asyncio.get_running_loop()
+        self._stop_monitor = self.platform.block.monitor(loop, self._on_event)
+        for dev in self.platform.block.enumerate():
+            self._on_event(BlockEvent(BlockAction.ADD, dev))
+
+    async def rescan(self) -> None:
+        """Scan every device again (and pick up any whose events were missed)."""
+        present = {d.name: d for d in self.platform.block.enumerate()}
+        for name in list(self._known):
+            if name not in present:
+                self._on_event(BlockEvent(BlockAction.REMOVE, self._known[name]))
+        for dev in present.values():
+            self._on_event(BlockEvent(BlockAction.ADD, dev))
+
+    async def settled(self, timeout: float | None = None) -> None:
+        """Wait until no device task is running (for tests, benchmarks and ``watch``)."""
+        await asyncio.wait_for(self._wait_idle(), timeout)
+
+    async def _wait_idle(self) -> None:
+        while True:
+            await self._idle.wait()
+            await asyncio.sleep(0)
+            if not self._tasks:
+                return
+
+    async def stop(self) -> None:
+        """Stop following events, cancel scans and unmount everything mounted."""
+        if self._stop_monitor is not None:
+            stop = self._stop_monitor
+            self._stop_monitor = None
+            await asyncio.to_thread(stop)
+        tasks = list(self._tasks.values())
+        if self._lvm_task is not None:
+            tasks.append(self._lvm_task)
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._tasks.clear()
+        for name in list(self._known):
+            self._forget_device(name)
+            self.inventory.remove_device(name)
+        await self.mounter.unmount_all()
+        self._views.clear()
+        self._started = False
+
+    # -- events ------------------------------------------------------------
+    def _on_event(self, event: BlockEvent) -> None:
+        dev = event.device
+        name = dev.name
+        if event.action is BlockAction.REMOVE or is_eject_request(dev):
+            if name in self._known or name in self._tasks or name in self.mounter.mounted():
+                self._submit(name, lambda: self._remove(name))
+            return
+        decision = classify(dev, scan_loop_devices=self.scan_loop_devices)
+        if decision.action is Action.SKIP:
+            if name in self._known or name in self._tasks:
+                self._submit(name, lambda: self._remove(name))
+            else:
+                log.debug("%s: skipped: %s", name, decision.reason)
+            return
+        if decision.action is Action.LVM:
+            self._activate_lvm()
+            return
+        known = self._known.get(name)
+        if known is not None and (_facts(known) != _facts(dev) or is_media_change(dev)):
+            self._submit(name, lambda: self._remove_then_add(dev))
+        elif known is not None and event.action is BlockAction.CHANGE:
+            return  # nothing that matters changed (udev re-reads a device after it is closed)
+        else:
+            self._submit(name, lambda: self._add(dev))
+
+    def _submit(self, name: str, work: Callable[[], Awaitable[None]]) -> None:
+        """Run ``work`` as the one task of device ``name``, after cancelling the previous one."""
+        previous = self._tasks.get(name)
+        self._idle.clear()
+        task = asyncio.create_task(self._chain(previous, work), name=f"discovery:{name}")
+        self._tasks[name] = task
+        task.add_done_callback(lambda t: self._done(name, t))
+
+    @staticmethod
+    async def _chain(previous: asyncio.Task[None] | None, work: Callable[[], Awaitable[None]]) -> None:
+        if previous is not None and not previous.done():
+            previous.cancel()
+            await asyncio.gather(previous, return_exceptions=True)
+        await work()
+
+    def _done(self, name: str, task: asyncio.Task[None]) -> None:
+        if self._tasks.get(name) is task:
+            del self._tasks[name]
+        if not task.cancelled() and task.exception() is not None:
+            exc = task.exception()
+            log.error("%s: discovery failed", name, exc_info=exc)
+            self.status(Severity.ERROR, f"{name}: discovery failed: {exc}")
+        if not self._tasks:
+            self._idle.set()
+
+    # -- work ----------------------------------------------------------------
+    async def _remove_then_add(self, dev: BlockDevice) -> None:
+        await self._remove(dev.name)
+        await self._add(dev)
+
+    async def _add(self, dev: BlockDevice) -> None:
+        duplicate = self._uuids.claim(dev)
+        if duplicate is not None:
+            log.info("%s: same filesystem (UUID %s) as %s; skipped", dev.name, dev.uuid, duplicate)
+            return
+        self._known[dev.name] = dev
+        decision = classify(dev, scan_loop_devices=self.scan_loop_devices)
+        if decision.action is Action.LOCKED:
+            self.inventory.add_device(to_device(dev, locked=True))
+            self.status(Severity.INFO, f"{dev.name}: encrypted device found (locked)")
+            return
+        try:
+            mounted = await self.mounter.mount(dev)
+        except BootdError as e:
+            self.status(Severity.WARNING, f"{dev.name}: {e}")
+            return
+        except BaseException:
+            await self.mounter.unmount(dev.name)
+            raise
+        try:
+            device = replace(to_device(dev), mountpoint=PurePosixPath(mounted.root))
+            view = DirectoryView(mounted.root, device)
+            ctx = ParseContext(others=dict(self._views), arch=self.platform.arch, firmware=self.platform.firmware)
+            result = await parse_view(view, ctx, timeout=self.parse_timeout)
+        except BaseException:
+            await self.mounter.unmount(dev.name)
+            raise
+        self._views[dev.name] = view
+        self.inventory.add_device(device)
+        self.inventory.set_options(device.id, result.options)
+        for diag in result.diagnostics:
+            if diag.severity is not Severity.INFO:
+                self.status(diag.severity, f"{dev.name}: {diag}")
+        log.info("%s: %d boot option(s)", dev.name, len(result.options))
+
+    async def _remove(self, name: str) -> None:
+        self._forget_device(name)
+        self.inventory.remove_device(name)
+        await self.mounter.unmount(name)
+
+    def _forget_device(self, name: str) -> None:
+        self._known.pop(name, None)
+        self._views.pop(name, None)
+        self._uuids.release(name)
+
+    def _activate_lvm(self) -> None:
+        if self._lvm_task is not None and not self._lvm_task.done():
+            return
+
+        async def activate() -> None:
+            await self.platform.block.activate_volume_groups()
+
+        self._lvm_task = asyncio.create_task(activate(), name="discovery:lvm")

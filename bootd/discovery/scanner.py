@@ -1,0 +1,141 @@
+"""From a mounted filesystem to boot options, and ``bootd scan`` on images and
+block devices.
+
+:func:`parse_view` runs every parser on one device in a worker thread with a
+time bound, so one device whose files are slow or hostile cannot hold up the
+others.  :func:`mounted_sources` attaches image files read-only on loop
+devices (partitions too), mounts block devices read-only and cleans all of it
+up afterwards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import stat
+import tempfile
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import replace
+from pathlib import Path, PurePosixPath
+
+from bootd.discovery.mounts import Mounter
+from bootd.discovery.udev import to_device
+from bootd.errors import BootdError
+from bootd.model import Device, Diagnostic, ParseResult, Severity
+from bootd.parsers import ParseContext, parse_device
+from bootd.parsers.view import DirectoryView
+from bootd.platform import Platform
+from bootd.platform.block import BlockDevice, LoopDevice
+
+log = logging.getLogger(__name__)
+
+PARSE_TIMEOUT = 15.0
+"""Seconds the parsers may spend on one device before it is given up."""
+
+Status = Callable[[Severity, str], None]
+
+
+async def parse_view(view: DirectoryView, ctx: ParseContext, *, timeout: float = PARSE_TIMEOUT) -> ParseResult:
+    """Every parser on ``view``, in a thread, within ``timeout`` seconds; never raises
+    (apart from cancellation)."""
+    try:
+        return await asyncio.wait_for(asyncio.to_thread(parse_device, view, ctx), timeout)
+    except TimeoutError:
+        msg = f"reading its boot configuration took longer than {timeout:g} s; its options are not shown"
+        return ParseResult(diagnostics=(Diagnostic(Severity.ERROR, msg),))
+    except OSError as e:
+        return ParseResult(diagnostics=(Diagnostic(Severity.ERROR, f"cannot read it: {e.strerror or e}"),))
+
+
+def _log_status(severity: Severity, message: str) -> None:
+    level = {Severity.INFO: logging.INFO, Severity.WARNING: logging.WARNING}.get(severity, logging.ERROR)
+    log.log(level, "%s", message)
+
+
+def _scan_root() -> Path:
+    base = Path("/run/bootd") if os.geteuid() == 0 else Path(tempfile.gettempdir())
+    base.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix="scan-" if base.name == "bootd" else "bootd-scan-", dir=base))
+
+
+def _source_id(image: Path, node: str, whole: str) -> str:
+    """``disk.img`` for a filesystem image, ``disk.img-p2`` for its second partition."""
+    if node == whole:
+        return image.name
+    return f"{image.name}-p{node[len(whole) :].lstrip('p')}"
+
+
+@asynccontextmanager
+async def mounted_sources(
+    platform: Platform, paths: Sequence[Path], *, status: Status | None = None
+) -> AsyncIterator[list[DirectoryView]]:
+    """One read-only :class:`DirectoryView` per filesystem found in ``paths``.
+
+    An image file is attached read-only on a new loop device and each of its
+    partitions (or the whole image, when it holds a filesystem itself) is
+    mounted; a block device node is mounted as it is (a whole disk: its
+    partitions).  A directory is viewed as it is.  Everything is unmounted and
+    detached on exit, also on error or cancellation.
+    """
+    report = status or _log_status
+    block = platform.block
+    mount_root = _scan_root()
+    mounter = Mounter(block, mount_root)
+    loops: list[LoopDevice] = []
+    views: list[DirectoryView] = []
+    try:
+        for path in paths:
+            try:
+                st = path.stat()
+            except OSError as e:
+                raise BootdError(f"{path}: {e.strerror}") from None
+            if stat.S_ISDIR(st.st_mode):
+                views.append(DirectoryView(path, Device(id=path.name or "root", mountpoint=PurePosixPath(path))))
+                continue
+            if stat.S_ISREG(st.st_mode):
+                loop = await block.attach_loop(path.resolve())
+                loops.append(loop)
+                whole = loop.node
+                name_for = path
+            elif stat.S_ISBLK(st.st_mode):
+                whole = str(path)
+                name_for = None
+            else:
+                raise BootdError(f"{path}: not a directory, image file or block device")
+            nodes = block.partitions(whole) or [whole]
+            for node in nodes:
+                bdev = await block.probe(node)
+                if bdev is None or not bdev.fstype:
+                    report(Severity.WARNING, f"{node}: no filesystem found; skipped")
+                    continue
+                if name_for is not None:
+                    bdev = replace(bdev, name=_source_id(name_for, node, whole))
+                views.extend(await _mount_view(mounter, bdev, report))
+        yield views
+    finally:
+        await asyncio.shield(_cleanup(platform, mounter, loops, mount_root))
+
+
+async def _mount_view(mounter: Mounter, bdev: BlockDevice, report: Status) -> list[DirectoryView]:
+    try:
+        m = await mounter.mount(bdev)
+    except BootdError as e:
+        report(Severity.WARNING, f"{bdev.node}: {e}; skipped")
+        return []
+    device = replace(to_device(bdev), mountpoint=PurePosixPath(m.root))
+    return [DirectoryView(m.root, device)]
+
+
+async def _cleanup(platform: Platform, mounter: Mounter, loops: list[LoopDevice], mount_root: Path) -> None:
+    await mounter.unmount_all()
+    for loop in reversed(loops):
+        try:
+            await platform.block.detach_loop(loop)
+        except BootdError as e:
+            log.warning("could not detach %s: %s", loop.node, e)
+    try:
+        mount_root.rmdir()
+    except OSError as e:
+        log.warning("could not remove %s: %s", mount_root, e.strerror)

@@ -1,0 +1,129 @@
+"""Which block devices are boot sources, and what kind.
+
+The platform turns udev's devices into :class:`BlockDevice` dataclasses; this
+module decides, purely from their properties, what discovery does with each:
+mount and scan it, show it as a locked LUKS container, activate LVM volume
+groups on it, or skip it (swap, RAID members, multipath duplicates, loop
+devices unless asked for, disks without a filesystem).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from bootd.model import Device, DeviceType
+from bootd.platform.block import BlockDevice
+
+SKIPPED_FSTYPES = frozenset({"swap", "linux_raid_member", "zfs_member", "bcache", "ceph", "isw_raid_member"})
+
+# udev properties worth carrying into the model's Device.
+KEPT_PROPERTIES = (
+    "ID_BUS",
+    "ID_MODEL",
+    "ID_VENDOR",
+    "ID_SERIAL",
+    "ID_FS_VERSION",
+    "ID_PART_ENTRY_NAME",
+    "ID_PART_ENTRY_UUID",
+    "ID_PART_ENTRY_TYPE",
+    "ID_CDROM_MEDIA",
+    "DEVTYPE",
+)
+
+
+class Action(StrEnum):
+    SCAN = "scan"
+    """Mount read-only and run the parsers."""
+    LOCKED = "locked"
+    """An encrypted container: listed, not opened."""
+    LVM = "lvm"
+    """An LVM physical volume: activate its volume group; the volumes appear themselves."""
+    SKIP = "skip"
+
+
+@dataclass(frozen=True)
+class Decision:
+    action: Action
+    reason: str = ""
+
+
+def device_type(dev: BlockDevice) -> DeviceType:
+    if dev.flag("ID_CDROM"):
+        return DeviceType.OPTICAL
+    if dev.prop("ID_BUS") == "usb" or dev.prop("ID_USB_DRIVER"):
+        return DeviceType.USB
+    return DeviceType.DISK
+
+
+def classify(dev: BlockDevice, *, scan_loop_devices: bool = False) -> Decision:
+    """What to do with ``dev`` (pure: properties only)."""
+    if dev.devtype not in ("disk", "partition"):
+        return Decision(Action.SKIP, f"device type {dev.devtype}")
+    if dev.name.startswith(("ram", "zram")):
+        return Decision(Action.SKIP, "memory device")
+    if dev.is_loop and not scan_loop_devices:
+        return Decision(Action.SKIP, "loop device (loop devices are not scanned by default)")
+    if dev.flag("DM_UDEV_DISABLE_OTHER_RULES_FLAG") or dev.flag("DM_SUSPENDED"):
+        return Decision(Action.SKIP, "device-mapper device not ready")
+    if dev.flag("ID_CDROM") and dev.directory is None and not dev.flag("ID_CDROM_MEDIA") and not dev.fstype:
+        return Decision(Action.SKIP, "no medium")
+    fstype = dev.fstype
+    if not fstype:
+        return Decision(Action.SKIP, "no filesystem")
+    if fstype in SKIPPED_FSTYPES:
+        return Decision(Action.SKIP, f"{fstype} is not a filesystem")
+    if fstype == "crypto_LUKS":
+        return Decision(Action.LOCKED, "encrypted (LUKS)")
+    if fstype == "LVM2_member":
+        return Decision(Action.LVM, "LVM physical volume")
+    if dev.prop("ID_FS_USAGE") not in (None, "filesystem"):
+        return Decision(Action.SKIP, f"{fstype} is not a filesystem")
+    return Decision(Action.SCAN)
+
+
+def is_media_change(dev: BlockDevice) -> bool:
+    return dev.flag("DISK_MEDIA_CHANGE")
+
+
+def is_eject_request(dev: BlockDevice) -> bool:
+    return dev.flag("DISK_EJECT_REQUEST")
+
+
+def to_device(dev: BlockDevice, *, locked: bool = False) -> Device:
+    """The model's Device for a block device (``mountpoint`` is added once mounted)."""
+    props = [(k, v) for k in KEPT_PROPERTIES if (v := dev.prop(k)) is not None]
+    if dev.parent:
+        props.append(("PARENT", dev.parent))
+    if locked:
+        props.append(("LOCKED", "1"))
+    return Device(
+        id=dev.name,
+        type=device_type(dev),
+        node=dev.node,
+        uuid=dev.uuid,
+        label=dev.label,
+        fstype=dev.fstype,
+        properties=tuple(sorted(props)),
+    )
+
+
+class UuidTracker:
+    """Spots a filesystem seen twice (multipath, a disk and its image): the
+    first device with a UUID owns it; others with the same UUID are skipped."""
+
+    def __init__(self) -> None:
+        self._owner: dict[str, str] = {}
+
+    def claim(self, dev: BlockDevice) -> str | None:
+        """Claim ``dev``'s UUID; returns the owning device's name when it is a duplicate."""
+        if not dev.uuid:
+            return None
+        key = f"{dev.fstype}:{dev.uuid}".lower()
+        owner = self._owner.setdefault(key, dev.name)
+        return owner if owner != dev.name else None
+
+    def release(self, name: str) -> None:
+        for key, owner in list(self._owner.items()):
+            if owner == name:
+                del self._owner[key]

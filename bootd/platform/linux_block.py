@@ -1,0 +1,345 @@
+"""Block devices on the real machine: udev (pyudev, imported lazily), loop
+devices, read-only mounts through ``mount``/``umount`` and FUSE drivers.
+
+udev objects are turned into :class:`BlockDevice` right here; nothing above
+the platform sees pyudev.  Hotplug events come from pyudev's monitor thread
+and are handed to the asyncio loop with ``call_soon_threadsafe``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import fcntl
+import logging
+import os
+import shutil
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from bootd.errors import CommandError, InvalidArgument, MountError
+from bootd.platform.block import (
+    BlockAction,
+    BlockDevice,
+    BlockEvent,
+    EventCallback,
+    LoopDevice,
+    MountEntry,
+    checked_mount_options,
+)
+from bootd.platform.run import Runner
+
+log = logging.getLogger(__name__)
+
+LOOP_CTL_ADD = 0x4C80
+LOOP_CTL_REMOVE = 0x4C81
+LOOP_CONTROL = Path("/dev/loop-control")
+FIRST_LOOP = 64
+"""bootd creates its own loop devices from this number up and never uses
+loop devices it did not create."""
+
+FUSE_DRIVERS: dict[str, tuple[str, ...]] = {
+    "vfat": ("fusefat",),
+    "msdos": ("fusefat",),
+    "iso9660": ("fuseiso",),
+}
+
+_PROPERTY_KEYS_SKIP = frozenset({"DEVLINKS", "TAGS", "CURRENT_TAGS"})
+
+
+def loop_add(first: int = FIRST_LOOP, limit: int = 4096) -> int:
+    """Create a new loop device node numbered ``first`` or above; returns its number."""
+    fd = os.open(LOOP_CONTROL, os.O_RDWR | os.O_CLOEXEC)
+    try:
+        for n in range(first, first + limit):
+            if Path(f"/sys/block/loop{n}").exists():
+                continue
+            try:
+                return int(fcntl.ioctl(fd, LOOP_CTL_ADD, n))
+            except OSError as e:
+                if e.errno == errno.EEXIST:
+                    continue
+                raise
+    finally:
+        os.close(fd)
+    raise OSError(errno.ENOSPC, f"no free loop device number from {first}")
+
+
+def loop_remove(number: int, *, attempts: int = 50) -> None:
+    """Remove a loop device node this process created (retrying while udev holds it)."""
+    if number < FIRST_LOOP:
+        raise InvalidArgument(f"refusing to remove loop{number}: bootd only removes loop devices it created")
+    fd = os.open(LOOP_CONTROL, os.O_RDWR | os.O_CLOEXEC)
+    try:
+        for i in range(attempts):
+            try:
+                fcntl.ioctl(fd, LOOP_CTL_REMOVE, number)
+                return
+            except OSError as e:
+                if e.errno == errno.ENODEV:
+                    return
+                if e.errno != errno.EBUSY or i == attempts - 1:
+                    raise
+                time.sleep(0.05)
+    finally:
+        os.close(fd)
+
+
+def _unescape(field: str) -> str:
+    """Undo the octal escapes of /proc/self/mountinfo (``\\040`` for space)."""
+    out = []
+    i = 0
+    while i < len(field):
+        if field[i] == "\\" and i + 4 <= len(field) and field[i + 1 : i + 4].isdigit():
+            out.append(chr(int(field[i + 1 : i + 4], 8)))
+            i += 4
+        else:
+            out.append(field[i])
+            i += 1
+    return "".join(out)
+
+
+def parse_mountinfo(text: str) -> list[MountEntry]:
+    entries = []
+    for line in text.splitlines():
+        fields = line.split()
+        try:
+            sep = fields.index("-")
+            entries.append(
+                MountEntry(
+                    source=_unescape(fields[sep + 2]),
+                    target=Path(_unescape(fields[4])),
+                    fstype=fields[sep + 1],
+                    options=tuple(fields[5].split(",")),
+                    devno=fields[2],
+                )
+            )
+        except (ValueError, IndexError):
+            continue
+    return entries
+
+
+def parse_export(text: str) -> dict[str, str]:
+    """``KEY=VALUE`` lines (``blkid -o export``)."""
+    out: dict[str, str] = {}
+    for line in text.splitlines():
+        key, sep, value = line.partition("=")
+        if sep:
+            out[key.strip()] = value.strip()
+    return out
+
+
+def _to_block_device(dev: Any) -> BlockDevice:
+    props: dict[str, str] = {}
+    for key in dev.properties:
+        if key in _PROPERTY_KEYS_SKIP:
+            continue
+        try:
+            props[str(key)] = str(dev.properties[key])
+        except (KeyError, UnicodeDecodeError):
+            continue
+    parent = None
+    if dev.device_type == "partition":
+        p = dev.find_parent("block")
+        parent = str(p.sys_name) if p is not None else None
+    return BlockDevice(
+        name=str(dev.sys_name),
+        node=str(dev.device_node) if dev.device_node else None,
+        devtype=str(dev.device_type or "disk"),
+        fstype=props.get("ID_FS_TYPE") or None,
+        uuid=props.get("ID_FS_UUID") or None,
+        label=props.get("ID_FS_LABEL") or None,
+        parent=parent,
+        properties=tuple(sorted(props.items())),
+    )
+
+
+class LinuxBlock:
+    """:class:`~bootd.platform.block.BlockPlatform` on this machine."""
+
+    def __init__(self, runner: Runner) -> None:
+        self.runner = runner
+        self._context: Any = None
+
+    def _udev(self) -> Any:
+        if self._context is None:
+            import pyudev
+
+            self._context = pyudev.Context()
+        return self._context
+
+    # -- udev ------------------------------------------------------------
+    def enumerate(self) -> list[BlockDevice]:
+        out = []
+        for dev in self._udev().list_devices(subsystem="block"):
+            if not dev.is_initialized:
+                continue
+            out.append(_to_block_device(dev))
+        return out
+
+    def monitor(self, loop: asyncio.AbstractEventLoop, callback: EventCallback) -> Callable[[], None]:
+        import pyudev
+
+        mon = pyudev.Monitor.from_netlink(self._udev())
+        mon.filter_by("block")
+        mon.set_receive_buffer_size(8 * 1024 * 1024)
+
+        def on_event(dev: Any) -> None:
+            try:
+                action = BlockAction(dev.action)
+            except ValueError:
+                return
+            event = BlockEvent(action, _to_block_device(dev))
+            try:
+                loop.call_soon_threadsafe(callback, event)
+            except RuntimeError:  # the loop closed while udev was talking
+                pass
+
+        observer = pyudev.MonitorObserver(mon, callback=on_event, name="bootd-udev")
+        observer.start()
+
+        def stop() -> None:
+            observer.send_stop()
+            observer.join(timeout=5)
+
+        return stop
+
+    async def settle(self, timeout: float = 10.0) -> None:
+        await self.runner.run(
+            ["udevadm", "settle", f"--timeout={int(max(1, timeout))}"], check=False, timeout=timeout + 5
+        )
+
+    # -- probing ---------------------------------------------------------
+    async def probe(self, node: str) -> BlockDevice | None:
+        res = await self.runner.run(["blkid", "-p", "-o", "export", node], check=False, timeout=30)
+        if not res.ok:
+            return None
+        facts = parse_export(res.stdout)
+        name = Path(node).name
+        sysfs = Path("/sys/class/block") / name
+        partition = (sysfs / "partition").exists()
+        parent = sysfs.resolve().parent.name if partition else None
+        return BlockDevice(
+            name=name,
+            node=node,
+            devtype="partition" if partition else "disk",
+            fstype=facts.get("TYPE") or None,
+            uuid=facts.get("UUID") or None,
+            label=facts.get("LABEL") or None,
+            parent=parent,
+            properties=tuple(sorted(facts.items())),
+        )
+
+    def partitions(self, node: str) -> list[str]:
+        name = Path(node).name
+        sysfs = Path("/sys/class/block") / name
+        try:
+            children = sorted(p.name for p in sysfs.iterdir() if (p / "partition").exists())
+        except OSError:
+            return []
+        return [f"/dev/{c}" for c in children]
+
+    async def add_partitions(self, node: str) -> None:
+        res = await self.runner.run(["partx", "-a", node], check=False, timeout=30)
+        if not res.ok:
+            log.debug("partx -a %s: %s", node, res.stderr.strip())
+
+    async def activate_volume_groups(self) -> None:
+        res = await self.runner.run(
+            ["vgchange", "-ay", "--config", "global { metadata_read_only = 1 }"], check=False, timeout=60
+        )
+        if not res.ok:
+            log.info("vgchange -ay: %s", res.stderr.strip())
+
+    # -- loop devices ------------------------------------------------------
+    async def attach_loop(self, image: Path) -> LoopDevice:
+        number = await asyncio.to_thread(loop_add)
+        node = f"/dev/loop{number}"
+        loop = LoopDevice(node=node, name=f"loop{number}", image=image, created=True)
+        try:
+            await self.runner.run(["losetup", "-r", node, str(image)], timeout=30)
+            await self.add_partitions(node)
+        except BaseException:
+            await self.detach_loop(loop)
+            raise
+        return loop
+
+    async def detach_loop(self, loop: LoopDevice) -> None:
+        if self.partitions(loop.node):
+            await self.runner.run(["partx", "-d", loop.node], check=False, timeout=30)
+        await self.runner.run(["losetup", "-d", loop.node], check=False, timeout=30)
+        if loop.created:
+            try:
+                await asyncio.to_thread(loop_remove, int(loop.name.removeprefix("loop")))
+            except OSError as e:
+                log.warning("could not remove %s: %s", loop.node, e.strerror)
+
+    # -- mounts ------------------------------------------------------------
+    def kernel_filesystems(self) -> frozenset[str]:
+        try:
+            text = Path("/proc/filesystems").read_text()
+        except OSError:
+            return frozenset()
+        return frozenset(line.split()[-1] for line in text.splitlines() if line.split())
+
+    def fuse_driver(self, fstype: str) -> str | None:
+        for prog in FUSE_DRIVERS.get(fstype, ()):
+            if shutil.which(prog):
+                return prog
+        return None
+
+    def mounts(self) -> list[MountEntry]:
+        try:
+            return parse_mountinfo(Path("/proc/self/mountinfo").read_text())
+        except OSError:
+            return []
+
+    def devno(self, node: str) -> str | None:
+        try:
+            rdev = os.stat(node).st_rdev
+        except OSError:
+            return None
+        return f"{os.major(rdev)}:{os.minor(rdev)}"
+
+    async def mount(self, device: BlockDevice, target: Path, fstype: str, options: Sequence[str] = ()) -> Path:
+        if device.node is None:
+            raise MountError(f"{device.name}: has no device node")
+        opts = ",".join(checked_mount_options(options))
+        try:
+            await self.runner.run(["mount", "-r", "-t", fstype, "-o", opts, "--", device.node, str(target)], timeout=60)
+        except CommandError as e:
+            raise MountError(f"{device.name}: cannot mount {fstype} read-only: {e.stderr.strip() or e}") from None
+        return target
+
+    async def mount_fuse(self, device: BlockDevice, target: Path, driver: str) -> Path:
+        if device.node is None:
+            raise MountError(f"{device.name}: has no device node")
+        if driver == "fuseiso":
+            argv = [driver, device.node, str(target), "-o", "ro"]
+        else:
+            argv = [driver, "-o", "ro", device.node, str(target)]
+        try:
+            await self.runner.run(argv, timeout=60)
+        except CommandError as e:
+            raise MountError(f"{device.name}: {driver} could not mount it: {e.stderr.strip() or e}") from None
+        return target
+
+    async def umount(self, target: Path, *, lazy: bool = False) -> None:
+        argv = ["umount", "-l", str(target)] if lazy else ["umount", str(target)]
+        try:
+            await self.runner.run(argv, timeout=60)
+        except CommandError as e:
+            raise MountError(f"cannot unmount {target}: {e.stderr.strip() or e}") from None
+
+    def make_mountpoint(self, target: Path) -> None:
+        target.mkdir(parents=True, exist_ok=True, mode=0o700)
+
+    def remove_mountpoint(self, target: Path) -> None:
+        try:
+            target.rmdir()
+        except FileNotFoundError:
+            pass
+        except OSError as e:
+            log.warning("could not remove mount point %s: %s", target, e.strerror)
