@@ -1,0 +1,140 @@
+"""The autoboot countdown (layer L3).
+
+The task waits until :func:`bootd.policy.choose` names a candidate, counts
+down the configured timeout on an injectable clock and then boots it.
+Whenever something changes (an option appears or vanishes, a setting
+changes) the owner calls :meth:`Autoboot.poke` and the choice is recomputed:
+a better candidate replaces the current one and the countdown goes on; if no
+candidate is left the countdown stops until one appears.  :meth:`cancel`
+(any key in any UI) ends autoboot for the rest of the session, and so does
+the boot attempt itself: a failed autoboot returns to the menu and is not
+retried.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from bootd.model import BootOption
+from bootd.policy import Choice
+
+log = logging.getLogger(__name__)
+
+
+class Clock(Protocol):
+    def now(self) -> float: ...
+
+    async def sleep(self, seconds: float) -> None: ...
+
+
+class MonotonicClock:
+    def now(self) -> float:
+        return time.monotonic()
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+
+@dataclass(frozen=True)
+class Countdown:
+    """What the countdown shows: the option it will boot and the seconds left
+    (``None``: no countdown running)."""
+
+    option: BootOption | None = None
+    remaining: float | None = None
+    reason: str = ""
+
+
+class Autoboot:
+    def __init__(
+        self,
+        *,
+        clock: Clock,
+        choose: Callable[[], Choice | None],
+        timeout: Callable[[], float],
+        enabled: Callable[[], bool],
+        boot: Callable[[BootOption], Awaitable[bool]],
+        on_change: Callable[[Countdown], None],
+    ) -> None:
+        self._clock = clock
+        self._choose = choose
+        self._timeout = timeout
+        self._enabled = enabled
+        self._boot = boot
+        self._on_change = on_change
+        self._wake = asyncio.Event()
+        self._finished = False
+        self._why_finished = ""
+        self._state = Countdown()
+
+    @property
+    def state(self) -> Countdown:
+        return self._state
+
+    @property
+    def finished(self) -> bool:
+        """True once cancelled or once the autoboot attempt was made."""
+        return self._finished
+
+    def poke(self) -> None:
+        """Something changed: recompute the choice."""
+        self._wake.set()
+
+    def cancel(self, reason: str = "cancelled") -> bool:
+        """Stop autoboot for this session; False when it had already ended."""
+        if self._finished:
+            return False
+        self._finished = True
+        self._why_finished = reason
+        log.info("autoboot stopped: %s", reason)
+        self._wake.set()
+        return True
+
+    def _publish(self, state: Countdown) -> None:
+        if state != self._state:
+            self._state = state
+            self._on_change(state)
+
+    async def _wait(self, seconds: float) -> None:
+        """Sleep ``seconds`` on the clock, or less if poked."""
+        sleeper = asyncio.ensure_future(self._clock.sleep(seconds))
+        waker = asyncio.ensure_future(self._wake.wait())
+        try:
+            await asyncio.wait({sleeper, waker}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for t in (sleeper, waker):
+                t.cancel()
+            await asyncio.gather(sleeper, waker, return_exceptions=True)
+
+    async def run(self) -> None:
+        deadline: float | None = None
+        while not self._finished:
+            self._wake.clear()
+            choice = self._choose() if self._enabled() else None
+            if choice is None:
+                deadline = None
+                self._publish(Countdown())
+                await self._wake.wait()
+                continue
+            now = self._clock.now()
+            if deadline is None:
+                deadline = now + max(0.0, self._timeout())
+                log.info("autoboot: %s in %.0f s (%s)", choice.option.id, deadline - now, choice.reason)
+            remaining = deadline - now
+            if remaining <= 0:
+                self._finished = True
+                self._why_finished = "booted"
+                self._publish(Countdown(choice.option, 0.0, choice.reason))
+                ok = await self._boot(choice.option)
+                self._publish(Countdown())
+                if not ok:
+                    log.warning("autoboot of %s failed; staying in the menu", choice.option.id)
+                return
+            self._publish(Countdown(choice.option, float(round(remaining, 3)), choice.reason))
+            await self._wait(min(1.0, remaining))
+        self._publish(Countdown())

@@ -1,0 +1,407 @@
+"""The typed asyncio client of the daemon's D-Bus API (layer L4); what the
+CLI and the TUI use.  Methods return :mod:`bootd.model` objects and raise
+:class:`~bootd.errors.BootdError` subclasses (the daemon's ``org.bootd.Error.*``
+mapped back), so callers never see D-Bus types.
+
+Public API (stable)::
+
+    client = await BootdClient.connect("system" | "session" | ADDRESS)
+    await client.list_options() -> list[BootOption]
+    await client.list_devices() -> list[Device]
+    await client.get_state() -> DaemonState
+    await client.consoles() -> list[Console]
+    await client.boot(option_id, console="", args=None, next=False)
+    await client.boot_custom(kernel=…, initrds=(), dtb=None, args="", device="", name="", console="")
+    await client.cancel_autoboot()
+    await client.rescan()
+    await client.add_url(url) -> list[str]          # ids of the options it added
+    await client.authenticate(password)
+    await client.set_next_boot(option_id | None)
+    await client.event(event, params)
+    await client.get_settings() -> SettingsView
+    await client.set_setting(key, value)            # bootd.toml key names
+    client.on_option_added(cb(BootOption)), on_option_changed(cb(BootOption)), on_option_removed(cb(id))
+    client.on_device_added(cb(Device)), on_device_removed(cb(id))
+    client.on_status(cb(level, message)), on_progress(cb(stage, fraction))
+    client.on_state(cb(DaemonState))                # state, countdown, last boot changes
+    client.on_settings(cb(SettingsView))
+    client.on_daemon_lost(cb()), on_daemon_appeared(cb())   # daemon restarts
+    client.close()
+
+Every ``on_*`` returns a function that unsubscribes.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from dbus_fast import BusType, Message, MessageType, Variant
+from dbus_fast.aio import MessageBus
+
+from bootd import errors
+from bootd.dbus import codec, names
+from bootd.model import BootOption, Console, Device
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class DaemonState:
+    state: str = names.State.IDLE
+    autoboot_option: str | None = None
+    """Id of the option the countdown will boot."""
+    autoboot_remaining: float | None = None
+    """Seconds left; None when no countdown runs."""
+    next_boot: str | None = None
+    version: str = ""
+    platform: str = ""
+    arch: str = ""
+    firmware: str = ""
+    lockdown: str = ""
+    auth_required: bool = False
+    consoles: tuple[Console, ...] = ()
+    last_boot: codec.BootRecord = field(default_factory=codec.BootRecord)
+
+
+@dataclass(frozen=True)
+class SettingsView:
+    autoboot: bool = True
+    timeout: int = 10
+    boot_order: tuple[str, ...] = ("any",)
+    console: str = ""
+    password_set: bool = False
+    restrict: str = "changes"
+    scan_loop_devices: bool = False
+
+
+def _all_errors() -> dict[str, type[errors.BootdError]]:
+    out: dict[str, type[errors.BootdError]] = {}
+    todo: list[type[errors.BootdError]] = [errors.BootdError]
+    while todo:
+        cls = todo.pop()
+        out.setdefault(cls.dbus_name, cls)
+        todo.extend(cls.__subclasses__())
+    return out
+
+
+_ERRORS = _all_errors()
+
+
+def error_from_reply(name: str, text: str) -> errors.BootdError:
+    """The BootdError a D-Bus error reply stands for."""
+    cls = _ERRORS.get(name)
+    if cls is not None and cls is not errors.CommandError:
+        return cls(text)
+    if name in ("org.freedesktop.DBus.Error.AccessDenied", "org.freedesktop.DBus.Error.AuthFailed"):
+        return errors.PermissionDenied(f"the bus refused the call: {text}")
+    if name in ("org.freedesktop.DBus.Error.ServiceUnknown", "org.freedesktop.DBus.Error.NameHasNoOwner"):
+        return errors.NotFound("the bootd daemon is not running (no owner of org.bootd on this bus)")
+    if name in ("org.freedesktop.DBus.Error.NoReply", "org.freedesktop.DBus.Error.Timeout"):
+        return errors.Timeout(f"the daemon did not answer: {text}")
+    if name == names.INTERNAL_ERROR:
+        return errors.BootdError(f"the daemon had an internal error: {text}")
+    return errors.BootdError(f"{text} ({name})")
+
+
+Props = dict[str, Any]
+Callback = Callable[..., None]
+
+
+def _plain(props: Mapping[str, Any]) -> Props:
+    return {k: codec.unwrap(v) for k, v in props.items()}
+
+
+class BootdClient:
+    def __init__(self, bus: MessageBus) -> None:
+        self._bus = bus
+        self._subs: dict[str, list[Callback]] = {}
+        self._options: dict[str, Props] = {}
+        self._manager: Props = {}
+        self._settings: Props = {}
+        bus.add_message_handler(self._on_message)
+
+    # -- connection ---------------------------------------------------------------
+    @classmethod
+    async def connect(cls, bus: str = "system") -> BootdClient:
+        """Connect to ``system``, ``session`` or a bus ADDRESS and subscribe to signals."""
+        try:
+            if bus == "system":
+                mb = await MessageBus(bus_type=BusType.SYSTEM).connect()
+            elif bus == "session":
+                mb = await MessageBus(bus_type=BusType.SESSION).connect()
+            else:
+                mb = await MessageBus(bus_address=bus).connect()
+        except (OSError, ValueError) as e:
+            raise errors.NotFound(f"cannot connect to the {bus} bus: {e}") from None
+        except Exception as e:  # dbus-fast raises its own AuthError and friends
+            raise errors.NotFound(f"cannot connect to the {bus} bus: {e}") from None
+        client = cls(mb)
+        for rule in (
+            f"type='signal',sender='{names.BUS_NAME}',path_namespace='{names.ROOT_PATH}'",
+            f"type='signal',sender='org.freedesktop.DBus',member='NameOwnerChanged',arg0='{names.BUS_NAME}'",
+        ):
+            await client._call_bus("AddMatch", "s", [rule])
+        return client
+
+    def close(self) -> None:
+        self._bus.remove_message_handler(self._on_message)
+        self._bus.disconnect()
+
+    async def _call_bus(self, member: str, signature: str, body: list[Any]) -> list[Any]:
+        msg = Message(
+            destination="org.freedesktop.DBus",
+            path="/org/freedesktop/DBus",
+            interface="org.freedesktop.DBus",
+            member=member,
+            signature=signature,
+            body=body,
+        )
+        return await self._send(msg)
+
+    async def _send(self, msg: Message) -> list[Any]:
+        try:
+            reply = await self._bus.call(msg)
+        except EOFError:
+            raise errors.NotFound("lost the connection to the bus") from None
+        if reply is None:
+            raise errors.BootdError("no reply from the daemon")
+        if reply.message_type == MessageType.ERROR:
+            text = str(reply.body[0]) if reply.body else str(reply.error_name)
+            raise error_from_reply(str(reply.error_name), text)
+        return list(reply.body)
+
+    async def _call(self, member: str, signature: str = "", body: Sequence[Any] = (), *, iface: str = "") -> list[Any]:
+        return await self._send(
+            Message(
+                destination=names.BUS_NAME,
+                path=names.ROOT_PATH,
+                interface=iface or names.MANAGER_IFACE,
+                member=member,
+                signature=signature,
+                body=list(body),
+            )
+        )
+
+    async def _get_all(self, iface: str) -> Props:
+        body = await self._call("GetAll", "s", [iface], iface=names.PROPERTIES_IFACE)
+        return _plain(body[0])
+
+    async def _set(self, iface: str, prop: str, sig: str, value: Any) -> None:
+        await self._call("Set", "ssv", [iface, prop, Variant(sig, value)], iface=names.PROPERTIES_IFACE)
+
+    # -- queries ----------------------------------------------------------------------
+    async def _managed(self) -> dict[str, dict[str, Props]]:
+        body = await self._call("GetManagedObjects", iface=names.OBJECT_MANAGER_IFACE)
+        return {path: {i: _plain(p) for i, p in ifaces.items()} for path, ifaces in body[0].items()}
+
+    async def list_options(self) -> list[BootOption]:
+        objs = await self._managed()
+        devices = [codec.device_from_props(i[names.DEVICE_IFACE]) for i in objs.values() if names.DEVICE_IFACE in i]
+        rank = {d.id: n for n, d in enumerate(devices)}
+        self._options = {path: i[names.OPTION_IFACE] for path, i in objs.items() if names.OPTION_IFACE in i}
+        opts = [codec.option_from_props(p) for p in self._options.values()]
+        return sorted(opts, key=lambda o: (rank.get(o.device, len(rank)), o.order, o.id))
+
+    async def list_devices(self) -> list[Device]:
+        objs = await self._managed()
+        return [codec.device_from_props(i[names.DEVICE_IFACE]) for i in objs.values() if names.DEVICE_IFACE in i]
+
+    async def get_state(self) -> DaemonState:
+        self._manager = await self._get_all(names.MANAGER_IFACE)
+        return self._state()
+
+    def _state(self) -> DaemonState:
+        p = self._manager
+        opt = p.get("AutobootOption", names.NO_OBJECT)
+        nxt = p.get("NextBoot", names.NO_OBJECT)
+        rem = float(p.get("AutobootRemaining", -1.0))
+        return DaemonState(
+            state=str(p.get("State", "idle")),
+            autoboot_option=names.option_id_from_path(opt) if opt != names.NO_OBJECT else None,
+            autoboot_remaining=rem if rem >= 0 else None,
+            next_boot=names.option_id_from_path(nxt) if nxt != names.NO_OBJECT else None,
+            version=str(p.get("Version", "")),
+            platform=str(p.get("Platform", "")),
+            arch=str(p.get("Architecture", "")),
+            firmware=str(p.get("Firmware", "")),
+            lockdown=str(p.get("Lockdown", "")),
+            auth_required=bool(p.get("AuthRequired", False)),
+            consoles=tuple(codec.consoles_from_dbus(p.get("Consoles", []))),
+            last_boot=codec.boot_record_from_dbus(p.get("LastBoot", {})),
+        )
+
+    async def consoles(self) -> list[Console]:
+        body = await self._call("Get", "ss", [names.MANAGER_IFACE, "Consoles"], iface=names.PROPERTIES_IFACE)
+        return codec.consoles_from_dbus(codec.unwrap(body[0]))
+
+    async def get_settings(self) -> SettingsView:
+        self._settings = await self._get_all(names.SETTINGS_IFACE)
+        return self._settings_view()
+
+    def _settings_view(self) -> SettingsView:
+        p = self._settings
+        return SettingsView(
+            autoboot=bool(p.get("Autoboot", True)),
+            timeout=int(p.get("Timeout", 10)),
+            boot_order=tuple(p.get("BootOrder", ("any",))),
+            console=str(p.get("Console", "")),
+            password_set=bool(p.get("PasswordSet", False)),
+            restrict=str(p.get("Restrict", "changes")),
+            scan_loop_devices=bool(p.get("ScanLoopDevices", False)),
+        )
+
+    # -- actions -----------------------------------------------------------------------
+    async def boot(self, option_id: str, console: str = "", args: str | None = None, next: bool = False) -> None:
+        """Boot an option now (returns when the kernel was executed or the boot
+        failed), or with ``next=True`` make it the next autoboot's choice."""
+        path = names.option_path(option_id)
+        if next:
+            await self._call("SetNextBoot", "o", [path])
+            return
+        await self._call("Boot", "osa{sv}", [path, console, codec.overrides_to_dbus(args=args)])
+
+    async def boot_custom(
+        self,
+        *,
+        kernel: str,
+        initrds: Sequence[str] = (),
+        dtb: str | None = None,
+        args: str = "",
+        device: str = "",
+        name: str = "",
+        console: str = "",
+    ) -> None:
+        spec = codec.custom_to_dbus(kernel=kernel, initrds=initrds, dtb=dtb, args=args, device=device, name=name)
+        await self._call("BootCustom", "a{sv}s", [spec, console])
+
+    async def cancel_autoboot(self) -> None:
+        await self._call("CancelAutoboot")
+
+    async def rescan(self) -> None:
+        await self._call("Rescan")
+
+    async def add_url(self, url: str) -> list[str]:
+        body = await self._call("AddUrl", "s", [url])
+        return [names.option_id_from_path(p) for p in body[0]]
+
+    async def authenticate(self, password: str) -> None:
+        await self._call("Authenticate", "s", [password])
+
+    async def set_next_boot(self, option_id: str | None) -> None:
+        await self._call("SetNextBoot", "o", [names.option_path(option_id) if option_id else names.NO_OBJECT])
+
+    async def event(self, event: str, params: Mapping[str, str]) -> None:
+        await self._call("Event", "sa{ss}", [event, dict(params)])
+
+    async def set_setting(self, key: str, value: Any) -> None:
+        """Set a setting by its bootd.toml name (``timeout``, ``boot_order``…);
+        ``password`` takes the plain text (empty removes the password)."""
+        if key not in names.SETTING_PROPERTIES:
+            raise errors.InvalidArgument(f"unknown setting {key!r} (known: {', '.join(names.SETTING_PROPERTIES)})")
+        prop, sig = names.SETTING_PROPERTIES[key]
+        if sig == "as":
+            value = list(value)
+        await self._set(names.SETTINGS_IFACE, prop, sig, value)
+
+    # -- subscriptions -------------------------------------------------------------------
+    def _on(self, kind: str, cb: Callback) -> Callable[[], None]:
+        self._subs.setdefault(kind, []).append(cb)
+
+        def unsubscribe() -> None:
+            if cb in self._subs.get(kind, []):
+                self._subs[kind].remove(cb)
+
+        return unsubscribe
+
+    def on_option_added(self, cb: Callable[[BootOption], None]) -> Callable[[], None]:
+        return self._on("option-added", cb)
+
+    def on_option_changed(self, cb: Callable[[BootOption], None]) -> Callable[[], None]:
+        return self._on("option-changed", cb)
+
+    def on_option_removed(self, cb: Callable[[str], None]) -> Callable[[], None]:
+        return self._on("option-removed", cb)
+
+    def on_device_added(self, cb: Callable[[Device], None]) -> Callable[[], None]:
+        return self._on("device-added", cb)
+
+    def on_device_removed(self, cb: Callable[[str], None]) -> Callable[[], None]:
+        return self._on("device-removed", cb)
+
+    def on_status(self, cb: Callable[[str, str], None]) -> Callable[[], None]:
+        return self._on("status", cb)
+
+    def on_progress(self, cb: Callable[[str, float], None]) -> Callable[[], None]:
+        return self._on("progress", cb)
+
+    def on_state(self, cb: Callable[[DaemonState], None]) -> Callable[[], None]:
+        return self._on("state", cb)
+
+    def on_settings(self, cb: Callable[[SettingsView], None]) -> Callable[[], None]:
+        return self._on("settings", cb)
+
+    def on_daemon_lost(self, cb: Callable[[], None]) -> Callable[[], None]:
+        return self._on("lost", cb)
+
+    def on_daemon_appeared(self, cb: Callable[[], None]) -> Callable[[], None]:
+        return self._on("appeared", cb)
+
+    def _fire(self, kind: str, *args: Any) -> None:
+        for cb in list(self._subs.get(kind, [])):
+            try:
+                cb(*args)
+            except Exception:
+                log.exception("a %s subscriber failed", kind)
+
+    def _on_message(self, msg: Message) -> bool:
+        if msg.message_type != MessageType.SIGNAL:
+            return False
+        try:
+            self._dispatch(msg)
+        except (ValueError, KeyError, TypeError, IndexError, errors.BootdError):
+            log.warning("ignoring a malformed %s signal from %s", msg.member, msg.sender)
+        return False
+
+    def _dispatch(self, msg: Message) -> None:
+        member, body, path = msg.member, msg.body, msg.path or ""
+        if member == "NameOwnerChanged" and msg.interface == "org.freedesktop.DBus":
+            if body[0] == names.BUS_NAME:
+                self._fire("lost" if not body[2] else "appeared")
+            return
+        if not path.startswith(names.ROOT_PATH):
+            return
+        if member == "InterfacesAdded":
+            obj, ifaces = body[0], body[1]
+            if names.OPTION_IFACE in ifaces:
+                props = _plain(ifaces[names.OPTION_IFACE])
+                self._options[obj] = props
+                self._fire("option-added", codec.option_from_props(props))
+            if names.DEVICE_IFACE in ifaces:
+                self._fire("device-added", codec.device_from_props(_plain(ifaces[names.DEVICE_IFACE])))
+        elif member == "InterfacesRemoved":
+            obj, ifaces = body[0], body[1]
+            if names.OPTION_IFACE in ifaces:
+                self._options.pop(obj, None)
+                self._fire("option-removed", names.option_id_from_path(obj))
+            if names.DEVICE_IFACE in ifaces:
+                self._fire("device-removed", names.device_id_from_path(obj))
+        elif member == "PropertiesChanged":
+            iface, changed = body[0], _plain(body[1])
+            if iface == names.MANAGER_IFACE:
+                self._manager.update(changed)
+                self._fire("state", self._state())
+            elif iface == names.SETTINGS_IFACE:
+                self._settings.update(changed)
+                self._fire("settings", self._settings_view())
+            elif iface == names.OPTION_IFACE and path in self._options:
+                self._options[path].update(changed)
+                self._fire("option-changed", codec.option_from_props(self._options[path]))
+        elif member == "Status" and msg.interface == names.MANAGER_IFACE:
+            self._fire("status", str(body[0]), str(body[1]))
+        elif member == "BootProgress" and msg.interface == names.MANAGER_IFACE:
+            self._fire("progress", str(body[0]), float(body[1]))

@@ -1,0 +1,120 @@
+"""Names of the D-Bus API: bus name, object paths, interfaces, properties,
+settings keys.  Shared by the service, the client and the TUI (layer L1, pure).
+
+Object paths carry option and device ids, which contain characters D-Bus
+does not allow in a path element (``/``, ``:``, ``#``, ``.``, ``-``).  They are
+escaped reversibly: every byte outside ``[A-Za-z0-9]`` becomes ``_xx`` (two
+lower-case hex digits), and the empty string becomes ``_``.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+BUS_NAME = "org.bootd"
+ROOT_PATH = "/org/bootd"
+DEVICES_PATH = f"{ROOT_PATH}/devices"
+OPTIONS_PATH = f"{ROOT_PATH}/options"
+NO_OBJECT = "/"
+
+MANAGER_IFACE = "org.bootd.Manager1"
+SETTINGS_IFACE = "org.bootd.Settings1"
+DEVICE_IFACE = "org.bootd.Device1"
+OPTION_IFACE = "org.bootd.BootOption1"
+OBJECT_MANAGER_IFACE = "org.freedesktop.DBus.ObjectManager"
+PROPERTIES_IFACE = "org.freedesktop.DBus.Properties"
+
+INTERNAL_ERROR = "org.bootd.Error.Internal"
+
+
+class State(StrEnum):
+    """What the daemon is doing (``Manager1.State``)."""
+
+    IDLE = "idle"
+    """Showing the menu; nothing will happen on its own."""
+    COUNTDOWN = "countdown"
+    """Autoboot will boot ``AutobootOption`` in ``AutobootRemaining`` seconds."""
+    BOOTING = "booting"
+    BOOTED = "booted"
+    """The new kernel was executed (on a sandbox machine: recorded)."""
+
+    def is_busy(self) -> bool:
+        return self in (State.BOOTING, State.BOOTED)
+
+
+class Restrict(StrEnum):
+    """What a configured password gates (setting ``restrict``)."""
+
+    CHANGES = "changes"
+    """Boots with changed arguments, custom boots and settings writes."""
+    ALL = "all"
+    """Every boot as well."""
+
+
+# settings key (bootd.toml) -> (Settings1 property, D-Bus signature)
+SETTING_PROPERTIES: dict[str, tuple[str, str]] = {
+    "autoboot": ("Autoboot", "b"),
+    "timeout": ("Timeout", "u"),
+    "boot_order": ("BootOrder", "as"),
+    "console": ("Console", "s"),
+    "password": ("Password", "s"),
+    "restrict": ("Restrict", "s"),
+    "scan_loop_devices": ("ScanLoopDevices", "b"),
+}
+PASSWORD_SET_PROPERTY = "PasswordSet"
+
+
+def _escape(text: str) -> str:
+    if not text:
+        return "_"
+    out = []
+    for byte in text.encode("utf-8"):
+        ch = chr(byte)
+        if ch.isascii() and ch.isalnum():
+            out.append(ch)
+        else:
+            out.append(f"_{byte:02x}")
+    return "".join(out)
+
+
+def _unescape(element: str) -> str:
+    if element == "_":
+        return ""
+    raw = bytearray()
+    i = 0
+    while i < len(element):
+        ch = element[i]
+        if ch == "_":
+            raw.append(int(element[i + 1 : i + 3], 16))
+            i += 3
+        else:
+            raw.append(ord(ch))
+            i += 1
+    return raw.decode("utf-8")
+
+
+def option_path(option_id: str) -> str:
+    return f"{OPTIONS_PATH}/{_escape(option_id)}"
+
+
+def device_path(device_id: str) -> str:
+    return f"{DEVICES_PATH}/{_escape(device_id)}"
+
+
+def _id_from(path: str, prefix: str, what: str) -> str:
+    head, sep, element = path.rpartition("/")
+    if head != prefix or not sep or not element:
+        raise ValueError(f"{path!r} is not a {what} object path")
+    try:
+        return _unescape(element)
+    except (ValueError, UnicodeDecodeError):
+        raise ValueError(f"{path!r} is not a {what} object path") from None
+
+
+def option_id_from_path(path: str) -> str:
+    """The option id an object path names; ValueError when it names none."""
+    return _id_from(path, OPTIONS_PATH, "boot option")
+
+
+def device_id_from_path(path: str) -> str:
+    return _id_from(path, DEVICES_PATH, "device")

@@ -1,0 +1,192 @@
+"""The per-device and per-option objects (``org.bootd.Device1`` under
+``/org/bootd/devices/…``, ``org.bootd.BootOption1`` under
+``/org/bootd/options/…``), exported and unexported as the inventory changes;
+the library emits ``InterfacesAdded``/``InterfacesRemoved`` for each."""
+
+import logging
+from typing import Annotated, Any
+
+from dbus_fast.aio import MessageBus
+from dbus_fast.annotations import DBusSignature
+from dbus_fast.constants import PropertyAccess
+from dbus_fast.service import ServiceInterface, dbus_property
+
+from bootd.dbus import codec, names
+from bootd.inventory import EventKind, InventoryEvent
+from bootd.model import BootOption, Device
+
+log = logging.getLogger(__name__)
+
+S = Annotated[str, DBusSignature("s")]
+O = Annotated[str, DBusSignature("o")]  # noqa: E741
+B = Annotated[bool, DBusSignature("b")]
+I = Annotated[int, DBusSignature("i")]  # noqa: E741
+AS = Annotated[list[str], DBusSignature("as")]
+ASS = Annotated[dict[str, str], DBusSignature("a{ss}")]
+AASS = Annotated[list[dict[str, str]], DBusSignature("aa{ss}")]
+R = PropertyAccess.READ
+
+
+class _Props(ServiceInterface):
+    def __init__(self, name: str, props: dict[str, Any]) -> None:
+        super().__init__(name)
+        self.p = props
+
+    def update(self, props: dict[str, Any]) -> None:
+        changed = {k: v for k, v in props.items() if self.p.get(k) != v}
+        self.p = props
+        if changed:
+            self.emit_properties_changed(changed)
+
+
+class OptionObject(_Props):
+    def __init__(self, opt: BootOption) -> None:
+        super().__init__(names.OPTION_IFACE, codec.option_props(opt))
+
+    @dbus_property(access=R)
+    def Id(self) -> S:
+        return str(self.p["Id"])
+
+    @dbus_property(access=R)
+    def Device(self) -> O:
+        return str(self.p["Device"])
+
+    @dbus_property(access=R)
+    def DeviceId(self) -> S:
+        return str(self.p["DeviceId"])
+
+    @dbus_property(access=R)
+    def Name(self) -> S:
+        return str(self.p["Name"])
+
+    @dbus_property(access=R)
+    def Kernel(self) -> ASS:
+        return dict(self.p["Kernel"])
+
+    @dbus_property(access=R)
+    def Initrds(self) -> AASS:
+        return list(self.p["Initrds"])
+
+    @dbus_property(access=R)
+    def Dtb(self) -> ASS:
+        return dict(self.p["Dtb"])
+
+    @dbus_property(access=R)
+    def Args(self) -> S:
+        return str(self.p["Args"])
+
+    @dbus_property(access=R)
+    def Default(self) -> B:
+        return bool(self.p["Default"])
+
+    @dbus_property(access=R)
+    def Source(self) -> S:
+        return str(self.p["Source"])
+
+    @dbus_property(access=R)
+    def Order(self) -> I:
+        return int(self.p["Order"])
+
+    @dbus_property(access=R)
+    def Hidden(self) -> B:
+        return bool(self.p["Hidden"])
+
+    @dbus_property(access=R)
+    def Group(self) -> S:
+        return str(self.p["Group"])
+
+    @dbus_property(access=R)
+    def EntryId(self) -> S:
+        return str(self.p["EntryId"])
+
+    @dbus_property(access=R)
+    def Kind(self) -> S:
+        return str(self.p["Kind"])
+
+
+class DeviceObject(_Props):
+    def __init__(self, dev: Device) -> None:
+        super().__init__(names.DEVICE_IFACE, codec.device_props(dev))
+
+    @dbus_property(access=R)
+    def Id(self) -> S:
+        return str(self.p["Id"])
+
+    @dbus_property(access=R)
+    def Type(self) -> S:
+        return str(self.p["Type"])
+
+    @dbus_property(access=R)
+    def Node(self) -> S:
+        return str(self.p["Node"])
+
+    @dbus_property(access=R)
+    def Uuid(self) -> S:
+        return str(self.p["Uuid"])
+
+    @dbus_property(access=R)
+    def Label(self) -> S:
+        return str(self.p["Label"])
+
+    @dbus_property(access=R)
+    def Mountpoint(self) -> S:
+        return str(self.p["Mountpoint"])
+
+    @dbus_property(access=R)
+    def Fstype(self) -> S:
+        return str(self.p["Fstype"])
+
+    @dbus_property(access=R)
+    def Title(self) -> S:
+        return str(self.p["Title"])
+
+    @dbus_property(access=R)
+    def Properties(self) -> ASS:
+        return dict(self.p["Properties"])
+
+
+class ObjectsExporter:
+    """Keeps the exported objects in step with the inventory."""
+
+    def __init__(self, bus: MessageBus) -> None:
+        self.bus = bus
+        self.options: dict[str, OptionObject] = {}
+        self.devices: dict[str, DeviceObject] = {}
+
+    def device_added(self, dev: Device) -> None:
+        obj = self.devices.get(dev.id)
+        if obj is not None:
+            obj.update(codec.device_props(dev))
+            return
+        obj = DeviceObject(dev)
+        self.devices[dev.id] = obj
+        self.bus.export(names.device_path(dev.id), obj)
+
+    def device_removed(self, dev: Device) -> None:
+        if self.devices.pop(dev.id, None) is not None:
+            self.bus.unexport(names.device_path(dev.id))
+
+    def option_added(self, opt: BootOption) -> None:
+        obj = self.options.get(opt.id)
+        if obj is not None:
+            obj.update(codec.option_props(opt))
+            return
+        obj = OptionObject(opt)
+        self.options[opt.id] = obj
+        self.bus.export(names.option_path(opt.id), obj)
+
+    def option_removed(self, opt: BootOption) -> None:
+        if self.options.pop(opt.id, None) is not None:
+            self.bus.unexport(names.option_path(opt.id))
+
+    def on_inventory_event(self, event: InventoryEvent) -> None:
+        if event.device is not None:
+            if event.kind == EventKind.DEVICE_REMOVED:
+                self.device_removed(event.device)
+            else:
+                self.device_added(event.device)
+        if event.option is not None:
+            if event.kind == EventKind.OPTION_REMOVED:
+                self.option_removed(event.option)
+            else:
+                self.option_added(event.option)

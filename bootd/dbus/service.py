@@ -1,0 +1,538 @@
+"""The D-Bus service (layer L4): dbus-fast interfaces over the daemon's
+:class:`Backend`.  Adapters only: each method checks who is calling, turns
+D-Bus values into model values, calls the backend and maps errors.
+
+* Mutating methods and property writes are refused unless the caller's uid
+  (``GetConnectionUnixUser``) is root or the daemon's own user; the bus policy
+  says the same, this is the second lock.
+* When a password is set, gated calls need a prior ``Authenticate`` on the same
+  connection; a connection that goes away forgets its authentication.
+* A :class:`~bootd.errors.BootdError` becomes its ``org.bootd.Error.*``; any
+  other exception is logged once and becomes ``org.bootd.Error.Internal``.
+* Calls in flight are capped per connection and in total (``Busy``), so a
+  flood from one client cannot starve the others.
+"""
+
+import contextvars
+import logging
+import os
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
+from typing import Annotated, Any, Protocol, TypeVar
+
+from dbus_fast import DBusError, Message, MessageType, Variant
+from dbus_fast.aio import MessageBus
+from dbus_fast.annotations import DBusSignature
+from dbus_fast.constants import PropertyAccess
+from dbus_fast.service import ServiceInterface, dbus_method, dbus_property, dbus_signal
+
+from bootd.autoboot import Countdown
+from bootd.dbus import codec, names
+from bootd.dbus.objects import DeviceObject, ObjectsExporter, OptionObject
+from bootd.errors import AuthenticationRequired, BootdError, Busy, InvalidArgument, PermissionDenied
+from bootd.inventory import Inventory
+from bootd.model import BootOption, Console
+from bootd.settings import Settings
+
+log = logging.getLogger(__name__)
+
+S = Annotated[str, DBusSignature("s")]
+O = Annotated[str, DBusSignature("o")]  # noqa: E741
+B = Annotated[bool, DBusSignature("b")]
+U = Annotated[int, DBusSignature("u")]
+D = Annotated[float, DBusSignature("d")]
+AS = Annotated[list[str], DBusSignature("as")]
+AO = Annotated[list[str], DBusSignature("ao")]
+ASV = Annotated[dict[str, Variant], DBusSignature("a{sv}")]
+ASS = Annotated[dict[str, str], DBusSignature("a{ss}")]
+CONSOLES = Annotated[list[list[str]], DBusSignature("a(sss)")]
+SS = Annotated[list[Any], DBusSignature("ss")]
+SD = Annotated[list[Any], DBusSignature("sd")]
+
+SENDER: contextvars.ContextVar[str | None] = contextvars.ContextVar("bootd_dbus_sender", default=None)
+MAX_IN_FLIGHT_PER_CALLER = 16
+MAX_IN_FLIGHT = 256
+
+
+# -- what the daemon offers the service --------------------------------------------
+@dataclass(frozen=True)
+class StatusEvent:
+    level: str
+    message: str
+
+
+@dataclass(frozen=True)
+class ProgressEvent:
+    stage: str
+    fraction: float
+
+
+@dataclass(frozen=True)
+class ManagerChanged:
+    """Manager1 properties whose values changed."""
+
+    names: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SettingsChanged:
+    keys: tuple[str, ...]
+
+
+BackendEvent = StatusEvent | ProgressEvent | ManagerChanged | SettingsChanged
+
+
+class Backend(Protocol):
+    inventory: Inventory
+
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def state(self) -> names.State: ...
+    @property
+    def countdown(self) -> Countdown: ...
+    @property
+    def next_boot(self) -> str | None: ...
+    @property
+    def last_boot(self) -> codec.BootRecord: ...
+    def consoles(self) -> list[Console]: ...
+    def info(self) -> dict[str, str]:
+        """Keys ``platform``, ``arch``, ``firmware``, ``lockdown``, ``version``."""
+        ...
+
+    def subscribe(self, listener: Callable[[BackendEvent], None]) -> None: ...
+    async def boot(self, option_id: str, console: str, overrides: codec.Overrides) -> None: ...
+    async def boot_custom(self, spec: dict[str, Any], console: str) -> None: ...
+    def cancel_autoboot(self) -> None: ...
+    async def rescan(self) -> None: ...
+    async def add_url(self, url: str) -> list[BootOption]: ...
+    async def handle_event(self, event: str, params: dict[str, str]) -> None: ...
+    def set_next_boot(self, option_id: str | None) -> None: ...
+    async def set_setting(self, key: str, value: Any) -> None: ...
+
+
+# -- call guard ------------------------------------------------------------------------
+class Gate:
+    """Caller checks shared by every interface of one service."""
+
+    def __init__(self, bus: MessageBus, backend: Backend, *, trusted_uids: frozenset[int]) -> None:
+        self.bus = bus
+        self.backend = backend
+        self.trusted_uids = trusted_uids
+        self.uids: dict[str, int] = {}
+        self.authenticated: set[str] = set()
+        self.in_flight: dict[str, int] = {}
+        self.total = 0
+
+    def forget(self, name: str) -> None:
+        self.uids.pop(name, None)
+        self.authenticated.discard(name)
+
+    async def uid(self, sender: str) -> int:
+        if sender not in self.uids:
+            reply = await self.bus.call(
+                Message(
+                    destination="org.freedesktop.DBus",
+                    path="/org/freedesktop/DBus",
+                    interface="org.freedesktop.DBus",
+                    member="GetConnectionUnixUser",
+                    signature="s",
+                    body=[sender],
+                )
+            )
+            if reply is None or reply.message_type != MessageType.METHOD_RETURN:
+                raise PermissionDenied("could not find out who is calling")
+            self.uids[sender] = int(reply.body[0])
+        return self.uids[sender]
+
+    async def require_trusted(self, sender: str) -> None:
+        uid = await self.uid(sender)
+        if uid not in self.trusted_uids:
+            raise PermissionDenied(f"only root may do this (you are uid {uid})")
+
+    def require_password(self, sender: str, what: str) -> None:
+        if self.backend.settings.password and sender not in self.authenticated:
+            raise AuthenticationRequired(f"a password is set: authenticate first to {what}")
+
+
+T = TypeVar("T")
+
+
+def _sender() -> str:
+    sender = SENDER.get()
+    if not sender:
+        raise PermissionDenied("calls must come through a message bus")
+    return sender
+
+
+async def guarded(gate: Gate, what: str, fn: Callable[[str], Awaitable[T]], *, trusted: bool = True) -> T:
+    """Run ``fn(sender)`` with the in-flight cap, the uid check and error mapping."""
+    sender = _sender()
+    if gate.total >= MAX_IN_FLIGHT or gate.in_flight.get(sender, 0) >= MAX_IN_FLIGHT_PER_CALLER:
+        raise DBusError(Busy.dbus_name, "too many calls in flight; try again")
+    gate.total += 1
+    gate.in_flight[sender] = gate.in_flight.get(sender, 0) + 1
+    try:
+        if trusted:
+            await gate.require_trusted(sender)
+        return await fn(sender)
+    except DBusError:
+        raise
+    except BootdError as e:
+        raise DBusError(e.dbus_name, e.message) from None
+    except Exception as e:
+        log.exception("internal error in %s", what)
+        raise DBusError(names.INTERNAL_ERROR, f"internal error in {what}: {type(e).__name__}") from None
+    finally:
+        gate.total -= 1
+        left = gate.in_flight.get(sender, 1) - 1
+        if left:
+            gate.in_flight[sender] = left
+        else:
+            gate.in_flight.pop(sender, None)
+
+
+def _option_id(path: str) -> str:
+    try:
+        return names.option_id_from_path(path)
+    except ValueError as e:
+        raise InvalidArgument(str(e)) from None
+
+
+# -- org.bootd.Manager1 ----------------------------------------------------------------------
+class Manager(ServiceInterface):
+    def __init__(self, gate: Gate) -> None:
+        super().__init__(names.MANAGER_IFACE)
+        self._gate = gate
+        self._backend = gate.backend
+
+    def _call(self, what: str, fn: Callable[[str], Awaitable[T]], *, trusted: bool = True) -> Coroutine[Any, Any, T]:
+        return guarded(self._gate, what, fn, trusted=trusted)
+
+    @dbus_method()
+    async def Boot(self, option: O, console: S, overrides: ASV) -> None:
+        async def run(sender: str) -> None:
+            oid = _option_id(option)
+            ov = codec.overrides_from_dbus(overrides)
+            opt = self._backend.inventory.option(oid)
+            changed = ov.args is not None and (opt is None or ov.args != opt.args)
+            if changed or self._backend.settings.restrict == names.Restrict.ALL:
+                self._gate.require_password(sender, "boot" if not changed else "boot with changed arguments")
+            await self._backend.boot(oid, console, ov)
+
+        await self._call("Boot", run)
+
+    @dbus_method()
+    async def BootCustom(self, spec: ASV, console: S) -> None:
+        async def run(sender: str) -> None:
+            self._gate.require_password(sender, "boot a custom entry")
+            await self._backend.boot_custom(dict(spec), console)
+
+        await self._call("BootCustom", run)
+
+    @dbus_method()
+    async def CancelAutoboot(self) -> None:
+        async def run(sender: str) -> None:
+            self._backend.cancel_autoboot()
+
+        await self._call("CancelAutoboot", run)
+
+    @dbus_method()
+    async def Rescan(self) -> None:
+        async def run(sender: str) -> None:
+            await self._backend.rescan()
+
+        await self._call("Rescan", run)
+
+    @dbus_method()
+    async def AddUrl(self, url: S) -> AO:
+        async def run(sender: str) -> list[str]:
+            self._gate.require_password(sender, "add a boot URL")
+            if len(url) > codec.MAX_TEXT or "\0" in url:
+                raise InvalidArgument("the URL is too long or contains a NUL byte")
+            return [names.option_path(o.id) for o in await self._backend.add_url(url)]
+
+        return await self._call("AddUrl", run)
+
+    @dbus_method()
+    async def Authenticate(self, password: S) -> None:
+        async def run(sender: str) -> None:
+            from bootd.settings import check_password
+
+            stored = self._backend.settings.password
+            if not stored:
+                self._gate.authenticated.add(sender)
+                return
+            if not check_password(stored, password):
+                raise PermissionDenied("wrong password")
+            self._gate.authenticated.add(sender)
+
+        await self._call("Authenticate", run, trusted=False)
+
+    @dbus_method()
+    async def SetNextBoot(self, option: O) -> None:
+        async def run(sender: str) -> None:
+            self._gate.require_password(sender, "choose the next boot")
+            self._backend.set_next_boot(None if option == names.NO_OBJECT else _option_id(option))
+
+        await self._call("SetNextBoot", run)
+
+    @dbus_method()
+    async def Event(self, event: S, params: ASS) -> None:
+        async def run(sender: str) -> None:
+            await self._backend.handle_event(event, dict(params))
+
+        await self._call("Event", run)
+
+    # -- properties
+    @dbus_property(access=PropertyAccess.READ)
+    def State(self) -> S:
+        return str(self._backend.state)
+
+    @dbus_property(access=PropertyAccess.READ)
+    def AutobootOption(self) -> O:
+        opt = self._backend.countdown.option
+        return names.option_path(opt.id) if opt is not None else names.NO_OBJECT
+
+    @dbus_property(access=PropertyAccess.READ)
+    def AutobootRemaining(self) -> D:
+        rem = self._backend.countdown.remaining
+        return -1.0 if rem is None else float(rem)
+
+    @dbus_property(access=PropertyAccess.READ)
+    def Consoles(self) -> CONSOLES:
+        return codec.consoles_to_dbus(self._backend.consoles())
+
+    @dbus_property(access=PropertyAccess.READ)
+    def Version(self) -> S:
+        return self._backend.info()["version"]
+
+    @dbus_property(access=PropertyAccess.READ)
+    def Platform(self) -> S:
+        return self._backend.info()["platform"]
+
+    @dbus_property(access=PropertyAccess.READ)
+    def Architecture(self) -> S:
+        return self._backend.info()["arch"]
+
+    @dbus_property(access=PropertyAccess.READ)
+    def Firmware(self) -> S:
+        return self._backend.info()["firmware"]
+
+    @dbus_property(access=PropertyAccess.READ)
+    def Lockdown(self) -> S:
+        return self._backend.info()["lockdown"]
+
+    @dbus_property(access=PropertyAccess.READ)
+    def LastBoot(self) -> ASV:
+        return codec.boot_record_to_dbus(self._backend.last_boot)
+
+    @dbus_property(access=PropertyAccess.READ)
+    def NextBoot(self) -> O:
+        nb = self._backend.next_boot
+        return names.option_path(nb) if nb else names.NO_OBJECT
+
+    @dbus_property(access=PropertyAccess.READ)
+    def AuthRequired(self) -> B:
+        return bool(self._backend.settings.password)
+
+    # -- signals
+    @dbus_signal()
+    def Status(self, level: str, message: str) -> SS:
+        return [level, message]
+
+    @dbus_signal()
+    def BootProgress(self, stage: str, fraction: float) -> SD:
+        return [stage, fraction]
+
+    def values(self, props: tuple[str, ...]) -> dict[str, Any]:
+        return {p: getattr(self, p) for p in props}
+
+
+# -- org.bootd.Settings1 ----------------------------------------------------------------------
+class SettingsIface(ServiceInterface):
+    def __init__(self, gate: Gate) -> None:
+        super().__init__(names.SETTINGS_IFACE)
+        self._gate = gate
+        self._backend = gate.backend
+
+    async def _set(self, key: str, value: Any) -> None:
+        async def run(sender: str) -> None:
+            self._gate.require_password(sender, "change settings")
+            await self._backend.set_setting(key, value)
+
+        await guarded(self._gate, f"setting {key}", run)
+
+    @property
+    def _s(self) -> Settings:
+        return self._backend.settings
+
+    @dbus_property()
+    def Autoboot(self) -> B:
+        return self._s.autoboot
+
+    @Autoboot.setter
+    async def _set_autoboot(self, value: B) -> None:
+        await self._set("autoboot", value)
+
+    @dbus_property()
+    def Timeout(self) -> U:
+        return self._s.timeout
+
+    @Timeout.setter
+    async def _set_timeout(self, value: U) -> None:
+        await self._set("timeout", value)
+
+    @dbus_property()
+    def BootOrder(self) -> AS:
+        return list(self._s.boot_order)
+
+    @BootOrder.setter
+    async def _set_boot_order(self, value: AS) -> None:
+        await self._set("boot_order", value)
+
+    @dbus_property()
+    def Console(self) -> S:
+        return self._s.console
+
+    @Console.setter
+    async def _set_console(self, value: S) -> None:
+        await self._set("console", value)
+
+    @dbus_property(access=PropertyAccess.WRITE)
+    def Password(self) -> S:
+        return ""
+
+    @Password.setter
+    async def _set_password(self, value: S) -> None:
+        await self._set("password", value)
+
+    @dbus_property(access=PropertyAccess.READ)
+    def PasswordSet(self) -> B:
+        return bool(self._s.password)
+
+    @dbus_property()
+    def Restrict(self) -> S:
+        return self._s.restrict
+
+    @Restrict.setter
+    async def _set_restrict(self, value: S) -> None:
+        await self._set("restrict", value)
+
+    @dbus_property()
+    def ScanLoopDevices(self) -> B:
+        return self._s.scan_loop_devices
+
+    @ScanLoopDevices.setter
+    async def _set_scan_loop_devices(self, value: B) -> None:
+        await self._set("scan_loop_devices", value)
+
+    def values(self, keys: tuple[str, ...]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key in keys:
+            prop, _sig = names.SETTING_PROPERTIES[key]
+            if key == "password":
+                out[names.PASSWORD_SET_PROPERTY] = self.PasswordSet
+            else:
+                out[prop] = getattr(self, prop)
+        return out
+
+
+class ObjectManagerIface(ServiceInterface):
+    """Declares ``org.freedesktop.DBus.ObjectManager`` in the introspection;
+    the library answers ``GetManagedObjects`` and emits the signals."""
+
+    def __init__(self) -> None:
+        super().__init__(names.OBJECT_MANAGER_IFACE)
+
+    @dbus_method()
+    def GetManagedObjects(self) -> Annotated[dict[str, Any], DBusSignature("a{oa{sa{sv}}}")]:
+        return {}
+
+    @dbus_signal()
+    def InterfacesAdded(self) -> Annotated[list[Any], DBusSignature("oa{sa{sv}}")]:
+        raise NotImplementedError
+
+    @dbus_signal()
+    def InterfacesRemoved(self) -> Annotated[list[Any], DBusSignature("oas")]:
+        raise NotImplementedError
+
+
+# -- the service ------------------------------------------------------------------------------
+class Service:
+    """Everything the daemon exports on one bus connection."""
+
+    def __init__(self, bus: MessageBus, backend: Backend, *, trusted_uids: frozenset[int] | None = None) -> None:
+        self.bus = bus
+        self.backend = backend
+        self.gate = Gate(bus, backend, trusted_uids=trusted_uids or frozenset({0, os.getuid()}))
+        self.manager = Manager(self.gate)
+        self.settings = SettingsIface(self.gate)
+        self.objects = ObjectsExporter(bus)
+        self._unsubscribe: Callable[[], None] | None = None
+
+    def _on_message(self, msg: Message) -> bool:
+        """Runs before dispatch: remember who is calling; forget who left."""
+        if msg.message_type == MessageType.METHOD_CALL:
+            SENDER.set(msg.sender)
+        elif (
+            msg.message_type == MessageType.SIGNAL
+            and msg.member == "NameOwnerChanged"
+            and msg.sender == "org.freedesktop.DBus"
+            and len(msg.body) == 3
+            and not msg.body[2]
+        ):
+            self.gate.forget(str(msg.body[0]))
+        return False
+
+    async def start(self) -> None:
+        self.bus.add_message_handler(self._on_message)
+        await self.bus.call(
+            Message(
+                destination="org.freedesktop.DBus",
+                path="/org/freedesktop/DBus",
+                interface="org.freedesktop.DBus",
+                member="AddMatch",
+                signature="s",
+                body=["type='signal',sender='org.freedesktop.DBus',member='NameOwnerChanged'"],
+            )
+        )
+        self.bus.export(names.ROOT_PATH, ObjectManagerIface())
+        self.bus.export(names.ROOT_PATH, self.manager)
+        self.bus.export(names.ROOT_PATH, self.settings)
+        inv = self.backend.inventory
+        for dev in inv.devices():
+            self.objects.device_added(dev)
+        for opt in inv.options():
+            self.objects.option_added(opt)
+        self._unsubscribe = inv.subscribe(self.objects.on_inventory_event)
+        self.backend.subscribe(self._on_backend_event)
+
+    def stop(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        self.bus.remove_message_handler(self._on_message)
+
+    def _on_backend_event(self, event: BackendEvent) -> None:
+        if isinstance(event, StatusEvent):
+            self.manager.Status(event.level, event.message)
+        elif isinstance(event, ProgressEvent):
+            self.manager.BootProgress(event.stage, event.fraction)
+        elif isinstance(event, ManagerChanged):
+            self.manager.emit_properties_changed(self.manager.values(event.names))
+        elif isinstance(event, SettingsChanged):
+            self.settings.emit_properties_changed(self.settings.values(event.keys))
+
+
+__all__ = [
+    "Backend",
+    "BackendEvent",
+    "DeviceObject",
+    "ManagerChanged",
+    "OptionObject",
+    "ProgressEvent",
+    "Service",
+    "SettingsChanged",
+    "StatusEvent",
+]

@@ -1,0 +1,357 @@
+"""Typed settings (layer L1): TOML layers, validation, atomic writes.
+
+Layers, later ones win, each optional:
+
+1. the built-in defaults (documented in ``config/bootd.toml``);
+2. ``<root>/usr/lib/bootd/bootd.toml`` (the distribution's defaults);
+3. Petitboot's NVRAM keys (``petitboot,timeout``, ``petitboot,bootdevs``,
+   ``petitboot,console``, ``auto-boot?``) when the machine has them;
+4. ``<root>/etc/bootd/bootd.toml`` (what the API writes);
+5. ``<root>/etc/bootd/bootd.toml.d/*.toml`` in name order.
+
+A layer that cannot be read or parsed, or holds an invalid value, is skipped
+with a loud warning: bootd always starts.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import logging
+import os
+import secrets
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from bootd.errors import ConfigError
+from bootd.model import DeviceType
+
+log = logging.getLogger(__name__)
+
+MAX_FILE = 256 * 1024
+RESTRICT_VALUES = ("changes", "all")
+BOOT_ORDER_TYPES = tuple(str(t) for t in DeviceType)
+MAX_TIMEOUT = 24 * 3600
+
+
+@dataclass(frozen=True)
+class Settings:
+    autoboot: bool = True
+    """Boot the default entry on its own after ``timeout`` seconds."""
+    timeout: int = 10
+    """Seconds of countdown; 0 boots at once."""
+    boot_order: tuple[str, ...] = ("any",)
+    """Device types (disk, usb, optical, network, any) and uuid:/mac: selectors."""
+    console: str = ""
+    """Console the next kernel uses when nobody chose one ('' = keep the option's)."""
+    password: str = ""
+    """A salted scrypt hash (``scrypt$N$r$p$salt$hash``); '' = no password."""
+    restrict: str = "changes"
+    """What the password gates: ``changes`` (edited/custom boots, settings) or ``all``."""
+    scan_loop_devices: bool = False
+    """Also scan loop devices (images attached with losetup)."""
+
+
+KEYS = tuple(f.name for f in fields(Settings))
+DEFAULTS = Settings()
+
+
+@dataclass(frozen=True)
+class Layer:
+    name: str
+    values: Mapping[str, Any] = field(default_factory=dict)
+
+
+# -- validation ----------------------------------------------------------------
+def _bool(key: str, v: Any) -> bool:
+    if isinstance(v, bool):
+        return v
+    if isinstance(v, str) and v.lower() in ("true", "yes", "on", "1", "false", "no", "off", "0"):
+        return v.lower() in ("true", "yes", "on", "1")
+    raise ConfigError(f"{key} must be true or false, not {v!r}")
+
+
+def _int(key: str, v: Any) -> int:
+    if isinstance(v, str) and v.strip().isdigit():
+        v = int(v.strip())
+    if not isinstance(v, int) or isinstance(v, bool) or not 0 <= v <= MAX_TIMEOUT:
+        raise ConfigError(f"{key} must be a whole number of seconds from 0 to {MAX_TIMEOUT}, not {v!r}")
+    return v
+
+
+def validate_boot_order_item(item: str) -> str:
+    item = item.strip()
+    low = item.lower()
+    if low in BOOT_ORDER_TYPES:
+        return low
+    if low == "cdrom":
+        return "optical"
+    kind, sep, value = item.partition(":")
+    if sep and kind.lower() in ("uuid", "mac") and value:
+        return f"{kind.lower()}:{value.lower() if kind.lower() == 'mac' else value}"
+    raise ConfigError(
+        f"boot_order item {item!r} is not one of {', '.join(BOOT_ORDER_TYPES)} or a uuid:…/mac:… selector"
+    )
+
+
+def _order(key: str, v: Any) -> tuple[str, ...]:
+    if isinstance(v, str):
+        v = [x for x in v.replace(",", " ").split() if x]
+    if not isinstance(v, list | tuple) or not all(isinstance(x, str) for x in v):
+        raise ConfigError(f"{key} must be a list of strings, not {v!r}")
+    return tuple(validate_boot_order_item(x) for x in v)
+
+
+def _text(key: str, v: Any) -> str:
+    if not isinstance(v, str) or len(v) > 1024 or "\0" in v or "\n" in v:
+        raise ConfigError(f"{key} must be a one-line string, not {v!r}")
+    return v
+
+
+def _restrict(key: str, v: Any) -> str:
+    if v not in RESTRICT_VALUES:
+        raise ConfigError(f"{key} must be one of {', '.join(RESTRICT_VALUES)}, not {v!r}")
+    return str(v)
+
+
+def _hash(key: str, v: Any) -> str:
+    v = _text(key, v)
+    if v and not is_password_hash(v):
+        raise ConfigError(f"{key} must be a scrypt hash made by bootd (set it through the API or `bootd settings`)")
+    return str(v)
+
+
+VALIDATORS: dict[str, Callable[[str, Any], Any]] = {
+    "autoboot": _bool,
+    "timeout": _int,
+    "boot_order": _order,
+    "console": _text,
+    "password": _hash,
+    "restrict": _restrict,
+    "scan_loop_devices": _bool,
+}
+
+
+def validate(key: str, value: Any) -> Any:
+    """The typed value of ``key``; ConfigError says what is wrong."""
+    if key not in VALIDATORS:
+        raise ConfigError(f"unknown setting {key!r} (known: {', '.join(KEYS)})")
+    return VALIDATORS[key](key, value)
+
+
+def merge(layers: list[Layer], warn: Callable[[str], None] | None = None) -> Settings:
+    """Apply ``layers`` in order over the defaults; bad values are skipped."""
+    values: dict[str, Any] = {}
+    for layer in layers:
+        for key, raw in layer.values.items():
+            try:
+                values[key] = validate(key, raw)
+            except ConfigError as e:
+                msg = f"{layer.name}: {e}; ignoring it"
+                log.warning("%s", msg)
+                if warn is not None:
+                    warn(msg)
+    return replace(DEFAULTS, **values)
+
+
+# -- passwords -------------------------------------------------------------------
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def hash_password(plain: str, *, salt: bytes | None = None) -> str:
+    salt = salt if salt is not None else secrets.token_bytes(16)
+    digest = hashlib.scrypt(plain.encode(), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P, dklen=32)
+    return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${_b64(salt)}${_b64(digest)}"
+
+
+def is_password_hash(text: str) -> bool:
+    parts = text.split("$")
+    return len(parts) == 6 and parts[0] == "scrypt" and all(p.isdigit() for p in parts[1:4])
+
+
+def check_password(stored: str, plain: str) -> bool:
+    """Whether ``plain`` matches the hash ``stored`` (no password: always)."""
+    if not stored:
+        return True
+    try:
+        _, n, r, p, salt, digest = stored.split("$")
+        got = hashlib.scrypt(
+            plain.encode(),
+            salt=base64.b64decode(salt),
+            n=int(n),
+            r=int(r),
+            p=int(p),
+            dklen=len(base64.b64decode(digest)),
+        )
+    except (ValueError, TypeError):
+        log.warning("the stored password hash is unreadable; refusing every password")
+        return False
+    return hmac.compare_digest(got, base64.b64decode(digest))
+
+
+# -- NVRAM (Petitboot) ---------------------------------------------------------------
+def parse_nvram(text: str) -> dict[str, Any]:
+    """Settings from ``nvram --print-config`` output (``key=value`` lines)."""
+    raw: dict[str, str] = {}
+    for line in text.splitlines():
+        key, sep, value = line.partition("=")
+        if sep:
+            raw[key.strip()] = value.strip()
+    out: dict[str, Any] = {}
+    if "petitboot,timeout" in raw:
+        out["timeout"] = raw["petitboot,timeout"]
+    if raw.get("petitboot,bootdevs"):
+        out["boot_order"] = raw["petitboot,bootdevs"].split()
+    if raw.get("petitboot,console"):
+        out["console"] = raw["petitboot,console"]
+    if "auto-boot?" in raw:
+        out["autoboot"] = raw["auto-boot?"]
+    return out
+
+
+# -- files -------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Paths:
+    root: Path = Path("/")
+
+    @property
+    def vendor(self) -> Path:
+        return self.root / "usr/lib/bootd/bootd.toml"
+
+    @property
+    def main(self) -> Path:
+        return self.root / "etc/bootd/bootd.toml"
+
+    @property
+    def dropin_dir(self) -> Path:
+        return self.root / "etc/bootd/bootd.toml.d"
+
+    def dropins(self) -> list[Path]:
+        try:
+            return sorted(p for p in self.dropin_dir.iterdir() if p.suffix == ".toml" and p.is_file())
+        except OSError:
+            return []
+
+
+def read_layer(path: Path, warn: Callable[[str], None] | None = None) -> Layer | None:
+    """One TOML file as a layer; None when absent; corrupt -> warning and None."""
+    try:
+        if path.stat().st_size > MAX_FILE:
+            raise ConfigError(f"larger than {MAX_FILE} bytes")
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, ConfigError) as e:
+        msg = f"settings file {path} is unreadable ({e}); using the other layers and the defaults"
+        log.warning("%s", msg)
+        if warn is not None:
+            warn(msg)
+        return None
+    return Layer(str(path), data)
+
+
+def load(
+    paths: Paths, *, nvram: Mapping[str, Any] | None = None, warn: Callable[[str], None] | None = None
+) -> Settings:
+    layers: list[Layer] = []
+    vendor = read_layer(paths.vendor, warn)
+    if vendor is not None:
+        layers.append(vendor)
+    if nvram:
+        layers.append(Layer("NVRAM (petitboot,*)", nvram))
+    for path in [paths.main, *paths.dropins()]:
+        layer = read_layer(path, warn)
+        if layer is not None:
+            layers.append(layer)
+    return merge(layers, warn)
+
+
+def dropin_owner(paths: Paths, key: str) -> Path | None:
+    """The drop-in that fixes ``key`` (a write to the main file would not show)."""
+    owner = None
+    for path in paths.dropins():
+        layer = read_layer(path)
+        if layer is not None and key in layer.values:
+            owner = path
+    return owner
+
+
+def _toml_value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int | float):
+        return repr(v)
+    if isinstance(v, str):
+        out = ['"']
+        for ch in v:
+            if ch in '"\\':
+                out.append("\\" + ch)
+            elif ord(ch) < 0x20 or ord(ch) == 0x7F:
+                out.append(f"\\u{ord(ch):04x}")
+            else:
+                out.append(ch)
+        out.append('"')
+        return "".join(out)
+    if isinstance(v, list | tuple):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    raise ConfigError(f"cannot write {v!r} to TOML")
+
+
+def dumps(values: Mapping[str, Any]) -> str:
+    """TOML for a flat table of booleans, numbers, strings and string lists."""
+    lines = ["# Written by bootd; see config/bootd.toml for every key."]
+    for key, value in values.items():
+        if isinstance(value, dict):
+            log.warning("dropping table %s from the settings file: bootd writes flat keys only", key)
+            continue
+        lines.append(f"{key} = {_toml_value(value)}")
+    return "\n".join(lines) + "\n"
+
+
+def write_setting(paths: Paths, key: str, value: Any) -> Any:
+    """Validate ``value`` and store it in the main file atomically (temp file,
+    fsync, rename).  A corrupt main file is kept as ``bootd.toml.corrupt``."""
+    typed = validate(key, value)
+    owner = dropin_owner(paths, key)
+    if owner is not None:
+        raise ConfigError(f"{key} is set by {owner}, which overrides {paths.main}; change it there")
+    current: dict[str, Any] = {}
+    try:
+        current = dict(tomllib.loads(paths.main.read_text(encoding="utf-8")))
+    except FileNotFoundError:
+        pass
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
+        log.warning("%s is corrupt (%s); keeping it as %s.corrupt and writing a new one", paths.main, e, paths.main)
+        os.replace(paths.main, paths.main.with_name(paths.main.name + ".corrupt"))
+    current[key] = list(typed) if isinstance(typed, tuple) else typed
+    atomic_write(paths.main, dumps(current).encode())
+    return typed
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            os.write(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    dfd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dfd)
+    finally:
+        os.close(dfd)
