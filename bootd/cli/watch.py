@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import fnmatch
 import json
 import shutil
 import signal
@@ -23,6 +24,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object per line")
     parser.add_argument("--sandbox", type=Path, metavar="DIR", help="watch a sandbox machine instead of this one")
     parser.add_argument("--loop-devices", action="store_true", help="scan loop devices too (off by default)")
+    parser.add_argument(
+        "--device",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="only devices whose kernel name (or whose disk's name) matches; repeatable",
+    )
     parser.add_argument(
         "--mount-root",
         type=Path,
@@ -71,6 +79,7 @@ async def _watch(args: argparse.Namespace) -> int:
     from bootd.discovery.manager import Discovery
     from bootd.inventory import Inventory
     from bootd.model import Severity
+    from bootd.platform.block import BlockDevice
 
     state_dir: Path | None = None
     if args.sandbox is not None:
@@ -103,6 +112,12 @@ async def _watch(args: argparse.Namespace) -> int:
         mount_root=args.mount_root,
         parse_timeout=args.parse_timeout,
     )
+    globs: list[str] = list(args.device)
+
+    def wanted(dev: BlockDevice) -> bool:
+        return any(fnmatch.fnmatchcase(n, g) for g in globs for n in (dev.name, dev.parent or ""))
+
+    discovery.device_filter = wanted if globs else None
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -47,11 +47,14 @@ class Discovery:
         status: StatusCallback | None = None,
         mount_root: Path = DEFAULT_MOUNT_ROOT,
         parse_timeout: float = PARSE_TIMEOUT,
+        device_filter: Callable[[BlockDevice], bool] | None = None,
     ) -> None:
         self.platform = platform
         self.inventory = inventory
         self.scan_loop_devices = scan_loop_devices
         self.parse_timeout = parse_timeout
+        self.device_filter = device_filter
+        """When set, only devices it accepts are considered at all."""
         self.mounter = Mounter(platform.block, mount_root)
         self._status = status
         self._uuids = UuidTracker()
@@ -130,6 +133,8 @@ class Discovery:
     def _on_event(self, event: BlockEvent) -> None:
         dev = event.device
         name = dev.name
+        if self.device_filter is not None and not self.device_filter(dev):
+            return
         if event.action is BlockAction.REMOVE or is_eject_request(dev):
             if name in self._known or name in self._tasks or name in self.mounter.mounted():
                 self._submit(name, lambda: self._remove(name))
