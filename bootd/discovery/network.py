@@ -1,0 +1,382 @@
+"""Network interfaces as boot sources: DHCP leases → PXE configs → options.
+
+Each usable interface (Ethernet-like; not ``lo``, not ``tun*``, not a second
+interface with a MAC already seen) is a :class:`~bootd.model.Device` of type
+``network`` with id = interface name and uuid = MAC.  Per the settings it is
+brought up and configured by DHCP (the default), a static address, or left
+alone (``ignore``: not listed).
+
+A DHCP event (from the platform's client, or from the daemon's ``Event``
+D-Bus method) is handled by :meth:`NetworkDiscovery.handle_event`: ``bound``
+and ``renew`` fetch the PXE configuration through the search order of
+:mod:`bootd.parsers.pxe` and put its options on the interface; ``deconfig``,
+``leasefail`` and ``nak`` end the lease and remove them.  When no
+configuration could be loaded and the lease carries ``reboottime`` (option
+211), the search runs again after that many seconds instead of rebooting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from pathlib import Path
+
+from bootd.errors import BootdError, InvalidArgument, ResourceError
+from bootd.inventory import Inventory
+from bootd.loader.download import ResourceNotFound, fetch
+from bootd.model import BootOption, Device, DeviceType, Severity
+from bootd.parsers import pxe
+from bootd.platform import Platform
+from bootd.platform.net import DhcpClient, Interface, StaticAddress
+
+log = logging.getLogger(__name__)
+
+Status = Callable[[Severity, str], None]
+
+LEASE_EVENTS = frozenset({"bound", "renew"})
+END_EVENTS = frozenset({"deconfig", "leasefail", "nak", "release", "expire"})
+MAX_INCLUDE_ROUNDS = 8
+URL_DEVICE = "url"
+
+
+class Method(StrEnum):
+    DHCP = "dhcp"
+    STATIC = "static"
+    IGNORE = "ignore"
+
+
+@dataclass(frozen=True)
+class InterfaceSettings:
+    method: Method = Method.DHCP
+    static: StaticAddress | None = None
+
+
+@dataclass(frozen=True)
+class NetworkSettings:
+    """What network discovery does; the daemon builds it from its settings."""
+
+    enabled: bool = True
+    bring_up: bool = True
+    """Bring interfaces up administratively; if False only interfaces already up are used."""
+    interfaces: Mapping[str, InterfaceSettings] = field(default_factory=dict)
+    """Per-interface settings by name or MAC; others get ``default``."""
+    default: InterfaceSettings = InterfaceSettings()
+    lease_reports: str = "direct"
+    """``direct``: the DHCP client reports to this object; ``dbus``: its lease
+    script runs ``bootd event`` and the daemon forwards to :meth:`handle_event`."""
+    timeout: float = 30.0
+    """Seconds without progress before a configuration download gives up."""
+    max_config_bytes: int = 1024 * 1024
+    poll_interval: float = 2.0
+
+    def for_interface(self, iface: Interface) -> InterfaceSettings:
+        return self.interfaces.get(iface.name) or self.interfaces.get(iface.mac) or self.default
+
+
+def interface_device(iface: Interface, lease: Mapping[str, str] | None = None) -> Device:
+    props = [("mac", iface.mac), ("link", "up" if iface.carrier else "down")]
+    for key in ("ip", "router", "dns", "domain", "serverid"):
+        if lease and lease.get(key):
+            props.append((key, lease[key]))
+    return Device(id=iface.name, type=DeviceType.NETWORK, uuid=iface.mac, properties=tuple(props))
+
+
+class NetworkDiscovery:
+    """Follows interfaces and leases; puts PXE options into the inventory."""
+
+    def __init__(
+        self,
+        platform: Platform,
+        inventory: Inventory,
+        settings: NetworkSettings | None = None,
+        *,
+        status: Status | None = None,
+        work_dir: Path | None = None,
+    ) -> None:
+        self.platform = platform
+        self.inventory = inventory
+        self.settings = settings or NetworkSettings()
+        self._status = status
+        self._work_dir = work_dir
+        self._interfaces: dict[str, Interface] = {}
+        self._clients: dict[str, DhcpClient] = {}
+        self._leases: dict[str, dict[str, str]] = {}
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._requery: dict[str, asyncio.Task[None]] = {}
+        self._watch: asyncio.Task[None] | None = None
+        self._sync_lock = asyncio.Lock()
+        self._url_options: dict[str, list[str]] = {}
+
+    # -- life cycle --------------------------------------------------------
+    async def start(self) -> None:
+        if not self.settings.enabled:
+            log.info("network discovery is disabled")
+            return
+        await self.sync()
+        self._watch = asyncio.create_task(self._watch_loop(), name="network-watch")
+
+    async def stop(self) -> None:
+        if self._watch is not None:
+            self._watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watch
+            self._watch = None
+        for task in [*self._tasks.values(), *self._requery.values()]:
+            task.cancel()
+        for task in [*self._tasks.values(), *self._requery.values()]:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks.clear()
+        self._requery.clear()
+        for client in list(self._clients.values()):
+            await client.stop()
+        self._clients.clear()
+        for name in list(self._interfaces):
+            self.inventory.remove_device(name)
+        self._interfaces.clear()
+        close = getattr(self.platform.net, "close", None)
+        if callable(close):
+            close()
+
+    async def wait_idle(self) -> None:
+        """Wait until no configuration is being fetched (tests, ``bootd watch``)."""
+        while True:
+            pending = [t for t in self._tasks.values() if not t.done()]
+            if not pending:
+                return
+            await asyncio.wait(pending)
+
+    def _say(self, severity: Severity, message: str) -> None:
+        log.log(logging.ERROR if severity is Severity.ERROR else logging.INFO, "%s", message)
+        if self._status is not None:
+            try:
+                self._status(severity, message)
+            except Exception:
+                log.exception("status callback failed")
+
+    def work_dir(self) -> Path:
+        if self._work_dir is None:
+            self._work_dir = Path(tempfile.mkdtemp(prefix="bootd-pxe-"))
+        return self._work_dir
+
+    # -- interfaces --------------------------------------------------------
+    async def _watch_loop(self) -> None:
+        while True:
+            await self.platform.net.wait_for_change(self.settings.poll_interval)
+            try:
+                await self.sync()
+            except BootdError as e:
+                self._say(Severity.WARNING, f"network: {e}")
+
+    async def sync(self) -> None:
+        """Compare the machine's interfaces with what we know; act on changes."""
+        async with self._sync_lock:
+            seen_macs: dict[str, str] = {}
+            current: dict[str, Interface] = {}
+            for iface in await self.platform.net.interfaces():
+                if not iface.usable():
+                    continue
+                if iface.mac in seen_macs:
+                    log.debug("ignoring %s: MAC %s already seen on %s", iface.name, iface.mac, seen_macs[iface.mac])
+                    continue
+                seen_macs[iface.mac] = iface.name
+                if self.settings.for_interface(iface).method is Method.IGNORE:
+                    continue
+                current[iface.name] = iface
+            for name in [n for n in self._interfaces if n not in current]:
+                await self._remove(name)
+            for name, iface in current.items():
+                known = self._interfaces.get(name)
+                self._interfaces[name] = iface
+                if known is None:
+                    self.inventory.add_device(interface_device(iface, self._leases.get(name)))
+                    await self._configure(iface)
+                elif known != iface:
+                    self.inventory.add_device(interface_device(iface, self._leases.get(name)))
+                    if name not in self._clients and iface.up:
+                        await self._configure(iface)
+
+    async def _configure(self, iface: Interface) -> None:
+        conf = self.settings.for_interface(iface)
+        try:
+            if conf.method is Method.STATIC and conf.static is not None:
+                await self.platform.net.configure_static(iface.name, conf.static)
+                self.inventory.add_device(
+                    replace(
+                        interface_device(iface),
+                        properties=(*interface_device(iface).properties, ("ip", conf.static.address)),
+                    )
+                )
+                return
+            if not iface.up:
+                if not self.settings.bring_up:
+                    return
+                await self.platform.net.link_up(iface.name)
+            if conf.method is Method.DHCP and iface.name not in self._clients:
+                on_event = self.handle_event if self.settings.lease_reports == "direct" else None
+                self._clients[iface.name] = await self.platform.net.start_dhcp(iface.name, iface.mac, on_event)
+        except BootdError as e:
+            self._say(Severity.WARNING, f"{iface.name}: cannot configure the interface: {e}")
+
+    async def _remove(self, name: str) -> None:
+        self._interfaces.pop(name, None)
+        self._cancel(name)
+        client = self._clients.pop(name, None)
+        if client is not None:
+            await client.stop()
+        self._leases.pop(name, None)
+        self.inventory.remove_device(name)
+
+    def _cancel(self, name: str) -> None:
+        for table in (self._tasks, self._requery):
+            task = table.pop(name, None)
+            if task is not None and task is not asyncio.current_task():
+                task.cancel()
+
+    # -- leases ------------------------------------------------------------
+    async def handle_event(self, event: str, params: Mapping[str, str]) -> None:
+        """A DHCP client event for ``params["interface"]``; returns at once,
+        the configuration is fetched in the background."""
+        name = params.get("interface", "").strip()
+        if not name or "/" in name or len(name) > 64:
+            raise InvalidArgument(f"network event {event!r} names no valid interface")
+        event = event.strip().lower()
+        if event in LEASE_EVENTS:
+            lease = dict(params)
+            self._leases[name] = lease
+            self._ensure_device(name, lease)
+            self._cancel(name)
+            self._tasks[name] = asyncio.create_task(self._resolve(name, lease), name=f"pxe-{name}")
+        elif event in END_EVENTS:
+            self._cancel(name)
+            had = self._leases.pop(name, None)
+            if self.inventory.options_of(name):
+                self._say(Severity.INFO, f"{name}: lease ended ({event}); its network boot options are gone")
+            self.inventory.set_options(name, [])
+            iface = self._interfaces.get(name)
+            if iface is not None and had is not None:
+                self.inventory.add_device(interface_device(iface))
+        else:
+            log.debug("ignoring network event %s for %s", event, name)
+
+    def _ensure_device(self, name: str, lease: Mapping[str, str]) -> None:
+        iface = self._interfaces.get(name)
+        if iface is None:
+            mac = lease.get("mac", "").lower()
+            iface = Interface(name=name, mac=mac, up=True, carrier=True)
+            self._interfaces[name] = iface
+        self.inventory.add_device(interface_device(iface, lease))
+
+    async def _resolve(self, name: str, params: Mapping[str, str]) -> None:
+        lease = pxe.Lease.from_params(params)
+        candidates, diags = pxe.config_candidates(lease)
+        for d in diags:
+            self._say(d.severity, f"{name}: {d.message}")
+        options = await self._load_first(name, candidates, lease=lease, key_prefix="")
+        if options is None:
+            single = pxe.bootfile_option(lease, device=name)
+            if single is not None:
+                options = [single]
+                self._say(Severity.INFO, f"{name}: no PXE configuration; offering the boot file {single.kernel}")
+        if self._leases.get(name) is not params:
+            return  # a newer event replaced this lease
+        self.inventory.set_options(name, options or [])
+        if options is None and lease.reboottime:
+            self._say(Severity.INFO, f"{name}: asking again in {lease.reboottime} s (reboottime)")
+            self._requery[name] = asyncio.create_task(self._again(name, params, lease.reboottime))
+
+    async def _again(self, name: str, params: Mapping[str, str], delay: int) -> None:
+        await asyncio.sleep(delay)
+        if self._leases.get(name) is params:
+            self._tasks[name] = asyncio.create_task(self._resolve(name, params), name=f"pxe-{name}")
+
+    async def _load_first(
+        self, device: str, candidates: list[pxe.Candidate], *, lease: pxe.Lease | None, key_prefix: str
+    ) -> list[BootOption] | None:
+        """Options of the first candidate that exists; None if none could be loaded."""
+        for cand in candidates:
+            try:
+                text = await self.fetch_text(cand.url)
+            except ResourceNotFound:
+                log.info("%s: %s not found; trying the next candidate", device, cand.url)
+                continue
+            except BootdError as e:
+                self._say(Severity.ERROR, f"{device}: {e}")
+                return None
+            return await self._parse(device, cand, text, lease=lease, key_prefix=key_prefix)
+        if candidates:
+            self._say(Severity.INFO, f"{device}: no PXE configuration found (tried {len(candidates)} names)")
+        return None
+
+    async def _parse(
+        self, device: str, cand: pxe.Candidate, text: str, *, lease: pxe.Lease | None, key_prefix: str
+    ) -> list[BootOption]:
+        cache: dict[str, str | None] = {}
+        missing: set[str] = set()
+
+        def read(url: str) -> str | None:
+            if url in cache:
+                return cache[url]
+            missing.add(url)
+            return None
+
+        for _ in range(MAX_INCLUDE_ROUNDS):
+            missing.clear()
+            result = pxe.parse_config(text, cand, device=device, read=read, lease=lease, key_prefix=key_prefix)
+            if not missing:
+                break
+            for url in sorted(missing):
+                try:
+                    cache[url] = await self.fetch_text(url)
+                except BootdError as e:
+                    log.info("%s: INCLUDE %s: %s", device, url, e)
+                    cache[url] = None
+        for d in result.diagnostics:
+            if d.severity is not Severity.INFO:
+                self._say(d.severity, f"{device}: {d}")
+        self._say(Severity.INFO, f"{device}: {len(result.options)} boot option(s) from {cand.url}")
+        return list(result.options)
+
+    async def fetch_text(self, url: str) -> str:
+        """A configuration file's text (size-capped); raises like :func:`fetch`."""
+        with tempfile.NamedTemporaryFile(dir=self.work_dir(), prefix="cfg-", delete=False) as f:
+            dest = Path(f.name)
+        try:
+            await fetch(url, dest, max_bytes=self.settings.max_config_bytes, timeout=self.settings.timeout)
+            data = await asyncio.to_thread(dest.read_bytes)
+        finally:
+            with contextlib.suppress(OSError):
+                dest.unlink()
+        return data.decode("utf-8", "replace")
+
+    # -- retrieve config from URL -------------------------------------------
+    async def add_url(self, url: str) -> list[BootOption]:
+        """Parse a remote config ("retrieve config from URL") and add its options.
+
+        A URL ending in ``/`` is a path prefix searched as pxelinux does (with
+        the MAC and address of a current lease when there is one)."""
+        url = url.strip()
+        if not pxe.is_url(url) or any(c.isspace() for c in url):
+            raise InvalidArgument(f"not a URL: {url!r}")
+        lease = next((pxe.Lease.from_params(p) for p in self._leases.values()), None)
+        candidates = pxe.url_candidates(url, lease)
+        if self.inventory.device(URL_DEVICE) is None:
+            self.inventory.add_device(Device(id=URL_DEVICE, type=DeviceType.NETWORK, label="Retrieved from URL"))
+        options = await self._load_first(URL_DEVICE, candidates, lease=lease, key_prefix=pxe.url_key(url))
+        if options is None:
+            raise ResourceError(f"no boot configuration could be retrieved from {url}")
+        keep = {o.id for o in options}
+        for old in self._url_options.get(url, []):
+            if old not in keep:
+                self.inventory.remove_option(old)
+        base = max((o.order for o in self.inventory.options_of(URL_DEVICE) if o.id not in keep), default=-1) + 1
+        placed = [replace(o, order=base + i) for i, o in enumerate(options)]
+        for opt in placed:
+            self.inventory.put_option(opt)
+        self._url_options[url] = [o.id for o in placed]
+        return placed
