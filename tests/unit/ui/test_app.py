@@ -1,0 +1,260 @@
+"""The App's logic over an in-memory daemon: countdown, keys, boot requests,
+passwords, live updates, failures, lost connections."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+
+from bootd.model import Severity, StatusMessage
+from tests.unit.ui import helpers as h
+from tests.unit.ui.fakes import FakeBackend
+from tests.unit.ui.sample import ADVANCED, CONSOLES, DISK, STICK, UBUNTU, USB
+from ui import backend as be
+from ui.app import App
+from ui.views.common import Glyphs
+from ui.views.console import ConsolePickerView
+from ui.views.editor import EditorView
+from ui.views.settings import SettingsView
+from ui.views.text import ProgressView, PromptView, TextView
+
+
+def daemon(**kw: object) -> FakeBackend:
+    b = FakeBackend(
+        options=[UBUNTU, ADVANCED],
+        devices=[DISK, USB],
+        console_list=list(CONSOLES),
+        state=be.DaemonState("countdown", "sda2/ubuntu", 7.0),
+    )
+    for k, v in kw.items():
+        setattr(b, k, v)
+    return b
+
+
+async def started(b: FakeBackend, **kw: object) -> App:
+    app = App(b, glyphs=Glyphs(utf8=False), version="0.1.0", **kw)  # type: ignore[arg-type]
+    await app.start()
+    return app
+
+
+def top(app: App) -> object:
+    return app.stack[-1]
+
+
+async def settle(app: App) -> None:
+    for _ in range(5):
+        await asyncio.sleep(0)
+    if app.tasks:
+        await asyncio.gather(*app.tasks)
+
+
+async def test_header_counts_down_and_any_key_stops_it() -> None:
+    b = daemon()
+    app = await started(b)
+    top = h.render(app.chrome)[0]
+    assert top.startswith('Booting "Ubuntu" in 7 s - press any key to stop')
+    assert "* Ubuntu" in h.screen(app.chrome)
+    app.input_filter(["down"], [])
+    h.press(app.chrome, "down")
+    await settle(app)
+    assert ("cancel_autoboot",) in b.calls
+    assert "press any key" not in h.render(app.chrome)[0]
+    # the daemon confirms on every menu
+    b.emit(be.CountdownChanged("sda2/ubuntu", None))
+    assert "boot menu" in h.render(app.chrome)[0]
+
+
+async def test_boot_goes_with_the_console_the_menu_runs_on() -> None:
+    b = daemon()
+    app = await started(b, tty_console="hvc0")
+    h.press(app.chrome, "enter")
+    await settle(app)
+    assert b.calls[-1] == ("boot", "sda2/ubuntu", "hvc0", None)
+
+
+async def test_console_falls_back_to_the_setting_then_picker_changes_it() -> None:
+    b = daemon(settings=be.Settings(console="tty1"))
+    app = await started(b, tty_console="pts3")
+    assert app.console == "tty1"
+    h.press(app.chrome, "c")
+    assert isinstance(app.stack[-1], ConsolePickerView)
+    h.press(app.chrome, "up", "enter")
+    assert app.console == "hvc0"
+    assert top(app) is app.menu
+    h.press(app.chrome, "enter")
+    await settle(app)
+    assert b.calls[-1] == ("boot", "sda2/ubuntu", "hvc0", None)
+
+
+async def test_edit_arguments_boots_with_new_arguments_after_password() -> None:
+    b = daemon(password="pw")
+    app = await started(b, tty_console="hvc0")
+    h.press(app.chrome, "e")
+    editor = app.stack[-1]
+    assert isinstance(editor, EditorView)
+    editor.args.set_edit_text("root=/dev/sda2 ro console=hvc0")
+    editor.submit()
+    await settle(app)
+    prompt = app.stack[-1]
+    assert isinstance(prompt, PromptView)
+    prompt.edit.set_edit_text("nope")
+    prompt.submit()
+    await settle(app)
+    prompt = app.stack[-1]
+    assert isinstance(prompt, PromptView) and "wrong password" in h.screen(prompt)
+    prompt.edit.set_edit_text("pw")
+    prompt.submit()
+    await settle(app)
+    assert b.calls[-1] == ("boot", "sda2/ubuntu", "hvc0", "root=/dev/sda2 ro console=hvc0")
+
+
+async def test_edit_kernel_boots_a_custom_copy() -> None:
+    b = daemon()
+    app = await started(b)
+    h.press(app.chrome, "e")
+    editor = app.stack[-1]
+    assert isinstance(editor, EditorView)
+    editor.kernel.set_edit_text("(sdb1)/vmlinuz-rescue")
+    editor.submit()
+    await settle(app)
+    call = b.calls[-1]
+    assert call[0] == "boot_custom"
+    custom = call[1]
+    assert custom.kernel.device == "sdb1" and str(custom.kernel.path) == "/vmlinuz-rescue"  # type: ignore[attr-defined]
+    assert UBUNTU.kernel is not None and str(UBUNTU.kernel.path) == "/boot/vmlinuz"
+
+
+async def test_bad_edit_is_reported_not_booted() -> None:
+    b = daemon()
+    app = await started(b)
+    h.press(app.chrome, "e")
+    editor = app.stack[-1]
+    assert isinstance(editor, EditorView)
+    editor.kernel.set_edit_text("vmlinuz")
+    editor.submit()
+    await settle(app)
+    assert not any(str(c[0]).startswith("boot") for c in b.calls)
+    assert "starts with /" in h.screen(app.chrome)
+
+
+async def test_hotplug_keeps_the_cursor() -> None:
+    b = daemon()
+    app = await started(b)
+    h.press(app.chrome, "down")
+    assert app.menu.focused_key == f"opt:{ADVANCED.id}"
+    b.emit(be.DeviceAdded(USB))
+    b.emit(be.OptionAdded(STICK))
+    assert "Live system" in h.screen(app.chrome)
+    assert app.menu.focused_key == f"opt:{ADVANCED.id}"
+    b.emit(be.DeviceRemoved("sdb1"))
+    assert "Live system" not in h.screen(app.chrome)
+    assert app.menu.focused_key == f"opt:{ADVANCED.id}"
+
+
+async def test_status_line_and_log() -> None:
+    b = daemon()
+    app = await started(b)
+    b.emit(be.StatusEvent(StatusMessage(Severity.WARNING, "sdb1: grub.cfg line 3: unknown command", 1.0)))
+    assert h.render(app.chrome)[-2].startswith("sdb1: grub.cfg line 3")
+    h.press(app.chrome, "l")
+    log_view = app.stack[-1]
+    assert isinstance(log_view, TextView) and "unknown command" in log_view.text
+    b.status("Scanning sdb1")
+    assert "Scanning sdb1" in log_view.text
+    h.press(app.chrome, "esc")
+    assert app.stack[-1] is app.menu
+
+
+async def test_help_on_every_screen() -> None:
+    b = daemon()
+    app = await started(b)
+    h.press(app.chrome, "f1")
+    assert "Boot menu" in h.screen(app.chrome) and "rescan devices" in h.screen(app.chrome)
+    h.press(app.chrome, "esc", "c", "?")
+    assert "stdout-path" in h.screen(app.chrome)
+
+
+async def test_boot_progress_failure_and_back() -> None:
+    b = daemon()
+    app = await started(b)
+    h.press(app.chrome, "enter")
+    await settle(app)
+    b.emit(be.BootProgress("Loading kernel", 0.4))
+    assert isinstance(app.stack[-1], ProgressView)
+    assert "Loading kernel" in h.screen(app.chrome) and "40 %" in h.screen(app.chrome)
+    h.press(app.chrome, "esc")  # no way out while booting
+    assert isinstance(app.stack[-1], ProgressView)
+    b.emit(be.BootFailed("kexec failed: Invalid argument"))
+    text = h.screen(app.chrome)
+    assert "The boot failed" in text and "Invalid argument" in text
+    h.press(app.chrome, "esc")
+    assert top(app) is app.menu
+
+
+async def test_boot_finished_ends_the_menu_when_asked() -> None:
+    b = daemon()
+    app = await started(b, exit_on_boot=True)
+    ended: list[object] = []
+    app.on_quit = ended.append
+    b.emit(be.BootFinished(("kexec -l /k", "stdout-path /ibm,opal/consoles/serial@0")))
+    assert app.outcome is not None and app.outcome.booted
+    assert ended and "kexec -l /k" in h.screen(app.chrome)
+
+
+async def test_settings_saved_through_the_backend() -> None:
+    b = daemon(settings=be.Settings(boot_order=("disk", "usb")))
+    app = await started(b)
+    h.press(app.chrome, "s")
+    await settle(app)
+    view = app.stack[-1]
+    assert isinstance(view, SettingsView)
+    view.timeout.set_edit_text("5")
+    view.save()
+    await settle(app)
+    assert ("set_settings", {"timeout": 5}) in b.calls
+    assert app.stack[-1] is app.menu and "Settings saved" in h.screen(app.chrome)
+
+
+async def test_url_errors_are_shown() -> None:
+    b = daemon()
+    app = await started(b)
+    h.press(app.chrome, "u")
+    prompt = app.stack[-1]
+    assert isinstance(prompt, PromptView)
+    prompt.edit.set_edit_text("not a url")
+    prompt.submit()
+    await settle(app)
+    assert "is not a URL" in h.screen(app.chrome)
+
+
+async def test_system_info_lists_devices_and_consoles() -> None:
+    b = daemon(info=be.SystemInfo("sandbox", "ppc64le", "ieee1275", "none", "0.1.0", (("eth0", "52:54:00:12:34:56"),)))
+    app = await started(b)
+    h.press(app.chrome, "i")
+    await settle(app)
+    view = app.stack[-1]
+    assert isinstance(view, TextView)
+    for needle in ("ppc64le", "/dev/sda2", "1111-aaaa", "STICK", "52:54:00:12:34:56", "/ibm,opal/consoles/serial@0"):
+        assert needle in view.text
+
+
+async def test_connection_lost_and_regained() -> None:
+    b = daemon()
+    app = await started(b)
+    b.emit(be.ConnectionLost())
+    assert "connecting to the boot daemon" in h.render(app.chrome)[0]
+    assert "Lost the connection" in h.screen(app.chrome)
+    b.options = [UBUNTU, ADVANCED, replace(STICK)]
+    b.state = be.DaemonState()
+    b.emit(be.Reconnected())
+    await settle(app)
+    assert "Live system" in h.screen(app.chrome)
+    assert "boot menu" in h.render(app.chrome)[0]
+
+
+async def test_exit_respects_the_setting() -> None:
+    b = daemon(settings=be.Settings(allow_shell=False))
+    app = await started(b)
+    h.press(app.chrome, "x")
+    assert app.outcome is None and "disabled" in h.screen(app.chrome)
+    assert "act:exit" not in [r.key for r in app.menu.menu_rows]

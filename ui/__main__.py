@@ -1,0 +1,121 @@
+"""``bootd-menu``: the console boot menu.
+
+Runs on the terminal it is started on, or on ``--tty DEV`` (one per console
+under systemd: ``bootd-menu@hvc0.service``), and talks to the daemon on the
+system bus, or on ``--bus ADDRESS``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, TextIO
+
+from bootd import __version__
+from bootd.errors import BootdError
+
+log = logging.getLogger("ui")
+
+ASCII_TERMS = ("vt100", "vt102", "vt220", "vt52", "dumb", "ansi")
+MONO_TERMS = ("vt100", "vt102", "vt220", "vt52", "dumb")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="bootd-menu", description="The bootd console boot menu.")
+    p.add_argument("--version", action="version", version=f"bootd-menu {__version__}")
+    p.add_argument("--tty", type=Path, metavar="DEV", help="run on this terminal device (/dev/hvc0, /dev/tty1)")
+    p.add_argument("--bus", metavar="ADDRESS", help="D-Bus address of the daemon's bus (default: the system bus)")
+    p.add_argument("--session", action="store_true", help="use the session bus")
+    p.add_argument("--ascii", action="store_true", help="draw with ASCII only (also when the locale is not UTF-8)")
+    p.add_argument("--mono", action="store_true", help="no colours (also when NO_COLOR is set or TERM is vt100)")
+    p.add_argument("--exit-on-boot", action="store_true", help="leave once a boot was carried out (demo)")
+    p.add_argument("--log", type=Path, metavar="FILE", help="write log messages to FILE (never to the screen)")
+    return p
+
+
+def console_of(tty: Path | None) -> str | None:
+    """The kernel console name of the terminal the menu runs on."""
+    if tty is not None:
+        return tty.name
+    try:
+        name = os.ttyname(0)
+    except OSError:
+        return None
+    return Path(name).name if not name.startswith("/dev/pts/") else None
+
+
+def wants_utf8(term: str, *, ascii_only: bool) -> bool:
+    if ascii_only or term.split("-")[0] in ASCII_TERMS:
+        return False
+    import locale
+
+    return locale.getpreferredencoding(False).lower().replace("-", "") == "utf8"
+
+
+def wants_colour(term: str, *, mono: bool) -> bool:
+    return not (mono or os.environ.get("NO_COLOR") or term.split("-")[0] in MONO_TERMS)
+
+
+@contextmanager
+def terminal(tty: Path | None) -> Iterator[tuple[IO[bytes] | None, TextIO | None]]:
+    if tty is None:
+        yield None, None
+        return
+    fd = os.open(tty, os.O_RDWR | os.O_NOCTTY)
+    inp = os.fdopen(fd, "rb", buffering=0)
+    out = open(os.dup(fd), "w", encoding="utf-8", errors="replace")  # noqa: SIM115
+    try:
+        yield inp, out
+    finally:
+        out.close()
+        inp.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.log:
+        logging.basicConfig(filename=args.log, level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    else:
+        logging.basicConfig(level=logging.CRITICAL)
+    term = os.environ.get("TERM", "vt100")
+    utf8 = wants_utf8(term, ascii_only=args.ascii)
+    colour = wants_colour(term, mono=args.mono)
+    address = args.bus or ("session" if args.session else "system")
+
+    from ui.run import run_menu
+
+    try:
+        with terminal(args.tty) as (inp, out):
+            outcome = run_menu(
+                address,
+                tty_console=console_of(args.tty),
+                utf8=utf8,
+                colour=colour,
+                exit_on_boot=args.exit_on_boot,
+                input=inp,
+                output=out,
+            )
+    except BootdError as e:
+        print(f"bootd-menu: {e}", file=sys.stderr)
+        return 1
+    except OSError as e:
+        print(f"bootd-menu: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    if outcome.booted:
+        print("\n".join(outcome.summary))
+    return 0
+
+
+def entry() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    entry()

@@ -1,0 +1,429 @@
+"""The menu application: one screen stack over a :class:`~ui.backend.Backend`.
+
+Daemon events update the model and the screens; keys become backend calls,
+run as stored asyncio tasks; a BootdError from the daemon becomes a status
+line (or, for AuthenticationRequired, a password prompt and a retry).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import urwid
+
+from bootd.errors import AuthenticationRequired, BootdError
+from bootd.model import BootOption, Console, Severity, StatusMessage
+from ui import backend as be
+from ui.controllers.edit import edited, fields_of
+from ui.controllers.menu import MenuModel
+from ui.views.common import Chrome, Glyphs, View
+from ui.views.console import ConsolePickerView
+from ui.views.editor import EditFields, EditorView
+from ui.views.menu import MainMenuView
+from ui.views.settings import SettingsView
+from ui.views.text import ProgressView, PromptView, TextView
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How the menu ended: exit to shell, or a boot (with what was done)."""
+
+    booted: bool = False
+    summary: tuple[str, ...] = ()
+
+
+class App:
+    def __init__(
+        self,
+        backend: be.Backend,
+        *,
+        tty_console: str | None = None,
+        glyphs: Glyphs | None = None,
+        exit_on_boot: bool = False,
+        version: str = "",
+    ) -> None:
+        self.backend = backend
+        self.glyphs = glyphs or Glyphs(utf8=False)
+        self.tty_console = tty_console
+        self.exit_on_boot = exit_on_boot
+        self.version = version
+        self.model = MenuModel()
+        self.chrome = Chrome(on_help=self.show_help, on_back=self.back, glyphs=self.glyphs)
+        self.menu = MainMenuView(self.on_menu_action)
+        self.stack: list[View] = [self.menu]
+        self.chrome.show(self.menu)
+        self.consoles: list[Console] = []
+        self.console: str | None = None
+        self.console_chosen = False
+        self.settings = be.Settings()
+        self.status_log: list[StatusMessage] = []
+        self.deadline: float | None = None
+        self.connected = False
+        self.progress: ProgressView | None = None
+        self.booting_name = ""
+        self.outcome: Outcome | None = None
+        self.loop: urwid.MainLoop | None = None
+        self.tasks: set[asyncio.Task[Any]] = set()
+        self._tick_handle: Any = None
+        self._draw_pending = False
+        self.on_quit: Callable[[Outcome], None] | None = None
+        self.set_header()
+
+    # plumbing
+
+    def attach(self, loop: urwid.MainLoop) -> None:
+        self.loop = loop
+
+    def spawn(self, coro: Awaitable[Any], what: str) -> None:
+        async def guarded() -> None:
+            try:
+                await coro
+            except BootdError as e:
+                self.status(f"{what}: {e}", Severity.ERROR)
+            except Exception as e:  # a bug must not take the menu down
+                log.exception("%s failed", what)
+                self.status(f"{what}: internal error: {e!r}", Severity.ERROR)
+
+        task = asyncio.get_running_loop().create_task(guarded())
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    def redraw(self) -> None:
+        if self.loop is None or self._draw_pending:
+            return
+        self._draw_pending = True
+
+        def draw(*_: object) -> None:
+            self._draw_pending = False
+            if self.loop is not None:
+                self.loop.draw_screen()
+
+        self.loop.set_alarm_in(0, draw)
+
+    def quit(self, outcome: Outcome) -> None:
+        self.outcome = outcome
+        if self.on_quit is not None:
+            self.on_quit(outcome)
+
+    # screens
+
+    def push(self, view: View) -> None:
+        self.stack.append(view)
+        self.chrome.show(view)
+        self.redraw()
+
+    def back(self) -> None:
+        if len(self.stack) > 1 and not isinstance(self.stack[-1], ProgressView):
+            self.stack.pop()
+            self.chrome.show(self.stack[-1])
+            self.redraw()
+
+    def to_menu(self) -> None:
+        del self.stack[1:]
+        self.progress = None
+        self.chrome.show(self.menu)
+        self.refresh_menu()
+
+    def show_help(self) -> None:
+        view = self.stack[-1]
+        if isinstance(view, TextView) and view.title == "Help":
+            return
+        self.push(TextView("Help", view.help.splitlines() or ["No help for this screen."]))
+
+    def status(self, text: str, severity: Severity = Severity.INFO) -> None:
+        self.add_status(StatusMessage(severity, text, time.time()))
+
+    def add_status(self, msg: StatusMessage) -> None:
+        self.status_log.append(msg)
+        del self.status_log[:-500]
+        self.chrome.set_status(msg.message, str(msg.severity))
+        top = self.stack[-1]
+        if isinstance(top, TextView) and top.title == "Status log":
+            top.append(self.log_line(msg))
+        self.redraw()
+
+    def set_header(self) -> None:
+        if not self.connected:
+            title = f"bootd {self.version}".strip()
+            self.chrome.set_header(f"{title} {self.glyphs.dash} connecting to the boot daemon{self.glyphs.ellipsis}")
+            return
+        if self.deadline is not None and self.model.candidate in self.model.options:
+            left = max(0, round(self.deadline - time.monotonic()))
+            name = self.model.options[self.model.candidate].name
+            self.chrome.set_header(
+                f'Booting "{name}" in {left} s {self.glyphs.dash} press any key to stop', countdown=True
+            )
+            return
+        console = f"  console: {self.console}" if self.console else ""
+        self.chrome.set_header(f"bootd {self.version} {self.glyphs.dash} boot menu{console}")
+
+    def refresh_menu(self) -> None:
+        self.menu.set_rows(self.model.rows(allow_shell=self.settings.allow_shell))
+        self.set_header()
+        self.redraw()
+
+    # connection and events
+
+    async def start(self) -> None:
+        self.backend.subscribe(self.on_event)
+        try:
+            await self.reload()
+        except BootdError as e:
+            self.status(f"Cannot reach the boot daemon: {e}", Severity.ERROR)
+
+    async def reload(self) -> None:
+        options, devices, consoles, state, settings = await asyncio.gather(
+            self.backend.list_options(),
+            self.backend.list_devices(),
+            self.backend.consoles(),
+            self.backend.get_state(),
+            self.backend.get_settings(),
+        )
+        self.connected = True
+        self.model.reset(devices, options)
+        self.consoles = consoles
+        self.settings = settings
+        if not self.console_chosen:
+            self.console = self.default_console()
+        self.apply_countdown(state.autoboot_option, state.countdown)
+        for msg in state.status[-20:]:
+            if msg not in self.status_log:
+                self.add_status(msg)
+        self.refresh_menu()
+        if state.state == "booting" and self.progress is None:
+            self.show_progress(be.BootProgress("booting", 0.0))
+
+    def default_console(self) -> str | None:
+        names = {c.name for c in self.consoles}
+        if self.tty_console in names:
+            return self.tty_console
+        if self.settings.console in names or (self.settings.console and not names):
+            return self.settings.console
+        return None
+
+    def apply_countdown(self, candidate: str | None, remaining: float | None) -> None:
+        self.model.candidate = candidate
+        self.deadline = time.monotonic() + remaining if remaining is not None else None
+        if self.loop is not None and self._tick_handle is not None:
+            self.loop.remove_alarm(self._tick_handle)
+            self._tick_handle = None
+        if self.deadline is not None:
+            self._tick()
+
+    def _tick(self, *_: object) -> None:
+        self._tick_handle = None
+        self.set_header()
+        self.redraw()
+        if self.deadline is not None and self.loop is not None:
+            left = self.deadline - time.monotonic()
+            self._tick_handle = self.loop.set_alarm_in(max(0.05, left - int(left) or 1.0), self._tick)
+
+    def on_event(self, ev: be.Event) -> None:
+        match ev:
+            case be.OptionAdded(option=o):
+                self.model.add_option(o)
+                self.refresh_menu()
+            case be.OptionRemoved(option_id=oid):
+                self.model.remove_option(oid)
+                self.refresh_menu()
+            case be.DeviceAdded(device=d):
+                self.model.add_device(d)
+                self.refresh_menu()
+            case be.DeviceRemoved(device_id=did):
+                self.model.remove_device(did)
+                self.refresh_menu()
+            case be.StatusEvent(message=m):
+                self.add_status(m)
+            case be.CountdownChanged(option_id=oid, remaining=rem):
+                self.apply_countdown(oid, rem)
+                self.refresh_menu()
+            case be.BootProgress():
+                self.show_progress(ev)
+            case be.BootFailed(reason=reason):
+                self.show_failure(reason)
+            case be.BootFinished(summary=summary):
+                self.show_finished(summary)
+            case be.ConnectionLost():
+                self.connected = False
+                self.deadline = None
+                self.status(
+                    "Lost the connection to the boot daemon; reconnecting" + self.glyphs.ellipsis, Severity.ERROR
+                )
+                self.set_header()
+            case be.Reconnected():
+                self.status("Connected to the boot daemon again")
+                self.spawn(self.reload(), "Reload")
+
+    # keys
+
+    def input_filter(self, keys: list[Any], raw: list[int]) -> list[Any]:
+        if keys and self.deadline is not None:
+            self.deadline = None
+            self.set_header()
+            self.spawn(self.backend.cancel_autoboot(), "Stop autoboot")
+        return keys
+
+    def on_menu_action(self, action: str, option_id: str | None) -> None:
+        option = self.model.options.get(option_id) if option_id else None
+        if action == "boot" and option is not None:
+            self.boot(option, None, None)
+        elif action == "edit" and option is not None:
+            self.push(EditorView(fields_of(option), lambda f: self.boot_edited(option, f), self.back))
+        elif action == "console":
+            self.push(ConsolePickerView(self.consoles, self.console, self.choose_console))
+        elif action == "info":
+            self.spawn(self.show_info(), "System information")
+        elif action == "settings":
+            self.spawn(self.show_settings(), "Settings")
+        elif action == "log":
+            lines = [self.log_line(m) for m in self.status_log]
+            self.push(TextView("Status log", lines, end=True))
+        elif action == "url":
+            self.push(PromptView("Retrieve config from URL", "URL:", self.add_url, self.back))
+        elif action == "rescan":
+            self.status("Rescanning devices" + self.glyphs.ellipsis)
+            self.spawn(self.backend.rescan(), "Rescan")
+        elif action == "exit":
+            if self.settings.allow_shell:
+                self.quit(Outcome())
+            else:
+                self.status("Exit to shell is disabled in the settings", Severity.WARNING)
+
+    def log_line(self, m: StatusMessage) -> tuple[str, str]:
+        stamp = time.strftime("%H:%M:%S", time.localtime(m.timestamp)) if m.timestamp else "--:--:--"
+        attr = str(m.severity) if m.severity is not Severity.INFO else "info"
+        return attr, f"{stamp} {m.severity:7} {m.message}"
+
+    def choose_console(self, name: str) -> None:
+        self.console = name
+        self.console_chosen = True
+        self.back()
+        self.status(f"The booted system will use console {name}")
+        self.set_header()
+
+    def add_url(self, url: str) -> None:
+        self.back()
+        self.status(f"Retrieving {url}" + self.glyphs.ellipsis)
+        self.spawn(self.backend.add_url(url), "Retrieve config")
+
+    # booting
+
+    def boot(self, option: BootOption, custom: BootOption | None, args: str | None) -> None:
+        self.booting_name = option.name
+
+        async def go() -> None:
+            if custom is not None:
+                await self.backend.boot_custom(custom, self.console)
+            else:
+                await self.backend.boot(option.id, self.console, args)
+
+        self.with_auth(go, "Boot")
+
+    def boot_edited(self, option: BootOption, fields: EditFields) -> None:
+        try:
+            custom, args = edited(option, fields)
+        except BootdError as e:
+            self.status(str(e), Severity.ERROR)
+            return
+        self.boot(option, custom, args)
+
+    def with_auth(self, call: Callable[[], Awaitable[None]], what: str) -> None:
+        """Run ``call``; when the daemon wants the password, ask and retry."""
+
+        async def attempt() -> None:
+            try:
+                await call()
+            except AuthenticationRequired:
+                self.ask_password(call, what)
+
+        self.spawn(attempt(), what)
+
+    def ask_password(self, call: Callable[[], Awaitable[None]], what: str, message: str = "") -> None:
+        def ok(password: str) -> None:
+            self.back()
+
+            async def auth_then_call() -> None:
+                try:
+                    await self.backend.authenticate(password)
+                except BootdError as e:
+                    self.ask_password(call, what, str(e))
+                    return
+                await call()
+
+            self.spawn(auth_then_call(), what)
+
+        self.push(PromptView("Password required", "Password:", ok, self.back, secret=True, message=message))
+
+    def show_progress(self, ev: be.BootProgress) -> None:
+        if ev.fraction < 0:
+            self.show_failure(ev.message)
+            return
+        if self.progress is None:
+            self.progress = ProgressView(f'"{self.booting_name}"' if self.booting_name else "")
+            self.push(self.progress)
+        self.progress.update(ev.message, ev.fraction)
+        self.redraw()
+
+    def show_failure(self, reason: str) -> None:
+        del self.stack[1:]
+        self.progress = None
+        self.status(f"Boot failed: {reason}", Severity.ERROR)
+        lines: list[str | tuple[str, str]] = [("error", "The boot failed:"), "", *reason.splitlines()]
+        lines += ["", "Press Esc to return to the menu."]
+        self.push(TextView("Boot failed", lines))
+
+    def show_finished(self, summary: tuple[str, ...]) -> None:
+        del self.stack[1:]
+        self.progress = None
+        self.push(TextView("Booted", ["The new kernel was loaded:", "", *summary]))
+        if self.exit_on_boot:
+            self.quit(Outcome(booted=True, summary=summary))
+
+    # info and settings
+
+    async def show_info(self) -> None:
+        info = await self.backend.system_info()
+        lines: list[str | tuple[str, str]] = [
+            ("device", "System"),
+            f"  bootd version   {info.version or self.version}",
+            f"  platform        {info.platform} ({info.arch}, firmware {info.firmware})",
+            f"  lockdown        {info.lockdown or 'none'}",
+            *(f"  {k:<15} {v}" for k, v in info.extra),
+            "",
+            ("device", "Devices"),
+        ]
+        for d in sorted(self.model.devices.values(), key=lambda d: d.id):
+            lines.append(f"  {d.title}")
+            lines.append(f"    type {d.type}  node {d.node or '-'}  fs {d.fstype or '-'}")
+            lines.append(f"    uuid {d.uuid or '-'}  label {d.label or '-'}  mount {d.mountpoint or '-'}")
+        lines += ["", ("device", "Network interfaces")]
+        lines += [f"  {name:<10} {addr}" for name, addr in info.interfaces] or ["  (none)"]
+        lines += ["", ("device", "Consoles")]
+        lines += [f"  {c.name:<8} {c.kind:<7} {c.dt_path or ''}" for c in self.consoles] or ["  (none)"]
+        self.push(TextView("System information", lines))
+
+    async def show_settings(self) -> None:
+        self.settings = await self.backend.get_settings()
+        self.push(SettingsView(self.settings, self.consoles, self.save_settings, self.back))
+
+    def save_settings(self, changes: dict[str, object]) -> None:
+        if not changes:
+            self.back()
+            self.status("Settings unchanged")
+            return
+
+        async def save() -> None:
+            await self.backend.set_settings(changes)
+            self.settings = await self.backend.get_settings()
+            self.back()
+            self.status("Settings saved")
+            self.refresh_menu()
+
+        self.with_auth(save, "Save settings")

@@ -1,0 +1,202 @@
+"""What the menu needs from the daemon, as one typed Protocol.
+
+The controllers speak only to a :class:`Backend`; :mod:`ui.dbus_backend`
+implements it over :mod:`bootd.dbus.client`.  Events the daemon sends arrive
+as the small frozen dataclasses below, in order, through one listener.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from bootd.model import BootOption, Console, Device, Severity, StatusMessage
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The settings the menu shows and edits."""
+
+    autoboot: bool = True
+    timeout: int = 10
+    boot_order: tuple[str, ...] = ()
+    console: str | None = None
+    password_set: bool = False
+    allow_shell: bool = True
+
+
+@dataclass(frozen=True)
+class SystemInfo:
+    """Facts for the system information screen."""
+
+    platform: str = ""
+    arch: str = ""
+    firmware: str = ""
+    lockdown: str = ""
+    version: str = ""
+    interfaces: tuple[tuple[str, str], ...] = ()
+    """(name, MAC or address) of each network interface."""
+    extra: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class DaemonState:
+    """A snapshot of what the daemon is doing."""
+
+    state: str = "idle"
+    """``idle``, ``countdown``, ``booting``, ``booted`` or ``failed``."""
+    autoboot_option: str | None = None
+    """The option autoboot would boot (the candidate), when there is one."""
+    countdown: float | None = None
+    """Seconds left before autoboot, when counting down."""
+    auth_required: bool = False
+    """Whether a password is set and this connection has not authenticated."""
+    status: tuple[StatusMessage, ...] = ()
+
+
+# Events, in the order the daemon sent them.
+
+
+@dataclass(frozen=True)
+class OptionAdded:
+    option: BootOption
+
+
+@dataclass(frozen=True)
+class OptionRemoved:
+    option_id: str
+
+
+@dataclass(frozen=True)
+class DeviceAdded:
+    device: Device
+
+
+@dataclass(frozen=True)
+class DeviceRemoved:
+    device_id: str
+
+
+@dataclass(frozen=True)
+class StatusEvent:
+    message: StatusMessage
+
+
+@dataclass(frozen=True)
+class CountdownChanged:
+    option_id: str | None
+    """Candidate; ``None`` when there is none."""
+    remaining: float | None
+    """Seconds left; ``None`` when the countdown stopped or never ran."""
+
+
+@dataclass(frozen=True)
+class BootProgress:
+    message: str
+    fraction: float
+    """0..1; a negative value means the boot failed and ``message`` says why."""
+
+
+@dataclass(frozen=True)
+class BootFinished:
+    """The kexec was carried out (recorded, on a sandbox machine)."""
+
+    summary: tuple[str, ...] = field(default_factory=tuple)
+    """Lines that say exactly what was done (kexec command line, console, tree diff)."""
+
+
+@dataclass(frozen=True)
+class BootFailed:
+    reason: str
+
+
+@dataclass(frozen=True)
+class ConnectionLost:
+    pass
+
+
+@dataclass(frozen=True)
+class Reconnected:
+    pass
+
+
+Event = (
+    OptionAdded
+    | OptionRemoved
+    | DeviceAdded
+    | DeviceRemoved
+    | StatusEvent
+    | CountdownChanged
+    | BootProgress
+    | BootFinished
+    | BootFailed
+    | ConnectionLost
+    | Reconnected
+)
+Listener = Callable[[Event], None]
+
+
+class Backend(Protocol):
+    """The daemon, as the menu sees it.  Methods raise BootdError subclasses
+    (AuthenticationRequired, PermissionDenied, InvalidArgument …) with
+    messages written for people."""
+
+    def subscribe(self, listener: Listener) -> None: ...
+
+    async def list_options(self) -> list[BootOption]: ...
+
+    async def list_devices(self) -> list[Device]: ...
+
+    async def consoles(self) -> list[Console]: ...
+
+    async def get_state(self) -> DaemonState: ...
+
+    async def system_info(self) -> SystemInfo: ...
+
+    async def boot(self, option_id: str, console: str | None, args: str | None = None) -> None: ...
+
+    async def boot_custom(self, option: BootOption, console: str | None) -> None: ...
+
+    async def cancel_autoboot(self) -> None: ...
+
+    async def rescan(self) -> None: ...
+
+    async def add_url(self, url: str) -> None: ...
+
+    async def authenticate(self, password: str) -> None: ...
+
+    async def get_settings(self) -> Settings: ...
+
+    async def set_settings(self, changes: Mapping[str, object]) -> None:
+        """Apply ``changes`` (keys are :class:`Settings` field names, ``password``
+        for a new password, empty to clear)."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+def newest_status(messages: tuple[StatusMessage, ...] | list[StatusMessage]) -> StatusMessage | None:
+    return messages[-1] if messages else None
+
+
+__all__ = [
+    "Backend",
+    "BootFailed",
+    "BootFinished",
+    "BootProgress",
+    "ConnectionLost",
+    "CountdownChanged",
+    "DaemonState",
+    "DeviceAdded",
+    "DeviceRemoved",
+    "Event",
+    "Listener",
+    "OptionAdded",
+    "OptionRemoved",
+    "Reconnected",
+    "Settings",
+    "Severity",
+    "StatusEvent",
+    "SystemInfo",
+]

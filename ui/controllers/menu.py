@@ -1,0 +1,89 @@
+"""The menu's picture of the daemon's inventory, and the rows it shows:
+devices in a stable order, each with its options in menu order, submenus
+as sub-groups, then the menu's own actions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from bootd.model import BootOption, Device, DeviceType
+from ui.views.menu import MenuRow, RowKind
+
+ACTIONS: tuple[tuple[str, str], ...] = (
+    ("info", "System information"),
+    ("settings", "System configuration"),
+    ("log", "Status log"),
+    ("url", "Retrieve config from URL"),
+    ("rescan", "Rescan devices"),
+    ("exit", "Exit to shell"),
+)
+
+_TYPE_ORDER = {DeviceType.DISK: 0, DeviceType.USB: 1, DeviceType.OPTICAL: 2, DeviceType.NETWORK: 3, DeviceType.ANY: 4}
+
+
+@dataclass
+class MenuModel:
+    """Options and devices as the daemon last reported them."""
+
+    options: dict[str, BootOption] = field(default_factory=dict)
+    devices: dict[str, Device] = field(default_factory=dict)
+    candidate: str | None = None
+
+    def reset(self, devices: Iterable[Device], options: Iterable[BootOption]) -> None:
+        self.devices = {d.id: d for d in devices}
+        self.options = {o.id: o for o in options}
+
+    def add_option(self, option: BootOption) -> None:
+        self.options[option.id] = option
+
+    def remove_option(self, option_id: str) -> None:
+        self.options.pop(option_id, None)
+
+    def add_device(self, device: Device) -> None:
+        self.devices[device.id] = device
+
+    def remove_device(self, device_id: str) -> None:
+        self.devices.pop(device_id, None)
+        for oid in [o.id for o in self.options.values() if o.device == device_id]:
+            del self.options[oid]
+
+    def device_title(self, device_id: str) -> str:
+        d = self.devices.get(device_id)
+        return d.title if d is not None else device_id
+
+    def rows(self, *, allow_shell: bool = True) -> list[MenuRow]:
+        return build_rows(self.devices, self.options.values(), self.candidate, allow_shell=allow_shell)
+
+
+def build_rows(
+    devices: dict[str, Device], options: Iterable[BootOption], candidate: str | None, *, allow_shell: bool = True
+) -> list[MenuRow]:
+    by_device: dict[str, list[BootOption]] = {}
+    for o in options:
+        if not o.hidden:
+            by_device.setdefault(o.device, []).append(o)
+
+    def device_key(did: str) -> tuple[int, str]:
+        d = devices.get(did)
+        return (_TYPE_ORDER.get(d.type, 9) if d else 9, did)
+
+    rows: list[MenuRow] = []
+    for did in sorted(by_device, key=device_key):
+        d = devices.get(did)
+        rows.append(MenuRow(f"dev:{did}", RowKind.DEVICE, f"[{d.title if d else did}]"))
+        group: str | None = None
+        for o in sorted(by_device[did], key=lambda o: (o.order, o.name)):
+            if o.group != group:
+                group = o.group
+                if group is not None:
+                    rows.append(MenuRow(f"grp:{did}:{group}", RowKind.GROUP, f"{group}:", indent=2))
+            rows.append(
+                MenuRow(f"opt:{o.id}", RowKind.OPTION, o.name, marked=o.id == candidate, indent=4 if group else 2)
+            )
+    rows.append(MenuRow("blank:actions", RowKind.BLANK, ""))
+    for action, text in ACTIONS:
+        if action == "exit" and not allow_shell:
+            continue
+        rows.append(MenuRow(f"act:{action}", RowKind.ACTION, text))
+    return rows

@@ -1,0 +1,119 @@
+"""Shared pieces of every screen: palette, glyphs, selectable text, the chrome
+(title/countdown header, the screen, status and key hints)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import urwid
+
+# name, foreground, background, monochrome
+PALETTE: list[tuple[str, str, str, str]] = [
+    ("header", "white,bold", "dark blue", "standout"),
+    ("countdown", "yellow,bold", "dark blue", "standout,bold"),
+    ("device", "light cyan,bold", "default", "bold"),
+    ("group", "light cyan", "default", "underline"),
+    ("option", "default", "default", ""),
+    ("action", "light gray", "default", ""),
+    ("focus", "black", "light gray", "standout"),
+    ("hint", "light gray", "default", ""),
+    ("info", "default", "default", ""),
+    ("warning", "yellow,bold", "default", "bold"),
+    ("error", "light red,bold", "default", "bold,underline"),
+    ("field", "default", "dark gray", "underline"),
+    ("field focus", "white", "dark blue", "standout"),
+    ("pg normal", "default", "dark gray", ""),
+    ("pg complete", "white", "dark green", "standout"),
+]
+
+
+class Glyphs:
+    """Characters that differ between UTF-8 terminals and plain ASCII ones."""
+
+    def __init__(self, *, utf8: bool) -> None:
+        self.utf8 = utf8
+        self.dash = "\u2014" if utf8 else "-"
+        self.mark = "*"
+        self.rule = "\u2500" if utf8 else "-"
+        self.ellipsis = "\u2026" if utf8 else "..."
+
+
+ASCII = Glyphs(utf8=False)
+
+Size = tuple[()] | tuple[int] | tuple[int, int]
+
+
+class SelectableText(urwid.Text):
+    """A line of text that can hold the focus; keys pass through."""
+
+    _selectable = True
+
+    def keypress(self, size: Size, key: str) -> str | None:
+        return key
+
+
+def field(widget: urwid.Widget) -> urwid.AttrMap[urwid.Widget]:
+    return urwid.AttrMap(widget, "field", "field focus")
+
+
+def labelled(label: str, widget: urwid.Widget, width: int = 16) -> urwid.Columns:
+    return urwid.Columns([(width, urwid.Text(label)), widget], dividechars=1)
+
+
+def button(label: str, on_press: Callable[[], None]) -> urwid.AttrMap[urwid.Widget]:
+    b = urwid.Button(label)
+    urwid.connect_signal(b, "click", lambda _b: on_press())
+    return urwid.AttrMap(b, "option", "focus")
+
+
+class View(urwid.WidgetWrap[urwid.Widget]):
+    """Base of every screen body: a title, key hints and a help text."""
+
+    title = ""
+    hints = "Esc=back  ?=help"
+    help = ""
+
+
+class Chrome(urwid.WidgetWrap[urwid.Frame[Any, Any, Any]]):
+    """Header (title or countdown), the current view, status line and key hints.
+
+    ``on_help`` is called for ``?``/F1 that no widget wanted; ``on_back`` for Esc.
+    """
+
+    def __init__(self, *, on_help: Callable[[], None], on_back: Callable[[], None], glyphs: Glyphs = ASCII) -> None:
+        self.glyphs = glyphs
+        self._on_help = on_help
+        self._on_back = on_back
+        self.header = urwid.Text("", wrap="clip")
+        self.status = urwid.Text("", wrap="clip")
+        self.hint = urwid.Text("", wrap="clip")
+        self._header_map = urwid.AttrMap(self.header, "header")
+        self._status_map = urwid.AttrMap(self.status, "info")
+        self.view: View = View(urwid.SolidFill(" "))
+        footer = urwid.Pile([urwid.Divider(glyphs.rule), self._status_map, urwid.AttrMap(self.hint, "hint")])
+        self.frame = urwid.Frame(self.view, header=self._header_map, footer=footer)
+        super().__init__(self.frame)
+
+    def show(self, view: View) -> None:
+        self.view = view
+        self.frame.body = view
+        self.hint.set_text(view.hints)
+
+    def set_header(self, text: str, *, countdown: bool = False) -> None:
+        self.header.set_text(text)
+        self._header_map.set_attr_map({None: "countdown" if countdown else "header"})
+
+    def set_status(self, text: str, severity: str = "info") -> None:
+        self.status.set_text(text)
+        self._status_map.set_attr_map({None: severity if severity in ("warning", "error") else "info"})
+
+    def keypress(self, size: Size, key: str) -> str | None:
+        rest = super().keypress(size, key)
+        if rest in ("?", "f1"):
+            self._on_help()
+            return None
+        if rest == "esc":
+            self._on_back()
+            return None
+        return rest

@@ -1,0 +1,74 @@
+"""The console picker: which console the booted system will use."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import urwid
+
+from bootd.model import Console
+from ui.views.common import Size, View
+
+CONSOLE_HELP = """\
+Console
+
+The booted system will print its messages on, and offer its login on, the
+console chosen here.  The loader writes its device-tree path into
+/chosen/stdout-path and adds console= to the kernel arguments.
+
+Up/Down  move    Enter/Space  choose and go back    Esc  back unchanged
+
+The preselected console is the one this menu runs on, else the console
+setting."""
+
+
+def describe(c: Console) -> str:
+    parts = [c.name, f"({c.kind})"]
+    if c.description:
+        parts.append(c.description)
+    if c.dt_path:
+        parts.append(c.dt_path)
+    return "  ".join(parts)
+
+
+class ConsolePickerView(View):
+    title = "Console"
+    hints = "Enter=choose  Esc=back  ?=help"
+    help = CONSOLE_HELP
+
+    def __init__(self, consoles: Sequence[Console], selected: str | None, on_choose: Callable[[str], None]) -> None:
+        self._on_choose = on_choose
+        self.group: list[urwid.RadioButton] = []
+        items: list[urwid.Widget] = [urwid.Text("Console for the booted system:"), urwid.Divider()]
+        focus = 2
+        for i, c in enumerate(consoles):
+            rb = urwid.RadioButton(self.group, describe(c), state=c.name == selected, user_data=c.name)
+            items.append(urwid.AttrMap(rb, "option", "focus"))
+            if c.name == selected:
+                focus = i + 2
+        if not consoles:
+            items.append(urwid.Text("The daemon reports no consoles; the kernel's own default will be used."))
+        self.names = [c.name for c in consoles]
+        self.walker: urwid.SimpleFocusListWalker[Any] = urwid.SimpleFocusListWalker(items)
+        lb = urwid.ListBox(self.walker)
+        if consoles:
+            self.walker.set_focus(focus)
+        super().__init__(lb)
+
+    @property
+    def selected(self) -> str | None:
+        for rb, name in zip(self.group, self.names, strict=True):
+            if rb.state:
+                return name
+        return None
+
+    def keypress(self, size: Size, key: str) -> str | None:
+        if key in ("enter", " ") and self.names:
+            pos = self.walker.focus
+            if pos is not None and pos >= 2:
+                name = self.names[pos - 2]
+                self.group[pos - 2].set_state(True)
+                self._on_choose(name)
+                return None
+        return super().keypress(size, key)

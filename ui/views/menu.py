@@ -1,0 +1,189 @@
+"""The main menu: boot options grouped under device headers and submenu
+titles, then the menu's own actions.  Rows come in as data; keys go out as
+``on_action(action, option_id)`` calls."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+import urwid
+
+from ui.views.common import SelectableText, Size, View
+
+
+class RowKind(StrEnum):
+    DEVICE = "device"
+    GROUP = "group"
+    OPTION = "option"
+    ACTION = "action"
+    BLANK = "blank"
+
+    def selectable(self) -> bool:
+        return self in (RowKind.OPTION, RowKind.ACTION)
+
+
+@dataclass(frozen=True)
+class MenuRow:
+    key: str
+    """Unique and stable: ``opt:<option id>``, ``dev:<device id>``, ``act:<action>`` …"""
+    kind: RowKind
+    text: str
+    marked: bool = False
+    """The autoboot candidate."""
+    indent: int = 0
+
+    @property
+    def option_id(self) -> str | None:
+        return self.key[4:] if self.kind is RowKind.OPTION else None
+
+    @property
+    def action(self) -> str | None:
+        return self.key[4:] if self.kind is RowKind.ACTION else None
+
+
+# key -> action for option rows and everywhere
+OPTION_KEYS = {"enter": "boot", "e": "edit"}
+GLOBAL_KEYS = {
+    "c": "console",
+    "i": "info",
+    "s": "settings",
+    "l": "log",
+    "u": "url",
+    "r": "rescan",
+    "x": "exit",
+}
+
+MENU_HELP = """\
+Boot menu
+
+Up/Down, PgUp/PgDn, Home/End  move between entries
+Enter   boot the selected entry (on an action: run it)
+e       edit the selected entry (kernel, initrds, device tree, arguments)
+        and boot the changed copy; the disk is never changed
+c       choose the console the booted system will use
+i       system information (devices, network, platform)
+s       settings (autoboot, timeout, boot order, console, password)
+l       status log
+u       retrieve a boot configuration from a URL
+r       rescan devices
+x       exit to a shell (when the settings allow it)
+?, F1   this help; Esc closes it
+
+The entry marked * is the one autoboot will boot.  Any key stops the
+countdown.  Entries appear and vanish as devices come and go."""
+
+
+class MainMenuView(View):
+    title = "Boot menu"
+    hints = "Enter=boot e=edit c=console s=settings i=info l=log r=rescan ?=help"
+    help = MENU_HELP
+
+    def __init__(self, on_action: Callable[[str, str | None], None]) -> None:
+        self._on_action = on_action
+        self._rows: list[MenuRow] = []
+        self._widgets: dict[MenuRow, urwid.Widget] = {}
+        self.walker: urwid.SimpleFocusListWalker[Any] = urwid.SimpleFocusListWalker([])
+        self.listbox = urwid.ListBox(self.walker)
+        self._placeholder = urwid.Text("No boot options found yet; devices are being scanned.", align="center")
+        self._empty = True
+        super().__init__(urwid.Filler(self._placeholder, valign="middle"))
+
+    # data in
+
+    @property
+    def menu_rows(self) -> list[MenuRow]:
+        return list(self._rows)
+
+    def _widget(self, row: MenuRow) -> urwid.Widget:
+        w = self._widgets.get(row)
+        if w is not None:
+            return w
+        pad = " " * row.indent
+        if row.kind is RowKind.OPTION:
+            mark = "*" if row.marked else " "
+            w = urwid.AttrMap(SelectableText(f"{pad}{mark} {row.text}", wrap="ellipsis"), "option", "focus")
+        elif row.kind is RowKind.ACTION:
+            w = urwid.AttrMap(SelectableText(f"{pad}  {row.text}", wrap="ellipsis"), "action", "focus")
+        elif row.kind is RowKind.BLANK:
+            w = urwid.Divider()
+        else:
+            attr = "device" if row.kind is RowKind.DEVICE else "group"
+            w = urwid.AttrMap(urwid.Text(f"{pad}{row.text}", wrap="ellipsis"), attr)
+        self._widgets[row] = w
+        return w
+
+    def set_rows(self, rows: Sequence[MenuRow]) -> None:
+        """Show ``rows``; the cursor stays on the entry it was on when that
+        entry is still there, else on its nearest neighbour."""
+        old_key = self.focused_key
+        old_pos = self.walker.focus if self.walker else 0
+        first = not any(r.kind is RowKind.OPTION for r in self._rows)
+        self._rows = list(rows)
+        live = set(self._rows)
+        self._widgets = {r: w for r, w in self._widgets.items() if r in live}
+        self.walker[:] = [self._widget(r) for r in self._rows]
+        has_options = any(r.kind is RowKind.OPTION for r in self._rows)
+        if has_options and self._empty:
+            self._w = self.listbox
+            self._empty = False
+        elif not has_options and not self._empty and not self._rows:
+            self._w = urwid.Filler(self._placeholder, valign="middle")
+            self._empty = True
+        if not self._rows:
+            return
+        index = {r.key: i for i, r in enumerate(self._rows)}
+        if first and has_options and (old_key is None or old_key.startswith("act:")):
+            target = next((i for i, r in enumerate(self._rows) if r.marked), None)
+            if target is None:
+                target = next(i for i, r in enumerate(self._rows) if r.kind is RowKind.OPTION)
+        elif old_key is not None and old_key in index:
+            target = index[old_key]
+        else:
+            target = self._nearest_selectable(min(old_pos or 0, len(self._rows) - 1))
+        self.walker.set_focus(target)
+
+    def _nearest_selectable(self, pos: int) -> int:
+        n = len(self._rows)
+        for d in range(n):
+            for p in (pos + d, pos - d):
+                if 0 <= p < n and self._rows[p].kind.selectable():
+                    return p
+        return 0
+
+    def focus_key(self, key: str) -> bool:
+        for i, r in enumerate(self._rows):
+            if r.key == key:
+                self.walker.set_focus(i)
+                return True
+        return False
+
+    @property
+    def focused_row(self) -> MenuRow | None:
+        if not self._rows or self.walker.focus is None:
+            return None
+        pos = self.walker.focus
+        return self._rows[pos] if 0 <= pos < len(self._rows) else None
+
+    @property
+    def focused_key(self) -> str | None:
+        row = self.focused_row
+        return row.key if row else None
+
+    # keys out
+
+    def keypress(self, size: Size, key: str) -> str | None:
+        row = self.focused_row
+        if key in OPTION_KEYS and row is not None:
+            if row.kind is RowKind.OPTION:
+                self._on_action(OPTION_KEYS[key], row.option_id)
+                return None
+            if row.kind is RowKind.ACTION and key == "enter":
+                self._on_action(row.action or "", None)
+                return None
+        if key in GLOBAL_KEYS:
+            self._on_action(GLOBAL_KEYS[key], row.option_id if row else None)
+            return None
+        return super().keypress(size, key)
