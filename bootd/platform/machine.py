@@ -15,6 +15,7 @@ Layout of a machine directory::
     description = "..."
     device_tree = "machine.dts" # relative; .dts is compiled with dtc, .dtb read as is
     lockdown = "none"           # none | integrity | confidentiality
+    systemd = false             # systemd is PID 1: kexec executes via systemctl
 
     [[device]]
     id = "sda2"
@@ -96,6 +97,8 @@ class MachineSpec:
     consoles: tuple[Console, ...]
     framebuffers: tuple[SandboxFramebuffer, ...]
     interfaces: tuple[SandboxInterface, ...]
+    systemd: bool = False
+    """Whether the machine runs systemd as PID 1 (``systemctl kexec``)."""
 
 
 def _str(d: dict[str, Any], key: str, default: str | None = None) -> str | None:
@@ -199,4 +202,5 @@ def load_machine(root: Path) -> MachineSpec:
         consoles=tuple(consoles),
         framebuffers=tuple(fbs),
         interfaces=tuple(ifaces),
+        systemd=m.get("systemd", False) is True,
     )

@@ -1,0 +1,110 @@
+"""``bootd dtb show FILE`` and ``bootd dtb patch IN -o OUT --console C [--framebuffer …]``:
+the loader's device-tree step on its own, for debugging and for scripts.
+
+FILE/IN is a DTB file or a device-tree directory (``/proc/device-tree``).
+Offline, a console name resolves through ``/aliases`` (``serial0``), OPAL's
+``hvcN`` nodes, or is given as a DT path (``/pl011@9000000:115200n8``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+from bootd.errors import BootdError, InvalidArgument
+from bootd.model import Framebuffer
+
+_FB_SPEC = re.compile(r"(\d+)x(\d+)x(\d+)@(0x[0-9a-fA-F]+|\d+)((?:,[a-z]+=[0-9a-zA-Zx]+)*)")
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="dtb_command", metavar="ACTION", required=True)
+    show = sub.add_parser("show", help="print a device tree as .dts-like text")
+    show.add_argument("file", type=Path, help="DTB file or device-tree directory")
+    p = sub.add_parser("patch", help="patch a device tree for the next kernel, print what changed")
+    p.add_argument("input", type=Path, metavar="IN", help="DTB file or device-tree directory")
+    p.add_argument("-o", "--output", type=Path, required=True, metavar="OUT", help="where to write the patched DTB")
+    p.add_argument("--console", help="console name (hvc0, serial0, tty0) or DT path, optionally with :options")
+    p.add_argument(
+        "--framebuffer",
+        metavar="fbN|WxHxDEPTH@ADDR,stride=S",
+        help="hand on a framebuffer: one of this machine's, or described (extra keys: size=, format=)",
+    )
+    p.add_argument("--display-node", metavar="PATH", help="the framebuffer's Open Firmware display node")
+    p.add_argument("--args", dest="bootargs", help="write /chosen/bootargs")
+    p.add_argument("-q", "--quiet", action="store_true", help="do not print the changes")
+
+
+def parse_framebuffer(text: str) -> Framebuffer:
+    """``WxHxDEPTH@ADDR[,stride=S][,size=N][,format=F]`` → Framebuffer."""
+    m = _FB_SPEC.fullmatch(text)
+    if m is None:
+        raise InvalidArgument(f"--framebuffer {text!r}: expected fbN or WxHxDEPTH@ADDR,stride=S")
+    width, height, depth = int(m.group(1)), int(m.group(2)), int(m.group(3))
+    extra = dict(kv.split("=", 1) for kv in m.group(5).split(",") if kv)
+    unknown = set(extra) - {"stride", "size", "format"}
+    if unknown:
+        raise InvalidArgument(f"--framebuffer: unknown key(s) {', '.join(sorted(unknown))}")
+    try:
+        stride = int(extra.get("stride", str(width * ((depth + 7) // 8))), 0)
+        size = int(extra.get("size", str(stride * height)), 0)
+    except ValueError:
+        raise InvalidArgument(f"--framebuffer {text!r}: stride and size are numbers") from None
+    formats = {32: "a8r8g8b8", 24: "r8g8b8", 16: "r5g6b5"}
+    fmt = extra.get("format") or formats.get(depth)
+    if fmt is None:
+        raise InvalidArgument(f"--framebuffer: give format= for depth {depth}")
+    if not (width and height and stride >= width * depth // 8 and size >= stride * height):
+        raise InvalidArgument(f"--framebuffer {text!r}: stride/size too small for the mode")
+    return Framebuffer("fb", width, height, depth, stride, int(m.group(4), 0), size, fmt)
+
+
+def _machine_framebuffer(name: str) -> tuple[Framebuffer, str | None]:
+    from bootd.platform.linux_boot import LinuxBoot
+    from bootd.platform.run import RealRunner
+
+    boot = LinuxBoot(RealRunner())
+    fb = next((f for f in boot.framebuffers() if f.name == name), None)
+    if fb is None:
+        raise InvalidArgument(f"--framebuffer {name}: this machine has no such framebuffer")
+    return fb, boot.display_node(name)
+
+
+def read_tree(path: Path) -> bytes:
+    if path.is_dir():
+        from bootd.platform.linux_boot import tree_to_blob
+
+        return tree_to_blob(path)
+    try:
+        return path.read_bytes()
+    except OSError as e:
+        raise BootdError(f"{path}: {e.strerror}") from None
+
+
+def run(args: argparse.Namespace) -> int:
+    from bootd.loader import dtb
+
+    if args.dtb_command == "show":
+        sys.stdout.write("\n".join(dtb.show(read_tree(args.file))) + "\n")
+        return 0
+    source = read_tree(args.input)
+    fb: Framebuffer | None = None
+    display = args.display_node
+    if args.framebuffer:
+        if re.fullmatch(r"fb\d+", args.framebuffer):
+            fb, node = _machine_framebuffer(args.framebuffer)
+            display = display or node
+        else:
+            fb = parse_framebuffer(args.framebuffer)
+    spec = dtb.PatchSpec(console=args.console, framebuffer=fb, display_node=display, bootargs=args.bootargs)
+    patched = dtb.patch(source, spec)
+    try:
+        args.output.write_bytes(patched.blob)
+    except OSError as e:
+        raise BootdError(f"{args.output}: {e.strerror}") from None
+    if not args.quiet:
+        lines = dtb.diff(source, patched.blob) + [f"note: {n}" for n in patched.notes]
+        sys.stdout.write("".join(line + "\n" for line in lines))
+    return 0

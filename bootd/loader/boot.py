@@ -1,0 +1,170 @@
+"""Boot one option: resources → device tree → hooks → kexec load → execute.
+
+:func:`boot` is what the daemon, autoboot and ``bootd boot --scan`` call.
+Every failure is a :class:`~bootd.errors.BootdError` with a message for
+people; nothing is executed after a failed step.
+
+ppc64 specifics live in :mod:`bootd.loader.ppc64` (used only when the machine
+is ppc64/ppc64le and that module exists).  It may provide, each optional:
+
+* ``patch_spec(spec: PatchSpec, *, kernel: Path, initrd: Path | None,
+  args: str, work_dir: Path) -> PatchSpec`` — the device-tree changes the
+  ppc64 kexec path needs (bootargs, ``linux,initrd-*``, spare reserve entry);
+* ``kexec_plan(plan: KexecPlan, *, kernel: Path, initrd: Path | None,
+  dtb: Path, args: str) -> KexecPlan`` — the load command it needs instead
+  of the generic ``kexec -l … --dtb``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+
+from bootd.errors import DtbError, Unsupported
+from bootd.loader import dtb, hooks, kexec, resources
+from bootd.model import BootRequest, Device, Framebuffer
+from bootd.platform import Platform
+
+log = logging.getLogger(__name__)
+
+PATCHED_DTB = "boot.dtb"
+
+
+@dataclass(frozen=True)
+class BootPlan:
+    kernel: Path
+    initrd: Path | None
+    dtb: Path | None
+    args: str
+    console: str | None
+    dt_console_path: str | None
+    kexec_load_argv: tuple[str, ...]
+    kexec_exec_argv: tuple[str, ...]
+    notes: tuple[str, ...] = ()
+    dtb_changes: tuple[str, ...] = ()
+    """Human-readable diff lines of the device-tree patch."""
+
+
+def _ppc64(platform: Platform) -> ModuleType | None:
+    if not platform.arch.startswith("ppc64"):
+        return None
+    try:
+        return importlib.import_module("bootd.loader.ppc64")
+    except ModuleNotFoundError as e:
+        if e.name == "bootd.loader.ppc64":
+            return None
+        raise
+
+
+def _framebuffer(platform: Platform) -> tuple[Framebuffer | None, str | None]:
+    fbs = platform.boot.framebuffers()
+    fb = next((f for f in fbs if f.name == "fb0"), fbs[0] if fbs else None)
+    if fb is None or not fb.width or not fb.address:
+        return None, None
+    return fb, platform.boot.display_node(fb.name)
+
+
+async def boot(
+    platform: Platform,
+    request: BootRequest,
+    devices: Mapping[str, Device],
+    *,
+    work_dir: Path,
+    hooks_dir: Path | None,
+    progress: Callable[[str, float], None] | None = None,
+    execute: bool = True,
+) -> BootPlan:
+    """Boot ``request`` (see the module docstring); returns what was done."""
+
+    def report(message: str, fraction: float) -> None:
+        log.info("%s", message)
+        if progress is not None:
+            progress(message, fraction)
+
+    option = request.option
+    if option.kind != "linux":
+        raise Unsupported(f"{option.name}: a {option.kind} entry cannot be booted with kexec")
+    args = request.args if request.args is not None else option.args
+    console = request.console or None
+    staged = await resources.stage(option, devices, work_dir, progress)
+    report("Preparing the device tree", 0.4)
+    ppc64 = _ppc64(platform)
+    source = staged.dtb if staged.dtb is not None else await asyncio.to_thread(platform.boot.live_dtb)
+    consoles = tuple(platform.boot.consoles())
+    fb, display = _framebuffer(platform)
+    notes: list[str] = []
+
+    def patch_dtb(con: str | None, bootargs: str) -> tuple[Path | None, str | None, list[str]]:
+        if source is None or not (staged.dtb is not None or con or fb is not None):
+            return None, None, []
+        spec = dtb.PatchSpec(console=con, consoles=consoles, framebuffer=fb, display_node=display, bootargs=bootargs)
+        if ppc64 is not None and hasattr(ppc64, "patch_spec"):
+            spec = ppc64.patch_spec(spec, kernel=staged.kernel, initrd=staged.initrd, args=bootargs, work_dir=work_dir)
+        patched = dtb.patch(source, spec)
+        path = work_dir / PATCHED_DTB
+        path.write_bytes(patched.blob)
+        notes.extend(patched.notes)
+        return path, patched.console_path, dtb.diff(source, patched.blob)
+
+    dtb_path, dt_console, changes = patch_dtb(console, args)
+    report("Running boot hooks", 0.6)
+    values = hooks.HookValues(
+        image=str(staged.kernel),
+        initrd=str(staged.initrd or ""),
+        dtb=str(dtb_path or ""),
+        args=args,
+        console=console or "",
+    )
+    after, hook_notes = await hooks.run_hooks(platform, hooks_dir, values)
+    notes.extend(hook_notes)
+    if after.dtb != values.dtb:
+        dtb_path = Path(after.dtb) if after.dtb else None
+        if dtb_path is not None:
+            try:
+                blob = await asyncio.to_thread(dtb_path.read_bytes)
+            except OSError as e:
+                raise DtbError(f"the device tree a boot hook named, {dtb_path}, cannot be read: {e.strerror}") from None
+            dtb.check(blob)
+            changes = dtb.diff(source, blob) if source is not None else []
+    elif (after.console, after.args) != (values.console, values.args):
+        dtb_path, dt_console, changes = patch_dtb(after.console or None, after.args)
+    kernel = Path(after.image)
+    initrd = Path(after.initrd) if after.initrd else None
+    plan = kexec.build(
+        kernel=kernel,
+        initrd=initrd,
+        dtb=dtb_path,
+        args=after.args,
+        console=after.console or None,
+        consoles=consoles,
+        lockdown=platform.boot.lockdown(),
+        systemd=platform.boot.under_systemd(),
+    )
+    if dtb_path is not None and ppc64 is not None and hasattr(ppc64, "kexec_plan"):
+        plan = ppc64.kexec_plan(plan, kernel=kernel, initrd=initrd, dtb=dtb_path, args=after.args)
+    if plan.load_argv[1:2] == ("-s",):
+        dtb_path, dt_console = None, None
+    notes.extend(plan.notes)
+    report("Loading the kernel", 0.8)
+    await kexec.load(platform, plan)
+    result = BootPlan(
+        kernel=kernel,
+        initrd=initrd,
+        dtb=dtb_path,
+        args=plan.cmdline,
+        console=after.console or None,
+        dt_console_path=dt_console,
+        kexec_load_argv=plan.load_argv,
+        kexec_exec_argv=plan.exec_argv,
+        notes=tuple(notes),
+        dtb_changes=tuple(changes) if dtb_path is not None else (),
+    )
+    if execute:
+        report("Starting the kernel", 1.0)
+        await kexec.execute(platform, plan)
+    return result

@@ -1,0 +1,496 @@
+"""Device-tree patching for the next kernel: pure bytes → bytes (pylibfdt).
+
+:func:`patch` takes a flattened device tree (version 16 or 17) and a
+:class:`PatchSpec`, drops stale ``/chosen`` state left by this boot, points
+``/chosen/stdout-path`` and ``/chosen/linux,stdout-path`` at the chosen
+console, hands the framebuffer on (Open Firmware ``display`` node for offb,
+or a ``simple-framebuffer`` under ``/chosen``), validates the result with
+libfdt and returns a version-17 blob.  :func:`diff` says what changed, for
+people.  Every failure is a :class:`~bootd.errors.DtbError`.
+"""
+
+from __future__ import annotations
+
+import re
+import struct
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import libfdt
+
+from bootd.errors import DtbError
+from bootd.model import Console, ConsoleKind, Framebuffer
+
+MAX_DTB_BYTES = 16 * 1024 * 1024
+"""The largest device tree the loader accepts."""
+
+STALE_CHOSEN = frozenset(
+    {
+        "linux,initrd-start",
+        "linux,initrd-end",
+        "kaslr-seed",
+        "rng-seed",
+        "linux,elfcorehdr",
+        "linux,usable-memory-range",
+    }
+)
+"""``/chosen`` properties that describe this boot, not the next one."""
+STALE_CHOSEN_PREFIX = "linux,kexec-"
+
+FDT_MAGIC = 0xD00DFEED
+_HEADROOM = 64 * 1024
+_VGA_TTY = re.compile(r"tty\d*")
+_OPAL_HVC = re.compile(r"hvc(\d+)")
+
+
+@dataclass(frozen=True)
+class PatchSpec:
+    """What to change in the tree for the next kernel."""
+
+    console: str | None = None
+    """A console name (``ttyS0``, ``hvc1``, ``tty0``), an ``/aliases`` name or
+    a DT path, optionally with ``:options`` (``ttyAMA0:115200n8``)."""
+    consoles: tuple[Console, ...] = ()
+    """Consoles this machine knows, with their DT nodes where the kernel gave one."""
+    framebuffer: Framebuffer | None = None
+    display_node: str | None = None
+    """The framebuffer's Open Firmware display node, when the platform knows it."""
+    bootargs: str | None = None
+    """Written to ``/chosen/bootargs`` when given."""
+    initrd: tuple[int, int] | None = None
+    """``(start, end)`` physical addresses written to ``/chosen/linux,initrd-*``."""
+    reserve: tuple[tuple[int, int], ...] = ()
+    """Extra ``/memreserve/`` entries ``(address, size)``."""
+
+
+@dataclass(frozen=True)
+class Patched:
+    blob: bytes
+    console_path: str | None
+    """What ``stdout-path`` was set to (with options), or None."""
+    framebuffer_node: str | None
+    notes: tuple[str, ...] = ()
+
+
+def _err(what: str, e: Exception) -> DtbError:
+    if isinstance(e, libfdt.FdtException):
+        return DtbError(f"{what}: {libfdt.fdt_strerror(e.err)}")
+    return DtbError(f"{what}: {e}")
+
+
+def load(blob: bytes, *, headroom: int = 0) -> libfdt.Fdt:
+    """Check ``blob`` fully and open it (as version 17) with ``headroom`` free bytes."""
+    if len(blob) > MAX_DTB_BYTES:
+        raise DtbError(f"device tree is {len(blob)} bytes, more than the {MAX_DTB_BYTES}-byte limit")
+    if len(blob) < 40:
+        raise DtbError("not a device tree blob: too short for an FDT header")
+    if struct.unpack_from(">I", blob)[0] != FDT_MAGIC:
+        raise DtbError("not a device tree blob: bad magic number")
+    try:
+        data = bytearray(blob)
+        for rc in (libfdt.fdt_check_header(data), libfdt.fdt_check_full(data, len(data))):
+            if rc:
+                raise DtbError(f"invalid device tree: {libfdt.fdt_strerror(rc)}")
+        fdt = libfdt.Fdt(data)
+        fdt.resize(libfdt.fdt_totalsize(data) + headroom)
+    except DtbError:
+        raise
+    except Exception as e:  # libfdt raises FdtException, its binding ValueError/TypeError
+        raise _err("invalid device tree", e) from None
+    return fdt
+
+
+def cells(value: bytes) -> list[int]:
+    return [c for (c,) in struct.iter_unpack(">I", value[: len(value) - len(value) % 4])]
+
+
+def number(cs: Sequence[int]) -> int:
+    n = 0
+    for c in cs:
+        n = (n << 32) | c
+    return n
+
+
+def encode(value: int, ncells: int) -> bytes:
+    if value < 0 or value >> (32 * ncells):
+        raise DtbError(f"0x{value:x} does not fit in {ncells} cell(s)")
+    return b"".join(struct.pack(">I", (value >> (32 * i)) & 0xFFFFFFFF) for i in reversed(range(ncells)))
+
+
+class Tree:
+    """A pylibfdt tree addressed by paths (offsets move on every edit)."""
+
+    def __init__(self, fdt: libfdt.Fdt) -> None:
+        self.fdt = fdt
+
+    def offset(self, path: str) -> int | None:
+        off: int = self.fdt.path_offset(path, (libfdt.NOTFOUND, libfdt.BADPATH))
+        return off if off >= 0 else None
+
+    def exists(self, path: str) -> bool:
+        return self.offset(path) is not None
+
+    def get(self, path: str, name: str) -> bytes | None:
+        off = self.offset(path)
+        if off is None:
+            return None
+        prop = self.fdt.getprop(off, name, (libfdt.NOTFOUND,))
+        return None if isinstance(prop, int) else bytes(prop)
+
+    def get_str(self, path: str, name: str) -> str | None:
+        v = self.get(path, name)
+        if not v or v[-1] != 0:
+            return None
+        return v[:-1].split(b"\0")[0].decode("utf-8", errors="replace")
+
+    def get_int(self, path: str, name: str, default: int) -> int:
+        v = self.get(path, name)
+        return struct.unpack(">I", v)[0] if v is not None and len(v) == 4 else default
+
+    def ensure(self, path: str) -> None:
+        parent = "/"
+        for part in [p for p in path.split("/") if p]:
+            child = parent.rstrip("/") + "/" + part
+            if not self.exists(child):
+                self.fdt.add_subnode(self.offset(parent), part)
+            parent = child
+
+    def set(self, path: str, name: str, value: bytes) -> None:
+        self.ensure(path)
+        self.fdt.setprop(self.offset(path), name, value)
+
+    def set_str(self, path: str, name: str, value: str) -> None:
+        self.set(path, name, value.encode() + b"\0")
+
+    def set_u32(self, path: str, name: str, value: int) -> None:
+        self.set(path, name, encode(value, 1))
+
+    def delete(self, path: str, name: str) -> bool:
+        off = self.offset(path)
+        if off is None:
+            return False
+        return bool(self.fdt.delprop(off, name, (libfdt.NOTFOUND,)) == 0)
+
+    def props(self, path: str) -> list[tuple[str, bytes]]:
+        off = self.offset(path)
+        return [] if off is None else list(self._props(off))
+
+    def _props(self, off: int) -> Iterator[tuple[str, bytes]]:
+        p = self.fdt.first_property_offset(off, (libfdt.NOTFOUND,))
+        while p >= 0:
+            prop = self.fdt.get_property_by_offset(p)
+            yield prop.name, bytes(prop)
+            p = self.fdt.next_property_offset(p, (libfdt.NOTFOUND,))
+
+    def walk(self) -> Iterator[tuple[str, int]]:
+        """Every node as ``(path, offset)``, depth first in tree order."""
+        stack: list[tuple[str, int]] = [("/", 0)]
+        while stack:
+            path, off = stack.pop()
+            yield path, off
+            children: list[tuple[str, int]] = []
+            c = self.fdt.first_subnode(off, (libfdt.NOTFOUND,))
+            while c >= 0:
+                children.append(((path.rstrip("/") + "/" + self.fdt.get_name(c)), c))
+                c = self.fdt.next_subnode(c, (libfdt.NOTFOUND,))
+            stack.extend(reversed(children))
+
+    def cells_of(self, path: str) -> tuple[int, int]:
+        """``#address-cells``/``#size-cells`` a node gives its children."""
+        return self.get_int(path, "#address-cells", 2), self.get_int(path, "#size-cells", 1)
+
+    def rsv(self) -> list[tuple[int, int]]:
+        return [tuple(self.fdt.get_mem_rsv(i)) for i in range(self.fdt.num_mem_rsv())]
+
+
+def parent_of(path: str) -> str:
+    head = path.rstrip("/").rsplit("/", 1)[0]
+    return head or "/"
+
+
+def _split(cs: Sequence[int]) -> tuple[int, int]:
+    """An address as ``(phys.hi, value)``: PCI's 3-cell form carries its space in phys.hi."""
+    return (cs[0], number(cs[1:])) if len(cs) == 3 else (0, number(cs))
+
+
+def _ranges(tree: Tree, bus: str) -> list[tuple[int, int, int, int, int]] | None:
+    """``bus``'s ranges as ``(child_hi, child, parent_hi, parent, size)``; [] = identity; None = none."""
+    raw = tree.get(bus, "ranges")
+    if raw is None:
+        return None
+    na, ns = tree.cells_of(bus)
+    pna = tree.cells_of(parent_of(bus))[0]
+    step = na + pna + ns
+    cs = cells(raw)
+    out = []
+    for i in range(0, len(cs) - step + 1, step):
+        c_hi, child = _split(cs[i : i + na])
+        p_hi, parent = _split(cs[i + na : i + na + pna])
+        out.append((c_hi, child, p_hi, parent, number(cs[i + na + pna : i + step])))
+    return out
+
+
+def _space(hi: int) -> int:
+    return hi & 0x03000000
+
+
+def to_cpu(tree: Tree, node: str, addr_cells: Sequence[int]) -> int | None:
+    """Translate an address from ``node``'s ``reg``/``assigned-addresses`` to a CPU address."""
+    bus = parent_of(node)
+    hi, addr = _split(addr_cells)
+    while bus != "/":
+        ranges = _ranges(tree, bus)
+        if ranges is None:
+            return None
+        for c_hi, child, p_hi, parent, size in ranges:
+            if _space(c_hi) == _space(hi) and child <= addr < child + size:
+                hi, addr = p_hi, parent + (addr - child)
+                break
+        else:
+            if ranges:
+                return None
+        bus = parent_of(bus)
+    return addr
+
+
+def from_cpu(tree: Tree, node: str, cpu: int) -> tuple[int, int] | None:
+    """The ``(phys.hi space, address)`` at which ``node``'s bus sees CPU address ``cpu``."""
+    chain = []
+    bus = parent_of(node)
+    while bus != "/":
+        chain.append(bus)
+        bus = parent_of(bus)
+    hi, addr = 0, cpu
+    for bus in reversed(chain):
+        ranges = _ranges(tree, bus)
+        if ranges is None:
+            return None
+        for c_hi, child, p_hi, parent, size in ranges:
+            if _space(p_hi) == _space(hi) and parent <= addr < parent + size:
+                hi, addr = c_hi, child + (addr - parent)
+                break
+        else:
+            if ranges:
+                return None
+    return _space(hi), addr
+
+
+def _display_nodes(tree: Tree) -> list[str]:
+    return [p for p, _ in tree.walk() if tree.get_str(p, "device_type") == "display"]
+
+
+def _covers(tree: Tree, node: str, fb: Framebuffer) -> bool:
+    cs = cells(tree.get(node, "assigned-addresses") or b"")
+    for i in range(0, len(cs) - 4, 5):
+        start = to_cpu(tree, node, cs[i : i + 3])
+        if start is not None and start <= fb.address < start + number(cs[i + 3 : i + 5]):
+            return True
+    return False
+
+
+def _offb(tree: Tree, node: str, fb: Framebuffer, notes: list[str]) -> None:
+    """Write what Linux's offb driver reads on an Open Firmware display node."""
+    tree.set_str(node, "device_type", "display")
+    for name, value in (("width", fb.width), ("height", fb.height), ("depth", fb.depth), ("linebytes", fb.stride)):
+        tree.set_u32(node, name, value)
+    for flag in ("little-endian", "linux,opened", "linux,boot-display"):
+        tree.set(node, flag, b"")
+    if fb.address >> 32:
+        tree.delete(node, "address")
+    else:
+        tree.set_u32(node, "address", fb.address)
+    if tree.get_int(parent_of(node), "#address-cells", 2) == 3 and not _covers(tree, node, fb):
+        where = from_cpu(tree, node, fb.address)
+        if where is None:
+            raise DtbError(f"framebuffer at 0x{fb.address:x} is not reachable through the ranges above {node}")
+        space, bus_addr = where
+        reg = cells(tree.get(node, "reg") or b"\0\0\0\0")
+        devfn = reg[0] & 0x00FFFF00 if reg else 0
+        space = space or (0x03000000 if bus_addr >> 32 else 0x02000000)
+        entry = encode(0x80000000 | space | devfn | 0x10, 1) + encode(bus_addr, 2) + encode(fb.size, 2)
+        tree.set(node, "assigned-addresses", entry + (tree.get(node, "assigned-addresses") or b""))
+        notes.append(f"{node}: assigned-addresses gained the framebuffer BAR at bus address 0x{bus_addr:x}")
+
+
+def _simplefb(tree: Tree, fb: Framebuffer) -> str:
+    """Add a ``simple-framebuffer`` under /chosen, with its memory reserved."""
+    root_na, root_ns = tree.get_int("/", "#address-cells", 1), tree.get_int("/", "#size-cells", 1)
+    if tree.get("/chosen", "#address-cells") is None:
+        tree.set_u32("/chosen", "#address-cells", root_na)
+        tree.set_u32("/chosen", "#size-cells", root_ns)
+    if tree.get("/chosen", "ranges") is None:
+        tree.set("/chosen", "ranges", b"")
+    na, ns = tree.cells_of("/chosen")
+    node = f"/chosen/framebuffer@{fb.address:x}"
+    tree.set(node, "reg", encode(fb.address, na) + encode(fb.size, ns))
+    tree.set_str(node, "compatible", "simple-framebuffer")
+    for name, value in (("width", fb.width), ("height", fb.height), ("stride", fb.stride)):
+        tree.set_u32(node, name, value)
+    tree.set_str(node, "format", fb.format)
+    tree.set_str(node, "status", "okay")
+    if not tree.exists("/reserved-memory"):
+        tree.set_u32("/reserved-memory", "#address-cells", root_na)
+        tree.set_u32("/reserved-memory", "#size-cells", root_ns)
+        tree.set("/reserved-memory", "ranges", b"")
+    rna, rns = tree.cells_of("/reserved-memory")
+    res = f"/reserved-memory/framebuffer@{fb.address:x}"
+    tree.set(res, "reg", encode(fb.address, rna) + encode(fb.size, rns))
+    tree.set(res, "no-map", b"")
+    return node
+
+
+def resolve_console(tree: Tree, console: str, consoles: Sequence[Console], screen: str | None) -> str:
+    """The DT path (with ``:options``) for ``console``; see :class:`PatchSpec`."""
+    name, sep, options = console.partition(":")
+    suffix = sep + options
+    if not name:
+        raise DtbError(f"console {console!r}: no name")
+    if name.startswith("/"):
+        return name + suffix
+    known = next((c for c in consoles if c.name == name), None)
+    is_screen = (known is not None and known.kind is ConsoleKind.VGA) or _VGA_TTY.fullmatch(name) is not None
+    if is_screen:
+        if screen is None:
+            raise DtbError(f"console {name} is the screen, but there is no framebuffer to point the next kernel at")
+        return screen + suffix
+    if known is not None and known.dt_path:
+        return known.dt_path + suffix
+    m = _OPAL_HVC.fullmatch(name)
+    if m and tree.exists(f"/ibm,opal/consoles/serial@{m.group(1)}"):
+        return f"/ibm,opal/consoles/serial@{m.group(1)}" + suffix
+    alias = tree.get_str("/aliases", name)
+    if alias:
+        return alias + suffix
+    raise DtbError(f"console {name} has no device-tree node: name an /aliases entry (serial0) or give the node's path")
+
+
+def patch(blob: bytes, spec: PatchSpec) -> Patched:
+    """Apply ``spec`` to ``blob``; the result is checked with libfdt."""
+    extra = _HEADROOM + 2 * len((spec.bootargs or "").encode())
+    tree = Tree(load(blob, headroom=extra))
+    notes: list[str] = []
+    try:
+        tree.ensure("/chosen")
+        for name, _ in tree.props("/chosen"):
+            if name in STALE_CHOSEN or name.startswith(STALE_CHOSEN_PREFIX):
+                tree.delete("/chosen", name)
+        if spec.bootargs is not None:
+            tree.set_str("/chosen", "bootargs", spec.bootargs)
+        if spec.initrd is not None:
+            tree.set("/chosen", "linux,initrd-start", encode(spec.initrd[0], 2))
+            tree.set("/chosen", "linux,initrd-end", encode(spec.initrd[1], 2))
+        screen: str | None = None
+        fb = spec.framebuffer
+        if fb is not None:
+            node = spec.display_node if spec.display_node and tree.exists(spec.display_node) else None
+            if node is None:
+                node = next((d for d in _display_nodes(tree) if _covers(tree, d, fb)), None)
+            if node is not None:
+                _offb(tree, node, fb, notes)
+                screen = node
+            else:
+                screen = _simplefb(tree, fb)
+        path = None
+        if spec.console:
+            path = resolve_console(tree, spec.console, spec.consoles, screen)
+            tree.set_str("/chosen", "stdout-path", path)
+            tree.set_str("/chosen", "linux,stdout-path", path)
+        for addr, size in spec.reserve:
+            libfdt.check_err(libfdt.fdt_add_mem_rsv(tree.fdt._fdt, addr, size))
+        tree.fdt.pack()
+        out = bytes(tree.fdt.as_bytearray())
+    except DtbError:
+        raise
+    except Exception as e:
+        raise _err("could not patch the device tree", e) from None
+    check(out)
+    if path is not None:
+        target = Tree(libfdt.Fdt(out))
+        if not target.exists(path.split(":", 1)[0]):
+            raise DtbError(f"console {spec.console}: {path.split(':', 1)[0]} is not a node of the device tree")
+    return Patched(out, path, screen, tuple(notes))
+
+
+def check(blob: bytes) -> None:
+    """Raise DtbError unless libfdt accepts ``blob`` completely."""
+    data = bytearray(blob)
+    rc = libfdt.fdt_check_full(data, len(data))
+    if rc:
+        raise DtbError(f"the patched device tree is invalid ({libfdt.fdt_strerror(rc)}); not booting with it")
+
+
+def flatten(blob: bytes) -> tuple[dict[str, int], list[tuple[int, int]], dict[str, dict[str, bytes]]]:
+    """Header fields, the reserve map and every node's properties, for comparison."""
+    tree = Tree(load(blob))
+    try:
+        header = {"version": libfdt.fdt_version(bytearray(blob)), "boot_cpuid_phys": tree.fdt.boot_cpuid_phys()}
+        nodes = {path: dict(tree._props(off)) for path, off in tree.walk()}
+        return header, tree.rsv(), nodes
+    except Exception as e:
+        raise _err("invalid device tree", e) from None
+
+
+def format_value(value: bytes, limit: int = 16) -> str:
+    """A property value the way a .dts file writes it."""
+    if not value:
+        return ""
+    if value[-1] == 0 and all(32 <= b < 127 or b == 0 for b in value) and b"\0\0" not in value and value[0] != 0:
+        return ", ".join('"' + s.decode() + '"' for s in value[:-1].split(b"\0"))
+    if len(value) % 4 == 0:
+        cs = cells(value)
+        more = " …" if len(cs) > limit else ""
+        return "<" + " ".join(f"0x{c:x}" for c in cs[:limit]) + more + ">"
+    more = " …" if len(value) > 4 * limit else ""
+    return "[" + " ".join(f"{b:02x}" for b in value[: 4 * limit]) + more + "]"
+
+
+def _prop_line(mark: str, path: str, name: str, value: bytes) -> str:
+    shown = format_value(value)
+    return f"{mark} {path.rstrip('/')}/{name}" + (f" = {shown}" if shown else "")
+
+
+def diff(old: bytes, new: bytes) -> list[str]:
+    """Human-readable lines saying how ``new`` differs from ``old``."""
+    h1, r1, n1 = flatten(old)
+    h2, r2, n2 = flatten(new)
+    out = [f"~ header {k}: {h1[k]} -> {h2[k]}" for k in h1 if h1[k] != h2[k]]
+    out += [f"- /memreserve/ 0x{a:x} 0x{s:x}" for a, s in r1 if (a, s) not in r2]
+    out += [f"+ /memreserve/ 0x{a:x} 0x{s:x}" for a, s in r2 if (a, s) not in r1]
+    for path in n1:
+        if path not in n2:
+            out.append(f"- {path} (node)")
+    for path, props in n2.items():
+        before = n1.get(path)
+        if before is None:
+            out.append(f"+ {path} (node)")
+            out += [_prop_line("+", path, k, v) for k, v in props.items()]
+            continue
+        out += [_prop_line("-", path, k, v) for k, v in before.items() if k not in props]
+        for k, v in props.items():
+            if k not in before:
+                out.append(_prop_line("+", path, k, v))
+            elif before[k] != v:
+                out.append(f"~ {path.rstrip('/')}/{k}: {format_value(before[k]) or '(empty)'} -> {format_value(v)}")
+    return out
+
+
+def show(blob: bytes) -> list[str]:
+    """The tree as .dts-like lines (long values abbreviated)."""
+    header, rsv, _ = flatten(blob)
+    tree = Tree(load(blob))
+    lines = [f"/dts-v1/; // version {header['version']}, boot cpu {header['boot_cpuid_phys']}"]
+    lines += [f"/memreserve/ 0x{a:x} 0x{s:x};" for a, s in rsv]
+    depth_of: dict[str, int] = {}
+    last = -1
+    for path, off in tree.walk():
+        depth = 0 if path == "/" else depth_of[parent_of(path)] + 1
+        depth_of[path] = depth
+        lines += ["    " * d + "};" for d in range(last, depth - 1, -1)]
+        last = depth
+        pad = "    " * depth
+        lines.append(f"{pad}{path.rsplit('/', 1)[-1] or '/'} {{")
+        for name, value in tree._props(off):
+            shown = format_value(value)
+            lines.append(f"{pad}    {name}" + (f" = {shown};" if shown else ";"))
+    lines += ["    " * d + "};" for d in range(last, -1, -1)]
+    return lines

@@ -1,0 +1,163 @@
+"""Resolve an option's kernel, initrds and DTB to files the loader can use.
+
+A resource is a path on the option's own device, a path on another device
+(by id, or by UUID/label once that device is known) or a URL.  Device paths
+are resolved inside the device's mountpoint (``..`` and symbolic links may not
+lead out of it); URLs are fetched into the work directory with
+:func:`bootd.loader.download.fetch` (size cap, timeout, progress).  Several
+initrds are concatenated into one file, as GRUB does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import stat
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from bootd.errors import ResourceError
+from bootd.loader import download
+from bootd.model import BootOption, Device, Resource
+from bootd.parsers.view import DirectoryView, ViewError
+
+log = logging.getLogger(__name__)
+
+MAX_KERNEL_BYTES = 512 * 1024 * 1024
+MAX_INITRD_BYTES = 2 * 1024 * 1024 * 1024
+MAX_DTB_BYTES = 16 * 1024 * 1024
+FETCH_TIMEOUT = 120.0
+
+Progress = Callable[[str, float], None]
+
+
+@dataclass(frozen=True)
+class Staged:
+    kernel: Path
+    initrd: Path | None
+    dtb: bytes | None
+    """The option's own DTB, when it has one."""
+
+
+def find_device(resource: Resource, option_device: str, devices: Mapping[str, Device]) -> Device:
+    """The device a path resource lives on."""
+    if resource.device is not None:
+        dev = devices.get(resource.device)
+        if dev is None:
+            raise ResourceError(f"{resource.describe()}: device {resource.device} is not present")
+        return dev
+    if resource.selector is not None:
+        dev = next((d for d in devices.values() if d.matches(resource.selector)), None)
+        if dev is None:
+            raise ResourceError(f"{resource.describe()}: no device with {resource.selector} is present")
+        return dev
+    dev = devices.get(option_device)
+    if dev is None:
+        raise ResourceError(f"{resource.describe()}: device {option_device} is not present")
+    return dev
+
+
+def local_path(resource: Resource, option_device: str, devices: Mapping[str, Device], *, max_bytes: int) -> Path:
+    """The real path of a device resource, confined to the device's root."""
+    dev = find_device(resource, option_device, devices)
+    if dev.mountpoint is None:
+        raise ResourceError(f"{resource.describe()}: device {dev.id} is not mounted")
+    if resource.path is None:
+        raise ResourceError(f"{resource.describe()}: no path")
+    root = Path(str(dev.mountpoint))
+    try:
+        real = DirectoryView(root, dev)._resolve(resource.path)
+    except ViewError as e:
+        raise ResourceError(f"{resource.describe()}: {e}") from None
+    try:
+        st = os.stat(real)
+        inside = os.path.realpath(real).startswith(os.path.realpath(root).rstrip("/") + "/")
+    except OSError:
+        raise ResourceError(f"{resource.describe()}: no such file on {dev.title}") from None
+    if not inside:
+        raise ResourceError(f"{resource.describe()}: the path leads outside its device; refused")
+    if not stat.S_ISREG(st.st_mode):
+        raise ResourceError(f"{resource.describe()}: not a regular file")
+    if st.st_size > max_bytes:
+        raise ResourceError(f"{resource.describe()}: {st.st_size} bytes is more than the {max_bytes}-byte limit")
+    return real
+
+
+async def fetch_one(
+    resource: Resource,
+    option_device: str,
+    devices: Mapping[str, Device],
+    work_dir: Path,
+    name: str,
+    *,
+    max_bytes: int,
+    progress: Progress | None = None,
+) -> Path:
+    """A file holding ``resource``: its confined path on a device, or a download."""
+    if resource.url is None:
+        return local_path(resource, option_device, devices, max_bytes=max_bytes)
+    dest = work_dir / name
+
+    def step(done: int, total: int | None) -> None:
+        if progress is not None:
+            progress(f"Downloading {resource.url}", done / total if total else 0.0)
+
+    await download.fetch(resource.url, dest, max_bytes=max_bytes, timeout=FETCH_TIMEOUT, progress=step)
+    return dest
+
+
+def concatenate(parts: list[Path], dest: Path, *, max_bytes: int) -> Path:
+    """Write ``parts`` one after the other into ``dest`` (several initrds → one)."""
+    total = 0
+    with open(dest, "wb") as out:
+        for part in parts:
+            with open(part, "rb") as f:
+                while chunk := f.read(1 << 20):
+                    total += len(chunk)
+                    if total > max_bytes:
+                        raise ResourceError(f"the initrds together are larger than the {max_bytes}-byte limit")
+                    out.write(chunk)
+    return dest
+
+
+async def stage(
+    option: BootOption,
+    devices: Mapping[str, Device],
+    work_dir: Path,
+    progress: Progress | None = None,
+) -> Staged:
+    """Resolve (and fetch) everything ``option`` needs to boot."""
+    if option.kernel is None:
+        raise ResourceError(f"{option.name}: the option has no kernel")
+    work_dir.mkdir(parents=True, exist_ok=True)
+    if progress:
+        progress(f"Loading kernel {option.kernel.describe()}", 0.0)
+    kernel = await fetch_one(
+        option.kernel, option.device, devices, work_dir, "kernel", max_bytes=MAX_KERNEL_BYTES, progress=progress
+    )
+    parts = []
+    for i, res in enumerate(option.initrds):
+        if progress:
+            progress(f"Loading initrd {res.describe()}", 0.0)
+        parts.append(
+            await fetch_one(
+                res, option.device, devices, work_dir, f"initrd-{i}", max_bytes=MAX_INITRD_BYTES, progress=progress
+            )
+        )
+    initrd: Path | None = parts[0] if len(parts) == 1 else None
+    if len(parts) > 1:
+        initrd = await asyncio.to_thread(concatenate, parts, work_dir / "initrd", max_bytes=MAX_INITRD_BYTES)
+    dtb: bytes | None = None
+    if option.dtb is not None:
+        if progress:
+            progress(f"Loading device tree {option.dtb.describe()}", 0.0)
+        path = await fetch_one(
+            option.dtb, option.device, devices, work_dir, "entry.dtb", max_bytes=MAX_DTB_BYTES, progress=progress
+        )
+        try:
+            dtb = await asyncio.to_thread(path.read_bytes)
+        except OSError as e:
+            raise ResourceError(f"{option.dtb.describe()}: {e.strerror}") from None
+    return Staged(kernel, initrd, dtb)
