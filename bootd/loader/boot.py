@@ -4,29 +4,24 @@
 Every failure is a :class:`~bootd.errors.BootdError` with a message for
 people; nothing is executed after a failed step.
 
-ppc64 specifics live in :mod:`bootd.loader.ppc64` (used only when the machine
-is ppc64/ppc64le and that module exists).  It may provide, each optional:
-
-* ``patch_spec(spec: PatchSpec, *, kernel: Path, initrd: Path | None,
-  args: str, work_dir: Path) -> PatchSpec`` — the device-tree changes the
-  ppc64 kexec path needs (bootargs, ``linux,initrd-*``, spare reserve entry);
-* ``kexec_plan(plan: KexecPlan, *, kernel: Path, initrd: Path | None,
-  dtb: Path, args: str) -> KexecPlan`` — the load command it needs instead
-  of the generic ``kexec -l … --dtb``.
+On ppc64/ppc64le a boot with a patched device tree goes through
+:mod:`bootd.loader.ppc64`: kexec-tools there ignores ``--append`` and refuses
+``--initrd`` next to ``--dtb``, so the command line is written into
+``/chosen/bootargs``, the initrd travels as an extra ELF segment of the kernel
+file with its range in ``/chosen/linux,initrd-*``, and a spare
+``/memreserve/`` entry is added for kexec-tools to overwrite.
 """
 
 from __future__ import annotations
 
 import asyncio
-import importlib
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 
 from bootd.errors import DtbError, Unsupported
-from bootd.loader import dtb, hooks, kexec, resources
+from bootd.loader import dtb, hooks, kexec, ppc64, resources
 from bootd.model import BootRequest, Device, Framebuffer
 from bootd.platform import Platform
 
@@ -50,15 +45,25 @@ class BootPlan:
     """Human-readable diff lines of the device-tree patch."""
 
 
-def _ppc64(platform: Platform) -> ModuleType | None:
-    if not platform.arch.startswith("ppc64"):
-        return None
-    try:
-        return importlib.import_module("bootd.loader.ppc64")
-    except ModuleNotFoundError as e:
-        if e.name == "bootd.loader.ppc64":
-            return None
-        raise
+async def _ppc64_plan(
+    plan: kexec.KexecPlan, *, kernel: Path, initrd: Path | None, dtb_path: Path, args: str, work_dir: Path
+) -> tuple[kexec.KexecPlan, Path, Path]:
+    """Rework a ``kexec -l --dtb`` plan for ppc64 (see the module docstring)."""
+    addr: int | None = None
+    size: int | None = None
+    note = "ppc64: the kernel command line is in /chosen/bootargs"
+    if initrd is not None:
+        combined = work_dir / "kernel+initrd"
+        segment = await asyncio.to_thread(ppc64.stage_kernel, kernel, initrd, combined)
+        kernel, addr, size = combined, segment.initrd_addr, segment.initrd_size
+        note += f"; the initrd is an extra kernel segment at 0x{addr:x}"
+    blob = await asyncio.to_thread(dtb_path.read_bytes)
+    blob = ppc64.prepare_dtb(blob, bootargs=args, initrd_addr=addr, initrd_size=size)
+    dtb.check(blob)
+    out = work_dir / "boot-ppc64.dtb"
+    await asyncio.to_thread(out.write_bytes, blob)
+    argv = tuple(ppc64.kexec_args(kernel=kernel, dtb=out, kexec=plan.load_argv[0]))
+    return kexec.KexecPlan(argv, plan.exec_argv, plan.cmdline, (*plan.notes, note)), kernel, out
 
 
 def _framebuffer(platform: Platform) -> tuple[Framebuffer | None, str | None]:
@@ -93,7 +98,6 @@ async def boot(
     console = request.console or None
     staged = await resources.stage(option, devices, work_dir, progress)
     report("Preparing the device tree", 0.4)
-    ppc64 = _ppc64(platform)
     source = staged.dtb if staged.dtb is not None else await asyncio.to_thread(platform.boot.live_dtb)
     consoles = tuple(platform.boot.consoles())
     fb, display = _framebuffer(platform)
@@ -103,8 +107,6 @@ async def boot(
         if source is None or not (staged.dtb is not None or con or fb is not None):
             return None, None, []
         spec = dtb.PatchSpec(console=con, consoles=consoles, framebuffer=fb, display_node=display, bootargs=bootargs)
-        if ppc64 is not None and hasattr(ppc64, "patch_spec"):
-            spec = ppc64.patch_spec(spec, kernel=staged.kernel, initrd=staged.initrd, args=bootargs, work_dir=work_dir)
         patched = dtb.patch(source, spec)
         path = work_dir / PATCHED_DTB
         path.write_bytes(patched.blob)
@@ -145,10 +147,14 @@ async def boot(
         lockdown=platform.boot.lockdown(),
         systemd=platform.boot.under_systemd(),
     )
-    if dtb_path is not None and ppc64 is not None and hasattr(ppc64, "kexec_plan"):
-        plan = ppc64.kexec_plan(plan, kernel=kernel, initrd=initrd, dtb=dtb_path, args=after.args)
     if plan.load_argv[1:2] == ("-s",):
         dtb_path, dt_console = None, None
+    elif dtb_path is not None and ppc64.needs_dtb_strategy(platform.arch):
+        plan, kernel, dtb_path = await _ppc64_plan(
+            plan, kernel=kernel, initrd=initrd, dtb_path=dtb_path, args=after.args, work_dir=work_dir
+        )
+        if source is not None:
+            changes = dtb.diff(source, await asyncio.to_thread(dtb_path.read_bytes))
     notes.extend(plan.notes)
     report("Loading the kernel", 0.8)
     await kexec.load(platform, plan)
