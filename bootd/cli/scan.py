@@ -1,0 +1,244 @@
+"""``bootd scan SOURCE... [--json]``: what would bootd offer from these sources?
+
+A SOURCE is a directory, an image file or a block device, optionally with
+the identity a real filesystem has: ``PATH,uuid=U,label=L,id=I,type=T``
+(so that a config on one source can name files on another by UUID or
+label).  All sources are parsed together, so such references resolve.
+Image files and block devices are mounted read-only for the scan and
+unmounted afterwards.  Diagnostics go to stderr; the exit status is 0 when
+the scan ran (with or without options) and 1 when a source could not be read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
+
+from bootd.errors import InvalidArgument
+from bootd.model import BootOption, Device, DeviceType, Diagnostic, Resource
+
+if TYPE_CHECKING:
+    from bootd.parsers.view import DeviceView, DirectoryView
+
+_KEYS = ("uuid", "label", "id", "type")
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "sources",
+        nargs="+",
+        metavar="SOURCE",
+        help="a directory, image file or block device; PATH,uuid=U,label=L,id=I,type=T gives a directory an identity",
+    )
+    parser.add_argument("--json", action="store_true", help="print devices and options as JSON")
+    parser.add_argument("--arch", help="machine architecture the configs are read for (default: this machine's)")
+    parser.add_argument("--firmware", choices=("efi", "pc", "ieee1275"), help="GRUB platform (default: this machine's)")
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    path: Path
+    uuid: str | None = None
+    label: str | None = None
+    id: str | None = None
+    type: DeviceType = DeviceType.DISK
+
+
+def parse_source(text: str) -> SourceSpec:
+    """``PATH[,uuid=U,label=L,id=I,type=T]``; InvalidArgument when malformed."""
+    path, *fields = text.split(",")
+    if not path:
+        raise InvalidArgument(f"{text!r}: a source needs a path")
+    values: dict[str, str] = {}
+    for f in fields:
+        key, sep, value = f.partition("=")
+        if not sep or key not in _KEYS or not value:
+            raise InvalidArgument(f"{text!r}: {f!r} is not one of uuid=…, label=…, id=…, type=…")
+        values[key] = value
+    try:
+        dtype = DeviceType(values.get("type", "disk"))
+    except ValueError:
+        kinds = ", ".join(t.value for t in DeviceType)
+        raise InvalidArgument(f"{text!r}: type must be one of {kinds}") from None
+    return SourceSpec(Path(path), values.get("uuid"), values.get("label"), values.get("id"), dtype)
+
+
+def directory_view(spec: SourceSpec, taken: set[str]) -> DirectoryView:
+    from bootd.parsers.view import DirectoryView
+
+    root = spec.path.resolve()
+    base = spec.id or root.name or "root"
+    dev_id, n = base, 1
+    while dev_id in taken:
+        n += 1
+        dev_id = f"{base}-{n}"
+    taken.add(dev_id)
+    device = Device(id=dev_id, type=spec.type, uuid=spec.uuid, label=spec.label, mountpoint=PurePosixPath(str(root)))
+    return DirectoryView(root, device)
+
+
+def scan_views(
+    views: Sequence[DirectoryView], *, arch: str | None = None, firmware: str | None = None
+) -> tuple[list[Device], list[BootOption], list[tuple[str, Diagnostic]]]:
+    """Parse every view with the others in its context; resolve cross-device references."""
+    from bootd.inventory import resolve_option
+    from bootd.parsers import ParseContext, parse_device
+
+    devices = [v.device for v in views]
+    options: list[BootOption] = []
+    diags: list[tuple[str, Diagnostic]] = []
+    for view in views:
+        others: dict[str, DeviceView] = {v.device.id: v for v in views if v is not view}
+        ctx = ParseContext(others=others)
+        if arch:
+            ctx = replace(ctx, arch=arch)
+        if firmware:
+            ctx = replace(ctx, firmware=firmware)
+        result = parse_device(view, ctx)
+        options.extend(resolve_option(o, devices) for o in result.options)
+        diags.extend((view.device.id, d) for d in result.diagnostics)
+    return devices, options, diags
+
+
+def _res(r: Resource | None) -> str:
+    return r.describe() if r is not None else "-"
+
+
+def format_menu(devices: Sequence[Device], options: Sequence[BootOption], *, details: bool = True) -> str:
+    """A readable menu: devices in order, submenus indented, ``*`` on defaults."""
+    out: list[str] = []
+    for dev in devices:
+        mine = sorted((o for o in options if o.device == dev.id), key=lambda o: o.order)
+        out.append(dev.title)
+        if not mine:
+            out.append("    (no boot options)")
+        shown: tuple[str, ...] = ()
+        for opt in mine:
+            path = tuple(opt.group.split(" > ")) if opt.group else ()
+            common = 0
+            while common < min(len(path), len(shown)) and path[common] == shown[common]:
+                common += 1
+            for depth in range(common, len(path)):
+                out.append("    " + "  " * depth + f"{path[depth]} >")
+            shown = path
+            indent = "    " + "  " * len(path)
+            mark = "*" if opt.default else " "
+            flags = [str(opt.source)]
+            if opt.hidden:
+                flags.append("hidden")
+            if opt.kind != "linux":
+                flags.append(f"{opt.kind}, not bootable by kexec")
+            out.append(f"  {mark} {indent[4:]}{opt.name}  [{', '.join(flags)}]")
+            if details:
+                line = f"kernel {_res(opt.kernel)}"
+                if opt.initrds:
+                    line += "  initrd " + " ".join(_res(r) for r in opt.initrds)
+                if opt.dtb is not None:
+                    line += f"  dtb {_res(opt.dtb)}"
+                out.append(f"{indent}    {line}")
+                if opt.args:
+                    out.append(f"{indent}    args {opt.args}")
+    return "\n".join(out) + ("\n" if out else "")
+
+
+def _default_arch() -> str:
+    return os.uname().machine
+
+
+def run(args: argparse.Namespace) -> int:
+    specs = [parse_source(s) for s in args.sources]
+    errors: list[str] = []
+    dirs: list[SourceSpec] = []
+    others: list[SourceSpec] = []
+    for spec in specs:
+        if spec.path.is_dir():
+            dirs.append(spec)
+        elif spec.path.exists():
+            others.append(spec)
+        else:
+            errors.append(f"{spec.path}: no such file or directory")
+    arch = args.arch or _default_arch()
+    firmware = args.firmware
+    if firmware is None:
+        from bootd.platform.linux import detect_firmware
+
+        firmware = detect_firmware()
+    taken: set[str] = set()
+    views = [directory_view(s, taken) for s in dirs]
+    if others:
+        try:
+            import bootd.discovery.scanner  # noqa: F401
+        except ImportError:
+            errors.append("scanning image files and block devices needs discovery support, which is not installed")
+            others = []
+    if others:
+        import asyncio
+
+        result, more_errors = asyncio.run(_scan_with_mounts(views, others, arch, firmware))
+        errors.extend(more_errors)
+    else:
+        result = scan_views(views, arch=arch, firmware=firmware)
+    devices, options, diags = result
+    for dev_id, diag in diags:
+        sys.stderr.write(f"{dev_id}: {diag}\n")
+    for err in errors:
+        sys.stderr.write(f"bootd scan: {err}\n")
+    if args.json:
+        from bootd.jsoncodec import device_to_json, option_to_json
+
+        doc = {"devices": [device_to_json(d) for d in devices], "options": [option_to_json(o) for o in options]}
+        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+    else:
+        sys.stdout.write(format_menu(devices, options))
+    sys.stdout.flush()
+    return 1 if errors else 0
+
+
+async def _scan_with_mounts(
+    views: list[DirectoryView], specs: list[SourceSpec], arch: str, firmware: str
+) -> tuple[tuple[list[Device], list[BootOption], list[tuple[str, Diagnostic]]], list[str]]:
+    from bootd.discovery.scanner import mounted_sources
+    from bootd.errors import BootdError
+    from bootd.model import Severity
+    from bootd.parsers.view import DirectoryView
+    from bootd.platform.linux import linux_platform
+
+    errors: list[str] = []
+
+    def status(severity: Severity, message: str) -> None:
+        if severity == Severity.ERROR:
+            errors.append(message)
+        else:
+            sys.stderr.write(f"bootd scan: {message}\n")
+
+    taken = {v.device.id for v in views}
+    try:
+        async with mounted_sources(linux_platform(), [s.path for s in specs], status=status) as mounted:
+            all_views = list(views)
+            for view in mounted:
+                dev = view.device
+                spec = specs[0] if len(specs) == 1 and len(mounted) == 1 else None
+                if spec is not None:
+                    dev = replace(
+                        dev,
+                        id=spec.id or dev.id,
+                        uuid=spec.uuid or dev.uuid,
+                        label=spec.label or dev.label,
+                        type=spec.type if spec.type != DeviceType.DISK else dev.type,
+                    )
+                base, n = dev.id, 1
+                while dev.id in taken:
+                    n += 1
+                    dev = replace(dev, id=f"{base}-{n}")
+                taken.add(dev.id)
+                all_views.append(DirectoryView(view.root, dev))
+            return scan_views(all_views, arch=arch, firmware=firmware), errors
+    except BootdError as e:
+        errors.append(str(e))
+        return scan_views(views, arch=arch, firmware=firmware), errors

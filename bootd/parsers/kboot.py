@@ -1,0 +1,112 @@
+"""kboot (``/etc/kboot.conf``, ``/kboot.conf``): one ``label=command`` per
+line, where the command is ``KERNEL [initrd=FILE] [dtb=FILE] ARGS…``
+(quoted with ``'`` or ``"`` when it has spaces).  ``default=LABEL`` names the
+entry booted unattended (else the first); ``timeout=`` is in seconds;
+``message=`` is ignored.  A kernel or initrd may name its device
+(``/dev/sda1:/boot/vmlinux``): a file on another partition becomes a
+``node=`` reference resolved when that device is known.  ``initrd=`` and
+``dtb=`` are kboot's own and are taken off the kernel command line;
+everything else (``root=`` included) is passed on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from bootd.model import BootOption, Diagnostic, ParseResult, Resource, Severity, Source
+from bootd.parsers import ParseContext
+from bootd.parsers._devpath import is_linux_device, on_partition, split_node
+from bootd.parsers._text import lines_of, read_config
+from bootd.parsers.view import DeviceView
+
+CONFIG_PATHS: tuple[str, ...] = ("/etc/kboot.conf", "/kboot.conf", "/boot/kboot.conf")
+GLOBALS = {"default", "timeout", "message", "delay", "prompt"}
+
+
+def _resolve(view: DeviceView, value: str, diags: list[Diagnostic], path: str) -> Resource:
+    if ":" in value and not value.startswith(("http://", "https://", "tftp://", "ftp://")):
+        dev, _, file = value.partition(":")
+        if is_linux_device(dev):
+            disk, part = split_node(dev if dev.startswith("/dev/") else "/dev/" + dev)
+            res, note = on_partition(view.device, disk, part, file)
+            if note:
+                diags.append(Diagnostic(Severity.INFO, note, file=path))
+            return res
+    if "://" in value:
+        return Resource.remote(value)
+    return Resource.local("/" + value.lstrip("/"))
+
+
+def _unquote(value: str) -> str:
+    v = value.strip()
+    if len(v) >= 2 and v[0] == v[-1] and v[0] in "\"'":
+        return v[1:-1]
+    return v
+
+
+def parse(view: DeviceView, ctx: ParseContext) -> ParseResult:
+    path = next((str(p) for p in (view.find(c) for c in CONFIG_PATHS) if p is not None and view.is_file(p)), None)
+    if path is None:
+        return ParseResult()
+    diags: list[Diagnostic] = []
+    text = read_config(view, path, diags)
+    if text is None:
+        return ParseResult(diagnostics=tuple(diags))
+    glob: dict[str, str] = {}
+    options: list[BootOption] = []
+    for n, line in enumerate(lines_of(text), 1):
+        s = line.strip()
+        if not s or s.startswith("#"):
+            continue
+        if "=" not in s:
+            diags.append(Diagnostic(Severity.INFO, "line without '=' ignored", path, n))
+            continue
+        key, _, value = s.partition("=")
+        key, value = key.strip(), _unquote(value)
+        if key.lower() in GLOBALS:
+            glob[key.lower()] = value
+            continue
+        words = value.split()
+        if not words:
+            diags.append(Diagnostic(Severity.INFO, f"entry {key!r} names no kernel; skipped", path, n))
+            continue
+        initrds: list[Resource] = []
+        dtb: Resource | None = None
+        args: list[str] = []
+        for word in words[1:]:
+            if word.startswith("initrd="):
+                initrds = [_resolve(view, p, diags, path) for p in word[7:].split(",") if p]
+            elif word.startswith("dtb="):
+                dtb = _resolve(view, word[4:], diags, path)
+            else:
+                args.append(word)
+        options.append(
+            BootOption(
+                id="",
+                device=view.device.id,
+                name=key,
+                kernel=_resolve(view, words[0], diags, path),
+                initrds=tuple(initrds),
+                dtb=dtb,
+                args=" ".join(args),
+                source=Source.KBOOT,
+                entry_id=key,
+            )
+        )
+    timeout: float | None = None
+    if "timeout" in glob:
+        try:
+            timeout = max(0.0, float(glob["timeout"]))
+        except ValueError:
+            diags.append(Diagnostic(Severity.WARNING, f"timeout {glob['timeout']!r} is not a number", path))
+    if options:
+        index = 0
+        wanted = glob.get("default")
+        if wanted:
+            found = next((i for i, o in enumerate(options) if o.name == wanted), None)
+            if found is None:
+                diags.append(Diagnostic(Severity.INFO, f"default {wanted!r} names no entry; the first boots", path))
+            else:
+                index = found
+        options[index] = replace(options[index], default=True)
+    return ParseResult(options=tuple(options), diagnostics=tuple(diags), timeout=timeout)
