@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Annotated, Any, Protocol, TypeVar
 
-from dbus_fast import DBusError, Message, MessageType, Variant
+from dbus_fast import BusType, DBusError, Message, MessageType, NameFlag, RequestNameReply, Variant
 from dbus_fast.aio import MessageBus
 from dbus_fast.annotations import DBusSignature
 from dbus_fast.constants import PropertyAccess
@@ -29,7 +29,7 @@ from dbus_fast.service import ServiceInterface, dbus_method, dbus_property, dbus
 from bootd.autoboot import Countdown
 from bootd.dbus import codec, names
 from bootd.dbus.objects import DeviceObject, ObjectsExporter, OptionObject
-from bootd.errors import AuthenticationRequired, BootdError, Busy, InvalidArgument, PermissionDenied
+from bootd.errors import AuthenticationRequired, BootdError, Busy, InvalidArgument, NotFound, PermissionDenied
 from bootd.inventory import Inventory
 from bootd.model import BootOption, Console
 from bootd.settings import Settings
@@ -267,7 +267,7 @@ class Manager(ServiceInterface):
                 raise PermissionDenied("wrong password")
             self._gate.authenticated.add(sender)
 
-        await self._call("Authenticate", run, trusted=False)
+        await self._call("Authenticate", run)
 
     @dbus_method()
     async def SetNextBoot(self, option: O) -> None:
@@ -438,26 +438,6 @@ class SettingsIface(ServiceInterface):
         return out
 
 
-class ObjectManagerIface(ServiceInterface):
-    """Declares ``org.freedesktop.DBus.ObjectManager`` in the introspection;
-    the library answers ``GetManagedObjects`` and emits the signals."""
-
-    def __init__(self) -> None:
-        super().__init__(names.OBJECT_MANAGER_IFACE)
-
-    @dbus_method()
-    def GetManagedObjects(self) -> Annotated[dict[str, Any], DBusSignature("a{oa{sa{sv}}}")]:
-        return {}
-
-    @dbus_signal()
-    def InterfacesAdded(self) -> Annotated[list[Any], DBusSignature("oa{sa{sv}}")]:
-        raise NotImplementedError
-
-    @dbus_signal()
-    def InterfacesRemoved(self) -> Annotated[list[Any], DBusSignature("oas")]:
-        raise NotImplementedError
-
-
 # -- the service ------------------------------------------------------------------------------
 class Service:
     """Everything the daemon exports on one bus connection."""
@@ -470,6 +450,47 @@ class Service:
         self.settings = SettingsIface(self.gate)
         self.objects = ObjectsExporter(bus)
         self._unsubscribe: Callable[[], None] | None = None
+        self.backend_listening = True
+
+    @classmethod
+    async def connect(cls, bus: str, backend: Backend) -> "Service":
+        """Connect to ``system``, ``session`` or an address, export everything,
+        then take the name ``org.bootd``."""
+        try:
+            if bus in ("system", "session"):
+                mb = await MessageBus(bus_type=BusType.SYSTEM if bus == "system" else BusType.SESSION).connect()
+            else:
+                mb = await MessageBus(bus_address=bus).connect()
+        except Exception as e:
+            raise NotFound(f"cannot connect to the {bus} bus: {e}") from None
+        service = cls(mb, backend)
+        await service.start()
+        try:
+            reply = await mb.request_name(names.BUS_NAME, NameFlag.DO_NOT_QUEUE)
+        except DBusError as e:
+            mb.disconnect()
+            raise PermissionDenied(f"cannot own {names.BUS_NAME} on the {bus} bus: {e.text}") from None
+        if reply not in (RequestNameReply.PRIMARY_OWNER, RequestNameReply.ALREADY_OWNER):
+            mb.disconnect()
+            raise Busy(f"another daemon already owns {names.BUS_NAME} on the {bus} bus")
+        log.info("serving %s on the %s bus as %s", names.BUS_NAME, bus, mb.unique_name)
+        return service
+
+    async def wait_disconnected(self) -> None:
+        try:
+            await self.bus.wait_for_disconnect()  # type: ignore[no-untyped-call]
+        except Exception as e:
+            log.warning("bus connection ended: %s", e)
+
+    async def close(self) -> None:
+        """Drop the name and the connection."""
+        self.stop()
+        if self.bus.connected:
+            try:
+                await self.bus.release_name(names.BUS_NAME)
+            except Exception as e:
+                log.debug("releasing %s: %s", names.BUS_NAME, e)
+            self.bus.disconnect()
 
     def _on_message(self, msg: Message) -> bool:
         """Runs before dispatch: remember who is calling; forget who left."""
@@ -497,7 +518,6 @@ class Service:
                 body=["type='signal',sender='org.freedesktop.DBus',member='NameOwnerChanged'"],
             )
         )
-        self.bus.export(names.ROOT_PATH, ObjectManagerIface())
         self.bus.export(names.ROOT_PATH, self.manager)
         self.bus.export(names.ROOT_PATH, self.settings)
         inv = self.backend.inventory
@@ -509,12 +529,15 @@ class Service:
         self.backend.subscribe(self._on_backend_event)
 
     def stop(self) -> None:
+        self.backend_listening = False
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
         self.bus.remove_message_handler(self._on_message)
 
     def _on_backend_event(self, event: BackendEvent) -> None:
+        if not self.backend_listening or not self.bus.connected:
+            return
         if isinstance(event, StatusEvent):
             self.manager.Status(event.level, event.message)
         elif isinstance(event, ProgressEvent):

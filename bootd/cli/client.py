@@ -1,0 +1,264 @@
+"""The daemon's command-line client: ``bootd list``, ``bootd boot NAME|ID``
+(through :func:`boot_via_daemon`), ``bootd cancel``, ``bootd settings``,
+``bootd status [--follow]``.
+
+Every command takes ``--bus system|session|ADDRESS`` (default: ``$BOOTD_BUS``
+or the system bus).  When the daemon has a password, commands that need it
+authenticate with ``$BOOTD_PASSWORD``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from bootd.errors import InvalidArgument, NotFound
+
+if TYPE_CHECKING:
+    from bootd.dbus.client import BootdClient, DaemonState
+    from bootd.model import BootOption
+
+T = TypeVar("T")
+
+
+def _bus_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--bus", metavar="system|session|ADDRESS", help="the daemon's bus (default: $BOOTD_BUS or system)"
+    )
+
+
+def _bus(args: argparse.Namespace) -> str:
+    return getattr(args, "bus", None) or os.environ.get("BOOTD_BUS") or "system"
+
+
+def _with_client(args: argparse.Namespace, work: Callable[[BootdClient], Awaitable[T]]) -> T:
+    async def main() -> T:
+        from bootd.dbus.client import BootdClient
+
+        client = await BootdClient.connect(_bus(args))
+        try:
+            password = os.environ.get("BOOTD_PASSWORD")
+            if password:
+                await client.authenticate(password)
+            return await work(client)
+        finally:
+            client.close()
+
+    return asyncio.run(main())
+
+
+def _out(text: str = "") -> None:
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+
+
+# -- list ------------------------------------------------------------------------------------
+def configure_list(parser: argparse.ArgumentParser) -> None:
+    _bus_arg(parser)
+    parser.add_argument("--json", action="store_true", help="print devices and options as JSON")
+    parser.add_argument("--all", action="store_true", help="include hidden options")
+
+
+def run_list(args: argparse.Namespace) -> int:
+    async def work(client: BootdClient) -> int:
+        from bootd import jsoncodec
+
+        devices = await client.list_devices()
+        options = await client.list_options()
+        state = await client.get_state()
+        if args.json:
+            doc = {
+                "devices": [jsoncodec.device_to_json(d) for d in devices],
+                "options": [jsoncodec.option_to_json(o) for o in options],
+                "state": state.state,
+                "autoboot": state.autoboot_option,
+                "remaining": state.autoboot_remaining,
+            }
+            _out(json.dumps(doc, indent=2))
+            return 0
+        titles = {d.id: d.title for d in devices}
+        if not options:
+            _out("no boot options found (yet)")
+        width = max((len(o.id) for o in options), default=0)
+        current = None
+        for opt in options:
+            if opt.hidden and not args.all:
+                continue
+            if opt.device != current:
+                current = opt.device
+                _out(titles.get(opt.device, opt.device or "Custom"))
+            mark = ">" if opt.id == state.autoboot_option else ("*" if opt.default else " ")
+            _out(f"  {mark} {opt.id:<{width}}  {opt.name}")
+        _out(_state_line(state))
+        return 0
+
+    return _with_client(args, work)
+
+
+def _state_line(state: DaemonState) -> str:
+    line = f"state: {state.state}"
+    if state.autoboot_option and state.autoboot_remaining is not None:
+        line += f"; booting {state.autoboot_option} in {state.autoboot_remaining:.0f} s"
+    if state.next_boot:
+        line += f"; next boot: {state.next_boot}"
+    return line
+
+
+# -- boot ---------------------------------------------------------------------------------------
+def find_option(options: list[BootOption], wanted: str) -> BootOption:
+    """The option named by id, entry id or (case-insensitive) title."""
+    matchers: list[Callable[[BootOption], bool]] = [
+        lambda o: o.id == wanted,
+        lambda o: o.entry_id == wanted,
+        lambda o: o.name == wanted,
+        lambda o: o.name.lower() == wanted.lower(),
+    ]
+    for match in matchers:
+        found = [o for o in options if match(o)]
+        if len(found) == 1:
+            return found[0]
+        if len(found) > 1:
+            ids = ", ".join(o.id for o in found)
+            raise InvalidArgument(f"{wanted!r} names several options ({ids}); give an id")
+    raise NotFound(f"no boot option is called {wanted!r} (see `bootd list`)")
+
+
+def boot_via_daemon(args: argparse.Namespace) -> int:
+    """``bootd boot NAME|ID [--console C] [--args …] [--next]`` through the daemon."""
+    wanted = getattr(args, "option", None) or getattr(args, "name", None)
+    if not wanted:
+        raise InvalidArgument("say which option to boot: bootd boot NAME|ID (see `bootd list`)")
+
+    async def work(client: BootdClient) -> int:
+        opt = find_option(await client.list_options(), wanted)
+        if getattr(args, "next", False):
+            await client.set_next_boot(opt.id)
+            _out(f"{opt.name} ({opt.id}) will boot next time")
+            return 0
+        client.on_progress(lambda stage, fraction: _out(f"[{fraction * 100:3.0f}%] {stage}"))
+        await client.boot(opt.id, console=getattr(args, "console", None) or "", args=getattr(args, "args", None))
+        state = await client.get_state()
+        last = state.last_boot
+        _out(f"booted {opt.name} ({opt.id})")
+        if last.kexec_load:
+            _out("kexec load: " + " ".join(last.kexec_load))
+        if last.kexec_exec:
+            _out("kexec exec: " + " ".join(last.kexec_exec))
+        if last.dt_console_path:
+            _out(f"console {last.console}: {last.dt_console_path}")
+        for line in last.dtb_changes:
+            _out(f"  dtb: {line}")
+        for note in last.notes:
+            _out(f"  note: {note}")
+        return 0
+
+    return _with_client(args, work)
+
+
+# -- cancel ------------------------------------------------------------------------------------
+def configure_cancel(parser: argparse.ArgumentParser) -> None:
+    _bus_arg(parser)
+
+
+def run_cancel(args: argparse.Namespace) -> int:
+    async def work(client: BootdClient) -> int:
+        await client.cancel_autoboot()
+        _out("autoboot cancelled")
+        return 0
+
+    return _with_client(args, work)
+
+
+# -- settings -----------------------------------------------------------------------------------
+def configure_settings(parser: argparse.ArgumentParser) -> None:
+    _bus_arg(parser)
+    parser.add_argument(
+        "action", nargs="?", choices=("get", "set"), help="get KEY or set KEY VALUE (default: show all)"
+    )
+    parser.add_argument("key", nargs="?", help="autoboot, timeout, boot_order, console, password, restrict, ...")
+    parser.add_argument(
+        "value", nargs="?", help="new value (boot_order: space/comma separated; password: '-' reads stdin)"
+    )
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, tuple | list):
+        return " ".join(str(v) for v in value)
+    return str(value)
+
+
+def run_settings(args: argparse.Namespace) -> int:
+    from bootd import settings as st
+
+    if args.action == "set":
+        if args.key is None or (args.value is None and args.key != "password"):
+            raise InvalidArgument("usage: bootd settings set KEY VALUE")
+        value: Any = args.value
+        if args.key == "password":
+            if value in (None, "-"):
+                value = sys.stdin.readline().rstrip("\n")
+        else:
+            value = st.validate(args.key, value)
+    elif args.action == "get" and args.key is None:
+        raise InvalidArgument("usage: bootd settings get KEY")
+
+    async def work(client: BootdClient) -> int:
+        if args.action == "set":
+            await client.set_setting(args.key, value)
+        view = await client.get_settings()
+        shown = {k: getattr(view, k) for k in ("autoboot", "timeout", "boot_order", "console", "restrict")}
+        shown["password"] = "(set)" if view.password_set else "(none)"
+        shown["scan_loop_devices"] = view.scan_loop_devices
+        if args.action == "get":
+            if args.key not in shown:
+                raise InvalidArgument(f"unknown setting {args.key!r} (known: {', '.join(shown)})")
+            _out(_show(shown[args.key]))
+        elif args.action is None:
+            for key, val in shown.items():
+                _out(f"{key} = {_show(val)}")
+        return 0
+
+    return _with_client(args, work)
+
+
+# -- status -----------------------------------------------------------------------------------------
+def configure_status(parser: argparse.ArgumentParser) -> None:
+    _bus_arg(parser)
+    parser.add_argument("--follow", "-f", action="store_true", help="keep printing status messages and the countdown")
+
+
+def run_status(args: argparse.Namespace) -> int:
+    async def work(client: BootdClient) -> int:
+        state = await client.get_state()
+        _out(_state_line(state))
+        if state.last_boot.option:
+            _out(
+                f"last boot: {state.last_boot.name} ({state.last_boot.option}): {' '.join(state.last_boot.kexec_exec)}"
+            )
+        if not args.follow:
+            return 0
+        done = asyncio.Event()
+        last_line = [_state_line(state)]
+
+        def on_state(s: DaemonState) -> None:
+            line = _state_line(s)
+            if line != last_line[0]:
+                last_line[0] = line
+                _out(line)
+
+        client.on_status(lambda level, message: _out(f"{level}: {message}"))
+        client.on_progress(lambda stage, fraction: _out(f"[{fraction * 100:3.0f}%] {stage}"))
+        client.on_state(on_state)
+        client.on_daemon_lost(lambda: _out("the daemon went away; waiting for it to come back"))
+        client.on_daemon_appeared(lambda: _out("the daemon is back"))
+        await done.wait()
+        return 0
+
+    return _with_client(args, work)

@@ -1,0 +1,34 @@
+"""``bootd serve``: run the daemon."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--bus", default="system", metavar="system|session|ADDRESS", help="the bus to serve on (default: system)"
+    )
+    parser.add_argument(
+        "--sandbox", type=Path, metavar="DIR", help="run on the sandbox machine in DIR (kexec recorded, not run)"
+    )
+    parser.add_argument("--state-dir", type=Path, metavar="DIR", help="records, work files and the next-boot choice")
+    parser.add_argument(
+        "--config-root",
+        type=Path,
+        metavar="DIR",
+        help="read settings from DIR/etc/bootd and DIR/usr/lib/bootd (default: /, or the state directory on a sandbox)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    import asyncio
+    import logging
+
+    from bootd.app import ServeOptions, serve
+
+    if args.verbose == 0:
+        logging.getLogger().setLevel(logging.INFO)
+    opts = ServeOptions(bus=args.bus, sandbox=args.sandbox, state_dir=args.state_dir, config_root=args.config_root)
+    return asyncio.run(serve(opts))
