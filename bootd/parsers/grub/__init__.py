@@ -1,0 +1,246 @@
+"""GRUB 2 configurations: interpreted as GRUB runs them, in a sandbox.
+
+``parse(view, ctx)`` finds the device's ``grub.cfg`` (or a legacy
+``menu.lst``), runs it with :class:`~bootd.parsers.grub.interpreter.Interpreter`
+in GRUB's initial environment, evaluates every menu entry, and returns the
+entries as boot options in menu order with exactly one default.  It never
+raises: problems become diagnostics.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+
+from bootd.model import BootOption, Diagnostic, ParseResult, Severity, Source
+from bootd.parsers import ParseContext
+from bootd.parsers.grub.devices import DeviceTable
+from bootd.parsers.grub.interpreter import (
+    Context,
+    Halt,
+    Interpreter,
+    Limits,
+    MenuItem,
+    MenuReplaced,
+    _Break,
+    _Return,
+)
+from bootd.parsers.grub.legacy import parse_menu_lst
+from bootd.parsers.grub.menu import build_options
+from bootd.parsers.view import DeviceView, ViewError
+
+log = logging.getLogger(__name__)
+
+CONFIGS: tuple[str, ...] = (
+    "/boot/grub/grub.cfg",
+    "/boot/grub2/grub.cfg",
+    "/grub/grub.cfg",
+    "/grub2/grub.cfg",
+    "/grub.cfg",
+)
+EFI_DIRS: tuple[str, ...] = ("/EFI", "/boot/efi/EFI")
+LEGACY: tuple[str, ...] = (
+    "/boot/grub/menu.lst",
+    "/grub/menu.lst",
+    "/menu.lst",
+    "/boot/grub/grub.conf",
+    "/grub/grub.conf",
+)
+
+FEATURES: tuple[str, ...] = (
+    "feature_chainloader_bpb",
+    "feature_ntldr",
+    "feature_platform_search_hint",
+    "feature_default_font_path",
+    "feature_all_video_module",
+    "feature_menuentry_id",
+    "feature_menuentry_options",
+    "feature_200_final",
+    "feature_nativedisk_cmd",
+    "feature_timeout_style",
+)
+
+_CPU = {
+    "x86_64": "x86_64",
+    "amd64": "x86_64",
+    "i386": "i386",
+    "i686": "i386",
+    "aarch64": "arm64",
+    "arm64": "arm64",
+    "armv7l": "arm",
+    "ppc64le": "powerpc",
+    "ppc64": "powerpc",
+    "riscv64": "riscv64",
+    "loongarch64": "loongarch64",
+}
+
+
+@dataclass
+class Outcome:
+    """Everything one interpretation produced (tests look at more than options)."""
+
+    options: list[BootOption] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    timeout: float | None = None
+    menu: list[MenuItem] = field(default_factory=list)
+    variables: dict[str, str] = field(default_factory=dict)
+    echoes: list[list[str]] = field(default_factory=list)
+    used_blscfg: bool = False
+    steps: int = 0
+
+
+def candidates(view: DeviceView) -> list[PurePosixPath]:
+    """Config files on the device, in the order they are tried."""
+    found: list[PurePosixPath] = []
+    for path in CONFIGS:
+        real = view.find(path)
+        if real is not None and view.is_file(real):
+            found.append(real)
+    for efi in EFI_DIRS:
+        real_dir = view.find(efi)
+        if real_dir is None or not view.is_dir(real_dir):
+            continue
+        for name in view.listdir(real_dir):
+            cfg = view.find(real_dir / name / "grub.cfg")
+            if cfg is not None and view.is_file(cfg):
+                found.append(cfg)
+    unique: list[PurePosixPath] = []
+    for p in found:
+        if p not in unique:
+            unique.append(p)
+    return unique
+
+
+def initial_environment(
+    table: DeviceTable, config: PurePosixPath, ctx: ParseContext
+) -> tuple[dict[str, str], set[str]]:
+    """The variables GRUB has set when it starts running ``config``."""
+    root = table.root_name
+    prefix = f"({root}){config.parent}"
+    env = {
+        "root": root,
+        "prefix": prefix,
+        "cmdpath": prefix,
+        "config_directory": prefix,
+        "config_file": f"({root}){config}",
+        "grub_platform": ctx.firmware,
+        "grub_cpu": _CPU.get(ctx.arch, ctx.arch),
+        "lang": "",
+        "pager": "",
+    }
+    for feature in FEATURES:
+        env[feature] = "y"
+    exported = {"root", "prefix", "cmdpath", "config_directory", "config_file", "grub_platform", "grub_cpu", "lang"}
+    exported.update(FEATURES)
+    return env, exported
+
+
+def interpret(
+    view: DeviceView,
+    config: PurePosixPath,
+    ctx: ParseContext | None = None,
+    *,
+    limits: Limits | None = None,
+    text: str | None = None,
+) -> Outcome:
+    """Run one config file and evaluate its menu."""
+    ctx = ctx or ParseContext()
+    table = DeviceTable(view, ctx.others)
+    env, exported = initial_environment(table, config, ctx)
+    it = Interpreter(table, env, exported, limits or Limits())
+    outcome = Outcome()
+    where = str(config)
+    if text is None:
+        try:
+            text = view.read_text(config)
+        except ViewError as e:
+            outcome.diagnostics.append(Diagnostic(Severity.ERROR, str(e), where))
+            return outcome
+    final = it.ctx
+    try:
+        it.run_file(text, where)
+    except MenuReplaced as replaced:
+        final = replaced.ctx
+    except Halt as h:
+        it.warn(str(h))
+    except RecursionError:
+        it.warn("script nested too deeply; stopped")
+    except (_Break, _Return):  # break/return outside a loop or function ends the file
+        pass
+    _evaluate(it, final.menu)
+    diagnostics = list(it.diagnostics)
+    outcome.options = build_options(final.menu, final.vars, it.grubenv_next_entry, diagnostics)
+    outcome.diagnostics.extend(diagnostics)
+    outcome.timeout = _timeout(final.vars.get("timeout", ""))
+    outcome.menu = final.menu
+    outcome.variables = final.vars
+    outcome.echoes = it.echoes
+    outcome.used_blscfg = it.used_blscfg
+    outcome.steps = it.steps
+    return outcome
+
+
+def _evaluate(it: Interpreter, items: list[MenuItem]) -> None:
+    todo = list(items)
+    try:
+        while todo:
+            item = todo.pop(0)
+            it.evaluate(item)
+            if item.kind == "submenu":
+                todo[0:0] = item.children
+    except Halt as h:
+        it.warn(f"{h}; entries not evaluated are left out")
+    except RecursionError:
+        it.warn("menu entry nested too deeply; stopped")
+
+
+def _timeout(value: str) -> float | None:
+    try:
+        t = int(value.strip())
+    except ValueError:
+        return None
+    return float(t) if t >= 0 else None
+
+
+def parse(view: DeviceView, ctx: ParseContext) -> ParseResult:
+    """The GRUB entries of one device (see the module documentation)."""
+    try:
+        return _parse(view, ctx)
+    except Exception as e:  # the interpreter must never take a scan down
+        log.exception("GRUB interpreter failed on %s", view.device.id)
+        return ParseResult(diagnostics=(Diagnostic(Severity.ERROR, f"GRUB configuration not understood: {e}"),))
+
+
+def _parse(view: DeviceView, ctx: ParseContext) -> ParseResult:
+    diagnostics: list[Diagnostic] = []
+    first: Outcome | None = None
+    for config in candidates(view):
+        outcome = interpret(view, config, ctx)
+        diagnostics.extend(outcome.diagnostics)
+        if outcome.options:
+            return ParseResult(
+                options=tuple(outcome.options),
+                diagnostics=tuple(diagnostics),
+                timeout=outcome.timeout,
+                supersedes=(Source.BLS,) if outcome.used_blscfg else (),
+            )
+        first = first or outcome
+    for path in LEGACY:
+        real = view.find(path)
+        if real is None or not view.is_file(real):
+            continue
+        try:
+            text = view.read_text(real)
+        except ViewError as e:
+            diagnostics.append(Diagnostic(Severity.ERROR, str(e), str(real)))
+            continue
+        options, diags, timeout = parse_menu_lst(text, str(real))
+        diagnostics.extend(diags)
+        if options:
+            return ParseResult(options=tuple(options), diagnostics=tuple(diagnostics), timeout=timeout)
+    supersedes = (Source.BLS,) if first is not None and first.used_blscfg else ()
+    return ParseResult(diagnostics=tuple(diagnostics), supersedes=supersedes)
+
+
+__all__ = ["Context", "Limits", "Outcome", "candidates", "interpret", "parse"]

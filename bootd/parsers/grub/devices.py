@@ -1,0 +1,116 @@
+"""GRUB device names and paths, mapped onto the devices bootd knows.
+
+GRUB names disks like ``hd0,gpt2`` or ``cd0``; a config written on one
+machine means "the disk I am on" with those names, so any such name means
+the device being scanned.  ``search`` finds other devices by UUID, label or
+file and hands back a name; this table remembers which device each name
+stands for.  A UUID or label that no known device carries yet becomes an
+*unresolved* target: its resources are named by UUID/label and resolved
+when that device appears.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+from bootd.model import Device, DeviceType, Resource
+from bootd.parsers.view import DeviceView, normalize
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """Where a GRUB device name points."""
+
+    view: DeviceView | None = None
+    """The device's files, when known."""
+    device_id: str | None = None
+    """Another known device's id (None: the scanned device)."""
+    selector: str | None = None
+    """``uuid=…``/``label=…`` for a device not known yet."""
+    url: str | None = None
+    """``(http,host)``-style network devices: the URL prefix."""
+
+    def resource(self, path: str) -> Resource:
+        norm = normalize(path)
+        if self.url is not None:
+            return Resource.remote(self.url + str(norm))
+        if self.selector is not None:
+            return Resource(path=norm, selector=self.selector)
+        return Resource(path=norm, device=self.device_id)
+
+
+def split_path(text: str) -> tuple[str | None, str]:
+    """``(dev)/path`` → (``dev``, ``/path``); a bare path → (None, path)."""
+    if text.startswith("("):
+        end = text.find(")")
+        if end > 0:
+            return text[1:end], text[end + 1 :] or "/"
+    return None, text
+
+
+class DeviceTable:
+    """Names GRUB uses for devices, for one scan."""
+
+    def __init__(self, view: DeviceView, others: Mapping[str, DeviceView]) -> None:
+        self.view = view
+        self.others = dict(others)
+        dev = view.device
+        self.root_name = "cd0" if dev.type is DeviceType.OPTICAL else "hd0,gpt1"
+        self.self_target = Target(view=view)
+        self.names: dict[str, Target] = {}
+
+    def devices(self) -> list[tuple[Device, Target]]:
+        """The scanned device first, then the others in a stable order."""
+        found = [(self.view.device, self.self_target)]
+        for dev_id, other in sorted(self.others.items()):
+            if dev_id != self.view.device.id:
+                found.append((other.device, Target(view=other, device_id=dev_id)))
+        return found
+
+    def name_for(self, device: Device, target: Target) -> str:
+        """The name ``search`` reports for a device."""
+        if target is self.self_target:
+            return self.root_name
+        name = device.uuid or device.label or f"bootd-{device.id}"
+        self.names[name] = target
+        return name
+
+    def name_unresolved(self, selector: str) -> str:
+        self.names[selector] = Target(selector=selector)
+        return selector
+
+    def target(self, name: str) -> Target:
+        """What a device name (without parentheses) points to."""
+        name = name.strip()
+        if name.startswith("(") and name.endswith(")"):
+            name = name[1:-1]
+        known = self.names.get(name)
+        if known is not None:
+            return known
+        kind, sep, rest = name.partition("=")
+        if sep and kind in ("uuid", "label"):
+            return Target(selector=name)
+        proto, comma, host = name.partition(",")
+        if comma and proto in ("http", "https", "tftp") and host:
+            return Target(url=f"{proto}://{host}")
+        lowered = name.lower()
+        for dev, target in self.devices():
+            if dev.uuid and dev.uuid.lower() == lowered:
+                return target
+        return self.self_target
+
+    def locate(self, text: str, root: str) -> tuple[Target, str]:
+        """Split a GRUB path into a device target and a path on it."""
+        dev, path = split_path(text)
+        target = self.target(dev if dev is not None else root)
+        return target, str(normalize(path))
+
+    def resource(self, text: str, root: str) -> Resource:
+        target, path = self.locate(text, root)
+        return target.resource(path)
+
+
+def is_file(target: Target, path: str) -> bool:
+    return target.view is not None and target.view.is_file(PurePosixPath(path))

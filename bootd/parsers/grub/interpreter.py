@@ -1,0 +1,487 @@
+"""GRUB script evaluator: runs a syntax tree in a sandbox and records the menu.
+
+Nothing here touches the host: files are read through the scanned device's
+:class:`~bootd.parsers.view.DeviceView` (and the views of other known
+devices), commands are the ones in :mod:`bootd.parsers.grub.builtins`, and
+every run is bounded by :class:`Limits` (steps, function and ``source``
+depth, number of menu entries).  Running out of a limit stops the script
+cleanly; what was found so far is kept.
+
+Menu entries are recorded when the script defines them and evaluated later,
+as GRUB does when one is chosen: in a fresh context holding only exported
+variables, with the entry's extra arguments as ``$1…``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+
+from bootd.model import Diagnostic, Resource, Severity
+from bootd.parsers.grub.devices import DeviceTable, Target
+from bootd.parsers.grub.lexer import Lit, Word
+from bootd.parsers.grub.parser import Block, For, Function, If, Menu, Node, Script, Simple, While, parse_script
+from bootd.parsers.view import ViewError
+
+
+@dataclass(frozen=True)
+class Limits:
+    steps: int = 1_000_000
+    """Commands and loop rounds the whole scan may run."""
+    entry_steps: int = 100_000
+    """Steps one menu entry's body may take when it is evaluated."""
+    call_depth: int = 32
+    """Nested function calls."""
+    source_depth: int = 8
+    """Nested ``source``/``configfile``."""
+    max_entries: int = 10_000
+    """Menu entries (all menus together)."""
+    max_diagnostics: int = 50
+
+
+class Halt(Exception):
+    """A limit was reached: stop running scripts."""
+
+
+class _Break(Exception):
+    def __init__(self, levels: int) -> None:
+        self.levels = levels
+
+
+class _Continue(_Break):
+    pass
+
+
+class _Return(Exception):
+    def __init__(self, status: int) -> None:
+        self.status = status
+
+
+class MenuReplaced(Exception):
+    """``configfile`` showed a new menu: the rest of the calling script does not run."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+
+@dataclass
+class Context:
+    """Variables and the menu being built, as GRUB keeps one per menu level."""
+
+    vars: dict[str, str]
+    exported: set[str]
+    menu: list[MenuItem] = field(default_factory=list)
+    positional: list[str] = field(default_factory=list)
+
+    def child(self) -> Context:
+        """A new context with only the exported variables (GRUB's new menu level)."""
+        return Context({k: v for k, v in self.vars.items() if k in self.exported}, set(self.exported))
+
+
+@dataclass
+class Loaded:
+    """What an entry's body loaded: the GRUB loader state when it would boot."""
+
+    kind: str = ""
+    kernel: Resource | None = None
+    args: str = ""
+    initrds: list[Resource] = field(default_factory=list)
+    dtb: Resource | None = None
+
+
+@dataclass
+class MenuItem:
+    kind: str
+    """``entry`` or ``submenu``."""
+    title: str
+    entry_id: str | None
+    args: list[str]
+    body: tuple[Node, ...]
+    ctx: Context
+    """The context the entry was defined in (its final state is what GRUB uses)."""
+    hidden: bool = False
+    classes: tuple[str, ...] = ()
+    loaded: Loaded | None = None
+    """Set directly for entries that are not scripts (``blscfg``)."""
+    children: list[MenuItem] = field(default_factory=list)
+    sub_ctx: Context | None = None
+    file: str | None = None
+    line: int | None = None
+
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+_ASSIGN = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)=")
+_SPACE = " \t\n"
+
+
+class Interpreter:
+    """One scan's GRUB machine."""
+
+    def __init__(self, table: DeviceTable, variables: dict[str, str], exported: set[str], limits: Limits) -> None:
+        self.table = table
+        self.limits = limits
+        self.ctx = Context(dict(variables), set(exported))
+        self.functions: dict[str, Function] = {}
+        self.status = 0
+        self.steps = 0
+        self.step_limit = limits.steps
+        self.call_depth = 0
+        self.source_depth = 0
+        self.entries = 0
+        self.diagnostics: list[Diagnostic] = []
+        self.echoes: list[list[str]] = []
+        self.loading: Loaded | None = None
+        self.env_store: dict[str, dict[str, str]] = {}
+        """``save_env`` writes here (memory only), by environment file."""
+        self.grubenv_next_entry: str | None = None
+        self.used_blscfg = False
+        self.file = ""
+        self.line: int | None = None
+        self._parsed: dict[tuple[int, str], Script] = {}
+        self._warned: set[str] = set()
+
+    # -- reporting ---------------------------------------------------------
+
+    def warn(self, message: str, *, severity: Severity = Severity.WARNING, once: bool = False) -> None:
+        if once:
+            if message in self._warned:
+                return
+            self._warned.add(message)
+        if len(self.diagnostics) >= self.limits.max_diagnostics:
+            return
+        self.diagnostics.append(Diagnostic(severity, message, self.file or None, self.line))
+
+    # -- variables ---------------------------------------------------------
+
+    def get(self, name: str) -> str:
+        if name == "?":
+            return str(self.status)
+        pos = self.ctx.positional
+        if name == "#":
+            return str(len(pos))
+        if name in ("@", "*"):
+            return " ".join(pos)
+        if name.isdigit():
+            i = int(name)
+            return pos[i - 1] if 0 < i <= len(pos) else ""
+        return self.ctx.vars.get(name, "")
+
+    def set(self, name: str, value: str) -> None:
+        if name == "root" and value.startswith("(") and value.endswith(")"):
+            value = value[1:-1]
+        self.ctx.vars[name] = value
+
+    # -- expansion ---------------------------------------------------------
+
+    def expand(self, word: Word) -> list[str]:
+        """One word to zero or more arguments (unquoted values are split)."""
+        if len(word) == 1:
+            piece = word[0]
+            if isinstance(piece, Lit):
+                return [piece.text] if (piece.text or piece.quoted) else []
+        fields: list[str] = []
+        cur: list[str] = []
+        real = False
+        for piece in word:
+            if isinstance(piece, Lit):
+                cur.append(piece.text)
+                real = real or piece.quoted or bool(piece.text)
+                continue
+            if piece.quoted:
+                if piece.name == "@" and self.ctx.positional:
+                    params = self.ctx.positional
+                    cur.append(params[0])
+                    for p in params[1:]:
+                        fields.append("".join(cur))
+                        cur = [p]
+                    real = True
+                    continue
+                cur.append(self.get(piece.name))
+                real = True
+                continue
+            value = self.get(piece.name)
+            parts = value.split()
+            if not parts:
+                if value and real:
+                    fields.append("".join(cur))
+                    cur, real = [], False
+                continue
+            if value[0] in _SPACE and real:
+                fields.append("".join(cur))
+                cur = []
+            cur.append(parts[0])
+            for p in parts[1:]:
+                fields.append("".join(cur))
+                cur = [p]
+            real = True
+            if value[-1] in _SPACE:
+                fields.append("".join(cur))
+                cur, real = [], False
+        if real:
+            fields.append("".join(cur))
+        return fields
+
+    def expand_all(self, words: Sequence[Word]) -> list[str]:
+        out: list[str] = []
+        for w in words:
+            out.extend(self.expand(w))
+        return out
+
+    # -- execution ---------------------------------------------------------
+
+    def step(self) -> None:
+        self.steps += 1
+        if self.steps > self.step_limit:
+            raise Halt(f"stopped after {self.step_limit} steps (endless loop?); later entries are missing")
+
+    def run(self, nodes: Sequence[Node]) -> int:
+        for node in nodes:
+            self.execute(node)
+        return self.status
+
+    def execute(self, node: Node) -> None:
+        self.step()
+        self.line = node.line
+        if isinstance(node, Simple):
+            self.simple(node)
+        elif isinstance(node, If):
+            for cond, body in node.branches:
+                self.run(cond)
+                if self.status == 0:
+                    self.run(body)
+                    return
+            if node.orelse is not None:
+                self.run(node.orelse)
+            else:
+                self.status = 0
+        elif isinstance(node, For):
+            for value in self.expand_all(node.items):
+                self.step()
+                self.ctx.vars[node.var] = value
+                if self.loop_body(node.body):
+                    break
+        elif isinstance(node, While):
+            while True:
+                self.step()
+                self.run(node.cond)
+                if (self.status == 0) == node.until:
+                    break
+                if self.loop_body(node.body):
+                    break
+            self.status = 0
+        elif isinstance(node, Block):
+            self.run(node.body)
+        elif isinstance(node, Function):
+            self.functions[node.name] = node
+            self.status = 0
+        elif isinstance(node, Menu):
+            self.define_menu(node)
+
+    def loop_body(self, body: tuple[Node, ...]) -> bool:
+        """Run one round; True when the loop must stop."""
+        try:
+            self.run(body)
+        except _Continue as c:
+            if c.levels > 1:
+                raise _Continue(c.levels - 1) from None
+        except _Break as b:
+            if b.levels > 1:
+                raise _Break(b.levels - 1) from None
+            return True
+        return False
+
+    def simple(self, node: Simple) -> None:
+        if not node.words:
+            return
+        argv = self.expand_all(node.words)
+        if not argv:
+            self.status = 0
+            return
+        first = node.words[0][0]
+        if len(argv) == 1 and isinstance(first, Lit) and not first.quoted:
+            m = _ASSIGN.match(argv[0])
+            if m and _ASSIGN.match(first.text):
+                self.set(m.group(1), argv[0][m.end() :])
+                self.status = 0
+                return
+        self.status = self.call(argv)
+
+    def call(self, argv: list[str]) -> int:
+        from bootd.parsers.grub.builtins import COMMANDS
+
+        name = argv[0]
+        func = self.functions.get(name)
+        if func is not None:
+            return self.call_function(func, argv[1:])
+        command = COMMANDS.get(name)
+        if command is None:
+            return 1
+        return command(self, argv[1:])
+
+    def call_function(self, func: Function, args: list[str]) -> int:
+        if self.call_depth >= self.limits.call_depth:
+            self.warn(f"function {func.name}: calls nested deeper than {self.limits.call_depth}; stopped", once=True)
+            return 1
+        saved = self.ctx.positional
+        self.ctx.positional = args
+        self.call_depth += 1
+        try:
+            self.run(func.body)
+        except _Return as r:
+            self.status = r.status
+        finally:
+            self.call_depth -= 1
+            self.ctx.positional = saved
+        return self.status
+
+    # -- menus -------------------------------------------------------------
+
+    def define_menu(self, node: Menu) -> None:
+        argv = self.expand_all(node.args)
+        title: str | None = None
+        entry_id: str | None = None
+        classes: list[str] = []
+        extra: list[str] = []
+        i = 0
+        options_done = False
+        while i < len(argv):
+            arg = argv[i]
+            i += 1
+            if not options_done and arg.startswith("--"):
+                if arg == "--":
+                    options_done = True
+                    continue
+                key, eq, value = arg.partition("=")
+                if key in ("--class", "--users", "--hotkey", "--id", "--source"):
+                    if not eq:
+                        value = argv[i] if i < len(argv) else ""
+                        i += 1
+                    if key == "--id":
+                        entry_id = value
+                    elif key == "--class":
+                        classes.append(value)
+                continue
+            if title is None:
+                title = arg
+            else:
+                extra.append(arg)
+        if title is None:
+            self.warn(f"{node.kind} without a title; ignored")
+            self.status = 1
+            return
+        self.add_item(
+            MenuItem(
+                kind="submenu" if node.kind == "submenu" else "entry",
+                title=title,
+                entry_id=entry_id,
+                args=extra,
+                body=node.body,
+                ctx=self.ctx,
+                hidden=node.kind == "hiddenentry",
+                classes=tuple(classes),
+                file=self.file,
+                line=node.line,
+            )
+        )
+
+    def add_item(self, item: MenuItem) -> None:
+        if self.entries >= self.limits.max_entries:
+            raise Halt(f"more than {self.limits.max_entries} menu entries; the rest are ignored")
+        self.entries += 1
+        self.ctx.menu.append(item)
+        self.status = 0
+
+    # -- files ---------------------------------------------------------------
+
+    def locate(self, text: str) -> tuple[Target, str]:
+        return self.table.locate(text, self.get("root"))
+
+    def read(self, text: str) -> tuple[str, str] | None:
+        """Text and display name of a file named by a GRUB path, or None."""
+        target, path = self.locate(text)
+        if target.view is None:
+            return None
+        try:
+            data = target.view.read_text(PurePosixPath(path))
+        except ViewError as e:
+            if target.view.is_file(PurePosixPath(path)):
+                self.warn(str(e))
+            return None
+        where = path if target.device_id is None else f"({target.device_id}){path}"
+        return data, where
+
+    def script(self, text: str, where: str, key: tuple[int, str]) -> Script:
+        script = self._parsed.get(key)
+        if script is None:
+            script = parse_script(text)
+            for issue in script.issues:
+                if len(self.diagnostics) < self.limits.max_diagnostics:
+                    self.diagnostics.append(Diagnostic(Severity.WARNING, issue.message, where, issue.line))
+            self._parsed[key] = script
+        return script
+
+    def run_file(self, text: str, where: str) -> int:
+        """Run a script file in the current context (``source``)."""
+        if self.source_depth >= self.limits.source_depth:
+            self.warn(f"{where}: files nested deeper than {self.limits.source_depth} (a source cycle?); skipped")
+            return 1
+        script = self.script(text, where, (id(self.table), where))
+        saved_file, saved_line = self.file, self.line
+        self.source_depth += 1
+        self.file = where
+        try:
+            return self.run(script.body)
+        finally:
+            self.source_depth -= 1
+            self.file, self.line = saved_file, saved_line
+
+    def run_menu_file(self, text: str, where: str) -> Context:
+        """Run a config file as a new menu (``configfile``): returns its context."""
+        child = self.ctx.child()
+        saved = self.ctx
+        self.ctx = child
+        try:
+            self.run_file(text, where)
+        except MenuReplaced as replaced:
+            child = replaced.ctx
+        except (_Return, _Break):
+            pass
+        finally:
+            self.ctx = saved
+        return child
+
+    # -- entries -------------------------------------------------------------
+
+    def evaluate(self, item: MenuItem) -> None:
+        """Run an entry's body (or a submenu's) the way GRUB does when it is chosen."""
+        if item.loaded is not None:
+            return
+        child = item.ctx.child()
+        child.positional = list(item.args)
+        saved_ctx, saved_loading, saved_limit = self.ctx, self.loading, self.step_limit
+        saved_file = self.file
+        self.ctx = child
+        self.file = item.file or ""
+        self.step_limit = min(self.limits.steps * 2, self.steps + self.limits.entry_steps)
+        if item.kind == "entry":
+            self.loading = Loaded()
+        try:
+            self.run(item.body)
+        except (_Return, _Break):
+            pass
+        except MenuReplaced as replaced:
+            child = replaced.ctx
+        except Halt as h:
+            if self.steps >= self.limits.steps * 2:
+                raise
+            self.warn(f"entry {item.title!r}: {h}")
+        finally:
+            if item.kind == "entry":
+                item.loaded = self.loading
+            self.ctx, self.loading, self.step_limit = saved_ctx, saved_loading, saved_limit
+            self.file = saved_file
+        if item.kind == "submenu":
+            item.children = child.menu
+            item.sub_ctx = child

@@ -1,0 +1,106 @@
+"""GRUB legacy ``menu.lst`` / ``grub.conf``: title, root, kernel, initrd, default.
+
+The legacy format is a flat list: global commands (``default``, ``timeout``,
+``hiddenmenu``…) then ``title`` lines, each followed by its commands.  A
+command and its arguments are separated by blanks or ``=``.  Device names
+like ``(hd0,0)`` mean the scanned device.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+
+from bootd.model import BootOption, Diagnostic, Resource, Severity, Source
+from bootd.parsers.view import normalize
+
+MAX_ENTRIES = 10_000
+_SPLIT = re.compile(r"\s*(?:=|\s)\s*")
+
+
+@dataclass
+class _Entry:
+    title: str
+    kernel: str | None = None
+    args: str = ""
+    initrds: list[str] = field(default_factory=list)
+    multiboot: bool = False
+    line: int = 0
+
+
+def _path(spec: str) -> Resource:
+    if spec.startswith("("):
+        end = spec.find(")")
+        if end > 0:
+            spec = spec[end + 1 :] or "/"
+    return Resource.local(normalize(spec))
+
+
+def parse_menu_lst(text: str, where: str) -> tuple[list[BootOption], list[Diagnostic], float | None]:
+    entries: list[_Entry] = []
+    diags: list[Diagnostic] = []
+    default = "0"
+    timeout: float | None = None
+    current: _Entry | None = None
+    for n, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        parts = _SPLIT.split(line, maxsplit=1)
+        cmd = parts[0].lower()
+        rest = parts[1].strip() if len(parts) > 1 else ""
+        if cmd == "title":
+            if len(entries) >= MAX_ENTRIES:
+                diags.append(
+                    Diagnostic(Severity.WARNING, f"more than {MAX_ENTRIES} entries; the rest are ignored", where, n)
+                )
+                break
+            current = _Entry(title=rest, line=n)
+            entries.append(current)
+        elif current is None:
+            if cmd == "default":
+                default = rest
+            elif cmd == "timeout":
+                try:
+                    timeout = float(int(rest))
+                except ValueError:
+                    diags.append(Diagnostic(Severity.WARNING, f"timeout {rest!r} is not a number", where, n))
+        elif cmd == "kernel":
+            words = rest.split()
+            while words and words[0].startswith("--"):
+                words.pop(0)
+            if words:
+                current.kernel = words[0]
+                current.args = " ".join(words[1:])
+                current.multiboot = False
+                current.initrds = []
+        elif cmd == "initrd":
+            current.initrds = rest.split()[:1]
+        elif cmd == "module" and current.kernel is not None:
+            words = rest.split()
+            if words:
+                current.multiboot = True
+                current.initrds.append(words[0])
+    options: list[BootOption] = []
+    indices: list[int] = []
+    for i, e in enumerate(entries):
+        if e.kernel is None:
+            continue
+        indices.append(i)
+        options.append(
+            BootOption(
+                id="",
+                device="",
+                name=e.title,
+                kernel=_path(e.kernel),
+                initrds=tuple(_path(p) for p in e.initrds),
+                args=e.args,
+                source=Source.GRUB2,
+                kind="multiboot" if e.multiboot else "linux",
+            )
+        )
+    if options:
+        want = int(default) if default.isdigit() else 0
+        chosen = indices.index(want) if want in indices else 0
+        options[chosen] = replace(options[chosen], default=True)
+    return options, diags, timeout

@@ -1,0 +1,160 @@
+"""From a GRUB menu tree to boot options: flattening and the default entry.
+
+Submenus flatten into the option list in menu order; each option keeps its
+submenu title as ``group``.  The default follows GRUB: ``default`` is an
+index (a submenu counts as one entry), an id, or a title, optionally a path
+``N>M`` into submenus; ``saved`` means ``$saved_entry``; ``next_entry`` from
+grubenv wins; a default that names nothing means the first entry.  Exactly
+one option is marked default.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from bootd.model import BootOption, Diagnostic, Severity, Source
+from bootd.parsers.grub.interpreter import MenuItem
+
+Path = tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Flat:
+    item: MenuItem
+    path: Path
+    group: str | None
+
+
+def flatten(items: Sequence[MenuItem], prefix: Path = (), group: str | None = None) -> list[Flat]:
+    out: list[Flat] = []
+    for i, item in enumerate(items):
+        path = (*prefix, i)
+        if item.kind == "submenu":
+            title = item.title if group is None else f"{group} > {item.title}"
+            out.extend(flatten(item.children, path, title))
+        else:
+            out.append(Flat(item, path, group))
+    return out
+
+
+def _find(items: Sequence[MenuItem], key: str) -> int | None:
+    key = key.strip()
+    if key.isdigit():
+        n = int(key)
+        return n if n < len(items) else None
+    for i, item in enumerate(items):
+        if item.entry_id == key:
+            return i
+    for i, item in enumerate(items):
+        if item.title == key:
+            return i
+    return None
+
+
+def resolve(items: Sequence[MenuItem], spec: str) -> Path | None:
+    """The menu path ``spec`` names, descending into submenus as GRUB does."""
+    if not spec.strip():
+        return None
+    path: list[int] = []
+    level = items
+    parts = spec.split(">")
+    for n, part in enumerate(parts):
+        i = _find(level, part)
+        if i is None:
+            if n == 0:
+                return None
+            break
+        path.append(i)
+        item = level[i]
+        if item.kind != "submenu":
+            return tuple(path)
+        level = item.children
+    # Landed on a submenu: its own default, else its first entry.
+    while True:
+        here = _at(items, tuple(path))
+        if here is None or here.kind != "submenu" or not here.children:
+            return tuple(path)
+        inner = here.sub_ctx.vars.get("default", "") if here.sub_ctx is not None else ""
+        j = _find(here.children, inner) if inner else None
+        path.append(j if j is not None else 0)
+
+
+def _at(items: Sequence[MenuItem], path: Path) -> MenuItem | None:
+    level = items
+    item: MenuItem | None = None
+    for i in path:
+        if i >= len(level):
+            return None
+        item = level[i]
+        level = item.children
+    return item
+
+
+def default_spec(variables: dict[str, str], next_entry: str | None) -> list[str]:
+    """The default specs to try, best first."""
+    specs: list[str] = []
+    if next_entry:
+        specs.append(next_entry)
+    default = variables.get("default", "")
+    if default == "saved":
+        default = variables.get("saved_entry", "")
+    specs.append(default)
+    return specs
+
+
+def build_options(
+    items: Sequence[MenuItem],
+    variables: dict[str, str],
+    next_entry: str | None,
+    diagnostics: list[Diagnostic],
+) -> list[BootOption]:
+    flat = flatten(items)
+    options: list[BootOption] = []
+    paths: list[Path] = []
+    for f in flat:
+        loaded = f.item.loaded
+        if loaded is None or loaded.kind not in ("linux", "multiboot") or loaded.kernel is None:
+            continue
+        options.append(
+            BootOption(
+                id="",
+                device="",
+                name=f.item.title,
+                kernel=loaded.kernel,
+                initrds=tuple(loaded.initrds),
+                dtb=loaded.dtb,
+                args=loaded.args,
+                source=Source.GRUB2,
+                hidden=f.item.hidden,
+                group=f.group,
+                entry_id=f.item.entry_id,
+                kind=loaded.kind,
+            )
+        )
+        paths.append(f.path)
+    if not options:
+        return options
+    chosen: int | None = None
+    for spec in default_spec(variables, next_entry):
+        path = resolve(items, spec)
+        if path is None:
+            continue
+        hit = next((k for k, p in enumerate(paths) if p[: len(path)] == path), None)
+        if hit is None:
+            item = _at(items, path)
+            title = item.title if item is not None else spec
+            diagnostics.append(
+                Diagnostic(Severity.WARNING, f"default entry {title!r} cannot be booted here; using the first entry")
+            )
+            break
+        chosen = hit
+        break
+    if chosen is None:
+        chosen = 0
+    options[chosen] = _with_default(options[chosen])
+    return options
+
+
+def _with_default(opt: BootOption) -> BootOption:
+    return replace(opt, default=True)

@@ -1,0 +1,303 @@
+"""GRUB script parser: tokens to a syntax tree.
+
+The grammar is GRUB's: simple commands, ``{ }`` blocks, ``if/elif/else/fi``,
+``for … in … do … done``, ``while``/``until``, ``function NAME { }`` and the
+menu commands ``menuentry``/``submenu``/``hiddenentry`` with a ``{ }`` body.
+Keywords count only in command position and unquoted.
+
+The parser salvages what it can: a syntax error skips to the end of the
+line and is reported; a block still open at the end of the file is closed
+there (a file ending in ``}`` without a newline is fine).  Nesting is capped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bootd.parsers.grub.lexer import Tok, Token, Word, tokenize
+
+MAX_NESTING = 64
+"""Deepest nesting of blocks the parser accepts."""
+
+
+@dataclass(frozen=True, slots=True)
+class Simple:
+    words: tuple[Word, ...]
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    body: tuple[Node, ...]
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class If:
+    branches: tuple[tuple[tuple[Node, ...], tuple[Node, ...]], ...]
+    orelse: tuple[Node, ...] | None
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class For:
+    var: str
+    items: tuple[Word, ...]
+    body: tuple[Node, ...]
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class While:
+    cond: tuple[Node, ...]
+    body: tuple[Node, ...]
+    until: bool
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class Function:
+    name: str
+    body: tuple[Node, ...]
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class Menu:
+    kind: str
+    """``menuentry``, ``submenu`` or ``hiddenentry``."""
+    args: tuple[Word, ...]
+    body: tuple[Node, ...]
+    line: int
+
+
+Node = Simple | Block | If | For | While | Function | Menu
+
+
+@dataclass(frozen=True, slots=True)
+class Issue:
+    line: int
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Script:
+    body: tuple[Node, ...]
+    issues: tuple[Issue, ...] = ()
+
+
+class SyntaxProblem(Exception):
+    def __init__(self, line: int, message: str) -> None:
+        super().__init__(message)
+        self.line = line
+        self.message = message
+
+
+_MENU_WORDS = frozenset({"menuentry", "submenu", "hiddenentry"})
+_STOP_WORDS = frozenset({"then", "elif", "else", "fi", "do", "done"})
+
+
+@dataclass
+class _Parser:
+    tokens: list[Token]
+    pos: int = 0
+    depth: int = 0
+    issues: list[Issue] = field(default_factory=list)
+
+    def peek(self) -> Token:
+        return self.tokens[self.pos]
+
+    def next(self) -> Token:
+        tok = self.tokens[self.pos]
+        if tok.kind is not Tok.EOF:
+            self.pos += 1
+        return tok
+
+    def skip_separators(self) -> None:
+        while self.tokens[self.pos].kind in (Tok.NEWLINE, Tok.SEMI):
+            self.pos += 1
+
+    def skip_newlines(self) -> None:
+        while self.tokens[self.pos].kind is Tok.NEWLINE:
+            self.pos += 1
+
+    # -- lists -------------------------------------------------------------
+
+    def top(self) -> tuple[Node, ...]:
+        nodes: list[Node] = []
+        while True:
+            self.skip_separators()
+            tok = self.peek()
+            if tok.kind is Tok.EOF:
+                return tuple(nodes)
+            if tok.kind is Tok.RBRACE or tok.plain in _STOP_WORDS:
+                self.issues.append(Issue(tok.line, f"unexpected '{tok.plain or '}'}'; ignored"))
+                self.next()
+                continue
+            start = self.pos
+            try:
+                nodes.append(self.command())
+            except SyntaxProblem as e:
+                self.issues.append(Issue(e.line, e.message))
+                self.depth = 0
+                self.pos = max(self.pos, start + 1)
+                self.resync()
+
+    def resync(self) -> None:
+        """After an error, continue at the start of the next line."""
+        while self.peek().kind not in (Tok.NEWLINE, Tok.EOF):
+            self.next()
+
+    def body_until(self, stops: frozenset[str], what: str, line: int) -> tuple[tuple[Node, ...], str | None]:
+        """Commands up to one of ``stops`` (consumed and returned) or EOF."""
+        nodes: list[Node] = []
+        while True:
+            self.skip_separators()
+            tok = self.peek()
+            if tok.kind is Tok.EOF:
+                self.issues.append(Issue(line, f"{what} is not closed before the end of the file"))
+                return tuple(nodes), None
+            word = tok.plain
+            if word in stops:
+                self.next()
+                return tuple(nodes), word
+            if tok.kind is Tok.RBRACE or word in _STOP_WORDS:
+                raise SyntaxProblem(tok.line, f"unexpected '{word or '}'}' in {what}")
+            nodes.append(self.command())
+
+    def brace_body(self, what: str, line: int) -> tuple[Node, ...]:
+        """``{ commands }``; the opening brace is next."""
+        self.skip_newlines()
+        tok = self.next()
+        if tok.kind is not Tok.LBRACE:
+            raise SyntaxProblem(tok.line, f"{what}: expected '{{'")
+        nodes: list[Node] = []
+        while True:
+            self.skip_separators()
+            tok = self.peek()
+            if tok.kind is Tok.EOF:
+                self.issues.append(Issue(line, f"{what}: '{{' is not closed before the end of the file"))
+                return tuple(nodes)
+            if tok.kind is Tok.RBRACE:
+                self.next()
+                return tuple(nodes)
+            if tok.plain in _STOP_WORDS:
+                raise SyntaxProblem(tok.line, f"unexpected '{tok.plain}' in {what}")
+            nodes.append(self.command())
+
+    # -- commands ----------------------------------------------------------
+
+    def command(self) -> Node:
+        tok = self.peek()
+        self.depth += 1
+        try:
+            if self.depth > MAX_NESTING:
+                raise SyntaxProblem(tok.line, f"blocks nested deeper than {MAX_NESTING} levels")
+            if tok.kind is Tok.LBRACE:
+                return Block(self.brace_body("block", tok.line), tok.line)
+            word = tok.plain
+            if word == "if":
+                return self.if_()
+            if word == "for":
+                return self.for_()
+            if word in ("while", "until"):
+                return self.while_()
+            if word == "function":
+                return self.function()
+            if word in _MENU_WORDS:
+                return self.menu()
+            return self.simple()
+        finally:
+            self.depth -= 1
+
+    def simple(self) -> Simple:
+        line = self.peek().line
+        words: list[Word] = []
+        while True:
+            tok = self.peek()
+            if tok.kind is Tok.WORD:
+                words.append(tok.word)
+                self.next()
+            elif tok.kind is Tok.LBRACE:
+                raise SyntaxProblem(tok.line, "unexpected '{'")
+            else:
+                break
+        return Simple(tuple(words), line)
+
+    def if_(self) -> If:
+        line = self.next().line
+        branches: list[tuple[tuple[Node, ...], tuple[Node, ...]]] = []
+        orelse: tuple[Node, ...] | None = None
+        while True:
+            cond, stop = self.body_until(frozenset({"then"}), "if", line)
+            if stop is None:
+                branches.append((cond, ()))
+                break
+            body, stop = self.body_until(frozenset({"elif", "else", "fi"}), "if", line)
+            branches.append((cond, body))
+            if stop == "elif":
+                continue
+            if stop == "else":
+                orelse, _ = self.body_until(frozenset({"fi"}), "if", line)
+            break
+        return If(tuple(branches), orelse, line)
+
+    def for_(self) -> For:
+        line = self.next().line
+        tok = self.next()
+        name = tok.plain
+        if name is None:
+            raise SyntaxProblem(tok.line, "for: expected a variable name")
+        tok = self.next()
+        if tok.plain != "in":
+            raise SyntaxProblem(tok.line, "for: expected 'in'")
+        items: list[Word] = []
+        while self.peek().kind is Tok.WORD:
+            items.append(self.next().word)
+        self.skip_separators()
+        tok = self.next()
+        if tok.plain != "do":
+            raise SyntaxProblem(tok.line, "for: expected 'do'")
+        body, _ = self.body_until(frozenset({"done"}), "for", line)
+        return For(name, tuple(items), body, line)
+
+    def while_(self) -> While:
+        tok = self.next()
+        line = tok.line
+        until = tok.plain == "until"
+        cond, stop = self.body_until(frozenset({"do"}), str(tok.plain), line)
+        body: tuple[Node, ...] = ()
+        if stop is not None:
+            body, _ = self.body_until(frozenset({"done"}), str(tok.plain), line)
+        return While(cond, body, until, line)
+
+    def function(self) -> Function:
+        line = self.next().line
+        tok = self.next()
+        name = tok.plain
+        if name is None:
+            raise SyntaxProblem(tok.line, "function: expected a name")
+        return Function(name, self.brace_body(f"function {name}", line), line)
+
+    def menu(self) -> Menu:
+        tok = self.next()
+        kind = str(tok.plain)
+        args: list[Word] = []
+        while self.peek().kind is Tok.WORD:
+            args.append(self.next().word)
+        if self.peek().kind is not Tok.LBRACE:
+            nxt = self.pos
+            self.skip_newlines()
+            if self.peek().kind is not Tok.LBRACE:
+                self.pos = nxt
+                raise SyntaxProblem(tok.line, f"{kind}: expected '{{'")
+        return Menu(kind, tuple(args), self.brace_body(kind, tok.line), tok.line)
+
+
+def parse_script(text: str) -> Script:
+    """Parse ``text``; never raises.  Problems are in ``Script.issues``."""
+    tokens, lex_issues = tokenize(text)
+    parser = _Parser(tokens)
+    parser.issues.extend(Issue(i.line, i.message) for i in lex_issues)
+    body = parser.top()
+    return Script(body, tuple(sorted(parser.issues, key=lambda i: i.line)))
