@@ -1,7 +1,7 @@
 """``bootd scan SOURCE... [--json]``: what would bootd offer from these sources?
 
 A SOURCE is a directory, an image file or a block device, optionally with
-the identity a real filesystem has: ``PATH,uuid=U,label=L,id=I,type=T``
+the identity a real filesystem has: ``PATH,uuid=U,label=L,id=I,type=T,node=N``
 (so that a config on one source can name files on another by UUID or
 label).  All sources are parsed together, so such references resolve.
 Image files and block devices are mounted read-only for the scan and
@@ -26,7 +26,7 @@ from bootd.model import BootOption, Device, DeviceType, Diagnostic, Resource
 if TYPE_CHECKING:
     from bootd.parsers.view import DeviceView, DirectoryView
 
-_KEYS = ("uuid", "label", "id", "type")
+_KEYS = ("uuid", "label", "id", "type", "node")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -34,7 +34,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "sources",
         nargs="+",
         metavar="SOURCE",
-        help="a directory, image file or block device; PATH,uuid=U,label=L,id=I,type=T gives a directory an identity",
+        help="a directory, image file or block device; PATH,uuid=U,label=L,id=I,type=T,node=N gives it an identity",
     )
     parser.add_argument("--json", action="store_true", help="print devices and options as JSON")
     parser.add_argument("--arch", help="machine architecture the configs are read for (default: this machine's)")
@@ -48,10 +48,11 @@ class SourceSpec:
     label: str | None = None
     id: str | None = None
     type: DeviceType = DeviceType.DISK
+    node: str | None = None
 
 
 def parse_source(text: str) -> SourceSpec:
-    """``PATH[,uuid=U,label=L,id=I,type=T]``; InvalidArgument when malformed."""
+    """``PATH[,uuid=U,label=L,id=I,type=T,node=N]``; InvalidArgument when malformed."""
     path, *fields = text.split(",")
     if not path:
         raise InvalidArgument(f"{text!r}: a source needs a path")
@@ -59,14 +60,14 @@ def parse_source(text: str) -> SourceSpec:
     for f in fields:
         key, sep, value = f.partition("=")
         if not sep or key not in _KEYS or not value:
-            raise InvalidArgument(f"{text!r}: {f!r} is not one of uuid=…, label=…, id=…, type=…")
+            raise InvalidArgument(f"{text!r}: {f!r} is not one of uuid=…, label=…, id=…, type=…, node=…")
         values[key] = value
     try:
         dtype = DeviceType(values.get("type", "disk"))
     except ValueError:
         kinds = ", ".join(t.value for t in DeviceType)
         raise InvalidArgument(f"{text!r}: type must be one of {kinds}") from None
-    return SourceSpec(Path(path), values.get("uuid"), values.get("label"), values.get("id"), dtype)
+    return SourceSpec(Path(path), values.get("uuid"), values.get("label"), values.get("id"), dtype, values.get("node"))
 
 
 def directory_view(spec: SourceSpec, taken: set[str]) -> DirectoryView:
@@ -79,7 +80,14 @@ def directory_view(spec: SourceSpec, taken: set[str]) -> DirectoryView:
         n += 1
         dev_id = f"{base}-{n}"
     taken.add(dev_id)
-    device = Device(id=dev_id, type=spec.type, uuid=spec.uuid, label=spec.label, mountpoint=PurePosixPath(str(root)))
+    device = Device(
+        id=dev_id,
+        type=spec.type,
+        node=spec.node,
+        uuid=spec.uuid,
+        label=spec.label,
+        mountpoint=PurePosixPath(str(root)),
+    )
     return DirectoryView(root, device)
 
 
@@ -185,10 +193,6 @@ def run(args: argparse.Namespace) -> int:
     else:
         result = scan_views(views, arch=arch, firmware=firmware)
     devices, options, diags = result
-    for dev_id, diag in diags:
-        sys.stderr.write(f"{dev_id}: {diag}\n")
-    for err in errors:
-        sys.stderr.write(f"bootd scan: {err}\n")
     if args.json:
         from bootd.jsoncodec import device_to_json, option_to_json
 
@@ -197,6 +201,10 @@ def run(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(format_menu(devices, options))
     sys.stdout.flush()
+    for dev_id, diag in diags:
+        sys.stderr.write(f"{dev_id}: {diag}\n")
+    for err in errors:
+        sys.stderr.write(f"bootd scan: {err}\n")
     return 1 if errors else 0
 
 

@@ -73,6 +73,10 @@ class _Resolver:
         self.diags = diags
         self.path = path
 
+    def note(self, message: str) -> None:
+        if not any(d.message == message for d in self.diags):
+            self.diags.append(Diagnostic(Severity.INFO, message, file=self.path))
+
     def device(self, spec: str | None) -> tuple[str | None, int | None]:
         """(disk node, partition) that a ``device=`` value names; None: this disk."""
         if not spec:
@@ -87,9 +91,7 @@ class _Resolver:
         if is_linux_device(value):
             disk, p = split_node(value if value.startswith("/dev/") else "/dev/" + value)
             return disk, p if p is not None else part
-        self.diags.append(
-            Diagnostic(Severity.INFO, f"device {spec!r} is a firmware path; this disk is assumed", file=self.path)
-        )
+        self.note(f"device {spec!r} is a firmware path; this disk is assumed")
         return None, part
 
     def resolve(self, value: str, section: _Section | None, glob: dict[str, str]) -> Resource:
@@ -113,7 +115,7 @@ class _Resolver:
                 part = int(m.group("part"))
         res, note = on_partition(self.view.device, disk, part, path)
         if note:
-            self.diags.append(Diagnostic(Severity.INFO, note, file=self.path))
+            self.note(note)
         return res
 
 
