@@ -151,6 +151,13 @@ class NetworkDiscovery:
                 return
             await asyncio.wait(pending)
 
+    async def release(self, name: str) -> None:
+        """Give back the DHCP lease of ``name``; its options go with it."""
+        client = self._clients.get(name)
+        if client is None:
+            raise InvalidArgument(f"{name} has no DHCP client")
+        await client.release()
+
     def _say(self, severity: Severity, message: str) -> None:
         log.log(logging.ERROR if severity is Severity.ERROR else logging.INFO, "%s", message)
         if self._status is not None:

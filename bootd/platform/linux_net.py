@@ -157,6 +157,11 @@ class Udhcpc:
         if rc not in (0, -signal.SIGTERM):
             log.warning("udhcpc on %s exited with status %s", self._name, rc)
 
+    async def release(self) -> None:
+        if self._proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                self._proc.send_signal(signal.SIGUSR2)
+
     async def stop(self) -> None:
         if self._proc.returncode is None:
             with contextlib.suppress(ProcessLookupError):

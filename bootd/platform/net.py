@@ -113,6 +113,10 @@ class DhcpClient(Protocol):
     @property
     def interface(self) -> str: ...
 
+    async def release(self) -> None:
+        """Give the lease back; the client reports ``deconfig`` and keeps running."""
+        ...
+
     async def stop(self) -> None:
         """Stop the client; its lease is left to expire."""
         ...

@@ -53,9 +53,14 @@ def _lease_table(spec: MachineSpec) -> dict[str, tuple[float, dict[str, str]]]:
 class SandboxDhcp:
     """A simulated DHCP client: reports the machine's lease once."""
 
-    def __init__(self, name: str, task: asyncio.Task[None] | None) -> None:
+    def __init__(self, name: str, task: asyncio.Task[None] | None, on_event: LeaseCallback | None = None) -> None:
         self._name = name
         self._task = task
+        self._on_event = on_event
+
+    async def release(self) -> None:
+        if self._on_event is not None:
+            await self._on_event("deconfig", {"interface": self._name})
 
     @property
     def interface(self) -> str:
@@ -113,7 +118,7 @@ class SandboxNet:
             return SandboxDhcp(name, None)
         delay, params = lease
         task = asyncio.create_task(self._report(delay, name, mac, params, on_event), name=f"sandbox-dhcp-{name}")
-        return SandboxDhcp(name, task)
+        return SandboxDhcp(name, task, on_event)
 
     async def _report(
         self, delay: float, name: str, mac: str, params: Mapping[str, Any], on_event: LeaseCallback
