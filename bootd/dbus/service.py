@@ -200,11 +200,17 @@ def _option_id(path: str) -> str:
 
 
 # -- org.bootd.Manager1 ----------------------------------------------------------------------
+SIGNAL_ARGS = {"Status": ("level", "message"), "BootProgress": ("stage", "fraction")}
+
+
 class Manager(ServiceInterface):
     def __init__(self, gate: Gate) -> None:
         super().__init__(names.MANAGER_IFACE)
         self._gate = gate
         self._backend = gate.backend
+        for sig in ServiceInterface._get_signals(self):
+            for arg, name in zip(sig.introspection.args, SIGNAL_ARGS.get(sig.name, ()), strict=False):
+                arg.name = name
 
     def _call(self, what: str, fn: Callable[[str], Awaitable[T]], *, trusted: bool = True) -> Coroutine[Any, Any, T]:
         return guarded(self._gate, what, fn, trusted=trusted)
