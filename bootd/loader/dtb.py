@@ -75,7 +75,19 @@ class Patched:
 def _err(what: str, e: Exception) -> DtbError:
     if isinstance(e, libfdt.FdtException):
         return DtbError(f"{what}: {libfdt.fdt_strerror(e.err)}")
+    if isinstance(e, UnicodeError) or isinstance(e.__cause__, UnicodeError):
+        return DtbError(f"{what}: a node or property name is not text")
     return DtbError(f"{what}: {e}")
+
+
+_NAME_BYTES = bytes(range(0x21, 0x7F)) + b"\0"
+
+
+def _check_names(data: bytes | bytearray) -> None:
+    """Property names (the strings block) must be printable ASCII, as the spec says."""
+    off, size = struct.unpack_from(">I", data, 12)[0], struct.unpack_from(">I", data, 32)[0]
+    if bytes(data[off : off + size]).translate(None, _NAME_BYTES):
+        raise DtbError("invalid device tree: a property name is not printable ASCII")
 
 
 def load(blob: bytes, *, headroom: int = 0) -> libfdt.Fdt:
@@ -91,6 +103,7 @@ def load(blob: bytes, *, headroom: int = 0) -> libfdt.Fdt:
         for rc in (libfdt.fdt_check_header(data), libfdt.fdt_check_full(data, len(data))):
             if rc:
                 raise DtbError(f"invalid device tree: {libfdt.fdt_strerror(rc)}")
+        _check_names(data)
         fdt = libfdt.Fdt(data)
         fdt.resize(libfdt.fdt_totalsize(data) + headroom)
     except DtbError:
@@ -366,7 +379,10 @@ def resolve_console(tree: Tree, console: str, consoles: Sequence[Console], scree
 
 def patch(blob: bytes, spec: PatchSpec) -> Patched:
     """Apply ``spec`` to ``blob``; the result is checked with libfdt."""
-    extra = _HEADROOM + 2 * len((spec.bootargs or "").encode())
+    for what, value in (("kernel command line", spec.bootargs), ("console", spec.console)):
+        if value is not None and "\0" in value:
+            raise DtbError(f"the {what} contains a NUL character")
+    extra = _HEADROOM + 2 * len((spec.bootargs or "").encode(errors="replace"))
     tree = Tree(load(blob, headroom=extra))
     notes: list[str] = []
     try:
@@ -421,7 +437,7 @@ def check(blob: bytes) -> None:
 
 def flatten(blob: bytes) -> tuple[dict[str, int], list[tuple[int, int]], dict[str, dict[str, bytes]]]:
     """Header fields, the reserve map and every node's properties, for comparison."""
-    tree = Tree(load(blob))
+    tree = Tree(load(blob, headroom=_HEADROOM))
     try:
         header = {"version": libfdt.fdt_version(bytearray(blob)), "boot_cpuid_phys": tree.fdt.boot_cpuid_phys()}
         nodes = {path: dict(tree._props(off)) for path, off in tree.walk()}
@@ -477,7 +493,7 @@ def diff(old: bytes, new: bytes) -> list[str]:
 def show(blob: bytes) -> list[str]:
     """The tree as .dts-like lines (long values abbreviated)."""
     header, rsv, _ = flatten(blob)
-    tree = Tree(load(blob))
+    tree = Tree(load(blob, headroom=_HEADROOM))
     lines = [f"/dts-v1/; // version {header['version']}, boot cpu {header['boot_cpuid_phys']}"]
     lines += [f"/memreserve/ 0x{a:x} 0x{s:x};" for a, s in rsv]
     depth_of: dict[str, int] = {}

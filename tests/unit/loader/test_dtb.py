@@ -1,0 +1,224 @@
+"""Device-tree patching, checked with the real dtc and libfdt."""
+
+from __future__ import annotations
+
+import struct
+
+import libfdt
+import pytest
+
+from bootd.errors import DtbError
+from bootd.loader import dtb
+from bootd.model import Console, ConsoleKind, Framebuffer
+from tests.unit.loader.helpers import DEMO_DTS, changed, compile_dts, decompile, model_of
+
+AMA0 = Console("ttyAMA0", ConsoleKind.SERIAL, "/pl011@9000000")
+ARM_FB = Framebuffer("fb0", 1024, 768, 32, 4096, 0x7FC00000, 0x300000, "a8r8g8b8")
+OPAL_FB = Framebuffer("fb0", 1024, 768, 32, 4096, 0x6000C0000000, 0x300000, "x8r8g8b8")
+VGA = "/pciex@600c3c0000000/pci@0/vga@0"
+ARM_STALE = {
+    "linux,initrd-start",
+    "linux,initrd-end",
+    "kaslr-seed",
+    "rng-seed",
+    "linux,elfcorehdr",
+    "linux,usable-memory-range",
+    "linux,kexec-handover",
+}
+OPAL_STALE = {"linux,initrd-start", "linux,initrd-end", "kaslr-seed", "rng-seed", "linux,kexec-extra-data"}
+
+
+def prop(blob: bytes, path: str, name: str) -> bytes | None:
+    fdt = libfdt.Fdt(blob)
+    off = fdt.path_offset(path, (libfdt.NOTFOUND,))
+    if off < 0:
+        return None
+    value = fdt.getprop(off, name, (libfdt.NOTFOUND,))
+    return None if isinstance(value, int) else bytes(value)
+
+
+def text(blob: bytes, path: str, name: str) -> str | None:
+    v = prop(blob, path, name)
+    return None if v is None else v.rstrip(b"\0").decode()
+
+
+def u32s(blob: bytes, path: str, name: str) -> list[int]:
+    v = prop(blob, path, name)
+    assert v is not None, f"{path}/{name} missing"
+    return [c for (c,) in struct.iter_unpack(">I", v)]
+
+
+def valid(blob: bytes) -> None:
+    data = bytearray(blob)
+    assert libfdt.fdt_check_full(data, len(data)) == 0
+    assert libfdt.fdt_version(data) == 17
+    decompile(blob)  # dtc reads it too
+
+
+def test_serial_console_on_arm64_changes_only_chosen(arm64_dtb: bytes) -> None:
+    out = dtb.patch(arm64_dtb, dtb.PatchSpec(console="ttyAMA0:115200n8", consoles=(AMA0,)))
+    valid(out.blob)
+    assert out.console_path == "/pl011@9000000:115200n8"
+    assert text(out.blob, "/chosen", "stdout-path") == "/pl011@9000000:115200n8"
+    assert text(out.blob, "/chosen", "linux,stdout-path") == "/pl011@9000000:115200n8"
+    expected = {("/chosen", p) for p in ARM_STALE | {"stdout-path", "linux,stdout-path"}}
+    assert changed(arm64_dtb, out.blob) == expected  # /memreserve/ kept: checked inside
+    assert prop(out.blob, "/chosen", "linux,uefi-mmap-start") is not None
+    assert libfdt.Fdt(out.blob).boot_cpuid_phys() == libfdt.Fdt(arm64_dtb).boot_cpuid_phys()
+
+
+def test_alias_and_literal_paths_keep_options(arm64_dtb: bytes) -> None:
+    by_alias = dtb.patch(arm64_dtb, dtb.PatchSpec(console="serial0:9600"))
+    assert text(by_alias.blob, "/chosen", "stdout-path") == "/pl011@9000000:9600"
+    literal = dtb.patch(arm64_dtb, dtb.PatchSpec(console="/pl011@9000000"))
+    assert text(literal.blob, "/chosen", "linux,stdout-path") == "/pl011@9000000"
+
+
+def test_opal_hvc_names_resolve_to_opal_console_nodes(opal_dtb: bytes) -> None:
+    out = dtb.patch(opal_dtb, dtb.PatchSpec(console="hvc1"))
+    assert text(out.blob, "/chosen", "stdout-path") == "/ibm,opal/consoles/serial@1"
+    expected = {("/chosen", p) for p in OPAL_STALE | {"stdout-path", "linux,stdout-path"}}
+    assert changed(opal_dtb, out.blob) == expected
+
+
+@pytest.mark.parametrize(
+    ("console", "message"),
+    [
+        ("ttyS7", "ttyS7 has no device-tree node"),
+        ("hvc9", "hvc9 has no device-tree node"),
+        ("/no/such/node:115200", "/no/such/node is not a node"),
+        ("tty0", "no framebuffer"),
+        (":115200", "no name"),
+    ],
+)
+def test_unresolvable_consoles_are_clear_errors(opal_dtb: bytes, console: str, message: str) -> None:
+    with pytest.raises(DtbError, match=message):
+        dtb.patch(opal_dtb, dtb.PatchSpec(console=console))
+
+
+def test_framebuffer_without_display_node_becomes_simple_framebuffer(arm64_dtb: bytes) -> None:
+    out = dtb.patch(arm64_dtb, dtb.PatchSpec(console="tty0", framebuffer=ARM_FB))
+    valid(out.blob)
+    node = "/chosen/framebuffer@7fc00000"
+    assert out.console_path == node and out.framebuffer_node == node
+    assert text(out.blob, "/chosen", "stdout-path") == node
+    assert text(out.blob, node, "compatible") == "simple-framebuffer"
+    assert u32s(out.blob, node, "reg") == [0, 0x7FC00000, 0, 0x300000]
+    assert [u32s(out.blob, node, n)[0] for n in ("width", "height", "stride")] == [1024, 768, 4096]
+    assert text(out.blob, node, "format") == "a8r8g8b8"
+    assert u32s(out.blob, "/chosen", "#address-cells") == [2] and u32s(out.blob, "/chosen", "#size-cells") == [2]
+    assert prop(out.blob, "/chosen", "ranges") == b""
+    res = "/reserved-memory/framebuffer@7fc00000"
+    assert u32s(out.blob, res, "reg") == [0, 0x7FC00000, 0, 0x300000]
+    assert prop(out.blob, res, "no-map") == b""
+    assert prop(out.blob, "/reserved-memory", "ranges") == b""
+    diffs = changed(arm64_dtb, out.blob)
+    assert {p for p, _ in diffs} == {"/chosen", node, "/reserved-memory", res}
+
+
+def test_serial_console_with_framebuffer_keeps_serial_stdout(arm64_dtb: bytes) -> None:
+    out = dtb.patch(arm64_dtb, dtb.PatchSpec(console="ttyAMA0", consoles=(AMA0,), framebuffer=ARM_FB))
+    assert text(out.blob, "/chosen", "stdout-path") == "/pl011@9000000"
+    assert prop(out.blob, "/chosen/framebuffer@7fc00000", "reg") is not None
+
+
+def test_offb_properties_on_covering_display_node(opal_dtb: bytes) -> None:
+    out = dtb.patch(opal_dtb, dtb.PatchSpec(console="tty1", framebuffer=OPAL_FB))
+    valid(out.blob)
+    assert out.framebuffer_node == VGA
+    assert text(out.blob, "/chosen", "linux,stdout-path") == VGA
+    assert [u32s(out.blob, VGA, n)[0] for n in ("width", "height", "depth", "linebytes")] == [1024, 768, 32, 4096]
+    for flag in ("little-endian", "linux,opened", "linux,boot-display"):
+        assert prop(out.blob, VGA, flag) == b""
+    vga_changes = {p for n, p in changed(opal_dtb, out.blob) if n == VGA}
+    assert vga_changes == {
+        "width",
+        "height",
+        "depth",
+        "linebytes",
+        "little-endian",
+        "linux,opened",
+        "linux,boot-display",
+    }
+    assert not any(n.startswith("/chosen/framebuffer") for n, _ in changed(opal_dtb, out.blob))
+
+
+def test_display_node_gets_translated_assigned_address(opal_dtb: bytes) -> None:
+    # 32 MiB above the BAR the tree lists: not covered, so a BAR entry is added
+    fb = Framebuffer("fb0", 800, 600, 32, 3200, 0x6000C2000000, 0x1D4C00)
+    out = dtb.patch(opal_dtb, dtb.PatchSpec(framebuffer=fb, display_node=VGA))
+    valid(out.blob)
+    cells = u32s(out.blob, VGA, "assigned-addresses")
+    # PCI 0x82000000 <-> CPU 0x6000c0000000 through both bridges' ranges
+    assert cells[:5] == [0x82010010, 0, 0x82000000, 0, 0x1D4C00]
+    assert cells[5:] == u32s(opal_dtb, VGA, "assigned-addresses")
+    tree = dtb.Tree(dtb.load(out.blob))
+    assert dtb.to_cpu(tree, VGA, cells[:3]) == fb.address
+    assert out.notes and "assigned-addresses" in out.notes[0]
+
+
+def test_version_16_in_version_17_out(opal_dtb: bytes) -> None:
+    v16 = compile_dts(DEMO_DTS, version=16)
+    assert struct.unpack_from(">I", v16, 20)[0] == 16
+    spec = dtb.PatchSpec(console="hvc0", framebuffer=OPAL_FB, bootargs="root=/dev/sda2")
+    out16 = dtb.patch(v16, spec)
+    valid(out16.blob)
+    assert model_of(out16.blob) == model_of(dtb.patch(opal_dtb, spec).blob)
+    assert model_of(out16.blob)[0] == model_of(v16)[0]  # /memreserve/ kept
+
+
+def test_bootargs_initrd_and_extra_reserve(arm64_dtb: bytes) -> None:
+    spec = dtb.PatchSpec(bootargs="root=/dev/vda ro", initrd=(0x48000000, 0x48800000), reserve=((0x1000, 0x2000),))
+    out = dtb.patch(arm64_dtb, spec)
+    valid(out.blob)
+    assert text(out.blob, "/chosen", "bootargs") == "root=/dev/vda ro"
+    assert u32s(out.blob, "/chosen", "linux,initrd-start") == [0, 0x48000000]
+    assert u32s(out.blob, "/chosen", "linux,initrd-end") == [0, 0x48800000]
+    fdt = libfdt.Fdt(out.blob)
+    assert [tuple(fdt.get_mem_rsv(i)) for i in range(fdt.num_mem_rsv())] == [(0x48000000, 0x100000), (0x1000, 0x2000)]
+
+
+def test_diff_says_what_changed(arm64_dtb: bytes) -> None:
+    out = dtb.patch(arm64_dtb, dtb.PatchSpec(console="tty0", framebuffer=ARM_FB, bootargs="quiet"))
+    lines = dtb.diff(arm64_dtb, out.blob)
+    assert "- /chosen/kaslr-seed = <0x1a2b3c4d 0x5e6f7081>" in lines
+    assert '+ /chosen/linux,stdout-path = "/chosen/framebuffer@7fc00000"' in lines
+    assert '~ /chosen/bootargs: "console=ttyAMA0 case=serial" -> "quiet"' in lines
+    assert "+ /chosen/framebuffer@7fc00000 (node)" in lines
+    assert "+ /reserved-memory/framebuffer@7fc00000/no-map" in lines
+    assert dtb.diff(arm64_dtb, arm64_dtb) == []
+    v16 = compile_dts(DEMO_DTS, version=16)
+    assert dtb.diff(v16, dtb.patch(v16, dtb.PatchSpec()).blob)[0] == "~ header version: 16 -> 17"
+
+
+def test_show_lists_nodes_properties_and_reserve_map(opal_dtb: bytes) -> None:
+    lines = dtb.show(opal_dtb)
+    assert lines[0].startswith("/dts-v1/; // version 17")
+    assert "/memreserve/ 0x30000000 0x1000000;" in lines
+    assert "            serial@1 {" in lines
+    assert '    model = "bootd demo OpenPOWER machine";' in lines
+    assert lines.count("};") == 1 and lines[-1] == "};"
+    assert sum(line.strip().endswith("{") for line in lines) == sum(line.strip() == "};" for line in lines)
+
+
+@pytest.mark.parametrize(
+    ("blob", "message"),
+    [
+        (b"", "too short"),
+        (b"\0" * 64, "bad magic"),
+        (bytes.fromhex("d00dfeed") + b"\0" * 60, "invalid device tree"),
+    ],
+)
+def test_garbage_is_a_clear_error(blob: bytes, message: str) -> None:
+    with pytest.raises(DtbError, match=message):
+        dtb.patch(blob, dtb.PatchSpec(console="serial0"))
+
+
+def test_truncated_tree_is_refused(arm64_dtb: bytes) -> None:
+    with pytest.raises(DtbError, match="invalid device tree"):
+        dtb.patch(arm64_dtb[: len(arm64_dtb) // 2], dtb.PatchSpec())
+
+
+def test_nul_in_bootargs_is_refused(arm64_dtb: bytes) -> None:
+    with pytest.raises(DtbError, match="NUL"):
+        dtb.patch(arm64_dtb, dtb.PatchSpec(bootargs="root=/dev/vda\0 evil"))
