@@ -36,7 +36,13 @@ def test_no_dtb_uses_kexec_file_load_with_console_on_cmdline() -> None:
 
 def test_lockdown_forces_kexec_file_load_and_says_why() -> None:
     plan = kexec.build(
-        kernel=KERNEL, initrd=INITRD, dtb=DTB, args="ro", console="/pl011@9000000:115200", consoles=CONSOLES, lockdown="integrity"
+        kernel=KERNEL,
+        initrd=INITRD,
+        dtb=DTB,
+        args="ro",
+        console="/pl011@9000000:115200",
+        consoles=CONSOLES,
+        lockdown="integrity",
     )
     assert plan.load_argv == (
         "kexec",
