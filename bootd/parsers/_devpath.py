@@ -8,21 +8,21 @@ from pathlib import PurePosixPath
 
 from bootd.model import Device, Resource
 
-_PART = re.compile(r"^(?P<disk>.*?[a-z])(?P<p>p?)(?P<num>\d+)$")
+_P_PART = re.compile(r"^(?P<disk>.*\d)p(?P<num>\d+)$")
+_PART = re.compile(r"^(?P<disk>.*[a-z])(?P<num>\d+)$")
+_WHOLE = re.compile(r"(?:^|/)(?:nvme\d+n\d+|mmcblk\d+|loop\d+|md\d+|nbd\d+)$")
 _LINUX_DISK = re.compile(r"^(?:/dev/)?(?:[shv]d[a-z]+|xvd[a-z]+|nvme\d+n\d+|mmcblk\d+|vd[a-z]+)(?:p?\d+)?$")
 
 
 def split_node(node: str) -> tuple[str, int | None]:
-    """``/dev/sda2`` → (``/dev/sda``, 2); ``/dev/nvme0n1p3`` → (``/dev/nvme0n1``, 3)."""
-    m = _PART.match(node)
+    """``/dev/sda2`` → (``/dev/sda``, 2); ``/dev/nvme0n1p3`` → (``/dev/nvme0n1``, 3);
+    a whole disk (``/dev/sda``, ``/dev/nvme0n1``) → (itself, None)."""
+    if _WHOLE.search(node):
+        return node, None
+    m = _P_PART.match(node) or _PART.match(node)
     if m is None:
         return node, None
-    disk = m.group("disk")
-    if m.group("p") and not disk[-1].isdigit():
-        return node, None
-    if not m.group("p") and disk[-1].isdigit():
-        return node, None
-    return disk, int(m.group("num"))
+    return m.group("disk"), int(m.group("num"))
 
 
 def partition_node(disk: str, number: int) -> str:

@@ -94,7 +94,14 @@ class _Resolver:
         self.note(f"device {spec!r} is a firmware path; this disk is assumed")
         return None, part
 
-    def resolve(self, value: str, section: _Section | None, glob: dict[str, str]) -> Resource:
+    def resolve(
+        self, value: str, section: _Section | None, glob: dict[str, str], *, like: Resource | None = None
+    ) -> Resource:
+        """``value`` as a Resource; a plain path with ``like`` set is on ``like``'s
+        device (an image's initrd is on the image's partition)."""
+        if like is not None and value.startswith("/"):
+            return Resource(path=Resource.local(value).path, selector=like.selector)
+
         def opt(key: str) -> str | None:
             if section is not None and key in section.options:
                 return section.options[key]
@@ -160,13 +167,14 @@ def parse(view: DeviceView, ctx: ParseContext) -> ParseResult:
     for sec in sections:
         label = sec.options.get("label") or sec.image.rsplit("/", 1)[-1].rsplit(",", 1)[-1] or "linux"
         initrd = sec.options.get("initrd", glob.get("initrd"))
+        kernel = res.resolve(sec.image, sec, glob)
         options.append(
             BootOption(
                 id="",
                 device=view.device.id,
                 name=label,
-                kernel=res.resolve(sec.image, sec, glob),
-                initrds=(res.resolve(initrd, sec, glob),) if initrd else (),
+                kernel=kernel,
+                initrds=(res.resolve(initrd, sec, glob, like=kernel),) if initrd else (),
                 args=_cmdline(sec, glob, gflags),
                 source=Source.YABOOT,
                 entry_id=label,

@@ -88,3 +88,17 @@ def pxe_functions(case: Mapping[str, Any]) -> tuple[Callable[[str], str | None],
         return Resource.remote(join_url(base, path))
 
     return read, resolve
+
+
+def make_view(tmp: Path, files: Mapping[str, str | bytes], *, device: Device | None = None) -> DirectoryView:
+    """A device directory holding ``files`` (path → text or bytes)."""
+    root = tmp / "dev"
+    root.mkdir(parents=True, exist_ok=True)
+    for name, content in files.items():
+        target = root / name.lstrip("/")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            target.write_bytes(content)
+        else:
+            target.write_text(content, encoding="utf-8")
+    return DirectoryView(root, device or Device(id="dev", node="/dev/sda2"))
