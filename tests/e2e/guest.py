@@ -1,0 +1,273 @@
+"""The two-stage guest of the kexec proof, built from Debian packages at test time.
+
+Stage 1 is the boot-menu environment: busybox, kexec-tools, python3.11 with
+the standard library and python3-libfdt (all of the guest's architecture),
+and bootd's own ``bootd`` package.  Its ``/stage2`` directory holds a BLS
+entry naming a kernel and the stage-2 initramfs; stage 1's init runs
+``python3 -m bootd boot --scan /stage2,… --name … --console …`` on it.
+Stage 2 is busybox plus an init that reports what the kexec'd kernel got
+(``PROOF-*`` lines on the serial port) and powers off.
+"""
+
+from __future__ import annotations
+
+import compileall
+import hashlib
+import py_compile
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.e2e.debian import Apt, unpack
+from tests.e2e.initramfs import Closure, Image, MissingLibrary
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+CACHE = ROOT / "tests" / ".cache" / "e2e"
+"""Downloaded packages, unpacked trees, built guests and serial logs (git-ignored)."""
+
+ENTRY_TITLE = "bootd kexec proof"
+ENTRY_ARGS = "stage=2 proof=bootd"
+STAGE2_UUID = "6b1d5e4e-0e2a-4c55-9a3e-2f6f3c1d7b10"
+STAGE2_LABEL = "PROOF"
+
+PYTHON = (
+    "python3.11-minimal libpython3.11-minimal libpython3.11-stdlib libexpat1 libssl3 libbz2-1.0 "
+    "libcrypt1 libffi8 liblzma5 libuuid1"
+).split()
+XEN = (
+    "libxenmisc4.17 libxencall1 libxendevicemodel1 libxenevtchn1 libxenforeignmemory1 libxengnttab1 "
+    "libxenhypfs1 libxenstore4 libxentoollog1 libxentoolcore1 libyajl2 libzstd1 libext2fs2 libcom-err2"
+).split()
+
+STDLIB_SKIP = (
+    "test", "idlelib", "tkinter", "ensurepip", "lib2to3", "turtledemo", "pydoc_data", "__pycache__",
+    "config-3.11-aarch64-linux-gnu", "config-3.11-powerpc64le-linux-gnu", "site-packages",
+    "distutils", "unittest", "sqlite3", "curses", "dbm", "venv", "xmlrpc", "wsgiref", "msilib",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Arch:
+    """One guest architecture."""
+
+    debian: str
+    """Debian architecture name."""
+    machine: str
+    """``uname -m`` in the guest."""
+    kernel_meta: str
+    kernel_glob: str
+    serial: str
+    """The serial console's tty."""
+    qemu: tuple[str, ...]
+    extra: tuple[str, ...] = ()
+    """More Debian packages (kexec-tools' library closure)."""
+
+    @property
+    def kernel_name(self) -> str:
+        return "vmlinux" if self.kernel_glob.startswith("vmlinux") else "vmlinuz"
+
+
+ARM64 = Arch(
+    debian="arm64",
+    machine="aarch64",
+    kernel_meta="linux-image-arm64",
+    kernel_glob="vmlinuz-*",
+    serial="ttyAMA0",
+    qemu=("qemu-system-aarch64", "-M", "virt", "-cpu", "cortex-a57", "-m", "1024", "-smp", "1", "-nic", "none"),
+    extra=tuple(XEN),
+)
+PPC64EL = Arch(
+    debian="ppc64el",
+    machine="ppc64le",
+    kernel_meta="linux-image-powerpc64le",
+    kernel_glob="vmlinux-*",
+    serial="hvc0",
+    qemu=(
+        "qemu-system-ppc64",
+        "-M",
+        "pseries,cap-cfpc=broken,cap-sbbc=broken,cap-ibs=broken,cap-ccf-assist=off",
+        "-cpu",
+        "power9",
+        "-m",
+        "1024",
+        "-smp",
+        "1",
+        "-nic",
+        "none",
+    ),  # fmt: skip
+)
+ARCHES = {a.debian: a for a in (ARM64, PPC64EL)}
+
+
+@dataclass(frozen=True)
+class Guest:
+    arch: Arch
+    kernel: Path
+    """The kernel qemu boots (stage 1); stage 2 boots the same kernel."""
+    stage1: Path
+    """Stage 1's initramfs (gzip'd newc cpio)."""
+
+
+def _compile(tree: Path, *, legacy: bool) -> None:
+    """Byte-compile ``tree`` for the guest's python3.11, so nothing compiles under TCG.
+
+    ``legacy`` writes ``module.pyc`` beside each module (the sources can then
+    be left out); otherwise ``__pycache__`` entries that never check the source.
+    """
+    if sys.version_info[:2] == (3, 11):
+        mode = py_compile.PycInvalidationMode.UNCHECKED_HASH
+        compileall.compile_dir(tree, quiet=2, legacy=legacy, invalidation_mode=mode)
+    elif shutil.which("python3.11"):
+        argv = ["python3.11", "-m", "compileall", "-q", "--invalidation-mode", "unchecked-hash", str(tree)]
+        subprocess.run(argv + (["-b"] if legacy else []), check=False, capture_output=True)
+
+
+def _stage2(arch: Arch, x: Path, dest: Path) -> None:
+    image = Image()
+    image.add("bin/busybox", x / "bin/busybox", 0o755)
+    image.add("init", (HERE / "guest" / "stage2-init.sh").read_bytes(), 0o755)
+    for d in ("proc", "sys", "dev", "tmp"):
+        image.add_dir(d)
+    image.write(dest)
+
+
+def _bls_entry(arch: Arch) -> bytes:
+    return (f"title {ENTRY_TITLE}\nlinux /{arch.kernel_name}\ninitrd /initrd.img\noptions {ENTRY_ARGS}\n").encode()
+
+
+def _unpacked(debs: list[Path], cache: Path) -> Path:
+    """The packages unpacked (kernel: ``/boot`` only) and the stdlib compiled, cached by deb names."""
+    key = hashlib.sha256("\n".join(sorted(d.name for d in debs)).encode()).hexdigest()[:16]
+    x = cache / f"x-{key}"
+    if (x / ".complete").exists():
+        return x
+    for old in cache.glob("x-*"):
+        shutil.rmtree(old)
+    x.mkdir(parents=True)
+    for deb in debs:
+        unpack(deb, x, ("boot/vmlinu",) if deb.name.startswith("linux-image-") else ())
+    _compile(x / "usr/lib/python3.11", legacy=True)
+    (x / ".complete").touch()
+    return x
+
+
+def build(arch: Arch, cache: Path, *, bootd_src: Path = ROOT / "bootd") -> Guest:
+    """Download (once) and build the guest for ``arch`` under ``cache``."""
+    apt = Apt(arch.debian, cache / "apt")
+    kpkg = apt.cached(arch.kernel_meta)
+    if kpkg is None:
+        apt.update()
+        kpkg = apt.depends(arch.kernel_meta, "linux-image-")
+        apt.remember(arch.kernel_meta, kpkg)
+    debs = apt.download(
+        [kpkg, "busybox-static", "kexec-tools", "libc6", "zlib1g", "python3-libfdt", *PYTHON, *arch.extra]
+    )
+    x = _unpacked(debs, cache)
+    work = cache / "build"
+    if work.exists():
+        shutil.rmtree(work)
+    work.mkdir(parents=True)
+    kernel = cache / arch.kernel_name
+    shutil.copyfile(next((x / "boot").glob(arch.kernel_glob)), kernel)
+
+    stage2 = work / "stage2.cpio.gz"
+    _stage2(arch, x, stage2)
+
+    image = Image()
+    image.add("init", (HERE / "guest" / "stage1-init.sh").read_bytes(), 0o755)
+    image.add("bin/busybox", x / "bin/busybox", 0o755)
+    for d in ("proc", "sys", "dev", "tmp", "run", "var/tmp"):
+        image.add_dir(d)
+    closure = Closure(x)
+    closure.add_to(image, ["sbin/kexec", "usr/bin/python3.11"])
+    image.symlink("usr/bin/python3", "python3.11")
+
+    stdlib = x / "usr/lib/python3.11"
+    for so in sorted((stdlib / "lib-dynload").glob("*.so")):
+        try:
+            closure.add_to(image, [str(so.relative_to(x))])
+        except MissingLibrary:
+            pass  # an extension whose library is not shipped (never imported by bootd)
+    image.add_tree(stdlib, "usr/lib/python3.11", skip=(*STDLIB_SKIP, "lib-dynload"), suffixes_skip=(".py",))
+    dist = x / "usr/lib/python3/dist-packages"
+    for f in dist.iterdir():
+        if f.is_file() and f.name.startswith(("libfdt", "_libfdt")):
+            image.add(str(f.relative_to(x)), f)
+
+    src = work / "bootd-src"
+    shutil.copytree(bootd_src, src / "bootd", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    _compile(src, legacy=False)
+    image.add_tree(src / "bootd", "opt/bootd/bootd")
+
+    image.add(f"stage2/{arch.kernel_name}", kernel)
+    image.add("stage2/initrd.img", stage2)
+    image.add("stage2/loader/entries/proof.conf", _bls_entry(arch))
+    stage1 = cache / "stage1.cpio.gz"
+    image.write(stage1)
+    return Guest(arch, kernel, stage1)
+
+
+FB_BASE = 0x7FC00000
+"""Stage 1's framebuffer: the top 4 MiB of the arm64 guest's 1 GiB of RAM."""
+FB_WIDTH, FB_HEIGHT, FB_STRIDE = 1024, 768, 4096
+FB_NODE = f"/chosen/framebuffer@{FB_BASE:x}"
+
+
+def _cells(*values: int) -> bytes:
+    return b"".join(v.to_bytes(4, "big") for v in values)
+
+
+def with_framebuffer(blob: bytes) -> bytes:
+    """A board tree plus the ``simple-framebuffer`` firmware hands to Linux (as U-Boot does)."""
+    import libfdt
+
+    fdt = libfdt.Fdt(bytearray(blob))
+    fdt.resize(len(blob) + 4096)
+
+    def node(path: str) -> int:
+        off = 0
+        for part in path.strip("/").split("/"):
+            found = fdt.subnode_offset(off, part, [libfdt.FDT_ERR_NOTFOUND])
+            off = found if found >= 0 else fdt.add_subnode(off, part)
+        return off
+
+    for parent in ("/chosen", "/reserved-memory"):
+        fdt.setprop(node(parent), "#address-cells", _cells(2))
+        fdt.setprop(node(parent), "#size-cells", _cells(2))
+        fdt.setprop(node(parent), "ranges", b"")
+    res = node(f"/reserved-memory/framebuffer@{FB_BASE:x}")
+    fdt.setprop(res, "reg", _cells(0, FB_BASE, 0, 0x400000))
+    fdt.setprop(res, "no-map", b"")
+    fb = node(FB_NODE)
+    fdt.setprop_str(fb, "compatible", "simple-framebuffer")
+    fdt.setprop(fb, "reg", _cells(0, FB_BASE, 0, FB_STRIDE * FB_HEIGHT))
+    fdt.setprop_u32(fb, "width", FB_WIDTH)
+    fdt.setprop_u32(fb, "height", FB_HEIGHT)
+    fdt.setprop_u32(fb, "stride", FB_STRIDE)
+    fdt.setprop_str(fb, "format", "a8r8g8b8")
+    fdt.setprop_str(fb, "status", "okay")
+    fdt.pack()
+    return bytes(fdt.as_bytearray())
+
+
+def board_dtb(arch: Arch, cache: Path) -> Path:
+    """qemu's own tree for the arm64 board, plus a firmware framebuffer."""
+    raw = cache / "board.dtb"
+    subprocess.run([*arch.qemu, "-machine", f"dumpdtb={raw}", "-display", "none"], check=True, capture_output=True)
+    out = cache / "board-fb.dtb"
+    out.write_bytes(with_framebuffer(raw.read_bytes()))
+    return out
+
+
+def qemu_argv(guest: Guest, *, console: str, dtb: Path | None) -> list[str]:
+    """The qemu command for one case: stage 1 boots, bootd is told to use ``console``."""
+    append = f"console={guest.arch.serial} proof.console={console} proof.uuid={STAGE2_UUID}"
+    argv = [*guest.arch.qemu, "-nographic", "-no-reboot", "-kernel", str(guest.kernel), "-initrd", str(guest.stage1)]
+    if dtb is not None:
+        argv += ["-dtb", str(dtb)]
+    if guest.arch is PPC64EL:
+        argv += ["-vga", "none"]
+    return [*argv, "-append", append]

@@ -1,0 +1,32 @@
+#!/bin/busybox sh
+# Stage 2 of the kexec proof: report what the kexec'd kernel was given, on
+# the serial port (also when its console is the screen), then power off.
+/bin/busybox --install -s /bin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+for tty in ttyAMA0 hvc0 ttyS0; do
+    # -c: redirecting to a missing node would create a plain file on devtmpfs
+    if [ -c /dev/$tty ]; then exec >/dev/$tty 2>&1; break; fi
+done
+dt() { if [ -e "/proc/device-tree/$1" ]; then tr -d '\000' <"/proc/device-tree/$1"; else echo '<absent>'; fi; }
+hex() { od -An -tx1 "$1" | tr -d ' \n'; }
+echo "PROOF-STAGE2 $(cut -d' ' -f1 /proc/uptime)"
+echo "PROOF-CMDLINE $(cat /proc/cmdline)"
+for p in stdout-path linux,stdout-path bootargs; do echo "PROOF-DT chosen/$p=$(dt chosen/$p)"; done
+for p in linux,initrd-start linux,initrd-end; do
+    [ -e /proc/device-tree/chosen/$p ] && echo "PROOF-DT chosen/$p=0x$(hex /proc/device-tree/chosen/$p)"
+done
+while read -r line; do echo "PROOF-PROC-CONSOLE $line"; done </proc/consoles
+echo "PROOF-CONSOLE $(cat /sys/class/tty/console/active)"
+for n in /proc/device-tree/chosen/framebuffer*; do
+    [ -e "$n/width" ] && echo "PROOF-FB-DT ${n#/proc/device-tree/} width=0x$(hex $n/width) height=0x$(hex $n/height) format=$(dt ${n#/proc/device-tree/}/format)"
+done
+if [ -e /sys/class/graphics/fb0 ]; then
+    echo "PROOF-FB0 name=$(cat /sys/class/graphics/fb0/name) size=$(cat /sys/class/graphics/fb0/virtual_size) mode=$(cat /sys/class/graphics/fb0/modes)"
+else
+    echo "PROOF-FB0 none"
+fi
+echo "PROOF-DONE"
+sleep 1
+poweroff -f

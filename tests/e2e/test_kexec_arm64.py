@@ -1,0 +1,68 @@
+"""The loader's proof on arm64: bootd in a real initramfs kexecs a real Debian kernel.
+
+Stage 1 (qemu ``virt``, TCG) runs ``python3 -m bootd boot --scan /stage2,…``
+on a BLS entry; stage 2 reports on the serial line what it was handed.  The
+firmware tree of stage 1 carries a simple-framebuffer, as U-Boot provides one.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.e2e import qemu
+from tests.e2e.guest import CACHE, ENTRY_ARGS, FB_NODE, Guest, qemu_argv
+
+pytestmark = [pytest.mark.slow, pytest.mark.root]
+
+TIMEOUT = 240
+
+
+def boot(guest: Guest, dtb: Path, console: str) -> qemu.Run:
+    log = CACHE / guest.arch.debian / f"serial-{console}.log"
+    run = qemu.run(qemu_argv(guest, console=console, dtb=dtb), log=log, timeout=TIMEOUT, stop_at="PROOF-DONE")
+    context = f"serial log {log}:\n{run.tail()}"
+    assert not run.timed_out, f"no PROOF-DONE within {TIMEOUT}s; {context}"
+    assert not any("Kernel panic" in line for line in run.lines), context
+    assert run.first("STAGE1-UP") is not None, f"stage 1 did not start; {context}"
+    assert run.first("STAGE1-BOOT-RETURNED") is None, f"bootd returned instead of kexec'ing; {context}"
+    assert run.first("PROOF-DONE") is not None, context
+    return run
+
+
+def kexec_load(run: qemu.Run) -> str:
+    """The kexec command bootd ran, as it reported it."""
+    loads = [line.strip() for line in run.starting("STAGE1-BOOTD kexec load:")]
+    assert len(loads) == 1, run.tail()
+    return loads[0]
+
+
+def test_serial_console_reaches_the_second_kernel(arm64_guest: Guest, arm64_board: Path) -> None:
+    run = boot(arm64_guest, arm64_board, "ttyAMA0")
+    argv = kexec_load(run)
+    # the real loader's command: kexec_load with the patched DTB, the entry's initrd and args, no shortcuts
+    assert argv.startswith("kexec -l /stage2/vmlinuz ")
+    assert "--dtb=" in argv and "--initrd=/stage2/initrd.img" in argv and ENTRY_ARGS in argv
+    assert " -i" not in argv and " -s" not in argv
+    # the entry's own command line, with no console= added: the device tree alone picks the console
+    assert run.first("PROOF-CMDLINE ") == ENTRY_ARGS
+    stdout = run.first("PROOF-DT chosen/stdout-path=")
+    assert stdout is not None and stdout.split(":")[0] == "/pl011@9000000", run.tail()
+    assert run.first("PROOF-DT chosen/linux,stdout-path=") == stdout
+    assert "ttyAMA0" in (run.first("PROOF-CONSOLE ") or "").split()
+    assert any(line.startswith("ttyAMA0 ") and "E" in line for line in run.starting("PROOF-PROC-CONSOLE "))
+    # the framebuffer is handed on too, though it is not the console here
+    assert run.first("PROOF-FB0 ") == "name=simple size=1024,768 mode=U:1024x768p-0"
+
+
+def test_screen_console_and_framebuffer_reach_the_second_kernel(arm64_guest: Guest, arm64_board: Path) -> None:
+    run = boot(arm64_guest, arm64_board, "tty0")
+    assert kexec_load(run).startswith("kexec -l /stage2/vmlinuz ")
+    assert run.first("PROOF-CMDLINE ") == ENTRY_ARGS
+    # stdout-path names the simple-framebuffer node, so the kernel's console is the screen, not the UART
+    assert run.first("PROOF-DT chosen/stdout-path=") == FB_NODE
+    assert run.first("PROOF-DT chosen/linux,stdout-path=") == FB_NODE
+    assert run.first("PROOF-CONSOLE ") == "tty0"
+    assert run.first("PROOF-FB-DT ") == f"{FB_NODE.lstrip('/')} width=0x00000400 height=0x00000300 format=a8r8g8b8"
+    assert run.first("PROOF-FB0 ") == "name=simple size=1024,768 mode=U:1024x768p-0"
