@@ -14,6 +14,22 @@ LOADER_DATA = DATA / "loader"
 DEMO_MACHINE = ROOT / "config" / "demo"
 DEMO_DTS = DEMO_MACHINE / "machine.dts"
 ARM64_DTS = LOADER_DATA / "arm64-virt.dts"
+# machine.toml tables for an arm64 sandbox board: a PL011 console and a display-less framebuffer
+ARM_TOML = """
+[[console]]
+name = "ttyAMA0"
+kind = "serial"
+dt_path = "/pl011@9000000"
+
+[[framebuffer]]
+name = "fb0"
+width = 1024
+height = 768
+depth = 32
+stride = 4096
+address = 0x7fc00000
+size = 3145728
+"""
 
 
 def compile_dts(source: Path | str, *, version: int = 17) -> bytes:
@@ -124,3 +140,29 @@ def executable(path: Path, text: str) -> Path:
     path.write_text(text)
     os.chmod(path, 0o755)
     return path
+
+
+def bls_disk(root: Path, *, kernel: bytes = b"KERNEL", dtb: bytes | None = None) -> Path:
+    """A directory standing in for a boot partition with one BLS entry (id ``demo``)."""
+    (root / "loader/entries").mkdir(parents=True)
+    (root / "boot").mkdir()
+    (root / "boot/vmlinuz-6.1").write_bytes(kernel)
+    (root / "boot/initrd-6.1.img").write_bytes(b"INITRD" * 100)
+    lines = ["title Demo Linux", "version 6.1", "linux /boot/vmlinuz-6.1", "initrd /boot/initrd-6.1.img"]
+    lines.append("options root=/dev/vda2 ro")
+    if dtb is not None:
+        (root / "boot/board.dtb").write_bytes(dtb)
+        lines.append("devicetree /boot/board.dtb")
+    (root / "loader/entries/demo.conf").write_text("\n".join(lines) + "\n")
+    return root
+
+
+def ppc64_vmlinux() -> bytes:
+    """The smallest ELF file that looks like a ppc64le vmlinux to kexec staging."""
+    import struct
+
+    ident = b"\x7fELF" + bytes([2, 1, 1, 0]) + bytes(8)
+    ehdr = struct.pack("<16sHHIQQQIHHHHHH", ident, 2, 21, 1, 0, 64, 0, 0, 64, 56, 1, 0, 0, 0)
+    phdr = struct.pack("<IIQQQQQQ", 1, 5, 0x10000, 0xC000000000000000, 0, 0x1000, 0x1000, 0x10000)
+    body = ehdr + phdr
+    return body + bytes(0x11000 - len(body))

@@ -1,0 +1,195 @@
+"""loader.boot end to end on sandbox machines: resources, DTB, hooks, recorded kexec."""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+from dataclasses import replace
+from pathlib import Path, PurePosixPath
+
+import libfdt
+import pytest
+
+from bootd.errors import DtbError, HookError, KexecError
+from bootd.loader.boot import boot
+from bootd.model import BootOption, BootRequest, Device, Resource
+from bootd.platform import Platform
+from bootd.platform.linux_boot import LinuxBoot
+from bootd.platform.run import RealRunner
+from bootd.platform.sandbox import sandbox_platform
+from tests.unit.loader.helpers import ARM64_DTS, ARM_TOML, DEMO_DTS, executable, make_machine, ppc64_vmlinux
+
+
+def chosen(blob: bytes, name: str) -> bytes | None:
+    fdt = libfdt.Fdt(blob)
+    v = fdt.getprop(fdt.path_offset("/chosen"), name, (libfdt.NOTFOUND,))
+    return None if isinstance(v, int) else bytes(v)
+
+
+def kexec_log(state: Path) -> list[dict[str, object]]:
+    path = state / "kexec.log"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def disk(tmp_path: Path, *, kernel: bytes = b"KERNEL") -> tuple[BootOption, dict[str, Device]]:
+    root = tmp_path / "disk"
+    (root / "boot").mkdir(parents=True)
+    (root / "boot/vmlinuz").write_bytes(kernel)
+    (root / "boot/initrd").write_bytes(b"INITRD")
+    dev = Device("vda2", mountpoint=PurePosixPath(str(root)))
+    opt = BootOption(
+        id="vda2/bls/demo",
+        device="vda2",
+        name="Demo",
+        kernel=Resource.local("/boot/vmlinuz"),
+        initrds=(Resource.local("/boot/initrd"),),
+        args="root=/dev/vda2 ro",
+    )
+    return opt, {"vda2": dev}
+
+
+def arm64(tmp_path: Path, **kw: object) -> Platform:
+    machine = make_machine(tmp_path / "m", dts=ARM64_DTS, extra=ARM_TOML, **kw)  # type: ignore[arg-type]
+    return sandbox_platform(machine, tmp_path / "state")
+
+
+async def test_serial_console_boot_is_recorded_with_patched_dtb(tmp_path: Path) -> None:
+    platform = arm64(tmp_path)
+    opt, devices = disk(tmp_path)
+    progress: list[tuple[str, float]] = []
+    plan = await boot(
+        platform,
+        BootRequest(opt, console="ttyAMA0:115200n8"),
+        devices,
+        work_dir=tmp_path / "work",
+        hooks_dir=None,
+        progress=lambda m, f: progress.append((m, f)),
+    )
+    root = tmp_path / "disk"
+    assert plan.kexec_load_argv == (
+        "kexec",
+        "-l",
+        str(root / "boot/vmlinuz"),
+        f"--dtb={tmp_path / 'work/boot.dtb'}",
+        f"--initrd={root / 'boot/initrd'}",
+        "--append=root=/dev/vda2 ro",
+    )
+    assert plan.kexec_exec_argv == ("kexec", "-e")
+    assert plan.dt_console_path == "/pl011@9000000:115200n8"
+    assert '+ /chosen/linux,stdout-path = "/pl011@9000000:115200n8"' in plan.dtb_changes
+    log = kexec_log(tmp_path / "state")
+    assert [entry["argv"] for entry in log] == [list(plan.kexec_load_argv), ["kexec", "-e"]]
+    recorded = (tmp_path / "state" / str(log[0]["dtb"])).read_bytes()
+    assert recorded == (tmp_path / "work/boot.dtb").read_bytes()
+    assert chosen(recorded, "stdout-path") == b"/pl011@9000000:115200n8\0"
+    assert chosen(recorded, "bootargs") == b"root=/dev/vda2 ro\0"
+    assert chosen(recorded, "kaslr-seed") is None
+    assert [f for _, f in progress] == sorted(f for _, f in progress) and progress[-1] == ("Starting the kernel", 1.0)
+
+
+async def test_screen_console_points_at_simple_framebuffer(tmp_path: Path) -> None:
+    platform = arm64(tmp_path)
+    opt, devices = disk(tmp_path)
+    plan = await boot(platform, BootRequest(opt, console="tty1"), devices, work_dir=tmp_path / "w", hooks_dir=None)
+    assert plan.dt_console_path == "/chosen/framebuffer@7fc00000"
+    assert chosen((tmp_path / "w/boot.dtb").read_bytes(), "linux,stdout-path") == b"/chosen/framebuffer@7fc00000\0"
+
+
+async def test_lockdown_uses_kexec_file_load_and_console_on_cmdline(tmp_path: Path) -> None:
+    platform = arm64(tmp_path, lockdown="integrity", systemd=True)
+    opt, devices = disk(tmp_path)
+    plan = await boot(platform, BootRequest(opt, console="ttyAMA0"), devices, work_dir=tmp_path / "w", hooks_dir=None)
+    assert plan.kexec_load_argv[:2] == ("kexec", "-s")
+    assert plan.kexec_load_argv[-1] == "--append=root=/dev/vda2 ro console=ttyAMA0"
+    assert plan.dtb is None and plan.dt_console_path is None and plan.dtb_changes == ()
+    assert any("locked down" in n for n in plan.notes)
+    assert [e["argv"] for e in kexec_log(tmp_path / "state")][1] == ["systemctl", "kexec"]
+    assert "dtb" not in kexec_log(tmp_path / "state")[0]
+
+
+async def test_machine_without_device_tree(tmp_path: Path) -> None:
+    machine = tmp_path / "m"
+    machine.mkdir()
+    (machine / "machine.toml").write_text('[machine]\narch = "x86_64"\n')
+    platform = sandbox_platform(machine, tmp_path / "state")
+    opt, devices = disk(tmp_path)
+    plan = await boot(
+        platform,
+        BootRequest(opt, console="ttyS0:115200n8", args="quiet"),
+        devices,
+        work_dir=tmp_path / "w",
+        hooks_dir=None,
+        execute=False,
+    )
+    assert plan.kexec_load_argv[1] == "-s" and plan.args == "quiet console=ttyS0,115200n8"
+    assert len(kexec_log(tmp_path / "state")) == 1  # loaded, not executed
+
+
+async def test_hooks_can_change_args_and_the_dtb_follows(tmp_path: Path) -> None:
+    platform = arm64(tmp_path)
+    opt, devices = disk(tmp_path)
+    hooks = tmp_path / "boot.d"
+    hooks.mkdir()
+    executable(hooks / "50-args", '#!/bin/sh\necho "BOOT_ARGS=$BOOT_ARGS hooked"\nexit 2\n')
+    plan = await boot(platform, BootRequest(opt, console="ttyAMA0"), devices, work_dir=tmp_path / "w", hooks_dir=hooks)
+    assert plan.kexec_load_argv[-1] == "--append=root=/dev/vda2 ro hooked"
+    assert chosen((tmp_path / "w/boot.dtb").read_bytes(), "bootargs") == b"root=/dev/vda2 ro hooked\0"
+    assert "boot hook 50-args changed args" in plan.notes
+
+
+async def test_failing_hook_stops_before_kexec(tmp_path: Path) -> None:
+    platform = arm64(tmp_path)
+    opt, devices = disk(tmp_path)
+    hooks = tmp_path / "boot.d"
+    hooks.mkdir()
+    executable(hooks / "10-no", "#!/bin/sh\necho refused >&2\nexit 3\n")
+    with pytest.raises(HookError, match="10-no failed"):
+        await boot(platform, BootRequest(opt, console="ttyAMA0"), devices, work_dir=tmp_path / "w", hooks_dir=hooks)
+    assert kexec_log(tmp_path / "state") == []
+
+
+async def test_broken_entry_dtb_refuses_to_boot(tmp_path: Path) -> None:
+    platform = arm64(tmp_path)
+    opt, devices = disk(tmp_path)
+    (tmp_path / "disk/boot/bad.dtb").write_bytes(bytes.fromhex("d00dfeed") + b"\xff" * 100)
+    opt = replace(opt, dtb=Resource.local("/boot/bad.dtb"))
+    with pytest.raises(DtbError, match="invalid device tree"):
+        await boot(platform, BootRequest(opt, console="ttyAMA0"), devices, work_dir=tmp_path / "w", hooks_dir=None)
+    assert kexec_log(tmp_path / "state") == []
+
+
+async def test_failed_load_reports_kexec_and_executes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    calls = tmp_path / "calls"
+    executable(
+        bindir / "kexec",
+        f'#!/bin/sh\necho "$@" >> {calls}\necho "kexec_load failed: Device or resource busy" >&2\nexit 1\n',
+    )
+    monkeypatch.setenv("PATH", f"{bindir}{os.pathsep}{os.environ['PATH']}")
+    base = arm64(tmp_path)
+    platform = replace(base, runner=RealRunner(), boot=LinuxBoot(RealRunner(), root=tmp_path / "sysroot"))
+    opt, devices = disk(tmp_path)
+    with pytest.raises(KexecError, match="kexec could not load the kernel: kexec_load failed: Device or resource busy"):
+        await boot(platform, BootRequest(opt, console="ttyS0"), devices, work_dir=tmp_path / "w", hooks_dir=None)
+    assert calls.read_text().splitlines() == [
+        f"-s {tmp_path}/disk/boot/vmlinuz --initrd={tmp_path}/disk/boot/initrd --append=root=/dev/vda2 ro console=ttyS0"
+    ]
+
+
+async def test_ppc64_boot_carries_initrd_in_the_kernel_and_args_in_the_dtb(tmp_path: Path) -> None:
+    machine = make_machine(tmp_path / "m", dts=DEMO_DTS, arch="ppc64le")
+    platform = sandbox_platform(machine, tmp_path / "state")
+    opt, devices = disk(tmp_path, kernel=ppc64_vmlinux())
+    plan = await boot(platform, BootRequest(opt, console="hvc1"), devices, work_dir=tmp_path / "w", hooks_dir=None)
+    staged = tmp_path / "w/kernel+initrd"
+    assert plan.kexec_load_argv == ("kexec", "-l", str(staged), f"--dtb={tmp_path / 'w/boot-ppc64.dtb'}")
+    blob = (tmp_path / "state/kexec-1.dtb").read_bytes()
+    assert chosen(blob, "bootargs") == b"root=/dev/vda2 ro\0"
+    assert chosen(blob, "linux,stdout-path") == b"/ibm,opal/consoles/serial@1\0"
+    start = struct.unpack(">Q", chosen(blob, "linux,initrd-start") or b"")[0]
+    end = struct.unpack(">Q", chosen(blob, "linux,initrd-end") or b"")[0]
+    assert end - start == len(b"INITRD")
+    assert staged.read_bytes().endswith(b"INITRD")
+    assert any("ppc64" in n for n in plan.notes)
