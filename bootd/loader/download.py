@@ -259,7 +259,10 @@ def _fetch_http(
                 meter.total = int(length)
                 if meter.total > max_bytes:
                     raise too_large(url, meter.total, max_bytes)
-            return _copy(resp, part, url, max_bytes, meter, cancel)
+            n = _copy(resp, part, url, max_bytes, meter, cancel)
+            if meter.total is not None and n != meter.total:
+                raise NetworkError(f"cannot fetch {url}: the connection ended after {n} of {meter.total} bytes")
+            return n
     except BootdError:
         raise
     except urllib.error.HTTPError as e:
