@@ -32,11 +32,12 @@ _KEYS = ("uuid", "label", "id", "type", "node")
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "sources",
-        nargs="+",
+        nargs="*",
         metavar="SOURCE",
         help="a directory, image file or block device; PATH,uuid=U,label=L,id=I,type=T,node=N gives it an identity",
     )
     parser.add_argument("--json", action="store_true", help="print devices and options as JSON")
+    parser.add_argument("--url", action="append", default=[], help=URL_HELP)
     parser.add_argument("--arch", help="machine architecture the configs are read for (default: this machine's)")
     parser.add_argument("--firmware", choices=("efi", "pc", "ieee1275"), help="GRUB platform (default: this machine's)")
 
@@ -160,6 +161,8 @@ def _default_arch() -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    if not args.sources and not args.url:
+        raise InvalidArgument("give at least one SOURCE or --url URL")
     specs = [parse_source(s) for s in args.sources]
     errors: list[str] = []
     dirs: list[SourceSpec] = []
@@ -193,6 +196,10 @@ def run(args: argparse.Namespace) -> int:
     else:
         result = scan_views(views, arch=arch, firmware=firmware)
     devices, options, diags = result
+    if args.url:
+        url_devices, url_options, url_errors = scan_urls(args.url)
+        devices, options = [*devices, *url_devices], [*options, *url_options]
+        errors.extend(url_errors)
     if args.json:
         from bootd.jsoncodec import device_to_json, option_to_json
 
@@ -250,3 +257,37 @@ async def _scan_with_mounts(
     except BootdError as e:
         errors.append(str(e))
         return scan_views(views, arch=arch, firmware=firmware), errors
+
+
+# -- retrieve config from URL (network) ----------------------------------------------
+URL_HELP = "also parse the boot config at URL (http, https, tftp, file); a URL ending in / is a PXE path prefix"
+
+
+def scan_urls(urls: Sequence[str], timeout: float = 30.0) -> tuple[list[Device], list[BootOption], list[str]]:
+    """Fetch and parse remote configs as the daemon's AddUrl does."""
+    import asyncio
+
+    from bootd.discovery.network import NetworkDiscovery, NetworkSettings
+    from bootd.errors import BootdError
+    from bootd.inventory import Inventory
+    from bootd.model import Severity
+    from bootd.platform.linux import linux_platform
+
+    errors: list[str] = []
+
+    def status(severity: Severity, message: str) -> None:
+        if severity != Severity.INFO:
+            sys.stderr.write(f"bootd scan: {message}\n")
+
+    async def go() -> tuple[list[Device], list[BootOption]]:
+        inventory = Inventory()
+        net = NetworkDiscovery(linux_platform(), inventory, NetworkSettings(timeout=timeout), status=status)
+        for url in urls:
+            try:
+                await net.add_url(url)
+            except BootdError as e:
+                errors.append(str(e))
+        return inventory.devices(), inventory.options()
+
+    devices, options = asyncio.run(go())
+    return devices, options, errors
