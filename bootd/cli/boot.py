@@ -30,6 +30,10 @@ if TYPE_CHECKING:
     from bootd.platform import Platform
 
 
+DRY_RUN_PASSTHROUGH = frozenset({"dtc"})
+"""What a dry run on this machine still runs for real: everything else (kexec, hooks) is recorded."""
+
+
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("option", nargs="?", help="option id (daemon mode)")
     parser.add_argument("--scan", action="append", metavar="SOURCE", help="boot from this source, without the daemon")
@@ -90,9 +94,8 @@ def _platform(args: argparse.Namespace, state_dir: Path) -> Platform:
 
     from bootd.platform.linux_boot import LinuxBoot
     from bootd.platform.run import RecordingRunner
-    from bootd.platform.sandbox import PASSTHROUGH
 
-    recorder = RecordingRunner(passthrough=PASSTHROUGH)
+    recorder = RecordingRunner(passthrough=DRY_RUN_PASSTHROUGH)
     return replace(platform, runner=recorder, boot=LinuxBoot(recorder))
 
 

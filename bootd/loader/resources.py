@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bootd.errors import ResourceError
-from bootd.loader import download
 from bootd.model import BootOption, Device, Resource
 from bootd.parsers.view import DirectoryView, ViewError
 
@@ -98,6 +97,8 @@ async def fetch_one(
     """A file holding ``resource``: its confined path on a device, or a download."""
     if resource.url is None:
         return local_path(resource, option_device, devices, max_bytes=max_bytes)
+    from bootd.loader import download  # urllib/ssl load only when something is downloaded
+
     dest = work_dir / name
 
     def step(done: int, total: int | None) -> None:
