@@ -10,6 +10,7 @@ pulled while it is being scanned is unmounted and forgotten, never half-added.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
@@ -135,9 +136,17 @@ class Discovery:
         name = dev.name
         if self.device_filter is not None and not self.device_filter(dev):
             return
-        if event.action is BlockAction.REMOVE or is_eject_request(dev):
+        if event.action is BlockAction.REMOVE:
             if name in self._known or name in self._tasks or name in self.mounter.mounted():
-                self._submit(name, lambda: self._remove(name))
+                self._submit(name, functools.partial(self._remove, name))
+            return
+        if is_eject_request(dev):
+            # someone wants the medium (eject button, ``losetup -d``): let go of
+            # what this process mounted from it, partitions included
+            mounted = self.mounter.mounted()
+            for n, d in list(self._known.items()):
+                if (n == name or d.parent == name) and (n not in mounted or mounted[n].owned):
+                    self._submit(n, functools.partial(self._remove, n))
             return
         decision = classify(dev, scan_loop_devices=self.scan_loop_devices)
         if decision.action is Action.SKIP:

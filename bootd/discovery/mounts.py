@@ -86,6 +86,8 @@ class Mounter:
         self.block = block
         self.root = root
         self._mounted: dict[str, Mounted] = {}
+        self._created: set[Path] = set()
+        """Mount points this process made and has not removed yet."""
 
     def mounted(self) -> dict[str, Mounted]:
         return dict(self._mounted)
@@ -123,6 +125,7 @@ class Mounter:
         target = self.target_for(device)
         await self._release(target)
         self.block.make_mountpoint(target)
+        self._created.add(target)
         fuse = False
         try:
             driver = None if fstype in self.block.kernel_filesystems() else self.block.fuse_driver(fstype)
@@ -155,6 +158,8 @@ class Mounter:
     async def unmount_all(self) -> None:
         for name in list(self._mounted):
             await self.unmount(name)
+        for target in sorted(self._created, reverse=True):
+            await self._release(target)
 
     async def cleanup_stale(self) -> None:
         """Unmount and remove what a previous run left under the mount root."""
@@ -195,3 +200,4 @@ class Mounter:
                     log.warning("could not unmount %s: %s", target, e2)
                     return
         self.block.remove_mountpoint(target)
+        self._created.discard(target)

@@ -156,6 +156,46 @@ def _to_block_device(dev: Any) -> BlockDevice:
     )
 
 
+class _AutoclearPoller:
+    """Turns ``losetup -d`` on a loop device that is still in use into an eject
+    request.  The kernel only marks such a device to be detached when its last
+    user lets go, and sends no event; without this, a mount made by bootd
+    would keep a loop device alive that its owner asked to detach."""
+
+    INTERVAL = 0.2
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, callback: EventCallback) -> None:
+        self.loop = loop
+        self.callback = callback
+        self.states: dict[str, bool] = {}
+        self.handle: asyncio.TimerHandle | None = None
+        self.stopped = False
+        self._poll(initial=True)
+
+    def _poll(self, *, initial: bool = False) -> None:
+        if self.stopped:
+            return
+        current: dict[str, bool] = {}
+        for path in Path("/sys/block").glob("loop*/loop/autoclear"):
+            name = path.parent.parent.name
+            try:
+                current[name] = path.read_text().strip() == "1"
+            except OSError:
+                continue
+        for name, autoclear in current.items():
+            if autoclear and not self.states.get(name) and not initial:
+                props = (("DISK_EJECT_REQUEST", "1"),)
+                dev = BlockDevice(name=name, node=f"/dev/{name}", devtype="disk", properties=props)
+                self.callback(BlockEvent(BlockAction.CHANGE, dev))
+        self.states = current
+        self.handle = self.loop.call_later(self.INTERVAL, self._poll)
+
+    def stop(self) -> None:
+        self.stopped = True
+        if self.handle is not None:
+            self.loop.call_soon_threadsafe(self.handle.cancel)
+
+
 class LinuxBlock:
     """:class:`~bootd.platform.block.BlockPlatform` on this machine."""
 
@@ -199,8 +239,10 @@ class LinuxBlock:
 
         observer = pyudev.MonitorObserver(mon, callback=on_event, name="bootd-udev")
         observer.start()
+        poller = _AutoclearPoller(loop, callback)
 
         def stop() -> None:
+            poller.stop()
             observer.send_stop()
             observer.join(timeout=5)
 
