@@ -149,8 +149,16 @@ class Daemon:
             except Exception:
                 log.exception("listener failed on %s", type(event).__name__)
 
-    def status(self, severity: Severity, message: str) -> None:
+    def status(self, severity: Severity, message: str, *, logged: bool = False) -> None:
+        """Tell every UI (the Status signal) and the journal, unless ``logged``."""
+        if not logged:
+            level = {Severity.INFO: logging.INFO, Severity.WARNING: logging.WARNING}.get(severity, logging.ERROR)
+            log.log(level, "%s", message)
         self._emit(StatusEvent(str(severity), message))
+
+    def status_logged(self, severity: Severity, message: str) -> None:
+        """For parts that log their own messages (discovery)."""
+        self.status(severity, message, logged=True)
 
     def _warn(self, message: str) -> None:
         self.status(Severity.WARNING, message)
@@ -350,7 +358,7 @@ def make_network(platform: Platform, daemon: Daemon) -> NetworkLike | None:
             raise
         log.warning("this build has no network discovery")
         return None
-    net: NetworkLike = module.NetworkDiscovery(platform, daemon.inventory, status=daemon.status)
+    net: NetworkLike = module.NetworkDiscovery(platform, daemon.inventory, status=daemon.status_logged)
     return net
 
 
@@ -388,7 +396,7 @@ async def serve(opts: ServeOptions, *, clock: Clock | None = None, ready: Callab
         platform,
         daemon.inventory,
         scan_loop_devices=daemon.settings.scan_loop_devices,
-        status=daemon.status,
+        status=daemon.status_logged,
         mount_root=state_dir / "mnt" if sandbox else Path("/run/bootd/mnt"),
     )
     daemon.network = make_network(platform, daemon)
