@@ -205,7 +205,7 @@ def test_status_follow_prints_as_it_happens(serve: DaemonProcess, system_bus: Pr
         assert follow.stdout.readline().startswith("state: idle")
         wait_for(lambda: OPT in busctl(system_bus, "tree", "--list", "org.bootd").stdout)
         busctl(system_bus, "call", *MGR, "Boot", "osa{sv}", OPT, "", "0")
-        seen = []
+        seen: list[str] = []
         while not any(line.startswith("state: booted") for line in seen):
             seen.append(follow.stdout.readline().strip())
         assert "info: Booting Rescue stick rescue" in seen
