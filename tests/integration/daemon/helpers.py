@@ -56,6 +56,7 @@ SESSION_LIKE = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Conf
   <auth>EXTERNAL</auth>
   <listen>unix:path={socket}</listen>
   <policy context="default">
+    <allow user="*"/>
     <allow send_destination="*" eavesdrop="true"/>
     <allow eavesdrop="true"/>
     <allow own="*"/>
@@ -215,6 +216,7 @@ class DaemonProcess:
     ) -> None:
         argv = [sys.executable, "-m", "bootd", "serve", "--bus", bus.address, "--sandbox", str(machine)]
         argv += ["--state-dir", str(state_dir)]
+        self.config_root = config_root or state_dir
         if config_root is not None:
             argv += ["--config-root", str(config_root)]
         argv += list(extra)
@@ -241,6 +243,10 @@ class DaemonProcess:
                 return
             time.sleep(0.05)
         raise RuntimeError(f"bootd serve did not take its name within {timeout} s:\n{self.output()}")
+
+    def config_root_file(self) -> Path:
+        """The settings file the daemon writes."""
+        return self.config_root / "etc/bootd/bootd.toml"
 
     def output(self) -> str:
         if not self._log.closed:
