@@ -1,0 +1,131 @@
+"""The lease reaches the daemon over D-Bus, and a boot downloads over TFTP.
+
+dnsmasq serves DHCP and TFTP in the lab's server namespace.  In the client
+namespace, busybox udhcpc runs with bootd's lease script in D-Bus mode: the
+script configures eth0 and runs ``bootd event --udhcpc bound``, which calls
+``Manager1.Event`` on a private bus.  The daemon (``bootd serve`` on a sandbox
+machine, also in the client namespace, so kexec is recorded) fetches the PXE
+config, lists its options, and booting one downloads kernel and initrd from
+the TFTP server with BootProgress signals."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bootd.dbus.client import BootdClient
+from bootd.platform.linux_net import PXE_OPTIONS, LinuxNet
+from bootd.platform.run import RealRunner
+from tests.integration.daemon.helpers import PrivateBus, make_machine
+from tests.integration.network.lab import CLIENT_MAC, ROOT, Lab, available
+
+REASON = available() or (None if shutil.which("dbus-daemon") and shutil.which("busctl") else "needs dbus-daemon")
+pytestmark = [pytest.mark.root, pytest.mark.skipif(REASON is not None, reason=str(REASON))]
+
+KERNEL = b"MZ" + b"\0" * 62 + bytes(range(256)) * 4000
+INITRD = b"070701" + b"\0" * 300_000
+
+
+@pytest.fixture
+def lab(tmp_path: Path) -> Iterator[Lab]:
+    with Lab(tmp_path / "lab") as lab:
+        (lab.tftp / "pxelinux.cfg").mkdir()
+        (lab.tftp / "Image").write_bytes(KERNEL)
+        (lab.tftp / "initrd.img").write_bytes(INITRD)
+        (lab.tftp / "pxelinux.cfg" / "default").write_text(
+            "DEFAULT net\nLABEL net\n  MENU LABEL Network install\n  KERNEL Image\n  INITRD initrd.img\n"
+            "  APPEND console=ttyAMA0 inst.repo=http://10.77.0.1/\n"
+        )
+        lab.start_dnsmasq(["--dhcp-option=66,10.77.0.1", "--dhcp-option=67,pxelinux.0"])
+        yield lab
+
+
+@pytest.fixture
+def bus(tmp_path: Path) -> Iterator[PrivateBus]:
+    bus = PrivateBus.start(tmp_path / "bus", system_like=True)
+    try:
+        yield bus
+    finally:
+        bus.stop()
+
+
+async def test_lease_over_dbus_then_boot_downloads_with_progress(lab: Lab, bus: PrivateBus, tmp_path: Path) -> None:
+    machine = make_machine(tmp_path / "machine", []).root
+    with open(machine / "machine.toml", "a") as f:
+        f.write(f'\n[[interface]]\nname = "eth0"\nmac = "{CLIENT_MAC}"\n')
+    config_root = tmp_path / "root"
+    (config_root / "etc/bootd").mkdir(parents=True)
+    (config_root / "etc/bootd/bootd.toml").write_text("autoboot = false\n")
+    state = tmp_path / "state"
+    log = (tmp_path / "serve.log").open("wb")
+    serve = subprocess.Popen(
+        ["ip", "netns", "exec", lab.client_ns, sys.executable, "-m", "bootd", "serve", "--bus", bus.address,
+         "--sandbox", str(machine), "--state-dir", str(state), "--config-root", str(config_root)],
+        stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
+    )  # fmt: skip
+    client: BootdClient | None = None
+    try:
+        deadline = time.monotonic() + 20
+        while subprocess.run(["busctl", f"--address={bus.address}", "status", "org.bootd"], capture_output=True,
+                             check=False).returncode:  # fmt: skip
+            assert serve.poll() is None and time.monotonic() < deadline, (tmp_path / "serve.log").read_text()
+            await asyncio.sleep(0.05)
+        client = await BootdClient.connect(bus.address)
+        progress: list[tuple[str, float]] = []
+        client.on_progress(lambda stage, fraction: progress.append((stage, fraction)))
+
+        # the real DHCP client with bootd's lease script, reporting over D-Bus
+        script = LinuxNet(RealRunner(), state_dir=tmp_path / "net").lease_script()
+        lab.client(["ip", "link", "set", "eth0", "up"])
+        argv = ["busybox", "udhcpc", "-f", "-q", "-i", "eth0", "-s", str(script), "-t", "5", "-T", "1"]
+        for name in PXE_OPTIONS:
+            argv += ["-O", name]
+        env = {"BOOTD_EVENT_OUTPUT": "dbus", "BOOTD_BUS": bus.address, "BOOTD_MAC": CLIENT_MAC,
+               "PYTHONPATH": str(ROOT), "PATH": os.environ["PATH"]}  # fmt: skip
+        await asyncio.to_thread(lab.client, argv, timeout=60, env=env)
+        assert "10.77.0." in lab.client(["ip", "-4", "addr", "show", "dev", "eth0"]), "the script set the address"
+
+        deadline = time.monotonic() + 20
+        while not any(o.id == "eth0/pxe/net" for o in await client.list_options()):
+            assert time.monotonic() < deadline, (tmp_path / "serve.log").read_text()
+            await asyncio.sleep(0.1)
+        [opt] = [o for o in await client.list_options() if o.device == "eth0"]
+        assert opt.name == "Network install" and opt.default
+        assert opt.kernel is not None and opt.kernel.url == "tftp://10.77.0.1/Image"
+        devices = {d.id: d for d in await client.list_devices()}
+        assert devices["eth0"].uuid == CLIENT_MAC and (devices["eth0"].prop("ip") or "").startswith("10.77.0.")
+
+        await client.boot("eth0/pxe/net", console="ttyAMA0")
+        st = await client.get_state()
+        assert st.state == "booted", (tmp_path / "serve.log").read_text()
+        load = " ".join(st.last_boot.kexec_load)
+        assert "console=ttyAMA0" in st.last_boot.args and "kexec" in load
+        assert progress, "BootProgress signals were sent"
+        stages: dict[str, list[float]] = {}
+        for stage, fraction in progress:
+            stages.setdefault(stage, []).append(fraction)
+        for url in ("tftp://10.77.0.1/Image", "tftp://10.77.0.1/initrd.img"):
+            assert stages[f"Downloading {url}"][-1] == 1.0, stages
+        for fractions in stages.values():
+            assert fractions == sorted(fractions)
+        staged = [p for p in (state / "work").rglob("*") if p.is_file() and p.read_bytes() == KERNEL]
+        assert staged, "the kernel was downloaded from the TFTP server"
+        assert "sent" in lab.log() and "/Image to 10.77.0." in lab.log()
+    finally:
+        if client is not None:
+            client.close()
+        serve.terminate()
+        try:
+            serve.wait(20)
+        except subprocess.TimeoutExpired:
+            serve.kill()
+            serve.wait()
+        log.close()
