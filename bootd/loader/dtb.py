@@ -325,18 +325,36 @@ def _offb(tree: Tree, node: str, fb: Framebuffer, notes: list[str]) -> None:
         notes.append(f"{node}: assigned-addresses gained the framebuffer BAR at bus address 0x{bus_addr:x}")
 
 
-def _simplefb(tree: Tree, fb: Framebuffer) -> str:
-    """Add a ``simple-framebuffer`` under /chosen, with its memory reserved."""
+def _is_simplefb(tree: Tree, node: str) -> bool:
+    return b"simple-framebuffer" in (tree.get(node, "compatible") or b"").split(b"\0")
+
+
+def _find_simplefb(tree: Tree, fb: Framebuffer) -> str | None:
+    """An existing simple-framebuffer node for ``fb`` (firmware may have made one)."""
+    for path, _ in tree.walk():
+        if path != "/" and _is_simplefb(tree, path):
+            reg = cells(tree.get(path, "reg") or b"")
+            na = tree.cells_of(parent_of(path))[0]
+            if len(reg) >= na and number(reg[:na]) == fb.address:
+                return path
+    return None
+
+
+def _simplefb(tree: Tree, fb: Framebuffer, node: str | None = None) -> str:
+    """Describe ``fb`` as a ``simple-framebuffer`` (new under /chosen, or ``node``), memory reserved."""
     root_na, root_ns = tree.get_int("/", "#address-cells", 1), tree.get_int("/", "#size-cells", 1)
-    if tree.get("/chosen", "#address-cells") is None:
-        tree.set_u32("/chosen", "#address-cells", root_na)
-        tree.set_u32("/chosen", "#size-cells", root_ns)
-    if tree.get("/chosen", "ranges") is None:
-        tree.set("/chosen", "ranges", b"")
-    na, ns = tree.cells_of("/chosen")
-    node = f"/chosen/framebuffer@{fb.address:x}"
+    node = node or f"/chosen/framebuffer@{fb.address:x}"
+    parent = parent_of(node)
+    if parent == "/chosen":
+        if tree.get("/chosen", "#address-cells") is None:
+            tree.set_u32("/chosen", "#address-cells", root_na)
+            tree.set_u32("/chosen", "#size-cells", root_ns)
+        if tree.get("/chosen", "ranges") is None:
+            tree.set("/chosen", "ranges", b"")
+    na, ns = tree.cells_of(parent)
     tree.set(node, "reg", encode(fb.address, na) + encode(fb.size, ns))
-    tree.set_str(node, "compatible", "simple-framebuffer")
+    if not _is_simplefb(tree, node):
+        tree.set_str(node, "compatible", "simple-framebuffer")
     for name, value in (("width", fb.width), ("height", fb.height), ("stride", fb.stride)):
         tree.set_u32(node, name, value)
     tree.set_str(node, "format", fb.format)
@@ -400,12 +418,12 @@ def patch(blob: bytes, spec: PatchSpec) -> Patched:
         if fb is not None:
             node = spec.display_node if spec.display_node and tree.exists(spec.display_node) else None
             if node is None:
-                node = next((d for d in _display_nodes(tree) if _covers(tree, d, fb)), None)
-            if node is not None:
+                node = next((d for d in _display_nodes(tree) if _covers(tree, d, fb)), None) or _find_simplefb(tree, fb)
+            if node is not None and not _is_simplefb(tree, node):
                 _offb(tree, node, fb, notes)
                 screen = node
             else:
-                screen = _simplefb(tree, fb)
+                screen = _simplefb(tree, fb, node)
         path = None
         if spec.console:
             path = resolve_console(tree, spec.console, spec.consoles, screen)

@@ -131,6 +131,8 @@ class LinuxBoot:
                     opal = f"/ibm,opal/consoles/serial@{name[3:]}"
                     if (self._dt_base() / opal.lstrip("/")).exists():
                         of_node = opal
+                if of_node is None:
+                    of_node = self._papr_vty(int(name[3:]) if name[3:].isdigit() else -1)
             elif dev.exists() and name.startswith("tty") and not re.fullmatch(r"tty\d*|ttyprintk", name):
                 port_type = cls / name / "type"
                 if port_type.exists() and port_type.read_text().strip() == "0":
@@ -145,6 +147,32 @@ class LinuxBoot:
             out.append(Console(name=name, kind=kind, dt_path=of_node, description=desc))
         return out
 
+    def _papr_vty(self, index: int) -> str | None:
+        """PAPR (pseries) hvcN's node: hvc_vio makes the firmware's stdout vty
+        hvc0 and numbers the other ``hvterm`` vtys under /vdevice after it."""
+        vdevice = self._dt_base() / "vdevice"
+        try:
+            vtys = sorted(
+                n.name
+                for n in vdevice.iterdir()
+                if n.name.startswith("vty@") and b"hvterm" in (n / "compatible").read_bytes()[:_MAX_PROP]
+            )
+            chosen = self._dt_base() / "chosen"
+            stdout = next(
+                (chosen / p).read_bytes().split(b"\0")[0].decode(errors="replace")
+                for p in ("linux,stdout-path", "stdout-path")
+                if (chosen / p).exists()
+            )
+        except StopIteration:
+            stdout = ""
+        except OSError:
+            return None
+        first = stdout.split(":")[0].removeprefix("/vdevice/")
+        if first in vtys:
+            vtys.remove(first)
+            vtys.insert(0, first)
+        return f"/vdevice/{vtys[index]}" if 0 <= index < len(vtys) else None
+
     def _active_consoles(self) -> set[str]:
         try:
             text = self._p("/proc/consoles").read_text()
@@ -154,7 +182,7 @@ class LinuxBoot:
 
     def framebuffers(self) -> list[Framebuffer]:
         graphics = self._p("/sys/class/graphics")
-        names = sorted(n for n in os.listdir(graphics) if n.startswith("fb")) if graphics.is_dir() else []
+        names = sorted(n for n in os.listdir(graphics) if re.fullmatch(r"fb\d+", n)) if graphics.is_dir() else []
         out = []
         for name in names:
             try:

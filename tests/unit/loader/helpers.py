@@ -148,7 +148,7 @@ def bls_disk(root: Path, *, kernel: bytes = b"KERNEL", dtb: bytes | None = None)
     (root / "boot").mkdir()
     (root / "boot/vmlinuz-6.1").write_bytes(kernel)
     (root / "boot/initrd-6.1.img").write_bytes(b"INITRD" * 100)
-    lines = ["title Demo Linux", "version 6.1", "linux /boot/vmlinuz-6.1", "initrd /boot/initrd-6.1.img"]
+    lines = ["title Demo Linux", "linux /boot/vmlinuz-6.1", "initrd /boot/initrd-6.1.img"]
     lines.append("options root=/dev/vda2 ro")
     if dtb is not None:
         (root / "boot/board.dtb").write_bytes(dtb)

@@ -222,3 +222,24 @@ def test_truncated_tree_is_refused(arm64_dtb: bytes) -> None:
 def test_nul_in_bootargs_is_refused(arm64_dtb: bytes) -> None:
     with pytest.raises(DtbError, match="NUL"):
         dtb.patch(arm64_dtb, dtb.PatchSpec(bootargs="root=/dev/vda\0 evil"))
+
+
+def test_existing_simple_framebuffer_is_updated_not_duplicated(arm64_dtb: bytes) -> None:
+    # firmware already described the framebuffer (as QEMU's ramfb boot does): update it in place
+    first = dtb.patch(arm64_dtb, dtb.PatchSpec(framebuffer=ARM_FB)).blob
+    bigger = Framebuffer("fb0", 1280, 800, 32, 5120, 0x7FC00000, 5120 * 800)
+    node = "/chosen/framebuffer@7fc00000"
+    for display in (node, None):
+        out = dtb.patch(first, dtb.PatchSpec(console="tty0", framebuffer=bigger, display_node=display))
+        valid(out.blob)
+        assert out.console_path == node
+        assert {(n, p) for n, p in changed(first, out.blob)} == {
+            ("/chosen", "stdout-path"),
+            ("/chosen", "linux,stdout-path"),
+            (node, "reg"),
+            (node, "width"),
+            (node, "height"),
+            (node, "stride"),
+            ("/reserved-memory/framebuffer@7fc00000", "reg"),
+        }
+        assert prop(out.blob, node, "linebytes") is None  # no offb properties on a simple-framebuffer
