@@ -59,7 +59,7 @@ def _printer(as_json: bool) -> Any:
                 obj["device"] = device_to_json(event.device)
             if event.option is not None:
                 obj["option"] = option_to_json(event.option)
-            _emit(json.dumps(obj, sort_keys=True))
+            _emit(json.dumps(obj))
             return
         sign = {"added": "+", "removed": "-", "changed": "~"}[str(event.kind).split("-")[1]]
         if event.device is not None:
@@ -98,7 +98,7 @@ async def _watch(args: argparse.Namespace) -> int:
 
     def status(severity: Severity, message: str) -> None:
         if args.json:
-            _emit(json.dumps({"event": "status", "severity": str(severity), "message": message}, sort_keys=True))
+            _emit(json.dumps({"event": "status", "severity": str(severity), "message": message}))
         else:
             _emit(f"! {severity}: {message}")
 
