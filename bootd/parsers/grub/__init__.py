@@ -205,18 +205,23 @@ def _timeout(value: str) -> float | None:
 
 def parse(view: DeviceView, ctx: ParseContext) -> ParseResult:
     """The GRUB entries of one device (see the module documentation)."""
+    return parse_limited(view, ctx, Limits())
+
+
+def parse_limited(view: DeviceView, ctx: ParseContext, limits: Limits) -> ParseResult:
+    """:func:`parse` with explicit limits."""
     try:
-        return _parse(view, ctx)
+        return _parse(view, ctx, limits)
     except Exception as e:  # the interpreter must never take a scan down
         log.exception("GRUB interpreter failed on %s", view.device.id)
         return ParseResult(diagnostics=(Diagnostic(Severity.ERROR, f"GRUB configuration not understood: {e}"),))
 
 
-def _parse(view: DeviceView, ctx: ParseContext) -> ParseResult:
+def _parse(view: DeviceView, ctx: ParseContext, limits: Limits) -> ParseResult:
     diagnostics: list[Diagnostic] = []
     first: Outcome | None = None
     for config in candidates(view):
-        outcome = interpret(view, config, ctx)
+        outcome = interpret(view, config, ctx, limits=limits)
         diagnostics.extend(outcome.diagnostics)
         if outcome.options:
             return ParseResult(
@@ -243,4 +248,4 @@ def _parse(view: DeviceView, ctx: ParseContext) -> ParseResult:
     return ParseResult(diagnostics=tuple(diagnostics), supersedes=supersedes)
 
 
-__all__ = ["Context", "Limits", "Outcome", "candidates", "interpret", "parse"]
+__all__ = ["Context", "Limits", "Outcome", "candidates", "interpret", "parse", "parse_limited"]

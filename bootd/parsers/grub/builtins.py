@@ -132,8 +132,10 @@ def cmd_search(it: Interpreter, args: list[str], mode: str | None = None) -> int
         elif arg.startswith("--set="):
             var = arg[6:]
         elif arg in ("-s", "--set"):
+            # --set takes an optional name: a following word is the name when
+            # another word is left to search for.
             remaining = [a for a in args[i:] if not a.startswith("-")]
-            if len(remaining) >= 2 and i < len(args) and _NAME.match(args[i]):
+            if len(rest) + len(remaining) >= 2 and i < len(args) and _NAME.match(args[i]):
                 var = args[i]
                 i += 1
             else:
@@ -408,7 +410,8 @@ NOOPS = (
     "vbeinfo vbetest locale i18n gettext lsmod savedefault recordfail probe loopback nativedisk "
     "acpi badram cutmem fakebios hashsum md5sum sha1sum sha256sum sha512sum verify_detached trust distrust "
     "password password_pbkdf2 terminfo tpm rngseed setpci outb outw outl gptsync parttool drivemap "
-    "efi_gop efi_uga smbios boot reboot halt exit help pager timeout fix_video"
+    "efi_gop efi_uga smbios boot reboot halt exit help pager timeout fix_video btrfs-mount-subvol "
+    "fwsetup lsefi lsefimmap lsefisystab lssal ls lspci cat hexdump date hello net_bootp net_dhcp"
 ).split()
 
 COMMANDS: dict[str, Command] = {

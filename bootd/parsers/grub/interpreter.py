@@ -472,13 +472,18 @@ class Interpreter:
         except (_Return, _Break):
             pass
         except MenuReplaced as replaced:
+            # An entry that runs ``configfile`` opens a menu of its own (SUSE's
+            # snapshot entries): it is listed as a submenu of those entries.
             child = replaced.ctx
+            if item.kind == "entry":
+                item.kind = "submenu"
+                self.loading = None
         except Halt as h:
             if self.steps >= self.limits.steps * 2:
                 raise
             self.warn(f"entry {item.title!r}: {h}")
         finally:
-            if item.kind == "entry":
+            if item.kind == "entry" or self.loading is None:
                 item.loaded = self.loading
             self.ctx, self.loading, self.step_limit = saved_ctx, saved_loading, saved_limit
             self.file = saved_file

@@ -70,7 +70,7 @@ class LexIssue:
 
 _BLANK = re.compile(r"(?:[ \t\r\f\v]+|\\\n)+")
 _COMMENT = re.compile(r"#[^\n]*")
-_PLAIN = re.compile(r"[^\s{};'\"\\$]+")
+_PLAIN = re.compile(r"[^ \t\r\f\v\n{};'\"\\$]+")
 _SQ = re.compile(r"'([^']*)(')?")
 _DQ_TEXT = re.compile(r"[^\"\\$]+")
 _VAR = re.compile(r"\$(?:\{([^}\n]*)\}|([A-Za-z_][A-Za-z0-9_]*|[0-9]+|[?#*@]))")

@@ -1,7 +1,7 @@
 """GRUB's ``test`` / ``[`` expression evaluator.
 
 Strings (``-n -z = == != < <= > >=``), integers (``-eq -ne -lt -le -gt -ge``,
-and GRUB's ``-pgt``/``-plt`` that skip a common non-numeric prefix), files
+and GRUB's ``-pgt``/``-plt``, which compare the numbers after the common prefix), files
 (``-e -f -d -s`` on paths and ``(dev)/paths`` through the device views),
 ``!``, ``-a``, ``-o`` and parentheses.  A lone word is true when non-empty.
 """
@@ -29,7 +29,7 @@ def _int(text: str) -> int:
 
 def _strip_prefix(a: str, b: str) -> tuple[str, str]:
     i = 0
-    while i < len(a) and i < len(b) and a[i] == b[i] and not a[i].isdigit():
+    while i < len(a) and i < len(b) and a[i] == b[i]:
         i += 1
     return a[i:], b[i:]
 

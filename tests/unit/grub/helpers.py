@@ -185,3 +185,17 @@ def compare_with_uroot(case: Mapping[str, Any], options: list[dict[str, Any]]) -
     elif first_match is None and case["expect"]:
         note("default", "u-root's first entry is not listed by bootd")
     return diffs
+
+
+def make_view(root: Path, files: Mapping[str, str | bytes], **device: Any) -> DirectoryView:
+    """A device directory holding ``files``; keyword arguments describe the Device."""
+    root.mkdir(parents=True, exist_ok=True)
+    for rel, content in files.items():
+        target = root / rel.lstrip("/")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            target.write_bytes(content)
+        else:
+            target.write_text(content)
+    device.setdefault("id", root.name)
+    return DirectoryView(root, Device(**device))

@@ -18,9 +18,7 @@ import pytest
 
 from tests.unit.grub.helpers import GOLDEN, GRUB_CORPUS, compare_with_uroot, corpus_views, load_case, scan, summarize
 
-CASES = sorted(
-    p.stem for p in GRUB_CORPUS.glob("*.json") if json.loads(p.read_text()).get("kind") != "unit"
-)
+CASES = sorted(p.stem for p in GRUB_CORPUS.glob("*.json") if json.loads(p.read_text()).get("kind") != "unit")
 
 
 def _golden(name: str) -> dict[str, Any]:

@@ -1,0 +1,201 @@
+"""Control flow, functions and menu definitions, as GRUB runs them."""
+
+from __future__ import annotations
+
+from tests.unit.grub.conftest import Run
+
+
+def test_if_elif_else(run: Run) -> None:
+    script = """
+for v in 1 2 3; do
+  if [ $v = 1 ]; then echo one
+  elif [ $v = 2 ]
+  then
+    echo two
+  else echo other; fi
+done
+if false; then echo no; fi
+echo status $?
+"""
+    assert run(script).echoes == [["one"], ["two"], ["other"], ["status", "0"]]
+
+
+def test_while_until_break_continue(run: Run) -> None:
+    script = """
+i=0
+while [ $i -lt 5 ]; do
+  regexp --set=i '^(.*)$' "${i}x"
+  if [ "$i" = "0xx" ]; then continue; fi
+  echo $i
+  if [ "$i" = "0xxxx" ]; then break; fi
+done
+n=a
+until [ "$n" = aaa ]; do n="${n}a"; echo $n; done
+for a in 1 2; do for b in x y; do if [ $b = y ]; then continue 2; fi; echo $a$b; done; done
+for a in 1 2; do for b in x y; do echo $a$b; break 2; done; done
+"""
+    assert run(script).echoes == [
+        ["0x"],
+        ["0xxx"],
+        ["0xxxx"],
+        ["aa"],
+        ["aaa"],
+        ["1x"],
+        ["2x"],
+        ["1x"],
+    ]
+
+
+def test_functions_positional_parameters_and_return(run: Run) -> None:
+    script = """
+function show {
+  echo $# "$1" $2 "$@" "$*"
+  return 3
+  echo never
+}
+show a "b c" d
+echo $?
+function outer { inner "$@" ; }
+function inner { echo inner $1 ; }
+outer z
+shift_test() { echo no; }
+"""
+    out = run(script)
+    assert out.echoes == [["3", "a", "b", "c", "a", "b c", "d", "a b c d"], ["3"], ["inner", "z"]]
+
+
+def test_menuentry_options_ids_and_extra_arguments(run: Run) -> None:
+    script = """
+if [ x"${feature_menuentry_id}" = xy ]; then menuentry_id_option="--id"; else menuentry_id_option=""; fi
+export menuentry_id_option
+menuentry 'First' --class debian --class os --users alice --unrestricted --hotkey=f $menuentry_id_option 'first-id' {
+  linux /vmlinuz root=/dev/sda1
+}
+menuentry "With args" /vmlinuz-2 "quiet splash" --id=args {
+  linux $1 $2
+  initrd /initrd-a /initrd-b
+}
+hiddenentry 'Hidden' --hotkey h { linux /hidden }
+"""
+    out = run(script)
+    opts = out.options
+    assert [(o.name, o.entry_id, o.hidden) for o in opts] == [
+        ("First", "first-id", False),
+        ("With args", "args", False),
+        ("Hidden", None, True),
+    ]
+    assert opts[1].args == "quiet splash"
+    assert str(opts[1].kernel and opts[1].kernel.path) == "/vmlinuz-2"
+    assert [str(r.path) for r in opts[1].initrds] == ["/initrd-a", "/initrd-b"]
+    assert out.menu[0].classes == ("debian", "os")
+
+
+def test_entries_see_exported_variables_only(run: Run) -> None:
+    script = """
+set shown=yes
+export shown
+set private=secret
+menuentry A { linux /k a=$shown b=$private c=$root }
+set shown=late
+"""
+    opts = run(script).options
+    assert opts[0].args == "a=late b= c=hd0,gpt1"
+
+
+def test_submenus_flatten_with_their_titles(run: Run) -> None:
+    script = """
+menuentry Top { linux /top }
+submenu 'Advanced' --id adv {
+  menuentry Inner1 --id in1 { linux /in1 }
+  submenu Deeper { menuentry Deep { linux /deep } }
+  menuentry Inner2 { linux /in2 }
+}
+menuentry Last { linux /last }
+"""
+    opts = run(script).options
+    assert [(o.name, o.group) for o in opts] == [
+        ("Top", None),
+        ("Inner1", "Advanced"),
+        ("Deep", "Advanced > Deeper"),
+        ("Inner2", "Advanced"),
+        ("Last", None),
+    ]
+
+
+def test_file_ending_in_brace_without_newline_and_blocks(run: Run) -> None:
+    out = run("{ echo in block; }\nmenuentry 'A' {\n linux /a\n}")
+    assert [o.name for o in out.options] == ["A"]
+    assert out.echoes == [["in", "block"]]
+
+
+def test_syntax_errors_lose_only_their_line(run: Run) -> None:
+    script = """
+menuentry Good1 { linux /g1 }
+fi
+then echo stray
+}
+menuentry Good2 { linux /g2 }
+for in; do done
+menuentry Good3 { linux /g3 }
+"""
+    out = run(script)
+    assert [o.name for o in out.options] == ["Good1", "Good2", "Good3"]
+    assert out.diagnostics
+
+
+def test_unclosed_block_at_end_of_file_is_closed_there(run: Run) -> None:
+    out = run("menuentry A { linux /a\nmenuentry B { linux /b")
+    assert [o.name for o in out.options][:1] == ["A"]
+    assert any("not closed" in d.message for d in out.diagnostics)
+
+
+def test_unknown_command_sets_status_quietly(run: Run) -> None:
+    out = run("frobnicate --now\necho $?\ninsmod part_gpt\necho $?")
+    assert out.echoes == [["1"], ["0"]]
+    assert not out.diagnostics
+
+
+def test_assignment_without_set_and_unset_export(run: Run) -> None:
+    out = run('a=1\nb="x y"\nunset a\necho "$a" "$b"\n"c=2"\necho $?')
+    assert out.echoes == [["", "x y"], ["1"]]
+
+
+def test_multiboot_entries_are_listed_as_multiboot(run: Run) -> None:
+    out = run("menuentry Xen { multiboot2 /xen.gz dom0_mem=1G\n module2 /vmlinuz root=/dev/sda\n module2 /initrd }")
+    opt = out.options[0]
+    assert opt.kind == "multiboot"
+    assert opt.args == "dom0_mem=1G"
+    assert [str(r.path) for r in opt.initrds] == ["/vmlinuz", "/initrd"]
+
+
+def test_entries_without_a_kernel_are_not_options(run: Run) -> None:
+    out = run("menuentry Windows { chainloader +1 }\nmenuentry 'UEFI settings' { fwsetup }\nmenuentry L { linux /l }")
+    assert [o.name for o in out.options] == ["L"]
+    assert out.options[0].default
+
+
+def test_devicetree_and_loader_variants(run: Run) -> None:
+    out = run(
+        "menuentry A { linuxefi /a x=1; initrdefi /ia; devicetree /dtbs/board.dtb }\n"
+        "menuentry B { linux16 /b; initrd16 /ib }"
+    )
+    a, b = out.options
+    assert str(a.dtb and a.dtb.path) == "/dtbs/board.dtb"
+    assert a.args == "x=1"
+    assert [str(r.path) for r in b.initrds] == ["/ib"]
+
+
+def test_initial_environment(run: Run) -> None:
+    out = run(
+        "echo $root $prefix $cmdpath $grub_platform $grub_cpu $feature_menuentry_id $feature_timeout_style",
+        arch="aarch64",
+        firmware="efi",
+    )
+    assert out.echoes == [["hd0,gpt1", "(hd0,gpt1)/boot/grub", "(hd0,gpt1)/boot/grub", "efi", "arm64", "y", "y"]]
+    out = run("set grub_platform=pc\necho $grub_platform $grub_cpu", arch="ppc64le", firmware="ieee1275")
+    assert out.echoes == [["pc", "powerpc"]]
+
+
+def test_timeout(run: Run) -> None:
+    assert run("set timeout=7\nmenuentry A { linux /a }").timeout == 7.0
+    assert run("set timeout=-1\nmenuentry A { linux /a }").timeout is None
