@@ -406,6 +406,7 @@ async def serve(opts: ServeOptions, *, clock: Clock | None = None, ready: Callab
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     service = await Service.connect(opts.bus, daemon)
+    status = 0
     try:
         if ready is not None:
             ready()
@@ -421,6 +422,7 @@ async def serve(opts: ServeOptions, *, clock: Clock | None = None, ready: Callab
             await asyncio.wait(tasks[1:], return_when=asyncio.FIRST_COMPLETED)
             if not stop.is_set():
                 log.error("lost the connection to the bus; stopping")
+                status = 1
             for task in tasks:
                 task.cancel()
     finally:
@@ -429,4 +431,4 @@ async def serve(opts: ServeOptions, *, clock: Clock | None = None, ready: Callab
         await service.close()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
-    return 0
+    return status

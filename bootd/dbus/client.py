@@ -38,11 +38,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from dbus_fast import BusType, Message, MessageType, Variant
+from dbus_fast import Message, MessageType, Variant
 from dbus_fast.aio import MessageBus
 
 from bootd import errors
 from bootd.dbus import codec, names
+from bootd.dbus.transport import connect_bus
 from bootd.model import BootOption, Console, Device
 
 log = logging.getLogger(__name__)
@@ -129,17 +130,7 @@ class BootdClient:
     @classmethod
     async def connect(cls, bus: str = "system") -> BootdClient:
         """Connect to ``system``, ``session`` or a bus ADDRESS and subscribe to signals."""
-        try:
-            if bus == "system":
-                mb = await MessageBus(bus_type=BusType.SYSTEM).connect()
-            elif bus == "session":
-                mb = await MessageBus(bus_type=BusType.SESSION).connect()
-            else:
-                mb = await MessageBus(bus_address=bus).connect()
-        except (OSError, ValueError) as e:
-            raise errors.NotFound(f"cannot connect to the {bus} bus: {e}") from None
-        except Exception as e:  # dbus-fast raises its own AuthError and friends
-            raise errors.NotFound(f"cannot connect to the {bus} bus: {e}") from None
+        mb = await connect_bus(bus)
         client = cls(mb)
         for rule in (
             f"type='signal',sender='{names.BUS_NAME}',path_namespace='{names.ROOT_PATH}'",

@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Annotated, Any, Protocol, TypeVar
 
-from dbus_fast import BusType, DBusError, Message, MessageType, NameFlag, RequestNameReply, Variant
+from dbus_fast import DBusError, Message, MessageType, NameFlag, RequestNameReply, Variant
 from dbus_fast.aio import MessageBus
 from dbus_fast.annotations import DBusSignature
 from dbus_fast.constants import PropertyAccess
@@ -29,7 +29,8 @@ from dbus_fast.service import ServiceInterface, dbus_method, dbus_property, dbus
 from bootd.autoboot import Countdown
 from bootd.dbus import codec, names
 from bootd.dbus.objects import DeviceObject, ObjectsExporter, OptionObject
-from bootd.errors import AuthenticationRequired, BootdError, Busy, InvalidArgument, NotFound, PermissionDenied
+from bootd.dbus.transport import connect_bus
+from bootd.errors import AuthenticationRequired, BootdError, Busy, InvalidArgument, PermissionDenied
 from bootd.inventory import Inventory
 from bootd.model import BootOption, Console
 from bootd.settings import Settings
@@ -462,13 +463,7 @@ class Service:
     async def connect(cls, bus: str, backend: Backend) -> "Service":
         """Connect to ``system``, ``session`` or an address, export everything,
         then take the name ``org.bootd``."""
-        try:
-            if bus in ("system", "session"):
-                mb = await MessageBus(bus_type=BusType.SYSTEM if bus == "system" else BusType.SESSION).connect()
-            else:
-                mb = await MessageBus(bus_address=bus).connect()
-        except Exception as e:
-            raise NotFound(f"cannot connect to the {bus} bus: {e}") from None
+        mb = await connect_bus(bus)
         service = cls(mb, backend)
         await service.start()
         try:
