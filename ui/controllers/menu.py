@@ -81,6 +81,8 @@ def build_rows(
             rows.append(
                 MenuRow(f"opt:{o.id}", RowKind.OPTION, o.name, marked=o.id == candidate, indent=4 if group else 2)
             )
+    if not rows:
+        rows.append(MenuRow("note:empty", RowKind.NOTE, "No boot options found yet; devices are being scanned."))
     rows.append(MenuRow("blank:actions", RowKind.BLANK, ""))
     for action, text in ACTIONS:
         if action == "exit" and not allow_shell:

@@ -40,21 +40,20 @@ class ConsolePickerView(View):
     def __init__(self, consoles: Sequence[Console], selected: str | None, on_choose: Callable[[str], None]) -> None:
         self._on_choose = on_choose
         self.group: list[urwid.RadioButton] = []
-        items: list[urwid.Widget] = [urwid.Text("Console for the booted system:"), urwid.Divider()]
-        focus = 2
+        items: list[urwid.Widget] = []
+        focus = 0
         for i, c in enumerate(consoles):
             rb = urwid.RadioButton(self.group, describe(c), state=c.name == selected, user_data=c.name)
             items.append(urwid.AttrMap(rb, "option", "focus"))
             if c.name == selected:
-                focus = i + 2
+                focus = i
         if not consoles:
             items.append(urwid.Text("The daemon reports no consoles; the kernel's own default will be used."))
         self.names = [c.name for c in consoles]
         self.walker: urwid.SimpleFocusListWalker[Any] = urwid.SimpleFocusListWalker(items)
-        lb = urwid.ListBox(self.walker)
-        if consoles:
-            self.walker.set_focus(focus)
-        super().__init__(lb)
+        self.walker.set_focus(focus)
+        header = urwid.Pile([urwid.Text("Console for the booted system:"), urwid.Divider()])
+        super().__init__(urwid.Frame(urwid.ListBox(self.walker), header=header))
 
     @property
     def selected(self) -> str | None:
@@ -66,9 +65,9 @@ class ConsolePickerView(View):
     def keypress(self, size: Size, key: str) -> str | None:
         if key in ("enter", " ") and self.names:
             pos = self.walker.focus
-            if pos is not None and pos >= 2:
-                name = self.names[pos - 2]
-                self.group[pos - 2].set_state(True)
+            if pos is not None and 0 <= pos < len(self.names):
+                name = self.names[pos]
+                self.group[pos].set_state(True)
                 self._on_choose(name)
                 return None
         return super().keypress(size, key)

@@ -19,6 +19,7 @@ class RowKind(StrEnum):
     GROUP = "group"
     OPTION = "option"
     ACTION = "action"
+    NOTE = "note"
     BLANK = "blank"
 
     def selectable(self) -> bool:
@@ -87,9 +88,7 @@ class MainMenuView(View):
         self._widgets: dict[MenuRow, urwid.Widget] = {}
         self.walker: urwid.SimpleFocusListWalker[Any] = urwid.SimpleFocusListWalker([])
         self.listbox = urwid.ListBox(self.walker)
-        self._placeholder = urwid.Text("No boot options found yet; devices are being scanned.", align="center")
-        self._empty = True
-        super().__init__(urwid.Filler(self._placeholder, valign="middle"))
+        super().__init__(self.listbox)
 
     # data in
 
@@ -109,6 +108,8 @@ class MainMenuView(View):
             w = urwid.AttrMap(SelectableText(f"{pad}  {row.text}", wrap="ellipsis"), "action", "focus")
         elif row.kind is RowKind.BLANK:
             w = urwid.Divider()
+        elif row.kind is RowKind.NOTE:
+            w = urwid.AttrMap(urwid.Text(f"{pad}{row.text}", wrap="ellipsis"), "hint")
         else:
             attr = "device" if row.kind is RowKind.DEVICE else "group"
             w = urwid.AttrMap(urwid.Text(f"{pad}{row.text}", wrap="ellipsis"), attr)
@@ -126,12 +127,6 @@ class MainMenuView(View):
         self._widgets = {r: w for r, w in self._widgets.items() if r in live}
         self.walker[:] = [self._widget(r) for r in self._rows]
         has_options = any(r.kind is RowKind.OPTION for r in self._rows)
-        if has_options and self._empty:
-            self._w = self.listbox
-            self._empty = False
-        elif not has_options and not self._empty and not self._rows:
-            self._w = urwid.Filler(self._placeholder, valign="middle")
-            self._empty = True
         if not self._rows:
             return
         index = {r.key: i for i, r in enumerate(self._rows)}
@@ -171,6 +166,9 @@ class MainMenuView(View):
     def focused_key(self) -> str | None:
         row = self.focused_row
         return row.key if row else None
+
+    def selectable(self) -> bool:
+        return True
 
     # keys out
 

@@ -31,8 +31,7 @@ class TextView(View):
             attr, text = ("info", line) if isinstance(line, str) else line
             items.append(urwid.AttrMap(SelectableText(text), attr, "focus"))
         self.walker[:] = items or [SelectableText("(nothing yet)")]
-        if end and self.walker:
-            self.walker.set_focus(len(self.walker) - 1)
+        self.walker.set_focus(len(self.walker) - 1 if end else 0)
 
     def append(self, line: str | tuple[str, str]) -> None:
         attr, text = ("info", line) if isinstance(line, str) else line

@@ -86,9 +86,15 @@ def test_a_device_that_arrives_before_the_cursor_does_not_move_it() -> None:
     assert view.focused_key == f"opt:{STICK.id}"
 
 
-def test_empty_menu_says_devices_are_scanned() -> None:
-    view = MainMenuView(lambda a, o: None)
-    assert "No boot options found yet" in h.screen(view)
+def test_empty_menu_says_devices_are_scanned_and_keeps_its_actions() -> None:
+    calls: list[tuple[str, str | None]] = []
+    view = MainMenuView(lambda a, o: calls.append((a, o)))
+    view.set_rows(build_rows(DEVICES, [], None))
+    text = h.screen(view)
+    assert "No boot options found yet" in text
+    assert "System information" in h.focus_line(view)
+    h.press(view, "enter", "c")
+    assert calls == [("info", None), ("console", None)]
 
 
 def test_console_picker_preselects_and_chooses() -> None:

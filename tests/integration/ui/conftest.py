@@ -1,0 +1,73 @@
+"""A private bus and ``bootd serve --sandbox`` for the menu's tests."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.integration.daemon.helpers import DaemonProcess, PrivateBus
+from tests.integration.ui.machine import make_menu_machine
+from tests.integration.ui.tmux import Tmux
+
+needs_tools = pytest.mark.skipif(
+    not (shutil.which("dbus-daemon") and shutil.which("busctl")), reason="needs dbus-daemon and busctl"
+)
+
+
+@dataclass
+class Stack:
+    bus: PrivateBus
+    daemon: DaemonProcess
+    machine: Path
+    state: Path
+
+    def restart(self) -> None:
+        self.daemon.stop()
+        self.daemon = DaemonProcess(self.bus, self.machine, self.state)
+        self.daemon.wait_ready()
+
+
+@pytest.fixture
+def machine(tmp_path: Path) -> Path:
+    return make_menu_machine(tmp_path / "machine")
+
+
+@pytest.fixture
+def short_dir() -> Iterator[Path]:
+    """A directory with a short path, for sockets (108-byte limit)."""
+    d = Path(tempfile.mkdtemp(prefix="bm-"))
+    try:
+        yield d
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.fixture
+def stack(tmp_path: Path, short_dir: Path, machine: Path) -> Iterator[Stack]:
+    bus = PrivateBus.start(short_dir / "bus", system_like=False)
+    try:
+        daemon = DaemonProcess(bus, machine, tmp_path / "state")
+        s = Stack(bus, daemon, machine, tmp_path / "state")
+        try:
+            daemon.wait_ready()
+            yield s
+        finally:
+            s.daemon.stop()
+    finally:
+        bus.stop()
+
+
+@pytest.fixture
+def tmux(short_dir: Path) -> Iterator[Tmux]:
+    if not shutil.which("tmux"):
+        pytest.skip("needs tmux")
+    t = Tmux(short_dir / "tmux.sock")
+    try:
+        yield t
+    finally:
+        t.kill()

@@ -1,0 +1,121 @@
+"""The menu end to end: ``bootd-menu`` in tmux (80x24) on a private bus with
+``bootd serve --sandbox``; keys in, screen out, kexec recorded by the sandbox."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+from bootd.dbus.client import BootdClient
+from tests.integration.ui.conftest import Stack, needs_tools
+from tests.integration.ui.tmux import Tmux, countdown, menu_argv
+
+pytestmark = needs_tools
+
+OPAL0 = "/ibm,opal/consoles/serial@0"
+
+
+async def last_boot(stack: Stack) -> object:
+    client = await BootdClient.connect(stack.bus.address)
+    try:
+        return (await client.get_state()).last_boot
+    finally:
+        client.close()
+
+
+async def daemon_state(stack: Stack) -> str:
+    client = await BootdClient.connect(stack.bus.address)
+    try:
+        return (await client.get_state()).state
+    finally:
+        client.close()
+
+
+def test_menu_shows_entries_and_countdown_and_a_key_stops_it(stack: Stack, tmux: Tmux) -> None:
+    pane = tmux.start(menu_argv(stack.bus.address))
+    text = tmux.wait(pane, "press any key to stop")
+    lines = text.splitlines()
+    assert countdown(lines[0]) is not None and 'Booting "Fedora Linux 40' in lines[0]
+    assert "[Disk: sda2]" in text
+    assert any(re.match(r"\s+\* Fedora Linux 40", ln) for ln in lines), text
+    assert "Fedora Linux 39" in text and "(rescue)" in text
+    first = countdown(lines[0])
+    text = tmux.wait(pane, lambda t: (countdown(t) or 99) < (first or 0))
+    tmux.keys(pane, "Down")
+    text = tmux.wait(pane, lambda t: "press any key" not in t and "boot menu" in t)
+    assert "Autoboot" in text.splitlines()[-2] or "cancel" in text.lower()
+    assert asyncio.run(daemon_state(stack)) == "idle"
+
+
+def test_edit_arguments_pick_hvc0_and_boot(stack: Stack, tmux: Tmux) -> None:
+    pane = tmux.start(menu_argv(stack.bus.address, "--exit-on-boot"))
+    tmux.wait(pane, "press any key to stop")
+    tmux.keys(pane, "c")
+    text = tmux.wait(pane, "Console for the booted system")
+    assert OPAL0 in text and "tty1" in text
+    tmux.keys(pane, "Home", "Enter")
+    tmux.wait(pane, "will use console hvc0")
+    tmux.keys(pane, "e")
+    tmux.wait(pane, "Arguments:")
+    tmux.keys(pane, "End")
+    tmux.type(pane, " debug=menu-test")
+    tmux.keys(pane, "Tab", "Enter")
+    tmux.wait(pane, "MENU-EXIT=0", timeout=30)
+    text = tmux.history(pane)
+    assert f"stdout-path:   {OPAL0}" in text
+    assert "debug=menu-test" in text and "kexec -l" in text
+    rec = asyncio.run(last_boot(stack))
+    assert rec.dt_console_path == OPAL0  # type: ignore[attr-defined]
+    assert rec.args.endswith("quiet debug=menu-test")  # type: ignore[attr-defined]
+    assert rec.console == "hvc0"  # type: ignore[attr-defined]
+    assert rec.kexec_load[:2] == ("kexec", "-l")  # type: ignore[attr-defined]
+
+
+def test_hotplugged_stick_appears_without_moving_the_cursor(stack: Stack, tmux: Tmux) -> None:
+    pane = tmux.start(menu_argv(stack.bus.address))
+    text = tmux.wait(pane, "[Disk: sda2]")
+    assert "STICK" not in text, "the stick is plugged in only after a few seconds"
+    tmux.keys(pane, "Up")  # off the default entry, onto its neighbour
+    text = tmux.wait(pane, "[USB: STICK (sdb1)]", timeout=20)
+    assert "Live system from USB" in text
+    tmux.keys(pane, "e")  # the editor names the entry under the cursor
+    text = tmux.wait(pane, "Entry:")
+    assert "Entry: Fedora Linux 39" in text
+
+
+def test_two_menus_stay_in_step(stack: Stack, tmux: Tmux) -> None:
+    left = tmux.start(menu_argv(stack.bus.address))
+    right = tmux.split(menu_argv(stack.bus.address), target=left)
+    tmux.wait(left, "press any key to stop")
+    tmux.wait(right, "press any key to stop")
+    tmux.keys(left, "Up")
+    tmux.wait(right, lambda t: "press any key" not in t and "boot menu" in t)
+    tmux.keys(left, "c")
+    tmux.wait(left, "Console for the booted system")
+    tmux.keys(left, "Home", "Enter")
+    tmux.wait(left, "will use console hvc0")
+    tmux.keys(left, "Enter")
+    text = tmux.wait(right, "Booted:", timeout=30)
+    assert "Booted:        Fedora Linux 39" in text and "kexec" in text
+
+
+def test_daemon_restart_is_shown_and_survived(stack: Stack, tmux: Tmux) -> None:
+    pane = tmux.start(menu_argv(stack.bus.address))
+    tmux.wait(pane, "[Disk: sda2]")
+    stack.daemon.stop()
+    text = tmux.wait(pane, "Lost the connection to the boot daemon")
+    assert "connecting to the boot daemon" in text.splitlines()[0]
+    stack.restart()
+    text = tmux.wait(pane, "Connected to the boot daemon again", timeout=20)
+    text = tmux.wait(pane, "[Disk: sda2]")
+    assert "Fedora Linux 40" in text
+    tmux.keys(pane, "i")
+    tmux.wait(pane, "ppc64le")
+
+
+def test_vt100_without_utf8_is_plain_ascii(stack: Stack, tmux: Tmux) -> None:
+    pane = tmux.start(menu_argv(stack.bus.address), env={"TERM": "vt100", "LANG": "C", "LC_ALL": "C"})
+    text = tmux.wait(pane, "press any key to stop")
+    assert text.isascii(), [ch for ch in text if not ch.isascii()]
+    assert "- press any key" in text and "-" * 80 in text
+    assert "* Fedora Linux 40" in text
