@@ -8,7 +8,7 @@ import libfdt
 import pytest
 
 from bootd.errors import DtbError
-from bootd.loader import dtb
+from bootd.loader import dtb, fdt
 from bootd.model import Console, ConsoleKind, Framebuffer
 from tests.unit.loader.helpers import DEMO_DTS, changed, compile_dts, decompile, model_of
 
@@ -152,8 +152,8 @@ def test_display_node_gets_translated_assigned_address(opal_dtb: bytes) -> None:
     # PCI 0x82000000 <-> CPU 0x6000c0000000 through both bridges' ranges
     assert cells[:5] == [0x82010010, 0, 0x82000000, 0, 0x1D4C00]
     assert cells[5:] == u32s(opal_dtb, VGA, "assigned-addresses")
-    tree = dtb.Tree(dtb.load(out.blob))
-    assert dtb.to_cpu(tree, VGA, cells[:3]) == fb.address
+    tree = fdt.Tree(fdt.load(out.blob))
+    assert fdt.to_cpu(tree, VGA, cells[:3]) == fb.address
     assert out.notes and "assigned-addresses" in out.notes[0]
 
 

@@ -1,0 +1,256 @@
+"""Flattened device trees through pylibfdt: checked loading, path-addressed
+access, cell arithmetic and address translation through ``ranges``.
+
+Pure (layer L1): bytes in, bytes out.  Every failure is a
+:class:`~bootd.errors.DtbError`.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterator, Sequence
+
+import libfdt
+
+from bootd.errors import DtbError
+
+MAX_DTB_BYTES = 16 * 1024 * 1024
+"""The largest device tree the loader accepts."""
+FDT_MAGIC = 0xD00DFEED
+HEADROOM = 64 * 1024
+"""Free bytes a tree is opened with, so edits rarely need to grow it."""
+
+
+def error(what: str, e: Exception) -> DtbError:
+    if isinstance(e, libfdt.FdtException):
+        return DtbError(f"{what}: {libfdt.fdt_strerror(e.err)}")
+    if isinstance(e, UnicodeError) or isinstance(e.__cause__, UnicodeError):
+        return DtbError(f"{what}: a node or property name is not text")
+    return DtbError(f"{what}: {e}")
+
+
+_NAME_BYTES = bytes(range(0x21, 0x7F)) + b"\0"
+
+
+def _check_names(data: bytes | bytearray) -> None:
+    """Property names (the strings block) must be printable ASCII, as the spec says."""
+    off, size = struct.unpack_from(">I", data, 12)[0], struct.unpack_from(">I", data, 32)[0]
+    if bytes(data[off : off + size]).translate(None, _NAME_BYTES):
+        raise DtbError("invalid device tree: a property name is not printable ASCII")
+
+
+def load(blob: bytes, *, headroom: int = 0) -> libfdt.Fdt:
+    """Check ``blob`` fully and open it (as version 17) with ``headroom`` free bytes."""
+    if len(blob) > MAX_DTB_BYTES:
+        raise DtbError(f"device tree is {len(blob)} bytes, more than the {MAX_DTB_BYTES}-byte limit")
+    if len(blob) < 40:
+        raise DtbError("not a device tree blob: too short for an FDT header")
+    if struct.unpack_from(">I", blob)[0] != FDT_MAGIC:
+        raise DtbError("not a device tree blob: bad magic number")
+    try:
+        data = bytearray(blob)
+        for rc in (libfdt.fdt_check_header(data), libfdt.fdt_check_full(data, len(data))):
+            if rc:
+                raise DtbError(f"invalid device tree: {libfdt.fdt_strerror(rc)}")
+        _check_names(data)
+        fdt = libfdt.Fdt(data)
+        fdt.resize(libfdt.fdt_totalsize(data) + headroom)
+    except DtbError:
+        raise
+    except Exception as e:  # libfdt raises FdtException, its binding ValueError/TypeError
+        raise error("invalid device tree", e) from None
+    return fdt
+
+
+def cells(value: bytes) -> list[int]:
+    return [c for (c,) in struct.iter_unpack(">I", value[: len(value) - len(value) % 4])]
+
+
+def number(cs: Sequence[int]) -> int:
+    n = 0
+    for c in cs:
+        n = (n << 32) | c
+    return n
+
+
+def encode(value: int, ncells: int) -> bytes:
+    if value < 0 or value >> (32 * ncells):
+        raise DtbError(f"0x{value:x} does not fit in {ncells} cell(s)")
+    return b"".join(struct.pack(">I", (value >> (32 * i)) & 0xFFFFFFFF) for i in reversed(range(ncells)))
+
+
+class Tree:
+    """A pylibfdt tree addressed by paths (offsets move on every edit)."""
+
+    def __init__(self, fdt: libfdt.Fdt) -> None:
+        self.fdt = fdt
+
+    def offset(self, path: str) -> int | None:
+        off: int = self.fdt.path_offset(path, (libfdt.NOTFOUND, libfdt.BADPATH))
+        return off if off >= 0 else None
+
+    def exists(self, path: str) -> bool:
+        return self.offset(path) is not None
+
+    def get(self, path: str, name: str) -> bytes | None:
+        off = self.offset(path)
+        if off is None:
+            return None
+        prop = self.fdt.getprop(off, name, (libfdt.NOTFOUND,))
+        return None if isinstance(prop, int) else bytes(prop)
+
+    def get_str(self, path: str, name: str) -> str | None:
+        v = self.get(path, name)
+        if not v or v[-1] != 0:
+            return None
+        return v[:-1].split(b"\0")[0].decode("utf-8", errors="replace")
+
+    def get_int(self, path: str, name: str, default: int) -> int:
+        v = self.get(path, name)
+        return struct.unpack(">I", v)[0] if v is not None and len(v) == 4 else default
+
+    def ensure(self, path: str) -> None:
+        parent = "/"
+        for part in [p for p in path.split("/") if p]:
+            child = parent.rstrip("/") + "/" + part
+            if not self.exists(child):
+                self.fdt.add_subnode(self.offset(parent), part)
+            parent = child
+
+    def set(self, path: str, name: str, value: bytes) -> None:
+        self.ensure(path)
+        self.fdt.setprop(self.offset(path), name, value)
+
+    def set_str(self, path: str, name: str, value: str) -> None:
+        self.set(path, name, value.encode() + b"\0")
+
+    def set_u32(self, path: str, name: str, value: int) -> None:
+        self.set(path, name, encode(value, 1))
+
+    def delete(self, path: str, name: str) -> bool:
+        off = self.offset(path)
+        if off is None:
+            return False
+        return bool(self.fdt.delprop(off, name, (libfdt.NOTFOUND,)) == 0)
+
+    def props(self, path: str) -> list[tuple[str, bytes]]:
+        off = self.offset(path)
+        return [] if off is None else list(self._props(off))
+
+    def _props(self, off: int) -> Iterator[tuple[str, bytes]]:
+        p = self.fdt.first_property_offset(off, (libfdt.NOTFOUND,))
+        while p >= 0:
+            prop = self.fdt.get_property_by_offset(p)
+            yield prop.name, bytes(prop)
+            p = self.fdt.next_property_offset(p, (libfdt.NOTFOUND,))
+
+    def walk(self) -> Iterator[tuple[str, int]]:
+        """Every node as ``(path, offset)``, depth first in tree order."""
+        stack: list[tuple[str, int]] = [("/", 0)]
+        while stack:
+            path, off = stack.pop()
+            yield path, off
+            children: list[tuple[str, int]] = []
+            c = self.fdt.first_subnode(off, (libfdt.NOTFOUND,))
+            while c >= 0:
+                children.append(((path.rstrip("/") + "/" + self.fdt.get_name(c)), c))
+                c = self.fdt.next_subnode(c, (libfdt.NOTFOUND,))
+            stack.extend(reversed(children))
+
+    def cells_of(self, path: str) -> tuple[int, int]:
+        """``#address-cells``/``#size-cells`` a node gives its children."""
+        return self.get_int(path, "#address-cells", 2), self.get_int(path, "#size-cells", 1)
+
+    def rsv(self) -> list[tuple[int, int]]:
+        return [tuple(self.fdt.get_mem_rsv(i)) for i in range(self.fdt.num_mem_rsv())]
+
+
+def parent_of(path: str) -> str:
+    head = path.rstrip("/").rsplit("/", 1)[0]
+    return head or "/"
+
+
+def _split(cs: Sequence[int]) -> tuple[int, int]:
+    """An address as ``(phys.hi, value)``: PCI's 3-cell form carries its space in phys.hi."""
+    return (cs[0], number(cs[1:])) if len(cs) == 3 else (0, number(cs))
+
+
+def _ranges(tree: Tree, bus: str) -> list[tuple[int, int, int, int, int]] | None:
+    """``bus``'s ranges as ``(child_hi, child, parent_hi, parent, size)``; [] = identity; None = none."""
+    raw = tree.get(bus, "ranges")
+    if raw is None:
+        return None
+    na, ns = tree.cells_of(bus)
+    pna = tree.cells_of(parent_of(bus))[0]
+    step = na + pna + ns
+    cs = cells(raw)
+    out = []
+    for i in range(0, len(cs) - step + 1, step):
+        c_hi, child = _split(cs[i : i + na])
+        p_hi, parent = _split(cs[i + na : i + na + pna])
+        out.append((c_hi, child, p_hi, parent, number(cs[i + na + pna : i + step])))
+    return out
+
+
+def _space(hi: int) -> int:
+    return hi & 0x03000000
+
+
+def to_cpu(tree: Tree, node: str, addr_cells: Sequence[int]) -> int | None:
+    """Translate an address from ``node``'s ``reg``/``assigned-addresses`` to a CPU address."""
+    bus = parent_of(node)
+    hi, addr = _split(addr_cells)
+    while bus != "/":
+        ranges = _ranges(tree, bus)
+        if ranges is None:
+            return None
+        for c_hi, child, p_hi, parent, size in ranges:
+            if _space(c_hi) == _space(hi) and child <= addr < child + size:
+                hi, addr = p_hi, parent + (addr - child)
+                break
+        else:
+            if ranges:
+                return None
+        bus = parent_of(bus)
+    return addr
+
+
+def from_cpu(tree: Tree, node: str, cpu: int) -> tuple[int, int] | None:
+    """The ``(phys.hi space, address)`` at which ``node``'s bus sees CPU address ``cpu``."""
+    chain = []
+    bus = parent_of(node)
+    while bus != "/":
+        chain.append(bus)
+        bus = parent_of(bus)
+    hi, addr = 0, cpu
+    for bus in reversed(chain):
+        ranges = _ranges(tree, bus)
+        if ranges is None:
+            return None
+        for c_hi, child, p_hi, parent, size in ranges:
+            if _space(p_hi) == _space(hi) and parent <= addr < parent + size:
+                hi, addr = c_hi, child + (addr - parent)
+                break
+        else:
+            if ranges:
+                return None
+    return _space(hi), addr
+
+
+def check(blob: bytes) -> None:
+    """Raise DtbError unless libfdt accepts ``blob`` completely."""
+    data = bytearray(blob)
+    rc = libfdt.fdt_check_full(data, len(data))
+    if rc:
+        raise DtbError(f"the patched device tree is invalid ({libfdt.fdt_strerror(rc)}); not booting with it")
+
+
+def flatten(blob: bytes) -> tuple[dict[str, int], list[tuple[int, int]], dict[str, dict[str, bytes]]]:
+    """Header fields, the reserve map and every node's properties, for comparison."""
+    tree = Tree(load(blob, headroom=HEADROOM))
+    try:
+        header = {"version": libfdt.fdt_version(bytearray(blob)), "boot_cpuid_phys": tree.fdt.boot_cpuid_phys()}
+        nodes = {path: dict(tree._props(off)) for path, off in tree.walk()}
+        return header, tree.rsv(), nodes
+    except Exception as e:
+        raise error("invalid device tree", e) from None
