@@ -52,12 +52,13 @@ async def _ppc64_plan(
     addr: int | None = None
     size: int | None = None
     note = "ppc64: the kernel command line is in /chosen/bootargs"
+    blob = await asyncio.to_thread(dtb_path.read_bytes)
     if initrd is not None:
         combined = work_dir / "kernel+initrd"
-        segment = await asyncio.to_thread(ppc64.stage_kernel, kernel, initrd, combined)
+        floor = ppc64.load_floor(blob)
+        segment = await asyncio.to_thread(ppc64.stage_kernel, kernel, initrd, combined, floor=floor)
         kernel, addr, size = combined, segment.initrd_addr, segment.initrd_size
         note += f"; the initrd is an extra kernel segment at 0x{addr:x}"
-    blob = await asyncio.to_thread(dtb_path.read_bytes)
     blob = ppc64.prepare_dtb(blob, bootargs=args, initrd_addr=addr, initrd_size=size)
     dtb.check(blob)
     out = work_dir / "boot-ppc64.dtb"

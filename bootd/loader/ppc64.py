@@ -20,11 +20,12 @@ physical address (only the first one is moved, to the lowest free hole), so
 the initrd lands exactly where bootd said, and bootd writes that range into
 ``/chosen/linux,initrd-start`` / ``linux,initrd-end`` of the blob, next to
 ``/chosen/bootargs``.  The new kernel reserves the initrd from those
-properties before its first allocation.  The address is the one kexec-tools
-itself would pick for ``--initrd``: just above the kernel image (the first
-segment lands at physical 0, where a ppc64 kernel runs anyway), aligned to
-1 MiB with 1 MiB to spare, below the real-mode limit on any machine that can
-hold kernel and initrd.  A spare ``/memreserve/`` entry (a copy of the last
+properties before its first allocation.  The address is just above the new
+kernel as kexec-tools places it: kexec-tools keeps the running kernel's image
+(``/chosen/linux,kernel-end``) out of its holes and loads the new kernel at
+the lowest hole above it, and the new kernel later copies itself down to 0;
+the initrd goes above both, 1 MiB aligned with 1 MiB to spare, where nothing
+else is loaded (purgatory and the blob take other holes).  A spare ``/memreserve/`` entry (a copy of the last
 one, or the initrd range) is appended for kexec-tools to overwrite, so no
 firmware reservation is lost and nothing breaks if a kexec build does not
 overwrite it.
@@ -62,6 +63,8 @@ INITRD_ALIGN = 1 << 20
 """Alignment of the initrd's physical address."""
 INITRD_GUARD = 1 << 20
 """Free space kept between the end of the kernel image and the initrd."""
+FLOOR_FALLBACK = 256 << 20
+"""Assumed end of the running kernel when the device tree does not say."""
 
 _PT_LOAD = 1
 _PF_R = 4
@@ -128,13 +131,8 @@ def _read_elf(head: bytes) -> _Elf:
     return _Elf(endian, fields, phoff, phentsize, phdrs)
 
 
-def kernel_end(head: bytes) -> int:
-    """Physical end of the kernel image once loaded.
-
-    kexec-tools moves the first program header's segment to the lowest free
-    hole (physical 0 on ppc64, where the kernel runs anyway) and loads the
-    others at their own physical addresses.
-    """
+def kernel_span(head: bytes) -> int:
+    """Bytes from the kernel's load address to the end of its image (bss included)."""
     elf = _read_elf(head)
     end = 0
     for i, p in enumerate(elf.phdrs):
@@ -143,25 +141,54 @@ def kernel_end(head: bytes) -> int:
     return end
 
 
-def initrd_address(head: bytes) -> int:
-    """Where the initrd goes: above the kernel image, aligned, with a guard gap."""
-    return _align(kernel_end(head) + INITRD_GUARD, INITRD_ALIGN)
+def load_floor(fdt: bytes) -> int | None:
+    """Where kexec-tools will load the new kernel, from the running kernel's tree.
+
+    kexec-tools keeps the running kernel's image (``/chosen/linux,kernel-end``,
+    which a ppc64 kernel publishes for kexec) out of its free holes and puts the
+    new kernel at the lowest hole above it; the new kernel copies itself down
+    to 0 when it starts.  None when the tree does not say.
+    """
+    try:
+        tree = libfdt.Fdt(bytearray(fdt))
+        chosen = tree.path_offset("/chosen", [libfdt.FDT_ERR_NOTFOUND])
+        if chosen < 0:
+            return None
+        value = bytes(tree.getprop(chosen, "linux,kernel-end", [libfdt.FDT_ERR_NOTFOUND]))
+    except Exception:  # an unreadable tree is reported by prepare_dtb; here it only means "unknown"
+        return None
+    if len(value) not in (4, 8):
+        return None
+    return int.from_bytes(value, "big")
 
 
-def plan_initrd_segment(head: bytes, *, file_size: int, initrd_size: int) -> InitrdSegment:
+def initrd_address(head: bytes, *, floor: int | None = None) -> int:
+    """Where the initrd goes: above the new kernel as kexec-tools will place it.
+
+    The new kernel lands at ``floor`` (see :func:`load_floor`; unknown means
+    :data:`FLOOR_FALLBACK`) and runs from 0 after copying itself there, so the
+    initrd goes above both, aligned to :data:`INITRD_ALIGN` with
+    :data:`INITRD_GUARD` to spare (this also covers kexec-tools' page rounding).
+    """
+    base = FLOOR_FALLBACK if floor is None else floor
+    return _align(base + kernel_span(head) + INITRD_GUARD, INITRD_ALIGN)
+
+
+def plan_initrd_segment(head: bytes, *, file_size: int, initrd_size: int, floor: int | None = None) -> InitrdSegment:
     """Plan a kernel file that carries the initrd as one more ``PT_LOAD`` segment.
 
     ``head`` holds at least the ELF header and program header table (the first
     :data:`HEAD_BYTES` of the file are enough for any kernel); ``file_size`` is
-    the kernel file's size.  The program header table is rewritten at the end
-    of the file with one more entry, so nothing inside the image moves.
+    the kernel file's size; ``floor`` as for :func:`initrd_address`.  The
+    program header table is rewritten at the end of the file with one more
+    entry, so nothing inside the image moves.
     """
     if initrd_size <= 0:
         raise KexecError("the initrd is empty")
     if file_size < min(len(head), HEAD_BYTES):
         raise KexecError("the kernel file is shorter than its headers")
     elf = _read_elf(head)
-    addr = initrd_address(head)
+    addr = initrd_address(head, floor=floor)
     first = next(p for p in elf.phdrs if p[0] == _PT_LOAD)
     vaddr = (first[3] - first[4] + addr) & 0xFFFFFFFFFFFFFFFF
     phoff = _align(file_size, 8)
@@ -177,13 +204,16 @@ def plan_initrd_segment(head: bytes, *, file_size: int, initrd_size: int) -> Ini
     return InitrdSegment(addr, initrd_size, header, tail, initrd_offset)
 
 
-def stage_kernel(kernel: Path, initrd: Path, dest: Path) -> InitrdSegment:
-    """Write ``dest``: ``kernel`` with ``initrd`` as an extra segment (blocking I/O)."""
+def stage_kernel(kernel: Path, initrd: Path, dest: Path, *, floor: int | None = None) -> InitrdSegment:
+    """Write ``dest``: ``kernel`` with ``initrd`` as an extra segment (blocking I/O).
+
+    ``floor``: the running kernel's end, from :func:`load_floor` on the live tree.
+    """
     try:
         size = kernel.stat().st_size
         with kernel.open("rb") as f:
             head = f.read(HEAD_BYTES)
-        plan = plan_initrd_segment(head, file_size=size, initrd_size=initrd.stat().st_size)
+        plan = plan_initrd_segment(head, file_size=size, initrd_size=initrd.stat().st_size, floor=floor)
         with kernel.open("rb") as src, dest.open("wb") as out:
             shutil.copyfileobj(src, out, 1 << 20)
             out.seek(0)
