@@ -11,6 +11,7 @@ transfer gives up after ``timeout`` seconds without a new block.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import socket
 import struct
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
-from bootd.errors import NetworkError, ResourceError, Timeout
+from bootd.errors import BootdError, NetworkError, ResourceError, Timeout
 
 if TYPE_CHECKING:
     from bootd.loader.download import ProgressMeter
@@ -94,36 +95,206 @@ def parse_oack(payload: bytes) -> dict[str, str]:
     return out
 
 
-class _Endpoint(asyncio.DatagramProtocol):
-    def __init__(self) -> None:
-        self.queue: asyncio.Queue[tuple[bytes, tuple[str, int]] | OSError] = asyncio.Queue()
-
-    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
-        self.queue.put_nowait((data, addr))
-
-    def error_received(self, exc: Exception) -> None:
-        if isinstance(exc, OSError):
-            self.queue.put_nowait(exc)
+class _OptionsRefused(Exception):
+    pass
 
 
-class _Transfer:
-    def __init__(self, url: str, max_bytes: int, timeout: float, meter: ProgressMeter, out: BinaryIO) -> None:
+class _Client(asyncio.DatagramProtocol):
+    """One transfer, driven from the datagram callback (no per-packet task or
+    timer); a watchdog every :data:`RETRY_INTERVAL` retransmits and times out."""
+
+    def __init__(self, url: str, server: tuple[str, int], max_bytes: int, timeout: float, meter: ProgressMeter) -> None:
         self.url = url
+        self.server = server
         self.max_bytes = max_bytes
         self.timeout = timeout
         self.meter = meter
-        self.out = out
+        self.loop = asyncio.get_running_loop()
+        self.done: asyncio.Future[None] = self.loop.create_future()
+        self.chunks: asyncio.Queue[bytes | None] = asyncio.Queue()
+        self.transport: asyncio.DatagramTransport | None = None
+        self.options: dict[str, int] = {}
         self.blksize = 512
         self.window = 1
         self.block = 0
         self.received = 0
+        self.in_window = 0
         self.buffer = bytearray()
+        self.tid: tuple[str, int] | None = None
+        self.last_sent = b""
+        self.last_dest = server
+        self.last_packet = self.last_progress = time.monotonic()
+        self.watchdog: asyncio.TimerHandle | None = None
 
-    async def flush(self) -> None:
-        if self.buffer:
-            data = bytes(self.buffer)
+    # -- plumbing ------------------------------------------------------------------
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def start(self, filename: str, options: dict[str, int]) -> None:
+        self.options = options
+        self._send(build_rrq(filename, options), self.server)
+        self.last_packet = self.last_progress = time.monotonic()
+        self.watchdog = self.loop.call_later(RETRY_INTERVAL, self._tick)
+
+    def _send(self, packet: bytes, dest: tuple[str, int]) -> None:
+        assert self.transport is not None
+        self.last_sent, self.last_dest = packet, dest
+        self.transport.sendto(packet, dest)
+
+    def _fail(self, exc: BaseException) -> None:
+        if not self.done.done():
+            self.done.set_exception(exc)
+        self._stop()
+
+    def _stop(self) -> None:
+        if self.watchdog is not None:
+            self.watchdog.cancel()
+            self.watchdog = None
+
+    def _tick(self) -> None:
+        if self.done.done():
+            return
+        now = time.monotonic()
+        if now - self.last_progress > self.timeout:
+            what = "no answer from" if self.tid is None else "transfer stalled on"
+            self._fail(Timeout(f"{self.url}: {what} the TFTP server for {self.timeout:g} s; giving up"))
+            return
+        if now - self.last_packet >= RETRY_INTERVAL * 0.9:
+            assert self.transport is not None
+            self.transport.sendto(self.last_sent, self.last_dest)
+        wait = min(RETRY_INTERVAL, max(0.01, self.timeout - (now - self.last_progress) + 0.01))
+        self.watchdog = self.loop.call_later(wait, self._tick)
+
+    def error_received(self, exc: Exception) -> None:
+        if isinstance(exc, ConnectionRefusedError):
+            self._fail(NetworkError(f"cannot fetch {self.url}: no TFTP server at {self.server[0]} (port unreachable)"))
+        else:
+            log.debug("%s: socket error %s", self.url, exc)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.done.done():
+            self._fail(NetworkError(f"cannot fetch {self.url}: the socket closed"))
+
+    # -- protocol ------------------------------------------------------------------
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        if self.done.done():
+            return
+        if self.tid is None:
+            if addr[0] != self.server[0]:
+                return
+            self.tid = addr
+        elif addr != self.tid:
+            assert self.transport is not None
+            self.transport.sendto(build_error(ERR_UNKNOWN_TID, "unknown transfer ID"), addr)
+            return
+        if len(data) < 4:
+            return
+        self.last_packet = time.monotonic()
+        opcode = (data[0] << 8) | data[1]
+        try:
+            if opcode == DATA:
+                self._data((data[2] << 8) | data[3], data[4:])
+            elif opcode == OACK and self.block == 0 and self.options:
+                self._oack(parse_oack(data[2:]))
+            elif opcode == ERROR:
+                (code,) = struct.unpack("!H", data[2:4])
+                message = data[4:].split(b"\0", 1)[0].decode(errors="replace")
+                self._fail(_error(self.url, code, message, bool(self.options) and self.block == 0))
+        except BootdError as e:
+            self._fail(e)
+
+    def _oack(self, opts: dict[str, str]) -> None:
+        assert self.tid is not None
+        try:
+            blksize = int(opts.get("blksize", "512"))
+            window = int(opts.get("windowsize", "1"))
+            tsize = int(opts["tsize"]) if "tsize" in opts else None
+        except ValueError:
+            self._send(build_error(ERR_OPTIONS, "bad option value"), self.tid)
+            raise NetworkError(f"cannot fetch {self.url}: the server sent invalid TFTP options {opts}") from None
+        if not 8 <= blksize <= BLKSIZE or not 1 <= window <= WINDOWSIZE:
+            self._send(build_error(ERR_OPTIONS, "option value not offered"), self.tid)
+            raise NetworkError(f"cannot fetch {self.url}: the server answered with options we did not offer: {opts}")
+        self.blksize, self.window = blksize, window
+        if tsize is not None and tsize > 0:
+            self.meter.total = tsize
+            if tsize > self.max_bytes:
+                self._send(build_error(ERR_DISK_FULL, "file too large"), self.tid)
+                raise ResourceError(
+                    f"{self.url} is too large: {_size(tsize)} exceeds the limit of {_size(self.max_bytes)}"
+                )
+        self._send(build_ack(0), self.tid)
+        self.last_progress = time.monotonic()
+
+    def _data(self, block: int, payload: bytes) -> None:
+        assert self.tid is not None
+        if block != (self.block + 1) & 0xFFFF:
+            # duplicate or out of order: say where we are
+            self._send(build_ack(self.block), self.tid)
+            self.in_window = 0
+            return
+        if len(payload) > self.blksize:
+            self._send(build_error(0, "block too large"), self.tid)
+            raise NetworkError(f"cannot fetch {self.url}: the server sent a block larger than agreed")
+        self.block = block
+        self.received += len(payload)
+        if self.received > self.max_bytes:
+            self._send(build_error(ERR_DISK_FULL, "file too large"), self.tid)
+            raise ResourceError(f"{self.url} is too large: more than the limit of {_size(self.max_bytes)}")
+        self.buffer += payload
+        self.last_progress = self.last_packet
+        self.in_window += 1
+        final = len(payload) < self.blksize
+        if final or self.in_window >= self.window:
+            self._send(build_ack(block), self.tid)
+            self.in_window = 0
+        self.meter.update(self.received)
+        if len(self.buffer) >= FLUSH_BYTES or final:
+            self.chunks.put_nowait(bytes(self.buffer))
             self.buffer.clear()
-            await asyncio.to_thread(self.out.write, data)
+        if final:
+            self._stop()
+            self.done.set_result(None)
+
+
+async def _write_chunks(client: _Client, out: BinaryIO) -> None:
+    while True:
+        chunk = await client.chunks.get()
+        if chunk is None:
+            return
+        await asyncio.to_thread(out.write, chunk)
+
+
+async def _transfer(
+    url: str,
+    family: int,
+    server: tuple[str, int],
+    filename: str,
+    options: dict[str, int],
+    out: BinaryIO,
+    *,
+    max_bytes: int,
+    timeout: float,
+    meter: ProgressMeter,
+) -> int:
+    loop = asyncio.get_running_loop()
+    transport, client = await loop.create_datagram_endpoint(
+        lambda: _Client(url, server, max_bytes, timeout, meter), family=family
+    )
+    writer = asyncio.create_task(_write_chunks(client, out))
+    try:
+        client.start(filename, options)
+        await client.done
+        client.chunks.put_nowait(None)
+        await writer
+        return client.received
+    finally:
+        client._stop()
+        transport.close()
+        if not writer.done():
+            writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await writer
 
 
 async def tftp_fetch(url: str, part: Path, *, max_bytes: int, timeout: float, meter: ProgressMeter) -> int:
@@ -138,147 +309,37 @@ async def tftp_fetch(url: str, part: Path, *, max_bytes: int, timeout: float, me
         raise NetworkError(f"cannot fetch {url}: cannot resolve host {target.host!r}") from None
     family, _, _, _, sockaddr = infos[0]
     server = (str(sockaddr[0]), int(sockaddr[1]))
-    transport, endpoint = await loop.create_datagram_endpoint(_Endpoint, family=family)
     out = await asyncio.to_thread(open, part, "wb")
     try:
-        xfer = _Transfer(url, max_bytes, timeout, meter, out)
         options = {"blksize": BLKSIZE, "tsize": 0, "windowsize": WINDOWSIZE}
         try:
-            await _run(xfer, transport, endpoint, server, target.filename, options)
+            n = await _transfer(
+                url, family, server, target.filename, options, out, max_bytes=max_bytes, timeout=timeout, meter=meter
+            )
         except _OptionsRefused:
             log.info("%s: server refused TFTP options; retrying without", url)
             await asyncio.to_thread(out.seek, 0)
             await asyncio.to_thread(out.truncate)
-            xfer = _Transfer(url, max_bytes, timeout, meter, out)
-            await _run(xfer, transport, endpoint, server, target.filename, {})
-        await xfer.flush()
-        meter.update(xfer.received, final=True)
-        return xfer.received
+            n = await _transfer(
+                url, family, server, target.filename, {}, out, max_bytes=max_bytes, timeout=timeout, meter=meter
+            )
+        meter.update(n, final=True)
+        return n
     finally:
-        transport.close()
         await asyncio.to_thread(out.close)
 
 
-class _OptionsRefused(Exception):
-    pass
-
-
-async def _run(
-    xfer: _Transfer,
-    transport: asyncio.DatagramTransport,
-    endpoint: _Endpoint,
-    server: tuple[str, int],
-    filename: str,
-    options: dict[str, int],
-) -> None:
-    last_sent = build_rrq(filename, options)
-    last_dest: tuple[str, int] = server
-    tid: tuple[str, int] | None = None
-    transport.sendto(last_sent, last_dest)
-    last_progress = time.monotonic()
-    in_window = 0
-    while True:
-        now = time.monotonic()
-        if now - last_progress > xfer.timeout:
-            what = "no answer from" if tid is None else "transfer stalled on"
-            raise Timeout(f"{xfer.url}: {what} the TFTP server for {xfer.timeout:g} s; giving up")
-        wait = min(RETRY_INTERVAL, xfer.timeout - (now - last_progress)) + 0.001
-        try:
-            item = await asyncio.wait_for(endpoint.queue.get(), wait)
-        except TimeoutError:
-            transport.sendto(last_sent, last_dest)
-            continue
-        if isinstance(item, OSError):
-            if isinstance(item, ConnectionRefusedError):
-                raise NetworkError(f"cannot fetch {xfer.url}: no TFTP server at {server[0]} (port unreachable)")
-            log.debug("%s: socket error %s", xfer.url, item)
-            continue
-        data, addr = item
-        if tid is None:
-            if addr[0] != server[0]:
-                continue
-            tid = addr
-            last_dest = tid
-        elif addr != tid:
-            transport.sendto(build_error(ERR_UNKNOWN_TID, "unknown transfer ID"), addr)
-            continue
-        if len(data) < 4:
-            continue
-        (opcode,) = struct.unpack("!H", data[:2])
-        if opcode == ERROR:
-            (code,) = struct.unpack("!H", data[2:4])
-            message = data[4:].split(b"\0", 1)[0].decode(errors="replace")
-            _raise_error(xfer.url, code, message, bool(options) and xfer.block == 0)
-        elif opcode == OACK and xfer.block == 0 and options:
-            _accept_oack(xfer, parse_oack(data[2:]), transport, tid)
-            last_sent = build_ack(0)
-            transport.sendto(last_sent, tid)
-            last_progress = time.monotonic()
-        elif opcode == DATA:
-            (block,) = struct.unpack("!H", data[2:4])
-            payload = data[4:]
-            if block != (xfer.block + 1) & 0xFFFF:
-                # duplicate or out of order: say where we are
-                last_sent = build_ack(xfer.block)
-                transport.sendto(last_sent, tid)
-                in_window = 0
-                continue
-            if len(payload) > xfer.blksize:
-                transport.sendto(build_error(0, "block too large"), tid)
-                raise NetworkError(f"cannot fetch {xfer.url}: the server sent a block larger than agreed")
-            xfer.block = block
-            xfer.received += len(payload)
-            if xfer.received > xfer.max_bytes:
-                transport.sendto(build_error(ERR_DISK_FULL, "file too large"), tid)
-                raise ResourceError(f"{xfer.url} is too large: more than the limit of {_size(xfer.max_bytes)}")
-            xfer.buffer += payload
-            xfer.meter.update(xfer.received)
-            last_progress = time.monotonic()
-            in_window += 1
-            final = len(payload) < xfer.blksize
-            if final or in_window >= xfer.window:
-                last_sent = build_ack(block)
-                transport.sendto(last_sent, tid)
-                in_window = 0
-            if len(xfer.buffer) >= FLUSH_BYTES:
-                await xfer.flush()
-            if final:
-                return
-
-
-def _accept_oack(
-    xfer: _Transfer, opts: dict[str, str], transport: asyncio.DatagramTransport, tid: tuple[str, int]
-) -> None:
-    try:
-        blksize = int(opts.get("blksize", "512"))
-        window = int(opts.get("windowsize", "1"))
-        tsize = int(opts["tsize"]) if "tsize" in opts else None
-    except ValueError:
-        transport.sendto(build_error(ERR_OPTIONS, "bad option value"), tid)
-        raise NetworkError(f"cannot fetch {xfer.url}: the server sent invalid TFTP options {opts}") from None
-    if not 8 <= blksize <= BLKSIZE or not 1 <= window <= WINDOWSIZE:
-        transport.sendto(build_error(ERR_OPTIONS, "option value not offered"), tid)
-        raise NetworkError(f"cannot fetch {xfer.url}: the server answered with options we did not offer: {opts}")
-    xfer.blksize = blksize
-    xfer.window = window
-    if tsize is not None and tsize > 0:
-        xfer.meter.total = tsize
-        if tsize > xfer.max_bytes:
-            transport.sendto(build_error(ERR_DISK_FULL, "file too large"), tid)
-            raise ResourceError(f"{xfer.url} is too large: {_size(tsize)} exceeds the limit of {_size(xfer.max_bytes)}")
-
-
-def _raise_error(url: str, code: int, message: str, during_options: bool) -> None:
+def _error(url: str, code: int, message: str, during_options: bool) -> BaseException:
     detail = f" ({message})" if message else ""
     if code == ERR_NOT_FOUND:
         from bootd.loader.download import ResourceNotFound
 
-        raise ResourceNotFound(f"{url}: not found on the TFTP server{detail}")
+        return ResourceNotFound(f"{url}: not found on the TFTP server{detail}")
     if code == ERR_ACCESS:
-        raise ResourceError(f"cannot fetch {url}: access denied by the TFTP server{detail}")
+        return ResourceError(f"cannot fetch {url}: access denied by the TFTP server{detail}")
     if code == ERR_OPTIONS and during_options:
-        raise _OptionsRefused()
-    raise ResourceError(f"cannot fetch {url}: TFTP error {code}{detail}")
+        return _OptionsRefused()
+    return ResourceError(f"cannot fetch {url}: TFTP error {code}{detail}")
 
 
 def _size(n: int) -> str:
