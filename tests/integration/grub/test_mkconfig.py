@@ -75,7 +75,7 @@ def test_every_entry_grouping_and_default(submenu_config: MkconfigResult) -> Non
     view = DirectoryView(submenu_config.boot, Device(id="bootfs", uuid=submenu_config.uuid))
     parsed = parse_device(view, ParseContext())
     assert parsed.timeout == 4.0
-    expected = [("Debian GNU/Linux", None)]
+    expected: list[tuple[str, str | None]] = [("Debian GNU/Linux", None)]
     for v in NEWEST_FIRST:
         expected.append((f"Debian GNU/Linux, with Linux {v}", ADVANCED))
         expected.append((f"Debian GNU/Linux, with Linux {v} (recovery mode)", ADVANCED))
