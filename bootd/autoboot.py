@@ -93,6 +93,7 @@ class Autoboot:
         self._why_finished = reason
         log.info("autoboot stopped: %s", reason)
         self._wake.set()
+        self._publish(Countdown())
         return True
 
     def _publish(self, state: Countdown) -> None:

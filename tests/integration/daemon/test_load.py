@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import subprocess
 import sys
@@ -44,8 +45,8 @@ async def test_fifty_clients_see_every_option_come_and_go(
         removed = [set[str]() for _ in range(CLIENTS)]
         for i in range(CLIENTS):
             c = await BootdClient.connect(system_bus.address)
-            c.on_option_added(lambda o, i=i: added[i].add(o.id))
-            c.on_option_removed(lambda oid, i=i: removed[i].add(oid))
+            c.on_option_added(functools.partial(lambda seen, o: seen.add(o.id), added[i]))
+            c.on_option_removed(removed[i].add)
             clients.append(c)
         assert time.monotonic() - start < PLUG_AT, "clients subscribed before the devices appear"
         probe = clients[0]
