@@ -17,9 +17,9 @@ import json
 import os
 import sys
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path, PurePosixPath
+from collections.abc import AsyncIterator, Iterator
+from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bootd.errors import BootdError, InvalidArgument, NotFound, Unsupported
@@ -67,18 +67,6 @@ def run(args: argparse.Namespace) -> int:
     return asyncio.run(_boot_scanned(args))
 
 
-def parse_source(text: str) -> tuple[Path, dict[str, str]]:
-    """``PATH[,uuid=U][,label=L][,id=I]``."""
-    path, *rest = text.split(",")
-    extra: dict[str, str] = {}
-    for item in rest:
-        key, sep, value = item.partition("=")
-        if not sep or key not in ("uuid", "label", "id"):
-            raise InvalidArgument(f"--scan {text}: expected PATH[,uuid=U][,label=L][,id=I]")
-        extra[key] = value
-    return Path(path), extra
-
-
 def _platform(args: argparse.Namespace, state_dir: Path) -> Platform:
     """The composition point: real machine, real machine with kexec recorded, or a sandbox."""
     if args.machine is not None:
@@ -109,34 +97,24 @@ def _work_dir(args: argparse.Namespace) -> Iterator[Path]:
         yield Path(tmp)
 
 
-async def _scan(platform: Platform, sources: list[str]) -> tuple[list[BootOption], dict[str, Device]]:
-    from bootd.model import Device
-    from bootd.parsers import ParseContext, parse_device
-    from bootd.parsers.view import DirectoryView
+@asynccontextmanager
+async def _scanned(platform: Platform, sources: list[str]) -> AsyncIterator[tuple[list[BootOption], dict[str, Device]]]:
+    """Parse the sources (images and block devices stay mounted read-only until exit)."""
+    from bootd.cli.scan import directory_view, parse_source, scan_views
 
-    views = []
-    for text in sources:
-        path, extra = parse_source(text)
-        if not path.is_dir():
-            raise InvalidArgument(f"--scan {path}: not a directory (mount the device, or use bootd scan for images)")
-        root = path.resolve()
-        dev = Device(
-            id=extra.get("id") or root.name or "root",
-            uuid=extra.get("uuid"),
-            label=extra.get("label"),
-            mountpoint=PurePosixPath(str(root)),
-            node=str(root),
-        )
-        views.append(DirectoryView(root, dev))
-    others = {v.device.id: v for v in views}
-    ctx = ParseContext(others=others, arch=platform.arch, firmware=platform.firmware)
-    options: list[BootOption] = []
-    for view in views:
-        result = parse_device(view, ctx)
-        for d in result.diagnostics:
-            print(f"bootd boot: {view.device.id}: {d}", file=sys.stderr)
-        options.extend(result.options)
-    return options, {v.device.id: v.device for v in views}
+    specs = [parse_source(text) for text in sources]
+    taken: set[str] = set()
+    views = [directory_view(spec, taken) for spec in specs if spec.path.is_dir()]
+    others = [spec.path for spec in specs if not spec.path.is_dir()]
+    async with AsyncExitStack() as stack:
+        if others:
+            from bootd.discovery.scanner import mounted_sources
+
+            views += await stack.enter_async_context(mounted_sources(platform, others))
+        devices, options, diags = scan_views(views, arch=platform.arch, firmware=platform.firmware)
+        for dev_id, diag in diags:
+            print(f"bootd boot: {dev_id}: {diag}", file=sys.stderr)
+        yield options, {d.id: d for d in devices}
 
 
 def pick(options: list[BootOption], name: str | None) -> BootOption:
@@ -191,31 +169,26 @@ def print_plan(option: BootOption, plan: BootPlan, *, as_json: bool) -> None:
 
 
 async def _boot_scanned(args: argparse.Namespace) -> int:
+    from bootd.loader import kexec
     from bootd.loader.boot import boot
     from bootd.model import BootRequest
 
     recorded = args.dry_run or args.machine is not None
+    if not recorded and os.geteuid() != 0:
+        raise BootdError("booting needs root (use --dry-run to see the plan)")
+
+    def progress(message: str, _fraction: float) -> None:
+        print(f"bootd boot: {message}", file=sys.stderr)
+
     with _work_dir(args) as work:
         platform = _platform(args, work / "sandbox")
-        options, devices = await _scan(platform, args.scan)
-        option = pick(options, args.name)
-        request = BootRequest(option=option, console=args.console, args=args.args)
-
-        def progress(message: str, _fraction: float) -> None:
-            print(f"bootd boot: {message}", file=sys.stderr)
-
-        if not recorded:
-            if os.geteuid() != 0:
-                raise BootdError("booting needs root (use --dry-run to see the plan)")
+        async with _scanned(platform, args.scan) as (options, devices):
+            option = pick(options, args.name)
+            request = BootRequest(option=option, console=args.console, args=args.args)
+            plan = await boot(
+                platform, request, devices, work_dir=work, hooks_dir=args.hooks_dir, progress=progress, execute=False
+            )
             # Print the plan before the jump: after kexec there is nobody to print it.
-            plan = await boot(platform, request, devices, work_dir=work, hooks_dir=args.hooks_dir, execute=False)
             print_plan(option, plan, as_json=args.json)
-            from bootd.loader import kexec
-
             await kexec.execute(platform, kexec.KexecPlan(plan.kexec_load_argv, plan.kexec_exec_argv, plan.args))
-            return 0
-        plan = await boot(
-            platform, request, devices, work_dir=work, hooks_dir=args.hooks_dir, progress=progress, execute=True
-        )
-        print_plan(option, plan, as_json=args.json)
     return 0

@@ -9,8 +9,10 @@ from pathlib import Path
 
 import libfdt
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, requires_root
 from tests.unit.loader.helpers import ARM64_DTS, ARM_TOML, bls_disk, decompile, make_machine
+
+UUID = "6b1d5e4e-0e2a-4c55-9a3e-2f6f3c1d7b10"
 
 
 def bootd(*args: str | Path, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
@@ -128,3 +130,31 @@ def test_boot_scan_path_loads_no_dbus_tui_or_udev_library(tmp_path: Path) -> Non
     )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert "HEAVY [] 0" in r.stderr, r.stderr
+
+
+@requires_root
+def test_boot_scan_from_an_image_file_dry_run(tmp_path: Path) -> None:
+    disk = bls_disk(tmp_path / "disk")
+    image = tmp_path / "boot.img"
+    subprocess.run(["truncate", "-s", "16M", str(image)], check=True)
+    subprocess.run(["mkfs.ext4", "-q", "-F", "-d", str(disk), "-U", UUID, str(image)], check=True)
+    before = image.read_bytes()
+    r = bootd(
+        "boot",
+        "--scan",
+        f"{image},id=img",
+        "--name",
+        "Demo Linux",
+        "--console",
+        "ttyS0",
+        "--dry-run",
+        "--json",
+        "--hooks-dir",
+        tmp_path / "none",
+    )
+    assert r.returncode == 0, r.stderr
+    plan = json.loads(r.stdout)
+    assert plan["kexec_load"][1] == "-s" and plan["kexec_load"][2].endswith("/boot/vmlinuz-6.1")
+    assert image.read_bytes() == before  # mounted read-only, nothing written
+    mounts = Path("/proc/self/mounts").read_text()
+    assert plan["kexec_load"][2].rsplit("/boot/", 1)[0] not in mounts  # unmounted afterwards
