@@ -15,9 +15,16 @@ import signal
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bootd.errors import PermissionDenied
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from bootd.discovery.network import NetworkDiscovery
+    from bootd.inventory import Inventory
+    from bootd.platform import Platform
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -41,6 +48,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--parse-timeout", type=float, default=15.0, metavar="SECONDS", help="time limit for reading one device"
     )
+    parser.add_argument("--network", action="store_true", help=NETWORK_HELP)
 
 
 def _emit(line: str) -> None:
@@ -122,8 +130,11 @@ async def _watch(args: argparse.Namespace) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    network = _network(platform, inventory, status) if args.network else None
     try:
         await discovery.start()
+        if network is not None:
+            await network.start()
         settled = asyncio.create_task(discovery.settled())
         stopping = asyncio.create_task(stop.wait())
         await asyncio.wait({settled, stopping}, return_when=asyncio.FIRST_COMPLETED)
@@ -133,6 +144,8 @@ async def _watch(args: argparse.Namespace) -> int:
             settled.cancel()
         await stopping
     finally:
+        if network is not None:
+            await network.stop()
         await discovery.stop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
@@ -143,3 +156,13 @@ async def _watch(args: argparse.Namespace) -> int:
 
 def run(args: argparse.Namespace) -> int:
     return asyncio.run(_watch(args))
+
+
+# -- network interfaces (DHCP/PXE) ---------------------------------------------------
+NETWORK_HELP = "also bring network interfaces up, run DHCP on them and show their PXE options"
+
+
+def _network(platform: Platform, inventory: Inventory, status: Callable[..., None]) -> NetworkDiscovery:
+    from bootd.discovery.network import NetworkDiscovery
+
+    return NetworkDiscovery(platform, inventory, status=status)

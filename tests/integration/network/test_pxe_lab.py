@@ -4,14 +4,18 @@ takes the lease with busybox udhcpc."""
 
 from __future__ import annotations
 
+import json
 import re
+import signal
+import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.integration.network.lab import CLIENT_MAC, HTTP_PORT, PYTHON, SERVER_IP, Lab, available
+from tests.integration.network.lab import CLIENT_MAC, HTTP_PORT, PYTHON, ROOT, SERVER_IP, Lab, available
 
 pytestmark = [pytest.mark.root, pytest.mark.skipif(available() is not None, reason=str(available()))]
 
@@ -192,3 +196,34 @@ def test_add_url_config_and_prefix(lab: Lab) -> None:
     assert err[0]["url"] == f"{HTTP}/nothing.cfg" and "no boot configuration" in err[0]["message"]
     # the static address was applied to the interface
     assert "10.77.0.10/24" in lab.client(["ip", "-4", "addr", "show", "dev", "eth0"])
+
+
+def test_bootd_watch_shows_pxe_entries_after_a_lease(lab: Lab) -> None:
+    lab.start_dnsmasq(["--dhcp-option=66,10.77.0.1", "--dhcp-option=67,boot/pxelinux.0"])
+    argv = [
+        "ip", "netns", "exec", lab.client_ns, PYTHON, "-m", "bootd", "watch", "--network", "--json",
+        "--device", "no-such-disk", "--mount-root", str(lab.tmp / "mnt"),
+    ]  # fmt: skip
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    seen: list[dict[str, Any]] = []
+    try:
+        assert proc.stdout is not None
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            seen.append(json.loads(line))
+            if sum(1 for e in seen if e["event"] == "option-added") == 2:
+                break
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0, err
+    added = [e["option"] for e in seen if e["event"] == "option-added"]
+    assert [o["id"] for o in added] == ["eth0/pxe/linux", "eth0/pxe/rescue"]
+    devices = [e["device"] for e in seen if e["event"].startswith("device-")]
+    assert devices[0]["id"] == "eth0" and devices[0]["type"] == "network"
+    # the DHCP client went with the watch
+    pids = subprocess.run(["ip", "netns", "pids", lab.client_ns], capture_output=True, text=True, check=False)
+    assert pids.stdout.split() == []
