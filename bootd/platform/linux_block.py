@@ -167,7 +167,7 @@ class _AutoclearPoller:
     def __init__(self, loop: asyncio.AbstractEventLoop, callback: EventCallback) -> None:
         self.loop = loop
         self.callback = callback
-        self.states: dict[str, bool] = {}
+        self.seen: set[tuple[str, str]] = set()
         self.handle: asyncio.TimerHandle | None = None
         self.stopped = False
         self._poll(initial=True)
@@ -175,19 +175,23 @@ class _AutoclearPoller:
     def _poll(self, *, initial: bool = False) -> None:
         if self.stopped:
             return
-        current: dict[str, bool] = {}
+        # one request per attachment: a loop device's diskseq changes on every attach
+        pending: set[tuple[str, str]] = set()
         for path in Path("/sys/block").glob("loop*/loop/autoclear"):
-            name = path.parent.parent.name
+            block = path.parent.parent
             try:
-                current[name] = path.read_text().strip() == "1"
+                if path.read_text().strip() != "1":
+                    continue
+                seq = (block / "diskseq").read_text().strip() if (block / "diskseq").exists() else ""
             except OSError:
                 continue
-        for name, autoclear in current.items():
-            if autoclear and not self.states.get(name) and not initial:
+            pending.add((block.name, seq))
+        if not initial:
+            for name, _seq in sorted(pending - self.seen):
                 props = (("DISK_EJECT_REQUEST", "1"),)
                 dev = BlockDevice(name=name, node=f"/dev/{name}", devtype="disk", properties=props)
                 self.callback(BlockEvent(BlockAction.CHANGE, dev))
-        self.states = current
+        self.seen = pending
         self.handle = self.loop.call_later(self.INTERVAL, self._poll)
 
     def stop(self) -> None:
