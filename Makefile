@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 APT_CORE := python3 python3-venv python3-dev gcc make git
 APT_PARSERS :=
 APT_GRUB := grub-common grub2-common
-APT_DISCOVERY := udev util-linux e2fsprogs btrfs-progs squashfs-tools xfsprogs dosfstools mtools fusefat genisoimage fuseiso lvm2 kmod
+APT_DISCOVERY := udev util-linux fdisk e2fsprogs btrfs-progs squashfs-tools xfsprogs dosfstools mtools fusefat genisoimage fuseiso lvm2 kmod
 APT_LOADER := device-tree-compiler qemu-system-arm qemu-system-ppc cpio binutils busybox-static
 APT_DAEMON := dbus dbus-daemon systemd libglib2.0-bin passwd
 APT_UI := tmux
@@ -55,7 +55,17 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 services:
-	@udevadm control --ping 2>/dev/null || { /lib/systemd/systemd-udevd --daemon && udevadm control --ping; } || echo "udevd could not be started; device tests will skip" >&2
+	@# udevd (no systemd as PID 1 here): start it by hand, wait until it answers, let it
+	@# record the block devices that are already present, then wait for it to settle.
+	@if ! udevadm control --ping 2>/dev/null; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    for d in /lib/systemd/systemd-udevd /usr/lib/systemd/systemd-udevd; do [ -x $$d ] && { $$d --daemon; break; }; done; \
+	    for i in $$(seq 50); do udevadm control --ping 2>/dev/null && break; sleep 0.1; done; \
+	    udevadm control --ping 2>/dev/null && udevadm trigger --action=add --subsystem-match=block; \
+	  fi; \
+	fi; \
+	if udevadm control --ping 2>/dev/null; then udevadm settle --timeout=30; \
+	else echo "udevd could not be started; device tests will skip" >&2; fi
 
 lint:
 	$(VENV)/bin/ruff check bootd ui tests bench

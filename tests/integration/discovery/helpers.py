@@ -271,6 +271,9 @@ def ensure_udev() -> bool:
             sh(prog, "--daemon", check=False)
             for _ in range(50):
                 if udev_running():
+                    # let the new udevd record the block devices already present
+                    sh("udevadm", "trigger", "--action=add", "--subsystem-match=block", check=False)
+                    settle()
                     return True
                 time.sleep(0.1)
     return False
