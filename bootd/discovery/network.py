@@ -22,17 +22,17 @@ import contextlib
 import logging
 import tempfile
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
-from enum import StrEnum
+from dataclasses import replace
 from pathlib import Path
 
+from bootd.discovery.network_settings import InterfaceSettings, Method, NetworkSettings, network_settings
 from bootd.errors import BootdError, InvalidArgument, ResourceError
 from bootd.inventory import Inventory
 from bootd.loader.download import ResourceNotFound, fetch
 from bootd.model import BootOption, Device, DeviceType, Severity
 from bootd.parsers import pxe
 from bootd.platform import Platform
-from bootd.platform.net import DhcpClient, Interface, StaticAddress
+from bootd.platform.net import DhcpClient, Interface
 
 log = logging.getLogger(__name__)
 
@@ -42,40 +42,6 @@ LEASE_EVENTS = frozenset({"bound", "renew"})
 END_EVENTS = frozenset({"deconfig", "leasefail", "nak", "release", "expire"})
 MAX_INCLUDE_ROUNDS = 8
 URL_DEVICE = "url"
-
-
-class Method(StrEnum):
-    DHCP = "dhcp"
-    STATIC = "static"
-    IGNORE = "ignore"
-
-
-@dataclass(frozen=True)
-class InterfaceSettings:
-    method: Method = Method.DHCP
-    static: StaticAddress | None = None
-
-
-@dataclass(frozen=True)
-class NetworkSettings:
-    """What network discovery does; the daemon builds it from its settings."""
-
-    enabled: bool = True
-    bring_up: bool = True
-    """Bring interfaces up administratively; if False only interfaces already up are used."""
-    interfaces: Mapping[str, InterfaceSettings] = field(default_factory=dict)
-    """Per-interface settings by name or MAC; others get ``default``."""
-    default: InterfaceSettings = InterfaceSettings()
-    lease_reports: str = "direct"
-    """``direct``: the DHCP client reports to this object; ``dbus``: its lease
-    script runs ``bootd event`` and the daemon forwards to :meth:`handle_event`."""
-    timeout: float = 30.0
-    """Seconds without progress before a configuration download gives up."""
-    max_config_bytes: int = 1024 * 1024
-    poll_interval: float = 2.0
-
-    def for_interface(self, iface: Interface) -> InterfaceSettings:
-        return self.interfaces.get(iface.name) or self.interfaces.get(iface.mac) or self.default
 
 
 def interface_device(iface: Interface, lease: Mapping[str, str] | None = None) -> Device:
@@ -387,3 +353,13 @@ class NetworkDiscovery:
             self.inventory.put_option(opt)
         self._url_options[url] = [o.id for o in placed]
         return placed
+
+
+__all__ = [
+    "InterfaceSettings",
+    "Method",
+    "NetworkDiscovery",
+    "NetworkSettings",
+    "interface_device",
+    "network_settings",
+]

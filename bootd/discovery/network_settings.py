@@ -1,0 +1,126 @@
+"""Network discovery settings: what to do with each interface.
+
+:func:`network_settings` reads the ``[network]`` table of bootd.toml.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from bootd.errors import ConfigError
+from bootd.platform.net import Interface, StaticAddress
+
+
+class Method(StrEnum):
+    DHCP = "dhcp"
+    STATIC = "static"
+    IGNORE = "ignore"
+
+
+@dataclass(frozen=True)
+class InterfaceSettings:
+    method: Method = Method.DHCP
+    static: StaticAddress | None = None
+
+
+@dataclass(frozen=True)
+class NetworkSettings:
+    """What network discovery does; the daemon builds it from its settings."""
+
+    enabled: bool = True
+    bring_up: bool = True
+    """Bring interfaces up administratively; if False only interfaces already up are used."""
+    interfaces: Mapping[str, InterfaceSettings] = field(default_factory=dict)
+    """Per-interface settings by name or MAC; others get ``default``."""
+    default: InterfaceSettings = InterfaceSettings()
+    lease_reports: str = "direct"
+    """``direct``: the DHCP client reports to this object; ``dbus``: its lease
+    script runs ``bootd event`` and the daemon forwards to :meth:`handle_event`."""
+    timeout: float = 30.0
+    """Seconds without progress before a configuration download gives up."""
+    max_config_bytes: int = 1024 * 1024
+    poll_interval: float = 2.0
+
+    def for_interface(self, iface: Interface) -> InterfaceSettings:
+        return self.interfaces.get(iface.name) or self.interfaces.get(iface.mac) or self.default
+
+
+def _address(text: str) -> tuple[str, int]:
+    import ipaddress
+
+    try:
+        iface = ipaddress.IPv4Interface(text)
+    except ValueError:
+        raise ConfigError(f"network: {text!r} is not an IPv4 ADDRESS/PREFIX") from None
+    return str(iface.ip), iface.network.prefixlen
+
+
+def _interface_settings(key: str, data: Mapping[str, Any]) -> InterfaceSettings:
+    known = {"method", "address", "gateway", "dns"}
+    unknown = set(data) - known
+    if unknown:
+        raise ConfigError(f"network.interface.{key}: unknown key(s) {', '.join(sorted(unknown))}")
+    try:
+        method = Method(str(data.get("method", "dhcp")))
+    except ValueError:
+        raise ConfigError(f"network.interface.{key}: method must be dhcp, static or ignore") from None
+    if method is not Method.STATIC:
+        return InterfaceSettings(method)
+    if not isinstance(data.get("address"), str):
+        raise ConfigError(f'network.interface.{key}: a static interface needs address = "ADDRESS/PREFIX"')
+    address, prefix = _address(data["address"])
+    gateway = data.get("gateway")
+    dns = data.get("dns", [])
+    if gateway is not None and not isinstance(gateway, str):
+        raise ConfigError(f"network.interface.{key}: gateway must be a string")
+    if not isinstance(dns, list) or not all(isinstance(d, str) for d in dns):
+        raise ConfigError(f"network.interface.{key}: dns must be a list of addresses")
+    return InterfaceSettings(method, StaticAddress(address, prefix, gateway, tuple(dns)))
+
+
+def network_settings(data: Mapping[str, Any]) -> NetworkSettings:
+    """The ``[network]`` table of bootd.toml as :class:`NetworkSettings`; ConfigError says what is wrong::
+
+    [network]
+    enabled = true            # false: no interface is touched
+    bring_up = true           # bring interfaces up (false: only those already up)
+    timeout = 30              # seconds without progress before a config download gives up
+    method = "dhcp"           # for interfaces not listed below
+    [network.interface.eth0]  # by name, or by MAC: [network.interface."52:54:00:12:34:56"]
+    method = "static"         # dhcp | static | ignore
+    address = "192.168.1.5/24"
+    gateway = "192.168.1.1"
+    dns = ["192.168.1.1"]
+    """
+    known = {"enabled", "bring_up", "timeout", "method", "interface", "lease_reports"}
+    unknown = set(data) - known
+    if unknown:
+        raise ConfigError(f"network: unknown key(s) {', '.join(sorted(unknown))}")
+    for key in ("enabled", "bring_up"):
+        if not isinstance(data.get(key, True), bool):
+            raise ConfigError(f"network.{key} must be true or false")
+    timeout = data.get("timeout", 30)
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 0 < timeout <= 3600:
+        raise ConfigError("network.timeout must be a number of seconds between 0 and 3600")
+    reports = data.get("lease_reports", "direct")
+    if reports not in ("direct", "dbus"):
+        raise ConfigError("network.lease_reports must be direct or dbus")
+    table = data.get("interface", {})
+    if not isinstance(table, dict):
+        raise ConfigError("network.interface must be a table of interface names or MACs")
+    interfaces: dict[str, InterfaceSettings] = {}
+    for key, value in table.items():
+        if not isinstance(value, dict):
+            raise ConfigError(f"network.interface.{key} must be a table")
+        interfaces[key.lower() if ":" in key else key] = _interface_settings(key, value)
+    return NetworkSettings(
+        enabled=data.get("enabled", True),
+        bring_up=data.get("bring_up", True),
+        interfaces=interfaces,
+        default=_interface_settings("(default)", {"method": data.get("method", "dhcp")}),
+        lease_reports=reports,
+        timeout=float(timeout),
+    )
