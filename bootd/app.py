@@ -358,7 +358,9 @@ def make_network(platform: Platform, daemon: Daemon) -> NetworkLike | None:
             raise
         log.warning("this build has no network discovery")
         return None
-    net: NetworkLike = module.NetworkDiscovery(platform, daemon.inventory, status=daemon.status_logged)
+    net: NetworkLike = module.NetworkDiscovery(
+        platform, daemon.inventory, status=daemon.status_logged, work_dir=daemon.work_dir / "net"
+    )
     return net
 
 
@@ -390,26 +392,26 @@ async def serve(opts: ServeOptions, *, clock: Clock | None = None, ready: Callab
         hooks_dir=root / "etc/bootd/boot.d",
         clock=clock or MonotonicClock(),
     )
-    from bootd.discovery.manager import Discovery
-
-    daemon.discovery = Discovery(
-        platform,
-        daemon.inventory,
-        scan_loop_devices=daemon.settings.scan_loop_devices,
-        status=daemon.status_logged,
-        mount_root=state_dir / "mnt" if sandbox else Path("/run/bootd/mnt"),
-    )
-    daemon.network = make_network(platform, daemon)
-
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    # Take the name first (clients may connect while devices are scanned).
     service = await Service.connect(opts.bus, daemon)
     status = 0
     try:
         if ready is not None:
             ready()
+        from bootd.discovery.manager import Discovery
+
+        daemon.discovery = Discovery(
+            platform,
+            daemon.inventory,
+            scan_loop_devices=daemon.settings.scan_loop_devices,
+            status=daemon.status_logged,
+            mount_root=state_dir / "mnt" if sandbox else Path("/run/bootd/mnt"),
+        )
+        daemon.network = make_network(platform, daemon)
         async with asyncio.TaskGroup() as tg:
             await daemon.discovery.start()
             if daemon.network is not None:

@@ -54,7 +54,7 @@ def test_busctl_and_gdbus_see_everything(serve: DaemonProcess, system_bus: Priva
              "--method", "org.freedesktop.DBus.ObjectManager.GetManagedObjects"],
             capture_output=True, text=True, check=True, timeout=30,
         )  # fmt: skip
-        assert "'Rescue stick rescue'" in r.stdout or "Rescue stick" in r.stdout
+        assert "'Rescue stick" in r.stdout
         assert "'org.bootd.Device1'" in r.stdout and "'USB: STICK (sdb1)'" in r.stdout
     assert prop(system_bus, "State") == "idle"
     assert prop(system_bus, "Consoles") == [["ttyAMA0", "serial", "/pl011@9000000"], ["tty1", "vga", ""]]
@@ -62,7 +62,7 @@ def test_busctl_and_gdbus_see_everything(serve: DaemonProcess, system_bus: Priva
     assert prop(system_bus, "Timeout", "org.bootd.Settings1") == 10
     assert prop(system_bus, "Autoboot", "org.bootd.Settings1") is False
     name = busctl(system_bus, "get-property", "org.bootd", OPT, "org.bootd.BootOption1", "Name").stdout
-    assert name.strip() == 's "Rescue stick rescue"'
+    assert name.strip().startswith('s "Rescue stick'), name
 
 
 def test_busctl_boot_records_kexec_and_publishes_the_plan(
@@ -141,12 +141,13 @@ async def test_typed_client_and_a_failed_boot(system_bus: PrivateBus, tmp_path: 
         d.wait_ready()
         client = await BootdClient.connect(system_bus.address)
         try:
-            wait_for(lambda: "Boot of Broken broken failed" in d.output())
+            wait_for(lambda: "Boot of Broken" in d.output())
             state = await client.get_state()
             assert state.state == "idle", "a failed autoboot returns to the menu"
             assert state.autoboot_option is None
             time.sleep(0.3)
-            assert d.output().count("Boot of Broken broken failed") == 1, "and is not retried"
+            assert d.output().count("Boot of Broken") == 1, "and is not retried"
+            assert "failed" in d.output()
             options = {o.id: o for o in await client.list_options()}
             assert set(options) == {"sda1/bls/good", "sda1/bls/broken"}
             assert options["sda1/bls/broken"].default
@@ -190,7 +191,10 @@ def test_cli_client(serve: DaemonProcess, system_bus: PrivateBus) -> None:
     assert bootd("cancel").stdout.strip() == "autoboot cancelled"
     r = bootd("boot", "Nothing", check=False)
     assert r.returncode == 1 and "no boot option is called 'Nothing'" in r.stderr
-    out = bootd("boot", "Rescue stick rescue", "--console", "ttyAMA0", "--args", "single").stdout
+    assert "will boot next time" in bootd("boot", "rescue", "--next").stdout, "an entry id names an option too"
+    assert "next boot: sdb1/bls/rescue" in bootd("status").stdout
+    title = next(o["name"] for o in doc["options"] if o["id"] == "sdb1/bls/rescue")
+    out = bootd("boot", title, "--console", "ttyAMA0", "--args", "single").stdout
     assert "kexec -l" in out and "--append=single" in out and "console ttyAMA0: /pl011@9000000" in out
     assert "state: booted" in bootd("status").stdout
 
@@ -208,7 +212,7 @@ def test_status_follow_prints_as_it_happens(serve: DaemonProcess, system_bus: Pr
         seen: list[str] = []
         while not any(line.startswith("state: booted") for line in seen):
             seen.append(follow.stdout.readline().strip())
-        assert "info: Booting Rescue stick rescue" in seen
+        assert any(line.startswith("info: Booting Rescue stick") for line in seen), seen
         assert any(line.startswith("[100%]") for line in seen)
     finally:
         follow.kill()
