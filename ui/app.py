@@ -30,6 +30,9 @@ from ui.views.text import ProgressView, PromptView, TextView
 
 log = logging.getLogger(__name__)
 
+HEADER_WIDTH = 79
+"""The countdown line fits an 80-column console: long entry names are shortened."""
+
 
 @dataclass(frozen=True)
 class Outcome:
@@ -157,9 +160,11 @@ class App:
         if self.deadline is not None and self.model.candidate in self.model.options:
             left = max(0, round(self.deadline - time.monotonic()))
             name = self.model.options[self.model.candidate].name
-            self.chrome.set_header(
-                f'Booting "{name}" in {left} s {self.glyphs.dash} press any key to stop', countdown=True
-            )
+            rest = f'" in {left} s {self.glyphs.dash} press any key to stop'
+            room = max(12, HEADER_WIDTH - len(rest) - len('Booting "'))
+            if len(name) > room:
+                name = name[: room - len(self.glyphs.ellipsis)] + self.glyphs.ellipsis
+            self.chrome.set_header(f'Booting "{name}{rest}', countdown=True)
             return
         console = f"  console: {self.console}" if self.console else ""
         self.chrome.set_header(f"bootd {self.version} {self.glyphs.dash} boot menu{console}")
@@ -319,10 +324,18 @@ class App:
         self.booting_name = option.name
 
         async def go() -> None:
-            if custom is not None:
-                await self.backend.boot_custom(custom, self.console)
-            else:
-                await self.backend.boot(option.id, self.console, args)
+            try:
+                if custom is not None:
+                    await self.backend.boot_custom(custom, self.console)
+                else:
+                    await self.backend.boot(option.id, self.console, args)
+            except AuthenticationRequired:
+                raise
+            except BootdError as e:
+                if self.progress is not None:
+                    self.show_failure(str(e))
+                else:
+                    self.status(f"Boot of {option.name} failed: {e}", Severity.ERROR)
 
         self.with_auth(go, "Boot")
 
@@ -372,6 +385,9 @@ class App:
         self.redraw()
 
     def show_failure(self, reason: str) -> None:
+        top = self.stack[-1]
+        if isinstance(top, TextView) and top.title == "Boot failed" and reason in top.text:
+            return
         del self.stack[1:]
         self.progress = None
         self.status(f"Boot failed: {reason}", Severity.ERROR)

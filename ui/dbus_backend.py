@@ -20,6 +20,8 @@ from ui import backend as be
 log = logging.getLogger(__name__)
 
 RETRY_SECONDS = 0.5
+FAILURE_GRACE = 0.3
+"""Seconds to wait for the reason of a failed boot after the state says so."""
 
 
 def boot_summary(rec: BootRecord) -> tuple[str, ...]:
@@ -57,6 +59,7 @@ class DBusBackend:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._connecting: asyncio.Lock | None = None
         self._last_state: DaemonState | None = None
+        self._last_error = ""
         self._closed = False
 
     # connection
@@ -123,11 +126,16 @@ class DBusBackend:
             self._emit(be.Reconnected())
             return
 
+    def _boot_failed(self) -> None:
+        self._emit(be.BootFailed(self._last_error or "the boot did not complete"))
+
     def _on_status(self, level: str, message: str) -> None:
         try:
             sev = Severity(level)
         except ValueError:
             sev = Severity.INFO
+        if sev is Severity.ERROR:
+            self._last_error = message
         self._emit(be.StatusEvent(StatusMessage(sev, message, time.time())))
 
     def _on_state(self, ds: DaemonState) -> None:
@@ -138,6 +146,9 @@ class DBusBackend:
             ds.autoboot_remaining,
         ):
             self._emit(be.CountdownChanged(ds.autoboot_option, ds.autoboot_remaining))
+        if last is not None and last.state == "booting" and ds.state not in ("booting", "booted"):
+            # the daemon's Status signal with the reason may follow the state change
+            asyncio.get_running_loop().call_later(FAILURE_GRACE, self._boot_failed)
         if ds.state == "booted" and (last is None or last.state != "booted" or last.last_boot != ds.last_boot):
             self._emit(be.BootFinished(boot_summary(ds.last_boot)))
 
@@ -198,9 +209,11 @@ class DBusBackend:
     # actions
 
     async def boot(self, option_id: str, console: str | None, args: str | None = None) -> None:
+        self._last_error = ""
         await (await self.client()).boot(option_id, console or "", args)
 
     async def boot_custom(self, option: BootOption, console: str | None) -> None:
+        self._last_error = ""
         if option.kernel is None:
             raise errors.InvalidArgument("an entry needs a kernel")
         kernel, kdev = _spec_path(option.kernel, option.device)

@@ -46,6 +46,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--keep", type=Path, metavar="DIR", help="put the bus, daemon log and records in DIR and keep them"
     )
+    parser.add_argument(
+        "--timeout", type=int, metavar="SECONDS", help="autoboot countdown of the demo machine (default: its setting)"
+    )
     parser.add_argument("--ascii", action="store_true", help="draw the menu with ASCII only")
     parser.add_argument("--mono", action="store_true", help="draw the menu without colours")
 
@@ -99,6 +102,10 @@ async def _demo(machine: Path, args: argparse.Namespace) -> int:
             )
         )
         await _wait_for(lambda: (work / "bus").exists(), procs[0], "the private bus", log_path)
+        if args.timeout is not None:
+            conf = work / "state" / "etc" / "bootd" / "bootd.toml.d"
+            conf.mkdir(parents=True, exist_ok=True)
+            (conf / "50-demo.toml").write_text(f"timeout = {max(0, args.timeout)}\n", encoding="utf-8")
         bootd = [sys.executable, "-m", "bootd"]
         serve = [*bootd, "serve", "--bus", address, "--sandbox", str(machine), "--state-dir", str(work / "state")]
         procs.append(await spawn(serve, output=log_fd, stdin=asyncio.subprocess.DEVNULL))

@@ -35,7 +35,8 @@ DISK_ENTRIES = [
     Entry("fedora-old", "Fedora Linux 39", "root=UUID=2f6c7c4e ro quiet"),
     Entry("rescue", "Fedora Linux (rescue)", "root=UUID=2f6c7c4e ro single"),
 ]
-STICK_ENTRIES = [Entry("live", "Live system from USB", "boot=live")]
+STICK_ENTRIES = [Entry("live", "Live system from USB", "boot=live"), Entry("broken", "Broken kernel")]
+NOT_ELF = {"broken"}
 
 
 def vmlinux(tag: str) -> bytes:
@@ -60,5 +61,7 @@ def make_menu_machine(root: Path, *, plug_after: float = 4.0, extra_disk_entries
     for dev, entries, default in (("sda2", disk, "fedora"), ("sdb1", STICK_ENTRIES, None)):
         write_entries(root / "devices" / dev, entries, default)
         for e in entries:
+            if e.stem in NOT_ELF:
+                continue
             (root / "devices" / dev / f"vmlinuz-{e.stem}").write_bytes(vmlinux(e.stem))
     return root

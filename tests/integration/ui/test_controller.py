@@ -103,3 +103,15 @@ async def test_daemon_errors_are_shown_not_raised(app: App) -> None:
     prompt.edit.set_edit_text("gopher://example.invalid/x")
     prompt.submit()
     await until(lambda: "Retrieve config:" in h.screen(app.chrome))
+
+
+async def test_a_failed_boot_shows_why_and_returns_to_the_menu(app: App) -> None:
+    await until(lambda: "opt:sdb1/bls/broken" in [r.key for r in app.menu.menu_rows])
+    app.menu.focus_key("opt:sdb1/bls/broken")
+    h.press(app.chrome, "enter")
+    await until(lambda: app.stack[-1].title == "Boot failed", timeout=30)
+    text = h.screen(app.chrome)
+    assert "not an ELF file" in text and "Esc to return to the menu" in text
+    h.press(app.chrome, "esc")
+    assert app.stack[-1] is app.menu
+    assert app.menu.focused_key == "opt:sdb1/bls/broken"

@@ -258,3 +258,12 @@ async def test_exit_respects_the_setting() -> None:
     h.press(app.chrome, "x")
     assert app.outcome is None and "disabled" in h.screen(app.chrome)
     assert "act:exit" not in [r.key for r in app.menu.menu_rows]
+
+
+async def test_a_long_name_is_shortened_so_the_countdown_fits_80_columns() -> None:
+    long = replace(UBUNTU, name="Fedora (5.8.15-201.fc32.ppc64le) 32 (Server Edition) with a very long title")
+    b = daemon(options=[long, ADVANCED])
+    app = await started(b)
+    top = h.render(app.chrome)[0]
+    assert top.rstrip().endswith("press any key to stop") and top.startswith('Booting "Fedora (5.8.15')
+    assert "..." in top

@@ -1,0 +1,88 @@
+"""``bootd demo`` as a person runs it: one command in a terminal, the whole
+product on a sandbox machine, nothing left behind."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+from tests.integration.ui.conftest import needs_tools
+from tests.integration.ui.tmux import Tmux
+
+pytestmark = needs_tools
+
+
+def processes_mentioning(text: str) -> list[str]:
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            argv = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if text in argv:
+            found.append(argv)
+    return found
+
+
+def demo(tmux: Tmux, tmpdir: Path, *args: str) -> str:
+    tmpdir.mkdir()
+    return tmux.start([sys.executable, "-m", "bootd", "demo", *args], env={"TMPDIR": str(tmpdir)})
+
+
+def assert_clean(tmpdir: Path) -> None:
+    deadline = time.monotonic() + 10
+    inside = f"{tmpdir}/"
+    while processes_mentioning(inside) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert processes_mentioning(inside) == []
+    assert list(tmpdir.iterdir()) == []
+
+
+def test_demo_runs_the_bundled_machine_and_cleans_up(tmux: Tmux, short_dir: Path) -> None:
+    tmpdir = short_dir / "tmp"
+    pane = demo(tmux, tmpdir, "--timeout", "120")
+    text = tmux.wait(pane, "press any key to stop", timeout=30)
+    assert "[Disk:" in text
+    tmux.keys(pane, "Home")
+    text = tmux.wait(pane, lambda t: "press any key" not in t and "boot menu" in t)
+    text = tmux.wait(pane, "[USB: RESCUE (sdc1)]", timeout=20)
+    assert processes_mentioning(f"{tmpdir}/"), "the bus and the daemon run under the demo's temporary directory"
+    tmux.keys(pane, "c")
+    text = tmux.wait(pane, "Console for the booted system")
+    assert "hvc0" in text and "/ibm,opal/consoles/serial@0" in text and "tty1" in text
+    tmux.keys(pane, "Escape")
+    tmux.wait(pane, "Enter=boot")
+    tmux.keys(pane, "x")
+    tmux.wait(pane, "MENU-EXIT=0")
+    assert_clean(tmpdir)
+
+
+def test_a_boot_ends_the_demo_with_what_would_happen(tmux: Tmux, short_dir: Path, machine: Path) -> None:
+    tmpdir = short_dir / "tmp"
+    pane = demo(tmux, tmpdir, "--machine", str(machine))
+    tmux.wait(pane, "press any key to stop", timeout=30)
+    tmux.keys(pane, "c")
+    tmux.wait(pane, "Console for the booted system")
+    tmux.keys(pane, "Home", "Enter")
+    tmux.wait(pane, "will use console hvc0")
+    tmux.keys(pane, "e")
+    tmux.wait(pane, "Arguments:")
+    tmux.keys(pane, "End")
+    tmux.type(pane, " from=demo")
+    tmux.keys(pane, "Tab", "Enter")
+    tmux.wait(pane, "MENU-EXIT=0", timeout=30)
+    text = tmux.history(pane)
+    assert "kexec load:    kexec -l" in text
+    assert "stdout-path:   /ibm,opal/consoles/serial@0" in text
+    assert "from=demo" in text and "Device tree changes:" in text
+    assert "/chosen/stdout-path" in text
+    assert_clean(tmpdir)
+
+
+def test_a_hang_up_still_cleans_up(tmux: Tmux, short_dir: Path, machine: Path) -> None:
+    tmpdir = short_dir / "tmp"
+    demo(tmux, tmpdir, "--machine", str(machine))
+    tmux.wait("menu", "press any key to stop", timeout=30)
+    tmux.kill()
+    assert_clean(tmpdir)
