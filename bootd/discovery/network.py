@@ -223,6 +223,7 @@ class NetworkDiscovery:
             lease = dict(params)
             self._leases[name] = lease
             self._ensure_device(name, lease)
+            await self._apply_dns(name, lease)
             self._cancel(name)
             self._tasks[name] = asyncio.create_task(self._resolve(name, lease), name=f"pxe-{name}")
         elif event in END_EVENTS:
@@ -236,6 +237,15 @@ class NetworkDiscovery:
                 self.inventory.add_device(interface_device(iface))
         else:
             log.debug("ignoring network event %s for %s", event, name)
+
+    async def _apply_dns(self, name: str, lease: Mapping[str, str]) -> None:
+        servers = lease.get("dns", "").split()
+        if not self.settings.dns or not servers:
+            return
+        try:
+            await self.platform.net.set_dns(servers, lease.get("domain") or None)
+        except (BootdError, OSError) as e:
+            self._say(Severity.WARNING, f"{name}: cannot apply the DNS servers of the lease: {e}")
 
     def _ensure_device(self, name: str, lease: Mapping[str, str]) -> None:
         iface = self._interfaces.get(name)

@@ -39,6 +39,8 @@ class NetworkSettings:
     lease_reports: str = "direct"
     """``direct``: the DHCP client reports to this object; ``dbus``: its lease
     script runs ``bootd event`` and the daemon forwards to :meth:`handle_event`."""
+    dns: bool = False
+    """Write the DNS servers of a lease to the resolver configuration (``/etc/resolv.conf``)."""
     timeout: float = 30.0
     """Seconds without progress before a configuration download gives up."""
     max_config_bytes: int = 1024 * 1024
@@ -95,12 +97,12 @@ def network_settings(data: Mapping[str, Any]) -> NetworkSettings:
     gateway = "192.168.1.1"
     dns = ["192.168.1.1"]
     """
-    known = {"enabled", "bring_up", "timeout", "method", "interface", "lease_reports"}
+    known = {"enabled", "bring_up", "dns", "timeout", "method", "interface", "lease_reports"}
     unknown = set(data) - known
     if unknown:
         raise ConfigError(f"network: unknown key(s) {', '.join(sorted(unknown))}")
-    for key in ("enabled", "bring_up"):
-        if not isinstance(data.get(key, True), bool):
+    for key in ("enabled", "bring_up", "dns"):
+        if not isinstance(data.get(key, key != "dns"), bool):
             raise ConfigError(f"network.{key} must be true or false")
     timeout = data.get("timeout", 30)
     if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 0 < timeout <= 3600:
@@ -119,6 +121,7 @@ def network_settings(data: Mapping[str, Any]) -> NetworkSettings:
     return NetworkSettings(
         enabled=data.get("enabled", True),
         bring_up=data.get("bring_up", True),
+        dns=data.get("dns", False),
         interfaces=interfaces,
         default=_interface_settings("(default)", {"method": data.get("method", "dhcp")}),
         lease_reports=reports,

@@ -7,7 +7,9 @@ discovery loop at once, and link state (carrier) is re-read on every poll.
 DHCP is busybox ``udhcpc`` run in the foreground, asking for the PXE options
 (``tftp`` 66, ``bootfile`` 67, ``pxeconffile`` 209, ``pxepathprefix`` 210,
 ``reboottime`` 211).  Its lease script, written by this module, configures the
-address and default route with ``ip`` and then reports the event:
+address and default route with ``ip`` and then reports the event (DNS servers
+are applied by network discovery through :meth:`LinuxNet.set_dns`, when the
+settings ask for it):
 
 * to the daemon over D-Bus by running ``bootd event --udhcpc EVENT`` (the
   client's environment carries the lease), when no callback is given;
@@ -53,11 +55,6 @@ bound|renew)
     ip addr replace "$ip/${{mask:-${{subnet:-24}}}}" ${{broadcast:+broadcast "$broadcast"}} dev "$interface"
     if [ -n "$router" ]; then
         for r in $router; do ip route replace default via "$r" dev "$interface" && break; done
-    fi
-    if [ -n "$BOOTD_RESOLV_CONF" ] && [ -n "$dns" ]; then
-        {{ if [ -n "$domain" ]; then echo "search $domain"; fi
-          for s in $dns; do echo "nameserver $s"; done; }} > "$BOOTD_RESOLV_CONF.new" &&
-        mv "$BOOTD_RESOLV_CONF.new" "$BOOTD_RESOLV_CONF"
     fi
     ;;
 esac
@@ -187,7 +184,7 @@ class LinuxNet:
         *,
         sys_class_net: Path = Path("/sys/class/net"),
         state_dir: Path | None = None,
-        resolv_conf: Path | None = None,
+        resolv_conf: Path = Path("/etc/resolv.conf"),
         udhcpc: Sequence[str] = ("busybox", "udhcpc"),
         event_command: Sequence[str] | None = None,
     ) -> None:
@@ -195,7 +192,8 @@ class LinuxNet:
         self.sys_class_net = sys_class_net
         self._state_dir = state_dir
         self.resolv_conf = resolv_conf
-        """Where DNS servers are written; ``None``: bootd leaves name service alone."""
+        """Where :meth:`set_dns` writes DNS servers (network discovery calls it
+        only when the settings say so)."""
         self.udhcpc = tuple(udhcpc)
         self.event_command = tuple(event_command or (sys.executable, "-m", "bootd", "event", "--udhcpc"))
         self._changed: asyncio.Event | None = None
@@ -254,9 +252,6 @@ class LinuxNet:
             await self.set_dns(config.dns, None)
 
     async def set_dns(self, servers: Sequence[str], search: str | None) -> None:
-        if self.resolv_conf is None:
-            log.info("DNS servers %s not applied: bootd does not manage name service here", " ".join(servers))
-            return
         text = "".join([f"search {search}\n" if search else "", *(f"nameserver {s}\n" for s in servers)])
         await asyncio.to_thread(_write_atomic, self.resolv_conf, text)
 
@@ -286,7 +281,6 @@ class LinuxNet:
             BOOTD_MAC=mac,
             BOOTD_EVENT_OUTPUT="stdout" if on_event is not None else "dbus",
             BOOTD_EVENT_DIR=str(self.state_dir()),
-            BOOTD_RESOLV_CONF=str(self.resolv_conf or ""),
         )
         log.info("run: %s", shlex.join(argv))
         try:

@@ -51,6 +51,7 @@ async def main() -> int:
     ap.add_argument("--download", action="store_true", help="download the default option's kernel and initrds")
     ap.add_argument("--release", action="store_true", help="give the lease back at the end")
     ap.add_argument("--no-dhcp", action="store_true", help="do not wait for a lease")
+    ap.add_argument("--dns", action="store_true", help="apply the lease's DNS servers")
     ap.add_argument("--static", help="ADDRESS/PREFIX: configure eth0 statically instead of DHCP")
     ap.add_argument("--add-url", action="append", default=[])
     ap.add_argument("--fetch", action="append", default=[], help="fetch this URL and report")
@@ -65,7 +66,7 @@ async def main() -> int:
     inventory.subscribe(on_inventory)
     changed = asyncio.Event()
     inventory.subscribe(lambda _e: changed.set())
-    settings = NetworkSettings(timeout=args.timeout)
+    settings = NetworkSettings(timeout=args.timeout, dns=args.dns)
     if args.static:
         address, _, prefix = args.static.partition("/")
         static = InterfaceSettings(Method.STATIC, StaticAddress(address, int(prefix or 24)))
@@ -122,7 +123,8 @@ async def main() -> int:
             emit("released", options=[o.id for o in inventory.options_of("eth0")])
     finally:
         await disc.stop()
-    emit("done", severity=str(Severity.INFO))
+    resolv = work / "resolv.conf"
+    emit("done", severity=str(Severity.INFO), resolv=resolv.read_text() if resolv.exists() else None)
     return 0
 
 

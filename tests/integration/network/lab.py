@@ -138,8 +138,10 @@ class Lab:
             return ""
 
     # -- the client side ------------------------------------------------------
-    def client(self, argv: Sequence[str], *, timeout: float = 60, env: dict[str, str] | None = None) -> str:
-        """Run ``argv`` in the client namespace; returns stdout (raises on failure)."""
+    def client(
+        self, argv: Sequence[str], *, timeout: float = 60, env: dict[str, str] | None = None, stderr: bool = False
+    ) -> str:
+        """Run ``argv`` in the client namespace; returns stdout (and stderr if asked; raises on failure)."""
         r = subprocess.run(
             ["ip", "netns", "exec", self.client_ns, *argv],
             capture_output=True,
@@ -151,7 +153,7 @@ class Lab:
         )
         if r.returncode != 0:
             raise AssertionError(f"{argv} failed ({r.returncode}):\n{r.stdout}\n{r.stderr}")
-        return r.stdout
+        return r.stdout + (r.stderr if stderr else "")
 
     def driver(self, *args: str, timeout: float = 60) -> list[dict[str, Any]]:
         """Run the bootd driver in the client namespace; its JSON-line events."""

@@ -90,12 +90,12 @@ async def test_lease_over_dbus_then_boot_downloads_with_progress(lab: Lab, bus: 
             argv += ["-O", name]
         env = {"BOOTD_EVENT_OUTPUT": "dbus", "BOOTD_BUS": bus.address, "BOOTD_MAC": CLIENT_MAC,
                "PYTHONPATH": str(ROOT), "PATH": os.environ["PATH"]}  # fmt: skip
-        await asyncio.to_thread(lab.client, argv, timeout=60, env=env)
+        dhcp_output = await asyncio.to_thread(lab.client, argv, timeout=60, env=env, stderr=True)
         assert "10.77.0." in lab.client(["ip", "-4", "addr", "show", "dev", "eth0"]), "the script set the address"
 
         deadline = time.monotonic() + 20
         while not any(o.id == "eth0/pxe/net" for o in await client.list_options()):
-            assert time.monotonic() < deadline, (tmp_path / "serve.log").read_text()
+            assert time.monotonic() < deadline, (tmp_path / "serve.log").read_text() + dhcp_output
             await asyncio.sleep(0.1)
         [opt] = [o for o in await client.list_options() if o.device == "eth0"]
         assert opt.name == "Network install" and opt.default

@@ -70,8 +70,13 @@ def options(events: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 
 
 def test_lease_search_order_download_and_release(lab: Lab) -> None:
-    lab.start_dnsmasq(["--dhcp-option=66,10.77.0.1", "--dhcp-option=67,boot/pxelinux.0"])
-    events = lab.driver("--options", "2", "--download", "--release")
+    lab.start_dnsmasq(
+        ["--dhcp-option=66,10.77.0.1", "--dhcp-option=67,boot/pxelinux.0", "--dhcp-option=6,10.77.0.53",
+         "--dhcp-option=15,lab.test"]
+    )  # fmt: skip
+    events = lab.driver("--options", "2", "--download", "--release", "--dns")
+    # the lease's DNS servers were applied (to the driver's resolver file)
+    assert of_kind(events, "done")[0]["resolv"] == "search lab.test\nnameserver 10.77.0.53\n"
 
     # the interface is a network device with its MAC as uuid, and the lease shows on it
     dev = [e for e in of_kind(events, "device-changed") if "ip" in e["props"]][0]
