@@ -358,8 +358,10 @@ def make_network(platform: Platform, daemon: Daemon) -> NetworkLike | None:
             raise
         log.warning("this build has no network discovery")
         return None
+    net_dir = daemon.work_dir / "net"
+    net_dir.mkdir(parents=True, exist_ok=True)
     net: NetworkLike = module.NetworkDiscovery(
-        platform, daemon.inventory, status=daemon.status_logged, work_dir=daemon.work_dir / "net"
+        platform, daemon.inventory, status=daemon.status_logged, work_dir=net_dir
     )
     return net
 

@@ -35,7 +35,7 @@ class Running:
 
 @pytest.fixture
 async def running(system_bus: PrivateBus, tmp_path: Path, config_root: Path) -> AsyncIterator[Running]:
-    set_config(config_root, "timeout = 5\nboot_order = [\"disk\", \"usb\"]\n")
+    set_config(config_root, 'timeout = 5\nboot_order = ["disk", "usb"]\n')
     machine = make_machine(tmp_path / "machine", STANDARD).root
     state_dir = tmp_path / "state"
     platform = sandbox_platform(machine, state_dir)
