@@ -106,6 +106,8 @@ class Discovery:
     async def _wait_idle(self) -> None:
         while True:
             await self._idle.wait()
+            if self._lvm_task is not None and not self._lvm_task.done():
+                await asyncio.gather(self._lvm_task, return_exceptions=True)
             await asyncio.sleep(0)
             if not self._tasks:
                 return

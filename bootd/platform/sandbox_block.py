@@ -95,7 +95,7 @@ class SandboxBlock:
         return None
 
     async def activate_volume_groups(self) -> None:
-        return None
+        await self.runner.run(["vgchange", "-ay"])  # recorded, not run
 
     async def attach_loop(self, image: Path) -> LoopDevice:
         raise Unsupported(f"{image}: a sandbox machine cannot attach image files; give a directory instead")

@@ -235,6 +235,22 @@ def make_iso(path: Path, tree: Mapping[str, str | bytes], *, label: str) -> Path
     return path
 
 
+def make_luks_header(path: Path, uuid: str) -> Path:
+    """A LUKS1 container header (what blkid recognises; no key material): stands in
+    for an encrypted disk where cryptsetup is not installed."""
+    header = bytearray(MiB)
+    header[0:6] = b"LUKS\xba\xbe"
+    header[6:8] = (1).to_bytes(2, "big")
+    header[8:11] = b"aes"
+    header[40:51] = b"xts-plain64"
+    header[72:78] = b"sha256"
+    header[104:108] = (4096).to_bytes(4, "big")
+    header[108:112] = (64).to_bytes(4, "big")
+    header[168 : 168 + len(uuid)] = uuid.encode()
+    path.write_bytes(bytes(header))
+    return path
+
+
 def make_partitioned(path: Path, parts: list[Path]) -> Path:
     """A DOS-partitioned disk image holding ``parts`` (filesystem images) in order."""
     sizes = [(p.stat().st_size + MiB - 1) // MiB for p in parts]

@@ -216,3 +216,39 @@ async def test_hostile_devices_do_not_stall_the_others(
         await wait_until(lambda: inv.devices() == [], what="all gone")
     for p, before in zip(all_images, hashes, strict=True):
         assert h.sha256(p) == before
+
+
+async def test_luks_container_is_listed_locked_and_not_mounted(
+    platform: Platform, loops: h.LoopFactory, mount_root: Path, tmp_path: Path
+) -> None:
+    uuid = "6a2c3e10-0f5b-4c1e-9b7a-2d4e8f1a3c55"
+    image = h.make_luks_header(tmp_path / "luks.img", uuid)
+    before = h.sha256(image)
+    slot = loops.new()
+    async with running(platform, mount_root, [slot]) as (disc, inv, rec):
+        loops.attach(image, slot)
+        await wait_until(lambda: inv.device(slot.name) is not None, what="the locked device")
+        await disc.settled(10)
+        dev = inv.device(slot.name)
+        assert dev is not None and dev.uuid == uuid and dev.fstype == "crypto_LUKS"
+        assert dev.prop("LOCKED") == "1" and dev.mountpoint is None
+        assert inv.options_of(slot.name) == []
+        assert h.mounts_under(mount_root) == []
+        assert any("encrypted" in m for _, m in rec.status)
+        loops.detach(slot)
+        await wait_until(lambda: inv.device(slot.name) is None, what="the locked device to go")
+    assert h.sha256(image) == before
+
+
+async def test_mounts_left_by_a_crashed_run_are_cleaned_up_at_start(
+    images: dict[str, Path], platform: Platform, loops: h.LoopFactory, mount_root: Path
+) -> None:
+    stale_loop = loops.attach(images["ext4"])
+    stale = mount_root / stale_loop.name
+    stale.mkdir()
+    h.sh("mount", "-o", "ro,noload", stale_loop.node, stale)
+    (mount_root / "empty-leftover").mkdir()
+    async with running(platform, mount_root, []) as (disc, _inv, _rec):
+        await disc.settled(10)
+        assert h.mounts_under(mount_root) == []
+        assert list(mount_root.iterdir()) == []
