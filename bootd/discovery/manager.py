@@ -60,6 +60,8 @@ class Discovery:
         self._status = status
         self._uuids = UuidTracker()
         self._known: dict[str, BlockDevice] = {}
+        self._duplicates: dict[str, BlockDevice] = {}
+        """Devices skipped because another device carries the same filesystem."""
         self._views: dict[str, DirectoryView] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._lvm_task: asyncio.Task[None] | None = None
@@ -139,6 +141,7 @@ class Discovery:
         if self.device_filter is not None and not self.device_filter(dev):
             return
         if event.action is BlockAction.REMOVE:
+            self._duplicates.pop(name, None)
             if name in self._known or name in self._tasks or name in self.mounter.mounted():
                 self._submit(name, functools.partial(self._remove, name))
             return
@@ -202,7 +205,9 @@ class Discovery:
         duplicate = self._uuids.claim(dev)
         if duplicate is not None:
             log.info("%s: same filesystem (UUID %s) as %s; skipped", dev.name, dev.uuid, duplicate)
+            self._duplicates[dev.name] = dev
             return
+        self._duplicates.pop(dev.name, None)
         self._known[dev.name] = dev
         decision = classify(dev, scan_loop_devices=self.scan_loop_devices)
         if decision.action is Action.LOCKED:
@@ -234,9 +239,17 @@ class Discovery:
         log.info("%s: %d boot option(s)", dev.name, len(result.options))
 
     async def _remove(self, name: str) -> None:
+        gone = self._known.get(name)
         self._forget_device(name)
         self.inventory.remove_device(name)
         await self.mounter.unmount(name)
+        if gone is not None and gone.uuid:
+            # another path to the same filesystem takes over (multipath, a second copy)
+            for other, dev in list(self._duplicates.items()):
+                if dev.uuid == gone.uuid and dev.fstype == gone.fstype:
+                    del self._duplicates[other]
+                    self._submit(other, functools.partial(self._add, dev))
+                    break
 
     def _forget_device(self, name: str) -> None:
         self._known.pop(name, None)

@@ -252,3 +252,24 @@ async def test_mounts_left_by_a_crashed_run_are_cleaned_up_at_start(
         await disc.settled(10)
         assert h.mounts_under(mount_root) == []
         assert list(mount_root.iterdir()) == []
+
+
+async def test_second_path_to_the_same_filesystem_is_skipped_then_takes_over(
+    images: dict[str, Path], platform: Platform, loops: h.LoopFactory, mount_root: Path
+) -> None:
+    a = loops.new()
+    b = loops.new()
+    async with running(platform, mount_root, [a, b]) as (disc, inv, _rec):
+        loops.attach(images["ext4"], a)
+        await wait_until(lambda: inv.device(a.name) is not None, what="the first path")
+        await disc.settled(10)
+        loops.attach(images["ext4"], b)
+        h.settle()
+        await disc.settled(10)
+        assert [d.id for d in inv.devices()] == [a.name], "the duplicate is not listed"
+        assert titles(inv) == [title_of("ext4")]
+        loops.detach(a)
+        await wait_until(lambda: [d.id for d in inv.devices()] == [b.name], what="the second path to take over")
+        await wait_until(lambda: titles(inv) == [title_of("ext4")], what="its option")
+        loops.detach(b)
+        await wait_until(lambda: inv.devices() == [], what="both gone")
