@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 Command = Callable[["Interpreter", list[str]], int]
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+_SPECIAL = re.compile(r"[ \t\\'\"]")
 MAX_ECHOES = 1000
 
 
@@ -320,6 +321,9 @@ def quote_cmdline(args: list[str]) -> str:
     """Join arguments into a kernel command line the way GRUB's loaders do."""
     out: list[str] = []
     for arg in args:
+        if not _SPECIAL.search(arg):
+            out.append(arg)
+            continue
         quoted = any(c in arg for c in " \t")
         buf: list[str] = []
         i = 0

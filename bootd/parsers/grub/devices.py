@@ -33,12 +33,19 @@ class Target:
     """``(http,host)``-style network devices: the URL prefix."""
 
     def resource(self, path: str) -> Resource:
-        norm = normalize(path)
+        norm = clean(path)
         if self.url is not None:
-            return Resource.remote(self.url + str(norm))
+            return Resource.remote(self.url + norm)
         if self.selector is not None:
-            return Resource(path=norm, selector=self.selector)
-        return Resource(path=norm, device=self.device_id)
+            return Resource(path=PurePosixPath(norm), selector=self.selector)
+        return Resource(path=PurePosixPath(norm), device=self.device_id)
+
+
+def clean(path: str) -> str:
+    """``path`` made absolute with ``.``/``..`` collapsed (never above the root)."""
+    if path.startswith("/") and "//" not in path and "/." not in path:
+        return path.rstrip("/") or "/"
+    return str(normalize(path))
 
 
 def split_path(text: str) -> tuple[str | None, str]:
@@ -105,7 +112,7 @@ class DeviceTable:
         """Split a GRUB path into a device target and a path on it."""
         dev, path = split_path(text)
         target = self.target(dev if dev is not None else root)
-        return target, str(normalize(path))
+        return target, clean(path)
 
     def resource(self, text: str, root: str) -> Resource:
         target, path = self.locate(text, root)

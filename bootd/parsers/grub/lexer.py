@@ -15,6 +15,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import NamedTuple
 
 
 class Tok(StrEnum):
@@ -26,16 +27,14 @@ class Tok(StrEnum):
     EOF = "eof"
 
 
-@dataclass(frozen=True, slots=True)
-class Lit:
+class Lit(NamedTuple):
     """Literal text; ``quoted`` when it came from quotes or an escape."""
 
     text: str
     quoted: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class Var:
+class Var(NamedTuple):
     """A variable reference; ``quoted`` inside double quotes (no splitting)."""
 
     name: str
@@ -46,8 +45,7 @@ Piece = Lit | Var
 Word = tuple[Piece, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
+class Token(NamedTuple):
     kind: Tok
     line: int
     word: Word = ()
@@ -68,8 +66,6 @@ class LexIssue:
     message: str
 
 
-_BLANK = re.compile(r"(?:[ \t\r\f\v]+|\\\n)+")
-_COMMENT = re.compile(r"#[^\n]*")
 _PLAIN = re.compile(r"[^ \t\r\f\v\n{};'\"\\$]+")
 _SQ = re.compile(r"'([^']*)(')?")
 _DQ_TEXT = re.compile(r"[^\"\\$]+")
@@ -78,42 +74,52 @@ _HEX_ESCAPE = re.compile(r"\\x[0-9A-Fa-f]{2}")
 _ENDS = frozenset(" \t\r\f\v\n;{}")
 
 
+_MASTER = re.compile(
+    r"(?P<b>(?:[ \t\r\f\v]+|\\\n)*)"
+    r"(?:(?P<nl>\n)"
+    r"|(?P<op>[;{}])"
+    r"|(?P<comment>#[^\n]*)"
+    # The common case, a word of plain characters only, in one step.
+    r"|(?P<plain>[^ \t\r\f\v\n{};'\"\\$]+(?=[ \t\r\f\v\n{};]|\Z))"
+    r"|(?P<end>\Z)"
+    r"|)"
+)
+_OPS = {";": Tok.SEMI, "{": Tok.LBRACE, "}": Tok.RBRACE}
+
+
 def tokenize(text: str) -> tuple[list[Token], list[LexIssue]]:
     """Split ``text`` into tokens (always ending with EOF) and report problems."""
     tokens: list[Token] = []
     issues: list[LexIssue] = []
+    append = tokens.append
+    match = _MASTER.match
+    word_tok = Tok.WORD
     pos = 0
     line = 1
     n = len(text)
     while pos < n:
-        m = _BLANK.match(text, pos)
-        if m:
-            line += m.group().count("\n")
+        m = match(text, pos)
+        assert m is not None  # every alternative may be empty
+        blank = m.group("b")
+        if blank and "\n" in blank:
+            line += blank.count("\n")
+        kind = m.lastgroup
+        if kind == "plain":
+            append(Token(word_tok, line, (Lit(m.group("plain")),)))
             pos = m.end()
-            if pos >= n:
-                break
-        c = text[pos]
-        if c == "\n":
-            tokens.append(Token(Tok.NEWLINE, line))
+        elif kind == "nl":
+            append(Token(Tok.NEWLINE, line))
             line += 1
-            pos += 1
-        elif c == ";":
-            tokens.append(Token(Tok.SEMI, line))
-            pos += 1
-        elif c == "{":
-            tokens.append(Token(Tok.LBRACE, line))
-            pos += 1
-        elif c == "}":
-            tokens.append(Token(Tok.RBRACE, line))
-            pos += 1
-        elif c == "#":
-            m = _COMMENT.match(text, pos)
-            assert m is not None
+            pos = m.end()
+        elif kind == "op":
+            append(Token(_OPS[m.group("op")], line))
+            pos = m.end()
+        elif kind == "comment" or kind == "end":
             pos = m.end()
         else:
             start_line = line
-            word, pos, line = _word(text, pos, line, issues)
-            tokens.append(Token(Tok.WORD, start_line, word))
+            word, pos, line = _word(text, m.end(), line, issues)
+            append(Token(word_tok, start_line, word))
     tokens.append(Token(Tok.EOF, line))
     return tokens, issues
 
