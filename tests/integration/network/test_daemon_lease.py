@@ -22,10 +22,11 @@ from pathlib import Path
 import pytest
 
 from bootd.dbus.client import BootdClient
+from bootd.errors import ResourceError
 from bootd.platform.linux_net import PXE_OPTIONS, LinuxNet
 from bootd.platform.run import RealRunner
 from tests.integration.daemon.helpers import PrivateBus, make_machine
-from tests.integration.network.lab import CLIENT_MAC, ROOT, Lab, available
+from tests.integration.network.lab import CLIENT_MAC, HTTP_PORT, ROOT, SERVER_IP, Lab, available
 
 REASON = available() or (None if shutil.which("dbus-daemon") and shutil.which("busctl") else "needs dbus-daemon")
 pytestmark = [pytest.mark.root, pytest.mark.skipif(REASON is not None, reason=str(REASON))]
@@ -44,7 +45,9 @@ def lab(tmp_path: Path) -> Iterator[Lab]:
             "DEFAULT net\nLABEL net\n  MENU LABEL Network install\n  KERNEL Image\n  INITRD initrd.img\n"
             "  APPEND console=ttyAMA0 inst.repo=http://10.77.0.1/\n"
         )
+        (lab.www / "huge.cfg").write_text(f"LABEL huge\n  KERNEL /huge/{2 * 1024**3}\n")
         lab.start_dnsmasq(["--dhcp-option=66,10.77.0.1", "--dhcp-option=67,pxelinux.0"])
+        lab.start_http()
         yield lab
 
 
@@ -102,6 +105,13 @@ async def test_lease_over_dbus_then_boot_downloads_with_progress(lab: Lab, bus: 
         assert opt.kernel is not None and opt.kernel.url == "tftp://10.77.0.1/Image"
         devices = {d.id: d for d in await client.list_devices()}
         assert devices["eth0"].uuid == CLIENT_MAC and (devices["eth0"].prop("ip") or "").startswith("10.77.0.")
+
+        # AddUrl over D-Bus; booting its 2 GiB kernel fails cleanly and the menu stays usable
+        [huge] = await client.add_url(f"http://{SERVER_IP}:{HTTP_PORT}/huge.cfg")
+        with pytest.raises(ResourceError, match="too large"):
+            await client.boot(huge, console="ttyAMA0")
+        assert (await client.get_state()).state == "idle"
+        assert {"eth0/pxe/net", huge} <= {o.id for o in await client.list_options()}
 
         await client.boot("eth0/pxe/net", console="ttyAMA0")
         st = await client.get_state()

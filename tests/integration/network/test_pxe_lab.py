@@ -165,6 +165,16 @@ def test_stalled_servers_time_out_with_a_clear_error(lab: Lab) -> None:
         assert e["left"] == []  # the partial file is gone
 
 
+def test_stalled_config_server_leaves_the_interface_usable(lab: Lab) -> None:
+    lab.start_dnsmasq(["--dhcp-option=66,10.77.0.1", f"--dhcp-option=209,{HTTP}/stall/menu.cfg"])
+    events = lab.driver("--options", "1", "--wait", "5", "--timeout", "2")
+    lease = [e for e in of_kind(events, "device-changed") if "ip" in e["props"]][0]
+    [error] = [e for e in of_kind(events, "status") if e["severity"] == "error"]
+    assert error["message"] == f"eth0: {HTTP}/stall/menu.cfg: no data from the server for 2 s; giving up"
+    assert 1500 < error["t"] - lease["t"] < 6000
+    assert of_kind(events, "option-added") == [] and of_kind(events, "settled")[0]["options"] == []
+
+
 def test_two_gigabyte_kernel_is_refused(lab: Lab) -> None:
     lab.start_dnsmasq(dhcp=False)
     cap = 64 * 1024 * 1024
