@@ -85,3 +85,33 @@ def test_lease_params_mapping(tmp_path: Path) -> None:
     assert parse_params(["a=b=c", "d="]) == {"a": "b=c", "d": ""}
     with pytest.raises(InvalidArgument):
         parse_params(["=x"])
+
+
+def test_watch_network_on_a_sandbox_machine(tmp_path: Path) -> None:
+    machine = tmp_path / "machine"
+    (machine / "tftp" / "pxelinux.cfg").mkdir(parents=True)
+    (machine / "tftp" / "pxelinux.cfg" / "default").write_text("DEFAULT net\nLABEL net\n  KERNEL vmlinuz\n")
+    (machine / "machine.toml").write_text(
+        '[machine]\narch = "x86_64"\n\n[[interface]]\nname = "eth0"\nmac = "52:54:00:00:00:05"\nlease_after = 0.2\n'
+        '[interface.lease]\nip = "192.168.7.2"\npxepathprefix = "file://{machine}/tftp/"\n'
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bootd", "watch", "--sandbox", str(machine), "--network", "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    events: list[dict[str, object]] = []
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            events.append(json.loads(line))
+            if events[-1]["event"] == "option-added":
+                break
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0, err
+    option = events[-1]["option"]
+    assert isinstance(option, dict)
+    assert option["id"] == "eth0/pxe/net" and option["kernel"] == {"url": f"file://{machine}/tftp/vmlinuz"}
