@@ -199,3 +199,58 @@ def test_initial_environment(run: Run) -> None:
 def test_timeout(run: Run) -> None:
     assert run("set timeout=7\nmenuentry A { linux /a }").timeout == 7.0
     assert run("set timeout=-1\nmenuentry A { linux /a }").timeout is None
+
+
+UBUNTU = """
+function recordfail {
+  set recordfail=1
+  if [ -n "${have_grubenv}" ]; then if [ -z "${boot_once}" ]; then save_env recordfail; fi; fi
+}
+function gfxmode {
+	set gfxpayload="${1}"
+	if [ "${1}" = "keep" ]; then
+		set vt_handoff=vt.handoff=7
+	else
+		set vt_handoff=
+	fi
+}
+if [ "${recordfail}" != 1 ]; then
+  if [ -e ${prefix}/gfxblacklist.txt ]; then
+    if hwmatch ${prefix}/gfxblacklist.txt 3; then
+      if [ ${match} = 0 ]; then set linux_gfx_mode=keep; else set linux_gfx_mode=text; fi
+    else
+      set linux_gfx_mode=text
+    fi
+  else
+    set linux_gfx_mode=keep
+  fi
+else
+  set linux_gfx_mode=text
+fi
+export linux_gfx_mode
+menuentry 'Ubuntu' --class ubuntu $menuentry_id_option 'gnulinux-simple-abc' {
+	recordfail
+	load_video
+	gfxmode $linux_gfx_mode
+	insmod gzio
+	linux	/boot/vmlinuz-6.8.0-31-generic root=UUID=abc ro  quiet splash $vt_handoff
+	initrd	/boot/initrd.img-6.8.0-31-generic
+}
+hiddenentry 'Ubuntu (hidden, hotkey)' --hotkey=u {
+	linux	/boot/vmlinuz-6.8.0-31-generic root=UUID=abc ro
+}
+"""
+
+
+def test_ubuntu_vt_handoff_and_hiddenentry(run: Run) -> None:
+    from bootd.parsers.grub import grubenv
+
+    out = run(UBUNTU)
+    normal, hidden = out.options
+    assert normal.args == "root=UUID=abc ro quiet splash vt.handoff=7"
+    assert normal.default and not normal.hidden
+    assert hidden.hidden and not hidden.default
+    # After a failed boot (recordfail=1 in grubenv) Ubuntu boots in text mode: no hand-off.
+    env = {"/boot/grub/grubenv": grubenv.render({"recordfail": "1"})}
+    out = run("if [ -s $prefix/grubenv ]; then set have_grubenv=true; load_env; fi\n" + UBUNTU, files=env)
+    assert out.options[0].args == "root=UUID=abc ro quiet splash"
