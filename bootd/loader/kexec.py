@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from bootd.errors import KexecError
+from bootd.errors import CommandError, KexecError
 from bootd.model import Console
 from bootd.platform import Platform
 
@@ -96,19 +96,22 @@ def build(
     return KexecPlan(tuple(argv), exec_argv, cmdline, tuple(notes))
 
 
-async def load(platform: Platform, plan: KexecPlan) -> None:
-    """Load the new kernel; KexecError with kexec's own message on failure."""
-    result = await platform.boot.kexec(plan.load_argv)
+async def _run(platform: Platform, argv: tuple[str, ...], failure: str) -> None:
+    try:
+        result = await platform.boot.kexec(argv)
+    except CommandError as e:  # not installed, or could not be started
+        raise KexecError(f"{failure}: {e.stderr.strip() or e}") from None
     if not result.ok:
         lines = (result.stderr or result.stdout).strip().splitlines()
         detail = lines[-1] if lines else f"exit status {result.returncode}"
-        raise KexecError(f"kexec could not load the kernel: {detail}")
+        raise KexecError(f"{failure}: {detail}")
+
+
+async def load(platform: Platform, plan: KexecPlan) -> None:
+    """Load the new kernel; KexecError with kexec's own message on failure."""
+    await _run(platform, plan.load_argv, "kexec could not load the kernel")
 
 
 async def execute(platform: Platform, plan: KexecPlan) -> None:
     """Jump to the loaded kernel (returns only in a sandbox, or on failure)."""
-    result = await platform.boot.kexec(plan.exec_argv)
-    if not result.ok:
-        lines = (result.stderr or result.stdout).strip().splitlines()
-        detail = lines[-1] if lines else f"exit status {result.returncode}"
-        raise KexecError(f"{plan.exec_argv[0]} could not start the loaded kernel: {detail}")
+    await _run(platform, plan.exec_argv, f"{plan.exec_argv[0]} could not start the loaded kernel")

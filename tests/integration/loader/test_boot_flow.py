@@ -193,3 +193,13 @@ async def test_ppc64_boot_carries_initrd_in_the_kernel_and_args_in_the_dtb(tmp_p
     assert end - start == len(b"INITRD")
     assert staged.read_bytes().endswith(b"INITRD")
     assert any("ppc64" in n for n in plan.notes)
+
+
+async def test_missing_kexec_is_a_kexec_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    empty = tmp_path / "empty-bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))  # no kexec can be found, whatever the machine has
+    platform = replace(arm64(tmp_path), runner=RealRunner(), boot=LinuxBoot(RealRunner(), root=tmp_path / "sysroot"))
+    opt, devices = disk(tmp_path)
+    with pytest.raises(KexecError, match="kexec could not load the kernel: kexec: command not found"):
+        await boot(platform, BootRequest(opt), devices, work_dir=tmp_path / "w", hooks_dir=None)
