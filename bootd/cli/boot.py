@@ -41,6 +41,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--console", help="console for the next kernel: hvc0, ttyS0:115200n8, tty1, or a DT path")
     parser.add_argument("--args", help="replace the option's kernel arguments")
     parser.add_argument("--next", action="store_true", help="daemon mode: only remember the choice for the next boot")
+    parser.add_argument("--bus", metavar="system|session|ADDRESS", help="daemon mode: the daemon's bus")
     parser.add_argument("--dry-run", action="store_true", help="record kexec instead of running it; print the plan")
     parser.add_argument("--machine", type=Path, metavar="DIR", help="boot on a sandbox machine (always recorded)")
     parser.add_argument("--state-dir", type=Path, metavar="DIR", help="sandbox records go here (with --machine)")
