@@ -116,6 +116,7 @@ class Discovery:
 
     async def stop(self) -> None:
         """Stop following events, cancel scans and unmount everything mounted."""
+        self._started = False
         if self._stop_monitor is not None:
             stop = self._stop_monitor
             self._stop_monitor = None
@@ -132,10 +133,12 @@ class Discovery:
             self.inventory.remove_device(name)
         await self.mounter.unmount_all()
         self._views.clear()
-        self._started = False
+        self._duplicates.clear()
 
     # -- events ------------------------------------------------------------
     def _on_event(self, event: BlockEvent) -> None:
+        if not self._started:
+            return  # an event that was already on its way when discovery stopped
         dev = event.device
         name = dev.name
         if self.device_filter is not None and not self.device_filter(dev):

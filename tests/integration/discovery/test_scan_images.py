@@ -122,3 +122,25 @@ def test_bootd_scan_image_as_a_subprocess(images: dict[str, Path], udev: None) -
     assert {d["id"] for d in data["devices"]} >= {"disk.img-p1"}
     assert _loop_names() == loops_before
     assert h.sha256(image) == before
+
+
+@pytest.mark.root
+def test_bootd_scan_block_device_as_a_subprocess(images: dict[str, Path], loops: h.LoopFactory) -> None:
+    if importlib.util.find_spec("bootd.cli.scan") is None:
+        pytest.skip("bootd scan (bootd/cli/scan.py) is not there yet")
+    loop = loops.attach(images["partitioned"])
+    node = f"/dev/{loop.name}p1"
+    r = subprocess.run(
+        [sys.executable, "-m", "bootd", "scan", "--json", node],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert r.returncode == 0, r.stderr
+    data = json.loads(r.stdout)
+    assert [o["name"] for o in data["options"]] == [title_of("partitioned")]
+    assert [d["id"] for d in data["devices"]] == [f"{loop.name}p1"]
+    assert not [line for line in Path("/proc/self/mountinfo").read_text().splitlines() if f" {node} " in line]
+    assert Path(f"/sys/block/{loop.name}/loop/backing_file").exists(), "a loop device bootd did not make was detached"
