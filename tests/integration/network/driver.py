@@ -51,6 +51,8 @@ async def main() -> int:
     ap.add_argument("--download", action="store_true", help="download the default option's kernel and initrds")
     ap.add_argument("--release", action="store_true", help="give the lease back at the end")
     ap.add_argument("--no-dhcp", action="store_true", help="do not wait for a lease")
+    ap.add_argument("--hold", type=float, default=0, help="keep watching interfaces this long after settling")
+    ap.add_argument("--poll", type=float, default=2.0, help="interface poll interval")
     ap.add_argument("--dns", action="store_true", help="apply the lease's DNS servers")
     ap.add_argument("--static", help="ADDRESS/PREFIX: configure eth0 statically instead of DHCP")
     ap.add_argument("--add-url", action="append", default=[])
@@ -66,11 +68,11 @@ async def main() -> int:
     inventory.subscribe(on_inventory)
     changed = asyncio.Event()
     inventory.subscribe(lambda _e: changed.set())
-    settings = NetworkSettings(timeout=args.timeout, dns=args.dns)
+    settings = NetworkSettings(timeout=args.timeout, dns=args.dns, poll_interval=args.poll)
     if args.static:
         address, _, prefix = args.static.partition("/")
         static = InterfaceSettings(Method.STATIC, StaticAddress(address, int(prefix or 24)))
-        settings = NetworkSettings(timeout=args.timeout, interfaces={"eth0": static})
+        settings = NetworkSettings(timeout=args.timeout, interfaces={"eth0": static}, poll_interval=args.poll)
     disc = NetworkDiscovery(
         platform, inventory, settings, status=lambda sev, msg: emit("status", severity=str(sev), message=msg),
         work_dir=work,
@@ -87,6 +89,9 @@ async def main() -> int:
                     break
             await disc.wait_idle()
             emit("settled", options=[o.id for o in inventory.options_of("eth0")])
+        if args.hold:
+            emit("holding")
+            await asyncio.sleep(args.hold)
         for url in args.add_url:
             try:
                 added = await disc.add_url(url)

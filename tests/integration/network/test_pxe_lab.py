@@ -242,3 +242,40 @@ def test_bootd_watch_shows_pxe_entries_after_a_lease(lab: Lab) -> None:
     # the DHCP client went with the watch
     pids = subprocess.run(["ip", "netns", "pids", lab.client_ns], capture_output=True, text=True, check=False)
     assert pids.stdout.split() == []
+
+
+def test_interfaces_come_and_go(lab: Lab) -> None:
+    lab.start_dnsmasq(dhcp=False)
+    argv = [
+        "ip", "netns", "exec", lab.client_ns, PYTHON, "-m", "tests.integration.network.driver", "--tmp", str(lab.tmp),
+        "--static", "10.77.0.10/24", "--no-dhcp", "--hold", "6", "--poll", "0.3",
+    ]  # fmt: skip
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    events: list[dict[str, Any]] = []
+
+    def until(pred: Any) -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if line.startswith("{"):
+                events.append(json.loads(line))
+                if pred(events[-1]):
+                    return
+        raise AssertionError(f"driver ended first: {events}")
+
+    try:
+        until(lambda e: e["kind"] == "holding")
+        for name, mac in (("eth1", "52:54:00:77:00:43"), ("eth2", CLIENT_MAC)):  # eth2 repeats eth0's MAC
+            lab.client(
+                ["ip", "link", "add", name, "address", mac, "type", "veth", "peer", f"p{name}", "netns", lab.server_ns]
+            )
+        if Path("/dev/net/tun").exists():
+            lab.client(["ip", "tuntap", "add", "tun0", "mode", "tun"])
+        until(lambda e: e["kind"] == "device-added" and e["device"] == "eth1")
+        assert events[-1]["uuid"] == "52:54:00:77:00:43"
+        lab.client(["ip", "link", "del", "eth1"])
+        until(lambda e: e["kind"] == "device-removed" and e["device"] == "eth1")
+    finally:
+        _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    added = [e["device"] for e in events if e["kind"] == "device-added"]
+    assert added == ["eth0", "eth1"], "eth2 repeats a MAC and tun0 is a tunnel: both ignored"
