@@ -76,6 +76,7 @@ class App:
         self.tasks: set[asyncio.Task[Any]] = set()
         self._tick_handle: Any = None
         self._draw_pending = False
+        self._refresh_pending = False
         self.on_quit: Callable[[Outcome], None] | None = None
         self.set_header()
 
@@ -169,7 +170,20 @@ class App:
         console = f"  console: {self.console}" if self.console else ""
         self.chrome.set_header(f"bootd {self.version} {self.glyphs.dash} boot menu{console}")
 
+    def schedule_refresh(self) -> None:
+        """Rebuild the menu once for a burst of inventory events."""
+        if self._refresh_pending:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self.refresh_menu()
+            return
+        self._refresh_pending = True
+        loop.call_soon(self.refresh_menu)
+
     def refresh_menu(self) -> None:
+        self._refresh_pending = False
         self.menu.set_rows(self.model.rows(allow_shell=self.settings.allow_shell))
         self.set_header()
         self.redraw()
@@ -234,21 +248,21 @@ class App:
         match ev:
             case be.OptionAdded(option=o):
                 self.model.add_option(o)
-                self.refresh_menu()
+                self.schedule_refresh()
             case be.OptionRemoved(option_id=oid):
                 self.model.remove_option(oid)
-                self.refresh_menu()
+                self.schedule_refresh()
             case be.DeviceAdded(device=d):
                 self.model.add_device(d)
-                self.refresh_menu()
+                self.schedule_refresh()
             case be.DeviceRemoved(device_id=did):
                 self.model.remove_device(did)
-                self.refresh_menu()
+                self.schedule_refresh()
             case be.StatusEvent(message=m):
                 self.add_status(m)
             case be.CountdownChanged(option_id=oid, remaining=rem):
                 self.apply_countdown(oid, rem)
-                self.refresh_menu()
+                self.schedule_refresh()
             case be.BootProgress():
                 self.show_progress(ev)
             case be.BootFailed(reason=reason):

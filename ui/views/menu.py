@@ -88,6 +88,7 @@ class MainMenuView(View):
         self._widgets: dict[MenuRow, urwid.Widget] = {}
         self.walker: urwid.SimpleFocusListWalker[Any] = urwid.SimpleFocusListWalker([])
         self.listbox = urwid.ListBox(self.walker)
+        self._show_from_top = False
         super().__init__(self.listbox)
 
     # data in
@@ -139,6 +140,17 @@ class MainMenuView(View):
         else:
             target = self._nearest_selectable(min(old_pos or 0, len(self._rows) - 1))
         self.walker.set_focus(target)
+        if first and has_options:
+            self._show_from_top = True
+
+    def render(self, size: tuple[int, int], focus: bool = False) -> urwid.Canvas:  # type: ignore[override]
+        """On first show, keep the rows above the cursor (device headers) in view."""
+        if self._show_from_top and len(size) == 2:
+            self._show_from_top = False
+            pos = self.walker.focus or 0
+            if pos < size[1]:
+                self.listbox.change_focus(size, pos, offset_inset=pos)
+        return super().render(size, focus)
 
     def _nearest_selectable(self, pos: int) -> int:
         n = len(self._rows)

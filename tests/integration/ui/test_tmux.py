@@ -119,3 +119,38 @@ def test_vt100_without_utf8_is_plain_ascii(stack: Stack, tmux: Tmux) -> None:
     assert text.isascii(), [ch for ch in text if not ch.isascii()]
     assert "- press any key" in text and "-" * 80 in text
     assert "* Fedora Linux 40" in text
+
+
+def sgr_params(text: str) -> set[int]:
+    params: set[int] = set()
+    for m in re.finditer(r"\x1b\[([0-9;]*)m", text):
+        params.update(int(p) for p in m.group(1).split(";") if p)
+    return params
+
+
+def is_colour(p: int) -> bool:
+    return 30 <= p <= 37 or 40 <= p <= 47 or 90 <= p <= 107 or p in (38, 48)
+
+
+def test_monochrome_uses_no_colours_but_still_marks_the_cursor(stack: Stack, tmux: Tmux) -> None:
+    pane = tmux.start(menu_argv(stack.bus.address, "--mono"))
+    tmux.wait(pane, "press any key to stop")
+    styled = tmux("capture-pane", "-p", "-e", "-t", pane)
+    params = sgr_params(styled)
+    assert not {p for p in params if is_colour(p)}, params
+    assert 7 in params, "the cursor bar and header are in reverse video"
+    colour = tmux.start(menu_argv(stack.bus.address), name="colour")
+    tmux.wait(colour, "[Disk: sda2]")
+    assert any(is_colour(p) for p in sgr_params(tmux("capture-pane", "-p", "-e", "-t", colour)))
+
+
+def test_menu_on_another_terminal_with_tty(stack: Stack, tmux: Tmux) -> None:
+    """``--tty DEV``: the menu draws on and reads from DEV, not where it was started."""
+    target = tmux.start(["sleep", "600"], name="console")
+    tty = tmux("display-message", "-p", "-t", target, "#{pane_tty}").strip()
+    tmux.start(menu_argv(stack.bus.address, "--tty", tty), name="launcher")
+    text = tmux.wait(target, "press any key to stop")
+    assert "[Disk: sda2]" in text
+    tmux.keys(target, "i")
+    tmux.wait(target, "ppc64le")
+    assert "[Disk: sda2]" not in tmux.screen("launcher")

@@ -4,6 +4,7 @@ passwords, live updates, failures, lost connections."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import replace
 
 from bootd.model import Severity, StatusMessage
@@ -15,6 +16,7 @@ from ui.app import App
 from ui.views.common import Glyphs
 from ui.views.console import ConsolePickerView
 from ui.views.editor import EditorView
+from ui.views.menu import MenuRow
 from ui.views.settings import SettingsView
 from ui.views.text import ProgressView, PromptView, TextView
 
@@ -61,6 +63,7 @@ async def test_header_counts_down_and_any_key_stops_it() -> None:
     assert "press any key" not in h.render(app.chrome)[0]
     # the daemon confirms on every menu
     b.emit(be.CountdownChanged("sda2/ubuntu", None))
+    await settle(app)
     assert "boot menu" in h.render(app.chrome)[0]
 
 
@@ -144,9 +147,11 @@ async def test_hotplug_keeps_the_cursor() -> None:
     assert app.menu.focused_key == f"opt:{ADVANCED.id}"
     b.emit(be.DeviceAdded(USB))
     b.emit(be.OptionAdded(STICK))
+    await settle(app)
     assert "Live system" in h.screen(app.chrome)
     assert app.menu.focused_key == f"opt:{ADVANCED.id}"
     b.emit(be.DeviceRemoved("sdb1"))
+    await settle(app)
     assert "Live system" not in h.screen(app.chrome)
     assert app.menu.focused_key == f"opt:{ADVANCED.id}"
 
@@ -267,3 +272,22 @@ async def test_a_long_name_is_shortened_so_the_countdown_fits_80_columns() -> No
     top = h.render(app.chrome)[0]
     assert top.rstrip().endswith("press any key to stop") and top.startswith('Booting "Fedora (5.8.15')
     assert "..." in top
+
+
+async def test_a_burst_of_new_options_rebuilds_the_menu_once() -> None:
+    b = daemon()
+    app = await started(b)
+    builds: list[int] = []
+    original = app.menu.set_rows
+
+    def counting(rows: Sequence[MenuRow]) -> None:
+        builds.append(len(rows))
+        original(rows)
+
+    app.menu.set_rows = counting  # type: ignore[method-assign]
+    for i in range(300):
+        b.emit(be.OptionAdded(replace(STICK, id=f"sdb1/e{i}", name=f"Entry {i}", order=i)))
+    assert builds == []
+    await settle(app)
+    assert len(builds) == 1
+    assert "Entry 0" in h.screen(app.chrome)

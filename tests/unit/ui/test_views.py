@@ -43,6 +43,13 @@ def test_cursor_starts_on_the_autoboot_candidate() -> None:
     view, _ = menu_with([ADVANCED, UBUNTU, STICK], candidate="sdb1/live")
     assert view.focused_key == "opt:sdb1/live"
     assert "Live system" in h.focus_line(view)
+    assert h.render(view)[0].startswith("[Disk: sda2]"), "the rows above the cursor stay in view"
+
+
+def test_first_option_shows_its_device_header() -> None:
+    view, _ = menu_with([UBUNTU, ADVANCED], candidate=None)
+    assert view.focused_key == f"opt:{UBUNTU.id}"
+    assert h.render(view)[0] == "[Disk: sda2]".ljust(80)
 
 
 def test_enter_boots_and_e_edits_the_focused_option() -> None:
