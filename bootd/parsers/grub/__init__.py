@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import logging
+import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -21,14 +22,14 @@ from bootd.model import BootOption, Diagnostic, ParseResult, Severity, Source
 from bootd.parsers import ParseContext
 from bootd.parsers.grub.devices import DeviceTable
 from bootd.parsers.grub.interpreter import (
+    BreakLoop,
     Context,
     Halt,
     Interpreter,
     Limits,
     MenuItem,
     MenuReplaced,
-    _Break,
-    _Return,
+    ReturnFromFunction,
 )
 from bootd.parsers.grub.legacy import parse_menu_lst
 from bootd.parsers.grub.menu import build_options
@@ -170,7 +171,7 @@ def interpret(
         it.warn(str(h))
     except RecursionError:
         it.warn("script nested too deeply; stopped")
-    except (_Break, _Return):  # break/return outside a loop or function ends the file
+    except (BreakLoop, ReturnFromFunction):  # break/return outside a loop or function ends the file
         pass
     _evaluate(it, final.menu)
     diagnostics = list(it.diagnostics)
@@ -200,10 +201,10 @@ def _evaluate(it: Interpreter, items: list[MenuItem]) -> None:
 
 
 def _timeout(value: str) -> float | None:
-    try:
-        t = int(value.strip())
-    except ValueError:
+    value = value.strip()
+    if not re.fullmatch(r"-?[0-9]{1,9}", value):
         return None
+    t = int(value)
     return float(t) if t >= 0 else None
 
 

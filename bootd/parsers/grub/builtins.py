@@ -15,7 +15,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from bootd.parsers.grub import grubenv
-from bootd.parsers.grub.interpreter import Halt, MenuReplaced, _Break, _Continue, _Return
+from bootd.parsers.grub.interpreter import BreakLoop, ContinueLoop, Halt, MenuReplaced, ReturnFromFunction
+from bootd.parsers.grub.loaders import LOADERS, quote_cmdline
 from bootd.parsers.grub.regex import RegexError, search
 from bootd.parsers.grub.testcmd import evaluate_test
 
@@ -25,7 +26,6 @@ if TYPE_CHECKING:
 Command = Callable[["Interpreter", list[str]], int]
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-_SPECIAL = re.compile(r"[ \t\\'\"]")
 MAX_ECHOES = 1000
 
 
@@ -76,28 +76,24 @@ def cmd_echo(it: Interpreter, args: list[str]) -> int:
 
 
 def cmd_break(it: Interpreter, args: list[str]) -> int:
-    raise _Break(_count(args))
+    raise BreakLoop(_count(args))
 
 
 def cmd_continue(it: Interpreter, args: list[str]) -> int:
-    raise _Continue(_count(args))
+    raise ContinueLoop(_count(args))
 
 
 def cmd_return(it: Interpreter, args: list[str]) -> int:
     status = it.status
     if args:
-        try:
-            status = int(args[0]) & 0xFF
-        except ValueError:
-            status = 1
-    raise _Return(status)
+        status = int(args[0]) & 0xFF if re.fullmatch(r"[0-9]{1,9}", args[0]) else 1
+    raise ReturnFromFunction(status)
 
 
 def _count(args: list[str]) -> int:
-    try:
-        return max(1, int(args[0])) if args else 1
-    except ValueError:
-        return 1
+    if args and re.fullmatch(r"[0-9]{1,9}", args[0]):
+        return max(1, int(args[0]))
+    return 1
 
 
 def cmd_shift(it: Interpreter, args: list[str]) -> int:
@@ -201,10 +197,9 @@ def cmd_regexp(it: Interpreter, args: list[str]) -> int:
         num, colon, name = spec.partition(":")
         if not colon:
             num, name = "1", spec
-        try:
-            sets.append((int(num), name))
-        except ValueError:
+        if not re.fullmatch(r"[0-9]{1,3}", num):
             return 1
+        sets.append((int(num), name))
     if len(rest) != 2:
         return 1
     try:
@@ -314,92 +309,6 @@ def cmd_blscfg(it: Interpreter, args: list[str]) -> int:
     return run_blscfg(it, args)
 
 
-# -- loaders ---------------------------------------------------------------------
-
-
-def quote_cmdline(args: list[str]) -> str:
-    """Join arguments into a kernel command line the way GRUB's loaders do."""
-    out: list[str] = []
-    for arg in args:
-        if not _SPECIAL.search(arg):
-            out.append(arg)
-            continue
-        quoted = any(c in arg for c in " \t")
-        buf: list[str] = []
-        i = 0
-        while i < len(arg):
-            c = arg[i]
-            if c == "\\" and re.match(r"\\x[0-9a-fA-F]{2}", arg[i : i + 4]):
-                buf.append(arg[i : i + 4])
-                i += 4
-                continue
-            if c in "\\'\"":
-                buf.append("\\")
-            buf.append(c)
-            i += 1
-        text = "".join(buf)
-        out.append(f'"{text}"' if quoted else text)
-    return " ".join(out)
-
-
-def _loader(kind: str) -> Command:
-    def run(it: Interpreter, args: list[str]) -> int:
-        files = [a for a in args if not a.startswith("--")]
-        if not files:
-            return 1
-        if it.loading is not None:
-            path = files[0]
-            rest = args[args.index(path) + 1 :]
-            it.loading.kind = kind
-            it.loading.kernel = it.table.resource(path, it.get("root"))
-            it.loading.args = quote_cmdline(rest)
-            it.loading.initrds = []
-            it.loading.dtb = None
-        return 0
-
-    return run
-
-
-def cmd_initrd(it: Interpreter, args: list[str]) -> int:
-    files = [a for a in args if not a.startswith("--")]
-    if it.loading is not None:
-        if not it.loading.kind:
-            return 1
-        it.loading.initrds = [it.table.resource(_initrd_path(f), it.get("root")) for f in files]
-    return 0 if files else 1
-
-
-def _initrd_path(spec: str) -> str:
-    """``newc:NAME:PATH`` names a file under another name inside the initrd."""
-    if spec.startswith("newc:"):
-        return spec.split(":", 2)[-1]
-    return spec
-
-
-def cmd_module(it: Interpreter, args: list[str]) -> int:
-    files = [a for a in args if not a.startswith("--")]
-    if not files:
-        return 1
-    if it.loading is not None and it.loading.kind == "multiboot":
-        it.loading.initrds.append(it.table.resource(files[0], it.get("root")))
-    return 0
-
-
-def cmd_devicetree(it: Interpreter, args: list[str]) -> int:
-    if not args:
-        return 1
-    if it.loading is not None:
-        it.loading.dtb = it.table.resource(args[0], it.get("root"))
-    return 0
-
-
-def cmd_chainloader(it: Interpreter, args: list[str]) -> int:
-    if it.loading is not None:
-        it.loading.kind = "chainloader"
-        it.loading.kernel = None
-    return 0
-
-
 def cmd_noop(it: Interpreter, args: list[str]) -> int:
     return 0
 
@@ -444,18 +353,7 @@ COMMANDS: dict[str, Command] = {
     "configfile": cmd_configfile,
     "normal": cmd_configfile,
     "blscfg": cmd_blscfg,
-    "linux": _loader("linux"),
-    "linux16": _loader("linux"),
-    "linuxefi": _loader("linux"),
-    "multiboot": _loader("multiboot"),
-    "multiboot2": _loader("multiboot"),
-    "initrd": cmd_initrd,
-    "initrd16": cmd_initrd,
-    "initrdefi": cmd_initrd,
-    "module": cmd_module,
-    "module2": cmd_module,
-    "devicetree": cmd_devicetree,
-    "chainloader": cmd_chainloader,
+    **LOADERS,
     "keystatus": cmd_fail,
 }
 COMMANDS.update({name: cmd_noop for name in NOOPS if name not in COMMANDS})

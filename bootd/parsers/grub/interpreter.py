@@ -16,102 +16,40 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
-from bootd.model import Diagnostic, Resource, Severity
+from bootd.model import Diagnostic, Severity
 from bootd.parsers.grub.devices import DeviceTable, Target
 from bootd.parsers.grub.lexer import Lit, Word
 from bootd.parsers.grub.parser import Block, For, Function, If, Menu, Node, Script, Simple, While, parse_script
+from bootd.parsers.grub.state import (
+    BreakLoop,
+    Context,
+    ContinueLoop,
+    Halt,
+    Limits,
+    Loaded,
+    MenuItem,
+    MenuReplaced,
+    ReturnFromFunction,
+)
 from bootd.parsers.view import ViewError
 
-
-@dataclass(frozen=True)
-class Limits:
-    steps: int = 1_000_000
-    """Commands and loop rounds the whole scan may run."""
-    entry_steps: int = 100_000
-    """Steps one menu entry's body may take when it is evaluated."""
-    call_depth: int = 32
-    """Nested function calls."""
-    source_depth: int = 8
-    """Nested ``source``/``configfile``."""
-    max_entries: int = 10_000
-    """Menu entries (all menus together)."""
-    max_diagnostics: int = 50
+__all__ = [
+    "BreakLoop",
+    "Context",
+    "ContinueLoop",
+    "Halt",
+    "Interpreter",
+    "Limits",
+    "Loaded",
+    "MenuItem",
+    "MenuReplaced",
+    "ReturnFromFunction",
+]
 
 
-class Halt(Exception):
-    """A limit was reached: stop running scripts."""
-
-
-class _Break(Exception):
-    def __init__(self, levels: int) -> None:
-        self.levels = levels
-
-
-class _Continue(_Break):
-    pass
-
-
-class _Return(Exception):
-    def __init__(self, status: int) -> None:
-        self.status = status
-
-
-class MenuReplaced(Exception):
-    """``configfile`` showed a new menu: the rest of the calling script does not run."""
-
-    def __init__(self, ctx: Context) -> None:
-        self.ctx = ctx
-
-
-@dataclass
-class Context:
-    """Variables and the menu being built, as GRUB keeps one per menu level."""
-
-    vars: dict[str, str]
-    exported: set[str]
-    menu: list[MenuItem] = field(default_factory=list)
-    positional: list[str] = field(default_factory=list)
-
-    def child(self) -> Context:
-        """A new context with only the exported variables (GRUB's new menu level)."""
-        return Context({k: v for k, v in self.vars.items() if k in self.exported}, set(self.exported))
-
-
-@dataclass
-class Loaded:
-    """What an entry's body loaded: the GRUB loader state when it would boot."""
-
-    kind: str = ""
-    kernel: Resource | None = None
-    args: str = ""
-    initrds: list[Resource] = field(default_factory=list)
-    dtb: Resource | None = None
-
-
-@dataclass
-class MenuItem:
-    kind: str
-    """``entry`` or ``submenu``."""
-    title: str
-    entry_id: str | None
-    args: list[str]
-    body: tuple[Node, ...]
-    ctx: Context
-    """The context the entry was defined in (its final state is what GRUB uses)."""
-    hidden: bool = False
-    classes: tuple[str, ...] = ()
-    loaded: Loaded | None = None
-    """Set directly for entries that are not scripts (``blscfg``)."""
-    children: list[MenuItem] = field(default_factory=list)
-    sub_ctx: Context | None = None
-    file: str | None = None
-    line: int | None = None
-
-
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+_DIGITS = re.compile(r"[0-9]{1,9}")
 _ASSIGN = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)=")
 _SPACE = " \t\n"
 
@@ -163,7 +101,7 @@ class Interpreter:
             return str(len(pos))
         if name in ("@", "*"):
             return " ".join(pos)
-        if name.isdigit():
+        if _DIGITS.fullmatch(name):
             i = int(name)
             return pos[i - 1] if 0 < i <= len(pos) else ""
         return self.ctx.vars.get(name, "")
@@ -283,12 +221,12 @@ class Interpreter:
         """Run one round; True when the loop must stop."""
         try:
             self.run(body)
-        except _Continue as c:
+        except ContinueLoop as c:
             if c.levels > 1:
-                raise _Continue(c.levels - 1) from None
-        except _Break as b:
+                raise ContinueLoop(c.levels - 1) from None
+        except BreakLoop as b:
             if b.levels > 1:
-                raise _Break(b.levels - 1) from None
+                raise BreakLoop(b.levels - 1) from None
             return True
         return False
 
@@ -329,7 +267,7 @@ class Interpreter:
         self.call_depth += 1
         try:
             self.run(func.body)
-        except _Return as r:
+        except ReturnFromFunction as r:
             self.status = r.status
         finally:
             self.call_depth -= 1
@@ -446,7 +384,7 @@ class Interpreter:
             self.run_file(text, where)
         except MenuReplaced as replaced:
             child = replaced.ctx
-        except (_Return, _Break):
+        except (ReturnFromFunction, BreakLoop):
             pass
         finally:
             self.ctx = saved
@@ -469,7 +407,7 @@ class Interpreter:
             self.loading = Loaded()
         try:
             self.run(item.body)
-        except (_Return, _Break):
+        except (ReturnFromFunction, BreakLoop):
             pass
         except MenuReplaced as replaced:
             # An entry that runs ``configfile`` opens a menu of its own (SUSE's

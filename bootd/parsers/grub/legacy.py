@@ -61,9 +61,9 @@ def parse_menu_lst(text: str, where: str) -> tuple[list[BootOption], list[Diagno
             if cmd == "default":
                 default = rest
             elif cmd == "timeout":
-                try:
+                if re.fullmatch(r"[0-9]{1,9}", rest):
                     timeout = float(int(rest))
-                except ValueError:
+                else:
                     diags.append(Diagnostic(Severity.WARNING, f"timeout {rest!r} is not a number", where, n))
         elif cmd == "kernel":
             words = rest.split()
@@ -100,7 +100,7 @@ def parse_menu_lst(text: str, where: str) -> tuple[list[BootOption], list[Diagno
             )
         )
     if options:
-        want = int(default) if default.isdigit() else 0
+        want = int(default) if re.fullmatch(r"[0-9]{1,9}", default) else 0
         chosen = indices.index(want) if want in indices else 0
         options[chosen] = replace(options[chosen], default=True)
     return options, diags, timeout

@@ -10,6 +10,7 @@ one option is marked default.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -17,6 +18,7 @@ from bootd.model import BootOption, Diagnostic, Severity, Source
 from bootd.parsers.grub.interpreter import MenuItem
 
 Path = tuple[int, ...]
+_INDEX = re.compile(r"[0-9]+")
 
 
 @dataclass(frozen=True)
@@ -40,8 +42,8 @@ def flatten(items: Sequence[MenuItem], prefix: Path = (), group: str | None = No
 
 def _find(items: Sequence[MenuItem], key: str) -> int | None:
     key = key.strip()
-    if key.isdigit():
-        n = int(key)
+    if _INDEX.fullmatch(key):
+        n = int(key) if len(key) <= 12 else len(items)
         return n if n < len(items) else None
     for i, item in enumerate(items):
         if item.entry_id == key:

@@ -103,7 +103,7 @@ def search(pattern: str, subject: str) -> list[str | None] | None:
     """Group 0 and every subexpression of the first match, or None."""
     try:
         compiled = re.compile(translate(pattern))
-    except re.error as e:
+    except (re.error, OverflowError, RecursionError, ValueError) as e:
         raise RegexError(str(e)) from None
     m = compiled.search(subject[:MAX_SUBJECT])
     if m is None:

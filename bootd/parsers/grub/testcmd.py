@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from bootd.parsers.grub.interpreter import Interpreter
 
-_NUM = re.compile(r"\s*([+-]?\d+)")
+_NUM = re.compile(r"\s*([+-]?[0-9]{1,30})")
 _BINARY = frozenset(
     "= == != < <= > >= -eq -ne -lt -le -gt -ge -pgt -plt -nt -ot".split(),
 )

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from bootd.parsers.grub.builtins import quote_cmdline
 from bootd.parsers.grub.lexer import Lit, Tok, Var, tokenize
+from bootd.parsers.grub.loaders import quote_cmdline
 from tests.unit.grub.conftest import Run
 from tests.unit.grub.helpers import GRUB_CORPUS
 

@@ -182,3 +182,20 @@ def _bounded(tmp_path: Path, text: str) -> None:
     assert sum(1 for o in out.options if o.default) == (1 if out.options else 0)
     result = parse_limited(view, ParseContext(), limits)
     assert not [d for d in result.diagnostics if "not understood" in d.message]
+
+
+def test_huge_and_odd_numbers_are_not_errors(run: Run) -> None:
+    big = "9" * 5000
+    script = (
+        f"set default={big}\nset timeout={big}\n"
+        f"echo ${{{big}}} ${{²}}\n"
+        f"if [ {big} -gt 1 ]; then echo gt; fi\n"
+        f"for i in 1; do break {big}; done\n"
+        f"regexp -s {big}:x a a\necho $?\n"
+        "set default=²\n"
+        "menuentry A { linux /a }\n"
+    )
+    out = run(script)
+    assert [o.name for o in out.options] == ["A"] and out.options[0].default
+    assert out.timeout is None
+    assert out.echoes[0] == []

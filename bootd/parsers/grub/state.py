@@ -1,0 +1,97 @@
+"""The interpreter's state: limits, control-flow signals, contexts and menu items."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bootd.model import Resource
+from bootd.parsers.grub.parser import Node
+
+
+@dataclass(frozen=True)
+class Limits:
+    steps: int = 1_000_000
+    """Commands and loop rounds the whole scan may run."""
+    entry_steps: int = 100_000
+    """Steps one menu entry's body may take when it is evaluated."""
+    call_depth: int = 32
+    """Nested function calls."""
+    source_depth: int = 8
+    """Nested ``source``/``configfile``."""
+    max_entries: int = 10_000
+    """Menu entries (all menus together)."""
+    max_diagnostics: int = 50
+
+
+class Halt(Exception):
+    """A limit was reached: stop running scripts."""
+
+
+class BreakLoop(Exception):
+    """``break N``: leave N enclosing loops."""
+
+    def __init__(self, levels: int) -> None:
+        self.levels = levels
+
+
+class ContinueLoop(BreakLoop):
+    """``continue N``: next round of the Nth enclosing loop."""
+
+
+class ReturnFromFunction(Exception):
+    """``return N`` in a function."""
+
+    def __init__(self, status: int) -> None:
+        self.status = status
+
+
+class MenuReplaced(Exception):
+    """``configfile`` showed a new menu: the rest of the calling script does not run."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+
+@dataclass
+class Context:
+    """Variables and the menu being built, as GRUB keeps one per menu level."""
+
+    vars: dict[str, str]
+    exported: set[str]
+    menu: list[MenuItem] = field(default_factory=list)
+    positional: list[str] = field(default_factory=list)
+
+    def child(self) -> Context:
+        """A new context with only the exported variables (GRUB's new menu level)."""
+        return Context({k: v for k, v in self.vars.items() if k in self.exported}, set(self.exported))
+
+
+@dataclass
+class Loaded:
+    """What an entry's body loaded: the GRUB loader state when it would boot."""
+
+    kind: str = ""
+    kernel: Resource | None = None
+    args: str = ""
+    initrds: list[Resource] = field(default_factory=list)
+    dtb: Resource | None = None
+
+
+@dataclass
+class MenuItem:
+    kind: str
+    """``entry`` or ``submenu``."""
+    title: str
+    entry_id: str | None
+    args: list[str]
+    body: tuple[Node, ...]
+    ctx: Context
+    """The context the entry was defined in (its final state is what GRUB uses)."""
+    hidden: bool = False
+    classes: tuple[str, ...] = ()
+    loaded: Loaded | None = None
+    """Set directly for entries that are not scripts (``blscfg``)."""
+    children: list[MenuItem] = field(default_factory=list)
+    sub_ctx: Context | None = None
+    file: str | None = None
+    line: int | None = None
