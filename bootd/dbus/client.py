@@ -26,6 +26,7 @@ Public API (stable)::
     client.on_state(cb(DaemonState))                # state, countdown, last boot changes
     client.on_settings(cb(SettingsView))
     client.on_daemon_lost(cb()), on_daemon_appeared(cb())   # daemon restarts
+    await client.wait_disconnected()                # the bus connection itself ended
     client.close()
 
 Every ``on_*`` returns a function that unsubscribes.
@@ -138,6 +139,14 @@ class BootdClient:
         ):
             await client._call_bus("AddMatch", "s", [rule])
         return client
+
+    async def wait_disconnected(self) -> None:
+        """Return when this client's bus connection ends (not when the daemon
+        restarts: see :meth:`on_daemon_lost`)."""
+        try:
+            await self._bus.wait_for_disconnect()  # type: ignore[no-untyped-call]
+        except Exception as e:
+            log.debug("bus connection ended: %s", e)
 
     def close(self) -> None:
         self._bus.remove_message_handler(self._on_message)

@@ -13,12 +13,10 @@ D-Bus values into model values, calls the backend and maps errors.
   flood from one client cannot starve the others.
 """
 
-import contextvars
 import logging
 import os
 from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass
-from typing import Annotated, Any, Protocol, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from dbus_fast import DBusError, Message, MessageType, NameFlag, RequestNameReply, Variant
 from dbus_fast.aio import MessageBus
@@ -26,16 +24,17 @@ from dbus_fast.annotations import DBusSignature
 from dbus_fast.constants import PropertyAccess
 from dbus_fast.service import ServiceInterface, dbus_method, dbus_property, dbus_signal
 
-from bootd.autoboot import Countdown
 from bootd.dbus import codec, names
+from bootd.dbus.backend import Backend, BackendEvent, ManagerChanged, ProgressEvent, SettingsChanged, StatusEvent
+from bootd.dbus.gate import MAX_IN_FLIGHT, MAX_IN_FLIGHT_PER_CALLER, SENDER, Gate, guarded, option_id_arg
 from bootd.dbus.objects import DeviceObject, ObjectsExporter, OptionObject
 from bootd.dbus.transport import connect_bus
-from bootd.errors import AuthenticationRequired, BootdError, Busy, InvalidArgument, PermissionDenied
-from bootd.inventory import Inventory
-from bootd.model import BootOption, Console
+from bootd.errors import Busy, InvalidArgument, PermissionDenied
 from bootd.settings import Settings
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 S = Annotated[str, DBusSignature("s")]
 O = Annotated[str, DBusSignature("o")]  # noqa: E741
@@ -49,155 +48,6 @@ ASS = Annotated[dict[str, str], DBusSignature("a{ss}")]
 CONSOLES = Annotated[list[list[str]], DBusSignature("a(sss)")]
 SS = Annotated[list[Any], DBusSignature("ss")]
 SD = Annotated[list[Any], DBusSignature("sd")]
-
-SENDER: contextvars.ContextVar[str | None] = contextvars.ContextVar("bootd_dbus_sender", default=None)
-MAX_IN_FLIGHT_PER_CALLER = 16
-MAX_IN_FLIGHT = 256
-
-
-# -- what the daemon offers the service --------------------------------------------
-@dataclass(frozen=True)
-class StatusEvent:
-    level: str
-    message: str
-
-
-@dataclass(frozen=True)
-class ProgressEvent:
-    stage: str
-    fraction: float
-
-
-@dataclass(frozen=True)
-class ManagerChanged:
-    """Manager1 properties whose values changed."""
-
-    names: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class SettingsChanged:
-    keys: tuple[str, ...]
-
-
-BackendEvent = StatusEvent | ProgressEvent | ManagerChanged | SettingsChanged
-
-
-class Backend(Protocol):
-    inventory: Inventory
-
-    @property
-    def settings(self) -> Settings: ...
-    @property
-    def state(self) -> names.State: ...
-    @property
-    def countdown(self) -> Countdown: ...
-    @property
-    def next_boot(self) -> str | None: ...
-    @property
-    def last_boot(self) -> codec.BootRecord: ...
-    def consoles(self) -> list[Console]: ...
-    def info(self) -> dict[str, str]:
-        """Keys ``platform``, ``arch``, ``firmware``, ``lockdown``, ``version``."""
-        ...
-
-    def subscribe(self, listener: Callable[[BackendEvent], None]) -> None: ...
-    async def boot(self, option_id: str, console: str, overrides: codec.Overrides) -> None: ...
-    async def boot_custom(self, spec: dict[str, Any], console: str) -> None: ...
-    def cancel_autoboot(self) -> None: ...
-    async def rescan(self) -> None: ...
-    async def add_url(self, url: str) -> list[BootOption]: ...
-    async def handle_event(self, event: str, params: dict[str, str]) -> None: ...
-    def set_next_boot(self, option_id: str | None) -> None: ...
-    async def set_setting(self, key: str, value: Any) -> None: ...
-
-
-# -- call guard ------------------------------------------------------------------------
-class Gate:
-    """Caller checks shared by every interface of one service."""
-
-    def __init__(self, bus: MessageBus, backend: Backend, *, trusted_uids: frozenset[int]) -> None:
-        self.bus = bus
-        self.backend = backend
-        self.trusted_uids = trusted_uids
-        self.uids: dict[str, int] = {}
-        self.authenticated: set[str] = set()
-        self.in_flight: dict[str, int] = {}
-        self.total = 0
-
-    def forget(self, name: str) -> None:
-        self.uids.pop(name, None)
-        self.authenticated.discard(name)
-
-    async def uid(self, sender: str) -> int:
-        if sender not in self.uids:
-            reply = await self.bus.call(
-                Message(
-                    destination="org.freedesktop.DBus",
-                    path="/org/freedesktop/DBus",
-                    interface="org.freedesktop.DBus",
-                    member="GetConnectionUnixUser",
-                    signature="s",
-                    body=[sender],
-                )
-            )
-            if reply is None or reply.message_type != MessageType.METHOD_RETURN:
-                raise PermissionDenied("could not find out who is calling")
-            self.uids[sender] = int(reply.body[0])
-        return self.uids[sender]
-
-    async def require_trusted(self, sender: str) -> None:
-        uid = await self.uid(sender)
-        if uid not in self.trusted_uids:
-            raise PermissionDenied(f"only root may do this (you are uid {uid})")
-
-    def require_password(self, sender: str, what: str) -> None:
-        if self.backend.settings.password and sender not in self.authenticated:
-            raise AuthenticationRequired(f"a password is set: authenticate first to {what}")
-
-
-T = TypeVar("T")
-
-
-def _sender() -> str:
-    sender = SENDER.get()
-    if not sender:
-        raise PermissionDenied("calls must come through a message bus")
-    return sender
-
-
-async def guarded(gate: Gate, what: str, fn: Callable[[str], Awaitable[T]], *, trusted: bool = True) -> T:
-    """Run ``fn(sender)`` with the in-flight cap, the uid check and error mapping."""
-    sender = _sender()
-    if gate.total >= MAX_IN_FLIGHT or gate.in_flight.get(sender, 0) >= MAX_IN_FLIGHT_PER_CALLER:
-        raise DBusError(Busy.dbus_name, "too many calls in flight; try again")
-    gate.total += 1
-    gate.in_flight[sender] = gate.in_flight.get(sender, 0) + 1
-    try:
-        if trusted:
-            await gate.require_trusted(sender)
-        return await fn(sender)
-    except DBusError:
-        raise
-    except BootdError as e:
-        raise DBusError(e.dbus_name, e.message) from None
-    except Exception as e:
-        log.exception("internal error in %s", what)
-        raise DBusError(names.INTERNAL_ERROR, f"internal error in {what}: {type(e).__name__}") from None
-    finally:
-        gate.total -= 1
-        left = gate.in_flight.get(sender, 1) - 1
-        if left:
-            gate.in_flight[sender] = left
-        else:
-            gate.in_flight.pop(sender, None)
-
-
-def _option_id(path: str) -> str:
-    try:
-        return names.option_id_from_path(path)
-    except ValueError as e:
-        raise InvalidArgument(str(e)) from None
 
 
 # -- org.bootd.Manager1 ----------------------------------------------------------------------
@@ -219,7 +69,7 @@ class Manager(ServiceInterface):
     @dbus_method()
     async def Boot(self, option: O, console: S, overrides: ASV) -> None:
         async def run(sender: str) -> None:
-            oid = _option_id(option)
+            oid = option_id_arg(option)
             ov = codec.overrides_from_dbus(overrides)
             opt = self._backend.inventory.option(oid)
             changed = ov.args is not None and (opt is None or ov.args != opt.args)
@@ -280,7 +130,7 @@ class Manager(ServiceInterface):
     async def SetNextBoot(self, option: O) -> None:
         async def run(sender: str) -> None:
             self._gate.require_password(sender, "choose the next boot")
-            self._backend.set_next_boot(None if option == names.NO_OBJECT else _option_id(option))
+            self._backend.set_next_boot(None if option == names.NO_OBJECT else option_id_arg(option))
 
         await self._call("SetNextBoot", run)
 
@@ -550,6 +400,9 @@ class Service:
 
 
 __all__ = [
+    "MAX_IN_FLIGHT",
+    "MAX_IN_FLIGHT_PER_CALLER",
+    "SENDER",
     "Backend",
     "BackendEvent",
     "DeviceObject",
@@ -559,4 +412,5 @@ __all__ = [
     "Service",
     "SettingsChanged",
     "StatusEvent",
+    "guarded",
 ]

@@ -1,0 +1,109 @@
+"""Caller checks shared by every interface of the service (layer L4): who is
+calling (remembered per message), their uid, per-connection authentication,
+the cap on calls in flight, and the mapping of errors to D-Bus errors."""
+
+import contextvars
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from dbus_fast import DBusError, Message, MessageType
+from dbus_fast.aio import MessageBus
+
+from bootd.dbus import names
+from bootd.dbus.backend import Backend
+from bootd.errors import AuthenticationRequired, BootdError, Busy, InvalidArgument, PermissionDenied
+
+log = logging.getLogger(__name__)
+
+SENDER: contextvars.ContextVar[str | None] = contextvars.ContextVar("bootd_dbus_sender", default=None)
+MAX_IN_FLIGHT_PER_CALLER = 16
+MAX_IN_FLIGHT = 256
+
+
+class Gate:
+    """Caller checks shared by every interface of one service."""
+
+    def __init__(self, bus: MessageBus, backend: Backend, *, trusted_uids: frozenset[int]) -> None:
+        self.bus = bus
+        self.backend = backend
+        self.trusted_uids = trusted_uids
+        self.uids: dict[str, int] = {}
+        self.authenticated: set[str] = set()
+        self.in_flight: dict[str, int] = {}
+        self.total = 0
+
+    def forget(self, name: str) -> None:
+        self.uids.pop(name, None)
+        self.authenticated.discard(name)
+
+    async def uid(self, sender: str) -> int:
+        if sender not in self.uids:
+            reply = await self.bus.call(
+                Message(
+                    destination="org.freedesktop.DBus",
+                    path="/org/freedesktop/DBus",
+                    interface="org.freedesktop.DBus",
+                    member="GetConnectionUnixUser",
+                    signature="s",
+                    body=[sender],
+                )
+            )
+            if reply is None or reply.message_type != MessageType.METHOD_RETURN:
+                raise PermissionDenied("could not find out who is calling")
+            self.uids[sender] = int(reply.body[0])
+        return self.uids[sender]
+
+    async def require_trusted(self, sender: str) -> None:
+        uid = await self.uid(sender)
+        if uid not in self.trusted_uids:
+            raise PermissionDenied(f"only root may do this (you are uid {uid})")
+
+    def require_password(self, sender: str, what: str) -> None:
+        if self.backend.settings.password and sender not in self.authenticated:
+            raise AuthenticationRequired(f"a password is set: authenticate first to {what}")
+
+
+T = TypeVar("T")
+
+
+def _sender() -> str:
+    sender = SENDER.get()
+    if not sender:
+        raise PermissionDenied("calls must come through a message bus")
+    return sender
+
+
+async def guarded(gate: Gate, what: str, fn: Callable[[str], Awaitable[T]], *, trusted: bool = True) -> T:
+    """Run ``fn(sender)`` with the in-flight cap, the uid check and error mapping."""
+    sender = _sender()
+    if gate.total >= MAX_IN_FLIGHT or gate.in_flight.get(sender, 0) >= MAX_IN_FLIGHT_PER_CALLER:
+        raise DBusError(Busy.dbus_name, "too many calls in flight; try again")
+    gate.total += 1
+    gate.in_flight[sender] = gate.in_flight.get(sender, 0) + 1
+    try:
+        if trusted:
+            await gate.require_trusted(sender)
+        return await fn(sender)
+    except DBusError:
+        raise
+    except BootdError as e:
+        raise DBusError(e.dbus_name, e.message) from None
+    except Exception as e:
+        log.exception("internal error in %s", what)
+        raise DBusError(names.INTERNAL_ERROR, f"internal error in {what}: {type(e).__name__}") from None
+    finally:
+        gate.total -= 1
+        left = gate.in_flight.get(sender, 1) - 1
+        if left:
+            gate.in_flight[sender] = left
+        else:
+            gate.in_flight.pop(sender, None)
+
+
+def option_id_arg(path: str) -> str:
+    """The option id an object path argument names; InvalidArgument otherwise."""
+    try:
+        return names.option_id_from_path(path)
+    except ValueError as e:
+        raise InvalidArgument(str(e)) from None
