@@ -1,17 +1,45 @@
-"""Fixtures of the qemu kexec proof: guests built once per session, cached under tests/.cache."""
+"""Fixtures of the qemu kexec proof: one guest per architecture, built once per
+session (downloads cached under tests/.cache), and each architecture's cases
+booted side by side (one TCG guest per core)."""
 
 from __future__ import annotations
 
 import shutil
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import is_root
-from tests.e2e.guest import ARM64, CACHE, PPC64EL, Arch, Guest, board_dtb, build
+from tests.e2e import qemu
+from tests.e2e.guest import ARM64, CACHE, PPC64EL, Arch, Guest, board_dtb, build, qemu_argv
+
+TIMEOUT = 240
+SECOND_VTY = 0x71000010
+"""A second PAPR vty for the ppc64el console-switch case (0x71000001 is the NVRAM)."""
 
 
-def _guest(arch: Arch) -> Guest:
+@dataclass(frozen=True)
+class Case:
+    console: str
+    """What bootd is told (``--console``)."""
+    dtb: Path | None = None
+    extra: tuple[str, ...] = ()
+    stop_at: str | None = "PROOF-DONE"
+
+
+@dataclass(frozen=True)
+class Booted:
+    run: qemu.Run
+    log: Path
+
+    def context(self) -> str:
+        return f"serial log {self.log}:\n{self.run.tail()}"
+
+
+def _guest(arch: Arch, out: Path) -> Guest:
     if not is_root():
         pytest.skip("the kexec proof downloads packages with a private apt state and runs as root")
     for tool in (arch.qemu[0], "dpkg-deb", "readelf", "apt-get"):
@@ -19,19 +47,43 @@ def _guest(arch: Arch) -> Guest:
             pytest.skip(f"{tool} is not installed (make test installs it)")
     cache = CACHE / arch.debian
     cache.mkdir(parents=True, exist_ok=True)
-    return build(arch, cache)
+    return build(arch, cache, out)
+
+
+def boot_all(guest: Guest, cases: Sequence[Case]) -> dict[str, Booted]:
+    """Boot every case at once; results by console name."""
+
+    def one(case: Case) -> Booted:
+        log = guest.stage1.parent / f"serial-{case.console}.log"
+        argv = qemu_argv(guest, console=case.console, dtb=case.dtb, extra=case.extra)
+        return Booted(qemu.run(argv, log=log, timeout=TIMEOUT, stop_at=case.stop_at), log)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return dict(zip((c.console for c in cases), pool.map(one, cases), strict=True))
 
 
 @pytest.fixture(scope="session")
-def arm64_guest() -> Guest:
-    return _guest(ARM64)
+def arm64_guest(tmp_path_factory: pytest.TempPathFactory) -> Guest:
+    return _guest(ARM64, tmp_path_factory.mktemp("e2e-arm64"))
 
 
 @pytest.fixture(scope="session")
-def arm64_board(arm64_guest: Guest) -> Path:
-    return board_dtb(arm64_guest.arch, CACHE / "arm64")
+def arm64_runs(arm64_guest: Guest) -> dict[str, Booted]:
+    board = board_dtb(ARM64, arm64_guest.stage1.parent)
+    return boot_all(arm64_guest, [Case("ttyAMA0", board), Case("tty0", board)])
 
 
 @pytest.fixture(scope="session")
-def ppc64el_guest() -> Guest:
-    return _guest(PPC64EL)
+def ppc64el_guest(tmp_path_factory: pytest.TempPathFactory) -> Guest:
+    return _guest(PPC64EL, tmp_path_factory.mktemp("e2e-ppc64el"))
+
+
+def second_vty_log(guest: Guest) -> Path:
+    return guest.stage1.parent / "serial-hvc1-vty1.log"
+
+
+@pytest.fixture(scope="session")
+def ppc64el_runs(ppc64el_guest: Guest) -> dict[str, Booted]:
+    second = second_vty_log(ppc64el_guest)
+    vty = ("-chardev", f"file,id=vty1,path={second}", "-device", f"spapr-vty,chardev=vty1,reg=0x{SECOND_VTY:x}")
+    return boot_all(ppc64el_guest, [Case("hvc0"), Case("hvc1", extra=vty, stop_at=None)])

@@ -12,11 +12,14 @@ Stage 2 is busybox plus an init that reports what the kexec'd kernel got
 from __future__ import annotations
 
 import compileall
+import fcntl
 import hashlib
 import py_compile
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,7 +29,7 @@ from tests.e2e.initramfs import Closure, Image, MissingLibrary
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 CACHE = ROOT / "tests" / ".cache" / "e2e"
-"""Downloaded packages, unpacked trees, built guests and serial logs (git-ignored)."""
+"""Downloaded packages and unpacked trees, per architecture (git-ignored)."""
 
 ENTRY_TITLE = "bootd kexec proof"
 ENTRY_ARGS = "stage=2 proof=bootd"
@@ -109,6 +112,8 @@ class Guest:
     """The kernel qemu boots (stage 1); stage 2 boots the same kernel."""
     stage1: Path
     """Stage 1's initramfs (gzip'd newc cpio)."""
+    stage2: Path
+    """Stage 2's initramfs, the BLS entry's initrd."""
 
 
 def _compile(tree: Path, *, legacy: bool) -> None:
@@ -154,8 +159,24 @@ def _unpacked(debs: list[Path], cache: Path) -> Path:
     return x
 
 
-def build(arch: Arch, cache: Path, *, bootd_src: Path = ROOT / "bootd") -> Guest:
-    """Download (once) and build the guest for ``arch`` under ``cache``."""
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """Serialise builds that share a download cache (several test runs at once)."""
+    with path.open("a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def build(arch: Arch, cache: Path, out: Path, *, bootd_src: Path = ROOT / "bootd") -> Guest:
+    """Build the guest for ``arch`` into ``out``; packages are downloaded (once) into ``cache``."""
+    with _locked(cache / ".lock"):
+        return _build(arch, cache, out, bootd_src)
+
+
+def _build(arch: Arch, cache: Path, out: Path, bootd_src: Path) -> Guest:
     apt = Apt(arch.debian, cache / "apt")
     kpkg = apt.cached(arch.kernel_meta)
     if kpkg is None:
@@ -166,14 +187,12 @@ def build(arch: Arch, cache: Path, *, bootd_src: Path = ROOT / "bootd") -> Guest
         [kpkg, "busybox-static", "kexec-tools", "libc6", "zlib1g", "python3-libfdt", *PYTHON, *arch.extra]
     )
     x = _unpacked(debs, cache)
-    work = cache / "build"
-    if work.exists():
-        shutil.rmtree(work)
+    work = out / "build"
     work.mkdir(parents=True)
-    kernel = cache / arch.kernel_name
+    kernel = out / arch.kernel_name
     shutil.copyfile(next((x / "boot").glob(arch.kernel_glob)), kernel)
 
-    stage2 = work / "stage2.cpio.gz"
+    stage2 = out / "stage2.cpio.gz"
     _stage2(arch, x, stage2)
 
     image = Image()
@@ -205,9 +224,9 @@ def build(arch: Arch, cache: Path, *, bootd_src: Path = ROOT / "bootd") -> Guest
     image.add(f"stage2/{arch.kernel_name}", kernel)
     image.add("stage2/initrd.img", stage2)
     image.add("stage2/loader/entries/proof.conf", _bls_entry(arch))
-    stage1 = cache / "stage1.cpio.gz"
+    stage1 = out / "stage1.cpio.gz"
     image.write(stage1)
-    return Guest(arch, kernel, stage1)
+    return Guest(arch, kernel, stage1, stage2)
 
 
 FB_BASE = 0x7FC00000
@@ -253,16 +272,16 @@ def with_framebuffer(blob: bytes) -> bytes:
     return bytes(fdt.as_bytearray())
 
 
-def board_dtb(arch: Arch, cache: Path) -> Path:
+def board_dtb(arch: Arch, out: Path) -> Path:
     """qemu's own tree for the arm64 board, plus a firmware framebuffer."""
-    raw = cache / "board.dtb"
+    raw = out / "board.dtb"
     subprocess.run([*arch.qemu, "-machine", f"dumpdtb={raw}", "-display", "none"], check=True, capture_output=True)
-    out = cache / "board-fb.dtb"
-    out.write_bytes(with_framebuffer(raw.read_bytes()))
-    return out
+    patched = out / "board-fb.dtb"
+    patched.write_bytes(with_framebuffer(raw.read_bytes()))
+    return patched
 
 
-def qemu_argv(guest: Guest, *, console: str, dtb: Path | None) -> list[str]:
+def qemu_argv(guest: Guest, *, console: str, dtb: Path | None = None, extra: Sequence[str] = ()) -> list[str]:
     """The qemu command for one case: stage 1 boots, bootd is told to use ``console``."""
     append = f"console={guest.arch.serial} proof.console={console} proof.uuid={STAGE2_UUID}"
     argv = [*guest.arch.qemu, "-nographic", "-no-reboot", "-kernel", str(guest.kernel), "-initrd", str(guest.stage1)]
@@ -270,4 +289,4 @@ def qemu_argv(guest: Guest, *, console: str, dtb: Path | None) -> list[str]:
         argv += ["-dtb", str(dtb)]
     if guest.arch is PPC64EL:
         argv += ["-vga", "none"]
-    return [*argv, "-append", append]
+    return [*argv, *extra, "-append", append]

@@ -7,27 +7,22 @@ firmware tree of stage 1 carries a simple-framebuffer, as U-Boot provides one.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from tests.e2e import qemu
-from tests.e2e.guest import CACHE, ENTRY_ARGS, FB_NODE, Guest, qemu_argv
+from tests.e2e.conftest import TIMEOUT, Booted
+from tests.e2e.guest import ENTRY_ARGS, FB_NODE
 
 pytestmark = [pytest.mark.slow, pytest.mark.root]
 
-TIMEOUT = 240
 
-
-def boot(guest: Guest, dtb: Path, console: str) -> qemu.Run:
-    log = CACHE / guest.arch.debian / f"serial-{console}.log"
-    run = qemu.run(qemu_argv(guest, console=console, dtb=dtb), log=log, timeout=TIMEOUT, stop_at="PROOF-DONE")
-    context = f"serial log {log}:\n{run.tail()}"
-    assert not run.timed_out, f"no PROOF-DONE within {TIMEOUT}s; {context}"
-    assert not any("Kernel panic" in line for line in run.lines), context
-    assert run.first("STAGE1-UP") is not None, f"stage 1 did not start; {context}"
-    assert run.first("STAGE1-BOOT-RETURNED") is None, f"bootd returned instead of kexec'ing; {context}"
-    assert run.first("PROOF-DONE") is not None, context
+def booted(b: Booted) -> qemu.Run:
+    run = b.run
+    assert not run.timed_out, f"no PROOF-DONE within {TIMEOUT}s; {b.context()}"
+    assert not any("Kernel panic" in line for line in run.lines), b.context()
+    assert run.first("STAGE1-UP") is not None, f"stage 1 did not start; {b.context()}"
+    assert run.first("STAGE1-BOOT-RETURNED") is None, f"bootd returned instead of kexec'ing; {b.context()}"
+    assert run.first("PROOF-DONE") is not None, b.context()
     return run
 
 
@@ -38,8 +33,8 @@ def kexec_load(run: qemu.Run) -> str:
     return loads[0]
 
 
-def test_serial_console_reaches_the_second_kernel(arm64_guest: Guest, arm64_board: Path) -> None:
-    run = boot(arm64_guest, arm64_board, "ttyAMA0")
+def test_serial_console_reaches_the_second_kernel(arm64_runs: dict[str, Booted]) -> None:
+    run = booted(arm64_runs["ttyAMA0"])
     argv = kexec_load(run)
     # the real loader's command: kexec_load with the patched DTB, the entry's initrd and args, no shortcuts
     assert argv.startswith("kexec -l /stage2/vmlinuz ")
@@ -56,8 +51,8 @@ def test_serial_console_reaches_the_second_kernel(arm64_guest: Guest, arm64_boar
     assert run.first("PROOF-FB0 ") == "name=simple size=1024,768 mode=U:1024x768p-0"
 
 
-def test_screen_console_and_framebuffer_reach_the_second_kernel(arm64_guest: Guest, arm64_board: Path) -> None:
-    run = boot(arm64_guest, arm64_board, "tty0")
+def test_screen_console_and_framebuffer_reach_the_second_kernel(arm64_runs: dict[str, Booted]) -> None:
+    run = booted(arm64_runs["tty0"])
     assert kexec_load(run).startswith("kexec -l /stage2/vmlinuz ")
     assert run.first("PROOF-CMDLINE ") == ENTRY_ARGS
     # stdout-path names the simple-framebuffer node, so the kernel's console is the screen, not the UART
