@@ -28,7 +28,7 @@ from pathlib import Path
 from bootd.discovery.network_settings import InterfaceSettings, Method, NetworkSettings, network_settings
 from bootd.errors import BootdError, InvalidArgument, ResourceError
 from bootd.inventory import Inventory
-from bootd.loader.download import ResourceNotFound, fetch
+from bootd.loader.download import ResourceNotFound, fetch, set_default_proxies
 from bootd.model import BootOption, Device, DeviceType, Severity
 from bootd.parsers import pxe
 from bootd.platform import Platform
@@ -83,6 +83,8 @@ class NetworkDiscovery:
         if not self.settings.enabled:
             log.info("network discovery is disabled")
             return
+        if self.settings.proxy:
+            set_default_proxies({"http": self.settings.proxy, "https": self.settings.proxy})
         await self.sync()
         self._watch = asyncio.create_task(self._watch_loop(), name="network-watch")
 
@@ -105,9 +107,7 @@ class NetworkDiscovery:
         for name in list(self._interfaces):
             self.inventory.remove_device(name)
         self._interfaces.clear()
-        close = getattr(self.platform.net, "close", None)
-        if callable(close):
-            close()
+        self.platform.net.close()
 
     async def wait_idle(self) -> None:
         """Wait until no configuration is being fetched (tests, ``bootd watch``)."""
@@ -219,6 +219,10 @@ class NetworkDiscovery:
         if not name or "/" in name or len(name) > 64:
             raise InvalidArgument(f"network event {event!r} names no valid interface")
         event = event.strip().lower()
+        known = self._interfaces.get(name) or Interface(name, params.get("mac", "").lower())
+        if self.settings.for_interface(known).method is Method.IGNORE:
+            log.info("ignoring %s for %s: the settings say to leave it alone", event, name)
+            return
         if event in LEASE_EVENTS:
             lease = dict(params)
             self._leases[name] = lease

@@ -39,6 +39,8 @@ class NetworkSettings:
     lease_reports: str = "direct"
     """``direct``: the DHCP client reports to this object; ``dbus``: its lease
     script runs ``bootd event`` and the daemon forwards to :meth:`handle_event`."""
+    proxy: str = ""
+    """HTTP(S) proxy URL for downloads; '' = the ``http_proxy``/``https_proxy`` environment."""
     dns: bool = False
     """Write the DNS servers of a lease to the resolver configuration (``/etc/resolv.conf``)."""
     timeout: float = 30.0
@@ -97,7 +99,7 @@ def network_settings(data: Mapping[str, Any]) -> NetworkSettings:
     gateway = "192.168.1.1"
     dns = ["192.168.1.1"]
     """
-    known = {"enabled", "bring_up", "dns", "timeout", "method", "interface", "lease_reports"}
+    known = {"enabled", "bring_up", "dns", "proxy", "timeout", "method", "interface", "lease_reports"}
     unknown = set(data) - known
     if unknown:
         raise ConfigError(f"network: unknown key(s) {', '.join(sorted(unknown))}")
@@ -107,6 +109,9 @@ def network_settings(data: Mapping[str, Any]) -> NetworkSettings:
     timeout = data.get("timeout", 30)
     if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 0 < timeout <= 3600:
         raise ConfigError("network.timeout must be a number of seconds between 0 and 3600")
+    proxy = data.get("proxy", "")
+    if not isinstance(proxy, str) or (proxy and not proxy.startswith(("http://", "https://"))):
+        raise ConfigError("network.proxy must be an http:// or https:// URL")
     reports = data.get("lease_reports", "direct")
     if reports not in ("direct", "dbus"):
         raise ConfigError("network.lease_reports must be direct or dbus")
@@ -122,6 +127,7 @@ def network_settings(data: Mapping[str, Any]) -> NetworkSettings:
         enabled=data.get("enabled", True),
         bring_up=data.get("bring_up", True),
         dns=data.get("dns", False),
+        proxy=proxy,
         interfaces=interfaces,
         default=_interface_settings("(default)", {"method": data.get("method", "dhcp")}),
         lease_reports=reports,

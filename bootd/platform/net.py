@@ -151,3 +151,7 @@ class NetPlatform(Protocol):
     async def set_dns(self, servers: Sequence[str], search: str | None) -> None:
         """Use these DNS servers for name lookups (where bootd manages them)."""
         ...
+
+    def close(self) -> None:
+        """Stop watching for interface changes (called when discovery stops)."""
+        ...

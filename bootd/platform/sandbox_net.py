@@ -111,6 +111,9 @@ class SandboxNet:
         text = "".join([f"search {search}\n" if search else "", *(f"nameserver {s}\n" for s in servers)])
         await asyncio.to_thread((self.state_dir / "resolv.conf").write_text, text, encoding="utf-8")
 
+    def close(self) -> None:
+        pass
+
     async def start_dhcp(self, name: str, mac: str, on_event: LeaseCallback | None) -> DhcpClient:
         await self.runner.run(["udhcpc", "-i", name])
         lease = self._leases.get(name)

@@ -168,6 +168,12 @@ async def test_handle_event_and_renew_replace_options(machine: Path, tmp_path: P
     await disc.handle_event("leasefail", {"interface": "eth7"})
     assert inv.options_of("eth7") == []
     await disc.handle_event("something-else", {"interface": "eth7"})
+    ignoring = NetworkDiscovery(
+        disc.platform, inv, NetworkSettings(enabled=False, interfaces={"eth8": InterfaceSettings(Method.IGNORE)})
+    )
+    await ignoring.handle_event("bound", {"interface": "eth8", "pxeconffile": cfg.as_uri()})
+    await ignoring.wait_idle()
+    assert inv.device("eth8") is None and inv.options_of("eth8") == []
     with pytest.raises(InvalidArgument):
         await disc.handle_event("bound", {"interface": "../x"})
     await disc.stop()

@@ -14,6 +14,7 @@ TOML = """
 [network]
 bring_up = false
 timeout = 12.5
+proxy = "http://proxy.lab:3128"
 method = "ignore"
 [network.interface.eth0]
 method = "static"
@@ -27,7 +28,7 @@ method = "dhcp"
 
 def test_parse() -> None:
     s = network_settings(tomllib.loads(TOML)["network"])
-    assert s.enabled and not s.bring_up and s.timeout == 12.5
+    assert s.enabled and not s.bring_up and s.timeout == 12.5 and s.proxy == "http://proxy.lab:3128"
     eth0 = s.for_interface(Interface("eth0", "52:54:00:00:00:01"))
     assert eth0 == InterfaceSettings(
         Method.STATIC, StaticAddress("192.168.1.5", 24, "192.168.1.1", ("192.168.1.1", "9.9.9.9"))
@@ -49,6 +50,7 @@ def test_parse() -> None:
         ("[interface.eth0]\nmethod = 'static'\naddress = '1.2.3.4/8'\ndns = '1.1.1.1'", "dns must be a list"),
         ("[interface.eth0]\nmtu = 9000", "unknown key"),
         ("interface = 3", "must be a table"),
+        ("proxy = 'socks://x'", "proxy must be an http"),
     ],
 )
 def test_errors_say_what_is_wrong(text: str, message: str) -> None:
