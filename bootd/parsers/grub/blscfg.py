@@ -13,8 +13,8 @@ import re
 from typing import TYPE_CHECKING
 
 from bootd.model import Severity
-from bootd.parsers.grub.interpreter import Loaded, MenuItem
 from bootd.parsers.grub.loaders import quote_cmdline
+from bootd.parsers.grub.state import Loaded, MenuItem
 
 if TYPE_CHECKING:
     from bootd.parsers.grub.interpreter import Interpreter

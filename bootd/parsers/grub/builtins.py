@@ -15,9 +15,9 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from bootd.parsers.grub import grubenv
-from bootd.parsers.grub.interpreter import BreakLoop, ContinueLoop, Halt, MenuReplaced, ReturnFromFunction
 from bootd.parsers.grub.loaders import LOADERS, quote_cmdline
 from bootd.parsers.grub.regex import RegexError, search
+from bootd.parsers.grub.state import BreakLoop, ContinueLoop, Halt, MenuReplaced, ReturnFromFunction
 from bootd.parsers.grub.testcmd import evaluate_test
 
 if TYPE_CHECKING:

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from pathlib import PurePosixPath
 
 from bootd.model import Diagnostic, Severity
+from bootd.parsers.grub.builtins import COMMANDS
 from bootd.parsers.grub.devices import DeviceTable, Target
 from bootd.parsers.grub.lexer import Lit, Word
 from bootd.parsers.grub.parser import Block, For, Function, If, Menu, Node, Script, Simple, While, parse_script
@@ -247,8 +248,6 @@ class Interpreter:
         self.status = self.call(argv)
 
     def call(self, argv: list[str]) -> int:
-        from bootd.parsers.grub.builtins import COMMANDS
-
         name = argv[0]
         func = self.functions.get(name)
         if func is not None:
