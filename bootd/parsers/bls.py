@@ -75,10 +75,8 @@ class BlsEntry:
 
     @property
     def name(self) -> str:
-        """What a menu shows: title and version, or the file name."""
-        if self.title:
-            return f"{self.title} {self.version}" if self.version else self.title
-        return self.version or self.file_stem
+        """What a menu shows: the title, else the version, else the file name."""
+        return self.title or self.version or self.file_stem
 
     def get(self, key: str) -> str | None:
         for k, v in self.raw:
@@ -278,6 +276,26 @@ def expand(text: str, env: dict[str, str]) -> str:
     return " ".join(_VAR.sub(sub, text).split())
 
 
+def menu_names(entries: Sequence[BlsEntry]) -> list[str]:
+    """Menu texts as systemd-boot makes them: the title; where titles repeat,
+    the version in parentheses; where that repeats too, the machine id; last,
+    the file name."""
+    names = [e.name for e in entries]
+    extras: list[list[str | None]] = [
+        [e.version for e in entries],
+        [e.machine_id[:8] if e.machine_id else None for e in entries],
+        [e.file_stem for e in entries],
+    ]
+    for values in extras:
+        counts: dict[str, int] = {}
+        for n in names:
+            counts[n] = counts.get(n, 0) + 1
+        for i, value in enumerate(values):
+            if counts[names[i]] > 1 and value and value not in names[i]:
+                names[i] = f"{names[i]} ({value})"
+    return names
+
+
 def matches_default(entry: BlsEntry, pattern: str) -> bool:
     pat = pattern.lower()
     stem = entry.file_stem.lower()
@@ -327,6 +345,7 @@ def parse(view: DeviceView, ctx: ParseContext) -> ParseResult:
                 diags.append(Diagnostic(Severity.INFO, f"default {pattern!r} matches no entry; using the first"))
             else:
                 default_index = match
+    names = menu_names(usable)
     options: list[BootOption] = []
     for i, entry in enumerate(usable):
         assert entry.linux is not None
@@ -339,7 +358,7 @@ def parse(view: DeviceView, ctx: ParseContext) -> ParseResult:
             BootOption(
                 id="",
                 device=view.device.id,
-                name=entry.name,
+                name=names[i],
                 kernel=_resolve(view, entry, entry.linux),
                 initrds=tuple(_resolve(view, entry, p) for v in entry.initrds for p in v.split()),
                 dtb=dtb,

@@ -391,13 +391,7 @@ def parse_text(text: str, *, config_path: str, read: Reader, resolve: Resolver) 
     if st.unknown:
         f, n = st.first_unknown or (config_path, 0)
         st.diag(Severity.INFO, f"{st.unknown} line(s) not understood and ignored (the first here)", f, n)
-    built: list[BootOption | None] = []
-    for lab in st.labels:
-        try:
-            built.append(_build(st, lab, resolve))
-        except Exception as e:  # a resolver must not take the parse down
-            st.diag(Severity.WARNING, f"label {lab.label!r} skipped: {e}", lab.file, lab.line)
-            built.append(None)
+    built = [_safe_build(st, lab, resolve) for lab in st.labels]
     default_index = _choose_default(st, built, resolve)
     options = [o for o in built if o is not None]
     if default_index is not None and built[default_index] is not None:
@@ -406,6 +400,14 @@ def parse_text(text: str, *, config_path: str, read: Reader, resolve: Resolver) 
     elif options:
         options[0] = _with_default(options[0], True)
     return ParseResult(options=tuple(options), diagnostics=tuple(st.diags), timeout=st.timeout)
+
+
+def _safe_build(st: _State, lab: _Label, resolve: Resolver) -> BootOption | None:
+    try:
+        return _build(st, lab, resolve)
+    except Exception as e:  # a resolver must not take the parse down
+        st.diag(Severity.WARNING, f"label {lab.label!r} skipped: {e}", lab.file, lab.line)
+        return None
 
 
 def _choose_default(st: _State, built: list[BootOption | None], resolve: Resolver) -> int | None:
@@ -449,7 +451,7 @@ def _implicit(st: _State, command: str, resolve: Resolver) -> BootOption | None:
     lab.kernel_args = words[1] if len(words) > 1 else ""
     if len(words) > 1:
         lab.append = "-"
-    return _build(st, lab, resolve)
+    return _safe_build(st, lab, resolve)
 
 
 def join_url(base: str, path: str) -> str:

@@ -123,7 +123,7 @@ def test_keys_repeatable_and_joined(tmp_path: Path) -> None:
     assert e.devicetree_overlays == ("/o1.dtbo", "/o2.dtbo") and e.architecture == "aa64"
     assert e.get("unknown-key") == "value"
     (opt,) = bls.parse(view, ParseContext()).options
-    assert opt.name == "Fedora Linux 6.11.4" and opt.source == Source.BLS and opt.entry_id == "f"
+    assert opt.name == "Fedora Linux" and opt.source == Source.BLS and opt.entry_id == "f"
     assert opt.initrds == (Resource.local("/microcode.img"), Resource.local("/initramfs.img"))
     assert opt.dtb == Resource.local("/dtbs/board.dtb")
     assert opt.args == "root=/dev/sda1 ro quiet"
@@ -203,3 +203,25 @@ def test_load_entries_custom_directories_and_first_wins(tmp_path: Path) -> None:
     entries, _ = bls.load_entries(make_view(tmp_path, files), ("/a", "/b"))
     assert sorted(e.title or "" for e in entries) == ["FromA", "OnlyB"]
     assert {e.directory for e in entries} == {"/a", "/b"}
+
+
+def test_repeated_titles_get_the_version_then_machine_id_then_file_name(tmp_path: Path) -> None:
+    files = {
+        "/loader/entries/a-2.conf": "title Linux\nversion 2\nlinux /v\n",
+        "/loader/entries/a-1.conf": "title Linux\nversion 1\nlinux /v\n",
+        "/loader/entries/m1.conf": "title Same\nversion 9\nmachine-id 11111111aaaa\nlinux /v\n",
+        "/loader/entries/m2.conf": "title Same\nversion 9\nmachine-id 22222222bbbb\nlinux /v\n",
+        "/loader/entries/x1.conf": "title Twin\nlinux /v\n",
+        "/loader/entries/x2.conf": "title Twin\nlinux /v\n",
+        "/loader/entries/u.conf": "title Unique\nversion 3\nlinux /v\n",
+    }
+    names = sorted(o.name for o in bls.parse(make_view(tmp_path, files), ParseContext()).options)
+    assert names == [
+        "Linux (1)",
+        "Linux (2)",
+        "Same (9) (11111111)",
+        "Same (9) (22222222)",
+        "Twin (x1)",
+        "Twin (x2)",
+        "Unique",
+    ]

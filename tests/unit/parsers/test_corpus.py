@@ -60,10 +60,10 @@ def test_bls_case(path: Path, tmp_path: Path) -> None:
     got = [as_corpus(o) for o in result.options]
     assert got == case["bootd_expect"]
     assert sum(1 for e in got if e["default"]) == 1
-    # u-root agrees on files and names (command lines differ where its notes say it is wrong)
-    assert [(e["name"], e["kernel"], e["initrd"]) for e in got] == [
-        (e["name"], e["kernel"], e["initrd"]) for e in case["expect"]
-    ]
+    # u-root agrees on the order and the files (names and command lines differ where bootd_notes say why)
+    assert [(e["kernel"], e["initrd"]) for e in got] == [(e["kernel"], e["initrd"]) for e in case["expect"]]
+    for ours, theirs in zip(got, case["expect"], strict=True):
+        assert theirs["name"].startswith(ours["name"])
 
 
 def test_bls_key_values() -> None:
