@@ -3,6 +3,7 @@ nobody here wrote (busctl, gdbus), by the ``bootd`` CLI and by the typed client.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shutil
@@ -221,11 +222,30 @@ def test_status_follow_prints_as_it_happens(serve: DaemonProcess, system_bus: Pr
             follow.stdout.close()
 
 
-def test_sigterm_releases_the_name(serve: DaemonProcess, system_bus: PrivateBus) -> None:
-    assert busctl(system_bus, "status", "org.bootd", check=False).returncode == 0
-    assert serve.stop() == 0
-    assert busctl(system_bus, "status", "org.bootd", check=False).returncode != 0
-    assert "shutting down" in serve.output() and "Traceback" not in serve.output()
+async def test_sigterm_releases_devices_and_the_name(serve: DaemonProcess, system_bus: PrivateBus) -> None:
+    client = await BootdClient.connect(system_bus.address)
+    gone: list[str] = []
+    lost: list[bool] = []
+    client.on_device_removed(gone.append)
+    client.on_daemon_lost(lambda: lost.append(True))
+    try:
+        for _ in range(200):
+            if len(await client.list_devices()) == 2:
+                break
+            await asyncio.sleep(0.05)
+        assert {d.id for d in await client.list_devices()} == {"sda1", "sdb1"}
+        assert busctl(system_bus, "status", "org.bootd", check=False).returncode == 0
+        assert serve.stop() == 0
+        for _ in range(100):
+            if lost:
+                break
+            await asyncio.sleep(0.05)
+        assert sorted(gone) == ["sda1", "sdb1"], "discovery stopped (devices released) before the name went"
+        assert lost == [True]
+        assert busctl(system_bus, "status", "org.bootd", check=False).returncode != 0
+        assert "shutting down" in serve.output() and "Traceback" not in serve.output()
+    finally:
+        client.close()
 
 
 def test_headless_autoboot_and_next_boot(
