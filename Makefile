@@ -17,7 +17,7 @@ APT_DAEMON := dbus dbus-daemon systemd libglib2.0-bin passwd util-linux
 APT_UI := tmux
 APT_NET := iproute2 dnsmasq-base tftp-hpa curl
 APT_PACKAGES := $(APT_CORE) $(APT_PARSERS) $(APT_GRUB) $(APT_DISCOVERY) $(APT_LOADER) $(APT_DAEMON) $(APT_UI) $(APT_NET)
-APT_DEMO := python3 python3-venv device-tree-compiler
+APT_DEMO := python3 python3-venv python3-dev gcc device-tree-compiler dbus-daemon
 
 .PHONY: test demo bench venv apt apt-demo lint typecheck imports pytest services clean
 

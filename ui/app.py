@@ -228,7 +228,8 @@ class App:
         return None
 
     def apply_countdown(self, candidate: str | None, remaining: float | None) -> None:
-        self.model.candidate = candidate
+        if candidate is not None or remaining is not None:
+            self.model.candidate = candidate  # a stopped countdown keeps its entry marked
         self.deadline = time.monotonic() + remaining if remaining is not None else None
         if self.loop is not None and self._tick_handle is not None:
             self.loop.remove_alarm(self._tick_handle)

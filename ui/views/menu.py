@@ -196,4 +196,10 @@ class MainMenuView(View):
         if key in GLOBAL_KEYS:
             self._on_action(GLOBAL_KEYS[key], row.option_id if row else None)
             return None
-        return super().keypress(size, key)
+        rest = super().keypress(size, key)
+        row = self.focused_row
+        if row is not None and not row.kind.selectable():
+            pos = self.walker.focus or 0
+            below = [i for i in range(pos, len(self._rows)) if self._rows[i].kind.selectable()]
+            self.walker.set_focus(below[0] if below else self._nearest_selectable(pos))
+        return rest

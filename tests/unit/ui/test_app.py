@@ -62,9 +62,10 @@ async def test_header_counts_down_and_any_key_stops_it() -> None:
     assert ("cancel_autoboot",) in b.calls
     assert "press any key" not in h.render(app.chrome)[0]
     # the daemon confirms on every menu
-    b.emit(be.CountdownChanged("sda2/ubuntu", None))
+    b.emit(be.CountdownChanged(None, None))
     await settle(app)
     assert "boot menu" in h.render(app.chrome)[0]
+    assert "* Ubuntu" in h.screen(app.chrome), "the default entry stays marked"
 
 
 async def test_boot_goes_with_the_console_the_menu_runs_on() -> None:

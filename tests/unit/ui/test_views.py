@@ -224,3 +224,13 @@ def test_utf8_glyphs() -> None:
     g = Glyphs(utf8=True)
     assert g.dash == "\u2014" and not g.rule.isascii()
     assert isinstance(CONSOLES[0], Console)
+
+
+def test_home_and_end_land_on_entries_not_headers() -> None:
+    view, _ = menu_with([UBUNTU, ADVANCED, STICK])
+    h.press(view, "down", "home")
+    assert view.focused_key == f"opt:{UBUNTU.id}"
+    h.press(view, "end")
+    assert view.focused_key == "act:exit"
+    h.press(view, "page up", "page up", "page up")
+    assert view.focused_row is not None and view.focused_row.kind.selectable()
