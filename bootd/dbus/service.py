@@ -396,6 +396,8 @@ class Service:
         elif isinstance(event, ManagerChanged):
             self.manager.emit_properties_changed(self.manager.values(event.names))
         elif isinstance(event, SettingsChanged):
+            if "password" in event.keys:
+                self.gate.authenticated.clear()  # a new password needs a new Authenticate
             self.settings.emit_properties_changed(self.settings.values(event.keys))
 
 

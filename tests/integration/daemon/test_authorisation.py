@@ -75,6 +75,10 @@ async def test_password_gates_every_client_per_connection(serve: DaemonProcess, 
         assert (await b.get_settings()).timeout == 4
         with pytest.raises(AuthenticationRequired):
             await b.set_setting("timeout", 5)
+        await a.set_setting("password", "correct horse")
+        with pytest.raises(AuthenticationRequired):
+            await a.set_setting("timeout", 6)
+        await a.authenticate("correct horse")
         await a.set_setting("restrict", "all")
         with pytest.raises(AuthenticationRequired, match="to boot"):
             await b.boot("sdb1/bls/rescue")

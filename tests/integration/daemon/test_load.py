@@ -10,7 +10,10 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from bootd.dbus.client import BootdClient
+from bootd.errors import Busy
 from tests.integration.daemon.conftest import set_config
 from tests.integration.daemon.helpers import ROOT, DaemonProcess, Entry, MachineDevice, PrivateBus, busctl, make_machine
 
@@ -71,7 +74,10 @@ async def test_fifty_clients_see_every_option_come_and_go(
 
 SLOW_BOOT = """
 import asyncio, sys
+import pytest
+
 from bootd.dbus.client import BootdClient
+from bootd.errors import Busy
 
 async def main() -> None:
     client = await BootdClient.connect(sys.argv[1])
@@ -111,6 +117,8 @@ async def test_a_client_killed_mid_call_does_not_disturb_the_daemon(
                 if (await watcher.get_state()).state == "booting":
                     break
                 await asyncio.sleep(0.02)
+            with pytest.raises(Busy, match="another boot is in progress"):
+                await watcher.boot("sda1/bls/6.1")
             proc.kill()
             proc.wait()
             proc.stdout.close()
