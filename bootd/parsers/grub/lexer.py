@@ -75,9 +75,10 @@ _ENDS = frozenset(" \t\r\f\v\n;{}")
 
 
 _MASTER = re.compile(
-    r"(?P<b>(?:[ \t\r\f\v]+|\\\n)*)"
+    r"[ \t\r\f\v]*"
     r"(?:(?P<nl>\n)"
     r"|(?P<op>[;{}])"
+    r"|(?P<cont>\\\n)"
     r"|(?P<comment>#[^\n]*)"
     # The common case, a word of plain characters only, in one step.
     r"|(?P<plain>[^ \t\r\f\v\n{};'\"\\$]+(?=[ \t\r\f\v\n{};]|\Z))"
@@ -99,13 +100,13 @@ def tokenize(text: str) -> tuple[list[Token], list[LexIssue]]:
     n = len(text)
     while pos < n:
         m = match(text, pos)
-        assert m is not None  # every alternative may be empty
-        blank = m.group("b")
-        if blank and "\n" in blank:
-            line += blank.count("\n")
+        assert m is not None  # the last alternative is empty
         kind = m.lastgroup
         if kind == "plain":
-            append(Token(word_tok, line, (Lit(m.group("plain")),)))
+            append(Token(word_tok, line, (Lit(m.group(kind)),)))
+            pos = m.end()
+        elif kind == "cont":
+            line += 1
             pos = m.end()
         elif kind == "nl":
             append(Token(Tok.NEWLINE, line))
@@ -116,7 +117,7 @@ def tokenize(text: str) -> tuple[list[Token], list[LexIssue]]:
             pos = m.end()
         elif kind == "comment" or kind == "end":
             pos = m.end()
-        else:
+        else:  # a word with quotes, escapes or variables
             start_line = line
             word, pos, line = _word(text, m.end(), line, issues)
             append(Token(word_tok, start_line, word))

@@ -211,17 +211,18 @@ class _Parser:
             self.depth -= 1
 
     def simple(self) -> Simple:
-        line = self.peek().line
+        tokens = self.tokens
+        pos = self.pos
+        line = tokens[pos].line
         words: list[Word] = []
-        while True:
-            tok = self.peek()
-            if tok.kind is Tok.WORD:
-                words.append(tok.word)
-                self.next()
-            elif tok.kind is Tok.LBRACE:
-                raise SyntaxProblem(tok.line, "unexpected '{'")
-            else:
-                break
+        tok = tokens[pos]
+        while tok.kind is Tok.WORD:
+            words.append(tok.word)
+            pos += 1
+            tok = tokens[pos]
+        self.pos = pos
+        if tok.kind is Tok.LBRACE:
+            raise SyntaxProblem(tok.line, "unexpected '{'")
         return Simple(tuple(words), line)
 
     def if_(self) -> If:
