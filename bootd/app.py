@@ -290,6 +290,9 @@ class Daemon:
             value = settings.hash_password(value) if value else ""
         await asyncio.to_thread(settings.write_setting, self.paths, key, value)
         self.reload()
+        if key == "scan_loop_devices" and self.discovery is not None and hasattr(self.discovery, "scan_loop_devices"):
+            self.discovery.scan_loop_devices = self._settings.scan_loop_devices
+            await self.discovery.rescan()
         if self._settings != replace(self._settings, **{key: settings.validate(key, value)}):
             raise ConfigError(f"{key} was written but another layer overrides it")
 

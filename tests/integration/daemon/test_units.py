@@ -49,6 +49,8 @@ def test_daemon_unit_shape() -> None:
     caps = svc["CapabilityBoundingSet"].split()
     assert {"CAP_SYS_ADMIN", "CAP_SYS_BOOT"} <= set(caps), "mounts and kexec stay possible"
     assert svc["ProtectSystem"] != "strict", "mountpoints under /run and kexec need a writable view"
+    assert "/etc/bootd" in svc["ReadWritePaths"].split(), "settings writes reach /etc/bootd/bootd.toml"
+    assert svc["RuntimeDirectory"] == "bootd" and svc["StateDirectory"] == "bootd", "/run/bootd and /var/lib/bootd"
     assert unit["Install"]["Alias"] == "dbus-org.bootd.service"
 
 
