@@ -69,11 +69,14 @@ def normalize(path: str | PurePosixPath, cwd: PurePosixPath = ROOT) -> PurePosix
 
     ``..`` at the root stays at the root, as on a real filesystem.
     """
-    p = PurePosixPath(path)
-    if not p.is_absolute():
-        p = cwd / p
+    return PurePosixPath("/" + "/".join(_normal_parts(str(path), str(cwd))))
+
+
+def _normal_parts(path: str, cwd: str = "/") -> list[str]:
+    if not path.startswith("/"):
+        path = cwd + "/" + path
     parts: list[str] = []
-    for part in p.parts[1:]:
+    for part in path.split("/"):
         if part in ("", "."):
             continue
         if part == "..":
@@ -81,7 +84,7 @@ def normalize(path: str | PurePosixPath, cwd: PurePosixPath = ROOT) -> PurePosix
                 parts.pop()
             continue
         parts.append(part)
-    return PurePosixPath("/", *parts)
+    return parts
 
 
 @dataclass(frozen=True)
@@ -94,37 +97,36 @@ class DirectoryView:
 
     def _resolve(self, path: str | PurePosixPath) -> Path:
         """Resolve ``path`` to a real path below root, following links inside it."""
-        rel = normalize(path)
-        current = PurePosixPath("/")
-        todo = list(rel.parts[1:])
+        root = str(self.root)
+        current: list[str] = []
+        todo = _normal_parts(str(path))
+        todo.reverse()  # a stack: the next component is at the end
         hops = 0
         while todo:
-            part = todo.pop(0)
+            part = todo.pop()
             if part == "..":
-                current = current.parent
+                if current:
+                    current.pop()
                 continue
             if part in ("", "."):
                 continue
-            candidate = current / part
-            real = self.root / str(candidate)[1:]
+            real = root + "/" + "/".join(current) + "/" + part if current else root + "/" + part
             try:
                 st = os.lstat(real)
             except OSError:
-                current = candidate
+                current.append(part)
                 continue
             if stat.S_ISLNK(st.st_mode):
                 hops += 1
                 if hops > _MAX_LINK_HOPS:
-                    raise ViewError(f"{rel}: too many levels of symbolic links")
-                target = PurePosixPath(os.readlink(real))
-                if target.is_absolute():
-                    current = PurePosixPath("/")
-                    todo = list(target.parts[1:]) + todo
-                else:
-                    todo = list(target.parts) + todo
+                    raise ViewError(f"{normalize(path)}: too many levels of symbolic links")
+                target = os.readlink(real)
+                if target.startswith("/"):
+                    current = []
+                todo.extend(reversed(target.split("/")))
                 continue
-            current = candidate
-        return self.root / str(current)[1:]
+            current.append(part)
+        return Path(root + "/" + "/".join(current)) if current else self.root
 
     def _stat(self, path: str | PurePosixPath) -> os.stat_result | None:
         try:

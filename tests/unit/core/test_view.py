@@ -4,9 +4,12 @@ regular files are read."""
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path, PurePosixPath
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bootd.model import Device
 from bootd.parsers.view import DirectoryView, ViewError, normalize
@@ -74,3 +77,46 @@ def test_walk_files(tree: DirectoryView) -> None:
     files = set(tree.walk_files("/"))
     assert PurePosixPath("/boot/grub/grub.cfg") in files and PurePosixPath("/EFI/BOOT/BOOTX64.CSV") in files
     assert PurePosixPath("/boot/abs-escape") not in files
+
+
+def _reference_normalize(path: str, cwd: str) -> str:
+    """The same rule written with pathlib: absolute, no '.', '..' stops at the root."""
+    p = PurePosixPath(path)
+    if not p.is_absolute():
+        p = PurePosixPath(cwd) / p
+    parts: list[str] = []
+    for part in p.parts[1:]:
+        if part == "..":
+            if parts:
+                parts.pop()
+        elif part not in ("", "."):
+            parts.append(part)
+    return "/" + "/".join(parts)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    path=st.lists(st.sampled_from(["", ".", "..", "a", "b.cfg", "/", "//", "x y"]), max_size=8).map("/".join),
+    cwd=st.sampled_from(["/", "/boot", "/a/b/c"]),
+)
+def test_normalize_matches_the_rule(path: str, cwd: str) -> None:
+    got = normalize(path, PurePosixPath(cwd))
+    assert str(got) == _reference_normalize(path, cwd)
+    assert ".." not in got.parts
+
+
+@settings(max_examples=100, deadline=None)
+@given(path=st.lists(st.sampled_from(["..", ".", "boot", "rel-escape", "abs-escape", "grub", "x"]), max_size=6))
+def test_resolve_never_leaves_the_root(path: list[str]) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        base = Path(tmp)
+        root = base / "root"
+        (root / "boot/grub").mkdir(parents=True)
+        os.symlink("../../../..", root / "boot/rel-escape")
+        os.symlink(str(base), root / "boot/abs-escape")
+        view = DirectoryView(root, Device(id="d"))
+        try:
+            real = view._resolve("/".join(path))
+        except ViewError:
+            return
+        assert real == root or root in real.parents
