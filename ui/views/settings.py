@@ -25,7 +25,8 @@ Console        the console the booted system uses unless one is picked
 Password       when set, booting, editing and changing settings ask for it;
                leave empty and choose Clear password to remove it
 
-Save  apply through the daemon (errors are shown, nothing is half-saved)
+Save  apply the changes through the daemon, one by one; a refused
+      value is named in the status line and the screen stays open
 Esc   back without saving"""
 
 
