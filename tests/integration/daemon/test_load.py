@@ -20,8 +20,8 @@ from tests.integration.daemon.helpers import ROOT, DaemonProcess, Entry, Machine
 CLIENTS = 50
 DEVICES = 10
 PER_DEVICE = 50
-PLUG_AT = 4.0
-UNPLUG_AT = 8.0
+PLUG_AT = 6.0
+UNPLUG_AT = 10.0
 
 
 async def test_fifty_clients_see_every_option_come_and_go(

@@ -174,3 +174,16 @@ def test_fuzzed_specs_never_crash(data: dict[str, object]) -> None:
         codec.overrides_from_dbus(spec)
     except InvalidArgument:
         pass
+
+
+def test_client_maps_errors_back() -> None:
+    from bootd import errors
+    from bootd.dbus.client import error_from_reply
+
+    e = error_from_reply("org.bootd.Error.AuthenticationRequired", "authenticate first")
+    assert type(e) is errors.AuthenticationRequired and str(e) == "authenticate first"
+    assert type(error_from_reply("org.bootd.Error.NotFound", "x")) is errors.NotFound
+    assert type(error_from_reply("org.freedesktop.DBus.Error.AccessDenied", "no")) is errors.PermissionDenied
+    assert "not running" in str(error_from_reply("org.freedesktop.DBus.Error.ServiceUnknown", "x"))
+    assert "internal error" in str(error_from_reply("org.bootd.Error.Internal", "boom"))
+    assert type(error_from_reply("com.example.Weird", "w")) is errors.BootdError
