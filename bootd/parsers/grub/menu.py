@@ -54,13 +54,33 @@ def _find(items: Sequence[MenuItem], key: str) -> int | None:
     return None
 
 
+def split_path(spec: str) -> list[str]:
+    """``1>2`` → ``["1", "2"]``; ``>>`` stands for a ``>`` inside a title."""
+    parts: list[str] = []
+    cur: list[str] = []
+    i = 0
+    while i < len(spec):
+        if spec[i] == ">":
+            if spec.startswith(">>", i):
+                cur.append(">")
+                i += 2
+                continue
+            parts.append("".join(cur))
+            cur = []
+        else:
+            cur.append(spec[i])
+        i += 1
+    parts.append("".join(cur))
+    return parts
+
+
 def resolve(items: Sequence[MenuItem], spec: str) -> Path | None:
     """The menu path ``spec`` names, descending into submenus as GRUB does."""
     if not spec.strip():
         return None
     path: list[int] = []
     level = items
-    parts = spec.split(">")
+    parts = split_path(spec)
     for n, part in enumerate(parts):
         i = _find(level, part)
         if i is None:

@@ -96,3 +96,11 @@ def test_default_entry_that_cannot_boot_falls_back_to_first(run: Run) -> None:
 def test_submenu_default_inside_submenu(run: Run) -> None:
     out = run("set default=0\nsubmenu S { set default=1\n menuentry A { linux /a }\n menuentry B { linux /b } }")
     assert [(o.name, o.default) for o in out.options] == [("A", False), ("B", True)]
+
+
+def test_greater_than_inside_titles_is_doubled(run: Run) -> None:
+    out = run(
+        "set default='Menu>>1>Entry >> x'\nmenuentry A { linux /a }\n"
+        "submenu 'Menu>1' { menuentry 'Entry > x' { linux /x } }"
+    )
+    assert [(o.name, o.default) for o in out.options] == [("A", False), ("Entry > x", True)]
