@@ -10,8 +10,6 @@ authenticate with ``$BOOTD_PASSWORD``.
 from __future__ import annotations
 
 import argparse
-import asyncio
-import json
 import os
 import sys
 from collections.abc import Awaitable, Callable
@@ -37,6 +35,8 @@ def _bus(args: argparse.Namespace) -> str:
 
 
 def _with_client(args: argparse.Namespace, work: Callable[[BootdClient], Awaitable[T]]) -> T:
+    import asyncio
+
     async def main() -> T:
         from bootd.dbus.client import BootdClient
 
@@ -66,6 +66,8 @@ def configure_list(parser: argparse.ArgumentParser) -> None:
 
 def run_list(args: argparse.Namespace) -> int:
     async def work(client: BootdClient) -> int:
+        import json
+
         from bootd import jsoncodec
 
         devices = await client.list_devices()
@@ -235,6 +237,8 @@ def configure_status(parser: argparse.ArgumentParser) -> None:
 
 
 def run_status(args: argparse.Namespace) -> int:
+    import asyncio
+
     async def work(client: BootdClient) -> int:
         state = await client.get_state()
         _out(_state_line(state))
