@@ -43,8 +43,10 @@ def flatten(items: Sequence[MenuItem], prefix: Path = (), group: str | None = No
 def _find(items: Sequence[MenuItem], key: str) -> int | None:
     key = key.strip()
     if _INDEX.fullmatch(key):
+        # Hidden entries (``hiddenentry``) are not counted, as in GRUB's menu.
         n = int(key) if len(key) <= 12 else len(items)
-        return n if n < len(items) else None
+        visible = [i for i, item in enumerate(items) if not item.hidden]
+        return visible[n] if n < len(visible) else None
     for i, item in enumerate(items):
         if item.entry_id == key:
             return i

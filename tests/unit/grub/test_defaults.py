@@ -104,3 +104,15 @@ def test_greater_than_inside_titles_is_doubled(run: Run) -> None:
         "submenu 'Menu>1' { menuentry 'Entry > x' { linux /x } }"
     )
     assert [(o.name, o.default) for o in out.options] == [("A", False), ("Entry > x", True)]
+
+
+def test_hidden_entries_do_not_count_in_indices(run: Run) -> None:
+    out = run(
+        "set default=1\nhiddenentry 'Text mode' --hotkey t { linux /text }\n"
+        "menuentry A { linux /a }\nmenuentry B { linux /b }"
+    )
+    assert [(o.name, o.default, o.hidden) for o in out.options] == [
+        ("Text mode", False, True),
+        ("A", False, False),
+        ("B", True, False),
+    ]
