@@ -77,6 +77,7 @@ class NetworkDiscovery:
         self._watch: asyncio.Task[None] | None = None
         self._sync_lock = asyncio.Lock()
         self._url_options: dict[str, list[str]] = {}
+        self._configured: set[str] = set()
 
     # -- life cycle --------------------------------------------------------
     async def start(self) -> None:
@@ -107,6 +108,7 @@ class NetworkDiscovery:
         for name in list(self._interfaces):
             self.inventory.remove_device(name)
         self._interfaces.clear()
+        self._configured.clear()
         self.platform.net.close()
 
     async def wait_idle(self) -> None:
@@ -145,6 +147,8 @@ class NetworkDiscovery:
                 await self.sync()
             except BootdError as e:
                 self._say(Severity.WARNING, f"network: {e}")
+            except Exception:  # keep watching whatever one round hit
+                log.exception("network interface scan failed")
 
     async def sync(self) -> None:
         """Compare the machine's interfaces with what we know; act on changes."""
@@ -171,24 +175,24 @@ class NetworkDiscovery:
                     await self._configure(iface)
                 elif known != iface:
                     self.inventory.add_device(interface_device(iface, self._leases.get(name)))
-                    if name not in self._clients and iface.up:
+                    if name not in self._configured:
                         await self._configure(iface)
 
     async def _configure(self, iface: Interface) -> None:
         conf = self.settings.for_interface(iface)
+        if not iface.up and not self.settings.bring_up:
+            return  # configured once it is up
+        self._configured.add(iface.name)
         try:
             if conf.method is Method.STATIC and conf.static is not None:
                 await self.platform.net.configure_static(iface.name, conf.static)
-                self.inventory.add_device(
-                    replace(
-                        interface_device(iface),
-                        properties=(*interface_device(iface).properties, ("ip", conf.static.address)),
-                    )
-                )
+                static = {"interface": iface.name, "mac": iface.mac, "ip": conf.static.address}
+                if conf.static.gateway:
+                    static["router"] = conf.static.gateway
+                self._leases[iface.name] = static
+                self.inventory.add_device(interface_device(iface, static))
                 return
             if not iface.up:
-                if not self.settings.bring_up:
-                    return
                 await self.platform.net.link_up(iface.name)
             if conf.method is Method.DHCP and iface.name not in self._clients:
                 on_event = self.handle_event if self.settings.lease_reports == "direct" else None
@@ -198,6 +202,7 @@ class NetworkDiscovery:
 
     async def _remove(self, name: str) -> None:
         self._interfaces.pop(name, None)
+        self._configured.discard(name)
         self._cancel(name)
         client = self._clients.pop(name, None)
         if client is not None:

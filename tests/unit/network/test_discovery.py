@@ -122,6 +122,10 @@ async def test_interfaces_lease_options_and_release(machine: Path, tmp_path: Pat
         assert ("ip", "addr", "add", "10.9.0.2/16", "dev", "eth3") in runner.calls
         assert ("ip", "route", "replace", "default", "via", "10.9.0.1", "dev", "eth3") in runner.calls
         assert ("udhcpc", "-i", "eth3") not in runner.calls
+        await disc.sync()  # eth3 is up now: it is not configured again
+        assert runner.calls.count(("ip", "addr", "add", "10.9.0.2/16", "dev", "eth3")) == 1
+        eth3 = inv.device("eth3")
+        assert eth3 is not None and eth3.prop("ip") == "10.9.0.2" and eth3.prop("router") == "10.9.0.1"
         assert (tmp_path / "state" / "resolv.conf").read_text() == "nameserver 10.9.0.53\n"
         # the lease ends: its options go
         await disc.release("eth0")
@@ -208,3 +212,20 @@ def test_interface_filter() -> None:
     assert Interface("enp1s0", "aa:bb:cc:dd:ee:ff").usable()
     dev = interface_device(Interface("eth0", "aa:bb:cc:dd:ee:ff", carrier=True), {"ip": "1.2.3.4"})
     assert dev.prop("link") == "up" and dev.prop("ip") == "1.2.3.4" and dev.title == "Network: eth0"
+
+
+async def test_bring_up_false_waits_for_the_interface_to_be_up(machine: Path, tmp_path: Path) -> None:
+    (machine / "tftp" / "pxelinux.cfg" / "default").write_text("LABEL a\n  KERNEL k\n")
+    disc, inv, platform = make(machine, tmp_path, NetworkSettings(bring_up=False, poll_interval=0.05))
+    runner = platform.runner
+    assert isinstance(runner, RecordingRunner)
+    await disc.start()
+    try:
+        assert sorted(d.id for d in inv.devices()) == ["eth0", "eth2", "eth3"]
+        assert runner.calls == [], "nothing is brought up or configured"
+        await platform.net.link_up("eth0")  # someone else brings eth0 up
+        await wait_for(lambda: ("udhcpc", "-i", "eth0") in runner.calls)
+        await wait_for(lambda: inv.options_of("eth0"))
+        assert ("udhcpc", "-i", "eth2") not in runner.calls
+    finally:
+        await disc.stop()
