@@ -15,7 +15,7 @@ APT_DISCOVERY := udev util-linux fdisk e2fsprogs btrfs-progs squashfs-tools xfsp
 APT_LOADER := device-tree-compiler qemu-system-arm qemu-system-ppc cpio binutils busybox-static
 APT_DAEMON := dbus dbus-daemon systemd libglib2.0-bin passwd util-linux
 APT_UI := tmux
-APT_NET := iproute2 dnsmasq-base tftp-hpa curl
+APT_NET := iproute2 dnsmasq-base busybox-static tftp-hpa curl
 APT_PACKAGES := $(APT_CORE) $(APT_PARSERS) $(APT_GRUB) $(APT_DISCOVERY) $(APT_LOADER) $(APT_DAEMON) $(APT_UI) $(APT_NET)
 APT_DEMO := python3 python3-venv python3-dev gcc device-tree-compiler dbus-daemon
 
