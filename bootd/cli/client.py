@@ -218,7 +218,9 @@ def run_settings(args: argparse.Namespace) -> int:
         shown = {k: getattr(view, k) for k in ("autoboot", "timeout", "boot_order", "console", "restrict")}
         shown["password"] = "(set)" if view.password_set else "(none)"
         shown["scan_loop_devices"] = view.scan_loop_devices
-        if args.action == "get":
+        if args.action == "set":
+            _out(f"{args.key} = {_show(shown.get(args.key, ''))}")
+        elif args.action == "get":
             if args.key not in shown:
                 raise InvalidArgument(f"unknown setting {args.key!r} (known: {', '.join(shown)})")
             _out(_show(shown[args.key]))
