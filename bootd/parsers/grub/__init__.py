@@ -187,13 +187,13 @@ def interpret(
 
 
 def _evaluate(it: Interpreter, items: list[MenuItem]) -> None:
-    todo = list(items)
+    todo = list(reversed(items))  # a stack: menu order, submenus depth first
     try:
         while todo:
-            item = todo.pop(0)
+            item = todo.pop()
             it.evaluate(item)
             if item.kind == "submenu":
-                todo[0:0] = item.children
+                todo.extend(reversed(item.children))
     except Halt as h:
         it.warn(f"{h}; entries not evaluated are left out")
     except RecursionError:
