@@ -3,6 +3,7 @@ product on a sandbox machine, nothing left behind."""
 
 from __future__ import annotations
 
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -86,3 +87,23 @@ def test_a_hang_up_still_cleans_up(tmux: Tmux, short_dir: Path, machine: Path) -
     tmux.wait("menu", "press any key to stop", timeout=30)
     tmux.kill()
     assert_clean(tmpdir)
+
+
+def test_demo_without_a_terminal_says_so() -> None:
+    r = subprocess.run(
+        [sys.executable, "-m", "bootd", "demo"], capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=60
+    )
+    assert r.returncode == 1
+    assert "needs a terminal" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_demo_with_a_directory_that_is_no_machine(tmp_path: Path) -> None:
+    r = subprocess.run(
+        [sys.executable, "-m", "bootd", "demo", "--machine", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=60,
+    )
+    assert r.returncode == 1
+    assert "is not a sandbox machine" in r.stderr and "Traceback" not in r.stderr

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import re
+from pathlib import Path
 
 from bootd.dbus.client import BootdClient
+from tests.integration.daemon.helpers import DaemonProcess, PrivateBus
 from tests.integration.ui.conftest import Stack, needs_tools
 from tests.integration.ui.tmux import Tmux, countdown, menu_argv
 
@@ -154,3 +156,19 @@ def test_menu_on_another_terminal_with_tty(stack: Stack, tmux: Tmux) -> None:
     tmux.keys(target, "i")
     tmux.wait(target, "ppc64le")
     assert "[Disk: sda2]" not in tmux.screen("launcher")
+
+
+def test_menu_started_before_the_daemon_waits_for_it(tmux: Tmux, short_dir: Path, machine: Path) -> None:
+    bus_dir = short_dir / "late"
+    pane = tmux.start(menu_argv(f"unix:path={bus_dir / 'bus'}"))
+    text = tmux.wait(pane, "Cannot reach the boot daemon")
+    assert "connecting to the boot daemon" in text.splitlines()[0]
+    bus = PrivateBus.start(bus_dir, system_like=False)
+    daemon = DaemonProcess(bus, machine, short_dir / "late-state")
+    try:
+        daemon.wait_ready()
+        text = tmux.wait(pane, "[Disk: sda2]", timeout=30)
+        assert "Fedora Linux 40" in text
+    finally:
+        daemon.stop()
+        bus.stop()
