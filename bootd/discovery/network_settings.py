@@ -1,17 +1,22 @@
 """Network discovery settings: what to do with each interface.
 
-:func:`network_settings` reads the ``[network]`` table of bootd.toml.
+:func:`network_settings` reads the ``[network]`` table of bootd.toml;
+:func:`load_network_settings` gathers it from every settings layer.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import logging
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
 from bootd.errors import ConfigError
 from bootd.platform.net import Interface, StaticAddress
+from bootd.settings import Paths, read_layer
+
+log = logging.getLogger(__name__)
 
 
 class Method(StrEnum):
@@ -133,3 +138,37 @@ def network_settings(data: Mapping[str, Any]) -> NetworkSettings:
         lease_reports=reports,
         timeout=float(timeout),
     )
+
+
+def load_network_settings(paths: Paths, warn: Callable[[str], None] | None = None) -> NetworkSettings:
+    """The ``[network]`` tables of bootd.toml's layers (vendor, main, drop-ins; later
+    keys win, ``interface`` entries merge); an invalid table is reported through
+    ``warn`` and the defaults are used."""
+    merged: dict[str, Any] = {}
+    interfaces: dict[str, Any] = {}
+    for path in [paths.vendor, paths.main, *paths.dropins()]:
+        layer = read_layer(path)  # an unreadable file is reported by the settings loader
+        table = layer.values.get("network") if layer is not None else None
+        if table is None:
+            continue
+        if not isinstance(table, dict):
+            _warn(warn, f"{path}: [network] must be a table; ignoring it")
+            continue
+        for key, value in table.items():
+            if key == "interface" and isinstance(value, dict):
+                interfaces.update(value)
+            else:
+                merged[key] = value
+    if interfaces:
+        merged["interface"] = interfaces
+    try:
+        return network_settings(merged)
+    except ConfigError as e:
+        _warn(warn, f"{e}; using the default network settings")
+        return NetworkSettings()
+
+
+def _warn(warn: Callable[[str], None] | None, message: str) -> None:
+    log.warning("%s", message)
+    if warn is not None:
+        warn(message)

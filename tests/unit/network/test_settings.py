@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import tomllib
+from pathlib import Path
 
 import pytest
 
-from bootd.discovery.network import InterfaceSettings, Method, network_settings
+from bootd.discovery.network import InterfaceSettings, Method, NetworkSettings, network_settings
+from bootd.discovery.network_settings import load_network_settings
 from bootd.errors import ConfigError
 from bootd.platform.net import Interface, StaticAddress
+from bootd.settings import Paths
 
 TOML = """
 [network]
@@ -56,3 +59,21 @@ def test_parse() -> None:
 def test_errors_say_what_is_wrong(text: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         network_settings(tomllib.loads(text))
+
+
+def test_load_from_layers(tmp_path: Path) -> None:
+    paths = Paths(tmp_path)
+    paths.vendor.parent.mkdir(parents=True)
+    paths.vendor.write_text('[network]\ntimeout = 5\n[network.interface.eth0]\nmethod = "ignore"\n')
+    paths.dropin_dir.mkdir(parents=True)
+    (paths.dropin_dir / "10-net.toml").write_text(
+        '[network]\ndns = true\n[network.interface.eth1]\nmethod = "ignore"\n'
+    )
+    s = load_network_settings(paths)
+    assert s.timeout == 5 and s.dns
+    assert set(s.interfaces) == {"eth0", "eth1"}
+    assert load_network_settings(Paths(tmp_path / "none")) == NetworkSettings()
+    paths.main.write_text("[network]\ntimeout = -1\n")
+    warnings: list[str] = []
+    assert load_network_settings(paths, warnings.append) == NetworkSettings()
+    assert "timeout must be" in warnings[0]
