@@ -79,6 +79,7 @@ class Interpreter:
         self.file = ""
         self.line: int | None = None
         self._parsed: dict[tuple[int, str], Script] = {}
+        self._files: dict[str, str | None] = {}
         self._warned: set[str] = set()
 
     # -- reporting ---------------------------------------------------------
@@ -340,14 +341,18 @@ class Interpreter:
         target, path = self.locate(text)
         if target.view is None:
             return None
+        where = path if target.device_id is None else f"({target.device_id}){path}"
+        if where in self._files:  # a file read again (a loop, a cycle) is read once
+            data = self._files[where]
+            return None if data is None else (data, where)
         try:
             data = target.view.read_text(PurePosixPath(path))
         except ViewError as e:
             if target.view.is_file(PurePosixPath(path)):
                 self.warn(str(e))
-            return None
-        where = path if target.device_id is None else f"({target.device_id}){path}"
-        return data, where
+            data = None
+        self._files[where] = data
+        return None if data is None else (data, where)
 
     def script(self, text: str, where: str, key: tuple[int, str]) -> Script:
         script = self._parsed.get(key)

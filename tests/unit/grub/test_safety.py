@@ -199,3 +199,14 @@ def test_huge_and_odd_numbers_are_not_errors(run: Run) -> None:
     assert [o.name for o in out.options] == ["A"] and out.options[0].default
     assert out.timeout is None
     assert out.echoes[0] == []
+
+
+def test_a_big_file_sourced_in_a_loop_is_read_once(run: Run) -> None:
+    big = "# comment line of a large sourced file\n" * 25_000  # about 1 MB
+    start = time.monotonic()
+    out = run(
+        BEFORE + "for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do source /big.cfg; done",
+        files={"/big.cfg": big},
+    )
+    assert [o.name for o in out.options] == ["Before"]
+    assert time.monotonic() - start < 20
