@@ -15,6 +15,7 @@ from ui.app import App
 from ui.dbus_backend import DBusBackend
 from ui.views.common import Glyphs
 from ui.views.editor import EditorView
+from ui.views.settings import SettingsView
 from ui.views.text import PromptView
 
 pytestmark = needs_tools
@@ -115,3 +116,32 @@ async def test_a_failed_boot_shows_why_and_returns_to_the_menu(app: App) -> None
     h.press(app.chrome, "esc")
     assert app.stack[-1] is app.menu
     assert app.menu.focused_key == "opt:sdb1/bls/broken"
+
+
+async def test_settings_screen_saves_through_the_daemon(app: App, stack: Stack) -> None:
+    app.input_filter(["s"], [])
+    h.press(app.chrome, "s")
+    await until(lambda: isinstance(app.stack[-1], SettingsView))
+    view = app.stack[-1]
+    assert isinstance(view, SettingsView)
+    view.timeout.set_edit_text("25")
+    view.new_item.set_edit_text("usb")
+    view.console_group[view.console_names.index("hvc0")].set_state(True)
+    view.save()
+    await until(lambda: app.stack[-1] is app.menu)
+    client = await BootdClient.connect(stack.bus.address)
+    try:
+        s = await client.get_settings()
+        assert s.timeout == 25 and s.console == "hvc0" and s.boot_order[-1] == "usb"
+        # a value the daemon refuses: the reason is shown and the screen stays
+        h.press(app.chrome, "s")
+        await until(lambda: isinstance(app.stack[-1], SettingsView))
+        view = app.stack[-1]
+        assert isinstance(view, SettingsView)
+        view.new_item.set_edit_text("floppy")
+        view.save()
+        await until(lambda: "Save settings:" in h.screen(app.chrome))
+        assert isinstance(app.stack[-1], SettingsView)
+        assert "floppy" not in (await client.get_settings()).boot_order
+    finally:
+        client.close()

@@ -107,3 +107,13 @@ def test_demo_with_a_directory_that_is_no_machine(tmp_path: Path) -> None:
     )
     assert r.returncode == 1
     assert "is not a sandbox machine" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_ctrl_c_ends_the_demo_cleanly(tmux: Tmux, short_dir: Path, machine: Path) -> None:
+    tmpdir = short_dir / "tmp"
+    pane = demo(tmux, tmpdir, "--machine", str(machine))
+    tmux.wait(pane, "press any key to stop", timeout=30)
+    tmux.keys(pane, "C-c")
+    text = tmux.wait(pane, "MENU-EXIT=")
+    assert "MENU-EXIT=130" in text and "Traceback" not in tmux.history(pane)
+    assert_clean(tmpdir)
