@@ -363,8 +363,9 @@ def make_network(platform: Platform, daemon: Daemon) -> NetworkLike | None:
         return None
     net_dir = daemon.work_dir / "net"
     net_dir.mkdir(parents=True, exist_ok=True)
+    net_settings = module.load_network_settings(daemon.paths, lambda msg: daemon.status(Severity.WARNING, msg))
     net: NetworkLike = module.NetworkDiscovery(
-        platform, daemon.inventory, status=daemon.status_logged, work_dir=net_dir
+        platform, daemon.inventory, net_settings, status=daemon.status_logged, work_dir=net_dir
     )
     return net
 

@@ -57,6 +57,8 @@ class Settings:
 
 
 KEYS = tuple(f.name for f in fields(Settings))
+TABLES = frozenset({"network"})
+"""Tables that their own part reads (``[network]``: bootd.discovery.network_settings)."""
 DEFAULTS = Settings()
 
 
@@ -148,6 +150,8 @@ def merge(layers: list[Layer], warn: Callable[[str], None] | None = None) -> Set
     values: dict[str, Any] = {}
     for layer in layers:
         for key, raw in layer.values.items():
+            if key in TABLES:
+                continue
             try:
                 values[key] = validate(key, raw)
             except ConfigError as e:

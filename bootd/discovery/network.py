@@ -25,7 +25,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
 
-from bootd.discovery.network_settings import InterfaceSettings, Method, NetworkSettings, network_settings
+from bootd.discovery.network_settings import (
+    InterfaceSettings,
+    Method,
+    NetworkSettings,
+    load_network_settings,
+    network_settings,
+)
 from bootd.errors import BootdError, InvalidArgument, ResourceError
 from bootd.inventory import Inventory
 from bootd.loader.download import ResourceNotFound, fetch, set_default_proxies
@@ -380,5 +386,6 @@ __all__ = [
     "NetworkDiscovery",
     "NetworkSettings",
     "interface_device",
+    "load_network_settings",
     "network_settings",
 ]

@@ -64,9 +64,12 @@ async def test_lease_over_dbus_then_boot_downloads_with_progress(lab: Lab, bus: 
     machine = make_machine(tmp_path / "machine", []).root
     with open(machine / "machine.toml", "a") as f:
         f.write(f'\n[[interface]]\nname = "eth0"\nmac = "{CLIENT_MAC}"\n')
+        f.write('\n[[interface]]\nname = "eth1"\nmac = "52:54:00:77:00:99"\n')
     config_root = tmp_path / "root"
     (config_root / "etc/bootd").mkdir(parents=True)
-    (config_root / "etc/bootd/bootd.toml").write_text("autoboot = false\n")
+    (config_root / "etc/bootd/bootd.toml").write_text(
+        'autoboot = false\n[network.interface.eth1]\nmethod = "static"\naddress = "10.99.0.5/24"\n'
+    )
     state = tmp_path / "state"
     log = (tmp_path / "serve.log").open("wb")
     serve = subprocess.Popen(
@@ -104,6 +107,8 @@ async def test_lease_over_dbus_then_boot_downloads_with_progress(lab: Lab, bus: 
         assert opt.name == "Network install" and opt.default
         assert opt.kernel is not None and opt.kernel.url == "tftp://10.77.0.1/Image"
         devices = {d.id: d for d in await client.list_devices()}
+        assert devices["eth1"].prop("ip") == "10.99.0.5", "the [network] settings reached the daemon"
+        assert "unknown setting" not in (tmp_path / "serve.log").read_text()
         assert devices["eth0"].uuid == CLIENT_MAC and (devices["eth0"].prop("ip") or "").startswith("10.77.0.")
 
         # AddUrl over D-Bus; booting its 2 GiB kernel fails cleanly and the menu stays usable
