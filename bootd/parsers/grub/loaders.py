@@ -56,7 +56,6 @@ def _loader(kind: str) -> Command:
             it.loading.kernel = it.table.resource(path, it.get("root"))
             it.loading.args = quote_cmdline(rest)
             it.loading.initrds = []
-            it.loading.dtb = None
         return 0
 
     return run

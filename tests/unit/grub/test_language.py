@@ -254,3 +254,8 @@ def test_ubuntu_vt_handoff_and_hiddenentry(run: Run) -> None:
     env = {"/boot/grub/grubenv": grubenv.render({"recordfail": "1"})}
     out = run("if [ -s $prefix/grubenv ]; then set have_grubenv=true; load_env; fi\n" + UBUNTU, files=env)
     assert out.options[0].args == "root=UUID=abc ro quiet splash"
+
+
+def test_devicetree_before_linux_still_counts(run: Run) -> None:
+    out = run("menuentry A { devicetree /board.dtb\n linux /a\n initrd /i }")
+    assert str(out.options[0].dtb and out.options[0].dtb.path) == "/board.dtb"
