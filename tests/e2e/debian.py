@@ -124,14 +124,16 @@ class Apt:
         return [have[p] for p in wanted]
 
 
-def unpack(deb: Path, dest: Path, members: Sequence[str] = ()) -> None:
-    """Extract a ``.deb``'s files into ``dest`` (only ``members`` prefixes when given)."""
+def unpack(deb: Path, dest: Path, members: Sequence[str] = (), *, suffix: str = "") -> None:
+    """Extract a ``.deb``'s files into ``dest`` (only ``members`` prefixes and names ending in ``suffix``)."""
     proc = subprocess.Popen(["dpkg-deb", "--fsys-tarfile", str(deb)], stdout=subprocess.PIPE)
     assert proc.stdout is not None
-    with tarfile.open(fileobj=proc.stdout, mode="r|") as tar:
+    with proc.stdout, tarfile.open(fileobj=proc.stdout, mode="r|") as tar:
         for member in tar:
             name = member.name.removeprefix("./")
             if members and not any(name.startswith(m) for m in members):
+                continue
+            if suffix and not (member.isdir() or name.endswith(suffix)):
                 continue
             if member.isdev():
                 continue

@@ -160,7 +160,7 @@ def _unpacked(debs: list[Path], cache: Path) -> Path:
 
 
 @contextmanager
-def _locked(path: Path) -> Iterator[None]:
+def locked(path: Path) -> Iterator[None]:
     """Serialise builds that share a download cache (several test runs at once)."""
     with path.open("a") as f:
         fcntl.flock(f, fcntl.LOCK_EX)
@@ -172,7 +172,7 @@ def _locked(path: Path) -> Iterator[None]:
 
 def build(arch: Arch, cache: Path, out: Path, *, bootd_src: Path = ROOT / "bootd") -> Guest:
     """Build the guest for ``arch`` into ``out``; packages are downloaded (once) into ``cache``."""
-    with _locked(cache / ".lock"):
+    with locked(cache / ".lock"):
         return _build(arch, cache, out, bootd_src)
 
 
