@@ -3,6 +3,7 @@ password (per connection, for every client)."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -71,8 +72,15 @@ async def test_password_gates_every_client_per_connection(serve: DaemonProcess, 
         with pytest.raises(PermissionDenied, match="wrong password"):
             await a.authenticate("hunter3")
         await a.authenticate("hunter2")
+        seen: list[int] = []
+        b.on_settings(lambda view: seen.append(view.timeout))
         await a.set_setting("timeout", 4)
         assert (await b.get_settings()).timeout == 4
+        for _ in range(100):
+            if seen:
+                break
+            await asyncio.sleep(0.02)
+        assert seen == [4], "other clients hear of it (PropertiesChanged)"
         with pytest.raises(AuthenticationRequired):
             await b.set_setting("timeout", 5)
         await a.set_setting("password", "correct horse")
