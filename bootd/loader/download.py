@@ -73,11 +73,15 @@ def scheme_of(url: str) -> str:
 
 
 def describe_size(n: int) -> str:
-    for unit in ("bytes", "KiB", "MiB", "GiB"):
-        if n < 1024 or unit == "GiB":
-            return f"{n} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
-        n = n / 1024  # type: ignore[assignment]
-    return f"{n} bytes"  # pragma: no cover
+    """``1000 bytes``, ``1.5 KiB``, ``64.0 MiB``, ``2.0 GiB``."""
+    if n < 1024:
+        return f"{n} bytes"
+    size = float(n)
+    for unit in ("KiB", "MiB", "GiB"):
+        size /= 1024
+        if size < 1024 or unit == "GiB":
+            break
+    return f"{size:.1f} {unit}"
 
 
 def too_large(url: str, size: int, max_bytes: int) -> ResourceError:

@@ -208,3 +208,11 @@ async def test_cancel_removes_partial(http_url: str, tmp_path: Path) -> None:
         await task
     await asyncio.sleep(0.1)
     assert leftovers(tmp_path) == []
+
+
+def test_describe_size() -> None:
+    from bootd.loader.download import describe_size
+
+    assert [describe_size(n) for n in (0, 1023, 1024, 1536, 64 * 2**20, 2 * 2**30)] == [
+        "0 bytes", "1023 bytes", "1.0 KiB", "1.5 KiB", "64.0 MiB", "2.0 GiB",
+    ]  # fmt: skip
