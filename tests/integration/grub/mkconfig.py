@@ -29,6 +29,8 @@ FIRST_LOOP = 96
 class MkconfigResult:
     boot: Path
     """A copy of the /boot filesystem after grub-mkconfig ran."""
+    image: Path
+    """The filesystem image itself (ext4)."""
     uuid: str
     """The /boot filesystem's UUID."""
     grub_cfg: str
@@ -125,4 +127,4 @@ def run_mkconfig(work: Path, kernels: Sequence[str], default_grub: str) -> Mkcon
             ["blkid", "-p", "-o", "value", "-s", "UUID", str(image)], check=True, capture_output=True, text=True
         ).stdout.strip()
     boot = work / "boot"
-    return MkconfigResult(boot=boot, uuid=uuid, grub_cfg=(boot / "grub" / "grub.cfg").read_text())
+    return MkconfigResult(boot=boot, image=image, uuid=uuid, grub_cfg=(boot / "grub" / "grub.cfg").read_text())

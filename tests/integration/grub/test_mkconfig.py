@@ -9,6 +9,7 @@ path or by index path.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import subprocess
@@ -145,3 +146,23 @@ def test_bootd_scan_json(submenu_config: MkconfigResult) -> None:
     assert [o["name"] for o in grub if o["default"]] == ["Debian GNU/Linux"]
     assert grub[0]["kernel"] == {"device": "bootfs", "path": "/vmlinuz-6.1.0-10-amd64"}
     assert grub[1]["group"] == ADVANCED
+
+
+def test_bootd_scan_json_on_the_image_itself(submenu_config: MkconfigResult) -> None:
+    """The filesystem image as a user would scan it: attached and mounted read-only by bootd."""
+    before = hashlib.sha256(submenu_config.image.read_bytes()).hexdigest()
+    proc = subprocess.run(
+        [sys.executable, "-m", "bootd", "scan", "--json", "--firmware", "efi", str(submenu_config.image)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert [d["uuid"] for d in data["devices"]] == [submenu_config.uuid]
+    grub = [o for o in data["options"] if o["source"] == "grub2"]
+    assert len(grub) == 7
+    assert [o["name"] for o in grub if o["default"]] == ["Debian GNU/Linux"]
+    assert grub[0]["kernel"]["path"] == "/vmlinuz-6.1.0-10-amd64"
+    assert hashlib.sha256(submenu_config.image.read_bytes()).hexdigest() == before
