@@ -424,8 +424,10 @@ class Interpreter:
             if self.steps >= self.limits.steps * 2:
                 raise
             self.warn(f"entry {item.title!r}: {h}")
+            if item.kind == "entry":
+                self.loading = None  # GRUB would never get to boot it
         finally:
-            if item.kind == "entry" or self.loading is None:
+            if item.kind == "entry":
                 item.loaded = self.loading
             self.ctx, self.loading, self.step_limit = saved_ctx, saved_loading, saved_limit
             self.file = saved_file

@@ -59,7 +59,7 @@ def test_configfile_cycle(run: Run) -> None:
 
 
 def test_runaway_entry_body_does_not_lose_the_others(run: Run) -> None:
-    out = run("menuentry Loop { while true; do; done; linux /loop }\nmenuentry Fine { linux /fine }")
+    out = run("menuentry Loop { linux /loop; while true; do; done }\nmenuentry Fine { linux /fine }")
     assert [o.name for o in out.options] == ["Fine"]
     assert any("Loop" in d.message for d in out.diagnostics)
 
