@@ -178,6 +178,17 @@ async def test_tftp_without_options_and_errors(tmp_path: Path) -> None:
     assert leftovers(tmp_path) == ["k"]
 
 
+async def test_tftp_options_refused_retries_without(tmp_path: Path) -> None:
+    b = Behaviour(files={"k": DATA[:5000]}, refuse_options=True)
+    transport, port = await start(b)
+    try:
+        assert await fetch(f"tftp://127.0.0.1:{port}/k", tmp_path / "k", max_bytes=10**6, timeout=5) == 5000
+        assert (tmp_path / "k").read_bytes() == DATA[:5000]
+        assert [opts for _, opts in b.requests][1] == {}
+    finally:
+        transport.close()
+
+
 async def test_tftp_no_server(tmp_path: Path) -> None:
     with pytest.raises((NetworkError, Timeout)):
         await fetch("tftp://127.0.0.1:9/k", tmp_path / "k", max_bytes=10, timeout=1)

@@ -19,6 +19,8 @@ class Behaviour:
     """Answer options with an OACK (False: plain RFC 1350)."""
     drop_data_once: set[int] = field(default_factory=set)
     """Sequence numbers (1-based, not wrapped) whose first transmission is lost."""
+    refuse_options: bool = False
+    """Answer a request with options by ERROR 8 (option negotiation refused)."""
     retransmit: float = 0.1
     requests: list[tuple[str, dict[str, str]]] = field(default_factory=list)
 
@@ -96,6 +98,10 @@ class TftpServer(asyncio.DatagramProtocol):
         if content is None:
             assert self.transport is not None
             self.transport.sendto(struct.pack("!HH", 5, 1) + b"File not found\0", addr)
+            return
+        if self.b.refuse_options and opts:
+            assert self.transport is not None
+            self.transport.sendto(struct.pack("!HH", 5, 8) + b"no options\0", addr)
             return
         blksize = 512
         oack: bytes | None = None
