@@ -11,35 +11,27 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
 import urwid
 
-from bootd.errors import AuthenticationRequired, BootdError
-from bootd.model import BootOption, Console, Severity, StatusMessage
+from bootd.errors import BootdError
+from bootd.model import Console, Severity, StatusMessage
 from ui import backend as be
-from ui.controllers.edit import edited, fields_of
+from ui.controllers.boot import BootController, Outcome
+from ui.controllers.edit import fields_of
 from ui.controllers.menu import MenuModel
+from ui.controllers.system import SystemController
 from ui.views.common import Chrome, Glyphs, View
 from ui.views.console import ConsolePickerView
-from ui.views.editor import EditFields, EditorView
+from ui.views.editor import EditorView
 from ui.views.menu import MainMenuView
-from ui.views.settings import SettingsView
 from ui.views.text import ProgressView, PromptView, TextView
 
 log = logging.getLogger(__name__)
 
 HEADER_WIDTH = 79
 """The countdown line fits an 80-column console: long entry names are shortened."""
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """How the menu ended: exit to shell, or a boot (with what was done)."""
-
-    booted: bool = False
-    summary: tuple[str, ...] = ()
 
 
 class App:
@@ -69,8 +61,8 @@ class App:
         self.status_log: list[StatusMessage] = []
         self.deadline: float | None = None
         self.connected = False
-        self.progress: ProgressView | None = None
-        self.booting_name = ""
+        self.boots = BootController(self)
+        self.system = SystemController(self)
         self.outcome: Outcome | None = None
         self.loop: urwid.MainLoop | None = None
         self.tasks: set[asyncio.Task[Any]] = set()
@@ -131,7 +123,7 @@ class App:
 
     def to_menu(self) -> None:
         del self.stack[1:]
-        self.progress = None
+        self.boots.progress = None
         self.chrome.show(self.menu)
         self.refresh_menu()
 
@@ -216,8 +208,8 @@ class App:
             if msg not in self.status_log:
                 self.add_status(msg)
         self.refresh_menu()
-        if state.state == "booting" and self.progress is None:
-            self.show_progress(be.BootProgress("booting", 0.0))
+        if state.state == "booting" and self.boots.progress is None:
+            self.boots.show_progress(be.BootProgress("booting", 0.0))
 
     def default_console(self) -> str | None:
         names = {c.name for c in self.consoles}
@@ -265,11 +257,11 @@ class App:
                 self.apply_countdown(oid, rem)
                 self.schedule_refresh()
             case be.BootProgress():
-                self.show_progress(ev)
+                self.boots.show_progress(ev)
             case be.BootFailed(reason=reason):
-                self.show_failure(reason)
+                self.boots.show_failure(reason)
             case be.BootFinished(summary=summary):
-                self.show_finished(summary)
+                self.boots.show_finished(summary)
             case be.ConnectionLost():
                 self.connected = False
                 self.deadline = None
@@ -293,15 +285,15 @@ class App:
     def on_menu_action(self, action: str, option_id: str | None) -> None:
         option = self.model.options.get(option_id) if option_id else None
         if action == "boot" and option is not None:
-            self.boot(option, None, None)
+            self.boots.boot(option, None, None)
         elif action == "edit" and option is not None:
-            self.push(EditorView(fields_of(option), lambda f: self.boot_edited(option, f), self.back))
+            self.push(EditorView(fields_of(option), lambda f: self.boots.boot_edited(option, f), self.back))
         elif action == "console":
             self.push(ConsolePickerView(self.consoles, self.console, self.choose_console))
         elif action == "info":
-            self.spawn(self.show_info(), "System information")
+            self.spawn(self.system.show_info(), "System information")
         elif action == "settings":
-            self.spawn(self.show_settings(), "Settings")
+            self.spawn(self.system.show_settings(), "Settings")
         elif action == "log":
             lines = [self.log_line(m) for m in self.status_log]
             self.push(TextView("Status log", lines, end=True))
@@ -332,129 +324,3 @@ class App:
         self.back()
         self.status(f"Retrieving {url}" + self.glyphs.ellipsis)
         self.spawn(self.backend.add_url(url), "Retrieve config")
-
-    # booting
-
-    def boot(self, option: BootOption, custom: BootOption | None, args: str | None) -> None:
-        self.booting_name = option.name
-
-        async def go() -> None:
-            try:
-                if custom is not None:
-                    await self.backend.boot_custom(custom, self.console)
-                else:
-                    await self.backend.boot(option.id, self.console, args)
-            except AuthenticationRequired:
-                raise
-            except BootdError as e:
-                if self.progress is not None:
-                    self.show_failure(str(e))
-                else:
-                    self.status(f"Boot of {option.name} failed: {e}", Severity.ERROR)
-
-        self.with_auth(go, "Boot")
-
-    def boot_edited(self, option: BootOption, fields: EditFields) -> None:
-        try:
-            custom, args = edited(option, fields)
-        except BootdError as e:
-            self.status(str(e), Severity.ERROR)
-            return
-        self.boot(option, custom, args)
-
-    def with_auth(self, call: Callable[[], Awaitable[None]], what: str) -> None:
-        """Run ``call``; when the daemon wants the password, ask and retry."""
-
-        async def attempt() -> None:
-            try:
-                await call()
-            except AuthenticationRequired:
-                self.ask_password(call, what)
-
-        self.spawn(attempt(), what)
-
-    def ask_password(self, call: Callable[[], Awaitable[None]], what: str, message: str = "") -> None:
-        def ok(password: str) -> None:
-            self.back()
-
-            async def auth_then_call() -> None:
-                try:
-                    await self.backend.authenticate(password)
-                except BootdError as e:
-                    self.ask_password(call, what, str(e))
-                    return
-                await call()
-
-            self.spawn(auth_then_call(), what)
-
-        self.push(PromptView("Password required", "Password:", ok, self.back, secret=True, message=message))
-
-    def show_progress(self, ev: be.BootProgress) -> None:
-        if ev.fraction < 0:
-            self.show_failure(ev.message)
-            return
-        if self.progress is None:
-            self.progress = ProgressView(f'"{self.booting_name}"' if self.booting_name else "")
-            self.push(self.progress)
-        self.progress.update(ev.message, ev.fraction)
-        self.redraw()
-
-    def show_failure(self, reason: str) -> None:
-        top = self.stack[-1]
-        if isinstance(top, TextView) and top.title == "Boot failed" and reason in top.text:
-            return
-        del self.stack[1:]
-        self.progress = None
-        self.status(f"Boot failed: {reason}", Severity.ERROR)
-        lines: list[str | tuple[str, str]] = [("error", "The boot failed:"), "", *reason.splitlines()]
-        lines += ["", "Press Esc to return to the menu."]
-        self.push(TextView("Boot failed", lines))
-
-    def show_finished(self, summary: tuple[str, ...]) -> None:
-        del self.stack[1:]
-        self.progress = None
-        self.push(TextView("Booted", ["The new kernel was loaded:", "", *summary]))
-        if self.exit_on_boot:
-            self.quit(Outcome(booted=True, summary=summary))
-
-    # info and settings
-
-    async def show_info(self) -> None:
-        info = await self.backend.system_info()
-        lines: list[str | tuple[str, str]] = [
-            ("device", "System"),
-            f"  bootd version   {info.version or self.version}",
-            f"  platform        {info.platform} ({info.arch}, firmware {info.firmware})",
-            f"  lockdown        {info.lockdown or 'none'}",
-            *(f"  {k:<15} {v}" for k, v in info.extra),
-            "",
-            ("device", "Devices"),
-        ]
-        for d in sorted(self.model.devices.values(), key=lambda d: d.id):
-            lines.append(f"  {d.title}")
-            lines.append(f"    type {d.type}  node {d.node or '-'}  fs {d.fstype or '-'}")
-            lines.append(f"    uuid {d.uuid or '-'}  label {d.label or '-'}  mount {d.mountpoint or '-'}")
-        lines += ["", ("device", "Network interfaces")]
-        lines += [f"  {name:<10} {addr}" for name, addr in info.interfaces] or ["  (none)"]
-        lines += ["", ("device", "Consoles")]
-        lines += [f"  {c.name:<8} {c.kind:<7} {c.dt_path or ''}" for c in self.consoles] or ["  (none)"]
-        self.push(TextView("System information", lines))
-
-    async def show_settings(self) -> None:
-        self.settings = await self.backend.get_settings()
-        self.push(SettingsView(self.settings, self.consoles, self.save_settings, self.back))
-
-    def save_settings(self, changes: dict[str, object]) -> None:
-        if not changes:
-            self.back()
-            self.status("Settings unchanged")
-            return
-
-        async def save() -> None:
-            await self.backend.set_settings(changes)
-            self.settings = await self.backend.get_settings()
-            self.back()
-            self.status("Settings saved")
-            self.refresh_menu()
-
-        self.with_auth(save, "Save settings")

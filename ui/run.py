@@ -12,8 +12,9 @@ from typing import IO, Any, TextIO
 import urwid
 
 from bootd import __version__
-from ui.app import App, Outcome
+from ui.app import App
 from ui.backend import Backend
+from ui.controllers.boot import Outcome
 from ui.views.common import PALETTE, Glyphs
 
 log = logging.getLogger(__name__)

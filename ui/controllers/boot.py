@@ -1,0 +1,115 @@
+"""Booting from the menu: plain and edited boots, the password prompt and
+retry, the progress screen, and how a boot ends (failure or done)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from bootd.errors import AuthenticationRequired, BootdError
+from bootd.model import BootOption, Severity
+from ui import backend as be
+from ui.controllers.edit import edited
+from ui.views.editor import EditFields
+from ui.views.text import ProgressView, PromptView, TextView
+
+if TYPE_CHECKING:
+    from ui.app import App
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How the menu ended: exit to shell, or a boot (with what was done)."""
+
+    booted: bool = False
+    summary: tuple[str, ...] = ()
+
+
+class BootController:
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self.progress: ProgressView | None = None
+        self.booting_name = ""
+
+    def boot(self, option: BootOption, custom: BootOption | None, args: str | None) -> None:
+        self.booting_name = option.name
+
+        async def go() -> None:
+            try:
+                if custom is not None:
+                    await self.app.backend.boot_custom(custom, self.app.console)
+                else:
+                    await self.app.backend.boot(option.id, self.app.console, args)
+            except AuthenticationRequired:
+                raise
+            except BootdError as e:
+                if self.progress is not None:
+                    self.show_failure(str(e))
+                else:
+                    self.app.status(f"Boot of {option.name} failed: {e}", Severity.ERROR)
+
+        self.with_auth(go, "Boot")
+
+    def boot_edited(self, option: BootOption, fields: EditFields) -> None:
+        try:
+            custom, args = edited(option, fields)
+        except BootdError as e:
+            self.app.status(str(e), Severity.ERROR)
+            return
+        self.boot(option, custom, args)
+
+    def with_auth(self, call: Callable[[], Awaitable[None]], what: str) -> None:
+        """Run ``call``; when the daemon wants the password, ask and retry."""
+
+        async def attempt() -> None:
+            try:
+                await call()
+            except AuthenticationRequired:
+                self.ask_password(call, what)
+
+        self.app.spawn(attempt(), what)
+
+    def ask_password(self, call: Callable[[], Awaitable[None]], what: str, message: str = "") -> None:
+        def ok(password: str) -> None:
+            self.app.back()
+
+            async def auth_then_call() -> None:
+                try:
+                    await self.app.backend.authenticate(password)
+                except BootdError as e:
+                    self.ask_password(call, what, str(e))
+                    return
+                await call()
+
+            self.app.spawn(auth_then_call(), what)
+
+        self.app.push(PromptView("Password required", "Password:", ok, self.app.back, secret=True, message=message))
+
+    def show_progress(self, ev: be.BootProgress) -> None:
+        if ev.fraction < 0:
+            self.show_failure(ev.message)
+            return
+        if self.progress is None:
+            self.progress = ProgressView(f'"{self.booting_name}"' if self.booting_name else "")
+            self.app.push(self.progress)
+        self.progress.update(ev.message, ev.fraction)
+        self.app.redraw()
+
+    def show_failure(self, reason: str) -> None:
+        top = self.app.stack[-1]
+        if isinstance(top, TextView) and top.title == "Boot failed" and reason in top.text:
+            return
+        del self.app.stack[1:]
+        self.progress = None
+        self.app.status(f"Boot failed: {reason}", Severity.ERROR)
+        lines: list[str | tuple[str, str]] = [("error", "The boot failed:"), "", *reason.splitlines()]
+        lines += ["", "Press Esc to return to the menu."]
+        self.app.push(TextView("Boot failed", lines))
+
+    def show_finished(self, summary: tuple[str, ...]) -> None:
+        del self.app.stack[1:]
+        self.progress = None
+        self.app.push(TextView("Booted", ["The new kernel was loaded:", "", *summary]))
+        if self.app.exit_on_boot:
+            self.app.quit(Outcome(booted=True, summary=summary))
