@@ -227,3 +227,41 @@ def test_describe_size() -> None:
     assert [describe_size(n) for n in (0, 1023, 1024, 1536, 64 * 2**20, 2 * 2**30)] == [
         "0 bytes", "1023 bytes", "1.0 KiB", "1.5 KiB", "64.0 MiB", "2.0 GiB",
     ]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def https_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    import shutil
+    import ssl
+    import subprocess
+
+    if shutil.which("openssl") is None:
+        pytest.skip("needs openssl to make a certificate")
+    d = tmp_path_factory.mktemp("tls")
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(d / "key.pem"),
+         "-out", str(d / "cert.pem"), "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(d / "cert.pem", d / "key.pem")
+    server.socket = ctx.wrap_socket(server.socket, server_side=True)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"https://127.0.0.1:{server.server_address[1]}", d / "cert.pem"
+    server.shutdown()
+    server.server_close()
+
+
+async def test_https(https_url: tuple[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    url, cert = https_url
+    # a certificate nobody vouches for is refused, with a clear message
+    with pytest.raises(NetworkError, match="TLS error.*certificate verify failed"):
+        await fetch(f"{url}/data", tmp_path / "x", max_bytes=10**7, timeout=5)
+    assert leftovers(tmp_path) == []
+    # trusted through the standard OpenSSL variable, the download works
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    assert await fetch(f"{url}/data", tmp_path / "k", max_bytes=10**7, timeout=5) == len(DATA)
+    assert (tmp_path / "k").read_bytes() == DATA
