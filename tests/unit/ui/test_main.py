@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ui.__main__ import build_parser, console_of, wants_colour, wants_utf8
+
+
+def test_tty_names_the_console() -> None:
+    assert console_of(Path("/dev/hvc0")) == "hvc0"
+    assert console_of(Path("/dev/tty1")) == "tty1"
+
+
+def test_ascii_for_old_terminals_and_explicitly() -> None:
+    assert not wants_utf8("vt100", ascii_only=False)
+    assert not wants_utf8("vt220", ascii_only=False)
+    assert not wants_utf8("xterm-256color", ascii_only=True)
+
+
+def test_colour_off_for_mono_terminals_flag_and_no_color(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    assert wants_colour("xterm-256color", mono=False)
+    assert wants_colour("linux", mono=False)
+    assert not wants_colour("vt100", mono=False)
+    assert not wants_colour("xterm", mono=True)
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert not wants_colour("xterm", mono=False)
+
+
+def test_arguments() -> None:
+    args = build_parser().parse_args(["--tty", "/dev/hvc0", "--bus", "unix:path=/run/x", "--exit-on-boot"])
+    assert args.tty == Path("/dev/hvc0") and args.bus == "unix:path=/run/x" and args.exit_on_boot
