@@ -292,7 +292,7 @@ def prepare_dtb(fdt: bytes, *, bootargs: str, initrd_addr: int | None, initrd_si
         raise DtbError("not a device tree blob: bad magic number")
     try:
         data = bytearray(fdt)
-        rc = libfdt.fdt_check_header(data)
+        rc = libfdt.fdt_check_header(data) or libfdt.fdt_check_full(data, len(data))
         if rc:
             raise DtbError(f"invalid device tree: {libfdt.fdt_strerror(rc)}")
         tree = libfdt.Fdt(data)
@@ -320,7 +320,7 @@ def prepare_dtb(fdt: bytes, *, bootargs: str, initrd_addr: int | None, initrd_si
     else:
         spare = (0, 0x10000)
     out = with_reserve_entries(packed, [spare])
-    rc = libfdt.fdt_check_header(bytearray(out))
+    rc = libfdt.fdt_check_full(bytearray(out), len(out))
     if rc:
         raise DtbError(f"the ppc64 device tree came out invalid: {libfdt.fdt_strerror(rc)}")
     return out
