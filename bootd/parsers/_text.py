@@ -4,6 +4,7 @@ version comparison as the Boot Loader Specification defines it."""
 
 from __future__ import annotations
 
+import re
 from pathlib import PurePosixPath
 
 from bootd.model import Diagnostic, Severity
@@ -43,83 +44,42 @@ def lines_of(text: str) -> list[str]:
     return lines
 
 
-def _valid_version_char(c: str) -> bool:
-    return (c.isascii() and c.isalnum()) or c in "~-^."
+# One step of the comparison: skip other characters, an optional "~", then
+# (unless the string ends) optional "-", "^", ".", and a run of digits or letters.
+_STEP = re.compile(r"[^A-Za-z0-9~^.\-]*(~?)(-?)(\^?)(\.?)([0-9]+|[A-Za-z]*)")
+
+VersionKey = tuple[tuple[object, ...], ...]
 
 
-def _is_digit(c: str) -> bool:
-    return "0" <= c <= "9"
+def version_key(version: str) -> VersionKey:
+    """A sort key that orders version strings the way the UAPI Version Format
+    Specification compares them (the comparison BLS sorting uses): older first.
 
-
-def _is_alpha(c: str) -> bool:
-    return ("a" <= c <= "z") or ("A" <= c <= "Z")
-
-
-def _cmp(a: int | str | bool, b: int | str | bool) -> int:
-    return (a > b) - (a < b)  # type: ignore[operator]
+    The comparison walks both strings a step at a time; every step of one
+    string becomes one tuple here, so comparing keys equals comparing strings:
+    ``~`` sorts before everything (pre-releases: ``1~rc1`` < ``1``), then the
+    end of the string (a longer string is newer), then ``-`` (version/release
+    separator), ``^`` (patched release), ``.``; then a run of digits
+    (numeric; newer than letters) or of letters (bytewise, longer is newer).
+    Other characters only separate.
+    """
+    steps: list[tuple[object, ...]] = []
+    n = len(version)
+    for m in _STEP.finditer(version):
+        tilde, dash, caret, dot, seg = m.groups()
+        if m.end(1) == n:
+            steps.append((0 if tilde else 1, 0))
+            break
+        if seg[:1].isdigit():
+            digits = seg.lstrip("0")
+            part: tuple[object, ...] = (1, len(digits), digits)
+        else:
+            part = (0, seg)
+        steps.append((0 if tilde else 1, 1, 0 if dash else 1, 0 if caret else 1, 0 if dot else 1, part))
+    return tuple(steps)
 
 
 def version_compare(a: str, b: str) -> int:
-    """Compare two version strings the way the UAPI Version Format
-    Specification says (the comparison BLS sorting uses): negative when ``a``
-    is older, positive when newer, 0 when equal.
-
-    Segments are runs of digits (compared numerically) or letters (compared
-    bytewise, longer is newer); ``~`` sorts before everything (pre-releases),
-    ``-`` separates version and release, ``^`` marks a patched release, ``.``
-    separates segments; other characters are ignored.
-    """
-    i, j = 0, 0
-    la, lb = len(a), len(b)
-    while True:
-        while i < la and not _valid_version_char(a[i]):
-            i += 1
-        while j < lb and not _valid_version_char(b[j]):
-            j += 1
-        ca = a[i] if i < la else ""
-        cb = b[j] if j < lb else ""
-        if ca == "~" or cb == "~":
-            r = _cmp(ca != "~", cb != "~")
-            if r:
-                return r
-            i, j = i + 1, j + 1
-            ca = a[i] if i < la else ""
-            cb = b[j] if j < lb else ""
-        if not ca or not cb:
-            return _cmp(a[i:], b[j:])
-        for sep in "-^.":
-            if ca == sep or cb == sep:
-                r = _cmp(ca != sep, cb != sep)
-                if r:
-                    return r
-                i, j = i + 1, j + 1
-                ca = a[i] if i < la else ""
-                cb = b[j] if j < lb else ""
-        if _is_digit(ca) or _is_digit(cb):
-            ei = i
-            while ei < la and _is_digit(a[ei]):
-                ei += 1
-            ej = j
-            while ej < lb and _is_digit(b[ej]):
-                ej += 1
-            r = _cmp(ei != i, ej != j)
-            if r:
-                return r
-            na = a[i:ei].lstrip("0")
-            nb = b[j:ej].lstrip("0")
-            r = _cmp(len(na), len(nb)) or _cmp(na, nb)
-            if r:
-                return r
-        else:
-            ei = i
-            while ei < la and _is_alpha(a[ei]):
-                ei += 1
-            ej = j
-            while ej < lb and _is_alpha(b[ej]):
-                ej += 1
-            sa, sb = a[i:ei], b[j:ej]
-            n = min(len(sa), len(sb))
-            r = _cmp(sa[:n], sb[:n]) or _cmp(len(sa), len(sb))
-            if r:
-                return r
-        i, j = ei, ej
+    """Negative when ``a`` is older than ``b``, positive when newer, 0 when equal."""
+    ka, kb = version_key(a), version_key(b)
+    return (ka > kb) - (ka < kb)

@@ -26,7 +26,6 @@ GRUB's ``grubenv`` when one is present (Fedora's ``kernelopts``).
 from __future__ import annotations
 
 import fnmatch
-import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -34,7 +33,7 @@ from pathlib import PurePosixPath
 
 from bootd.model import BootOption, Diagnostic, ParseResult, Resource, Severity, Source
 from bootd.parsers import ParseContext
-from bootd.parsers._text import lines_of, read_config, version_compare
+from bootd.parsers._text import VersionKey, lines_of, read_config, version_key
 from bootd.parsers.view import DeviceView, normalize
 
 DIRECTORIES: tuple[str, ...] = ("/loader/entries", "/boot/loader/entries")
@@ -145,39 +144,46 @@ def parse_entry(text: str, file_name: str, *, path: str = "", directory: str = "
     )
 
 
-def compare_entries(a: BlsEntry, b: BlsEntry) -> int:
-    """The specification's menu order: negative when ``a`` comes first."""
-    r = (a.tries_left == 0) - (b.tries_left == 0)
-    if r:
-        return r
-    r = (a.sort_key is None) - (b.sort_key is None)
-    if r:
-        return r
-    if a.sort_key is not None and b.sort_key is not None:
-        r = (a.sort_key > b.sort_key) - (a.sort_key < b.sort_key)
-        if r:
-            return r
-        ma, mb = a.machine_id or "", b.machine_id or ""
-        r = (ma > mb) - (ma < mb)
-        if r:
-            return r
-        r = -version_compare(a.version or "", b.version or "")
-        if r:
-            return r
-    r = -version_compare(a.file_stem, b.file_stem)
-    if r:
-        return r
-    if a.tries_left is None or b.tries_left is None:
-        return 0
-    r = -((a.tries_left > b.tries_left) - (a.tries_left < b.tries_left))
-    if r:
-        return r
-    da, db = a.tries_done or 0, b.tries_done or 0
-    return (da > db) - (da < db)
+class _Newest:
+    """Sorts version strings newest first; the key is made only when a
+    comparison gets this far."""
+
+    __slots__ = ("_key", "text")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._key: VersionKey | None = None
+
+    @property
+    def key(self) -> VersionKey:
+        if self._key is None:
+            self._key = version_key(self.text)
+        return self._key
+
+    def __lt__(self, other: _Newest) -> bool:
+        return other.text != self.text and other.key < self.key
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Newest) and (other.text == self.text or other.key == self.key)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def entry_sort_key(e: BlsEntry) -> tuple[object, ...]:
+    """The specification's menu order as a key: entries with no tries left
+    last; entries with a sort-key first, by sort-key, machine-id, version
+    (newest first); then by file name (newest first); then more tries left
+    first, fewer tries done first."""
+    if e.sort_key is not None:
+        keyed: tuple[object, ...] = (0, e.sort_key, e.machine_id or "", _Newest(e.version or ""))
+    else:
+        keyed = (1, "", "", _Newest(""))
+    tries = (-(e.tries_left or 0), e.tries_done or 0) if e.tries_left is not None else (0, 0)
+    return (e.tries_left == 0, *keyed, _Newest(e.file_stem), *tries)
 
 
 def sort_entries(entries: Sequence[BlsEntry]) -> list[BlsEntry]:
-    return sorted(entries, key=functools.cmp_to_key(compare_entries))
+    return sorted(entries, key=entry_sort_key)
 
 
 def load_entries(view: DeviceView, directories: Sequence[str] = DIRECTORIES) -> tuple[list[BlsEntry], list[Diagnostic]]:
@@ -188,7 +194,8 @@ def load_entries(view: DeviceView, directories: Sequence[str] = DIRECTORIES) -> 
     entries: list[BlsEntry] = []
     seen: set[str] = set()
     for directory in directories:
-        names = [n for n in view.listdir(directory) if n.lower().endswith(".conf")]
+        dirpath = str(normalize(directory))
+        names = [n for n in view.listdir(dirpath) if n.lower().endswith(".conf")]
         if len(names) > MAX_ENTRIES:
             diags.append(
                 Diagnostic(
@@ -199,14 +206,14 @@ def load_entries(view: DeviceView, directories: Sequence[str] = DIRECTORIES) -> 
             )
             del names[MAX_ENTRIES:]
         for name in names:
-            path = str(normalize(PurePosixPath(directory) / name))
-            if name in seen:
+            path = f"{dirpath.rstrip('/')}/{name}"
+            if name in seen or "/" in name:
                 continue
             text = read_config(view, path, diags)
             if text is None:
                 continue
             seen.add(name)
-            entries.append(parse_entry(text, name, path=path, directory=str(normalize(directory))))
+            entries.append(parse_entry(text, name, path=path, directory=dirpath))
     return sort_entries(entries), diags
 
 
@@ -305,8 +312,10 @@ def matches_default(entry: BlsEntry, pattern: str) -> bool:
 def _resolve(view: DeviceView, entry: BlsEntry, value: str) -> Resource:
     """The file an entry names, as the user meant it (see module docstring)."""
     path = normalize(value)
+    if value.startswith("/") and entry.directory == "/loader/entries":
+        return Resource(path=path)  # the specification's layout: nothing to guess
     if view.is_file(path):
-        return Resource.local(path)
+        return Resource(path=path)
     entries_dir = PurePosixPath(entry.directory)
     candidates: list[PurePosixPath] = []
     if not value.startswith("/"):

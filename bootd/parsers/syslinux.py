@@ -470,29 +470,40 @@ def join_url(base: str, path: str) -> str:
     return prefix + str(joined)
 
 
-def find_config(view: DeviceView) -> PurePosixPath | None:
-    """The configuration file SYSLINUX would read on this device."""
+def config_candidates(view: DeviceView) -> list[PurePosixPath]:
+    """The configuration files SYSLINUX would read on this device, in order."""
+    found: list[PurePosixPath] = []
     for directory in CONFIG_DIRS:
         for name in CONFIG_NAMES:
-            found = view.find(PurePosixPath(directory) / name)
-            if found is not None and view.is_file(found):
-                return found
-    return None
+            path = view.find(PurePosixPath(directory) / name)
+            if path is not None and view.is_file(path) and path not in found:
+                found.append(path)
+    return found
+
+
+def find_config(view: DeviceView) -> PurePosixPath | None:
+    """The configuration file SYSLINUX would read on this device."""
+    candidates = config_candidates(view)
+    return candidates[0] if candidates else None
 
 
 def parse(view: DeviceView, ctx: ParseContext) -> ParseResult:
-    path = find_config(view)
-    if path is None:
-        return ParseResult()
     diags: list[Diagnostic] = []
-    text = read_config(view, path, diags)
-    if text is None:
+    for path in config_candidates(view):
+        text = read_config(view, path, diags)
+        if text is not None:
+            break  # an unreadable config is reported and the next one is tried
+    else:
         return ParseResult(diagnostics=tuple(diags))
     cwd = path.parent
+    seen: dict[str, PurePosixPath] = {}
 
     def local(name: str) -> PurePosixPath:
-        p = normalize(name, cwd)
-        return view.find(p) or p
+        p = seen.get(name)
+        if p is None:
+            q = normalize(name, cwd)
+            p = seen[name] = view.find(q) or q
+        return p
 
     def read(name: str) -> str | None:
         p = local(name)
@@ -501,7 +512,7 @@ def parse(view: DeviceView, ctx: ParseContext) -> ParseResult:
         return read_config(view, p, diags)
 
     def resolve(name: str) -> Resource:
-        return Resource.local(local(name))
+        return Resource(path=local(name))
 
     result = parse_text(text, config_path=str(path), read=read, resolve=resolve)
     return ParseResult(

@@ -127,3 +127,10 @@ def test_scan_reports_skips_and_never_a_traceback(tmp_path: Path, capsys: pytest
     assert "good" in out
     assert "Traceback" not in out + err
     assert "binary data" in err and "larger than" in err and "a cycle" in err
+
+
+def test_an_unreadable_config_falls_back_to_the_next(tmp_path: Path) -> None:
+    view = make_view(tmp_path, {"/extlinux.conf": GARBAGE, "/syslinux.cfg": "LABEL ok\n KERNEL /k\n"})
+    result = syslinux.parse(view, ParseContext())
+    assert [o.name for o in result.options] == ["ok"]
+    assert any(d.file == "/extlinux.conf" and "binary data" in d.message for d in result.diagnostics)

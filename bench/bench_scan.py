@@ -1,0 +1,127 @@
+"""``bootd scan`` speed: a SYSLINUX tree with 1,000 labels, a BLS directory
+with 1,000 entries, hostile inputs (an include bomb, a 100 MB file), and
+process start-to-exit of ``bootd scan --json`` on the demo machine and of
+``bootd --help``.  Aims: 1,000 BLS entries in under 50 ms, ``bootd --help``
+under 150 ms."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from bootd.model import Device
+from bootd.parsers import ParseContext, parse_device
+from bootd.parsers.view import DirectoryView
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO = ROOT / "config" / "demo"
+N = 1000
+
+
+def emit(metric: str, value: float, unit: str, **extra: object) -> None:
+    print(json.dumps({"bench": "scan", "metric": metric, "value": round(value, 3), "unit": unit, **extra}), flush=True)
+
+
+def best_of(fn: Callable[[], object], runs: int = 7) -> float:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def syslinux_tree(root: Path) -> None:
+    (root / "syslinux").mkdir(parents=True)
+    lines = ["UI menu.c32", "TIMEOUT 50", "DEFAULT l500", "APPEND console=ttyS0"]
+    for i in range(N):
+        if i % 100 == 0:
+            lines.append(f"MENU BEGIN m{i}\nMENU TITLE Group {i}")
+        lines += [f"LABEL l{i}", f"  MENU LABEL Entry ^{i}", f"  KERNEL /vmlinuz-{i}", f"  INITRD /initrd-{i}.img"]
+        lines.append(f"  APPEND root=/dev/sda2 ro quiet n={i}")
+        if i % 100 == 99:
+            lines.append("MENU END")
+    (root / "syslinux" / "syslinux.cfg").write_text("\n".join(lines) + "\n")
+    for i in range(N):
+        (root / f"vmlinuz-{i}").write_bytes(b"")
+        (root / f"initrd-{i}.img").write_bytes(b"")
+
+
+def bls_tree(root: Path) -> None:
+    entries = root / "loader" / "entries"
+    entries.mkdir(parents=True)
+    mid = "8f1c2a7e5b3d4c6f9e0a1b2c3d4e5f60"
+    for i in range(N):
+        v = f"6.{i // 100}.{i % 100}-{200 + i % 7}.fc41.x86_64"
+        (entries / f"{mid}-{v}.conf").write_text(
+            f"title Fedora Linux ({v}) 41\nversion {v}\nmachine-id {mid}\nsort-key fedora\n"
+            f"linux /vmlinuz-{v}\ninitrd /initramfs-{v}.img\noptions root=UUID=1234 ro rhgb quiet\n"
+        )
+        (root / f"vmlinuz-{v}").write_bytes(b"")
+        (root / f"initramfs-{v}.img").write_bytes(b"")
+    (root / "loader" / "loader.conf").write_text("default *6.9.*\ntimeout 5\n")
+
+
+def hostile_tree(root: Path) -> None:
+    root.mkdir(parents=True)
+    (root / "syslinux.cfg").write_text("LABEL a\n KERNEL /a\n" + "INCLUDE more.cfg\n" * 10_000)
+    (root / "more.cfg").write_text("LABEL m\n KERNEL /m\nINCLUDE syslinux.cfg\n")
+    with open(root / "extlinux.conf", "wb") as f:
+        f.truncate(100 * 1024 * 1024)
+    (root / "loader" / "entries").mkdir(parents=True)
+    with open(root / "loader" / "entries" / "big.conf", "wb") as f:
+        f.truncate(100 * 1024 * 1024)
+
+
+def parse_bench(name: str, build: Callable[[Path], None], entries: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / name
+        build(root)
+        view = DirectoryView(root, Device(id=name))
+        result = parse_device(view, ParseContext())
+        found = len(result.options)
+        seconds = best_of(lambda: parse_device(view, ParseContext()))
+    emit(f"{name}_scan", seconds * 1000, "ms", options=found)
+    if entries:
+        emit(f"{name}_per_entry", seconds * 1e6 / entries, "us")
+
+
+def process_time(argv: list[str], runs: int = 5) -> float:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run(argv, check=False, capture_output=True, cwd=ROOT)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def demo_sources() -> list[str]:
+    from bootd.platform.machine import load_machine
+
+    spec = load_machine(DEMO)
+    sources = []
+    for d in spec.devices:
+        fields = [f"id={d.id}", f"type={d.type}"]
+        fields += [f"{k}={v}" for k, v in (("uuid", d.uuid), ("label", d.label), ("node", d.node)) if v]
+        sources.append(",".join([str(d.dir), *fields]))
+    return sources
+
+
+def main() -> None:
+    parse_bench("syslinux_1000_labels", syslinux_tree, N)
+    parse_bench("bls_1000_entries", bls_tree, N)
+    parse_bench("hostile", hostile_tree, 0)
+    bootd = [sys.executable, "-m", "bootd"]
+    emit("scan_json_demo_process", process_time([*bootd, "scan", "--json", *demo_sources()]) * 1000, "ms")
+    emit("help_process", process_time([*bootd, "--help"]) * 1000, "ms")
+    emit("python_startup_process", process_time([sys.executable, "-c", "pass"]) * 1000, "ms")
+
+
+if __name__ == "__main__":
+    main()
