@@ -7,12 +7,13 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.integration.daemon.helpers import DaemonProcess, Entry, MachineDevice, PrivateBus, make_machine
+from tests.integration.daemon.helpers import DaemonProcess, Entry, MachineDevice, PrivateBus, busctl, make_machine
 
 if shutil.which("dbus-daemon") is None or shutil.which("busctl") is None:
     pytest.skip("needs dbus-daemon and busctl", allow_module_level=True)
@@ -79,6 +80,15 @@ def serve(
     d = DaemonProcess(system_bus, machine, tmp_path / "state", config_root=config_root)
     daemon_factory.append(d)
     d.wait_ready()
+    wanted = {"sda1_2fbls_2f6_2e1", "sda1_2fbls_2f5_2e10", "sdb1_2fbls_2frescue"}
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        tree = busctl(system_bus, "tree", "--list", "org.bootd").stdout.split()
+        if {f"/org/bootd/options/{w}" for w in wanted} <= set(tree):
+            break
+        time.sleep(0.05)
+    else:
+        raise AssertionError(f"the sandbox devices were not scanned:\n{d.output()}")
     return d
 
 
