@@ -8,7 +8,7 @@ import re
 from pathlib import PurePosixPath
 
 from bootd.model import Diagnostic, Severity
-from bootd.parsers.view import DeviceView, ViewError
+from bootd.parsers.view import DeviceView, ViewError, normalize
 
 MAX_LINES = 100_000
 """The most lines of one configuration file a parser looks at."""
@@ -83,3 +83,38 @@ def version_compare(a: str, b: str) -> int:
     """Negative when ``a`` is older than ``b``, positive when newer, 0 when equal."""
     ka, kb = version_key(a), version_key(b)
     return (ka > kb) - (ka < kb)
+
+
+class Finder:
+    """Case-insensitive path lookup (FAT, ISO 9660) for one parse, listing
+    each directory at most once."""
+
+    def __init__(self, view: DeviceView) -> None:
+        self.view = view
+        self._lists: dict[str, tuple[frozenset[str], dict[str, str]]] = {}
+
+    def _names(self, directory: str) -> tuple[frozenset[str], dict[str, str]]:
+        listed = self._lists.get(directory)
+        if listed is None:
+            names = self.view.listdir(directory)
+            lower: dict[str, str] = {}
+            for name in names:
+                lower.setdefault(name.lower(), name)
+            listed = self._lists[directory] = (frozenset(names), lower)
+        return listed
+
+    def find(self, path: str | PurePosixPath) -> PurePosixPath | None:
+        """The real spelling of ``path`` when it exists in any letter case
+        (an exact match first)."""
+        current = "/"
+        for part in normalize(path).parts[1:]:
+            exact, lower = self._names(current)
+            real = part if part in exact else lower.get(part.lower())
+            if real is None:
+                return None
+            current = current.rstrip("/") + "/" + real
+        return PurePosixPath(current)
+
+    def find_file(self, path: str | PurePosixPath) -> PurePosixPath | None:
+        found = self.find(path)
+        return found if found is not None and self.view.is_file(found) else None

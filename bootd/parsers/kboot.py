@@ -16,7 +16,7 @@ from dataclasses import replace
 from bootd.model import BootOption, Diagnostic, ParseResult, Resource, Severity, Source
 from bootd.parsers import ParseContext
 from bootd.parsers._devpath import is_linux_device, on_partition, split_node
-from bootd.parsers._text import lines_of, read_config
+from bootd.parsers._text import Finder, lines_of, read_config
 from bootd.parsers.view import DeviceView
 
 CONFIG_PATHS: tuple[str, ...] = ("/etc/kboot.conf", "/kboot.conf", "/boot/kboot.conf")
@@ -45,7 +45,8 @@ def _unquote(value: str) -> str:
 
 
 def parse(view: DeviceView, ctx: ParseContext) -> ParseResult:
-    path = next((str(p) for p in (view.find(c) for c in CONFIG_PATHS) if p is not None and view.is_file(p)), None)
+    finder = Finder(view)
+    path = next((str(p) for p in (finder.find_file(c) for c in CONFIG_PATHS) if p is not None), None)
     if path is None:
         return ParseResult()
     diags: list[Diagnostic] = []

@@ -31,7 +31,7 @@ from pathlib import PurePosixPath
 
 from bootd.model import BootOption, Diagnostic, ParseResult, Resource, Severity, Source
 from bootd.parsers import ParseContext
-from bootd.parsers._text import lines_of, read_config
+from bootd.parsers._text import Finder, lines_of, read_config
 from bootd.parsers.view import DeviceView, normalize
 
 Reader = Callable[[str], str | None]
@@ -470,13 +470,14 @@ def join_url(base: str, path: str) -> str:
     return prefix + str(joined)
 
 
-def config_candidates(view: DeviceView) -> list[PurePosixPath]:
+def config_candidates(view: DeviceView, finder: Finder | None = None) -> list[PurePosixPath]:
     """The configuration files SYSLINUX would read on this device, in order."""
+    finder = finder or Finder(view)
     found: list[PurePosixPath] = []
     for directory in CONFIG_DIRS:
         for name in CONFIG_NAMES:
-            path = view.find(PurePosixPath(directory) / name)
-            if path is not None and view.is_file(path) and path not in found:
+            path = finder.find_file(f"{directory.rstrip('/')}/{name}")
+            if path is not None and path not in found:
                 found.append(path)
     return found
 
@@ -489,7 +490,8 @@ def find_config(view: DeviceView) -> PurePosixPath | None:
 
 def parse(view: DeviceView, ctx: ParseContext) -> ParseResult:
     diags: list[Diagnostic] = []
-    for path in config_candidates(view):
+    finder = Finder(view)
+    for path in config_candidates(view, finder):
         text = read_config(view, path, diags)
         if text is not None:
             break  # an unreadable config is reported and the next one is tried
@@ -502,7 +504,7 @@ def parse(view: DeviceView, ctx: ParseContext) -> ParseResult:
         p = seen.get(name)
         if p is None:
             q = normalize(name, cwd)
-            p = seen[name] = view.find(q) or q
+            p = seen[name] = q if view.is_file(q) else finder.find(q) or q
         return p
 
     def read(name: str) -> str | None:
