@@ -34,6 +34,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ascii", action="store_true", help="draw with ASCII only (also when the locale is not UTF-8)")
     p.add_argument("--mono", action="store_true", help="no colours (also when NO_COLOR is set or TERM is vt100)")
     p.add_argument("--exit-on-boot", action="store_true", help="leave once a boot was carried out (demo)")
+    p.add_argument(
+        "--shell",
+        metavar="PROGRAM",
+        help="run PROGRAM on the terminal when the person exits to the shell (it replaces the menu; "
+        "under systemd the menu comes back when it ends); default: just leave",
+    )
     p.add_argument("--log", type=Path, metavar="FILE", help="write log messages to FILE (never to the screen)")
     return p
 
@@ -110,7 +116,23 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     if outcome.booted:
         print("\n".join(outcome.summary))
+    elif args.shell:
+        exec_shell(args.shell, args.tty)
     return 0
+
+
+def exec_shell(program: str, tty: Path | None) -> None:
+    """Replace this process with ``program`` on the menu's terminal."""
+    if tty is not None:
+        fd = os.open(tty, os.O_RDWR)
+        for target in (0, 1, 2):
+            os.dup2(fd, target)
+        os.close(fd)
+    print("Leaving the boot menu; exit the shell to return.", flush=True)
+    try:
+        os.execvp(program, [program])
+    except OSError as e:
+        print(f"bootd-menu: cannot run {program}: {e}", file=sys.stderr)
 
 
 def entry() -> None:

@@ -172,3 +172,16 @@ def test_menu_started_before_the_daemon_waits_for_it(tmux: Tmux, short_dir: Path
     finally:
         daemon.stop()
         bus.stop()
+
+
+def test_exit_to_shell_runs_the_shell_on_the_menu_terminal(stack: Stack, tmux: Tmux) -> None:
+    pane = tmux.start(menu_argv(stack.bus.address, "--shell", "sh"), env={"PS1": "rescue$ "})
+    tmux.wait(pane, "press any key to stop")
+    tmux.keys(pane, "x")
+    tmux.wait(pane, "exit the shell to return")
+    tmux.type(pane, "echo from-the-$((6*7))-shell")
+    tmux.keys(pane, "Enter")
+    tmux.wait(pane, "from-the-42-shell")
+    tmux.type(pane, "exit")
+    tmux.keys(pane, "Enter")
+    tmux.wait(pane, "MENU-EXIT=0")
