@@ -91,7 +91,11 @@ class BootController:
             self.show_failure(ev.message)
             return
         if self.progress is None:
-            self.progress = ProgressView(f'"{self.booting_name}"' if self.booting_name else "")
+            name = self.booting_name
+            candidate = self.app.model.options.get(self.app.model.candidate or "")
+            if not name and candidate is not None:
+                name = candidate.name  # started elsewhere: most likely autoboot
+            self.progress = ProgressView(f'"{name}"' if name else "")
             self.app.push(self.progress)
         self.progress.update(ev.message, ev.fraction)
         self.app.redraw()
@@ -102,7 +106,10 @@ class BootController:
             return
         del self.app.stack[1:]
         self.progress = None
-        self.app.status(f"Boot failed: {reason}", Severity.ERROR)
+        self.booting_name = ""
+        newest = self.app.status_log[-1].message if self.app.status_log else ""
+        if reason not in newest:
+            self.app.status(reason if reason.lower().startswith("boot") else f"Boot failed: {reason}", Severity.ERROR)
         lines: list[str | tuple[str, str]] = [("error", "The boot failed:"), "", *reason.splitlines()]
         lines += ["", "Press Esc to return to the menu."]
         self.app.push(TextView("Boot failed", lines))
@@ -110,6 +117,7 @@ class BootController:
     def show_finished(self, summary: tuple[str, ...]) -> None:
         del self.app.stack[1:]
         self.progress = None
+        self.booting_name = ""
         self.app.push(TextView("Booted", ["The new kernel was loaded:", "", *summary]))
         if self.app.exit_on_boot:
             self.app.quit(Outcome(booted=True, summary=summary))
