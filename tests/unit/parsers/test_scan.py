@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +16,7 @@ from bootd.__main__ import main
 from bootd.cli.scan import format_menu, parse_source
 from bootd.errors import InvalidArgument
 from bootd.model import BootOption, Device, DeviceType, Resource, Source
+from tests.conftest import is_root
 from tests.unit.parsers.helpers import CORPUS, ROOT, load_case, make_view, write_files
 
 LOCAL_CASES = [p for p in sorted((CORPUS / "syslinux").glob("*.json")) if load_case(p)["mode"] == "local"] + sorted(
@@ -165,3 +168,23 @@ def test_scan_loads_no_daemon_libraries(tmp_path: Path) -> None:
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert proc.stdout.strip().splitlines()[-1] == "HEAVY [] 0"
+
+
+@pytest.mark.root
+@pytest.mark.skipif(not is_root() or shutil.which("mkfs.ext4") is None, reason="needs root and mkfs.ext4")
+def test_scan_an_image_file_read_only(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tree = tmp_path / "tree"
+    write_files(tree, {"extlinux/extlinux.conf": "DEFAULT a\nLABEL a\n KERNEL /vmlinuz\n", "vmlinuz": "k"})
+    image = tmp_path / "disk.img"
+    with open(image, "wb") as f:
+        f.truncate(16 * 1024 * 1024)
+    subprocess.run(["mkfs.ext4", "-q", "-F", "-L", "STICK", "-d", str(tree), str(image)], check=True)
+    before = hashlib.sha256(image.read_bytes()).hexdigest()
+    rc, doc, _ = scan_json(capsys, f"{image},id=stick,type=usb")
+    assert rc == 0
+    assert [(d["id"], d["type"], d["label"], d["fstype"]) for d in doc["devices"]] == [
+        ("stick", "usb", "STICK", "ext4")
+    ]
+    (opt,) = doc["options"]
+    assert opt["name"] == "a" and opt["default"] and opt["kernel"] == {"device": "stick", "path": "/vmlinuz"}
+    assert hashlib.sha256(image.read_bytes()).hexdigest() == before  # nothing was written to the image
