@@ -29,7 +29,8 @@ class SystemController:
         for d in sorted(self.app.model.devices.values(), key=lambda d: d.id):
             lines.append(f"  {d.title}")
             lines.append(f"    type {d.type}  node {d.node or '-'}  fs {d.fstype or '-'}")
-            lines.append(f"    uuid {d.uuid or '-'}  label {d.label or '-'}  mount {d.mountpoint or '-'}")
+            lines.append(f"    uuid {d.uuid or '-'}  label {d.label or '-'}")
+            lines.append(f"    mounted on {d.mountpoint or '-'}")
         lines += ["", ("device", "Network interfaces")]
         lines += [f"  {name:<10} {addr}" for name, addr in info.interfaces] or ["  (none)"]
         lines += ["", ("device", "Consoles")]

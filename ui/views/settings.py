@@ -53,7 +53,7 @@ class SettingsView(View):
         self.console_names: list[str | None] = [None, *(c.name for c in consoles)]
         console_rows: list[urwid.Widget] = []
         for name in self.console_names:
-            label = name if name is not None else "(the console the menu runs on)"
+            label = name if name is not None else "(none: the entry's own)"
             rb = urwid.RadioButton(self.console_group, label, state=name == settings.console)
             console_rows.append(urwid.AttrMap(rb, "option", "focus"))
         self.password = urwid.Edit("", "", mask="*")
