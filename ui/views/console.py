@@ -14,8 +14,9 @@ CONSOLE_HELP = """\
 Console
 
 The booted system will print its messages on, and offer its login on, the
-console chosen here.  The loader writes its device-tree path into
-/chosen/stdout-path and adds console= to the kernel arguments.
+console chosen here.  The loader points /chosen/stdout-path at its
+device-tree node (shown next to each console); where the device tree cannot
+be changed it puts console= on the kernel command line instead.
 
 Up/Down  move    Enter/Space  choose and go back    Esc  back unchanged
 
