@@ -171,7 +171,12 @@ def _feed(st: _State, text: str, file: str, menu: _Menu, current: _Label | None)
             current = _Label(label=value, file=file, line=n, menu=menu)
             st.labels.append(current)
         elif key in ("kernel", "linux"):
-            if current is None:
+            if current is None and not st.labels and menu.parent is None:
+                # A kernel before any LABEL: SYSLINUX's unnamed "linux" entry,
+                # which the user meant to boot (Petitboot drops it).
+                current = _Label(label="linux", file=file, line=n, menu=menu)
+                st.labels.append(current)
+            elif current is None:
                 st.diag(Severity.INFO, f"{parts[0]} outside a LABEL ignored", file, n)
                 continue
             words = value.split(None, 1)

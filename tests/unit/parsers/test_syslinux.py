@@ -266,3 +266,15 @@ def test_registry_assigns_ids_and_order(tmp_path: Path) -> None:
     assert [o.id for o in result.options] == ["dev/syslinux/a", "dev/syslinux/a#2"]
     assert [o.order for o in result.options] == [0, 1]
     assert all(o.device == "dev" for o in result.options)
+
+
+def test_kernel_before_any_label_is_an_entry(tmp_path: Path) -> None:
+    cfg = "TIMEOUT 10\nKERNEL /boot/vmlinuz\nINITRD /boot/initrd.img\nAPPEND root=/dev/sda1\n"
+    (opt,) = parse(tmp_path, cfg, path="/extlinux.conf")
+    assert (opt.name, opt.default, opt.args) == ("linux", True, "root=/dev/sda1")
+    assert opt.initrds == (Resource.local("/boot/initrd.img"),)
+    cfg = "LABEL a\n KERNEL /a\nMENU END\nKERNEL /stray\n"
+    view = make_view(tmp_path / "second", {"/syslinux.cfg": cfg})
+    result = sl.parse(view, ParseContext())
+    assert names(list(result.options)) == ["a"]
+    assert any("KERNEL outside a LABEL ignored" in d.message for d in result.diagnostics)
