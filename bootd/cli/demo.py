@@ -30,6 +30,7 @@ BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Config
 """
 
 READY_TIMEOUT = 20.0
+DEMO_TIMEOUT = 30
 
 
 def default_machine() -> Path:
@@ -47,7 +48,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--keep", type=Path, metavar="DIR", help="put the bus, daemon log and records in DIR and keep them"
     )
     parser.add_argument(
-        "--timeout", type=int, metavar="SECONDS", help="autoboot countdown of the demo machine (default: its setting)"
+        "--timeout",
+        type=int,
+        default=DEMO_TIMEOUT,
+        metavar="SECONDS",
+        help=f"autoboot countdown (default: {DEMO_TIMEOUT}, time to look around; 0 boots at once)",
     )
     parser.add_argument("--ascii", action="store_true", help="draw the menu with ASCII only")
     parser.add_argument("--mono", action="store_true", help="draw the menu without colours")
