@@ -283,6 +283,27 @@ def expand(text: str, env: dict[str, str]) -> str:
     return " ".join(_VAR.sub(sub, text).split())
 
 
+# The specification's architecture names (EFI's) and the machines (uname -m) they run on.
+_EFI_ARCH = {
+    "ia32": ("i386", "i486", "i586", "i686", "x86_64"),
+    "x64": ("x86_64",),
+    "arm": ("armv7l", "armv7", "armv6l", "arm", "aarch64"),
+    "aa64": ("aarch64", "arm64"),
+    "riscv32": ("riscv32",),
+    "riscv64": ("riscv64",),
+    "loongarch32": ("loongarch32",),
+    "loongarch64": ("loongarch64",),
+}
+
+
+def arch_matches(architecture: str | None, machine: str) -> bool:
+    """Whether an entry's ``architecture`` can run here (unknown names: yes)."""
+    if not architecture:
+        return True
+    machines = _EFI_ARCH.get(architecture.lower())
+    return machines is None or machine in machines
+
+
 def menu_names(entries: Sequence[BlsEntry]) -> list[str]:
     """Menu texts as systemd-boot makes them: the title; where titles repeat,
     the version in parentheses; where that repeats too, the machine id; last,
@@ -338,6 +359,10 @@ def parse(view: DeviceView, ctx: ParseContext) -> ParseResult:
     env = read_grubenv(view) if any("$" in e.options for e in entries) else {}
     usable: list[BlsEntry] = []
     for entry in entries:
+        if not arch_matches(entry.architecture, ctx.arch):
+            msg = f"entry for architecture {entry.architecture} hidden on this {ctx.arch} machine"
+            diags.append(Diagnostic(Severity.INFO, msg, file=entry.path))
+            continue
         if entry.linux is None:
             what = "an EFI program (not bootable by kexec)" if entry.efi else "no 'linux' line"
             diags.append(Diagnostic(Severity.INFO, f"entry skipped: {what}", file=entry.path))

@@ -122,7 +122,7 @@ def test_keys_repeatable_and_joined(tmp_path: Path) -> None:
     assert e.options == "root=/dev/sda1 ro quiet"
     assert e.devicetree_overlays == ("/o1.dtbo", "/o2.dtbo") and e.architecture == "aa64"
     assert e.get("unknown-key") == "value"
-    (opt,) = bls.parse(view, ParseContext()).options
+    (opt,) = bls.parse(view, ParseContext(arch="aarch64")).options
     assert opt.name == "Fedora Linux" and opt.source == Source.BLS and opt.entry_id == "f"
     assert opt.initrds == (Resource.local("/microcode.img"), Resource.local("/initramfs.img"))
     assert opt.dtb == Resource.local("/dtbs/board.dtb")
@@ -225,3 +225,17 @@ def test_repeated_titles_get_the_version_then_machine_id_then_file_name(tmp_path
         "Twin (x2)",
         "Unique",
     ]
+
+
+def test_entries_for_other_architectures_are_hidden(tmp_path: Path) -> None:
+    files = {
+        "/loader/entries/x.conf": "title X\nlinux /x\narchitecture x64\n",
+        "/loader/entries/a.conf": "title A\nlinux /a\narchitecture AA64\n",
+        "/loader/entries/p.conf": "title Any\nlinux /p\n",
+        "/loader/entries/q.conf": "title Odd\nlinux /q\narchitecture ppc64le\n",
+    }
+    view = make_view(tmp_path, files)
+    on_arm = bls.parse(view, ParseContext(arch="aarch64"))
+    assert sorted(o.name for o in on_arm.options) == ["A", "Any", "Odd"]
+    assert any("architecture x64 hidden on this aarch64 machine" in d.message for d in on_arm.diagnostics)
+    assert sorted(o.name for o in bls.parse(view, ParseContext(arch="x86_64")).options) == ["Any", "Odd", "X"]
