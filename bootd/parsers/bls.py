@@ -144,46 +144,53 @@ def parse_entry(text: str, file_name: str, *, path: str = "", directory: str = "
     )
 
 
-class _Newest:
-    """Sorts version strings newest first; the key is made only when a
-    comparison gets this far."""
-
-    __slots__ = ("_key", "text")
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self._key: VersionKey | None = None
-
-    @property
-    def key(self) -> VersionKey:
-        if self._key is None:
-            self._key = version_key(self.text)
-        return self._key
-
-    def __lt__(self, other: _Newest) -> bool:
-        return other.text != self.text and other.key < self.key
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, _Newest) and (other.text == self.text or other.key == self.key)
-
-    __hash__ = None  # type: ignore[assignment]
-
-
-def entry_sort_key(e: BlsEntry) -> tuple[object, ...]:
-    """The specification's menu order as a key: entries with no tries left
-    last; entries with a sort-key first, by sort-key, machine-id, version
-    (newest first); then by file name (newest first); then more tries left
-    first, fewer tries done first."""
-    if e.sort_key is not None:
-        keyed: tuple[object, ...] = (0, e.sort_key, e.machine_id or "", _Newest(e.version or ""))
-    else:
-        keyed = (1, "", "", _Newest(""))
-    tries = (-(e.tries_left or 0), e.tries_done or 0) if e.tries_left is not None else (0, 0)
-    return (e.tries_left == 0, *keyed, _Newest(e.file_stem), *tries)
+def _newest_first(versions: Sequence[str]) -> dict[str, int]:
+    """Rank of each distinct version string, 0 for the newest."""
+    distinct = sorted({v: version_key(v) for v in versions}.items(), key=lambda kv: kv[1], reverse=True)
+    ranks: dict[str, int] = {}
+    previous: VersionKey | None = None
+    rank = -1
+    for text, key in distinct:
+        if key != previous:
+            rank, previous = rank + 1, key
+        ranks[text] = rank
+    return ranks
 
 
 def sort_entries(entries: Sequence[BlsEntry]) -> list[BlsEntry]:
-    return sorted(entries, key=entry_sort_key)
+    """The specification's menu order: entries with no tries left last;
+    entries with a sort-key first, by sort-key, machine-id, version (newest
+    first); then by file name (newest first); then more tries left first,
+    fewer tries done first."""
+    versions = _newest_first([e.version or "" for e in entries if e.sort_key is not None])
+
+    def main(e: BlsEntry) -> tuple[object, ...]:
+        if e.sort_key is None:
+            return (e.tries_left == 0, 1, "", "", 0)
+        return (e.tries_left == 0, 0, e.sort_key, e.machine_id or "", versions[e.version or ""])
+
+    ordered = sorted(entries, key=main)
+    # Ties (no sort-key, or equal sort-key/machine-id/version) go by file name:
+    # version keys for file names are made only for those.
+    out: list[BlsEntry] = []
+    i = 0
+    while i < len(ordered):
+        j = i + 1
+        key = main(ordered[i])
+        while j < len(ordered) and main(ordered[j]) == key:
+            j += 1
+        run = ordered[i:j]
+        if len(run) > 1:
+            stems = _newest_first([e.file_stem for e in run])
+            run.sort(
+                key=lambda e: (
+                    stems[e.file_stem],
+                    *((-(e.tries_left or 0), e.tries_done or 0) if e.tries_left is not None else (0, 0)),
+                )
+            )
+        out.extend(run)
+        i = j
+    return out
 
 
 def load_entries(view: DeviceView, directories: Sequence[str] = DIRECTORIES) -> tuple[list[BlsEntry], list[Diagnostic]]:

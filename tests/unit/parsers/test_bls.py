@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bootd.model import Resource, Source
 from bootd.parsers import ParseContext, bls
@@ -239,3 +241,47 @@ def test_entries_for_other_architectures_are_hidden(tmp_path: Path) -> None:
     assert sorted(o.name for o in on_arm.options) == ["A", "Any", "Odd"]
     assert any("architecture x64 hidden on this aarch64 machine" in d.message for d in on_arm.diagnostics)
     assert sorted(o.name for o in bls.parse(view, ParseContext(arch="x86_64")).options) == ["Any", "Odd", "X"]
+
+
+def reference_order(a: bls.BlsEntry, b: bls.BlsEntry) -> int:
+    """The specification's rules, pairwise: negative when ``a`` is listed first."""
+    r = (a.tries_left == 0) - (b.tries_left == 0)
+    if r:
+        return r
+    r = (a.sort_key is None) - (b.sort_key is None)
+    if r:
+        return r
+    if a.sort_key is not None and b.sort_key is not None:
+        for x, y in ((a.sort_key, b.sort_key), (a.machine_id or "", b.machine_id or "")):
+            if x != y:
+                return -1 if x < y else 1
+        r = -version_compare(a.version or "", b.version or "")
+        if r:
+            return r
+    r = -version_compare(a.file_stem, b.file_stem)
+    if r or a.tries_left is None or b.tries_left is None:
+        return r
+    if a.tries_left != b.tries_left:
+        return -1 if a.tries_left > b.tries_left else 1
+    return (a.tries_done or 0) - (b.tries_done or 0)
+
+
+ENTRIES = st.builds(
+    bls.BlsEntry,
+    file_stem=st.sampled_from(["fedora-6.1", "fedora-6.10", "fedora-6.2", "arch", "x", "x~rc1"]),
+    sort_key=st.sampled_from([None, "fedora", "arch"]),
+    machine_id=st.sampled_from([None, "aaa", "bbb"]),
+    version=st.sampled_from([None, "1", "1.0", "1.0~rc1", "2", "10", "1.0^p1"]),
+    tries_left=st.sampled_from([None, 0, 1, 3]),
+    tries_done=st.sampled_from([None, 0, 2]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(entries=st.lists(ENTRIES, max_size=8))
+def test_sort_entries_follows_the_rules(entries: list[bls.BlsEntry]) -> None:
+    ordered = bls.sort_entries(entries)
+    assert sorted(map(id, ordered)) == sorted(map(id, entries))
+    for i, a in enumerate(ordered):
+        for b in ordered[i + 1 :]:
+            assert reference_order(a, b) <= 0, (a, b)
