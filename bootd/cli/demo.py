@@ -108,9 +108,10 @@ async def _demo(machine: Path, args: argparse.Namespace) -> int:
         )
         await _wait_for(lambda: (work / "bus").exists(), procs[0], "the private bus", log_path)
         if args.timeout is not None:
-            conf = work / "state" / "etc" / "bootd" / "bootd.toml.d"
-            conf.mkdir(parents=True, exist_ok=True)
-            (conf / "50-demo.toml").write_text(f"timeout = {max(0, args.timeout)}\n", encoding="utf-8")
+            # the vendor layer: the settings screen can still change it
+            vendor = work / "state" / "usr" / "lib" / "bootd"
+            vendor.mkdir(parents=True, exist_ok=True)
+            (vendor / "bootd.toml").write_text(f"timeout = {max(0, args.timeout)}\n", encoding="utf-8")
         bootd = [sys.executable, "-m", "bootd"]
         serve = [*bootd, "serve", "--bus", address, "--sandbox", str(machine), "--state-dir", str(work / "state")]
         procs.append(await spawn(serve, output=log_fd, stdin=asyncio.subprocess.DEVNULL))

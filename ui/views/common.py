@@ -53,7 +53,30 @@ class SelectableText(urwid.Text):
         return key
 
 
+class FieldEdit(urwid.Edit):
+    """A one-line input field: moving onto it puts the cursor after its text."""
+
+    def move_cursor_to_coords(self, size: tuple[int], x: Any, y: int) -> bool:
+        if y != 0:  # one line: up/down leave the field
+            return False
+        self.set_edit_pos(len(self.edit_text))
+        return True
+
+
+class FieldIntEdit(urwid.IntEdit):
+    """A number field: moving onto it puts the cursor after its digits."""
+
+    def move_cursor_to_coords(self, size: tuple[int], x: Any, y: int) -> bool:
+        if y != 0:  # one line: up/down leave the field
+            return False
+        self.set_edit_pos(len(self.edit_text))
+        return True
+
+
 def field(widget: urwid.Widget) -> urwid.AttrMap[urwid.Widget]:
+    """An input field; the cursor starts at the end of its text."""
+    if isinstance(widget, urwid.Edit):
+        widget.set_edit_pos(len(widget.edit_text))
     return urwid.AttrMap(widget, "field", "field focus")
 
 

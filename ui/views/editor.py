@@ -9,7 +9,7 @@ from typing import Any
 
 import urwid
 
-from ui.views.common import Size, View, button, field, labelled
+from ui.views.common import FieldEdit, Size, View, button, field, labelled
 
 EDITOR_HELP = """\
 Edit entry
@@ -45,10 +45,10 @@ class EditorView(View):
     ) -> None:
         self._name = fields.name
         self._on_boot = on_boot
-        self.kernel = urwid.Edit("", fields.kernel)
-        self.initrds = urwid.Edit("", fields.initrds)
-        self.dtb = urwid.Edit("", fields.dtb)
-        self.args = urwid.Edit("", fields.args, multiline=False)
+        self.kernel = FieldEdit("", fields.kernel)
+        self.initrds = FieldEdit("", fields.initrds)
+        self.dtb = FieldEdit("", fields.dtb)
+        self.args = FieldEdit("", fields.args)
         self.buttons = urwid.Columns(
             [(10, button("Boot", self.submit)), (12, button("Cancel", on_cancel))],
             dividechars=2,

@@ -10,7 +10,7 @@ import urwid
 
 from bootd.model import Console
 from ui.backend import Settings
-from ui.views.common import SelectableText, Size, View, button, field, labelled
+from ui.views.common import FieldEdit, FieldIntEdit, SelectableText, Size, View, button, field, labelled
 
 SETTINGS_HELP = """\
 Settings
@@ -45,10 +45,10 @@ class SettingsView(View):
         self._orig = settings
         self._on_save = on_save
         self.autoboot = urwid.CheckBox("Autoboot", state=settings.autoboot)
-        self.timeout = urwid.IntEdit("", settings.timeout)
+        self.timeout = FieldIntEdit("", settings.timeout)
         self.order: list[str] = list(settings.boot_order)
         self.order_walker: urwid.SimpleFocusListWalker[Any] = urwid.SimpleFocusListWalker([])
-        self.new_item = urwid.Edit("", "")
+        self.new_item = FieldEdit("", "")
         self.console_group: list[urwid.RadioButton] = []
         self.console_names: list[str | None] = [None, *(c.name for c in consoles)]
         console_rows: list[urwid.Widget] = []
@@ -56,7 +56,7 @@ class SettingsView(View):
             label = name if name is not None else "(none: the entry's own)"
             rb = urwid.RadioButton(self.console_group, label, state=name == settings.console)
             console_rows.append(urwid.AttrMap(rb, "option", "focus"))
-        self.password = urwid.Edit("", "", mask="*")
+        self.password = FieldEdit("", "", mask="*")
         self.clear_password = False
         pw_state = "set" if settings.password_set else "not set"
         self._refresh_order()

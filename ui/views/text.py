@@ -8,7 +8,7 @@ from typing import Any
 
 import urwid
 
-from ui.views.common import SelectableText, Size, View, button, field, labelled
+from ui.views.common import FieldEdit, SelectableText, Size, View, button, field, labelled
 
 
 class TextView(View):
@@ -94,7 +94,7 @@ class PromptView(View):
         self.title = title
         self.help = help or f"{title}\n\nType the value and press Enter; Esc cancels."
         self._on_ok = on_ok
-        self.edit = urwid.Edit("", "", mask="*" if secret else None)
+        self.edit = FieldEdit("", "", mask="*" if secret else None)
         self.message = urwid.Text(message)
         pile = urwid.Pile(
             [

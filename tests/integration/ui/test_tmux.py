@@ -185,3 +185,24 @@ def test_exit_to_shell_runs_the_shell_on_the_menu_terminal(stack: Stack, tmux: T
     tmux.type(pane, "exit")
     tmux.keys(pane, "Enter")
     tmux.wait(pane, "MENU-EXIT=0")
+
+
+async def settings_of(stack: Stack) -> object:
+    client = await BootdClient.connect(stack.bus.address)
+    try:
+        return await client.get_settings()
+    finally:
+        client.close()
+
+
+def test_settings_by_keyboard(stack: Stack, tmux: Tmux) -> None:
+    pane = tmux.start(menu_argv(stack.bus.address))
+    tmux.wait(pane, "press any key to stop")
+    tmux.keys(pane, "s")
+    tmux.wait(pane, "Timeout (s):")
+    tmux.keys(pane, "Down", "BSpace", "BSpace")
+    tmux.type(pane, "45")
+    tmux.wait(pane, "Timeout (s):     45")
+    tmux.keys(pane, *["Tab"] * 10, "Enter")
+    tmux.wait(pane, "Settings saved")
+    assert asyncio.run(settings_of(stack)).timeout == 45  # type: ignore[attr-defined]

@@ -126,8 +126,7 @@ def test_editor_changes_arguments() -> None:
     fields = EditFields("Ubuntu", "/boot/vmlinuz", "/boot/initrd.img", "", "root=/dev/sda2 ro")
     view = EditorView(fields, got.append, lambda: None)
     assert "Arguments:" in h.screen(view)
-    h.press(view, "end")
-    h.type_text(view, " console=hvc0")
+    h.type_text(view, " console=hvc0")  # the cursor starts at the end
     h.press(view, "tab", "tab", "enter")
     assert got and got[0].args == "root=/dev/sda2 ro console=hvc0"
     assert got[0].kernel == "/boot/vmlinuz"
@@ -147,7 +146,9 @@ def test_settings_reorders_boot_order_and_reports_only_changes() -> None:
     assert view.order == ["disk", "network", "usb"]
     h.press(view, "delete")
     view.autoboot.set_state(False)
-    view.timeout.set_edit_text("3")
+    view.walker.set_focus(1)
+    h.press(view, "backspace", "backspace")
+    h.type_text(view, "3")
     view.console_group[1].set_state(True)
     view.password.set_edit_text("s3cret")
     view.save()
