@@ -97,6 +97,10 @@ class DirectoryView:
 
     def _resolve(self, path: str | PurePosixPath) -> Path:
         """Resolve ``path`` to a real path below root, following links inside it."""
+        return Path(self._real(path))
+
+    def _real(self, path: str | PurePosixPath) -> str:
+        """:meth:`_resolve` as a string (no path object on the hot path)."""
         root = str(self.root)
         current: list[str] = []
         todo = _normal_parts(str(path))
@@ -126,16 +130,16 @@ class DirectoryView:
                 todo.extend(reversed(target.split("/")))
                 continue
             current.append(part)
-        return Path(root + "/" + "/".join(current)) if current else self.root
+        return root + "/" + "/".join(current) if current else root
 
     def _stat(self, path: str | PurePosixPath) -> os.stat_result | None:
         try:
-            return os.stat(self._resolve(path))
+            return os.stat(self._real(path))
         except (OSError, ViewError):
             return None
 
     def read_bytes(self, path: str | PurePosixPath, *, limit: int = MAX_CONFIG_BYTES) -> bytes:
-        real = self._resolve(path)
+        real = self._real(path)
         try:
             fd = os.open(real, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC)
         except FileNotFoundError:
@@ -181,7 +185,7 @@ class DirectoryView:
 
     def listdir(self, path: str | PurePosixPath) -> list[str]:
         try:
-            real = self._resolve(path)
+            real = self._real(path)
             names: list[str] = []
             with os.scandir(real) as it:
                 for entry in it:
