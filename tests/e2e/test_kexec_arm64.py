@@ -54,6 +54,8 @@ def test_serial_console_reaches_the_second_kernel(arm64_runs: dict[str, Booted])
 def test_screen_console_and_framebuffer_reach_the_second_kernel(arm64_runs: dict[str, Booted]) -> None:
     run = booted(arm64_runs["tty0"])
     assert kexec_load(run).startswith("kexec -l /stage2/vmlinuz ")
+    # bootd found the screen's node from fb0 (its of_node), not from anything the test told it
+    assert f"tty0 -> {FB_NODE}" in " ".join(run.starting("STAGE1-BOOTD console:"))
     assert run.first("PROOF-CMDLINE ") == ENTRY_ARGS
     # stdout-path names the simple-framebuffer node, so the kernel's console is the screen, not the UART
     assert run.first("PROOF-DT chosen/stdout-path=") == FB_NODE
