@@ -155,6 +155,8 @@ def _unpacked(debs: list[Path], cache: Path) -> Path:
     for deb in debs:
         unpack(deb, x, ("boot/vmlinu",) if deb.name.startswith("linux-image-") else ())
     _compile(x / "usr/lib/python3.11", legacy=True)
+    if not (x / "usr/lib/python3.11/os.pyc").exists():
+        (x / ".sources").touch()  # no python3.11 here to compile with: the guest gets the sources
     (x / ".complete").touch()
     return x
 
@@ -210,7 +212,8 @@ def _build(arch: Arch, cache: Path, out: Path, bootd_src: Path) -> Guest:
             closure.add_to(image, [str(so.relative_to(x))])
         except MissingLibrary:
             pass  # an extension whose library is not shipped (never imported by bootd)
-    image.add_tree(stdlib, "usr/lib/python3.11", skip=(*STDLIB_SKIP, "lib-dynload"), suffixes_skip=(".py",))
+    sourceless = () if (x / ".sources").exists() else (".py",)
+    image.add_tree(stdlib, "usr/lib/python3.11", skip=(*STDLIB_SKIP, "lib-dynload"), suffixes_skip=sourceless)
     dist = x / "usr/lib/python3/dist-packages"
     for f in dist.iterdir():
         if f.is_file() and f.name.startswith(("libfdt", "_libfdt")):
