@@ -26,16 +26,42 @@ What the menu shows follows real SYSLINUX (and U-Boot's extlinux support):
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import PurePosixPath
 
 from bootd.model import BootOption, Diagnostic, ParseResult, Resource, Severity, Source
 from bootd.parsers import ParseContext
-from bootd.parsers._text import Finder, lines_of, read_config
+from bootd.parsers._syslinux_reader import (
+    LABEL_SKIP,
+    MAX_INCLUDE_DEPTH,
+    MAX_INCLUDES,
+    MAX_TOTAL_LINES,
+    Label,
+    Menu,
+    Reader,
+    State,
+    feed,
+    strip_hotkey,
+)
+from bootd.parsers._text import Finder, read_config
 from bootd.parsers.view import DeviceView, normalize
 
-Reader = Callable[[str], str | None]
 Resolver = Callable[[str], Resource]
+
+__all__ = [
+    "MAX_INCLUDES",
+    "MAX_INCLUDE_DEPTH",
+    "MAX_TOTAL_LINES",
+    "Reader",
+    "Resolver",
+    "config_candidates",
+    "find_config",
+    "join_url",
+    "parse",
+    "parse_text",
+    "strip_hotkey",
+]
+
 
 CONFIG_DIRS: tuple[str, ...] = (
     "/boot/isolinux",
@@ -50,10 +76,6 @@ CONFIG_DIRS: tuple[str, ...] = (
 )
 CONFIG_NAMES: tuple[str, ...] = ("isolinux.cfg", "extlinux.conf", "syslinux.cfg")
 
-MAX_INCLUDE_DEPTH = 16
-MAX_INCLUDES = 512
-MAX_TOTAL_LINES = 200_000
-
 # Images SYSLINUX recognises by extension that kexec cannot boot.
 _NOT_LINUX = {
     ".c32": "a COM32 module",
@@ -65,228 +87,6 @@ _NOT_LINUX = {
     ".0": "a PXE bootstrap program",
     ".img": "a floppy image",
 }
-_LABEL_SKIP = {
-    "localboot": "boots the local disk (a firmware service)",
-    "config": "loads another SYSLINUX configuration",
-    "boot": "a boot sector",
-    "bss": "a boot sector",
-    "pxe": "a PXE bootstrap program",
-    "fdimage": "a floppy image",
-    "comboot": "a COMBOOT image",
-    "com32": "a COM32 module",
-}
-_IGNORED = {
-    "prompt", "say", "display", "kbdmap", "serial", "console", "font", "noescape", "nocomplete",
-    "allowoptions", "implicit", "onerror", "totaltimeout", "nohalt", "f1", "f2", "f3", "f4", "f5", "f6",
-    "f7", "f8", "f9", "f10", "f11", "f12", "f0", "text", "endtext", "nerfdefault", "kaslrseed",
-}  # fmt: skip
-
-
-@dataclass
-class _Menu:
-    tag: str | None
-    parent: _Menu | None
-    label: str | None = None
-    title: str | None = None
-
-    def path(self) -> str | None:
-        names: list[str] = []
-        m: _Menu | None = self
-        while m is not None and m.parent is not None:
-            names.append(m.label or m.title or m.tag or "submenu")
-            m = m.parent
-        return " > ".join(reversed(names)) or None
-
-
-@dataclass
-class _Label:
-    label: str
-    file: str
-    line: int
-    menu: _Menu
-    name: str | None = None
-    kind: str = ""
-    kernel: str | None = None
-    kernel_args: str = ""
-    append: str | None = None
-    initrd: str | None = None
-    fdt: str | None = None
-    fdtdir: str | None = None
-    sysappend: str | None = None
-    hidden: bool = False
-    menu_default: bool = False
-
-
-@dataclass
-class _State:
-    read: Reader
-    config_path: str
-    diags: list[Diagnostic] = field(default_factory=list)
-    labels: list[_Label] = field(default_factory=list)
-    default: str | None = None
-    ontimeout: str | None = None
-    ui: str | None = None
-    timeout: float | None = None
-    append: str | None = None
-    sysappend: str | None = None
-    includes: int = 0
-    lines: int = 0
-    unknown: int = 0
-    first_unknown: tuple[str, int] | None = None
-    stack: list[str] = field(default_factory=list)
-
-    def diag(self, severity: Severity, message: str, file: str | None = None, line: int | None = None) -> None:
-        self.diags.append(Diagnostic(severity, message, file=file, line=line))
-
-
-def strip_hotkey(text: str) -> str:
-    """A menu text as shown: ``^`` marks the hotkey and is not displayed."""
-    return text.replace("^", "").strip()
-
-
-def _feed(st: _State, text: str, file: str, menu: _Menu, current: _Label | None) -> tuple[_Menu, _Label | None]:
-    in_text = False
-    for n, raw in enumerate(lines_of(text), 1):
-        st.lines += 1
-        if st.lines > MAX_TOTAL_LINES:
-            if st.lines == MAX_TOTAL_LINES + 1:
-                st.diag(Severity.WARNING, f"more than {MAX_TOTAL_LINES} lines in all; the rest is ignored", file, n)
-            return menu, current
-        line = raw.strip()
-        if in_text:
-            if line.lower().split(None, 1)[:1] == ["endtext"]:
-                in_text = False
-            continue
-        if not line or line.startswith("#"):
-            continue
-        parts = line.split(None, 1)
-        key = parts[0].lower()
-        value = parts[1].strip() if len(parts) > 1 else ""
-        if key == "menu":
-            sub = value.split(None, 1)
-            mkey = sub[0].lower() if sub else ""
-            value = sub[1].strip() if len(sub) > 1 else ""
-            key = f"menu {mkey}"
-        if key == "label":
-            current = _Label(label=value, file=file, line=n, menu=menu)
-            st.labels.append(current)
-        elif key in ("kernel", "linux"):
-            if current is None and not st.labels and menu.parent is None:
-                # A kernel before any LABEL: SYSLINUX's unnamed "linux" entry,
-                # which the user meant to boot (Petitboot drops it).
-                current = _Label(label="linux", file=file, line=n, menu=menu)
-                st.labels.append(current)
-            elif current is None:
-                st.diag(Severity.INFO, f"{parts[0]} outside a LABEL ignored", file, n)
-                continue
-            words = value.split(None, 1)
-            current.kind = key
-            current.kernel = words[0] if words else None
-            current.kernel_args = words[1] if len(words) > 1 else ""
-        elif key in _LABEL_SKIP:
-            if current is not None:
-                current.kind = key
-                current.kernel = value or None
-        elif key == "append":
-            if current is None:
-                st.append = value
-            else:
-                current.append = value
-        elif key in ("initrd", "fdt", "devicetree", "fdtdir"):
-            if current is None:
-                st.diag(Severity.INFO, f"{parts[0]} outside a LABEL ignored", file, n)
-            elif key == "initrd":
-                current.initrd = value
-            elif key == "fdtdir":
-                current.fdtdir = value
-            else:
-                current.fdt = value
-        elif key in ("ipappend", "sysappend"):
-            if current is None:
-                st.sysappend = value
-            else:
-                current.sysappend = value
-        elif key == "default":
-            st.default = value
-        elif key == "ontimeout":
-            st.ontimeout = value
-        elif key == "ui":
-            st.ui = value
-        elif key == "timeout":
-            try:
-                tenths = int(value.split()[0]) if value else 0
-            except ValueError:
-                st.diag(Severity.WARNING, f"TIMEOUT {value!r} is not a number", file, n)
-                continue
-            st.timeout = tenths / 10 if tenths > 0 else None
-        elif key in ("include", "menu include"):
-            target = value.split()[0] if value else ""
-            menu, current = _include(st, target, file, n, menu, current)
-        elif key == "menu label":
-            if current is not None:
-                current.name = value
-            elif menu.parent is not None:
-                menu.label = strip_hotkey(value)
-        elif key == "menu title":
-            if menu.parent is not None:
-                menu.title = strip_hotkey(value)
-        elif key == "menu default":
-            if current is not None:
-                current.menu_default = True
-        elif key == "menu hide":
-            if current is not None:
-                current.hidden = True
-        elif key == "menu begin":
-            menu = _Menu(tag=strip_hotkey(value) or None, parent=menu)
-            current = None
-        elif key == "menu end":
-            if menu.parent is None:
-                st.diag(Severity.INFO, "MENU END without MENU BEGIN ignored", file, n)
-            else:
-                menu = menu.parent
-            current = None
-        elif key == "text":
-            in_text = True
-        elif key.startswith("menu ") or key in _IGNORED:
-            continue
-        else:
-            st.unknown += 1
-            if st.first_unknown is None:
-                st.first_unknown = (file, n)
-    return menu, current
-
-
-def _include(
-    st: _State, target: str, file: str, n: int, menu: _Menu, current: _Label | None
-) -> tuple[_Menu, _Label | None]:
-    if not target:
-        st.diag(Severity.INFO, "INCLUDE without a file name ignored", file, n)
-        return menu, current
-    key = str(normalize(target))
-    if key in st.stack:
-        st.diag(Severity.WARNING, f"INCLUDE {target}: includes itself (a cycle); skipped", file, n)
-        return menu, current
-    if len(st.stack) >= MAX_INCLUDE_DEPTH:
-        st.diag(Severity.WARNING, f"INCLUDE {target}: nested more than {MAX_INCLUDE_DEPTH} deep; skipped", file, n)
-        return menu, current
-    st.includes += 1
-    if st.includes > MAX_INCLUDES:
-        if st.includes == MAX_INCLUDES + 1:
-            st.diag(Severity.WARNING, f"more than {MAX_INCLUDES} INCLUDEs; the rest are skipped", file, n)
-        return menu, current
-    try:
-        text = st.read(target)
-    except Exception as e:  # a reader must not take the parse down
-        st.diag(Severity.WARNING, f"INCLUDE {target}: {e}; skipped", file, n)
-        return menu, current
-    if text is None:
-        st.diag(Severity.INFO, f"INCLUDE {target}: not found; skipped", file, n)
-        return menu, current
-    st.stack.append(key)
-    try:
-        return _feed(st, text, target, menu, current)
-    finally:
-        st.stack.pop()
 
 
 def _ext(path: str) -> str:
@@ -305,16 +105,16 @@ def _initrds_from_args(args: str) -> str | None:
     return found
 
 
-def _build(st: _State, lab: _Label, resolve: Resolver) -> BootOption | None:
+def _build(st: State, lab: Label, resolve: Resolver) -> BootOption | None:
     where = f"label {lab.label!r}"
     if lab.kernel is None:
-        if lab.kind in _LABEL_SKIP:
-            st.diag(Severity.INFO, f"{where} skipped: {_LABEL_SKIP[lab.kind]}", lab.file, lab.line)
+        if lab.kind in LABEL_SKIP:
+            st.diag(Severity.INFO, f"{where} skipped: {LABEL_SKIP[lab.kind]}", lab.file, lab.line)
         else:
             st.diag(Severity.INFO, f"{where} skipped: it names no kernel", lab.file, lab.line)
         return None
-    if lab.kind in _LABEL_SKIP:
-        st.diag(Severity.INFO, f"{where} skipped: {_LABEL_SKIP[lab.kind]}", lab.file, lab.line)
+    if lab.kind in LABEL_SKIP:
+        st.diag(Severity.INFO, f"{where} skipped: {LABEL_SKIP[lab.kind]}", lab.file, lab.line)
         return None
     append = lab.append if lab.append is not None else st.append
     if append is not None and append.strip() == "-":
@@ -372,7 +172,7 @@ def _build(st: _State, lab: _Label, resolve: Resolver) -> BootOption | None:
     )
 
 
-def _find_label(labels: list[_Label], options: list[BootOption | None], name: str) -> int | None:
+def _find_label(labels: list[Label], options: list[BootOption | None], name: str) -> int | None:
     for exact in (True, False):
         for i, lab in enumerate(labels):
             if options[i] is None:
@@ -389,10 +189,10 @@ def parse_text(text: str, *, config_path: str, read: Reader, resolve: Resolver) 
     ``resolve(path)`` turns a kernel/initrd/FDT path, as written, into a
     Resource.  Never raises.
     """
-    st = _State(read=read, config_path=config_path)
+    st = State(read=read, config_path=config_path)
     st.stack.append(str(normalize(config_path)))
-    root = _Menu(tag=None, parent=None)
-    _feed(st, text, config_path, root, None)
+    root = Menu(tag=None, parent=None)
+    feed(st, text, config_path, root, None)
     if st.unknown:
         f, n = st.first_unknown or (config_path, 0)
         st.diag(Severity.INFO, f"{st.unknown} line(s) not understood and ignored (the first here)", f, n)
@@ -407,7 +207,7 @@ def parse_text(text: str, *, config_path: str, read: Reader, resolve: Resolver) 
     return ParseResult(options=tuple(options), diagnostics=tuple(st.diags), timeout=st.timeout)
 
 
-def _safe_build(st: _State, lab: _Label, resolve: Resolver) -> BootOption | None:
+def _safe_build(st: State, lab: Label, resolve: Resolver) -> BootOption | None:
     try:
         return _build(st, lab, resolve)
     except Exception as e:  # a resolver must not take the parse down
@@ -415,7 +215,7 @@ def _safe_build(st: _State, lab: _Label, resolve: Resolver) -> BootOption | None
         return None
 
 
-def _choose_default(st: _State, built: list[BootOption | None], resolve: Resolver) -> int | None:
+def _choose_default(st: State, built: list[BootOption | None], resolve: Resolver) -> int | None:
     """Index in ``built`` of the entry booted unattended (None: the first)."""
     if st.ontimeout:
         index = _find_label(st.labels, built, st.ontimeout.split()[0])
@@ -447,10 +247,10 @@ def _with_default(opt: BootOption, default: bool) -> BootOption:
     return opt if opt.default == default else replace(opt, default=default)
 
 
-def _implicit(st: _State, command: str, resolve: Resolver) -> BootOption | None:
+def _implicit(st: State, command: str, resolve: Resolver) -> BootOption | None:
     """``DEFAULT kernel args`` with no labels: SYSLINUX boots that command line."""
     words = command.split(None, 1)
-    lab = _Label(label=words[0], file=st.config_path, line=0, menu=_Menu(tag=None, parent=None))
+    lab = Label(label=words[0], file=st.config_path, line=0, menu=Menu(tag=None, parent=None))
     lab.kind = "kernel"
     lab.kernel = words[0]
     lab.kernel_args = words[1] if len(words) > 1 else ""

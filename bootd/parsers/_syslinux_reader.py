@@ -1,0 +1,239 @@
+"""Reading a SYSLINUX configuration: lines, INCLUDEs and menus into labels
+and global settings (the syntax half of :mod:`bootd.parsers.syslinux`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from bootd.model import Diagnostic, Severity
+from bootd.parsers._text import lines_of
+from bootd.parsers.view import normalize
+
+Reader = Callable[[str], str | None]
+
+MAX_INCLUDE_DEPTH = 16
+MAX_INCLUDES = 512
+MAX_TOTAL_LINES = 200_000
+
+# Label keywords that load something kexec cannot boot, and what it is.
+LABEL_SKIP = {
+    "localboot": "boots the local disk (a firmware service)",
+    "config": "loads another SYSLINUX configuration",
+    "boot": "a boot sector",
+    "bss": "a boot sector",
+    "pxe": "a PXE bootstrap program",
+    "fdimage": "a floppy image",
+    "comboot": "a COMBOOT image",
+    "com32": "a COM32 module",
+}
+_IGNORED = {
+    "prompt", "say", "display", "kbdmap", "serial", "console", "font", "noescape", "nocomplete",
+    "allowoptions", "implicit", "onerror", "totaltimeout", "nohalt", "f1", "f2", "f3", "f4", "f5", "f6",
+    "f7", "f8", "f9", "f10", "f11", "f12", "f0", "text", "endtext", "nerfdefault", "kaslrseed",
+}  # fmt: skip
+
+
+@dataclass
+class Menu:
+    tag: str | None
+    parent: Menu | None
+    label: str | None = None
+    title: str | None = None
+
+    def path(self) -> str | None:
+        names: list[str] = []
+        m: Menu | None = self
+        while m is not None and m.parent is not None:
+            names.append(m.label or m.title or m.tag or "submenu")
+            m = m.parent
+        return " > ".join(reversed(names)) or None
+
+
+@dataclass
+class Label:
+    label: str
+    file: str
+    line: int
+    menu: Menu
+    name: str | None = None
+    kind: str = ""
+    kernel: str | None = None
+    kernel_args: str = ""
+    append: str | None = None
+    initrd: str | None = None
+    fdt: str | None = None
+    fdtdir: str | None = None
+    sysappend: str | None = None
+    hidden: bool = False
+    menu_default: bool = False
+
+
+@dataclass
+class State:
+    read: Reader
+    config_path: str
+    diags: list[Diagnostic] = field(default_factory=list)
+    labels: list[Label] = field(default_factory=list)
+    default: str | None = None
+    ontimeout: str | None = None
+    ui: str | None = None
+    timeout: float | None = None
+    append: str | None = None
+    sysappend: str | None = None
+    includes: int = 0
+    lines: int = 0
+    unknown: int = 0
+    first_unknown: tuple[str, int] | None = None
+    stack: list[str] = field(default_factory=list)
+
+    def diag(self, severity: Severity, message: str, file: str | None = None, line: int | None = None) -> None:
+        self.diags.append(Diagnostic(severity, message, file=file, line=line))
+
+
+def strip_hotkey(text: str) -> str:
+    """A menu text as shown: ``^`` marks the hotkey and is not displayed."""
+    return text.replace("^", "").strip()
+
+
+def feed(st: State, text: str, file: str, menu: Menu, current: Label | None) -> tuple[Menu, Label | None]:
+    in_text = False
+    for n, raw in enumerate(lines_of(text), 1):
+        st.lines += 1
+        if st.lines > MAX_TOTAL_LINES:
+            if st.lines == MAX_TOTAL_LINES + 1:
+                st.diag(Severity.WARNING, f"more than {MAX_TOTAL_LINES} lines in all; the rest is ignored", file, n)
+            return menu, current
+        line = raw.strip()
+        if in_text:
+            if line.lower().split(None, 1)[:1] == ["endtext"]:
+                in_text = False
+            continue
+        if not line or line.startswith("#"):
+            continue
+        parts = line.split(None, 1)
+        key = parts[0].lower()
+        value = parts[1].strip() if len(parts) > 1 else ""
+        if key == "menu":
+            sub = value.split(None, 1)
+            mkey = sub[0].lower() if sub else ""
+            value = sub[1].strip() if len(sub) > 1 else ""
+            key = f"menu {mkey}"
+        if key == "label":
+            current = Label(label=value, file=file, line=n, menu=menu)
+            st.labels.append(current)
+        elif key in ("kernel", "linux"):
+            if current is None and not st.labels and menu.parent is None:
+                # A kernel before any LABEL: SYSLINUX's unnamed "linux" entry,
+                # which the user meant to boot (Petitboot drops it).
+                current = Label(label="linux", file=file, line=n, menu=menu)
+                st.labels.append(current)
+            elif current is None:
+                st.diag(Severity.INFO, f"{parts[0]} outside a LABEL ignored", file, n)
+                continue
+            words = value.split(None, 1)
+            current.kind = key
+            current.kernel = words[0] if words else None
+            current.kernel_args = words[1] if len(words) > 1 else ""
+        elif key in LABEL_SKIP:
+            if current is not None:
+                current.kind = key
+                current.kernel = value or None
+        elif key == "append":
+            if current is None:
+                st.append = value
+            else:
+                current.append = value
+        elif key in ("initrd", "fdt", "devicetree", "fdtdir"):
+            if current is None:
+                st.diag(Severity.INFO, f"{parts[0]} outside a LABEL ignored", file, n)
+            elif key == "initrd":
+                current.initrd = value
+            elif key == "fdtdir":
+                current.fdtdir = value
+            else:
+                current.fdt = value
+        elif key in ("ipappend", "sysappend"):
+            if current is None:
+                st.sysappend = value
+            else:
+                current.sysappend = value
+        elif key == "default":
+            st.default = value
+        elif key == "ontimeout":
+            st.ontimeout = value
+        elif key == "ui":
+            st.ui = value
+        elif key == "timeout":
+            try:
+                tenths = int(value.split()[0]) if value else 0
+            except ValueError:
+                st.diag(Severity.WARNING, f"TIMEOUT {value!r} is not a number", file, n)
+                continue
+            st.timeout = tenths / 10 if tenths > 0 else None
+        elif key in ("include", "menu include"):
+            target = value.split()[0] if value else ""
+            menu, current = include(st, target, file, n, menu, current)
+        elif key == "menu label":
+            if current is not None:
+                current.name = value
+            elif menu.parent is not None:
+                menu.label = strip_hotkey(value)
+        elif key == "menu title":
+            if menu.parent is not None:
+                menu.title = strip_hotkey(value)
+        elif key == "menu default":
+            if current is not None:
+                current.menu_default = True
+        elif key == "menu hide":
+            if current is not None:
+                current.hidden = True
+        elif key == "menu begin":
+            menu = Menu(tag=strip_hotkey(value) or None, parent=menu)
+            current = None
+        elif key == "menu end":
+            if menu.parent is None:
+                st.diag(Severity.INFO, "MENU END without MENU BEGIN ignored", file, n)
+            else:
+                menu = menu.parent
+            current = None
+        elif key == "text":
+            in_text = True
+        elif key.startswith("menu ") or key in _IGNORED:
+            continue
+        else:
+            st.unknown += 1
+            if st.first_unknown is None:
+                st.first_unknown = (file, n)
+    return menu, current
+
+
+def include(st: State, target: str, file: str, n: int, menu: Menu, current: Label | None) -> tuple[Menu, Label | None]:
+    if not target:
+        st.diag(Severity.INFO, "INCLUDE without a file name ignored", file, n)
+        return menu, current
+    key = str(normalize(target))
+    if key in st.stack:
+        st.diag(Severity.WARNING, f"INCLUDE {target}: includes itself (a cycle); skipped", file, n)
+        return menu, current
+    if len(st.stack) >= MAX_INCLUDE_DEPTH:
+        st.diag(Severity.WARNING, f"INCLUDE {target}: nested more than {MAX_INCLUDE_DEPTH} deep; skipped", file, n)
+        return menu, current
+    st.includes += 1
+    if st.includes > MAX_INCLUDES:
+        if st.includes == MAX_INCLUDES + 1:
+            st.diag(Severity.WARNING, f"more than {MAX_INCLUDES} INCLUDEs; the rest are skipped", file, n)
+        return menu, current
+    try:
+        text = st.read(target)
+    except Exception as e:  # a reader must not take the parse down
+        st.diag(Severity.WARNING, f"INCLUDE {target}: {e}; skipped", file, n)
+        return menu, current
+    if text is None:
+        st.diag(Severity.INFO, f"INCLUDE {target}: not found; skipped", file, n)
+        return menu, current
+    st.stack.append(key)
+    try:
+        return feed(st, text, target, menu, current)
+    finally:
+        st.stack.pop()
