@@ -33,9 +33,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bootd.errors import NetworkError
+from bootd.errors import CommandError, NetworkError
 from bootd.platform.net import DhcpClient, Interface, LeaseCallback, StaticAddress, lease_params
-from bootd.platform.run import Runner
+from bootd.platform.run import Runner, spawn
 
 log = logging.getLogger(__name__)
 
@@ -276,23 +276,14 @@ class LinuxNet:
         argv = [*self.udhcpc, "-f", "-i", name, "-s", str(script), "-t", "4", "-T", "2", "-A", "10"]
         for opt in PXE_OPTIONS:
             argv += ["-O", opt]
-        env = dict(os.environ)
-        env.update(
-            BOOTD_MAC=mac,
-            BOOTD_EVENT_OUTPUT="stdout" if on_event is not None else "dbus",
-            BOOTD_EVENT_DIR=str(self.state_dir()),
-        )
-        log.info("run: %s", shlex.join(argv))
+        env = {
+            "BOOTD_MAC": mac,
+            "BOOTD_EVENT_OUTPUT": "stdout" if on_event is not None else "dbus",
+            "BOOTD_EVENT_DIR": str(self.state_dir()),
+        }
         try:
-            proc = await asyncio.create_subprocess_exec(
-                *argv,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                env=env,
-                start_new_session=True,
-            )
-        except FileNotFoundError:
+            proc = await spawn(argv, env=env, output=subprocess.PIPE, stdin=subprocess.DEVNULL, merge_stderr=True)
+        except CommandError:
             raise NetworkError(f"cannot start the DHCP client: {argv[0]} is not installed") from None
         return Udhcpc(name, proc, on_event, mac)
 

@@ -89,16 +89,23 @@ async def spawn(
     env: Mapping[str, str] | None = None,
     output: int | None = None,
     stdin: int | None = None,
+    merge_stderr: bool = False,
 ) -> asyncio.subprocess.Process:
     """Start a long-running process (the private bus and daemon of ``bootd
-    demo``) and return it without waiting.  ``output`` is a file descriptor for
-    stdout and stderr (``None``: inherit); ``stdin`` likewise.  The caller
-    owns the process: it must terminate and wait for it."""
+    demo``, a DHCP client) and return it without waiting.  ``output`` is a
+    file descriptor for stdout and stderr, or ``subprocess.PIPE`` (``None``:
+    inherit); with ``merge_stderr`` stderr joins stdout.  ``stdin`` likewise.
+    The caller owns the process: it must terminate and wait for it."""
     args = [str(a) for a in argv]
     log.debug("spawn: %s", shlex.join(args))
     try:
         return await asyncio.create_subprocess_exec(
-            *args, stdin=stdin, stdout=output, stderr=output, env=_env(env), start_new_session=output is not None
+            *args,
+            stdin=stdin,
+            stdout=output,
+            stderr=subprocess.STDOUT if merge_stderr else output,
+            env=_env(env),
+            start_new_session=output is not None,
         )
     except FileNotFoundError:
         raise CommandError(args, 127, "", f"{args[0]}: command not found") from None
