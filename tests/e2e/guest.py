@@ -286,7 +286,7 @@ def board_dtb(arch: Arch, out: Path) -> Path:
 
 def qemu_argv(guest: Guest, *, console: str, dtb: Path | None = None, extra: Sequence[str] = ()) -> list[str]:
     """The qemu command for one case: stage 1 boots, bootd is told to use ``console``."""
-    append = f"console={guest.arch.serial} proof.console={console} proof.uuid={STAGE2_UUID}"
+    append = f"console={guest.arch.serial} panic=5 proof.console={console} proof.uuid={STAGE2_UUID}"
     argv = [*guest.arch.qemu, "-nographic", "-no-reboot", "-kernel", str(guest.kernel), "-initrd", str(guest.stage1)]
     if dtb is not None:
         argv += ["-dtb", str(dtb)]
