@@ -25,10 +25,15 @@ kernel as kexec-tools places it: kexec-tools keeps the running kernel's image
 (``/chosen/linux,kernel-end``) out of its holes and loads the new kernel at
 the lowest hole above it, and the new kernel later copies itself down to 0;
 the initrd goes above both, 1 MiB aligned with 1 MiB to spare, where nothing
-else is loaded (purgatory and the blob take other holes).  A spare ``/memreserve/`` entry (a copy of the last
-one, or the initrd range) is appended for kexec-tools to overwrite, so no
-firmware reservation is lost and nothing breaks if a kexec build does not
-overwrite it.
+else is loaded (purgatory and the blob take other holes).  When the blob does
+not carry ``linux,kernel-end`` (an entry's own DTB), 256 MiB is assumed.  A
+spare ``/memreserve/`` entry (a copy of the last one, or the initrd range) is
+appended for kexec-tools to overwrite, so no firmware reservation is lost and
+nothing breaks if a kexec build does not overwrite it.  Measured with
+Debian 12's kexec-tools 2.0.25 and kernel 6.1 on qemu ``pseries`` (the
+end-to-end test boots an entry this way); a kexec-tools that accepts
+``--initrd`` with ``--dtb`` is still fine, since bootd passes neither
+``--initrd`` nor ``--append``.
 
 Rejected alternatives: reusing the running initrd (``retain_initrd`` and
 ``--reuseinitrd``) boots the menu's own initrd, never the entry's; guessing
