@@ -33,16 +33,24 @@ def run_blscfg(it: Interpreter, args: list[str]) -> int:
     except ImportError:  # the BLS parser is part of bootd; guard anyway
         it.warn("blscfg: the BLS parser is not available", severity=Severity.ERROR, once=True)
         return 1
-    it.used_blscfg = True
     device = it.get("boot") or it.get("root")
     target = it.table.target(device)
     if target.view is None:
-        return 1
+        # The device $root names is not known (a search for a UUID nobody
+        # carries yet): the entries GRUB would read sit beside the config
+        # that runs blscfg, on the device being scanned.
+        it.warn(f"blscfg: {device} is not a known device; reading the entries of the scanned device", once=True)
+        device = it.table.root_name
+        target = it.table.self_target
+    assert target.view is not None
     blsdir = it.get("blsdir")
     directories = (blsdir,) if blsdir else bls.DIRECTORIES
     entries, diags = bls.load_entries(target.view, directories)
     for d in diags:
         it.warn(d.message)
+    if target.view is it.table.view and entries:
+        # The plain BLS parser would list these same entries again.
+        it.used_blscfg = True
     root = device
     for entry in entries:
         if entry.linux is None:

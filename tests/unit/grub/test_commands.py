@@ -254,3 +254,20 @@ def test_sandbox_touches_no_host_file(run: Run) -> None:
 
 
 OtherFactory = Callable[..., DirectoryView]
+
+
+def test_blscfg_reads_the_scanned_device_when_root_names_an_unknown_uuid(run: Run) -> None:
+    # Scanned without its UUID (a plain directory): the search finds nothing,
+    # yet GRUB on that machine reads the entries beside its config.
+    files = {
+        "/grub2/grubenv": grubenv.render({"saved_entry": "m-6.5.6", "kernelopts": "root=/dev/sda3 ro"}),
+        "/loader/entries/m-6.5.6.conf": _bls_entry("6.5.6"),
+        "/loader/entries/m-6.7.1.conf": _bls_entry("6.7.1"),
+    }
+    out = run(FEDORA_CFG, files=files, config="/grub2/grub.cfg", device={"id": "boot"})
+    assert out.used_blscfg
+    assert [o.entry_id for o in out.options] == ["m-6.7.1", "m-6.5.6"]
+    assert [o.default for o in out.options] == [False, True]
+    assert out.options[1].args == "root=/dev/sda3 ro"
+    assert out.options[1].kernel is not None and out.options[1].kernel.device is None
+    assert str(out.options[1].kernel.path) == "/vmlinuz-6.5.6"
