@@ -33,8 +33,14 @@ class Stack:
 
 
 @pytest.fixture
-def machine(tmp_path: Path) -> Path:
-    return make_menu_machine(tmp_path / "machine")
+def plug_after() -> float:
+    """Seconds after the daemon starts until the USB stick appears."""
+    return 4.0
+
+
+@pytest.fixture
+def machine(tmp_path: Path, plug_after: float) -> Path:
+    return make_menu_machine(tmp_path / "machine", plug_after=plug_after)
 
 
 @pytest.fixture

@@ -52,7 +52,7 @@ async def test_menu_mirrors_the_daemon_and_follows_hotplug(app: App) -> None:
     assert app.model.candidate == "sda2/bls/fedora"
     assert 'Booting "Fedora Linux 40' in h.render(app.chrome)[0]
     assert app.console == "hvc1", "the console the menu runs on comes first"
-    app.menu.focus_key("opt:sda2/bls/fedora-old")
+    await until(lambda: app.menu.focus_key("opt:sda2/bls/fedora-old"))
     await until(lambda: "dev:sdb1" in [r.key for r in app.menu.menu_rows])
     assert app.menu.focused_key == "opt:sda2/bls/fedora-old"
 
@@ -77,7 +77,7 @@ async def test_edited_boot_behind_a_password(app: App, stack: Stack) -> None:
     client = await BootdClient.connect(stack.bus.address)
     try:
         assert (await client.get_settings()).password_set
-        app.menu.focus_key("opt:sda2/bls/fedora")
+        await until(lambda: app.menu.focus_key("opt:sda2/bls/fedora"))
         h.press(app.chrome, "e")
         editor = app.stack[-1]
         assert isinstance(editor, EditorView)
@@ -108,7 +108,7 @@ async def test_daemon_errors_are_shown_not_raised(app: App) -> None:
 
 async def test_a_failed_boot_shows_why_and_returns_to_the_menu(app: App) -> None:
     await until(lambda: "opt:sdb1/bls/broken" in [r.key for r in app.menu.menu_rows])
-    app.menu.focus_key("opt:sdb1/bls/broken")
+    assert app.menu.focus_key("opt:sdb1/bls/broken")
     h.press(app.chrome, "enter")
     await until(lambda: app.stack[-1].title == "Boot failed", timeout=30)
     text = h.screen(app.chrome)

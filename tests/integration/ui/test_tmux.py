@@ -7,6 +7,8 @@ import asyncio
 import re
 from pathlib import Path
 
+import pytest
+
 from bootd.dbus.client import BootdClient
 from tests.integration.daemon.helpers import DaemonProcess, PrivateBus
 from tests.integration.ui.conftest import Stack, needs_tools
@@ -15,6 +17,15 @@ from tests.integration.ui.tmux import Tmux, countdown, menu_argv
 pytestmark = needs_tools
 
 OPAL0 = "/ibm,opal/consoles/serial@0"
+
+
+def all_disk_entries(text: str) -> bool:
+    return all(name in text for name in ("Fedora Linux 40", "Fedora Linux 39", "(rescue)"))
+
+
+def wait_menu(tmux: Tmux, pane: str) -> str:
+    """Until the disk's three entries and the countdown are on screen."""
+    return tmux.wait(pane, lambda t: all_disk_entries(t) and "press any key to stop" in t)
 
 
 async def last_boot(stack: Stack) -> object:
@@ -35,7 +46,7 @@ async def daemon_state(stack: Stack) -> str:
 
 def test_menu_shows_entries_and_countdown_and_a_key_stops_it(stack: Stack, tmux: Tmux) -> None:
     pane = tmux.start(menu_argv(stack.bus.address))
-    text = tmux.wait(pane, "press any key to stop")
+    text = wait_menu(tmux, pane)
     lines = text.splitlines()
     assert countdown(lines[0]) is not None and 'Booting "Fedora Linux 40' in lines[0]
     assert "[Disk: sda2]" in text
@@ -51,7 +62,7 @@ def test_menu_shows_entries_and_countdown_and_a_key_stops_it(stack: Stack, tmux:
 
 def test_edit_arguments_pick_hvc0_and_boot(stack: Stack, tmux: Tmux) -> None:
     pane = tmux.start(menu_argv(stack.bus.address, "--exit-on-boot"))
-    tmux.wait(pane, "press any key to stop")
+    wait_menu(tmux, pane)
     tmux.keys(pane, "c")
     text = tmux.wait(pane, "Console for the booted system")
     assert OPAL0 in text and "tty1" in text
@@ -73,9 +84,10 @@ def test_edit_arguments_pick_hvc0_and_boot(stack: Stack, tmux: Tmux) -> None:
     assert rec.kexec_load[:2] == ("kexec", "-l")  # type: ignore[attr-defined]
 
 
+@pytest.mark.parametrize("plug_after", [8.0])
 def test_hotplugged_stick_appears_without_moving_the_cursor(stack: Stack, tmux: Tmux) -> None:
     pane = tmux.start(menu_argv(stack.bus.address))
-    text = tmux.wait(pane, "[Disk: sda2]")
+    text = tmux.wait(pane, all_disk_entries)
     assert "STICK" not in text, "the stick is plugged in only after a few seconds"
     tmux.keys(pane, "Up")  # off the default entry, onto its neighbour
     text = tmux.wait(pane, "[USB: STICK (sdb1)]", timeout=20)
@@ -88,8 +100,8 @@ def test_hotplugged_stick_appears_without_moving_the_cursor(stack: Stack, tmux: 
 def test_two_menus_stay_in_step(stack: Stack, tmux: Tmux) -> None:
     left = tmux.start(menu_argv(stack.bus.address))
     right = tmux.split(menu_argv(stack.bus.address), target=left)
-    tmux.wait(left, "press any key to stop")
-    tmux.wait(right, "press any key to stop")
+    wait_menu(tmux, left)
+    wait_menu(tmux, right)
     tmux.keys(left, "Up")
     tmux.wait(right, lambda t: "press any key" not in t and "boot menu" in t)
     tmux.keys(left, "c")
@@ -136,7 +148,7 @@ def is_colour(p: int) -> bool:
 
 def test_monochrome_uses_no_colours_but_still_marks_the_cursor(stack: Stack, tmux: Tmux) -> None:
     pane = tmux.start(menu_argv(stack.bus.address, "--mono"))
-    tmux.wait(pane, "press any key to stop")
+    wait_menu(tmux, pane)
     styled = tmux("capture-pane", "-p", "-e", "-t", pane)
     params = sgr_params(styled)
     assert not {p for p in params if is_colour(p)}, params
@@ -176,7 +188,7 @@ def test_menu_started_before_the_daemon_waits_for_it(tmux: Tmux, short_dir: Path
 
 def test_exit_to_shell_runs_the_shell_on_the_menu_terminal(stack: Stack, tmux: Tmux) -> None:
     pane = tmux.start(menu_argv(stack.bus.address, "--shell", "sh"), env={"PS1": "rescue$ "})
-    tmux.wait(pane, "press any key to stop")
+    wait_menu(tmux, pane)
     tmux.keys(pane, "x")
     tmux.wait(pane, "exit the shell to return")
     tmux.type(pane, "echo from-the-$((6*7))-shell")
@@ -197,7 +209,7 @@ async def settings_of(stack: Stack) -> object:
 
 def test_settings_by_keyboard(stack: Stack, tmux: Tmux) -> None:
     pane = tmux.start(menu_argv(stack.bus.address))
-    tmux.wait(pane, "press any key to stop")
+    wait_menu(tmux, pane)
     tmux.keys(pane, "s")
     tmux.wait(pane, "Timeout (s):")
     tmux.keys(pane, "Down", "BSpace", "BSpace")
