@@ -107,6 +107,9 @@ def test_empty_menu_says_devices_are_scanned_and_keeps_its_actions() -> None:
 def test_console_picker_preselects_and_chooses() -> None:
     chosen: list[str] = []
     view = ConsolePickerView(CONSOLES, "tty1", chosen.append)
+    buttons = h.find_all(view, urwid.RadioButton)
+    assert [b.label for b in buttons] == [f"{c.name}  ({c.kind})  {c.description}  {c.dt_path}" for c in CONSOLES]
+    assert h.find_text(view, "Console for the booted system")
     text = h.screen(view)
     assert "hvc0" in text and "/ibm,opal/consoles/serial@0" in text
     assert view.selected == "tty1"
