@@ -196,10 +196,18 @@ class MainMenuView(View):
         if key in GLOBAL_KEYS:
             self._on_action(GLOBAL_KEYS[key], row.option_id if row else None)
             return None
+        if key == "home" and len(size) == 2 and self._rows:
+            first = self._nearest_selectable(0)
+            self.listbox.change_focus(size, first, offset_inset=min(first, size[1] - 1))
+            return None
         rest = super().keypress(size, key)
         row = self.focused_row
         if row is not None and not row.kind.selectable():
             pos = self.walker.focus or 0
             below = [i for i in range(pos, len(self._rows)) if self._rows[i].kind.selectable()]
-            self.walker.set_focus(below[0] if below else self._nearest_selectable(pos))
+            target = below[0] if below else self._nearest_selectable(pos)
+            if len(size) == 2 and target < size[1]:
+                self.listbox.change_focus(size, target, offset_inset=target)  # keep the headers above in view
+            else:
+                self.walker.set_focus(target)
         return rest

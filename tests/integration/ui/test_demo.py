@@ -117,3 +117,27 @@ def test_ctrl_c_ends_the_demo_cleanly(tmux: Tmux, short_dir: Path, machine: Path
     text = tmux.wait(pane, "MENU-EXIT=")
     assert "MENU-EXIT=130" in text and "Traceback" not in tmux.history(pane)
     assert_clean(tmpdir)
+
+
+def test_editing_and_booting_on_the_bundled_machine(tmux: Tmux, short_dir: Path) -> None:
+    tmpdir = short_dir / "tmp"
+    pane = demo(tmux, tmpdir, "--timeout", "120")
+    tmux.wait(pane, "press any key to stop", timeout=30)
+    tmux.keys(pane, "c")
+    tmux.wait(pane, "Console for the booted system")
+    tmux.keys(pane, "Home", "Enter")
+    tmux.wait(pane, "will use console hvc0")
+    tmux.keys(pane, "Home")
+    text = tmux.wait(pane, "[Disk: sda2]")
+    tmux.keys(pane, "e")
+    text = tmux.wait(pane, "Arguments:")
+    entry = next(line for line in text.splitlines() if line.startswith("Entry: ")).removeprefix("Entry: ")
+    tmux.type(pane, " from=the-demo")
+    tmux.keys(pane, "Tab", "Enter")
+    tmux.wait(pane, "MENU-EXIT=0", timeout=30)
+    text = tmux.history(pane)
+    assert f"Booted:        {entry}" in text
+    assert "stdout-path:   /ibm,opal/consoles/serial@0" in text
+    assert '+ /chosen/stdout-path = "/ibm,opal/consoles/serial@0"' in text
+    assert "from=the-demo" in text and "kexec load:    kexec -l" in text
+    assert_clean(tmpdir)

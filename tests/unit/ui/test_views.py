@@ -234,6 +234,7 @@ def test_home_and_end_land_on_entries_not_headers() -> None:
     view, _ = menu_with([UBUNTU, ADVANCED, STICK])
     h.press(view, "down", "home")
     assert view.focused_key == f"opt:{UBUNTU.id}"
+    assert h.render(view)[0].startswith("[Disk: sda2]")
     h.press(view, "end")
     assert view.focused_key == "act:exit"
     h.press(view, "page up", "page up", "page up")
