@@ -54,6 +54,8 @@ class Settings:
     """What the password gates: ``changes`` (edited/custom boots, settings) or ``all``."""
     scan_loop_devices: bool = False
     """Also scan loop devices (images attached with losetup)."""
+    allow_shell: bool = True
+    """Menus may exit to a shell (``x``); false locks the console to the menu."""
 
 
 KEYS = tuple(f.name for f in fields(Settings))
@@ -135,6 +137,7 @@ VALIDATORS: dict[str, Callable[[str, Any], Any]] = {
     "password": _hash,
     "restrict": _restrict,
     "scan_loop_devices": _bool,
+    "allow_shell": _bool,
 }
 
 

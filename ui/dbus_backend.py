@@ -109,7 +109,7 @@ class DBusBackend:
 
     async def _watch(self, c: BootdClient) -> None:
         """Notice when the bus connection itself goes away."""
-        await c._bus.wait_for_disconnect()  # type: ignore[no-untyped-call]
+        await c.wait_disconnected()
         if self._closed or self._client is not c:
             return
         self._client = None
@@ -204,6 +204,7 @@ class DBusBackend:
             boot_order=s.boot_order,
             console=s.console or None,
             password_set=s.password_set,
+            allow_shell=s.allow_shell,
         )
 
     # actions

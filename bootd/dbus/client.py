@@ -79,6 +79,7 @@ class SettingsView:
     password_set: bool = False
     restrict: str = "changes"
     scan_loop_devices: bool = False
+    allow_shell: bool = True
 
 
 def _all_errors() -> dict[str, type[errors.BootdError]]:
@@ -253,6 +254,7 @@ class BootdClient:
             password_set=bool(p.get("PasswordSet", False)),
             restrict=str(p.get("Restrict", "changes")),
             scan_loop_devices=bool(p.get("ScanLoopDevices", False)),
+            allow_shell=bool(p.get("AllowShell", True)),
         )
 
     # -- actions -----------------------------------------------------------------------

@@ -60,6 +60,7 @@ SETTING_PROPERTIES: dict[str, tuple[str, str]] = {
     "password": ("Password", "s"),
     "restrict": ("Restrict", "s"),
     "scan_loop_devices": ("ScanLoopDevices", "b"),
+    "allow_shell": ("AllowShell", "b"),
 }
 PASSWORD_SET_PROPERTY = "PasswordSet"
 

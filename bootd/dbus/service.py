@@ -284,6 +284,14 @@ class SettingsIface(ServiceInterface):
     async def _set_scan_loop_devices(self, value: B) -> None:
         await self._set("scan_loop_devices", value)
 
+    @dbus_property()
+    def AllowShell(self) -> B:
+        return self._s.allow_shell
+
+    @AllowShell.setter
+    async def _set_allow_shell(self, value: B) -> None:
+        await self._set("allow_shell", value)
+
     def values(self, keys: tuple[str, ...]) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for key in keys:

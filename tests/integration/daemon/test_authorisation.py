@@ -110,3 +110,20 @@ async def test_unchanged_boot_needs_no_password_by_default(serve: DaemonProcess,
     finally:
         a.close()
         b.close()
+
+
+async def test_allow_shell_is_a_setting_only_root_changes(
+    serve: DaemonProcess, system_bus: PrivateBus, test_user: str
+) -> None:
+    assert busctl(system_bus, "get-property", *SETTINGS, "AllowShell").stdout.strip() == "b true"
+    r = busctl(system_bus, "set-property", *SETTINGS, "AllowShell", "b", "false", user=test_user, check=False)
+    assert r.returncode != 0 and "denied" in r.stderr.lower()
+    client = await BootdClient.connect(system_bus.address)
+    try:
+        assert (await client.get_settings()).allow_shell
+        await client.set_setting("allow_shell", False)
+        assert not (await client.get_settings()).allow_shell
+        assert "allow_shell = false" in serve.config_root_file().read_text()
+        assert busctl(system_bus, "get-property", *SETTINGS, "AllowShell").stdout.strip() == "b false"
+    finally:
+        client.close()
