@@ -1,0 +1,231 @@
+"""An x86_64 guest for the discovery proof, and the media it is given.
+
+The guest boots Debian's amd64 kernel (its modules come from the same package)
+with a small busybox initramfs that mounts the host's root filesystem
+read-only over virtio-9p and runs ``run.sh`` in it: systemd-udevd, then the
+project's own ``bootd watch --json`` with the interpreter the tests run with.
+So the guest runs exactly this tree's code, with device-mapper and an optical
+drive that the host's kernel does not have.
+
+The media are built on the host: a disk holding an LVM volume group whose
+logical volume carries an ext4 filesystem (LVM metadata written without
+device-mapper, the filesystem written at the volume's offset), and ISO 9660
+images for the CD drive.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.e2e.debian import Apt, unpack
+from tests.e2e.guest import CACHE, locked
+from tests.e2e.initramfs import Image
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[2]
+AMD64_CACHE = CACHE / "amd64"
+
+MODULES = (
+    "virtio_pci", "9pnet_virtio", "9p",  # the host's root filesystem
+    "virtio_blk", "dm-mod",  # the LVM disk and its logical volumes
+    "ahci", "sr_mod", "isofs",  # the CD drive and its media
+    "crc32c_generic", "ext4",  # the logical volume's filesystem
+)  # fmt: skip
+"""Modules loaded by the initramfs (with their dependencies, in order)."""
+
+QEMU = ("qemu-system-x86_64", "-M", "q35", "-accel", "tcg", "-cpu", "max", "-m", "1024", "-smp", "1")
+VG = "bootdproofvg"
+LV = "bootlv"
+MiB = 1 << 20
+
+
+@dataclass(frozen=True)
+class Kernel:
+    vmlinuz: Path
+    initramfs: Path
+    release: str
+
+
+def _sh(*argv: str | Path, timeout: float = 120, env: Mapping[str, str] | None = None) -> str:
+    proc = subprocess.run([str(a) for a in argv], capture_output=True, text=True, timeout=timeout, check=False, env=env)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(map(str, argv))} failed ({proc.returncode}): {proc.stderr.strip()}")
+    return proc.stdout
+
+
+def _unpacked(debs: Sequence[Path], cache: Path) -> Path:
+    """The kernel (``/boot`` and ``/lib/modules``) and busybox unpacked, cached by package file names."""
+    key = "-".join(sorted(d.name.split("_")[0] + "_" + d.name.split("_")[1] for d in debs))
+    x = cache / "unpacked"
+    stamp = x / ".complete"
+    if stamp.exists() and stamp.read_text() == key:
+        return x
+    shutil.rmtree(x, ignore_errors=True)
+    x.mkdir(parents=True)
+    for deb in debs:
+        unpack(deb, x, ("boot/vmlinuz", "lib/modules/") if deb.name.startswith("linux-image-") else ("bin/busybox",))
+    stamp.write_text(key)
+    return x
+
+
+def _module_order(moddir: Path, names: Sequence[str]) -> list[Path]:
+    """``names`` with every dependency (``depends`` and ``softdep pre``) before its user."""
+    index = {p.name.removesuffix(".ko").replace("-", "_"): p for p in (moddir / "kernel").rglob("*.ko")}
+    order: list[Path] = []
+    seen: set[str] = set()
+
+    def visit(name: str) -> None:
+        key = name.replace("-", "_")
+        if key in seen:
+            return
+        seen.add(key)
+        path = index.get(key)
+        if path is None:
+            return  # built into the kernel
+        info = _sh("modinfo", "-F", "depends", path) + " " + _sh("modinfo", "-F", "softdep", path)
+        words = info.replace(",", " ").split()
+        for dep in (w for w in words if w not in ("pre:", "post:")):
+            visit(dep)
+        order.append(path)
+
+    for n in names:
+        visit(n)
+    return order
+
+
+def build_kernel(out: Path) -> Kernel:
+    """The amd64 kernel and the initramfs that runs ``run.sh`` in the host's root filesystem."""
+    AMD64_CACHE.mkdir(parents=True, exist_ok=True)
+    with locked(AMD64_CACHE / ".lock"):
+        apt = Apt("amd64", AMD64_CACHE / "apt")
+        kpkg = apt.cached("linux-image-amd64")
+        if kpkg is None:
+            apt.update()
+            kpkg = apt.depends("linux-image-amd64", "linux-image-")
+            apt.remember("linux-image-amd64", kpkg)
+        x = _unpacked(apt.download([kpkg, "busybox-static"]), AMD64_CACHE)
+    vmlinuz = next((x / "boot").glob("vmlinuz-*"))
+    release = vmlinuz.name.removeprefix("vmlinuz-")
+    image = Image()
+    image.add("init", (HERE / "init.sh").read_bytes(), 0o755)
+    image.add("bin/busybox", x / "bin/busybox", 0o755)
+    for d in ("proc", "sys", "dev", "tmp"):
+        image.add_dir(d)
+    names = []
+    for path in _module_order(x / "lib/modules" / release, MODULES):
+        name = path.name.removesuffix(".ko")
+        image.add(f"modules/{name}.ko", path)
+        names.append(name)
+    image.add("modules.list", ("\n".join(names) + "\n").encode())
+    out.mkdir(parents=True, exist_ok=True)
+    initramfs = out / "initramfs.cpio.gz"
+    image.write(initramfs)
+    return Kernel(vmlinuz, initramfs, release)
+
+
+def kernel_args(*, python: str = sys.executable) -> str:
+    """The guest's command line: where the project and its interpreter are in the shared root."""
+    for p in (str(ROOT), python):
+        if any(c.isspace() for c in p):
+            raise RuntimeError(f"the guest cannot be told a path with spaces: {p!r}")
+    script = HERE / "run.sh"
+    return f"console=ttyS0 loglevel=3 panic=-1 guest.script={script} guest.root={ROOT} guest.python={python}"
+
+
+def qemu_argv(
+    kernel: Kernel, *, qmp: Path, control: Path, disks: Sequence[Path] = (), extra: Sequence[str] = ()
+) -> list[str]:
+    """qemu with the host's root over 9p, ``disks`` as virtio disks (writable, so that a write would
+    show in the image's hash), an empty CD drive ``cddrive`` and a free PCIe slot ``hotplug0``."""
+    argv = [
+        *QEMU, "-display", "none", "-monitor", "none", "-no-reboot", "-nic", "none",
+        "-kernel", str(kernel.vmlinuz), "-initrd", str(kernel.initramfs), "-append", kernel_args(),
+        "-virtfs", "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap",
+        "-qmp", f"unix:{qmp},server=on,wait=off",
+        "-chardev", f"socket,id=control,path={control},server=on,wait=off", "-serial", "stdio",
+        "-serial", "chardev:control",
+        "-drive", "if=none,id=cd,media=cdrom", "-device", "ide-cd,drive=cd,bus=ide.0,id=cddrive",
+        "-device", "pcie-root-port,id=hotplug0,chassis=1,slot=1",
+    ]  # fmt: skip
+    for i, disk in enumerate(disks):
+        argv += ["-drive", f"if=none,id=disk{i},file={disk},format=raw"]
+        argv += ["-device", f"virtio-blk-pci,drive=disk{i},serial=bootd-proof-{i}"]
+    return [*argv, *extra]
+
+
+# -- media ---------------------------------------------------------------------------
+def _write_tree(root: Path, files: Mapping[str, str | bytes]) -> None:
+    for rel, content in files.items():
+        p = root / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            p.write_bytes(content)
+        else:
+            p.write_text(content)
+
+
+def _lvm_env(system_dir: Path, node: str) -> dict[str, str]:
+    """LVM with a configuration directory of its own (its backups go there, not to the host's
+    ``/etc/lvm``) that sees only our loop device and never calls device-mapper (this kernel has none)."""
+    system_dir.mkdir(parents=True, exist_ok=True)
+    (system_dir / "lvm.conf").write_text(
+        f'devices {{ filter = [ "a|^{node}$|", "r|.*|" ] }}\n'
+        "global { activation = 0 }\n"
+        "backup { backup = 0 archive = 0 }\n"
+        "activation { udev_sync = 0 udev_rules = 0 }\n"
+    )
+    return dict(os.environ, LVM_SYSTEM_DIR=str(system_dir), LVM_SUPPRESS_FD_WARNINGS="1")
+
+
+def make_lvm_disk(path: Path, files: Mapping[str, str | bytes], *, label: str, lv_mb: int = 32) -> Path:
+    """A disk that is one LVM physical volume of VG ``bootdproofvg`` with one linear LV holding ext4 + ``files``.
+
+    Needs root (a loop device numbered 64 or above is made and removed).
+    """
+    from tests.integration.discovery.helpers import LoopFactory
+
+    with path.open("wb") as f:
+        f.truncate((lv_mb + 16) * MiB)
+    loops = LoopFactory()
+    try:
+        loop = loops.attach(path, read_only=False)
+        env = _lvm_env(Path(str(path) + ".lvm"), loop.node)
+        _sh("pvcreate", "-q", "-y", loop.node, env=env)
+        _sh("vgcreate", "-q", VG, loop.node, env=env)
+        _sh("lvcreate", "-q", "-an", "-Zn", "-L", f"{lv_mb}M", "-n", LV, VG, env=env)
+        units = ("--reportformat", "json", "--units", "b", "--nosuffix")
+        lvs = json.loads(_sh("lvs", *units, "-o", "seg_pe_ranges,vg_extent_size", f"{VG}/{LV}", env=env))
+        pvs = json.loads(_sh("pvs", *units, "-o", "pe_start", loop.node, env=env))
+    finally:
+        loops.cleanup()
+        shutil.rmtree(Path(str(path) + ".lvm"), ignore_errors=True)
+    row = lvs["report"][0]["lv"][0]
+    # one linear segment on our PV: "<pv>:<first>-<last>"
+    first, last = (int(n) for n in row["seg_pe_ranges"].rsplit(":", 1)[1].split("-"))
+    extent = int(row["vg_extent_size"])
+    offset = int(pvs["report"][0]["pv"][0]["pe_start"]) + first * extent
+    size = (last - first + 1) * extent
+    src = Path(str(path) + ".src")
+    _write_tree(src, files)
+    try:
+        _sh("mkfs.ext4", "-q", "-F", "-L", label, "-d", src, "-E", f"offset={offset}", path, f"{size // 1024}k")
+    finally:
+        shutil.rmtree(src)
+    return path
+
+
+def make_iso(path: Path, files: Mapping[str, str | bytes], *, label: str) -> Path:
+    src = Path(str(path) + ".src")
+    _write_tree(src, files)
+    try:
+        _sh("genisoimage", "-quiet", "-R", "-J", "-V", label, "-o", path, src)
+    finally:
+        shutil.rmtree(src)
+    return path

@@ -1,0 +1,298 @@
+"""Discovery on a real kernel with device-mapper and an optical drive (x86_64 qemu guest, TCG).
+
+The guest runs this tree's ``bootd watch --json`` (see guest.py).  While it
+watches, the host hot-plugs a disk that is an LVM physical volume (bootd
+itself must run ``vgchange -ay`` so that the logical volume and its boot
+entry appear), inserts a CD, swaps it for another while it is mounted (the
+drive is locked, so the guest is asked to release it) and ejects it.  Every
+image's hash is the same afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import is_root
+from tests.e2e.discovery.guest import LV, VG, build_kernel, make_iso, make_lvm_disk, qemu_argv
+from tests.e2e.discovery.vm import GuestError, Vm
+from tests.integration.discovery.helpers import sha256
+
+pytestmark = [pytest.mark.slow, pytest.mark.root]
+
+BOOT_TIMEOUT = 240
+EVENT_TIMEOUT = 90
+
+LVM_TITLE = "Debian on LVM"
+CD_ONE_TITLE = "Installer from CD one"
+CD_TWO_TITLE = "Rescue from CD two"
+
+
+def _lvm_files() -> dict[str, str | bytes]:
+    return {
+        "loader/entries/debian-lvm.conf": (
+            f"title {LVM_TITLE}\nversion 6.1.0\nlinux /vmlinuz-6.1.0\ninitrd /initrd.img-6.1.0\n"
+            f"options root=/dev/{VG}/{LV} ro quiet\n"
+        ),
+        "vmlinuz-6.1.0": b"kernel on a logical volume",
+        "initrd.img-6.1.0": b"initrd on a logical volume",
+    }
+
+
+def _cd_one() -> dict[str, str | bytes]:
+    return {
+        "isolinux/isolinux.cfg": (
+            "DEFAULT install\nLABEL install\n  MENU LABEL " + CD_ONE_TITLE + "\n"
+            "  KERNEL /install/vmlinuz\n  INITRD /install/initrd.gz\n  APPEND priority=low cd=one\n"
+        ),
+        "install/vmlinuz": b"installer kernel",
+        "install/initrd.gz": b"installer initrd",
+    }
+
+
+def _cd_two() -> dict[str, str | bytes]:
+    return {
+        "boot/grub/grub.cfg": (
+            "set timeout=5\n"
+            f"menuentry '{CD_TWO_TITLE}' {{\n  linux /live/vmlinuz boot=live cd=two\n  initrd /live/initrd.img\n}}\n"
+        ),
+        "live/vmlinuz": b"live kernel",
+        "live/initrd.img": b"live initrd",
+    }
+
+
+@dataclass
+class Proof:
+    """What happened in the guest, step by step (indexes into ``lines``)."""
+
+    lines: list[str]
+    log: Path
+    steps: dict[str, int] = field(default_factory=dict)
+    mounts: dict[str, list[str]] = field(default_factory=dict)
+    hashes_before: dict[str, str] = field(default_factory=dict)
+    hashes_after: dict[str, str] = field(default_factory=dict)
+    dm_before: str = ""
+    exit_code: int | None = None
+
+    def events(self, start: str, end: str | None = None) -> list[dict[str, Any]]:
+        """``bootd watch --json`` events between two steps."""
+        hi = self.steps[end] if end is not None else len(self.lines)
+        return [
+            json.loads(line.removeprefix("WATCH "))
+            for line in self.lines[self.steps[start] : hi]
+            if line.startswith("WATCH {")
+        ]
+
+    def between(self, start: str, end: str | None = None) -> list[str]:
+        hi = self.steps[end] if end is not None else len(self.lines)
+        return self.lines[self.steps[start] : hi]
+
+    def context(self) -> str:
+        return f"serial log {self.log}:\n" + "\n".join(self.lines[-80:])
+
+
+def _option_event(kind: str, name: str) -> Any:
+    def match(line: str) -> bool:
+        if not line.startswith("WATCH {"):
+            return False
+        ev = json.loads(line.removeprefix("WATCH "))
+        return bool(ev.get("event") == kind and ev.get("option", {}).get("name") == name)
+
+    return match
+
+
+def _change_medium(vm: Vm, image: Path, *, timeout: float = EVENT_TIMEOUT) -> int:
+    """Put ``image`` in the drive as a user would: when the guest holds the tray locked,
+    qemu asks it to let go (an eject request) and the change succeeds once it has."""
+    deadline = time.monotonic() + timeout
+    tries = 0
+    while True:
+        tries += 1
+        reply = vm.qmp(
+            "blockdev-change-medium", id="cddrive", filename=str(image), format="raw", **{"read-only-mode": "read-only"}
+        )
+        if "return" in reply:
+            return tries
+        desc = reply["error"].get("desc", "")
+        if "locked" not in desc or time.monotonic() > deadline:
+            raise GuestError(f"changing the medium to {image.name}: {desc}")
+        time.sleep(0.5)
+
+
+def _tray(vm: Vm) -> dict[str, Any]:
+    for dev in vm.qmp("query-block")["return"]:
+        if dev.get("qdev") == "cddrive" or dev.get("device") == "cd":
+            info: dict[str, Any] = dev
+            return info
+    raise GuestError("no CD drive in query-block")
+
+
+def _mounts(vm: Vm) -> list[str]:
+    start = len(vm.lines)
+    vm.tell("mounts")
+    end = vm.wait_line(r"^GUEST-MOUNTS-END", timeout=30, start=start)
+    return [line.removeprefix("GUEST-MOUNT ") for line in vm.lines[start:end] if line.startswith("GUEST-MOUNT ")]
+
+
+@pytest.fixture(scope="module")
+def proof(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proof]:
+    if not is_root():
+        pytest.skip("the guest's media are built on loop devices and its packages fetched as root")
+    for tool in ("qemu-system-x86_64", "dpkg-deb", "modinfo", "pvcreate", "mkfs.ext4", "genisoimage", "apt-get"):
+        if shutil.which(tool) is None:
+            pytest.skip(f"{tool} is not installed (make test installs it)")
+    out = tmp_path_factory.mktemp("discovery-guest")
+    kernel = build_kernel(out)
+    lvm = make_lvm_disk(out / "lvm.img", _lvm_files(), label="LVMROOT")
+    cd_one = make_iso(out / "cd-one.iso", _cd_one(), label="CDONE")
+    cd_two = make_iso(out / "cd-two.iso", _cd_two(), label="CDTWO")
+    images = {p.name: p for p in (lvm, cd_one, cd_two)}
+    qmp, control = out / "qmp.sock", out / "control.sock"
+    vm = Vm(qemu_argv(kernel, qmp=qmp, control=control), log=out / "serial.log", qmp=qmp, control=control)
+    p = Proof(vm.lines, vm.log, hashes_before={n: sha256(i) for n, i in images.items()})
+    try:
+        # nothing to find yet: no disk, an empty drive
+        p.steps["ready"] = vm.wait_line(r'^WATCH \{"event": "ready"\}', timeout=BOOT_TIMEOUT)
+        before = vm.lines[vm.wait_line(r"^GUEST-DM-BEFORE ", timeout=5)]
+        p.dm_before = before.removeprefix("GUEST-DM-BEFORE ")
+
+        # a disk with an LVM physical volume is plugged in
+        p.steps["lvm-plug"] = len(vm.lines)
+        reply = vm.qmp(
+            "blockdev-add", driver="raw", **{"node-name": "lvmdisk"}, file={"driver": "file", "filename": str(lvm)}
+        )
+        assert "return" in reply, reply
+        reply = vm.qmp(
+            "device_add", driver="virtio-blk-pci", drive="lvmdisk", bus="hotplug0", id="lvm", serial="bootd-lvm"
+        )
+        assert "return" in reply, reply
+        p.steps["lvm-option"] = vm.wait_for(
+            _option_event("option-added", LVM_TITLE), timeout=EVENT_TIMEOUT, what=f"option {LVM_TITLE!r}"
+        )
+        p.mounts["lvm"] = _mounts(vm)
+
+        # a CD is inserted into the empty drive
+        p.steps["cd-one"] = len(vm.lines)
+        _change_medium(vm, cd_one)
+        p.steps["cd-one-option"] = vm.wait_for(
+            _option_event("option-added", CD_ONE_TITLE), timeout=EVENT_TIMEOUT, what=f"option {CD_ONE_TITLE!r}"
+        )
+        p.mounts["cd-one"] = _mounts(vm)
+
+        # swapped for another while mounted: the guest has the tray locked and is asked to release it
+        p.steps["cd-two"] = len(vm.lines)
+        _change_medium(vm, cd_two)
+        p.steps["cd-two-option"] = vm.wait_for(
+            _option_event("option-added", CD_TWO_TITLE), timeout=EVENT_TIMEOUT, what=f"option {CD_TWO_TITLE!r}"
+        )
+        p.mounts["cd-two"] = _mounts(vm)
+
+        # ejected: the same request, and nothing may be left of the CD
+        p.steps["eject"] = len(vm.lines)
+        vm.qmp("eject", id="cddrive")
+        p.steps["eject-removed"] = vm.wait_for(
+            _option_event("option-removed", CD_TWO_TITLE), timeout=EVENT_TIMEOUT, what=f"{CD_TWO_TITLE!r} removed"
+        )
+        vm.wait_line(r'^WATCH \{"event": "device-removed", "device": \{"id": "sr0"', timeout=30, start=p.steps["eject"])
+        deadline = time.monotonic() + 30
+        while not _tray(vm).get("tray_open") and time.monotonic() < deadline:
+            time.sleep(0.5)
+        p.mounts["ejected"] = _mounts(vm)
+
+        # bootd stops: it unmounts what it mounted
+        p.steps["stop"] = len(vm.lines)
+        vm.tell("stop")
+        vm.wait_line(r"^GUEST-DONE", timeout=60, start=p.steps["stop"])
+        p.exit_code = vm.wait_exit(60)
+    except GuestError as e:
+        pytest.fail(str(e))
+    finally:
+        vm.close()
+    p.hashes_after = {n: sha256(i) for n, i in images.items()}
+    yield p
+
+
+def test_guest_kernel_has_device_mapper_and_an_optical_drive(proof: Proof) -> None:
+    blocks = [line for line in proof.lines if line.startswith("GUEST-BLOCK ")]
+    assert any(line.startswith("GUEST-BLOCK sr0 ") for line in blocks), proof.context()
+    # no logical volume was active before bootd ran (lvm2's own activation rule is masked in the guest)
+    assert proof.dm_before == ".", proof.context()
+
+
+def test_bootd_activates_the_volume_group_and_finds_the_logical_volume(proof: Proof) -> None:
+    seen = proof.between("lvm-plug", "lvm-option")
+    # bootd ran vgchange itself, after the physical volume appeared
+    assert any(re.search(r"run: vgchange -ay\b", line) for line in seen), proof.context()
+    events = proof.events("lvm-plug", "cd-one")
+    added = [e for e in events if e["event"] == "device-added"]
+    assert [d["device"]["id"] for d in added if d["device"]["id"].startswith("dm-")], events
+    lv = next(e["device"] for e in added if e["device"]["label"] == "LVMROOT")
+    assert lv["fstype"] == "ext4" and lv["type"] == "disk"
+    # the physical volume itself is no device of the menu
+    assert not [e for e in added if e["device"]["id"] == "vda"], events
+    option = next(e["option"] for e in events if e["event"] == "option-added")
+    assert option["name"] == LVM_TITLE and option["device"] == lv["id"]
+    assert option["kernel"] == {"device": lv["id"], "path": "/vmlinuz-6.1.0"}
+    assert option["args"] == f"root=/dev/{VG}/{LV} ro quiet"
+    # mounted read-only, without replaying the journal
+    (mount,) = [m for m in proof.mounts["lvm"] if f"/run/bootd/mnt/{lv['id']} " in m]
+    assert mount.startswith(f"/dev/mapper/{VG}-{LV} ") and " ext4 ro," in mount and "norecovery" in mount
+
+
+def test_cd_options_follow_the_medium(proof: Proof) -> None:
+    one = proof.events("cd-one", "cd-two")
+    cd = next(e["device"] for e in one if e["event"] == "device-added" and e["device"]["id"] == "sr0")
+    assert cd["type"] == "optical" and cd["fstype"] == "iso9660" and cd["label"] == "CDONE", one
+    names = [e["option"]["name"] for e in one if e["event"] == "option-added"]
+    assert names == [CD_ONE_TITLE], one
+    assert any(m.startswith("/dev/sr0 /run/bootd/mnt/sr0 iso9660 ro,") for m in proof.mounts["cd-one"])
+
+    swap = proof.events("cd-two", "eject")
+    removed = [e["option"]["name"] for e in swap if e["event"] == "option-removed"]
+    added = [e["option"] for e in swap if e["event"] == "option-added"]
+    assert removed == [CD_ONE_TITLE] and [o["name"] for o in added] == [CD_TWO_TITLE], swap
+    assert added[0]["device"] == "sr0" and added[0]["args"] == "boot=live cd=two"
+    labels = [e["device"]["label"] for e in swap if e["event"] == "device-added"]
+    assert labels == ["CDTWO"], swap
+    assert any(m.startswith("/dev/sr0 /run/bootd/mnt/sr0 iso9660 ro,") for m in proof.mounts["cd-two"])
+
+    ejected = proof.events("eject", "stop")
+    assert [e["option"]["name"] for e in ejected if e["event"] == "option-removed"] == [CD_TWO_TITLE], ejected
+    assert not [e for e in ejected if e["event"] in ("option-added", "device-added")], ejected
+    assert not [m for m in proof.mounts["ejected"] if "/run/bootd/mnt/sr0 " in m], proof.mounts["ejected"]
+    # the LV's entry was never disturbed by the CD's comings and goings
+    lvm_gone = [e for e in proof.events("cd-one", "stop") if e.get("option", {}).get("name") == LVM_TITLE]
+    assert not lvm_gone
+
+
+def test_the_kernel_asked_for_the_locked_medium(proof: Proof) -> None:
+    """Swap and eject went through the guest: the drive was locked (bootd had it mounted), so the
+    kernel reported eject requests, and media changes when the medium came and went."""
+    for start, end in (("cd-two", "cd-two-option"), ("eject", "eject-removed")):
+        uevents = [line for line in proof.between(start, end) if line.startswith("UEVENT ")]
+        assert "UEVENT DISK_EJECT_REQUEST=1" in uevents, proof.context()
+    media = [line for line in proof.between("cd-one", "stop") if line == "UEVENT DISK_MEDIA_CHANGE=1"]
+    assert len(media) >= 3, proof.context()
+
+
+def test_bootd_stops_cleanly_and_wrote_nothing(proof: Proof) -> None:
+    tail = proof.between("stop")
+    assert "GUEST-WATCH-EXIT 0" in tail, proof.context()
+    assert not [line for line in tail if line.startswith("GUEST-LEFT-MOUNT ")], proof.context()
+    assert proof.exit_code == 0, proof.context()
+    assert not [line for line in proof.lines if "Traceback" in line], proof.context()
+    statuses = [e for e in proof.events("ready") if e["event"] == "status" and e["severity"] == "error"]
+    assert not statuses, statuses
+    # every mount bootd made was read-only
+    for mounts in proof.mounts.values():
+        for m in mounts:
+            assert m.split()[3].startswith("ro,"), m
+    assert proof.hashes_after == proof.hashes_before
