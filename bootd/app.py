@@ -174,9 +174,11 @@ class Daemon:
         self._emit(ManagerChanged(COUNTDOWN_PROPS))
 
     # -- autoboot --------------------------------------------------------------------
-    def choose(self) -> Choice | None:
+    def choose(self, incumbent: str | None = None) -> Choice | None:
         devices = {d.id: d for d in self.inventory.devices()}
-        return choose(self.inventory.options(), devices, self._settings.boot_order, next_boot=self._next)
+        return choose(
+            self.inventory.options(), devices, self._settings.boot_order, next_boot=self._next, incumbent=incumbent
+        )
 
     async def autoboot_boot(self, option: BootOption) -> bool:
         self.status(Severity.INFO, f"Autoboot: booting {option.name}")

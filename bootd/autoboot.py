@@ -4,7 +4,8 @@ The task waits until :func:`bootd.policy.choose` names a candidate, counts
 down the configured timeout on an injectable clock and then boots it.
 Whenever something changes (an option appears or vanishes, a setting
 changes) the owner calls :meth:`Autoboot.poke` and the choice is recomputed:
-a better candidate replaces the current one and the countdown goes on; if no
+a better candidate (one an earlier boot-order selector matches) replaces the
+current one and the countdown goes on; if no
 candidate is left the countdown stops until one appears.  :meth:`cancel`
 (any key in any UI) ends autoboot for the rest of the session, and so does
 the boot attempt itself: a failed autoboot returns to the menu and is not
@@ -55,7 +56,7 @@ class Autoboot:
         self,
         *,
         clock: Clock,
-        choose: Callable[[], Choice | None],
+        choose: Callable[[str | None], Choice | None],
         timeout: Callable[[], float],
         enabled: Callable[[], bool],
         boot: Callable[[BootOption], Awaitable[bool]],
@@ -116,7 +117,8 @@ class Autoboot:
         deadline: float | None = None
         while not self._finished:
             self._wake.clear()
-            choice = self._choose() if self._enabled() else None
+            current = self._state.option.id if self._state.option is not None else None
+            choice = self._choose(current) if self._enabled() else None
             if choice is None:
                 deadline = None
                 self._publish(Countdown())

@@ -5,8 +5,10 @@ order is a list of selectors: device types (``disk``, ``usb``, ``optical``,
 ``network``, ``any``), ``uuid:U`` (the option's device has filesystem UUID U)
 and ``mac:M`` (the option came from the network interface with address M).
 The first selector that matches a candidate wins; candidates no selector
-matches are never booted automatically.  A one-shot ``next_boot`` choice
-overrides all of this when its option exists.
+matches are never booted automatically.  A candidate found later replaces
+the current one (``incumbent``) only when it matches an earlier selector: with
+equal rank the first one found keeps the countdown.  A one-shot
+``next_boot`` choice overrides all of this when its option exists.
 """
 
 from __future__ import annotations
@@ -50,15 +52,19 @@ def choose(
     boot_order: Sequence[str],
     *,
     next_boot: str | None = None,
+    incumbent: str | None = None,
 ) -> Choice | None:
-    """The option autoboot would boot now, or None."""
+    """The option autoboot would boot now, or None.  ``incumbent`` is the id of
+    the option the countdown runs for, which a candidate of equal rank does
+    not displace."""
     if next_boot is not None:
         for opt in options:
             if opt.id == next_boot and opt.kernel is not None:
                 return Choice(opt, -1, "chosen for the next boot")
     candidates = [o for o in options if o.default and bootable(o)]
     for rank, selector in enumerate(boot_order):
-        for opt in candidates:
-            if selector_matches(selector, devices.get(opt.device)):
-                return Choice(opt, rank, f"default entry, boot order {selector!r}")
+        matching = [o for o in candidates if selector_matches(selector, devices.get(o.device))]
+        if matching:
+            kept = next((o for o in matching if o.id == incumbent), matching[0])
+            return Choice(kept, rank, f"default entry, boot order {selector!r}")
     return None

@@ -34,8 +34,8 @@ class World:
     auto: Autoboot | None = None
     task: asyncio.Task[None] | None = None
 
-    def choose(self) -> Choice | None:
-        return choose(self.options, self.devices, self.order, next_boot=self.next_boot)
+    def choose(self, incumbent: str | None = None) -> Choice | None:
+        return choose(self.options, self.devices, self.order, next_boot=self.next_boot, incumbent=incumbent)
 
     async def boot(self, option: BootOption) -> bool:
         self.booted.append(option.id)
@@ -124,6 +124,21 @@ async def test_better_candidate_replaces_and_countdown_goes_on(world: World) -> 
     await settle()
     assert world.auto.state.option is not None and world.auto.state.option.id == "sdb1/b"
     assert world.remaining == 3.0, "the countdown is not restarted"
+    await world.clock.advance(3)
+    assert world.booted == ["sdb1/b"]
+
+
+async def test_equal_candidate_found_later_does_not_replace(world: World) -> None:
+    # Options of a device that appeared earlier may arrive later (a network
+    # interface listed at start, its lease seconds after the disks were read).
+    world.add(opt("sdb1/b", "sdb1"), DeviceType.DISK)
+    await world.clock.advance(2)
+    world.options.insert(0, opt("eth0/n", "eth0"))
+    world.devices["eth0"] = Device("eth0", type=DeviceType.NETWORK)
+    assert world.auto is not None
+    world.auto.poke()
+    await settle()
+    assert world.auto.state.option is not None and world.auto.state.option.id == "sdb1/b"
     await world.clock.advance(3)
     assert world.booted == ["sdb1/b"]
 

@@ -63,3 +63,12 @@ def test_next_boot_wins_when_present_and_not_otherwise() -> None:
     assert chosen(["usb"], options, next_boot="gone/option") == "sdb1/b"
     c = choose(options, DEVICES, ["usb"], next_boot="sda1/z")
     assert c is not None and c.rank == -1
+
+
+def test_equal_rank_does_not_displace_the_incumbent() -> None:
+    c = choose(ALL, DEVICES, ["any"], incumbent="eth0/d")
+    assert c is not None and c.option.id == "eth0/d", "first found keeps the countdown"
+    c = choose(ALL, DEVICES, ["disk", "network"], incumbent="eth0/d")
+    assert c is not None and c.option.id == "sda1/a", "an earlier selector still wins"
+    c = choose(ALL, DEVICES, ["any"], incumbent="gone/x")
+    assert c is not None and c.option.id == "sda1/a", "a vanished incumbent gives way"
