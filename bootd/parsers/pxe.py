@@ -27,6 +27,7 @@ from dataclasses import dataclass, replace
 
 from bootd.model import BootOption, Diagnostic, ParseResult, Resource, Severity, Source
 from bootd.parsers import option_id
+from bootd.parsers.view import normalize
 
 PXELINUX_DIR = "pxelinux.cfg/"
 
@@ -103,17 +104,9 @@ def _split(url: str) -> tuple[str, str]:
 
 
 def _normalize(path: str) -> str:
-    parts: list[str] = []
-    for part in path.split("/"):
-        if part in ("", "."):
-            continue
-        if part == "..":
-            if parts:
-                parts.pop()
-            continue
-        parts.append(part)
-    trailing = "/" if path.endswith("/") and parts else ""
-    return "/" + "/".join(parts) + trailing
+    """``normalize`` for URL paths: a trailing ``/`` (a directory) is kept."""
+    clean = str(normalize(path))
+    return clean + "/" if path.endswith("/") and clean != "/" else clean
 
 
 def join(prefix: str, name: str) -> str:
