@@ -61,16 +61,32 @@ def _sh(*argv: str | Path, timeout: float = 120, env: Mapping[str, str] | None =
 
 
 def _unpacked(debs: Sequence[Path], cache: Path) -> Path:
-    """The kernel (``/boot`` and ``/lib/modules``) and busybox unpacked, cached by package file names."""
-    key = "-".join(sorted(d.name.split("_")[0] + "_" + d.name.split("_")[1] for d in debs))
+    """The kernel, busybox and the modules the guest loads (in load order, ``modules/``), cached
+    by package file names: the whole module tree is unpacked only to pick them out."""
+    key = "\n".join([*sorted(d.name for d in debs), *MODULES])
     x = cache / "unpacked"
     stamp = x / ".complete"
     if stamp.exists() and stamp.read_text() == key:
         return x
     shutil.rmtree(x, ignore_errors=True)
     x.mkdir(parents=True)
-    for deb in debs:
-        unpack(deb, x, ("boot/vmlinuz", "lib/modules/") if deb.name.startswith("linux-image-") else ("bin/busybox",))
+    full = cache / "unpacked-modules"
+    shutil.rmtree(full, ignore_errors=True)
+    try:
+        for deb in debs:
+            if deb.name.startswith("linux-image-"):
+                unpack(deb, x, ("boot/vmlinuz",))
+                unpack(deb, full, ("lib/modules/",))
+            else:
+                unpack(deb, x, ("bin/busybox",))
+        (x / "modules").mkdir()
+        names = []
+        for path in _module_order(next((full / "lib/modules").iterdir()), MODULES):
+            shutil.copyfile(path, x / "modules" / path.name)
+            names.append(path.name.removesuffix(".ko"))
+        (x / "modules" / "order").write_text("\n".join(names) + "\n")
+    finally:
+        shutil.rmtree(full, ignore_errors=True)
     stamp.write_text(key)
     return x
 
@@ -118,11 +134,9 @@ def build_kernel(out: Path) -> Kernel:
     image.add("bin/busybox", x / "bin/busybox", 0o755)
     for d in ("proc", "sys", "dev", "tmp"):
         image.add_dir(d)
-    names = []
-    for path in _module_order(x / "lib/modules" / release, MODULES):
-        name = path.name.removesuffix(".ko")
-        image.add(f"modules/{name}.ko", path)
-        names.append(name)
+    names = (x / "modules" / "order").read_text().split()
+    for name in names:
+        image.add(f"modules/{name}.ko", x / "modules" / f"{name}.ko")
     image.add("modules.list", ("\n".join(names) + "\n").encode())
     out.mkdir(parents=True, exist_ok=True)
     initramfs = out / "initramfs.cpio.gz"

@@ -205,6 +205,10 @@ def proof(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proof]:
         deadline = time.monotonic() + 30
         while not _tray(vm).get("tray_open") and time.monotonic() < deadline:
             time.sleep(0.5)
+        # the device-removed event comes before the unmount: give it a moment
+        deadline = time.monotonic() + 30
+        while any(" /run/bootd/mnt/sr0 " in m for m in _mounts(vm)) and time.monotonic() < deadline:
+            time.sleep(0.5)
         p.mounts["ejected"] = _mounts(vm)
 
         # bootd stops: it unmounts what it mounted
