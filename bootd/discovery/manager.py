@@ -65,6 +65,8 @@ class Discovery:
         self._views: dict[str, DirectoryView] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._lvm_task: asyncio.Task[None] | None = None
+        self._lvm_again = False
+        """A physical volume appeared while ``vgchange`` ran: it may not have seen it, so run it once more."""
         self._stop_monitor: Callable[[], None] | None = None
         self._started = False
         self._idle = asyncio.Event()
@@ -261,9 +263,14 @@ class Discovery:
 
     def _activate_lvm(self) -> None:
         if self._lvm_task is not None and not self._lvm_task.done():
+            self._lvm_again = True
             return
 
         async def activate() -> None:
-            await self.platform.block.activate_volume_groups()
+            while True:
+                self._lvm_again = False
+                await self.platform.block.activate_volume_groups()
+                if not self._lvm_again:
+                    return
 
         self._lvm_task = asyncio.create_task(activate(), name="discovery:lvm")

@@ -154,10 +154,16 @@ def kernel_args(*, python: str = sys.executable) -> str:
 
 
 def qemu_argv(
-    kernel: Kernel, *, qmp: Path, control: Path, disks: Sequence[Path] = (), extra: Sequence[str] = ()
+    kernel: Kernel,
+    *,
+    qmp: Path,
+    control: Path,
+    disks: Sequence[Path] = (),
+    hotplug_slots: int = 2,
+    extra: Sequence[str] = (),
 ) -> list[str]:
     """qemu with the host's root over 9p, ``disks`` as virtio disks (writable, so that a write would
-    show in the image's hash), an empty CD drive ``cddrive`` and a free PCIe slot ``hotplug0``."""
+    show in the image's hash), an empty CD drive ``cddrive`` and free PCIe slots ``hotplug0``…"""
     argv = [
         *QEMU, "-display", "none", "-monitor", "none", "-no-reboot", "-nic", "none",
         "-kernel", str(kernel.vmlinuz), "-initrd", str(kernel.initramfs), "-append", kernel_args(),
@@ -166,8 +172,9 @@ def qemu_argv(
         "-chardev", f"socket,id=control,path={control},server=on,wait=off", "-serial", "stdio",
         "-serial", "chardev:control",
         "-drive", "if=none,id=cd,media=cdrom", "-device", "ide-cd,drive=cd,bus=ide.0,id=cddrive",
-        "-device", "pcie-root-port,id=hotplug0,chassis=1,slot=1",
     ]  # fmt: skip
+    for i in range(hotplug_slots):
+        argv += ["-device", f"pcie-root-port,id=hotplug{i},chassis={i + 1},slot={i + 1}"]
     for i, disk in enumerate(disks):
         argv += ["-drive", f"if=none,id=disk{i},file={disk},format=raw"]
         argv += ["-device", f"virtio-blk-pci,drive=disk{i},serial=bootd-proof-{i}"]
@@ -198,8 +205,11 @@ def _lvm_env(system_dir: Path, node: str) -> dict[str, str]:
     return dict(os.environ, LVM_SYSTEM_DIR=str(system_dir), LVM_SUPPRESS_FD_WARNINGS="1")
 
 
-def make_lvm_disk(path: Path, files: Mapping[str, str | bytes], *, label: str, lv_mb: int = 32) -> Path:
-    """A disk that is one LVM physical volume of VG ``bootdproofvg`` with one linear LV holding ext4 + ``files``.
+def make_lvm_disk(
+    path: Path, files: Mapping[str, str | bytes], *, label: str, vg: str = VG, lv: str = LV, lv_mb: int = 32
+) -> Path:
+    """A disk that is one LVM physical volume of volume group ``vg`` with one linear logical volume ``lv``
+    holding an ext4 filesystem with ``files``.
 
     Needs root (a loop device numbered 64 or above is made and removed).
     """
@@ -212,10 +222,10 @@ def make_lvm_disk(path: Path, files: Mapping[str, str | bytes], *, label: str, l
         loop = loops.attach(path, read_only=False)
         env = _lvm_env(Path(str(path) + ".lvm"), loop.node)
         _sh("pvcreate", "-q", "-y", loop.node, env=env)
-        _sh("vgcreate", "-q", VG, loop.node, env=env)
-        _sh("lvcreate", "-q", "-an", "-Zn", "-L", f"{lv_mb}M", "-n", LV, VG, env=env)
+        _sh("vgcreate", "-q", vg, loop.node, env=env)
+        _sh("lvcreate", "-q", "-an", "-Zn", "-L", f"{lv_mb}M", "-n", lv, vg, env=env)
         units = ("--reportformat", "json", "--units", "b", "--nosuffix")
-        lvs = json.loads(_sh("lvs", *units, "-o", "seg_pe_ranges,vg_extent_size", f"{VG}/{LV}", env=env))
+        lvs = json.loads(_sh("lvs", *units, "-o", "seg_pe_ranges,vg_extent_size", f"{vg}/{lv}", env=env))
         pvs = json.loads(_sh("pvs", *units, "-o", "pe_start", loop.node, env=env))
     finally:
         loops.cleanup()

@@ -1,11 +1,14 @@
 """Discovery on a real kernel with device-mapper and an optical drive (x86_64 qemu guest, TCG).
 
-The guest runs this tree's ``bootd watch --json`` (see guest.py).  While it
-watches, the host hot-plugs a disk that is an LVM physical volume (bootd
-itself must run ``vgchange -ay`` so that the logical volume and its boot
-entry appear), inserts a CD, swaps it for another while it is mounted (the
-drive is locked, so the guest is asked to release it) and ejects it.  Every
-image's hash is the same afterwards.
+The guest runs this tree's ``bootd watch --json`` (see guest.py).  It starts
+with one disk that is an LVM physical volume; bootd itself must run
+``vgchange -ay`` so that the logical volume and its boot entry appear (lvm2's
+own udev activation is masked, as in a boot loader's initramfs).  While it
+watches, the host hot-plugs two more such disks half a second apart (the
+second may come while the first one's ``vgchange`` still runs), inserts a CD,
+swaps it for another while it is mounted (the drive is locked, so the guest
+is asked to release it) and ejects it.  Every image's hash is the same
+afterwards.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import is_root
-from tests.e2e.discovery.guest import LV, VG, build_kernel, make_iso, make_lvm_disk, qemu_argv
+from tests.e2e.discovery.guest import LV, build_kernel, make_iso, make_lvm_disk, qemu_argv
 from tests.e2e.discovery.vm import GuestError, Vm
 from tests.integration.discovery.helpers import sha256
 
@@ -31,16 +34,31 @@ pytestmark = [pytest.mark.slow, pytest.mark.root]
 BOOT_TIMEOUT = 240
 EVENT_TIMEOUT = 90
 
-LVM_TITLE = "Debian on LVM"
+
+@dataclass(frozen=True)
+class LvmDisk:
+    vg: str
+    title: str
+    label: str
+    hotplug: int | None
+    """The PCIe slot it is plugged into while bootd runs (None: there from the start)."""
+
+
+LVM_DISKS = (
+    LvmDisk("bootdcoldvg", "Debian on LVM", "LVMCOLD", None),
+    LvmDisk("bootdhotvg1", "Fedora on hot-plugged LVM", "LVMHOT1", 0),
+    LvmDisk("bootdhotvg2", "Arch on hot-plugged LVM", "LVMHOT2", 1),
+)
+HOTPLUG_GAP = 0.5
 CD_ONE_TITLE = "Installer from CD one"
 CD_TWO_TITLE = "Rescue from CD two"
 
 
-def _lvm_files() -> dict[str, str | bytes]:
+def _lvm_files(disk: LvmDisk) -> dict[str, str | bytes]:
     return {
-        "loader/entries/debian-lvm.conf": (
-            f"title {LVM_TITLE}\nversion 6.1.0\nlinux /vmlinuz-6.1.0\ninitrd /initrd.img-6.1.0\n"
-            f"options root=/dev/{VG}/{LV} ro quiet\n"
+        "loader/entries/os-lvm.conf": (
+            f"title {disk.title}\nversion 6.1.0\nlinux /vmlinuz-6.1.0\ninitrd /initrd.img-6.1.0\n"
+            f"options root=/dev/{disk.vg}/{LV} ro quiet\n"
         ),
         "vmlinuz-6.1.0": b"kernel on a logical volume",
         "initrd.img-6.1.0": b"initrd on a logical volume",
@@ -151,32 +169,46 @@ def proof(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proof]:
             pytest.skip(f"{tool} is not installed (make test installs it)")
     out = tmp_path_factory.mktemp("discovery-guest")
     kernel = build_kernel(out)
-    lvm = make_lvm_disk(out / "lvm.img", _lvm_files(), label="LVMROOT")
+    lvm = {d: make_lvm_disk(out / f"{d.vg}.img", _lvm_files(d), label=d.label, vg=d.vg) for d in LVM_DISKS}
     cd_one = make_iso(out / "cd-one.iso", _cd_one(), label="CDONE")
     cd_two = make_iso(out / "cd-two.iso", _cd_two(), label="CDTWO")
-    images = {p.name: p for p in (lvm, cd_one, cd_two)}
+    images = {p.name: p for p in (*lvm.values(), cd_one, cd_two)}
     qmp, control = out / "qmp.sock", out / "control.sock"
-    vm = Vm(qemu_argv(kernel, qmp=qmp, control=control), log=out / "serial.log", qmp=qmp, control=control)
+    cold = [img for d, img in lvm.items() if d.hotplug is None]
+    argv = qemu_argv(kernel, qmp=qmp, control=control, disks=cold, hotplug_slots=2)
+    vm = Vm(argv, log=out / "serial.log", qmp=qmp, control=control)
     p = Proof(vm.lines, vm.log, hashes_before={n: sha256(i) for n, i in images.items()})
     try:
-        # nothing to find yet: no disk, an empty drive
+        # at start: the cold-plugged physical volume, an empty drive
         p.steps["ready"] = vm.wait_line(r'^WATCH \{"event": "ready"\}', timeout=BOOT_TIMEOUT)
         before = vm.lines[vm.wait_line(r"^GUEST-DM-BEFORE ", timeout=5)]
         p.dm_before = before.removeprefix("GUEST-DM-BEFORE ")
+        for d in LVM_DISKS:
+            if d.hotplug is None:
+                vm.wait_for(_option_event("option-added", d.title), timeout=EVENT_TIMEOUT, what=f"option {d.title!r}")
 
-        # a disk with an LVM physical volume is plugged in
+        # two more disks with LVM physical volumes are plugged in, one shortly after the other
         p.steps["lvm-plug"] = len(vm.lines)
-        reply = vm.qmp(
-            "blockdev-add", driver="raw", **{"node-name": "lvmdisk"}, file={"driver": "file", "filename": str(lvm)}
-        )
-        assert "return" in reply, reply
-        reply = vm.qmp(
-            "device_add", driver="virtio-blk-pci", drive="lvmdisk", bus="hotplug0", id="lvm", serial="bootd-lvm"
-        )
-        assert "return" in reply, reply
-        p.steps["lvm-option"] = vm.wait_for(
-            _option_event("option-added", LVM_TITLE), timeout=EVENT_TIMEOUT, what=f"option {LVM_TITLE!r}"
-        )
+        for d, img in lvm.items():
+            if d.hotplug is not None:
+                node = {"node-name": f"lvm{d.hotplug}"}
+                reply = vm.qmp("blockdev-add", driver="raw", **node, file={"driver": "file", "filename": str(img)})
+                assert "return" in reply, reply
+        for d in LVM_DISKS:
+            if d.hotplug is not None:
+                bus = f"hotplug{d.hotplug}"
+                reply = vm.qmp("device_add", driver="virtio-blk-pci", drive=f"lvm{d.hotplug}", bus=bus, id=d.vg)
+                assert "return" in reply, reply
+                time.sleep(HOTPLUG_GAP)
+        for d in LVM_DISKS:
+            if d.hotplug is not None:
+                found = vm.wait_for(
+                    _option_event("option-added", d.title),
+                    timeout=EVENT_TIMEOUT,
+                    start=p.steps["lvm-plug"],
+                    what=f"option {d.title!r}",
+                )
+                p.steps["lvm-option"] = max(p.steps.get("lvm-option", 0), found + 1)
         p.mounts["lvm"] = _mounts(vm)
 
         # a CD is inserted into the empty drive
@@ -227,28 +259,50 @@ def proof(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proof]:
 def test_guest_kernel_has_device_mapper_and_an_optical_drive(proof: Proof) -> None:
     blocks = [line for line in proof.lines if line.startswith("GUEST-BLOCK ")]
     assert any(line.startswith("GUEST-BLOCK sr0 ") for line in blocks), proof.context()
+    assert any(line.startswith("GUEST-BLOCK vda ") and "LVM2_member" in line for line in blocks), proof.context()
     # no logical volume was active before bootd ran (lvm2's own activation rule is masked in the guest)
     assert proof.dm_before == ".", proof.context()
 
 
-def test_bootd_activates_the_volume_group_and_finds_the_logical_volume(proof: Proof) -> None:
+def _lv_devices(events: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Devices added, by filesystem label."""
+    return {e["device"]["label"]: e["device"] for e in events if e["event"] == "device-added"}
+
+
+def _check_lv(disk: LvmDisk, events: list[dict[str, Any]], mounts: list[str]) -> None:
+    lv = _lv_devices(events)[disk.label]
+    assert lv["id"].startswith("dm-") and lv["fstype"] == "ext4" and lv["type"] == "disk", lv
+    (option,) = [e["option"] for e in events if e["event"] == "option-added" and e["option"]["device"] == lv["id"]]
+    assert option["name"] == disk.title
+    assert option["kernel"] == {"device": lv["id"], "path": "/vmlinuz-6.1.0"}
+    assert option["initrds"] == [{"device": lv["id"], "path": "/initrd.img-6.1.0"}]
+    assert option["args"] == f"root=/dev/{disk.vg}/{LV} ro quiet"
+    # mounted read-only, without replaying the journal
+    (mount,) = [m for m in mounts if f" /run/bootd/mnt/{lv['id']} " in m]
+    assert mount.startswith(f"/dev/mapper/{disk.vg}-{LV} ") and " ext4 ro," in mount and "norecovery" in mount
+
+
+def test_bootd_activates_the_volume_group_present_at_start(proof: Proof) -> None:
+    (cold,) = [d for d in LVM_DISKS if d.hotplug is None]
+    first = proof.lines[: proof.steps["lvm-plug"]]
+    # bootd ran vgchange itself when it found the physical volume at start
+    assert any(re.search(r"run: vgchange -ay\b", line) for line in first), proof.context()
+    events = [json.loads(line.removeprefix("WATCH ")) for line in first if line.startswith("WATCH {")]
+    _check_lv(cold, events, proof.mounts["lvm"])
+    # the physical volume itself is no device of the menu
+    assert "vda" not in {e["device"]["id"] for e in events if e["event"] == "device-added"}
+
+
+def test_bootd_activates_volume_groups_plugged_in_while_it_runs(proof: Proof) -> None:
     seen = proof.between("lvm-plug", "lvm-option")
-    # bootd ran vgchange itself, after the physical volume appeared
+    # at least one more vgchange, after the disks came (two when the second came during the first)
     assert any(re.search(r"run: vgchange -ay\b", line) for line in seen), proof.context()
     events = proof.events("lvm-plug", "cd-one")
-    added = [e for e in events if e["event"] == "device-added"]
-    assert [d["device"]["id"] for d in added if d["device"]["id"].startswith("dm-")], events
-    lv = next(e["device"] for e in added if e["device"]["label"] == "LVMROOT")
-    assert lv["fstype"] == "ext4" and lv["type"] == "disk"
-    # the physical volume itself is no device of the menu
-    assert not [e for e in added if e["device"]["id"] == "vda"], events
-    option = next(e["option"] for e in events if e["event"] == "option-added")
-    assert option["name"] == LVM_TITLE and option["device"] == lv["id"]
-    assert option["kernel"] == {"device": lv["id"], "path": "/vmlinuz-6.1.0"}
-    assert option["args"] == f"root=/dev/{VG}/{LV} ro quiet"
-    # mounted read-only, without replaying the journal
-    (mount,) = [m for m in proof.mounts["lvm"] if f"/run/bootd/mnt/{lv['id']} " in m]
-    assert mount.startswith(f"/dev/mapper/{VG}-{LV} ") and " ext4 ro," in mount and "norecovery" in mount
+    for disk in LVM_DISKS:
+        if disk.hotplug is not None:
+            _check_lv(disk, events, proof.mounts["lvm"])
+    added = {e["device"]["id"] for e in events if e["event"] == "device-added"}
+    assert not {"vdb", "vdc"} & added, added
 
 
 def test_cd_options_follow_the_medium(proof: Proof) -> None:
@@ -272,9 +326,9 @@ def test_cd_options_follow_the_medium(proof: Proof) -> None:
     assert [e["option"]["name"] for e in ejected if e["event"] == "option-removed"] == [CD_TWO_TITLE], ejected
     assert not [e for e in ejected if e["event"] in ("option-added", "device-added")], ejected
     assert not [m for m in proof.mounts["ejected"] if "/run/bootd/mnt/sr0 " in m], proof.mounts["ejected"]
-    # the LV's entry was never disturbed by the CD's comings and goings
-    lvm_gone = [e for e in proof.events("cd-one", "stop") if e.get("option", {}).get("name") == LVM_TITLE]
-    assert not lvm_gone
+    # the logical volumes' entries were never disturbed by the CD's comings and goings
+    titles = {d.title for d in LVM_DISKS}
+    assert not [e for e in proof.events("cd-one", "stop") if e.get("option", {}).get("name") in titles]
 
 
 def test_the_kernel_asked_for_the_locked_medium(proof: Proof) -> None:
