@@ -18,7 +18,15 @@ from pathlib import Path, PurePosixPath
 
 from bootd.discovery.mounts import DEFAULT_MOUNT_ROOT, Mounter
 from bootd.discovery.scanner import PARSE_TIMEOUT, parse_view
-from bootd.discovery.udev import Action, UuidTracker, classify, is_eject_request, is_media_change, to_device
+from bootd.discovery.udev import (
+    Action,
+    UuidTracker,
+    backing_devices,
+    classify,
+    is_eject_request,
+    is_media_change,
+    to_device,
+)
 from bootd.errors import BootdError
 from bootd.inventory import Inventory
 from bootd.model import Severity
@@ -149,6 +157,10 @@ class Discovery:
             self._duplicates.pop(name, None)
             if name in self._known or name in self._tasks or name in self.mounter.mounted():
                 self._submit(name, functools.partial(self._remove, name))
+            # a logical volume whose disk was pulled stays in the kernel, unreadable: let go of it too
+            for other, built in list(self._known.items()):
+                if name in backing_devices(built):
+                    self._submit(other, functools.partial(self._remove, other))
             return
         if is_eject_request(dev):
             # someone wants the medium (eject button, ``losetup -d``): let go of

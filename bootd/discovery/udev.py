@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from bootd.model import Device, DeviceType
-from bootd.platform.block import BlockDevice
+from bootd.platform.block import BACKING_DEVICES, BlockDevice
 
 SKIPPED_FSTYPES = frozenset({"swap", "linux_raid_member", "zfs_member", "bcache", "ceph", "isw_raid_member"})
 
@@ -80,6 +80,11 @@ def classify(dev: BlockDevice, *, scan_loop_devices: bool = False) -> Decision:
     if dev.prop("ID_FS_USAGE") not in (None, "filesystem"):
         return Decision(Action.SKIP, f"{fstype} is not a filesystem")
     return Decision(Action.SCAN)
+
+
+def backing_devices(dev: BlockDevice) -> frozenset[str]:
+    """The devices ``dev`` is built on (a logical volume's physical volumes); empty for others."""
+    return frozenset((dev.prop(BACKING_DEVICES) or "").split())
 
 
 def is_media_change(dev: BlockDevice) -> bool:

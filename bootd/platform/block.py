@@ -27,6 +27,11 @@ class BlockAction(StrEnum):
     REMOVE = "remove"
 
 
+BACKING_DEVICES = "BACKING_DEVICES"
+"""Property of a device-mapper device (a logical volume): the kernel names of the
+devices it is built on, space-separated.  Set by the platform, not by udev."""
+
+
 @dataclass(frozen=True, slots=True)
 class BlockDevice:
     """One block device as udev (or a sandbox machine) describes it."""

@@ -21,6 +21,7 @@ from typing import Any
 
 from bootd.errors import CommandError, InvalidArgument, MountError
 from bootd.platform.block import (
+    BACKING_DEVICES,
     BlockAction,
     BlockDevice,
     BlockEvent,
@@ -131,6 +132,14 @@ def parse_export(text: str) -> dict[str, str]:
     return out
 
 
+def _backing_devices(name: str) -> list[str]:
+    """Kernel names of the devices a device-mapper device is built on (its ``slaves`` in sysfs)."""
+    try:
+        return sorted(p.name for p in (Path("/sys/class/block") / name / "slaves").iterdir())
+    except OSError:
+        return []
+
+
 def _to_block_device(dev: Any) -> BlockDevice:
     props: dict[str, str] = {}
     for key in dev.properties:
@@ -144,6 +153,8 @@ def _to_block_device(dev: Any) -> BlockDevice:
     if dev.device_type == "partition":
         p = dev.find_parent("block")
         parent = str(p.sys_name) if p is not None else None
+    if str(dev.sys_name).startswith("dm-") and (backing := _backing_devices(str(dev.sys_name))):
+        props[BACKING_DEVICES] = " ".join(backing)
     return BlockDevice(
         name=str(dev.sys_name),
         node=str(dev.device_node) if dev.device_node else None,

@@ -5,7 +5,8 @@ with one disk that is an LVM physical volume; bootd itself must run
 ``vgchange -ay`` so that the logical volume and its boot entry appear (lvm2's
 own udev activation is masked, as in a boot loader's initramfs).  While it
 watches, the host hot-plugs two more such disks half a second apart (the
-second may come while the first one's ``vgchange`` still runs), inserts a CD,
+second may come while the first one's ``vgchange`` still runs), pulls one of
+them out again (its logical volume must leave the menu), inserts a CD,
 swaps it for another while it is mounted (the drive is locked, so the guest
 is asked to release it) and ejects it.  Every image's hash is the same
 afterwards.
@@ -216,6 +217,19 @@ def proof(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proof]:
                 p.steps["lvm-option"] = max(p.steps.get("lvm-option", 0), found + 1)
         p.mounts["lvm"] = _mounts(vm)
 
+        # the last disk is pulled: its logical volume stays in the kernel, but not in the menu
+        pulled = LVM_DISKS[-1]
+        p.steps["lvm-unplug"] = len(vm.lines)
+        reply = vm.qmp("device_del", id=pulled.vg)
+        assert "return" in reply, reply
+        p.steps["lvm-unplugged"] = vm.wait_for(
+            _option_event("option-removed", pulled.title), timeout=EVENT_TIMEOUT, what=f"{pulled.title!r} removed"
+        )
+        deadline = time.monotonic() + 30
+        while any(f"/dev/mapper/{pulled.vg}-" in m for m in _mounts(vm)) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        p.mounts["lvm-unplugged"] = _mounts(vm)
+
         # a CD is inserted into the empty drive
         p.steps["cd-one"] = len(vm.lines)
         _change_medium(vm, cd_one)
@@ -304,12 +318,26 @@ def test_bootd_activates_volume_groups_plugged_in_while_it_runs(proof: Proof) ->
     seen = proof.between("lvm-plug", "lvm-option")
     # at least one more vgchange, after the disks came (two when the second came during the first)
     assert any(re.search(r"run: vgchange -ay\b", line) for line in seen), proof.context()
-    events = proof.events("lvm-plug", "cd-one")
+    events = proof.events("lvm-plug", "lvm-unplug")
     for disk in LVM_DISKS:
         if disk.hotplug is not None:
             _check_lv(disk, events, proof.mounts["lvm"])
     added = {e["device"]["id"] for e in events if e["event"] == "device-added"}
     assert not {"vdb", "vdc"} & added, added
+
+
+def test_a_logical_volume_goes_with_its_disk(proof: Proof) -> None:
+    pulled = LVM_DISKS[-1]
+    events = proof.events("lvm-unplug", "cd-one")
+    removed = [e for e in events if e["event"] in ("option-removed", "device-removed")]
+    assert [e["option"]["name"] for e in removed if "option" in e] == [pulled.title], events
+    assert [e["device"]["label"] for e in removed if "device" in e] == [pulled.label], events
+    assert not [e for e in events if e["event"].endswith("-added")], events
+    mounts = proof.mounts["lvm-unplugged"]
+    assert not [m for m in mounts if f"/dev/mapper/{pulled.vg}-" in m], mounts
+    # the others stay
+    for disk in LVM_DISKS[:-1]:
+        assert [m for m in mounts if m.startswith(f"/dev/mapper/{disk.vg}-{LV} ")], mounts
 
 
 def test_cd_options_follow_the_medium(proof: Proof) -> None:
