@@ -7,16 +7,14 @@ project's own ``bootd watch --json`` with the interpreter the tests run with.
 So the guest runs exactly this tree's code, with device-mapper and an optical
 drive that the host's kernel does not have.
 
-The media are built on the host: a disk holding an LVM volume group whose
-logical volume carries an ext4 filesystem (LVM metadata written without
-device-mapper, the filesystem written at the volume's offset), and ISO 9660
-images for the CD drive.
+The media are built on the host as plain files: a disk holding an LVM volume
+group whose logical volume carries an ext4 filesystem (see lvm.py; the
+filesystem is written at the volume's offset), and ISO 9660 images for the
+CD drive.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
 import subprocess
 import sys
@@ -25,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tests.e2e.debian import Apt, unpack
+from tests.e2e.discovery.lvm import write_physical_volume
 from tests.e2e.guest import CACHE, locked
 from tests.e2e.initramfs import Image
 
@@ -192,54 +191,17 @@ def _write_tree(root: Path, files: Mapping[str, str | bytes]) -> None:
             p.write_text(content)
 
 
-def _lvm_env(system_dir: Path, node: str) -> dict[str, str]:
-    """LVM with a configuration directory of its own (its backups go there, not to the host's
-    ``/etc/lvm``) that sees only our loop device and never calls device-mapper (this kernel has none)."""
-    system_dir.mkdir(parents=True, exist_ok=True)
-    (system_dir / "lvm.conf").write_text(
-        f'devices {{ filter = [ "a|^{node}$|", "r|.*|" ] }}\n'
-        "global { activation = 0 }\n"
-        "backup { backup = 0 archive = 0 }\n"
-        "activation { udev_sync = 0 udev_rules = 0 }\n"
-    )
-    return dict(os.environ, LVM_SYSTEM_DIR=str(system_dir), LVM_SUPPRESS_FD_WARNINGS="1")
-
-
 def make_lvm_disk(
     path: Path, files: Mapping[str, str | bytes], *, label: str, vg: str = VG, lv: str = LV, lv_mb: int = 32
 ) -> Path:
     """A disk that is one LVM physical volume of volume group ``vg`` with one linear logical volume ``lv``
-    holding an ext4 filesystem with ``files``.
-
-    Needs root (a loop device numbered 64 or above is made and removed).
-    """
-    from tests.integration.discovery.helpers import LoopFactory
-
-    with path.open("wb") as f:
-        f.truncate((lv_mb + 16) * MiB)
-    loops = LoopFactory()
-    try:
-        loop = loops.attach(path, read_only=False)
-        env = _lvm_env(Path(str(path) + ".lvm"), loop.node)
-        _sh("pvcreate", "-q", "-y", loop.node, env=env)
-        _sh("vgcreate", "-q", vg, loop.node, env=env)
-        _sh("lvcreate", "-q", "-an", "-Zn", "-L", f"{lv_mb}M", "-n", lv, vg, env=env)
-        units = ("--reportformat", "json", "--units", "b", "--nosuffix")
-        lvs = json.loads(_sh("lvs", *units, "-o", "seg_pe_ranges,vg_extent_size", f"{vg}/{lv}", env=env))
-        pvs = json.loads(_sh("pvs", *units, "-o", "pe_start", loop.node, env=env))
-    finally:
-        loops.cleanup()
-        shutil.rmtree(Path(str(path) + ".lvm"), ignore_errors=True)
-    row = lvs["report"][0]["lv"][0]
-    # one linear segment on our PV: "<pv>:<first>-<last>"
-    first, last = (int(n) for n in row["seg_pe_ranges"].rsplit(":", 1)[1].split("-"))
-    extent = int(row["vg_extent_size"])
-    offset = int(pvs["report"][0]["pv"][0]["pe_start"]) + first * extent
-    size = (last - first + 1) * extent
+    holding an ext4 filesystem with ``files`` (written at the volume's offset: nothing is attached)."""
+    layout = write_physical_volume(path, vg=vg, lv=lv, disk_mb=lv_mb + 16, lv_mb=lv_mb)
     src = Path(str(path) + ".src")
     _write_tree(src, files)
     try:
-        _sh("mkfs.ext4", "-q", "-F", "-L", label, "-d", src, "-E", f"offset={offset}", path, f"{size // 1024}k")
+        offset = f"offset={layout.offset}"
+        _sh("mkfs.ext4", "-q", "-F", "-L", label, "-d", src, "-E", offset, path, f"{layout.size // 1024}k")
     finally:
         shutil.rmtree(src)
     return path

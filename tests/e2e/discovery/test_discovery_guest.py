@@ -167,7 +167,7 @@ def _mounts(vm: Vm) -> list[str]:
 def proof(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proof]:
     if not is_root():
         pytest.skip("the guest's media are built on loop devices and its packages fetched as root")
-    tools = ("qemu-system-x86_64", "dpkg-deb", "modinfo", "pvcreate", "mkfs.ext4", "genisoimage", "apt-get", "udevadm")
+    tools = ("qemu-system-x86_64", "dpkg-deb", "modinfo", "mkfs.ext4", "genisoimage", "apt-get", "udevadm")
     for tool in tools:
         if shutil.which(tool) is None:
             pytest.skip(f"{tool} is not installed (make test installs it)")
