@@ -10,13 +10,22 @@ mount -t devtmpfs dev /dev
 for m in $(cat /modules.list); do
     insmod "/modules/$m.ko" || echo "GUEST-WARN insmod $m failed"
 done
-SCRIPT=
+SCRIPT= ROOT= PY=
 for word in $(cat /proc/cmdline); do
-    case $word in guest.script=*) SCRIPT=${word#*=} ;; esac
+    case $word in
+        guest.script=*) SCRIPT=${word#*=} ;;
+        guest.root=*) ROOT=${word#*=} ;;
+        guest.python=*) PY=${word#*=} ;;
+    esac
 done
 mkdir -p /host
 if mount -t 9p -o trans=virtio,version=9p2000.L,ro,cache=loose,msize=512000 hostroot /host; then
-    for d in run tmp var/tmp; do mount -t tmpfs -o mode=1777 tmpfs "/host/$d"; done
+    mount -t tmpfs -o mode=0755 tmpfs /host/run
+    for d in tmp var/tmp; do
+        # a checkout (or interpreter) under /tmp stays visible: that directory then stays read-only
+        case "$ROOT/ $PY" in "/$d/"* | *" /$d/"*) continue ;; esac
+        mount -t tmpfs -o mode=1777 tmpfs "/host/$d"
+    done
     mount --move /proc /host/proc
     mount --move /sys /host/sys
     mount --move /dev /host/dev

@@ -29,12 +29,13 @@ for dev in /sys/block/*; do
     echo "GUEST-BLOCK ${dev##*/} $(cat "$dev/size") $(udevadm info --query=property --property=ID_FS_TYPE,ID_CDROM --value "/dev/${dev##*/}" 2>/dev/null | tr '\n' ' ')"
 done
 cd "$ROOT" || exit 1
-mkfifo /tmp/watch.out /tmp/watch.err
-sed -u 's/^/WATCH /' < /tmp/watch.out &
+mkdir -p /run/guest
+mkfifo /run/guest/watch.out /run/guest/watch.err
+sed -u 's/^/WATCH /' < /run/guest/watch.out &
 OUT=$!
-sed -u 's/^/BOOTD-LOG /' < /tmp/watch.err &
+sed -u 's/^/BOOTD-LOG /' < /run/guest/watch.err &
 ERR=$!
-"$PY" -m bootd -vv watch --json > /tmp/watch.out 2> /tmp/watch.err &
+"$PY" -m bootd -vv watch --json > /run/guest/watch.out 2> /run/guest/watch.err &
 WATCH=$!
 echo "GUEST-WATCH-STARTED $(cut -d' ' -f1 /proc/uptime)"
 exec 3< /dev/ttyS1
