@@ -42,7 +42,6 @@ MODULES = (
 QEMU = ("qemu-system-x86_64", "-M", "q35", "-accel", "tcg", "-cpu", "max", "-m", "1024", "-smp", "1")
 VG = "bootdproofvg"
 LV = "bootlv"
-MiB = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -52,8 +51,8 @@ class Kernel:
     release: str
 
 
-def _sh(*argv: str | Path, timeout: float = 120, env: Mapping[str, str] | None = None) -> str:
-    proc = subprocess.run([str(a) for a in argv], capture_output=True, text=True, timeout=timeout, check=False, env=env)
+def _sh(*argv: str | Path, timeout: float = 120) -> str:
+    proc = subprocess.run([str(a) for a in argv], capture_output=True, text=True, timeout=timeout, check=False)
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(map(str, argv))} failed ({proc.returncode}): {proc.stderr.strip()}")
     return proc.stdout
