@@ -25,6 +25,7 @@ from bootd.loader.fdt import (
     check,
     encode,
     error,
+    first_string,
     flatten,
     from_cpu,
     load,
@@ -82,10 +83,6 @@ class Patched:
     notes: tuple[str, ...] = ()
 
 
-def _display_nodes(tree: Tree) -> list[str]:
-    return [p for p, _ in tree.walk() if tree.get_str(p, "device_type") == "display"]
-
-
 def _covers(tree: Tree, node: str, fb: Framebuffer) -> bool:
     cs = cells(tree.get(node, "assigned-addresses") or b"")
     for i in range(0, len(cs) - 4, 5):
@@ -119,19 +116,29 @@ def _offb(tree: Tree, node: str, fb: Framebuffer, notes: list[str]) -> None:
         notes.append(f"{node}: assigned-addresses gained the framebuffer BAR at bus address 0x{bus_addr:x}")
 
 
-def _is_simplefb(tree: Tree, node: str) -> bool:
-    return b"simple-framebuffer" in (tree.get(node, "compatible") or b"").split(b"\0")
+def _is_simplefb(compatible: bytes | None) -> bool:
+    return b"simple-framebuffer" in (compatible or b"").split(b"\0")
 
 
-def _find_simplefb(tree: Tree, fb: Framebuffer) -> str | None:
-    """An existing simple-framebuffer node for ``fb`` (firmware may have made one)."""
-    for path, _ in tree.walk():
-        if path != "/" and _is_simplefb(tree, path):
-            reg = cells(tree.get(path, "reg") or b"")
+def _framebuffer_node(tree: Tree, fb: Framebuffer) -> str | None:
+    """The node that describes ``fb`` already, in one pass over the tree: the
+    first display node whose BARs cover it, else a simple-framebuffer node at
+    its address (firmware may have made one)."""
+    simplefb: str | None = None
+    for off in tree.offsets():
+        if off == 0:
+            continue
+        if first_string(tree.get_at(off, "device_type")) == "display":
+            path = tree.path_of(off)
+            if _covers(tree, path, fb):
+                return path
+        if simplefb is None and _is_simplefb(tree.get_at(off, "compatible")):
+            path = tree.path_of(off)
+            reg = cells(tree.get_at(off, "reg") or b"")
             na = tree.cells_of(parent_of(path))[0]
             if len(reg) >= na and number(reg[:na]) == fb.address:
-                return path
-    return None
+                simplefb = path
+    return simplefb
 
 
 def _simplefb(tree: Tree, fb: Framebuffer, node: str | None = None) -> str:
@@ -147,7 +154,7 @@ def _simplefb(tree: Tree, fb: Framebuffer, node: str | None = None) -> str:
             tree.set("/chosen", "ranges", b"")
     na, ns = tree.cells_of(parent)
     tree.set(node, "reg", encode(fb.address, na) + encode(fb.size, ns))
-    if not _is_simplefb(tree, node):
+    if not _is_simplefb(tree.get(node, "compatible")):
         tree.set_str(node, "compatible", "simple-framebuffer")
     for name, value in (("width", fb.width), ("height", fb.height), ("stride", fb.stride)):
         tree.set_u32(node, name, value)
@@ -212,8 +219,8 @@ def patch(blob: bytes, spec: PatchSpec) -> Patched:
         if fb is not None:
             node = spec.display_node if spec.display_node and tree.exists(spec.display_node) else None
             if node is None:
-                node = next((d for d in _display_nodes(tree) if _covers(tree, d, fb)), None) or _find_simplefb(tree, fb)
-            if node is not None and not _is_simplefb(tree, node):
+                node = _framebuffer_node(tree, fb)
+            if node is not None and not _is_simplefb(tree.get(node, "compatible")):
                 _offb(tree, node, fb, notes)
                 screen = node
             else:
@@ -226,6 +233,7 @@ def patch(blob: bytes, spec: PatchSpec) -> Patched:
         for addr, size in spec.reserve:
             libfdt.check_err(libfdt.fdt_add_mem_rsv(tree.fdt._fdt, addr, size))
         tree.fdt.pack()
+        tree.edited()
         out = bytes(tree.fdt.as_bytearray())
     except DtbError:
         raise

@@ -79,31 +79,48 @@ def encode(value: int, ncells: int) -> bytes:
     return b"".join(struct.pack(">I", (value >> (32 * i)) & 0xFFFFFFFF) for i in reversed(range(ncells)))
 
 
+def first_string(value: bytes | None) -> str | None:
+    """The first string of a NUL-terminated string (list) property."""
+    if not value or value[-1] != 0:
+        return None
+    return value[:-1].split(b"\0")[0].decode("utf-8", errors="replace")
+
+
 class Tree:
     """A pylibfdt tree addressed by paths (offsets move on every edit)."""
 
     def __init__(self, fdt: libfdt.Fdt) -> None:
         self.fdt = fdt
+        self._offsets: dict[str, int | None] = {}
+        """Path lookups since the last edit (every edit may move offsets)."""
 
     def offset(self, path: str) -> int | None:
+        if path in self._offsets:
+            return self._offsets[path]
         off: int = self.fdt.path_offset(path, (libfdt.NOTFOUND, libfdt.BADPATH))
-        return off if off >= 0 else None
+        found = off if off >= 0 else None
+        self._offsets[path] = found
+        return found
+
+    def edited(self) -> None:
+        """Forget cached offsets: call after changing ``self.fdt`` directly."""
+        self._offsets.clear()
 
     def exists(self, path: str) -> bool:
         return self.offset(path) is not None
 
     def get(self, path: str, name: str) -> bytes | None:
         off = self.offset(path)
-        if off is None:
-            return None
+        return None if off is None else self.get_at(off, name)
+
+    def get_at(self, off: int, name: str) -> bytes | None:
+        """A property of the node at ``off`` (valid until the next edit): for
+        loops over :meth:`walk`, which would otherwise look every path up again."""
         prop = self.fdt.getprop(off, name, (libfdt.NOTFOUND,))
         return None if isinstance(prop, int) else bytes(prop)
 
     def get_str(self, path: str, name: str) -> str | None:
-        v = self.get(path, name)
-        if not v or v[-1] != 0:
-            return None
-        return v[:-1].split(b"\0")[0].decode("utf-8", errors="replace")
+        return first_string(self.get(path, name))
 
     def get_int(self, path: str, name: str, default: int) -> int:
         v = self.get(path, name)
@@ -115,11 +132,13 @@ class Tree:
             child = parent.rstrip("/") + "/" + part
             if not self.exists(child):
                 self.fdt.add_subnode(self.offset(parent), part)
+                self.edited()
             parent = child
 
     def set(self, path: str, name: str, value: bytes) -> None:
         self.ensure(path)
         self.fdt.setprop(self.offset(path), name, value)
+        self.edited()
 
     def set_str(self, path: str, name: str, value: str) -> None:
         self.set(path, name, value.encode() + b"\0")
@@ -131,7 +150,9 @@ class Tree:
         off = self.offset(path)
         if off is None:
             return False
-        return bool(self.fdt.delprop(off, name, (libfdt.NOTFOUND,)) == 0)
+        deleted = self.fdt.delprop(off, name, (libfdt.NOTFOUND,)) == 0
+        self.edited()
+        return bool(deleted)
 
     def props(self, path: str) -> list[tuple[str, bytes]]:
         off = self.offset(path)
@@ -143,6 +164,18 @@ class Tree:
             prop = self.fdt.get_property_by_offset(p)
             yield prop.name, bytes(prop)
             p = self.fdt.next_property_offset(p, (libfdt.NOTFOUND,))
+
+    def offsets(self) -> Iterator[int]:
+        """Every node's offset in tree order, without building paths (fast
+        scans of large trees; :meth:`path_of` names the ones that matter)."""
+        off, depth = 0, 0
+        while off >= 0 and depth >= 0:  # depth < 0: past the root's end
+            yield off
+            off, depth = self.fdt.next_node(off, depth, (libfdt.NOTFOUND,))
+
+    def path_of(self, off: int) -> str:
+        path: str = self.fdt.get_path(off)
+        return path
 
     def walk(self) -> Iterator[tuple[str, int]]:
         """Every node as ``(path, offset)``, depth first in tree order."""
