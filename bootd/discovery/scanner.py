@@ -67,6 +67,13 @@ def _source_id(image: Path, node: str, whole: str) -> str:
     return f"{image.name}-p{node[len(whole) :].lstrip('p')}"
 
 
+def _source_label(image: Path, node: str, whole: str) -> str:
+    """How a user knows the filesystem: ``disk.img``, or ``disk.img partition 2 (/dev/loop64p2)``."""
+    if node == whole:
+        return str(image)
+    return f"{image} partition {node[len(whole) :].lstrip('p')} ({node})"
+
+
 @asynccontextmanager
 async def mounted_sources(
     platform: Platform, paths: Sequence[Path], *, status: Status | None = None
@@ -106,23 +113,24 @@ async def mounted_sources(
                 raise BootdError(f"{path}: not a directory, image file or block device")
             nodes = block.partitions(whole) or [whole]
             for node in nodes:
+                where = node if name_for is None else _source_label(name_for, node, whole)
                 bdev = await block.probe(node)
                 if bdev is None or not bdev.fstype:
-                    report(Severity.WARNING, f"{node}: no filesystem found; skipped")
+                    report(Severity.WARNING, f"{where}: no filesystem found; skipped")
                     continue
                 if name_for is not None:
                     bdev = replace(bdev, name=_source_id(name_for, node, whole))
-                views.extend(await _mount_view(mounter, bdev, report))
+                views.extend(await _mount_view(mounter, bdev, report, where))
         yield views
     finally:
         await asyncio.shield(_cleanup(platform, mounter, loops, mount_root))
 
 
-async def _mount_view(mounter: Mounter, bdev: BlockDevice, report: Status) -> list[DirectoryView]:
+async def _mount_view(mounter: Mounter, bdev: BlockDevice, report: Status, where: str) -> list[DirectoryView]:
     try:
         m = await mounter.mount(bdev)
     except BootdError as e:
-        report(Severity.WARNING, f"{bdev.node}: {e}; skipped")
+        report(Severity.WARNING, f"{where}: {e}; skipped")
         return []
     device = replace(to_device(bdev), mountpoint=PurePosixPath(m.root))
     return [DirectoryView(m.root, device)]

@@ -99,6 +99,8 @@ async def test_not_a_filesystem_is_skipped_with_a_message(tmp_path: Path, platfo
     async with mounted_sources(platform, [junk], status=lambda sev, msg: messages.append(msg)) as views:
         assert views == []
     assert any("no filesystem" in m for m in messages)
+    # the message names the file the user gave, not the loop device it was attached on
+    assert all(m.startswith(f"{junk}:") for m in messages), messages
 
 
 @pytest.mark.root
