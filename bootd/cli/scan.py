@@ -282,12 +282,15 @@ def scan_urls(urls: Sequence[str], timeout: float = 30.0) -> tuple[list[Device],
     async def go() -> tuple[list[Device], list[BootOption]]:
         inventory = Inventory()
         net = NetworkDiscovery(linux_platform(), inventory, NetworkSettings(timeout=timeout), status=status)
-        for url in urls:
-            try:
-                await net.add_url(url)
-            except BootdError as e:
-                errors.append(str(e))
-        return inventory.devices(), inventory.options()
+        try:
+            for url in urls:
+                try:
+                    await net.add_url(url)
+                except BootdError as e:
+                    errors.append(str(e))
+            return inventory.devices(), inventory.options()
+        finally:
+            await net.stop()
 
     devices, options = asyncio.run(go())
     return devices, options, errors

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import shutil
 import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import replace
@@ -75,6 +76,7 @@ class NetworkDiscovery:
         self.settings = settings or NetworkSettings()
         self._status = status
         self._work_dir = work_dir
+        self._own_work_dir = False
         self._interfaces: dict[str, Interface] = {}
         self._clients: dict[str, DhcpClient] = {}
         self._leases: dict[str, dict[str, str]] = {}
@@ -116,6 +118,10 @@ class NetworkDiscovery:
         self._interfaces.clear()
         self._configured.clear()
         self.platform.net.close()
+        if self._own_work_dir and self._work_dir is not None:
+            await asyncio.to_thread(shutil.rmtree, self._work_dir, True)
+            self._work_dir = None
+            self._own_work_dir = False
 
     async def wait_idle(self) -> None:
         """Wait until no configuration is being fetched (tests, ``bootd watch``)."""
@@ -143,6 +149,7 @@ class NetworkDiscovery:
     def work_dir(self) -> Path:
         if self._work_dir is None:
             self._work_dir = Path(tempfile.mkdtemp(prefix="bootd-pxe-"))
+            self._own_work_dir = True
         return self._work_dir
 
     # -- interfaces --------------------------------------------------------

@@ -25,6 +25,7 @@ import contextlib
 import logging
 import os
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -191,6 +192,7 @@ class LinuxNet:
         self.runner = runner
         self.sys_class_net = sys_class_net
         self._state_dir = state_dir
+        self._own_state_dir = False
         self.resolv_conf = resolv_conf
         """Where :meth:`set_dns` writes DNS servers (network discovery calls it
         only when the settings say so)."""
@@ -237,6 +239,10 @@ class LinuxNet:
                 asyncio.get_running_loop().remove_reader(self._monitor.fileno())
             self._monitor = None
             self._changed = None
+        if self._own_state_dir and self._state_dir is not None:
+            shutil.rmtree(self._state_dir, ignore_errors=True)
+            self._state_dir = None
+            self._own_state_dir = False
 
     # -- configuration ---------------------------------------------------
     async def link_up(self, name: str) -> None:
@@ -259,6 +265,7 @@ class LinuxNet:
     def state_dir(self) -> Path:
         if self._state_dir is None:
             self._state_dir = Path(tempfile.mkdtemp(prefix="bootd-net-"))
+            self._own_state_dir = True
         self._state_dir.mkdir(parents=True, exist_ok=True)
         return self._state_dir
 

@@ -229,3 +229,34 @@ async def test_bring_up_false_waits_for_the_interface_to_be_up(machine: Path, tm
         assert ("udhcpc", "-i", "eth2") not in runner.calls
     finally:
         await disc.stop()
+
+
+async def test_temporary_directories_are_removed_on_stop(
+    machine: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without a work directory given, the one made for configs goes with
+    ``stop``; so does the lease-script directory of the Linux platform."""
+    import tempfile
+
+    from bootd.platform.linux_net import LinuxNet
+
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    (machine / "menu.cfg").write_text("LABEL m\n  KERNEL vmlinuz\n")
+    disc = NetworkDiscovery(sandbox_platform(machine, tmp_path / "state"), Inventory(), NetworkSettings(enabled=False))
+    assert [o.name for o in await disc.add_url((machine / "menu.cfg").as_uri())] == ["m"]
+    assert [p.name[:10] for p in scratch.iterdir()] == ["bootd-pxe-"]
+    await disc.stop()
+    assert list(scratch.iterdir()) == []
+
+    net = LinuxNet(RecordingRunner())
+    script = net.lease_script()
+    assert script.is_file() and script.parent.parent == scratch
+    net.close()
+    assert list(scratch.iterdir()) == []
+    given = tmp_path / "given"
+    kept = LinuxNet(RecordingRunner(), state_dir=given)
+    kept.lease_script()
+    kept.close()
+    assert (given / "udhcpc-script").is_file()
