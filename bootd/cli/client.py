@@ -15,7 +15,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from bootd.errors import InvalidArgument, NotFound
+from bootd.errors import AuthenticationRequired, InvalidArgument, NotFound
 
 if TYPE_CHECKING:
     from bootd.dbus.client import BootdClient, DaemonState
@@ -41,11 +41,15 @@ def _with_client(args: argparse.Namespace, work: Callable[[BootdClient], Awaitab
         from bootd.dbus.client import BootdClient
 
         client = await BootdClient.connect(_bus(args))
+        password = os.environ.get("BOOTD_PASSWORD")
         try:
-            password = os.environ.get("BOOTD_PASSWORD")
             if password:
                 await client.authenticate(password)
             return await work(client)
+        except AuthenticationRequired as e:
+            if password:
+                raise
+            raise AuthenticationRequired(f"{e}: put the password in $BOOTD_PASSWORD") from None
         finally:
             client.close()
 
@@ -218,6 +222,7 @@ def run_settings(args: argparse.Namespace) -> int:
         shown = {k: getattr(view, k) for k in ("autoboot", "timeout", "boot_order", "console", "restrict")}
         shown["password"] = "(set)" if view.password_set else "(none)"
         shown["scan_loop_devices"] = view.scan_loop_devices
+        shown["allow_shell"] = view.allow_shell
         if args.action == "set":
             _out(f"{args.key} = {_show(shown.get(args.key, ''))}")
         elif args.action == "get":

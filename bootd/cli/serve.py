@@ -30,5 +30,10 @@ def run(args: argparse.Namespace) -> int:
 
     if args.verbose == 0:
         logging.getLogger().setLevel(logging.INFO)
-    opts = ServeOptions(bus=args.bus, sandbox=args.sandbox, state_dir=args.state_dir, config_root=args.config_root)
+    # Absolute paths: devices' mountpoints and file:// URLs on the sandbox are published to clients
+    # that run elsewhere, and must not depend on this process's working directory.
+    sandbox, state_dir, config_root = (
+        None if p is None else p.resolve() for p in (args.sandbox, args.state_dir, args.config_root)
+    )
+    opts = ServeOptions(bus=args.bus, sandbox=sandbox, state_dir=state_dir, config_root=config_root)
     return asyncio.run(serve(opts))

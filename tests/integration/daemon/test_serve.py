@@ -285,3 +285,56 @@ def test_headless_autoboot_and_next_boot(
         assert not (state / "next-boot").exists()
     finally:
         assert d.stop() == 0
+
+
+async def test_a_relative_sandbox_path_is_published_absolute(
+    system_bus: PrivateBus, machine: Path, tmp_path: Path, config_root: Path
+) -> None:
+    # The daemon runs in ROOT; clients (and file:// URLs of the machine's network) must not depend on that.
+    set_config(config_root, "autoboot = false\n")
+    relative = Path(os.path.relpath(machine, ROOT))
+    d = DaemonProcess(system_bus, relative, Path(os.path.relpath(tmp_path / "state", ROOT)), config_root=config_root)
+    try:
+        d.wait_ready()
+        client = await BootdClient.connect(system_bus.address)
+        try:
+            for _ in range(200):
+                if len(await client.list_devices()) == 2:
+                    break
+                await asyncio.sleep(0.05)
+            mounts = {dev.id: dev.mountpoint for dev in await client.list_devices()}
+            assert set(mounts) == {"sda1", "sdb1"}
+            for mountpoint in mounts.values():
+                assert mountpoint is not None and mountpoint.is_absolute(), mounts
+                assert mountpoint.is_relative_to(machine), mounts
+        finally:
+            client.close()
+    finally:
+        assert d.stop() == 0
+    assert (tmp_path / "state").is_dir()
+
+
+def test_cli_settings_with_a_password(serve: DaemonProcess, system_bus: PrivateBus) -> None:
+    env = dict(os.environ, BOOTD_BUS=system_bus.address)
+    env.pop("BOOTD_PASSWORD", None)
+
+    def bootd(*args: str, password: str | None = None, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+        e = env if password is None else dict(env, BOOTD_PASSWORD=password)
+        return subprocess.run(
+            [sys.executable, "-m", "bootd", *args], capture_output=True, text=True, env=e, cwd=ROOT, input=stdin
+        )
+
+    # every setting the daemon accepts can be read and is echoed when set
+    assert bootd("settings", "get", "allow_shell").stdout.strip() == "true"
+    r = bootd("settings", "set", "allow_shell", "false")
+    assert r.returncode == 0 and r.stdout.strip() == "allow_shell = false", r.stderr
+    assert "allow_shell = false" in bootd("settings").stdout.splitlines()
+    assert bootd("settings", "set", "password", "-", stdin="hunter2\n").stdout.strip() == "password = (set)"
+    r = bootd("settings", "set", "timeout", "4")
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert "authenticate first to change settings" in r.stderr and "$BOOTD_PASSWORD" in r.stderr, r.stderr
+    r = bootd("settings", "set", "timeout", "4", password="wrong")
+    assert r.returncode == 1 and "wrong password" in r.stderr and "$BOOTD_PASSWORD" not in r.stderr, r.stderr
+    r = bootd("settings", "set", "timeout", "4", password="hunter2")
+    assert r.returncode == 0 and r.stdout.strip() == "timeout = 4", r.stderr
+    assert bootd("settings", "get", "timeout").stdout.strip() == "4"
