@@ -9,7 +9,7 @@ cleanly; what was found so far is kept.
 
 Menu entries are recorded when the script defines them and evaluated later,
 as GRUB does when one is chosen: in a fresh context holding only exported
-variables, with the entry's extra arguments as ``$1…``.
+variables, with the title as ``$1`` and the extra arguments as ``$2…``.
 """
 
 from __future__ import annotations
@@ -401,7 +401,8 @@ class Interpreter:
         if item.loaded is not None:
             return
         child = item.ctx.child()
-        child.positional = list(item.args)
+        # GRUB passes the title and the extra arguments: ``$1`` is always the title
+        child.positional = [item.title, *item.args]
         saved_ctx, saved_loading, saved_limit = self.ctx, self.loading, self.step_limit
         saved_file = self.file
         self.ctx = child

@@ -72,7 +72,7 @@ menuentry 'First' --class debian --class os --users alice --unrestricted --hotke
   linux /vmlinuz root=/dev/sda1
 }
 menuentry "With args" /vmlinuz-2 "quiet splash" --id=args {
-  linux $1 $2
+  linux $2 $3 "n=$#" "t=$1"
   initrd /initrd-a /initrd-b
 }
 hiddenentry 'Hidden' --hotkey h { linux /hidden }
@@ -84,7 +84,8 @@ hiddenentry 'Hidden' --hotkey h { linux /hidden }
         ("With args", "args", False),
         ("Hidden", None, True),
     ]
-    assert opts[1].args == "quiet splash"
+    # as the GRUB manual says: the title is always $1, the extra arguments follow
+    assert opts[1].args == 'quiet splash n=3 "t=With args"'
     assert str(opts[1].kernel and opts[1].kernel.path) == "/vmlinuz-2"
     assert [str(r.path) for r in opts[1].initrds] == ["/initrd-a", "/initrd-b"]
     assert out.menu[0].classes == ("debian", "os")
