@@ -29,7 +29,7 @@ def boot_summary(rec: BootRecord) -> tuple[str, ...]:
     lines = [f"Booted:        {rec.name or rec.option}"]
     if rec.console:
         lines.append(f"Console:       {rec.console}")
-    lines.append(f"stdout-path:   {rec.dt_console_path or '(device tree not changed)'}")
+    lines.append(f"stdout-path:   {rec.dt_console_path or '(not changed: no console was chosen)'}")
     lines.append(f"Arguments:     {rec.args}")
     if rec.kexec_load:
         lines.append(f"kexec load:    {shlex.join(rec.kexec_load)}")
