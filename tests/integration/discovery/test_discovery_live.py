@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from bootd.discovery.manager import Discovery
+from bootd.errors import BootdError
 from bootd.inventory import Inventory
 from bootd.model import Severity
 from bootd.platform import Platform
@@ -273,3 +274,32 @@ async def test_second_path_to_the_same_filesystem_is_skipped_then_takes_over(
         await wait_until(lambda: titles(inv) == [title_of("ext4")], what="its option")
         loops.detach(b)
         await wait_until(lambda: inv.devices() == [], what="both gone")
+
+
+async def test_busy_mount_is_detached_lazily_on_removal(
+    images: dict[str, Path], platform: Platform, loops: h.LoopFactory, mount_root: Path
+) -> None:
+    """A file held open on the filesystem (an admin's shell, a running copy) does
+    not keep a pulled device's mount alive: it is detached lazily."""
+    slot = loops.new()
+    async with running(platform, mount_root, [slot]) as (disc, inv, _rec):
+        loops.attach(images["ext4"], slot)
+        await wait_until(lambda: titles(inv) == [title_of("ext4")], what="the option after attach")
+        dev = inv.device(slot.name)
+        assert dev is not None and dev.mountpoint is not None
+        target = Path(str(dev.mountpoint))
+        opt = inv.options()[0]
+        assert opt.kernel is not None and opt.kernel.path is not None
+        fd = os.open(target / str(opt.kernel.path).lstrip("/"), os.O_RDONLY)
+        try:
+            # the plain unmount is refused while the file is open
+            with pytest.raises(BootdError, match="busy"):
+                await platform.block.umount(target)
+            loops.detach(slot)
+            await wait_until(lambda: inv.devices() == [], what="removal after detach")
+            await disc.settled(10)
+            await wait_until(lambda: h.mounts_under(mount_root) == [], what="the lazy unmount")
+            assert not target.exists(), f"{target} left behind"
+            assert os.read(fd, 7) == b"kernel:"  # the open file stays readable until it is closed
+        finally:
+            os.close(fd)
