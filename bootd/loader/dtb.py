@@ -123,16 +123,25 @@ def _is_simplefb(compatible: bytes | None) -> bool:
 def _framebuffer_node(tree: Tree, fb: Framebuffer) -> str | None:
     """The node that describes ``fb`` already, in one pass over the tree: the
     first display node whose BARs cover it, else a simple-framebuffer node at
-    its address (firmware may have made one)."""
+    its address (firmware may have made one).
+
+    A property value is bytes of the blob, so a tree whose bytes nowhere hold
+    ``display\\0`` (the start of any ``device_type = "display"``) nor
+    ``simple-framebuffer`` has no such node: most trees need no walk at all."""
+    raw = tree.fdt.as_bytearray()
+    displays = b"display\0" in raw
+    simplefbs = b"simple-framebuffer" in raw
+    if not (displays or simplefbs):
+        return None
     simplefb: str | None = None
     for off in tree.offsets():
         if off == 0:
             continue
-        if first_string(tree.get_at(off, "device_type")) == "display":
+        if displays and first_string(tree.get_at(off, "device_type")) == "display":
             path = tree.path_of(off)
             if _covers(tree, path, fb):
                 return path
-        if simplefb is None and _is_simplefb(tree.get_at(off, "compatible")):
+        if simplefbs and simplefb is None and _is_simplefb(tree.get_at(off, "compatible")):
             path = tree.path_of(off)
             reg = cells(tree.get_at(off, "reg") or b"")
             na = tree.cells_of(parent_of(path))[0]

@@ -102,9 +102,19 @@ class Tree:
         self._offsets[path] = found
         return found
 
-    def edited(self) -> None:
-        """Forget cached offsets: call after changing ``self.fdt`` directly."""
-        self._offsets.clear()
+    def edited(self, at: int | None = None) -> None:
+        """Forget cached offsets: call after changing ``self.fdt`` directly.
+
+        ``at``: the edit only changed properties of the node at that offset.
+        libfdt splices such a change in after the node's begin tag, so that
+        node and every node before it keep their offsets, and no node appeared
+        or vanished (paths not found stay not found)."""
+        if at is None:
+            self._offsets.clear()
+            return
+        for path, off in list(self._offsets.items()):
+            if off is not None and off > at:
+                del self._offsets[path]
 
     def exists(self, path: str) -> bool:
         return self.offset(path) is not None
@@ -137,8 +147,11 @@ class Tree:
 
     def set(self, path: str, name: str, value: bytes) -> None:
         self.ensure(path)
-        self.fdt.setprop(self.offset(path), name, value)
-        self.edited()
+        off = self.offset(path)
+        try:
+            self.fdt.setprop(off, name, value)
+        finally:
+            self.edited(off)
 
     def set_str(self, path: str, name: str, value: str) -> None:
         self.set(path, name, value.encode() + b"\0")
@@ -150,8 +163,10 @@ class Tree:
         off = self.offset(path)
         if off is None:
             return False
-        deleted = self.fdt.delprop(off, name, (libfdt.NOTFOUND,)) == 0
-        self.edited()
+        try:
+            deleted = self.fdt.delprop(off, name, (libfdt.NOTFOUND,)) == 0
+        finally:
+            self.edited(off)
         return bool(deleted)
 
     def props(self, path: str) -> list[tuple[str, bytes]]:
