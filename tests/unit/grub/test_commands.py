@@ -168,6 +168,50 @@ def test_entry_that_opens_a_menu_becomes_a_group(run: Run) -> None:
     ]
 
 
+def test_snapper_snapshot_entries_pass_their_paths_as_arguments(run: Run) -> None:
+    # The form snapper's GRUB plugin writes: the snapshot's path and subvolume are
+    # the entry's extra arguments, which GRUB passes as $2 and $3 ($1 is the title).
+    snap = "menuentry 'openSUSE Tumbleweed' { linux /boot/vmlinuz-6.9 root=/dev/sda2 ${extra_cmdline} }\n"
+    files = {
+        "/.snapshots/7/snapshot/boot/grub2/grub.cfg": snap,
+        "/.snapshots/grub-snapshot.cfg": (
+            "snapshot_found=false\n"
+            'if [ -f "/.snapshots/7/snapshot/boot/grub2/grub.cfg" ]; then\n'
+            "  snapshot_found=true\n"
+            "  saved_subvol=$btrfs_subvol\n"
+            '  menuentry "openSUSE Tumbleweed (6.9,2024-05-01T10:00,post,zypp(zypper))"'
+            ' "/.snapshots/7/snapshot" "/@/.snapshots/7/snapshot" {\n'
+            '    btrfs_subvol="$3"\n'
+            '    extra_cmdline="rootflags=subvol=$3"\n'
+            "    export extra_cmdline\n"
+            "    snapshot_num=7\n"
+            "    export snapshot_num\n"
+            '    configfile "$2/boot/grub2/grub.cfg"\n'
+            "    btrfs_subvol=$saved_subvol\n"
+            "  }\n"
+            "fi\n"
+            "if [ x$snapshot_found != xtrue ]; then\n"
+            "  submenu 'Bootable snapshot #7' { menuentry 'x' { echo gone; } }\n"
+            "fi\n"
+        ),
+    }
+    cfg = (
+        "menuentry 'openSUSE Tumbleweed' { linux /boot/vmlinuz-6.10 root=/dev/sda2 }\n"
+        "submenu 'Start bootloader from a read-only snapshot' {\n"
+        '  if [ -f "/.snapshots/grub-snapshot.cfg" ]; then source "/.snapshots/grub-snapshot.cfg"; fi\n'
+        "}\n"
+    )
+    out = run(cfg, files=files, config="/boot/grub2/grub.cfg")
+    assert [(o.name, o.group, o.args) for o in out.options] == [
+        ("openSUSE Tumbleweed", None, "root=/dev/sda2"),
+        (
+            "openSUSE Tumbleweed",
+            "Start bootloader from a read-only snapshot > openSUSE Tumbleweed (6.9,2024-05-01T10:00,post,zypp(zypper))",
+            "root=/dev/sda2 rootflags=subvol=/@/.snapshots/7/snapshot",
+        ),
+    ]
+
+
 FEDORA_CFG = """
 set pager=1
 if [ -f ${config_directory}/grubenv ]; then
