@@ -301,9 +301,16 @@ class NetworkDiscovery:
             self._tasks[name] = asyncio.create_task(self._resolve(name, params), name=f"pxe-{name}")
 
     async def _load_first(
-        self, device: str, candidates: list[pxe.Candidate], *, lease: pxe.Lease | None, key_prefix: str
+        self,
+        device: str,
+        candidates: list[pxe.Candidate],
+        *,
+        lease: pxe.Lease | None,
+        key_prefix: str,
+        why: list[str] | None = None,
     ) -> list[BootOption] | None:
-        """Options of the first candidate that exists; None if none could be loaded."""
+        """Options of the first candidate that exists; None if none could be
+        loaded (then the reason is appended to ``why`` when given)."""
         for cand in candidates:
             try:
                 text = await self.fetch_text(cand.url)
@@ -312,10 +319,14 @@ class NetworkDiscovery:
                 continue
             except BootdError as e:
                 self._say(Severity.ERROR, f"{device}: {e}")
+                if why is not None:
+                    why.append(str(e))
                 return None
             return await self._parse(device, cand, text, lease=lease, key_prefix=key_prefix)
         if candidates:
             self._say(Severity.INFO, f"{device}: no PXE configuration found (tried {len(candidates)} names)")
+            if why is not None:
+                why.append("not found" if len(candidates) == 1 else f"none of {len(candidates)} names was found")
         return None
 
     async def _parse(
@@ -372,9 +383,15 @@ class NetworkDiscovery:
         candidates = pxe.url_candidates(url, lease)
         if self.inventory.device(URL_DEVICE) is None:
             self.inventory.add_device(Device(id=URL_DEVICE, type=DeviceType.NETWORK, label="Retrieved from URL"))
-        options = await self._load_first(URL_DEVICE, candidates, lease=lease, key_prefix=pxe.url_key(url))
+        why: list[str] = []
+        options = await self._load_first(URL_DEVICE, candidates, lease=lease, key_prefix=pxe.url_key(url), why=why)
         if options is None:
-            raise ResourceError(f"no boot configuration could be retrieved from {url}")
+            if not self.inventory.options_of(URL_DEVICE):  # no empty "Retrieved from URL" device left behind
+                self.inventory.remove_device(URL_DEVICE)
+            reason = f": {why[0]}" if why else ""
+            if why == ["not found"] and candidates[0].url != url:
+                reason = f": {candidates[0].url} not found"
+            raise ResourceError(f"no boot configuration could be retrieved from {url}{reason}")
         keep = {o.id for o in options}
         for old in self._url_options.get(url, []):
             if old not in keep:

@@ -260,3 +260,22 @@ async def test_temporary_directories_are_removed_on_stop(
     kept.lease_script()
     kept.close()
     assert (given / "udhcpc-script").is_file()
+
+
+async def test_add_url_failure_says_why_and_leaves_no_empty_device(machine: Path, tmp_path: Path) -> None:
+    disc, inv, _ = make(machine, tmp_path, NetworkSettings(enabled=False))
+    with pytest.raises(ResourceError, match=r"retrieved from ftp://x/y: .*unsupported URL scheme 'ftp'"):
+        await disc.add_url("ftp://x/y")
+    with pytest.raises(ResourceError, match=r"retrieved from file://\S+/nothing\.cfg: not found$"):
+        await disc.add_url((machine / "nothing.cfg").as_uri())
+    with pytest.raises(
+        ResourceError, match=r"from file://\S+/empty/: file://\S+/empty/pxelinux\.cfg/default not found$"
+    ):
+        await disc.add_url(f"file://{machine}/empty/")
+    assert inv.device("url") is None and inv.options() == []
+    # a failure after a success keeps the device and the options already retrieved
+    (machine / "menu.cfg").write_text("LABEL m\n  KERNEL vmlinuz\n")
+    await disc.add_url((machine / "menu.cfg").as_uri())
+    with pytest.raises(ResourceError):
+        await disc.add_url((machine / "nothing.cfg").as_uri())
+    assert inv.device("url") is not None and [o.name for o in inv.options()] == ["m"]
