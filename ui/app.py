@@ -33,6 +33,19 @@ log = logging.getLogger(__name__)
 HEADER_WIDTH = 79
 """The countdown line fits an 80-column console: long entry names are shortened."""
 
+URL_HELP = """\
+Retrieve config from URL
+
+Type the address of a PXELINUX-style boot configuration and press Enter;
+its entries appear under "Retrieved from URL".  http://, https://, tftp://
+and file:// addresses work, e.g.
+    tftp://10.0.0.1/pxelinux.cfg/default
+    http://boot.example.com/install/menu.cfg
+An address ending in / is a path prefix: pxelinux.cfg/ below it is searched
+as PXELINUX does (MAC address, IP address in hex, then default).
+Relative kernel and initrd names are fetched from beside the config (or
+below the path prefix).  Esc cancels."""
+
 
 class App:
     def __init__(
@@ -298,7 +311,7 @@ class App:
             lines = [self.log_line(m) for m in self.status_log]
             self.push(TextView("Status log", lines, end=True))
         elif action == "url":
-            self.push(PromptView("Retrieve config from URL", "URL:", self.add_url, self.back))
+            self.push(PromptView("Retrieve config from URL", "URL:", self.add_url, self.back, help=URL_HELP))
         elif action == "rescan":
             self.status("Rescanning devices" + self.glyphs.ellipsis)
             self.spawn(self.backend.rescan(), "Rescan")

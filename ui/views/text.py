@@ -114,7 +114,10 @@ class PromptView(View):
         self._on_ok(self.edit.edit_text)
 
     def keypress(self, size: Size, key: str) -> str | None:
-        if key == "enter" and self.edit.edit_text and self.pile.focus_position == 2:
-            self.submit()
+        if key == "enter" and self.pile.focus_position == 2:
+            if self.edit.edit_text:
+                self.submit()
+            else:
+                self.message.set_text("Type a value first, or press Esc to cancel.")
             return None
         return super().keypress(size, key)

@@ -292,3 +292,15 @@ async def test_a_burst_of_new_options_rebuilds_the_menu_once() -> None:
     await settle(app)
     assert len(builds) == 1
     assert "Entry 0" in h.screen(app.chrome)
+
+
+async def test_url_prompt_help_names_the_schemes_and_the_path_prefix() -> None:
+    app = await started(daemon())
+    h.press(app.chrome, "u")
+    assert isinstance(app.stack[-1], PromptView)
+    h.press(app.chrome, "f1")
+    text = h.screen(app.chrome)
+    assert "http://, https://, tftp://" in text and "and file://" in text
+    assert "An address ending in / is a path prefix" in text
+    h.press(app.chrome, "esc")
+    assert isinstance(app.stack[-1], PromptView)

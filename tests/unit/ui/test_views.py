@@ -239,3 +239,13 @@ def test_home_and_end_land_on_entries_not_headers() -> None:
     assert view.focused_key == "act:exit"
     h.press(view, "page up", "page up", "page up")
     assert view.focused_row is not None and view.focused_row.kind.selectable()
+
+
+def test_prompt_view_enter_on_an_empty_field_says_what_to_do() -> None:
+    got: list[str] = []
+    view = PromptView("Retrieve config from URL", "URL:", got.append, lambda: None)
+    assert h.press(view, "enter") == [None]
+    assert got == [] and "Type a value first, or press Esc to cancel." in h.screen(view)
+    h.type_text(view, "tftp://10.0.0.1/x")
+    h.press(view, "enter")
+    assert got == ["tftp://10.0.0.1/x"]
