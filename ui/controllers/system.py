@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from bootd.model import DeviceType
 from ui.views.settings import SettingsView
 from ui.views.text import TextView
 
 if TYPE_CHECKING:
     from ui.app import App
+
+
+LEASE_FIELDS = (("ip", "address"), ("router", "router"), ("dns", "DNS"), ("serverid", "DHCP server"))
+"""What a network device's lease shows on the system information screen."""
 
 
 class SystemController:
@@ -17,6 +22,8 @@ class SystemController:
 
     async def show_info(self) -> None:
         info = await self.app.backend.system_info()
+        # asked afresh: a device's details (an interface's lease) change without it coming or going
+        devices = {d.id: d for d in await self.app.backend.list_devices()}
         lines: list[str | tuple[str, str]] = [
             ("device", "System"),
             f"  bootd version   {info.version or self.app.version}",
@@ -26,13 +33,23 @@ class SystemController:
             "",
             ("device", "Devices"),
         ]
-        for d in sorted(self.app.model.devices.values(), key=lambda d: d.id):
+        for d in sorted(devices.values(), key=lambda d: d.id):
             lines.append(f"  {d.title}")
+            if d.type is DeviceType.NETWORK:
+                lines.append(f"    type network  MAC {d.uuid or '-'}  link {d.prop('link') or '-'}")
+                lease = [f"{label} {d.prop(key)}" for key, label in LEASE_FIELDS if d.prop(key)]
+                lines.append(f"    {'  '.join(lease) if lease else 'no address'}")
+                continue
             lines.append(f"    type {d.type}  node {d.node or '-'}  fs {d.fstype or '-'}")
             lines.append(f"    uuid {d.uuid or '-'}  label {d.label or '-'}")
             lines.append(f"    mounted on {d.mountpoint or '-'}")
         lines += ["", ("device", "Network interfaces")]
-        lines += [f"  {name:<10} {addr}" for name, addr in info.interfaces] or ["  (none)"]
+        for name, addr in info.interfaces:
+            dev = devices.get(name)
+            ip = dev.prop("ip") if dev is not None else None
+            lines.append(f"  {name:<10} {addr}  {ip or 'no address'}")
+        if not info.interfaces:
+            lines.append("  (none)")
         lines += ["", ("device", "Consoles")]
         lines += [f"  {c.name:<8} {c.kind:<7} {c.dt_path or ''}" for c in self.app.consoles] or ["  (none)"]
         self.app.push(TextView("System information", lines))

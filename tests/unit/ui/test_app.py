@@ -7,7 +7,7 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import replace
 
-from bootd.model import Severity, StatusMessage
+from bootd.model import Device, DeviceType, Severity, StatusMessage
 from tests.unit.ui import helpers as h
 from tests.unit.ui.fakes import FakeBackend
 from tests.unit.ui.sample import ADVANCED, CONSOLES, DISK, STICK, UBUNTU, USB
@@ -304,3 +304,34 @@ async def test_url_prompt_help_names_the_schemes_and_the_path_prefix() -> None:
     assert "An address ending in / is a path prefix" in text
     h.press(app.chrome, "esc")
     assert isinstance(app.stack[-1], PromptView)
+
+
+async def test_system_info_shows_network_interfaces_with_their_lease() -> None:
+    eth0 = Device(
+        "eth0",
+        DeviceType.NETWORK,
+        uuid="52:54:00:12:34:56",
+        properties=(("mac", "52:54:00:12:34:56"), ("link", "up"), ("ip", "10.0.0.5"), ("router", "10.0.0.1")),
+    )
+    eth1 = Device("eth1", DeviceType.NETWORK, uuid="52:54:00:12:34:57", properties=(("link", "down"),))
+    info = be.SystemInfo(
+        "sandbox", "ppc64le", "ieee1275", "none", "0.1.0", (("eth0", eth0.uuid or ""), ("eth1", eth1.uuid or ""))
+    )
+    b = daemon(devices=[DISK, replace(eth0, properties=eth0.properties[:2]), eth1], info=info)
+    app = await started(b)
+    b.devices[1] = eth0  # the lease came later; the menu is told of devices coming and going only
+    h.press(app.chrome, "i")
+    await settle(app)
+    view = app.stack[-1]
+    assert isinstance(view, TextView)
+    lines = [ln.rstrip() for ln in view.text.splitlines()]
+    i = lines.index("  Network: eth0")
+    assert lines[i + 1 : i + 3] == [
+        "    type network  MAC 52:54:00:12:34:56  link up",
+        "    address 10.0.0.5  router 10.0.0.1",
+    ]
+    j = lines.index("  Network: eth1")
+    assert lines[j + 1 : j + 3] == ["    type network  MAC 52:54:00:12:34:57  link down", "    no address"]
+    assert "  eth0       52:54:00:12:34:56  10.0.0.5" in lines
+    assert "  eth1       52:54:00:12:34:57  no address" in lines
+    assert not any("node -" in ln for ln in lines[i : i + 3])
