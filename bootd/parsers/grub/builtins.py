@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from bootd.model import Severity
 from bootd.parsers.grub import grubenv
 from bootd.parsers.grub.loaders import LOADERS, quote_cmdline
 from bootd.parsers.grub.regex import RegexError, search
@@ -293,6 +294,11 @@ def cmd_configfile(it: Interpreter, args: list[str]) -> int:
         return 1
     found = it.read(args[0])
     if found is None:
+        target, path = it.locate(args[0])
+        if target.view is None and target.selector is not None:
+            # an EFI stub that hands over to the real config on a device not seen yet
+            message = f"configfile {path}: no known device has {target.selector}; its menu is not shown"
+            it.warn(message, severity=Severity.INFO)
         return 1
     if it.source_depth >= it.limits.source_depth:
         it.warn(f"{found[1]}: files nested deeper than {it.limits.source_depth} (a configfile cycle?); skipped")

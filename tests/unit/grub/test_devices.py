@@ -86,3 +86,12 @@ def test_network_device_names_become_urls(run: Run) -> None:
 def test_paths_cannot_leave_the_device(run: Run) -> None:
     out = run("menuentry A { linux /../../etc/../vmlinuz }")
     assert out.options[0].kernel == Resource.local("/vmlinuz")
+
+
+def test_efi_stub_whose_target_is_not_known_says_so(run: Run) -> None:
+    stub = "search.fs_uuid 2159a160 root\nset prefix=($root)/grub2\nconfigfile $prefix/grub.cfg\n"
+    out = run(stub, config="/EFI/centos/grub.cfg", device={"id": "esp", "uuid": "F2A2"})
+    assert out.options == []
+    assert [d.message for d in out.diagnostics] == [
+        "configfile /grub2/grub.cfg: no known device has uuid=2159a160; its menu is not shown"
+    ]
