@@ -14,7 +14,7 @@ import pytest
 
 from tests.conftest import is_root
 from tests.e2e import qemu
-from tests.e2e.guest import ARM64, CACHE, PPC64EL, Arch, Guest, board_dtb, build, qemu_argv
+from tests.e2e.guest import ARM64, CACHE, ENTRY_DTB_ID, PPC64EL, Arch, Guest, board_dtb, build, qemu_argv
 
 TIMEOUT = 240
 SECOND_VTY = 0x71000010
@@ -28,6 +28,14 @@ class Case:
     dtb: Path | None = None
     extra: tuple[str, ...] = ()
     stop_at: str | None = "PROOF-DONE"
+    entry: str | None = None
+    """The BLS entry stage 1 boots, by file stem (default: the one titled ``ENTRY_TITLE``)."""
+    name: str | None = None
+    """The case's key in the results (default: ``console``)."""
+
+    @property
+    def key(self) -> str:
+        return self.name or self.console
 
 
 @dataclass(frozen=True)
@@ -54,12 +62,12 @@ def boot_all(guest: Guest, cases: Sequence[Case]) -> dict[str, Booted]:
     """Boot every case at once; results by console name."""
 
     def one(case: Case) -> Booted:
-        log = guest.stage1.parent / f"serial-{case.console}.log"
-        argv = qemu_argv(guest, console=case.console, dtb=case.dtb, extra=case.extra)
+        log = guest.stage1.parent / f"serial-{case.key}.log"
+        argv = qemu_argv(guest, console=case.console, dtb=case.dtb, extra=case.extra, entry=case.entry)
         return Booted(qemu.run(argv, log=log, timeout=TIMEOUT, stop_at=case.stop_at), log)
 
     with ThreadPoolExecutor(max_workers=2) as pool:
-        return dict(zip((c.console for c in cases), pool.map(one, cases), strict=True))
+        return dict(zip((c.key for c in cases), pool.map(one, cases), strict=True))
 
 
 @pytest.fixture(scope="session")
@@ -70,7 +78,8 @@ def arm64_guest(tmp_path_factory: pytest.TempPathFactory) -> Guest:
 @pytest.fixture(scope="session")
 def arm64_runs(arm64_guest: Guest) -> dict[str, Booted]:
     board = board_dtb(ARM64, arm64_guest.stage1.parent)
-    return boot_all(arm64_guest, [Case("ttyAMA0", board), Case("tty0", board)])
+    entry_tree = Case("tty0", board, entry=ENTRY_DTB_ID, name="tty0-entry-dtb")
+    return boot_all(arm64_guest, [Case("ttyAMA0", board), Case("tty0", board), entry_tree])
 
 
 @pytest.fixture(scope="session")

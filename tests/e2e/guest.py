@@ -33,6 +33,10 @@ CACHE = ROOT / "tests" / ".cache" / "e2e"
 
 ENTRY_TITLE = "bootd kexec proof"
 ENTRY_ARGS = "stage=2 proof=bootd"
+ENTRY_DTB_ID = "proof-dtb"
+"""The arm64 entry that names its own device tree (BLS ``devicetree``)."""
+ENTRY_DTB_TITLE = "bootd kexec proof with the entry's own tree"
+ENTRY_DTB = "board.dtb"
 STAGE2_UUID = "6b1d5e4e-0e2a-4c55-9a3e-2f6f3c1d7b10"
 STAGE2_LABEL = "PROOF"
 
@@ -139,8 +143,9 @@ def _stage2(arch: Arch, x: Path, dest: Path) -> None:
     image.write(dest)
 
 
-def _bls_entry(arch: Arch) -> bytes:
-    return (f"title {ENTRY_TITLE}\nlinux /{arch.kernel_name}\ninitrd /initrd.img\noptions {ENTRY_ARGS}\n").encode()
+def _bls_entry(arch: Arch, title: str = ENTRY_TITLE, devicetree: str | None = None) -> bytes:
+    tree = f"devicetree {devicetree}\n" if devicetree else ""
+    return (f"title {title}\nlinux /{arch.kernel_name}\ninitrd /initrd.img\n{tree}options {ENTRY_ARGS}\n").encode()
 
 
 def _unpacked(debs: list[Path], cache: Path) -> Path:
@@ -227,6 +232,10 @@ def _build(arch: Arch, cache: Path, out: Path, bootd_src: Path) -> Guest:
     image.add(f"stage2/{arch.kernel_name}", kernel)
     image.add("stage2/initrd.img", stage2)
     image.add("stage2/loader/entries/proof.conf", _bls_entry(arch))
+    if arch is ARM64:
+        # A second entry that brings its own tree: qemu's board as dumped, with no framebuffer node.
+        image.add(f"stage2/{ENTRY_DTB}", dump_board(arch, out / "board.dtb"))
+        image.add(f"stage2/loader/entries/{ENTRY_DTB_ID}.conf", _bls_entry(arch, ENTRY_DTB_TITLE, f"/{ENTRY_DTB}"))
     stage1 = out / "stage1.cpio.gz"
     image.write(stage1)
     return Guest(arch, kernel, stage1, stage2)
@@ -275,18 +284,28 @@ def with_framebuffer(blob: bytes) -> bytes:
     return bytes(fdt.as_bytearray())
 
 
+def dump_board(arch: Arch, raw: Path) -> Path:
+    """qemu's own tree for the board, as qemu hands it over (for arm64: no framebuffer node)."""
+    subprocess.run([*arch.qemu, "-machine", f"dumpdtb={raw}", "-display", "none"], check=True, capture_output=True)
+    return raw
+
+
 def board_dtb(arch: Arch, out: Path) -> Path:
     """qemu's own tree for the arm64 board, plus a firmware framebuffer."""
-    raw = out / "board.dtb"
-    subprocess.run([*arch.qemu, "-machine", f"dumpdtb={raw}", "-display", "none"], check=True, capture_output=True)
+    raw = dump_board(arch, out / "board.dtb")
     patched = out / "board-fb.dtb"
     patched.write_bytes(with_framebuffer(raw.read_bytes()))
     return patched
 
 
-def qemu_argv(guest: Guest, *, console: str, dtb: Path | None = None, extra: Sequence[str] = ()) -> list[str]:
-    """The qemu command for one case: stage 1 boots, bootd is told to use ``console``."""
+def qemu_argv(
+    guest: Guest, *, console: str, dtb: Path | None = None, extra: Sequence[str] = (), entry: str | None = None
+) -> list[str]:
+    """The qemu command for one case: stage 1 boots, bootd is told to use ``console`` (and to boot
+    the BLS entry ``entry``, by its file stem, instead of the one titled ``ENTRY_TITLE``)."""
     append = f"console={guest.arch.serial} panic=5 proof.console={console} proof.uuid={STAGE2_UUID}"
+    if entry is not None:
+        append += f" proof.entry={entry}"
     argv = [*guest.arch.qemu, "-nographic", "-no-reboot", "-kernel", str(guest.kernel), "-initrd", str(guest.stage1)]
     if dtb is not None:
         argv += ["-dtb", str(dtb)]

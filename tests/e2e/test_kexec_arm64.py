@@ -11,7 +11,7 @@ import pytest
 
 from tests.e2e import qemu
 from tests.e2e.conftest import TIMEOUT, Booted
-from tests.e2e.guest import ENTRY_ARGS, FB_NODE
+from tests.e2e.guest import ENTRY_ARGS, ENTRY_DTB, ENTRY_DTB_TITLE, FB_NODE, Guest
 
 pytestmark = [pytest.mark.slow, pytest.mark.root]
 
@@ -58,6 +58,27 @@ def test_screen_console_and_framebuffer_reach_the_second_kernel(arm64_runs: dict
     assert f"tty0 -> {FB_NODE}" in " ".join(run.starting("STAGE1-BOOTD console:"))
     assert run.first("PROOF-CMDLINE ") == ENTRY_ARGS
     # stdout-path names the simple-framebuffer node, so the kernel's console is the screen, not the UART
+    assert run.first("PROOF-DT chosen/stdout-path=") == FB_NODE
+    assert run.first("PROOF-DT chosen/linux,stdout-path=") == FB_NODE
+    assert run.first("PROOF-CONSOLE ") == "tty0"
+    assert run.first("PROOF-FB-DT ") == f"{FB_NODE.lstrip('/')} width=0x00000400 height=0x00000300 format=a8r8g8b8"
+    assert run.first("PROOF-FB0 ") == "name=simple size=1024,768 mode=U:1024x768p-0"
+
+
+def test_entry_tree_without_a_display_node_gains_a_simple_framebuffer(
+    arm64_guest: Guest, arm64_runs: dict[str, Booted]
+) -> None:
+    # The entry brings its own tree (qemu's board as dumped: no framebuffer, no /reserved-memory);
+    # bootd describes stage 1's fb0 in it as a simple-framebuffer under /chosen and points the console at it.
+    board = (arm64_guest.stage1.parent / ENTRY_DTB).read_bytes()
+    assert b"simple-framebuffer" not in board and b"reserved-memory" not in board
+    run = booted(arm64_runs["tty0-entry-dtb"])
+    assert any(ENTRY_DTB_TITLE in line for line in run.starting("STAGE1-BOOTD option:")), run.tail()
+    assert kexec_load(run).startswith("kexec -l /stage2/vmlinuz ")
+    changes = [line.strip() for line in run.lines if line.startswith("STAGE1-BOOTD   ")]
+    for added in (f"+ {FB_NODE}/width = <0x400>", f"+ /reserved-memory/{FB_NODE.rsplit('/', 1)[1]}/no-map"):
+        assert any(line.endswith(added) for line in changes), (added, changes)
+    assert run.first("PROOF-CMDLINE ") == ENTRY_ARGS
     assert run.first("PROOF-DT chosen/stdout-path=") == FB_NODE
     assert run.first("PROOF-DT chosen/linux,stdout-path=") == FB_NODE
     assert run.first("PROOF-CONSOLE ") == "tty0"
