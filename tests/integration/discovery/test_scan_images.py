@@ -4,7 +4,6 @@ image bytes never change."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -105,8 +104,6 @@ async def test_not_a_filesystem_is_skipped_with_a_message(tmp_path: Path, platfo
 
 @pytest.mark.root
 def test_bootd_scan_image_as_a_subprocess(images: dict[str, Path], udev: None) -> None:
-    if importlib.util.find_spec("bootd.cli.scan") is None:
-        pytest.skip("bootd scan (bootd/cli/scan.py) is not there yet")
     image = images["partitioned"]
     before = h.sha256(image)
     loops_before = _loop_names()
@@ -128,8 +125,6 @@ def test_bootd_scan_image_as_a_subprocess(images: dict[str, Path], udev: None) -
 
 @pytest.mark.root
 def test_bootd_scan_block_device_as_a_subprocess(images: dict[str, Path], loops: h.LoopFactory) -> None:
-    if importlib.util.find_spec("bootd.cli.scan") is None:
-        pytest.skip("bootd scan (bootd/cli/scan.py) is not there yet")
     loop = loops.attach(images["partitioned"])
     node = f"/dev/{loop.name}p1"
     r = subprocess.run(
