@@ -100,6 +100,7 @@ class DBusBackend:
         c.on_option_removed(lambda oid: self._emit(be.OptionRemoved(oid)))
         c.on_device_added(lambda d: self._emit(be.DeviceAdded(d)))
         c.on_device_removed(lambda did: self._emit(be.DeviceRemoved(did)))
+        c.on_device_changed(lambda d: self._emit(be.DeviceAdded(d)))
         c.on_status(self._on_status)
         c.on_progress(lambda stage, fraction: self._emit(be.BootProgress(stage, fraction)))
         c.on_state(self._on_state)

@@ -21,7 +21,7 @@ Public API (stable)::
     await client.get_settings() -> SettingsView
     await client.set_setting(key, value)            # bootd.toml key names
     client.on_option_added(cb(BootOption)), on_option_changed(cb(BootOption)), on_option_removed(cb(id))
-    client.on_device_added(cb(Device)), on_device_removed(cb(id))
+    client.on_device_added(cb(Device)), on_device_removed(cb(id)), on_device_changed(cb(Device))
     client.on_status(cb(level, message)), on_progress(cb(stage, fraction))
     client.on_state(cb(DaemonState))                # state, countdown, last boot changes
     client.on_settings(cb(SettingsView))
@@ -34,6 +34,7 @@ Every ``on_*`` returns a function that unsubscribes.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -124,8 +125,10 @@ class BootdClient:
         self._bus = bus
         self._subs: dict[str, list[Callback]] = {}
         self._options: dict[str, Props] = {}
+        self._devices: dict[str, Props] = {}
         self._manager: Props = {}
         self._settings: Props = {}
+        self._managed_pending: asyncio.Future[dict[str, dict[str, Props]]] | None = None
         bus.add_message_handler(self._on_message)
 
     # -- connection ---------------------------------------------------------------
@@ -197,6 +200,25 @@ class BootdClient:
 
     # -- queries ----------------------------------------------------------------------
     async def _managed(self) -> dict[str, dict[str, Props]]:
+        """All objects; callers that ask while a request is on its way share its
+        reply (a menu asks for options and devices at once: one large reply, not two).
+        Replies come in order on this connection, so the shared one is as new as
+        anything this client has seen when it joined."""
+        pending = self._managed_pending
+        if pending is None:
+            pending = asyncio.ensure_future(self._fetch_managed())
+            self._managed_pending = pending
+            pending.add_done_callback(self._managed_done)
+        objs = await asyncio.shield(pending)
+        return {path: {i: dict(p) for i, p in ifaces.items()} for path, ifaces in objs.items()}
+
+    def _managed_done(self, fut: asyncio.Future[dict[str, dict[str, Props]]]) -> None:
+        if self._managed_pending is fut:
+            self._managed_pending = None
+        if not fut.cancelled():
+            fut.exception()  # retrieved: each waiter gets it raised
+
+    async def _fetch_managed(self) -> dict[str, dict[str, Props]]:
         body = await self._call("GetManagedObjects", iface=names.OBJECT_MANAGER_IFACE)
         return {path: {i: _plain(p) for i, p in ifaces.items()} for path, ifaces in body[0].items()}
 
@@ -210,7 +232,8 @@ class BootdClient:
 
     async def list_devices(self) -> list[Device]:
         objs = await self._managed()
-        return [codec.device_from_props(i[names.DEVICE_IFACE]) for i in objs.values() if names.DEVICE_IFACE in i]
+        self._devices = {path: i[names.DEVICE_IFACE] for path, i in objs.items() if names.DEVICE_IFACE in i}
+        return [codec.device_from_props(p) for p in self._devices.values()]
 
     async def get_state(self) -> DaemonState:
         self._manager = await self._get_all(names.MANAGER_IFACE)
@@ -335,6 +358,11 @@ class BootdClient:
     def on_device_removed(self, cb: Callable[[str], None]) -> Callable[[], None]:
         return self._on("device-removed", cb)
 
+    def on_device_changed(self, cb: Callable[[Device], None]) -> Callable[[], None]:
+        """A device's details changed (a label, an interface's lease); needs
+        :meth:`list_devices` called once so the client knows the device."""
+        return self._on("device-changed", cb)
+
     def on_status(self, cb: Callable[[str, str], None]) -> Callable[[], None]:
         return self._on("status", cb)
 
@@ -384,13 +412,16 @@ class BootdClient:
                 self._options[obj] = props
                 self._fire("option-added", codec.option_from_props(props))
             if names.DEVICE_IFACE in ifaces:
-                self._fire("device-added", codec.device_from_props(_plain(ifaces[names.DEVICE_IFACE])))
+                props = _plain(ifaces[names.DEVICE_IFACE])
+                self._devices[obj] = props
+                self._fire("device-added", codec.device_from_props(props))
         elif member == "InterfacesRemoved":
             obj, ifaces = body[0], body[1]
             if names.OPTION_IFACE in ifaces:
                 self._options.pop(obj, None)
                 self._fire("option-removed", names.option_id_from_path(obj))
             if names.DEVICE_IFACE in ifaces:
+                self._devices.pop(obj, None)
                 self._fire("device-removed", names.device_id_from_path(obj))
         elif member == "PropertiesChanged":
             iface, changed = body[0], _plain(body[1])
@@ -403,6 +434,9 @@ class BootdClient:
             elif iface == names.OPTION_IFACE and path in self._options:
                 self._options[path].update(changed)
                 self._fire("option-changed", codec.option_from_props(self._options[path]))
+            elif iface == names.DEVICE_IFACE and path in self._devices:
+                self._devices[path].update(changed)
+                self._fire("device-changed", codec.device_from_props(self._devices[path]))
         elif member == "Status" and msg.interface == names.MANAGER_IFACE:
             self._fire("status", str(body[0]), str(body[1]))
         elif member == "BootProgress" and msg.interface == names.MANAGER_IFACE:
