@@ -85,7 +85,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.debug:
             raise
         log.debug("internal error", exc_info=True)
-        print(f"bootd {args.command}: internal error: {e!r} (run with --debug for details)", file=sys.stderr)
+        print(
+            f"bootd {args.command}: internal error: {e!r} (run 'bootd --debug {args.command} …' for details)",
+            file=sys.stderr,
+        )
         return 70
 
 
