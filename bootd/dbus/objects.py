@@ -3,9 +3,12 @@
 ``/org/bootd/options/…``), exported and unexported as the inventory changes;
 the library emits ``InterfacesAdded``/``InterfacesRemoved`` for each."""
 
+import inspect
 import logging
+from collections.abc import Callable
 from typing import Annotated, Any
 
+from dbus_fast import Message, MessageFlag, MessageType, Variant
 from dbus_fast.aio import MessageBus
 from dbus_fast.annotations import DBusSignature
 from dbus_fast.constants import PropertyAccess
@@ -190,3 +193,50 @@ class ObjectsExporter:
                 self.option_removed(event.option)
             else:
                 self.option_added(event.option)
+
+
+_Getters = tuple[tuple[str, str, Callable[[Any], Any]], ...]
+_GETTERS: dict[type, _Getters] = {}
+
+
+def _getters(cls: type) -> _Getters:
+    """``(name, signature, getter)`` of a class's readable properties, in the
+    order the library lists them (sorted by attribute name)."""
+    found = _GETTERS.get(cls)
+    if found is None:
+        props: list[Any] = [m for _attr, m in inspect.getmembers(cls) if isinstance(m, property)]
+        found = tuple(
+            (p.name, p.signature, p.prop_getter)
+            for p in props
+            if hasattr(p, "prop_getter") and not p.disabled and p.access.readable()
+        )
+        _GETTERS[cls] = found
+    return found
+
+
+def managed_objects_reply(bus: MessageBus, msg: Message) -> Message | bool:
+    """Answer ``GetManagedObjects`` for the option and device objects in one
+    pass (the library's generic handler rescans its whole result after each
+    object: quadratic in the number of options).  ``False`` when this is not
+    such a call or the objects it covers are not all ours: the library answers."""
+    if (
+        msg.message_type != MessageType.METHOD_CALL
+        or msg.member != "GetManagedObjects"
+        or msg.interface != names.OBJECT_MANAGER_IFACE
+        or not msg.path
+    ):
+        return False
+    prefix = msg.path + "/"
+    result: dict[str, dict[str, dict[str, Variant]]] = {}
+    for node, ifaces in bus._path_exports.items():
+        if msg.path != "/" and not node.startswith(prefix):
+            continue
+        values: dict[str, dict[str, Variant]] = {}
+        for name, iface in ifaces.items():
+            if type(iface) not in (OptionObject, DeviceObject):
+                return False
+            values[name] = {p: Variant(sig, get(iface)) for p, sig, get in _getters(type(iface))}
+        result[node] = values
+    if msg.flags & MessageFlag.NO_REPLY_EXPECTED:
+        return True
+    return Message.new_method_return(msg, "a{oa{sa{sv}}}", [result])

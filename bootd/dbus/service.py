@@ -27,7 +27,7 @@ from dbus_fast.service import ServiceInterface, dbus_method, dbus_property, dbus
 from bootd.dbus import codec, names
 from bootd.dbus.backend import Backend, BackendEvent, ManagerChanged, ProgressEvent, SettingsChanged, StatusEvent
 from bootd.dbus.gate import MAX_IN_FLIGHT, MAX_IN_FLIGHT_PER_CALLER, SENDER, Gate, guarded, option_id_arg
-from bootd.dbus.objects import DeviceObject, ObjectsExporter, OptionObject
+from bootd.dbus.objects import DeviceObject, ObjectsExporter, OptionObject, managed_objects_reply
 from bootd.dbus.transport import connect_bus
 from bootd.errors import Busy, InvalidArgument, PermissionDenied
 from bootd.settings import Settings
@@ -351,10 +351,12 @@ class Service:
                 log.debug("releasing %s: %s", names.BUS_NAME, e)
             self.bus.disconnect()
 
-    def _on_message(self, msg: Message) -> bool:
-        """Runs before dispatch: remember who is calling; forget who left."""
+    def _on_message(self, msg: Message) -> Message | bool:
+        """Runs before dispatch: remember who is calling; forget who left;
+        answer GetManagedObjects for the inventory's objects in one pass."""
         if msg.message_type == MessageType.METHOD_CALL:
             SENDER.set(msg.sender)
+            return managed_objects_reply(self.bus, msg)
         elif (
             msg.message_type == MessageType.SIGNAL
             and msg.member == "NameOwnerChanged"
