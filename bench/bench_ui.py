@@ -110,6 +110,9 @@ def end_to_end(base: Path, options: int) -> None:
         daemon.wait_ready()
         asyncio.run(wait_options(bus.address, options))
         argv = [sys.executable, "-m", "ui", "--bus", bus.address]
+        # a session that outlives each measured one: killing the server's last
+        # session stops the server, and the next run's start would race its exit
+        tmux("new-session", "-d", "-s", "hold", "sleep 3600")
         paints = []
         for run in range(5):
             t0 = time.perf_counter()
