@@ -193,6 +193,8 @@ class Daemon:
             self.status(Severity.INFO, "Autoboot cancelled")
 
     def set_next_boot(self, option_id: str | None) -> None:
+        if option_id is not None and self.inventory.option(option_id) is None:
+            raise NotFound(f"no boot option {option_id!r} (it may have been removed)")
         self._next = option_id
         if option_id is None:
             self._next_file.unlink(missing_ok=True)

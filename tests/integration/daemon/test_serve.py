@@ -119,6 +119,9 @@ def test_errors_name_what_went_wrong(serve: DaemonProcess, system_bus: PrivateBu
     assert "not a boot option object path" in r.stderr
     r = busctl(system_bus, "call", *MGR, "BootCustom", "a{sv}s", "1", "kernel", "s", "vmlinuz", "", check=False)
     assert "must name its device" in r.stderr
+    r = busctl(system_bus, "call", *MGR, "SetNextBoot", "o", "/org/bootd/options/nope", check=False)
+    assert r.returncode != 0 and "no boot option 'nope'" in r.stderr, "a typo is not remembered for the next boot"
+    assert prop(system_bus, "NextBoot") == "/"
     r = busctl(
         system_bus, "set-property", "org.bootd", "/org/bootd", "org.bootd.Settings1", "Restrict", "s", "x", check=False
     )
