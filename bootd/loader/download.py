@@ -139,7 +139,12 @@ async def fetch(
         raise ResourceError(f"invalid size limit {max_bytes}")
     if timeout <= 0:
         raise ResourceError(f"invalid timeout {timeout}")
-    scheme = scheme_of(url)
+    try:
+        parts = urllib.parse.urlsplit(url)
+        parts.port  # noqa: B018 -- a port out of range or not a number raises here
+    except ValueError as e:
+        raise ResourceError(f"cannot fetch {url}: not a valid URL ({e})") from None
+    scheme = parts.scheme.lower()
     if scheme not in SCHEMES:
         raise ResourceError(f"cannot fetch {url}: unsupported URL scheme {scheme or '(none)'!r}")
     part = dest.with_name(dest.name + ".part")

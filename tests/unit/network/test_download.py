@@ -265,3 +265,12 @@ async def test_https(https_url: tuple[str, Path], tmp_path: Path, monkeypatch: p
     monkeypatch.setenv("SSL_CERT_FILE", str(cert))
     assert await fetch(f"{url}/data", tmp_path / "k", max_bytes=10**7, timeout=5) == len(DATA)
     assert (tmp_path / "k").read_bytes() == DATA
+
+
+@pytest.mark.parametrize(
+    "url", ["http://[::1/x", "tftp://[zz/x", "https://[::1]:x/a", "http://h:99999/x", "tftp://h:-1/x"]
+)
+async def test_malformed_urls_are_a_clear_error(url: str, tmp_path: Path) -> None:
+    with pytest.raises(ResourceError, match=r"not a valid URL \(.+\)"):
+        await fetch(url, tmp_path / "out", max_bytes=1000, timeout=1)
+    assert list(tmp_path.iterdir()) == []
