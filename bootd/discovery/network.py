@@ -388,7 +388,7 @@ class NetworkDiscovery:
         if options is None:
             if not self.inventory.options_of(URL_DEVICE):  # no empty "Retrieved from URL" device left behind
                 self.inventory.remove_device(URL_DEVICE)
-            reason = f": {why[0]}" if why else ""
+            reason = f": {why[0].removeprefix(f'cannot fetch {url}: ').removeprefix(f'{url}: ')}" if why else ""
             if why == ["not found"] and candidates[0].url != url:
                 reason = f": {candidates[0].url} not found"
             raise ResourceError(f"no boot configuration could be retrieved from {url}{reason}")
