@@ -70,9 +70,17 @@ def wants_colour(term: str, *, mono: bool) -> bool:
 @contextmanager
 def terminal(tty: Path | None) -> Iterator[tuple[IO[bytes] | None, TextIO | None]]:
     if tty is None:
+        if not (sys.stdin.isatty() and sys.stdout.isatty()):
+            raise OSError("the menu needs a terminal: run it on a console, or give --tty DEV")
         yield None, None
         return
-    fd = os.open(tty, os.O_RDWR | os.O_NOCTTY)
+    try:
+        fd = os.open(tty, os.O_RDWR | os.O_NOCTTY)
+    except OSError as e:
+        raise OSError(f"cannot open {tty}: {e.strerror}") from None
+    if not os.isatty(fd):
+        os.close(fd)
+        raise OSError(f"{tty} is not a terminal")
     inp = os.fdopen(fd, "rb", buffering=0)
     out = open(os.dup(fd), "w", encoding="utf-8", errors="replace")  # noqa: SIM115
     try:
@@ -135,7 +143,17 @@ def exec_shell(program: str, tty: Path | None) -> None:
         print(f"bootd-menu: cannot run {program}: {e}", file=sys.stderr)
 
 
+def without_openssl() -> None:
+    """Keep OpenSSL (libssl and libcrypto, about 5 MB resident) out of the menu's
+    process: it talks to the daemon over a local socket and never needs TLS.
+    asyncio then runs without TLS support and hashlib uses Python's own digests.
+    Only for a process of its own (``bootd-menu``), before anything imports them."""
+    for name in ("ssl", "_hashlib"):
+        sys.modules.setdefault(name, None)  # type: ignore[arg-type]  # None: "import fails"
+
+
 def entry() -> None:
+    without_openssl()
     sys.exit(main())
 
 

@@ -31,3 +31,25 @@ def test_colour_off_for_mono_terminals_flag_and_no_color(monkeypatch: pytest.Mon
 def test_arguments() -> None:
     args = build_parser().parse_args(["--tty", "/dev/hvc0", "--bus", "unix:path=/run/x", "--exit-on-boot"])
     assert args.tty == Path("/dev/hvc0") and args.bus == "unix:path=/run/x" and args.exit_on_boot
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        ([], "bootd-menu: the menu needs a terminal: run it on a console, or give --tty DEV\n"),
+        (["--tty", "/nonexistent/tty9"], "bootd-menu: cannot open /nonexistent/tty9: No such file or directory\n"),
+        (["--tty", "/dev/null"], "bootd-menu: /dev/null is not a terminal\n"),
+    ],
+)
+def test_without_a_terminal_a_clear_message(argv: list[str], message: str) -> None:
+    import subprocess
+    import sys
+
+    r = subprocess.run(
+        [sys.executable, "-m", "ui", "--bus", "unix:path=/nonexistent/bus", *argv],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (r.returncode, r.stderr, r.stdout) == (1, message, "")
