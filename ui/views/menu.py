@@ -4,10 +4,9 @@ titles, then the menu's own actions.  Rows come in as data; keys go out as
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
 
 import urwid
 
@@ -77,6 +76,60 @@ The entry marked * is the one autoboot will boot.  Any key stops the
 countdown.  Entries appear and vanish as devices come and go."""
 
 
+class RowWalker(urwid.ListWalker):  # type: ignore[type-arg]
+    """The menu's rows for the list box, each row's widget made when the list
+    box first asks for it (a screen's worth, not one per option up front) and
+    kept while the row is shown."""
+
+    def __init__(self, make: Callable[[MenuRow], urwid.Widget]) -> None:
+        self._make = make
+        self._rows: Sequence[MenuRow] = ()
+        self._widgets: dict[MenuRow, urwid.Widget] = {}
+        self._focus = 0
+
+    def set_rows(self, rows: Sequence[MenuRow]) -> None:
+        self._rows = rows
+        live = set(rows)
+        self._widgets = {r: w for r, w in self._widgets.items() if r in live}
+        self._focus = min(self._focus, max(0, len(rows) - 1))
+        self._modified()
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def __getitem__(self, position: int) -> urwid.Widget:
+        if not 0 <= position < len(self._rows):
+            raise IndexError(position)
+        row = self._rows[position]
+        w = self._widgets.get(row)
+        if w is None:
+            w = self._widgets[row] = self._make(row)
+        return w
+
+    @property
+    def focus(self) -> int:
+        return self._focus
+
+    def set_focus(self, position: int) -> None:
+        if self._rows and not 0 <= position < len(self._rows):
+            raise IndexError(position)
+        self._focus = position if self._rows else 0
+        self._modified()
+
+    def next_position(self, position: int) -> int:
+        if position + 1 >= len(self._rows):
+            raise IndexError(position)
+        return position + 1
+
+    def prev_position(self, position: int) -> int:
+        if position <= 0:
+            raise IndexError(position)
+        return position - 1
+
+    def positions(self, reverse: bool = False) -> Iterable[int]:
+        return range(len(self._rows) - 1, -1, -1) if reverse else range(len(self._rows))
+
+
 class MainMenuView(View):
     title = "Boot menu"
     hints = "Enter=boot e=edit c=console s=settings i=info l=log r=rescan ?=help"
@@ -85,8 +138,7 @@ class MainMenuView(View):
     def __init__(self, on_action: Callable[[str, str | None], None]) -> None:
         self._on_action = on_action
         self._rows: list[MenuRow] = []
-        self._widgets: dict[MenuRow, urwid.Widget] = {}
-        self.walker: urwid.SimpleFocusListWalker[Any] = urwid.SimpleFocusListWalker([])
+        self.walker = RowWalker(self._widget)
         self.listbox = urwid.ListBox(self.walker)
         self._show_from_top = False
         super().__init__(self.listbox)
@@ -98,10 +150,8 @@ class MainMenuView(View):
         return list(self._rows)
 
     def _widget(self, row: MenuRow) -> urwid.Widget:
-        w = self._widgets.get(row)
-        if w is not None:
-            return w
         pad = " " * row.indent
+        w: urwid.Widget
         if row.kind is RowKind.OPTION:
             mark = "*" if row.marked else " "
             w = urwid.AttrMap(SelectableText(f"{pad}{mark} {row.text}", wrap="ellipsis"), "option", "focus")
@@ -114,7 +164,6 @@ class MainMenuView(View):
         else:
             attr = "device" if row.kind is RowKind.DEVICE else "group"
             w = urwid.AttrMap(urwid.Text(f"{pad}{row.text}", wrap="ellipsis"), attr)
-        self._widgets[row] = w
         return w
 
     def set_rows(self, rows: Sequence[MenuRow]) -> None:
@@ -124,9 +173,7 @@ class MainMenuView(View):
         old_pos = self.walker.focus if self.walker else 0
         first = not any(r.kind is RowKind.OPTION for r in self._rows)
         self._rows = list(rows)
-        live = set(self._rows)
-        self._widgets = {r: w for r, w in self._widgets.items() if r in live}
-        self.walker[:] = [self._widget(r) for r in self._rows]
+        self.walker.set_rows(self._rows)
         has_options = any(r.kind is RowKind.OPTION for r in self._rows)
         if not self._rows:
             return
