@@ -203,14 +203,15 @@ class BootdClient:
         """All objects; callers that ask while a request is on its way share its
         reply (a menu asks for options and devices at once: one large reply, not two).
         Replies come in order on this connection, so the shared one is as new as
-        anything this client has seen when it joined."""
+        anything this client has seen when it joined.  Callers only read it; only
+        the option properties kept for PropertiesChanged are updated later, and
+        those come from the newest reply."""
         pending = self._managed_pending
         if pending is None:
             pending = asyncio.ensure_future(self._fetch_managed())
             self._managed_pending = pending
             pending.add_done_callback(self._managed_done)
-        objs = await asyncio.shield(pending)
-        return {path: {i: dict(p) for i, p in ifaces.items()} for path, ifaces in objs.items()}
+        return await asyncio.shield(pending)
 
     def _managed_done(self, fut: asyncio.Future[dict[str, dict[str, Props]]]) -> None:
         if self._managed_pending is fut:
