@@ -42,9 +42,24 @@ class _Props(ServiceInterface):
             self.emit_properties_changed(changed)
 
 
-class OptionObject(_Props):
+class OptionObject(ServiceInterface):
+    """Keeps the option itself (the inventory holds it anyway) and derives the
+    properties when asked, instead of a second copy of every option's values."""
+
     def __init__(self, opt: BootOption) -> None:
-        super().__init__(names.OPTION_IFACE, codec.option_props(opt))
+        super().__init__(names.OPTION_IFACE)
+        self.opt = opt
+
+    @property
+    def p(self) -> dict[str, Any]:
+        return codec.option_props(self.opt)
+
+    def set_option(self, opt: BootOption) -> None:
+        old = self.p
+        self.opt = opt
+        changed = {k: v for k, v in self.p.items() if old.get(k) != v}
+        if changed:
+            self.emit_properties_changed(changed)
 
     @dbus_property(access=R)
     def Id(self) -> S:
@@ -172,7 +187,7 @@ class ObjectsExporter:
     def option_added(self, opt: BootOption) -> None:
         obj = self.options.get(opt.id)
         if obj is not None:
-            obj.update(codec.option_props(opt))
+            obj.set_option(opt)
             return
         obj = OptionObject(opt)
         self.options[opt.id] = obj
@@ -233,9 +248,13 @@ def managed_objects_reply(bus: MessageBus, msg: Message) -> Message | bool:
             continue
         values: dict[str, dict[str, Variant]] = {}
         for name, iface in ifaces.items():
-            if type(iface) not in (OptionObject, DeviceObject):
+            if type(iface) is OptionObject:
+                props = iface.p  # what each getter returns, derived once
+                values[name] = {p: Variant(sig, props[p]) for p, sig, _get in _getters(OptionObject)}
+            elif type(iface) is DeviceObject:
+                values[name] = {p: Variant(sig, get(iface)) for p, sig, get in _getters(DeviceObject)}
+            else:
                 return False
-            values[name] = {p: Variant(sig, get(iface)) for p, sig, get in _getters(type(iface))}
         result[node] = values
     if msg.flags & MessageFlag.NO_REPLY_EXPECTED:
         return True
