@@ -45,7 +45,8 @@ def _lease_table(spec: MachineSpec) -> dict[str, tuple[float, dict[str, str]]]:
             continue
         after = entry.get("lease_after", 0.5)
         delay = float(after) if isinstance(after, int | float) and not isinstance(after, bool) else 0.5
-        params = {str(k): str(v).replace("{machine}", str(spec.root)) for k, v in lease.items()}
+        # absolute: a file:// URL cannot name a relative path (--sandbox config/demo)
+        params = {str(k): str(v).replace("{machine}", str(spec.root.resolve())) for k, v in lease.items()}
         out[name] = (delay, params)
     return out
 

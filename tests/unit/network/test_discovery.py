@@ -279,3 +279,19 @@ async def test_add_url_failure_says_why_and_leaves_no_empty_device(machine: Path
     with pytest.raises(ResourceError):
         await disc.add_url((machine / "nothing.cfg").as_uri())
     assert inv.device("url") is not None and [o.name for o in inv.options()] == ["m"]
+
+
+async def test_machine_given_by_a_relative_path_still_leads_to_its_files(
+    machine: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``bootd serve --sandbox config/demo``: the lease's file://{machine}/ URLs are absolute."""
+    (machine / "tftp" / "pxelinux.cfg" / "C0A8000A").write_text("DEFAULT a\nLABEL a\n  KERNEL vmlinuz\n")
+    monkeypatch.chdir(machine.parent)
+    disc, inv, _ = make(Path(machine.name), tmp_path, SETTINGS)
+    await disc.start()
+    try:
+        await wait_for(lambda: inv.options_of("eth0"))
+        [opt] = inv.options_of("eth0")
+        assert opt.kernel == Resource.remote(f"file://{machine}/tftp/vmlinuz")
+    finally:
+        await disc.stop()
