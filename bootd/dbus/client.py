@@ -221,7 +221,12 @@ class BootdClient:
 
     async def _fetch_managed(self) -> dict[str, dict[str, Props]]:
         body = await self._call("GetManagedObjects", iface=names.OBJECT_MANAGER_IFACE)
-        return {path: {i: _plain(p) for i, p in ifaces.items()} for path, ifaces in body[0].items()}
+        wire: dict[str, dict[str, Mapping[str, Any]]] = body[0]
+        body.clear()
+        out: dict[str, dict[str, Props]] = {}
+        for path in list(wire):  # in order, each object's wire form freed once converted
+            out[path] = {i: _plain(p) for i, p in wire.pop(path).items()}
+        return out
 
     async def list_options(self) -> list[BootOption]:
         objs = await self._managed()
