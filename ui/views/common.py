@@ -54,7 +54,20 @@ class SelectableText(urwid.Text):
 
 
 class FieldEdit(urwid.Edit):
-    """A one-line input field: moving onto it puts the cursor after its text."""
+    """A one-line input field: moving onto it puts the cursor after its text;
+    Ctrl-U deletes what is before the cursor, Ctrl-K what is after it (as in
+    a shell), so a long path is replaced without holding Backspace."""
+
+    def keypress(self, size: Size, key: str) -> str | None:
+        pos = self.edit_pos
+        if key == "ctrl u":
+            self.set_edit_text(self.edit_text[pos:])
+            self.set_edit_pos(0)
+            return None
+        if key == "ctrl k":
+            self.set_edit_text(self.edit_text[:pos])
+            return None
+        return super().keypress(size, key)  # type: ignore[arg-type]  # urwid's Edit narrows size to (cols,)
 
     def move_cursor_to_coords(self, size: tuple[int], x: Any, y: int) -> bool:
         if y != 0:  # one line: up/down leave the field

@@ -22,6 +22,8 @@ Kernel, Device tree   a path on the entry's device (/boot/vmlinuz), on
 Initrds               several, separated by spaces
 Arguments             the kernel command line
 
+Ctrl-U deletes before the cursor, Ctrl-K after it; Home/End jump.
+
 Tab/Up/Down move between fields    Boot  boot the changed entry
 Esc  back to the menu without booting"""
 

@@ -249,3 +249,18 @@ def test_prompt_view_enter_on_an_empty_field_says_what_to_do() -> None:
     h.type_text(view, "tftp://10.0.0.1/x")
     h.press(view, "enter")
     assert got == ["tftp://10.0.0.1/x"]
+
+
+def test_editor_fields_clear_with_ctrl_u_and_ctrl_k() -> None:
+    got: list[EditFields] = []
+    fields = EditFields("Ubuntu", "/boot/vmlinuz-6.8.0-45-generic", "/boot/initrd.img", "", "root=/dev/sda2 ro quiet")
+    view = EditorView(fields, got.append, lambda: None)
+    h.press(view, "up", "up", "up")  # onto Kernel, the cursor after its text
+    h.press(view, "ctrl u")
+    h.type_text(view, "/vmlinux")
+    h.press(view, "down", "down", "down")  # Arguments
+    h.press(view, *["left"] * len(" quiet"), "ctrl k")
+    assert "Ctrl-U deletes before the cursor" in view.help
+    h.press(view, "tab", "enter")
+    assert got and got[0].kernel == "/vmlinux" and got[0].args == "root=/dev/sda2 ro"
+    assert got[0].initrds == "/boot/initrd.img"
