@@ -27,7 +27,7 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("boot", "bootd.cli.boot", "boot an option (from a scanned source, or through the daemon)"),
     ("serve", "bootd.cli.serve", "run the daemon"),
     ("list", "bootd.cli.client", "list the daemon's boot options"),
-    ("cancel", "bootd.cli.client", "stop the daemon's autoboot countdown"),
+    ("cancel", "bootd.cli.client", "stop the daemon's boot in progress or its autoboot countdown"),
     ("settings", "bootd.cli.client", "show or change the daemon's settings"),
     ("status", "bootd.cli.client", "show the daemon's state and status messages"),
     ("event", "bootd.cli.event", "report a network event (DHCP lease) to the daemon"),

@@ -7,9 +7,11 @@ shuts them down cleanly on SIGTERM (mounts released, bus name dropped).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
 import itertools
 import logging
+import os
 import shutil
 import signal
 import tempfile
@@ -23,7 +25,7 @@ from bootd.autoboot import Autoboot, Clock, Countdown, MonotonicClock
 from bootd.dbus import codec
 from bootd.dbus.names import State
 from bootd.dbus.service import BackendEvent, ManagerChanged, ProgressEvent, Service, SettingsChanged, StatusEvent
-from bootd.errors import BootdError, Busy, ConfigError, NotFound, Unsupported
+from bootd.errors import BootdError, Busy, Cancelled, ConfigError, NotFound, Unsupported
 from bootd.inventory import Inventory
 from bootd.model import BootOption, BootRequest, Console, Severity
 from bootd.platform import Platform
@@ -73,6 +75,9 @@ class Daemon:
         self._settings = settings.load(paths, nvram=self.nvram, warn=self._warn)
         self._state = State.IDLE
         self._booting = False
+        self._boot_task: asyncio.Task[Any] | None = None
+        self._executing = False
+        self._cancel_requested = False
         self._last = codec.BootRecord()
         self._custom = itertools.count(1)
         self._consoles = self._read_consoles()
@@ -229,33 +234,65 @@ class Daemon:
             raise Unsupported("this build has no loader (bootd.loader.boot is missing)") from None
         opt = request.option
         self._booting = True
+        self._executing = False
+        self._cancel_requested = False
         self._set_state(State.BOOTING)
         if self._next is not None:
             self.set_next_boot(None)
         self.status(Severity.INFO, f"Booting {opt.name}")
         devices = {d.id: d for d in self.inventory.devices()}
+        before: set[str] = set()
+        task: asyncio.Task[Any] | None = None
         try:
             self.work_dir.mkdir(parents=True, exist_ok=True)
+            before = set(os.listdir(self.work_dir))
             hooks = self.hooks_dir if self.hooks_dir is not None and self.hooks_dir.is_dir() else None
-            plan = await load_and_boot(
-                self.platform,
-                request,
-                devices,
-                work_dir=self.work_dir,
-                hooks_dir=hooks,
-                progress=lambda stage, fraction: self._emit(ProgressEvent(stage, float(fraction))),
+            task = asyncio.create_task(
+                load_and_boot(
+                    self.platform,
+                    request,
+                    devices,
+                    work_dir=self.work_dir,
+                    hooks_dir=hooks,
+                    progress=lambda stage, fraction: self._emit(ProgressEvent(stage, float(fraction))),
+                    starting=self._starting,
+                ),
+                name="boot",
             )
+            self._boot_task = task
+            try:
+                plan = await task
+            except asyncio.CancelledError:
+                current = asyncio.current_task()
+                if not self._cancel_requested or (current is not None and current.cancelling()):
+                    raise
+                raise Cancelled(f"the boot of {opt.name} was cancelled") from None
+        except Cancelled:
+            self._boot_task = None
+            self._booting = False
+            await asyncio.to_thread(self._remove_new_files, before)
+            self._set_state(State.IDLE)
+            self.status(Severity.INFO, f"Boot cancelled: {opt.name}")
+            raise
+        except asyncio.CancelledError:
+            self._boot_task = None
+            self._booting = False
+            self._set_state(State.IDLE)
+            raise
         except BootdError as e:
+            self._boot_task = None
             self._booting = False
             self._set_state(State.IDLE)
             self.status(Severity.ERROR, f"Boot of {opt.name} failed: {e}")
             raise
         except Exception as e:
+            self._boot_task = None
             self._booting = False
             self._set_state(State.IDLE)
             log.exception("boot of %s failed", opt.id)
             self.status(Severity.ERROR, f"Boot of {opt.name} failed: internal error {type(e).__name__}")
             raise
+        self._boot_task = None
         self._booting = False
         self._last = codec.BootRecord(
             option=opt.id,
@@ -271,6 +308,33 @@ class Daemon:
         self._state = State.BOOTED
         self._emit(ManagerChanged(("State", "LastBoot")))
         self.status(Severity.INFO, f"Booted {opt.name}: {' '.join(plan.kexec_exec_argv)}")
+
+    def _starting(self) -> None:
+        self._executing = True
+
+    def cancel_boot(self) -> bool:
+        """Cancel the boot in progress; False when there is none.  Busy once
+        the new kernel is being executed."""
+        task = self._boot_task
+        if task is None or task.done():
+            return False
+        if self._executing:
+            raise Busy("the new kernel is already being started; the boot cannot be cancelled any more")
+        self._cancel_requested = True
+        task.cancel()
+        return True
+
+    def _remove_new_files(self, before: set[str]) -> None:
+        """Remove what a cancelled boot left in the work directory."""
+        try:
+            names = set(os.listdir(self.work_dir)) - before
+        except OSError:
+            return
+        for name in names:
+            path = self.work_dir / name
+            if path.is_file() or path.is_symlink():
+                with contextlib.suppress(OSError):
+                    path.unlink()
 
     # -- discovery, network, settings ------------------------------------------------------
     async def rescan(self) -> None:

@@ -58,6 +58,12 @@ class Busy(BootdError):
     dbus_name = f"{ERROR_PREFIX}.Busy"
 
 
+class Cancelled(BootdError):
+    """Someone cancelled the operation (a boot in progress) before it finished."""
+
+    dbus_name = f"{ERROR_PREFIX}.Cancelled"
+
+
 class CommandError(BootdError):
     """An external command failed; carries its argv, status and output."""
 

@@ -173,6 +173,9 @@ def configure_cancel(parser: argparse.ArgumentParser) -> None:
 
 def run_cancel(args: argparse.Namespace) -> int:
     async def work(client: BootdClient) -> int:
+        if await client.cancel_boot():
+            _out("boot cancelled")
+            return 0
         await client.cancel_autoboot()
         _out("autoboot cancelled")
         return 0

@@ -13,6 +13,7 @@ Public API (stable)::
     await client.boot(option_id, console="", args=None, next=False)
     await client.boot_custom(kernel=…, initrds=(), dtb=None, args="", device="", name="", console="")
     await client.cancel_autoboot()
+    await client.cancel_boot() -> bool              # False: no boot was in progress
     await client.rescan()
     await client.add_url(url) -> list[str]          # ids of the options it added
     await client.authenticate(password)
@@ -312,6 +313,11 @@ class BootdClient:
 
     async def cancel_autoboot(self) -> None:
         await self._call("CancelAutoboot")
+
+    async def cancel_boot(self) -> bool:
+        """Cancel the boot in progress; False when there was none."""
+        body = await self._call("CancelBoot")
+        return bool(body[0])
 
     async def rescan(self) -> None:
         await self._call("Rescan")

@@ -95,6 +95,15 @@ class Manager(ServiceInterface):
         await self._call("CancelAutoboot", run)
 
     @dbus_method()
+    async def CancelBoot(self) -> B:
+        async def run(sender: str) -> bool:
+            if self._backend.settings.restrict == names.Restrict.ALL:
+                self._gate.require_password(sender, "cancel a boot")
+            return self._backend.cancel_boot()
+
+        return await self._call("CancelBoot", run)
+
+    @dbus_method()
     async def Rescan(self) -> None:
         async def run(sender: str) -> None:
             await self._backend.rescan()

@@ -84,8 +84,13 @@ async def boot(
     hooks_dir: Path | None,
     progress: Callable[[str, float], None] | None = None,
     execute: bool = True,
+    starting: Callable[[], None] | None = None,
 ) -> BootPlan:
-    """Boot ``request`` (see the module docstring); returns what was done."""
+    """Boot ``request`` (see the module docstring); returns what was done.
+
+    ``starting`` is called right before the loaded kernel is executed: from
+    then on the boot must not be cancelled.
+    """
 
     def report(message: str, fraction: float) -> None:
         log.info("%s", message)
@@ -172,6 +177,8 @@ async def boot(
         dtb_changes=tuple(changes) if dtb_path is not None else (),
     )
     if execute:
+        if starting is not None:
+            starting()
         report("Starting the kernel", 1.0)
         await kexec.execute(platform, plan)
     return result

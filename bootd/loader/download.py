@@ -200,9 +200,13 @@ def _fetch_blocking(
 
 def _copy(src: BinaryIO, part: Path, url: str, max_bytes: int, meter: ProgressMeter, cancel: threading.Event) -> int:
     n = 0
+    if cancel.is_set():  # cancelled while waiting for the server: leave no file behind
+        raise ResourceError(f"download of {url} was cancelled")
     with open(part, "wb") as out:
         while True:
             if cancel.is_set():
+                with contextlib.suppress(OSError):
+                    part.unlink()
                 raise ResourceError(f"download of {url} was cancelled")
             chunk = src.read(CHUNK)
             if not chunk:

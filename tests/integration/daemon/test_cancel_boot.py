@@ -1,0 +1,182 @@
+"""Cancelling a boot in progress: a kernel download that stalls on a loopback
+HTTP server is stopped by CancelBoot (client and ``bootd cancel``), the state
+returns to the menu, a Status says so and no downloaded file is left behind."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import sys
+import threading
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from bootd.app import Daemon
+from bootd.dbus.client import BootdClient
+from bootd.dbus.service import ProgressEvent, Service
+from bootd.discovery.manager import Discovery
+from bootd.errors import Busy, Cancelled
+from bootd.inventory import Inventory
+from bootd.platform.sandbox import sandbox_platform
+from bootd.settings import Paths
+from tests.integration.daemon.conftest import STANDARD, set_config
+from tests.integration.daemon.helpers import PrivateBus, make_machine
+from tests.unit.daemon.helpers import ManualClock
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+class StallingServer:
+    """Answers every request with headers and a first chunk, then sends nothing more."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen()
+        self.port = self.sock.getsockname()[1]
+        self.conns: list[socket.socket] = []
+        self.requests = 0
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.conns.append(conn)
+            conn.recv(65536)
+            self.requests += 1
+            conn.sendall(b"HTTP/1.0 200 OK\r\nContent-Length: 10000000\r\n\r\n" + b"MZ" + b"\0" * 70000)
+
+    def close(self) -> None:
+        self.sock.shutdown(socket.SHUT_RDWR)  # wakes the accept() above
+        self.sock.close()
+        for conn in self.conns:
+            conn.close()
+        self._thread.join(5)
+
+
+@pytest.fixture
+def stalling() -> Iterator[StallingServer]:
+    server = StallingServer()
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+@dataclass
+class Running:
+    daemon: Daemon
+    client: BootdClient
+    work_dir: Path
+    bus: PrivateBus
+
+
+@pytest.fixture
+async def running(system_bus: PrivateBus, tmp_path: Path, config_root: Path) -> AsyncIterator[Running]:
+    set_config(config_root, "autoboot = false\n")
+    machine = make_machine(tmp_path / "machine", STANDARD).root
+    state_dir = tmp_path / "state"
+    daemon = Daemon(
+        sandbox_platform(machine, state_dir),
+        Inventory(),
+        Paths(config_root),
+        state_dir=state_dir,
+        work_dir=state_dir / "work",
+        hooks_dir=None,
+        clock=ManualClock(),
+    )
+    daemon.discovery = Discovery(
+        daemon.platform, daemon.inventory, status=daemon.status_logged, mount_root=state_dir / "mnt"
+    )
+    service = await Service.connect(system_bus.address, daemon)
+    await daemon.discovery.start()
+    await daemon.discovery.settled(10)
+    client = await BootdClient.connect(system_bus.address)
+    try:
+        yield Running(daemon, client, state_dir / "work", system_bus)
+    finally:
+        client.close()
+        await daemon.shutdown()
+        await service.close()
+
+
+async def until(pred: object, timeout: float = 10.0) -> None:
+    assert callable(pred)
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while loop.time() < end:
+        if pred():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("condition not met in time")
+
+
+async def start_stalled_boot(r: Running, server: StallingServer) -> asyncio.Task[None]:
+    (r.work_dir / "net").mkdir(parents=True, exist_ok=True)
+    boot = asyncio.create_task(r.client.boot_custom(kernel=f"http://127.0.0.1:{server.port}/vmlinuz", name="Stalls"))
+    await until(lambda: (r.work_dir / "kernel.part").exists())
+    assert r.daemon.state == "booting"
+    return boot
+
+
+async def test_cancel_boot_stops_a_stalled_download(running: Running, stalling: StallingServer) -> None:
+    r = running
+    statuses: list[str] = []
+    r.client.on_status(lambda level, message: statuses.append(message))
+    assert await r.client.cancel_boot() is False, "nothing to cancel"
+    boot = await start_stalled_boot(r, stalling)
+    assert await r.client.cancel_boot() is True
+    with pytest.raises(Cancelled, match="the boot of Stalls was cancelled"):
+        await asyncio.wait_for(boot, 10)
+    state = await r.client.get_state()
+    assert state.state == "idle" and state.last_boot.option == ""
+    await until(lambda: any(m == "Boot cancelled: Stalls" for m in statuses))
+    assert sorted(os.listdir(r.work_dir)) == ["net"], "downloaded files are removed, other directories kept"
+    await asyncio.sleep(0.3)
+    assert not (r.work_dir / "kernel.part").exists(), "the download thread leaves nothing behind later either"
+    assert await r.client.cancel_boot() is False
+
+
+async def test_bootd_cancel_cancels_a_boot_in_progress(running: Running, stalling: StallingServer) -> None:
+    r = running
+    boot = await start_stalled_boot(r, stalling)
+    env = dict(os.environ, BOOTD_BUS=r.bus.address)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bootd", "cancel", env=env, cwd=ROOT, stdout=asyncio.subprocess.PIPE
+    )
+    out, _ = await proc.communicate()
+    assert proc.returncode == 0 and out.decode().strip() == "boot cancelled"
+    with pytest.raises(Cancelled):
+        await asyncio.wait_for(boot, 10)
+    assert r.daemon.state == "idle"
+    # with no boot in progress the command stops autoboot, as before
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bootd", "cancel", env=env, cwd=ROOT, stdout=asyncio.subprocess.PIPE
+    )
+    out, _ = await proc.communicate()
+    assert proc.returncode == 0 and out.decode().strip() == "autoboot cancelled"
+
+
+async def test_a_boot_cannot_be_cancelled_once_the_kernel_starts(running: Running) -> None:
+    r = running
+    answers: list[str] = []
+
+    def on_event(event: object) -> None:
+        if isinstance(event, ProgressEvent) and event.stage == "Starting the kernel":
+            try:
+                r.daemon.cancel_boot()
+            except Busy as e:
+                answers.append(str(e))
+
+    r.daemon.subscribe(on_event)
+    await r.client.boot("sdb1/bls/rescue")
+    assert answers == ["the new kernel is already being started; the boot cannot be cancelled any more"]
+    assert (await r.client.get_state()).state == "booted"
