@@ -129,7 +129,10 @@ class App:
         self.redraw()
 
     def back(self) -> None:
-        if len(self.stack) > 1 and not isinstance(self.stack[-1], ProgressView):
+        if isinstance(self.stack[-1], ProgressView):
+            self.boots.cancel()
+            return
+        if len(self.stack) > 1:
             self.stack.pop()
             self.chrome.show(self.stack[-1])
             self.redraw()
@@ -273,6 +276,8 @@ class App:
                 self.boots.show_progress(ev)
             case be.BootFailed(reason=reason):
                 self.boots.show_failure(reason)
+            case be.BootCancelled():
+                self.boots.show_cancelled()
             case be.BootFinished(summary=summary):
                 self.boots.show_finished(summary)
             case be.ConnectionLost():

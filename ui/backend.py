@@ -112,6 +112,11 @@ class BootFailed:
 
 
 @dataclass(frozen=True)
+class BootCancelled:
+    """The boot in progress was cancelled (from this menu or elsewhere)."""
+
+
+@dataclass(frozen=True)
 class ConnectionLost:
     pass
 
@@ -131,6 +136,7 @@ Event = (
     | BootProgress
     | BootFinished
     | BootFailed
+    | BootCancelled
     | ConnectionLost
     | Reconnected
 )
@@ -160,6 +166,10 @@ class Backend(Protocol):
 
     async def cancel_autoboot(self) -> None: ...
 
+    async def cancel_boot(self) -> bool:
+        """Cancel the boot in progress; False when there was none."""
+        ...
+
     async def rescan(self) -> None: ...
 
     async def add_url(self, url: str) -> None: ...
@@ -182,6 +192,7 @@ def newest_status(messages: tuple[StatusMessage, ...] | list[StatusMessage]) -> 
 
 __all__ = [
     "Backend",
+    "BootCancelled",
     "BootFailed",
     "BootFinished",
     "BootProgress",

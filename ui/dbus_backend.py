@@ -21,6 +21,8 @@ log = logging.getLogger(__name__)
 
 RETRY_SECONDS = 0.5
 FAILURE_GRACE = 0.3
+CANCELLED_STATUS = "Boot cancelled"
+"""How the daemon's Status message about a cancelled boot begins."""
 """Seconds to wait for the reason of a failed boot after the state says so."""
 
 
@@ -60,6 +62,7 @@ class DBusBackend:
         self._connecting: asyncio.Lock | None = None
         self._last_state: DaemonState | None = None
         self._last_error = ""
+        self._cancelled = False
         self._closed = False
 
     # connection
@@ -128,6 +131,10 @@ class DBusBackend:
             return
 
     def _boot_failed(self) -> None:
+        if self._cancelled:
+            self._cancelled = False
+            self._emit(be.BootCancelled())
+            return
         self._emit(be.BootFailed(self._last_error or "the boot did not complete"))
 
     def _on_status(self, level: str, message: str) -> None:
@@ -137,6 +144,8 @@ class DBusBackend:
             sev = Severity.INFO
         if sev is Severity.ERROR:
             self._last_error = message
+        elif message.startswith(CANCELLED_STATUS):
+            self._cancelled = True
         self._emit(be.StatusEvent(StatusMessage(sev, message, time.time())))
 
     def _on_state(self, ds: DaemonState) -> None:
@@ -212,10 +221,12 @@ class DBusBackend:
 
     async def boot(self, option_id: str, console: str | None, args: str | None = None) -> None:
         self._last_error = ""
+        self._cancelled = False
         await (await self.client()).boot(option_id, console or "", args)
 
     async def boot_custom(self, option: BootOption, console: str | None) -> None:
         self._last_error = ""
+        self._cancelled = False
         if option.kernel is None:
             raise errors.InvalidArgument("an entry needs a kernel")
         kernel, kdev = _spec_path(option.kernel, option.device)
@@ -236,6 +247,9 @@ class DBusBackend:
 
     async def cancel_autoboot(self) -> None:
         await (await self.client()).cancel_autoboot()
+
+    async def cancel_boot(self) -> bool:
+        return await (await self.client()).cancel_boot()
 
     async def rescan(self) -> None:
         await (await self.client()).rescan()

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from bootd.errors import AuthenticationRequired, BootdError
+from bootd.errors import AuthenticationRequired, BootdError, Cancelled
 from bootd.model import BootOption, Severity
 from ui import backend as be
 from ui.controllers.edit import edited
@@ -43,6 +43,8 @@ class BootController:
                     await self.app.backend.boot(option.id, self.app.console, args)
             except AuthenticationRequired:
                 raise
+            except Cancelled:
+                self.show_cancelled()
             except BootdError as e:
                 if self.progress is not None:
                     self.show_failure(str(e))
@@ -99,6 +101,36 @@ class BootController:
             self.app.push(self.progress)
         self.progress.update(ev.message, ev.fraction)
         self.app.redraw()
+
+    def cancel(self) -> None:
+        """Ask the daemon to cancel the boot in progress (Esc on the progress screen)."""
+        if self.progress is not None:
+            self.progress.update("Cancelling the boot" + self.app.glyphs.ellipsis, 0.0)
+            self.app.redraw()
+
+        async def call() -> None:
+            try:
+                if not await self.app.backend.cancel_boot() and self.progress is not None:
+                    # the daemon has no boot in progress (it ended, or the daemon restarted)
+                    self.booting_name = ""
+                    self.app.to_menu()
+                    self.app.status("No boot is in progress")
+            except AuthenticationRequired:
+                raise
+            except BootdError as e:
+                self.app.status(f"The boot cannot be cancelled: {e}", Severity.WARNING)
+
+        self.with_auth(call, "Cancel the boot")
+
+    def show_cancelled(self) -> None:
+        """Back to the menu after a cancelled boot (said once, however it was learnt)."""
+        if self.progress is None and not any(isinstance(v, ProgressView) for v in self.app.stack):
+            return
+        self.booting_name = ""
+        self.app.to_menu()
+        newest = self.app.status_log[-1].message if self.app.status_log else ""
+        if not newest.startswith("Boot cancelled"):
+            self.app.status("Boot cancelled")
 
     def show_failure(self, reason: str) -> None:
         top = self.app.stack[-1]

@@ -55,12 +55,15 @@ Booting
 
 The loader fetches the kernel, initrds and device tree, runs the boot
 hooks, patches the device tree for the chosen console and loads the new
-kernel with kexec.  If a step fails you return to the menu."""
+kernel with kexec.  If a step fails you return to the menu.
+
+Esc asks the boot daemon to cancel the boot (until the new kernel is
+being started) and returns to the menu."""
 
 
 class ProgressView(View):
     title = "Booting"
-    hints = "Booting - please wait"
+    hints = "Booting - please wait  Esc=cancel the boot"
     help = BOOT_HELP
 
     def __init__(self, name: str) -> None:

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import sys
-import threading
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,41 +23,10 @@ from bootd.platform.sandbox import sandbox_platform
 from bootd.settings import Paths
 from tests.integration.daemon.conftest import STANDARD, set_config
 from tests.integration.daemon.helpers import PrivateBus, make_machine
+from tests.integration.daemon.stalling import StallingServer
 from tests.unit.daemon.helpers import ManualClock
 
 ROOT = Path(__file__).resolve().parents[3]
-
-
-class StallingServer:
-    """Answers every request with headers and a first chunk, then sends nothing more."""
-
-    def __init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen()
-        self.port = self.sock.getsockname()[1]
-        self.conns: list[socket.socket] = []
-        self.requests = 0
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            self.conns.append(conn)
-            conn.recv(65536)
-            self.requests += 1
-            conn.sendall(b"HTTP/1.0 200 OK\r\nContent-Length: 10000000\r\n\r\n" + b"MZ" + b"\0" * 70000)
-
-    def close(self) -> None:
-        self.sock.shutdown(socket.SHUT_RDWR)  # wakes the accept() above
-        self.sock.close()
-        for conn in self.conns:
-            conn.close()
-        self._thread.join(5)
 
 
 @pytest.fixture

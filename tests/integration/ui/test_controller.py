@@ -145,3 +145,30 @@ async def test_settings_screen_saves_through_the_daemon(app: App, stack: Stack) 
         assert "floppy" not in (await client.get_settings()).boot_order
     finally:
         client.close()
+
+
+async def test_esc_on_the_progress_screen_cancels_a_stalled_boot(app: App, stack: Stack) -> None:
+    from bootd.errors import Cancelled
+    from tests.integration.daemon.stalling import StallingServer
+    from ui.views.text import ProgressView
+
+    app.input_filter(["x"], [])
+    server = StallingServer()
+    client = await BootdClient.connect(stack.bus.address)
+    try:
+        boot = asyncio.create_task(
+            client.boot_custom(kernel=f"http://127.0.0.1:{server.port}/vmlinuz", name="Stalled install")
+        )
+        await until(lambda: isinstance(app.stack[-1], ProgressView) and server.requests > 0)
+        assert "Esc=cancel the boot" in h.screen(app.chrome)
+        h.press(app.chrome, "esc")
+        await until(lambda: app.stack[-1] is app.menu)
+        await until(lambda: any(m.message == "Boot cancelled: Stalled install" for m in app.status_log))
+        assert (await client.get_state()).state == "idle"
+        with pytest.raises(Cancelled, match="cancelled"):
+            await asyncio.wait_for(boot, 10)
+        await asyncio.sleep(0.5)  # a late failure report must not cover the menu
+        assert app.stack[-1] is app.menu
+    finally:
+        client.close()
+        server.close()

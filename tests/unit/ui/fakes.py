@@ -21,6 +21,8 @@ class FakeBackend:
     info: be.SystemInfo = field(default_factory=be.SystemInfo)
     password: str | None = None
     authenticated: bool = False
+    boot_in_progress: bool = True
+    restrict_cancel: bool = False
     calls: list[tuple[object, ...]] = field(default_factory=list)
     listeners: list[be.Listener] = field(default_factory=list)
 
@@ -62,6 +64,12 @@ class FakeBackend:
     async def cancel_autoboot(self) -> None:
         self.calls.append(("cancel_autoboot",))
         self.state = replace(self.state, countdown=None)
+
+    async def cancel_boot(self) -> bool:
+        if self.restrict_cancel:
+            self._gate()
+        self.calls.append(("cancel_boot",))
+        return self.boot_in_progress
 
     async def rescan(self) -> None:
         self.calls.append(("rescan",))

@@ -188,8 +188,10 @@ async def test_boot_progress_failure_and_back() -> None:
     b.emit(be.BootProgress("Loading kernel", 0.4))
     assert isinstance(app.stack[-1], ProgressView)
     assert "Loading kernel" in h.screen(app.chrome) and "40 %" in h.screen(app.chrome)
-    h.press(app.chrome, "esc")  # no way out while booting
-    assert isinstance(app.stack[-1], ProgressView)
+    h.press(app.chrome, "esc")  # asks the daemon to cancel; the screen stays until it answers
+    await settle(app)
+    assert b.calls[-1] == ("cancel_boot",) and isinstance(app.stack[-1], ProgressView)
+    assert "Cancelling the boot" in h.screen(app.chrome)
     b.emit(be.BootFailed("kexec failed: Invalid argument"))
     text = h.screen(app.chrome)
     assert "The boot failed" in text and "Invalid argument" in text
@@ -335,3 +337,40 @@ async def test_system_info_shows_network_interfaces_with_their_lease() -> None:
     assert "  eth0       52:54:00:12:34:56  10.0.0.5" in lines
     assert "  eth1       52:54:00:12:34:57  no address" in lines
     assert not any("node -" in ln for ln in lines[i : i + 3])
+
+
+async def test_esc_on_the_progress_screen_cancels_the_boot() -> None:
+    b = daemon()
+    app = await started(b)
+    h.press(app.chrome, "enter")
+    await settle(app)
+    b.emit(be.BootProgress("Loading kernel http://192.0.2.1/vmlinuz", 0.1))
+    assert "Esc=cancel the boot" in h.screen(app.chrome), "the footer says how to cancel"
+    h.press(app.chrome, "esc")
+    await settle(app)
+    assert ("cancel_boot",) in b.calls
+    b.emit(be.StatusEvent(StatusMessage(Severity.INFO, "Boot cancelled: Ubuntu", 0.0)))
+    b.emit(be.BootCancelled())
+    assert top(app) is app.menu and app.boots.progress is None
+    assert [m.message for m in app.status_log].count("Boot cancelled: Ubuntu") == 1
+    assert not any(m.message == "Boot cancelled" for m in app.status_log), "said once"
+
+
+async def test_cancel_when_the_daemon_has_no_boot_returns_to_the_menu() -> None:
+    b = daemon(boot_in_progress=False)
+    app = await started(b)
+    b.emit(be.BootProgress("Loading kernel", 0.2))  # started elsewhere
+    h.press(app.chrome, "esc")
+    await settle(app)
+    assert top(app) is app.menu and app.status_log[-1].message == "No boot is in progress"
+
+
+async def test_cancel_asks_for_the_password_when_the_daemon_wants_it() -> None:
+    b = daemon(password="pw", restrict_cancel=True)
+    app = await started(b)
+    b.emit(be.BootProgress("Loading kernel", 0.2))
+    h.press(app.chrome, "esc")
+    await settle(app)
+    prompt = top(app)
+    assert isinstance(prompt, PromptView) and prompt.title == "Password required"
+    assert ("cancel_boot",) not in b.calls
