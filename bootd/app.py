@@ -69,6 +69,7 @@ class Daemon:
         self.state_dir = state_dir
         self.work_dir = work_dir
         self.hooks_dir = hooks_dir
+        self.clock = clock
         self.discovery: DiscoveryLike | None = None
         self.network: NetworkLike | None = None
         self._listeners: list[Callable[[BackendEvent], None]] = []
@@ -471,7 +472,7 @@ async def serve(opts: ServeOptions, *, clock: Clock | None = None, ready: Callab
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     # Take the name first (clients may connect while devices are scanned).
-    service = await Service.connect(opts.bus, daemon)
+    service = await Service.connect(opts.bus, daemon, now=daemon.clock.now)
     status = 0
     try:
         if ready is not None:

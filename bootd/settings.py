@@ -56,6 +56,9 @@ class Settings:
     """Also scan loop devices (images attached with losetup)."""
     allow_shell: bool = True
     """Menus may exit to a shell (``x``); false locks the console to the menu."""
+    auth_timeout: int = 300
+    """Seconds without a password-gated call after which a connection must
+    authenticate again; 0 = until the connection closes."""
 
 
 KEYS = tuple(f.name for f in fields(Settings))
@@ -138,6 +141,7 @@ VALIDATORS: dict[str, Callable[[str, Any], Any]] = {
     "restrict": _restrict,
     "scan_loop_devices": _bool,
     "allow_shell": _bool,
+    "auth_timeout": _int,
 }
 
 

@@ -226,6 +226,7 @@ def run_settings(args: argparse.Namespace) -> int:
         shown["password"] = "(set)" if view.password_set else "(none)"
         shown["scan_loop_devices"] = view.scan_loop_devices
         shown["allow_shell"] = view.allow_shell
+        shown["auth_timeout"] = view.auth_timeout
         if args.action == "set":
             _out(f"{args.key} = {_show(shown.get(args.key, ''))}")
         elif args.action == "get":

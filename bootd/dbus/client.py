@@ -82,6 +82,7 @@ class SettingsView:
     restrict: str = "changes"
     scan_loop_devices: bool = False
     allow_shell: bool = True
+    auth_timeout: int = 300
 
 
 def _all_errors() -> dict[str, type[errors.BootdError]]:
@@ -285,6 +286,7 @@ class BootdClient:
             restrict=str(p.get("Restrict", "changes")),
             scan_loop_devices=bool(p.get("ScanLoopDevices", False)),
             allow_shell=bool(p.get("AllowShell", True)),
+            auth_timeout=int(p.get("AuthTimeout", 300)),
         )
 
     # -- actions -----------------------------------------------------------------------

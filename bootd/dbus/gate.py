@@ -4,6 +4,7 @@ the cap on calls in flight, and the mapping of errors to D-Bus errors."""
 
 import contextvars
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -24,18 +25,33 @@ MAX_IN_FLIGHT = 256
 class Gate:
     """Caller checks shared by every interface of one service."""
 
-    def __init__(self, bus: MessageBus, backend: Backend, *, trusted_uids: frozenset[int]) -> None:
+    def __init__(
+        self,
+        bus: MessageBus,
+        backend: Backend,
+        *,
+        trusted_uids: frozenset[int],
+        now: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.bus = bus
         self.backend = backend
         self.trusted_uids = trusted_uids
+        self.now = now
         self.uids: dict[str, int] = {}
-        self.authenticated: set[str] = set()
+        self.authenticated: dict[str, float] = {}
+        """Connections that gave the password, with when they last used it."""
         self.in_flight: dict[str, int] = {}
         self.total = 0
 
     def forget(self, name: str) -> None:
         self.uids.pop(name, None)
-        self.authenticated.discard(name)
+        self.authenticated.pop(name, None)
+
+    def authenticate(self, sender: str) -> None:
+        self.authenticated[sender] = self.now()
+
+    def end_authentication(self, sender: str) -> None:
+        self.authenticated.pop(sender, None)
 
     async def uid(self, sender: str) -> int:
         if sender not in self.uids:
@@ -59,9 +75,23 @@ class Gate:
         if uid not in self.trusted_uids:
             raise PermissionDenied(f"only root may do this (you are uid {uid})")
 
-    def require_password(self, sender: str, what: str) -> None:
-        if self.backend.settings.password and sender not in self.authenticated:
+    def require_password(self, sender: str, what: str) -> bool:
+        """AuthenticationRequired unless ``sender`` authenticated and used it
+        within ``auth_timeout`` seconds; True when the password was needed."""
+        s = self.backend.settings
+        if not s.password:
+            return False
+        last = self.authenticated.get(sender)
+        if last is None:
             raise AuthenticationRequired(f"a password is set: authenticate first to {what}")
+        now = self.now()
+        if s.auth_timeout and now - last > s.auth_timeout:
+            del self.authenticated[sender]
+            raise AuthenticationRequired(
+                f"the authentication expired after {s.auth_timeout} s without use: authenticate again to {what}"
+            )
+        self.authenticated[sender] = now
+        return True
 
 
 T = TypeVar("T")

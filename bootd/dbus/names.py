@@ -61,6 +61,7 @@ SETTING_PROPERTIES: dict[str, tuple[str, str]] = {
     "restrict": ("Restrict", "s"),
     "scan_loop_devices": ("ScanLoopDevices", "b"),
     "allow_shell": ("AllowShell", "b"),
+    "auth_timeout": ("AuthTimeout", "u"),
 }
 PASSWORD_SET_PROPERTY = "PasswordSet"
 

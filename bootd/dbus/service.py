@@ -6,7 +6,8 @@ D-Bus values into model values, calls the backend and maps errors.
   (``GetConnectionUnixUser``) is root or the daemon's own user; the bus policy
   says the same, this is the second lock.
 * When a password is set, gated calls need a prior ``Authenticate`` on the same
-  connection; a connection that goes away forgets its authentication.
+  connection; it ends when the connection goes away, after ``auth_timeout``
+  seconds without a gated call, and after each boot that needed it.
 * A :class:`~bootd.errors.BootdError` becomes its ``org.bootd.Error.*``; any
   other exception is logged once and becomes ``org.bootd.Error.Internal``.
 * Calls in flight are capped per connection and in total (``Busy``), so a
@@ -15,6 +16,7 @@ D-Bus values into model values, calls the backend and maps errors.
 
 import logging
 import os
+import time
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Annotated, Any, TypeVar
 
@@ -73,17 +75,26 @@ class Manager(ServiceInterface):
             ov = codec.overrides_from_dbus(overrides)
             opt = self._backend.inventory.option(oid)
             changed = ov.args is not None and (opt is None or ov.args != opt.args)
+            needed = False
             if changed or self._backend.settings.restrict == names.Restrict.ALL:
-                self._gate.require_password(sender, "boot" if not changed else "boot with changed arguments")
-            await self._backend.boot(oid, console, ov)
+                needed = self._gate.require_password(sender, "boot" if not changed else "boot with changed arguments")
+            try:
+                await self._backend.boot(oid, console, ov)
+            finally:
+                if needed:  # the next boot needs the password again
+                    self._gate.end_authentication(sender)
 
         await self._call("Boot", run)
 
     @dbus_method()
     async def BootCustom(self, spec: ASV, console: S) -> None:
         async def run(sender: str) -> None:
-            self._gate.require_password(sender, "boot a custom entry")
-            await self._backend.boot_custom(dict(spec), console)
+            needed = self._gate.require_password(sender, "boot a custom entry")
+            try:
+                await self._backend.boot_custom(dict(spec), console)
+            finally:
+                if needed:
+                    self._gate.end_authentication(sender)
 
         await self._call("BootCustom", run)
 
@@ -127,11 +138,11 @@ class Manager(ServiceInterface):
 
             stored = self._backend.settings.password
             if not stored:
-                self._gate.authenticated.add(sender)
+                self._gate.authenticate(sender)
                 return
             if not check_password(stored, password):
                 raise PermissionDenied("wrong password")
-            self._gate.authenticated.add(sender)
+            self._gate.authenticate(sender)
 
         await self._call("Authenticate", run)
 
@@ -301,6 +312,14 @@ class SettingsIface(ServiceInterface):
     async def _set_allow_shell(self, value: B) -> None:
         await self._set("allow_shell", value)
 
+    @dbus_property()
+    def AuthTimeout(self) -> U:
+        return self._s.auth_timeout
+
+    @AuthTimeout.setter
+    async def _set_auth_timeout(self, value: U) -> None:
+        await self._set("auth_timeout", value)
+
     def values(self, keys: tuple[str, ...]) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for key in keys:
@@ -316,10 +335,19 @@ class SettingsIface(ServiceInterface):
 class Service:
     """Everything the daemon exports on one bus connection."""
 
-    def __init__(self, bus: MessageBus, backend: Backend, *, trusted_uids: frozenset[int] | None = None) -> None:
+    def __init__(
+        self,
+        bus: MessageBus,
+        backend: Backend,
+        *,
+        trusted_uids: frozenset[int] | None = None,
+        now: Callable[[], float] | None = None,
+    ) -> None:
         self.bus = bus
         self.backend = backend
-        self.gate = Gate(bus, backend, trusted_uids=trusted_uids or frozenset({0, os.getuid()}))
+        self.gate = Gate(
+            bus, backend, trusted_uids=trusted_uids or frozenset({0, os.getuid()}), now=now or time.monotonic
+        )
         self.manager = Manager(self.gate)
         self.settings = SettingsIface(self.gate)
         self.objects = ObjectsExporter(bus)
@@ -327,11 +355,12 @@ class Service:
         self.backend_listening = True
 
     @classmethod
-    async def connect(cls, bus: str, backend: Backend) -> "Service":
+    async def connect(cls, bus: str, backend: Backend, *, now: Callable[[], float] | None = None) -> "Service":
         """Connect to ``system``, ``session`` or an address, export everything,
-        then take the name ``org.bootd``."""
+        then take the name ``org.bootd``.  ``now`` is the clock of
+        authentication expiry (default: monotonic time)."""
         mb = await connect_bus(bus)
-        service = cls(mb, backend)
+        service = cls(mb, backend, now=now)
         await service.start()
         try:
             reply = await mb.request_name(names.BUS_NAME, NameFlag.DO_NOT_QUEUE)

@@ -92,6 +92,9 @@ async def test_password_gates_every_client_per_connection(serve: DaemonProcess, 
             await b.boot("sdb1/bls/rescue")
         await a.boot("sdb1/bls/rescue", args="init=/bin/sh")
         assert (await b.get_state()).last_boot.args == "init=/bin/sh"
+        with pytest.raises(AuthenticationRequired):
+            await a.set_setting("password", "")  # the boot that needed the password ended the authentication
+        await a.authenticate("correct horse")
         await a.set_setting("password", "")
         await b.set_setting("timeout", 5)
     finally:

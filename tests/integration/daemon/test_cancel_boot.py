@@ -63,7 +63,7 @@ async def running(system_bus: PrivateBus, tmp_path: Path, config_root: Path) -> 
     daemon.discovery = Discovery(
         daemon.platform, daemon.inventory, status=daemon.status_logged, mount_root=state_dir / "mnt"
     )
-    service = await Service.connect(system_bus.address, daemon)
+    service = await Service.connect(system_bus.address, daemon, now=daemon.clock.now)
     await daemon.discovery.start()
     await daemon.discovery.settled(10)
     client = await BootdClient.connect(system_bus.address)
