@@ -22,6 +22,8 @@ import contextlib
 import logging
 import shutil
 import tempfile
+import urllib.parse
+import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -35,7 +37,7 @@ from bootd.discovery.network_settings import (
 )
 from bootd.errors import BootdError, InvalidArgument, ResourceError
 from bootd.inventory import Inventory
-from bootd.loader.download import ResourceNotFound, fetch, set_default_proxies
+from bootd.loader.download import ResourceNotFound, fetch, scheme_of, set_default_proxies
 from bootd.model import BootOption, Device, DeviceType, Severity
 from bootd.parsers import pxe
 from bootd.platform import Platform
@@ -277,14 +279,58 @@ class NetworkDiscovery:
             self._interfaces[name] = iface
         self.inventory.add_device(interface_device(iface, lease))
 
+    def lease_may_use(self, url: str) -> bool:
+        """Whether a URL that came from a DHCP lease may be used: http, https
+        and tftp always; ``file://`` only below the platform's ``lease_files``
+        directory (a sandbox machine's own files), never on a real machine."""
+        if scheme_of(url) != "file":
+            return True
+        root = self.platform.net.lease_files
+        if root is None:
+            return False
+        parts = urllib.parse.urlsplit(url)
+        if parts.netloc not in ("", "localhost"):
+            return False
+        path = Path(urllib.request.url2pathname(parts.path))
+        if not path.is_absolute():
+            return False
+        return path.resolve().is_relative_to(root.resolve())
+
+    def _refuse(self, device: str, url: str) -> None:
+        self._say(
+            Severity.ERROR,
+            f"{device}: refused {url} from the DHCP lease: a lease may not point at this machine's files"
+            " (only http, https and tftp URLs are used; a rogue DHCP server?)",
+        )
+
+    def _lease_options(self, device: str, options: list[BootOption]) -> list[BootOption]:
+        """``options`` without those whose files a lease may not point at."""
+        kept = []
+        for opt in options:
+            urls = [r.url for r in (opt.kernel, *opt.initrds, opt.dtb) if r is not None and r.url]
+            bad = next((u for u in urls if not self.lease_may_use(u)), None)
+            if bad is None:
+                kept.append(opt)
+            else:
+                self._refuse(device, bad)
+        return kept
+
     async def _resolve(self, name: str, params: Mapping[str, str]) -> None:
         lease = pxe.Lease.from_params(params)
         candidates, diags = pxe.config_candidates(lease)
         for d in diags:
             self._say(d.severity, f"{name}: {d.message}")
+        refused = [c.url for c in candidates if not self.lease_may_use(c.url)]
+        if refused:
+            self._refuse(name, refused[0] if len(refused) == 1 else f"{refused[0]} (and {len(refused) - 1} more)")
+            candidates = [c for c in candidates if self.lease_may_use(c.url)]
         options = await self._load_first(name, candidates, lease=lease, key_prefix="")
+        if options is not None:
+            options = self._lease_options(name, options) or None
         if options is None:
             single = pxe.bootfile_option(lease, device=name)
+            if single is not None and not self._lease_options(name, [single]):
+                single = None
             if single is not None:
                 options = [single]
                 self._say(Severity.INFO, f"{name}: no PXE configuration; offering the boot file {single.kernel}")
@@ -338,6 +384,10 @@ class NetworkDiscovery:
         def read(url: str) -> str | None:
             if url in cache:
                 return cache[url]
+            if device != URL_DEVICE and not self.lease_may_use(url):
+                self._refuse(device, url)
+                cache[url] = None
+                return None
             missing.add(url)
             return None
 

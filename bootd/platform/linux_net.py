@@ -190,6 +190,7 @@ class LinuxNet:
         event_command: Sequence[str] | None = None,
     ) -> None:
         self.runner = runner
+        self.lease_files: Path | None = None  # file:// URLs from a real network are refused
         self.sys_class_net = sys_class_net
         self._state_dir = state_dir
         self._own_state_dir = False

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 LeaseCallback = Callable[[str, Mapping[str, str]], Awaitable[None]]
@@ -124,6 +125,11 @@ class DhcpClient(Protocol):
 
 class NetPlatform(Protocol):
     """Network side effects."""
+
+    lease_files: Path | None
+    """The directory below which a DHCP lease's ``file://`` URLs may point (a
+    sandbox machine's own directory); None: nowhere (a lease comes from the
+    network, and a rogue DHCP server must not make bootd read local files)."""
 
     async def interfaces(self) -> list[Interface]:
         """Every interface the machine has now, usable or not, sorted by name."""

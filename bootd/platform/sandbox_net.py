@@ -81,6 +81,8 @@ class SandboxNet:
         self.spec = spec
         self.runner = runner
         self.state_dir = state_dir
+        self.lease_files: Path | None = spec.root.resolve()
+        """The simulated leases point at the machine's own files (``{machine}``), only there."""
         self._leases = _lease_table(spec)
         self._up: set[str] = set()
 
