@@ -147,3 +147,26 @@ async def test_a_boot_cannot_be_cancelled_once_the_kernel_starts(running: Runnin
     await r.client.boot("sdb1/bls/rescue")
     assert answers == ["the new kernel is already being started; the boot cannot be cancelled any more"]
     assert (await r.client.get_state()).state == "booted"
+
+
+async def test_cancel_during_a_boot_hook_stops_the_hook(running: Running, tmp_path: Path) -> None:
+    r = running
+    hooks = tmp_path / "boot.d"
+    hooks.mkdir()
+    pid_file = tmp_path / "hook.pid"
+    hook = hooks / "10-slow"
+    hook.write_text(f"#!/bin/sh\necho $$ > {pid_file}\nexec sleep 60\n")
+    hook.chmod(0o755)
+    r.daemon.hooks_dir = hooks
+    before = sorted(os.listdir(r.work_dir)) if r.work_dir.exists() else []
+    boot = asyncio.create_task(r.client.boot("sdb1/bls/rescue", console="ttyAMA0"))
+    await until(lambda: pid_file.exists() and pid_file.read_text().strip() != "")
+    pid = int(pid_file.read_text())
+    assert (r.work_dir / "boot.dtb").exists(), "the device tree was patched before the hooks ran"
+    assert await r.client.cancel_boot() is True
+    with pytest.raises(Cancelled):
+        await asyncio.wait_for(boot, 10)
+    assert r.daemon.state == "idle"
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)  # the hook was killed and reaped
+    assert sorted(os.listdir(r.work_dir)) == before, "the patched device tree is removed"
