@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from bootd.platform.linux_block import loop_add, loop_remove
+from bootd.platform.linux_loop import loop_add, loop_remove
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = "discovery"

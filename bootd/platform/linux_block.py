@@ -9,17 +9,14 @@ and are handed to the asyncio loop with ``call_soon_threadsafe``.
 from __future__ import annotations
 
 import asyncio
-import errno
-import fcntl
 import logging
 import os
 import shutil
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from bootd.errors import CommandError, InvalidArgument, MountError
+from bootd.errors import CommandError, MountError
 from bootd.platform.block import (
     BACKING_DEVICES,
     BlockAction,
@@ -30,16 +27,10 @@ from bootd.platform.block import (
     MountEntry,
     checked_mount_options,
 )
+from bootd.platform.linux_loop import loop_add, loop_remove
 from bootd.platform.run import Runner
 
 log = logging.getLogger(__name__)
-
-LOOP_CTL_ADD = 0x4C80
-LOOP_CTL_REMOVE = 0x4C81
-LOOP_CONTROL = Path("/dev/loop-control")
-FIRST_LOOP = 64
-"""bootd creates its own loop devices from this number up and never uses
-loop devices it did not create."""
 
 FUSE_DRIVERS: dict[str, tuple[str, ...]] = {
     "vfat": ("fusefat",),
@@ -48,44 +39,6 @@ FUSE_DRIVERS: dict[str, tuple[str, ...]] = {
 }
 
 _PROPERTY_KEYS_SKIP = frozenset({"DEVLINKS", "TAGS", "CURRENT_TAGS"})
-
-
-def loop_add(first: int = FIRST_LOOP, limit: int = 4096) -> int:
-    """Create a new loop device node numbered ``first`` or above; returns its number."""
-    fd = os.open(LOOP_CONTROL, os.O_RDWR | os.O_CLOEXEC)
-    try:
-        for n in range(first, first + limit):
-            if Path(f"/sys/block/loop{n}").exists():
-                continue
-            try:
-                return int(fcntl.ioctl(fd, LOOP_CTL_ADD, n))
-            except OSError as e:
-                if e.errno == errno.EEXIST:
-                    continue
-                raise
-    finally:
-        os.close(fd)
-    raise OSError(errno.ENOSPC, f"no free loop device number from {first}")
-
-
-def loop_remove(number: int, *, attempts: int = 50) -> None:
-    """Remove a loop device node this process created (retrying while udev holds it)."""
-    if number < FIRST_LOOP:
-        raise InvalidArgument(f"refusing to remove loop{number}: bootd only removes loop devices it created")
-    fd = os.open(LOOP_CONTROL, os.O_RDWR | os.O_CLOEXEC)
-    try:
-        for i in range(attempts):
-            try:
-                fcntl.ioctl(fd, LOOP_CTL_REMOVE, number)
-                return
-            except OSError as e:
-                if e.errno == errno.ENODEV:
-                    return
-                if e.errno != errno.EBUSY or i == attempts - 1:
-                    raise
-                time.sleep(0.05)
-    finally:
-        os.close(fd)
 
 
 def _unescape(field: str) -> str:

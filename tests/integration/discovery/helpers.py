@@ -16,7 +16,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bootd.platform.linux_block import loop_add, loop_remove, parse_mountinfo
+from bootd.platform.linux_block import parse_mountinfo
+from bootd.platform.linux_loop import loop_add, loop_remove
 
 MiB = 1024 * 1024
 
