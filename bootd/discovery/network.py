@@ -22,9 +22,7 @@ import contextlib
 import logging
 import shutil
 import tempfile
-import urllib.parse
-import urllib.request
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 
@@ -35,9 +33,10 @@ from bootd.discovery.network_settings import (
     load_network_settings,
     network_settings,
 )
+from bootd.discovery.pxe_fetch import URL_DEVICE, PxeConfigLoader, Status
 from bootd.errors import BootdError, InvalidArgument, ResourceError
 from bootd.inventory import Inventory
-from bootd.loader.download import ResourceNotFound, fetch, scheme_of, set_default_proxies
+from bootd.loader.download import set_default_proxies
 from bootd.model import BootOption, Device, DeviceType, Severity
 from bootd.parsers import pxe
 from bootd.platform import Platform
@@ -45,12 +44,8 @@ from bootd.platform.net import DhcpClient, Interface
 
 log = logging.getLogger(__name__)
 
-Status = Callable[[Severity, str], None]
-
 LEASE_EVENTS = frozenset({"bound", "renew"})
 END_EVENTS = frozenset({"deconfig", "leasefail", "nak", "release", "expire"})
-MAX_INCLUDE_ROUNDS = 8
-URL_DEVICE = "url"
 
 
 def interface_device(iface: Interface, lease: Mapping[str, str] | None = None) -> Device:
@@ -88,6 +83,7 @@ class NetworkDiscovery:
         self._sync_lock = asyncio.Lock()
         self._url_options: dict[str, list[str]] = {}
         self._configured: set[str] = set()
+        self._loader = PxeConfigLoader(platform, self.settings, self._say, self.work_dir)
 
     # -- life cycle --------------------------------------------------------
     async def start(self) -> None:
@@ -280,40 +276,8 @@ class NetworkDiscovery:
         self.inventory.add_device(interface_device(iface, lease))
 
     def lease_may_use(self, url: str) -> bool:
-        """Whether a URL that came from a DHCP lease may be used: http, https
-        and tftp always; ``file://`` only below the platform's ``lease_files``
-        directory (a sandbox machine's own files), never on a real machine."""
-        if scheme_of(url) != "file":
-            return True
-        root = self.platform.net.lease_files
-        if root is None:
-            return False
-        parts = urllib.parse.urlsplit(url)
-        if parts.netloc not in ("", "localhost"):
-            return False
-        path = Path(urllib.request.url2pathname(parts.path))
-        if not path.is_absolute():
-            return False
-        return path.resolve().is_relative_to(root.resolve())
-
-    def _refuse(self, device: str, url: str) -> None:
-        self._say(
-            Severity.ERROR,
-            f"{device}: refused {url} from the DHCP lease: a lease may not point at this machine's files"
-            " (only http, https and tftp URLs are used; a rogue DHCP server?)",
-        )
-
-    def _lease_options(self, device: str, options: list[BootOption]) -> list[BootOption]:
-        """``options`` without those whose files a lease may not point at."""
-        kept = []
-        for opt in options:
-            urls = [r.url for r in (opt.kernel, *opt.initrds, opt.dtb) if r is not None and r.url]
-            bad = next((u for u in urls if not self.lease_may_use(u)), None)
-            if bad is None:
-                kept.append(opt)
-            else:
-                self._refuse(device, bad)
-        return kept
+        """Whether a URL that came from a DHCP lease may be used (see :meth:`PxeConfigLoader.lease_may_use`)."""
+        return self._loader.lease_may_use(url)
 
     async def _resolve(self, name: str, params: Mapping[str, str]) -> None:
         lease = pxe.Lease.from_params(params)
@@ -322,14 +286,16 @@ class NetworkDiscovery:
             self._say(d.severity, f"{name}: {d.message}")
         refused = [c.url for c in candidates if not self.lease_may_use(c.url)]
         if refused:
-            self._refuse(name, refused[0] if len(refused) == 1 else f"{refused[0]} (and {len(refused) - 1} more)")
+            self._loader.refuse(
+                name, refused[0] if len(refused) == 1 else f"{refused[0]} (and {len(refused) - 1} more)"
+            )
             candidates = [c for c in candidates if self.lease_may_use(c.url)]
-        options = await self._load_first(name, candidates, lease=lease, key_prefix="")
+        options = await self._loader.load_first(name, candidates, lease=lease, key_prefix="")
         if options is not None:
-            options = self._lease_options(name, options) or None
+            options = self._loader.lease_options(name, options) or None
         if options is None:
             single = pxe.bootfile_option(lease, device=name)
-            if single is not None and not self._lease_options(name, [single]):
+            if single is not None and not self._loader.lease_options(name, [single]):
                 single = None
             if single is not None:
                 options = [single]
@@ -346,79 +312,9 @@ class NetworkDiscovery:
         if self._leases.get(name) is params:
             self._tasks[name] = asyncio.create_task(self._resolve(name, params), name=f"pxe-{name}")
 
-    async def _load_first(
-        self,
-        device: str,
-        candidates: list[pxe.Candidate],
-        *,
-        lease: pxe.Lease | None,
-        key_prefix: str,
-        why: list[str] | None = None,
-    ) -> list[BootOption] | None:
-        """Options of the first candidate that exists; None if none could be
-        loaded (then the reason is appended to ``why`` when given)."""
-        for cand in candidates:
-            try:
-                text = await self.fetch_text(cand.url)
-            except ResourceNotFound:
-                log.info("%s: %s not found; trying the next candidate", device, cand.url)
-                continue
-            except BootdError as e:
-                self._say(Severity.ERROR, f"{device}: {e}")
-                if why is not None:
-                    why.append(str(e))
-                return None
-            return await self._parse(device, cand, text, lease=lease, key_prefix=key_prefix)
-        if candidates:
-            self._say(Severity.INFO, f"{device}: no PXE configuration found (tried {len(candidates)} names)")
-            if why is not None:
-                why.append("not found" if len(candidates) == 1 else f"none of {len(candidates)} names was found")
-        return None
-
-    async def _parse(
-        self, device: str, cand: pxe.Candidate, text: str, *, lease: pxe.Lease | None, key_prefix: str
-    ) -> list[BootOption]:
-        cache: dict[str, str | None] = {}
-        missing: set[str] = set()
-
-        def read(url: str) -> str | None:
-            if url in cache:
-                return cache[url]
-            if device != URL_DEVICE and not self.lease_may_use(url):
-                self._refuse(device, url)
-                cache[url] = None
-                return None
-            missing.add(url)
-            return None
-
-        for _ in range(MAX_INCLUDE_ROUNDS):
-            missing.clear()
-            result = pxe.parse_config(text, cand, device=device, read=read, lease=lease, key_prefix=key_prefix)
-            if not missing:
-                break
-            for url in sorted(missing):
-                try:
-                    cache[url] = await self.fetch_text(url)
-                except BootdError as e:
-                    log.info("%s: INCLUDE %s: %s", device, url, e)
-                    cache[url] = None
-        for d in result.diagnostics:
-            if d.severity is not Severity.INFO:
-                self._say(d.severity, f"{device}: {d}")
-        self._say(Severity.INFO, f"{device}: {len(result.options)} boot option(s) from {cand.url}")
-        return list(result.options)
-
     async def fetch_text(self, url: str) -> str:
         """A configuration file's text (size-capped); raises like :func:`fetch`."""
-        with tempfile.NamedTemporaryFile(dir=self.work_dir(), prefix="cfg-", delete=False) as f:
-            dest = Path(f.name)
-        try:
-            await fetch(url, dest, max_bytes=self.settings.max_config_bytes, timeout=self.settings.timeout)
-            data = await asyncio.to_thread(dest.read_bytes)
-        finally:
-            with contextlib.suppress(OSError):
-                dest.unlink()
-        return data.decode("utf-8", "replace")
+        return await self._loader.fetch_text(url)
 
     # -- retrieve config from URL -------------------------------------------
     async def add_url(self, url: str) -> list[BootOption]:
@@ -434,7 +330,9 @@ class NetworkDiscovery:
         if self.inventory.device(URL_DEVICE) is None:
             self.inventory.add_device(Device(id=URL_DEVICE, type=DeviceType.NETWORK, label="Retrieved from URL"))
         why: list[str] = []
-        options = await self._load_first(URL_DEVICE, candidates, lease=lease, key_prefix=pxe.url_key(url), why=why)
+        options = await self._loader.load_first(
+            URL_DEVICE, candidates, lease=lease, key_prefix=pxe.url_key(url), why=why
+        )
         if options is None:
             if not self.inventory.options_of(URL_DEVICE):  # no empty "Retrieved from URL" device left behind
                 self.inventory.remove_device(URL_DEVICE)
