@@ -11,6 +11,8 @@ the specification defines:
 3. then by file name without ``.conf`` and the boot-counting suffix, newest
    first (same comparison); then more tries left first.
 
+Entry files are parsed and put in that order by :mod:`bootd.parsers._bls_entry`.
+
 ``loader.conf`` (``/loader/loader.conf``) gives ``default`` (a glob matched
 against the entry name, with or without ``.conf``) and ``timeout``.
 
@@ -33,7 +35,8 @@ from pathlib import PurePosixPath
 
 from bootd.model import BootOption, Diagnostic, ParseResult, Resource, Severity, Source
 from bootd.parsers import ParseContext
-from bootd.parsers._text import VersionKey, lines_of, read_config, version_key
+from bootd.parsers._bls_entry import BlsEntry, parse_entry, sort_entries, split_kv
+from bootd.parsers._text import lines_of, read_config
 from bootd.parsers.view import DeviceView, normalize
 
 DIRECTORIES: tuple[str, ...] = ("/loader/entries", "/boot/loader/entries")
@@ -42,155 +45,7 @@ GRUBENV: tuple[str, ...] = ("/grub2/grubenv", "/boot/grub2/grubenv", "/grub/grub
 MAX_ENTRIES = 4096
 """The most entry files read from one directory."""
 
-_COUNTING = re.compile(r"^(?P<stem>.*?)\+(?P<left>\d+)(?:-(?P<done>\d+))?$")
 _VAR = re.compile(r"\$(?:\{(?P<braced>[A-Za-z_][A-Za-z0-9_]*)\}|(?P<plain>[A-Za-z_][A-Za-z0-9_]*))")
-
-
-@dataclass(frozen=True)
-class BlsEntry:
-    """One parsed entry file, values as written (paths not yet resolved)."""
-
-    file_stem: str
-    """File name without ``.conf`` and without the boot-counting suffix."""
-    title: str | None = None
-    version: str | None = None
-    machine_id: str | None = None
-    sort_key: str | None = None
-    linux: str | None = None
-    initrds: tuple[str, ...] = ()
-    devicetree: str | None = None
-    options: str = ""
-    """All ``options`` lines joined with spaces, variables not expanded."""
-    architecture: str | None = None
-    tries_left: int | None = None
-    raw: tuple[tuple[str, str], ...] = ()
-    """Every ``key value`` pair in file order."""
-    tries_done: int | None = None
-    devicetree_overlays: tuple[str, ...] = ()
-    efi: str | None = None
-    path: str = ""
-    """Where the entry file is on the device."""
-    directory: str = "/loader/entries"
-
-    @property
-    def name(self) -> str:
-        """What a menu shows: the title, else the version, else the file name."""
-        return self.title or self.version or self.file_stem
-
-    def get(self, key: str) -> str | None:
-        for k, v in self.raw:
-            if k == key:
-                return v
-        return None
-
-
-def _split_kv(line: str) -> tuple[str, str] | None:
-    s = line.strip()
-    if not s or s.startswith("#"):
-        return None
-    parts = s.split(None, 1)
-    if len(parts) < 2:
-        return None
-    return parts[0], parts[1].strip()
-
-
-def parse_entry(text: str, file_name: str, *, path: str = "", directory: str = "/loader/entries") -> BlsEntry:
-    """Parse one entry file's text (never raises)."""
-    stem = file_name[:-5] if file_name.lower().endswith(".conf") else file_name
-    tries_left: int | None = None
-    tries_done: int | None = None
-    m = _COUNTING.match(stem)
-    if m:
-        stem = m.group("stem")
-        tries_left = int(m.group("left")[:9])
-        tries_done = int(m.group("done")[:9]) if m.group("done") else 0
-    raw: list[tuple[str, str]] = []
-    single: dict[str, str] = {}
-    initrds: list[str] = []
-    options: list[str] = []
-    overlays: list[str] = []
-    for line in lines_of(text):
-        kv = _split_kv(line)
-        if kv is None:
-            continue
-        key, value = kv
-        raw.append((key, value))
-        if key == "initrd":
-            initrds.append(value)
-        elif key == "options":
-            options.append(value)
-        elif key == "devicetree-overlay":
-            overlays.extend(value.split())
-        else:
-            single[key] = value
-    return BlsEntry(
-        file_stem=stem,
-        title=single.get("title"),
-        version=single.get("version"),
-        machine_id=single.get("machine-id"),
-        sort_key=single.get("sort-key"),
-        linux=single.get("linux"),
-        initrds=tuple(initrds),
-        devicetree=single.get("devicetree"),
-        options=" ".join(options),
-        architecture=single.get("architecture"),
-        tries_left=tries_left,
-        raw=tuple(raw),
-        tries_done=tries_done,
-        devicetree_overlays=tuple(overlays),
-        efi=single.get("efi"),
-        path=path,
-        directory=directory,
-    )
-
-
-def _newest_first(versions: Sequence[str]) -> dict[str, int]:
-    """Rank of each distinct version string, 0 for the newest."""
-    distinct = sorted({v: version_key(v) for v in versions}.items(), key=lambda kv: kv[1], reverse=True)
-    ranks: dict[str, int] = {}
-    previous: VersionKey | None = None
-    rank = -1
-    for text, key in distinct:
-        if key != previous:
-            rank, previous = rank + 1, key
-        ranks[text] = rank
-    return ranks
-
-
-def sort_entries(entries: Sequence[BlsEntry]) -> list[BlsEntry]:
-    """The specification's menu order: entries with no tries left last;
-    entries with a sort-key first, by sort-key, machine-id, version (newest
-    first); then by file name (newest first); then more tries left first,
-    fewer tries done first."""
-    versions = _newest_first([e.version or "" for e in entries if e.sort_key is not None])
-
-    def main(e: BlsEntry) -> tuple[object, ...]:
-        if e.sort_key is None:
-            return (e.tries_left == 0, 1, "", "", 0)
-        return (e.tries_left == 0, 0, e.sort_key, e.machine_id or "", versions[e.version or ""])
-
-    ordered = sorted(entries, key=main)
-    # Ties (no sort-key, or equal sort-key/machine-id/version) go by file name:
-    # version keys for file names are made only for those.
-    out: list[BlsEntry] = []
-    i = 0
-    while i < len(ordered):
-        j = i + 1
-        key = main(ordered[i])
-        while j < len(ordered) and main(ordered[j]) == key:
-            j += 1
-        run = ordered[i:j]
-        if len(run) > 1:
-            stems = _newest_first([e.file_stem for e in run])
-            run.sort(
-                key=lambda e: (
-                    stems[e.file_stem],
-                    *((-(e.tries_left or 0), e.tries_done or 0) if e.tries_left is not None else (0, 0)),
-                )
-            )
-        out.extend(run)
-        i = j
-    return out
 
 
 def load_entries(view: DeviceView, directories: Sequence[str] = DIRECTORIES) -> tuple[list[BlsEntry], list[Diagnostic]]:
@@ -242,7 +97,7 @@ def load_loader_conf(view: DeviceView) -> LoaderConf:
         default: str | None = None
         timeout: float | None = None
         for n, line in enumerate(lines_of(text), 1):
-            kv = _split_kv(line)
+            kv = split_kv(line)
             if kv is None:
                 continue
             key, value = kv

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from bootd.model import Resource, Source
 from bootd.parsers import ParseContext, bls
+from bootd.parsers._bls_entry import BlsEntry, sort_entries
 from bootd.parsers._text import version_compare
 from tests.unit.parsers.helpers import make_view
 
@@ -243,7 +244,7 @@ def test_entries_for_other_architectures_are_hidden(tmp_path: Path) -> None:
     assert sorted(o.name for o in bls.parse(view, ParseContext(arch="x86_64")).options) == ["Any", "Odd", "X"]
 
 
-def reference_order(a: bls.BlsEntry, b: bls.BlsEntry) -> int:
+def reference_order(a: BlsEntry, b: BlsEntry) -> int:
     """The specification's rules, pairwise: negative when ``a`` is listed first."""
     r = (a.tries_left == 0) - (b.tries_left == 0)
     if r:
@@ -267,7 +268,7 @@ def reference_order(a: bls.BlsEntry, b: bls.BlsEntry) -> int:
 
 
 ENTRIES = st.builds(
-    bls.BlsEntry,
+    BlsEntry,
     file_stem=st.sampled_from(["fedora-6.1", "fedora-6.10", "fedora-6.2", "arch", "x", "x~rc1"]),
     sort_key=st.sampled_from([None, "fedora", "arch"]),
     machine_id=st.sampled_from([None, "aaa", "bbb"]),
@@ -279,8 +280,8 @@ ENTRIES = st.builds(
 
 @settings(max_examples=300, deadline=None)
 @given(entries=st.lists(ENTRIES, max_size=8))
-def test_sort_entries_follows_the_rules(entries: list[bls.BlsEntry]) -> None:
-    ordered = bls.sort_entries(entries)
+def test_sort_entries_follows_the_rules(entries: list[BlsEntry]) -> None:
+    ordered = sort_entries(entries)
     assert sorted(map(id, ordered)) == sorted(map(id, entries))
     for i, a in enumerate(ordered):
         for b in ordered[i + 1 :]:

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from bootd.parsers import ParseContext, bls, syslinux
+from bootd.parsers._bls_entry import parse_entry
 from tests.unit.parsers.helpers import CORPUS, as_corpus, case_view, load_case, pxe_functions
 
 SYSLINUX_CASES = sorted((CORPUS / "syslinux").glob("*.json"))
@@ -68,7 +69,7 @@ def test_bls_case(path: Path, tmp_path: Path) -> None:
 
 def test_bls_key_values() -> None:
     case = load_case(CORPUS / "extra" / "bls_conf_kv.json")
-    entry = bls.parse_entry(case["files"]["fedora.conf"], "fedora.conf")
+    entry = parse_entry(case["files"]["fedora.conf"], "fedora.conf")
     values = dict(entry.raw)
     for key, want in case["expect_kv"].items():
         assert values[key] == want

@@ -1,0 +1,165 @@
+"""Boot Loader Specification entry files: one file parsed into a
+:class:`BlsEntry`, and the menu order the specification defines.
+
+The order (see :func:`sort_entries`): entries with no boot tries left go
+last; entries with a ``sort-key`` come first, by ``sort-key``, ``machine-id``
+and ``version`` (newest first); then by file name without ``.conf`` and the
+boot-counting suffix (newest first); then more tries left first.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bootd.parsers._text import VersionKey, lines_of, version_key
+
+_COUNTING = re.compile(r"^(?P<stem>.*?)\+(?P<left>\d+)(?:-(?P<done>\d+))?$")
+
+
+@dataclass(frozen=True)
+class BlsEntry:
+    """One parsed entry file, values as written (paths not yet resolved)."""
+
+    file_stem: str
+    """File name without ``.conf`` and without the boot-counting suffix."""
+    title: str | None = None
+    version: str | None = None
+    machine_id: str | None = None
+    sort_key: str | None = None
+    linux: str | None = None
+    initrds: tuple[str, ...] = ()
+    devicetree: str | None = None
+    options: str = ""
+    """All ``options`` lines joined with spaces, variables not expanded."""
+    architecture: str | None = None
+    tries_left: int | None = None
+    raw: tuple[tuple[str, str], ...] = ()
+    """Every ``key value`` pair in file order."""
+    tries_done: int | None = None
+    devicetree_overlays: tuple[str, ...] = ()
+    efi: str | None = None
+    path: str = ""
+    """Where the entry file is on the device."""
+    directory: str = "/loader/entries"
+
+    @property
+    def name(self) -> str:
+        """What a menu shows: the title, else the version, else the file name."""
+        return self.title or self.version or self.file_stem
+
+    def get(self, key: str) -> str | None:
+        for k, v in self.raw:
+            if k == key:
+                return v
+        return None
+
+
+def split_kv(line: str) -> tuple[str, str] | None:
+    s = line.strip()
+    if not s or s.startswith("#"):
+        return None
+    parts = s.split(None, 1)
+    if len(parts) < 2:
+        return None
+    return parts[0], parts[1].strip()
+
+
+def parse_entry(text: str, file_name: str, *, path: str = "", directory: str = "/loader/entries") -> BlsEntry:
+    """Parse one entry file's text (never raises)."""
+    stem = file_name[:-5] if file_name.lower().endswith(".conf") else file_name
+    tries_left: int | None = None
+    tries_done: int | None = None
+    m = _COUNTING.match(stem)
+    if m:
+        stem = m.group("stem")
+        tries_left = int(m.group("left")[:9])
+        tries_done = int(m.group("done")[:9]) if m.group("done") else 0
+    raw: list[tuple[str, str]] = []
+    single: dict[str, str] = {}
+    initrds: list[str] = []
+    options: list[str] = []
+    overlays: list[str] = []
+    for line in lines_of(text):
+        kv = split_kv(line)
+        if kv is None:
+            continue
+        key, value = kv
+        raw.append((key, value))
+        if key == "initrd":
+            initrds.append(value)
+        elif key == "options":
+            options.append(value)
+        elif key == "devicetree-overlay":
+            overlays.extend(value.split())
+        else:
+            single[key] = value
+    return BlsEntry(
+        file_stem=stem,
+        title=single.get("title"),
+        version=single.get("version"),
+        machine_id=single.get("machine-id"),
+        sort_key=single.get("sort-key"),
+        linux=single.get("linux"),
+        initrds=tuple(initrds),
+        devicetree=single.get("devicetree"),
+        options=" ".join(options),
+        architecture=single.get("architecture"),
+        tries_left=tries_left,
+        raw=tuple(raw),
+        tries_done=tries_done,
+        devicetree_overlays=tuple(overlays),
+        efi=single.get("efi"),
+        path=path,
+        directory=directory,
+    )
+
+
+def _newest_first(versions: Sequence[str]) -> dict[str, int]:
+    """Rank of each distinct version string, 0 for the newest."""
+    distinct = sorted({v: version_key(v) for v in versions}.items(), key=lambda kv: kv[1], reverse=True)
+    ranks: dict[str, int] = {}
+    previous: VersionKey | None = None
+    rank = -1
+    for text, key in distinct:
+        if key != previous:
+            rank, previous = rank + 1, key
+        ranks[text] = rank
+    return ranks
+
+
+def sort_entries(entries: Sequence[BlsEntry]) -> list[BlsEntry]:
+    """The specification's menu order: entries with no tries left last;
+    entries with a sort-key first, by sort-key, machine-id, version (newest
+    first); then by file name (newest first); then more tries left first,
+    fewer tries done first."""
+    versions = _newest_first([e.version or "" for e in entries if e.sort_key is not None])
+
+    def main(e: BlsEntry) -> tuple[object, ...]:
+        if e.sort_key is None:
+            return (e.tries_left == 0, 1, "", "", 0)
+        return (e.tries_left == 0, 0, e.sort_key, e.machine_id or "", versions[e.version or ""])
+
+    ordered = sorted(entries, key=main)
+    # Ties (no sort-key, or equal sort-key/machine-id/version) go by file name:
+    # version keys for file names are made only for those.
+    out: list[BlsEntry] = []
+    i = 0
+    while i < len(ordered):
+        j = i + 1
+        key = main(ordered[i])
+        while j < len(ordered) and main(ordered[j]) == key:
+            j += 1
+        run = ordered[i:j]
+        if len(run) > 1:
+            stems = _newest_first([e.file_stem for e in run])
+            run.sort(
+                key=lambda e: (
+                    stems[e.file_stem],
+                    *((-(e.tries_left or 0), e.tries_done or 0) if e.tries_left is not None else (0, 0)),
+                )
+            )
+        out.extend(run)
+        i = j
+    return out
