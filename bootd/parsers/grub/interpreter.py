@@ -21,6 +21,7 @@ from pathlib import PurePosixPath
 from bootd.model import Diagnostic, Severity
 from bootd.parsers.grub.builtins import COMMANDS
 from bootd.parsers.grub.devices import DeviceTable, Target
+from bootd.parsers.grub.expand import expand_word
 from bootd.parsers.grub.lexer import Lit, Word
 from bootd.parsers.grub.parser import Block, For, Function, If, Menu, Node, Script, Simple, While, parse_script
 from bootd.parsers.grub.state import (
@@ -52,7 +53,6 @@ __all__ = [
 
 _DIGITS = re.compile(r"[0-9]{1,9}")
 _ASSIGN = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)=")
-_SPACE = " \t\n"
 
 
 class Interpreter:
@@ -117,51 +117,7 @@ class Interpreter:
 
     def expand(self, word: Word) -> list[str]:
         """One word to zero or more arguments (unquoted values are split)."""
-        if len(word) == 1:
-            piece = word[0]
-            if isinstance(piece, Lit):
-                return [piece.text] if (piece.text or piece.quoted) else []
-        fields: list[str] = []
-        cur: list[str] = []
-        real = False
-        for piece in word:
-            if isinstance(piece, Lit):
-                cur.append(piece.text)
-                real = real or piece.quoted or bool(piece.text)
-                continue
-            if piece.quoted:
-                if piece.name == "@" and self.ctx.positional:
-                    params = self.ctx.positional
-                    cur.append(params[0])
-                    for p in params[1:]:
-                        fields.append("".join(cur))
-                        cur = [p]
-                    real = True
-                    continue
-                cur.append(self.get(piece.name))
-                real = True
-                continue
-            value = self.get(piece.name)
-            parts = value.split()
-            if not parts:
-                if value and real:
-                    fields.append("".join(cur))
-                    cur, real = [], False
-                continue
-            if value[0] in _SPACE and real:
-                fields.append("".join(cur))
-                cur = []
-            cur.append(parts[0])
-            for p in parts[1:]:
-                fields.append("".join(cur))
-                cur = [p]
-            real = True
-            if value[-1] in _SPACE:
-                fields.append("".join(cur))
-                cur, real = [], False
-        if real:
-            fields.append("".join(cur))
-        return fields
+        return expand_word(word, self.get, self.ctx.positional)
 
     def expand_all(self, words: Sequence[Word]) -> list[str]:
         out: list[str] = []
