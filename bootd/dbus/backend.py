@@ -1,5 +1,5 @@
 """What the daemon offers the D-Bus service (layer L4): the :class:`Backend`
-protocol ``bootd.app.Daemon`` implements and the events it reports."""
+protocol ``bootd.daemon.Daemon`` implements and the events it reports."""
 
 from collections.abc import Callable
 from dataclasses import dataclass

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from dbus_fast import DBusError
 
-from bootd.app import Daemon
+from bootd.daemon import Daemon
 from bootd.dbus import service as service_mod
 from bootd.dbus.client import BootdClient
 from bootd.dbus.service import Service

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bootd.app import Daemon
+from bootd.daemon import Daemon
 from bootd.dbus.client import BootdClient
 from bootd.dbus.service import ProgressEvent, Service
 from bootd.discovery.manager import Discovery
