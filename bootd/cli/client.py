@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from bootd.errors import AuthenticationRequired, InvalidArgument, NotFound
 
 if TYPE_CHECKING:
-    from bootd.dbus.client import BootdClient, DaemonState
+    from bootd.dbus.client import BootdClient
+    from bootd.dbus.views import DaemonState
     from bootd.model import BootOption
 
 T = TypeVar("T")

@@ -38,7 +38,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from dbus_fast import Message, MessageType, Variant
@@ -47,42 +46,12 @@ from dbus_fast.aio import MessageBus
 from bootd import errors
 from bootd.dbus import codec, names
 from bootd.dbus.transport import connect_bus
+from bootd.dbus.views import DaemonState, SettingsView, settings_from_props, state_from_props
 from bootd.model import BootOption, Console, Device
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class DaemonState:
-    state: str = names.State.IDLE
-    autoboot_option: str | None = None
-    """Id of the option the countdown will boot."""
-    autoboot_remaining: float | None = None
-    """Seconds left; None when no countdown runs."""
-    next_boot: str | None = None
-    version: str = ""
-    platform: str = ""
-    arch: str = ""
-    firmware: str = ""
-    lockdown: str = ""
-    auth_required: bool = False
-    consoles: tuple[Console, ...] = ()
-    last_boot: codec.BootRecord = field(default_factory=codec.BootRecord)
-
-
-@dataclass(frozen=True)
-class SettingsView:
-    autoboot: bool = True
-    timeout: int = 10
-    boot_order: tuple[str, ...] = ("any",)
-    console: str = ""
-    password_set: bool = False
-    restrict: str = "changes"
-    scan_loop_devices: bool = False
-    allow_shell: bool = True
-    auth_timeout: int = 300
 
 
 def _all_errors() -> dict[str, type[errors.BootdError]]:
@@ -248,24 +217,7 @@ class BootdClient:
         return self._state()
 
     def _state(self) -> DaemonState:
-        p = self._manager
-        opt = p.get("AutobootOption", names.NO_OBJECT)
-        nxt = p.get("NextBoot", names.NO_OBJECT)
-        rem = float(p.get("AutobootRemaining", -1.0))
-        return DaemonState(
-            state=str(p.get("State", "idle")),
-            autoboot_option=names.option_id_from_path(opt) if opt != names.NO_OBJECT else None,
-            autoboot_remaining=rem if rem >= 0 else None,
-            next_boot=names.option_id_from_path(nxt) if nxt != names.NO_OBJECT else None,
-            version=str(p.get("Version", "")),
-            platform=str(p.get("Platform", "")),
-            arch=str(p.get("Architecture", "")),
-            firmware=str(p.get("Firmware", "")),
-            lockdown=str(p.get("Lockdown", "")),
-            auth_required=bool(p.get("AuthRequired", False)),
-            consoles=tuple(codec.consoles_from_dbus(p.get("Consoles", []))),
-            last_boot=codec.boot_record_from_dbus(p.get("LastBoot", {})),
-        )
+        return state_from_props(self._manager)
 
     async def consoles(self) -> list[Console]:
         body = await self._call("Get", "ss", [names.MANAGER_IFACE, "Consoles"], iface=names.PROPERTIES_IFACE)
@@ -276,18 +228,7 @@ class BootdClient:
         return self._settings_view()
 
     def _settings_view(self) -> SettingsView:
-        p = self._settings
-        return SettingsView(
-            autoboot=bool(p.get("Autoboot", True)),
-            timeout=int(p.get("Timeout", 10)),
-            boot_order=tuple(p.get("BootOrder", ("any",))),
-            console=str(p.get("Console", "")),
-            password_set=bool(p.get("PasswordSet", False)),
-            restrict=str(p.get("Restrict", "changes")),
-            scan_loop_devices=bool(p.get("ScanLoopDevices", False)),
-            allow_shell=bool(p.get("AllowShell", True)),
-            auth_timeout=int(p.get("AuthTimeout", 300)),
-        )
+        return settings_from_props(self._settings)
 
     # -- actions -----------------------------------------------------------------------
     async def boot(self, option_id: str, console: str = "", args: str | None = None, next: bool = False) -> None:
@@ -455,3 +396,8 @@ class BootdClient:
             self._fire("status", str(body[0]), str(body[1]))
         elif member == "BootProgress" and msg.interface == names.MANAGER_IFACE:
             self._fire("progress", str(body[0]), float(body[1]))
+
+
+# DaemonState and SettingsView are part of this client's API: the TUI may import
+# only bootd.dbus.{names,codec,client} (DESIGN.md), so they stay importable here.
+__all__ = ["BootdClient", "DaemonState", "SettingsView", "error_from_reply"]

@@ -1,0 +1,81 @@
+"""What :class:`~bootd.dbus.client.BootdClient` hands out about the daemon
+itself: :class:`DaemonState` (the Manager interface's properties) and
+:class:`SettingsView` (the Settings interface's properties), built from the
+plain property dicts the client keeps (D-Bus variants already unwrapped).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from bootd.dbus import codec, names
+from bootd.model import Console
+
+
+@dataclass(frozen=True)
+class DaemonState:
+    state: str = names.State.IDLE
+    autoboot_option: str | None = None
+    """Id of the option the countdown will boot."""
+    autoboot_remaining: float | None = None
+    """Seconds left; None when no countdown runs."""
+    next_boot: str | None = None
+    version: str = ""
+    platform: str = ""
+    arch: str = ""
+    firmware: str = ""
+    lockdown: str = ""
+    auth_required: bool = False
+    consoles: tuple[Console, ...] = ()
+    last_boot: codec.BootRecord = field(default_factory=codec.BootRecord)
+
+
+@dataclass(frozen=True)
+class SettingsView:
+    autoboot: bool = True
+    timeout: int = 10
+    boot_order: tuple[str, ...] = ("any",)
+    console: str = ""
+    password_set: bool = False
+    restrict: str = "changes"
+    scan_loop_devices: bool = False
+    allow_shell: bool = True
+    auth_timeout: int = 300
+
+
+def state_from_props(p: Mapping[str, Any]) -> DaemonState:
+    """The Manager interface's properties as a :class:`DaemonState`."""
+    opt = p.get("AutobootOption", names.NO_OBJECT)
+    nxt = p.get("NextBoot", names.NO_OBJECT)
+    rem = float(p.get("AutobootRemaining", -1.0))
+    return DaemonState(
+        state=str(p.get("State", "idle")),
+        autoboot_option=names.option_id_from_path(opt) if opt != names.NO_OBJECT else None,
+        autoboot_remaining=rem if rem >= 0 else None,
+        next_boot=names.option_id_from_path(nxt) if nxt != names.NO_OBJECT else None,
+        version=str(p.get("Version", "")),
+        platform=str(p.get("Platform", "")),
+        arch=str(p.get("Architecture", "")),
+        firmware=str(p.get("Firmware", "")),
+        lockdown=str(p.get("Lockdown", "")),
+        auth_required=bool(p.get("AuthRequired", False)),
+        consoles=tuple(codec.consoles_from_dbus(p.get("Consoles", []))),
+        last_boot=codec.boot_record_from_dbus(p.get("LastBoot", {})),
+    )
+
+
+def settings_from_props(p: Mapping[str, Any]) -> SettingsView:
+    """The Settings interface's properties as a :class:`SettingsView`."""
+    return SettingsView(
+        autoboot=bool(p.get("Autoboot", True)),
+        timeout=int(p.get("Timeout", 10)),
+        boot_order=tuple(p.get("BootOrder", ("any",))),
+        console=str(p.get("Console", "")),
+        password_set=bool(p.get("PasswordSet", False)),
+        restrict=str(p.get("Restrict", "changes")),
+        scan_loop_devices=bool(p.get("ScanLoopDevices", False)),
+        allow_shell=bool(p.get("AllowShell", True)),
+        auth_timeout=int(p.get("AuthTimeout", 300)),
+    )
