@@ -1,0 +1,203 @@
+"""``org.bootd.Manager1`` (layer L4): the daemon's methods, properties and
+signals over the :class:`~bootd.dbus.backend.Backend`.  Each method is an
+adapter: it checks the caller through the :class:`~bootd.dbus.gate.Gate`,
+turns D-Bus values into model values and calls the backend.  Exported by
+:class:`bootd.dbus.service.Service`.
+"""
+
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Annotated, Any, TypeVar
+
+from dbus_fast import Variant
+from dbus_fast.annotations import DBusSignature
+from dbus_fast.constants import PropertyAccess
+from dbus_fast.service import ServiceInterface, dbus_method, dbus_property, dbus_signal
+
+from bootd.dbus import codec, names
+from bootd.dbus.gate import Gate, guarded, option_id_arg
+from bootd.errors import InvalidArgument, PermissionDenied
+
+T = TypeVar("T")
+
+S = Annotated[str, DBusSignature("s")]
+O = Annotated[str, DBusSignature("o")]  # noqa: E741
+B = Annotated[bool, DBusSignature("b")]
+D = Annotated[float, DBusSignature("d")]
+AO = Annotated[list[str], DBusSignature("ao")]
+ASV = Annotated[dict[str, Variant], DBusSignature("a{sv}")]
+ASS = Annotated[dict[str, str], DBusSignature("a{ss}")]
+CONSOLES = Annotated[list[list[str]], DBusSignature("a(sss)")]
+SS = Annotated[list[Any], DBusSignature("ss")]
+SD = Annotated[list[Any], DBusSignature("sd")]
+
+SIGNAL_ARGS = {"Status": ("level", "message"), "BootProgress": ("stage", "fraction")}
+
+
+class Manager(ServiceInterface):
+    def __init__(self, gate: Gate) -> None:
+        super().__init__(names.MANAGER_IFACE)
+        self._gate = gate
+        self._backend = gate.backend
+        for sig in ServiceInterface._get_signals(self):
+            for arg, name in zip(sig.introspection.args, SIGNAL_ARGS.get(sig.name, ()), strict=False):
+                arg.name = name
+
+    def _call(self, what: str, fn: Callable[[str], Awaitable[T]], *, trusted: bool = True) -> Coroutine[Any, Any, T]:
+        return guarded(self._gate, what, fn, trusted=trusted)
+
+    @dbus_method()
+    async def Boot(self, option: O, console: S, overrides: ASV) -> None:
+        async def run(sender: str) -> None:
+            oid = option_id_arg(option)
+            ov = codec.overrides_from_dbus(overrides)
+            opt = self._backend.inventory.option(oid)
+            changed = ov.args is not None and (opt is None or ov.args != opt.args)
+            needed = False
+            if changed or self._backend.settings.restrict == names.Restrict.ALL:
+                needed = self._gate.require_password(sender, "boot" if not changed else "boot with changed arguments")
+            try:
+                await self._backend.boot(oid, console, ov)
+            finally:
+                if needed:  # the next boot needs the password again
+                    self._gate.end_authentication(sender)
+
+        await self._call("Boot", run)
+
+    @dbus_method()
+    async def BootCustom(self, spec: ASV, console: S) -> None:
+        async def run(sender: str) -> None:
+            needed = self._gate.require_password(sender, "boot a custom entry")
+            try:
+                await self._backend.boot_custom(dict(spec), console)
+            finally:
+                if needed:
+                    self._gate.end_authentication(sender)
+
+        await self._call("BootCustom", run)
+
+    @dbus_method()
+    async def CancelAutoboot(self) -> None:
+        async def run(sender: str) -> None:
+            self._backend.cancel_autoboot()
+
+        await self._call("CancelAutoboot", run)
+
+    @dbus_method()
+    async def CancelBoot(self) -> B:
+        async def run(sender: str) -> bool:
+            if self._backend.settings.restrict == names.Restrict.ALL:
+                self._gate.require_password(sender, "cancel a boot")
+            return self._backend.cancel_boot()
+
+        return await self._call("CancelBoot", run)
+
+    @dbus_method()
+    async def Rescan(self) -> None:
+        async def run(sender: str) -> None:
+            await self._backend.rescan()
+
+        await self._call("Rescan", run)
+
+    @dbus_method()
+    async def AddUrl(self, url: S) -> AO:
+        async def run(sender: str) -> list[str]:
+            self._gate.require_password(sender, "add a boot URL")
+            if len(url) > codec.MAX_TEXT or "\0" in url:
+                raise InvalidArgument("the URL is too long or contains a NUL byte")
+            return [names.option_path(o.id) for o in await self._backend.add_url(url)]
+
+        return await self._call("AddUrl", run)
+
+    @dbus_method()
+    async def Authenticate(self, password: S) -> None:
+        async def run(sender: str) -> None:
+            from bootd.settings import check_password
+
+            stored = self._backend.settings.password
+            if not stored:
+                self._gate.authenticate(sender)
+                return
+            if not check_password(stored, password):
+                raise PermissionDenied("wrong password")
+            self._gate.authenticate(sender)
+
+        await self._call("Authenticate", run)
+
+    @dbus_method()
+    async def SetNextBoot(self, option: O) -> None:
+        async def run(sender: str) -> None:
+            self._gate.require_password(sender, "choose the next boot")
+            self._backend.set_next_boot(None if option == names.NO_OBJECT else option_id_arg(option))
+
+        await self._call("SetNextBoot", run)
+
+    @dbus_method()
+    async def Event(self, event: S, params: ASS) -> None:
+        async def run(sender: str) -> None:
+            await self._backend.handle_event(event, dict(params))
+
+        await self._call("Event", run)
+
+    # -- properties
+    @dbus_property(access=PropertyAccess.READ)
+    def State(self) -> S:
+        return str(self._backend.state)
+
+    @dbus_property(access=PropertyAccess.READ)
+    def AutobootOption(self) -> O:
+        opt = self._backend.countdown.option
+        return names.option_path(opt.id) if opt is not None else names.NO_OBJECT
+
+    @dbus_property(access=PropertyAccess.READ)
+    def AutobootRemaining(self) -> D:
+        rem = self._backend.countdown.remaining
+        return -1.0 if rem is None else float(rem)
+
+    @dbus_property(access=PropertyAccess.READ)
+    def Consoles(self) -> CONSOLES:
+        return codec.consoles_to_dbus(self._backend.consoles())
+
+    @dbus_property(access=PropertyAccess.READ)
+    def Version(self) -> S:
+        return self._backend.info()["version"]
+
+    @dbus_property(access=PropertyAccess.READ)
+    def Platform(self) -> S:
+        return self._backend.info()["platform"]
+
+    @dbus_property(access=PropertyAccess.READ)
+    def Architecture(self) -> S:
+        return self._backend.info()["arch"]
+
+    @dbus_property(access=PropertyAccess.READ)
+    def Firmware(self) -> S:
+        return self._backend.info()["firmware"]
+
+    @dbus_property(access=PropertyAccess.READ)
+    def Lockdown(self) -> S:
+        return self._backend.info()["lockdown"]
+
+    @dbus_property(access=PropertyAccess.READ)
+    def LastBoot(self) -> ASV:
+        return codec.boot_record_to_dbus(self._backend.last_boot)
+
+    @dbus_property(access=PropertyAccess.READ)
+    def NextBoot(self) -> O:
+        nb = self._backend.next_boot
+        return names.option_path(nb) if nb else names.NO_OBJECT
+
+    @dbus_property(access=PropertyAccess.READ)
+    def AuthRequired(self) -> B:
+        return bool(self._backend.settings.password)
+
+    # -- signals
+    @dbus_signal()
+    def Status(self, level: str, message: str) -> SS:
+        return [level, message]
+
+    @dbus_signal()
+    def BootProgress(self, stage: str, fraction: float) -> SD:
+        return [stage, fraction]
+
+    def values(self, props: tuple[str, ...]) -> dict[str, Any]:
+        return {p: getattr(self, p) for p in props}
