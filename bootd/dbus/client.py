@@ -45,6 +45,7 @@ from dbus_fast.aio import MessageBus
 
 from bootd import errors
 from bootd.dbus import codec, names
+from bootd.dbus.reply_errors import error_from_reply
 from bootd.dbus.transport import connect_bus
 from bootd.dbus.views import DaemonState, SettingsView, settings_from_props, state_from_props
 from bootd.model import BootOption, Console, Device
@@ -52,35 +53,6 @@ from bootd.model import BootOption, Console, Device
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-
-
-def _all_errors() -> dict[str, type[errors.BootdError]]:
-    out: dict[str, type[errors.BootdError]] = {}
-    todo: list[type[errors.BootdError]] = [errors.BootdError]
-    while todo:
-        cls = todo.pop()
-        out.setdefault(cls.dbus_name, cls)
-        todo.extend(cls.__subclasses__())
-    return out
-
-
-_ERRORS = _all_errors()
-
-
-def error_from_reply(name: str, text: str) -> errors.BootdError:
-    """The BootdError a D-Bus error reply stands for."""
-    cls = _ERRORS.get(name)
-    if cls is not None and cls is not errors.CommandError:
-        return cls(text)
-    if name in ("org.freedesktop.DBus.Error.AccessDenied", "org.freedesktop.DBus.Error.AuthFailed"):
-        return errors.PermissionDenied(f"the bus refused the call: {text}")
-    if name in ("org.freedesktop.DBus.Error.ServiceUnknown", "org.freedesktop.DBus.Error.NameHasNoOwner"):
-        return errors.NotFound("the bootd daemon is not running (no owner of org.bootd on this bus)")
-    if name in ("org.freedesktop.DBus.Error.NoReply", "org.freedesktop.DBus.Error.Timeout"):
-        return errors.Timeout(f"the daemon did not answer: {text}")
-    if name == names.INTERNAL_ERROR:
-        return errors.BootdError(f"the daemon had an internal error: {text}")
-    return errors.BootdError(f"{text} ({name})")
 
 
 Props = dict[str, Any]
@@ -400,4 +372,4 @@ class BootdClient:
 
 # DaemonState and SettingsView are part of this client's API: the TUI may import
 # only bootd.dbus.{names,codec,client} (DESIGN.md), so they stay importable here.
-__all__ = ["BootdClient", "DaemonState", "SettingsView", "error_from_reply"]
+__all__ = ["BootdClient", "DaemonState", "SettingsView"]

@@ -178,7 +178,7 @@ def test_fuzzed_specs_never_crash(data: dict[str, object]) -> None:
 
 def test_client_maps_errors_back() -> None:
     from bootd import errors
-    from bootd.dbus.client import error_from_reply
+    from bootd.dbus.reply_errors import error_from_reply
 
     e = error_from_reply("org.bootd.Error.AuthenticationRequired", "authenticate first")
     assert type(e) is errors.AuthenticationRequired and str(e) == "authenticate first"
