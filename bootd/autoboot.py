@@ -19,12 +19,21 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Protocol
 
 from bootd.model import BootOption
 from bootd.policy import Choice
 
 log = logging.getLogger(__name__)
+
+
+class BootOutcome(StrEnum):
+    """How the autoboot attempt ended, as the boot callback reports it."""
+
+    BOOTED = "booted"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
 
 
 class Clock(Protocol):
@@ -59,7 +68,7 @@ class Autoboot:
         choose: Callable[[str | None], Choice | None],
         timeout: Callable[[], float],
         enabled: Callable[[], bool],
-        boot: Callable[[BootOption], Awaitable[bool]],
+        boot: Callable[[BootOption], Awaitable[BootOutcome]],
         on_change: Callable[[Countdown], None],
     ) -> None:
         self._clock = clock
@@ -133,9 +142,11 @@ class Autoboot:
                 self._finished = True
                 self._why_finished = "booted"
                 self._publish(Countdown(choice.option, 0.0, choice.reason))
-                ok = await self._boot(choice.option)
+                outcome = await self._boot(choice.option)
                 self._publish(Countdown())
-                if not ok:
+                if outcome is BootOutcome.CANCELLED:
+                    log.info("autoboot of %s cancelled; staying in the menu", choice.option.id)
+                elif outcome is BootOutcome.FAILED:
                     log.warning("autoboot of %s failed; staying in the menu", choice.option.id)
                 return
             self._publish(Countdown(choice.option, float(round(remaining, 3)), choice.reason))

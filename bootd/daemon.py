@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from bootd import __version__, settings
-from bootd.autoboot import Autoboot, Clock, Countdown
+from bootd.autoboot import Autoboot, BootOutcome, Clock, Countdown
 from bootd.dbus import codec
 from bootd.dbus.names import State
 from bootd.dbus.service import BackendEvent, ManagerChanged, ProgressEvent, SettingsChanged, StatusEvent
@@ -182,13 +182,15 @@ class Daemon:
             self.inventory.options(), devices, self._settings.boot_order, next_boot=self._next, incumbent=incumbent
         )
 
-    async def autoboot_boot(self, option: BootOption) -> bool:
+    async def autoboot_boot(self, option: BootOption) -> BootOutcome:
         self.status(Severity.INFO, f"Autoboot: booting {option.name}")
         try:
             await self._boot(BootRequest(option, console=self._settings.console or None))
+        except Cancelled:
+            return BootOutcome.CANCELLED
         except BootdError:
-            return False
-        return True
+            return BootOutcome.FAILED
+        return BootOutcome.BOOTED
 
     def cancel_autoboot(self) -> None:
         if self.autoboot.cancel("cancelled by a user"):

@@ -4,12 +4,13 @@ on a clock the test moves (no sleeping)."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 import pytest
 
-from bootd.autoboot import Autoboot, Countdown
+from bootd.autoboot import Autoboot, BootOutcome, Countdown
 from bootd.model import BootOption, Device, DeviceType, Resource
 from bootd.policy import Choice, choose
 from tests.unit.daemon.helpers import ManualClock, settle
@@ -29,7 +30,7 @@ class World:
     enabled: bool = True
     next_boot: str | None = None
     booted: list[str] = field(default_factory=list)
-    boot_ok: bool = True
+    outcome: BootOutcome = BootOutcome.BOOTED
     states: list[Countdown] = field(default_factory=list)
     auto: Autoboot | None = None
     task: asyncio.Task[None] | None = None
@@ -37,9 +38,9 @@ class World:
     def choose(self, incumbent: str | None = None) -> Choice | None:
         return choose(self.options, self.devices, self.order, next_boot=self.next_boot, incumbent=incumbent)
 
-    async def boot(self, option: BootOption) -> bool:
+    async def boot(self, option: BootOption) -> BootOutcome:
         self.booted.append(option.id)
-        return self.boot_ok
+        return self.outcome
 
     def add(self, option: BootOption, dtype: DeviceType = DeviceType.DISK) -> None:
         self.devices.setdefault(option.device, Device(option.device, type=dtype))
@@ -172,7 +173,7 @@ async def test_candidate_vanishing_stops_the_countdown(world: World) -> None:
 
 
 async def test_failed_boot_is_not_retried(world: World) -> None:
-    world.boot_ok = False
+    world.outcome = BootOutcome.FAILED
     world.add(opt("sda1/a", "sda1"))
     await world.clock.advance(5)
     assert world.booted == ["sda1/a"]
@@ -180,6 +181,23 @@ async def test_failed_boot_is_not_retried(world: World) -> None:
     await world.clock.advance(60)
     assert world.booted == ["sda1/a"]
     assert world.remaining is None
+
+
+@pytest.mark.parametrize(
+    ("outcome", "level", "words"),
+    [(BootOutcome.FAILED, logging.WARNING, "failed"), (BootOutcome.CANCELLED, logging.INFO, "cancelled")],
+)
+async def test_end_of_the_attempt_is_logged_as_it_happened(
+    world: World, caplog: pytest.LogCaptureFixture, outcome: BootOutcome, level: int, words: str
+) -> None:
+    caplog.set_level(logging.INFO, logger="bootd.autoboot")
+    world.outcome = outcome
+    world.add(opt("sda1/a", "sda1"))
+    await world.clock.advance(5)
+    await settle()
+    assert world.booted == ["sda1/a"]
+    ends = [r for r in caplog.records if r.name == "bootd.autoboot" and "staying in the menu" in r.getMessage()]
+    assert [(r.levelno, r.getMessage()) for r in ends] == [(level, f"autoboot of sda1/a {words}; staying in the menu")]
 
 
 async def test_next_boot_overrides_the_default_once(world: World) -> None:
