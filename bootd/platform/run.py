@@ -43,6 +43,27 @@ def _env(env: Mapping[str, str] | None) -> dict[str, str] | None:
     return merged
 
 
+def _prepare(argv: Sequence[str], what: str = "run") -> list[str]:
+    args = [str(a) for a in argv]
+    log.debug("%s: %s", what, shlex.join(args))
+    return args
+
+
+def _not_found(args: list[str]) -> CommandError:
+    return CommandError(args, 127, "", f"{args[0]}: command not found")
+
+
+def _timed_out(args: list[str], timeout: float | None) -> Timeout:
+    return Timeout(f"{args[0]} did not finish within {timeout:g} s")
+
+
+def _result(args: list[str], returncode: int, out: bytes, err: bytes, *, check: bool) -> Result:
+    result = Result(tuple(args), returncode, out.decode(errors="replace"), err.decode(errors="replace"))
+    if check and not result.ok:
+        raise CommandError(args, result.returncode, result.stdout, result.stderr)
+    return result
+
+
 async def run(
     argv: Sequence[str],
     *,
@@ -53,8 +74,7 @@ async def run(
     cwd: str | None = None,
 ) -> Result:
     """Run ``argv`` and wait for it; raises CommandError/Timeout as described."""
-    args = [str(a) for a in argv]
-    log.debug("run: %s", shlex.join(args))
+    args = _prepare(argv)
     try:
         proc = await asyncio.create_subprocess_exec(
             *args,
@@ -65,22 +85,19 @@ async def run(
             cwd=cwd,
         )
     except FileNotFoundError:
-        raise CommandError(args, 127, "", f"{args[0]}: command not found") from None
+        raise _not_found(args) from None
     try:
         out, err = await asyncio.wait_for(proc.communicate(input), timeout)
     except TimeoutError:
         proc.kill()
         await proc.wait()
-        raise Timeout(f"{args[0]} did not finish within {timeout:g} s") from None
+        raise _timed_out(args, timeout) from None
     except asyncio.CancelledError:
         if proc.returncode is None:
             proc.kill()
             await proc.wait()
         raise
-    result = Result(tuple(args), proc.returncode or 0, out.decode(errors="replace"), err.decode(errors="replace"))
-    if check and not result.ok:
-        raise CommandError(args, result.returncode, result.stdout, result.stderr)
-    return result
+    return _result(args, proc.returncode or 0, out, err, check=check)
 
 
 async def spawn(
@@ -96,8 +113,7 @@ async def spawn(
     file descriptor for stdout and stderr, or ``subprocess.PIPE`` (``None``:
     inherit); with ``merge_stderr`` stderr joins stdout.  ``stdin`` likewise.
     The caller owns the process: it must terminate and wait for it."""
-    args = [str(a) for a in argv]
-    log.debug("spawn: %s", shlex.join(args))
+    args = _prepare(argv, "spawn")
     try:
         return await asyncio.create_subprocess_exec(
             *args,
@@ -108,7 +124,7 @@ async def spawn(
             start_new_session=output is not None,
         )
     except FileNotFoundError:
-        raise CommandError(args, 127, "", f"{args[0]}: command not found") from None
+        raise _not_found(args) from None
 
 
 def run_sync(
@@ -121,8 +137,7 @@ def run_sync(
     cwd: str | None = None,
 ) -> Result:
     """The blocking twin of :func:`run`, for paths that have no event loop."""
-    args = [str(a) for a in argv]
-    log.debug("run: %s", shlex.join(args))
+    args = _prepare(argv)
     try:
         proc = subprocess.run(
             args,
@@ -135,15 +150,10 @@ def run_sync(
             check=False,
         )
     except FileNotFoundError:
-        raise CommandError(args, 127, "", f"{args[0]}: command not found") from None
+        raise _not_found(args) from None
     except subprocess.TimeoutExpired:
-        raise Timeout(f"{args[0]} did not finish within {timeout:g} s") from None
-    result = Result(
-        tuple(args), proc.returncode, proc.stdout.decode(errors="replace"), proc.stderr.decode(errors="replace")
-    )
-    if check and not result.ok:
-        raise CommandError(args, result.returncode, result.stdout, result.stderr)
-    return result
+        raise _timed_out(args, timeout) from None
+    return _result(args, proc.returncode, proc.stdout, proc.stderr, check=check)
 
 
 class Runner(Protocol):
