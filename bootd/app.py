@@ -89,7 +89,8 @@ async def serve(opts: ServeOptions, *, clock: Clock | None = None, ready: Callab
         state_dir = opts.state_dir
     else:
         state_dir = Path(tempfile.mkdtemp(prefix="bootd-sandbox-")) if sandbox else Path("/var/lib/bootd")
-    state_dir.mkdir(parents=True, exist_ok=True)
+    if sandbox:
+        state_dir.mkdir(parents=True, exist_ok=True)
     root = opts.config_root or (state_dir if sandbox else Path("/"))
     platform = make_platform(opts, state_dir)
     log.info(
@@ -118,6 +119,8 @@ async def serve(opts: ServeOptions, *, clock: Clock | None = None, ready: Callab
     service = await Service.connect(opts.bus, daemon, now=daemon.clock.now)
     status = 0
     try:
+        # Only now that the name is ours: a daemon that could not start leaves no trace on the machine.
+        state_dir.mkdir(parents=True, exist_ok=True)
         if ready is not None:
             ready()
         from bootd.discovery.manager import Discovery
