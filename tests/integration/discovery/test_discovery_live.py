@@ -208,10 +208,15 @@ async def test_hostile_devices_do_not_stall_the_others(
         assert inv.options_of(slots[2].name) == []
         many = inv.options_of(slots[1].name)
         assert len(many) > 0
-        # the corrupt one either failed to mount (status) or mounted with nothing readable
+        # the corrupt one: a status message names it, it offers nothing and no mount of it is left
         corrupt = slots[0].name
+        said = [m for sev, m in rec.status if sev is Severity.WARNING and m.startswith(f"{corrupt}:")]
+        assert len(said) == 1 and "cannot mount" in said[0], rec.status
         assert inv.options_of(corrupt) == []
-        assert inv.device(corrupt) is None and any(corrupt in m for _, m in rec.status) or inv.device(corrupt)
+        dev = inv.device(corrupt)
+        assert dev is None or dev.mountpoint is None, dev
+        assert [m for m in h.mounts_under(mount_root) if m.name == corrupt] == []
+        assert not (mount_root / corrupt).exists(), "the failed mount point is removed"
         for slot in slots:
             loops.detach(slot)
         await wait_until(lambda: inv.devices() == [], what="all gone")
