@@ -36,6 +36,27 @@ def read_config(view: DeviceView, path: str | PurePosixPath, diags: list[Diagnos
     return text
 
 
+def not_regular(view: DeviceView, path: str | PurePosixPath) -> str | None:
+    """Why ``path`` cannot be a configuration file although something is there
+    (a FIFO, a device, a socket, a directory), or None when it is a regular file
+    or absent.  Only looks at the directory entry: never opens the file, so a
+    FIFO cannot block a scan."""
+    if view.is_file(path) or view.find(path) is None:
+        return None
+    return f"{path}: not a regular file; skipped"
+
+
+def note_not_regular(view: DeviceView, path: str | PurePosixPath, diags: list[Diagnostic]) -> bool:
+    """Whether ``path`` is a regular file; when something else is there, a
+    warning saying so is added to ``diags`` (once per path)."""
+    why = not_regular(view, path)
+    if why is None:
+        return view.is_file(path)
+    if not any(d.message == why for d in diags):
+        diags.append(Diagnostic(Severity.WARNING, why, file=str(path)))
+    return False
+
+
 def lines_of(text: str) -> list[str]:
     """Lines of ``text`` (any newline convention), capped at :data:`MAX_LINES`."""
     lines = text.splitlines()
@@ -115,6 +136,14 @@ class Finder:
             current = current.rstrip("/") + "/" + real
         return PurePosixPath(current)
 
-    def find_file(self, path: str | PurePosixPath) -> PurePosixPath | None:
+    def find_file(self, path: str | PurePosixPath, diags: list[Diagnostic] | None = None) -> PurePosixPath | None:
+        """:meth:`find` when it is a regular file; something else there (a FIFO,
+        a device) is reported in ``diags`` when given, and never opened."""
         found = self.find(path)
-        return found if found is not None and self.view.is_file(found) else None
+        if found is None:
+            return None
+        if self.view.is_file(found):
+            return found
+        if diags is not None:
+            note_not_regular(self.view, found, diags)
+        return None

@@ -36,7 +36,7 @@ from pathlib import PurePosixPath
 from bootd.model import BootOption, Diagnostic, ParseResult, Resource, Severity, Source
 from bootd.parsers import ParseContext
 from bootd.parsers._bls_entry import BlsEntry, parse_entry, sort_entries, split_kv
-from bootd.parsers._text import lines_of, read_config
+from bootd.parsers._text import lines_of, note_not_regular, read_config
 from bootd.parsers.view import DeviceView, normalize
 
 DIRECTORIES: tuple[str, ...] = ("/loader/entries", "/boot/loader/entries")
@@ -71,6 +71,8 @@ def load_entries(view: DeviceView, directories: Sequence[str] = DIRECTORIES) -> 
             path = f"{dirpath.rstrip('/')}/{name}"
             if name in seen or "/" in name:
                 continue
+            if not note_not_regular(view, path, diags):
+                continue
             text = read_config(view, path, diags)
             if text is None:
                 continue
@@ -89,7 +91,7 @@ class LoaderConf:
 def load_loader_conf(view: DeviceView) -> LoaderConf:
     diags: list[Diagnostic] = []
     for path in LOADER_CONF:
-        if not view.is_file(path):
+        if not note_not_regular(view, path, diags):
             continue
         text = read_config(view, path, diags)
         if text is None:
@@ -119,7 +121,7 @@ def read_grubenv(view: DeviceView) -> dict[str, str]:
     """Variables of the first GRUB environment block found (empty when none)."""
     diags: list[Diagnostic] = []
     for path in GRUBENV:
-        if not view.is_file(path):
+        if not note_not_regular(view, path, diags):
             continue
         text = read_config(view, path, diags)
         if text is None:

@@ -46,10 +46,10 @@ def _unquote(value: str) -> str:
 
 def parse(view: DeviceView, ctx: ParseContext) -> ParseResult:
     finder = Finder(view)
-    path = next((str(p) for p in (finder.find_file(c) for c in CONFIG_PATHS) if p is not None), None)
-    if path is None:
-        return ParseResult()
     diags: list[Diagnostic] = []
+    path = next((str(p) for p in (finder.find_file(c, diags) for c in CONFIG_PATHS) if p is not None), None)
+    if path is None:
+        return ParseResult(diagnostics=tuple(diags))
     text = read_config(view, path, diags)
     if text is None:
         return ParseResult(diagnostics=tuple(diags))

@@ -43,7 +43,7 @@ from bootd.parsers._syslinux_reader import (
     feed,
     strip_hotkey,
 )
-from bootd.parsers._text import Finder, read_config
+from bootd.parsers._text import Finder, note_not_regular, read_config
 from bootd.parsers.view import DeviceView, normalize
 
 Resolver = Callable[[str], Resource]
@@ -275,13 +275,16 @@ def join_url(base: str, path: str) -> str:
     return prefix + str(joined)
 
 
-def config_candidates(view: DeviceView, finder: Finder | None = None) -> list[PurePosixPath]:
-    """The configuration files SYSLINUX would read on this device, in order."""
+def config_candidates(
+    view: DeviceView, finder: Finder | None = None, diags: list[Diagnostic] | None = None
+) -> list[PurePosixPath]:
+    """The configuration files SYSLINUX would read on this device, in order
+    (something else where one should be is reported in ``diags``)."""
     finder = finder or Finder(view)
     found: list[PurePosixPath] = []
     for directory in CONFIG_DIRS:
         for name in CONFIG_NAMES:
-            path = finder.find_file(f"{directory.rstrip('/')}/{name}")
+            path = finder.find_file(f"{directory.rstrip('/')}/{name}", diags)
             if path is not None and path not in found:
                 found.append(path)
     return found
@@ -296,7 +299,7 @@ def find_config(view: DeviceView) -> PurePosixPath | None:
 def parse(view: DeviceView, ctx: ParseContext) -> ParseResult:
     diags: list[Diagnostic] = []
     finder = Finder(view)
-    for path in config_candidates(view, finder):
+    for path in config_candidates(view, finder, diags):
         text = read_config(view, path, diags)
         if text is not None:
             break  # an unreadable config is reported and the next one is tried
@@ -314,7 +317,7 @@ def parse(view: DeviceView, ctx: ParseContext) -> ParseResult:
 
     def read(name: str) -> str | None:
         p = local(name)
-        if not view.is_file(p):
+        if not note_not_regular(view, p, diags):
             return None
         return read_config(view, p, diags)
 

@@ -20,6 +20,7 @@ from pathlib import PurePosixPath
 
 from bootd.model import BootOption, Diagnostic, ParseResult, Severity, Source
 from bootd.parsers import ParseContext
+from bootd.parsers._text import note_not_regular
 from bootd.parsers.grub.devices import DeviceTable
 from bootd.parsers.grub.interpreter import (
     BreakLoop,
@@ -95,12 +96,13 @@ class Outcome:
     steps: int = 0
 
 
-def candidates(view: DeviceView) -> list[PurePosixPath]:
-    """Config files on the device, in the order they are tried."""
+def candidates(view: DeviceView, diags: list[Diagnostic] | None = None) -> list[PurePosixPath]:
+    """Config files on the device, in the order they are tried (something else
+    where one should be, like a FIFO, is reported in ``diags`` and never opened)."""
     found: list[PurePosixPath] = []
     for path in CONFIGS:
         real = view.find(path)
-        if real is not None and view.is_file(real):
+        if real is not None and _regular(view, real, diags):
             found.append(real)
     for efi in EFI_DIRS:
         real_dir = view.find(efi)
@@ -108,13 +110,19 @@ def candidates(view: DeviceView) -> list[PurePosixPath]:
             continue
         for name in view.listdir(real_dir):
             cfg = view.find(real_dir / name / "grub.cfg")
-            if cfg is not None and view.is_file(cfg):
+            if cfg is not None and _regular(view, cfg, diags):
                 found.append(cfg)
     unique: list[PurePosixPath] = []
     for p in found:
         if p not in unique:
             unique.append(p)
     return unique
+
+
+def _regular(view: DeviceView, path: PurePosixPath, diags: list[Diagnostic] | None) -> bool:
+    if diags is None:
+        return view.is_file(path)
+    return note_not_regular(view, path, diags)
 
 
 def initial_environment(
@@ -256,7 +264,7 @@ def _fewer_collections() -> Iterator[None]:
 def _parse(view: DeviceView, ctx: ParseContext, limits: Limits) -> ParseResult:
     diagnostics: list[Diagnostic] = []
     first: Outcome | None = None
-    for config in candidates(view):
+    for config in candidates(view, diagnostics):
         outcome = interpret(view, config, ctx, limits=limits)
         diagnostics.extend(outcome.diagnostics)
         if outcome.options:
@@ -269,7 +277,7 @@ def _parse(view: DeviceView, ctx: ParseContext, limits: Limits) -> ParseResult:
         first = first or outcome
     for path in LEGACY:
         real = view.find(path)
-        if real is None or not view.is_file(real):
+        if real is None or not _regular(view, real, diagnostics):
             continue
         try:
             text = view.read_text(real)

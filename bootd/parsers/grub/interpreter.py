@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from pathlib import PurePosixPath
 
 from bootd.model import Diagnostic, Severity
+from bootd.parsers._text import not_regular
 from bootd.parsers.grub.builtins import COMMANDS
 from bootd.parsers.grub.devices import DeviceTable, Target
 from bootd.parsers.grub.expand import expand_word
@@ -301,12 +302,17 @@ class Interpreter:
         if where in self._files:  # a file read again (a loop, a cycle) is read once
             data = self._files[where]
             return None if data is None else (data, where)
-        try:
-            data = target.view.read_text(PurePosixPath(path))
-        except ViewError as e:
-            if target.view.is_file(PurePosixPath(path)):
-                self.warn(str(e))
+        why = not_regular(target.view, PurePosixPath(path))
+        if why is not None:  # a FIFO or device is never opened
+            self.warn(why)
             data = None
+        else:
+            try:
+                data = target.view.read_text(PurePosixPath(path))
+            except ViewError as e:
+                if target.view.is_file(PurePosixPath(path)):
+                    self.warn(str(e))
+                data = None
         self._files[where] = data
         return None if data is None else (data, where)
 
