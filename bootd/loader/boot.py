@@ -28,6 +28,8 @@ from bootd.platform import Platform
 log = logging.getLogger(__name__)
 
 PATCHED_DTB = "boot.dtb"
+STAGING = 0.4
+"""The share of a boot's progress that loading (and downloading) its files takes."""
 
 
 @dataclass(frozen=True)
@@ -92,8 +94,18 @@ async def boot(
     then on the boot must not be cancelled.
     """
 
+    last: tuple[str, float] | None = None
+
     def report(message: str, fraction: float) -> None:
-        log.info("%s", message)
+        # One boot's progress never goes back, and no step is announced twice.
+        nonlocal last
+        if last is not None:
+            fraction = max(fraction, last[1])
+            if (message, fraction) == last:
+                return
+        if last is None or message != last[0]:
+            log.info("%s", message)
+        last = (message, fraction)
         if progress is not None:
             progress(message, fraction)
 
@@ -102,7 +114,7 @@ async def boot(
         raise Unsupported(f"{option.name}: a {option.kind} entry cannot be booted with kexec")
     args = request.args if request.args is not None else option.args
     console = request.console or None
-    staged = await resources.stage(option, devices, work_dir, progress)
+    staged = await resources.stage(option, devices, work_dir, lambda m, f: report(m, STAGING * f))
     report("Preparing the device tree", 0.4)
     source = staged.dtb if staged.dtb is not None else await asyncio.to_thread(platform.boot.live_dtb)
     consoles = tuple(platform.boot.consoles())

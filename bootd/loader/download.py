@@ -112,6 +112,8 @@ class ProgressMeter:
             return
         if not final and self._reported >= 0 and done - self._reported < PROGRESS_STEP:
             return
+        if done == self._reported:  # the last chunk was reported already: say it once
+            return
         self._reported = done
         if self.loop is not None:
             self.loop.call_soon_threadsafe(self._call, done, self.total)

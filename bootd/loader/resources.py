@@ -92,9 +92,10 @@ async def fetch_one(
     name: str,
     *,
     max_bytes: int,
-    progress: Progress | None = None,
+    progress: Callable[[float], None] | None = None,
 ) -> Path:
-    """A file holding ``resource``: its confined path on a device, or a download."""
+    """A file holding ``resource``: its confined path on a device, or a download
+    (``progress`` gets the fraction downloaded, when the size is known)."""
     if resource.url is None:
         return local_path(resource, option_device, devices, max_bytes=max_bytes)
     from bootd.loader import download  # urllib/ssl load only when something is downloaded
@@ -102,8 +103,8 @@ async def fetch_one(
     dest = work_dir / name
 
     def step(done: int, total: int | None) -> None:
-        if progress is not None:
-            progress(f"Downloading {resource.url}", done / total if total else 0.0)
+        if progress is not None and total:
+            progress(min(1.0, done / total))
 
     await download.fetch(resource.url, dest, max_bytes=max_bytes, timeout=FETCH_TIMEOUT, progress=step)
     return dest
@@ -133,30 +134,33 @@ async def stage(
     if option.kernel is None:
         raise ResourceError(f"{option.name}: the option has no kernel")
     work_dir.mkdir(parents=True, exist_ok=True)
-    if progress:
-        progress(f"Loading kernel {option.kernel.describe()}", 0.0)
-    kernel = await fetch_one(
-        option.kernel, option.device, devices, work_dir, "kernel", max_bytes=MAX_KERNEL_BYTES, progress=progress
-    )
-    parts = []
-    for i, res in enumerate(option.initrds):
+    # One stage per file, announced once; the fraction (of all the staging) only grows.
+    count = 1 + len(option.initrds) + (option.dtb is not None)
+    done = 0
+
+    async def load(what: str, res: Resource, name: str, max_bytes: int) -> Path:
+        nonlocal done
+        label = f"Loading {what} {res.describe()}"
+        start = done
         if progress:
-            progress(f"Loading initrd {res.describe()}", 0.0)
-        parts.append(
-            await fetch_one(
-                res, option.device, devices, work_dir, f"initrd-{i}", max_bytes=MAX_INITRD_BYTES, progress=progress
-            )
-        )
+            progress(label, start / count)
+
+        def step(fraction: float) -> None:
+            if progress:
+                progress(label, (start + fraction) / count)
+
+        path = await fetch_one(res, option.device, devices, work_dir, name, max_bytes=max_bytes, progress=step)
+        done += 1
+        return path
+
+    kernel = await load("kernel", option.kernel, "kernel", MAX_KERNEL_BYTES)
+    parts = [await load("initrd", res, f"initrd-{i}", MAX_INITRD_BYTES) for i, res in enumerate(option.initrds)]
     initrd: Path | None = parts[0] if len(parts) == 1 else None
     if len(parts) > 1:
         initrd = await asyncio.to_thread(concatenate, parts, work_dir / "initrd", max_bytes=MAX_INITRD_BYTES)
     dtb: bytes | None = None
     if option.dtb is not None:
-        if progress:
-            progress(f"Loading device tree {option.dtb.describe()}", 0.0)
-        path = await fetch_one(
-            option.dtb, option.device, devices, work_dir, "entry.dtb", max_bytes=MAX_DTB_BYTES, progress=progress
-        )
+        path = await load("device tree", option.dtb, "entry.dtb", MAX_DTB_BYTES)
         try:
             dtb = await asyncio.to_thread(path.read_bytes)
         except OSError as e:
