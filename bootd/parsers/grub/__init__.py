@@ -146,6 +146,9 @@ def initial_environment(
         env[feature] = "y"
     exported = {"root", "prefix", "cmdpath", "config_directory", "config_file", "grub_platform", "grub_cpu", "lang"}
     exported.update(FEATURES)
+    # SUSE's btrfs module exports these itself, so a snapshot entry's
+    # subvolume reaches the menu its configfile opens.
+    exported.update(("btrfs_subvol", "btrfs_subvolid", "btrfs_relative_path"))
     return env, exported
 
 

@@ -119,5 +119,30 @@ class DeviceTable:
         return target.resource(path)
 
 
+def in_subvolume(target: Target, path: str, subvol: str) -> str:
+    """Where ``path`` is on the device while ``btrfs_subvol`` is ``subvol``.
+
+    SUSE's GRUB reads btrfs files inside the subvolume that variable names (a
+    path from the top-level subvolume, like ``/@/.snapshots/7/snapshot``): its
+    snapshot entries set it so that ``/boot/vmlinuz-…`` is the snapshot's
+    kernel.  The device's files are seen from the top level or from ``@``, so
+    the subvolume is looked for both ways.  A path already inside the subvolume
+    (``$2/boot/grub2/grub.cfg`` of those entries) stays as it is.  Devices of
+    another known file system are not affected.
+    """
+    view = target.view
+    if not subvol or view is None or view.device.fstype not in (None, "btrfs"):
+        return path
+    sub = clean(subvol)
+    if sub == "/":
+        return path
+    bases = [sub, sub[2:]] if sub.startswith("/@/") else [sub]
+    for base in bases:
+        if path == base or path.startswith(base + "/"):
+            return path
+    base = next((b for b in bases if view.is_dir(PurePosixPath(b))), bases[-1])
+    return clean(base + path)
+
+
 def is_file(target: Target, path: str) -> bool:
     return target.view is not None and target.view.is_file(PurePosixPath(path))

@@ -21,7 +21,7 @@ from pathlib import PurePosixPath
 from bootd.model import Diagnostic, Severity
 from bootd.parsers._text import not_regular
 from bootd.parsers.grub.builtins import COMMANDS
-from bootd.parsers.grub.devices import DeviceTable, Target
+from bootd.parsers.grub.devices import DeviceTable, Target, in_subvolume
 from bootd.parsers.grub.expand import expand_word
 from bootd.parsers.grub.lexer import Lit, Word
 from bootd.parsers.grub.parser import Block, For, Function, If, Menu, Node, Script, Simple, While, parse_script
@@ -291,7 +291,8 @@ class Interpreter:
     # -- files ---------------------------------------------------------------
 
     def locate(self, text: str) -> tuple[Target, str]:
-        return self.table.locate(text, self.get("root"))
+        target, path = self.table.locate(text, self.get("root"))
+        return target, in_subvolume(target, path, self.get("btrfs_subvol"))
 
     def read(self, text: str) -> tuple[str, str] | None:
         """Text and display name of a file named by a GRUB path, or None."""

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from bootd.model import Resource
     from bootd.parsers.grub.interpreter import Interpreter
 
 Command = Callable[["Interpreter", list[str]], int]
@@ -44,6 +45,12 @@ def quote_cmdline(args: list[str]) -> str:
     return " ".join(out)
 
 
+def _resource(it: Interpreter, text: str) -> Resource:
+    """The file a loader command names (inside ``$btrfs_subvol`` when set)."""
+    target, path = it.locate(text)
+    return target.resource(path)
+
+
 def _loader(kind: str) -> Command:
     def run(it: Interpreter, args: list[str]) -> int:
         files = [a for a in args if not a.startswith("--")]
@@ -53,7 +60,7 @@ def _loader(kind: str) -> Command:
             path = files[0]
             rest = args[args.index(path) + 1 :]
             it.loading.kind = kind
-            it.loading.kernel = it.table.resource(path, it.get("root"))
+            it.loading.kernel = _resource(it, path)
             it.loading.args = quote_cmdline(rest)
             it.loading.initrds = []
         return 0
@@ -66,7 +73,7 @@ def cmd_initrd(it: Interpreter, args: list[str]) -> int:
     if it.loading is not None:
         if not it.loading.kind:
             return 1
-        it.loading.initrds = [it.table.resource(_initrd_path(f), it.get("root")) for f in files]
+        it.loading.initrds = [_resource(it, _initrd_path(f)) for f in files]
     return 0 if files else 1
 
 
@@ -82,7 +89,7 @@ def cmd_module(it: Interpreter, args: list[str]) -> int:
     if not files:
         return 1
     if it.loading is not None and it.loading.kind == "multiboot":
-        it.loading.initrds.append(it.table.resource(files[0], it.get("root")))
+        it.loading.initrds.append(_resource(it, files[0]))
     return 0
 
 
@@ -90,7 +97,7 @@ def cmd_devicetree(it: Interpreter, args: list[str]) -> int:
     if not args:
         return 1
     if it.loading is not None:
-        it.loading.dtb = it.table.resource(args[0], it.get("root"))
+        it.loading.dtb = _resource(it, args[0])
     return 0
 
 
