@@ -41,8 +41,8 @@ def not_regular(view: DeviceView, path: str | PurePosixPath) -> str | None:
     (a FIFO, a device, a socket, a directory), or None when it is a regular file
     or absent.  Only looks at the directory entry: never opens the file, so a
     FIFO cannot block a scan."""
-    if view.is_file(path) or view.find(path) is None:
-        return None
+    if view.is_file(path) or view.find(path) != normalize(path):
+        return None  # a regular file, nothing, or only another letter case
     return f"{path}: not a regular file; skipped"
 
 

@@ -85,3 +85,11 @@ def test_scan_subprocess_reports_fifo_and_exits(tmp_path: Path) -> None:
     assert "Traceback" not in proc.stderr
     assert "/boot/grub/grub.cfg: not a regular file; skipped" in proc.stderr
     assert "/loader/entries/a.conf: not a regular file; skipped" in proc.stderr
+
+
+def test_a_file_in_another_letter_case_is_not_reported(tmp_path: Path) -> None:
+    cfg = "source /boot/grub2/extra.cfg\nmenuentry ok { linux /vmlinuz }\n"
+    view = make_view(tmp_path, {"/boot/grub2/grub.cfg": cfg, "/boot/grub2/EXTRA.CFG": "menuentry x { linux /k }\n"})
+    result = grub.parse(view, ParseContext())
+    assert [o.name for o in result.options] == ["ok"]
+    assert not any("not a regular file" in d.message for d in result.diagnostics)
