@@ -49,11 +49,11 @@ def not_regular(view: DeviceView, path: str | PurePosixPath) -> str | None:
 def note_not_regular(view: DeviceView, path: str | PurePosixPath, diags: list[Diagnostic]) -> bool:
     """Whether ``path`` is a regular file; when something else is there, a
     warning saying so is added to ``diags`` (once per path)."""
-    why = not_regular(view, path)
-    if why is None:
+    if not_regular(view, path) is None:
         return view.is_file(path)
-    if not any(d.message == why for d in diags):
-        diags.append(Diagnostic(Severity.WARNING, why, file=str(path)))
+    note = Diagnostic(Severity.WARNING, "not a regular file; skipped", file=str(path))
+    if note not in diags:
+        diags.append(note)
     return False
 
 
