@@ -259,14 +259,22 @@ class Discovery:
         gone = self._known.get(name)
         self._forget_device(name)
         self.inventory.remove_device(name)
-        await self.mounter.unmount(name)
-        if gone is not None and gone.uuid:
-            # another path to the same filesystem takes over (multipath, a second copy)
-            for other, dev in list(self._duplicates.items()):
-                if dev.uuid == gone.uuid and dev.fstype == gone.fstype:
-                    del self._duplicates[other]
-                    self._submit(other, functools.partial(self._add, dev))
-                    break
+        try:
+            await self.mounter.unmount(name)
+        finally:
+            # Even when a newer event for this device cancels the unmount
+            # (another removal chained after it), another path to the same
+            # filesystem takes over (multipath, a second copy): the newer
+            # task no longer knows the device, so only this one can hand over.
+            if gone is not None and gone.uuid:
+                self._promote_duplicate(gone)
+
+    def _promote_duplicate(self, gone: BlockDevice) -> None:
+        for other, dev in list(self._duplicates.items()):
+            if dev.uuid == gone.uuid and dev.fstype == gone.fstype:
+                del self._duplicates[other]
+                self._submit(other, functools.partial(self._add, dev))
+                break
 
     def _forget_device(self, name: str) -> None:
         self._known.pop(name, None)
