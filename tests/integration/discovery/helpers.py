@@ -95,7 +95,17 @@ class LoopFactory:
 
     def attach(self, image: Path, loop: Loop | None = None, *, read_only: bool = True) -> Loop:
         loop = loop or self.new()
-        sh("losetup", *(["-r"] if read_only else []), loop.node, image)
+        argv: list[str | Path] = ["losetup", *(["-r"] if read_only else []), loop.node, image]
+        # A slot detached while bootd still had it mounted is released by the
+        # kernel only after the last close (bootd's unmount, udev's probe of the
+        # change): until then the node answers "busy".  Wait for that, briefly.
+        for attempt in range(100):
+            r = sh(*argv, check=False)
+            if r.returncode == 0:
+                break
+            if "busy" not in r.stderr.lower() or attempt == 99:
+                raise AssertionError(f"{' '.join(map(str, argv))} failed ({r.returncode}): {r.stderr.strip()}")
+            time.sleep(0.1)
         loop.image = image
         sh("partx", "-a", loop.node, check=False)
         return loop
