@@ -49,8 +49,10 @@ def not_regular(view: DeviceView, path: str | PurePosixPath) -> str | None:
 def note_not_regular(view: DeviceView, path: str | PurePosixPath, diags: list[Diagnostic]) -> bool:
     """Whether ``path`` is a regular file; when something else is there, a
     warning saying so is added to ``diags`` (once per path)."""
-    if not_regular(view, path) is None:
-        return view.is_file(path)
+    if view.is_file(path):
+        return True
+    if view.find(path) != normalize(path):
+        return False  # nothing there, or only another letter case
     note = Diagnostic(Severity.WARNING, "not a regular file; skipped", file=str(path))
     if note not in diags:
         diags.append(note)
