@@ -5,6 +5,7 @@ version comparison as the Boot Loader Specification defines it."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from pathlib import PurePosixPath
 
 from bootd.model import Diagnostic, Severity
@@ -149,3 +150,14 @@ class Finder:
         if diags is not None:
             note_not_regular(self.view, found, diags)
         return None
+
+
+def first_config(view: DeviceView, candidates: Iterable[str], diags: list[Diagnostic]) -> tuple[str, str] | None:
+    """Path and text of the first of ``candidates`` that is a readable config
+    file on ``view`` (any letter case), or None with diagnostics saying why."""
+    finder = Finder(view)
+    path = next((str(p) for p in (finder.find_file(c, diags) for c in candidates) if p is not None), None)
+    if path is None:
+        return None
+    text = read_config(view, path, diags)
+    return None if text is None else (path, text)

@@ -16,7 +16,7 @@ from dataclasses import replace
 from bootd.model import BootOption, Diagnostic, ParseResult, Resource, Severity, Source
 from bootd.parsers import ParseContext
 from bootd.parsers._devpath import is_linux_device, on_partition, split_node
-from bootd.parsers._text import Finder, lines_of, read_config
+from bootd.parsers._text import first_config, lines_of
 from bootd.parsers.view import DeviceView
 
 CONFIG_PATHS: tuple[str, ...] = ("/etc/kboot.conf", "/kboot.conf", "/boot/kboot.conf")
@@ -45,14 +45,11 @@ def _unquote(value: str) -> str:
 
 
 def parse(view: DeviceView, ctx: ParseContext) -> ParseResult:
-    finder = Finder(view)
     diags: list[Diagnostic] = []
-    path = next((str(p) for p in (finder.find_file(c, diags) for c in CONFIG_PATHS) if p is not None), None)
-    if path is None:
+    config = first_config(view, CONFIG_PATHS, diags)
+    if config is None:
         return ParseResult(diagnostics=tuple(diags))
-    text = read_config(view, path, diags)
-    if text is None:
-        return ParseResult(diagnostics=tuple(diags))
+    path, text = config
     glob: dict[str, str] = {}
     options: list[BootOption] = []
     for n, line in enumerate(lines_of(text), 1):
