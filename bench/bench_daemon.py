@@ -35,28 +35,19 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
+def start_daemon(bus: PrivateBus, machine: Path, state: Path) -> subprocess.Popen[bytes]:
+    """``bootd serve`` on a sandbox machine, output discarded."""
+    argv = [sys.executable, "-m", "bootd", "serve", "--bus", bus.address, "--sandbox", str(machine)]
+    argv += ["--state-dir", str(state)]
+    return subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 async def ready_time(bus: PrivateBus, machine: Path, state: Path) -> float:
     watcher = await BootdClient.connect(bus.address)
     appeared = asyncio.Event()
     watcher.on_daemon_appeared(appeared.set)
     start = time.perf_counter()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "bootd",
-            "serve",
-            "--bus",
-            bus.address,
-            "--sandbox",
-            str(machine),
-            "--state-dir",
-            str(state),
-        ],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    proc = start_daemon(bus, machine, state)
     try:
         await asyncio.wait_for(appeared.wait(), 30)
         return (time.perf_counter() - start) * 1000
@@ -67,23 +58,7 @@ async def ready_time(bus: PrivateBus, machine: Path, state: Path) -> float:
 
 
 async def loaded(bus: PrivateBus, machine: Path, state: Path) -> None:
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "bootd",
-            "serve",
-            "--bus",
-            bus.address,
-            "--sandbox",
-            str(machine),
-            "--state-dir",
-            str(state),
-        ],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    proc = start_daemon(bus, machine, state)
     client: BootdClient | None = None
     try:
         for _ in range(600):
