@@ -26,6 +26,8 @@ MAX_LIST_ENTRIES = 10_000
 """The most directory entries a parser sees in one directory."""
 
 _MAX_LINK_HOPS = 40
+_MAX_PATH = 4096
+"""Linux's PATH_MAX: no longer path can name a file."""
 
 
 class ViewError(Exception):
@@ -102,23 +104,30 @@ class DirectoryView:
     def _real(self, path: str | PurePosixPath) -> str:
         """:meth:`_resolve` as a string (no path object on the hot path)."""
         root = str(self.root)
-        current: list[str] = []
-        todo = _normal_parts(str(path))
+        text = str(path)
+        if len(text) > _MAX_PATH:
+            raise ViewError(f"{text[:80]}…: a path longer than {_MAX_PATH} bytes")
+        if "\0" in text:
+            raise ViewError(f"{text.replace(chr(0), '^@')[:80]}: a NUL byte in a path")
+        # reals[i] is the real path of the first i components (linear, not
+        # one join per component)
+        reals = [root]
+        todo = _normal_parts(text)
         todo.reverse()  # a stack: the next component is at the end
         hops = 0
         while todo:
             part = todo.pop()
             if part == "..":
-                if current:
-                    current.pop()
+                if len(reals) > 1:
+                    reals.pop()
                 continue
             if part in ("", "."):
                 continue
-            real = root + "/" + "/".join(current) + "/" + part if current else root + "/" + part
+            real = reals[-1] + "/" + part
             try:
                 st = os.lstat(real)
             except OSError:
-                current.append(part)
+                reals.append(real)
                 continue
             if stat.S_ISLNK(st.st_mode):
                 hops += 1
@@ -126,11 +135,11 @@ class DirectoryView:
                     raise ViewError(f"{normalize(path)}: too many levels of symbolic links")
                 target = os.readlink(real)
                 if target.startswith("/"):
-                    current = []
+                    del reals[1:]
                 todo.extend(reversed(target.split("/")))
                 continue
-            current.append(part)
-        return root + "/" + "/".join(current) if current else root
+            reals.append(real)
+        return reals[-1]
 
     def _stat(self, path: str | PurePosixPath) -> os.stat_result | None:
         try:

@@ -21,6 +21,7 @@ from pathlib import PurePosixPath
 from bootd.model import BootOption, Diagnostic, ParseResult, Severity, Source
 from bootd.parsers import ParseContext
 from bootd.parsers._text import note_not_regular
+from bootd.parsers.grub.budget import Meter, metered
 from bootd.parsers.grub.devices import DeviceTable
 from bootd.parsers.grub.interpreter import (
     BreakLoop,
@@ -162,9 +163,10 @@ def interpret(
 ) -> Outcome:
     """Run one config file and evaluate its menu."""
     ctx = ctx or ParseContext()
-    table = DeviceTable(view, ctx.others)
+    meter = Meter()
+    table = DeviceTable(metered(view, meter), {k: metered(v, meter) for k, v in ctx.others.items()})
     env, exported = initial_environment(table, config, ctx)
-    it = Interpreter(table, env, exported, limits or Limits())
+    it = Interpreter(table, env, exported, limits or Limits(), meter=meter)
     outcome = Outcome()
     where = str(config)
     if text is None:
@@ -184,7 +186,7 @@ def interpret(
         it.warn("script nested too deeply; stopped")
     except (BreakLoop, ReturnFromFunction):  # break/return outside a loop or function ends the file
         pass
-    _evaluate(it, final.menu)
+    _evaluate(it, final.menu, where)
     diagnostics = list(it.diagnostics)
     outcome.options = build_options(final.menu, final.vars, it.grubenv_next_entry, diagnostics)
     outcome.diagnostics.extend(diagnostics)
@@ -197,14 +199,36 @@ def interpret(
     return outcome
 
 
-def _evaluate(it: Interpreter, items: list[MenuItem]) -> None:
-    todo = list(reversed(items))  # a stack: menu order, submenus depth first
+def _evaluate(it: Interpreter, items: list[MenuItem], config: str) -> None:
+    """Evaluate every entry, submenus depth first, with an explicit stack (no
+    recursion on menu depth).  An entry whose ``configfile`` opens a menu file
+    already open above it (a cycle) shows no entries, and menus nest at most
+    ``Limits.menu_depth`` deep."""
+    Chain = tuple[str, ...]
+    todo: list[tuple[MenuItem, int, Chain]] = [(item, 1, (config,)) for item in reversed(items)]
     try:
         while todo:
-            item = todo.pop()
+            item, depth, chain = todo.pop()
+            was_entry = item.kind == "entry"
             it.evaluate(item)
-            if item.kind == "submenu":
-                todo.extend(reversed(item.children))
+            if item.kind != "submenu" or not item.children:
+                continue
+            if was_entry:  # its configfile opened a menu of its own
+                opened = item.children[0].file or ""
+                if opened in chain:
+                    it.warn(f"configfile cycle: {item.title[:80]!r} opens {opened} again; its entries are left out")
+                    item.children = []
+                    continue
+                chain = (*chain, opened)
+            if depth >= it.limits.menu_depth:
+                it.warn(
+                    f"menus nested deeper than {it.limits.menu_depth} (menu_depth): "
+                    f"the entries inside {item.title[:80]!r} are left out",
+                    once=True,
+                )
+                item.children = []
+                continue
+            todo.extend((child, depth + 1, chain) for child in reversed(item.children))
     except Halt as h:
         it.warn(f"{h}; entries not evaluated are left out")
     except RecursionError:

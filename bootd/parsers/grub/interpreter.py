@@ -3,9 +3,11 @@
 Nothing here touches the host: files are read through the scanned device's
 :class:`~bootd.parsers.view.DeviceView` (and the views of other known
 devices), commands are the ones in :mod:`bootd.parsers.grub.builtins`, and
-every run is bounded by :class:`Limits` (steps, function and ``source``
-depth, number of menu entries).  Running out of a limit stops the script
-cleanly; what was found so far is kept.
+every run is bounded by :class:`Limits` (work in steps, with file access
+charged by its cost; bytes per value, word and command line and in total;
+function, ``source`` and menu depth; number of menu entries).  Running out
+of a limit stops the script cleanly; what was found so far is kept and the
+diagnostic names the limit.
 
 Menu entries are recorded when the script defines them and evaluated later,
 as GRUB does when one is chosen: in a fresh context holding only exported
@@ -20,9 +22,10 @@ from pathlib import PurePosixPath
 
 from bootd.model import Diagnostic, Severity
 from bootd.parsers._text import not_regular
+from bootd.parsers.grub.budget import BYTES_PER_STEP, Meter, too_long
 from bootd.parsers.grub.builtins import COMMANDS
 from bootd.parsers.grub.devices import DeviceTable, Target, in_subvolume
-from bootd.parsers.grub.expand import expand_word
+from bootd.parsers.grub.expand import WordTooLong, expand_word
 from bootd.parsers.grub.lexer import Lit, Word
 from bootd.parsers.grub.parser import Block, For, Function, If, Menu, Node, Script, Simple, While, parse_script
 from bootd.parsers.grub.state import (
@@ -59,9 +62,22 @@ _ASSIGN = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)=")
 class Interpreter:
     """One scan's GRUB machine."""
 
-    def __init__(self, table: DeviceTable, variables: dict[str, str], exported: set[str], limits: Limits) -> None:
+    def __init__(
+        self,
+        table: DeviceTable,
+        variables: dict[str, str],
+        exported: set[str],
+        limits: Limits,
+        *,
+        meter: Meter | None = None,
+    ) -> None:
         self.table = table
         self.limits = limits
+        self.meter = meter or Meter()
+        """File work done through the table's views (charged at the next step)."""
+        self.kept = 0
+        """Bytes of command lines and stored values so far (``Limits.max_bytes``)."""
+        self.bytes_limit = limits.max_bytes
         self.ctx = Context(dict(variables), set(exported))
         self.functions: dict[str, Function] = {}
         self.status = 0
@@ -110,26 +126,48 @@ class Interpreter:
         return self.ctx.vars.get(name, "")
 
     def set(self, name: str, value: str) -> None:
+        if len(value) > self.limits.max_value:
+            raise Halt(too_long(f"the value of {name[:40]}", self.limits.max_value, "max_value"))
+        self.keep(len(value) + len(name))
         if name == "root" and value.startswith("(") and value.endswith(")"):
             value = value[1:-1]
         self.ctx.vars[name] = value
+
+    def keep(self, size: int) -> None:
+        """Count ``size`` bytes against the scan's byte budget."""
+        self.kept += size
+        if self.kept > self.bytes_limit:
+            raise Halt(
+                f"more than {self.limits.max_bytes} bytes of command lines and values (max_bytes); "
+                "stopped, later entries are missing"
+            )
+        self.steps += size // BYTES_PER_STEP
 
     # -- expansion ---------------------------------------------------------
 
     def expand(self, word: Word) -> list[str]:
         """One word to zero or more arguments (unquoted values are split)."""
-        return expand_word(word, self.get, self.ctx.positional)
+        try:
+            return expand_word(word, self.get, self.ctx.positional, self.limits.max_value)
+        except WordTooLong:
+            raise Halt(too_long("a word", self.limits.max_value, "max_value")) from None
 
     def expand_all(self, words: Sequence[Word]) -> list[str]:
         out: list[str] = []
+        size = 0
         for w in words:
-            out.extend(self.expand(w))
+            args = self.expand(w)
+            size += sum(len(a) + 1 for a in args)
+            if size > self.limits.max_line:
+                raise Halt(too_long("a command line", self.limits.max_line, "max_line"))
+            out.extend(args)
+        self.keep(size)
         return out
 
     # -- execution ---------------------------------------------------------
 
     def step(self) -> None:
-        self.steps += 1
+        self.steps += 1 + self.meter.take()
         if self.steps > self.step_limit:
             raise Halt(f"stopped after {self.step_limit} steps (endless loop?); later entries are missing")
 
@@ -344,6 +382,7 @@ class Interpreter:
 
     def run_menu_file(self, text: str, where: str) -> Context:
         """Run a config file as a new menu (``configfile``): returns its context."""
+        self.steps += len(self.ctx.vars)  # the copy of the exported variables
         child = self.ctx.child()
         saved = self.ctx
         self.ctx = child
@@ -363,14 +402,18 @@ class Interpreter:
         """Run an entry's body (or a submenu's) the way GRUB does when it is chosen."""
         if item.loaded is not None:
             return
+        self.steps += len(item.ctx.vars)  # the copy of the exported variables
         child = item.ctx.child()
         # GRUB passes the title and the extra arguments: ``$1`` is always the title
         child.positional = [item.title, *item.args]
         saved_ctx, saved_loading, saved_limit = self.ctx, self.loading, self.step_limit
-        saved_file = self.file
+        saved_file, saved_bytes = self.file, self.bytes_limit
         self.ctx = child
         self.file = item.file or ""
         self.step_limit = min(self.limits.steps * 2, self.steps + self.limits.entry_steps)
+        # an entry has a budget of its own, as for steps: one that the script
+        # used up still leaves the entries it defined their evaluation
+        self.bytes_limit = min(self.limits.max_bytes * 2, self.kept + self.limits.max_line * 4)
         if item.kind == "entry":
             self.loading = Loaded()
         try:
@@ -385,7 +428,7 @@ class Interpreter:
                 item.kind = "submenu"
                 self.loading = None
         except Halt as h:
-            if self.steps >= self.limits.steps * 2:
+            if self.steps >= self.limits.steps * 2 or self.kept >= self.limits.max_bytes * 2:
                 raise
             self.warn(f"entry {item.title!r}: {h}")
             if item.kind == "entry":
@@ -394,7 +437,7 @@ class Interpreter:
             if item.kind == "entry":
                 item.loaded = self.loading
             self.ctx, self.loading, self.step_limit = saved_ctx, saved_loading, saved_limit
-            self.file = saved_file
+            self.file, self.bytes_limit = saved_file, saved_bytes
         if item.kind == "submenu":
             item.children = child.menu
             item.sub_ctx = child

@@ -29,14 +29,19 @@ class Flat:
 
 
 def flatten(items: Sequence[MenuItem], prefix: Path = (), group: str | None = None) -> list[Flat]:
+    """Entries in menu order, submenus opened in place (an explicit stack:
+    no recursion, however deep the menus nest)."""
     out: list[Flat] = []
-    for i, item in enumerate(items):
-        path = (*prefix, i)
+    todo: list[tuple[MenuItem, Path, str | None]] = [
+        (item, (*prefix, i), group) for i, item in reversed(list(enumerate(items)))
+    ]
+    while todo:
+        item, path, within = todo.pop()
         if item.kind == "submenu":
-            title = item.title if group is None else f"{group} > {item.title}"
-            out.extend(flatten(item.children, path, title))
+            title = item.title if within is None else f"{within} > {item.title}"
+            todo.extend((child, (*path, i), title) for i, child in reversed(list(enumerate(item.children))))
         else:
-            out.append(Flat(item, path, group))
+            out.append(Flat(item, path, within))
     return out
 
 

@@ -11,7 +11,8 @@ from bootd.parsers.grub.parser import Node
 @dataclass(frozen=True)
 class Limits:
     steps: int = 1_000_000
-    """Commands and loop rounds the whole scan may run."""
+    """Work the whole scan may do: one step per command or loop round, file
+    lookups and reads charged by what they cost (:mod:`bootd.parsers.grub.budget`)."""
     entry_steps: int = 100_000
     """Steps one menu entry's body may take when it is evaluated."""
     call_depth: int = 32
@@ -21,6 +22,17 @@ class Limits:
     max_entries: int = 10_000
     """Menu entries (all menus together)."""
     max_diagnostics: int = 50
+    max_value: int = 64 * 1024
+    """Bytes in one variable value or one expanded word."""
+    max_line: int = 256 * 1024
+    """Bytes in all the arguments of one command after expansion."""
+    max_bytes: int = 32 * 1024 * 1024
+    """Bytes of command lines and stored values over the whole scan: every
+    expanded command line (so echo output, menu titles and loader arguments)
+    and every value stored in a variable, counted when made, never given back.
+    This bounds what a script can keep in memory, whatever it keeps."""
+    menu_depth: int = 16
+    """Menus opened inside menus (``submenu``, ``configfile`` in an entry)."""
 
 
 class Halt(Exception):

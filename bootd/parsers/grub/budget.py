@@ -1,0 +1,109 @@
+"""What a GRUB script costs: file work charged to the step budget, byte caps.
+
+The step budget (:attr:`~bootd.parsers.grub.state.Limits.steps`) counts
+*work*, not commands: a plain command is one step, but a command that
+touches files (``blscfg``, ``search``, ``test -f``, ``source``,
+``load_env`` …) is charged by what it really did: every file lookup, by
+the number of path components the lookup walks, every directory entry
+listed and every byte read.  The charge is taken through a
+:class:`MeteredView` that stands in front of each device view the
+interpreter sees, so no command can forget to pay.  The weights are set so
+that one step is roughly the time of one plain command (under a
+microsecond): a full budget is about one second of CPU, whatever the
+script does.
+
+Sizes are capped separately (:func:`too_long`): a variable value, an
+expanded word and a whole command line each have a byte cap, and all the
+bytes a script keeps (variables, echo output, menu titles and arguments)
+are counted against one total, so a few hundred bytes of ``set
+a="$a$a$a…"`` cannot grow into gigabytes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+from bootd.model import Device
+from bootd.parsers.view import MAX_CONFIG_BYTES, DeviceView
+
+LOOKUP_STEPS = 6
+"""Steps one file lookup costs (a stat through the confined view)."""
+COMPONENT_STEPS = 5
+"""Steps per path component a lookup walks (one ``lstat`` each)."""
+BYTES_PER_STEP = 256
+"""Bytes read (or directory entries listed, times 16) per step."""
+
+
+@dataclass
+class Meter:
+    """Work done through the views since the interpreter last looked."""
+
+    work: int = 0
+
+    def take(self) -> int:
+        work, self.work = self.work, 0
+        return work
+
+
+def _lookup_cost(path: str | PurePosixPath) -> int:
+    text = str(path)
+    return LOOKUP_STEPS + COMPONENT_STEPS * (text.count("/") + 1)
+
+
+class MeteredView:
+    """A :class:`~bootd.parsers.view.DeviceView` that charges a :class:`Meter`
+    for every call, then asks the real view."""
+
+    def __init__(self, inner: DeviceView, meter: Meter) -> None:
+        self.inner = inner
+        self.meter = meter
+
+    @property
+    def device(self) -> Device:
+        return self.inner.device
+
+    def read_bytes(self, path: str | PurePosixPath, *, limit: int = MAX_CONFIG_BYTES) -> bytes:
+        self.meter.work += _lookup_cost(path)
+        data = self.inner.read_bytes(path, limit=limit)
+        self.meter.work += len(data) // BYTES_PER_STEP
+        return data
+
+    def read_text(self, path: str | PurePosixPath, *, limit: int = MAX_CONFIG_BYTES) -> str:
+        return self.read_bytes(path, limit=limit).decode("utf-8", errors="replace")
+
+    def is_file(self, path: str | PurePosixPath) -> bool:
+        self.meter.work += _lookup_cost(path)
+        return self.inner.is_file(path)
+
+    def is_dir(self, path: str | PurePosixPath) -> bool:
+        self.meter.work += _lookup_cost(path)
+        return self.inner.is_dir(path)
+
+    def size(self, path: str | PurePosixPath) -> int | None:
+        self.meter.work += _lookup_cost(path)
+        return self.inner.size(path)
+
+    def listdir(self, path: str | PurePosixPath) -> list[str]:
+        self.meter.work += _lookup_cost(path)
+        names = self.inner.listdir(path)
+        self.meter.work += len(names) * 16 // BYTES_PER_STEP
+        return names
+
+    def find(self, path: str | PurePosixPath) -> PurePosixPath | None:
+        # A miss lists each directory on the way (case-insensitive lookup).
+        cost = _lookup_cost(path)
+        self.meter.work += cost
+        found = self.inner.find(path)
+        if found is None:
+            self.meter.work += cost
+        return found
+
+
+def metered(view: DeviceView, meter: Meter) -> DeviceView:
+    return view if isinstance(view, MeteredView) else MeteredView(view, meter)
+
+
+def too_long(what: str, cap: int, name: str) -> str:
+    """The diagnostic for a size cap: names the cap and its setting."""
+    return f"{what} is longer than {cap} bytes (the {name} cap); stopped, later entries are missing"
