@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
+from bootd.errors import InvalidArgument, NotFound
 from bootd.model import BootOption, Device, Resource
 
 log = logging.getLogger(__name__)
@@ -63,6 +64,27 @@ def resolve_option(opt: BootOption, devices: Sequence[Device]) -> BootOption:
 
 def _has_selector(opt: BootOption) -> bool:
     return any(r is not None and r.selector is not None for r in (opt.kernel, opt.dtb, *opt.initrds))
+
+
+def find_option(options: Iterable[BootOption], wanted: str) -> BootOption:
+    """The option ``wanted`` names: its id, else its config's own entry id, else
+    its title (exactly, then ignoring case).  NotFound when none does;
+    InvalidArgument naming the candidates when several do at the same step."""
+    opts = list(options)
+    steps: list[Callable[[BootOption], bool]] = [
+        lambda o: o.id == wanted,
+        lambda o: o.entry_id == wanted,
+        lambda o: o.name == wanted,
+        lambda o: o.name.lower() == wanted.lower(),
+    ]
+    for match in steps:
+        found = [o for o in opts if match(o)]
+        if len(found) == 1:
+            return found[0]
+        if len(found) > 1:
+            ids = ", ".join(o.id for o in found)
+            raise InvalidArgument(f"{wanted!r} names several options ({ids}); give an id")
+    raise NotFound(f"no boot option is called {wanted!r} (see `bootd list`)")
 
 
 class Inventory:

@@ -15,7 +15,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from bootd.errors import AuthenticationRequired, InvalidArgument, NotFound
+from bootd.errors import AuthenticationRequired, InvalidArgument
 
 if TYPE_CHECKING:
     from bootd.dbus.client import BootdClient
@@ -119,20 +119,9 @@ def _state_line(state: DaemonState) -> str:
 # -- boot ---------------------------------------------------------------------------------------
 def find_option(options: list[BootOption], wanted: str) -> BootOption:
     """The option named by id, entry id or (case-insensitive) title."""
-    matchers: list[Callable[[BootOption], bool]] = [
-        lambda o: o.id == wanted,
-        lambda o: o.entry_id == wanted,
-        lambda o: o.name == wanted,
-        lambda o: o.name.lower() == wanted.lower(),
-    ]
-    for match in matchers:
-        found = [o for o in options if match(o)]
-        if len(found) == 1:
-            return found[0]
-        if len(found) > 1:
-            ids = ", ".join(o.id for o in found)
-            raise InvalidArgument(f"{wanted!r} names several options ({ids}); give an id")
-    raise NotFound(f"no boot option is called {wanted!r} (see `bootd list`)")
+    from bootd.inventory import find_option as find
+
+    return find(options, wanted)
 
 
 def boot_via_daemon(args: argparse.Namespace) -> int:

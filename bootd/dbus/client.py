@@ -241,6 +241,11 @@ class BootdClient:
         body = await self._call("AddUrl", "s", [url])
         return [names.option_id_from_path(p) for p in body[0]]
 
+    async def find_option(self, name: str) -> str:
+        """The id of the option with this id, entry id or title (the daemon decides)."""
+        body = await self._call("FindOption", "s", [name])
+        return names.option_id_from_path(str(body[0]))
+
     async def authenticate(self, password: str) -> None:
         await self._call("Authenticate", "s", [password])
 

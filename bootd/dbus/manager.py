@@ -109,6 +109,17 @@ class Manager(ServiceInterface):
         return await self._call("AddUrl", run)
 
     @dbus_method()
+    async def FindOption(self, name: S) -> O:
+        async def run(sender: str) -> str:
+            from bootd.inventory import find_option
+
+            if len(name) > codec.MAX_TEXT or "\0" in name:
+                raise InvalidArgument("the name is too long or contains a NUL byte")
+            return names.option_path(find_option(self._backend.inventory.options(), name).id)
+
+        return await self._call("FindOption", run, trusted=False)
+
+    @dbus_method()
     async def Authenticate(self, password: S) -> None:
         async def run(sender: str) -> None:
             from bootd.settings import check_password

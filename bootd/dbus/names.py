@@ -1,10 +1,12 @@
 """Names of the D-Bus API: bus name, object paths, interfaces, properties,
 settings keys.  Shared by the service, the client and the TUI (layer L1, pure).
 
-Object paths carry option and device ids, which contain characters D-Bus
-does not allow in a path element (``/``, ``:``, ``#``, ``.``, ``-``).  They are
-escaped reversibly: every byte outside ``[A-Za-z0-9]`` becomes ``_xx`` (two
-lower-case hex digits), and the empty string becomes ``_``.
+Object paths carry option and device ids.  Each ``/`` of an id becomes a
+path separator, so ``sda2/grub2/Linux`` is ``/org/bootd/options/sda2/grub2/Linux``;
+inside one element, every byte outside ``[A-Za-z0-9]`` (``:``, ``#``, ``.``,
+``-``, ``_``) becomes ``_xx`` (two lower-case hex digits), and an empty element
+becomes ``_``.  The mapping is reversible; ``Manager1.FindOption`` looks an
+option's path up by its id, entry id or title.
 """
 
 from __future__ import annotations
@@ -95,20 +97,26 @@ def _unescape(element: str) -> str:
     return raw.decode("utf-8")
 
 
+def _escape_id(ident: str) -> str:
+    return "/".join(_escape(part) for part in ident.split("/"))
+
+
 def option_path(option_id: str) -> str:
-    return f"{OPTIONS_PATH}/{_escape(option_id)}"
+    return f"{OPTIONS_PATH}/{_escape_id(option_id)}"
 
 
 def device_path(device_id: str) -> str:
-    return f"{DEVICES_PATH}/{_escape(device_id)}"
+    return f"{DEVICES_PATH}/{_escape_id(device_id)}"
 
 
 def _id_from(path: str, prefix: str, what: str) -> str:
-    head, sep, element = path.rpartition("/")
-    if head != prefix or not sep or not element:
+    if not path.startswith(prefix + "/"):
         raise ValueError(f"{path!r} is not a {what} object path")
+    elements = path[len(prefix) + 1 :].split("/")
     try:
-        return _unescape(element)
+        if not all(elements) or any(_escape(_unescape(e)) != e for e in elements):
+            raise ValueError(path)
+        return "/".join(_unescape(e) for e in elements)
     except (ValueError, UnicodeDecodeError):
         raise ValueError(f"{path!r} is not a {what} object path") from None
 

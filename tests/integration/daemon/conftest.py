@@ -80,7 +80,7 @@ def serve(
     d = DaemonProcess(system_bus, machine, tmp_path / "state", config_root=config_root)
     daemon_factory.append(d)
     d.wait_ready()
-    wanted = {"sda1_2fbls_2f6_2e1", "sda1_2fbls_2f5_2e10", "sdb1_2fbls_2frescue"}
+    wanted = {"sda1/bls/6_2e1", "sda1/bls/5_2e10", "sdb1/bls/rescue"}
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         tree = busctl(system_bus, "tree", "--list", "org.bootd").stdout.split()

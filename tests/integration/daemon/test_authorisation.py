@@ -13,7 +13,7 @@ from bootd.errors import AuthenticationRequired, PermissionDenied
 from tests.integration.daemon.conftest import set_config
 from tests.integration.daemon.helpers import DaemonProcess, PrivateBus, busctl
 
-OPT = "/org/bootd/options/sdb1_2fbls_2frescue"
+OPT = "/org/bootd/options/sdb1/bls/rescue"
 MGR = ("org.bootd", "/org/bootd", "org.bootd.Manager1")
 SETTINGS = ("org.bootd", "/org/bootd", "org.bootd.Settings1")
 
@@ -31,6 +31,18 @@ def test_bus_policy_lets_others_read_but_not_act(serve: DaemonProcess, system_bu
     assert busctl(system_bus, "get-property", *MGR, "State").stdout.strip() == 's "idle"'
     busctl(system_bus, "set-property", *SETTINGS, "Timeout", "u", "3")
     assert busctl(system_bus, "get-property", *SETTINGS, "Timeout").stdout.strip() == "u 3", "root may"
+
+
+def test_anyone_finds_an_option_by_id_entry_id_or_title(
+    serve: DaemonProcess, system_bus: PrivateBus, test_user: str
+) -> None:
+    """Paths read as the id; FindOption answers for anyone, with a clear error."""
+    for name in ("sdb1/bls/rescue", "rescue", "RESCUE STICK"):
+        r = busctl(system_bus, "call", *MGR, "FindOption", "s", name, user=test_user, check=False)
+        assert r.returncode == 0, (name, r.stderr)
+        assert r.stdout.split() == ["o", f'"{OPT}"']
+    r = busctl(system_bus, "call", *MGR, "FindOption", "s", "nothing-here", user=test_user, check=False)
+    assert r.returncode != 0 and "no boot option is called 'nothing-here'" in r.stderr
 
 
 def test_the_service_checks_the_caller_too(

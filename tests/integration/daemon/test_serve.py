@@ -20,7 +20,7 @@ from bootd.errors import InvalidArgument, NotFound, ResourceError
 from tests.integration.daemon.conftest import set_config
 from tests.integration.daemon.helpers import ROOT, DaemonProcess, Entry, MachineDevice, PrivateBus, busctl, make_machine
 
-OPT = "/org/bootd/options/sdb1_2fbls_2frescue"
+OPT = "/org/bootd/options/sdb1/bls/rescue"
 MGR = ("org.bootd", "/org/bootd", "org.bootd.Manager1")
 
 
@@ -48,7 +48,7 @@ def test_busctl_and_gdbus_see_everything(serve: DaemonProcess, system_bus: Priva
     wait_for(lambda: OPT in busctl(system_bus, "tree", "--list", "org.bootd").stdout)
     tree = busctl(system_bus, "tree", "--list", "org.bootd").stdout.split()
     assert {"/org/bootd/devices/sda1", "/org/bootd/devices/sdb1", OPT} <= set(tree)
-    assert "/org/bootd/options/sda1_2fbls_2f6_2e1" in tree
+    assert "/org/bootd/options/sda1/bls/6_2e1" in tree
     if shutil.which("gdbus"):
         r = subprocess.run(
             ["gdbus", "call", "--address", system_bus.address, "--dest", "org.bootd", "--object-path", "/org/bootd",
@@ -271,10 +271,10 @@ def test_headless_autoboot_and_next_boot(
     try:
         d.wait_ready()
         wait_for(
-            lambda: "/org/bootd/options/sda1_2fbls_2f5_2e10" in busctl(system_bus, "tree", "--list", "org.bootd").stdout
+            lambda: "/org/bootd/options/sda1/bls/5_2e10" in busctl(system_bus, "tree", "--list", "org.bootd").stdout
         )
-        busctl(system_bus, "call", *MGR, "SetNextBoot", "o", "/org/bootd/options/sda1_2fbls_2f5_2e10")
-        assert prop(system_bus, "NextBoot") == "/org/bootd/options/sda1_2fbls_2f5_2e10"
+        busctl(system_bus, "call", *MGR, "SetNextBoot", "o", "/org/bootd/options/sda1/bls/5_2e10")
+        assert prop(system_bus, "NextBoot") == "/org/bootd/options/sda1/bls/5_2e10"
     finally:
         assert d.stop() == 0
     (state / "kexec.log").unlink()

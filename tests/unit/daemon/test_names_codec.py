@@ -24,13 +24,28 @@ def test_option_paths_are_valid_and_reversible(oid: str) -> None:
 
 
 def test_typical_ids_escape_readably() -> None:
+    """Each / of an id is a path separator, so the device and the loader read as words."""
+    assert names.option_path("sdd2/yaboot/Linux") == "/org/bootd/options/sdd2/yaboot/Linux"
     assert names.option_path("sda1/grub2/gnulinux-6.1-advanced#1") == (
-        "/org/bootd/options/sda1_2fgrub2_2fgnulinux_2d6_2e1_2dadvanced_231"
+        "/org/bootd/options/sda1/grub2/gnulinux_2d6_2e1_2dadvanced_231"
     )
+    assert names.option_path("custom/1") == "/org/bootd/options/custom/1"
+    assert names.option_id_from_path("/org/bootd/options/a/b") == "a/b"
+    assert names.option_path("/a//b/") == "/org/bootd/options/_/a/_/b/_"
 
 
 @pytest.mark.parametrize(
-    "path", ["/", "/org/bootd", "/org/bootd/devices/x", "/org/bootd/options/a/b", "/org/bootd/options/_zz"]
+    "path",
+    [
+        "/",
+        "/org/bootd",
+        "/org/bootd/options",
+        "/org/bootd/devices/x",
+        "/org/bootd/options/_zz",
+        "/org/bootd/options/a//b",
+        "/org/bootd/options/a/_2F",
+        "/org/bootd/options/a_",
+    ],
 )
 def test_wrong_paths_are_refused(path: str) -> None:
     with pytest.raises(ValueError):
