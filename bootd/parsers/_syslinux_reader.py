@@ -1,5 +1,15 @@
 """Reading a SYSLINUX configuration: lines, INCLUDEs and menus into labels
-and global settings (the syntax half of :mod:`bootd.parsers.syslinux`)."""
+and global settings (the syntax half of :mod:`bootd.parsers.syslinux`).
+
+This follows SYSLINUX's own reader (``readconfig.c``, shared by ldlinux and
+the menu modules): a LABEL's first word is its kernel until a KERNEL line
+says otherwise (the menu shows the whole LABEL line, ldlinux's prompt knows
+the label by its first word); KERNEL/LINUX/INITRD/FDT lines outside a
+LABEL are ignored; APPEND and IPAPPEND/SYSAPPEND outside a LABEL set the
+global value that the labels *after* them inherit (a label takes the global
+value in force when it is recorded, so a later global APPEND does not reach
+back); MENU BEGIN, MENU END and MENU SEPARATOR end the label being read.
+"""
 
 from __future__ import annotations
 
@@ -27,9 +37,16 @@ LABEL_SKIP = {
     "comboot": "a COMBOOT image",
     "com32": "a COM32 module",
 }
+MENU_ACTIONS = {
+    "menu exit": "a menu action (MENU EXIT), not a boot entry",
+    "menu goto": "a menu action (MENU GOTO), not a boot entry",
+    "menu quit": "a menu action (MENU QUIT), not a boot entry",
+    "menu disable": "disabled in the menu (MENU DISABLE)",
+    "menu disabled": "disabled in the menu (MENU DISABLE)",
+}
 _IGNORED = {
     "prompt", "say", "display", "kbdmap", "serial", "console", "font", "noescape", "nocomplete",
-    "allowoptions", "implicit", "onerror", "totaltimeout", "nohalt", "f1", "f2", "f3", "f4", "f5", "f6",
+    "allowoptions", "onerror", "totaltimeout", "nohalt", "f1", "f2", "f3", "f4", "f5", "f6",
     "f7", "f8", "f9", "f10", "f11", "f12", "f0", "text", "endtext", "nerfdefault", "kaslrseed",
 }  # fmt: skip
 
@@ -40,6 +57,9 @@ class Menu:
     parent: Menu | None
     label: str | None = None
     title: str | None = None
+    menu_default: bool = False
+    """MENU DEFAULT in this submenu's body (outside a label): the submenu
+    itself is its parent menu's default entry."""
 
     def path(self) -> str | None:
         names: list[str] = []
@@ -67,6 +87,17 @@ class Label:
     sysappend: str | None = None
     hidden: bool = False
     menu_default: bool = False
+    action: str | None = None
+    """Why the menu does not boot this label (MENU EXIT/GOTO/QUIT/DISABLE)."""
+    global_append: str | None = None
+    """The global APPEND in force when this label was read (its default)."""
+    implied_kernel: bool = False
+    """No KERNEL line: the label's name is the kernel, as SYSLINUX does."""
+
+    @property
+    def word(self) -> str:
+        """The label's first word: the name ldlinux knows it by."""
+        return self.label.split(None, 1)[0] if self.label.strip() else ""
 
 
 @dataclass
@@ -78,6 +109,8 @@ class State:
     default: str | None = None
     ontimeout: str | None = None
     ui: str | None = None
+    prompt: bool = False
+    implicit: bool = True
     timeout: float | None = None
     append: str | None = None
     sysappend: str | None = None
@@ -86,6 +119,8 @@ class State:
     unknown: int = 0
     first_unknown: tuple[str, int] | None = None
     stack: list[str] = field(default_factory=list)
+    root_items: list[Label | Menu] = field(default_factory=list)
+    """The top menu's entries in order: its labels and submenu heads."""
 
     def diag(self, severity: Severity, message: str, file: str | None = None, line: int | None = None) -> None:
         self.diags.append(Diagnostic(severity, message, file=file, line=line))
@@ -120,25 +155,23 @@ def feed(st: State, text: str, file: str, menu: Menu, current: Label | None) -> 
             value = sub[1].strip() if len(sub) > 1 else ""
             key = f"menu {mkey}"
         if key == "label":
-            current = Label(label=value, file=file, line=n, menu=menu)
+            current = Label(label=value, file=file, line=n, menu=menu, global_append=st.append)
+            current.sysappend = st.sysappend
+            current.kind, current.kernel, current.implied_kernel = "kernel", current.word or None, True
             st.labels.append(current)
-        elif key in ("kernel", "linux"):
-            if current is None and not st.labels and menu.parent is None:
-                # A kernel before any LABEL: SYSLINUX's unnamed "linux" entry,
-                # which the user meant to boot (Petitboot drops it).
-                current = Label(label="linux", file=file, line=n, menu=menu)
-                st.labels.append(current)
-            elif current is None:
-                st.diag(Severity.INFO, f"{parts[0]} outside a LABEL ignored", file, n)
+            if menu.parent is None:
+                st.root_items.append(current)
+        elif key in ("kernel", "linux") or key in LABEL_SKIP:
+            if current is None:
+                # SYSLINUX ignores an image line outside a LABEL: it is not
+                # an entry and not a default (only DEFAULT names those).
+                st.diag(Severity.INFO, f"{parts[0]} outside a LABEL ignored (as SYSLINUX does)", file, n)
                 continue
             words = value.split(None, 1)
             current.kind = key
+            current.implied_kernel = False
             current.kernel = words[0] if words else None
             current.kernel_args = words[1] if len(words) > 1 else ""
-        elif key in LABEL_SKIP:
-            if current is not None:
-                current.kind = key
-                current.kernel = value or None
         elif key == "append":
             if current is None:
                 st.append = value
@@ -146,7 +179,7 @@ def feed(st: State, text: str, file: str, menu: Menu, current: Label | None) -> 
                 current.append = value
         elif key in ("initrd", "fdt", "devicetree", "fdtdir"):
             if current is None:
-                st.diag(Severity.INFO, f"{parts[0]} outside a LABEL ignored", file, n)
+                st.diag(Severity.INFO, f"{parts[0]} outside a LABEL ignored (as SYSLINUX does)", file, n)
             elif key == "initrd":
                 current.initrd = value
             elif key == "fdtdir":
@@ -164,6 +197,12 @@ def feed(st: State, text: str, file: str, menu: Menu, current: Label | None) -> 
             st.ontimeout = value
         elif key == "ui":
             st.ui = value
+        elif key in ("prompt", "implicit"):
+            number = _int(value)
+            if key == "prompt":
+                st.prompt = number != 0
+            else:
+                st.implicit = number != 0
         elif key == "timeout":
             try:
                 tenths = int(value.split()[0]) if value else 0
@@ -171,9 +210,18 @@ def feed(st: State, text: str, file: str, menu: Menu, current: Label | None) -> 
                 st.diag(Severity.WARNING, f"TIMEOUT {value!r} is not a number", file, n)
                 continue
             st.timeout = tenths / 10 if tenths > 0 else None
-        elif key in ("include", "menu include"):
+        elif key == "include":
             target = value.split()[0] if value else ""
             menu, current = include(st, target, file, n, menu, current)
+        elif key == "menu include":
+            words = value.split(None, 1)
+            if len(words) > 1:  # MENU INCLUDE file title: the file is a submenu
+                menu = _begin(st, menu, words[1])
+                current = None
+                menu, _ = include(st, words[0], file, n, menu, None)
+                menu = menu.parent or menu
+            else:
+                menu, current = include(st, words[0] if words else "", file, n, menu, current)
         elif key == "menu label":
             if current is not None:
                 current.name = value
@@ -185,12 +233,19 @@ def feed(st: State, text: str, file: str, menu: Menu, current: Label | None) -> 
         elif key == "menu default":
             if current is not None:
                 current.menu_default = True
+            elif menu.parent is not None:
+                menu.menu_default = True
         elif key == "menu hide":
             if current is not None:
                 current.hidden = True
         elif key == "menu begin":
-            menu = Menu(tag=strip_hotkey(value) or None, parent=menu)
+            menu = _begin(st, menu, value)
             current = None
+        elif key == "menu separator":
+            current = None
+        elif key in ("menu exit", "menu goto", "menu quit", "menu disable", "menu disabled"):
+            if current is not None and (key != "menu exit" or menu.parent is not None):
+                current.action = MENU_ACTIONS[key]
         elif key == "menu end":
             if menu.parent is None:
                 st.diag(Severity.INFO, "MENU END without MENU BEGIN ignored", file, n)
@@ -206,6 +261,23 @@ def feed(st: State, text: str, file: str, menu: Menu, current: Label | None) -> 
             if st.first_unknown is None:
                 st.first_unknown = (file, n)
     return menu, current
+
+
+def _int(value: str) -> int:
+    """A number as C's atoi reads it: leading digits, else 0."""
+    digits = ""
+    for ch in value.strip():
+        if not ch.isdigit() or not ch.isascii():
+            break
+        digits += ch
+    return int(digits) if digits else 0
+
+
+def _begin(st: State, parent: Menu, tag: str) -> Menu:
+    menu = Menu(tag=strip_hotkey(tag) or None, parent=parent)
+    if parent.parent is None:
+        st.root_items.append(menu)
+    return menu
 
 
 def include(st: State, target: str, file: str, n: int, menu: Menu, current: Label | None) -> tuple[Menu, Label | None]:

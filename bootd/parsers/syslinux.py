@@ -4,12 +4,20 @@
 What the menu shows follows real SYSLINUX (and U-Boot's extlinux support):
 
 * Labels are listed in file order; ``MENU BEGIN``/``MENU END`` submenus are
-  flattened and their entries keep the submenu title as ``group``.
-* The entry booted unattended is ``ONTIMEOUT``'s label, else the one with
-  ``MENU DEFAULT``, else ``DEFAULT``'s label, else the first entry.  A
-  ``DEFAULT`` that names no label and no UI module is a command line
-  (``kernel args``): with no labels at all it becomes an entry of its own.
-* A label's ``APPEND`` replaces the global one; ``APPEND -`` clears it.
+  flattened and their entries keep the submenu title as ``group``.  A LABEL
+  without a KERNEL line boots the file its name names.
+* The entry marked default is the one SYSLINUX boots unattended, found as
+  its reader finds it (see :func:`_choose_default`); when SYSLINUX would
+  boot nothing on its own (no DEFAULT and no UI: the ``boot:`` prompt), no
+  entry is marked.  ``DEFAULT``/``ONTIMEOUT`` are command lines: a first
+  word naming a label (exactly, case included) boots that label with the
+  other words added to its command line (an entry of its own when there are
+  such words); any other first word is a kernel file (an "implicit" kernel,
+  unless ``IMPLICIT 0``) booted with exactly the words given.
+* A label's ``APPEND`` replaces the global one in force when the label was
+  read; ``APPEND -`` clears it.  Statements before the first LABEL other
+  than APPEND/IPAPPEND and the global settings (KERNEL, INITRD, FDT...)
+  are ignored, as SYSLINUX ignores them.
   ``INITRD`` (comma list) wins over ``initrd=`` in the command line (which is
   kept there, as SYSLINUX passes it to the kernel).
 * ``KERNEL`` picks the image type by extension like SYSLINUX: COM32 modules,
@@ -29,10 +37,10 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import PurePosixPath
 
-from bootd.model import BootOption, Diagnostic, ParseResult, Resource, Severity, Source
+from bootd.model import BootOption, Diagnostic, ParseResult, Resource, Severity
 from bootd.parsers import ParseContext
+from bootd.parsers._syslinux_entries import ext, implicit, safe_build
 from bootd.parsers._syslinux_reader import (
-    LABEL_SKIP,
     MAX_INCLUDE_DEPTH,
     MAX_INCLUDES,
     MAX_TOTAL_LINES,
@@ -76,118 +84,32 @@ CONFIG_DIRS: tuple[str, ...] = (
 )
 CONFIG_NAMES: tuple[str, ...] = ("isolinux.cfg", "extlinux.conf", "syslinux.cfg")
 
-# Images SYSLINUX recognises by extension that kexec cannot boot.
-_NOT_LINUX = {
-    ".c32": "a COM32 module",
-    ".cbt": "a COMBOOT image",
-    ".com": "a COMBOOT image",
-    ".bs": "a boot sector",
-    ".bss": "a boot sector",
-    ".bin": "a boot sector",
-    ".0": "a PXE bootstrap program",
-    ".img": "a floppy image",
-}
 
-
-def _ext(path: str) -> str:
-    name = path.rsplit("/", 1)[-1].lower()
-    if name.endswith(".0"):
-        return ".0"
-    dot = name.rfind(".")
-    return name[dot:] if dot > 0 else ""
-
-
-def _initrds_from_args(args: str) -> str | None:
-    found: str | None = None
-    for word in args.split():
-        if word.startswith("initrd="):
-            found = word[len("initrd=") :]
-    return found
-
-
-def _build(st: State, lab: Label, resolve: Resolver) -> BootOption | None:
-    where = f"label {lab.label!r}"
-    if lab.kernel is None:
-        if lab.kind in LABEL_SKIP:
-            st.diag(Severity.INFO, f"{where} skipped: {LABEL_SKIP[lab.kind]}", lab.file, lab.line)
-        else:
-            st.diag(Severity.INFO, f"{where} skipped: it names no kernel", lab.file, lab.line)
-        return None
-    if lab.kind in LABEL_SKIP:
-        st.diag(Severity.INFO, f"{where} skipped: {LABEL_SKIP[lab.kind]}", lab.file, lab.line)
-        return None
-    append = lab.append if lab.append is not None else st.append
-    if append is not None and append.strip() == "-":
-        append = None
-    args = " ".join(x for x in (lab.kernel_args, append or "") if x)
-    kernel = lab.kernel
-    kind = "linux"
-    initrds: list[str] = []
-    ext = _ext(kernel) if lab.kind == "kernel" else ""
-    module = kernel.rsplit("/", 1)[-1].lower()
-    if lab.kind == "kernel" and module == "mboot.c32":
-        parts = [p.strip() for p in args.split("---")]
-        head = parts[0].split(None, 1)
-        if not head:
-            st.diag(Severity.INFO, f"{where} skipped: mboot.c32 without a hypervisor", lab.file, lab.line)
-            return None
-        kernel, kind = head[0], "multiboot"
-        args = args.split(None, 1)[1].strip() if len(args.split(None, 1)) > 1 else ""
-        initrds = [p.split()[0] for p in parts[1:] if p.split()]
-    elif lab.kind == "kernel" and module == "linux.c32":
-        words = args.split(None, 1)
-        if not words:
-            st.diag(Severity.INFO, f"{where} skipped: linux.c32 without a kernel", lab.file, lab.line)
-            return None
-        kernel, args = words[0], words[1] if len(words) > 1 else ""
-    elif ext in _NOT_LINUX:
-        st.diag(Severity.INFO, f"{where} skipped: {kernel} is {_NOT_LINUX[ext]}", lab.file, lab.line)
-        return None
-    elif lab.kind == "kernel" and module == "memdisk":
-        st.diag(Severity.INFO, f"{where} skipped: memdisk needs a PC BIOS", lab.file, lab.line)
-        return None
-    if kind == "linux":
-        spec = lab.initrd if lab.initrd is not None else _initrds_from_args(args)
-        initrds = [p for p in (spec or "").split(",") if p]
-    props: list[tuple[str, str]] = []
-    sysappend = lab.sysappend if lab.sysappend is not None else st.sysappend
-    if sysappend:
-        props.append(("sysappend", sysappend))
-    if lab.fdtdir:
-        props.append(("fdtdir", lab.fdtdir))
-    return BootOption(
-        id="",
-        device="",
-        name=strip_hotkey(lab.name) if lab.name and strip_hotkey(lab.name) else lab.label,
-        kernel=resolve(kernel),
-        initrds=tuple(resolve(p) for p in initrds),
-        dtb=resolve(lab.fdt) if lab.fdt else None,
-        args=args,
-        source=Source.SYSLINUX,
-        hidden=lab.hidden,
-        group=lab.menu.path(),
-        entry_id=lab.label,
-        kind=kind,
-        properties=tuple(props),
-    )
-
-
-def _find_label(labels: list[Label], options: list[BootOption | None], name: str) -> int | None:
-    for exact in (True, False):
-        for i, lab in enumerate(labels):
-            if options[i] is None:
-                continue
-            if lab.label == name if exact else lab.label.lower() == name.lower():
-                return i
+def _find_label(labels: list[Label], name: str, *, menu: bool = False) -> int | None:
+    """The label a command's first word names: the first one recorded with
+    exactly that name, case included.  ldlinux knows a label by its first
+    word; the menu modules keep the whole LABEL line, so there a label with
+    spaces is never named by a command."""
+    for i, lab in enumerate(labels):
+        if (lab.label.strip() if menu else lab.word) == name:
+            return i
     return None
 
 
-def parse_text(text: str, *, config_path: str, read: Reader, resolve: Resolver) -> ParseResult:
+def parse_text(
+    text: str,
+    *,
+    config_path: str,
+    read: Reader,
+    resolve: Resolver,
+    exists: Callable[[str], bool] | None = None,
+) -> ParseResult:
     """Parse a SYSLINUX configuration's text.
 
     ``read(path)`` returns the text of an INCLUDEd file (None when missing);
     ``resolve(path)`` turns a kernel/initrd/FDT path, as written, into a
-    Resource.  Never raises.
+    Resource; ``exists(path)``, when given, tells whether an implicit
+    kernel (a DEFAULT naming a file, not a label) is there.  Never raises.
     """
     st = State(read=read, config_path=config_path)
     st.stack.append(str(normalize(config_path)))
@@ -196,67 +118,136 @@ def parse_text(text: str, *, config_path: str, read: Reader, resolve: Resolver) 
     if st.unknown:
         f, n = st.first_unknown or (config_path, 0)
         st.diag(Severity.INFO, f"{st.unknown} line(s) not understood and ignored (the first here)", f, n)
-    built = [_safe_build(st, lab, resolve) for lab in st.labels]
-    default_index = _choose_default(st, built, resolve)
+    built = [safe_build(st, lab, resolve) for lab in st.labels]
+    default_index = _choose_default(st, built, resolve, exists)
     options = [o for o in built if o is not None]
-    if default_index is not None and built[default_index] is not None:
-        chosen = built[default_index]
-        options = [_with_default(o, o is chosen) for o in options]
-    elif options:
-        options[0] = _with_default(options[0], True)
+    chosen = built[default_index] if default_index is not None else None
+    options = [_with_default(o, o is chosen) for o in options]
     return ParseResult(options=tuple(options), diagnostics=tuple(st.diags), timeout=st.timeout)
 
 
-def _safe_build(st: State, lab: Label, resolve: Resolver) -> BootOption | None:
-    try:
-        return _build(st, lab, resolve)
-    except Exception as e:  # a resolver must not take the parse down
-        st.diag(Severity.WARNING, f"label {lab.label!r} skipped: {e}", lab.file, lab.line)
+MENU_MODULES = ("menu.c32", "vesamenu.c32", "gfxboot.c32", "gfxboot")
+"""UI modules that show the config's own labels as a menu."""
+
+
+def _choose_default(
+    st: State, built: list[BootOption | None], resolve: Resolver, exists: Callable[[str], bool] | None
+) -> int | None:
+    """Index in ``built`` of the entry SYSLINUX boots unattended, or None
+    (an entry for a DEFAULT/ONTIMEOUT command line is appended to ``built``).
+
+    With a menu (``UI menu.c32``, or ``DEFAULT vesamenu.c32``) the menu
+    boots ``ONTIMEOUT`` when its timeout runs out, else its default entry:
+    ``DEFAULT``'s label when a UI line is present (it overrides MENU
+    DEFAULT, as the menu's reader applies it last), else the last top-level
+    MENU DEFAULT, else the top menu's first entry.  Without a menu, ldlinux
+    boots ``DEFAULT`` at once (or, with PROMPT or no DEFAULT, ``ONTIMEOUT``
+    when the prompt times out); with neither, nothing boots.
+    """
+    default = st.default or ""
+    word = default.split()[0] if default.strip() else ""
+    module = (st.ui or "").split()[0].rsplit("/", 1)[-1].lower() if st.ui and st.ui.strip() else ""
+    if not module and ext(word) == ".c32":
+        module = word.rsplit("/", 1)[-1].lower()
+        if module not in MENU_MODULES:
+            st.diag(
+                Severity.INFO, f"DEFAULT {word} is a COM32 module, not a kernel: nothing to autoboot", st.config_path
+            )
+            return None
+        word = ""  # the menu module reads the config itself; DEFAULT named the module
+    elif module and module not in MENU_MODULES and ext(module) == ".c32" and module != "gfxboot.c32":
+        st.diag(Severity.INFO, f"UI {module} is not a boot menu: nothing to autoboot", st.config_path)
         return None
+    ontimeout = (st.ontimeout or "").strip()
+    if module:
+        if ontimeout and st.timeout:
+            return _command(st, built, "ONTIMEOUT", ontimeout, resolve, exists, menu=True)
+        return _menu_default(st, built, word if st.ui else "")
+    if ontimeout and st.timeout and (st.prompt or not word):
+        return _command(st, built, "ONTIMEOUT", ontimeout, resolve, exists)
+    if not word:
+        if st.labels:
+            st.diag(
+                Severity.INFO,
+                "no DEFAULT and no UI: SYSLINUX waits at its boot prompt, nothing autoboots",
+                st.config_path,
+            )
+        return None
+    return _command(st, built, "DEFAULT", default.strip(), resolve, exists)
 
 
-def _choose_default(st: State, built: list[BootOption | None], resolve: Resolver) -> int | None:
-    """Index in ``built`` of the entry booted unattended (None: the first)."""
-    if st.ontimeout:
-        index = _find_label(st.labels, built, st.ontimeout.split()[0])
-        if index is not None:
+def _menu_default(st: State, built: list[BootOption | None], word: str) -> int | None:
+    index = _find_label(st.labels, word, menu=True) if word else None
+    if index is not None and not st.labels[index].hidden:
+        return _bootable(st, built, index, f"DEFAULT {word!r}")
+    item: Label | Menu | None = None
+    for candidate in st.root_items:
+        if candidate.menu_default and not (isinstance(candidate, Label) and candidate.hidden):
+            item = candidate
+    if item is None:
+        item = next((c for c in st.root_items if not (isinstance(c, Label) and c.hidden)), None)
+    if item is None:
+        return None
+    if isinstance(item, Menu):
+        st.diag(Severity.INFO, "the menu's default entry is a submenu: nothing to autoboot", st.config_path)
+        return None
+    return _bootable(st, built, st.labels.index(item), "the menu's default entry")
+
+
+def _bootable(st: State, built: list[BootOption | None], index: int, what: str) -> int | None:
+    if built[index] is None:
+        st.diag(
+            Severity.INFO,
+            f"{what} is label {st.labels[index].label!r}, which cannot be kexec'd: nothing to autoboot",
+            st.config_path,
+        )
+        return None
+    return index
+
+
+def _command(
+    st: State,
+    built: list[BootOption | None],
+    keyword: str,
+    command: str,
+    resolve: Resolver,
+    exists: Callable[[str], bool] | None,
+    *,
+    menu: bool = False,
+) -> int | None:
+    """What a DEFAULT/ONTIMEOUT command line boots, as ldlinux's load_kernel
+    reads it: a label (plus the extra words) or an implicit kernel."""
+    words = command.split(None, 1)
+    extra = words[1].strip() if len(words) > 1 else ""
+    index = _find_label(st.labels, words[0], menu=menu)
+    if index is not None:
+        index = _bootable(st, built, index, f"{keyword} {words[0]!r}")
+        opt = built[index] if index is not None else None
+        if opt is None or not extra:
             return index
-        st.diag(Severity.INFO, f"ONTIMEOUT {st.ontimeout!r} names no bootable label", st.config_path)
-    index = next((i for i, lab in enumerate(st.labels) if lab.menu_default and built[i] is not None), None)
-    if index is not None:
-        return index
-    if not st.default:
+        built.append(replace(opt, name=command, entry_id=command, args=" ".join(x for x in (opt.args, extra) if x)))
+        return len(built) - 1
+    if not st.implicit:
+        st.diag(
+            Severity.INFO, f"{keyword} {words[0]!r} names no label (IMPLICIT 0): nothing to autoboot", st.config_path
+        )
         return None
-    word = st.default.split()[0]
-    if _ext(word) == ".c32":  # DEFAULT menu.c32 / vesamenu.c32: the UI, not an entry
+    if exists is not None and not exists(words[0]):
+        st.diag(
+            Severity.INFO,
+            f"{keyword} {words[0]!r} names no label and no kernel file: nothing to autoboot",
+            st.config_path,
+        )
         return None
-    index = _find_label(st.labels, built, word)
-    if index is not None:
-        return index
-    if not st.labels:
-        implicit = _implicit(st, st.default, resolve)
-        if implicit is not None:
-            built.append(implicit)
-            return len(built) - 1
+    entry = implicit(st, command, resolve)
+    if entry is None:
         return None
-    st.diag(Severity.INFO, f"DEFAULT {word!r} names no bootable label", st.config_path)
-    return None
+    built.append(entry)
+    return len(built) - 1
 
 
 def _with_default(opt: BootOption, default: bool) -> BootOption:
     return opt if opt.default == default else replace(opt, default=default)
-
-
-def _implicit(st: State, command: str, resolve: Resolver) -> BootOption | None:
-    """``DEFAULT kernel args`` with no labels: SYSLINUX boots that command line."""
-    words = command.split(None, 1)
-    lab = Label(label=words[0], file=st.config_path, line=0, menu=Menu(tag=None, parent=None))
-    lab.kind = "kernel"
-    lab.kernel = words[0]
-    lab.kernel_args = words[1] if len(words) > 1 else ""
-    if len(words) > 1:
-        lab.append = "-"
-    return _safe_build(st, lab, resolve)
 
 
 def join_url(base: str, path: str) -> str:
@@ -324,7 +315,10 @@ def parse(view: DeviceView, ctx: ParseContext) -> ParseResult:
     def resolve(name: str) -> Resource:
         return Resource(path=local(name))
 
-    result = parse_text(text, config_path=str(path), read=read, resolve=resolve)
+    def exists(name: str) -> bool:
+        return view.is_file(local(name))
+
+    result = parse_text(text, config_path=str(path), read=read, resolve=resolve, exists=exists)
     return ParseResult(
         options=result.options,
         diagnostics=tuple(diags) + result.diagnostics,

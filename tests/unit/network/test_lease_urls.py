@@ -89,7 +89,7 @@ async def test_real_platform_refuses_file_urls_from_a_lease(tmp_path: Path, serv
         # http from a lease works as before; a file:// kernel in the config it names is refused
         (www / "boot.cfg").write_text(
             "DEFAULT net\nLABEL net\n  KERNEL vmlinuz\nLABEL sneaky\n  KERNEL file:///etc/hostname\n"
-            f"LABEL inc\n  INCLUDE {local.as_uri()}\n"
+            f"MENU END\nINCLUDE {local.as_uri()}\n"
         )
         messages.clear()
         await lease(disc, pxeconffile=f"{base}/boot.cfg")

@@ -27,6 +27,10 @@ def default_of(opts: list[BootOption]) -> str:
     return chosen[0]
 
 
+def no_default(opts: list[BootOption]) -> bool:
+    return not any(o.default for o in opts)
+
+
 def test_labels_in_file_order_with_default_marked(tmp_path: Path) -> None:
     cfg = "DEFAULT two\nLABEL one\n KERNEL /a\nLABEL two\n KERNEL /b\nLABEL three\n KERNEL /c\n"
     opts = parse(tmp_path, cfg)
@@ -46,20 +50,27 @@ def test_keywords_are_case_insensitive(tmp_path: Path) -> None:
 
 def test_menu_label_default_hide_and_hotkeys(tmp_path: Path) -> None:
     cfg = (
-        "DEFAULT one\n"
+        "UI menu.c32\n"
         "LABEL one\n MENU LABEL ^First entry\n KERNEL /a\n"
         "LABEL two\n MENU LABEL Se^cond\n MENU DEFAULT\n KERNEL /b\n"
         "LABEL three\n MENU HIDE\n KERNEL /c\n"
     )
     opts = parse(tmp_path, cfg)
     assert names(opts) == ["First entry", "Second", "three"]
-    assert default_of(opts) == "Second"  # MENU DEFAULT wins over DEFAULT
+    assert default_of(opts) == "Second"
     assert [o.hidden for o in opts] == [False, False, True]
+    # With a UI line the menu applies DEFAULT last: it overrides MENU DEFAULT.
+    assert default_of(parse(tmp_path, "DEFAULT one\n" + cfg)) == "First entry"
 
 
 def test_ontimeout_is_what_boots_unattended(tmp_path: Path) -> None:
-    cfg = "DEFAULT one\nONTIMEOUT two\nLABEL one\n MENU DEFAULT\n KERNEL /a\nLABEL two\n KERNEL /b\n"
-    assert default_of(parse(tmp_path, cfg)) == "two"
+    labels = "LABEL one\n MENU DEFAULT\n KERNEL /a\nLABEL two\n KERNEL /b\n"
+    assert default_of(parse(tmp_path, "UI menu.c32\nTIMEOUT 50\nDEFAULT one\nONTIMEOUT two\n" + labels)) == "two"
+    assert default_of(parse(tmp_path, "PROMPT 1\nTIMEOUT 50\nDEFAULT one\nONTIMEOUT two\n" + labels)) == "two"
+    # No prompt and no menu: ldlinux boots DEFAULT at once, ONTIMEOUT never runs.
+    assert default_of(parse(tmp_path, "TIMEOUT 50\nDEFAULT one\nONTIMEOUT two\n" + labels)) == "one"
+    # No timeout: the menu waits, ONTIMEOUT is not what boots.
+    assert default_of(parse(tmp_path, "UI menu.c32\nDEFAULT one\nONTIMEOUT two\n" + labels)) == "one"
 
 
 def test_no_default_means_first_entry(tmp_path: Path) -> None:
@@ -67,11 +78,11 @@ def test_no_default_means_first_entry(tmp_path: Path) -> None:
     assert default_of(parse(tmp_path, cfg)) == "one"
 
 
-def test_default_naming_nothing_falls_back_to_first(tmp_path: Path) -> None:
+def test_default_naming_nothing_boots_nothing(tmp_path: Path) -> None:
     view = make_view(tmp_path, {"/extlinux.conf": "DEFAULT missing\nLABEL one\n KERNEL /a\n"})
     result = sl.parse(view, ParseContext())
-    assert default_of(list(result.options)) == "one"
-    assert any("missing" in d.message for d in result.diagnostics)
+    assert names(list(result.options)) == ["one"] and no_default(list(result.options))
+    assert any("'missing' names no label and no kernel file" in d.message for d in result.diagnostics)
 
 
 def test_default_command_line_without_labels(tmp_path: Path) -> None:
@@ -79,8 +90,9 @@ def test_default_command_line_without_labels(tmp_path: Path) -> None:
     assert len(opts) == 1 and opts[0].default
     assert opts[0].kernel == Resource.local("/boot/vmlinuz")
     assert opts[0].args == "root=/dev/sda1"
+    # ldlinux hands an implicit kernel exactly the words given, no global APPEND.
     opts = parse(tmp_path, "APPEND quiet\nDEFAULT /boot/vmlinuz\n", **KERNELS)
-    assert opts[0].args == "quiet"
+    assert opts[0].args == ""
 
 
 def test_global_append_label_append_and_clear(tmp_path: Path) -> None:
@@ -268,13 +280,95 @@ def test_registry_assigns_ids_and_order(tmp_path: Path) -> None:
     assert all(o.device == "dev" for o in result.options)
 
 
-def test_kernel_before_any_label_is_an_entry(tmp_path: Path) -> None:
-    cfg = "TIMEOUT 10\nKERNEL /boot/vmlinuz\nINITRD /boot/initrd.img\nAPPEND root=/dev/sda1\n"
-    (opt,) = parse(tmp_path, cfg, path="/extlinux.conf")
-    assert (opt.name, opt.default, opt.args) == ("linux", True, "root=/dev/sda1")
-    assert opt.initrds == (Resource.local("/boot/initrd.img"),)
+def test_statements_before_the_first_label_are_not_an_entry(tmp_path: Path) -> None:
+    cfg = "TIMEOUT 10\nKERNEL /boot/vmlinuz\nINITRD /boot/initrd.img\nAPPEND root=/dev/sda1\nFDT /a.dtb\n"
+    view = make_view(tmp_path, {"/extlinux.conf": cfg, **KERNELS})
+    result = sl.parse(view, ParseContext())
+    assert result.options == ()  # SYSLINUX ignores KERNEL/INITRD/FDT outside a LABEL
+    messages = [d.message for d in result.diagnostics]
+    assert any("KERNEL outside a LABEL ignored" in m for m in messages)
+    assert any("INITRD outside a LABEL ignored" in m for m in messages)
+    # ... but the APPEND there is the labels' default.
+    opts = parse(tmp_path / "b", cfg + "DEFAULT l\nLABEL l\n KERNEL /boot/vmlinuz\n", path="/extlinux.conf")
+    assert [(o.name, o.args, o.initrds, o.default) for o in opts] == [("l", "root=/dev/sda1", (), True)]
     cfg = "LABEL a\n KERNEL /a\nMENU END\nKERNEL /stray\n"
     view = make_view(tmp_path / "second", {"/syslinux.cfg": cfg})
     result = sl.parse(view, ParseContext())
     assert names(list(result.options)) == ["a"]
     assert any("KERNEL outside a LABEL ignored" in d.message for d in result.diagnostics)
+
+
+def test_global_append_reaches_only_later_labels(tmp_path: Path) -> None:
+    cfg = (
+        "APPEND first\nIPAPPEND 1\nLABEL a\n KERNEL /a\n"
+        "MENU BEGIN sub\n APPEND second\n SYSAPPEND 2\n LABEL b\n KERNEL /b\nMENU END\n"
+        "LABEL c\n KERNEL /c\n"
+    )
+    a, b, c = parse(tmp_path, cfg)
+    assert [a.args, b.args, c.args] == ["first", "second", "second"]
+    assert [o.prop("sysappend") for o in (a, b, c)] == ["1", "2", "2"]
+
+
+def test_label_without_kernel_boots_its_name(tmp_path: Path) -> None:
+    (opt,) = parse(tmp_path, "DEFAULT vmlinuz\nLABEL vmlinuz\n APPEND quiet\n", path="/boot/syslinux/syslinux.cfg")
+    assert opt.kernel == Resource.local("/boot/syslinux/vmlinuz") and opt.args == "quiet" and opt.default
+
+
+def test_no_default_and_no_ui_boots_nothing(tmp_path: Path) -> None:
+    view = make_view(
+        tmp_path, {"/syslinux.cfg": "TIMEOUT 50\nLABEL a\n KERNEL /a\n MENU DEFAULT\nLABEL b\n KERNEL /b\n"}
+    )
+    result = sl.parse(view, ParseContext())
+    assert names(list(result.options)) == ["a", "b"] and no_default(list(result.options))
+    assert any("boot prompt" in d.message for d in result.diagnostics)
+    # With a menu, its first entry is the default.
+    assert default_of(parse(tmp_path / "m", "UI vesamenu.c32\nLABEL a\n KERNEL /a\nLABEL b\n KERNEL /b\n")) == "a"
+
+
+def test_menu_default_inside_a_submenu_is_that_submenus(tmp_path: Path) -> None:
+    cfg = "UI menu.c32\nLABEL top\n KERNEL /a\nMENU BEGIN\n LABEL inner\n  KERNEL /b\n  MENU DEFAULT\nMENU END\n"
+    assert default_of(parse(tmp_path, cfg)) == "top"
+    # MENU DEFAULT in a submenu's own body makes the submenu the default: nothing to boot.
+    cfg = "UI menu.c32\nLABEL top\n KERNEL /a\nMENU BEGIN\n MENU DEFAULT\n LABEL inner\n  KERNEL /b\nMENU END\n"
+    assert no_default(parse(tmp_path / "s", cfg))
+
+
+def test_default_is_a_command_line(tmp_path: Path) -> None:
+    labels = "LABEL linux\n KERNEL /boot/vmlinuz\n APPEND root=/dev/sda1\n"
+    opts = parse(tmp_path, "DEFAULT linux single\n" + labels, **KERNELS)
+    assert [(o.name, o.args, o.default) for o in opts] == [
+        ("linux", "root=/dev/sda1", False),
+        ("linux single", "root=/dev/sda1 single", True),
+    ]
+    # A first word naming no label is a kernel file, labels or not.
+    opts = parse(tmp_path / "k", "DEFAULT /boot/vmlinuz ro\n" + labels, **KERNELS)
+    assert [(o.name, o.args, o.default) for o in opts] == [
+        ("linux", "root=/dev/sda1", False),
+        ("/boot/vmlinuz ro", "ro", True),
+    ]
+    # ... unless IMPLICIT 0 forbids it.
+    assert no_default(parse(tmp_path / "i", "IMPLICIT 0\nDEFAULT /boot/vmlinuz ro\n" + labels, **KERNELS))
+
+
+def test_default_label_is_matched_exactly(tmp_path: Path) -> None:
+    opts = parse(tmp_path, "DEFAULT Linux\nLABEL linux\n KERNEL /a\n")
+    assert names(opts) == ["linux"] and no_default(opts)  # no file "Linux" either
+    opts = parse(tmp_path / "b", "DEFAULT b\nLABEL a\n KERNEL /a\nLABEL b\n COM32 hdt.c32\nLABEL b\n KERNEL /b\n")
+    assert names(opts) == ["a", "b"] and no_default(opts)  # the first 'b' is what SYSLINUX runs
+
+
+def test_menu_include_with_a_title_is_a_submenu(tmp_path: Path) -> None:
+    top = "UI menu.c32\nMENU INCLUDE more.cfg More ^options\nLABEL c\n KERNEL /c\n MENU DEFAULT\n"
+    files = {"/isolinux/isolinux.cfg": top, "/isolinux/more.cfg": "LABEL a\n KERNEL /a\n"}
+    view = make_view(tmp_path, files)
+    opts = list(sl.parse(view, ParseContext()).options)
+    assert [(o.name, o.group) for o in opts] == [("a", "More options"), ("c", None)]
+    assert default_of(opts) == "c"
+
+
+def test_menu_actions_are_not_entries(tmp_path: Path) -> None:
+    cfg = "UI menu.c32\nMENU BEGIN\n LABEL back\n  MENU EXIT\n LABEL x\n  MENU DISABLE\n  KERNEL /x\nMENU END\n"
+    view = make_view(tmp_path, {"/syslinux.cfg": cfg})
+    result = sl.parse(view, ParseContext())
+    assert result.options == ()
+    assert any("'back' skipped: a menu action" in d.message for d in result.diagnostics)
