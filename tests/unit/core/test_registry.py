@@ -14,7 +14,7 @@ def test_every_parser_runs_and_options_are_numbered(tmp_path: Path) -> None:
         tmp_path,
         {
             "/loader/entries/e.conf": "title BLS\nlinux /v\n",
-            "/syslinux.cfg": "LABEL sys\n KERNEL /v\n",
+            "/syslinux.cfg": "DEFAULT sys\nLABEL sys\n KERNEL /v\n",
             "/etc/yaboot.conf": "image=/v\n label=yab\n",
             "/etc/kboot.conf": "kb=/v\n",
         },
