@@ -18,8 +18,9 @@ import urwid
 from bootd.errors import BootdError
 from bootd.model import Console, Severity, StatusMessage
 from ui import backend as be
-from ui.controllers.boot import BootController, Outcome
+from ui.controllers.boot import BootController
 from ui.controllers.edit import fields_of
+from ui.controllers.host import Outcome
 from ui.controllers.menu import MenuModel
 from ui.controllers.system import SystemController
 from ui.views.common import Chrome, Glyphs, View

@@ -14,7 +14,7 @@ import urwid
 from bootd import __version__
 from ui.app import App
 from ui.backend import Backend
-from ui.controllers.boot import Outcome
+from ui.controllers.host import Outcome
 from ui.views.common import PALETTE, Glyphs
 
 log = logging.getLogger(__name__)

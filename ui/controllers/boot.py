@@ -4,30 +4,18 @@ retry, the progress screen, and how a boot ends (failure or done)."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from bootd.errors import AuthenticationRequired, BootdError, Cancelled
 from bootd.model import BootOption, Severity
 from ui import backend as be
 from ui.controllers.edit import edited
+from ui.controllers.host import Host, Outcome
 from ui.views.editor import EditFields
 from ui.views.text import ProgressView, PromptView, TextView
 
-if TYPE_CHECKING:
-    from ui.app import App
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """How the menu ended: exit to shell, or a boot (with what was done)."""
-
-    booted: bool = False
-    summary: tuple[str, ...] = ()
-
 
 class BootController:
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: Host) -> None:
         self.app = app
         self.progress: ProgressView | None = None
         self.booting_name = ""

@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from bootd.model import DeviceType
+from ui.controllers.host import Host
 from ui.views.settings import SettingsView
 from ui.views.text import TextView
-
-if TYPE_CHECKING:
-    from ui.app import App
-
 
 LEASE_FIELDS = (("ip", "address"), ("router", "router"), ("dns", "DNS"), ("serverid", "DHCP server"))
 """What a network device's lease shows on the system information screen."""
 
 
 class SystemController:
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: Host) -> None:
         self.app = app
 
     async def show_info(self) -> None:
