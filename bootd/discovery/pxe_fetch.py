@@ -21,7 +21,8 @@ from pathlib import Path
 
 from bootd.discovery.network_settings import NetworkSettings
 from bootd.errors import BootdError
-from bootd.loader.download import ResourceNotFound, fetch, scheme_of
+from bootd.loader.download import fetch, scheme_of
+from bootd.loader.transfer import ResourceNotFound
 from bootd.model import BootOption, Severity
 from bootd.parsers import pxe
 from bootd.platform import Platform

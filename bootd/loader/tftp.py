@@ -19,12 +19,10 @@ import time
 import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import BinaryIO
 
 from bootd.errors import BootdError, NetworkError, ResourceError, Timeout
-
-if TYPE_CHECKING:
-    from bootd.loader.download import ProgressMeter
+from bootd.loader.transfer import ProgressMeter, ResourceNotFound, describe_size, too_large
 
 log = logging.getLogger(__name__)
 
@@ -220,9 +218,7 @@ class _Client(asyncio.DatagramProtocol):
             self.meter.total = tsize
             if tsize > self.max_bytes:
                 self._send(build_error(ERR_DISK_FULL, "file too large"), self.tid)
-                raise ResourceError(
-                    f"{self.url} is too large: {_size(tsize)} exceeds the limit of {_size(self.max_bytes)}"
-                )
+                raise too_large(self.url, tsize, self.max_bytes)
         self._send(build_ack(0), self.tid)
         self.last_progress = time.monotonic()
 
@@ -240,7 +236,7 @@ class _Client(asyncio.DatagramProtocol):
         self.received += len(payload)
         if self.received > self.max_bytes:
             self._send(build_error(ERR_DISK_FULL, "file too large"), self.tid)
-            raise ResourceError(f"{self.url} is too large: more than the limit of {_size(self.max_bytes)}")
+            raise ResourceError(f"{self.url} is too large: more than the limit of {describe_size(self.max_bytes)}")
         self.buffer += payload
         self.last_progress = self.last_packet
         self.in_window += 1
@@ -332,17 +328,9 @@ async def tftp_fetch(url: str, part: Path, *, max_bytes: int, timeout: float, me
 def _error(url: str, code: int, message: str, during_options: bool) -> BaseException:
     detail = f" ({message})" if message else ""
     if code == ERR_NOT_FOUND:
-        from bootd.loader.download import ResourceNotFound
-
         return ResourceNotFound(f"{url}: not found on the TFTP server{detail}")
     if code == ERR_ACCESS:
         return ResourceError(f"cannot fetch {url}: access denied by the TFTP server{detail}")
     if code == ERR_OPTIONS and during_options:
         return _OptionsRefused()
     return ResourceError(f"cannot fetch {url}: TFTP error {code}{detail}")
-
-
-def _size(n: int) -> str:
-    from bootd.loader.download import describe_size
-
-    return describe_size(n)

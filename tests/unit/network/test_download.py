@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 
 from bootd.errors import NetworkError, ResourceError, Timeout
 from bootd.loader import tftp
-from bootd.loader.download import ResourceNotFound, fetch, set_default_proxies
+from bootd.loader.download import fetch, set_default_proxies
+from bootd.loader.transfer import ResourceNotFound
 from tests.unit.network.tftpserver import Behaviour, start
 
 DATA = bytes(range(256)) * 4096  # 1 MiB
@@ -222,7 +223,7 @@ async def test_cancel_removes_partial(http_url: str, tmp_path: Path) -> None:
 
 
 def test_describe_size() -> None:
-    from bootd.loader.download import describe_size
+    from bootd.loader.transfer import describe_size
 
     assert [describe_size(n) for n in (0, 1023, 1024, 1536, 64 * 2**20, 2 * 2**30)] == [
         "0 bytes", "1023 bytes", "1.0 KiB", "1.5 KiB", "64.0 MiB", "2.0 GiB",
