@@ -186,10 +186,6 @@ class Backend(Protocol):
     async def close(self) -> None: ...
 
 
-def newest_status(messages: tuple[StatusMessage, ...] | list[StatusMessage]) -> StatusMessage | None:
-    return messages[-1] if messages else None
-
-
 __all__ = [
     "Backend",
     "BootCancelled",

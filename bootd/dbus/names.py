@@ -40,9 +40,6 @@ class State(StrEnum):
     BOOTED = "booted"
     """The new kernel was executed (on a sandbox machine: recorded)."""
 
-    def is_busy(self) -> bool:
-        return self in (State.BOOTING, State.BOOTED)
-
 
 class Restrict(StrEnum):
     """What a configured password gates (setting ``restrict``)."""

@@ -48,10 +48,6 @@ class MenuModel:
         for oid in [o.id for o in self.options.values() if o.device == device_id]:
             del self.options[oid]
 
-    def device_title(self, device_id: str) -> str:
-        d = self.devices.get(device_id)
-        return d.title if d is not None else device_id
-
     def rows(self, *, allow_shell: bool = True) -> list[MenuRow]:
         return build_rows(self.devices, self.options.values(), self.candidate, allow_shell=allow_shell)
 
