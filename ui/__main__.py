@@ -2,7 +2,7 @@
 
 Runs on the terminal it is started on, or on ``--tty DEV`` (one per console
 under systemd: ``bootd-menu@hvc0.service``), and talks to the daemon on the
-system bus, or on ``--bus ADDRESS``.
+system bus, or on ``--bus ADDRESS`` (default ``$BOOTD_BUS``, as the ``bootd`` client).
 """
 
 from __future__ import annotations
@@ -29,7 +29,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="bootd-menu", description="The bootd console boot menu.")
     p.add_argument("--version", action="version", version=f"bootd-menu {__version__}")
     p.add_argument("--tty", type=Path, metavar="DEV", help="run on this terminal device (/dev/hvc0, /dev/tty1)")
-    p.add_argument("--bus", metavar="ADDRESS", help="D-Bus address of the daemon's bus (default: the system bus)")
+    p.add_argument(
+        "--bus", metavar="ADDRESS", help="D-Bus address of the daemon's bus (default: $BOOTD_BUS, else the system bus)"
+    )
     p.add_argument("--session", action="store_true", help="use the session bus")
     p.add_argument("--ascii", action="store_true", help="draw with ASCII only (also when the locale is not UTF-8)")
     p.add_argument("--mono", action="store_true", help="no colours (also when NO_COLOR is set or TERM is vt100)")
@@ -99,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     term = os.environ.get("TERM", "vt100")
     utf8 = wants_utf8(term, ascii_only=args.ascii)
     colour = wants_colour(term, mono=args.mono)
-    address = args.bus or ("session" if args.session else "system")
+    address = args.bus or ("session" if args.session else os.environ.get("BOOTD_BUS") or "system")
 
     from ui.run import run_menu
 

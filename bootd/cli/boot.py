@@ -125,8 +125,10 @@ def pick(options: list[BootOption], name: str | None) -> BootOption:
     else:
         chosen = [o for o in options if name in (o.name, o.id, o.entry_id)]
     if not chosen:
-        listing = "; ".join(f"{o.name!r} ({o.id})" for o in options) or "none"
-        raise NotFound(f"no boot option {name!r}; the sources offer: {listing}")
+        if not options:
+            raise NotFound("the sources offer no boot options (see `bootd scan SOURCE` for why)")
+        listing = "; ".join(f"{o.name!r} ({o.id})" for o in options)
+        raise NotFound(f"no boot option is called {name!r}; the sources offer: {listing}")
     if len(chosen) > 1:
         raise InvalidArgument(f"{name!r} names several options: {', '.join(o.id for o in chosen)}; give an id")
     return chosen[0]

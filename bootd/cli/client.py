@@ -4,7 +4,7 @@
 
 Every command takes ``--bus system|session|ADDRESS`` (default: ``$BOOTD_BUS``
 or the system bus).  When the daemon has a password, commands that need it
-authenticate with ``$BOOTD_PASSWORD``.
+authenticate with ``$BOOTD_PASSWORD``, or ask for it when run on a terminal.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ def _bus(args: argparse.Namespace) -> str:
 
 def _with_client(args: argparse.Namespace, work: Callable[[BootdClient], Awaitable[T]]) -> T:
     import asyncio
+    import getpass
 
     async def main() -> T:
         from bootd.dbus.client import BootdClient
@@ -46,11 +47,19 @@ def _with_client(args: argparse.Namespace, work: Callable[[BootdClient], Awaitab
         try:
             if password:
                 await client.authenticate(password)
+            try:
+                return await work(client)
+            except AuthenticationRequired as e:
+                if password:
+                    raise
+                if not (sys.stdin.isatty() and sys.stderr.isatty()):
+                    raise AuthenticationRequired(
+                        f"{e}: put the password in $BOOTD_PASSWORD (or run the command on a terminal)"
+                    ) from None
+            # asked on the terminal, after the daemon said it wants it (never echoed)
+            typed = await asyncio.to_thread(getpass.getpass, "bootd password: ")
+            await client.authenticate(typed)
             return await work(client)
-        except AuthenticationRequired as e:
-            if password:
-                raise
-            raise AuthenticationRequired(f"{e}: put the password in $BOOTD_PASSWORD") from None
         finally:
             client.close()
 
@@ -91,20 +100,44 @@ def run_list(args: argparse.Namespace) -> int:
         titles = {d.id: d.title for d in devices}
         if not options:
             _out("no boot options found (yet)")
-        width = max((len(o.id) for o in options), default=0)
-        current = None
-        for opt in options:
-            if opt.hidden and not args.all:
-                continue
-            if opt.device != current:
-                current = opt.device
-                _out(titles.get(opt.device, opt.device or "Custom"))
-            mark = ">" if opt.id == state.autoboot_option else ("*" if opt.default else " ")
-            _out(f"  {mark} {opt.id:<{width}}  {opt.name}")
+        shown = [o for o in options if args.all or not o.hidden]
+        for line in list_lines(shown, titles, state.autoboot_option, columns()):
+            _out(line)
         _out(_state_line(state))
         return 0
 
     return _with_client(args, work)
+
+
+def columns() -> int:
+    """The terminal's width; 80 when the output is not a terminal."""
+    import shutil
+
+    return max(40, shutil.get_terminal_size((80, 24)).columns)
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: max(0, width - 3)] + "..."
+
+
+def list_lines(options: list[BootOption], titles: dict[str, str], autoboot: str | None, width: int) -> list[str]:
+    """``bootd list``'s rows within ``width`` columns: ``MARK ID  NAME`` when every
+    row fits, else the name with its id on the line below (ids are never cut)."""
+    idw = max((len(o.id) for o in options), default=0)
+    one_line = all(4 + idw + 2 + len(o.name) <= width for o in options)
+    out: list[str] = []
+    current = None
+    for opt in options:
+        if opt.device != current:
+            current = opt.device
+            out.append(_cut(titles.get(opt.device, opt.device or "Custom"), width))
+        mark = ">" if opt.id == autoboot else ("*" if opt.default else " ")
+        if one_line:
+            out.append(f"  {mark} {opt.id:<{idw}}  {opt.name}")
+        else:
+            out.append(_cut(f"  {mark} {opt.name}", width))
+            out.append(" " * min(6, max(2, width - len(opt.id))) + opt.id)
+    return out
 
 
 def _state_line(state: DaemonState) -> str:
@@ -136,7 +169,7 @@ def boot_via_daemon(args: argparse.Namespace) -> int:
             await client.set_next_boot(opt.id)
             _out(f"{opt.name} ({opt.id}) will boot next time")
             return 0
-        client.on_progress(lambda stage, fraction: _out(f"[{fraction * 100:3.0f}%] {stage}"))
+        client.on_progress(ProgressLines(_out))
         await client.boot(opt.id, console=getattr(args, "console", None) or "", args=getattr(args, "args", None))
         state = await client.get_state()
         last = state.last_boot
@@ -154,6 +187,37 @@ def boot_via_daemon(args: argparse.Namespace) -> int:
         return 0
 
     return _with_client(args, work)
+
+
+class ProgressLines:
+    """Boot progress as a few lines: one when a step starts, then one per tenth
+    of the boot done, with the step's rate and time left; never one line per
+    signal (a 300 MB download sends over a thousand)."""
+
+    STEP = 0.1
+
+    def __init__(self, out: Callable[[str], None], clock: Callable[[], float] | None = None) -> None:
+        import time
+
+        self.out = out
+        self.clock = clock or time.monotonic
+        self.stage = ""
+        self.started = (0.0, 0.0)
+        self.shown = -1.0
+
+    def __call__(self, stage: str, fraction: float) -> None:
+        now = self.clock()
+        if stage != self.stage:
+            self.stage, self.started, self.shown = stage, (now, fraction), fraction
+            self.out(f"[{fraction * 100:3.0f}%] {stage}")
+            return
+        if fraction - self.shown < self.STEP and not fraction >= 1.0 > self.shown:
+            return
+        self.shown = fraction
+        t0, f0 = self.started
+        rate = (fraction - f0) / (now - t0) if now > t0 else 0.0
+        left = f"; about {(1.0 - fraction) / rate:.0f} s left" if rate > 0 and fraction < 1.0 else ""
+        self.out(f"[{fraction * 100:3.0f}%] {stage}{left}")
 
 
 # -- cancel ------------------------------------------------------------------------------------
@@ -259,7 +323,7 @@ def run_status(args: argparse.Namespace) -> int:
                 _out(line)
 
         client.on_status(lambda level, message: _out(f"{level}: {message}"))
-        client.on_progress(lambda stage, fraction: _out(f"[{fraction * 100:3.0f}%] {stage}"))
+        client.on_progress(ProgressLines(_out))
         client.on_state(on_state)
         client.on_daemon_lost(lambda: _out("the daemon went away; waiting for it to come back"))
         client.on_daemon_appeared(lambda: _out("the daemon is back"))

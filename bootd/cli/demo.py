@@ -42,7 +42,13 @@ def default_machine() -> Path:
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--machine", type=Path, metavar="DIR", help="sandbox machine directory (default: the bundled config/demo)"
+        "--machine",
+        "--sandbox",
+        dest="machine",
+        type=Path,
+        metavar="DIR",
+        help="the sandbox machine's directory (default: the bundled config/demo); "
+        "`bootd serve` takes the same option under both names",
     )
     parser.add_argument(
         "--keep", type=Path, metavar="DIR", help="put the bus, daemon log and records in DIR and keep them"

@@ -119,14 +119,35 @@ def _res(r: Resource | None) -> str:
     return r.describe() if r is not None else "-"
 
 
-def format_menu(devices: Sequence[Device], options: Sequence[BootOption], *, details: bool = True) -> str:
-    """A readable menu: devices in order, submenus indented, ``*`` on defaults."""
+def no_options_reason(diags: Sequence[Diagnostic]) -> str:
+    """Why a device offers nothing: its first problem, or that nothing was found."""
+    if not diags:
+        return "(no boot options: no boot loader configuration with entries was found)"
+    first = diags[0]
+    where = (
+        f"{first.file}:{first.line}: "
+        if first.file and first.line is not None
+        else (f"{first.file}: " if first.file else "")
+    )
+    more = f"; {len(diags) - 1} more problem{'s' if len(diags) > 2 else ''} listed on stderr" if len(diags) > 1 else ""
+    return f"(no boot options: {where}{first.message}{more})"
+
+
+def format_menu(
+    devices: Sequence[Device],
+    options: Sequence[BootOption],
+    *,
+    details: bool = True,
+    diagnostics: Sequence[tuple[str, Diagnostic]] = (),
+) -> str:
+    """A readable menu: devices in order, submenus indented, ``*`` on defaults;
+    a device without options says why (its first diagnostic)."""
     out: list[str] = []
     for dev in devices:
         mine = sorted((o for o in options if o.device == dev.id), key=lambda o: o.order)
         out.append(dev.title)
         if not mine:
-            out.append("    (no boot options)")
+            out.append("    " + no_options_reason([d for did, d in diagnostics if did == dev.id]))
         shown: tuple[str, ...] = ()
         for opt in mine:
             path = tuple(opt.group.split(" > ")) if opt.group else ()
@@ -206,7 +227,7 @@ def run(args: argparse.Namespace) -> int:
         doc = {"devices": [device_to_json(d) for d in devices], "options": [option_to_json(o) for o in options]}
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
     else:
-        sys.stdout.write(format_menu(devices, options))
+        sys.stdout.write(format_menu(devices, options, diagnostics=diags))
     sys.stdout.flush()
     for dev_id, diag in diags:
         sys.stderr.write(f"{dev_id}: {diag}\n")

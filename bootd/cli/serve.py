@@ -11,7 +11,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--bus", default="system", metavar="system|session|ADDRESS", help="the bus to serve on (default: system)"
     )
     parser.add_argument(
-        "--sandbox", type=Path, metavar="DIR", help="run on the sandbox machine in DIR (kexec recorded, not run)"
+        "--sandbox",
+        "--machine",
+        dest="sandbox",
+        type=Path,
+        metavar="DIR",
+        help="run on the sandbox machine in DIR (kexec recorded, not run); `bootd demo` takes the same option",
     )
     parser.add_argument("--state-dir", type=Path, metavar="DIR", help="records, work files and the next-boot choice")
     parser.add_argument(

@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 
 from bootd.__main__ import main
+from bootd.cli.boot import pick
 from bootd.cli.scan import format_menu, parse_source
-from bootd.errors import InvalidArgument
+from bootd.errors import InvalidArgument, NotFound
 from bootd.model import BootOption, Device, DeviceType, Resource, Source
 from tests.conftest import is_root
 from tests.unit.parsers.helpers import CORPUS, ROOT, load_case, make_view, write_files
@@ -105,7 +106,38 @@ def test_human_menu(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert any(line.startswith("  *   b  [syslinux]") for line in lines)
     assert any("args x=1" in line for line in lines)
     assert any(line.strip() == "c  [syslinux, hidden]" for line in lines)
-    assert lines[-2:] == ["Disk: empty", "    (no boot options)"]
+    assert lines[-2:] == ["Disk: empty", "    (no boot options: no boot loader configuration with entries was found)"]
+
+
+def test_a_device_with_a_garbage_config_says_why_it_offers_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    media = make_view(tmp_path / "m", {"/boot/grub/grub.cfg": "\x7fELF\x00\x01 }\n menuentry\n"})
+    assert main(["scan", f"{media.root},id=sda1"]) == 0
+    out, err = capsys.readouterr()
+    assert out.splitlines() == [
+        "Disk: sda1",
+        "    (no boot options: /boot/grub/grub.cfg:1: unexpected '}'; ignored; 1 more problem listed on stderr)",
+    ]
+    assert "grub.cfg:2: menuentry: expected '{'" in err
+
+
+def test_booting_from_sources_without_options_says_so_not_none() -> None:
+    with pytest.raises(NotFound) as e:
+        pick([], None)
+    assert "None" not in str(e.value) and "no boot options" in str(e.value)
+    with pytest.raises(NotFound, match="no boot options"):
+        pick([], "x")
+
+
+@pytest.mark.parametrize(
+    ("command", "flag", "dest"), [("serve", "--machine", "sandbox"), ("demo", "--sandbox", "machine")]
+)
+def test_serve_and_demo_name_the_sandbox_machine_alike(command: str, flag: str, dest: str) -> None:
+    from bootd.__main__ import build_parser
+
+    args = build_parser().parse_args([command, flag, "m"])
+    assert getattr(args, dest) == Path("m")
 
 
 def test_format_menu_marks_unresolved_and_multiboot() -> None:
