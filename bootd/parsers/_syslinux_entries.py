@@ -4,9 +4,11 @@ line, initrds (the semantic half of :mod:`bootd.parsers.syslinux`)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import PurePosixPath
 
 from bootd.model import BootOption, Resource, Severity, Source
 from bootd.parsers._syslinux_reader import LABEL_SKIP, Label, Menu, State, strip_hotkey
+from bootd.parsers.view import normalize
 
 Resolver = Callable[[str], Resource]
 
@@ -39,6 +41,15 @@ def _initrds_from_args(args: str) -> str | None:
     return found
 
 
+def _config_note(st: State, lab: Label, target: str) -> str:
+    """Why a CONFIG label is not followed, naming a cycle back to a file being read."""
+    file = target.split(None, 1)[0]
+    here = PurePosixPath(st.config_path).parent  # SYSLINUX's working directory
+    if normalize(file, here) in (normalize(st.config_path), normalize(lab.file, here)):
+        return f"CONFIG {file} loads this same configuration again (a CONFIG cycle); its entries are the ones shown"
+    return f"CONFIG {file} {LABEL_SKIP['config']} (not followed: its entries are not read)"
+
+
 def build(st: State, lab: Label, resolve: Resolver) -> BootOption | None:
     where = f"label {lab.label!r}"
     if lab.action is not None:
@@ -49,6 +60,9 @@ def build(st: State, lab: Label, resolve: Resolver) -> BootOption | None:
             st.diag(Severity.INFO, f"{where} skipped: {LABEL_SKIP[lab.kind]}", lab.file, lab.line)
         else:
             st.diag(Severity.INFO, f"{where} skipped: it names no kernel", lab.file, lab.line)
+        return None
+    if lab.kind == "config":
+        st.diag(Severity.INFO, f"{where} skipped: {_config_note(st, lab, lab.kernel)}", lab.file, lab.line)
         return None
     if lab.kind in LABEL_SKIP:
         st.diag(Severity.INFO, f"{where} skipped: {LABEL_SKIP[lab.kind]}", lab.file, lab.line)

@@ -27,7 +27,6 @@ GRUB's ``grubenv`` when one is present (Fedora's ``kernelopts``).
 
 from __future__ import annotations
 
-import fnmatch
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -36,6 +35,7 @@ from pathlib import PurePosixPath
 from bootd.model import BootOption, Diagnostic, ParseResult, Resource, Severity, Source
 from bootd.parsers import ParseContext
 from bootd.parsers._bls_entry import BlsEntry, parse_entry, sort_entries, split_kv
+from bootd.parsers._glob import GlobTooLong, Matcher, compile_glob
 from bootd.parsers._text import lines_of, note_not_regular, read_config
 from bootd.parsers.view import DeviceView, normalize
 
@@ -44,6 +44,9 @@ LOADER_CONF: tuple[str, ...] = ("/loader/loader.conf", "/boot/loader/loader.conf
 GRUBENV: tuple[str, ...] = ("/grub2/grubenv", "/boot/grub2/grubenv", "/grub/grubenv", "/boot/grub/grubenv")
 MAX_ENTRIES = 4096
 """The most entry files read from one directory."""
+MAX_ENTRY_BYTES = 8 * 1024 * 1024
+"""The most bytes of entry files read in one go (all directories together):
+real entries are a few hundred bytes each; 4,096 files of 1 MiB would be 4 GiB."""
 
 _VAR = re.compile(r"\$(?:\{(?P<braced>[A-Za-z_][A-Za-z0-9_]*)\}|(?P<plain>[A-Za-z_][A-Za-z0-9_]*))")
 
@@ -55,6 +58,7 @@ def load_entries(view: DeviceView, directories: Sequence[str] = DIRECTORIES) -> 
     diags: list[Diagnostic] = []
     entries: list[BlsEntry] = []
     seen: set[str] = set()
+    total = 0
     for directory in directories:
         dirpath = str(normalize(directory))
         names = [n for n in view.listdir(dirpath) if n.lower().endswith(".conf")]
@@ -73,9 +77,16 @@ def load_entries(view: DeviceView, directories: Sequence[str] = DIRECTORIES) -> 
                 continue
             if not note_not_regular(view, path, diags):
                 continue
+            if total >= MAX_ENTRY_BYTES:
+                message = (
+                    f"entry files larger than {MAX_ENTRY_BYTES} bytes together (MAX_ENTRY_BYTES); the rest are not read"
+                )
+                diags.append(Diagnostic(Severity.WARNING, message, file=directory))
+                return sort_entries(entries), diags
             text = read_config(view, path, diags)
             if text is None:
                 continue
+            total += len(text)
             seen.add(name)
             entries.append(parse_entry(text, name, path=path, directory=dirpath))
     return sort_entries(entries), diags
@@ -188,10 +199,16 @@ def menu_names(entries: Sequence[BlsEntry]) -> list[str]:
     return names
 
 
+def default_matcher(pattern: str) -> Matcher:
+    """Whether an entry is the one ``default`` names: its glob (compiled once,
+    in linear time, :mod:`bootd.parsers._glob`) matched against the entry's
+    name with or without ``.conf``, ignoring case."""
+    match = compile_glob(pattern.lower())
+    return lambda stem: match(stem.lower()) or match(stem.lower() + ".conf")
+
+
 def matches_default(entry: BlsEntry, pattern: str) -> bool:
-    pat = pattern.lower()
-    stem = entry.file_stem.lower()
-    return fnmatch.fnmatchcase(stem, pat) or fnmatch.fnmatchcase(stem + ".conf", pat)
+    return default_matcher(pattern)(entry.file_stem)
 
 
 def _resolve(view: DeviceView, entry: BlsEntry, value: str) -> Resource:
@@ -238,10 +255,20 @@ def parse(view: DeviceView, ctx: ParseContext) -> ParseResult:
         if pattern.startswith("@"):
             pass  # @saved / @default name EFI variables we cannot read; first entry
         else:
-            match = next((i for i, e in enumerate(usable) if matches_default(e, pattern)), None)
-            if match is None:
-                diags.append(Diagnostic(Severity.INFO, f"default {pattern!r} matches no entry; using the first"))
-            else:
+            shown = pattern if len(pattern) <= 80 else pattern[:80] + "…"
+            try:
+                matcher = default_matcher(pattern)
+            except GlobTooLong as e:
+                diags.append(
+                    Diagnostic(Severity.WARNING, f"default {shown!r} is too long ({e}); using the first entry")
+                )
+                matcher = None
+            match = None
+            if matcher is not None:
+                match = next((i for i, e in enumerate(usable) if matcher(e.file_stem)), None)
+                if match is None:
+                    diags.append(Diagnostic(Severity.INFO, f"default {shown!r} matches no entry; using the first"))
+            if match is not None:
                 default_index = match
     names = menu_names(usable)
     options: list[BootOption] = []

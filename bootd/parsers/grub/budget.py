@@ -8,9 +8,10 @@ the number of path components the lookup walks, every directory entry
 listed and every byte read.  The charge is taken through a
 :class:`MeteredView` that stands in front of each device view the
 interpreter sees, so no command can forget to pay.  The weights are set so
-that one step is roughly the time of one plain command (under a
+that one step is roughly the time of one plain command (about a
 microsecond): a full budget is about one second of CPU, whatever the
-script does.
+script does.  Parsing a file is charged too, by its words, before it is
+parsed: a file with more words than the work left is not parsed at all.
 
 Sizes are capped separately (:func:`too_long`): a variable value, an
 expanded word and a whole command line each have a byte cap, and all the
@@ -33,6 +34,8 @@ COMPONENT_STEPS = 5
 """Steps per path component a lookup walks (one ``lstat`` each)."""
 BYTES_PER_STEP = 256
 """Bytes read (or directory entries listed, times 16) per step."""
+PARSE_STEPS = 3
+"""Steps per token a script file costs to parse (taken before it is parsed)."""
 
 
 @dataclass
@@ -98,6 +101,12 @@ class MeteredView:
         if found is None:
             self.meter.work += cost
         return found
+
+
+def parse_cost(text: str) -> int:
+    """What parsing ``text`` costs: its words and lines (a close estimate of
+    its tokens, counted at C speed before the slow parse starts)."""
+    return PARSE_STEPS * (len(text.split()) + text.count("\n") + text.count("$"))
 
 
 def metered(view: DeviceView, meter: Meter) -> DeviceView:

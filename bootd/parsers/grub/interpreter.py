@@ -22,7 +22,7 @@ from pathlib import PurePosixPath
 
 from bootd.model import Diagnostic, Severity
 from bootd.parsers._text import not_regular
-from bootd.parsers.grub.budget import BYTES_PER_STEP, Meter, too_long
+from bootd.parsers.grub.budget import BYTES_PER_STEP, Meter, parse_cost, too_long
 from bootd.parsers.grub.builtins import COMMANDS
 from bootd.parsers.grub.devices import DeviceTable, Target, in_subvolume
 from bootd.parsers.grub.expand import WordTooLong, expand_word
@@ -147,6 +147,7 @@ class Interpreter:
 
     def expand(self, word: Word) -> list[str]:
         """One word to zero or more arguments (unquoted values are split)."""
+        self.steps += len(word) >> 2  # a word of many pieces costs by its pieces
         try:
             return expand_word(word, self.get, self.ctx.positional, self.limits.max_value)
         except WordTooLong:
@@ -169,6 +170,8 @@ class Interpreter:
     def step(self) -> None:
         self.steps += 1 + self.meter.take()
         if self.steps > self.step_limit:
+            # one costly command can overshoot: what is left for the entries stays
+            self.steps = min(self.steps, self.step_limit + 1)
             raise Halt(f"stopped after {self.step_limit} steps (endless loop?); later entries are missing")
 
     def run(self, nodes: Sequence[Node]) -> int:
@@ -358,6 +361,10 @@ class Interpreter:
     def script(self, text: str, where: str, key: tuple[int, str]) -> Script:
         script = self._parsed.get(key)
         if script is None:
+            cost = parse_cost(text)
+            if self.steps + cost > self.step_limit:
+                raise Halt(f"{where}: too many words to parse in the work left (steps); stopped")
+            self.steps += cost
             script = parse_script(text)
             for issue in script.issues:
                 if len(self.diagnostics) < self.limits.max_diagnostics:
@@ -410,7 +417,7 @@ class Interpreter:
         saved_file, saved_bytes = self.file, self.bytes_limit
         self.ctx = child
         self.file = item.file or ""
-        self.step_limit = min(self.limits.steps * 2, self.steps + self.limits.entry_steps)
+        self.step_limit = min(self.limits.ceiling, self.steps + self.limits.entry_steps)
         # an entry has a budget of its own, as for steps: one that the script
         # used up still leaves the entries it defined their evaluation
         self.bytes_limit = min(self.limits.max_bytes * 2, self.kept + self.limits.max_line * 4)
@@ -428,7 +435,7 @@ class Interpreter:
                 item.kind = "submenu"
                 self.loading = None
         except Halt as h:
-            if self.steps >= self.limits.steps * 2 or self.kept >= self.limits.max_bytes * 2:
+            if self.steps >= self.limits.ceiling or self.kept >= self.limits.max_bytes * 2:
                 raise
             self.warn(f"entry {item.title!r}: {h}")
             if item.kind == "entry":

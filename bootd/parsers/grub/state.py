@@ -34,6 +34,12 @@ class Limits:
     menu_depth: int = 16
     """Menus opened inside menus (``submenu``, ``configfile`` in an entry)."""
 
+    @property
+    def ceiling(self) -> int:
+        """Steps the script and the evaluation of its entries may take together:
+        the entries a script defined before it ran out still get evaluated."""
+        return self.steps + self.steps // 2
+
 
 class Halt(Exception):
     """A limit was reached: stop running scripts."""

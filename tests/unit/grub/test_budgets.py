@@ -152,3 +152,32 @@ def test_deep_submenus_do_not_recurse(run: Run) -> None:
     out = run(BEFORE + cfg + AFTER)
     assert _names(out) == ["Before", "After"]
     assert "menu_depth" in _messages(out)
+
+
+def test_a_file_of_too_many_words_is_not_parsed(run: Run) -> None:
+    # 1 MiB of one-word commands: a million tokens, seconds of parsing and
+    # hundreds of MB of syntax tree; charged before parsing, it is refused.
+    files: dict[str, str | bytes] = {"/boot/grub/dense.cfg": "a\n" * 500_000}
+    before = _rss_mb()
+    out = run(BEFORE + "source /boot/grub/dense.cfg\n" + AFTER, files=files)
+    assert _names(out) == ["Before"]
+    assert "/boot/grub/dense.cfg: too many words to parse in the work left (steps)" in _messages(out)
+    assert _rss_mb() - before < 50
+
+
+def test_a_large_generated_config_still_fits(run: Run) -> None:
+    entries = [
+        f"menuentry 'Entry {i}' --class gnu-linux --id e-{i} {{\n\tinsmod gzio\n"
+        f"\tlinux /boot/vmlinuz-{i} root=/dev/sda2 ro quiet\n\tinitrd /boot/initrd.img-{i}\n}}\n"
+        for i in range(3000)
+    ]
+    out = run("set default=0\n" + "".join(entries))
+    assert len(out.options) == 3000
+    assert not out.diagnostics
+
+
+def test_a_word_of_many_pieces_is_charged_by_its_pieces(run: Run) -> None:
+    # expanding 100,000 empty variables makes nothing, but takes time
+    out = run(BEFORE + 'while true; do echo "' + "$a" * 100_000 + '"; done\n')
+    assert _names(out) == ["Before"]
+    assert len(out.echoes) < 50
