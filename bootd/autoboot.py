@@ -4,9 +4,12 @@ The task waits until :func:`bootd.policy.choose` names a candidate, counts
 down the configured timeout on an injectable clock and then boots it.
 Whenever something changes (an option appears or vanishes, a setting
 changes) the owner calls :meth:`Autoboot.poke` and the choice is recomputed:
-a better candidate (one an earlier boot-order selector matches) replaces the
-current one and the countdown goes on; if no
-candidate is left the countdown stops until one appears.  :meth:`cancel`
+the policy's order is total (boot order, then a stable device key, then the
+config's own default), so the target is the same whatever order devices
+finish scanning in: it changes only when a candidate ranking higher appears,
+which the countdown's reason and a status message say, and the countdown
+goes on (it is not restarted); if no candidate is left the countdown stops
+until one appears.  :meth:`cancel`
 (any key in any UI) ends autoboot for the rest of the session, and so does
 the boot attempt itself: a failed autoboot returns to the menu and is not
 retried.
@@ -70,6 +73,7 @@ class Autoboot:
         enabled: Callable[[], bool],
         boot: Callable[[BootOption], Awaitable[BootOutcome]],
         on_change: Callable[[Countdown], None],
+        status: Callable[[str], None] | None = None,
     ) -> None:
         self._clock = clock
         self._choose = choose
@@ -77,6 +81,7 @@ class Autoboot:
         self._enabled = enabled
         self._boot = boot
         self._on_change = on_change
+        self._status = status
         self._wake = asyncio.Event()
         self._finished = False
         self._why_finished = ""
@@ -134,6 +139,11 @@ class Autoboot:
                 await self._wake.wait()
                 continue
             now = self._clock.now()
+            if current is not None and choice.replaced == current and choice.option.id != current:
+                message = f"Autoboot now boots {choice.option.name}: {choice.reason}"
+                log.info("autoboot: %s replaces %s (%s)", choice.option.id, current, choice.reason)
+                if self._status is not None:
+                    self._status(message)
             if deadline is None:
                 deadline = now + max(0.0, self._timeout())
                 log.info("autoboot: %s in %.0f s (%s)", choice.option.id, deadline - now, choice.reason)

@@ -87,6 +87,7 @@ class Daemon:
             enabled=lambda: self._settings.autoboot,
             boot=self.autoboot_boot,
             on_change=self.on_countdown,
+            status=lambda message: self.status(Severity.INFO, message),
         )
         inventory.subscribe(lambda _event: self.autoboot.poke())
 

@@ -27,6 +27,8 @@ Layout of a machine directory::
     fstype = "ext4"
     plug_after = 4.0            # seconds after start; absent = present at start
     unplug_after = 30.0         # optional
+    scan_delay = 0.5            # seconds "mounting" it takes: a slow device
+                                # finishes scanning later (default 0)
 
     [[console]]
     name = "hvc0"
@@ -71,6 +73,7 @@ class SandboxDevice:
     fstype: str | None
     plug_after: float | None
     unplug_after: float | None
+    scan_delay: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -157,6 +160,7 @@ def load_machine(root: Path) -> MachineSpec:
                 fstype=_str(d, "fstype"),
                 plug_after=_num(d, "plug_after"),
                 unplug_after=_num(d, "unplug_after"),
+                scan_delay=max(0.0, _num(d, "scan_delay") or 0.0),
             )
         )
     consoles = []

@@ -1,6 +1,7 @@
 """Block devices of a sandbox machine: each ``[[device]]`` directory stands in
 for a filesystem.  ``plug_after``/``unplug_after`` become add/remove events on
-the asyncio loop; "mounting" a device gives its directory, untouched.
+the asyncio loop; "mounting" a device gives its directory, untouched, after
+its ``scan_delay`` (how the tests make one device slower than another).
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ class SandboxBlock:
         self.runner = runner
         self.state_dir = state_dir
         self._devices = [d for d in spec.devices if d.type in _BLOCK_TYPES]
+        self._delays = {d.id: d.scan_delay for d in self._devices if d.scan_delay > 0}
 
     def enumerate(self) -> list[BlockDevice]:
         return [_to_block_device(d) for d in self._devices if d.plug_after is None]
@@ -119,6 +121,9 @@ class SandboxBlock:
         checked_mount_options(options)
         if device.directory is None or not device.directory.is_dir():
             raise MountError(f"{device.name}: its directory {device.directory} does not exist")
+        delay = self._delays.get(device.name)
+        if delay:
+            await asyncio.sleep(delay)
         return device.directory
 
     async def mount_fuse(self, device: BlockDevice, target: Path, driver: str) -> Path:

@@ -32,6 +32,7 @@ class World:
     booted: list[str] = field(default_factory=list)
     outcome: BootOutcome = BootOutcome.BOOTED
     states: list[Countdown] = field(default_factory=list)
+    messages: list[str] = field(default_factory=list)
     auto: Autoboot | None = None
     task: asyncio.Task[None] | None = None
 
@@ -64,6 +65,7 @@ async def world() -> AsyncIterator[World]:
         enabled=lambda: w.enabled,
         boot=w.boot,
         on_change=w.states.append,
+        status=w.messages.append,
     )
     w.task = asyncio.create_task(w.auto.run())
     await settle()
@@ -219,4 +221,32 @@ async def test_disabled_autoboot_waits_for_the_setting(world: World) -> None:
     assert world.auto is not None
     world.auto.poke()
     await world.clock.advance(5)
+    assert world.booted == ["sda1/a"]
+
+
+async def test_a_slower_device_that_ranks_higher_takes_over_and_says_so(world: World) -> None:
+    world.add(opt("sdb1/b", "sdb1"))
+    await world.clock.advance(2)
+    assert world.auto is not None and world.auto.state.option is not None
+    world.add(opt("sda1/a", "sda1"))  # scanned later, but sda1 comes before sdb1
+    await settle()
+    assert world.auto.state.option is not None and world.auto.state.option.id == "sda1/a"
+    assert world.remaining == 3.0, "the countdown goes on"
+    assert world.messages == [
+        "Autoboot now boots sda1/a: default entry, boot order 'any'; replaces sdb1/b (sdb1/b): "
+        "device sda1 comes before sdb1 (boot order 'any')"
+    ]
+    assert "replaces sdb1/b" in world.auto.state.reason
+    await world.clock.advance(3)
+    assert world.booted == ["sda1/a"]
+
+
+async def test_a_slower_device_that_ranks_lower_changes_nothing(world: World) -> None:
+    world.add(opt("sda1/a", "sda1"))
+    await world.clock.advance(2)
+    world.add(opt("sdb1/b", "sdb1"))
+    await settle()
+    assert world.auto is not None and world.auto.state.option is not None
+    assert world.auto.state.option.id == "sda1/a" and world.messages == []
+    await world.clock.advance(3)
     assert world.booted == ["sda1/a"]

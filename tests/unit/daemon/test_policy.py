@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
+from dataclasses import replace
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from bootd.model import BootOption, Device, DeviceType, Resource
 from bootd.policy import choose
 
@@ -65,10 +71,58 @@ def test_next_boot_wins_when_present_and_not_otherwise() -> None:
     assert c is not None and c.rank == -1
 
 
-def test_equal_rank_does_not_displace_the_incumbent() -> None:
+def test_the_order_does_not_depend_on_which_device_was_found_first() -> None:
+    # boot_order = ["any"]: local before network, then device ids in natural order.
+    for options in itertools.permutations(ALL):
+        assert chosen(["any"], list(options)) == "sda1/a"
+    devices = {d: Device(d, DeviceType.DISK) for d in ("sda10", "sda2", "sdb1")}
+    found = [opt(f"{d}/x", d) for d in ("sdb1", "sda10", "sda2")]
+    for options in itertools.permutations(found):
+        c = choose(list(options), devices, ["any"])
+        assert c is not None and c.option.id == "sda2/x", "sda2 < sda10 < sdb1"
+
+
+def test_on_one_device_its_configs_own_menu_order_decides() -> None:
+    a = replace(opt("sda1/grub2/x", "sda1"), order=3)
+    b = replace(opt("sda1/syslinux/y", "sda1"), order=1)
+    for options in ([a, b], [b, a]):
+        c = choose(options, DEVICES, ["any"])
+        assert c is not None and c.option.id == "sda1/syslinux/y"
+
+
+def test_a_higher_ranked_candidate_replaces_the_incumbent_and_says_why() -> None:
     c = choose(ALL, DEVICES, ["any"], incumbent="eth0/d")
-    assert c is not None and c.option.id == "eth0/d", "first found keeps the countdown"
-    c = choose(ALL, DEVICES, ["disk", "network"], incumbent="eth0/d")
-    assert c is not None and c.option.id == "sda1/a", "an earlier selector still wins"
+    assert c is not None and c.option.id == "sda1/a" and c.replaced == "eth0/d"
+    assert "replaces eth0/d (eth0/d): device sda1 comes before eth0" in c.reason
+    c = choose(ALL, DEVICES, ["network", "disk"], incumbent="sda1/a")
+    assert c is not None and c.option.id == "eth0/d" and c.replaced == "sda1/a"
+    assert "boot order 'network' comes before 'disk'" in c.reason
+    c = choose(ALL, DEVICES, ["any"], incumbent="sda1/a")
+    assert c is not None and c.option.id == "sda1/a" and c.replaced is None, "the best keeps the countdown"
     c = choose(ALL, DEVICES, ["any"], incumbent="gone/x")
-    assert c is not None and c.option.id == "sda1/a", "a vanished incumbent gives way"
+    assert c is not None and c.option.id == "sda1/a" and c.replaced is None, "a vanished incumbent is not replaced"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.permutations(range(6)), st.lists(st.sampled_from(["any", "disk", "usb", "network", "optical"]), max_size=3))
+def test_every_arrival_order_gives_the_same_choice(perm: list[int], order: list[str]) -> None:
+    devices = {
+        "sda2": Device("sda2", DeviceType.DISK),
+        "sda10": Device("sda10", DeviceType.DISK),
+        "sdc1": Device("sdc1", DeviceType.USB),
+        "sr0": Device("sr0", DeviceType.OPTICAL),
+        "eth0": Device("eth0", DeviceType.NETWORK),
+    }
+    pool = [opt(f"{d}/o", d) for d in devices] + [replace(opt("sda2/p", "sda2"), order=1)]
+    options = [pool[i] for i in perm]
+    ref = choose(pool, devices, order)
+    incumbent: str | None = None
+    seen: list[str] = []
+    for n in range(1, len(options) + 1):  # the options arrive one by one, in this order
+        c = choose(options[:n], devices, order, incumbent=incumbent)
+        if c is not None:
+            if incumbent is not None and c.option.id != incumbent:
+                assert c.replaced == incumbent
+            incumbent = c.option.id
+            seen.append(c.option.id)
+    assert (ref.option.id if ref else None) == (seen[-1] if seen else None)
