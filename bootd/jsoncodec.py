@@ -2,7 +2,8 @@
 ``bootd watch --json``).
 
 A resource is ``{"device": ID, "path": P}``, ``{"url": U}`` or
-``{"unresolved": "uuid=…", "path": P}``.
+``{"unresolved": "uuid=…", "path": P}``; a part of a Unified Kernel Image
+adds ``"section": ".linux"`` (see :class:`~bootd.model.Resource`).
 """
 
 from __future__ import annotations
@@ -21,9 +22,14 @@ def resource_to_json(res: Resource | None, device: str) -> JSON | None:
     if res.url is not None:
         return {"url": res.url}
     path = str(res.path) if res.path is not None else None
+    out: JSON
     if res.device is None and res.selector is not None:
-        return {"unresolved": res.selector, "path": path}
-    return {"device": res.device or device, "path": path}
+        out = {"unresolved": res.selector, "path": path}
+    else:
+        out = {"device": res.device or device, "path": path}
+    if res.section is not None:
+        out["section"] = res.section
+    return out
 
 
 def resource_from_json(data: JSON | None) -> Resource | None:
@@ -32,9 +38,10 @@ def resource_from_json(data: JSON | None) -> Resource | None:
     if "url" in data:
         return Resource(url=str(data["url"]))
     path = PurePosixPath(str(data["path"])) if data.get("path") is not None else None
+    section = str(data["section"]) if data.get("section") is not None else None
     if "unresolved" in data:
-        return Resource(path=path, selector=str(data["unresolved"]))
-    return Resource(path=path, device=data.get("device"))
+        return Resource(path=path, selector=str(data["unresolved"]), section=section)
+    return Resource(path=path, device=data.get("device"), section=section)
 
 
 def option_to_json(opt: BootOption) -> JSON:

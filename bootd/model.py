@@ -68,12 +68,18 @@ class Resource:
     * ``path`` with ``selector`` (``uuid=…`` / ``label=…``): a path on a device
       that is named but not known yet (resolved when it appears);
     * ``url``: a remote or ``file://`` resource.
+
+    ``section`` narrows a path to one PE section of that file, for the parts of
+    a Unified Kernel Image: ``.linux``, ``.initrd``, ``.ucode``, ``.dtb``, or
+    ``@N:.linux`` for the section as profile ``N`` of a multi-profile image
+    sees it (its own, else the base profile's).
     """
 
     path: PurePosixPath | None = None
     device: str | None = None
     selector: str | None = None
     url: str | None = None
+    section: str | None = None
 
     @staticmethod
     def local(path: str | PurePosixPath, device: str | None = None) -> Resource:
@@ -100,14 +106,16 @@ class Resource:
         return self.selector is not None and self.device is None
 
     def describe(self) -> str:
-        """A short human form: ``/boot/vmlinuz``, ``(sda2)/vmlinuz``, a URL."""
+        """A short human form: ``/boot/vmlinuz``, ``(sda2)/vmlinuz``, a URL,
+        ``/EFI/Linux/fedora.efi[.linux]``."""
         if self.url is not None:
             return self.url
+        part = f"[{self.section}]" if self.section is not None else ""
         if self.selector is not None and self.device is None:
-            return f"({self.selector}){self.path}"
+            return f"({self.selector}){self.path}{part}"
         if self.device is not None:
-            return f"({self.device}){self.path}"
-        return str(self.path)
+            return f"({self.device}){self.path}{part}"
+        return f"{self.path}{part}"
 
 
 @dataclass(frozen=True, slots=True)

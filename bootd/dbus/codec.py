@@ -49,6 +49,8 @@ def resource_to_dbus(res: Resource | None) -> dict[str, str]:
         out["device"] = res.device
     if res.selector is not None:
         out["selector"] = res.selector
+    if res.section is not None:
+        out["section"] = res.section
     return out
 
 
@@ -60,7 +62,9 @@ def resource_from_dbus(data: Mapping[str, Any]) -> Resource | None:
         return Resource(url=d["url"])
     if "path" not in d:
         raise InvalidArgument(f"a resource needs a path or a url, got keys {sorted(d)}")
-    return Resource(path=PurePosixPath(d["path"]), device=d.get("device"), selector=d.get("selector"))
+    return Resource(
+        path=PurePosixPath(d["path"]), device=d.get("device"), selector=d.get("selector"), section=d.get("section")
+    )
 
 
 # -- boot options ------------------------------------------------------------

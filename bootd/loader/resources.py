@@ -5,7 +5,9 @@ A resource is a path on the option's own device, a path on another device
 are resolved inside the device's mountpoint (``..`` and symbolic links may not
 lead out of it); URLs are fetched into the work directory with
 :func:`bootd.loader.download.fetch` (size cap, timeout, progress).  Several
-initrds are concatenated into one file, as GRUB does.
+initrds are concatenated into one file, as GRUB does.  A resource that names
+a PE section (the parts of a Unified Kernel Image) is copied out of its image
+into the work directory.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pathlib import Path
 
 from bootd.errors import ResourceError
 from bootd.model import BootOption, Device, Resource
+from bootd.parsers import _pe
 from bootd.parsers.view import DirectoryView, ViewError
 
 log = logging.getLogger(__name__)
@@ -27,6 +30,8 @@ log = logging.getLogger(__name__)
 MAX_KERNEL_BYTES = 512 * 1024 * 1024
 MAX_INITRD_BYTES = 2 * 1024 * 1024 * 1024
 MAX_DTB_BYTES = 16 * 1024 * 1024
+MAX_IMAGE_BYTES = MAX_KERNEL_BYTES + MAX_INITRD_BYTES
+"""A Unified Kernel Image holds a kernel and an initrd (and small sections)."""
 FETCH_TIMEOUT = 120.0
 
 Progress = Callable[[str, float], None]
@@ -96,6 +101,9 @@ async def fetch_one(
 ) -> Path:
     """A file holding ``resource``: its confined path on a device, or a download
     (``progress`` gets the fraction downloaded, when the size is known)."""
+    if resource.url is None and resource.section is not None:
+        image = local_path(resource, option_device, devices, max_bytes=MAX_IMAGE_BYTES)
+        return await asyncio.to_thread(extract_section, image, resource, work_dir / name, max_bytes=max_bytes)
     if resource.url is None:
         return local_path(resource, option_device, devices, max_bytes=max_bytes)
     from bootd.loader import download  # urllib/ssl load only when something is downloaded
@@ -107,6 +115,36 @@ async def fetch_one(
             progress(min(1.0, done / total))
 
     await download.fetch(resource.url, dest, max_bytes=max_bytes, timeout=FETCH_TIMEOUT, progress=step)
+    return dest
+
+
+def extract_section(image: Path, resource: Resource, dest: Path, *, max_bytes: int) -> Path:
+    """Copy the PE section ``resource.section`` of a Unified Kernel Image into
+    ``dest``; the section table is read again from the file itself, so what is
+    booted is what the image holds now."""
+    assert resource.section is not None
+    try:
+        with open(image, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            table = _pe.section_table(f.read(_pe.HEADER_BYTES), size)
+            section = _pe.find_section(table, resource.section)
+            if section.size > max_bytes:
+                raise ResourceError(
+                    f"{resource.describe()}: {section.size} bytes is more than the {max_bytes}-byte limit"
+                )
+            f.seek(section.offset)
+            left = section.size
+            with open(dest, "wb") as out:
+                while left:
+                    chunk = f.read(min(1 << 20, left))
+                    if not chunk:
+                        raise ResourceError(f"{resource.describe()}: the image ends inside the section")
+                    out.write(chunk)
+                    left -= len(chunk)
+    except _pe.PeError as e:
+        raise ResourceError(f"{resource.describe()}: {e}") from None
+    except OSError as e:
+        raise ResourceError(f"{resource.describe()}: {e.strerror}") from None
     return dest
 
 

@@ -29,15 +29,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import PurePosixPath
 
 from bootd.model import BootOption, Diagnostic, ParseResult, Resource, Severity, Source
-from bootd.parsers import ParseContext
+from bootd.parsers import ParseContext, uki
 from bootd.parsers._bls_entry import BlsEntry, parse_entry, sort_entries, split_kv
 from bootd.parsers._glob import GlobTooLong, Matcher, compile_glob
+from bootd.parsers._pe import PeError
 from bootd.parsers._text import lines_of, note_not_regular, read_config
-from bootd.parsers.view import DeviceView, normalize
+from bootd.parsers.view import DeviceView, ViewError, normalize
 
 DIRECTORIES: tuple[str, ...] = ("/loader/entries", "/boot/loader/entries")
 LOADER_CONF: tuple[str, ...] = ("/loader/loader.conf", "/boot/loader/loader.conf")
@@ -233,8 +234,12 @@ def _resolve(view: DeviceView, entry: BlsEntry, value: str) -> Resource:
 
 def parse(view: DeviceView, ctx: ParseContext) -> ParseResult:
     entries, diags = load_entries(view)
-    if not entries:
+    type2 = uki.read_images(view, uki.image_files(view), diags)
+    if not entries and not type2:
         return ParseResult(diagnostics=tuple(diags))
+    images = {entry.path: image for image, entry in type2}
+    if type2:
+        entries = sort_entries([*entries, *(entry for _, entry in type2)])
     conf = load_loader_conf(view)
     diags.extend(conf.diagnostics)
     env = read_grubenv(view) if any("$" in e.options for e in entries) else {}
@@ -244,10 +249,11 @@ def parse(view: DeviceView, ctx: ParseContext) -> ParseResult:
             msg = f"entry for architecture {entry.architecture} hidden on this {ctx.arch} machine"
             diags.append(Diagnostic(Severity.INFO, msg, file=entry.path))
             continue
-        if entry.linux is None:
-            what = "an EFI program (not bootable by kexec)" if entry.efi else "no 'linux' line"
-            diags.append(Diagnostic(Severity.INFO, f"entry skipped: {what}", file=entry.path))
-            continue
+        if entry.linux is None and entry.path not in images:
+            image = _image_of(view, entry, diags)
+            if image is None:
+                continue
+            images[entry.path] = image
         usable.append(entry)
     default_index = 0 if usable else None
     if conf.default and usable:
@@ -265,7 +271,7 @@ def parse(view: DeviceView, ctx: ParseContext) -> ParseResult:
                 matcher = None
             match = None
             if matcher is not None:
-                match = next((i for i, e in enumerate(usable) if matcher(e.file_stem)), None)
+                match = next((i for i, e in enumerate(usable) if _names(matcher, e, images)), None)
                 if match is None:
                     diags.append(Diagnostic(Severity.INFO, f"default {shown!r} matches no entry; using the first"))
             if match is not None:
@@ -273,6 +279,15 @@ def parse(view: DeviceView, ctx: ParseContext) -> ParseResult:
     names = menu_names(usable)
     options: list[BootOption] = []
     for i, entry in enumerate(usable):
+        image = images.get(entry.path)
+        if image is not None:
+            made = uki.image_options(
+                view, ctx, image, entry_id=entry.file_stem, title=names[i], args=expand(entry.options, env), diags=diags
+            )
+            if made and i == default_index:
+                made[0] = replace(made[0], default=True)
+            options.extend(made)
+            continue
         assert entry.linux is not None
         dtb = _resolve(view, entry, entry.devicetree) if entry.devicetree else None
         if entry.devicetree_overlays:
@@ -294,3 +309,26 @@ def parse(view: DeviceView, ctx: ParseContext) -> ParseResult:
             )
         )
     return ParseResult(options=tuple(options), diagnostics=tuple(diags), timeout=conf.timeout)
+
+
+def _image_of(view: DeviceView, entry: BlsEntry, diags: list[Diagnostic]) -> uki.Image | None:
+    """The Unified Kernel Image a type #1 entry names with ``uki`` (or with
+    ``efi``, when that program holds a ``.linux``); ``None``, with the reason
+    noted, for an entry kexec cannot boot."""
+    value = entry.get("uki") or entry.efi
+    if value is None:
+        diags.append(Diagnostic(Severity.INFO, "entry skipped: no 'linux' line", file=entry.path))
+        return None
+    path = _resolve(view, entry, value).path
+    assert path is not None
+    try:
+        return uki.read_image(view, path)
+    except (PeError, ViewError) as e:
+        what = "an EFI program (not bootable by kexec)" if entry.get("uki") is None else str(e)
+        diags.append(Diagnostic(Severity.INFO, f"entry skipped: {what}", file=entry.path))
+        return None
+
+
+def _names(matcher: Matcher, entry: BlsEntry, images: dict[str, uki.Image]) -> bool:
+    """Whether ``default`` names this entry: a type #2 image also as ``NAME.efi``."""
+    return matcher(entry.file_stem) or (entry.path in images and matcher(entry.file_stem + ".efi"))

@@ -22,6 +22,10 @@ log = logging.getLogger(__name__)
 MAX_CONFIG_BYTES = 1024 * 1024
 """The largest configuration file any parser reads (1 MiB)."""
 
+MAX_RANGE_BYTES = 1024 * 1024
+"""The most bytes one :meth:`DeviceView.read_range` returns (a PE header, an
+embedded os-release or command line: never a kernel)."""
+
 MAX_LIST_ENTRIES = 10_000
 """The most directory entries a parser sees in one directory."""
 
@@ -46,6 +50,11 @@ class DeviceView(Protocol):
 
     def read_text(self, path: str | PurePosixPath, *, limit: int = MAX_CONFIG_BYTES) -> str:
         """The file decoded as UTF-8, undecodable bytes replaced."""
+        ...
+
+    def read_range(self, path: str | PurePosixPath, offset: int, length: int) -> bytes:
+        """``length`` bytes of a regular file from ``offset`` on (fewer at its
+        end); :class:`ViewError` if missing or not a file."""
         ...
 
     def is_file(self, path: str | PurePosixPath) -> bool: ...
@@ -179,6 +188,33 @@ class DirectoryView:
 
     def read_text(self, path: str | PurePosixPath, *, limit: int = MAX_CONFIG_BYTES) -> str:
         return self.read_bytes(path, limit=limit).decode("utf-8", errors="replace")
+
+    def read_range(self, path: str | PurePosixPath, offset: int, length: int) -> bytes:
+        if offset < 0 or length < 0 or length > MAX_RANGE_BYTES:
+            raise ViewError(f"{path}: cannot read {length} bytes at {offset}")
+        real = self._real(path)
+        try:
+            fd = os.open(real, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except FileNotFoundError:
+            raise ViewError(f"{path}: no such file") from None
+        except OSError as e:
+            raise ViewError(f"{path}: {e.strerror}") from None
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise ViewError(f"{path}: not a regular file")
+            chunks: list[bytes] = []
+            done = 0
+            while done < length:
+                chunk = os.pread(fd, min(1 << 20, length - done), offset + done)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                done += len(chunk)
+            return b"".join(chunks)
+        except OSError as e:
+            raise ViewError(f"{path}: {e.strerror}") from None
+        finally:
+            os.close(fd)
 
     def is_file(self, path: str | PurePosixPath) -> bool:
         st = self._stat(path)

@@ -75,6 +75,12 @@ class MeteredView:
     def read_text(self, path: str | PurePosixPath, *, limit: int = MAX_CONFIG_BYTES) -> str:
         return self.read_bytes(path, limit=limit).decode("utf-8", errors="replace")
 
+    def read_range(self, path: str | PurePosixPath, offset: int, length: int) -> bytes:
+        self.meter.work += _lookup_cost(path)
+        data = self.inner.read_range(path, offset, length)
+        self.meter.work += len(data) // BYTES_PER_STEP
+        return data
+
     def is_file(self, path: str | PurePosixPath) -> bool:
         self.meter.work += _lookup_cost(path)
         return self.inner.is_file(path)

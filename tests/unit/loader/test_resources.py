@@ -104,3 +104,30 @@ async def test_missing_url_is_a_resource_error(devices: dict[str, Device], tmp_p
 async def test_option_without_kernel(devices: dict[str, Device], tmp_path: Path) -> None:
     with pytest.raises(ResourceError, match="has no kernel"):
         await resources.stage(option(kernel=None), devices, tmp_path / "work")
+
+
+async def test_a_unified_kernel_image_is_staged_section_by_section(tmp_path: Path) -> None:
+    from bootd.parsers import ParseContext, bls
+    from bootd.parsers.view import DirectoryView
+    from tests.ukibuild import OSREL, arm64_pe_kernel, build_uki
+
+    esp = tmp_path / "esp"
+    (esp / "EFI" / "Linux").mkdir(parents=True)
+    kernel, ucode, initrd, dtb = arm64_pe_kernel(50_000), b"UCODE" * 10, b"070701" * 999, b"\xd0\x0d\xfe\xed" + b"x" * 60
+    build_uki(
+        esp / "EFI" / "Linux" / "deb.efi",
+        [(".osrel", OSREL.encode()), (".cmdline", b"quiet"), (".linux", kernel), (".initrd", initrd),
+         (".ucode", ucode), (".dtb", dtb)],
+    )  # fmt: skip
+    device = Device("esp", mountpoint=PurePosixPath(str(esp)))
+    [opt] = bls.parse(DirectoryView(esp, device), ParseContext(arch="aarch64")).options
+    staged = await resources.stage(opt, {"esp": device}, tmp_path / "work")
+    assert staged.kernel.read_bytes() == kernel
+    assert staged.initrd is not None and staged.initrd.read_bytes() == ucode + initrd  # microcode first
+    assert staged.dtb == dtb
+
+
+async def test_a_section_the_image_no_longer_has_is_refused(devices: dict[str, Device], tmp_path: Path) -> None:
+    opt = option(kernel=Resource(path=PurePosixPath("/boot/vmlinuz-6.1"), section=".linux"))
+    with pytest.raises(ResourceError, match=r"\[\.linux\].*not a PE"):
+        await resources.stage(opt, devices, tmp_path / "work")
