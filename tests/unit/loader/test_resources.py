@@ -113,7 +113,8 @@ async def test_a_unified_kernel_image_is_staged_section_by_section(tmp_path: Pat
 
     esp = tmp_path / "esp"
     (esp / "EFI" / "Linux").mkdir(parents=True)
-    kernel, ucode, initrd, dtb = arm64_pe_kernel(50_000), b"UCODE" * 10, b"070701" * 999, b"\xd0\x0d\xfe\xed" + b"x" * 60
+    kernel, ucode, initrd = arm64_pe_kernel(50_000), b"UCODE" * 10, b"070701" * 999
+    dtb = b"\xd0\x0d\xfe\xed" + b"x" * 60
     build_uki(
         esp / "EFI" / "Linux" / "deb.efi",
         [(".osrel", OSREL.encode()), (".cmdline", b"quiet"), (".linux", kernel), (".initrd", initrd),
