@@ -1,6 +1,6 @@
 """The daemon's state behind the D-Bus service (layer L5): the inventory, the
 settings, autoboot and the boot in progress, implementing the
-:class:`bootd.dbus.backend.Backend` protocol.  Built and wired by
+:class:`bootd.api.DaemonApi` protocol.  Built and wired by
 :mod:`bootd.app`, which also owns its tasks and shuts it down.
 """
 
@@ -17,19 +17,15 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from bootd import __version__, settings
+from bootd.api import DaemonChanged, DaemonEvent, Fact, ProgressEvent, SettingsChanged, StatusEvent
 from bootd.autoboot import Autoboot, BootOutcome, Clock, Countdown
-from bootd.dbus import codec
-from bootd.dbus.names import State
-from bootd.dbus.service import BackendEvent, ManagerChanged, ProgressEvent, SettingsChanged, StatusEvent
 from bootd.errors import BootdError, Busy, Cancelled, ConfigError, NotFound, Unsupported
 from bootd.inventory import Inventory
-from bootd.model import BootOption, BootRequest, Console, Severity
+from bootd.model import BootOption, BootOverrides, BootRecord, BootRequest, Console, DaemonInfo, Severity, State
 from bootd.platform import Platform
 from bootd.policy import Choice, choose
 
 log = logging.getLogger(__name__)
-
-COUNTDOWN_PROPS = ("State", "AutobootOption", "AutobootRemaining")
 
 
 class DiscoveryLike(Protocol):
@@ -44,7 +40,7 @@ class NetworkLike(DiscoveryLike, Protocol):
 
 
 class Daemon:
-    """The state the D-Bus service exposes (:class:`bootd.dbus.service.Backend`)."""
+    """The state the D-Bus service exposes (:class:`bootd.api.DaemonApi`)."""
 
     def __init__(
         self,
@@ -68,14 +64,14 @@ class Daemon:
         self.clock = clock
         self.discovery: DiscoveryLike | None = None
         self.network: NetworkLike | None = None
-        self._listeners: list[Callable[[BackendEvent], None]] = []
+        self._listeners: list[Callable[[DaemonEvent], None]] = []
         self._settings = settings.load(paths, nvram=self.nvram, warn=self._warn)
         self._state = State.IDLE
         self._booting = False
         self._boot_task: asyncio.Task[Any] | None = None
         self._executing = False
         self._cancel_requested = False
-        self._last = codec.BootRecord()
+        self._last = BootRecord()
         self._custom = itertools.count(1)
         self._consoles = self._read_consoles()
         self._next_file = state_dir / "next-boot"
@@ -109,24 +105,24 @@ class Daemon:
         return self._next
 
     @property
-    def last_boot(self) -> codec.BootRecord:
+    def last_boot(self) -> BootRecord:
         return self._last
 
     def consoles(self) -> list[Console]:
         return self._consoles
 
-    def info(self) -> dict[str, str]:
+    def info(self) -> DaemonInfo:
         try:
             lockdown = self.platform.boot.lockdown()
         except (OSError, BootdError):
             lockdown = "unknown"
-        return {
-            "version": __version__,
-            "platform": self.platform.name,
-            "arch": self.platform.arch,
-            "firmware": self.platform.firmware,
-            "lockdown": lockdown,
-        }
+        return DaemonInfo(
+            version=__version__,
+            platform=self.platform.name,
+            arch=self.platform.arch,
+            firmware=self.platform.firmware,
+            lockdown=lockdown,
+        )
 
     def _read_consoles(self) -> list[Console]:
         try:
@@ -142,10 +138,10 @@ class Daemon:
             return None
 
     # -- events ----------------------------------------------------------------------
-    def subscribe(self, listener: Callable[[BackendEvent], None]) -> None:
+    def subscribe(self, listener: Callable[[DaemonEvent], None]) -> None:
         self._listeners.append(listener)
 
-    def _emit(self, event: BackendEvent) -> None:
+    def _emit(self, event: DaemonEvent) -> None:
         for listener in list(self._listeners):
             try:
                 listener(event)
@@ -157,7 +153,7 @@ class Daemon:
         if not logged:
             level = {Severity.INFO: logging.INFO, Severity.WARNING: logging.WARNING}.get(severity, logging.ERROR)
             log.log(level, "%s", message)
-        self._emit(StatusEvent(str(severity), message))
+        self._emit(StatusEvent(severity, message))
 
     def status_logged(self, severity: Severity, message: str) -> None:
         """For parts that log their own messages (discovery)."""
@@ -169,12 +165,12 @@ class Daemon:
     def _set_state(self, state: State) -> None:
         if state != self._state:
             self._state = state
-            self._emit(ManagerChanged(("State",)))
+            self._emit(DaemonChanged((Fact.STATE,)))
 
     def on_countdown(self, cd: Countdown) -> None:
         if not self._booting and self._state != State.BOOTED:
             self._state = State.COUNTDOWN if cd.remaining is not None and cd.remaining > 0 else State.IDLE
-        self._emit(ManagerChanged(COUNTDOWN_PROPS))
+        self._emit(DaemonChanged((Fact.COUNTDOWN,)))
 
     # -- autoboot --------------------------------------------------------------------
     def choose(self, incumbent: str | None = None) -> Choice | None:
@@ -205,19 +201,19 @@ class Daemon:
             self._next_file.unlink(missing_ok=True)
         else:
             settings.atomic_write(self._next_file, option_id.encode() + b"\n")
-        self._emit(ManagerChanged(("NextBoot",)))
+        self._emit(DaemonChanged((Fact.NEXT_BOOT,)))
         self.autoboot.poke()
 
     # -- booting -----------------------------------------------------------------------
-    async def boot(self, option_id: str, console: str, overrides: codec.Overrides) -> None:
+    async def boot(self, option_id: str, console: str, overrides: BootOverrides) -> None:
         opt = self.inventory.option(option_id)
         if opt is None:
             raise NotFound(f"no boot option {option_id!r} (it may have been removed)")
         self.cancel_autoboot()
         await self._boot(BootRequest(opt, console=console or self._settings.console or None, args=overrides.args))
 
-    async def boot_custom(self, spec: dict[str, Any], console: str) -> None:
-        opt = codec.custom_from_dbus(spec, f"custom/{next(self._custom)}")
+    async def boot_custom(self, option: BootOption, console: str) -> None:
+        opt = replace(option, id=f"custom/{next(self._custom)}")
         if opt.device and self.inventory.device(opt.device) is None:
             raise NotFound(f"no device {opt.device!r}")
         self.cancel_autoboot()
@@ -294,7 +290,7 @@ class Daemon:
             raise
         self._boot_task = None
         self._booting = False
-        self._last = codec.BootRecord(
+        self._last = BootRecord(
             option=opt.id,
             name=opt.name,
             console=plan.console or "",
@@ -306,7 +302,7 @@ class Daemon:
             notes=tuple(plan.notes),
         )
         self._state = State.BOOTED
-        self._emit(ManagerChanged(("State", "LastBoot")))
+        self._emit(DaemonChanged((Fact.STATE, Fact.LAST_BOOT)))
         self.status(Severity.INFO, f"Booted {opt.name}: {' '.join(plan.kexec_exec_argv)}")
 
     def _starting(self) -> None:
@@ -348,14 +344,14 @@ class Daemon:
             raise Unsupported("this build has no network discovery")
         return await self.network.add_url(url)
 
-    async def handle_event(self, event: str, params: dict[str, str]) -> None:
+    async def handle_event(self, event: str, params: Mapping[str, str]) -> None:
         if self.network is None:
             raise Unsupported("this build has no network discovery")
         await self.network.handle_event(event, params)
 
-    async def set_setting(self, key: str, value: Any) -> None:
+    async def set_setting(self, key: str, value: object) -> None:
         if key == "password":
-            value = settings.hash_password(value) if value else ""
+            value = settings.hash_password(str(value)) if value else ""
         await asyncio.to_thread(settings.write_setting, self.paths, key, value)
         self.reload()
         if key == "scan_loop_devices" and self.discovery is not None and hasattr(self.discovery, "scan_loop_devices"):
@@ -371,7 +367,7 @@ class Daemon:
         if changed:
             self._emit(SettingsChanged(changed))
         if "password" in changed:
-            self._emit(ManagerChanged(("AuthRequired",)))
+            self._emit(DaemonChanged((Fact.AUTH_REQUIRED,)))
         self.autoboot.poke()
 
     async def shutdown(self) -> None:

@@ -272,3 +272,48 @@ class BootRequest:
     console: str | None = None
     args: str | None = None
     """Replacement kernel arguments; ``None`` keeps the option's own."""
+
+
+class State(StrEnum):
+    """What the daemon is doing (``Manager1.State``)."""
+
+    IDLE = "idle"
+    """Showing the menu; nothing will happen on its own."""
+    COUNTDOWN = "countdown"
+    """Autoboot will boot its candidate when the countdown ends."""
+    BOOTING = "booting"
+    BOOTED = "booted"
+    """The new kernel was executed (on a sandbox machine: recorded)."""
+
+
+@dataclass(frozen=True, slots=True)
+class BootOverrides:
+    """What a caller changes for one boot: ``args`` replaces the kernel arguments."""
+
+    args: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BootRecord:
+    """What the last boot did (``Manager1.LastBoot``); empty before any boot."""
+
+    option: str = ""
+    name: str = ""
+    console: str = ""
+    dt_console_path: str = ""
+    args: str = ""
+    kexec_load: tuple[str, ...] = ()
+    kexec_exec: tuple[str, ...] = ()
+    dtb_changes: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class DaemonInfo:
+    """What the daemon says about itself and the machine (system information)."""
+
+    version: str
+    platform: str
+    arch: str
+    firmware: str
+    lockdown: str

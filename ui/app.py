@@ -1,4 +1,4 @@
-"""The menu application: one screen stack over a :class:`~ui.backend.Backend`.
+"""The menu application: one screen stack over a :class:`~ui.backend.MenuBackend`.
 
 Daemon events update the model and the screens; keys become backend calls,
 run as stored asyncio tasks; a BootdError from the daemon becomes a status
@@ -51,7 +51,7 @@ below the path prefix).  Esc cancels."""
 class App:
     def __init__(
         self,
-        backend: be.Backend,
+        backend: be.MenuBackend,
         *,
         tty_console: str | None = None,
         glyphs: Glyphs | None = None,

@@ -1,6 +1,6 @@
 """What the menu needs from the daemon, as one typed Protocol.
 
-The controllers speak only to a :class:`Backend`; :mod:`ui.dbus_backend`
+The controllers speak only to a :class:`MenuBackend`; :mod:`ui.dbus_backend`
 implements it over :mod:`bootd.dbus.client`.  Events the daemon sends arrive
 as the small frozen dataclasses below, in order, through one listener.
 """
@@ -143,7 +143,7 @@ Event = (
 Listener = Callable[[Event], None]
 
 
-class Backend(Protocol):
+class MenuBackend(Protocol):
     """The daemon, as the menu sees it.  Methods raise BootdError subclasses
     (AuthenticationRequired, PermissionDenied, InvalidArgument …) with
     messages written for people."""
@@ -187,7 +187,7 @@ class Backend(Protocol):
 
 
 __all__ = [
-    "Backend",
+    "MenuBackend",
     "BootCancelled",
     "BootFailed",
     "BootFinished",

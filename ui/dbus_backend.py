@@ -1,4 +1,4 @@
-"""The menu's :class:`~ui.backend.Backend` over the daemon's D-Bus API
+"""The menu's :class:`~ui.backend.MenuBackend` over the daemon's D-Bus API
 (:class:`bootd.dbus.client.BootdClient`): calls pass through, signals become
 menu events, a lost bus is reconnected in the background."""
 
@@ -13,8 +13,7 @@ from typing import Any
 
 from bootd import errors
 from bootd.dbus.client import BootdClient, DaemonState, SettingsView
-from bootd.dbus.codec import BootRecord
-from bootd.model import BootOption, Console, Device, DeviceType, Resource, Severity, StatusMessage
+from bootd.model import BootOption, BootRecord, Console, Device, DeviceType, Resource, Severity, StatusMessage
 from ui import backend as be
 
 log = logging.getLogger(__name__)

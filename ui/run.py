@@ -13,7 +13,7 @@ import urwid
 
 from bootd import __version__
 from ui.app import App
-from ui.backend import Backend
+from ui.backend import MenuBackend
 from ui.controllers.host import Outcome
 from ui.views.common import PALETTE, Glyphs
 
@@ -35,7 +35,7 @@ def run_menu(
     exit_on_boot: bool = False,
     input: IO[bytes] | None = None,
     output: TextIO | None = None,
-    backend_factory: Callable[[str], Backend] | None = None,
+    backend_factory: Callable[[str], MenuBackend] | None = None,
 ) -> Outcome:
     """Run the menu on a terminal until it ends; returns how it ended."""
     if not utf8:
@@ -76,7 +76,7 @@ def run_menu(
     return app.outcome or Outcome()
 
 
-async def _close(backend: Backend, tasks: list[asyncio.Task[Any]]) -> None:
+async def _close(backend: MenuBackend, tasks: list[asyncio.Task[Any]]) -> None:
     await asyncio.gather(*tasks, return_exceptions=True)
     try:
         await backend.close()

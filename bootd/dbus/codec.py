@@ -11,7 +11,6 @@ no resource is the empty dict.  Values read from the bus may arrive wrapped in
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -19,7 +18,17 @@ from dbus_fast import Variant
 
 from bootd.dbus.names import device_path
 from bootd.errors import InvalidArgument
-from bootd.model import BootOption, Console, ConsoleKind, Device, DeviceType, Resource, Source
+from bootd.model import (
+    BootOption,
+    BootOverrides,
+    BootRecord,
+    Console,
+    ConsoleKind,
+    Device,
+    DeviceType,
+    Resource,
+    Source,
+)
 
 MAX_TEXT = 4096
 """Longest string accepted from a caller (names, paths, arguments)."""
@@ -196,13 +205,6 @@ def consoles_from_dbus(data: Sequence[Sequence[Any]]) -> list[Console]:
 
 
 # -- BootCustom spec and Boot overrides -----------------------------------------
-@dataclass(frozen=True)
-class Overrides:
-    """``Boot``'s ``a{sv}``: ``args`` (s) replaces the kernel arguments."""
-
-    args: str | None = None
-
-
 def _text(key: str, value: Any) -> str:
     if not isinstance(value, str):
         raise InvalidArgument(f"{key} must be a string")
@@ -215,12 +217,12 @@ def overrides_to_dbus(*, args: str | None = None) -> dict[str, Variant]:
     return {} if args is None else {"args": Variant("s", args)}
 
 
-def overrides_from_dbus(data: Mapping[str, Any]) -> Overrides:
+def overrides_from_dbus(data: Mapping[str, Any]) -> BootOverrides:
     d = {k: unwrap(v) for k, v in data.items()}
     unknown = sorted(set(d) - {"args"})
     if unknown:
         raise InvalidArgument(f"unknown boot override(s): {', '.join(unknown)} (known: args)")
-    return Overrides(args=_text("args", d["args"]) if "args" in d else None)
+    return BootOverrides(args=_text("args", d["args"]) if "args" in d else None)
 
 
 CUSTOM_KEYS = ("name", "device", "kernel", "initrds", "dtb", "args")
@@ -283,21 +285,6 @@ def custom_from_dbus(data: Mapping[str, Any], option_id: str) -> BootOption:
         args=_text("args", d.get("args", "")),
         source=Source.USER,
     )
-
-
-@dataclass(frozen=True)
-class BootRecord:
-    """What the last boot did (``Manager1.LastBoot``); empty before any boot."""
-
-    option: str = ""
-    name: str = ""
-    console: str = ""
-    dt_console_path: str = ""
-    args: str = ""
-    kexec_load: tuple[str, ...] = ()
-    kexec_exec: tuple[str, ...] = ()
-    dtb_changes: tuple[str, ...] = ()
-    notes: tuple[str, ...] = ()
 
 
 def boot_record_to_dbus(rec: BootRecord) -> dict[str, Variant]:

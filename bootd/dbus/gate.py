@@ -11,8 +11,8 @@ from typing import TypeVar
 from dbus_fast import DBusError, Message, MessageType
 from dbus_fast.aio import MessageBus
 
+from bootd.api import DaemonApi
 from bootd.dbus import names
-from bootd.dbus.backend import Backend
 from bootd.errors import AuthenticationRequired, BootdError, Busy, InvalidArgument, PermissionDenied
 
 log = logging.getLogger(__name__)
@@ -28,7 +28,7 @@ class Gate:
     def __init__(
         self,
         bus: MessageBus,
-        backend: Backend,
+        backend: DaemonApi,
         *,
         trusted_uids: frozenset[int],
         now: Callable[[], float] = time.monotonic,

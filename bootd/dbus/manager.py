@@ -1,5 +1,5 @@
 """``org.bootd.Manager1`` (layer L4): the daemon's methods, properties and
-signals over the :class:`~bootd.dbus.backend.Backend`.  Each method is an
+signals over the daemon's :class:`~bootd.api.DaemonApi`.  Each method is an
 adapter: it checks the caller through the :class:`~bootd.dbus.gate.Gate`,
 turns D-Bus values into model values and calls the backend.  Exported by
 :class:`bootd.dbus.service.Service`.
@@ -13,6 +13,7 @@ from dbus_fast.annotations import DBusSignature
 from dbus_fast.constants import PropertyAccess
 from dbus_fast.service import ServiceInterface, dbus_method, dbus_property, dbus_signal
 
+from bootd.api import Fact
 from bootd.dbus import codec, names
 from bootd.dbus.gate import Gate, guarded, option_id_arg
 from bootd.errors import InvalidArgument, PermissionDenied
@@ -29,6 +30,15 @@ ASS = Annotated[dict[str, str], DBusSignature("a{ss}")]
 CONSOLES = Annotated[list[list[str]], DBusSignature("a(sss)")]
 SS = Annotated[list[Any], DBusSignature("ss")]
 SD = Annotated[list[Any], DBusSignature("sd")]
+
+FACT_PROPS: dict[Fact, tuple[str, ...]] = {
+    Fact.STATE: ("State",),
+    Fact.COUNTDOWN: ("State", "AutobootOption", "AutobootRemaining"),
+    Fact.NEXT_BOOT: ("NextBoot",),
+    Fact.LAST_BOOT: ("LastBoot",),
+    Fact.AUTH_REQUIRED: ("AuthRequired",),
+}
+"""Which Manager1 properties show each fact of the daemon."""
 
 SIGNAL_ARGS = {"Status": ("level", "message"), "BootProgress": ("stage", "fraction")}
 
@@ -68,7 +78,7 @@ class Manager(ServiceInterface):
         async def run(sender: str) -> None:
             needed = self._gate.require_password(sender, "boot a custom entry")
             try:
-                await self._backend.boot_custom(dict(spec), console)
+                await self._backend.boot_custom(codec.custom_from_dbus(spec, "custom"), console)
             finally:
                 if needed:
                     self._gate.end_authentication(sender)
@@ -170,23 +180,23 @@ class Manager(ServiceInterface):
 
     @dbus_property(access=PropertyAccess.READ)
     def Version(self) -> S:
-        return self._backend.info()["version"]
+        return self._backend.info().version
 
     @dbus_property(access=PropertyAccess.READ)
     def Platform(self) -> S:
-        return self._backend.info()["platform"]
+        return self._backend.info().platform
 
     @dbus_property(access=PropertyAccess.READ)
     def Architecture(self) -> S:
-        return self._backend.info()["arch"]
+        return self._backend.info().arch
 
     @dbus_property(access=PropertyAccess.READ)
     def Firmware(self) -> S:
-        return self._backend.info()["firmware"]
+        return self._backend.info().firmware
 
     @dbus_property(access=PropertyAccess.READ)
     def Lockdown(self) -> S:
-        return self._backend.info()["lockdown"]
+        return self._backend.info().lockdown
 
     @dbus_property(access=PropertyAccess.READ)
     def LastBoot(self) -> ASV:
@@ -212,3 +222,8 @@ class Manager(ServiceInterface):
 
     def values(self, props: tuple[str, ...]) -> dict[str, Any]:
         return {p: getattr(self, p) for p in props}
+
+    def changed(self, facts: tuple[Fact, ...]) -> dict[str, Any]:
+        """The properties that show ``facts``, with their values."""
+        props = dict.fromkeys(p for fact in facts for p in FACT_PROPS[fact])
+        return self.values(tuple(props))

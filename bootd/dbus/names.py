@@ -29,18 +29,6 @@ PROPERTIES_IFACE = "org.freedesktop.DBus.Properties"
 INTERNAL_ERROR = "org.bootd.Error.Internal"
 
 
-class State(StrEnum):
-    """What the daemon is doing (``Manager1.State``)."""
-
-    IDLE = "idle"
-    """Showing the menu; nothing will happen on its own."""
-    COUNTDOWN = "countdown"
-    """Autoboot will boot ``AutobootOption`` in ``AutobootRemaining`` seconds."""
-    BOOTING = "booting"
-    BOOTED = "booted"
-    """The new kernel was executed (on a sandbox machine: recorded)."""
-
-
 class Restrict(StrEnum):
     """What a configured password gates (setting ``restrict``)."""
 

@@ -1,5 +1,5 @@
 """The D-Bus service (layer L4): dbus-fast interfaces over the daemon's
-:class:`Backend`.  Adapters only: each method checks who is calling, turns
+:class:`~bootd.api.DaemonApi`.  Adapters only: each method checks who is calling, turns
 D-Bus values into model values, calls the backend and maps errors.
 
 * Mutating methods and property writes are refused unless the caller's uid
@@ -26,8 +26,8 @@ from dbus_fast.annotations import DBusSignature
 from dbus_fast.constants import PropertyAccess
 from dbus_fast.service import ServiceInterface, dbus_property
 
+from bootd.api import DaemonApi, DaemonChanged, DaemonEvent, ProgressEvent, SettingsChanged, StatusEvent
 from bootd.dbus import names
-from bootd.dbus.backend import Backend, BackendEvent, ManagerChanged, ProgressEvent, SettingsChanged, StatusEvent
 from bootd.dbus.gate import MAX_IN_FLIGHT, MAX_IN_FLIGHT_PER_CALLER, SENDER, Gate, guarded
 from bootd.dbus.manager import Manager
 from bootd.dbus.objects import DeviceObject, ObjectsExporter, OptionObject, managed_objects_reply
@@ -155,7 +155,7 @@ class Service:
     def __init__(
         self,
         bus: MessageBus,
-        backend: Backend,
+        backend: DaemonApi,
         *,
         trusted_uids: frozenset[int] | None = None,
         now: Callable[[], float] | None = None,
@@ -172,7 +172,7 @@ class Service:
         self.backend_listening = True
 
     @classmethod
-    async def connect(cls, bus: str, backend: Backend, *, now: Callable[[], float] | None = None) -> "Service":
+    async def connect(cls, bus: str, backend: DaemonApi, *, now: Callable[[], float] | None = None) -> "Service":
         """Connect to ``system``, ``session`` or an address, export everything,
         then take the name ``org.bootd``.  ``now`` is the clock of
         authentication expiry (default: monotonic time)."""
@@ -251,15 +251,15 @@ class Service:
             self._unsubscribe = None
         self.bus.remove_message_handler(self._on_message)
 
-    def _on_backend_event(self, event: BackendEvent) -> None:
+    def _on_backend_event(self, event: DaemonEvent) -> None:
         if not self.backend_listening or not self.bus.connected:
             return
         if isinstance(event, StatusEvent):
-            self.manager.Status(event.level, event.message)
+            self.manager.Status(str(event.severity), event.message)
         elif isinstance(event, ProgressEvent):
             self.manager.BootProgress(event.stage, event.fraction)
-        elif isinstance(event, ManagerChanged):
-            self.manager.emit_properties_changed(self.manager.values(event.names))
+        elif isinstance(event, DaemonChanged):
+            self.manager.emit_properties_changed(self.manager.changed(event.facts))
         elif isinstance(event, SettingsChanged):
             if "password" in event.keys:
                 self.gate.authenticated.clear()  # a new password needs a new Authenticate
@@ -270,14 +270,8 @@ __all__ = [
     "MAX_IN_FLIGHT",
     "MAX_IN_FLIGHT_PER_CALLER",
     "SENDER",
-    "Backend",
-    "BackendEvent",
     "DeviceObject",
-    "ManagerChanged",
     "OptionObject",
-    "ProgressEvent",
     "Service",
-    "SettingsChanged",
-    "StatusEvent",
     "guarded",
 ]

@@ -11,12 +11,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bootd.dbus import codec, names
-from bootd.model import Console
+from bootd.model import BootRecord, Console, State
 
 
 @dataclass(frozen=True)
 class DaemonState:
-    state: str = names.State.IDLE
+    state: str = State.IDLE
     autoboot_option: str | None = None
     """Id of the option the countdown will boot."""
     autoboot_remaining: float | None = None
@@ -29,7 +29,7 @@ class DaemonState:
     lockdown: str = ""
     auth_required: bool = False
     consoles: tuple[Console, ...] = ()
-    last_boot: codec.BootRecord = field(default_factory=codec.BootRecord)
+    last_boot: BootRecord = field(default_factory=BootRecord)
 
 
 @dataclass(frozen=True)

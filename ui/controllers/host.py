@@ -28,7 +28,7 @@ class BootsLike(Protocol):
 
 
 class Host(Protocol):
-    backend: be.Backend
+    backend: be.MenuBackend
     model: MenuModel
     glyphs: Glyphs
     version: str

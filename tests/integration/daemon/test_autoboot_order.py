@@ -13,9 +13,9 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from bootd.api import DaemonChanged, Fact, StatusEvent
 from bootd.app import make_network
 from bootd.daemon import Daemon
-from bootd.dbus.backend import ManagerChanged, StatusEvent
 from bootd.discovery.manager import Discovery
 from bootd.inventory import Inventory
 from bootd.platform.sandbox import sandbox_platform
@@ -74,7 +74,7 @@ async def start_once(machine: Path, work: Path) -> Start:
     def listen(event: object) -> None:
         if isinstance(event, StatusEvent) and event.message.startswith("Autoboot"):
             messages.append(event.message)
-        elif isinstance(event, ManagerChanged) and "AutobootOption" in event.names:
+        elif isinstance(event, DaemonChanged) and Fact.COUNTDOWN in event.facts:
             option = daemon.countdown.option
             if option is not None and (not targets or targets[-1] != option.id):
                 targets.append(option.id)

@@ -13,9 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from bootd.api import ProgressEvent
 from bootd.daemon import Daemon
 from bootd.dbus.client import BootdClient
-from bootd.dbus.service import ProgressEvent, Service
+from bootd.dbus.service import Service
 from bootd.discovery.manager import Discovery
 from bootd.errors import Busy, Cancelled
 from bootd.inventory import Inventory

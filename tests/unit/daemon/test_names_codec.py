@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from bootd.dbus import codec, names
 from bootd.errors import InvalidArgument
-from bootd.model import BootOption, Console, ConsoleKind, Device, DeviceType, Resource, Source
+from bootd.model import BootOption, BootRecord, Console, ConsoleKind, Device, DeviceType, Resource, Source
 
 
 @given(st.text(max_size=80))
@@ -133,9 +133,9 @@ def test_consoles_and_records() -> None:
     cons = [Console("hvc0", ConsoleKind.HVC, "/ibm,opal/consoles/serial@0"), Console("tty1", ConsoleKind.VGA)]
     back = codec.consoles_from_dbus(codec.consoles_to_dbus(cons))
     assert [(c.name, c.kind, c.dt_path) for c in back] == [(c.name, c.kind, c.dt_path) for c in cons]
-    rec = codec.BootRecord(option="a", name="A", kexec_load=("kexec", "-l"), dtb_changes=("+ x",))
+    rec = BootRecord(option="a", name="A", kexec_load=("kexec", "-l"), dtb_changes=("+ x",))
     assert codec.boot_record_from_dbus(codec.boot_record_to_dbus(rec)) == rec
-    assert codec.boot_record_to_dbus(codec.BootRecord()) == {}
+    assert codec.boot_record_to_dbus(BootRecord()) == {}
 
 
 def test_custom_spec() -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bootd.dbus.codec import BootRecord
+from bootd.model import BootRecord
 from ui.dbus_backend import boot_summary
 
 

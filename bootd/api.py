@@ -1,0 +1,101 @@
+"""The daemon's API as the core offers it: the :class:`DaemonApi` protocol
+that :class:`bootd.daemon.Daemon` implements, and the events it reports.
+
+Everything here speaks the model (:mod:`bootd.model`, :mod:`bootd.settings`);
+nothing speaks D-Bus.  The edges adapt it: :mod:`bootd.dbus.service` exports it
+on the bus, turning D-Bus values into these types and back, and maps each
+:class:`Fact` to the properties that show it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
+
+from bootd.autoboot import Countdown
+from bootd.inventory import Inventory
+from bootd.model import BootOption, BootOverrides, BootRecord, Console, DaemonInfo, Severity, State
+from bootd.settings import Settings
+
+
+class Fact(StrEnum):
+    """A fact about the daemon that can change (each has its own properties at the edge)."""
+
+    STATE = "state"
+    COUNTDOWN = "countdown"
+    """The autoboot candidate or the time left (and with it the state)."""
+    NEXT_BOOT = "next-boot"
+    LAST_BOOT = "last-boot"
+    AUTH_REQUIRED = "auth-required"
+    """Whether a password is set."""
+
+
+@dataclass(frozen=True, slots=True)
+class StatusEvent:
+    """A message for every UI (and the journal)."""
+
+    severity: Severity
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class ProgressEvent:
+    """The boot in progress reached ``stage``; ``fraction`` of the whole is done."""
+
+    stage: str
+    fraction: float
+
+
+@dataclass(frozen=True, slots=True)
+class DaemonChanged:
+    """These facts have new values."""
+
+    facts: tuple[Fact, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SettingsChanged:
+    """These settings (:class:`~bootd.settings.Settings` field names) have new values."""
+
+    keys: tuple[str, ...]
+
+
+DaemonEvent = StatusEvent | ProgressEvent | DaemonChanged | SettingsChanged
+
+
+class DaemonApi(Protocol):
+    """What the daemon offers its edges (the D-Bus service)."""
+
+    @property
+    def inventory(self) -> Inventory: ...
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def state(self) -> State: ...
+    @property
+    def countdown(self) -> Countdown: ...
+    @property
+    def next_boot(self) -> str | None: ...
+    @property
+    def last_boot(self) -> BootRecord: ...
+    def consoles(self) -> list[Console]: ...
+    def info(self) -> DaemonInfo: ...
+
+    def subscribe(self, listener: Callable[[DaemonEvent], None]) -> None: ...
+    async def boot(self, option_id: str, console: str, overrides: BootOverrides) -> None: ...
+    async def boot_custom(self, option: BootOption, console: str) -> None:
+        """Boot ``option`` (a user option; the daemon gives it its id)."""
+        ...
+
+    def cancel_autoboot(self) -> None: ...
+    def cancel_boot(self) -> bool:
+        """Cancel the boot in progress (False: none); Busy once the kernel is starting."""
+        ...
+
+    async def rescan(self) -> None: ...
+    async def add_url(self, url: str) -> list[BootOption]: ...
+    async def handle_event(self, event: str, params: Mapping[str, str]) -> None: ...
+    def set_next_boot(self, option_id: str | None) -> None: ...
+    async def set_setting(self, key: str, value: object) -> None: ...
