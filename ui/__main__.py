@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     colour = wants_colour(term, mono=args.mono)
     address = args.bus or ("session" if args.session else os.environ.get("BOOTD_BUS") or "system")
 
-    from ui.run import run_menu
+    from .run import run_menu
 
     try:
         with terminal(args.tty) as (inp, out):

@@ -17,17 +17,18 @@ import urwid
 
 from bootd.errors import BootdError
 from bootd.model import Console, Severity, StatusMessage
-from ui import backend as be
-from ui.controllers.boot import BootController
-from ui.controllers.edit import fields_of
-from ui.controllers.host import Outcome
-from ui.controllers.menu import MenuModel
-from ui.controllers.system import SystemController
-from ui.views.common import Chrome, Glyphs, View
-from ui.views.console import ConsolePickerView
-from ui.views.editor import EditorView
-from ui.views.menu import MainMenuView
-from ui.views.text import ProgressView, PromptView, TextView
+
+from . import backend as be
+from .controllers.boot import BootController
+from .controllers.edit import fields_of
+from .controllers.host import Outcome
+from .controllers.menu import MenuModel
+from .controllers.system import SystemController
+from .views.common import Chrome, Glyphs, View
+from .views.console import ConsolePickerView
+from .views.editor import EditorView
+from .views.menu import MainMenuView
+from .views.text import ProgressView, PromptView, TextView
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,8 @@ from typing import Any
 from bootd import errors
 from bootd.dbus.client import BootdClient, DaemonState, SettingsView
 from bootd.model import BootOption, BootRecord, Console, Device, DeviceType, Resource, Severity, StatusMessage
-from ui import backend as be
+
+from . import backend as be
 
 log = logging.getLogger(__name__)
 

@@ -12,10 +12,11 @@ from typing import IO, Any, TextIO
 import urwid
 
 from bootd import __version__
-from ui.app import App
-from ui.backend import MenuBackend
-from ui.controllers.host import Outcome
-from ui.views.common import PALETTE, Glyphs
+
+from .app import App
+from .backend import MenuBackend
+from .controllers.host import Outcome
+from .views.common import PALETTE, Glyphs
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +42,7 @@ def run_menu(
     if not utf8:
         urwid.set_encoding("ascii")
     if backend_factory is None:
-        from ui.dbus_backend import DBusBackend
+        from .dbus_backend import DBusBackend
 
         backend_factory = DBusBackend
     aloop = asyncio.new_event_loop()

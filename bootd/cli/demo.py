@@ -34,10 +34,10 @@ DEMO_TIMEOUT = 30
 
 
 def default_machine() -> Path:
-    """The demo machine shipped with the project (``config/demo``)."""
+    """The demo machine shipped with the project (``config/demo``, installed as ``bootd/demo_machine``)."""
     import bootd
 
-    return Path(bootd.__file__).resolve().parents[1] / "config" / "demo"
+    return Path(bootd.__file__).resolve().parent / "demo_machine"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -122,7 +122,7 @@ async def _demo(machine: Path, args: argparse.Namespace) -> int:
         serve = [*bootd, "serve", "--bus", address, "--sandbox", str(machine), "--state-dir", str(work / "state")]
         procs.append(await spawn(serve, output=log_fd, stdin=asyncio.subprocess.DEVNULL))
         await _wait_for_daemon(address, procs[1], log_path)
-        menu = [sys.executable, "-m", "ui", "--bus", address, "--exit-on-boot"]
+        menu = [sys.executable, "-m", "bootd_menu", "--bus", address, "--exit-on-boot"]
         menu += ["--ascii"] if args.ascii else []
         menu += ["--mono"] if args.mono else []
         tui = await spawn(menu)

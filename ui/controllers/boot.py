@@ -7,11 +7,12 @@ from collections.abc import Awaitable, Callable
 
 from bootd.errors import AuthenticationRequired, BootdError, Cancelled
 from bootd.model import BootOption, Severity
-from ui import backend as be
-from ui.controllers.edit import edited
-from ui.controllers.host import Host, Outcome
-from ui.views.editor import EditFields
-from ui.views.text import ProgressView, PromptView, TextView
+
+from .. import backend as be
+from ..views.editor import EditFields
+from ..views.text import ProgressView, PromptView, TextView
+from .edit import edited
+from .host import Host, Outcome
 
 
 class BootController:

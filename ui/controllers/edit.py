@@ -7,7 +7,8 @@ from dataclasses import replace
 
 from bootd.errors import InvalidArgument
 from bootd.model import BootOption, Resource, Source
-from ui.views.editor import EditFields
+
+from ..views.editor import EditFields
 
 
 def format_resource(r: Resource | None) -> str:

@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from bootd.model import Console, Severity, StatusMessage
-from ui import backend as be
-from ui.controllers.menu import MenuModel
-from ui.views.common import Glyphs, View
+
+from .. import backend as be
+from ..views.common import Glyphs, View
+from .menu import MenuModel
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from bootd.model import BootOption, Device, DeviceType
-from ui.views.menu import MenuRow, RowKind
+
+from ..views.menu import MenuRow, RowKind
 
 ACTIONS: tuple[tuple[str, str], ...] = (
     ("info", "System information"),

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from bootd.model import DeviceType
-from ui.controllers.host import Host
-from ui.views.settings import SettingsView
-from ui.views.text import TextView
+
+from ..views.settings import SettingsView
+from ..views.text import TextView
+from .host import Host
 
 LEASE_FIELDS = (("ip", "address"), ("router", "router"), ("dns", "DNS"), ("serverid", "DHCP server"))
 """What a network device's lease shows on the system information screen."""

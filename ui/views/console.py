@@ -8,7 +8,8 @@ from typing import Any
 import urwid
 
 from bootd.model import Console
-from ui.views.common import Size, View
+
+from .common import Size, View
 
 CONSOLE_HELP = """\
 Console

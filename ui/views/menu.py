@@ -10,7 +10,7 @@ from enum import StrEnum
 
 import urwid
 
-from ui.views.common import SelectableText, Size, View
+from .common import SelectableText, Size, View
 
 
 class RowKind(StrEnum):

@@ -9,8 +9,9 @@ from typing import Any
 import urwid
 
 from bootd.model import Console
-from ui.backend import Settings
-from ui.views.common import FieldEdit, FieldIntEdit, SelectableText, Size, View, button, field, labelled
+
+from ..backend import Settings
+from .common import FieldEdit, FieldIntEdit, SelectableText, Size, View, button, field, labelled
 
 SETTINGS_HELP = """\
 Settings

@@ -8,7 +8,7 @@ from typing import Any
 
 import urwid
 
-from ui.views.common import FieldEdit, SelectableText, Size, View, button, field, labelled
+from .common import FieldEdit, SelectableText, Size, View, button, field, labelled
 
 
 class TextView(View):
