@@ -50,3 +50,30 @@ def test_no_license_table_in_the_project_metadata() -> None:
     assert isinstance(project, dict)
     assert "license" not in project
     assert (ROOT / "LICENSE").read_text().startswith("MIT License")
+
+
+DEBIAN_NAMES = {"pylibfdt": "python3-libfdt"}
+"""PyPI names whose Debian package is not python3-<name>."""
+
+
+def test_every_runtime_dependency_is_a_debian_dependency_or_vendored() -> None:
+    import re
+
+    project = _pyproject()["project"]
+    assert isinstance(project, dict)
+    control = (ROOT / "debian/control").read_text()
+    depends = set(re.findall(r"^\s+(python3-[\w.-]+)", control.split("Package: bootd", 1)[1], re.M))
+    vendored = {
+        line.split("==")[0].strip().lower()
+        for line in (ROOT / "debian/vendor.txt").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    }
+    missing = []
+    for req in project["dependencies"]:
+        name = re.match(r"[A-Za-z0-9_.-]+", req)
+        assert name is not None
+        pypi = name.group(0).lower()
+        debian = DEBIAN_NAMES.get(pypi, f"python3-{pypi.replace('_', '-')}")
+        if pypi not in vendored and debian not in depends:
+            missing.append(req)
+    assert missing == [], "add to debian/control's Depends or to debian/vendor.txt"
