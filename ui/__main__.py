@@ -11,7 +11,7 @@ import argparse
 import logging
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, TextIO
@@ -57,12 +57,27 @@ def console_of(tty: Path | None) -> str | None:
     return Path(name).name if not name.startswith("/dev/pts/") else None
 
 
-def wants_utf8(term: str, *, ascii_only: bool) -> bool:
+def locale_name(env: Mapping[str, str]) -> str:
+    """The character-type locale the person chose: LC_ALL, else LC_CTYPE, else
+    LANG.  Python itself turns a C locale into C.UTF-8 (it sets LC_CTYPE and
+    its UTF-8 mode, PEP 538/540), which says nothing about the terminal: a
+    C.UTF-8 LC_CTYPE over a C (or no) LANG counts as the C locale."""
+    if env.get("LC_ALL"):
+        return env["LC_ALL"]
+    ctype = env.get("LC_CTYPE", "")
+    coerced = ctype in ("C.UTF-8", "C.utf8", "UTF-8") and env.get("LANG", "C") in ("C", "POSIX")
+    if ctype and not coerced:
+        return ctype
+    return env.get("LANG", "") or "C"
+
+
+def wants_utf8(term: str, *, ascii_only: bool, env: Mapping[str, str] | None = None) -> bool:
+    """UTF-8 lines and marks only where the locale says the terminal shows them."""
     if ascii_only or term.split("-")[0] in ASCII_TERMS:
         return False
-    import locale
-
-    return locale.getpreferredencoding(False).lower().replace("-", "") == "utf8"
+    name = locale_name(os.environ if env is None else env)
+    charset = name.partition(".")[2].partition("@")[0].lower().replace("-", "")
+    return charset == "utf8"
 
 
 def wants_colour(term: str, *, mono: bool) -> bool:

@@ -65,7 +65,7 @@ class App:
         self.exit_on_boot = exit_on_boot
         self.version = version
         self.model = MenuModel()
-        self.chrome = Chrome(on_help=self.show_help, on_back=self.back, glyphs=self.glyphs)
+        self.chrome = Chrome(on_help=self.show_help, on_back=self.back, glyphs=self.glyphs, on_redraw=self.redraw_all)
         self.menu = MainMenuView(self.on_menu_action)
         self.stack: list[View] = [self.menu]
         self.chrome.show(self.menu)
@@ -117,6 +117,12 @@ class App:
                 self.loop.draw_screen()
 
         self.loop.set_alarm_in(0, draw)
+
+    def redraw_all(self) -> None:
+        """Ctrl-L: forget what the terminal shows and paint every cell again."""
+        if self.loop is not None:
+            self.loop.screen.clear()
+            self.loop.draw_screen()
 
     def quit(self, outcome: Outcome) -> None:
         self.outcome = outcome

@@ -53,6 +53,28 @@ class MenuModel:
         return build_rows(self.devices, self.options.values(), self.candidate, allow_shell=allow_shell)
 
 
+def shown_names(options: Iterable[BootOption]) -> dict[str, str]:
+    """Each option's menu text: its title, with its loader (``[kboot]``) when
+    another option of the same device has the same title, and its entry id
+    too when even the loader is the same."""
+    opts = list(options)
+    by_title: dict[tuple[str, str], list[BootOption]] = {}
+    for o in opts:
+        by_title.setdefault((o.device, o.name), []).append(o)
+    names: dict[str, str] = {}
+    for same in by_title.values():
+        if len(same) == 1:
+            names[same[0].id] = same[0].name
+            continue
+        sources = [o.source for o in same]
+        for o in same:
+            tag = str(o.source)
+            if sources.count(o.source) > 1:
+                tag += f" {o.entry_id or o.id.rpartition('/')[2]}"
+            names[o.id] = f"{o.name} [{tag}]"
+    return names
+
+
 def build_rows(
     devices: dict[str, Device], options: Iterable[BootOption], candidate: str | None, *, allow_shell: bool = True
 ) -> list[MenuRow]:
@@ -65,6 +87,7 @@ def build_rows(
         d = devices.get(did)
         return (_TYPE_ORDER.get(d.type, 9) if d else 9, did)
 
+    names = shown_names(o for group in by_device.values() for o in group)
     rows: list[MenuRow] = []
     for did in sorted(by_device, key=device_key):
         d = devices.get(did)
@@ -76,7 +99,7 @@ def build_rows(
                 if group is not None:
                     rows.append(MenuRow(f"grp:{did}:{group}", RowKind.GROUP, f"{group}:", indent=2))
             rows.append(
-                MenuRow(f"opt:{o.id}", RowKind.OPTION, o.name, marked=o.id == candidate, indent=4 if group else 2)
+                MenuRow(f"opt:{o.id}", RowKind.OPTION, names[o.id], marked=o.id == candidate, indent=4 if group else 2)
             )
     if not rows:
         rows.append(MenuRow("note:empty", RowKind.NOTE, "No boot options found yet; devices are being scanned."))

@@ -114,15 +114,25 @@ class View(urwid.WidgetWrap[urwid.Widget]):
 class Chrome(urwid.WidgetWrap[urwid.Frame[Any, Any, Any]]):
     """Header (title or countdown), the current view, status line and key hints.
 
-    ``on_help`` is called for ``?``/F1 that no widget wanted; ``on_back`` for Esc.
+    ``on_help`` is called for ``h``/``?``/F1 that no widget wanted; ``on_back``
+    for Esc; ``on_redraw`` for Ctrl-L.  A status message wraps (its end is
+    usually the part that matters) rather than being cut at the edge.
     """
 
-    def __init__(self, *, on_help: Callable[[], None], on_back: Callable[[], None], glyphs: Glyphs = ASCII) -> None:
+    def __init__(
+        self,
+        *,
+        on_help: Callable[[], None],
+        on_back: Callable[[], None],
+        glyphs: Glyphs = ASCII,
+        on_redraw: Callable[[], None] = lambda: None,
+    ) -> None:
         self.glyphs = glyphs
         self._on_help = on_help
         self._on_back = on_back
+        self._on_redraw = on_redraw
         self.header = urwid.Text("", wrap="clip")
-        self.status = urwid.Text("", wrap="clip")
+        self.status = urwid.Text("", wrap="space")
         self.hint = urwid.Text("", wrap="clip")
         self._header_map = urwid.AttrMap(self.header, "header")
         self._status_map = urwid.AttrMap(self.status, "info")
@@ -146,8 +156,11 @@ class Chrome(urwid.WidgetWrap[urwid.Frame[Any, Any, Any]]):
 
     def keypress(self, size: Size, key: str) -> str | None:
         rest = super().keypress(size, key)
-        if rest in ("?", "f1"):
+        if rest in ("h", "?", "f1"):
             self._on_help()
+            return None
+        if rest == "ctrl l":
+            self._on_redraw()
             return None
         if rest == "esc":
             self._on_back()

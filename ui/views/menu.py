@@ -47,33 +47,46 @@ class MenuRow:
 # key -> action for option rows and everywhere
 OPTION_KEYS = {"enter": "boot", "e": "edit"}
 GLOBAL_KEYS = {
-    "c": "console",
-    "i": "info",
+    "c": "settings",
     "s": "settings",
-    "l": "log",
+    "t": "console",
+    "i": "info",
+    "g": "log",
+    "l": "language",
+    "n": "new",
     "u": "url",
     "r": "rescan",
     "x": "exit",
 }
+"""Petitboot's keys (i, e, g, l, c, n, h, x, Ctrl-L) mean what they mean there;
+bootd's own additions take keys Petitboot leaves free."""
 
 MENU_HELP = """\
 Boot menu
 
 Up/Down, PgUp/PgDn, Home/End  move between entries
 Enter   boot the selected entry (on an action: run it)
-e       edit the selected entry (kernel, initrds, device tree, arguments)
-        and boot the changed copy; the disk is never changed
-c       choose the console the booted system will use
+e       edit the selected entry (device, kernel, initrds, device tree,
+        arguments); OK puts the changed copy in the menu, Enter boots it;
+        the disk is never changed
+n       new entry: the same editor, empty
+c       system configuration (autoboot, timeout, boot order, console,
+        password, network); s does the same
 i       system information (devices, network, platform)
-s       settings (autoboot, timeout, boot order, console, password)
-l       status log
+g       status log
+l       language
+t       choose the console the booted system will use
 u       retrieve a boot configuration from a URL
 r       rescan devices
 x       exit to a shell (when the settings allow it)
-?, F1   this help; Esc closes it
+h, ?, F1  this help; Esc closes it
+Ctrl-L  redraw the screen (after a serial-over-LAN console re-attaches)
 
-The entry marked * is the one autoboot will boot.  Any key stops the
-countdown.  Entries appear and vanish as devices come and go."""
+The keys are Petitboot's.  Differences: t (console) and u, r, s are
+bootd's own; the log is g, not l.  The entry marked * is the one
+autoboot will boot; any key stops the countdown.  Entries appear and
+vanish as devices come and go; [grub2], [kboot]... tell apart entries
+of one device with the same title."""
 
 
 class RowWalker(urwid.ListWalker):  # type: ignore[type-arg]
@@ -132,7 +145,7 @@ class RowWalker(urwid.ListWalker):  # type: ignore[type-arg]
 
 class MainMenuView(View):
     title = "Boot menu"
-    hints = "Enter=boot e=edit c=console s=settings i=info l=log r=rescan ?=help"
+    hints = "Enter=boot e=edit n=new c=config g=log i=info l=language x=exit h=help"
     help = MENU_HELP
 
     def __init__(self, on_action: Callable[[str, str | None], None]) -> None:

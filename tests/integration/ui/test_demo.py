@@ -47,9 +47,10 @@ def test_demo_runs_the_bundled_machine_and_cleans_up(tmux: Tmux, short_dir: Path
     assert "[Disk:" in text
     tmux.keys(pane, "Home")
     text = tmux.wait(pane, lambda t: "press any key" not in t and "boot menu" in t)
+    tmux.keys(pane, "End")  # the stick's entries are below the disks'
     text = tmux.wait(pane, "[USB: RESCUE (sdc1)]", timeout=20)
     assert processes_mentioning(f"{tmpdir}/"), "the bus and the daemon run under the demo's temporary directory"
-    tmux.keys(pane, "c")
+    tmux.keys(pane, "t")
     text = tmux.wait(pane, "Console for the booted system")
     assert "hvc0" in text and "/ibm,opal/consoles/serial@0" in text and "tty1" in text
     tmux.keys(pane, "Escape")
@@ -63,7 +64,7 @@ def test_a_boot_ends_the_demo_with_what_would_happen(tmux: Tmux, short_dir: Path
     tmpdir = short_dir / "tmp"
     pane = demo(tmux, tmpdir, "--machine", str(machine))
     tmux.wait(pane, "press any key to stop", timeout=30)
-    tmux.keys(pane, "c")
+    tmux.keys(pane, "t")
     tmux.wait(pane, "Console for the booted system")
     tmux.keys(pane, "Home", "Enter")
     tmux.wait(pane, "will use console hvc0")
@@ -123,7 +124,7 @@ def test_editing_and_booting_on_the_bundled_machine(tmux: Tmux, short_dir: Path)
     tmpdir = short_dir / "tmp"
     pane = demo(tmux, tmpdir, "--timeout", "120")
     tmux.wait(pane, "press any key to stop", timeout=30)
-    tmux.keys(pane, "c")
+    tmux.keys(pane, "t")
     tmux.wait(pane, "Console for the booted system")
     tmux.keys(pane, "Home", "Enter")
     tmux.wait(pane, "will use console hvc0")

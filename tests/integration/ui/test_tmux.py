@@ -63,7 +63,7 @@ def test_menu_shows_entries_and_countdown_and_a_key_stops_it(stack: Stack, tmux:
 def test_edit_arguments_pick_hvc0_and_boot(stack: Stack, tmux: Tmux) -> None:
     pane = tmux.start(menu_argv(stack.bus.address, "--exit-on-boot"))
     wait_menu(tmux, pane)
-    tmux.keys(pane, "c")
+    tmux.keys(pane, "t")
     text = tmux.wait(pane, "Console for the booted system")
     assert OPAL0 in text and "tty1" in text
     tmux.keys(pane, "Home", "Enter")
@@ -104,7 +104,7 @@ def test_two_menus_stay_in_step(stack: Stack, tmux: Tmux) -> None:
     wait_menu(tmux, right)
     tmux.keys(left, "Up")
     tmux.wait(right, lambda t: "press any key" not in t and "boot menu" in t)
-    tmux.keys(left, "c")
+    tmux.keys(left, "t")
     tmux.wait(left, "Console for the booted system")
     tmux.keys(left, "Home", "Enter")
     tmux.wait(left, "will use console hvc0")

@@ -80,7 +80,7 @@ async def test_console_falls_back_to_the_setting_then_picker_changes_it() -> Non
     b = daemon(settings=be.Settings(console="tty1"))
     app = await started(b, tty_console="pts3")
     assert app.console == "tty1"
-    h.press(app.chrome, "c")
+    h.press(app.chrome, "t")
     assert isinstance(app.stack[-1], ConsolePickerView)
     h.press(app.chrome, "up", "enter")
     assert app.console == "hvc0"
@@ -162,7 +162,7 @@ async def test_status_line_and_log() -> None:
     app = await started(b)
     b.emit(be.StatusEvent(StatusMessage(Severity.WARNING, "sdb1: grub.cfg line 3: unknown command", 1.0)))
     assert h.render(app.chrome)[-2].startswith("sdb1: grub.cfg line 3")
-    h.press(app.chrome, "l")
+    h.press(app.chrome, "g")
     log_view = app.stack[-1]
     assert isinstance(log_view, TextView) and "unknown command" in log_view.text
     b.status("Scanning sdb1")
@@ -176,7 +176,7 @@ async def test_help_on_every_screen() -> None:
     app = await started(b)
     h.press(app.chrome, "f1")
     assert "Boot menu" in h.screen(app.chrome) and "rescan devices" in h.screen(app.chrome)
-    h.press(app.chrome, "esc", "c", "?")
+    h.press(app.chrome, "esc", "t", "?")
     assert "stdout-path" in h.screen(app.chrome)
 
 

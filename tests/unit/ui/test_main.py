@@ -53,3 +53,20 @@ def test_without_a_terminal_a_clear_message(argv: list[str], message: str) -> No
         timeout=60,
     )
     assert (r.returncode, r.stderr, r.stdout) == (1, message, "")
+
+
+@pytest.mark.parametrize(
+    ("env", "utf8"),
+    [
+        ({"LANG": "C"}, False),
+        ({"LANG": "C", "LC_CTYPE": "C.UTF-8"}, False),  # what Python itself makes of a C locale
+        ({"LANG": "POSIX"}, False),
+        ({}, False),
+        ({"LANG": "de_DE.UTF-8"}, True),
+        ({"LANG": "C", "LC_ALL": "en_US.utf8"}, True),
+        ({"LANG": "en_US.UTF-8", "LC_ALL": "C"}, False),
+        ({"LANG": "de_DE@euro"}, False),
+    ],
+)
+def test_utf8_follows_the_locale_the_person_chose(env: dict[str, str], utf8: bool) -> None:
+    assert wants_utf8("linux", ascii_only=False, env=env) is utf8

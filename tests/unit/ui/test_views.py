@@ -60,8 +60,10 @@ def test_enter_boots_and_e_edits_the_focused_option() -> None:
 
 def test_letters_reach_their_actions() -> None:
     view, calls = menu_with([UBUNTU])
-    assert h.press(view, "c", "i", "s", "l", "u", "r", "x") == [None] * 7
-    assert [a for a, _ in calls] == ["console", "info", "settings", "log", "url", "rescan", "exit"]
+    assert h.press(view, "t", "i", "s", "g", "u", "r", "x", "c", "l", "n") == [None] * 10
+    assert [a for a, _ in calls] == [
+        "console", "info", "settings", "log", "url", "rescan", "exit", "settings", "language", "new"
+    ]  # fmt: skip
 
 
 def test_enter_on_an_action_row_runs_it() -> None:
@@ -100,7 +102,7 @@ def test_empty_menu_says_devices_are_scanned_and_keeps_its_actions() -> None:
     text = h.screen(view)
     assert "No boot options found yet" in text
     assert "System information" in h.focus_line(view)
-    h.press(view, "enter", "c")
+    h.press(view, "enter", "t")
     assert calls == [("info", None), ("console", None)]
 
 
@@ -264,3 +266,18 @@ def test_editor_fields_clear_with_ctrl_u_and_ctrl_k() -> None:
     h.press(view, "tab", "enter")
     assert got and got[0].kernel == "/vmlinux" and got[0].args == "root=/dev/sda2 ro"
     assert got[0].initrds == "/boot/initrd.img"
+
+
+def test_entries_with_the_same_title_are_told_apart_by_their_loader() -> None:
+    from dataclasses import replace
+
+    from bootd.model import Source
+
+    yaboot = replace(UBUNTU, id="sda2/yaboot/stretch", name="stretch", source=Source.YABOOT, default=False)
+    kboot = replace(UBUNTU, id="sda2/kboot/stretch", name="stretch", source=Source.KBOOT, order=5, default=False)
+    twin = replace(kboot, id="sda2/kboot/stretch-2", entry_id="stretch-2", order=6)
+    rows = build_rows(DEVICES, [UBUNTU, yaboot, kboot, twin, replace(STICK, name="stretch")], None)
+    texts = [r.text for r in rows if r.kind.name == "OPTION"]
+    assert "Ubuntu" in texts and "stretch" in texts, "unique titles (per device) stay as they are"
+    assert "stretch [yaboot]" in texts
+    assert "stretch [kboot stretch]" in texts and "stretch [kboot stretch-2]" in texts
