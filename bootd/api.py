@@ -9,6 +9,7 @@ on the bus, turning D-Bus values into these types and back, and maps each
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -18,6 +19,8 @@ from bootd.autoboot import Countdown
 from bootd.inventory import Inventory
 from bootd.model import BootOption, BootOverrides, BootRecord, Console, DaemonInfo, Severity, State
 from bootd.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 class Fact(StrEnum):
@@ -65,22 +68,68 @@ class SettingsChanged:
 DaemonEvent = StatusEvent | ProgressEvent | DaemonChanged | SettingsChanged
 
 
+class EventHub:
+    """Where the daemon's parts report: every listener gets every event."""
+
+    def __init__(self) -> None:
+        self._listeners: list[Callable[[DaemonEvent], None]] = []
+
+    def subscribe(self, listener: Callable[[DaemonEvent], None]) -> None:
+        self._listeners.append(listener)
+
+    def emit(self, event: DaemonEvent) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(event)
+            except Exception:
+                log.exception("listener failed on %s", type(event).__name__)
+
+    def status(self, severity: Severity, message: str, *, logged: bool = False) -> None:
+        """Tell every UI (a :class:`StatusEvent`) and the journal, unless ``logged``."""
+        if not logged:
+            level = {Severity.INFO: logging.INFO, Severity.WARNING: logging.WARNING}.get(severity, logging.ERROR)
+            log.log(level, "%s", message)
+        self.emit(StatusEvent(severity, message))
+
+    def status_logged(self, severity: Severity, message: str) -> None:
+        """For parts that log their own messages (discovery)."""
+        self.status(severity, message, logged=True)
+
+
+class BootsApi(Protocol):
+    """The boot state machine, as the edges see it."""
+
+    @property
+    def state(self) -> State: ...
+    @property
+    def last_boot(self) -> BootRecord: ...
+    def cancel(self) -> bool:
+        """Cancel the boot in progress (False: none); Busy once the kernel is starting."""
+        ...
+
+
+class OptionsApi(Protocol):
+    """What the daemon keeps besides the inventory: the one-shot next boot and the consoles."""
+
+    @property
+    def next_boot(self) -> str | None: ...
+    def set_next_boot(self, option_id: str | None) -> None: ...
+    def consoles(self) -> list[Console]: ...
+
+
 class DaemonApi(Protocol):
     """What the daemon offers its edges (the D-Bus service)."""
 
     @property
     def inventory(self) -> Inventory: ...
     @property
+    def boots(self) -> BootsApi: ...
+    @property
+    def options(self) -> OptionsApi: ...
+    @property
     def settings(self) -> Settings: ...
     @property
-    def state(self) -> State: ...
-    @property
     def countdown(self) -> Countdown: ...
-    @property
-    def next_boot(self) -> str | None: ...
-    @property
-    def last_boot(self) -> BootRecord: ...
-    def consoles(self) -> list[Console]: ...
     def info(self) -> DaemonInfo: ...
 
     def subscribe(self, listener: Callable[[DaemonEvent], None]) -> None: ...
@@ -90,12 +139,7 @@ class DaemonApi(Protocol):
         ...
 
     def cancel_autoboot(self) -> None: ...
-    def cancel_boot(self) -> bool:
-        """Cancel the boot in progress (False: none); Busy once the kernel is starting."""
-        ...
-
     async def rescan(self) -> None: ...
     async def add_url(self, url: str) -> list[BootOption]: ...
     async def handle_event(self, event: str, params: Mapping[str, str]) -> None: ...
-    def set_next_boot(self, option_id: str | None) -> None: ...
     async def set_setting(self, key: str, value: object) -> None: ...

@@ -73,11 +73,11 @@ def make_network(platform: Platform, daemon: Daemon) -> NetworkLike | None:
             raise
         log.warning("this build has no network discovery")
         return None
-    net_dir = daemon.work_dir / "net"
+    net_dir = daemon.boots.work_dir / "net"
     net_dir.mkdir(parents=True, exist_ok=True)
-    net_settings = module.load_network_settings(daemon.paths, lambda msg: daemon.status(Severity.WARNING, msg))
+    net_settings = module.load_network_settings(daemon.paths, lambda msg: daemon.events.status(Severity.WARNING, msg))
     net: NetworkLike = module.NetworkDiscovery(
-        platform, daemon.inventory, net_settings, status=daemon.status_logged, work_dir=net_dir
+        platform, daemon.inventory, net_settings, status=daemon.events.status_logged, work_dir=net_dir
     )
     return net
 
@@ -129,7 +129,7 @@ async def serve(opts: ServeOptions, *, clock: Clock | None = None, ready: Callab
             platform,
             daemon.inventory,
             scan_loop_devices=daemon.settings.scan_loop_devices,
-            status=daemon.status_logged,
+            status=daemon.events.status_logged,
             mount_root=state_dir / "mnt" if sandbox else Path("/run/bootd/mnt"),
         )
         daemon.network = make_network(platform, daemon)

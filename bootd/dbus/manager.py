@@ -97,7 +97,7 @@ class Manager(ServiceInterface):
         async def run(sender: str) -> bool:
             if self._backend.settings.restrict == names.Restrict.ALL:
                 self._gate.require_password(sender, "cancel a boot")
-            return self._backend.cancel_boot()
+            return self._backend.boots.cancel()
 
         return await self._call("CancelBoot", run)
 
@@ -148,7 +148,7 @@ class Manager(ServiceInterface):
     async def SetNextBoot(self, option: O) -> None:
         async def run(sender: str) -> None:
             self._gate.require_password(sender, "choose the next boot")
-            self._backend.set_next_boot(None if option == names.NO_OBJECT else option_id_arg(option))
+            self._backend.options.set_next_boot(None if option == names.NO_OBJECT else option_id_arg(option))
 
         await self._call("SetNextBoot", run)
 
@@ -162,7 +162,7 @@ class Manager(ServiceInterface):
     # -- properties
     @dbus_property(access=PropertyAccess.READ)
     def State(self) -> S:
-        return str(self._backend.state)
+        return str(self._backend.boots.state)
 
     @dbus_property(access=PropertyAccess.READ)
     def AutobootOption(self) -> O:
@@ -176,7 +176,7 @@ class Manager(ServiceInterface):
 
     @dbus_property(access=PropertyAccess.READ)
     def Consoles(self) -> CONSOLES:
-        return codec.consoles_to_dbus(self._backend.consoles())
+        return codec.consoles_to_dbus(self._backend.options.consoles())
 
     @dbus_property(access=PropertyAccess.READ)
     def Version(self) -> S:
@@ -200,11 +200,11 @@ class Manager(ServiceInterface):
 
     @dbus_property(access=PropertyAccess.READ)
     def LastBoot(self) -> ASV:
-        return codec.boot_record_to_dbus(self._backend.last_boot)
+        return codec.boot_record_to_dbus(self._backend.boots.last_boot)
 
     @dbus_property(access=PropertyAccess.READ)
     def NextBoot(self) -> O:
-        nb = self._backend.next_boot
+        nb = self._backend.options.next_boot
         return names.option_path(nb) if nb else names.NO_OBJECT
 
     @dbus_property(access=PropertyAccess.READ)

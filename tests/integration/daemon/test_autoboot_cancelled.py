@@ -22,6 +22,6 @@ async def test_a_cancelled_autoboot_is_not_a_failure(running: Running, stalling:
     await until(lambda: (r.work_dir / "kernel.part").exists())
     assert await r.client.cancel_boot() is True
     assert await asyncio.wait_for(attempt, 10) is BootOutcome.CANCELLED
-    assert r.daemon.state == "idle"
+    assert r.daemon.boots.state == "idle"
     unreachable = BootOption(id="net/gone", device="", name="Gone", kernel=Resource.remote("http://127.0.0.1:9/x"))
     assert await asyncio.wait_for(r.daemon.autoboot_boot(unreachable), 30) is BootOutcome.FAILED

@@ -49,7 +49,7 @@ async def running(system_bus: PrivateBus, tmp_path: Path, config_root: Path) -> 
         hooks_dir=None,
         clock=clock,
     )
-    discovery = Discovery(platform, daemon.inventory, status=daemon.status_logged, mount_root=state_dir / "mnt")
+    discovery = Discovery(platform, daemon.inventory, status=daemon.events.status_logged, mount_root=state_dir / "mnt")
     daemon.discovery = discovery
     service = await Service.connect(system_bus.address, daemon)
     task = asyncio.create_task(daemon.autoboot.run())

@@ -81,7 +81,7 @@ async def start_once(machine: Path, work: Path) -> Start:
 
     daemon.subscribe(listen)
     daemon.discovery = discovery = Discovery(
-        platform, daemon.inventory, status=daemon.status_logged, mount_root=state_dir / "mnt"
+        platform, daemon.inventory, status=daemon.events.status_logged, mount_root=state_dir / "mnt"
     )
     daemon.network = network = make_network(platform, daemon)
     assert network is not None
@@ -100,7 +100,7 @@ async def start_once(machine: Path, work: Path) -> Start:
         # All of it happened inside the countdown (the clock has not moved): now let it run out.
         await clock.advance(10)
         await asyncio.wait_for(task, 30)
-        return Start(targets, messages, daemon.last_boot.option)
+        return Start(targets, messages, daemon.boots.last_boot.option)
     finally:
         daemon.autoboot.cancel("test over")
         await daemon.shutdown()

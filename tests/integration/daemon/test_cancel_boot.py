@@ -62,7 +62,7 @@ async def running(system_bus: PrivateBus, tmp_path: Path, config_root: Path) -> 
         clock=ManualClock(),
     )
     daemon.discovery = Discovery(
-        daemon.platform, daemon.inventory, status=daemon.status_logged, mount_root=state_dir / "mnt"
+        daemon.platform, daemon.inventory, status=daemon.events.status_logged, mount_root=state_dir / "mnt"
     )
     service = await Service.connect(system_bus.address, daemon, now=daemon.clock.now)
     await daemon.discovery.start()
@@ -91,7 +91,7 @@ async def start_stalled_boot(r: Running, server: StallingServer) -> asyncio.Task
     (r.work_dir / "net").mkdir(parents=True, exist_ok=True)
     boot = asyncio.create_task(r.client.boot_custom(kernel=f"http://127.0.0.1:{server.port}/vmlinuz", name="Stalls"))
     await until(lambda: (r.work_dir / "kernel.part").exists())
-    assert r.daemon.state == "booting"
+    assert r.daemon.boots.state == "booting"
     return boot
 
 
@@ -124,7 +124,7 @@ async def test_bootd_cancel_cancels_a_boot_in_progress(running: Running, stallin
     assert proc.returncode == 0 and out.decode().strip() == "boot cancelled"
     with pytest.raises(Cancelled):
         await asyncio.wait_for(boot, 10)
-    assert r.daemon.state == "idle"
+    assert r.daemon.boots.state == "idle"
     # with no boot in progress the command stops autoboot, as before
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bootd", "cancel", env=env, cwd=ROOT, stdout=asyncio.subprocess.PIPE
@@ -140,7 +140,7 @@ async def test_a_boot_cannot_be_cancelled_once_the_kernel_starts(running: Runnin
     def on_event(event: object) -> None:
         if isinstance(event, ProgressEvent) and event.stage == "Starting the kernel":
             try:
-                r.daemon.cancel_boot()
+                r.daemon.boots.cancel()
             except Busy as e:
                 answers.append(str(e))
 
@@ -158,7 +158,7 @@ async def test_cancel_during_a_boot_hook_stops_the_hook(running: Running, tmp_pa
     hook = hooks / "10-slow"
     hook.write_text(f"#!/bin/sh\necho $$ > {pid_file}\nexec sleep 60\n")
     hook.chmod(0o755)
-    r.daemon.hooks_dir = hooks
+    r.daemon.boots.hooks_dir = hooks
     before = sorted(os.listdir(r.work_dir)) if r.work_dir.exists() else []
     boot = asyncio.create_task(r.client.boot("sdb1/bls/rescue", console="ttyAMA0"))
     await until(lambda: pid_file.exists() and pid_file.read_text().strip() != "")
@@ -167,7 +167,7 @@ async def test_cancel_during_a_boot_hook_stops_the_hook(running: Running, tmp_pa
     assert await r.client.cancel_boot() is True
     with pytest.raises(Cancelled):
         await asyncio.wait_for(boot, 10)
-    assert r.daemon.state == "idle"
+    assert r.daemon.boots.state == "idle"
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)  # the hook was killed and reaped
     assert sorted(os.listdir(r.work_dir)) == before, "the patched device tree is removed"

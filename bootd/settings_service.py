@@ -1,0 +1,65 @@
+"""The daemon's settings service: the settings in force (the TOML layers and
+NVRAM read by :mod:`bootd.settings`), a write of one setting, and a reload
+that tells every listener which settings changed.  Part of
+:class:`bootd.daemon.Daemon`."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from typing import Any
+
+from bootd import settings
+from bootd.api import DaemonChanged, EventHub, Fact, SettingsChanged
+from bootd.errors import ConfigError
+from bootd.model import Severity
+
+log = logging.getLogger(__name__)
+
+
+class SettingsService:
+    def __init__(
+        self,
+        paths: settings.Paths,
+        events: EventHub,
+        *,
+        nvram: Mapping[str, Any] | None = None,
+        reloaded: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.paths = paths
+        self.events = events
+        self.nvram = dict(nvram or {})
+        self._reloaded = reloaded
+        self._settings = settings.load(paths, nvram=self.nvram, warn=self._warn)
+
+    @property
+    def current(self) -> settings.Settings:
+        return self._settings
+
+    async def write(self, key: str, value: object) -> object:
+        """Write ``key`` to the admin's file and reload; the value written (a password hashed)."""
+        if key == "password":
+            value = settings.hash_password(str(value)) if value else ""
+        await asyncio.to_thread(settings.write_setting, self.paths, key, value)
+        self.reload()
+        return value
+
+    def require_in_force(self, key: str, written: object) -> None:
+        """ConfigError when another layer still overrides what was written."""
+        if self._settings != replace(self._settings, **{key: settings.validate(key, written)}):
+            raise ConfigError(f"{key} was written but another layer overrides it")
+
+    def reload(self) -> None:
+        old = self._settings
+        self._settings = settings.load(self.paths, nvram=self.nvram, warn=self._warn)
+        changed = tuple(k for k in settings.KEYS if getattr(old, k) != getattr(self._settings, k))
+        if changed:
+            self.events.emit(SettingsChanged(changed))
+        if "password" in changed:
+            self.events.emit(DaemonChanged((Fact.AUTH_REQUIRED,)))
+        self._reloaded()
+
+    def _warn(self, message: str) -> None:
+        self.events.status(Severity.WARNING, message)
