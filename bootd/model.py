@@ -44,6 +44,8 @@ class Source(StrEnum):
     BLS = "bls"
     YABOOT = "yaboot"
     KBOOT = "kboot"
+    PETITBOOT = "petitboot"
+    """Petitboot's own (native) configuration, ``petitboot.conf``."""
     PXE = "pxe"
     UKI = "uki"
     USER = "user"

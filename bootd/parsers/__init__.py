@@ -54,6 +54,7 @@ REGISTRY: tuple[ParserEntry, ...] = (
     ParserEntry(Source.SYSLINUX, "bootd.parsers.syslinux"),
     ParserEntry(Source.YABOOT, "bootd.parsers.yaboot"),
     ParserEntry(Source.KBOOT, "bootd.parsers.kboot"),
+    ParserEntry(Source.PETITBOOT, "bootd.parsers.petitboot"),
 )
 
 

@@ -50,6 +50,8 @@ def res_str(res: Resource | None) -> str | None:
         return res.url
     if res.device is not None:
         return f"({res.device}){res.path}"
+    if res.selector is not None:
+        return f"({res.selector}){res.path}"
     return str(res.path)
 
 

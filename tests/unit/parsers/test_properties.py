@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bootd.model import Device, ParseResult, Resource
-from bootd.parsers import ParseContext, bls, kboot, syslinux, yaboot
+from bootd.parsers import ParseContext, bls, kboot, petitboot, syslinux, yaboot
 from bootd.parsers._text import version_compare
 from bootd.parsers.view import DeviceView, DirectoryView
 
@@ -44,6 +44,18 @@ YABOOT_KW = [
     "default=", "timeout=", "read-only", "read-write", "image[64bit]=",
 ]  # fmt: skip
 KBOOT_KW = ["default=", "timeout=", "message=", "linux=", "a=", "b='", 'c="']
+PETITBOOT_KW = [
+    "name",
+    "image",
+    "initrd",
+    "args",
+    "dtb",
+    "description",
+    "default",
+    "dev_description",
+    "xname",
+    "image\n",
+]
 
 
 def run(
@@ -114,3 +126,17 @@ def test_version_compare_is_an_order(a: str, b: str, c: str) -> None:
     assert version_compare(a, a) == 0
     if version_compare(a, b) <= 0 and version_compare(b, c) <= 0:
         assert version_compare(a, c) <= 0
+
+
+@SETTINGS
+@given(main=lines(PETITBOOT_KW), other=lines(PETITBOOT_KW), raw=st.binary(max_size=200))
+def test_petitboot_never_raises(main: str, other: str, raw: bytes) -> None:
+    result = run(petitboot.parse, {"/boot/petitboot.conf": main, "/petitboot.conf": other})
+    assert all(o.kernel is not None for o in result.options)
+    run(petitboot.parse, {"/petitboot.conf": raw})
+
+
+@SETTINGS
+@given(text=st.text(alphabet=st.sampled_from(list("namegidefultrsc_ \t\n:/=x")), max_size=300))
+def test_petitboot_lexer_and_grammar_never_raise(text: str) -> None:
+    petitboot.read(text, "/boot/petitboot.conf")

@@ -1,0 +1,251 @@
+"""Petitboot's own ("native") configuration: ``/boot/petitboot.conf``, else
+``/petitboot.conf``, read the way Petitboot's native parser reads it, so a
+machine moving from Petitboot keeps the entries it had::
+
+    default Debian
+    dev_description The SSD in slot 2
+
+    name    Debian
+    image   /boot/vmlinux
+    initrd  /boot/initrd.img
+    dtb     /boot/board.dtb
+    args    root=LABEL=root ro
+    description Debian GNU/Linux
+
+The rules (Petitboot's lexer and grammar, restated):
+
+* A statement is a keyword, blanks, then the rest of the line as its value
+  (kept as written, trailing blanks included).  Keywords are lower case:
+  ``name image initrd dtb args description`` and, before the first
+  ``name`` only, ``default`` and ``dev_description``.  Blank lines and
+  leading blanks do not matter; anything else on a line outside a value is
+  passed over, so a keyword is recognised wherever it starts, even inside
+  another word, and a keyword without a value takes the next value found.
+* ``name`` starts an option; each option needs at least one other statement.
+  ``args`` and ``description`` lines are joined (without a separator, as
+  Petitboot joins them); a second ``image``, ``initrd`` or ``dtb`` is
+  ignored.  An option without ``image`` cannot boot and is skipped.
+* ``default`` (the first one counts) names the option booted unattended: the
+  option whose name is exactly that text.
+* Anything that breaks the grammar (a ``default`` after an option, a
+  ``name`` with no statement after it, a keyword with no value at the end)
+  stops the reading there: the options finished before stay, the one being
+  read is dropped, as in Petitboot.
+* Paths: ``DEV:PATH`` is a file on another device (``uuid=U``, ``label=L``
+  or a device name such as ``sda3``), ``scheme://...`` a URL (``file://``:
+  a path on this device), anything else a path on this device, from its root.
+
+Departures: Petitboot hands its scanner the file without its last byte
+(harmless when the file ends with a newline); bootd reads the whole file.
+Petitboot's ``uuid=`` lookup skips one character too few and never
+matches; bootd looks the UUID up as meant.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bootd.model import BootOption, Device, Diagnostic, ParseResult, Resource, Severity, Source
+from bootd.parsers import ParseContext
+from bootd.parsers._text import note_not_regular, read_config
+from bootd.parsers.view import DeviceView, normalize
+
+CONFIG_PATHS: tuple[str, ...] = ("/boot/petitboot.conf", "/petitboot.conf")
+KEYWORDS: tuple[str, ...] = ("name", "image", "initrd", "args", "dtb", "description", "default", "dev_description")
+_GLOBALS = ("default", "dev_description")
+_PARAMS = ("image", "initrd", "args", "dtb", "description")
+_BLANK = " \t"
+
+
+@dataclass(frozen=True)
+class Token:
+    kind: str
+    """A keyword, ``delim`` or ``word``."""
+    value: str
+    line: int
+
+
+def tokens(text: str) -> list[Token]:
+    """Petitboot's lexer: keywords anywhere outside a value, one delimiter
+    after a keyword, then the rest of the line as a word; other characters
+    outside a value are passed over."""
+    out: list[Token] = []
+    state = "initial"
+    i, line, n = 0, 1, len(text)
+    while i < n:
+        ch = text[i]
+        if state == "args":
+            if ch == "\n":
+                while i < n and text[i] == "\n":
+                    line += 1
+                    i += 1
+                state = "initial"
+                continue
+            end = text.find("\n", i)
+            end = n if end < 0 else end
+            out.append(Token("word", text[i:end], line))
+            i = end
+            continue
+        if ch in _BLANK:
+            j = i
+            while j < n and text[j] in _BLANK:
+                j += 1
+            if state == "label":
+                out.append(Token("delim", text[i:j], line))
+                state = "args"
+            i = j
+            continue
+        if state == "initial":
+            keyword = next((k for k in KEYWORDS if text.startswith(k, i)), None)
+            if keyword is not None:
+                out.append(Token(keyword, keyword, line))
+                state = "label"
+                i += len(keyword)
+                continue
+        if ch == "\n":
+            line += 1
+        i += 1
+    return out
+
+
+@dataclass
+class _Option:
+    name: str
+    line: int
+    image: str | None = None
+    initrd: str | None = None
+    dtb: str | None = None
+    args: str | None = None
+    description: str | None = None
+
+
+@dataclass
+class _Reading:
+    path: str
+    diags: list[Diagnostic] = field(default_factory=list)
+    default: str | None = None
+    options: list[_Option] = field(default_factory=list)
+
+    def note(self, severity: Severity, message: str, line: int | None) -> None:
+        self.diags.append(Diagnostic(severity, message, file=self.path, line=line))
+
+
+def read(text: str, path: str) -> _Reading:
+    """The options Petitboot's grammar accepts from ``text``, in file order."""
+    r = _Reading(path)
+    toks = tokens(text)
+    pos = 0
+    current: _Option | None = None
+
+    def value() -> str | None:
+        nonlocal pos
+        if pos + 1 < len(toks) and toks[pos].kind == "delim" and toks[pos + 1].kind == "word":
+            pos += 2
+            return toks[pos - 1].value
+        return None
+
+    while pos < len(toks):
+        tok = toks[pos]
+        allowed = (*_GLOBALS, "name") if current is None else ("name", *_PARAMS)
+        if tok.kind not in allowed:
+            break
+        pos += 1
+        word = value()
+        if word is None:
+            break
+        if tok.kind == "default":
+            if r.default is None:
+                r.default = word
+            else:
+                r.note(Severity.INFO, "a second default is ignored", tok.line)
+        elif tok.kind == "name":
+            if current is not None:
+                r.options.append(current)
+            current = _Option(word, tok.line)
+            if pos >= len(toks) or toks[pos].kind not in _PARAMS:
+                break  # an option needs a statement after its name
+        elif current is not None:
+            _param(r, current, tok, word)
+    else:
+        if current is not None:
+            r.options.append(current)
+        elif toks:
+            r.note(Severity.INFO, "no option (a 'name' line starts one)", toks[-1].line)
+        return r
+    bad = toks[pos] if pos < len(toks) else toks[-1]
+    what = f"'{bad.value.strip()}'" if bad.kind == "word" else bad.kind if bad.kind != "delim" else "blanks"
+    dropped = f"; option {current.name!r} is dropped" if current is not None else ""
+    message = f"syntax error at {what}: the rest is not read, as Petitboot stops here{dropped}"
+    r.note(Severity.WARNING, message, bad.line)
+    return r
+
+
+def _param(r: _Reading, opt: _Option, tok: Token, word: str) -> None:
+    if tok.kind in ("args", "description"):
+        joined = (getattr(opt, tok.kind) or "") + word
+        setattr(opt, tok.kind, joined)
+    elif getattr(opt, tok.kind) is not None:
+        r.note(Severity.INFO, f"a second {tok.kind} for {opt.name!r} is ignored", tok.line)
+    else:
+        setattr(opt, tok.kind, word)
+
+
+def resource(value: str, device: Device) -> Resource:
+    """A Petitboot device path as a resource."""
+    dev, colon, rest = value.partition(":")
+    if colon and rest.startswith("//"):
+        if dev.lower() == "file":
+            return Resource.local(normalize(rest[2:].partition("/")[2]))
+        return Resource.remote(value)
+    if not colon:
+        return Resource.local(normalize(value))
+    path = normalize(rest)
+    if dev[:5].lower() == "uuid=":
+        return Resource.by_uuid(dev[5:], path)
+    if dev[:6].lower() == "label=":
+        return Resource.by_label(dev[6:], path)
+    name = dev[5:] if dev.startswith("/dev/") else dev
+    own = {device.id, (device.node or "").rsplit("/", 1)[-1]}
+    if name in own:
+        return Resource.local(path)
+    return Resource(path=path, selector=f"node=/dev/{name}")
+
+
+def parse(view: DeviceView, ctx: ParseContext) -> ParseResult:
+    diags: list[Diagnostic] = []
+    for path in CONFIG_PATHS:
+        if not note_not_regular(view, path, diags):
+            continue  # Petitboot reads these exact paths only
+        text = read_config(view, path, diags)
+        if text is not None:
+            break
+    else:
+        return ParseResult(diagnostics=tuple(diags))
+    reading = read(text, path)
+    diags.extend(reading.diags)
+    options: list[BootOption] = []
+    chosen = False
+    for opt in reading.options:
+        if opt.image is None:
+            diags.append(Diagnostic(Severity.INFO, f"option {opt.name!r} skipped: it has no image", path, opt.line))
+            continue
+        is_default = not chosen and reading.default is not None and opt.name == reading.default
+        chosen = chosen or is_default
+        options.append(
+            BootOption(
+                id="",
+                device="",
+                name=opt.name.strip() or opt.name,
+                kernel=resource(opt.image, view.device),
+                initrds=(resource(opt.initrd, view.device),) if opt.initrd is not None else (),
+                dtb=resource(opt.dtb, view.device) if opt.dtb is not None else None,
+                args=opt.args or "",
+                default=is_default,
+                source=Source.PETITBOOT,
+                entry_id=opt.name,
+                properties=(("description", opt.description),) if opt.description else (),
+            )
+        )
+    if reading.default is not None and not chosen:
+        diags.append(Diagnostic(Severity.INFO, f"default {reading.default!r} names no bootable option", file=path))
+    return ParseResult(options=tuple(options), diagnostics=tuple(diags))
