@@ -19,6 +19,7 @@ from typing import Any
 
 from bootd import __version__, settings
 from bootd.autoboot import Clock, MonotonicClock
+from bootd.composition import choose_platform
 from bootd.daemon import Daemon, NetworkLike
 from bootd.dbus.service import Service
 from bootd.inventory import Inventory
@@ -44,13 +45,7 @@ class ServeOptions:
 
 
 def make_platform(opts: ServeOptions, state_dir: Path) -> Platform:
-    if opts.sandbox is not None:
-        from bootd.platform.sandbox import sandbox_platform
-
-        return sandbox_platform(opts.sandbox, state_dir)
-    from bootd.platform.linux import linux_platform
-
-    return linux_platform()
+    return choose_platform(opts.sandbox, state_dir)
 
 
 async def read_nvram(platform: Platform) -> dict[str, Any]:

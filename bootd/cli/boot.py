@@ -70,22 +70,13 @@ def run(args: argparse.Namespace) -> int:
 
 def _platform(args: argparse.Namespace, state_dir: Path) -> Platform:
     """The composition point: real machine, real machine with kexec recorded, or a sandbox."""
+    from bootd.composition import choose_platform, real_platform, recording_platform
+
     if args.machine is not None:
-        from bootd.platform.sandbox import sandbox_platform
-
-        return sandbox_platform(args.machine, args.state_dir or state_dir)
-    from bootd.platform.linux import linux_platform
-
-    platform = linux_platform()
-    if not args.dry_run:
-        return platform
-    from dataclasses import replace
-
-    from bootd.platform.linux_boot import LinuxBoot
-    from bootd.platform.run import RecordingRunner
-
-    recorder = RecordingRunner(passthrough=DRY_RUN_PASSTHROUGH)
-    return replace(platform, runner=recorder, boot=LinuxBoot(recorder))
+        return choose_platform(args.machine, args.state_dir or state_dir)
+    if args.dry_run:
+        return recording_platform(DRY_RUN_PASSTHROUGH)
+    return real_platform()
 
 
 @contextmanager

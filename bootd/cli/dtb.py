@@ -62,10 +62,9 @@ def parse_framebuffer(text: str) -> Framebuffer:
 
 
 def _machine_framebuffer(name: str) -> tuple[Framebuffer, str | None]:
-    from bootd.platform.linux_boot import LinuxBoot
-    from bootd.platform.run import RealRunner
+    from bootd.composition import machine_boot
 
-    boot = LinuxBoot(RealRunner())
+    boot = machine_boot()
     fb = next((f for f in boot.framebuffers() if f.name == name), None)
     if fb is None:
         raise InvalidArgument(f"--framebuffer {name}: this machine has no such framebuffer")
@@ -74,9 +73,9 @@ def _machine_framebuffer(name: str) -> tuple[Framebuffer, str | None]:
 
 def read_tree(path: Path) -> bytes:
     if path.is_dir():
-        from bootd.platform.linux_boot import tree_to_blob
+        from bootd.composition import tree_blob
 
-        return tree_to_blob(path)
+        return tree_blob(path)
     try:
         return path.read_bytes()
     except OSError as e:

@@ -198,9 +198,9 @@ def run(args: argparse.Namespace) -> int:
     arch = args.arch or _default_arch()
     firmware = args.firmware
     if firmware is None:
-        from bootd.platform.linux import detect_firmware
+        from bootd.composition import machine_firmware
 
-        firmware = detect_firmware()
+        firmware = machine_firmware()
     taken: set[str] = set()
     views = [directory_view(s, taken) for s in dirs]
     if others:
@@ -239,11 +239,11 @@ def run(args: argparse.Namespace) -> int:
 async def _scan_with_mounts(
     views: list[DirectoryView], specs: list[SourceSpec], arch: str, firmware: str
 ) -> tuple[tuple[list[Device], list[BootOption], list[tuple[str, Diagnostic]]], list[str]]:
+    from bootd.composition import real_platform
     from bootd.discovery.scanner import mounted_sources
     from bootd.errors import BootdError
     from bootd.model import Severity
     from bootd.parsers.view import DirectoryView
-    from bootd.platform.linux import linux_platform
 
     errors: list[str] = []
 
@@ -255,7 +255,7 @@ async def _scan_with_mounts(
 
     taken = {v.device.id for v in views}
     try:
-        async with mounted_sources(linux_platform(), [s.path for s in specs], status=status) as mounted:
+        async with mounted_sources(real_platform(), [s.path for s in specs], status=status) as mounted:
             all_views = list(views)
             for view in mounted:
                 dev = view.device
@@ -288,11 +288,11 @@ def scan_urls(urls: Sequence[str], timeout: float = 30.0) -> tuple[list[Device],
     """Fetch and parse remote configs as the daemon's AddUrl does."""
     import asyncio
 
+    from bootd.composition import real_platform
     from bootd.discovery.network import NetworkDiscovery, NetworkSettings
     from bootd.errors import BootdError
     from bootd.inventory import Inventory
     from bootd.model import Severity
-    from bootd.platform.linux import linux_platform
 
     errors: list[str] = []
 
@@ -302,7 +302,7 @@ def scan_urls(urls: Sequence[str], timeout: float = 30.0) -> tuple[list[Device],
 
     async def go() -> tuple[list[Device], list[BootOption]]:
         inventory = Inventory()
-        net = NetworkDiscovery(linux_platform(), inventory, NetworkSettings(timeout=timeout), status=status)
+        net = NetworkDiscovery(real_platform(), inventory, NetworkSettings(timeout=timeout), status=status)
         try:
             for url in urls:
                 try:

@@ -91,18 +91,18 @@ async def _watch(args: argparse.Namespace) -> int:
 
     state_dir: Path | None = None
     if args.sandbox is not None:
-        from bootd.platform.sandbox import sandbox_platform
+        from bootd.composition import choose_platform
 
         state_dir = Path(tempfile.mkdtemp(prefix="bootd-watch-"))
-        platform = sandbox_platform(args.sandbox, state_dir)
+        platform = choose_platform(args.sandbox, state_dir)
     else:
         import os
 
         if os.geteuid() != 0:
             raise PermissionDenied("bootd watch mounts devices read-only and needs root; run it with sudo")
-        from bootd.platform.linux import linux_platform
+        from bootd.composition import real_platform
 
-        platform = linux_platform()
+        platform = real_platform()
 
     def status(severity: Severity, message: str) -> None:
         if args.json:
