@@ -22,6 +22,7 @@ from bootd.model import BootOption, Diagnostic, ParseResult, Severity, Source
 from bootd.parsers import ParseContext
 from bootd.parsers._text import note_not_regular
 from bootd.parsers.grub.budget import Meter, metered
+from bootd.parsers.grub.builtins import COMMANDS
 from bootd.parsers.grub.devices import DeviceTable
 from bootd.parsers.grub.interpreter import (
     BreakLoop,
@@ -166,7 +167,7 @@ def interpret(
     meter = Meter()
     table = DeviceTable(metered(view, meter), {k: metered(v, meter) for k, v in ctx.others.items()})
     env, exported = initial_environment(table, config, ctx)
-    it = Interpreter(table, env, exported, limits or Limits(), meter=meter)
+    it = Interpreter(table, env, exported, limits or Limits(), commands=COMMANDS, meter=meter)
     outcome = Outcome()
     where = str(config)
     if text is None:

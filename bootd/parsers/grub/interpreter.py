@@ -17,13 +17,12 @@ variables, with the title as ``$1`` and the extra arguments as ``$2…``.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import PurePosixPath
 
 from bootd.model import Diagnostic, Severity
 from bootd.parsers._text import not_regular
 from bootd.parsers.grub.budget import BYTES_PER_STEP, Meter, parse_cost, too_long
-from bootd.parsers.grub.builtins import COMMANDS
 from bootd.parsers.grub.devices import DeviceTable, Target, in_subvolume
 from bootd.parsers.grub.expand import WordTooLong, expand_word
 from bootd.parsers.grub.lexer import Lit, Word
@@ -59,6 +58,10 @@ _DIGITS = re.compile(r"[0-9]{1,9}")
 _ASSIGN = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)=")
 
 
+Command = Callable[["Interpreter", list[str]], int]
+"""A GRUB command: it gets the interpreter and its arguments, and returns its exit status."""
+
+
 class Interpreter:
     """One scan's GRUB machine."""
 
@@ -69,9 +72,12 @@ class Interpreter:
         exported: set[str],
         limits: Limits,
         *,
+        commands: Mapping[str, Command],
         meter: Meter | None = None,
     ) -> None:
         self.table = table
+        self.commands = commands
+        """GRUB's commands by name (:data:`bootd.parsers.grub.builtins.COMMANDS`), given by the caller."""
         self.limits = limits
         self.meter = meter or Meter()
         """File work done through the table's views (charged at the next step)."""
@@ -251,7 +257,7 @@ class Interpreter:
         func = self.functions.get(name)
         if func is not None:
             return self.call_function(func, argv[1:])
-        command = COMMANDS.get(name)
+        command = self.commands.get(name)
         if command is None:
             return 1
         return command(self, argv[1:])
