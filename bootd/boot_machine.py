@@ -34,8 +34,10 @@ class BootMachine:
         hooks_dir: Path | None,
         devices: Callable[[], Mapping[str, Device]],
         on_start: Callable[[], None],
+        add_seeds: Callable[[], bool] = lambda: True,
     ) -> None:
         self.platform = platform
+        self._add_seeds = add_seeds
         self.events = events
         self.work_dir = work_dir
         self.hooks_dir = hooks_dir
@@ -97,6 +99,7 @@ class BootMachine:
                     hooks_dir=hooks,
                     progress=lambda stage, fraction: self.events.emit(ProgressEvent(stage, float(fraction))),
                     starting=self._starting,
+                    add_seeds=self._add_seeds(),
                 ),
                 name="boot",
             )

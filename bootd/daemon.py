@@ -78,6 +78,7 @@ class Daemon:
             hooks_dir=hooks_dir,
             devices=lambda: {d.id: d for d in inventory.devices()},
             on_start=self.options.consumed,
+            add_seeds=lambda: self.settings.add_boot_seeds,
         )
         self._custom = itertools.count(1)
         self.autoboot = Autoboot(

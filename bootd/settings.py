@@ -59,6 +59,9 @@ class Settings:
     auth_timeout: int = 300
     """Seconds without a password-gated call after which a connection must
     authenticate again; 0 = until the connection closes."""
+    add_boot_seeds: bool = True
+    """Add fresh ``kaslr-seed`` and ``rng-seed`` to a device tree that has none
+    (seeds a tree has are always replaced by fresh ones, never handed on)."""
 
 
 KEYS = tuple(f.name for f in fields(Settings))
@@ -142,6 +145,7 @@ VALIDATORS: dict[str, Callable[[str, Any], Any]] = {
     "scan_loop_devices": _bool,
     "allow_shell": _bool,
     "auth_timeout": _int,
+    "add_boot_seeds": _bool,
 }
 
 

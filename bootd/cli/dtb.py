@@ -4,6 +4,8 @@ the loader's device-tree step on its own, for debugging and for scripts.
 FILE/IN is a DTB file or a device-tree directory (``/proc/device-tree``).
 Offline, a console name resolves through ``/aliases`` (``serial0``), OPAL's
 ``hvcN`` nodes, or is given as a DT path (``/pl011@9000000:115200n8``).
+The patched tree gets fresh ``kaslr-seed`` and ``rng-seed`` from the kernel's
+RNG, as the loader's does; ``show`` marks the seeds.
 """
 
 from __future__ import annotations
@@ -34,6 +36,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--display-node", metavar="PATH", help="the framebuffer's Open Firmware display node")
     p.add_argument("--args", dest="bootargs", help="write /chosen/bootargs")
+    p.add_argument(
+        "--no-add-seeds",
+        dest="add_seeds",
+        action="store_false",
+        help="do not add kaslr-seed and rng-seed to a tree that has none (a tree's own seeds are always refreshed)",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="do not print the changes")
 
 
@@ -97,7 +105,13 @@ def run(args: argparse.Namespace) -> int:
             display = display or node
         else:
             fb = parse_framebuffer(args.framebuffer)
-    spec = dtb.PatchSpec(console=args.console, framebuffer=fb, display_node=display, bootargs=args.bootargs)
+    spec = dtb.PatchSpec(
+        console=args.console,
+        framebuffer=fb,
+        display_node=display,
+        bootargs=args.bootargs,
+        seeds=dtb.Seeds.fresh(add=args.add_seeds),
+    )
     patched = dtb.patch(source, spec)
     try:
         args.output.write_bytes(patched.blob)

@@ -87,8 +87,13 @@ async def boot(
     progress: Callable[[str, float], None] | None = None,
     execute: bool = True,
     starting: Callable[[], None] | None = None,
+    add_seeds: bool = True,
 ) -> BootPlan:
     """Boot ``request`` (see the module docstring); returns what was done.
+
+    Every device tree handed on gets fresh ``kaslr-seed`` and ``rng-seed``
+    (:class:`bootd.loader.dtb.Seeds`); ``add_seeds`` false leaves them out of
+    a tree that had none (the ``add_boot_seeds`` setting).
 
     ``starting`` is called right before the loaded kernel is executed: from
     then on the boot must not be cancelled.
@@ -121,10 +126,19 @@ async def boot(
     fb, display = _framebuffer(platform)
     notes: list[str] = []
 
+    seeded = source is not None and dtb.has_seeds(source)
+
     def patch_dtb(con: str | None, bootargs: str) -> tuple[Path | None, str | None, list[str]]:
-        if source is None or not (staged.dtb is not None or con or fb is not None):
+        if source is None or not (staged.dtb is not None or con or fb is not None or seeded):
             return None, None, []
-        spec = dtb.PatchSpec(console=con, consoles=consoles, framebuffer=fb, display_node=display, bootargs=bootargs)
+        spec = dtb.PatchSpec(
+            console=con,
+            consoles=consoles,
+            framebuffer=fb,
+            display_node=display,
+            bootargs=bootargs,
+            seeds=dtb.Seeds.fresh(add=add_seeds),
+        )
         patched = dtb.patch(source, spec)
         path = work_dir / PATCHED_DTB
         path.write_bytes(patched.blob)
@@ -149,7 +163,10 @@ async def boot(
                 blob = await asyncio.to_thread(dtb_path.read_bytes)
             except OSError as e:
                 raise DtbError(f"the device tree a boot hook named, {dtb_path}, cannot be read: {e.strerror}") from None
-            dtb.check(blob)
+            blob, seed_notes = dtb.refresh_seeds(blob, dtb.Seeds.fresh(add=add_seeds))
+            notes.extend(seed_notes)
+            dtb_path = work_dir / PATCHED_DTB
+            await asyncio.to_thread(dtb_path.write_bytes, blob)
             changes = dtb.diff(source, blob) if source is not None else []
     elif (after.console, after.args) != (values.console, values.args):
         dtb_path, dt_console, changes = patch_dtb(after.console or None, after.args)

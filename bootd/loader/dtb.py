@@ -1,7 +1,8 @@
 """Device-tree patching for the next kernel: pure bytes → bytes (pylibfdt).
 
 :func:`patch` takes a flattened device tree (version 16 or 17) and a
-:class:`PatchSpec`, drops stale ``/chosen`` state left by this boot, points
+:class:`PatchSpec`, drops stale ``/chosen`` state left by this boot, writes
+fresh boot seeds (``kaslr-seed``, ``rng-seed``: :class:`Seeds`), points
 ``/chosen/stdout-path`` and ``/chosen/linux,stdout-path`` at the chosen
 console, hands the framebuffer on (Open Firmware ``display`` node for offb,
 or a ``simple-framebuffer`` under ``/chosen``), validates the result with
@@ -11,6 +12,7 @@ people.  Every failure is a :class:`~bootd.errors.DtbError`.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -35,7 +37,7 @@ from bootd.loader.fdt import (
 )
 from bootd.model import Console, ConsoleKind, Framebuffer
 
-__all__ = ["Patched", "PatchSpec", "check", "diff", "format_value", "patch", "resolve_console", "show"]
+__all__ = ["Patched", "PatchSpec", "Seeds", "check", "diff", "format_value", "patch", "resolve_console", "show"]
 
 STALE_CHOSEN = frozenset(
     {
@@ -49,6 +51,32 @@ STALE_CHOSEN = frozenset(
 )
 """``/chosen`` properties that describe this boot, not the next one."""
 STALE_CHOSEN_PREFIX = "linux,kexec-"
+SEED_PROPS = ("kaslr-seed", "rng-seed")
+"""``/chosen`` seeds the next kernel takes its KASLR offset and first entropy from."""
+KASLR_SEED_BYTES = 8
+RNG_SEED_BYTES = 64
+
+
+@dataclass(frozen=True)
+class Seeds:
+    """Fresh boot seeds for the next kernel.
+
+    A seed is never handed on (the next kernel would reuse this boot's
+    layout and entropy) nor dropped (arm64 prints "KASLR disabled due to lack
+    of seed" and boots without KASLR on a CPU with no RNG of its own, and
+    ``kexec -l`` only refreshes a seed that is in the tree it is given)."""
+
+    kaslr: bytes
+    """8 bytes for ``/chosen/kaslr-seed``."""
+    rng: bytes
+    """At least 64 bytes for ``/chosen/rng-seed``."""
+    add: bool = True
+    """Also write them into a tree that had none (the ``add_boot_seeds`` setting)."""
+
+    @staticmethod
+    def fresh(*, add: bool = True) -> Seeds:
+        """New seeds from the kernel's RNG (getrandom(2))."""
+        return Seeds(os.urandom(KASLR_SEED_BYTES), os.urandom(RNG_SEED_BYTES), add)
 
 _VGA_TTY = re.compile(r"tty\d*")
 _OPAL_HVC = re.compile(r"hvc(\d+)")
@@ -72,6 +100,8 @@ class PatchSpec:
     """``(start, end)`` physical addresses written to ``/chosen/linux,initrd-*``."""
     reserve: tuple[tuple[int, int], ...] = ()
     """Extra ``/memreserve/`` entries ``(address, size)``."""
+    seeds: Seeds | None = None
+    """Fresh seeds; a tree that carries seeds cannot be patched without them."""
 
 
 @dataclass(frozen=True)
@@ -205,6 +235,25 @@ def resolve_console(tree: Tree, console: str, consoles: Sequence[Console], scree
     raise DtbError(f"console {name} has no device-tree node: name an /aliases entry (serial0) or give the node's path")
 
 
+def _write_seeds(tree: Tree, seeds: Seeds | None, had: bool, notes: list[str]) -> None:
+    if seeds is None:
+        if had:
+            raise DtbError(
+                "the device tree carries boot seeds (kaslr-seed, rng-seed) and no fresh ones were given: "
+                "handing them on would repeat this boot's KASLR layout, dropping them would turn KASLR off"
+            )
+        return
+    if len(seeds.kaslr) != KASLR_SEED_BYTES or len(seeds.rng) < RNG_SEED_BYTES:
+        raise DtbError(f"boot seeds must be {KASLR_SEED_BYTES} and at least {RNG_SEED_BYTES} bytes")
+    if not had and not seeds.add:
+        notes.append("no boot seeds: the tree had none and add_boot_seeds is off")
+        return
+    tree.set("/chosen", "kaslr-seed", seeds.kaslr)
+    tree.set("/chosen", "rng-seed", seeds.rng)
+    if not had:
+        notes.append("fresh kaslr-seed and rng-seed added (the tree had none)")
+
+
 def patch(blob: bytes, spec: PatchSpec) -> Patched:
     """Apply ``spec`` to ``blob``; the result is checked with libfdt."""
     for what, value in (("kernel command line", spec.bootargs), ("console", spec.console)):
@@ -215,9 +264,12 @@ def patch(blob: bytes, spec: PatchSpec) -> Patched:
     notes: list[str] = []
     try:
         tree.ensure("/chosen")
+        had_seeds = False
         for name, _ in tree.props("/chosen"):
             if name in STALE_CHOSEN or name.startswith(STALE_CHOSEN_PREFIX):
+                had_seeds |= name in SEED_PROPS
                 tree.delete("/chosen", name)
+        _write_seeds(tree, spec.seeds, had_seeds, notes)
         if spec.bootargs is not None:
             tree.set_str("/chosen", "bootargs", spec.bootargs)
         if spec.initrd is not None:
@@ -254,6 +306,36 @@ def patch(blob: bytes, spec: PatchSpec) -> Patched:
         if not target.exists(path.split(":", 1)[0]):
             raise DtbError(f"console {spec.console}: {path.split(':', 1)[0]} is not a node of the device tree")
     return Patched(out, path, screen, tuple(notes))
+
+
+def has_seeds(blob: bytes) -> bool:
+    """Whether ``/chosen`` carries a ``kaslr-seed`` or ``rng-seed``."""
+    tree = Tree(load(blob, headroom=0))
+    return tree.exists("/chosen") and any(tree.get("/chosen", name) is not None for name in SEED_PROPS)
+
+
+def refresh_seeds(blob: bytes, seeds: Seeds) -> tuple[bytes, tuple[str, ...]]:
+    """``blob`` with fresh seeds and nothing else changed (a tree a boot hook
+    made), checked with libfdt."""
+    tree = Tree(load(blob, headroom=HEADROOM))
+    notes: list[str] = []
+    try:
+        tree.ensure("/chosen")
+        had = False
+        for name in SEED_PROPS:
+            if tree.get("/chosen", name) is not None:
+                had = True
+                tree.delete("/chosen", name)
+        _write_seeds(tree, seeds, had, notes)
+        tree.fdt.pack()
+        tree.edited()
+        out = bytes(tree.fdt.as_bytearray())
+    except DtbError:
+        raise
+    except Exception as e:
+        raise error("could not write the boot seeds", e) from None
+    check(out)
+    return out, tuple(notes)
 
 
 def format_value(value: bytes, limit: int = 16) -> str:
@@ -300,6 +382,9 @@ def diff(old: bytes, new: bytes) -> list[str]:
     return out
 
 
+SEED_MARK = "  // boot seed: bootd hands the next kernel a fresh one"
+
+
 def show(blob: bytes) -> list[str]:
     """The tree as .dts-like lines (long values abbreviated)."""
     header, rsv, _ = flatten(blob)
@@ -317,6 +402,7 @@ def show(blob: bytes) -> list[str]:
         lines.append(f"{pad}{path.rsplit('/', 1)[-1] or '/'} {{")
         for name, value in tree._props(off):
             shown = format_value(value)
-            lines.append(f"{pad}    {name}" + (f" = {shown};" if shown else ";"))
+            mark = SEED_MARK if path == "/chosen" and name in SEED_PROPS else ""
+            lines.append(f"{pad}    {name}" + (f" = {shown};" if shown else ";") + mark)
     lines += ["    " * d + "};" for d in range(last, -1, -1)]
     return lines

@@ -84,7 +84,8 @@ async def test_serial_console_boot_is_recorded_with_patched_dtb(tmp_path: Path) 
     assert recorded == (tmp_path / "work/boot.dtb").read_bytes()
     assert chosen(recorded, "stdout-path") == b"/pl011@9000000:115200n8\0"
     assert chosen(recorded, "bootargs") == b"root=/dev/vda2 ro\0"
-    assert chosen(recorded, "kaslr-seed") is None
+    live = platform.boot.live_dtb()
+    assert live is not None and chosen(recorded, "kaslr-seed") not in (None, chosen(live, "kaslr-seed"))
     assert [f for _, f in progress] == sorted(f for _, f in progress) and progress[-1] == ("Starting the kernel", 1.0)
 
 
@@ -203,3 +204,37 @@ async def test_missing_kexec_is_a_kexec_error(tmp_path: Path, monkeypatch: pytes
     opt, devices = disk(tmp_path)
     with pytest.raises(KexecError, match="kexec could not load the kernel: kexec: command not found"):
         await boot(platform, BootRequest(opt), devices, work_dir=tmp_path / "w", hooks_dir=None)
+
+
+async def test_every_handed_on_tree_has_fresh_seeds(tmp_path: Path) -> None:
+    # No console and no framebuffer asked for: the live tree still carries this
+    # boot's seeds, so it is patched (fresh seeds) and handed on, never as it was.
+    platform = arm64(tmp_path)
+    live = platform.boot.live_dtb()
+    assert live is not None and chosen(live, "kaslr-seed") is not None
+    opt, devices = disk(tmp_path)
+    seen: set[bytes] = set()
+    for n in range(2):
+        plan = await boot(platform, BootRequest(opt), devices, work_dir=tmp_path / f"w{n}", hooks_dir=None)
+        assert plan.dtb is not None
+        blob = plan.dtb.read_bytes()
+        kaslr, rng = chosen(blob, "kaslr-seed"), chosen(blob, "rng-seed")
+        assert kaslr is not None and len(kaslr) == 8 and kaslr != chosen(live, "kaslr-seed")
+        assert rng is not None and len(rng) >= 64 and rng != chosen(live, "rng-seed")
+        seen.add(kaslr)
+    assert len(seen) == 2  # a new seed for every boot
+
+
+async def test_a_tree_a_hook_names_gets_fresh_seeds(tmp_path: Path) -> None:
+    platform = arm64(tmp_path)
+    opt, devices = disk(tmp_path)
+    live = platform.boot.live_dtb()
+    assert live is not None
+    own = tmp_path / "hook.dtb"
+    own.write_bytes(live)
+    hooks = tmp_path / "boot.d"
+    hooks.mkdir()
+    executable(hooks / "10-dtb", f"#!/bin/sh\necho BOOT_DTB={own}\nexit 2\n")
+    plan = await boot(platform, BootRequest(opt, console="ttyAMA0"), devices, work_dir=tmp_path / "w", hooks_dir=hooks)
+    assert plan.dtb is not None
+    assert chosen(plan.dtb.read_bytes(), "kaslr-seed") not in (None, chosen(live, "kaslr-seed"))

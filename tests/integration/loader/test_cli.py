@@ -47,6 +47,27 @@ def test_dtb_patch_alias_console_and_show(tmp_path: Path, arm64_dtb: bytes) -> N
     assert '        stdout-path = "/pl011@9000000:115200n8";' in shown.stdout
 
 
+def test_dtb_patch_hands_on_fresh_seeds_and_show_marks_them(tmp_path: Path, arm64_dtb: bytes) -> None:
+    src = tmp_path / "in.dtb"
+    src.write_bytes(arm64_dtb)
+    r = bootd("dtb", "patch", src, "-o", tmp_path / "o.dtb", "--console", "serial0")
+    assert r.returncode == 0, r.stderr
+    assert "~ /chosen/kaslr-seed: <0x1a2b3c4d 0x5e6f7081> -> <" in r.stdout
+    assert any(line.startswith("~ /chosen/rng-seed:") for line in r.stdout.splitlines())
+    shown = bootd("dtb", "show", tmp_path / "o.dtb").stdout
+    assert sorted(line.strip().split(" =")[0] for line in shown.splitlines() if "boot seed" in line) == [
+        "kaslr-seed",
+        "rng-seed",
+    ]
+    bare = tmp_path / "bare.dts"
+    bare.write_text("/dts-v1/;\n/ { chosen { }; };\n")
+    subprocess.run(["dtc", "-I", "dts", "-O", "dtb", "-o", tmp_path / "bare.dtb", bare], check=True)
+    added = bootd("dtb", "patch", tmp_path / "bare.dtb", "-o", tmp_path / "b.dtb")
+    assert "+ /chosen/kaslr-seed = <" in added.stdout and "note: fresh kaslr-seed and rng-seed added" in added.stdout
+    none = bootd("dtb", "patch", tmp_path / "bare.dtb", "-o", tmp_path / "n.dtb", "--no-add-seeds")
+    assert "kaslr-seed" not in none.stdout.replace("add_boot_seeds", "")
+
+
 def test_dtb_errors_are_one_clear_line(tmp_path: Path) -> None:
     bad = tmp_path / "bad.dtb"
     bad.write_bytes(b"not a tree at all, just text" * 3)
@@ -115,7 +136,7 @@ def test_boot_unknown_name_lists_the_options(tmp_path: Path) -> None:
     disk = bls_disk(tmp_path / "disk")
     r = bootd("boot", "--scan", disk, "--name", "Nope", "--dry-run")
     assert r.returncode == 1
-    assert "no boot option 'Nope'; the sources offer: 'Demo Linux' (disk/bls/demo)" in r.stderr
+    assert "no boot option is called 'Nope'; the sources offer: 'Demo Linux' (disk/bls/demo)" in r.stderr
 
 
 def test_boot_scan_path_loads_no_dbus_tui_or_udev_library(tmp_path: Path) -> None:

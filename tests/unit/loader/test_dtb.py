@@ -12,6 +12,7 @@ from bootd.loader import dtb, fdt
 from bootd.model import Console, ConsoleKind, Framebuffer
 from tests.unit.loader.helpers import DEMO_DTS, changed, compile_dts, decompile, model_of
 
+BOOT_SEEDS = dtb.Seeds(b"K" * 8, b"R" * 64)
 AMA0 = Console("ttyAMA0", ConsoleKind.SERIAL, "/pl011@9000000")
 ARM_FB = Framebuffer("fb0", 1024, 768, 32, 4096, 0x7FC00000, 0x300000, "a8r8g8b8")
 OPAL_FB = Framebuffer("fb0", 1024, 768, 32, 4096, 0x6000C0000000, 0x300000, "x8r8g8b8")
@@ -56,7 +57,7 @@ def valid(blob: bytes) -> None:
 
 
 def test_serial_console_on_arm64_changes_only_chosen(arm64_dtb: bytes) -> None:
-    out = dtb.patch(arm64_dtb, dtb.PatchSpec(console="ttyAMA0:115200n8", consoles=(AMA0,)))
+    out = dtb.patch(arm64_dtb, dtb.PatchSpec(seeds=BOOT_SEEDS, console="ttyAMA0:115200n8", consoles=(AMA0,)))
     valid(out.blob)
     assert out.console_path == "/pl011@9000000:115200n8"
     assert text(out.blob, "/chosen", "stdout-path") == "/pl011@9000000:115200n8"
@@ -68,14 +69,14 @@ def test_serial_console_on_arm64_changes_only_chosen(arm64_dtb: bytes) -> None:
 
 
 def test_alias_and_literal_paths_keep_options(arm64_dtb: bytes) -> None:
-    by_alias = dtb.patch(arm64_dtb, dtb.PatchSpec(console="serial0:9600"))
+    by_alias = dtb.patch(arm64_dtb, dtb.PatchSpec(seeds=BOOT_SEEDS, console="serial0:9600"))
     assert text(by_alias.blob, "/chosen", "stdout-path") == "/pl011@9000000:9600"
-    literal = dtb.patch(arm64_dtb, dtb.PatchSpec(console="/pl011@9000000"))
+    literal = dtb.patch(arm64_dtb, dtb.PatchSpec(seeds=BOOT_SEEDS, console="/pl011@9000000"))
     assert text(literal.blob, "/chosen", "linux,stdout-path") == "/pl011@9000000"
 
 
 def test_opal_hvc_names_resolve_to_opal_console_nodes(opal_dtb: bytes) -> None:
-    out = dtb.patch(opal_dtb, dtb.PatchSpec(console="hvc1"))
+    out = dtb.patch(opal_dtb, dtb.PatchSpec(seeds=BOOT_SEEDS, console="hvc1"))
     assert text(out.blob, "/chosen", "stdout-path") == "/ibm,opal/consoles/serial@1"
     expected = {("/chosen", p) for p in OPAL_STALE | {"stdout-path", "linux,stdout-path"}}
     assert changed(opal_dtb, out.blob) == expected
@@ -93,11 +94,11 @@ def test_opal_hvc_names_resolve_to_opal_console_nodes(opal_dtb: bytes) -> None:
 )
 def test_unresolvable_consoles_are_clear_errors(opal_dtb: bytes, console: str, message: str) -> None:
     with pytest.raises(DtbError, match=message):
-        dtb.patch(opal_dtb, dtb.PatchSpec(console=console))
+        dtb.patch(opal_dtb, dtb.PatchSpec(seeds=BOOT_SEEDS, console=console))
 
 
 def test_framebuffer_without_display_node_becomes_simple_framebuffer(arm64_dtb: bytes) -> None:
-    out = dtb.patch(arm64_dtb, dtb.PatchSpec(console="tty0", framebuffer=ARM_FB))
+    out = dtb.patch(arm64_dtb, dtb.PatchSpec(seeds=BOOT_SEEDS, console="tty0", framebuffer=ARM_FB))
     valid(out.blob)
     node = "/chosen/framebuffer@7fc00000"
     assert out.console_path == node and out.framebuffer_node == node
@@ -117,13 +118,13 @@ def test_framebuffer_without_display_node_becomes_simple_framebuffer(arm64_dtb: 
 
 
 def test_serial_console_with_framebuffer_keeps_serial_stdout(arm64_dtb: bytes) -> None:
-    out = dtb.patch(arm64_dtb, dtb.PatchSpec(console="ttyAMA0", consoles=(AMA0,), framebuffer=ARM_FB))
+    out = dtb.patch(arm64_dtb, dtb.PatchSpec(seeds=BOOT_SEEDS, console="ttyAMA0", consoles=(AMA0,), framebuffer=ARM_FB))
     assert text(out.blob, "/chosen", "stdout-path") == "/pl011@9000000"
     assert prop(out.blob, "/chosen/framebuffer@7fc00000", "reg") is not None
 
 
 def test_offb_properties_on_covering_display_node(opal_dtb: bytes) -> None:
-    out = dtb.patch(opal_dtb, dtb.PatchSpec(console="tty1", framebuffer=OPAL_FB))
+    out = dtb.patch(opal_dtb, dtb.PatchSpec(seeds=BOOT_SEEDS, console="tty1", framebuffer=OPAL_FB))
     valid(out.blob)
     assert out.framebuffer_node == VGA
     assert text(out.blob, "/chosen", "linux,stdout-path") == VGA
@@ -146,7 +147,7 @@ def test_offb_properties_on_covering_display_node(opal_dtb: bytes) -> None:
 def test_display_node_gets_translated_assigned_address(opal_dtb: bytes) -> None:
     # 32 MiB above the BAR the tree lists: not covered, so a BAR entry is added
     fb = Framebuffer("fb0", 800, 600, 32, 3200, 0x6000C2000000, 0x1D4C00)
-    out = dtb.patch(opal_dtb, dtb.PatchSpec(framebuffer=fb, display_node=VGA))
+    out = dtb.patch(opal_dtb, dtb.PatchSpec(seeds=BOOT_SEEDS, framebuffer=fb, display_node=VGA))
     valid(out.blob)
     cells = u32s(out.blob, VGA, "assigned-addresses")
     # PCI 0x82000000 <-> CPU 0x6000c0000000 through both bridges' ranges
@@ -160,7 +161,7 @@ def test_display_node_gets_translated_assigned_address(opal_dtb: bytes) -> None:
 def test_version_16_in_version_17_out(opal_dtb: bytes) -> None:
     v16 = compile_dts(DEMO_DTS, version=16)
     assert struct.unpack_from(">I", v16, 20)[0] == 16
-    spec = dtb.PatchSpec(console="hvc0", framebuffer=OPAL_FB, bootargs="root=/dev/sda2")
+    spec = dtb.PatchSpec(seeds=BOOT_SEEDS, console="hvc0", framebuffer=OPAL_FB, bootargs="root=/dev/sda2")
     out16 = dtb.patch(v16, spec)
     valid(out16.blob)
     assert model_of(out16.blob) == model_of(dtb.patch(opal_dtb, spec).blob)
@@ -168,7 +169,9 @@ def test_version_16_in_version_17_out(opal_dtb: bytes) -> None:
 
 
 def test_bootargs_initrd_and_extra_reserve(arm64_dtb: bytes) -> None:
-    spec = dtb.PatchSpec(bootargs="root=/dev/vda ro", initrd=(0x48000000, 0x48800000), reserve=((0x1000, 0x2000),))
+    spec = dtb.PatchSpec(
+        seeds=BOOT_SEEDS, bootargs="root=/dev/vda ro", initrd=(0x48000000, 0x48800000), reserve=((0x1000, 0x2000),)
+    )
     out = dtb.patch(arm64_dtb, spec)
     valid(out.blob)
     assert text(out.blob, "/chosen", "bootargs") == "root=/dev/vda ro"
@@ -179,16 +182,16 @@ def test_bootargs_initrd_and_extra_reserve(arm64_dtb: bytes) -> None:
 
 
 def test_diff_says_what_changed(arm64_dtb: bytes) -> None:
-    out = dtb.patch(arm64_dtb, dtb.PatchSpec(console="tty0", framebuffer=ARM_FB, bootargs="quiet"))
+    out = dtb.patch(arm64_dtb, dtb.PatchSpec(seeds=BOOT_SEEDS, console="tty0", framebuffer=ARM_FB, bootargs="quiet"))
     lines = dtb.diff(arm64_dtb, out.blob)
-    assert "- /chosen/kaslr-seed = <0x1a2b3c4d 0x5e6f7081>" in lines
+    assert "~ /chosen/kaslr-seed: <0x1a2b3c4d 0x5e6f7081> -> <0x4b4b4b4b 0x4b4b4b4b>" in lines
     assert '+ /chosen/linux,stdout-path = "/chosen/framebuffer@7fc00000"' in lines
     assert '~ /chosen/bootargs: "console=ttyAMA0 case=serial" -> "quiet"' in lines
     assert "+ /chosen/framebuffer@7fc00000 (node)" in lines
     assert "+ /reserved-memory/framebuffer@7fc00000/no-map" in lines
     assert dtb.diff(arm64_dtb, arm64_dtb) == []
     v16 = compile_dts(DEMO_DTS, version=16)
-    assert dtb.diff(v16, dtb.patch(v16, dtb.PatchSpec()).blob)[0] == "~ header version: 16 -> 17"
+    assert dtb.diff(v16, dtb.patch(v16, dtb.PatchSpec(seeds=BOOT_SEEDS)).blob)[0] == "~ header version: 16 -> 17"
 
 
 def test_show_lists_nodes_properties_and_reserve_map(opal_dtb: bytes) -> None:
@@ -211,26 +214,28 @@ def test_show_lists_nodes_properties_and_reserve_map(opal_dtb: bytes) -> None:
 )
 def test_garbage_is_a_clear_error(blob: bytes, message: str) -> None:
     with pytest.raises(DtbError, match=message):
-        dtb.patch(blob, dtb.PatchSpec(console="serial0"))
+        dtb.patch(blob, dtb.PatchSpec(seeds=BOOT_SEEDS, console="serial0"))
 
 
 def test_truncated_tree_is_refused(arm64_dtb: bytes) -> None:
     with pytest.raises(DtbError, match="invalid device tree"):
-        dtb.patch(arm64_dtb[: len(arm64_dtb) // 2], dtb.PatchSpec())
+        dtb.patch(arm64_dtb[: len(arm64_dtb) // 2], dtb.PatchSpec(seeds=BOOT_SEEDS))
 
 
 def test_nul_in_bootargs_is_refused(arm64_dtb: bytes) -> None:
     with pytest.raises(DtbError, match="NUL"):
-        dtb.patch(arm64_dtb, dtb.PatchSpec(bootargs="root=/dev/vda\0 evil"))
+        dtb.patch(arm64_dtb, dtb.PatchSpec(seeds=BOOT_SEEDS, bootargs="root=/dev/vda\0 evil"))
 
 
 def test_existing_simple_framebuffer_is_updated_not_duplicated(arm64_dtb: bytes) -> None:
     # firmware already described the framebuffer (as QEMU's ramfb boot does): update it in place
-    first = dtb.patch(arm64_dtb, dtb.PatchSpec(framebuffer=ARM_FB)).blob
+    first = dtb.patch(arm64_dtb, dtb.PatchSpec(seeds=BOOT_SEEDS, framebuffer=ARM_FB)).blob
     bigger = Framebuffer("fb0", 1280, 800, 32, 5120, 0x7FC00000, 5120 * 800)
     node = "/chosen/framebuffer@7fc00000"
     for display in (node, None):
-        out = dtb.patch(first, dtb.PatchSpec(console="tty0", framebuffer=bigger, display_node=display))
+        out = dtb.patch(
+            first, dtb.PatchSpec(seeds=BOOT_SEEDS, console="tty0", framebuffer=bigger, display_node=display)
+        )
         valid(out.blob)
         assert out.console_path == node
         assert {(n, p) for n, p in changed(first, out.blob)} == {
@@ -243,3 +248,56 @@ def test_existing_simple_framebuffer_is_updated_not_duplicated(arm64_dtb: bytes)
             ("/reserved-memory/framebuffer@7fc00000", "reg"),
         }
         assert prop(out.blob, node, "linebytes") is None  # no offb properties on a simple-framebuffer
+
+
+# -- boot seeds ----------------------------------------------------------------
+def test_seeds_are_replaced_by_fresh_ones_never_dropped_or_handed_on(arm64_dtb: bytes) -> None:
+    old_kaslr, old_rng = prop(arm64_dtb, "/chosen", "kaslr-seed"), prop(arm64_dtb, "/chosen", "rng-seed")
+    assert old_kaslr is not None and old_rng is not None
+    seeds = dtb.Seeds.fresh()
+    out = dtb.patch(arm64_dtb, dtb.PatchSpec(seeds=seeds, console="ttyAMA0", consoles=(AMA0,)))
+    valid(out.blob)
+    assert prop(out.blob, "/chosen", "kaslr-seed") == seeds.kaslr != old_kaslr
+    assert prop(out.blob, "/chosen", "rng-seed") == seeds.rng != old_rng
+    assert len(seeds.kaslr) == 8 and len(seeds.rng) >= 64
+    again = dtb.Seeds.fresh()
+    assert (again.kaslr, again.rng) != (seeds.kaslr, seeds.rng)
+
+
+def test_a_tree_with_seeds_is_not_patched_without_fresh_ones(arm64_dtb: bytes) -> None:
+    with pytest.raises(DtbError, match="KASLR"):
+        dtb.patch(arm64_dtb, dtb.PatchSpec(console="ttyAMA0", consoles=(AMA0,)))
+
+
+BARE_DTS = '/dts-v1/;\n/ { #address-cells = <2>; #size-cells = <2>; chosen { bootargs = "quiet"; }; };\n'
+
+
+def test_seeds_are_added_to_a_tree_without_them_unless_turned_off() -> None:
+    bare = compile_dts(BARE_DTS)
+    assert prop(bare, "/chosen", "kaslr-seed") is None and prop(bare, "/chosen", "rng-seed") is None
+    kept = dtb.patch(bare, dtb.PatchSpec(seeds=dtb.Seeds(b"c" * 8, b"d" * 64, add=False)))
+    assert prop(kept.blob, "/chosen", "kaslr-seed") is None
+    assert any("add_boot_seeds is off" in n for n in kept.notes)
+    added = dtb.patch(bare, dtb.PatchSpec(seeds=BOOT_SEEDS))
+    valid(added.blob)
+    assert prop(added.blob, "/chosen", "kaslr-seed") == BOOT_SEEDS.kaslr
+    assert prop(added.blob, "/chosen", "rng-seed") == BOOT_SEEDS.rng
+    assert any("added" in n for n in added.notes)
+
+
+def test_short_seeds_are_refused(opal_dtb: bytes) -> None:
+    with pytest.raises(DtbError, match="at least 64"):
+        dtb.patch(opal_dtb, dtb.PatchSpec(seeds=dtb.Seeds(b"k" * 8, b"r" * 16)))
+
+
+def test_a_hook_tree_gets_fresh_seeds_and_nothing_else(arm64_dtb: bytes) -> None:
+    out, notes = dtb.refresh_seeds(arm64_dtb, BOOT_SEEDS)
+    valid(out)
+    assert changed(arm64_dtb, out) == {("/chosen", "kaslr-seed"), ("/chosen", "rng-seed")}
+    assert prop(out, "/chosen", "kaslr-seed") == BOOT_SEEDS.kaslr
+    assert notes == ()
+
+
+def test_show_marks_the_seeds(arm64_dtb: bytes) -> None:
+    lines = [line for line in dtb.show(arm64_dtb) if "seed" in line]
+    assert len(lines) == 2 and all(line.endswith(dtb.SEED_MARK) for line in lines)

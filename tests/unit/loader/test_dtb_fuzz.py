@@ -11,12 +11,13 @@ from bootd.loader import dtb
 from bootd.model import Framebuffer
 from tests.unit.loader.helpers import ARM64_DTS, DEMO_DTS, compile_dts
 
+BOOT_SEEDS = dtb.Seeds(b"K" * 8, b"R" * 64)
 SEEDS = [compile_dts(ARM64_DTS), compile_dts(DEMO_DTS), compile_dts(DEMO_DTS, version=16)]
 FB = Framebuffer("fb0", 640, 480, 32, 2560, 0x7FC00000, 640 * 480 * 4)
 SPECS = [
-    dtb.PatchSpec(console="serial0:115200"),
-    dtb.PatchSpec(console="tty0", framebuffer=FB, bootargs="quiet"),
-    dtb.PatchSpec(console="hvc1", framebuffer=FB, display_node="/pciex@600c3c0000000/pci@0/vga@0"),
+    dtb.PatchSpec(seeds=BOOT_SEEDS, console="serial0:115200"),
+    dtb.PatchSpec(seeds=BOOT_SEEDS, console="tty0", framebuffer=FB, bootargs="quiet"),
+    dtb.PatchSpec(seeds=BOOT_SEEDS, console="hvc1", framebuffer=FB, display_node="/pciex@600c3c0000000/pci@0/vga@0"),
 ]
 
 
@@ -57,10 +58,10 @@ def test_random_bytes_behind_the_magic(blob: bytes, spec: dtb.PatchSpec) -> None
 @settings(max_examples=100, deadline=None)
 @given(st.text(max_size=40), st.sampled_from(SEEDS))
 def test_any_console_text(console: str, blob: bytes) -> None:
-    outcome(blob, dtb.PatchSpec(console=console))
+    outcome(blob, dtb.PatchSpec(seeds=BOOT_SEEDS, console=console))
 
 
 @settings(max_examples=100, deadline=None)
 @given(st.text(max_size=200))
 def test_any_bootargs(bootargs: str) -> None:
-    outcome(SEEDS[0], dtb.PatchSpec(bootargs=bootargs))
+    outcome(SEEDS[0], dtb.PatchSpec(seeds=BOOT_SEEDS, bootargs=bootargs))
