@@ -18,15 +18,7 @@ from pathlib import Path, PurePosixPath
 
 from bootd.discovery.mounts import DEFAULT_MOUNT_ROOT, Mounter
 from bootd.discovery.scanner import PARSE_TIMEOUT, parse_view
-from bootd.discovery.udev import (
-    Action,
-    UuidTracker,
-    backing_devices,
-    classify,
-    is_eject_request,
-    is_media_change,
-    to_device,
-)
+from bootd.discovery.udev import Action, Decision, Step, UuidTracker, backing_devices, interpret, to_device
 from bootd.errors import BootdError
 from bootd.inventory import Inventory
 from bootd.model import Severity
@@ -38,10 +30,6 @@ from bootd.platform.block import BlockAction, BlockDevice, BlockEvent
 log = logging.getLogger(__name__)
 
 StatusCallback = Callable[[Severity, str], None]
-
-
-def _facts(dev: BlockDevice) -> tuple[str | None, str | None, str | None, str | None]:
-    return (dev.fstype, dev.uuid, dev.label, dev.node)
 
 
 class Discovery:
@@ -68,7 +56,8 @@ class Discovery:
         self._status = status
         self._uuids = UuidTracker()
         self._known: dict[str, BlockDevice] = {}
-        self._duplicates: dict[str, BlockDevice] = {}
+        self._duplicates: dict[str, tuple[BlockDevice, Decision]] = {}
+        """Devices skipped because another owns their filesystem UUID, with their classification."""
         """Devices skipped because another device carries the same filesystem."""
         self._views: dict[str, DirectoryView] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
@@ -153,7 +142,9 @@ class Discovery:
         name = dev.name
         if self.device_filter is not None and not self.device_filter(dev):
             return
-        if event.action is BlockAction.REMOVE:
+        meaning = interpret(event, self._known.get(name), scan_loop_devices=self.scan_loop_devices)
+        step, decision = meaning.step, meaning.decision
+        if step is Step.REMOVE:
             self._duplicates.pop(name, None)
             if name in self._known or name in self._tasks or name in self.mounter.mounted():
                 self._submit(name, functools.partial(self._remove, name))
@@ -161,32 +152,23 @@ class Discovery:
             for other, built in list(self._known.items()):
                 if name in backing_devices(built):
                     self._submit(other, functools.partial(self._remove, other))
-            return
-        if is_eject_request(dev):
-            # someone wants the medium (eject button, ``losetup -d``): let go of
-            # what this process mounted from it, partitions included
+        elif step is Step.EJECT:
+            # let go of what this process mounted from the medium, partitions included
             mounted = self.mounter.mounted()
             for n, d in list(self._known.items()):
                 if (n == name or d.parent == name) and (n not in mounted or mounted[n].owned):
                     self._submit(n, functools.partial(self._remove, n))
-            return
-        decision = classify(dev, scan_loop_devices=self.scan_loop_devices)
-        if decision.action is Action.SKIP:
+        elif step is Step.SKIP:
             if name in self._known or name in self._tasks:
                 self._submit(name, lambda: self._remove(name))
             else:
                 log.debug("%s: skipped: %s", name, decision.reason)
-            return
-        if decision.action is Action.LVM:
+        elif step is Step.LVM:
             self._activate_lvm()
-            return
-        known = self._known.get(name)
-        if known is not None and (_facts(known) != _facts(dev) or is_media_change(dev)):
-            self._submit(name, lambda: self._remove_then_add(dev))
-        elif known is not None and event.action is BlockAction.CHANGE:
-            return  # nothing that matters changed (udev re-reads a device after it is closed)
-        else:
-            self._submit(name, lambda: self._add(dev))
+        elif step is Step.READD:
+            self._submit(name, lambda: self._remove_then_add(dev, decision))
+        elif step is Step.ADD:
+            self._submit(name, lambda: self._add(dev, decision))
 
     def _submit(self, name: str, work: Callable[[], Awaitable[None]]) -> None:
         """Run ``work`` as the one task of device ``name``, after cancelling the previous one."""
@@ -214,19 +196,18 @@ class Discovery:
             self._idle.set()
 
     # -- work ----------------------------------------------------------------
-    async def _remove_then_add(self, dev: BlockDevice) -> None:
+    async def _remove_then_add(self, dev: BlockDevice, decision: Decision) -> None:
         await self._remove(dev.name)
-        await self._add(dev)
+        await self._add(dev, decision)
 
-    async def _add(self, dev: BlockDevice) -> None:
+    async def _add(self, dev: BlockDevice, decision: Decision) -> None:
         duplicate = self._uuids.claim(dev)
         if duplicate is not None:
             log.info("%s: same filesystem (UUID %s) as %s; skipped", dev.name, dev.uuid, duplicate)
-            self._duplicates[dev.name] = dev
+            self._duplicates[dev.name] = (dev, decision)
             return
         self._duplicates.pop(dev.name, None)
         self._known[dev.name] = dev
-        decision = classify(dev, scan_loop_devices=self.scan_loop_devices)
         if decision.action is Action.LOCKED:
             self.inventory.add_device(to_device(dev, locked=True))
             self.status(Severity.INFO, f"{dev.name}: encrypted device found (locked)")
@@ -270,10 +251,10 @@ class Discovery:
                 self._promote_duplicate(gone)
 
     def _promote_duplicate(self, gone: BlockDevice) -> None:
-        for other, dev in list(self._duplicates.items()):
+        for other, (dev, decision) in list(self._duplicates.items()):
             if dev.uuid == gone.uuid and dev.fstype == gone.fstype:
                 del self._duplicates[other]
-                self._submit(other, functools.partial(self._add, dev))
+                self._submit(other, functools.partial(self._add, dev, decision))
                 break
 
     def _forget_device(self, name: str) -> None:

@@ -1,10 +1,14 @@
-"""Which block devices are boot sources, and what kind.
+"""What a udev event means for discovery, and which block devices are boot sources.
 
-The platform turns udev's devices into :class:`BlockDevice` dataclasses; this
-module decides, purely from their properties, what discovery does with each:
-mount and scan it, show it as a locked LUKS container, activate LVM volume
-groups on it, or skip it (swap, RAID members, multipath duplicates, loop
-devices unless asked for, disks without a filesystem).
+The platform turns udev's events into :class:`BlockEvent` dataclasses; this
+module reads udev's vocabulary (actions, ``DISK_EJECT_REQUEST``,
+``DISK_MEDIA_CHANGE``, ``ID_FS_*``, ``ID_CDROM*``, device-mapper flags) and
+decides, purely from an event and what discovery knows already, what to do:
+:func:`interpret` classifies each event once into a :class:`Step`, with the
+device's :class:`Decision` (mount and scan it, show it as a locked LUKS
+container, activate LVM volume groups on it, or skip it: swap, RAID members,
+loop devices unless asked for, disks without a filesystem).
+:class:`bootd.discovery.manager.Discovery` only carries the step out.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from bootd.model import Device, DeviceType
-from bootd.platform.block import BACKING_DEVICES, BlockDevice
+from bootd.platform.block import BACKING_DEVICES, BlockAction, BlockDevice, BlockEvent
 
 SKIPPED_FSTYPES = frozenset({"swap", "linux_raid_member", "zfs_member", "bcache", "ceph", "isw_raid_member"})
 
@@ -80,6 +84,55 @@ def classify(dev: BlockDevice, *, scan_loop_devices: bool = False) -> Decision:
     if dev.prop("ID_FS_USAGE") not in (None, "filesystem"):
         return Decision(Action.SKIP, f"{fstype} is not a filesystem")
     return Decision(Action.SCAN)
+
+
+class Step(StrEnum):
+    """What discovery does for one event."""
+
+    REMOVE = "remove"
+    """The device went away: forget it (and what is built on it)."""
+    EJECT = "eject"
+    """Someone wants the medium (eject button, ``losetup -d``): let go of what is mounted from it."""
+    SKIP = "skip"
+    """Not a boot source: forget it if it was one."""
+    LVM = "lvm"
+    """An LVM physical volume: activate volume groups."""
+    ADD = "add"
+    """A new boot source (to scan, or to list as locked)."""
+    READD = "readd"
+    """A known boot source whose filesystem or medium changed: remove, then add."""
+    UNCHANGED = "unchanged"
+    """A known boot source re-read by udev with nothing that matters changed."""
+
+
+@dataclass(frozen=True)
+class Meaning:
+    step: Step
+    decision: Decision
+    """The device's classification (SCAN or LOCKED for ADD and READD)."""
+
+
+def _facts(dev: BlockDevice) -> tuple[str | None, str | None, str | None, str | None]:
+    return (dev.fstype, dev.uuid, dev.label, dev.node)
+
+
+def interpret(event: BlockEvent, known: BlockDevice | None, *, scan_loop_devices: bool = False) -> Meaning:
+    """The one classification of ``event``; ``known`` is the device as discovery last added it."""
+    dev = event.device
+    if event.action is BlockAction.REMOVE:
+        return Meaning(Step.REMOVE, Decision(Action.SKIP, "removed"))
+    if is_eject_request(dev):
+        return Meaning(Step.EJECT, Decision(Action.SKIP, "eject requested"))
+    decision = classify(dev, scan_loop_devices=scan_loop_devices)
+    if decision.action is Action.SKIP:
+        return Meaning(Step.SKIP, decision)
+    if decision.action is Action.LVM:
+        return Meaning(Step.LVM, decision)
+    if known is not None and (_facts(known) != _facts(dev) or is_media_change(dev)):
+        return Meaning(Step.READD, decision)
+    if known is not None and event.action is BlockAction.CHANGE:
+        return Meaning(Step.UNCHANGED, decision)
+    return Meaning(Step.ADD, decision)
 
 
 def backing_devices(dev: BlockDevice) -> frozenset[str]:

@@ -4,9 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from bootd.discovery.udev import Action, UuidTracker, classify, device_type, is_eject_request, to_device
+from bootd.discovery.udev import (
+    Action,
+    Step,
+    UuidTracker,
+    classify,
+    device_type,
+    interpret,
+    is_eject_request,
+    to_device,
+)
 from bootd.model import DeviceType
-from bootd.platform.block import BlockDevice
+from bootd.platform.block import BlockAction, BlockDevice, BlockEvent
 
 
 def dev(name: str = "sda1", fstype: str | None = "ext4", devtype: str = "partition", **props: str) -> BlockDevice:
@@ -97,3 +106,31 @@ def test_duplicate_uuid_is_spotted_and_released() -> None:
 def test_eject_request() -> None:
     assert is_eject_request(dev("sr0", DISK_EJECT_REQUEST="1"))
     assert not is_eject_request(dev("sr0"))
+
+
+@pytest.mark.parametrize(
+    ("action", "device", "known", "step", "decided"),
+    [
+        (BlockAction.REMOVE, dev(), dev(), Step.REMOVE, Action.SKIP),
+        (BlockAction.CHANGE, dev(name="sr0", DISK_EJECT_REQUEST="1"), None, Step.EJECT, Action.SKIP),
+        (BlockAction.ADD, dev(fstype="swap", ID_FS_USAGE="other"), None, Step.SKIP, Action.SKIP),
+        (BlockAction.ADD, dev(fstype="LVM2_member", ID_FS_USAGE="raid"), None, Step.LVM, Action.LVM),
+        (BlockAction.ADD, dev(), None, Step.ADD, Action.SCAN),
+        (BlockAction.ADD, dev(fstype="crypto_LUKS", ID_FS_USAGE="crypto"), None, Step.ADD, Action.LOCKED),
+        (BlockAction.CHANGE, dev(), dev(), Step.UNCHANGED, Action.SCAN),
+        (BlockAction.CHANGE, dev(ID_FS_UUID="new"), dev(ID_FS_UUID="old"), Step.READD, Action.SCAN),
+        (BlockAction.CHANGE, dev(DISK_MEDIA_CHANGE="1"), dev(), Step.READD, Action.SCAN),
+        (BlockAction.ADD, dev(), dev(), Step.ADD, Action.SCAN),
+    ],
+)
+def test_each_event_is_classified_once_into_one_step(
+    action: BlockAction, device: BlockDevice, known: BlockDevice | None, step: Step, decided: Action
+) -> None:
+    meaning = interpret(BlockEvent(action, device), known)
+    assert (meaning.step, meaning.decision.action) == (step, decided)
+
+
+def test_a_loop_device_event_follows_the_loop_setting() -> None:
+    loop = dev(name="loop3", devtype="disk")
+    assert interpret(BlockEvent(BlockAction.ADD, loop), None).step is Step.SKIP
+    assert interpret(BlockEvent(BlockAction.ADD, loop), None, scan_loop_devices=True).step is Step.ADD
