@@ -47,7 +47,8 @@ MENU_ACTIONS = {
 _IGNORED = {
     "prompt", "say", "display", "kbdmap", "serial", "console", "font", "noescape", "nocomplete",
     "allowoptions", "onerror", "totaltimeout", "nohalt", "f1", "f2", "f3", "f4", "f5", "f6",
-    "f7", "f8", "f9", "f10", "f11", "f12", "f0", "text", "endtext", "nerfdefault", "kaslrseed",
+    "f7", "f8", "f9", "f10", "f11", "f12", "f0", "text", "endtext", "nerfdefault", "kaslrseed", "path", "pxeretry",
+    "sendcookies",
 }  # fmt: skip
 
 
