@@ -20,13 +20,12 @@ from bootd.model import Console, Severity, StatusMessage
 
 from . import backend as be
 from .controllers.boot import BootController
-from .controllers.edit import fields_of
+from .controllers.editing import EditController
 from .controllers.host import Outcome
 from .controllers.menu import MenuModel
 from .controllers.system import SystemController
 from .views.common import Chrome, Glyphs, View
 from .views.console import ConsolePickerView
-from .views.editor import EditorView
 from .views.menu import MainMenuView
 from .views.text import ProgressView, PromptView, TextView
 
@@ -78,6 +77,7 @@ class App:
         self.connected = False
         self.boots = BootController(self)
         self.system = SystemController(self)
+        self.edits = EditController(self)
         self.outcome: Outcome | None = None
         self.loop: urwid.MainLoop | None = None
         self.tasks: set[asyncio.Task[Any]] = set()
@@ -309,11 +309,14 @@ class App:
         return keys
 
     def on_menu_action(self, action: str, option_id: str | None) -> None:
-        option = self.model.options.get(option_id) if option_id else None
+        option = self.model.option(option_id) if option_id else None
         if action == "boot" and option is not None:
-            self.boots.boot(option, None, None)
+            if not self.edits.boot(option.id):
+                self.boots.boot(option, None, None)
         elif action == "edit" and option is not None:
-            self.push(EditorView(fields_of(option), lambda f: self.boots.boot_edited(option, f), self.back))
+            self.edits.edit(option)
+        elif action == "new":
+            self.edits.new()
         elif action == "console":
             self.push(ConsolePickerView(self.consoles, self.console, self.choose_console))
         elif action == "info":

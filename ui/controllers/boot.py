@@ -9,9 +9,7 @@ from bootd.errors import AuthenticationRequired, BootdError, Cancelled
 from bootd.model import BootOption, Severity
 
 from .. import backend as be
-from ..views.editor import EditFields
 from ..views.text import ProgressView, PromptView, TextView
-from .edit import edited
 from .host import Host, Outcome
 
 
@@ -41,14 +39,6 @@ class BootController:
                     self.app.status(f"Boot of {option.name} failed: {e}", Severity.ERROR)
 
         self.with_auth(go, "Boot")
-
-    def boot_edited(self, option: BootOption, fields: EditFields) -> None:
-        try:
-            custom, args = edited(option, fields)
-        except BootdError as e:
-            self.app.status(str(e), Severity.ERROR)
-            return
-        self.boot(option, custom, args)
 
     def with_auth(self, call: Callable[[], Awaitable[None]], what: str) -> None:
         """Run ``call``; when the daemon wants the password, ask and retry."""

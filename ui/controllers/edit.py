@@ -3,12 +3,13 @@ option a person changed.  Pure functions; the disk's config is never touched."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import replace
 
 from bootd.errors import InvalidArgument
 from bootd.model import BootOption, Resource, Source
 
-from ..views.editor import EditFields
+from ..views.editor import MANUAL, EditFields
 
 
 def format_resource(r: Resource | None) -> str:
@@ -36,35 +37,82 @@ def parse_resource(text: str) -> Resource | None:
     return Resource.local(text)
 
 
-def fields_of(option: BootOption) -> EditFields:
+def fields_of(option: BootOption, devices: Iterable[str] = ()) -> EditFields:
+    """The editor's fields for ``option``; its device is preselected when it is
+    one of ``devices`` (else "Specify paths/URLs manually", with each path
+    naming its device)."""
+    known = option.device in set(devices)
+
+    def fmt(r: Resource | None) -> str:
+        if r is not None and not known and r.url is None and r.device is None and r.selector is None:
+            r = Resource.local(str(r.path), device=option.device)
+        return format_resource(r)
+
     return EditFields(
         name=option.name,
-        kernel=format_resource(option.kernel),
-        initrds=" ".join(format_resource(r) for r in option.initrds),
-        dtb=format_resource(option.dtb),
+        kernel=fmt(option.kernel),
+        initrds=" ".join(fmt(r) for r in option.initrds),
+        dtb=fmt(option.dtb),
         args=option.args,
+        device=option.device if known else MANUAL,
     )
 
 
-def edited(option: BootOption, fields: EditFields) -> tuple[BootOption | None, str | None]:
-    """``(None, args)`` when only the arguments changed (boot the option with
-    new arguments), else ``(copy, None)``: a user option to boot as given."""
-    before = fields_of(option)
-    if (fields.kernel, fields.initrds, fields.dtb) == (before.kernel, before.initrds, before.dtb):
-        return None, fields.args
-    kernel = parse_resource(fields.kernel)
+def _resources(fields: EditFields) -> tuple[Resource, tuple[Resource, ...], Resource | None]:
+    def parse(text: str) -> Resource | None:
+        r = parse_resource(text)
+        if r is not None and fields.device == MANUAL and r.url is None and r.device is None and r.selector is None:
+            raise InvalidArgument(
+                f"{text!r}: with 'Specify paths/URLs manually' write a URL or (DEVICE)/path, or choose a device"
+            )
+        return r
+
+    kernel = parse(fields.kernel)
     if kernel is None:
         raise InvalidArgument("an entry needs a kernel")
-    initrds = tuple(r for r in (parse_resource(t) for t in fields.initrds.split()) if r is not None)
+    initrds = tuple(r for r in (parse(t) for t in fields.initrds.split()) if r is not None)
+    return kernel, initrds, parse(fields.dtb)
+
+
+def edited(option: BootOption, fields: EditFields, devices: Iterable[str] = ()) -> tuple[BootOption | None, str | None]:
+    """``(None, args)`` when only the arguments changed (boot the option with
+    new arguments), else ``(copy, None)``: a user option to boot as given."""
+    before = fields_of(option, devices)
+    same_files = (fields.kernel, fields.initrds, fields.dtb, fields.device) == (
+        before.kernel,
+        before.initrds,
+        before.dtb,
+        before.device,
+    )
+    if same_files:
+        return None, fields.args
+    kernel, initrds, dtb = _resources(fields)
     copy = replace(
         option,
         id=f"{option.id}#edited",
         name=f"{option.name} (edited)",
+        device=fields.device or option.device,
         kernel=kernel,
         initrds=initrds,
-        dtb=parse_resource(fields.dtb),
+        dtb=dtb,
         args=fields.args,
         default=False,
         source=Source.USER,
     )
     return copy, None
+
+
+def new_option(fields: EditFields, number: int) -> BootOption:
+    """A boot option made from scratch with ``n`` (Petitboot's "User item N")."""
+    kernel, initrds, dtb = _resources(fields)
+    return BootOption(
+        id=f"user/{number}",
+        device=fields.device,
+        name=fields.name or f"User item {number}",
+        kernel=kernel,
+        initrds=initrds,
+        dtb=dtb,
+        args=fields.args,
+        source=Source.USER,
+        order=1000 + number,
+    )

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from bootd.model import Console, Severity, StatusMessage
+from bootd.model import BootOption, Console, Severity, StatusMessage
 
 from .. import backend as be
 from ..views.common import Glyphs, View
@@ -26,6 +26,11 @@ class Outcome:
 
 class BootsLike(Protocol):
     def with_auth(self, call: Callable[[], Awaitable[None]], what: str) -> None: ...
+    def boot(self, option: BootOption, custom: BootOption | None, args: str | None) -> None: ...
+
+
+class MenuLike(Protocol):
+    def focus_key(self, key: str) -> bool: ...
 
 
 class Host(Protocol):
@@ -42,6 +47,9 @@ class Host(Protocol):
 
     @property
     def boots(self) -> BootsLike: ...
+    @property
+    def menu(self) -> MenuLike: ...
+    def show_help(self) -> None: ...
     def spawn(self, coro: Awaitable[Any], what: str) -> None: ...
     def redraw(self) -> None: ...
     def quit(self, outcome: Outcome) -> None: ...

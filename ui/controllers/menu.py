@@ -30,6 +30,8 @@ class MenuModel:
     options: dict[str, BootOption] = field(default_factory=dict)
     devices: dict[str, Device] = field(default_factory=dict)
     candidate: str | None = None
+    local: dict[str, BootOption] = field(default_factory=dict)
+    """Entries made or changed in this menu's editor (not the daemon's)."""
 
     def reset(self, devices: Iterable[Device], options: Iterable[BootOption]) -> None:
         self.devices = {d.id: d for d in devices}
@@ -48,9 +50,15 @@ class MenuModel:
         self.devices.pop(device_id, None)
         for oid in [o.id for o in self.options.values() if o.device == device_id]:
             del self.options[oid]
+        for oid in [o.id for o in self.local.values() if o.device == device_id]:
+            del self.local[oid]
+
+    def option(self, option_id: str) -> BootOption | None:
+        return self.options.get(option_id) or self.local.get(option_id)
 
     def rows(self, *, allow_shell: bool = True) -> list[MenuRow]:
-        return build_rows(self.devices, self.options.values(), self.candidate, allow_shell=allow_shell)
+        options = [*self.options.values(), *(o for oid, o in self.local.items() if oid not in self.options)]
+        return build_rows(self.devices, options, self.candidate, allow_shell=allow_shell)
 
 
 def shown_names(options: Iterable[BootOption]) -> dict[str, str]:

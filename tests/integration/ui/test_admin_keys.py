@@ -79,3 +79,30 @@ def test_ctrl_l_paints_the_whole_screen_again(stack: Stack, tmux: Tmux) -> None:
     text = tmux.wait(pane, lambda t: "NOISE" not in t)
     assert "Fedora Linux 40" in text and "System information" in text
     assert sys.platform.startswith("linux")
+
+
+def test_the_editor_boots_nothing_by_accident(stack: Stack, tmux: Tmux) -> None:
+    """Enter on a field moves on, Space on OK puts the copy in the menu; only Enter there boots."""
+    pane = tmux.start(menu_argv(stack.bus.address, "--exit-on-boot"))
+    tmux.wait(pane, "Fedora Linux 40")
+    tmux.keys(pane, "e")
+    text = tmux.wait(pane, "Specify paths/URLs manually")
+    assert "(X) sda2" in text and "< OK >" in text
+    tmux.keys(pane, "End")
+    tmux.type(pane, " petitboot=habits")
+    tmux.keys(pane, "Up", "Up", "Down", "Down", "Enter")  # Arguments -> Initrds -> Arguments -> the buttons
+    tmux.keys(pane, "Space")
+    text = tmux.wait(pane, "(edited): press Enter to boot it")
+    assert "Fedora Linux 40 (edited)" in text and "Booted" not in text
+    assert asyncio.run(state(stack)) != "booted"
+    tmux.keys(pane, "Enter")
+    tmux.wait(pane, "MENU-EXIT=0", timeout=30)
+    assert "petitboot=habits" in tmux.history(pane)
+
+
+async def state(stack: Stack) -> str:
+    client = await BootdClient.connect(stack.bus.address)
+    try:
+        return (await client.get_state()).state
+    finally:
+        client.close()

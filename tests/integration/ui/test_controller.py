@@ -83,6 +83,7 @@ async def test_edited_boot_behind_a_password(app: App, stack: Stack) -> None:
         assert isinstance(editor, EditorView)
         editor.args.set_edit_text("root=UUID=2f6c7c4e ro edited=1")
         editor.submit()
+        h.press(app.chrome, "enter")  # OK put the copy in the menu, selected; Enter boots it
         await until(lambda: isinstance(app.stack[-1], PromptView))
         prompt = app.stack[-1]
         assert isinstance(prompt, PromptView)

@@ -73,6 +73,8 @@ def test_a_boot_ends_the_demo_with_what_would_happen(tmux: Tmux, short_dir: Path
     tmux.keys(pane, "End")
     tmux.type(pane, " from=demo")
     tmux.keys(pane, "Tab", "Enter")
+    tmux.wait(pane, "(edited): press Enter to boot it")
+    tmux.keys(pane, "Enter")
     tmux.wait(pane, "MENU-EXIT=0", timeout=30)
     text = tmux.history(pane)
     assert "kexec load:    kexec -l" in text
@@ -134,7 +136,9 @@ def test_editing_and_booting_on_the_bundled_machine(tmux: Tmux, short_dir: Path)
     text = tmux.wait(pane, "Arguments:")
     entry = next(line for line in text.splitlines() if line.startswith("Entry: ")).removeprefix("Entry: ")
     tmux.type(pane, " from=the-demo")
-    tmux.keys(pane, "Tab", "Enter")
+    tmux.keys(pane, "Tab", "Enter")  # OK: the changed copy goes in the menu, selected
+    tmux.wait(pane, f"{entry} (edited)")
+    tmux.keys(pane, "Enter")
     tmux.wait(pane, "MENU-EXIT=0", timeout=30)
     text = tmux.history(pane)
     assert f"Booted:        {entry}" in text

@@ -72,7 +72,9 @@ def test_edit_arguments_pick_hvc0_and_boot(stack: Stack, tmux: Tmux) -> None:
     tmux.wait(pane, "Arguments:")
     tmux.keys(pane, "End")
     tmux.type(pane, " debug=menu-test")
-    tmux.keys(pane, "Tab", "Enter")
+    tmux.keys(pane, "Tab", "Enter")  # OK: the changed copy goes in the menu, selected; Enter boots it
+    tmux.wait(pane, "(edited)")
+    tmux.keys(pane, "Enter")
     tmux.wait(pane, "MENU-EXIT=0", timeout=30)
     text = tmux.history(pane)
     assert f"stdout-path:   {OPAL0}" in text

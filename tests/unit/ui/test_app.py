@@ -99,6 +99,11 @@ async def test_edit_arguments_boots_with_new_arguments_after_password() -> None:
     editor.args.set_edit_text("root=/dev/sda2 ro console=hvc0")
     editor.submit()
     await settle(app)
+    assert not any(str(c[0]).startswith("boot") for c in b.calls), "OK puts the copy in the menu; it does not boot"
+    assert app.menu.focused_key == f"opt:{UBUNTU.id}#edited"
+    assert "Ubuntu (edited)" in h.focus_line(app.menu)
+    h.press(app.chrome, "enter")
+    await settle(app)
     prompt = app.stack[-1]
     assert isinstance(prompt, PromptView)
     prompt.edit.set_edit_text("nope")
@@ -120,6 +125,8 @@ async def test_edit_kernel_boots_a_custom_copy() -> None:
     assert isinstance(editor, EditorView)
     editor.kernel.set_edit_text("(sdb1)/vmlinuz-rescue")
     editor.submit()
+    await settle(app)
+    h.press(app.chrome, "enter")
     await settle(app)
     call = b.calls[-1]
     assert call[0] == "boot_custom"

@@ -1,0 +1,100 @@
+"""Editing and making entries, as Petitboot does: the editor's OK puts the
+changed copy (or the new entry) in the menu, selected, and Enter there
+boots it.  The copies live in this menu only; the daemon learns of one when
+it is booted."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from bootd.errors import BootdError
+from bootd.model import BootOption, DeviceType, Severity
+
+from ..views.editor import MANUAL, EditFields, EditorView
+from .edit import edited, fields_of, new_option
+from .host import Host
+
+
+@dataclass(frozen=True)
+class LocalEntry:
+    """An entry made in this menu: what it shows and how it boots."""
+
+    shown: BootOption
+    original: BootOption
+    custom: BootOption | None
+    """Booted with BootCustom; None: boot ``original`` with ``args``."""
+    args: str | None
+
+
+class EditController:
+    def __init__(self, app: Host) -> None:
+        self.app = app
+        self.entries: dict[str, LocalEntry] = {}
+        self._made = 0
+
+    def devices(self) -> list[tuple[str, str]]:
+        """The devices files can be on (not network interfaces: those are URLs)."""
+        devs = [d for d in self.app.model.devices.values() if d.type is not DeviceType.NETWORK]
+        return [(d.id, d.title) for d in sorted(devs, key=lambda d: d.id)]
+
+    def edit(self, option: BootOption) -> None:
+        entry = self.entries.get(option.id)
+        base = entry.original if entry is not None else option
+        ids = [d for d, _t in self.devices()]
+        fields = fields_of(option if entry is None or entry.custom is None else entry.custom, ids)
+        if entry is not None and entry.custom is None:
+            fields = replace(fields, args=entry.args or "")
+        fields = replace(fields, name=base.name)
+        view = EditorView(
+            fields, lambda f: self.save(base, f), self.app.back, devices=self.devices(), on_help=self.app.show_help
+        )
+        self.app.push(view)
+
+    def new(self) -> None:
+        devices = self.devices()
+        fields = EditFields(
+            name="", kernel="", initrds="", dtb="", args="", device=devices[0][0] if devices else MANUAL
+        )
+        view = EditorView(fields, self.save_new, self.app.back, devices=devices, on_help=self.app.show_help)
+        view.walker.set_focus(view.first_field)
+        self.app.push(view)
+
+    def save(self, option: BootOption, fields: EditFields) -> None:
+        try:
+            custom, args = edited(option, fields, [d for d, _t in self.devices()])
+        except BootdError as e:
+            self.app.status(str(e), Severity.ERROR)
+            return
+        shown = custom or replace(
+            option, id=f"{option.id}#edited", name=f"{option.name} (edited)", args=args or "", default=False
+        )
+        shown = replace(shown, order=option.order)
+        self._put(LocalEntry(shown, option, custom, args))
+
+    def save_new(self, fields: EditFields) -> None:
+        self._made += 1
+        try:
+            option = new_option(fields, self._made)
+        except BootdError as e:
+            self._made -= 1
+            self.app.status(str(e), Severity.ERROR)
+            return
+        self._put(LocalEntry(option, option, option, None))
+
+    def _put(self, entry: LocalEntry) -> None:
+        self.entries[entry.shown.id] = entry
+        self.app.model.local[entry.shown.id] = entry.shown
+        self.app.to_menu()
+        self.app.menu.focus_key(f"opt:{entry.shown.id}")
+        self.app.status(f"{entry.shown.name}: press Enter to boot it (the disk is not changed)")
+
+    def boot(self, option_id: str) -> bool:
+        """Boot a local entry; False when ``option_id`` is none of them."""
+        entry = self.entries.get(option_id)
+        if entry is None:
+            return False
+        if entry.shown.device and entry.shown.device not in self.app.model.devices:
+            self.app.status(f"{entry.shown.name}: its device is gone", Severity.ERROR)
+            return True
+        self.app.boots.boot(entry.original if entry.custom is None else entry.custom, entry.custom, entry.args)
+        return True
