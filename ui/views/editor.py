@@ -11,7 +11,7 @@ from typing import Any
 
 import urwid
 
-from ui.views.common import FieldEdit, Size, View, button, field, labelled
+from .common import FieldEdit, Size, View, button, field, labelled
 
 EDITOR_HELP = """\
 Edit entry
