@@ -91,6 +91,13 @@ class ResourceError(BootdError):
     dbus_name = f"{ERROR_PREFIX}.ResourceFailed"
 
 
+class ResourceNotFound(ResourceError):
+    """The server (or filesystem) says the file is not there.
+
+    Network discovery tries the next PXE config candidate on this error and
+    gives up on any other."""
+
+
 class DtbError(BootdError):
     """A device tree could not be read, patched or validated."""
 

@@ -26,6 +26,7 @@ VIOLATIONS: dict[str, tuple[str, str]] = {
     "pure": ("bootd/settings.py", "import asyncio"),
     "core-speaks-model": ("bootd/loader/kexec.py", "import bootd.dbus.names"),
     "platform-choice": ("bootd/cli/dtb.py", "import bootd.platform.linux_boot"),
+    "sockets": ("bootd/discovery/pxe_fetch.py", "import socket"),
     "acyclic": ("ui/controllers/host.py", "import ui.controllers.boot"),
 }
 
@@ -71,3 +72,20 @@ def test_contract_fails_on_a_violation(tree: Path, contract: str) -> None:
         path.write_text(original, encoding="utf-8")
     assert broken.returncode != 0, broken.stdout
     assert "BROKEN" in broken.stdout and "Contracts: 0 kept, 1 broken." in broken.stdout, broken.stdout
+
+
+def test_urllib_request_only_under_platform() -> None:
+    """What the sockets contract cannot name: urllib.request (its opener opens sockets)."""
+    import ast
+
+    found = []
+    for path in sorted([*ROOT.glob("bootd/**/*.py"), *ROOT.glob("ui/**/*.py")]):
+        if path.is_relative_to(ROOT / "bootd/platform"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module, *(f"{node.module}.{a.name}" for a in node.names)]
+            if any(n == "urllib.request" or n.startswith("urllib.request.") for n in names):
+                found.append(str(path.relative_to(ROOT)))
+    assert found == []

@@ -15,14 +15,12 @@ import contextlib
 import logging
 import tempfile
 import urllib.parse
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
 from bootd.discovery.network_settings import NetworkSettings
-from bootd.errors import BootdError
+from bootd.errors import BootdError, ResourceNotFound
 from bootd.loader.download import fetch, scheme_of
-from bootd.loader.transfer import ResourceNotFound
 from bootd.model import BootOption, Severity
 from bootd.parsers import pxe
 from bootd.platform import Platform
@@ -58,7 +56,7 @@ class PxeConfigLoader:
         parts = urllib.parse.urlsplit(url)
         if parts.netloc not in ("", "localhost"):
             return False
-        path = Path(urllib.request.url2pathname(parts.path))
+        path = Path(urllib.parse.unquote(parts.path))
         if not path.is_absolute():
             return False
         return path.resolve().is_relative_to(root.resolve())

@@ -24,20 +24,17 @@ import asyncio
 import contextlib
 import logging
 import os
-import socket
-import ssl
 import stat
 import threading
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
-from typing import BinaryIO
+from typing import Protocol
 
 from bootd import __version__
-from bootd.errors import BootdError, NetworkError, ResourceError, Timeout
-from bootd.loader.transfer import Progress, ProgressMeter, ResourceNotFound, describe_size, too_large
+from bootd.errors import NetworkError, ResourceError, ResourceNotFound
+from bootd.loader.transfer import Progress, ProgressMeter, describe_size, too_large
+from bootd.platform import sockets
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +43,10 @@ SCHEMES = ("file", "http", "https", "tftp")
 USER_AGENT = f"bootd/{__version__}"
 
 _default_proxies: dict[str, str] | None = None
+
+
+class _Readable(Protocol):
+    def read(self, n: int, /) -> bytes: ...
 
 
 def set_default_proxies(proxies: Mapping[str, str] | None) -> None:
@@ -139,7 +140,7 @@ def _fetch_blocking(
     return _fetch_http(url, part, max_bytes, timeout, meter, proxies, cancel)
 
 
-def _copy(src: BinaryIO, part: Path, url: str, max_bytes: int, meter: ProgressMeter, cancel: threading.Event) -> int:
+def _copy(src: _Readable, part: Path, url: str, max_bytes: int, meter: ProgressMeter, cancel: threading.Event) -> int:
     n = 0
     if cancel.is_set():  # cancelled while waiting for the server: leave no file behind
         raise ResourceError(f"download of {url} was cancelled")
@@ -165,7 +166,7 @@ def _fetch_file(url: str, part: Path, max_bytes: int, meter: ProgressMeter, canc
     parts = urllib.parse.urlsplit(url)
     if parts.netloc not in ("", "localhost"):
         raise ResourceError(f"cannot fetch {url}: file URLs must name a local path")
-    path = Path(urllib.request.url2pathname(parts.path))
+    path = Path(urllib.parse.unquote(parts.path))
     try:
         with open(path, "rb") as src:
             st = os.fstat(src.fileno())
@@ -187,15 +188,6 @@ def _is_regular(mode: int) -> bool:
     return stat.S_ISREG(mode)
 
 
-def _opener(proxies: Mapping[str, str] | None) -> urllib.request.OpenerDirector:
-    chosen = proxies if proxies is not None else _default_proxies
-    handlers: list[urllib.request.BaseHandler] = []
-    if chosen is not None:
-        handlers.append(urllib.request.ProxyHandler({k: v for k, v in chosen.items() if k in ("http", "https") and v}))
-    handlers.append(urllib.request.HTTPSHandler(context=ssl.create_default_context()))
-    return urllib.request.build_opener(*handlers)
-
-
 def _fetch_http(
     url: str,
     part: Path,
@@ -205,44 +197,14 @@ def _fetch_http(
     proxies: Mapping[str, str] | None,
     cancel: threading.Event,
 ) -> int:
-    request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT, "Accept-Encoding": "identity"})
-    try:
-        with _opener(proxies).open(request, timeout=timeout) as resp:
-            length = resp.headers.get("Content-Length")
-            if length is not None and length.strip().isdigit():
-                meter.total = int(length)
-                if meter.total > max_bytes:
-                    raise too_large(url, meter.total, max_bytes)
-            n = _copy(resp, part, url, max_bytes, meter, cancel)
-            if meter.total is not None and n != meter.total:
-                raise NetworkError(f"cannot fetch {url}: the connection ended after {n} of {meter.total} bytes")
-            return n
-    except BootdError:
-        raise
-    except urllib.error.HTTPError as e:
-        if e.code in (404, 410):
-            raise ResourceNotFound(f"{url}: not found on the server (HTTP {e.code})") from None
-        raise ResourceError(f"cannot fetch {url}: HTTP {e.code} {e.reason}") from None
-    except urllib.error.URLError as e:
-        raise _network_error(url, e.reason, timeout) from None
-    except (TimeoutError, OSError) as e:
-        raise _network_error(url, e, timeout) from None
-    except ValueError as e:  # malformed URL or response
-        raise ResourceError(f"cannot fetch {url}: {e}") from None
-    except Exception as e:  # http.client.HTTPException and friends
-        raise NetworkError(f"cannot fetch {url}: {type(e).__name__}: {e}") from None
-
-
-def _network_error(url: str, reason: object, timeout: float) -> BootdError:
-    if isinstance(reason, TimeoutError | socket.timeout):
-        return Timeout(f"{url}: no data from the server for {timeout:g} s; giving up")
-    if isinstance(reason, socket.gaierror):
-        host = urllib.parse.urlsplit(url).hostname or "?"
-        return NetworkError(f"cannot fetch {url}: cannot resolve host {host!r}")
-    if isinstance(reason, ssl.SSLError):
-        return NetworkError(f"cannot fetch {url}: TLS error: {reason}")
-    if isinstance(reason, ConnectionRefusedError):
-        return NetworkError(f"cannot fetch {url}: connection refused")
-    if isinstance(reason, OSError):
-        return NetworkError(f"cannot fetch {url}: {reason.strerror or reason}")
-    return NetworkError(f"cannot fetch {url}: {reason}")
+    chosen = proxies if proxies is not None else _default_proxies
+    headers = {"User-Agent": USER_AGENT, "Accept-Encoding": "identity"}
+    with sockets.http_get(url, headers=headers, timeout=timeout, proxies=chosen) as body:
+        if body.length is not None:
+            meter.total = body.length
+            if meter.total > max_bytes:
+                raise too_large(url, meter.total, max_bytes)
+        n = _copy(body, part, url, max_bytes, meter, cancel)
+        if meter.total is not None and n != meter.total:
+            raise NetworkError(f"cannot fetch {url}: the connection ended after {n} of {meter.total} bytes")
+        return n

@@ -78,6 +78,7 @@ class Seeds:
         """New seeds from the kernel's RNG (getrandom(2))."""
         return Seeds(os.urandom(KASLR_SEED_BYTES), os.urandom(RNG_SEED_BYTES), add)
 
+
 _VGA_TTY = re.compile(r"tty\d*")
 _OPAL_HVC = re.compile(r"hvc(\d+)")
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import socket
 import struct
 import time
 import urllib.parse
@@ -21,8 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from bootd.errors import BootdError, NetworkError, ResourceError, Timeout
-from bootd.loader.transfer import ProgressMeter, ResourceNotFound, describe_size, too_large
+from bootd.errors import BootdError, NetworkError, ResourceError, ResourceNotFound, Timeout
+from bootd.loader.transfer import ProgressMeter, describe_size, too_large
+from bootd.platform import sockets
 
 log = logging.getLogger(__name__)
 
@@ -273,10 +273,7 @@ async def _transfer(
     timeout: float,
     meter: ProgressMeter,
 ) -> int:
-    loop = asyncio.get_running_loop()
-    transport, client = await loop.create_datagram_endpoint(
-        lambda: _Client(url, server, max_bytes, timeout, meter), family=family
-    )
+    transport, client = await sockets.open_udp(lambda: _Client(url, server, max_bytes, timeout, meter), family)
     writer = asyncio.create_task(_write_chunks(client, out))
     try:
         client.start(filename, options)
@@ -296,15 +293,12 @@ async def _transfer(
 async def tftp_fetch(url: str, part: Path, *, max_bytes: int, timeout: float, meter: ProgressMeter) -> int:
     """Download ``url`` into ``part``; see :func:`bootd.loader.download.fetch`."""
     target = parse_tftp_url(url)
-    loop = asyncio.get_running_loop()
     try:
-        infos = await asyncio.wait_for(loop.getaddrinfo(target.host, target.port, type=socket.SOCK_DGRAM), timeout)
+        family, server = await asyncio.wait_for(sockets.resolve_udp(target.host, target.port), timeout)
     except TimeoutError:
         raise Timeout(f"{url}: resolving {target.host} took longer than {timeout:g} s") from None
     except OSError:
         raise NetworkError(f"cannot fetch {url}: cannot resolve host {target.host!r}") from None
-    family, _, _, _, sockaddr = infos[0]
-    server = (str(sockaddr[0]), int(sockaddr[1]))
     out = await asyncio.to_thread(open, part, "wb")
     try:
         options = {"blksize": BLKSIZE, "tsize": 0, "windowsize": WINDOWSIZE}

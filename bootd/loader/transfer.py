@@ -20,13 +20,6 @@ PROGRESS_STEP = 256 * 1024
 """Report progress at most once per this many bytes."""
 
 
-class ResourceNotFound(ResourceError):
-    """The server (or filesystem) says the file is not there.
-
-    Network discovery tries the next PXE config candidate on this error and
-    gives up on any other."""
-
-
 def describe_size(n: int) -> str:
     """``1000 bytes``, ``1.5 KiB``, ``64.0 MiB``, ``2.0 GiB``."""
     if n < 1024:

@@ -13,10 +13,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bootd.errors import NetworkError, ResourceError, Timeout
+from bootd.errors import NetworkError, ResourceError, ResourceNotFound, Timeout
 from bootd.loader import tftp
 from bootd.loader.download import fetch, set_default_proxies
-from bootd.loader.transfer import ResourceNotFound
 from tests.unit.network.tftpserver import Behaviour, start
 
 DATA = bytes(range(256)) * 4096  # 1 MiB
