@@ -43,6 +43,8 @@ matches; bootd looks the UUID up as meant.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from bootd.model import BootOption, Device, Diagnostic, ParseResult, Resource, Severity, Source
@@ -54,7 +56,8 @@ CONFIG_PATHS: tuple[str, ...] = ("/boot/petitboot.conf", "/petitboot.conf")
 KEYWORDS: tuple[str, ...] = ("name", "image", "initrd", "args", "dtb", "description", "default", "dev_description")
 _GLOBALS = ("default", "dev_description")
 _PARAMS = ("image", "initrd", "args", "dtb", "description")
-_BLANK = " \t"
+_KEYWORD = re.compile("|".join(sorted(KEYWORDS, key=len, reverse=True)))
+_DELIM = re.compile(r"[ \t]+")
 
 
 @dataclass(frozen=True)
@@ -65,47 +68,27 @@ class Token:
     line: int
 
 
-def tokens(text: str) -> list[Token]:
+def tokens(text: str) -> Iterator[Token]:
     """Petitboot's lexer: keywords anywhere outside a value, one delimiter
     after a keyword, then the rest of the line as a word; other characters
-    outside a value are passed over."""
-    out: list[Token] = []
-    state = "initial"
+    outside a value are passed over.  Linear in the text."""
     i, line, n = 0, 1, len(text)
     while i < n:
-        ch = text[i]
-        if state == "args":
-            if ch == "\n":
-                while i < n and text[i] == "\n":
-                    line += 1
-                    i += 1
-                state = "initial"
-                continue
-            end = text.find("\n", i)
-            end = n if end < 0 else end
-            out.append(Token("word", text[i:end], line))
-            i = end
-            continue
-        if ch in _BLANK:
-            j = i
-            while j < n and text[j] in _BLANK:
-                j += 1
-            if state == "label":
-                out.append(Token("delim", text[i:j], line))
-                state = "args"
-            i = j
-            continue
-        if state == "initial":
-            keyword = next((k for k in KEYWORDS if text.startswith(k, i)), None)
-            if keyword is not None:
-                out.append(Token(keyword, keyword, line))
-                state = "label"
-                i += len(keyword)
-                continue
-        if ch == "\n":
-            line += 1
-        i += 1
-    return out
+        m = _KEYWORD.search(text, i)  # the lexer passes over everything before a keyword
+        if m is None:
+            return
+        line += text.count("\n", i, m.start())
+        yield Token(m.group(), m.group(), line)
+        d = _DELIM.search(text, m.end())  # then over everything up to blanks
+        if d is None:
+            return
+        line += text.count("\n", m.end(), d.start())
+        yield Token("delim", d.group(), line)
+        end = text.find("\n", d.end())
+        end = n if end < 0 else end
+        if end > d.end():
+            yield Token("word", text[d.end() : end], line)
+        i = end
 
 
 @dataclass
@@ -115,8 +98,8 @@ class _Option:
     image: str | None = None
     initrd: str | None = None
     dtb: str | None = None
-    args: str | None = None
-    description: str | None = None
+    args: list[str] = field(default_factory=list)
+    description: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -130,26 +113,47 @@ class _Reading:
         self.diags.append(Diagnostic(severity, message, file=self.path, line=line))
 
 
+class _Stream:
+    """The tokens with two of lookahead (the grammar needs no more)."""
+
+    def __init__(self, text: str) -> None:
+        self._it = tokens(text)
+        self._ahead: list[Token] = []
+        self.last: Token | None = None
+
+    def peek(self, k: int = 0) -> Token | None:
+        while len(self._ahead) <= k:
+            tok = next(self._it, None)
+            if tok is None:
+                return None
+            self._ahead.append(tok)
+        return self._ahead[k]
+
+    def take(self) -> Token:
+        tok = self.peek()
+        assert tok is not None
+        self.last = self._ahead.pop(0)
+        return tok
+
+
 def read(text: str, path: str) -> _Reading:
     """The options Petitboot's grammar accepts from ``text``, in file order."""
     r = _Reading(path)
-    toks = tokens(text)
-    pos = 0
+    toks = _Stream(text)
     current: _Option | None = None
 
     def value() -> str | None:
-        nonlocal pos
-        if pos + 1 < len(toks) and toks[pos].kind == "delim" and toks[pos + 1].kind == "word":
-            pos += 2
-            return toks[pos - 1].value
+        delim, word = toks.peek(), toks.peek(1)
+        if delim is not None and word is not None and delim.kind == "delim" and word.kind == "word":
+            toks.take()
+            return toks.take().value
         return None
 
-    while pos < len(toks):
-        tok = toks[pos]
+    while (tok := toks.peek()) is not None:
         allowed = (*_GLOBALS, "name") if current is None else ("name", *_PARAMS)
         if tok.kind not in allowed:
             break
-        pos += 1
+        toks.take()
         word = value()
         if word is None:
             break
@@ -162,17 +166,19 @@ def read(text: str, path: str) -> _Reading:
             if current is not None:
                 r.options.append(current)
             current = _Option(word, tok.line)
-            if pos >= len(toks) or toks[pos].kind not in _PARAMS:
+            following = toks.peek()
+            if following is None or following.kind not in _PARAMS:
                 break  # an option needs a statement after its name
         elif current is not None:
             _param(r, current, tok, word)
     else:
         if current is not None:
             r.options.append(current)
-        elif toks:
-            r.note(Severity.INFO, "no option (a 'name' line starts one)", toks[-1].line)
+        elif toks.last is not None:
+            r.note(Severity.INFO, "no option (a 'name' line starts one)", toks.last.line)
         return r
-    bad = toks[pos] if pos < len(toks) else toks[-1]
+    bad = toks.peek() or toks.last
+    assert bad is not None
     what = f"'{bad.value.strip()}'" if bad.kind == "word" else bad.kind if bad.kind != "delim" else "blanks"
     dropped = f"; option {current.name!r} is dropped" if current is not None else ""
     message = f"syntax error at {what}: the rest is not read, as Petitboot stops here{dropped}"
@@ -182,8 +188,7 @@ def read(text: str, path: str) -> _Reading:
 
 def _param(r: _Reading, opt: _Option, tok: Token, word: str) -> None:
     if tok.kind in ("args", "description"):
-        joined = (getattr(opt, tok.kind) or "") + word
-        setattr(opt, tok.kind, joined)
+        getattr(opt, tok.kind).append(word)  # joined without a separator
     elif getattr(opt, tok.kind) is not None:
         r.note(Severity.INFO, f"a second {tok.kind} for {opt.name!r} is ignored", tok.line)
     else:
@@ -239,11 +244,11 @@ def parse(view: DeviceView, ctx: ParseContext) -> ParseResult:
                 kernel=resource(opt.image, view.device),
                 initrds=(resource(opt.initrd, view.device),) if opt.initrd is not None else (),
                 dtb=resource(opt.dtb, view.device) if opt.dtb is not None else None,
-                args=opt.args or "",
+                args="".join(opt.args),
                 default=is_default,
                 source=Source.PETITBOOT,
                 entry_id=opt.name,
-                properties=(("description", opt.description),) if opt.description else (),
+                properties=(("description", "".join(opt.description)),) if opt.description else (),
             )
         )
     if reading.default is not None and not chosen:
