@@ -97,6 +97,10 @@ class Daemon:
         return self.config.current
 
     @property
+    def settings_problems(self) -> tuple[str, ...]:
+        return self.config.problems
+
+    @property
     def countdown(self) -> Countdown:
         return self.autoboot.state
 

@@ -10,7 +10,13 @@ Layers, later ones win, each optional:
 5. ``<root>/etc/bootd/bootd.toml.d/*.toml`` in name order.
 
 A layer that cannot be read or parsed, or holds an invalid value, is skipped
-with a loud warning: bootd always starts.
+with a loud warning: bootd always starts.  It never starts unprotected,
+though (:func:`load_state`): while any layer is broken, or holds an invalid
+``password``/``restrict``, the protection in force is the last one read from
+intact files (kept in :attr:`Paths.protection` each time every layer reads
+cleanly); without such a record the password is :data:`LOCKED` (no password
+opens it) until the file is repaired.  Writes go through
+:mod:`bootd.settings_write`.
 """
 
 from __future__ import annotations
@@ -36,6 +42,13 @@ MAX_FILE = 256 * 1024
 RESTRICT_VALUES = ("changes", "all")
 BOOT_ORDER_TYPES = tuple(str(t) for t in DeviceType)
 MAX_TIMEOUT = 24 * 3600
+MAX_BOOT_ORDER = 64
+"""The most ``boot_order`` items (a real machine has a handful)."""
+PROTECTION = ("password", "restrict")
+"""The settings that guard the machine: never dropped because a file is broken."""
+LOCKED = "locked$settings-file-unreadable"
+"""The password in force when the settings are broken and nothing records the
+protection that was in force: it matches no password."""
 
 
 @dataclass(frozen=True)
@@ -113,6 +126,8 @@ def _order(key: str, v: Any) -> tuple[str, ...]:
         v = [x for x in v.replace(",", " ").split() if x]
     if not isinstance(v, list | tuple) or not all(isinstance(x, str) for x in v):
         raise ConfigError(f"{key} must be a list of strings, not {v!r}")
+    if len(v) > MAX_BOOT_ORDER:
+        raise ConfigError(f"{key} has {len(v)} items; at most {MAX_BOOT_ORDER} are allowed")
     return tuple(validate_boot_order_item(x) for x in v)
 
 
@@ -156,8 +171,11 @@ def validate(key: str, value: Any) -> Any:
     return VALIDATORS[key](key, value)
 
 
-def merge(layers: list[Layer], warn: Callable[[str], None] | None = None) -> Settings:
-    """Apply ``layers`` in order over the defaults; bad values are skipped."""
+def merge(
+    layers: list[Layer], warn: Callable[[str], None] | None = None, *, problems: list[str] | None = None
+) -> Settings:
+    """Apply ``layers`` in order over the defaults; bad values are skipped
+    (and, for :data:`PROTECTION` keys, noted in ``problems``)."""
     values: dict[str, Any] = {}
     for layer in layers:
         for key, raw in layer.values.items():
@@ -170,6 +188,8 @@ def merge(layers: list[Layer], warn: Callable[[str], None] | None = None) -> Set
                 log.warning("%s", msg)
                 if warn is not None:
                     warn(msg)
+                if problems is not None and key in PROTECTION:
+                    problems.append(msg)
     return replace(DEFAULTS, **values)
 
 
@@ -249,6 +269,11 @@ class Paths:
     def dropin_dir(self) -> Path:
         return self.root / "etc/bootd/bootd.toml.d"
 
+    @property
+    def protection(self) -> Path:
+        """The password hash and ``restrict`` last read from intact files."""
+        return self.root / "var/lib/bootd/protection.toml"
+
     def dropins(self) -> list[Path]:
         try:
             return sorted(p for p in self.dropin_dir.iterdir() if p.suffix == ".toml" and p.is_file())
@@ -256,37 +281,106 @@ class Paths:
             return []
 
 
-def read_layer(path: Path, warn: Callable[[str], None] | None = None) -> Layer | None:
-    """One TOML file as a layer; None when absent; corrupt -> warning and None."""
+class Unreadable(ConfigError):
+    """A settings file exists but cannot be used; the message says why."""
+
+
+def parse_file(path: Path) -> dict[str, Any] | None:
+    """A settings file's TOML (None when absent); :class:`Unreadable` otherwise."""
     try:
         if path.stat().st_size > MAX_FILE:
-            raise ConfigError(f"larger than {MAX_FILE} bytes")
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+            raise Unreadable(f"larger than {MAX_FILE} bytes")
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return None
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, ConfigError) as e:
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
+        raise Unreadable(str(e)) from None
+
+
+def read_layer(
+    path: Path, warn: Callable[[str], None] | None = None, *, problems: list[str] | None = None
+) -> Layer | None:
+    """One TOML file as a layer; None when absent; corrupt -> warning and None."""
+    try:
+        data = parse_file(path)
+    except Unreadable as e:
         msg = f"settings file {path} is unreadable ({e}); using the other layers and the defaults"
         log.warning("%s", msg)
         if warn is not None:
             warn(msg)
+        if problems is not None:
+            problems.append(msg)
         return None
-    return Layer(str(path), data)
+    return None if data is None else Layer(str(path), data)
 
 
-def load(
+@dataclass(frozen=True)
+class LoadState:
+    settings: Settings
+    problems: tuple[str, ...] = ()
+    """Why the protection in force did not come from the files as they are."""
+
+
+def _recorded_protection(paths: Paths) -> dict[str, str] | None:
+    try:
+        data = parse_file(paths.protection)
+        if data is None:
+            return None
+        return {key: validate(key, data[key]) for key in PROTECTION}
+    except (ConfigError, KeyError):
+        return None
+
+
+def _record_protection(paths: Paths, s: Settings) -> None:
+    want = {key: getattr(s, key) for key in PROTECTION}
+    if _recorded_protection(paths) == want:
+        return
+    text = "".join(f'{key} = "{value}"\n' for key, value in want.items())
+    try:
+        atomic_write(paths.protection, ("# bootd's record of the protection in force; do not edit\n" + text).encode())
+    except OSError as e:
+        log.warning("cannot record the protection in force in %s: %s", paths.protection, e.strerror)
+
+
+def load_state(
     paths: Paths, *, nvram: Mapping[str, Any] | None = None, warn: Callable[[str], None] | None = None
-) -> Settings:
+) -> LoadState:
+    """The settings in force, failing closed (see the module docstring)."""
     layers: list[Layer] = []
-    vendor = read_layer(paths.vendor, warn)
+    problems: list[str] = []
+    vendor = read_layer(paths.vendor, warn, problems=problems)
     if vendor is not None:
         layers.append(vendor)
     if nvram:
         layers.append(Layer("NVRAM (petitboot,*)", nvram))
     for path in [paths.main, *paths.dropins()]:
-        layer = read_layer(path, warn)
+        layer = read_layer(path, warn, problems=problems)
         if layer is not None:
             layers.append(layer)
-    return merge(layers, warn)
+    merged = merge(layers, warn, problems=problems)
+    if not problems:
+        _record_protection(paths, merged)
+        return LoadState(merged)
+    recorded = _recorded_protection(paths)
+    if recorded is not None:
+        msg = "the settings are broken: the password and restrict last read from intact files stay in force"
+        kept = replace(merged, password=recorded["password"], restrict=recorded["restrict"])
+    else:
+        msg = (
+            "the settings are broken and no earlier protection is recorded: "
+            "no password is accepted until they are repaired"
+        )
+        kept = replace(merged, password=LOCKED)
+    log.warning("%s", msg)
+    if warn is not None:
+        warn(msg)
+    return LoadState(kept, (*problems, msg))
+
+
+def load(
+    paths: Paths, *, nvram: Mapping[str, Any] | None = None, warn: Callable[[str], None] | None = None
+) -> Settings:
+    return load_state(paths, nvram=nvram, warn=warn).settings
 
 
 def dropin_owner(paths: Paths, key: str) -> Path | None:
@@ -297,58 +391,6 @@ def dropin_owner(paths: Paths, key: str) -> Path | None:
         if layer is not None and key in layer.values:
             owner = path
     return owner
-
-
-def _toml_value(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, int | float):
-        return repr(v)
-    if isinstance(v, str):
-        out = ['"']
-        for ch in v:
-            if ch in '"\\':
-                out.append("\\" + ch)
-            elif ord(ch) < 0x20 or ord(ch) == 0x7F:
-                out.append(f"\\u{ord(ch):04x}")
-            else:
-                out.append(ch)
-        out.append('"')
-        return "".join(out)
-    if isinstance(v, list | tuple):
-        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
-    raise ConfigError(f"cannot write {v!r} to TOML")
-
-
-def dumps(values: Mapping[str, Any]) -> str:
-    """TOML for a flat table of booleans, numbers, strings and string lists."""
-    lines = ["# Written by bootd; see config/bootd.toml for every key."]
-    for key, value in values.items():
-        if isinstance(value, dict):
-            log.warning("dropping table %s from the settings file: bootd writes flat keys only", key)
-            continue
-        lines.append(f"{key} = {_toml_value(value)}")
-    return "\n".join(lines) + "\n"
-
-
-def write_setting(paths: Paths, key: str, value: Any) -> Any:
-    """Validate ``value`` and store it in the main file atomically (temp file,
-    fsync, rename).  A corrupt main file is kept as ``bootd.toml.corrupt``."""
-    typed = validate(key, value)
-    owner = dropin_owner(paths, key)
-    if owner is not None:
-        raise ConfigError(f"{key} is set by {owner}, which overrides {paths.main}; change it there")
-    current: dict[str, Any] = {}
-    try:
-        current = dict(tomllib.loads(paths.main.read_text(encoding="utf-8")))
-    except FileNotFoundError:
-        pass
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
-        log.warning("%s is corrupt (%s); keeping it as %s.corrupt and writing a new one", paths.main, e, paths.main)
-        os.replace(paths.main, paths.main.with_name(paths.main.name + ".corrupt"))
-    current[key] = list(typed) if isinstance(typed, tuple) else typed
-    atomic_write(paths.main, dumps(current).encode())
-    return typed
 
 
 def atomic_write(path: Path, data: bytes) -> None:

@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from bootd import settings
+from bootd import settings, settings_write
 from bootd.api import DaemonChanged, EventHub, Fact, SettingsChanged
 from bootd.errors import ConfigError
 from bootd.model import Severity
@@ -32,17 +32,23 @@ class SettingsService:
         self.events = events
         self.nvram = dict(nvram or {})
         self._reloaded = reloaded
-        self._settings = settings.load(paths, nvram=self.nvram, warn=self._warn)
+        state = settings.load_state(paths, nvram=self.nvram, warn=self._warn)
+        self._settings, self._problems = state.settings, state.problems
 
     @property
     def current(self) -> settings.Settings:
         return self._settings
 
+    @property
+    def problems(self) -> tuple[str, ...]:
+        """Why the settings in force are not those of the files (see :func:`bootd.settings.load_state`)."""
+        return self._problems
+
     async def write(self, key: str, value: object) -> object:
         """Write ``key`` to the admin's file and reload; the value written (a password hashed)."""
         if key == "password":
             value = settings.hash_password(str(value)) if value else ""
-        await asyncio.to_thread(settings.write_setting, self.paths, key, value)
+        await asyncio.to_thread(settings_write.write_setting, self.paths, key, value)
         self.reload()
         return value
 
@@ -53,7 +59,8 @@ class SettingsService:
 
     def reload(self) -> None:
         old = self._settings
-        self._settings = settings.load(self.paths, nvram=self.nvram, warn=self._warn)
+        state = settings.load_state(self.paths, nvram=self.nvram, warn=self._warn)
+        self._settings, self._problems = state.settings, state.problems
         changed = tuple(k for k in settings.KEYS if getattr(old, k) != getattr(self._settings, k))
         if changed:
             self.events.emit(SettingsChanged(changed))

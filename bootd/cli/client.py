@@ -290,6 +290,8 @@ def run_settings(args: argparse.Namespace) -> int:
         elif args.action is None:
             for key, val in shown.items():
                 _out(f"{key} = {_show(val)}")
+        for problem in view.problems:
+            print(f"bootd settings: warning: {problem}", file=sys.stderr)
         return 0
 
     return _with_client(args, work)
@@ -307,6 +309,8 @@ def run_status(args: argparse.Namespace) -> int:
     async def work(client: BootdClient) -> int:
         state = await client.get_state()
         _out(_state_line(state))
+        for problem in (await client.get_settings()).problems:
+            _out(f"settings: {problem}")
         if state.last_boot.option:
             _out(
                 f"last boot: {state.last_boot.name} ({state.last_boot.option}): {' '.join(state.last_boot.kexec_exec)}"

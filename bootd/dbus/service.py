@@ -105,6 +105,10 @@ class SettingsIface(ServiceInterface):
     def PasswordSet(self) -> B:
         return bool(self._s.password)
 
+    @dbus_property(access=PropertyAccess.READ)
+    def Problems(self) -> AS:
+        return list(self._backend.settings_problems)
+
     @dbus_property()
     def Restrict(self) -> S:
         return self._s.restrict

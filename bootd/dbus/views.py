@@ -43,6 +43,8 @@ class SettingsView:
     scan_loop_devices: bool = False
     allow_shell: bool = True
     auth_timeout: int = 300
+    problems: tuple[str, ...] = ()
+    """Why the settings in force are not those of the files (a broken file)."""
 
 
 def state_from_props(p: Mapping[str, Any]) -> DaemonState:
@@ -78,4 +80,5 @@ def settings_from_props(p: Mapping[str, Any]) -> SettingsView:
         scan_loop_devices=bool(p.get("ScanLoopDevices", False)),
         allow_shell=bool(p.get("AllowShell", True)),
         auth_timeout=int(p.get("AuthTimeout", 300)),
+        problems=tuple(str(x) for x in p.get("Problems", ())),
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import tomllib
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from bootd import settings
+from bootd import settings, settings_write
 from bootd.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -57,7 +58,7 @@ def test_corrupt_file_means_defaults_and_a_loud_warning(tmp_path: Path, caplog: 
     warnings: list[str] = []
     with caplog.at_level(logging.WARNING):
         s = settings.load(p, warn=warnings.append)
-    assert s == settings.DEFAULTS
+    assert s == replace(settings.DEFAULTS, password=settings.LOCKED)  # nothing records the protection: locked
     assert warnings and str(p.main) in warnings[0] and "unreadable" in warnings[0]
     assert any("unreadable" in r.getMessage() for r in caplog.records)
 
@@ -68,8 +69,8 @@ def test_binary_and_huge_files_are_refused(tmp_path: Path) -> None:
     p.main.write_bytes(b"\xff\xfe\x00garbage")
     write(p.dropin_dir / "big.toml", "# " + "x" * (settings.MAX_FILE + 10) + "\n")
     warnings: list[str] = []
-    assert settings.load(p, warn=warnings.append) == settings.DEFAULTS
-    assert len(warnings) == 2
+    assert settings.load(p, warn=warnings.append) == replace(settings.DEFAULTS, password=settings.LOCKED)
+    assert len(warnings) == 3 and "no password is accepted" in warnings[-1]
 
 
 def test_invalid_values_are_skipped_one_by_one(tmp_path: Path) -> None:
@@ -79,7 +80,8 @@ def test_invalid_values_are_skipped_one_by_one(tmp_path: Path) -> None:
     s = settings.load(p, warn=warnings.append)
     assert s.console == "hvc1"
     assert (s.timeout, s.restrict, s.boot_order) == (10, "changes", ("any",))
-    assert len(warnings) == 4
+    assert s.password == settings.LOCKED  # an invalid restrict is broken protection, not "no protection"
+    assert len(warnings) == 5
     assert any("unknown setting 'colour'" in w for w in warnings)
 
 
@@ -114,29 +116,29 @@ def test_invalid(key: str, raw: object) -> None:
 def test_write_is_atomic_and_keeps_other_keys(tmp_path: Path) -> None:
     p = paths(tmp_path)
     write(p.main, '# mine\nconsole = "hvc0"\n')
-    settings.write_setting(p, "boot_order", "usb disk")
-    settings.write_setting(p, "timeout", 0)
+    settings_write.write_setting(p, "boot_order", "usb disk")
+    settings_write.write_setting(p, "timeout", 0)
     data = tomllib.loads(p.main.read_text())
     assert data == {"console": "hvc0", "boot_order": ["usb", "disk"], "timeout": 0}
     assert not list(p.main.parent.glob(".*.tmp")), "no temporary file left behind"
     assert settings.load(p).boot_order == ("usb", "disk")
 
 
-def test_write_over_a_corrupt_file_keeps_a_copy(tmp_path: Path) -> None:
+def test_a_write_over_a_corrupt_file_is_refused_and_the_file_kept(tmp_path: Path) -> None:
     p = paths(tmp_path)
     write(p.main, "timeout = = 3")
-    settings.write_setting(p, "timeout", 4)
-    assert settings.load(p).timeout == 4
-    assert (p.main.parent / "bootd.toml.corrupt").read_text() == "timeout = = 3"
+    with pytest.raises(ConfigError, match="cannot be read.*repair or remove it first: nothing was written"):
+        settings_write.write_setting(p, "timeout", 4)
+    assert p.main.read_text() == "timeout = = 3"
 
 
 def test_write_refused_when_a_dropin_decides(tmp_path: Path) -> None:
     p = paths(tmp_path)
     write(p.dropin_dir / "50-site.toml", "timeout = 2\n")
     with pytest.raises(ConfigError, match="50-site.toml"):
-        settings.write_setting(p, "timeout", 9)
+        settings_write.write_setting(p, "timeout", 9)
     with pytest.raises(ConfigError, match="unknown setting"):
-        settings.write_setting(p, "colour", "red")
+        settings_write.write_setting(p, "colour", "red")
 
 
 @given(st.text(max_size=200))
@@ -145,7 +147,7 @@ def test_strings_survive_the_toml_writer(tmp_path: Path, text: str) -> None:
     if "\n" in text or "\0" in text or "\r" in text or len(text) > 1024:
         return
     p = paths(tmp_path)
-    settings.write_setting(p, "console", text)
+    settings_write.write_setting(p, "console", text)
     assert settings.load(p).console == text
 
 
