@@ -33,7 +33,13 @@ def ext(path: str) -> str:
     return name[dot:] if dot > 0 else ""
 
 
-def _initrds_from_args(args: str) -> str | None:
+def _initrds_from_args(args: str, *, last: bool = False) -> str | None:
+    """The ``initrd=`` list the Linux loader takes from a command line:
+    ldlinux's own loader the first ``initrd=`` in it (it searches the text),
+    linux.c32 the last argument starting with one."""
+    if not last:
+        at = args.find("initrd=")
+        return args[at + len("initrd=") :].split(" ", 1)[0] if at >= 0 else None
     found: str | None = None
     for word in args.split():
         if word.startswith("initrd="):
@@ -76,6 +82,7 @@ def build(st: State, lab: Label, resolve: Resolver) -> BootOption | None:
     initrds: list[str] = []
     suffix = ext(kernel) if lab.kind == "kernel" else ""
     module = kernel.rsplit("/", 1)[-1].lower()
+    via_linux_c32 = lab.kind == "kernel" and module == "linux.c32"
     if lab.kind == "kernel" and module == "mboot.c32":
         parts = [p.strip() for p in args.split("---")]
         head = parts[0].split(None, 1)
@@ -85,7 +92,7 @@ def build(st: State, lab: Label, resolve: Resolver) -> BootOption | None:
         kernel, kind = head[0], "multiboot"
         args = args.split(None, 1)[1].strip() if len(args.split(None, 1)) > 1 else ""
         initrds = [p.split()[0] for p in parts[1:] if p.split()]
-    elif lab.kind == "kernel" and module == "linux.c32":
+    elif via_linux_c32:
         words = args.split(None, 1)
         if not words:
             st.diag(Severity.INFO, f"{where} skipped: linux.c32 without a kernel", lab.file, lab.line)
@@ -98,7 +105,10 @@ def build(st: State, lab: Label, resolve: Resolver) -> BootOption | None:
         st.diag(Severity.INFO, f"{where} skipped: memdisk needs a PC BIOS", lab.file, lab.line)
         return None
     if kind == "linux":
-        spec = lab.initrd if lab.initrd is not None else _initrds_from_args(args)
+        # SYSLINUX adds " initrd=LIST" after APPEND (and IPAPPEND); the loader then
+        # reads the line it built.  (That word and BOOT_IMAGE= stay off ``args``.)
+        full = f"{args} initrd={lab.initrd}" if lab.initrd is not None else args
+        spec = _initrds_from_args(full, last=via_linux_c32)
         initrds = [p for p in (spec or "").split(",") if p]
     props: list[tuple[str, str]] = []
     sysappend = lab.sysappend

@@ -18,8 +18,11 @@ What the menu shows follows real SYSLINUX (and U-Boot's extlinux support):
   read; ``APPEND -`` clears it.  Statements before the first LABEL other
   than APPEND/IPAPPEND and the global settings (KERNEL, INITRD, FDT...)
   are ignored, as SYSLINUX ignores them.
-  ``INITRD`` (comma list) wins over ``initrd=`` in the command line (which is
-  kept there, as SYSLINUX passes it to the kernel).
+  ``INITRD LIST`` adds ``initrd=LIST`` to the end of the command line, as
+  SYSLINUX's reader does; SYSLINUX 6's Linux loader then loads the first
+  ``initrd=`` list of the command line (so an ``initrd=`` in APPEND wins
+  over INITRD), linux.c32 the last one.  ``args`` leaves out the words the
+  loader adds itself (``BOOT_IMAGE=``, INITRD's ``initrd=``).
 * ``KERNEL`` picks the image type by extension like SYSLINUX: COM32 modules,
   boot sectors, COMBOOT and PXE images cannot be kexec'd and are skipped with
   a reason; ``mboot.c32`` entries are listed as ``multiboot`` (hypervisor as

@@ -112,8 +112,13 @@ def test_initrd_directive_and_initrd_in_append(tmp_path: Path) -> None:
         "LABEL last\n KERNEL /a\n APPEND initrd=/first initrd=/second\n"
     )
     opts = parse(tmp_path, cfg)
-    assert [[str(r.path) for r in o.initrds] for o in opts] == [["/i1", "/i2"], ["/j1", "/j2"], ["/second"]]
+    # SYSLINUX 6 builds "APPEND... initrd=INITRD" and loads the first initrd= list in it.
+    assert [[str(r.path) for r in o.initrds] for o in opts] == [["/ignored"], ["/j1", "/j2"], ["/first"]]
     assert opts[1].args == "initrd=/j1,/j2 quiet"  # kept on the command line, as SYSLINUX does
+    opts = parse(tmp_path / "c32", "LABEL a\n KERNEL linux.c32\n APPEND /a initrd=/x initrd=/y\n INITRD /z\n")
+    assert [str(r.path) for r in opts[0].initrds] == ["/z"], "linux.c32 takes the last initrd= argument"
+    opts = parse(tmp_path / "d", "LABEL a\n KERNEL /a\n INITRD /i1,/i2\n APPEND quiet\n")
+    assert [str(r.path) for r in opts[0].initrds] == ["/i1", "/i2"] and opts[0].args == "quiet"
 
 
 def test_relative_paths_are_relative_to_the_config_directory(tmp_path: Path) -> None:
