@@ -11,6 +11,7 @@ when that device appears.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import PurePosixPath
@@ -46,6 +47,9 @@ def clean(path: str) -> str:
     if path.startswith("/") and "//" not in path and "/." not in path:
         return path.rstrip("/") or "/"
     return str(normalize(path))
+
+
+_FIRMWARE_DISK = re.compile(r"(?:hd|cd|fd)\d{1,3}(?:,[a-z]{0,6}\d{1,3}){0,3}")
 
 
 def split_path(text: str) -> tuple[str | None, str]:
@@ -107,6 +111,20 @@ class DeviceTable:
             if dev.uuid and dev.uuid.lower() == lowered:
                 return target
         return self.self_target
+
+    def may_exist(self, name: str) -> bool:
+        """Whether GRUB could find a device by this name on the machine: one
+        this scan knows (by its name, UUID or label) or a firmware disk name
+        (``hd0,gpt2``, ``cd0``, ``fd0``), which this device may well be.  Any
+        other name (``(nosuch)``, an LVM or RAID volume, a loop device never
+        set up) is no device, and GRUB's ``test -e`` on it is false."""
+        name = name.strip()
+        if name.startswith("(") and name.endswith(")"):
+            name = name[1:-1]
+        if not name or name in self.names or name == self.root_name or _FIRMWARE_DISK.fullmatch(name):
+            return True
+        lowered = name.lower()
+        return any(lowered in {(d.uuid or "").lower(), (d.label or "").lower()} for d, _ in self.devices())
 
     def locate(self, text: str, root: str) -> tuple[Target, str]:
         """Split a GRUB path into a device target and a path on it."""

@@ -10,8 +10,15 @@ of a limit stops the script cleanly; what was found so far is kept and the
 diagnostic names the limit.
 
 Menu entries are recorded when the script defines them and evaluated later,
-as GRUB does when one is chosen: in a fresh context holding only exported
-variables, with the title as ``$1`` and the extra arguments as ``$2…``.
+as GRUB does when one is chosen (grub_menu_execute_entry): a plain
+``menuentry`` runs in the environment of its menu level as the whole script
+left it (every variable, exported or not); a ``submenu`` -- like a
+``configfile`` -- opens a new context holding only the exported variables,
+and the entries inside it run in that context, seeing what the submenu's
+own body set.  The title is ``$1`` and the extra arguments are ``$2…``.
+Fedora's and RHEL's GRUB copies every variable into a submenu instead;
+their generated configs define no submenus around ``blscfg``, so the upstream
+rule boots them alike (see README, GRUB).
 """
 
 from __future__ import annotations
@@ -415,8 +422,8 @@ class Interpreter:
         """Run an entry's body (or a submenu's) the way GRUB does when it is chosen."""
         if item.loaded is not None:
             return
-        self.steps += len(item.ctx.vars)  # the copy of the exported variables
-        child = item.ctx.child()
+        self.steps += len(item.ctx.vars)  # the copy of the variables
+        child = item.ctx.child() if item.kind == "submenu" else item.ctx.same_level()
         # GRUB passes the title and the extra arguments: ``$1`` is always the title
         child.positional = [item.title, *item.args]
         saved_ctx, saved_loading, saved_limit = self.ctx, self.loading, self.step_limit

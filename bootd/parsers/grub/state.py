@@ -80,8 +80,15 @@ class Context:
     positional: list[str] = field(default_factory=list)
 
     def child(self) -> Context:
-        """A new context with only the exported variables (GRUB's new menu level)."""
+        """A new context with only the exported variables (GRUB's new menu
+        level: ``submenu`` and ``configfile``, grub_env_context_open)."""
         return Context({k: v for k, v in self.vars.items() if k in self.exported}, set(self.exported))
+
+    def same_level(self) -> Context:
+        """The context a plain ``menuentry`` runs in: this menu level's, every
+        variable visible, exported or not (copied, so that one entry's
+        ``set`` does not reach the next entry evaluated)."""
+        return Context(dict(self.vars), set(self.exported))
 
 
 @dataclass

@@ -12,6 +12,8 @@ import re
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
+from bootd.parsers.grub.devices import split_path
+
 if TYPE_CHECKING:
     from bootd.parsers.grub.interpreter import Interpreter
 
@@ -64,6 +66,9 @@ def _binary(it: Interpreter, a: str, op: str, b: str) -> bool:
 
 
 def _file(it: Interpreter, op: str, arg: str) -> bool:
+    dev, _ = split_path(arg)
+    if not it.table.may_exist(dev if dev is not None else it.get("root")):
+        return False
     target, path = it.locate(arg)
     view = target.view
     if view is None:

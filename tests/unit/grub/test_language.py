@@ -91,7 +91,9 @@ hiddenentry 'Hidden' --hotkey h { linux /hidden }
     assert out.menu[0].classes == ("debian", "os")
 
 
-def test_entries_see_exported_variables_only(run: Run) -> None:
+def test_plain_entries_see_every_variable_of_their_menu_level(run: Run) -> None:
+    # grub_menu_execute_entry runs a plain entry in the current context: what the
+    # whole script left there, exported or not.
     script = """
 set shown=yes
 export shown
@@ -100,7 +102,41 @@ menuentry A { linux /k a=$shown b=$private c=$root }
 set shown=late
 """
     opts = run(script).options
-    assert opts[0].args == "a=late b= c=hd0,gpt1"
+    assert opts[0].args == "a=late b=secret c=hd0,gpt1"
+
+
+def test_rhel8_style_kernelopts_from_load_env_reach_a_plain_entry(run: Run) -> None:
+    script = """
+set kernelopts="root=/dev/mapper/rhel-root ro crashkernel=auto rd.lvm.lv=rhel/root"
+menuentry 'Red Hat Enterprise Linux 8' { linux /vmlinuz-4.18.0 $kernelopts; initrd /initramfs-4.18.0.img }
+"""
+    [opt] = run(script).options
+    assert opt.args == "root=/dev/mapper/rhel-root ro crashkernel=auto rd.lvm.lv=rhel/root"
+
+
+def test_submenu_entries_see_exported_variables_and_the_submenus_own(run: Run) -> None:
+    # submenu opens a new context (grub_env_context_open) with the exported
+    # variables only; its entries run there and see what its body set.
+    script = """
+set shown=yes
+export shown
+set private=secret
+submenu More {
+  set inner=from-submenu
+  menuentry B { linux /k a=$shown b=$private c=$inner }
+}
+"""
+    [opt] = run(script).options
+    assert opt.args == "a=yes b= c=from-submenu"
+
+
+def test_one_entrys_set_does_not_reach_another(run: Run) -> None:
+    script = """
+set x=base
+menuentry A { set x=changed; linux /a $x }
+menuentry B { linux /b $x }
+"""
+    assert [o.args for o in run(script).options] == ["changed", "base"]
 
 
 def test_submenus_flatten_with_their_titles(run: Run) -> None:
@@ -260,3 +296,19 @@ def test_ubuntu_vt_handoff_and_hiddenentry(run: Run) -> None:
 def test_devicetree_before_linux_still_counts(run: Run) -> None:
     out = run("menuentry A { devicetree /board.dtb\n linux /a\n initrd /i }")
     assert str(out.options[0].dtb and out.options[0].dtb.path) == "/board.dtb"
+
+
+def test_file_tests_on_a_device_that_does_not_exist_are_false(run: Run) -> None:
+    script = """
+if [ -e (nosuchdisk)/boot/vmlinuz ]; then set a=yes; else set a=no; fi
+if [ -f (lvm/vg-missing)/boot/vmlinuz ]; then set b=yes; else set b=no; fi
+if [ -d (nosuchdisk)/boot ]; then set c=yes; else set c=no; fi
+if [ -f (hd0,gpt1)/boot/vmlinuz ]; then set d=yes; else set d=no; fi
+set saved=$root
+set root=(nosuchdisk)
+if [ -f /boot/vmlinuz ]; then set e=yes; else set e=no; fi
+set root=$saved
+menuentry T { linux /boot/vmlinuz $a $b $c $d $e }
+"""
+    [opt] = run(script, files={"boot/vmlinuz": "k"}).options
+    assert opt.args == "no no no yes no"
