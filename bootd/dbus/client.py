@@ -44,7 +44,7 @@ from dbus_fast import Message, MessageType, Variant
 from dbus_fast.aio import MessageBus
 
 from bootd import errors
-from bootd.dbus import codec, names
+from bootd.dbus import codec, names, schema
 from bootd.dbus.reply_errors import error_from_reply
 from bootd.dbus.transport import connect_bus
 from bootd.dbus.views import DaemonState, SettingsView, settings_from_props, state_from_props
@@ -134,6 +134,10 @@ class BootdClient:
             )
         )
 
+    async def _invoke(self, method: schema.Method, *body: Any) -> list[Any]:
+        """Call a Manager1 method as :mod:`bootd.dbus.schema` declares it."""
+        return await self._call(method.name, method.signature, body)
+
     async def _get_all(self, iface: str) -> Props:
         body = await self._call("GetAll", "s", [iface], iface=names.PROPERTIES_IFACE)
         return _plain(body[0])
@@ -208,9 +212,9 @@ class BootdClient:
         failed), or with ``next=True`` make it the next autoboot's choice."""
         path = names.option_path(option_id)
         if next:
-            await self._call("SetNextBoot", "o", [path])
+            await self._invoke(schema.SET_NEXT_BOOT, path)
             return
-        await self._call("Boot", "osa{sv}", [path, console, codec.overrides_to_dbus(args=args)])
+        await self._invoke(schema.BOOT, path, console, codec.overrides_to_dbus(args=args))
 
     async def boot_custom(
         self,
@@ -224,36 +228,36 @@ class BootdClient:
         console: str = "",
     ) -> None:
         spec = codec.custom_to_dbus(kernel=kernel, initrds=initrds, dtb=dtb, args=args, device=device, name=name)
-        await self._call("BootCustom", "a{sv}s", [spec, console])
+        await self._invoke(schema.BOOT_CUSTOM, spec, console)
 
     async def cancel_autoboot(self) -> None:
-        await self._call("CancelAutoboot")
+        await self._invoke(schema.CANCEL_AUTOBOOT)
 
     async def cancel_boot(self) -> bool:
         """Cancel the boot in progress; False when there was none."""
-        body = await self._call("CancelBoot")
+        body = await self._invoke(schema.CANCEL_BOOT)
         return bool(body[0])
 
     async def rescan(self) -> None:
-        await self._call("Rescan")
+        await self._invoke(schema.RESCAN)
 
     async def add_url(self, url: str) -> list[str]:
-        body = await self._call("AddUrl", "s", [url])
+        body = await self._invoke(schema.ADD_URL, url)
         return [names.option_id_from_path(p) for p in body[0]]
 
     async def find_option(self, name: str) -> str:
         """The id of the option with this id, entry id or title (the daemon decides)."""
-        body = await self._call("FindOption", "s", [name])
+        body = await self._invoke(schema.FIND_OPTION, name)
         return names.option_id_from_path(str(body[0]))
 
     async def authenticate(self, password: str) -> None:
-        await self._call("Authenticate", "s", [password])
+        await self._invoke(schema.AUTHENTICATE, password)
 
     async def set_next_boot(self, option_id: str | None) -> None:
-        await self._call("SetNextBoot", "o", [names.option_path(option_id) if option_id else names.NO_OBJECT])
+        await self._invoke(schema.SET_NEXT_BOOT, names.option_path(option_id) if option_id else names.NO_OBJECT)
 
     async def event(self, event: str, params: Mapping[str, str]) -> None:
-        await self._call("Event", "sa{ss}", [event, dict(params)])
+        await self._invoke(schema.EVENT, event, dict(params))
 
     async def set_setting(self, key: str, value: Any) -> None:
         """Set a setting by its bootd.toml name (``timeout``, ``boot_order``…);
@@ -369,9 +373,9 @@ class BootdClient:
             elif iface == names.DEVICE_IFACE and path in self._devices:
                 self._devices[path].update(changed)
                 self._fire("device-changed", codec.device_from_props(self._devices[path]))
-        elif member == "Status" and msg.interface == names.MANAGER_IFACE:
+        elif member == schema.STATUS.name and msg.interface == names.MANAGER_IFACE:
             self._fire("status", str(body[0]), str(body[1]))
-        elif member == "BootProgress" and msg.interface == names.MANAGER_IFACE:
+        elif member == schema.BOOT_PROGRESS.name and msg.interface == names.MANAGER_IFACE:
             self._fire("progress", str(body[0]), float(body[1]))
 
 

@@ -14,7 +14,7 @@ from dbus_fast.constants import PropertyAccess
 from dbus_fast.service import ServiceInterface, dbus_method, dbus_property, dbus_signal
 
 from bootd.api import Fact
-from bootd.dbus import codec, names
+from bootd.dbus import codec, names, schema
 from bootd.dbus.gate import Gate, guarded, option_id_arg
 from bootd.errors import InvalidArgument, PermissionDenied
 
@@ -40,7 +40,8 @@ FACT_PROPS: dict[Fact, tuple[str, ...]] = {
 }
 """Which Manager1 properties show each fact of the daemon."""
 
-SIGNAL_ARGS = {"Status": ("level", "message"), "BootProgress": ("stage", "fraction")}
+SIGNAL_ARGS = {s.name: tuple(a.name for a in s.args) for s in schema.MANAGER.signals}
+"""dbus-fast names no signal arguments itself: they come from the declaration."""
 
 
 class Manager(ServiceInterface):
@@ -51,6 +52,7 @@ class Manager(ServiceInterface):
         for sig in ServiceInterface._get_signals(self):
             for arg, name in zip(sig.introspection.args, SIGNAL_ARGS.get(sig.name, ()), strict=False):
                 arg.name = name
+        schema.conform(self, schema.MANAGER)
 
     def _call(self, what: str, fn: Callable[[str], Awaitable[T]], *, trusted: bool = True) -> Coroutine[Any, Any, T]:
         return guarded(self._gate, what, fn, trusted=trusted)

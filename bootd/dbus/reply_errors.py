@@ -10,19 +10,7 @@ from __future__ import annotations
 
 from bootd import errors
 from bootd.dbus import names
-
-
-def _all_errors() -> dict[str, type[errors.BootdError]]:
-    out: dict[str, type[errors.BootdError]] = {}
-    todo: list[type[errors.BootdError]] = [errors.BootdError]
-    while todo:
-        cls = todo.pop()
-        out.setdefault(cls.dbus_name, cls)
-        todo.extend(cls.__subclasses__())
-    return out
-
-
-_ERRORS = _all_errors()
+from bootd.dbus.schema import ERRORS as _ERRORS
 
 
 def error_from_reply(name: str, text: str) -> errors.BootdError:
