@@ -109,6 +109,8 @@ class State:
     labels: list[Label] = field(default_factory=list)
     default: str | None = None
     ontimeout: str | None = None
+    last_named: str | None = None
+    """The last DEFAULT or ONTIMEOUT line (U-Boot keeps one default label)."""
     ui: str | None = None
     prompt: bool = False
     implicit: bool = True
@@ -193,9 +195,9 @@ def feed(st: State, text: str, file: str, menu: Menu, current: Label | None) -> 
             else:
                 current.sysappend = value
         elif key == "default":
-            st.default = value
+            st.default = st.last_named = value
         elif key == "ontimeout":
-            st.ontimeout = value
+            st.ontimeout = st.last_named = value
         elif key == "ui":
             st.ui = value
         elif key in ("prompt", "implicit"):

@@ -106,8 +106,10 @@ def parse_text(
     read: Reader,
     resolve: Resolver,
     exists: Callable[[str], bool] | None = None,
+    u_boot: bool = False,
 ) -> ParseResult:
-    """Parse a SYSLINUX configuration's text.
+    """Parse a SYSLINUX configuration's text (``u_boot``: an extlinux.conf
+    that U-Boot, not SYSLINUX, reads; see :func:`_u_boot_default`).
 
     ``read(path)`` returns the text of an INCLUDEd file (None when missing);
     ``resolve(path)`` turns a kernel/initrd/FDT path, as written, into a
@@ -122,12 +124,33 @@ def parse_text(
         f, n = st.first_unknown or (config_path, 0)
         st.diag(Severity.INFO, f"{st.unknown} line(s) not understood and ignored (the first here)", f, n)
     built = [safe_build(st, lab, resolve) for lab in st.labels]
-    default_index = _choose_default(st, built, resolve, exists)
+    default_index = _u_boot_default(st, built) if u_boot else _choose_default(st, built, resolve, exists)
     options = [o for o in built if o is not None]
     chosen = built[default_index] if default_index is not None else None
     options = [_with_default(o, o is chosen) for o in options]
     return ParseResult(options=tuple(options), diagnostics=tuple(st.diags), timeout=st.timeout)
 
+
+def _u_boot_default(st: State, built: list[BootOption | None]) -> int | None:
+    """U-Boot's extlinux support (``pxe_utils.c``): the default label is the
+    last DEFAULT or ONTIMEOUT line, compared with the label names; with no
+    such label U-Boot boots the labels in file order, so the first one that
+    can boot is the one booted unattended."""
+    name = (st.last_named or "").strip()
+    index = next((i for i, lab in enumerate(st.labels) if name and lab.label.strip() == name), None)
+    if index is not None and built[index] is not None:
+        return index
+    if name:
+        st.diag(
+            Severity.INFO, f"U-Boot: default {name!r} names no bootable label; the first label boots", st.config_path
+        )
+    return next((i for i, opt in enumerate(built) if opt is not None), None)
+
+
+U_BOOT_ARCHES = ("aarch64", "arm", "armv7l", "armv6l", "riscv64", "riscv32", "mips64", "loongarch64")
+"""Machines where an extlinux.conf is U-Boot's: SYSLINUX exists only for x86,
+and OpenPOWER (ppc64) machines come from Petitboot, which reads the file as
+SYSLINUX does."""
 
 MENU_MODULES = ("menu.c32", "vesamenu.c32", "gfxboot.c32", "gfxboot")
 """UI modules that show the config's own labels as a menu."""
@@ -321,7 +344,8 @@ def parse(view: DeviceView, ctx: ParseContext) -> ParseResult:
     def exists(name: str) -> bool:
         return view.is_file(local(name))
 
-    result = parse_text(text, config_path=str(path), read=read, resolve=resolve, exists=exists)
+    u_boot = path.name.lower() == "extlinux.conf" and ctx.arch in U_BOOT_ARCHES
+    result = parse_text(text, config_path=str(path), read=read, resolve=resolve, exists=exists, u_boot=u_boot)
     return ParseResult(
         options=result.options,
         diagnostics=tuple(diags) + result.diagnostics,

@@ -377,3 +377,23 @@ def test_menu_actions_are_not_entries(tmp_path: Path) -> None:
     result = sl.parse(view, ParseContext())
     assert result.options == ()
     assert any("'back' skipped: a menu action" in d.message for d in result.diagnostics)
+
+
+def test_an_extlinux_conf_on_an_arm_board_is_u_boots(tmp_path: Path) -> None:
+    labels = "LABEL one\n KERNEL /a\nLABEL two\n KERNEL /b\n"
+    arm = ParseContext(arch="aarch64")
+    runs = iter(range(100))
+
+    def default(cfg: str, path: str = "/boot/extlinux/extlinux.conf", ctx: ParseContext = arm) -> list[bool]:
+        view = make_view(tmp_path / str(next(runs)), {path: cfg})
+        return [o.default for o in sl.parse(view, ctx).options]
+
+    # U-Boot boots the labels in order when no default is named (pxe_utils.c) ...
+    assert default(labels) == [True, False]
+    assert default("DEFAULT missing\n" + labels) == [True, False]
+    assert default("DEFAULT two\n" + labels) == [False, True]
+    assert default("DEFAULT one\nONTIMEOUT two\n" + labels) == [False, True], "the last of DEFAULT/ONTIMEOUT"
+    # ... SYSLINUX waits at its prompt: on x86, and for a syslinux.cfg anywhere.
+    assert default(labels, ctx=ParseContext(arch="x86_64")) == [False, False]
+    assert default(labels, path="/syslinux/syslinux.cfg") == [False, False]
+    assert default(labels, ctx=ParseContext(arch="ppc64le")) == [False, False], "Petitboot reads it as SYSLINUX"
