@@ -14,15 +14,15 @@ APT_GRUB := grub-common grub2-common e2fsprogs util-linux
 APT_DISCOVERY := udev util-linux fdisk e2fsprogs btrfs-progs squashfs-tools xfsprogs dosfstools mtools fusefat genisoimage fuseiso lvm2 kmod qemu-system-x86
 APT_LOADER := device-tree-compiler qemu-system-arm qemu-system-ppc cpio binutils busybox-static
 APT_DAEMON := dbus dbus-daemon systemd libglib2.0-bin passwd util-linux
-APT_UI := tmux
+APT_UI := tmux gettext
 APT_NET := iproute2 dnsmasq-base busybox-static tftp-hpa curl
 APT_DEB := dpkg-dev fakeroot debhelper dh-python pybuild-plugin-pyproject python3-all python3-setuptools \
 	python3-argparse-manpage python3-shtab lintian
 APT_PACKAGES := $(APT_CORE) $(APT_PARSERS) $(APT_GRUB) $(APT_DISCOVERY) $(APT_LOADER) $(APT_DAEMON) $(APT_UI) $(APT_NET) \
 	$(APT_DEB)
-APT_DEMO := python3 python3-venv python3-dev gcc device-tree-compiler dbus-daemon
+APT_DEMO := python3 python3-venv python3-dev gcc device-tree-compiler dbus-daemon gettext
 
-.PHONY: test demo bench venv apt apt-demo lint typecheck imports pytest services services-stop clean deb image
+.PHONY: test demo bench venv apt apt-demo locale lint typecheck imports pytest services services-stop clean deb image
 
 # The device tests need udevd.  Where none runs (a container, a machine without
 # systemd as PID 1), `make test` starts one, says so, and stops it when the tests end.
@@ -32,7 +32,7 @@ test: apt venv
 	@$(MAKE) --no-print-directory services
 	@rc=0; $(MAKE) --no-print-directory pytest || rc=$$?; $(MAKE) --no-print-directory services-stop; exit $$rc
 
-demo: apt-demo venv
+demo: apt-demo venv locale
 	$(VENV)/bin/bootd demo
 
 bench: apt venv
@@ -59,6 +59,12 @@ apt-demo:
 	fi
 
 venv: $(STAMP)
+
+# The menu's translations: ui/po/LANG.po compiled into ui/locale (git-ignored);
+# the tests compile their own copy under tests/.cache.
+locale:
+	@for po in ui/po/*.po; do l=$$(basename $$po .po); mkdir -p ui/locale/$$l/LC_MESSAGES; \
+	  msgfmt --check-format -o ui/locale/$$l/LC_MESSAGES/bootd-menu.mo $$po; done
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)

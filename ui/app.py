@@ -19,13 +19,16 @@ from bootd.errors import BootdError
 from bootd.model import Console, Severity, StatusMessage
 
 from . import backend as be
+from . import i18n
 from .controllers.boot import BootController
 from .controllers.editing import EditController
 from .controllers.host import Outcome
 from .controllers.menu import MenuModel
 from .controllers.system import SystemController
+from .i18n import _
 from .views.common import Chrome, Glyphs, View
 from .views.console import ConsolePickerView
+from .views.language import LanguageView
 from .views.menu import MainMenuView
 from .views.text import ProgressView, PromptView, TextView
 
@@ -155,7 +158,7 @@ class App:
         view = self.stack[-1]
         if isinstance(view, TextView) and view.title == "Help":
             return
-        self.push(TextView("Help", view.help.splitlines() or ["No help for this screen."]))
+        self.push(TextView("Help", _(view.help).splitlines() or [_("No help for this screen.")]))
 
     def status(self, text: str, severity: Severity = Severity.INFO) -> None:
         self.add_status(StatusMessage(severity, text, time.time()))
@@ -172,19 +175,20 @@ class App:
     def set_header(self) -> None:
         if not self.connected:
             title = f"bootd {self.version}".strip()
-            self.chrome.set_header(f"{title} {self.glyphs.dash} connecting to the boot daemon{self.glyphs.ellipsis}")
+            waiting = _("connecting to the boot daemon")
+            self.chrome.set_header(f"{title} {self.glyphs.dash} {waiting}{self.glyphs.ellipsis}")
             return
         if self.deadline is not None and self.model.candidate in self.model.options:
             left = max(0, round(self.deadline - time.monotonic()))
             name = self.model.options[self.model.candidate].name
-            rest = f'" in {left} s {self.glyphs.dash} press any key to stop'
-            room = max(12, HEADER_WIDTH - len(rest) - len('Booting "'))
+            line = _('Booting "{name}" in {left} s {dash} press any key to stop')
+            room = max(12, HEADER_WIDTH - len(line.format(name="", left=left, dash=self.glyphs.dash)))
             if len(name) > room:
                 name = name[: room - len(self.glyphs.ellipsis)] + self.glyphs.ellipsis
-            self.chrome.set_header(f'Booting "{name}{rest}', countdown=True)
+            self.chrome.set_header(line.format(name=name, left=left, dash=self.glyphs.dash), countdown=True)
             return
-        console = f"  console: {self.console}" if self.console else ""
-        self.chrome.set_header(f"bootd {self.version} {self.glyphs.dash} boot menu{console}")
+        console = f"  {_('console:')} {self.console}" if self.console else ""
+        self.chrome.set_header(f"bootd {self.version} {self.glyphs.dash} {_('boot menu')}{console}")
 
     def schedule_refresh(self) -> None:
         """Rebuild the menu once for a burst of inventory events."""
@@ -317,6 +321,9 @@ class App:
             self.edits.edit(option)
         elif action == "new":
             self.edits.new()
+        elif action == "language":
+            names = [(code, native if self.glyphs.utf8 else ascii_name) for code, native, ascii_name in i18n.LANGUAGES]
+            self.push(LanguageView(names, i18n.current(), self.choose_language))
         elif action == "console":
             self.push(ConsolePickerView(self.consoles, self.console, self.choose_console))
         elif action == "info":
@@ -341,6 +348,12 @@ class App:
         stamp = time.strftime("%H:%M:%S", time.localtime(m.timestamp)) if m.timestamp else "--:--:--"
         attr = str(m.severity) if m.severity is not Severity.INFO else "info"
         return attr, f"{stamp} {m.severity:7} {m.message}"
+
+    def choose_language(self, code: str) -> None:
+        """Show the menu in ``code`` from now on (this console only)."""
+        i18n.use(code)
+        self.to_menu()
+        self.set_header()
 
     def choose_console(self, name: str) -> None:
         self.console = name

@@ -13,6 +13,7 @@ import urwid
 
 from bootd import __version__
 
+from . import i18n
 from .app import App
 from .backend import MenuBackend
 from .controllers.host import Outcome
@@ -39,6 +40,7 @@ def run_menu(
     backend_factory: Callable[[str], MenuBackend] | None = None,
 ) -> Outcome:
     """Run the menu on a terminal until it ends; returns how it ended."""
+    i18n.use()  # the environment's language (LANGUAGE, LC_ALL, LC_MESSAGES, LANG)
     if not utf8:
         urwid.set_encoding("ascii")
     if backend_factory is None:

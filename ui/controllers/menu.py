@@ -9,15 +9,17 @@ from dataclasses import dataclass, field
 
 from bootd.model import BootOption, Device, DeviceType
 
+from ..i18n import N_, _
 from ..views.menu import MenuRow, RowKind
 
 ACTIONS: tuple[tuple[str, str], ...] = (
-    ("info", "System information"),
-    ("settings", "System configuration"),
-    ("log", "Status log"),
-    ("url", "Retrieve config from URL"),
-    ("rescan", "Rescan devices"),
-    ("exit", "Exit to shell"),
+    ("info", N_("System information")),
+    ("settings", N_("System configuration")),
+    ("language", N_("Language")),
+    ("log", N_("Status log")),
+    ("url", N_("Retrieve config from URL")),
+    ("rescan", N_("Rescan devices")),
+    ("exit", N_("Exit to shell")),
 )
 
 _TYPE_ORDER = {DeviceType.DISK: 0, DeviceType.USB: 1, DeviceType.OPTICAL: 2, DeviceType.NETWORK: 3, DeviceType.ANY: 4}
@@ -110,10 +112,10 @@ def build_rows(
                 MenuRow(f"opt:{o.id}", RowKind.OPTION, names[o.id], marked=o.id == candidate, indent=4 if group else 2)
             )
     if not rows:
-        rows.append(MenuRow("note:empty", RowKind.NOTE, "No boot options found yet; devices are being scanned."))
+        rows.append(MenuRow("note:empty", RowKind.NOTE, _("No boot options found yet; devices are being scanned.")))
     rows.append(MenuRow("blank:actions", RowKind.BLANK, ""))
     for action, text in ACTIONS:
         if action == "exit" and not allow_shell:
             continue
-        rows.append(MenuRow(f"act:{action}", RowKind.ACTION, text))
+        rows.append(MenuRow(f"act:{action}", RowKind.ACTION, _(text)))
     return rows

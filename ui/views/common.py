@@ -8,6 +8,8 @@ from typing import Any
 
 import urwid
 
+from ..i18n import N_, _
+
 # name, foreground, background, monochrome
 PALETTE: list[tuple[str, str, str, str]] = [
     ("header", "white,bold", "dark blue", "standout"),
@@ -107,7 +109,7 @@ class View(urwid.WidgetWrap[urwid.Widget]):
     """Base of every screen body: a title, key hints and a help text."""
 
     title = ""
-    hints = "Esc=back  ?=help"
+    hints = N_("Esc=back  h=help")
     help = ""
 
 
@@ -144,7 +146,7 @@ class Chrome(urwid.WidgetWrap[urwid.Frame[Any, Any, Any]]):
     def show(self, view: View) -> None:
         self.view = view
         self.frame.body = view
-        self.hint.set_text(view.hints)
+        self.hint.set_text(_(view.hints))
 
     def set_header(self, text: str, *, countdown: bool = False) -> None:
         self.header.set_text(text)

@@ -9,6 +9,7 @@ import urwid
 
 from bootd.model import Console
 
+from ..i18n import N_
 from .common import Size, View
 
 CONSOLE_HELP = """\
@@ -36,7 +37,7 @@ def describe(c: Console) -> str:
 
 class ConsolePickerView(View):
     title = "Console"
-    hints = "Enter=choose  Esc=back  ?=help"
+    hints = N_("Enter=choose  Esc=back  h=help")
     help = CONSOLE_HELP
 
     def __init__(self, consoles: Sequence[Console], selected: str | None, on_choose: Callable[[str], None]) -> None:

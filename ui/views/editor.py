@@ -11,9 +11,16 @@ from typing import Any
 
 import urwid
 
+from ..i18n import N_, _
 from .common import FieldEdit, Size, View, button, field, labelled
 
-EDITOR_HELP = """\
+
+def w(label: str) -> int:
+    """The width of a ``< label >`` button."""
+    return int(urwid.calc_width(label, 0, len(label))) + 4
+
+
+EDITOR_HELP = N_("""\
 Edit entry
 
 Change what is booted, for one boot only; the configuration on the disk
@@ -31,7 +38,7 @@ Arguments     the kernel command line
 
 Up/Down, Tab/Shift-Tab move between fields; Enter on a field moves to the
 next one (it never boots).  Ctrl-U deletes before the cursor, Ctrl-K after
-it.  Enter or Space on a device chooses it."""
+it.  Enter or Space on a device chooses it.""")
 
 MANUAL = ""
 """The device choice "Specify paths/URLs manually"."""
@@ -50,7 +57,7 @@ class EditFields:
 
 class EditorView(View):
     title = "Edit entry"
-    hints = "Up/Down/Tab=move  OK=put in the menu  Esc=cancel  h=help"
+    hints = N_("Up/Down/Tab=move  OK=put in the menu  Esc=cancel  h=help")
     help = EDITOR_HELP
 
     def __init__(
@@ -70,7 +77,7 @@ class EditorView(View):
         choices = list(devices)
         if fields.device and fields.device not in {d for d, _t in choices}:
             choices.insert(0, (fields.device, fields.device))
-        choices.append((MANUAL, "Specify paths/URLs manually"))
+        choices.append((MANUAL, _("Specify paths/URLs manually")))
         radios: list[urwid.Widget] = []
         for did, title in choices:
             label = f"{did} [{title}]" if did and title != did else title
@@ -82,19 +89,23 @@ class EditorView(View):
         self.dtb = FieldEdit("", fields.dtb)
         self.args = FieldEdit("", fields.args)
         self.buttons = urwid.Columns(
-            [(6, button("OK", self.submit)), (8, button("Help", on_help)), (10, button("Cancel", on_cancel))],
+            [
+                (w(_("OK")), button(_("OK"), self.submit)),
+                (w(_("Help")), button(_("Help"), on_help)),
+                (w(_("Cancel")), button(_("Cancel"), on_cancel)),
+            ],  # fmt: skip
             dividechars=2,
         )
-        rows: list[urwid.Widget] = [urwid.Text(f"Entry: {fields.name}"), urwid.Divider()]
+        rows: list[urwid.Widget] = [urwid.Text(f"{_('Entry:')} {fields.name}"), urwid.Divider()]
         for i, radio in enumerate(radios):
-            rows.append(labelled("Device:" if i == 0 else "", radio))
+            rows.append(labelled(_("Device:") if i == 0 else "", radio))
         rows.append(urwid.Divider())
         self.first_field = len(rows)
         rows += [
-            labelled("Kernel:", field(self.kernel)),
-            labelled("Initrds:", field(self.initrds)),
-            labelled("Device tree:", field(self.dtb)),
-            labelled("Arguments:", field(self.args)),
+            labelled(_("Kernel:"), field(self.kernel)),
+            labelled(_("Initrds:"), field(self.initrds)),
+            labelled(_("Device tree:"), field(self.dtb)),
+            labelled(_("Arguments:"), field(self.args)),
             urwid.Divider(),
             self.buttons,
         ]

@@ -10,6 +10,7 @@ from enum import StrEnum
 
 import urwid
 
+from ..i18n import N_
 from .common import SelectableText, Size, View
 
 
@@ -61,7 +62,7 @@ GLOBAL_KEYS = {
 """Petitboot's keys (i, e, g, l, c, n, h, x, Ctrl-L) mean what they mean there;
 bootd's own additions take keys Petitboot leaves free."""
 
-MENU_HELP = """\
+MENU_HELP = N_("""\
 Boot menu
 
 Up/Down, PgUp/PgDn, Home/End  move between entries
@@ -86,7 +87,7 @@ The keys are Petitboot's.  Differences: t (console) and u, r, s are
 bootd's own; the log is g, not l.  The entry marked * is the one
 autoboot will boot; any key stops the countdown.  Entries appear and
 vanish as devices come and go; [grub2], [kboot]... tell apart entries
-of one device with the same title."""
+of one device with the same title.""")
 
 
 class RowWalker(urwid.ListWalker):  # type: ignore[type-arg]
@@ -145,7 +146,7 @@ class RowWalker(urwid.ListWalker):  # type: ignore[type-arg]
 
 class MainMenuView(View):
     title = "Boot menu"
-    hints = "Enter=boot e=edit n=new c=config g=log i=info l=language x=exit h=help"
+    hints = N_("Enter=boot e=edit n=new c=config g=log i=info l=language x=exit h=help")
     help = MENU_HELP
 
     def __init__(self, on_action: Callable[[str, str | None], None]) -> None:

@@ -8,13 +8,14 @@ from typing import Any
 
 import urwid
 
+from ..i18n import N_
 from .common import FieldEdit, SelectableText, Size, View, button, field, labelled
 
 
 class TextView(View):
     """A scrollable page of lines; ``(attr, text)`` pairs pick a colour."""
 
-    hints = "Up/Down/PgUp/PgDn=scroll  Esc=back  ?=help"
+    hints = N_("Up/Down/PgUp/PgDn=scroll  Esc=back  h=help")
 
     def __init__(
         self, title: str, lines: Sequence[str | tuple[str, str]], help: str = "", *, end: bool = False
@@ -63,7 +64,7 @@ being started) and returns to the menu."""
 
 class ProgressView(View):
     title = "Booting"
-    hints = "Booting - please wait  Esc=cancel the boot"
+    hints = N_("Booting - please wait  Esc=cancel the boot")
     help = BOOT_HELP
 
     def __init__(self, name: str) -> None:
@@ -81,7 +82,7 @@ class ProgressView(View):
 class PromptView(View):
     """One line of input (a URL, a password) with OK and Cancel."""
 
-    hints = "Enter=OK  Esc=cancel  F1=help"
+    hints = N_("Enter=OK  Esc=cancel  F1=help")
 
     def __init__(
         self,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -77,3 +78,17 @@ def tmux(short_dir: Path) -> Iterator[Tmux]:
         yield t
     finally:
         t.kill()
+
+
+@pytest.fixture(scope="session")
+def locale_dir() -> Path:
+    """The menu's catalogues, compiled with msgfmt as ``make locale`` does."""
+    if not shutil.which("msgfmt"):
+        pytest.skip("needs msgfmt (gettext)")
+    root = Path(__file__).resolve().parents[3]
+    out = root / "tests" / ".cache" / "locale"
+    for po in sorted((root / "ui" / "po").glob("*.po")):
+        dest = out / po.stem / "LC_MESSAGES"
+        dest.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["msgfmt", "--check-format", "-o", str(dest / "bootd-menu.mo"), str(po)], check=True, timeout=60)
+    return out

@@ -1,0 +1,42 @@
+"""The menu in German and Simplified Chinese (gettext), at 80x24 in tmux: chosen
+by LANG or with ``l``, the key legend whole on its line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.integration.ui.conftest import Stack, needs_tools
+from tests.integration.ui.tmux import Tmux, menu_argv
+
+pytestmark = needs_tools
+
+LEGENDS = {
+    "de_DE.UTF-8": ("Enter=Start e=Bearb. n=Neu c=Konfig g=Log i=Info l=Sprache x=Ende h=Hilfe", "Systeminformationen"),
+    "zh_CN.UTF-8": ("Enter=启动 e=编辑 n=新建 c=配置 g=日志 i=信息 l=语言 x=退出 h=帮助", "系统信息"),
+}
+
+
+@pytest.mark.parametrize("lang", sorted(LEGENDS))
+def test_the_menu_speaks_the_language_of_lang(stack: Stack, tmux: Tmux, locale_dir: Path, lang: str) -> None:
+    legend, action = LEGENDS[lang]
+    env = {"LANG": lang, "LANGUAGE": "", "LC_ALL": "", "LC_MESSAGES": "", "BOOTD_LOCALEDIR": str(locale_dir)}
+    pane = tmux.start(menu_argv(stack.bus.address), env=env)
+    text = tmux.wait(pane, action)
+    assert text.splitlines()[-1].rstrip() == legend, "the key legend is whole"
+    tmux.keys(pane, "Down", "h")
+    tmux.wait(pane, "diese Hilfe; Esc" if lang.startswith("de") else "本帮助；Esc 关闭")
+
+
+def test_l_switches_the_language_while_the_menu_runs(stack: Stack, tmux: Tmux, locale_dir: Path) -> None:
+    env = {"LANG": "C.UTF-8", "LANGUAGE": "", "LC_ALL": "", "BOOTD_LOCALEDIR": str(locale_dir)}
+    pane = tmux.start(menu_argv(stack.bus.address), env=env)
+    tmux.wait(pane, "System information")
+    tmux.keys(pane, "Down", "l")
+    text = tmux.wait(pane, "Language of this menu:")
+    assert "Deutsch" in text and "简体中文" in text
+    tmux.keys(pane, "Down", "Enter")
+    text = tmux.wait(pane, "Systeminformationen")
+    assert text.splitlines()[-1].rstrip() == LEGENDS["de_DE.UTF-8"][0]
+    assert "Fedora Linux 40" in text, "entry titles stay as their configs wrote them"

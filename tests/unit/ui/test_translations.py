@@ -1,0 +1,75 @@
+"""Every string the menu marks for translation (``_()``/``N_()`` in ui/) has a
+German and a Simplified Chinese translation, keeps its ``{placeholders}``, and
+every translated line fits an 80-column console."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+import urwid
+
+ROOT = Path(__file__).resolve().parents[3]
+LANGS = ("de", "zh_CN")
+
+
+def marked() -> set[str]:
+    found: set[str] = set()
+    for path in (ROOT / "ui").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id in ("_", "N_")
+                and node.args
+                and isinstance(node.args[0], ast.Constant)
+                and isinstance(node.args[0].value, str)
+            ):
+                found.add(node.args[0].value)
+    return found
+
+
+def _unquote(parts: list[str]) -> str:
+    return "".join(ast.literal_eval(p) for p in parts)
+
+
+def catalogue(lang: str) -> dict[str, str]:
+    """msgid -> msgstr of ui/po/LANG.po."""
+    entries: dict[str, str] = {}
+    key: list[str] = []
+    value: list[str] = []
+    current: list[str] | None = None
+    for line in [*(ROOT / "ui" / "po" / f"{lang}.po").read_text().splitlines(), ""]:
+        if line.startswith("msgid "):
+            if key or value:
+                entries[_unquote(key)] = _unquote(value)
+            key, value, current = [line[6:]], [], None
+            current = key
+        elif line.startswith("msgstr "):
+            value = [line[7:]]
+            current = value
+        elif line.startswith('"') and current is not None:
+            current.append(line)
+    if key:
+        entries[_unquote(key)] = _unquote(value)
+    entries.pop("", None)
+    return entries
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_every_marked_string_is_translated(lang: str) -> None:
+    strings = marked()
+    assert len(strings) > 25
+    table = catalogue(lang)
+    missing = sorted(s for s in strings if not table.get(s))
+    assert missing == [], f"{lang}.po lacks translations of {missing}"
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_translations_keep_placeholders_and_fit_80_columns(lang: str) -> None:
+    for msgid, msgstr in catalogue(lang).items():
+        assert sorted(re.findall(r"\{\w+\}", msgid)) == sorted(re.findall(r"\{\w+\}", msgstr)), msgid
+        for line in msgstr.splitlines():
+            assert urwid.calc_width(line, 0, len(line)) <= 78, (lang, line)
