@@ -15,10 +15,11 @@ APT_DISCOVERY := udev util-linux fdisk e2fsprogs btrfs-progs squashfs-tools xfsp
 APT_LOADER := device-tree-compiler qemu-system-arm qemu-system-ppc cpio binutils busybox-static
 APT_DAEMON := dbus dbus-daemon systemd libglib2.0-bin passwd util-linux
 APT_UI := tmux gettext
+APT_IPMI := openipmi ipmitool
 APT_NET := iproute2 dnsmasq-base busybox-static tftp-hpa curl
 APT_DEB := dpkg-dev fakeroot debhelper dh-python pybuild-plugin-pyproject python3-all python3-setuptools \
 	python3-argparse-manpage python3-shtab lintian
-APT_PACKAGES := $(APT_CORE) $(APT_PARSERS) $(APT_GRUB) $(APT_DISCOVERY) $(APT_LOADER) $(APT_DAEMON) $(APT_UI) $(APT_NET) \
+APT_PACKAGES := $(APT_CORE) $(APT_PARSERS) $(APT_GRUB) $(APT_DISCOVERY) $(APT_LOADER) $(APT_DAEMON) $(APT_UI) $(APT_NET) $(APT_IPMI) \
 	$(APT_DEB)
 APT_DEMO := python3 python3-venv python3-dev gcc device-tree-compiler dbus-daemon gettext
 

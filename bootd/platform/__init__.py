@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bootd.platform.block import BlockPlatform
+from bootd.platform.bmc import Bmc
 from bootd.platform.boot import BootPlatform
 from bootd.platform.net import NetPlatform
 from bootd.platform.run import Runner
@@ -29,6 +30,8 @@ class Platform:
     block: BlockPlatform
     boot: BootPlatform
     net: NetPlatform
+    bmc: Bmc | None = None
+    """The BMC's boot-device override, where the machine has a BMC bootd can reach."""
 
 
 __all__ = ["BlockPlatform", "BootPlatform", "NetPlatform", "Platform", "Runner"]

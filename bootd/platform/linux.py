@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 from bootd.platform import Platform
+from bootd.platform.bmc import Bmc
 from bootd.platform.run import RealRunner
 
 
@@ -37,4 +38,16 @@ def linux_platform() -> Platform:
         block=LinuxBlock(runner),
         boot=LinuxBoot(runner),
         net=LinuxNet(runner),
+        bmc=local_bmc(runner),
     )
+
+
+def local_bmc(runner: RealRunner) -> Bmc | None:
+    """The BMC behind the kernel's IPMI device, when there is one and ipmitool."""
+    import shutil
+
+    if shutil.which("ipmitool") is None:
+        return None
+    if not any(Path(p).exists() for p in ("/dev/ipmi0", "/dev/ipmi/0", "/dev/ipmidev/0")):
+        return None
+    return Bmc(runner)

@@ -60,6 +60,7 @@ from typing import Any
 
 from bootd.errors import ConfigError
 from bootd.model import Console, ConsoleKind, DeviceType, Framebuffer
+from bootd.platform.bmc import BmcTarget
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,8 @@ class MachineSpec:
     interfaces: tuple[SandboxInterface, ...]
     systemd: bool = False
     """Whether the machine runs systemd as PID 1 (``systemctl kexec``)."""
+    ipmi: BmcTarget | None = None
+    """The machine's BMC, reached with ipmitool over lanplus on loopback (``[ipmi]``)."""
 
 
 def _str(d: dict[str, Any], key: str, default: str | None = None) -> str | None:
@@ -207,4 +210,26 @@ def load_machine(root: Path) -> MachineSpec:
         framebuffers=tuple(fbs),
         interfaces=tuple(ifaces),
         systemd=m.get("systemd", False) is True,
+        ipmi=_ipmi(path, data.get("ipmi")),
+    )
+
+
+def _ipmi(path: Path, table: Any) -> BmcTarget | None:
+    """``[ipmi] host = "127.0.0.1"  port = 9001  user = "admin"  password = "…"
+    valid_bit = false``: a BMC simulator (OpenIPMI's ipmi_sim, which keeps only
+    the boot device, not the valid and persistent bits) on loopback only."""
+    if table is None:
+        return None
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [ipmi] must be a table")
+    host = _str(table, "host", "127.0.0.1") or "127.0.0.1"
+    if host not in ("127.0.0.1", "::1", "localhost"):
+        raise ConfigError(f"{path}: [ipmi] host must be a loopback address, not {host!r}")
+    return BmcTarget(
+        interface="lanplus",
+        host=host,
+        port=_int(table, "port", 623),
+        user=_str(table, "user", "") or "",
+        password=_str(table, "password", "") or "",
+        valid_bit=table.get("valid_bit", True) is not False,
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bootd.platform import Platform
+from bootd.platform.bmc import Bmc
 from bootd.platform.machine import load_machine
 from bootd.platform.run import RecordingRunner
 
@@ -34,4 +35,5 @@ def sandbox_platform(machine_dir: Path, state_dir: Path) -> Platform:
         block=SandboxBlock(spec, runner, state_dir),
         boot=SandboxBoot(spec, runner, state_dir),
         net=SandboxNet(spec, runner, state_dir),
+        bmc=Bmc(RecordingRunner(passthrough=frozenset({"ipmitool"})), spec.ipmi) if spec.ipmi else None,
     )
