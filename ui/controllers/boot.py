@@ -11,12 +11,14 @@ from bootd.model import BootOption, Severity
 from .. import backend as be
 from ..views.text import ProgressView, PromptView, TextView
 from .host import Host, Outcome
+from .progress import StepRate, describe_left
 
 
 class BootController:
     def __init__(self, app: Host) -> None:
         self.app = app
         self.progress: ProgressView | None = None
+        self.rate = StepRate()
         self.booting_name = ""
 
     def boot(self, option: BootOption, custom: BootOption | None, args: str | None) -> None:
@@ -77,8 +79,9 @@ class BootController:
             if not name and candidate is not None:
                 name = candidate.name  # started elsewhere: most likely autoboot
             self.progress = ProgressView(f'"{name}"' if name else "")
+            self.rate = StepRate()
             self.app.push(self.progress)
-        self.progress.update(ev.message, ev.fraction)
+        self.progress.update(ev.message, ev.fraction, describe_left(self.rate.update(ev.message, ev.fraction)))
         self.app.redraw()
 
     def cancel(self) -> None:

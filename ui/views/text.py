@@ -8,7 +8,7 @@ from typing import Any
 
 import urwid
 
-from ..i18n import N_
+from ..i18n import N_, _
 from .common import FieldEdit, SelectableText, Size, View, button, field, labelled
 
 
@@ -71,12 +71,15 @@ class ProgressView(View):
         self.label = urwid.Text(f"Booting {name}", align="center")
         self.step = urwid.Text("", align="center")
         self.bar = urwid.ProgressBar("pg normal", "pg complete", 0, 100)
-        pile = urwid.Pile([self.label, urwid.Divider(), self.step, urwid.Divider(), self.bar])
+        self.left = urwid.Text("", align="center")
+        pile = urwid.Pile([self.label, urwid.Divider(), self.step, urwid.Divider(), self.bar, self.left])
         super().__init__(urwid.Filler(urwid.Padding(pile, left=4, right=4), valign="middle"))
 
-    def update(self, message: str, fraction: float) -> None:
+    def update(self, message: str, fraction: float, left: str = "") -> None:
+        """``left``: how long the boot still needs, when that is known."""
         self.step.set_text(message)
         self.bar.set_completion(max(0.0, min(1.0, fraction)) * 100)
+        self.left.set_text(_("about {left} left").format(left=left) if left else "")
 
 
 class PromptView(View):

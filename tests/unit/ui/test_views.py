@@ -281,3 +281,19 @@ def test_entries_with_the_same_title_are_told_apart_by_their_loader() -> None:
     assert "Ubuntu" in texts and "stretch" in texts, "unique titles (per device) stay as they are"
     assert "stretch [yaboot]" in texts
     assert "stretch [kboot stretch]" in texts and "stretch [kboot stretch-2]" in texts
+
+
+def test_progress_shows_the_time_left_of_a_download() -> None:
+    from ui.controllers.progress import StepRate, describe_left
+
+    now = [0.0]
+    rate = StepRate(clock=lambda: now[0])
+    assert rate.update("Loading kernel http://10.0.0.1/vmlinuz", 0.0) is None
+    now[0] = 10.0
+    left = rate.update("Loading kernel http://10.0.0.1/vmlinuz", 0.1)
+    assert left is not None and round(left) == 90
+    assert describe_left(left) == "1 min 30 s" and describe_left(4.2) == "4 s"
+    view = ProgressView('"Debian"')
+    view.update("Loading kernel http://10.0.0.1/vmlinuz", 0.1, describe_left(left))
+    text = h.screen(view)
+    assert "about 1 min 30 s left" in text and "10 %" in text
