@@ -129,7 +129,7 @@ async def serve(opts: ServeOptions, *, clock: Clock | None = None, ready: Callab
         )
         daemon.network = make_network(platform, daemon)
         async with asyncio.TaskGroup() as tg:
-            await daemon.read_bmc()
+            await daemon.bmc.read()
             await daemon.discovery.start()
             if daemon.network is not None:
                 await daemon.network.start()

@@ -22,26 +22,18 @@ from typing import Any, Protocol
 from bootd import __version__, settings
 from bootd.api import DaemonEvent, EventHub
 from bootd.autoboot import Autoboot, BootOutcome, Clock, Countdown
+from bootd.bmc_override import BmcOverride
 from bootd.boot_machine import BootMachine
 from bootd.errors import BootdError, Cancelled, NotFound, Unsupported
 from bootd.inventory import Inventory
 from bootd.model import BootOption, BootOverrides, BootRequest, DaemonInfo, Severity
 from bootd.option_store import OptionStore
 from bootd.platform import Platform
-from bootd.platform.bmc import BmcDevice, BootFlags
 from bootd.policy import Choice, choose
 from bootd.settings_service import SettingsService
 
 log = logging.getLogger(__name__)
 
-
-BMC_BOOT_ORDER: dict[BmcDevice, tuple[str, ...]] = {
-    BmcDevice.PXE: ("network",),
-    BmcDevice.DISK: ("disk",),
-    BmcDevice.CDROM: ("optical",),
-}
-"""The boot order a BMC override stands for (Petitboot's reading of the IPMI
-boot device); safe and bios stop the autoboot instead."""
 
 class DiscoveryLike(Protocol):
     async def start(self) -> None: ...
@@ -90,12 +82,12 @@ class Daemon:
             add_seeds=lambda: self.settings.add_boot_seeds,
         )
         self._custom = itertools.count(1)
-        self.bmc_flags: BootFlags | None = None
+        self.bmc = BmcOverride(platform.bmc, self.events, changed=lambda: self.autoboot.poke())
         self.autoboot = Autoboot(
             clock=clock,
             choose=self.choose,
             timeout=lambda: float(self.settings.timeout),
-            enabled=lambda: self.settings.autoboot and not self._bmc_stops_autoboot(),
+            enabled=lambda: self.settings.autoboot and not self.bmc.stops_autoboot(),
             boot=self.autoboot_boot,
             on_change=self.boots.countdown_changed,
             status=lambda message: self.events.status(Severity.INFO, message),
@@ -131,55 +123,19 @@ class Daemon:
         self.events.subscribe(listener)
 
     # -- autoboot --------------------------------------------------------------------
-    # -- the BMC's boot-device override (IPMI) ---------------------------------------------
-    async def read_bmc(self) -> None:
-        """Ask the BMC (where there is one) for a boot-device override."""
-        if self.platform.bmc is None:
-            return
-        self.bmc_flags = await self.platform.bmc.boot_flags()
-        if self.bmc_flags is not None:
-            what = self.bmc_flags.describe()
-            if self._bmc_stops_autoboot():
-                self.events.status(Severity.INFO, f"The BMC asks for {what}: no autoboot")
-            else:
-                self.events.status(Severity.INFO, f"The BMC asks to boot from {what}")
-            self.autoboot.poke()
-
-    def _bmc_stops_autoboot(self) -> bool:
-        return self.bmc_flags is not None and self.bmc_flags.device in (BmcDevice.SAFE, BmcDevice.BIOS)
-
-    def boot_order(self) -> tuple[str, ...]:
-        """The boot order autoboot follows: the BMC's override, else the setting."""
-        if self.bmc_flags is not None and self.bmc_flags.device in BMC_BOOT_ORDER:
-            return BMC_BOOT_ORDER[self.bmc_flags.device]
-        return tuple(self.settings.boot_order)
-
-    async def _bmc_override_used(self) -> None:
-        """A one-shot override was acted on: clear it on the BMC, as BMCs expect."""
-        flags, self.bmc_flags = self.bmc_flags, None
-        if flags is None or flags.persistent or self.platform.bmc is None:
-            self.bmc_flags = flags
-            return
-        try:
-            await self.platform.bmc.clear_boot_flags()
-            self.events.status(Severity.INFO, f"Cleared the BMC's one-shot boot override ({flags.device})")
-        except BootdError as e:
-            self.events.status(Severity.WARNING, f"Could not clear the BMC's boot override: {e}")
-
     def choose(self, incumbent: str | None = None) -> Choice | None:
         devices = {d.id: d for d in self.inventory.devices()}
         return choose(
             self.inventory.options(),
             devices,
-            self.boot_order(),
+            self.bmc.boot_order(self.settings.boot_order),
             next_boot=self.options.next_boot,
             incumbent=incumbent,
         )
 
     async def autoboot_boot(self, option: BootOption) -> BootOutcome:
         self.events.status(Severity.INFO, f"Autoboot: booting {option.name}")
-        if self.bmc_flags is not None:
-            await self._bmc_override_used()
+        await self.bmc.used()
         try:
             await self.boots.run(BootRequest(option, console=self.settings.console or None))
         except Cancelled:

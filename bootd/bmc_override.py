@@ -1,0 +1,66 @@
+"""The BMC's boot-device override (IPMI), as Petitboot honours it: a PXE, disk
+or CD-ROM override replaces the boot order, safe and bios stop the autoboot,
+and a one-shot override is cleared on the BMC once it was acted on.  Part of
+:class:`bootd.daemon.Daemon`."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+
+from bootd.api import EventHub
+from bootd.errors import BootdError
+from bootd.model import Severity
+from bootd.platform.bmc import Bmc, BmcDevice, BootFlags
+
+log = logging.getLogger(__name__)
+
+BMC_BOOT_ORDER: dict[BmcDevice, tuple[str, ...]] = {
+    BmcDevice.PXE: ("network",),
+    BmcDevice.DISK: ("disk",),
+    BmcDevice.CDROM: ("optical",),
+}
+"""The boot order a BMC override stands for (Petitboot's reading of the IPMI
+boot device); safe and bios stop the autoboot instead."""
+
+
+class BmcOverride:
+    def __init__(self, bmc: Bmc | None, events: EventHub, *, changed: Callable[[], None]) -> None:
+        self.bmc = bmc
+        self.events = events
+        self._changed = changed
+        self.flags: BootFlags | None = None
+
+    async def read(self) -> None:
+        """Ask the BMC (where there is one) for a boot-device override."""
+        if self.bmc is None:
+            return
+        self.flags = await self.bmc.boot_flags()
+        if self.flags is not None:
+            what = self.flags.describe()
+            if self.stops_autoboot():
+                self.events.status(Severity.INFO, f"The BMC asks for {what}: no autoboot")
+            else:
+                self.events.status(Severity.INFO, f"The BMC asks to boot from {what}")
+            self._changed()
+
+    def stops_autoboot(self) -> bool:
+        return self.flags is not None and self.flags.device in (BmcDevice.SAFE, BmcDevice.BIOS)
+
+    def boot_order(self, configured: Sequence[str]) -> tuple[str, ...]:
+        """The boot order autoboot follows: the BMC's override, else ``configured``."""
+        if self.flags is not None and self.flags.device in BMC_BOOT_ORDER:
+            return BMC_BOOT_ORDER[self.flags.device]
+        return tuple(configured)
+
+    async def used(self) -> None:
+        """An autoboot acted on the override: clear a one-shot one on the BMC, as BMCs expect."""
+        flags, self.flags = self.flags, None
+        if flags is None or flags.persistent or self.bmc is None:
+            self.flags = flags
+            return
+        try:
+            await self.bmc.clear_boot_flags()
+            self.events.status(Severity.INFO, f"Cleared the BMC's one-shot boot override ({flags.device})")
+        except BootdError as e:
+            self.events.status(Severity.WARNING, f"Could not clear the BMC's boot override: {e}")
