@@ -296,11 +296,11 @@ class App:
                 self.connected = False
                 self.deadline = None
                 self.status(
-                    "Lost the connection to the boot daemon; reconnecting" + self.glyphs.ellipsis, Severity.ERROR
+                    _("Lost the connection to the boot daemon; reconnecting") + self.glyphs.ellipsis, Severity.ERROR
                 )
                 self.set_header()
             case be.Reconnected():
-                self.status("Connected to the boot daemon again")
+                self.status(_("Connected to the boot daemon again"))
                 self.spawn(self.reload(), "Reload")
 
     # keys
@@ -336,13 +336,13 @@ class App:
         elif action == "url":
             self.push(PromptView("Retrieve config from URL", "URL:", self.add_url, self.back, help=URL_HELP))
         elif action == "rescan":
-            self.status("Rescanning devices" + self.glyphs.ellipsis)
+            self.status(_("Rescanning devices") + self.glyphs.ellipsis)
             self.spawn(self.backend.rescan(), "Rescan")
         elif action == "exit":
             if self.settings.allow_shell:
                 self.quit(Outcome())
             else:
-                self.status("Exit to shell is disabled in the settings", Severity.WARNING)
+                self.status(_("Exit to shell is disabled in the settings"), Severity.WARNING)
 
     def log_line(self, m: StatusMessage) -> tuple[str, str]:
         stamp = time.strftime("%H:%M:%S", time.localtime(m.timestamp)) if m.timestamp else "--:--:--"

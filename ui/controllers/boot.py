@@ -9,6 +9,7 @@ from bootd.errors import AuthenticationRequired, BootdError, Cancelled
 from bootd.model import BootOption, Severity
 
 from .. import backend as be
+from ..i18n import _
 from ..views.text import ProgressView, PromptView, TextView
 from .host import Host, Outcome
 from .progress import StepRate, describe_left
@@ -67,7 +68,9 @@ class BootController:
 
             self.app.spawn(auth_then_call(), what)
 
-        self.app.push(PromptView("Password required", "Password:", ok, self.app.back, secret=True, message=message))
+        self.app.push(
+            PromptView(_("Password required"), _("Password:"), ok, self.app.back, secret=True, message=message)
+        )
 
     def show_progress(self, ev: be.BootProgress) -> None:
         if ev.fraction < 0:
@@ -87,7 +90,7 @@ class BootController:
     def cancel(self) -> None:
         """Ask the daemon to cancel the boot in progress (Esc on the progress screen)."""
         if self.progress is not None:
-            self.progress.update("Cancelling the boot" + self.app.glyphs.ellipsis, 0.0)
+            self.progress.update(_("Cancelling the boot") + self.app.glyphs.ellipsis, 0.0)
             self.app.redraw()
 
         async def call() -> None:
@@ -96,7 +99,7 @@ class BootController:
                     # the daemon has no boot in progress (it ended, or the daemon restarted)
                     self.booting_name = ""
                     self.app.to_menu()
-                    self.app.status("No boot is in progress")
+                    self.app.status(_("No boot is in progress"))
             except AuthenticationRequired:
                 raise
             except BootdError as e:
@@ -125,13 +128,13 @@ class BootController:
         if reason not in newest:
             self.app.status(reason if reason.lower().startswith("boot") else f"Boot failed: {reason}", Severity.ERROR)
         lines: list[str | tuple[str, str]] = [("error", "The boot failed:"), "", *reason.splitlines()]
-        lines += ["", "Press Esc to return to the menu."]
+        lines += ["", _("Press Esc to return to the menu.")]
         self.app.push(TextView("Boot failed", lines))
 
     def show_finished(self, summary: tuple[str, ...]) -> None:
         del self.app.stack[1:]
         self.progress = None
         self.booting_name = ""
-        self.app.push(TextView("Booted", ["The new kernel was loaded:", "", *summary]))
+        self.app.push(TextView("Booted", [_("The new kernel was loaded:"), "", *summary]))
         if self.app.exit_on_boot:
             self.app.quit(Outcome(booted=True, summary=summary))

@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 from bootd.errors import BootdError
 from bootd.model import BootOption, DeviceType, Severity
 
+from ..i18n import _
 from ..views.editor import MANUAL, EditFields, EditorView
 from .edit import edited, fields_of, new_option
 from .host import Host
@@ -86,7 +87,7 @@ class EditController:
         self.app.model.local[entry.shown.id] = entry.shown
         self.app.to_menu()
         self.app.menu.focus_key(f"opt:{entry.shown.id}")
-        self.app.status(f"{entry.shown.name}: press Enter to boot it (the disk is not changed)")
+        self.app.status(_("{name}: press Enter to boot it (the disk is not changed)").format(name=entry.shown.name))
 
     def boot(self, option_id: str) -> bool:
         """Boot a local entry; False when ``option_id`` is none of them."""
@@ -94,7 +95,7 @@ class EditController:
         if entry is None:
             return False
         if entry.shown.device and entry.shown.device not in self.app.model.devices:
-            self.app.status(f"{entry.shown.name}: its device is gone", Severity.ERROR)
+            self.app.status(_("{name}: its device is gone").format(name=entry.shown.name), Severity.ERROR)
             return True
         self.app.boots.boot(entry.original if entry.custom is None else entry.custom, entry.custom, entry.args)
         return True

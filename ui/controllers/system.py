@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bootd.model import DeviceType
 
+from ..i18n import _
 from ..views.settings import SettingsView
 from ..views.text import TextView
 from .host import Host
@@ -21,13 +22,13 @@ class SystemController:
         # asked afresh: a device's details (an interface's lease) change without it coming or going
         devices = {d.id: d for d in await self.app.backend.list_devices()}
         lines: list[str | tuple[str, str]] = [
-            ("device", "System"),
+            ("device", _("System")),
             f"  bootd version   {info.version or self.app.version}",
             f"  platform        {info.platform} ({info.arch}, firmware {info.firmware})",
             f"  lockdown        {info.lockdown or 'none'}",
             *(f"  {k:<15} {v}" for k, v in info.extra),
             "",
-            ("device", "Devices"),
+            ("device", _("Devices")),
         ]
         for d in sorted(devices.values(), key=lambda d: d.id):
             lines.append(f"  {d.title}")
@@ -39,14 +40,14 @@ class SystemController:
             lines.append(f"    type {d.type}  node {d.node or '-'}  fs {d.fstype or '-'}")
             lines.append(f"    uuid {d.uuid or '-'}  label {d.label or '-'}")
             lines.append(f"    mounted on {d.mountpoint or '-'}")
-        lines += ["", ("device", "Network interfaces")]
+        lines += ["", ("device", _("Network interfaces"))]
         for name, addr in info.interfaces:
             dev = devices.get(name)
             ip = dev.prop("ip") if dev is not None else None
             lines.append(f"  {name:<10} {addr}  {ip or 'no address'}")
         if not info.interfaces:
             lines.append("  (none)")
-        lines += ["", ("device", "Consoles")]
+        lines += ["", ("device", _("Consoles"))]
         lines += [f"  {c.name:<8} {c.kind:<7} {c.dt_path or ''}" for c in self.app.consoles] or ["  (none)"]
         self.app.push(TextView("System information", lines))
 
@@ -57,14 +58,14 @@ class SystemController:
     def save_settings(self, changes: dict[str, object]) -> None:
         if not changes:
             self.app.back()
-            self.app.status("Settings unchanged")
+            self.app.status(_("Settings unchanged"))
             return
 
         async def save() -> None:
             await self.app.backend.set_settings(changes)
             self.app.settings = await self.app.backend.get_settings()
             self.app.back()
-            self.app.status("Settings saved")
+            self.app.status(_("Settings saved"))
             self.app.refresh_menu()
 
         self.app.boots.with_auth(save, "Save settings")

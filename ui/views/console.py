@@ -9,10 +9,10 @@ import urwid
 
 from bootd.model import Console
 
-from ..i18n import N_
+from ..i18n import N_, _
 from .common import Size, View
 
-CONSOLE_HELP = """\
+CONSOLE_HELP = N_("""\
 Console
 
 The booted system will print its messages on, and offer its login on, the
@@ -23,7 +23,7 @@ be changed it puts console= on the kernel command line instead.
 Up/Down  move    Enter/Space  choose and go back    Esc  back unchanged
 
 The preselected console is the one this menu runs on, else the console
-setting."""
+setting.""")
 
 
 def describe(c: Console) -> str:
@@ -51,11 +51,11 @@ class ConsolePickerView(View):
             if c.name == selected:
                 focus = i
         if not consoles:
-            items.append(urwid.Text("The daemon reports no consoles; the kernel's own default will be used."))
+            items.append(urwid.Text(_("The daemon reports no consoles; the kernel's own default will be used.")))
         self.names = [c.name for c in consoles]
         self.walker: urwid.SimpleFocusListWalker[Any] = urwid.SimpleFocusListWalker(items)
         self.walker.set_focus(focus)
-        header = urwid.Pile([urwid.Text("Console for the booted system:"), urwid.Divider()])
+        header = urwid.Pile([urwid.Text(_("Console for the booted system:")), urwid.Divider()])
         super().__init__(urwid.Frame(urwid.ListBox(self.walker), header=header))
 
     @property

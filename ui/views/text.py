@@ -110,7 +110,7 @@ class PromptView(View):
                 labelled(label, field(self.edit)),
                 urwid.Divider(),
                 urwid.AttrMap(self.message, "error"),
-                urwid.Columns([(8, button("OK", self.submit)), (12, button("Cancel", on_cancel))], dividechars=2),
+                urwid.Columns([(8, button(_("OK"), self.submit)), (12, button(_("Cancel"), on_cancel))], dividechars=2),
             ]
         )
         pile.focus_position = 2
@@ -125,6 +125,6 @@ class PromptView(View):
             if self.edit.edit_text:
                 self.submit()
             else:
-                self.message.set_text("Type a value first, or press Esc to cancel.")
+                self.message.set_text(_("Type a value first, or press Esc to cancel."))
             return None
         return super().keypress(size, key)
