@@ -128,6 +128,11 @@ async def boot(
 
     seeded = source is not None and dtb.has_seeds(source)
 
+    def fresh_seeds() -> dtb.Seeds:
+        # kexec -l on arm64 fills the kaslr-seed itself (see Seeds.fresh); the
+        # lockdown path (kexec -s) hands on no tree of ours at all.
+        return dtb.Seeds.fresh(add=add_seeds, kexec_tools_kaslr=platform.arch == "aarch64")
+
     def patch_dtb(con: str | None, bootargs: str) -> tuple[Path | None, str | None, list[str]]:
         if source is None or not (staged.dtb is not None or con or fb is not None or seeded):
             return None, None, []
@@ -137,7 +142,7 @@ async def boot(
             framebuffer=fb,
             display_node=display,
             bootargs=bootargs,
-            seeds=dtb.Seeds.fresh(add=add_seeds),
+            seeds=fresh_seeds(),
         )
         patched = dtb.patch(source, spec)
         path = work_dir / PATCHED_DTB
@@ -163,7 +168,7 @@ async def boot(
                 blob = await asyncio.to_thread(dtb_path.read_bytes)
             except OSError as e:
                 raise DtbError(f"the device tree a boot hook named, {dtb_path}, cannot be read: {e.strerror}") from None
-            blob, seed_notes = dtb.refresh_seeds(blob, dtb.Seeds.fresh(add=add_seeds))
+            blob, seed_notes = dtb.refresh_seeds(blob, fresh_seeds())
             notes.extend(seed_notes)
             dtb_path = work_dir / PATCHED_DTB
             await asyncio.to_thread(dtb_path.write_bytes, blob)

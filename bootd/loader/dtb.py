@@ -54,7 +54,11 @@ STALE_CHOSEN_PREFIX = "linux,kexec-"
 SEED_PROPS = ("kaslr-seed", "rng-seed")
 """``/chosen`` seeds the next kernel takes its KASLR offset and first entropy from."""
 KASLR_SEED_BYTES = 8
-RNG_SEED_BYTES = 64
+RNG_SEED_BYTES = 128
+"""kexec-tools (``kexec -l`` on arm64) rewrites a tree's ``rng-seed`` in place with
+128 fresh bytes and refuses to load (``Cannot load``) when the property has
+another length; 128 bytes is also well over the kernel's 64-byte minimum."""
+MIN_RNG_SEED_BYTES = 64
 
 
 @dataclass(frozen=True)
@@ -69,14 +73,21 @@ class Seeds:
     kaslr: bytes
     """8 bytes for ``/chosen/kaslr-seed``."""
     rng: bytes
-    """At least 64 bytes for ``/chosen/rng-seed``."""
+    """At least 64 bytes for ``/chosen/rng-seed`` (:data:`RNG_SEED_BYTES` from :meth:`fresh`)."""
     add: bool = True
     """Also write them into a tree that had none (the ``add_boot_seeds`` setting)."""
 
     @staticmethod
-    def fresh(*, add: bool = True) -> Seeds:
-        """New seeds from the kernel's RNG (getrandom(2))."""
-        return Seeds(os.urandom(KASLR_SEED_BYTES), os.urandom(RNG_SEED_BYTES), add)
+    def fresh(*, add: bool = True, kexec_tools_kaslr: bool = False) -> Seeds:
+        """New seeds from the kernel's RNG (getrandom(2)).
+
+        ``kexec_tools_kaslr``: the tree goes to ``kexec -l`` on arm64, where
+        kexec-tools writes the ``kaslr-seed`` itself, from getrandom(2), and
+        refuses to load ("setup_2nd_dtb failed") when the property is not the
+        zero the running kernel leaves behind: the seed is written as that
+        zero for kexec-tools to fill."""
+        kaslr = bytes(KASLR_SEED_BYTES) if kexec_tools_kaslr else os.urandom(KASLR_SEED_BYTES)
+        return Seeds(kaslr, os.urandom(RNG_SEED_BYTES), add)
 
 
 _VGA_TTY = re.compile(r"tty\d*")
@@ -244,8 +255,8 @@ def _write_seeds(tree: Tree, seeds: Seeds | None, had: bool, notes: list[str]) -
                 "handing them on would repeat this boot's KASLR layout, dropping them would turn KASLR off"
             )
         return
-    if len(seeds.kaslr) != KASLR_SEED_BYTES or len(seeds.rng) < RNG_SEED_BYTES:
-        raise DtbError(f"boot seeds must be {KASLR_SEED_BYTES} and at least {RNG_SEED_BYTES} bytes")
+    if len(seeds.kaslr) != KASLR_SEED_BYTES or len(seeds.rng) < MIN_RNG_SEED_BYTES:
+        raise DtbError(f"boot seeds must be {KASLR_SEED_BYTES} and at least {MIN_RNG_SEED_BYTES} bytes")
     if not had and not seeds.add:
         notes.append("no boot seeds: the tree had none and add_boot_seeds is off")
         return

@@ -55,6 +55,13 @@ def load(blob: bytes, *, headroom: int = 0) -> libfdt.Fdt:
         _check_names(data)
         fdt = libfdt.Fdt(data)
         fdt.resize(libfdt.fdt_totalsize(data) + headroom)
+        # Opening a version-16 tree rebuilds its header; a tree whose old header
+        # libfdt accepted can come out inconsistent (reading its properties then
+        # crashes the process), so the opened tree is checked again.
+        opened = fdt.as_bytearray()
+        rc = libfdt.fdt_check_full(opened, len(opened))
+        if rc:
+            raise DtbError(f"invalid device tree: {libfdt.fdt_strerror(rc)} once opened")
     except DtbError:
         raise
     except Exception as e:  # libfdt raises FdtException, its binding ValueError/TypeError
@@ -73,7 +80,13 @@ def number(cs: Sequence[int]) -> int:
     return n
 
 
+MAX_CELLS = 4
+"""libfdt's FDT_MAX_NCELLS: the most cells an address or size may have."""
+
+
 def encode(value: int, ncells: int) -> bytes:
+    if not 0 < ncells <= MAX_CELLS:
+        raise DtbError(f"{ncells} cells per number: a device tree allows 1 to {MAX_CELLS}")
     if value < 0 or value >> (32 * ncells):
         raise DtbError(f"0x{value:x} does not fit in {ncells} cell(s)")
     return b"".join(struct.pack(">I", (value >> (32 * i)) & 0xFFFFFFFF) for i in reversed(range(ncells)))

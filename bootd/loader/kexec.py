@@ -103,7 +103,7 @@ async def _run(platform: Platform, argv: tuple[str, ...], failure: str) -> None:
         raise KexecError(f"{failure}: {e.stderr.strip() or e}") from None
     if not result.ok:
         lines = (result.stderr or result.stdout).strip().splitlines()
-        detail = lines[-1] if lines else f"exit status {result.returncode}"
+        detail = "; ".join(line.strip() for line in lines[-4:]) if lines else f"exit status {result.returncode}"
         raise KexecError(f"{failure}: {detail}")
 
 

@@ -19,6 +19,10 @@ pytestmark = [pytest.mark.slow, pytest.mark.root]
 def booted(b: Booted) -> qemu.Run:
     run = b.run
     assert not run.timed_out, f"no PROOF-DONE within {TIMEOUT}s; {b.context()}"
+    # cortex-a57 has no CPU RNG: the second kernel's KASLR lives on the seed bootd handed it
+    assert int(run.first("PROOF-DMESG-LINES ") or 0) > 10, f"stage 2 could not read its log; {b.context()}"
+    klog = run.starting("PROOF-KLOG ")
+    assert not any("KASLR disabled" in line for line in klog), f"the second kernel booted without KASLR: {klog}"
     assert not any("Kernel panic" in line for line in run.lines), b.context()
     assert run.first("STAGE1-UP") is not None, f"stage 1 did not start; {b.context()}"
     assert run.first("STAGE1-BOOT-RETURNED") is None, f"bootd returned instead of kexec'ing; {b.context()}"

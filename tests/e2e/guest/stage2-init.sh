@@ -12,6 +12,10 @@ done
 dt() { if [ -e "/proc/device-tree/$1" ]; then tr -d '\000' <"/proc/device-tree/$1"; else echo '<absent>'; fi; }
 hex() { od -An -tx1 "$1" | tr -d ' \n'; }
 echo "PROOF-STAGE2 $(cut -d' ' -f1 /proc/uptime)"
+# what this kernel said about its KASLR seed and its RNG (arm64: "KASLR disabled
+# due to lack of seed" when the tree it was handed had none and the CPU has no RNG)
+echo "PROOF-DMESG-LINES $(dmesg | wc -l)"
+dmesg | grep -i -e kaslr -e 'random: crng' | while read -r line; do echo "PROOF-KLOG $line"; done
 echo "PROOF-CMDLINE $(cat /proc/cmdline)"
 for p in stdout-path linux,stdout-path bootargs; do echo "PROOF-DT chosen/$p=$(dt chosen/$p)"; done
 for p in linux,initrd-start linux,initrd-end; do

@@ -301,3 +301,9 @@ def test_a_hook_tree_gets_fresh_seeds_and_nothing_else(arm64_dtb: bytes) -> None
 def test_show_marks_the_seeds(arm64_dtb: bytes) -> None:
     lines = [line for line in dtb.show(arm64_dtb) if "seed" in line]
     assert len(lines) == 2 and all(line.endswith(dtb.SEED_MARK) for line in lines)
+
+
+def test_for_kexec_tools_on_arm64_the_kaslr_seed_is_the_zero_it_fills() -> None:
+    seeds = dtb.Seeds.fresh(kexec_tools_kaslr=True)
+    assert seeds.kaslr == bytes(8) and len(seeds.rng) == dtb.RNG_SEED_BYTES
+    assert dtb.Seeds.fresh().kaslr != bytes(8)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import libfdt
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -65,3 +68,20 @@ def test_any_console_text(console: str, blob: bytes) -> None:
 @given(st.text(max_size=200))
 def test_any_bootargs(bootargs: str) -> None:
     outcome(SEEDS[0], dtb.PatchSpec(seeds=BOOT_SEEDS, bootargs=bootargs))
+
+
+def test_a_huge_cell_count_is_refused_not_allocated() -> None:
+    # A hostile entry tree with #address-cells = 0x40000000 made the framebuffer
+    # step encode a 4 GiB number (seen as 24 GB RSS while fuzzing).
+    dts = "/dts-v1/;\n/ { #address-cells = <0x40000000>; #size-cells = <1>; chosen { }; };\n"
+    with pytest.raises(DtbError, match="cells per number"):
+        dtb.patch(compile_dts(dts), dtb.PatchSpec(seeds=BOOT_SEEDS, console="tty0", framebuffer=FB))
+
+
+def test_a_v16_tree_that_opens_inconsistent_is_refused_not_a_crash() -> None:
+    # Found by this file's fuzzing: libfdt accepts the tree, opening it as version
+    # 17 gives an inconsistent header, and reading /chosen's properties then
+    # crashed the whole process (segmentation fault).
+    blob = (Path(__file__).resolve().parents[2] / "data/loader/fuzz-v16-header-crash.dtb").read_bytes()
+    with pytest.raises(DtbError, match="once opened"):
+        dtb.patch(blob, dtb.PatchSpec(seeds=BOOT_SEEDS, console="serial0"))
