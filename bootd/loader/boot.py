@@ -48,7 +48,14 @@ class BootPlan:
 
 
 async def _ppc64_plan(
-    plan: kexec.KexecPlan, *, kernel: Path, initrd: Path | None, dtb_path: Path, args: str, work_dir: Path
+    plan: kexec.KexecPlan,
+    *,
+    kernel: Path,
+    initrd: Path | None,
+    dtb_path: Path,
+    args: str,
+    work_dir: Path,
+    live: bytes | None,
 ) -> tuple[kexec.KexecPlan, Path, Path]:
     """Rework a ``kexec -l --dtb`` plan for ppc64 (see the module docstring)."""
     addr: int | None = None
@@ -58,7 +65,12 @@ async def _ppc64_plan(
     if initrd is not None:
         combined = work_dir / "kernel+initrd"
         floor = ppc64.load_floor(blob)
-        segment = await asyncio.to_thread(ppc64.stage_kernel, kernel, initrd, combined, floor=floor)
+        if floor is None and live is not None:
+            floor = ppc64.load_floor(live)  # an entry's own tree: the running kernel's says where it ends
+        layout = ppc64.memory_layout(blob, live)
+        segment = await asyncio.to_thread(
+            ppc64.stage_kernel, kernel, initrd, combined, floor=floor, layout=layout
+        )
         kernel, addr, size = combined, segment.initrd_addr, segment.initrd_size
         note += f"; the initrd is an extra kernel segment at 0x{addr:x}"
     blob = ppc64.prepare_dtb(blob, bootargs=args, initrd_addr=addr, initrd_size=size)
@@ -190,8 +202,9 @@ async def boot(
     if plan.load_argv[1:2] == ("-s",):
         dtb_path, dt_console = None, None
     elif dtb_path is not None and ppc64.needs_dtb_strategy(platform.arch):
+        live = source if staged.dtb is None else await asyncio.to_thread(platform.boot.live_dtb)
         plan, kernel, dtb_path = await _ppc64_plan(
-            plan, kernel=kernel, initrd=initrd, dtb_path=dtb_path, args=after.args, work_dir=work_dir
+            plan, kernel=kernel, initrd=initrd, dtb_path=dtb_path, args=after.args, work_dir=work_dir, live=live
         )
         if source is not None:
             changes = dtb.diff(source, await asyncio.to_thread(dtb_path.read_bytes))

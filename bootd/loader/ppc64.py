@@ -25,8 +25,13 @@ kernel as kexec-tools places it: kexec-tools keeps the running kernel's image
 (``/chosen/linux,kernel-end``) out of its holes and loads the new kernel at
 the lowest hole above it, and the new kernel later copies itself down to 0;
 the initrd goes above both, 1 MiB aligned with 1 MiB to spare, where nothing
-else is loaded (purgatory and the blob take other holes).  When the blob does
-not carry ``linux,kernel-end`` (an entry's own DTB), 256 MiB is assumed.  A
+else is loaded (purgatory and the blob take other holes).  The address is
+computed from the trees (:func:`memory_layout`): the first one above the new
+kernel that lies inside a ``/memory`` range and clear of every ``/memreserve/``
+entry and ``/reserved-memory`` region, of the tree handed on and of the
+running kernel's.  When the blob does not carry ``linux,kernel-end`` (an
+entry's own DTB), the running kernel's tree says where it ends; only when
+neither does, 256 MiB is assumed.  A
 spare ``/memreserve/`` entry (a copy of the last one, or the initrd range) is
 appended for kexec-tools to overwrite, so no firmware reservation is lost and
 nothing breaks if a kexec build does not overwrite it.  Measured with
@@ -167,19 +172,107 @@ def load_floor(fdt: bytes) -> int | None:
     return int.from_bytes(value, "big")
 
 
-def initrd_address(head: bytes, *, floor: int | None = None) -> int:
+@dataclass(frozen=True)
+class MemoryLayout:
+    """What the device trees say about physical memory: the ranges that exist
+    and the ranges that must not be touched, each ``(start, end)``."""
+
+    memory: tuple[tuple[int, int], ...] = ()
+    reserved: tuple[tuple[int, int], ...] = ()
+
+
+def _reg(value: bytes | None, na: int, ns: int) -> list[tuple[int, int]]:
+    if not value or not 0 < na <= 4 or not 0 <= ns <= 4 or (na + ns) == 0:
+        return []
+    width = 4 * (na + ns)
+    out = []
+    for at in range(0, len(value) - width + 1, width):
+        cs = struct.unpack_from(f">{na + ns}I", value, at)
+        start = int.from_bytes(b"".join(c.to_bytes(4, "big") for c in cs[:na]), "big")
+        size = int.from_bytes(b"".join(c.to_bytes(4, "big") for c in cs[na:]), "big")
+        if size:
+            out.append((start, start + size))
+    return out
+
+
+def memory_layout(*blobs: bytes | None) -> MemoryLayout:
+    """Memory and reservations from ``/memory`` nodes (``device_type =
+    "memory"``), the ``/memreserve/`` map and ``/reserved-memory`` of every
+    tree given (the one handed on, the running kernel's): an unreadable tree
+    adds nothing."""
+    memory: set[tuple[int, int]] = set()
+    reserved: set[tuple[int, int]] = set()
+    for blob in blobs:
+        if not blob:
+            continue
+        try:
+            tree = libfdt.Fdt(bytearray(blob))
+            reserved.update((a, a + s) for a, s in reserve_map(blob) if s)
+            cells = _cells_of(tree, 0)
+            off, depth = 0, 0
+            while off >= 0 and depth >= 0:
+                name = tree.get_name(off)
+                if depth == 1 and _prop(tree, off, "device_type") == b"memory\0":
+                    memory.update(_reg(_prop(tree, off, "reg"), *cells))
+                if depth == 1 and name == "reserved-memory":
+                    inner = _cells_of(tree, off)
+                    child = tree.first_subnode(off, [libfdt.FDT_ERR_NOTFOUND])
+                    while child >= 0:
+                        reserved.update(_reg(_prop(tree, child, "reg"), *inner))
+                        child = tree.next_subnode(child, [libfdt.FDT_ERR_NOTFOUND])
+                off, depth = tree.next_node(off, depth, [libfdt.FDT_ERR_NOTFOUND])
+        except Exception:  # an unreadable tree is reported by prepare_dtb; here it only adds nothing
+            continue
+    return MemoryLayout(tuple(sorted(memory)), tuple(sorted(reserved)))
+
+
+def _prop(tree: libfdt.Fdt, off: int, name: str) -> bytes | None:
+    value = tree.getprop(off, name, [libfdt.FDT_ERR_NOTFOUND])
+    return None if isinstance(value, int) else bytes(value)
+
+
+def _cells_of(tree: libfdt.Fdt, off: int) -> tuple[int, int]:
+    def get(name: str, default: int) -> int:
+        v = _prop(tree, off, name)
+        return int.from_bytes(v, "big") if v is not None and len(v) == 4 else default
+
+    return get("#address-cells", 2), get("#size-cells", 1)
+
+
+def initrd_address(
+    head: bytes, *, floor: int | None = None, size: int = 0, layout: MemoryLayout | None = None
+) -> int:
     """Where the initrd goes: above the new kernel as kexec-tools will place it.
 
     The new kernel lands at ``floor`` (see :func:`load_floor`; unknown means
     :data:`FLOOR_FALLBACK`) and runs from 0 after copying itself there, so the
     initrd goes above both, aligned to :data:`INITRD_ALIGN` with
     :data:`INITRD_GUARD` to spare (this also covers kexec-tools' page rounding).
+    With a ``layout``, the ``size`` bytes are placed at the first such address
+    that lies inside one memory range and clear of every reservation (with the
+    same guard); :class:`KexecError` when memory has no such room.
     """
     base = FLOOR_FALLBACK if floor is None else floor
-    return _align(base + kernel_span(head) + INITRD_GUARD, INITRD_ALIGN)
+    addr = _align(base + kernel_span(head) + INITRD_GUARD, INITRD_ALIGN)
+    if layout is None or not layout.memory:
+        return addr
+    for start, end in layout.memory:
+        cand = max(addr, _align(start, INITRD_ALIGN))
+        moved = True
+        while moved:
+            moved = False
+            for r_start, r_end in layout.reserved:
+                if r_start < cand + size + INITRD_GUARD and cand < r_end + INITRD_GUARD:
+                    cand = _align(r_end + INITRD_GUARD, INITRD_ALIGN)
+                    moved = True
+        if cand + size <= end:
+            return cand
+    raise KexecError(f"no room for a {size}-byte initrd above the new kernel in the memory the device tree describes")
 
 
-def plan_initrd_segment(head: bytes, *, file_size: int, initrd_size: int, floor: int | None = None) -> InitrdSegment:
+def plan_initrd_segment(
+    head: bytes, *, file_size: int, initrd_size: int, floor: int | None = None, layout: MemoryLayout | None = None
+) -> InitrdSegment:
     """Plan a kernel file that carries the initrd as one more ``PT_LOAD`` segment.
 
     ``head`` holds at least the ELF header and program header table (the first
@@ -193,7 +286,7 @@ def plan_initrd_segment(head: bytes, *, file_size: int, initrd_size: int, floor:
     if file_size < min(len(head), HEAD_BYTES):
         raise KexecError("the kernel file is shorter than its headers")
     elf = _read_elf(head)
-    addr = initrd_address(head, floor=floor)
+    addr = initrd_address(head, floor=floor, size=initrd_size, layout=layout)
     first = next(p for p in elf.phdrs if p[0] == _PT_LOAD)
     vaddr = (first[3] - first[4] + addr) & 0xFFFFFFFFFFFFFFFF
     phoff = _align(file_size, 8)
@@ -209,7 +302,9 @@ def plan_initrd_segment(head: bytes, *, file_size: int, initrd_size: int, floor:
     return InitrdSegment(addr, initrd_size, header, tail, initrd_offset)
 
 
-def stage_kernel(kernel: Path, initrd: Path, dest: Path, *, floor: int | None = None) -> InitrdSegment:
+def stage_kernel(
+    kernel: Path, initrd: Path, dest: Path, *, floor: int | None = None, layout: MemoryLayout | None = None
+) -> InitrdSegment:
     """Write ``dest``: ``kernel`` with ``initrd`` as an extra segment (blocking I/O).
 
     ``floor``: the running kernel's end, from :func:`load_floor` on the live tree.
@@ -218,7 +313,9 @@ def stage_kernel(kernel: Path, initrd: Path, dest: Path, *, floor: int | None = 
         size = kernel.stat().st_size
         with kernel.open("rb") as f:
             head = f.read(HEAD_BYTES)
-        plan = plan_initrd_segment(head, file_size=size, initrd_size=initrd.stat().st_size, floor=floor)
+        plan = plan_initrd_segment(
+            head, file_size=size, initrd_size=initrd.stat().st_size, floor=floor, layout=layout
+        )
         with kernel.open("rb") as src, dest.open("wb") as out:
             shutil.copyfileobj(src, out, 1 << 20)
             out.seek(0)

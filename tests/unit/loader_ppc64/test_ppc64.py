@@ -216,3 +216,44 @@ def test_kexec_args_pass_only_the_kernel_and_the_blob() -> None:
     assert argv == ["kexec", "-l", "/w/kernel+initrd", "--dtb=/w/boot.dtb"]
     assert ppc64.needs_dtb_strategy("ppc64le") and ppc64.needs_dtb_strategy("ppc64")
     assert not ppc64.needs_dtb_strategy("aarch64")
+
+
+# -- placement from the trees' memory and reservations --------------------------------------
+SMALL = """/dts-v1/;
+/memreserve/ 0x0000000013900000 0x0000000000400000;
+/ {
+    #address-cells = <2>; #size-cells = <2>;
+    memory@0 { device_type = "memory"; reg = <0x0 0x0 0x0 0x20000000>; };
+    memory@40000000 { device_type = "memory"; reg = <0x0 0x40000000 0x0 0x40000000>; };
+    reserved-memory {
+        #address-cells = <2>; #size-cells = <2>; ranges;
+        opal@14000000 { reg = <0x0 0x14000000 0x0 0x2000000>; };
+    };
+    chosen { linux,kernel-end = <0x0 0x3000000>; };
+};
+"""
+
+
+def test_memory_layout_reads_memory_nodes_and_every_reservation() -> None:
+    layout = ppc64.memory_layout(compile_dts(SMALL), None, b"garbage")
+    assert layout.memory == ((0, 0x20000000), (0x40000000, 0x80000000))
+    assert layout.reserved == ((0x13900000, 0x13D00000), (0x14000000, 0x16000000))
+
+
+def test_the_initrd_skips_reservations_and_memory_holes_where_the_fixed_rule_lands_on_them() -> None:
+    head = elf(memsz=0x10000000)  # a kernel whose image ends 256 MiB above the floor
+    layout = ppc64.memory_layout(compile_dts(SMALL))
+    floor = ppc64.load_floor(compile_dts(SMALL))
+    fixed = ppc64.initrd_address(head, floor=floor)
+    assert fixed == 0x13100000  # the old rule: just above the kernel ...
+    size = 0x1000000
+    assert any(a < fixed + size and fixed < b for a, b in layout.reserved)  # ... onto OPAL's reservation
+    placed = ppc64.initrd_address(head, floor=floor, size=size, layout=layout)
+    assert placed >= fixed and placed % ppc64.INITRD_ALIGN == 0
+    assert not any(a < placed + size and placed < b for a, b in layout.reserved)
+    assert any(a <= placed and placed + size <= b for a, b in layout.memory)
+    # an initrd too big for what is left of the first range goes to the next one
+    big = ppc64.initrd_address(head, floor=floor, size=0x20000000, layout=layout)
+    assert big == 0x40000000
+    with pytest.raises(KexecError, match="no room"):
+        ppc64.initrd_address(head, floor=floor, size=0x80000000, layout=layout)
