@@ -3,9 +3,13 @@
 * A patched DTB is passed with ``kexec -l IMAGE --dtb=… --initrd=… --append=…``
   (the ``kexec_load`` path: ``kexec_file_load`` ignores ``--dtb`` on arm64
   and ppc64).
-* Without a DTB to pass, or when the kernel is locked down (only signed
-  ``kexec_file_load`` is allowed), ``kexec -s`` is used; the console then goes
-  on the command line as ``console=NAME[,options]`` and a note says why.
+* Without a DTB to pass, ``kexec -l IMAGE --initrd=… --append=…`` (kexec-tools
+  hands on the running kernel's own tree where there is one); the console then
+  goes on the command line as ``console=NAME[,options]`` and a note says why.
+  ``kexec_load`` because Debian 12's arm64 and ppc64el kernels are built without
+  ``kexec_file_load`` (``# CONFIG_KEXEC_FILE is not set``).
+* When the kernel is locked down (only signed ``kexec_file_load`` is allowed),
+  ``kexec -s``, with the console on the command line as above.
 * Execution is ``systemctl kexec`` under systemd (services stop cleanly),
   else ``kexec -e``.  Nothing is executed after a failed load.
 """
@@ -89,7 +93,7 @@ def build(
         notes.append(f"the console is passed on the kernel command line as {arg}")
     elif console:
         notes.append(f"console {console} has no kernel name; the next kernel picks its own console")
-    argv = [kexec, "-s", str(kernel)]
+    argv = [kexec, "-s" if locked else "-l", str(kernel)]
     if initrd is not None:
         argv.append(f"--initrd={initrd}")
     argv.append(f"--append={cmdline}")

@@ -123,7 +123,7 @@ async def test_machine_without_device_tree(tmp_path: Path) -> None:
         hooks_dir=None,
         execute=False,
     )
-    assert plan.kexec_load_argv[1] == "-s" and plan.args == "quiet console=ttyS0,115200n8"
+    assert plan.kexec_load_argv[1] == "-l" and plan.args == "quiet console=ttyS0,115200n8"
     assert len(kexec_log(tmp_path / "state")) == 1  # loaded, not executed
 
 
@@ -175,7 +175,7 @@ async def test_failed_load_reports_kexec_and_executes_nothing(tmp_path: Path, mo
     with pytest.raises(KexecError, match="kexec could not load the kernel: kexec_load failed: Device or resource busy"):
         await boot(platform, BootRequest(opt, console="ttyS0"), devices, work_dir=tmp_path / "w", hooks_dir=None)
     assert calls.read_text().splitlines() == [
-        f"-s {tmp_path}/disk/boot/vmlinuz --initrd={tmp_path}/disk/boot/initrd --append=root=/dev/vda2 ro console=ttyS0"
+        f"-l {tmp_path}/disk/boot/vmlinuz --initrd={tmp_path}/disk/boot/initrd --append=root=/dev/vda2 ro console=ttyS0"
     ]
 
 

@@ -175,7 +175,7 @@ def test_boot_scan_from_an_image_file_dry_run(tmp_path: Path) -> None:
     )
     assert r.returncode == 0, r.stderr
     plan = json.loads(r.stdout)
-    assert plan["kexec_load"][1] == "-s" and plan["kexec_load"][2].endswith("/boot/vmlinuz-6.1")
+    assert plan["kexec_load"][1] == "-l" and plan["kexec_load"][2].endswith("/boot/vmlinuz-6.1")
     assert image.read_bytes() == before  # mounted read-only, nothing written
     mounts = Path("/proc/self/mounts").read_text()
     assert plan["kexec_load"][2].rsplit("/boot/", 1)[0] not in mounts  # unmounted afterwards
