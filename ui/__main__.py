@@ -84,6 +84,19 @@ def wants_colour(term: str, *, mono: bool) -> bool:
     return not (mono or os.environ.get("NO_COLOR") or term.split("-")[0] in MONO_TERMS)
 
 
+SERIAL_SIZE = (24, 80)
+"""Rows and columns assumed on a terminal that does not know its size (a serial line)."""
+
+
+def serial_size(fd: int) -> None:
+    """A serial line reports 0x0 (nothing would be drawn): give it the VT100 size."""
+    import termios
+
+    rows, cols = termios.tcgetwinsize(fd)
+    if rows <= 0 or cols <= 0:
+        termios.tcsetwinsize(fd, SERIAL_SIZE)
+
+
 @contextmanager
 def terminal(tty: Path | None) -> Iterator[tuple[IO[bytes] | None, TextIO | None]]:
     if tty is None:
@@ -98,6 +111,7 @@ def terminal(tty: Path | None) -> Iterator[tuple[IO[bytes] | None, TextIO | None
     if not os.isatty(fd):
         os.close(fd)
         raise OSError(f"{tty} is not a terminal")
+    serial_size(fd)
     inp = os.fdopen(fd, "rb", buffering=0)
     out = open(os.dup(fd), "w", encoding="utf-8", errors="replace")  # noqa: SIM115
     try:
