@@ -17,7 +17,7 @@ APT_DAEMON := dbus dbus-daemon systemd libglib2.0-bin passwd util-linux
 APT_UI := tmux gettext
 APT_IPMI := openipmi ipmitool
 APT_NET := iproute2 dnsmasq-base busybox-static tftp-hpa curl
-APT_DEB := dpkg-dev fakeroot debhelper dh-python pybuild-plugin-pyproject python3-all python3-setuptools \
+APT_DEB := dpkg-dev fakeroot zstd kmod e2fsprogs debhelper dh-python pybuild-plugin-pyproject python3-all python3-setuptools \
 	python3-argparse-manpage python3-shtab lintian
 APT_PACKAGES := $(APT_CORE) $(APT_PARSERS) $(APT_GRUB) $(APT_DISCOVERY) $(APT_LOADER) $(APT_DAEMON) $(APT_UI) $(APT_NET) $(APT_IPMI) \
 	$(APT_DEB)
@@ -120,8 +120,14 @@ deb: apt venv
 	env PATH=/usr/sbin:/usr/bin:/sbin:/bin lintian --info $(DEB) | tee $(DEB_DIR)/lintian.txt
 	@echo "built $(DEB)"
 
+# A firmware-style image: kernel + one initramfs (systemd, udev, dbus, kexec-tools,
+# bootd) from Debian 12's packages of ARCH and bootd's .deb, into build/image/ARCH.
+ARCH ?= arm64
+image: deb
+	$(PY) -m image.build --arch $(ARCH) --deb $(DEB)
+
 lint:
-	$(VENV)/bin/ruff check bootd ui tests bench
+	$(VENV)/bin/ruff check bootd ui tests bench image
 
 typecheck:
 	$(VENV)/bin/mypy

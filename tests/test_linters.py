@@ -16,7 +16,7 @@ def _run(*argv: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_ruff() -> None:
-    r = _run(str(BIN / "ruff"), "check", "bootd", "ui", "tests", "bench")
+    r = _run(str(BIN / "ruff"), "check", "bootd", "ui", "tests", "bench", "image")
     assert r.returncode == 0, r.stdout + r.stderr
 
 

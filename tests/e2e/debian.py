@@ -88,6 +88,45 @@ class Apt:
                 return name.strip("<>")
         raise AptError(f"{package} ({self.arch}) has no dependency named {prefix}*")
 
+    def closure(self, packages: Iterable[str], *, skip: Iterable[str] = ()) -> list[str]:
+        """``packages`` and everything they depend on (Depends, Pre-Depends; every alternative).
+
+        ``skip`` names packages left out together with what only they would bring.
+        """
+        skipped = set(skip)
+        wanted = [p for p in dict.fromkeys(packages) if p not in skipped]
+        out = self._run("apt-cache", [
+            "depends", "--recurse", "--no-recommends", "--no-suggests", "--no-conflicts", "--no-breaks",
+            "--no-replaces", "--no-enhances", *wanted,
+        ])  # fmt: skip
+        found: list[str] = []
+        current: str | None = None
+        for line in out.splitlines():
+            if not line.startswith(" "):
+                current = None if line.startswith("<") else line.strip()
+                if current is not None and current not in skipped:
+                    found.append(current)
+        # apt-cache recurses through skipped packages too: keep only what the wanted ones reach
+        reach = self._reach(wanted, skipped)
+        return [p for p in dict.fromkeys(found) if p in reach]
+
+    def _reach(self, roots: list[str], skipped: set[str]) -> set[str]:
+        seen: set[str] = set()
+        todo = list(roots)
+        while todo:
+            batch = [p for p in dict.fromkeys(todo) if p not in seen and p not in skipped]
+            todo = []
+            if not batch:
+                break
+            seen.update(batch)
+            out = self._run("apt-cache", ["depends", "--no-recommends", "--no-suggests", "--no-conflicts",
+                                          "--no-breaks", "--no-replaces", "--no-enhances", *batch])  # fmt: skip
+            for line in out.splitlines():
+                kind, _, name = line.strip().partition(": ")
+                if kind.lstrip("|") in ("Depends", "PreDepends") and not name.startswith("<"):
+                    todo.append(name)
+        return seen
+
     def cached(self, meta: str) -> str | None:
         """The kernel package a previous run resolved ``meta`` to, when its .deb is still here."""
         note = self.root / f"{meta}.resolved"
