@@ -16,10 +16,11 @@ APT_LOADER := device-tree-compiler qemu-system-arm qemu-system-ppc cpio binutils
 APT_DAEMON := dbus dbus-daemon systemd libglib2.0-bin passwd util-linux
 APT_UI := tmux gettext
 APT_IPMI := openipmi ipmitool
+APT_TRUST := gpgv gnupg
 APT_NET := iproute2 dnsmasq-base busybox-static tftp-hpa curl
 APT_DEB := dpkg-dev fakeroot zstd kmod e2fsprogs debhelper dh-python pybuild-plugin-pyproject python3-all python3-setuptools \
 	python3-argparse-manpage python3-shtab lintian
-APT_PACKAGES := $(APT_CORE) $(APT_PARSERS) $(APT_GRUB) $(APT_DISCOVERY) $(APT_LOADER) $(APT_DAEMON) $(APT_UI) $(APT_NET) $(APT_IPMI) \
+APT_PACKAGES := $(APT_CORE) $(APT_PARSERS) $(APT_GRUB) $(APT_DISCOVERY) $(APT_LOADER) $(APT_DAEMON) $(APT_UI) $(APT_NET) $(APT_IPMI) $(APT_TRUST) \
 	$(APT_DEB)
 APT_DEMO := python3 python3-venv python3-dev gcc device-tree-compiler dbus-daemon gettext
 

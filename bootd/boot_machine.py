@@ -35,9 +35,11 @@ class BootMachine:
         devices: Callable[[], Mapping[str, Device]],
         on_start: Callable[[], None],
         add_seeds: Callable[[], bool] = lambda: True,
+        signed_boot: Callable[[], tuple[str, str]] = lambda: ("off", ""),
     ) -> None:
         self.platform = platform
         self._add_seeds = add_seeds
+        self._signed_boot = signed_boot
         self.events = events
         self.work_dir = work_dir
         self.hooks_dir = hooks_dir
@@ -73,9 +75,10 @@ class BootMachine:
         if self._booting:
             raise Busy("another boot is in progress")
         try:
+            from bootd.loader import verify
             from bootd.loader.boot import boot as load_and_boot
         except ModuleNotFoundError as e:
-            if e.name != "bootd.loader.boot":
+            if e.name not in ("bootd.loader.boot", "bootd.loader.verify"):
                 raise
             raise Unsupported("this build has no loader (bootd.loader.boot is missing)") from None
         opt = request.option
@@ -100,6 +103,8 @@ class BootMachine:
                     progress=lambda stage, fraction: self.events.emit(ProgressEvent(stage, float(fraction))),
                     starting=self._starting,
                     add_seeds=self._add_seeds(),
+                    signed_boot=verify.Policy(*self._signed_boot()),
+                    warn=lambda message: self.events.status(Severity.WARNING, message),
                 ),
                 name="boot",
             )

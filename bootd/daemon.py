@@ -80,6 +80,7 @@ class Daemon:
             devices=lambda: {d.id: d for d in inventory.devices()},
             on_start=self.options.consumed,
             add_seeds=lambda: self.settings.add_boot_seeds,
+            signed_boot=lambda: (self.settings.signed_boot, self.settings.signed_boot_keyring),
         )
         self._custom = itertools.count(1)
         self.bmc = BmcOverride(platform.bmc, self.events, changed=lambda: self.autoboot.poke())

@@ -132,3 +132,8 @@ class Unsupported(BootdError):
     """This machine or build cannot do what was asked."""
 
     dbus_name = f"{ERROR_PREFIX}.NotSupported"
+
+
+class SignatureRefused(PermissionDenied):
+    """``signed_boot = enforce``: a file or the command line of the option
+    does not verify against the owner's keyring."""

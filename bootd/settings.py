@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 
 MAX_FILE = 256 * 1024
 RESTRICT_VALUES = ("changes", "all")
+SIGNED_BOOT_VALUES = ("off", "warn", "enforce")
 BOOT_ORDER_TYPES = tuple(str(t) for t in DeviceType)
 MAX_TIMEOUT = 24 * 3600
 MAX_BOOT_ORDER = 64
@@ -75,6 +76,13 @@ class Settings:
     add_boot_seeds: bool = True
     """Add fresh ``kaslr-seed`` and ``rng-seed`` to a device tree that has none
     (seeds a tree has are always replaced by fresh ones, never handed on)."""
+    signed_boot: str = "off"
+    """``off``, ``warn`` (boot, report each file that does not verify) or
+    ``enforce`` (boot only what verifies against ``signed_boot_keyring``)."""
+    signed_boot_keyring: str = "/etc/bootd/keyring.gpg"
+    """The owner's OpenPGP keyring (binary, ``gpg --export``) for signed boot."""
+    measured_boot: bool = False
+    """Extend the TPM's PCRs with what is about to run, before kexec."""
 
 
 KEYS = tuple(f.name for f in fields(Settings))
@@ -143,6 +151,19 @@ def _restrict(key: str, v: Any) -> str:
     return str(v)
 
 
+def _signed_boot(key: str, v: Any) -> str:
+    if v not in SIGNED_BOOT_VALUES:
+        raise ConfigError(f"{key} must be one of {', '.join(SIGNED_BOOT_VALUES)}, not {v!r}")
+    return str(v)
+
+
+def _abspath(key: str, v: Any) -> str:
+    v = _text(key, v)
+    if not v.startswith("/"):
+        raise ConfigError(f"{key} must be an absolute path, not {v!r}")
+    return str(v)
+
+
 def _hash(key: str, v: Any) -> str:
     v = _text(key, v)
     if v and not is_password_hash(v):
@@ -161,6 +182,9 @@ VALIDATORS: dict[str, Callable[[str, Any], Any]] = {
     "allow_shell": _bool,
     "auth_timeout": _int,
     "add_boot_seeds": _bool,
+    "signed_boot": _signed_boot,
+    "signed_boot_keyring": _abspath,
+    "measured_boot": _bool,
 }
 
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bootd.errors import DtbError, Unsupported
-from bootd.loader import dtb, hooks, kexec, ppc64, resources
+from bootd.loader import dtb, hooks, kexec, ppc64, resources, verify
 from bootd.model import BootRequest, Device, Framebuffer
 from bootd.platform import Platform
 
@@ -100,12 +100,17 @@ async def boot(
     execute: bool = True,
     starting: Callable[[], None] | None = None,
     add_seeds: bool = True,
+    signed_boot: verify.Policy = verify.OFF,
+    warn: Callable[[str], None] | None = None,
 ) -> BootPlan:
     """Boot ``request`` (see the module docstring); returns what was done.
 
     Every device tree handed on gets fresh ``kaslr-seed`` and ``rng-seed``
     (:class:`bootd.loader.dtb.Seeds`); ``add_seeds`` false leaves them out of
     a tree that had none (the ``add_boot_seeds`` setting).
+
+    ``signed_boot`` is checked right after staging (:mod:`bootd.loader.verify`);
+    under ``warn`` each failure also goes to ``warn``.
 
     ``starting`` is called right before the loaded kernel is executed: from
     then on the boot must not be cancelled.
@@ -132,11 +137,12 @@ async def boot(
     args = request.args if request.args is not None else option.args
     console = request.console or None
     staged = await resources.stage(option, devices, work_dir, lambda m, f: report(m, STAGING * f))
+    trust = await verify.apply(platform, signed_boot, request, staged, devices, work_dir, warn)
     report("Preparing the device tree", 0.4)
     source = staged.dtb if staged.dtb is not None else await asyncio.to_thread(platform.boot.live_dtb)
     consoles = tuple(platform.boot.consoles())
     fb, display = _framebuffer(platform)
-    notes: list[str] = []
+    notes: list[str] = list(trust)
 
     seeded = source is not None and dtb.has_seeds(source)
 

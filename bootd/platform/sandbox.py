@@ -15,7 +15,7 @@ from bootd.platform.machine import load_machine
 from bootd.platform.run import RecordingRunner
 
 # Commands a sandbox may run for real: they only read or compute.
-PASSTHROUGH = frozenset({"dtc", "fdtdump", "true", "false", "sh", "env"})
+PASSTHROUGH = frozenset({"dtc", "fdtdump", "gpgv", "true", "false", "sh", "env"})
 
 
 def sandbox_platform(machine_dir: Path, state_dir: Path) -> Platform:

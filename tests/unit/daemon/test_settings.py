@@ -98,6 +98,9 @@ def test_invalid_values_are_skipped_one_by_one(tmp_path: Path) -> None:
             ("uuid:ab-cd", "mac:52:54:00:aa:bb:cc", "optical"),
         ),
         ("restrict", "all", "all"),
+        ("signed_boot", "enforce", "enforce"),
+        ("signed_boot_keyring", "/boot/keys.gpg", "/boot/keys.gpg"),
+        ("measured_boot", "yes", True),
     ],
 )
 def test_validation(key: str, raw: object, value: object) -> None:
@@ -106,7 +109,17 @@ def test_validation(key: str, raw: object, value: object) -> None:
 
 @pytest.mark.parametrize(
     ("key", "raw"),
-    [("timeout", True), ("timeout", 10**9), ("console", "a\nb"), ("boot_order", ["uuid:"]), ("password", "plain")],
+    [
+        ("timeout", True),
+        ("timeout", 10**9),
+        ("console", "a\nb"),
+        ("boot_order", ["uuid:"]),
+        ("password", "plain"),
+        ("signed_boot", "on"),
+        ("signed_boot", True),
+        ("signed_boot_keyring", "keyring.gpg"),
+        ("measured_boot", "tpm"),
+    ],  # fmt: skip
 )
 def test_invalid(key: str, raw: object) -> None:
     with pytest.raises(ConfigError):

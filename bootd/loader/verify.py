@@ -1,0 +1,236 @@
+"""Signed boot: the option's files and command line against the owner's keyring.
+
+The ``signed_boot`` setting: ``off`` checks nothing, ``warn`` boots and reports
+each failure, ``enforce`` boots only what verifies.  Signatures are detached
+OpenPGP signatures beside the files, in Petitboot's layout:
+
+* ``FILE.sig`` for the kernel, each initrd and the device tree;
+* ``KERNEL.cmdline.sig`` for the command line: the exact argument string as
+  booted, without a trailing newline;
+* for a Unified Kernel Image (a resource naming a PE section), one
+  ``IMAGE.efi.sig`` over the whole image: it covers every section, and so the
+  embedded command line (as read from the image again now).
+
+Checked with ``gpgv`` (no crypto of our own) through the Platform's runner,
+its ``--status-fd`` output read for the reason: ``GOODSIG`` + ``VALIDSIG``
+passes; ``BADSIG``, ``ERRSIG``, ``NO_PUBKEY``, ``NODATA`` (no signature in the
+file), expired or revoked keys fail.  The keyring is a binary OpenPGP keyring
+(``gpg --export``, not ``--armor``).  A command line edited in the menu is
+refused under ``enforce``.  Boot hooks run after the check: they are the
+owner's own programs.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path, PurePosixPath
+
+from bootd.errors import BootdError, CommandError, SignatureRefused
+from bootd.loader import resources
+from bootd.model import BootOption, BootRequest, Device, Resource
+from bootd.platform import Platform
+
+log = logging.getLogger(__name__)
+
+MODES = ("off", "warn", "enforce")
+DEFAULT_KEYRING = "/etc/bootd/keyring.gpg"
+GPGV = "gpgv"
+MAX_SIGNATURE_BYTES = 64 * 1024
+"""A detached signature is a few hundred bytes; more is not a signature."""
+GPGV_TIMEOUT = 60.0
+
+
+@dataclass(frozen=True)
+class Policy:
+    mode: str = "off"
+    keyring: str = DEFAULT_KEYRING
+
+
+OFF = Policy()
+
+
+@dataclass(frozen=True)
+class Check:
+    what: str
+    """What was checked, for people: ``kernel /boot/vmlinuz``."""
+    ok: bool
+    reason: str
+    """``signed by FINGERPRINT (uid)``, or why it does not verify."""
+
+
+@dataclass(frozen=True)
+class _Item:
+    what: str
+    signature: Resource
+    data: Path | None
+    text: bytes | None = None
+
+
+def interpret(status: str, returncode: int, stderr: str = "") -> tuple[bool, str]:
+    """gpgv's ``--status-fd`` lines → (verified, reason)."""
+    words: dict[str, list[str]] = {}
+    for line in status.splitlines():
+        if line.startswith("[GNUPG:] "):
+            key, _, rest = line[9:].partition(" ")
+            words.setdefault(key, rest.split(" "))
+
+    def uid(key: str) -> str:
+        return " ".join(words[key][1:])
+
+    if "BADSIG" in words:
+        return False, f"BAD signature by {uid('BADSIG')}: the file is not what was signed"
+    if "NO_PUBKEY" in words:
+        return False, f"signed by key {words['NO_PUBKEY'][0]}, which is not in the keyring"
+    if "ERRSIG" in words:
+        rc = words["ERRSIG"][5] if len(words["ERRSIG"]) > 5 else "?"
+        return False, f"the signature cannot be checked (gpgv ERRSIG, code {rc})"
+    for bad, why in (("EXPKEYSIG", "expired key"), ("REVKEYSIG", "revoked key"), ("EXPSIG", "expired signature")):
+        if bad in words:
+            return False, f"signature by an {why}: {uid(bad) if bad != 'EXPSIG' else words[bad][0]}"
+    if "NODATA" in words:
+        return False, "the signature file holds no OpenPGP signature"
+    if "GOODSIG" in words and "VALIDSIG" in words and returncode == 0:
+        return True, f"signed by {words['VALIDSIG'][0]} ({uid('GOODSIG')})"
+    lines = stderr.strip().splitlines()
+    return False, f"gpgv could not verify it: {lines[-1] if lines else f'exit status {returncode}'}"
+
+
+def _signature_of(res: Resource, suffix: str) -> Resource:
+    """``res`` (its whole image, for a section) with ``suffix`` added to its name."""
+    if res.url is not None:
+        return Resource(url=res.url + suffix)
+    return replace(res, path=PurePosixPath(f"{res.path}{suffix}"), section=None)
+
+
+def _image(res: Resource) -> Resource:
+    return replace(res, section=None)
+
+
+def _embedded_cmdline(option: BootOption, devices: Mapping[str, Device], work_dir: Path) -> str | None:
+    """The UKI's ``.cmdline`` as the parser reads it (whitespace-joined), read again now."""
+    kernel = option.kernel
+    if kernel is None or kernel.section is None or kernel.url is not None:
+        return None
+    ref = kernel.section.replace(".linux", ".cmdline")
+    try:
+        image = resources.local_path(_image(kernel), option.device, devices, max_bytes=resources.MAX_IMAGE_BYTES)
+        out = resources.extract_section(
+            image, replace(kernel, section=ref), work_dir / "verify.cmdline", max_bytes=1 << 20
+        )
+        return " ".join(out.read_bytes().decode("utf-8", "replace").replace("\0", " ").split())
+    except (BootdError, OSError):
+        return None
+
+
+def _items(
+    option: BootOption, args: str, staged: resources.Staged, devices: Mapping[str, Device], work_dir: Path
+) -> list[_Item]:
+    assert option.kernel is not None
+    items: list[_Item] = []
+    images: set[Resource] = set()
+
+    def local(res: Resource) -> Path:
+        return resources.local_path(res, option.device, devices, max_bytes=resources.MAX_IMAGE_BYTES)
+
+    def add(what: str, res: Resource, data: Path | None, text: bytes | None = None) -> None:
+        if res.section is not None:
+            image = _image(res)
+            if image in images:
+                return
+            images.add(image)
+            items.append(_Item(f"image {image.describe()}", _signature_of(res, ".sig"), local(image)))
+            return
+        items.append(_Item(f"{what} {res.describe()}", _signature_of(res, ".sig"), data, text))
+
+    add("kernel", option.kernel, staged.kernel)
+    for i, res in enumerate(option.initrds):
+        path = work_dir / f"initrd-{i}" if res.url is not None else None
+        if res.section is None and path is None:
+            path = local(res)
+        if len(option.initrds) == 1 and staged.initrd is not None and res.section is None:
+            path = staged.initrd
+        add("initrd", res, path)
+    if option.dtb is not None:
+        add("device tree", option.dtb, None, staged.dtb)
+    if option.kernel.section is None or args != _embedded_cmdline(option, devices, work_dir):
+        items.append(_Item(f"command line {args!r}", _signature_of(option.kernel, ".cmdline.sig"), None, args.encode()))
+    return items
+
+
+async def _verify(platform: Platform, policy: Policy, item: _Item, sig: Path, home: Path) -> tuple[bool, str]:
+    argv = [GPGV, "--homedir", str(home), "--status-fd", "1", "--keyring", policy.keyring, str(sig)]
+    argv.append(str(item.data) if item.data is not None else "-")
+    try:
+        result = await platform.runner.run(
+            argv, check=False, input=item.text if item.data is None else None, timeout=GPGV_TIMEOUT
+        )
+    except CommandError as e:
+        return False, f"gpgv could not run: {e.stderr.strip() or e}"
+    return interpret(result.stdout, result.returncode, result.stderr)
+
+
+async def check(
+    platform: Platform,
+    policy: Policy,
+    request: BootRequest,
+    staged: resources.Staged,
+    devices: Mapping[str, Device],
+    work_dir: Path,
+) -> list[Check]:
+    """Every check of ``request``'s files and command line (nothing raised)."""
+    option = request.option
+    args = request.args if request.args is not None else option.args
+    out: list[Check] = []
+    if request.args is not None and request.args != option.args:
+        out.append(Check(f"command line {args!r}", False, "the command line was edited"))
+    if not os.path.isfile(policy.keyring):
+        return [*out, Check(f"keyring {policy.keyring}", False, "the keyring does not exist")]
+    try:
+        items = _items(option, args, staged, devices, work_dir)
+    except BootdError as e:
+        return [*out, Check(option.name, False, str(e))]
+    home = work_dir / ".gpgv"
+    home.mkdir(mode=0o700, exist_ok=True)
+    for n, item in enumerate(items):
+        try:
+            sig = await resources.fetch_one(
+                item.signature, option.device, devices, work_dir, f"signature-{n}", max_bytes=MAX_SIGNATURE_BYTES
+            )
+        except BootdError as e:
+            out.append(Check(item.what, False, f"no usable signature: {e}"))
+            continue
+        ok, reason = await _verify(platform, policy, item, sig, home)
+        out.append(Check(item.what, ok, f"{reason} ({item.signature.describe()})"))
+    return out
+
+
+async def apply(
+    platform: Platform,
+    policy: Policy,
+    request: BootRequest,
+    staged: resources.Staged,
+    devices: Mapping[str, Device],
+    work_dir: Path,
+    warn: Callable[[str], None] | None = None,
+) -> list[str]:
+    """Check ``request`` under ``policy``: notes for the boot record; under
+    ``enforce`` a failure raises :class:`~bootd.errors.SignatureRefused`."""
+    if policy.mode == "off":
+        return []
+    checks = await check(platform, policy, request, staged, devices, work_dir)
+    failed = [c for c in checks if not c.ok]
+    if failed and policy.mode == "enforce":
+        reasons = "; ".join(f"{c.what}: {c.reason}" for c in failed)
+        raise SignatureRefused(f"signed_boot = enforce refuses {request.option.name}: {reasons}")
+    notes = []
+    for c in checks:
+        message = f"signature {'verified' if c.ok else 'NOT verified'}: {c.what}: {c.reason}"
+        notes.append(message)
+        if not c.ok:
+            log.warning("%s", message)
+            if warn is not None:
+                warn(message)
+    return notes
