@@ -62,11 +62,13 @@ apt-demo:
 
 venv: $(STAMP)
 
-# The menu's translations: ui/po/LANG.po compiled into ui/locale (git-ignored);
-# the tests compile their own copy under tests/.cache.
+# Translations: ui/po/LANG.po (the menu) and bootd/po/LANG.po (the client commands)
+# compiled into ui/locale and bootd/locale (git-ignored); the tests compile their own copy.
 locale:
 	@for po in ui/po/*.po; do l=$$(basename $$po .po); mkdir -p ui/locale/$$l/LC_MESSAGES; \
 	  msgfmt --check-format -o ui/locale/$$l/LC_MESSAGES/bootd-menu.mo $$po; done
+	@for po in bootd/po/*.po; do l=$$(basename $$po .po); mkdir -p bootd/locale/$$l/LC_MESSAGES; \
+	  msgfmt --check-format -o bootd/locale/$$l/LC_MESSAGES/bootd.mo $$po; done
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)

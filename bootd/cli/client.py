@@ -15,6 +15,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from bootd.cli.i18n import _
 from bootd.errors import AuthenticationRequired, InvalidArgument
 
 if TYPE_CHECKING:
@@ -54,10 +55,12 @@ def _with_client(args: argparse.Namespace, work: Callable[[BootdClient], Awaitab
                     raise
                 if not (sys.stdin.isatty() and sys.stderr.isatty()):
                     raise AuthenticationRequired(
-                        f"{e}: put the password in $BOOTD_PASSWORD (or run the command on a terminal)"
+                        _("{error}: put the password in $BOOTD_PASSWORD (or run the command on a terminal)").format(
+                            error=e
+                        )
                     ) from None
             # asked on the terminal, after the daemon said it wants it (never echoed)
-            typed = await asyncio.to_thread(getpass.getpass, "bootd password: ")
+            typed = await asyncio.to_thread(getpass.getpass, _("bootd password: "))
             await client.authenticate(typed)
             return await work(client)
         finally:
@@ -99,7 +102,7 @@ def run_list(args: argparse.Namespace) -> int:
             return 0
         titles = {d.id: d.title for d in devices}
         if not options:
-            _out("no boot options found (yet)")
+            _out(_("no boot options found (yet)"))
         shown = [o for o in options if args.all or not o.hidden]
         for line in list_lines(shown, titles, state.autoboot_option, columns()):
             _out(line)
@@ -161,19 +164,19 @@ def boot_via_daemon(args: argparse.Namespace) -> int:
     """``bootd boot NAME|ID [--console C] [--args …] [--next]`` through the daemon."""
     wanted = getattr(args, "option", None) or getattr(args, "name", None)
     if not wanted:
-        raise InvalidArgument("say which option to boot: bootd boot NAME|ID (see `bootd list`)")
+        raise InvalidArgument(_("say which option to boot: bootd boot NAME|ID (see `bootd list`)"))
 
     async def work(client: BootdClient) -> int:
         opt = find_option(await client.list_options(), wanted)
         if getattr(args, "next", False):
             await client.set_next_boot(opt.id)
-            _out(f"{opt.name} ({opt.id}) will boot next time")
+            _out(_("{name} ({id}) will boot next time").format(name=opt.name, id=opt.id))
             return 0
         client.on_progress(ProgressLines(_out))
         await client.boot(opt.id, console=getattr(args, "console", None) or "", args=getattr(args, "args", None))
         state = await client.get_state()
         last = state.last_boot
-        _out(f"booted {opt.name} ({opt.id})")
+        _out(_("booted {name} ({id})").format(name=opt.name, id=opt.id))
         if last.kexec_load:
             _out("kexec load: " + " ".join(last.kexec_load))
         if last.kexec_exec:
@@ -216,7 +219,9 @@ class ProgressLines:
         self.shown = fraction
         t0, f0 = self.started
         rate = (fraction - f0) / (now - t0) if now > t0 else 0.0
-        left = f"; about {(1.0 - fraction) / rate:.0f} s left" if rate > 0 and fraction < 1.0 else ""
+        left = ""
+        if rate > 0 and fraction < 1.0:
+            left = _("; about {seconds} s left").format(seconds=f"{(1.0 - fraction) / rate:.0f}")
         self.out(f"[{fraction * 100:3.0f}%] {stage}{left}")
 
 
@@ -228,10 +233,10 @@ def configure_cancel(parser: argparse.ArgumentParser) -> None:
 def run_cancel(args: argparse.Namespace) -> int:
     async def work(client: BootdClient) -> int:
         if await client.cancel_boot():
-            _out("boot cancelled")
+            _out(_("boot cancelled"))
             return 0
         await client.cancel_autoboot()
-        _out("autoboot cancelled")
+        _out(_("autoboot cancelled"))
         return 0
 
     return _with_client(args, work)
@@ -262,7 +267,7 @@ def run_settings(args: argparse.Namespace) -> int:
 
     if args.action == "set":
         if args.key is None or (args.value is None and args.key != "password"):
-            raise InvalidArgument("usage: bootd settings set KEY VALUE")
+            raise InvalidArgument(_("usage: bootd settings set KEY VALUE"))
         value: Any = args.value
         if args.key == "password":
             if value in (None, "-"):
@@ -270,7 +275,7 @@ def run_settings(args: argparse.Namespace) -> int:
         else:
             value = st.validate(args.key, value)
     elif args.action == "get" and args.key is None:
-        raise InvalidArgument("usage: bootd settings get KEY")
+        raise InvalidArgument(_("usage: bootd settings get KEY"))
 
     async def work(client: BootdClient) -> int:
         if args.action == "set":
@@ -329,8 +334,8 @@ def run_status(args: argparse.Namespace) -> int:
         client.on_status(lambda level, message: _out(f"{level}: {message}"))
         client.on_progress(ProgressLines(_out))
         client.on_state(on_state)
-        client.on_daemon_lost(lambda: _out("the daemon went away; waiting for it to come back"))
-        client.on_daemon_appeared(lambda: _out("the daemon is back"))
+        client.on_daemon_lost(lambda: _out(_("the daemon went away; waiting for it to come back")))
+        client.on_daemon_appeared(lambda: _out(_("the daemon is back")))
         await done.wait()
         return 0
 

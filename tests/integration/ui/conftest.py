@@ -82,13 +82,15 @@ def tmux(short_dir: Path) -> Iterator[Tmux]:
 
 @pytest.fixture(scope="session")
 def locale_dir() -> Path:
-    """The menu's catalogues, compiled with msgfmt as ``make locale`` does."""
+    """The menu's and the client commands' catalogues, compiled with msgfmt as ``make locale`` does."""
     if not shutil.which("msgfmt"):
         pytest.skip("needs msgfmt (gettext)")
     root = Path(__file__).resolve().parents[3]
     out = root / "tests" / ".cache" / "locale"
-    for po in sorted((root / "ui" / "po").glob("*.po")):
-        dest = out / po.stem / "LC_MESSAGES"
-        dest.mkdir(parents=True, exist_ok=True)
-        subprocess.run(["msgfmt", "--check-format", "-o", str(dest / "bootd-menu.mo"), str(po)], check=True, timeout=60)
+    for folder, domain in (("ui", "bootd-menu"), ("bootd", "bootd")):
+        for po in sorted((root / folder / "po").glob("*.po")):
+            dest = out / po.stem / "LC_MESSAGES"
+            dest.mkdir(parents=True, exist_ok=True)
+            argv = ["msgfmt", "--check-format", "-o", str(dest / f"{domain}.mo"), str(po)]
+            subprocess.run(argv, check=True, timeout=60)
     return out

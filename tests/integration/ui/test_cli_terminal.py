@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 from tests.integration.daemon.helpers import ROOT
 from tests.integration.ui.conftest import Stack, needs_tools
@@ -59,3 +60,17 @@ def test_a_command_on_a_terminal_asks_for_the_password(stack: Stack, tmux: Tmux)
     text = tmux.wait(pane, "MENU-EXIT=0")
     assert "will boot next time" in text
     assert "next boot:" in bootd(stack, "status").stdout
+
+
+def test_the_client_commands_speak_german(stack: Stack, locale_dir: Path) -> None:
+    env = dict(os.environ, BOOTD_BUS=stack.bus.address, LANG="de_DE.UTF-8", BOOTD_LOCALEDIR=str(locale_dir))
+    for key in ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "BOOTD_PASSWORD"):
+        env.pop(key, None)
+    r = subprocess.run(
+        [sys.executable, "-m", "bootd", "cancel"], capture_output=True, text=True, env=env, cwd=ROOT, timeout=60
+    )
+    assert r.returncode == 0 and r.stdout.strip() == "Autostart abgebrochen", r.stderr
+    r = subprocess.run(
+        [sys.executable, "-m", "bootd", "status"], capture_output=True, text=True, env=env, cwd=ROOT, timeout=60
+    )
+    assert r.stdout.startswith("state: "), "lines that scripts read stay as they are"

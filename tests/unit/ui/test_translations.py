@@ -15,9 +15,9 @@ ROOT = Path(__file__).resolve().parents[3]
 LANGS = ("de", "zh_CN")
 
 
-def marked() -> set[str]:
+def marked(folder: str = "ui") -> set[str]:
     found: set[str] = set()
-    for path in (ROOT / "ui").rglob("*.py"):
+    for path in (ROOT / folder).rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
             if (
                 isinstance(node, ast.Call)
@@ -35,13 +35,13 @@ def _unquote(parts: list[str]) -> str:
     return "".join(ast.literal_eval(p) for p in parts)
 
 
-def catalogue(lang: str) -> dict[str, str]:
-    """msgid -> msgstr of ui/po/LANG.po."""
+def catalogue(lang: str, folder: str = "ui") -> dict[str, str]:
+    """msgid -> msgstr of FOLDER/po/LANG.po."""
     entries: dict[str, str] = {}
     key: list[str] = []
     value: list[str] = []
     current: list[str] | None = None
-    for line in [*(ROOT / "ui" / "po" / f"{lang}.po").read_text().splitlines(), ""]:
+    for line in [*(ROOT / folder / "po" / f"{lang}.po").read_text().splitlines(), ""]:
         if line.startswith("msgid "):
             if key or value:
                 entries[_unquote(key)] = _unquote(value)
@@ -73,3 +73,13 @@ def test_translations_keep_placeholders_and_fit_80_columns(lang: str) -> None:
         assert sorted(re.findall(r"\{\w+\}", msgid)) == sorted(re.findall(r"\{\w+\}", msgstr)), msgid
         for line in msgstr.splitlines():
             assert urwid.calc_width(line, 0, len(line)) <= 78, (lang, line)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_client_commands_messages_are_translated(lang: str) -> None:
+    strings = marked("bootd/cli")
+    assert len(strings) >= 10
+    table = catalogue(lang, "bootd")
+    assert sorted(s for s in strings if not table.get(s)) == []
+    for msgid, msgstr in table.items():
+        assert sorted(re.findall(r"\{\w+\}", msgid)) == sorted(re.findall(r"\{\w+\}", msgstr)), msgid

@@ -1,0 +1,29 @@
+"""The ``bootd`` client commands' messages in the user's language (gettext,
+domain ``bootd``; catalogues ``bootd/po/<language>.po`` compiled by ``make
+locale``, looked for in ``$BOOTD_LOCALEDIR``, ``bootd/locale``,
+``/usr/share/locale``).  Only messages for people are translated: lines
+that scripts read (``state: …``, ``KEY = VALUE``, JSON) stay as they are."""
+
+from __future__ import annotations
+
+import gettext
+import os
+from functools import cache
+from pathlib import Path
+
+DOMAIN = "bootd"
+
+
+@cache
+def _translation() -> gettext.NullTranslations:
+    dirs = [Path(os.environ["BOOTD_LOCALEDIR"])] if os.environ.get("BOOTD_LOCALEDIR") else []
+    for d in [*dirs, Path(__file__).resolve().parents[1] / "locale", Path("/usr/share/locale")]:
+        try:
+            return gettext.translation(DOMAIN, d)
+        except OSError:
+            continue
+    return gettext.NullTranslations()
+
+
+def _(message: str) -> str:
+    return _translation().gettext(message)
