@@ -14,7 +14,7 @@ import pytest
 
 from tests.conftest import is_root
 from tests.e2e import qemu
-from tests.e2e.guest import ARM64, CACHE, ENTRY_DTB_ID, PPC64EL, Arch, Guest, board_dtb, build, qemu_argv
+from tests.e2e.guest import ARM64, CACHE, ENTRY_DTB_ID, PPC64EL, UKI_ID, Arch, Guest, board_dtb, build, qemu_argv
 
 TIMEOUT = 240
 SECOND_VTY = 0x71000010
@@ -79,7 +79,8 @@ def arm64_guest(tmp_path_factory: pytest.TempPathFactory) -> Guest:
 def arm64_runs(arm64_guest: Guest) -> dict[str, Booted]:
     board = board_dtb(ARM64, arm64_guest.stage1.parent)
     entry_tree = Case("tty0", board, entry=ENTRY_DTB_ID, name="tty0-entry-dtb")
-    return boot_all(arm64_guest, [Case("ttyAMA0", board), Case("tty0", board), entry_tree])
+    uki = Case("ttyAMA0", board, entry=UKI_ID, name="ttyAMA0-uki")
+    return boot_all(arm64_guest, [Case("ttyAMA0", board), Case("tty0", board), entry_tree, uki])
 
 
 @pytest.fixture(scope="session")

@@ -37,6 +37,10 @@ ENTRY_DTB_ID = "proof-dtb"
 """The arm64 entry that names its own device tree (BLS ``devicetree``)."""
 ENTRY_DTB_TITLE = "bootd kexec proof with the entry's own tree"
 ENTRY_DTB = "board.dtb"
+UKI_ID = "bootd-uki"
+"""The arm64 Unified Kernel Image in ``/stage2/EFI/Linux/`` (its file stem)."""
+UKI_TITLE = "bootd UKI proof 1"
+UKI_ARGS = "stage=2 proof=bootd uki=embedded"
 STAGE2_UUID = "6b1d5e4e-0e2a-4c55-9a3e-2f6f3c1d7b10"
 STAGE2_LABEL = "PROOF"
 
@@ -191,7 +195,10 @@ def _build(arch: Arch, cache: Path, out: Path, bootd_src: Path) -> Guest:
         kpkg = apt.depends(arch.kernel_meta, "linux-image-")
         apt.remember(arch.kernel_meta, kpkg)
     debs = apt.download(
-        [kpkg, "busybox-static", "kexec-tools", "libc6", "zlib1g", "python3-libfdt", *PYTHON, *arch.extra]
+        [
+            kpkg, "busybox-static", "kexec-tools", "libc6", "zlib1g", "python3-libfdt", "python3-pefile",
+            *PYTHON, *arch.extra,
+        ]  # fmt: skip
     )
     x = _unpacked(debs, cache)
     work = out / "build"
@@ -221,8 +228,10 @@ def _build(arch: Arch, cache: Path, out: Path, bootd_src: Path) -> Guest:
     image.add_tree(stdlib, "usr/lib/python3.11", skip=(*STDLIB_SKIP, "lib-dynload"), suffixes_skip=sourceless)
     dist = x / "usr/lib/python3/dist-packages"
     for f in dist.iterdir():
-        if f.is_file() and f.name.startswith(("libfdt", "_libfdt")):
+        if f.is_file() and f.name.startswith(("libfdt", "_libfdt", "pefile", "peutils")):
             image.add(str(f.relative_to(x)), f)
+        elif f.is_dir() and f.name == "ordlookup":  # pefile's own package
+            image.add_tree(f, str(f.relative_to(x)), skip=("__pycache__",), suffixes_skip=())
 
     src = work / "bootd-src"
     shutil.copytree(bootd_src, src / "bootd", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
@@ -236,6 +245,17 @@ def _build(arch: Arch, cache: Path, out: Path, bootd_src: Path) -> Guest:
         # A second entry that brings its own tree: qemu's board as dumped, with no framebuffer node.
         image.add(f"stage2/{ENTRY_DTB}", dump_board(arch, out / "board.dtb"))
         image.add(f"stage2/loader/entries/{ENTRY_DTB_ID}.conf", _bls_entry(arch, ENTRY_DTB_TITLE, f"/{ENTRY_DTB}"))
+        # A Unified Kernel Image of the same kernel and initrd, made the way systemd
+        # documents for systems without ukify (objcopy onto systemd's stub).
+        from tests.ukibuild import build_uki
+
+        osrel = f'ID=bootdproof\nPRETTY_NAME="{UKI_TITLE}"\nVERSION_ID=1\n'
+        uki = build_uki(
+            work / f"{UKI_ID}.efi",
+            [(".osrel", osrel.encode()), (".cmdline", UKI_ARGS.encode()), (".linux", kernel.read_bytes()),
+             (".initrd", stage2.read_bytes())],
+        )  # fmt: skip
+        image.add(f"stage2/EFI/Linux/{UKI_ID}.efi", uki)
     stage1 = out / "stage1.cpio.gz"
     image.write(stage1)
     return Guest(arch, kernel, stage1, stage2)

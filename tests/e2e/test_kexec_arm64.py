@@ -11,7 +11,7 @@ import pytest
 
 from tests.e2e import qemu
 from tests.e2e.conftest import TIMEOUT, Booted
-from tests.e2e.guest import ENTRY_ARGS, ENTRY_DTB, ENTRY_DTB_TITLE, FB_NODE, Guest
+from tests.e2e.guest import ENTRY_ARGS, ENTRY_DTB, ENTRY_DTB_TITLE, FB_NODE, UKI_ARGS, UKI_TITLE, Guest
 
 pytestmark = [pytest.mark.slow, pytest.mark.root]
 
@@ -88,3 +88,15 @@ def test_entry_tree_without_a_display_node_gains_a_simple_framebuffer(
     assert run.first("PROOF-CONSOLE ") == "tty0"
     assert run.first("PROOF-FB-DT ") == f"{FB_NODE.lstrip('/')} width=0x00000400 height=0x00000300 format=a8r8g8b8"
     assert run.first("PROOF-FB0 ") == "name=simple size=1024,768 mode=U:1024x768p-0"
+
+
+def test_a_unified_kernel_image_kexecs_with_its_embedded_command_line(arm64_runs: dict[str, Booted]) -> None:
+    # bootd lists the image by its os-release name, copies .linux and .initrd out
+    # of it and boots them with the embedded .cmdline (no console= added).
+    run = booted(arm64_runs["ttyAMA0-uki"])
+    assert any(UKI_TITLE in line for line in run.starting("STAGE1-BOOTD option:")), run.tail()
+    argv = kexec_load(run)
+    assert argv.startswith("kexec -l ") and "/stage2/EFI/Linux" not in argv.split()[2]  # the copied-out kernel
+    assert "--initrd=" in argv and UKI_ARGS in argv
+    assert run.first("PROOF-CMDLINE ") == UKI_ARGS
+    assert "ttyAMA0" in (run.first("PROOF-CONSOLE ") or "").split()
