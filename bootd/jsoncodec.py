@@ -8,10 +8,12 @@ adds ``"section": ".linux"`` (see :class:`~bootd.model.Resource`).
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
 from pathlib import PurePosixPath
 from typing import Any
 
-from bootd.model import BootOption, Device, DeviceType, Diagnostic, Resource, Source
+from bootd.model import BootOption, Device, DeviceType, Diagnostic, ParseResult, Resource, Severity, Source
 
 JSON = dict[str, Any]
 
@@ -109,3 +111,90 @@ def device_from_json(data: JSON) -> Device:
 
 def diagnostic_to_json(diag: Diagnostic) -> JSON:
     return {"severity": str(diag.severity), "message": diag.message, "file": diag.file, "line": diag.line}
+
+
+def diagnostic_from_json(data: JSON) -> Diagnostic:
+    line = data.get("line")
+    return Diagnostic(
+        Severity(data.get("severity", "error")),
+        str(data.get("message", "")),
+        str(data["file"]) if data.get("file") is not None else None,
+        int(line) if line is not None else None,
+    )
+
+
+def _resource_full(res: Resource | None) -> JSON | None:
+    if res is None:
+        return None
+    path = str(res.path) if res.path is not None else None
+    return {"path": path, "device": res.device, "selector": res.selector, "url": res.url, "section": res.section}
+
+
+def _resource_from_full(data: JSON | None) -> Resource | None:
+    if data is None:
+        return None
+    path = PurePosixPath(str(data["path"])) if data.get("path") is not None else None
+    return Resource(path=path, device=data.get("device"), selector=data.get("selector"), url=data.get("url"),
+                    section=data.get("section"))  # fmt: skip
+
+
+def _option_full(opt: BootOption) -> JSON:
+    """An option with everything the model holds (the parse worker's answer):
+    resources keep every field as it is (``device`` None: the option's own)."""
+    data = option_to_json(opt)
+    data["kernel"] = _resource_full(opt.kernel)
+    data["initrds"] = [_resource_full(r) for r in opt.initrds]
+    data["dtb"] = _resource_full(opt.dtb)
+    data["entry_id"] = opt.entry_id
+    data["properties"] = [list(p) for p in opt.properties]
+    return data
+
+
+def result_to_json(result: ParseResult, *, max_bytes: int | None = None) -> JSON:
+    """A parse result as JSON; with ``max_bytes``, options that would make the
+    encoded answer larger are left out and a diagnostic says so."""
+    options: list[JSON] = []
+    size = 0
+    dropped = 0
+    for opt in result.options:
+        data = _option_full(opt)
+        if max_bytes is not None:
+            size += len(json.dumps(data))
+            if size > max_bytes:
+                dropped = len(result.options) - len(options)
+                break
+        options.append(data)
+    diagnostics = [diagnostic_to_json(d) for d in result.diagnostics]
+    if dropped:
+        message = f"options larger than {max_bytes} bytes together; the last {dropped} are left out"
+        diagnostics.append(diagnostic_to_json(Diagnostic(Severity.WARNING, message)))
+    return {
+        "options": options,
+        "diagnostics": diagnostics,
+        "timeout": result.timeout,
+        "supersedes": [str(s) for s in result.supersedes],
+    }
+
+
+def result_from_json(data: JSON) -> ParseResult:
+    options = []
+    for raw in data.get("options", []):
+        opt = option_from_json({**raw, "kernel": None, "initrds": [], "dtb": None})
+        props = tuple((str(k), str(v)) for k, v in raw.get("properties") or ())
+        entry_id = raw.get("entry_id")
+        opt = replace(
+            opt,
+            kernel=_resource_from_full(raw.get("kernel")),
+            initrds=tuple(r for r in (_resource_from_full(x) for x in raw.get("initrds", [])) if r is not None),
+            dtb=_resource_from_full(raw.get("dtb")),
+            entry_id=str(entry_id) if entry_id is not None else None,
+            properties=props,
+        )
+        options.append(opt)
+    timeout = data.get("timeout")
+    return ParseResult(
+        options=tuple(options),
+        diagnostics=tuple(diagnostic_from_json(d) for d in data.get("diagnostics", [])),
+        timeout=float(timeout) if timeout is not None else None,
+        supersedes=tuple(Source(s) for s in data.get("supersedes", [])),
+    )

@@ -85,6 +85,7 @@ class Discovery:
         if self._started:
             return
         self._started = True
+        self.platform.parsers.warm()  # a parse worker starts while devices are mounted
         await self.mounter.cleanup_stale()
         loop = asyncio.get_running_loop()
         self._stop_monitor = self.platform.block.monitor(loop, self._on_event)
@@ -126,6 +127,7 @@ class Discovery:
         for t in tasks:
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        await self.platform.parsers.close()
         self._tasks.clear()
         for name in list(self._known):
             self._forget_device(name)
@@ -224,7 +226,7 @@ class Discovery:
             device = replace(to_device(dev), mountpoint=PurePosixPath(mounted.root))
             view = DirectoryView(mounted.root, device)
             ctx = ParseContext(others=dict(self._views), arch=self.platform.arch, firmware=self.platform.firmware)
-            result = await parse_view(view, ctx, timeout=self.parse_timeout)
+            result = await parse_view(view, ctx, pool=self.platform.parsers, timeout=self.parse_timeout)
         except BaseException:
             await self.mounter.unmount(dev.name)
             raise

@@ -1,11 +1,13 @@
 """From a mounted filesystem to boot options, and ``bootd scan`` on images and
 block devices.
 
-:func:`parse_view` runs every parser on one device in a worker thread with a
-time bound, so one device whose files are slow or hostile cannot hold up the
-others.  :func:`mounted_sources` attaches image files read-only on loop
-devices (partitions too), mounts block devices read-only and cleans all of it
-up afterwards.
+:func:`parse_view` runs every parser on one device in a worker process of
+the platform's :class:`~bootd.platform.parse_pool.ParsePool`, with CPU,
+memory and wall-clock limits, so one device whose files are slow or hostile
+cannot hold up the others, and is killed when its device goes away.
+:func:`mounted_sources` attaches image files read-only on loop devices
+(partitions too), mounts block devices read-only and cleans all of it up
+afterwards.
 """
 
 from __future__ import annotations
@@ -23,11 +25,13 @@ from pathlib import Path, PurePosixPath
 from bootd.discovery.mounts import Mounter
 from bootd.discovery.udev import to_device
 from bootd.errors import BootdError
+from bootd.jsoncodec import device_to_json, result_from_json
 from bootd.model import Device, Diagnostic, ParseResult, Severity
-from bootd.parsers import ParseContext, parse_device
+from bootd.parsers import ParseContext
 from bootd.parsers.view import DirectoryView
 from bootd.platform import Platform
 from bootd.platform.block import BlockDevice, LoopDevice
+from bootd.platform.parse_pool import ParseFailed, ParsePool
 
 log = logging.getLogger(__name__)
 
@@ -37,16 +41,31 @@ PARSE_TIMEOUT = 15.0
 Status = Callable[[Severity, str], None]
 
 
-async def parse_view(view: DirectoryView, ctx: ParseContext, *, timeout: float = PARSE_TIMEOUT) -> ParseResult:
-    """Every parser on ``view``, in a thread, within ``timeout`` seconds; never raises
-    (apart from cancellation)."""
+async def parse_view(
+    view: DirectoryView, ctx: ParseContext, *, pool: ParsePool, timeout: float = PARSE_TIMEOUT
+) -> ParseResult:
+    """Every parser on ``view``, in a worker process, within ``timeout``
+    seconds; never raises (apart from cancellation, which kills the worker)."""
+    others = [
+        {"root": str(v.root), "device": device_to_json(v.device)}
+        for v in ctx.others.values()
+        if isinstance(v, DirectoryView) and v.device.id != view.device.id
+    ]
+    request = {
+        "root": str(view.root),
+        "device": device_to_json(view.device),
+        "others": others,
+        "arch": ctx.arch,
+        "firmware": ctx.firmware,
+    }
     try:
-        return await asyncio.wait_for(asyncio.to_thread(parse_device, view, ctx), timeout)
-    except TimeoutError:
-        msg = f"reading its boot configuration took longer than {timeout:g} s; its options are not shown"
-        return ParseResult(diagnostics=(Diagnostic(Severity.ERROR, msg),))
+        return result_from_json(await pool.parse(request, timeout=timeout))
+    except ParseFailed as e:
+        return ParseResult(diagnostics=(Diagnostic(Severity.ERROR, str(e)),))
     except OSError as e:
-        return ParseResult(diagnostics=(Diagnostic(Severity.ERROR, f"cannot read it: {e.strerror or e}"),))
+        return ParseResult(diagnostics=(Diagnostic(Severity.ERROR, f"cannot start its parser: {e.strerror or e}"),))
+    except BootdError as e:
+        return ParseResult(diagnostics=(Diagnostic(Severity.ERROR, f"cannot start its parser: {e}"),))
 
 
 def _log_status(severity: Severity, message: str) -> None:

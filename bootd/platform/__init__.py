@@ -9,12 +9,13 @@ choice between the real machine and a sandbox machine is made once, in
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bootd.platform.block import BlockPlatform
 from bootd.platform.bmc import Bmc
 from bootd.platform.boot import BootPlatform
 from bootd.platform.net import NetPlatform
+from bootd.platform.parse_pool import ParsePool
 from bootd.platform.run import Runner
 
 
@@ -32,6 +33,9 @@ class Platform:
     net: NetPlatform
     bmc: Bmc | None = None
     """The BMC's boot-device override, where the machine has a BMC bootd can reach."""
+    parsers: ParsePool = field(default_factory=ParsePool)
+    """Worker processes that parse untrusted media (the same on every machine:
+    they only read)."""
 
 
-__all__ = ["BlockPlatform", "BootPlatform", "NetPlatform", "Platform", "Runner"]
+__all__ = ["BlockPlatform", "BootPlatform", "NetPlatform", "ParsePool", "Platform", "Runner"]

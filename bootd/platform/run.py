@@ -107,21 +107,27 @@ async def spawn(
     output: int | None = None,
     stdin: int | None = None,
     merge_stderr: bool = False,
+    inherit_stderr: bool = False,
+    limit: int = 2**16,
 ) -> asyncio.subprocess.Process:
     """Start a long-running process (the private bus and daemon of ``bootd
-    demo``, a DHCP client) and return it without waiting.  ``output`` is a
-    file descriptor for stdout and stderr, or ``subprocess.PIPE`` (``None``:
-    inherit); with ``merge_stderr`` stderr joins stdout.  ``stdin`` likewise.
+    demo``, a DHCP client, a parse worker) and return it without waiting.
+    ``output`` is a file descriptor for stdout and stderr, or
+    ``subprocess.PIPE`` (``None``: inherit); with ``merge_stderr`` stderr
+    joins stdout, with ``inherit_stderr`` it stays ours.  ``stdin`` likewise.
+    ``limit`` is the longest line the pipes' readers accept.
     The caller owns the process: it must terminate and wait for it."""
     args = _prepare(argv, "spawn")
+    stderr = None if inherit_stderr else subprocess.STDOUT if merge_stderr else output
     try:
         return await asyncio.create_subprocess_exec(
             *args,
             stdin=stdin,
             stdout=output,
-            stderr=subprocess.STDOUT if merge_stderr else output,
+            stderr=stderr,
             env=_env(env),
             start_new_session=output is not None,
+            limit=limit,
         )
     except FileNotFoundError:
         raise _not_found(args) from None

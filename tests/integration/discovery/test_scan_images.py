@@ -41,7 +41,7 @@ async def test_image_is_found_read_only_and_unchanged(kind: str, images: dict[st
                 key=lambda e: len(e.target.parts),
             )
             assert holder.read_only, holder
-            result = await parse_view(view, ParseContext())
+            result = await parse_view(view, ParseContext(), pool=platform.parsers)
             for opt in result.options:
                 titles.append(opt.name)
                 assert opt.kernel is not None and opt.kernel.path is not None
@@ -51,6 +51,7 @@ async def test_image_is_found_read_only_and_unchanged(kind: str, images: dict[st
         mounted = [v.root for v in views]
         if kind == "btrfs":
             assert [v.root.name for v in views] == ["@"], "the view root is the @ subvolume"
+    await platform.parsers.close()
     assert titles == [title_of(kind)]
     if kind == "partitioned":
         assert sorted(v for v in (p.name for p in mounted)) == ["disk.img-p1", "disk.img-p2"]

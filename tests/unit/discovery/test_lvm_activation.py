@@ -170,6 +170,7 @@ async def test_a_logical_volume_goes_with_its_disk(tmp_path: Path) -> None:
     )
     inv = Inventory()
     disc = Discovery(platform, inv, mount_root=tmp_path / "mnt")
+    await platform.parsers.start()  # the volume is pulled at 0.3 s: no time for a cold worker
     await disc.start()
     try:
         await disc.settled(5)
@@ -183,3 +184,4 @@ async def test_a_logical_volume_goes_with_its_disk(tmp_path: Path) -> None:
         assert inv.device("dm-0") is None and inv.options_of("dm-0") == []
     finally:
         await disc.stop()
+        await platform.parsers.close()
