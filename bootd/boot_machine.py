@@ -127,6 +127,12 @@ class BootMachine:
             self._reset()
             self.events.status(Severity.ERROR, f"Boot of {opt.name} failed: {e}")
             raise
+        except OSError as e:  # a file or program of this machine failed: say which and why
+            self._reset()
+            log.warning("boot of %s failed", opt.id, exc_info=True)
+            err = BootdError(f"{e.filename}: {e.strerror}" if e.filename else e.strerror or str(e))
+            self.events.status(Severity.ERROR, f"Boot of {opt.name} failed: {err}")
+            raise err from None
         except Exception as e:
             self._reset()
             log.exception("boot of %s failed", opt.id)
