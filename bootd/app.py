@@ -128,7 +128,7 @@ async def serve(opts: ServeOptions, *, clock: Clock | None = None, ready: Callab
             mount_root=state_dir / "mnt" if sandbox else Path("/run/bootd/mnt"),
         )
         daemon.network = make_network(platform, daemon)
-        platform.parsers.warm()  # a parse worker is ready before the first device
+        await platform.parsers.start()  # parse workers are ready before the first device
         async with asyncio.TaskGroup() as tg:
             await daemon.bmc.read()
             await daemon.discovery.start()

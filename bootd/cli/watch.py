@@ -132,6 +132,7 @@ async def _watch(args: argparse.Namespace) -> int:
         loop.add_signal_handler(sig, stop.set)
     network = _network(platform, inventory, status) if args.network else None
     try:
+        await platform.parsers.start()  # parse workers ready before the first device
         await discovery.start()
         if network is not None:
             await network.start()

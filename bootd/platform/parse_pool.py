@@ -10,7 +10,9 @@ or memory dies inside the worker.  Either way the caller gets
 :class:`ParseFailed` with a sentence saying what happened, and the pool
 starts a fresh worker for the next device.
 
-Requests and answers are one JSON line each way (the model's JSON).
+Workers are forked from :mod:`multiprocessing`'s fork server, which has the
+parsers loaded (a new worker costs milliseconds); requests and answers are
+one JSON message each way (the model's JSON).
 """
 
 from __future__ import annotations
@@ -18,19 +20,16 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import multiprocessing
 import signal
-import subprocess
-import sys
 from dataclasses import dataclass, field
-from pathlib import Path
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from typing import Any
-
-from bootd.platform.run import spawn
 
 log = logging.getLogger(__name__)
 
 MiB = 1024 * 1024
-_CHILD = str(Path(__file__).with_name("parse_child.py"))
 
 
 @dataclass(frozen=True)
@@ -60,8 +59,58 @@ class ParseFailed(Exception):
 
 @dataclass
 class _Worker:
-    proc: asyncio.subprocess.Process
+    proc: BaseProcess
+    conn: Connection
     pid: int = 0
+
+    @property
+    def alive(self) -> bool:
+        return self.proc.exitcode is None
+
+
+_context: Any = None
+
+
+def _mp() -> Any:
+    """The fork-server context (one per daemon; its server preloads the parsers)."""
+    global _context
+    if _context is None:
+        _context = multiprocessing.get_context("forkserver")
+        _context.set_forkserver_preload(["bootd.platform.parse_child"])
+    return _context
+
+
+async def _readable(fd: int) -> None:
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[None] = loop.create_future()
+
+    def ready() -> None:
+        if not done.done():
+            done.set_result(None)
+
+    loop.add_reader(fd, ready)
+    try:
+        await done
+    finally:
+        loop.remove_reader(fd)
+
+
+async def _receive(worker: _Worker) -> bytes | None:
+    """The worker's next message, or None when it died first."""
+    conn_ready = asyncio.ensure_future(_readable(worker.conn.fileno()))
+    gone = asyncio.ensure_future(_readable(worker.proc.sentinel))
+    try:
+        await asyncio.wait({conn_ready, gone}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        conn_ready.cancel()
+        gone.cancel()
+    if not worker.conn.poll(0):
+        return None
+    try:
+        data: bytes = worker.conn.recv_bytes()
+        return data
+    except (EOFError, OSError):
+        return None
 
 
 def _death(rc: int | None, limits: WorkerLimits) -> str:
@@ -78,7 +127,6 @@ def _death(rc: int | None, limits: WorkerLimits) -> str:
 @dataclass
 class ParsePool:
     limits: WorkerLimits = field(default_factory=WorkerLimits)
-    python: str = sys.executable
     _idle: list[_Worker] = field(default_factory=list)
     _busy: set[int] = field(default_factory=set)
     _slots: asyncio.Semaphore | None = None
@@ -95,26 +143,34 @@ class ParsePool:
 
     async def _spawn(self) -> _Worker:
         lim = self.limits
-        # run as a script (-P: its directory not on sys.path), so that the
-        # worker does not import the platform package and asyncio
-        argv = [self.python, "-P", _CHILD, str(lim.memory), str(lim.files), str(lim.retire_rss)]
-        argv.append(str(lim.idle_exit))
-        proc = await spawn(
-            argv, stdin=subprocess.PIPE, output=subprocess.PIPE, inherit_stderr=True, limit=lim.answer_bytes
+        mp = _mp()
+        ours, theirs = mp.Pipe(duplex=True)
+        from bootd.platform import parse_child
+
+        proc = mp.Process(
+            target=parse_child.serve,
+            args=(theirs, lim.memory, lim.files, lim.retire_rss, lim.idle_exit),
+            name="bootd-parse",
+            daemon=True,
         )
+        log.debug("parse worker: fork")
+        await asyncio.to_thread(proc.start)  # the first one starts the fork server
+        theirs.close()
         self.started += 1
-        assert proc.stdout is not None
+        worker = _Worker(proc, ours, proc.pid or 0)
         try:
-            hello = json.loads(await asyncio.wait_for(proc.stdout.readline(), 30) or b"{}")
+            hello_raw = await asyncio.wait_for(_receive(worker), 30)
         except BaseException:
-            await _kill(proc)
+            await _kill(worker)
             raise
+        hello = json.loads(hello_raw) if hello_raw else {}
         if "ready" not in hello:
-            await _kill(proc)
-            raise ParseFailed(_death(await proc.wait(), lim))
+            rc = proc.exitcode
+            await _kill(worker)
+            raise ParseFailed(_death(rc, lim))
         if hello.get("problems"):
-            log.warning("parse worker %d could not apply: %s", proc.pid, ", ".join(hello["problems"]))
-        return _Worker(proc, proc.pid)
+            log.warning("parse worker %d could not apply: %s", worker.pid, ", ".join(hello["problems"]))
+        return worker
 
     async def start(self) -> None:
         """Start the spare workers and wait until they are ready."""
@@ -148,15 +204,16 @@ class ParsePool:
             return
         worker = task.result()
         if self._closed:
-            asyncio.get_running_loop().create_task(_close(worker.proc))
+            asyncio.get_running_loop().create_task(_close(worker))
         else:
             self._idle.append(worker)
 
     async def _take(self) -> _Worker:
         while self._idle:
             worker = self._idle.pop()
-            if worker.proc.returncode is None:
+            if worker.alive:
                 return worker
+            await _kill(worker)
         if self._pending:  # a spare is on its way: sooner than a new one
             task = self._pending.pop(0)
             task.remove_done_callback(self._spare_ready)
@@ -176,42 +233,43 @@ class ParsePool:
         async with self._slots:
             worker = await self._take()
             self._busy.add(worker.pid)
+            self._top_up()  # a replacement starts now, for the next device
             try:
                 reply = await self._ask(worker, request, timeout)
             finally:
                 self._busy.discard(worker.pid)
                 self._top_up()
         if reply.pop("retire", False) or self._closed:
-            await _close(worker.proc)
+            await _close(worker)
         else:
             self._idle.append(worker)
         return reply
 
     async def _ask(self, worker: _Worker, request: dict[str, Any], timeout: float) -> dict[str, Any]:
-        proc = worker.proc
-        assert proc.stdin is not None and proc.stdout is not None
         try:
-            proc.stdin.write(json.dumps({**request, "cpu": self.limits.cpu}).encode() + b"\n")
-            await proc.stdin.drain()
-            raw = await asyncio.wait_for(proc.stdout.readline(), timeout)
+            worker.conn.send_bytes(json.dumps({**request, "cpu": self.limits.cpu}).encode())
+            raw = await asyncio.wait_for(_receive(worker), timeout)
         except TimeoutError:
-            await _kill(proc)
+            await _kill(worker)
             raise ParseFailed(
                 f"reading its boot configuration took longer than {timeout:g} s; its options are not shown"
             ) from None
-        except (ConnectionError, ValueError, asyncio.LimitOverrunError):
-            await _kill(proc)
-            raise ParseFailed(_death(proc.returncode, self.limits)) from None
+        except OSError:
+            rc = worker.proc.exitcode
+            await _kill(worker)
+            raise ParseFailed(_death(rc, self.limits)) from None
         except BaseException:  # cancelled: the device went away, or shutdown
-            await asyncio.shield(_kill(proc))
+            await asyncio.shield(_kill(worker))
             raise
-        if not raw:
-            rc = await proc.wait()
+        if raw is None:
+            await _readable(worker.proc.sentinel)
+            rc = worker.proc.exitcode
+            await _kill(worker)
             raise ParseFailed(_death(rc, self.limits))
         try:
             reply: dict[str, Any] = json.loads(raw)
         except ValueError:
-            await _kill(proc)
+            await _kill(worker)
             raise ParseFailed("its parser answered nonsense; its options are not shown") from None
         return reply
 
@@ -225,26 +283,30 @@ class ParsePool:
                 task.remove_done_callback(self._spare_ready)
             for result in await asyncio.gather(*pending, return_exceptions=True):
                 if isinstance(result, _Worker):
-                    await _close(result.proc)
+                    await _close(result)
             while self._idle:
-                await _close(self._idle.pop().proc)
+                await _close(self._idle.pop())
         finally:
             self._closed = False
 
 
-async def _close(proc: asyncio.subprocess.Process) -> None:
-    if proc.stdin is not None and not proc.stdin.is_closing():
-        proc.stdin.close()
+async def _close(worker: _Worker) -> None:
+    """Ask a worker to end (its connection closes), kill it if it does not."""
+    worker.conn.close()
     try:
-        await asyncio.wait_for(proc.wait(), 2)
+        await asyncio.wait_for(_readable(worker.proc.sentinel), 2)
     except TimeoutError:
-        await _kill(proc)
+        pass
+    await _kill(worker)
 
 
-async def _kill(proc: asyncio.subprocess.Process) -> None:
-    if proc.returncode is None:
+async def _kill(worker: _Worker) -> None:
+    if worker.proc.exitcode is None:
         try:
-            proc.kill()
+            worker.proc.kill()
         except ProcessLookupError:
             pass
-    await proc.wait()
+        await _readable(worker.proc.sentinel)
+    await asyncio.to_thread(worker.proc.join, 1)
+    if not worker.conn.closed:
+        worker.conn.close()
