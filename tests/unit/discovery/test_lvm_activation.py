@@ -87,6 +87,7 @@ async def _run(tmp_path: Path, plug_after: float | None) -> tuple[float, list[fl
     """When discovery started, and when each ``vgchange`` did."""
     platform, runner = _platform(tmp_path, plug_after)
     disc = Discovery(platform, Inventory(), mount_root=tmp_path / "mnt")
+    await platform.parsers.start()  # the parse workers are not what is timed here
     t0 = asyncio.get_running_loop().time()
     await disc.start()
     try:
