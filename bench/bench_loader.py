@@ -23,7 +23,7 @@ from pathlib import Path
 
 from bootd.errors import DtbError
 from bootd.loader import dtb
-from bootd.model import Framebuffer
+from bootd.model import ChosenConsole, Framebuffer
 
 BOOT_SEEDS = dtb.Seeds(b"K" * 8, b"R" * 64)
 
@@ -67,7 +67,10 @@ def bench_patch() -> None:
     blobs = trees()
     for blob in blobs:
         spec = dtb.PatchSpec(
-            seeds=BOOT_SEEDS, console="serial0:115200" if b"serial0" in blob else "/", framebuffer=FB, bootargs="quiet"
+            seeds=BOOT_SEEDS,
+            console=ChosenConsole.parse("serial0:115200" if b"serial0" in blob else "/"),
+            framebuffer=FB,
+            bootargs="quiet",
         )
         best = float("inf")
         for _ in range(5):

@@ -143,8 +143,8 @@ class BootMachine:
         self._last = BootRecord(
             option=opt.id,
             name=opt.name,
-            console=plan.console or "",
-            dt_console_path=plan.dt_console_path or "",
+            console=plan.console.text if plan.console is not None else "",
+            dt_console_path=plan.dt_console_path if plan.dt_console_path is not None else "",
             args=plan.args,
             kexec_load=tuple(plan.kexec_load_argv),
             kexec_exec=tuple(plan.kexec_exec_argv),

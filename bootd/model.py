@@ -7,6 +7,8 @@ these types; the JSON form lives in :mod:`bootd.jsoncodec`, the D-Bus form in
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import PurePosixPath
@@ -243,6 +245,62 @@ class Console:
     dt_path: str | None = None
     """Device-tree node, when known: ``/pl011@9000000``."""
     description: str = ""
+
+
+_SCREEN_TTY = re.compile(r"tty\d*")
+
+
+@dataclass(frozen=True, slots=True)
+class ChosenConsole:
+    """The console the next kernel uses, decided once (:meth:`parse`) and
+    carried as is to the device tree (``stdout-path``) or the command line
+    (``console=``)."""
+
+    text: str
+    """What was asked for, as given (``ttyS0,115200n8``, ``/pl011@9000000:115200``)."""
+    device: str | None
+    """Kernel name (``ttyAMA0``, ``hvc1``, ``tty0``); None for a DT path no known console has."""
+    node: str | None
+    """Device-tree node (``/pl011@9000000``); None until the tree says (aliases,
+    OPAL consoles, the screen's node)."""
+    options: str = ""
+    """Line settings (``115200n8``), '' for none."""
+    screen: bool = False
+    """The framebuffer (a VGA tty) rather than a serial or hypervisor console."""
+
+    @staticmethod
+    def parse(text: str, consoles: Sequence[Console] = ()) -> ChosenConsole:
+        """The one reading of a console choice: a kernel name, an ``/aliases``
+        name or a DT path, with ``:options`` or (kernel style) ``,options``."""
+        sep = ":" if text.startswith("/") or ":" in text else ","
+        name, _, options = text.partition(sep)
+        if name.startswith("/"):
+            known = next((c for c in consoles if c.dt_path == name), None)
+            device = known.name if known is not None else None
+            screen = known is not None and known.kind is ConsoleKind.VGA
+            return ChosenConsole(text, device, name, options, screen)
+        known = next((c for c in consoles if c.name == name), None)
+        screen = (known is not None and known.kind is ConsoleKind.VGA) or _SCREEN_TTY.fullmatch(name) is not None
+        node = known.dt_path if known is not None and not screen else None
+        return ChosenConsole(text, name or None, node, options, screen)
+
+    def at(self, node: str) -> ChosenConsole:
+        """This console, its device-tree node now known."""
+        return ChosenConsole(self.text, self.device, node, self.options, self.screen)
+
+    @property
+    def stdout_path(self) -> str | None:
+        """``/chosen/stdout-path``'s value: the node with ``:options``."""
+        if self.node is None:
+            return None
+        return self.node + (f":{self.options}" if self.options else "")
+
+    @property
+    def kernel_arg(self) -> str | None:
+        """``console=NAME[,options]`` for the command line; None without a kernel name."""
+        if self.device is None:
+            return None
+        return f"console={self.device}" + (f",{self.options}" if self.options else "")
 
 
 @dataclass(frozen=True, slots=True)

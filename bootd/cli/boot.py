@@ -133,7 +133,7 @@ def plan_json(option: BootOption, plan: BootPlan) -> dict[str, object]:
         "initrd": str(plan.initrd) if plan.initrd else None,
         "dtb": str(plan.dtb) if plan.dtb else None,
         "args": plan.args,
-        "console": plan.console,
+        "console": plan.console.text if plan.console is not None else None,
         "dt_console_path": plan.dt_console_path,
         "kexec_load": list(plan.kexec_load_argv),
         "kexec_exec": list(plan.kexec_exec_argv),
@@ -151,8 +151,9 @@ def print_plan(option: BootOption, plan: BootPlan, *, as_json: bool) -> None:
     print(f"option:      {option.name} ({option.id})")
     print(f"kexec load:  {shlex.join(plan.kexec_load_argv)}")
     print(f"kexec exec:  {shlex.join(plan.kexec_exec_argv)}")
-    if plan.console:
-        print(f"console:     {plan.console} -> {plan.dt_console_path or 'kernel command line'}")
+    if plan.console is not None:
+        where = plan.dt_console_path if plan.dt_console_path is not None else "kernel command line"
+        print(f"console:     {plan.console.text} -> {where}")
     for note in plan.notes:
         print(f"note:        {note}")
     if plan.dtb_changes:

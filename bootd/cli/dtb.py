@@ -105,12 +105,15 @@ def run(args: argparse.Namespace) -> int:
             display = display or node
         else:
             fb = parse_framebuffer(args.framebuffer)
+    from bootd.composition import machine_boot
+    from bootd.model import ChosenConsole
+
     spec = dtb.PatchSpec(
-        console=args.console,
+        console=ChosenConsole.parse(args.console) if args.console else None,
         framebuffer=fb,
         display_node=display,
         bootargs=args.bootargs,
-        seeds=dtb.Seeds.fresh(add=args.add_seeds),
+        seeds=dtb.Seeds.fresh(machine_boot().random_bytes, add=args.add_seeds),
     )
     patched = dtb.patch(source, spec)
     try:

@@ -1,15 +1,30 @@
-"""Boot one option: resources → device tree → hooks → kexec load → execute.
+"""Boot one option in one forward pass; nothing is computed twice.
+
+1. **Decide.**  The console is read once into a
+   :class:`~bootd.model.ChosenConsole`; the kexec mode is chosen
+   (:func:`bootd.loader.kexec.choose_mode`) from lockdown, the architecture
+   and what the boot asks the tree to change (an entry's own tree, a console,
+   a framebuffer to hand on, boot seeds).
+2. **Stage** the kernel, initrd and the entry's tree (download, verify), and
+   check their signatures (:mod:`bootd.loader.verify`).
+3. **Compute what the mode carries.**  ``kexec -s``: the command line with
+   ``console=``.  ``kexec -l --dtb``: one :class:`~bootd.loader.dtb.PatchSpec`
+   (console node, framebuffer, fresh seeds, ``bootargs``; on ppc64 also the
+   initrd's range and a spare ``/memreserve/``, the initrd staged as a kernel
+   segment where :func:`bootd.loader.ppc64.initrd_address` puts it, from the
+   trees' memory and reservations).
+4. **Patch once** and write the tree.
+5. **Run the boot hooks** on the result.  A hook may hand its own tree
+   (``BOOT_DTB``: it gets fresh seeds, nothing else), and a new command line,
+   kernel or initrd where the mode does not carry them in the tree (arm64's
+   kexec-tools writes ``--append`` into ``/chosen/bootargs`` itself); where it
+   does (ppc64), such a change is refused with the reason.  ``BOOT_CONSOLE``
+   is for hooks to read: the console was decided in step 1.
+6. **Load** with kexec, then execute.
 
 :func:`boot` is what the daemon, autoboot and ``bootd boot --scan`` call.
 Every failure is a :class:`~bootd.errors.BootdError` with a message for
 people; nothing is executed after a failed step.
-
-On ppc64/ppc64le a boot with a patched device tree goes through
-:mod:`bootd.loader.ppc64`: kexec-tools there ignores ``--append`` and refuses
-``--initrd`` next to ``--dtb``, so the command line is written into
-``/chosen/bootargs``, the initrd travels as an extra ELF segment of the kernel
-file with its range in ``/chosen/linux,initrd-*``, and a spare
-``/memreserve/`` entry is added for kexec-tools to overwrite.
 """
 
 from __future__ import annotations
@@ -20,9 +35,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from bootd.errors import DtbError, Unsupported
+from bootd.errors import DtbError, HookError, Unsupported
 from bootd.loader import dtb, hooks, kexec, ppc64, resources, verify
-from bootd.model import BootRequest, Device, Framebuffer
+from bootd.model import BootRequest, ChosenConsole, Device, Framebuffer
 from bootd.platform import Platform
 
 log = logging.getLogger(__name__)
@@ -38,47 +53,36 @@ class BootPlan:
     initrd: Path | None
     dtb: Path | None
     args: str
-    console: str | None
-    dt_console_path: str | None
+    console: ChosenConsole | None
+    """The console chosen, with the device-tree node ``stdout-path`` names when a tree carries it."""
     kexec_load_argv: tuple[str, ...]
     kexec_exec_argv: tuple[str, ...]
     notes: tuple[str, ...] = ()
     dtb_changes: tuple[str, ...] = ()
     """Human-readable diff lines of the device-tree patch."""
 
+    @property
+    def dt_console_path(self) -> str | None:
+        return self.console.stdout_path if self.console is not None and self.dtb is not None else None
 
-async def _ppc64_plan(
-    plan: kexec.KexecPlan,
-    *,
-    kernel: Path,
-    initrd: Path | None,
-    dtb_path: Path,
-    args: str,
-    work_dir: Path,
-    live: bytes | None,
-) -> tuple[kexec.KexecPlan, Path, Path]:
-    """Rework a ``kexec -l --dtb`` plan for ppc64 (see the module docstring)."""
-    addr: int | None = None
-    size: int | None = None
-    note = "ppc64: the kernel command line is in /chosen/bootargs"
-    blob = await asyncio.to_thread(dtb_path.read_bytes)
-    if initrd is not None:
-        combined = work_dir / "kernel+initrd"
-        floor = ppc64.load_floor(blob)
-        if floor is None and live is not None:
-            floor = ppc64.load_floor(live)  # an entry's own tree: the running kernel's says where it ends
-        layout = ppc64.memory_layout(blob, live)
-        segment = await asyncio.to_thread(
-            ppc64.stage_kernel, kernel, initrd, combined, floor=floor, layout=layout
-        )
-        kernel, addr, size = combined, segment.initrd_addr, segment.initrd_size
-        note += f"; the initrd is an extra kernel segment at 0x{addr:x}"
-    blob = ppc64.prepare_dtb(blob, bootargs=args, initrd_addr=addr, initrd_size=size)
-    dtb.check(blob)
-    out = work_dir / "boot-ppc64.dtb"
-    await asyncio.to_thread(out.write_bytes, blob)
-    argv = tuple(ppc64.kexec_args(kernel=kernel, dtb=out, kexec=plan.load_argv[0]))
-    return kexec.KexecPlan(argv, plan.exec_argv, plan.cmdline, (*plan.notes, note)), kernel, out
+
+class _Progress:
+    """One boot's progress never goes back, and no step is announced twice."""
+
+    def __init__(self, progress: Callable[[str, float], None] | None) -> None:
+        self._progress = progress
+        self._last: tuple[str, float] | None = None
+
+    def __call__(self, message: str, fraction: float) -> None:
+        if self._last is not None:
+            fraction = max(fraction, self._last[1])
+            if (message, fraction) == self._last:
+                return
+        if self._last is None or message != self._last[0]:
+            log.info("%s", message)
+        self._last = (message, fraction)
+        if self._progress is not None:
+            self._progress(message, fraction)
 
 
 def _framebuffer(platform: Platform) -> tuple[Framebuffer | None, str | None]:
@@ -87,6 +91,13 @@ def _framebuffer(platform: Platform) -> tuple[Framebuffer | None, str | None]:
     if fb is None or not fb.width or not fb.address:
         return None, None
     return fb, platform.boot.display_node(fb.name)
+
+
+async def _read_tree(path: Path, who: str) -> bytes:
+    try:
+        return await asyncio.to_thread(path.read_bytes)
+    except OSError as e:
+        raise DtbError(f"the device tree {who} named, {path}, cannot be read: {e.strerror}") from None
 
 
 async def boot(
@@ -106,115 +117,122 @@ async def boot(
     """Boot ``request`` (see the module docstring); returns what was done.
 
     Every device tree handed on gets fresh ``kaslr-seed`` and ``rng-seed``
-    (:class:`bootd.loader.dtb.Seeds`); ``add_seeds`` false leaves them out of
-    a tree that had none (the ``add_boot_seeds`` setting).
-
-    ``signed_boot`` is checked right after staging (:mod:`bootd.loader.verify`);
-    under ``warn`` each failure also goes to ``warn``.
-
-    ``starting`` is called right before the loaded kernel is executed: from
-    then on the boot must not be cancelled.
+    from the platform's RNG (:class:`bootd.loader.dtb.Seeds`); ``add_seeds``
+    false leaves them out of a tree that had none (the ``add_boot_seeds``
+    setting).  ``signed_boot`` is checked right after staging
+    (:mod:`bootd.loader.verify`); under ``warn`` each failure also goes to
+    ``warn``.  ``starting`` is called right before the loaded kernel is
+    executed: from then on the boot must not be cancelled.
     """
-
-    last: tuple[str, float] | None = None
-
-    def report(message: str, fraction: float) -> None:
-        # One boot's progress never goes back, and no step is announced twice.
-        nonlocal last
-        if last is not None:
-            fraction = max(fraction, last[1])
-            if (message, fraction) == last:
-                return
-        if last is None or message != last[0]:
-            log.info("%s", message)
-        last = (message, fraction)
-        if progress is not None:
-            progress(message, fraction)
-
+    report = _Progress(progress)
     option = request.option
     if option.kind != "linux":
         raise Unsupported(f"{option.name}: a {option.kind} entry cannot be booted with kexec")
     args = request.args if request.args is not None else option.args
-    console = request.console or None
-    staged = await resources.stage(option, devices, work_dir, lambda m, f: report(m, STAGING * f))
-    trust = await verify.apply(platform, signed_boot, request, staged, devices, work_dir, warn)
-    report("Preparing the device tree", 0.4)
-    source = staged.dtb if staged.dtb is not None else await asyncio.to_thread(platform.boot.live_dtb)
-    consoles = tuple(platform.boot.consoles())
-    fb, display = _framebuffer(platform)
-    notes: list[str] = list(trust)
 
-    seeded = source is not None and dtb.has_seeds(source)
+    # 1. decide: the console, then the kexec mode
+    console = ChosenConsole.parse(request.console, platform.boot.consoles()) if request.console else None
+    fb, display = _framebuffer(platform)
+    live = await asyncio.to_thread(platform.boot.live_dtb)
+    blob_carries_all = ppc64.needs_dtb_strategy(platform.arch)
+    # A tree is patched when the boot changes something in it; a live tree with
+    # seeds always is (they must be fresh).  kexec -s makes its own, seeded tree.
+    seeded = live is not None and option.dtb is None and dtb.has_seeds(live)
+    mode = kexec.choose_mode(
+        lockdown=platform.boot.lockdown(),
+        has_tree=option.dtb is not None or live is not None,
+        tree_change=option.dtb is not None or console is not None or fb is not None or seeded,
+        blob_carries_all=blob_carries_all,
+    )
+    # 2. stage the files and check their signatures
+    staged = await resources.stage(option, devices, work_dir, lambda m, f: report(m, STAGING * f))
+    notes: list[str] = list(await verify.apply(platform, signed_boot, request, staged, devices, work_dir, warn))
+    notes.extend(mode.notes)
+    kernel, initrd = staged.kernel, staged.initrd
+
+    # 3.-4. what the mode carries, patched once
+    report("Preparing the device tree", 0.4)
+    source = staged.dtb if staged.dtb is not None else live
+    cmdline, console_notes = kexec.command_line(mode, args, console)
+    notes.extend(console_notes)
 
     def fresh_seeds() -> dtb.Seeds:
-        # kexec -l on arm64 fills the kaslr-seed itself (see Seeds.fresh); the
-        # lockdown path (kexec -s) hands on no tree of ours at all.
-        return dtb.Seeds.fresh(add=add_seeds, kexec_tools_kaslr=platform.arch == "aarch64")
+        # kexec -l on arm64 fills the kaslr-seed itself (see Seeds.fresh)
+        return dtb.Seeds.fresh(platform.boot.random_bytes, add=add_seeds, kexec_tools_kaslr=platform.arch == "aarch64")
 
-    def patch_dtb(con: str | None, bootargs: str) -> tuple[Path | None, str | None, list[str]]:
-        if source is None or not (staged.dtb is not None or con or fb is not None or seeded):
-            return None, None, []
+    dtb_path: Path | None = None
+    changes: list[str] = []
+    if mode.carries_dtb:
+        if source is None:  # the entry's tree was named but came back empty
+            raise DtbError(f"{option.name}: there is no device tree to hand on")
         spec = dtb.PatchSpec(
-            console=con,
-            consoles=consoles,
+            console=console,
             framebuffer=fb,
             display_node=display,
-            bootargs=bootargs,
+            bootargs=cmdline,
             seeds=fresh_seeds(),
         )
+        if mode.blob_carries_all:
+            spec, kernel, ppc_note = await _ppc64_carriers(spec, source, live, kernel, initrd, work_dir)
+            notes.append(ppc_note)
         patched = dtb.patch(source, spec)
-        path = work_dir / PATCHED_DTB
-        path.write_bytes(patched.blob)
+        console = patched.console
         notes.extend(patched.notes)
-        return path, patched.console_path, dtb.diff(source, patched.blob)
+        dtb_path = work_dir / PATCHED_DTB
+        await asyncio.to_thread(dtb_path.write_bytes, patched.blob)
+        changes = dtb.diff(source, patched.blob)
 
-    dtb_path, dt_console, changes = patch_dtb(console, args)
+    # 5. hooks on the result
     report("Running boot hooks", 0.6)
     values = hooks.HookValues(
-        image=str(staged.kernel),
-        initrd=str(staged.initrd or ""),
-        dtb=str(dtb_path or ""),
-        args=args,
-        console=console or "",
+        image=str(kernel if not mode.blob_carries_all else staged.kernel),
+        initrd=str(initrd) if initrd is not None else "",
+        dtb=str(dtb_path) if dtb_path is not None else "",
+        args=cmdline,
+        console=console.text if console is not None else "",
     )
     after, hook_notes = await hooks.run_hooks(platform, hooks_dir, values)
     notes.extend(hook_notes)
+    if after.console != values.console:
+        kept = values.console or "the kernel's own"
+        notes.append(f"a boot hook changed BOOT_CONSOLE; the console is chosen before the hooks run and stays {kept}")
     if after.dtb != values.dtb:
-        dtb_path = Path(after.dtb) if after.dtb else None
-        if dtb_path is not None:
-            try:
-                blob = await asyncio.to_thread(dtb_path.read_bytes)
-            except OSError as e:
-                raise DtbError(f"the device tree a boot hook named, {dtb_path}, cannot be read: {e.strerror}") from None
+        if not mode.carries_dtb:
+            notes.append("a boot hook named a device tree, but kexec_file_load hands none on; it is not used")
+        elif not after.dtb:
+            raise HookError("a boot hook removed BOOT_DTB, but this boot carries its console in the device tree")
+        else:
+            blob = await _read_tree(Path(after.dtb), "a boot hook")
             blob, seed_notes = dtb.refresh_seeds(blob, fresh_seeds())
             notes.extend(seed_notes)
             dtb_path = work_dir / PATCHED_DTB
             await asyncio.to_thread(dtb_path.write_bytes, blob)
             changes = dtb.diff(source, blob) if source is not None else []
-    elif (after.console, after.args) != (values.console, values.args):
-        dtb_path, dt_console, changes = patch_dtb(after.console or None, after.args)
-    kernel = Path(after.image)
-    initrd = Path(after.initrd) if after.initrd else None
-    plan = kexec.build(
+    if mode.blob_carries_all and dtb_path is not None:
+        moved = [n for n in ("image", "initrd", "args") if getattr(after, n) != getattr(values, n)]
+        if moved:
+            names = ", ".join(f"BOOT_{n.upper()}" for n in moved)
+            raise HookError(
+                f"a boot hook changed {names}; on ppc64 the device tree carries the command line and the "
+                "initrd, and it was made before the hooks ran: such a hook must hand its own BOOT_DTB"
+                if after.dtb == values.dtb
+                else f"a boot hook changed {names} and BOOT_DTB; on ppc64 kexec-tools takes neither "
+                "--append nor --initrd with a device tree, so the hook's tree must carry them itself"
+            )
+    else:
+        kernel = Path(after.image)
+        initrd = Path(after.initrd) if after.initrd else None
+        cmdline = after.args
+
+    # 6. load, then execute
+    plan = kexec.command(
+        mode,
         kernel=kernel,
-        initrd=initrd,
+        initrd=None if mode.blob_carries_all and mode.carries_dtb else initrd,
         dtb=dtb_path,
-        args=after.args,
-        console=after.console or None,
-        consoles=consoles,
-        lockdown=platform.boot.lockdown(),
+        cmdline=cmdline,
         systemd=platform.boot.under_systemd(),
     )
-    if plan.load_argv[1:2] == ("-s",):
-        dtb_path, dt_console = None, None
-    elif dtb_path is not None and ppc64.needs_dtb_strategy(platform.arch):
-        live = source if staged.dtb is None else await asyncio.to_thread(platform.boot.live_dtb)
-        plan, kernel, dtb_path = await _ppc64_plan(
-            plan, kernel=kernel, initrd=initrd, dtb_path=dtb_path, args=after.args, work_dir=work_dir, live=live
-        )
-        if source is not None:
-            changes = dtb.diff(source, await asyncio.to_thread(dtb_path.read_bytes))
-    notes.extend(plan.notes)
     report("Loading the kernel", 0.8)
     await kexec.load(platform, plan)
     result = BootPlan(
@@ -222,12 +240,11 @@ async def boot(
         initrd=initrd,
         dtb=dtb_path,
         args=plan.cmdline,
-        console=after.console or None,
-        dt_console_path=dt_console,
+        console=console,
         kexec_load_argv=plan.load_argv,
         kexec_exec_argv=plan.exec_argv,
         notes=tuple(notes),
-        dtb_changes=tuple(changes) if dtb_path is not None else (),
+        dtb_changes=tuple(changes),
     )
     if execute:
         if starting is not None:
@@ -235,3 +252,41 @@ async def boot(
         report("Starting the kernel", 1.0)
         await kexec.execute(platform, plan)
     return result
+
+
+async def _ppc64_carriers(
+    spec: dtb.PatchSpec,
+    source: bytes,
+    live: bytes | None,
+    kernel: Path,
+    initrd: Path | None,
+    work_dir: Path,
+) -> tuple[dtb.PatchSpec, Path, str]:
+    """What the ppc64 blob carries besides the console (see :mod:`bootd.loader.ppc64`):
+    the command line, the initrd (staged as a kernel segment) and a spare reserve entry."""
+    note = "ppc64: the kernel command line is in /chosen/bootargs"
+    rng: tuple[int, int] | None = None
+    if initrd is not None:
+        floor = ppc64.load_floor(source)
+        if floor is None and live is not None:
+            floor = ppc64.load_floor(live)  # an entry's own tree: the running kernel's says where it ends
+        layout = ppc64.memory_layout(source, live)
+        combined = work_dir / "kernel+initrd"
+        segment = await asyncio.to_thread(ppc64.stage_kernel, kernel, initrd, combined, floor=floor, layout=layout)
+        kernel, rng = combined, (segment.initrd_addr, segment.initrd_size)
+        note += f"; the initrd is an extra kernel segment at 0x{segment.initrd_addr:x}"
+    initrd_range = (rng[0], rng[0] + rng[1]) if rng is not None else None
+    spare = ppc64.spare_reserve(source, rng)
+    return (
+        dtb.PatchSpec(
+            console=spec.console,
+            framebuffer=spec.framebuffer,
+            display_node=spec.display_node,
+            seeds=spec.seeds,
+            bootargs=spec.bootargs,
+            initrd=initrd_range,
+            reserve=(spare,),
+        ),
+        kernel,
+        note,
+    )

@@ -12,9 +12,8 @@ people.  Every failure is a :class:`~bootd.errors.DtbError`.
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import libfdt
@@ -35,7 +34,7 @@ from bootd.loader.fdt import (
     parent_of,
     to_cpu,
 )
-from bootd.model import Console, ConsoleKind, Framebuffer
+from bootd.model import ChosenConsole, Framebuffer
 
 __all__ = ["Patched", "PatchSpec", "Seeds", "check", "diff", "format_value", "patch", "resolve_console", "show"]
 
@@ -78,19 +77,18 @@ class Seeds:
     """Also write them into a tree that had none (the ``add_boot_seeds`` setting)."""
 
     @staticmethod
-    def fresh(*, add: bool = True, kexec_tools_kaslr: bool = False) -> Seeds:
-        """New seeds from the kernel's RNG (getrandom(2)).
+    def fresh(random_bytes: Callable[[int], bytes], *, add: bool = True, kexec_tools_kaslr: bool = False) -> Seeds:
+        """New seeds from ``random_bytes`` (the Platform's: the kernel's RNG).
 
         ``kexec_tools_kaslr``: the tree goes to ``kexec -l`` on arm64, where
         kexec-tools writes the ``kaslr-seed`` itself, from getrandom(2), and
         refuses to load ("setup_2nd_dtb failed") when the property is not the
         zero the running kernel leaves behind: the seed is written as that
         zero for kexec-tools to fill."""
-        kaslr = bytes(KASLR_SEED_BYTES) if kexec_tools_kaslr else os.urandom(KASLR_SEED_BYTES)
-        return Seeds(kaslr, os.urandom(RNG_SEED_BYTES), add)
+        kaslr = bytes(KASLR_SEED_BYTES) if kexec_tools_kaslr else random_bytes(KASLR_SEED_BYTES)
+        return Seeds(kaslr, random_bytes(RNG_SEED_BYTES), add)
 
 
-_VGA_TTY = re.compile(r"tty\d*")
 _OPAL_HVC = re.compile(r"hvc(\d+)")
 
 
@@ -98,11 +96,9 @@ _OPAL_HVC = re.compile(r"hvc(\d+)")
 class PatchSpec:
     """What to change in the tree for the next kernel."""
 
-    console: str | None = None
-    """A console name (``ttyS0``, ``hvc1``, ``tty0``), an ``/aliases`` name or
-    a DT path, optionally with ``:options`` (``ttyAMA0:115200n8``)."""
-    consoles: tuple[Console, ...] = ()
-    """Consoles this machine knows, with their DT nodes where the kernel gave one."""
+    console: ChosenConsole | None = None
+    """The console chosen (:meth:`bootd.model.ChosenConsole.parse`); its node is
+    found here when it is not known yet (``/aliases``, OPAL, the screen)."""
     framebuffer: Framebuffer | None = None
     display_node: str | None = None
     """The framebuffer's Open Firmware display node, when the platform knows it."""
@@ -119,10 +115,15 @@ class PatchSpec:
 @dataclass(frozen=True)
 class Patched:
     blob: bytes
-    console_path: str | None
-    """What ``stdout-path`` was set to (with options), or None."""
+    console: ChosenConsole | None
+    """The console with the node ``stdout-path`` now names, or None."""
     framebuffer_node: str | None
     notes: tuple[str, ...] = ()
+
+    @property
+    def console_path(self) -> str | None:
+        """What ``stdout-path`` was set to (with options), or None."""
+        return self.console.stdout_path if self.console is not None else None
 
 
 def _covers(tree: Tree, node: str, fb: Framebuffer) -> bool:
@@ -222,28 +223,24 @@ def _simplefb(tree: Tree, fb: Framebuffer, node: str | None = None) -> str:
     return node
 
 
-def resolve_console(tree: Tree, console: str, consoles: Sequence[Console], screen: str | None) -> str:
-    """The DT path (with ``:options``) for ``console``; see :class:`PatchSpec`."""
-    name, sep, options = console.partition(":")
-    suffix = sep + options
+def resolve_console(tree: Tree, console: ChosenConsole, screen: str | None) -> ChosenConsole:
+    """``console`` with its device-tree node: as known, the screen's node for
+    a screen, OPAL's ``hvcN`` node, or the ``/aliases`` entry of its name."""
+    name = console.device
+    if console.node is not None:
+        return console
     if not name:
-        raise DtbError(f"console {console!r}: no name")
-    if name.startswith("/"):
-        return name + suffix
-    known = next((c for c in consoles if c.name == name), None)
-    is_screen = (known is not None and known.kind is ConsoleKind.VGA) or _VGA_TTY.fullmatch(name) is not None
-    if is_screen:
+        raise DtbError(f"console {console.text!r}: no name")
+    if console.screen:
         if screen is None:
             raise DtbError(f"console {name} is the screen, but there is no framebuffer to point the next kernel at")
-        return screen + suffix
-    if known is not None and known.dt_path:
-        return known.dt_path + suffix
+        return console.at(screen)
     m = _OPAL_HVC.fullmatch(name)
     if m and tree.exists(f"/ibm,opal/consoles/serial@{m.group(1)}"):
-        return f"/ibm,opal/consoles/serial@{m.group(1)}" + suffix
+        return console.at(f"/ibm,opal/consoles/serial@{m.group(1)}")
     alias = tree.get_str("/aliases", name)
     if alias:
-        return alias + suffix
+        return console.at(alias)
     raise DtbError(f"console {name} has no device-tree node: name an /aliases entry (serial0) or give the node's path")
 
 
@@ -268,7 +265,10 @@ def _write_seeds(tree: Tree, seeds: Seeds | None, had: bool, notes: list[str]) -
 
 def patch(blob: bytes, spec: PatchSpec) -> Patched:
     """Apply ``spec`` to ``blob``; the result is checked with libfdt."""
-    for what, value in (("kernel command line", spec.bootargs), ("console", spec.console)):
+    for what, value in (
+        ("kernel command line", spec.bootargs),
+        ("console", spec.console.text if spec.console else None),
+    ):
         if value is not None and "\0" in value:
             raise DtbError(f"the {what} contains a NUL character")
     extra = HEADROOM + 2 * len((spec.bootargs or "").encode(errors="replace"))
@@ -298,9 +298,10 @@ def patch(blob: bytes, spec: PatchSpec) -> Patched:
                 screen = node
             else:
                 screen = _simplefb(tree, fb, node)
-        path = None
-        if spec.console:
-            path = resolve_console(tree, spec.console, spec.consoles, screen)
+        console = None
+        if spec.console is not None:
+            console = resolve_console(tree, spec.console, screen)
+            path = str(console.stdout_path)
             tree.set_str("/chosen", "stdout-path", path)
             tree.set_str("/chosen", "linux,stdout-path", path)
         for addr, size in spec.reserve:
@@ -313,11 +314,10 @@ def patch(blob: bytes, spec: PatchSpec) -> Patched:
     except Exception as e:
         raise error("could not patch the device tree", e) from None
     check(out)
-    if path is not None:
-        target = Tree(libfdt.Fdt(out))
-        if not target.exists(path.split(":", 1)[0]):
-            raise DtbError(f"console {spec.console}: {path.split(':', 1)[0]} is not a node of the device tree")
-    return Patched(out, path, screen, tuple(notes))
+    if console is not None and console.node is not None:
+        if not Tree(libfdt.Fdt(out)).exists(console.node):
+            raise DtbError(f"console {console.text}: {console.node} is not a node of the device tree")
+    return Patched(out, console, screen, tuple(notes))
 
 
 def has_seeds(blob: bytes) -> bool:

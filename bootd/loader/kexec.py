@@ -1,13 +1,14 @@
 """kexec-tools command lines, and loading/executing through the Platform.
 
-* A patched DTB is passed with ``kexec -l IMAGE --dtb=… --initrd=… --append=…``
-  (the ``kexec_load`` path: ``kexec_file_load`` ignores ``--dtb`` on arm64
-  and ppc64).
+* :func:`choose_mode` decides first.  A patched DTB is passed with
+  ``kexec -l IMAGE --dtb=… --initrd=… --append=…`` (the ``kexec_load`` path:
+  ``kexec_file_load`` ignores ``--dtb`` on arm64 and ppc64; on ppc64 the blob
+  carries the command line and initrd, see :mod:`bootd.loader.ppc64`).
 * Without a DTB to pass, ``kexec -l IMAGE --initrd=… --append=…`` (kexec-tools
   hands on the running kernel's own tree where there is one); the console then
-  goes on the command line as ``console=NAME[,options]`` and a note says why.
-  ``kexec_load`` because Debian 12's arm64 and ppc64el kernels are built without
-  ``kexec_file_load`` (``# CONFIG_KEXEC_FILE is not set``).
+  goes on the command line as ``console=NAME[,options]`` (:func:`command_line`)
+  and a note says why.  ``kexec_load`` because Debian 12's arm64 and ppc64el
+  kernels are built without ``kexec_file_load`` (``# CONFIG_KEXEC_FILE is not set``).
 * When the kernel is locked down (only signed ``kexec_file_load`` is allowed),
   ``kexec -s``, with the console on the command line as above.
 * Execution is ``systemctl kexec`` under systemd (services stop cleanly),
@@ -18,17 +19,40 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 
 from bootd.errors import CommandError, KexecError
-from bootd.model import Console
+from bootd.model import ChosenConsole
 from bootd.platform import Platform
 
 log = logging.getLogger(__name__)
 
 KEXEC = "kexec"
+
+
+class Syscall(StrEnum):
+    """Which kexec system call loads the next kernel."""
+
+    LOAD = "kexec_load"
+    """``kexec -l``: takes a patched device tree (``--dtb``), or hands on the running one."""
+    FILE_LOAD = "kexec_file_load"
+    """``kexec -s``: the only one under lockdown (signed kernels); builds its own tree."""
+
+
+@dataclass(frozen=True)
+class Mode:
+    """The kexec mode of one boot, chosen before anything is computed."""
+
+    syscall: Syscall
+    carries_dtb: bool = False
+    """bootd patches a tree and passes it (``--dtb``); the console is its ``stdout-path``.
+    False: the console goes on the command line."""
+    blob_carries_all: bool = False
+    """ppc64 ``kexec -l --dtb``: the blob carries the command line and the
+    initrd range (``--append`` is ignored, ``--initrd`` refused)."""
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -39,17 +63,20 @@ class KexecPlan:
     notes: tuple[str, ...] = ()
 
 
-def console_arg(console: str | None, consoles: Sequence[Console]) -> str | None:
-    """``console=`` for a console name or DT path (``ttyS0:115200n8`` → ``console=ttyS0,115200n8``)."""
-    if not console:
-        return None
-    name, _, options = console.partition(":")
-    if name.startswith("/"):
-        known = next((c for c in consoles if c.dt_path == name), None)
-        if known is None:
-            return None
-        name = known.name
-    return f"console={name}" + (f",{options}" if options else "")
+def choose_mode(*, lockdown: str, has_tree: bool, tree_change: bool, blob_carries_all: bool = False) -> Mode:
+    """``kexec -s`` under lockdown; else ``kexec -l``, with a patched tree when
+    there is a tree and something to change in it."""
+    if lockdown not in ("", "none"):
+        note = (
+            f"the kernel is locked down ({lockdown}): only kexec_file_load (kexec -s) is allowed, "
+            "which cannot pass a patched device tree"
+        )
+        return Mode(Syscall.FILE_LOAD, notes=(note,))
+    if not has_tree:
+        return Mode(Syscall.LOAD, notes=("there is no device tree to patch on this machine",))
+    if not tree_change:
+        return Mode(Syscall.LOAD)
+    return Mode(Syscall.LOAD, carries_dtb=True, blob_carries_all=blob_carries_all)
 
 
 def with_console(args: str, console: str) -> str:
@@ -57,47 +84,40 @@ def with_console(args: str, console: str) -> str:
     return f"{args} {console}".strip() if not re.search(rf"(^|\s){re.escape(console)}(\s|$)", args) else args
 
 
-def build(
+def command_line(mode: Mode, args: str, console: ChosenConsole | None) -> tuple[str, tuple[str, ...]]:
+    """The command line ``mode`` hands on, and notes: without a tree of ours
+    the console is a ``console=`` argument; with one it is ``stdout-path``."""
+    if mode.carries_dtb or console is None:
+        return args, ()
+    arg = console.kernel_arg
+    if arg is None:
+        return args, (f"console {console.text} has no kernel name; the next kernel picks its own console",)
+    return with_console(args, arg), (f"the console is passed on the kernel command line as {arg}",)
+
+
+def command(
+    mode: Mode,
     *,
     kernel: Path,
     initrd: Path | None,
     dtb: Path | None,
-    args: str,
-    console: str | None,
-    consoles: Sequence[Console] = (),
-    lockdown: str = "none",
+    cmdline: str,
     systemd: bool = False,
     kexec: str = KEXEC,
 ) -> KexecPlan:
-    """The load and exec command lines for one boot."""
-    notes: list[str] = []
+    """The load and exec command lines of ``mode`` (``dtb`` only with kexec_load)."""
     exec_argv = ("systemctl", "kexec") if systemd else (kexec, "-e")
-    locked = lockdown not in ("", "none")
-    if dtb is not None and not locked:
+    if mode.carries_dtb:
+        if dtb is None:
+            raise KexecError("a device tree was to be passed, but none was made")
         argv = [kexec, "-l", str(kernel), f"--dtb={dtb}"]
-        if initrd is not None:
-            argv.append(f"--initrd={initrd}")
-        argv.append(f"--append={args}")
-        return KexecPlan(tuple(argv), exec_argv, args, ())
-    cmdline = args
-    arg = console_arg(console, consoles)
-    if locked:
-        notes.append(
-            f"the kernel is locked down ({lockdown}): only kexec_file_load (kexec -s) is allowed, "
-            "which cannot pass a patched device tree"
-        )
-    elif console:
-        notes.append("there is no device tree to patch on this machine")
-    if arg is not None:
-        cmdline = with_console(args, arg)
-        notes.append(f"the console is passed on the kernel command line as {arg}")
-    elif console:
-        notes.append(f"console {console} has no kernel name; the next kernel picks its own console")
-    argv = [kexec, "-s" if locked else "-l", str(kernel)]
-    if initrd is not None:
-        argv.append(f"--initrd={initrd}")
-    argv.append(f"--append={cmdline}")
-    return KexecPlan(tuple(argv), exec_argv, cmdline, tuple(notes))
+        if not mode.blob_carries_all:
+            argv += [f"--initrd={initrd}"] if initrd is not None else []
+            argv.append(f"--append={cmdline}")
+        return KexecPlan(tuple(argv), exec_argv, cmdline, mode.notes)
+    flag = "-s" if mode.syscall is Syscall.FILE_LOAD else "-l"
+    argv = [kexec, flag, str(kernel), *([f"--initrd={initrd}"] if initrd is not None else []), f"--append={cmdline}"]
+    return KexecPlan(tuple(argv), exec_argv, cmdline, mode.notes)
 
 
 async def _run(platform: Platform, argv: tuple[str, ...], failure: str) -> None:

@@ -239,9 +239,7 @@ def _cells_of(tree: libfdt.Fdt, off: int) -> tuple[int, int]:
     return get("#address-cells", 2), get("#size-cells", 1)
 
 
-def initrd_address(
-    head: bytes, *, floor: int | None = None, size: int = 0, layout: MemoryLayout | None = None
-) -> int:
+def initrd_address(head: bytes, *, floor: int | None = None, size: int = 0, layout: MemoryLayout | None = None) -> int:
     """Where the initrd goes: above the new kernel as kexec-tools will place it.
 
     The new kernel lands at ``floor`` (see :func:`load_floor`; unknown means
@@ -313,9 +311,7 @@ def stage_kernel(
         size = kernel.stat().st_size
         with kernel.open("rb") as f:
             head = f.read(HEAD_BYTES)
-        plan = plan_initrd_segment(
-            head, file_size=size, initrd_size=initrd.stat().st_size, floor=floor, layout=layout
-        )
+        plan = plan_initrd_segment(head, file_size=size, initrd_size=initrd.stat().st_size, floor=floor, layout=layout)
         with kernel.open("rb") as src, dest.open("wb") as out:
             shutil.copyfileobj(src, out, 1 << 20)
             out.seek(0)
@@ -435,3 +431,14 @@ def kexec_args(*, kernel: Path, dtb: Path, kexec: str = "kexec") -> list[str]:
     no ``--initrd`` and no ``--append``: both live in the blob.
     """
     return [kexec, "-l", str(kernel), f"--dtb={dtb}"]
+
+
+def spare_reserve(fdt: bytes, initrd: tuple[int, int] | None) -> tuple[int, int]:
+    """The ``/memreserve/`` entry to append for kexec-tools to overwrite with
+    the blob's own address: a copy of the last one (no reservation is lost
+    when it is overwritten, and nothing breaks when it is not), else the
+    initrd's range ``(address, size)``, else a harmless 64 KiB at 0."""
+    existing = reserve_map(fdt)
+    if existing:
+        return existing[-1]
+    return initrd if initrd is not None else (0, 0x10000)

@@ -35,6 +35,10 @@ class BootPlatform(Protocol):
         """The device-tree path of framebuffer ``fb``'s display node, if any."""
         ...
 
+    def random_bytes(self, count: int) -> bytes:
+        """``count`` fresh bytes from the kernel's RNG (boot seeds for the next kernel)."""
+        ...
+
     def lockdown(self) -> str:
         """``none``, ``integrity`` or ``confidentiality``."""
         ...

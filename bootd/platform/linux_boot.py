@@ -215,6 +215,9 @@ class LinuxBoot:
     def display_node(self, fb: str) -> str | None:
         return _dt_path(self._p(f"/sys/class/graphics/{fb}/device/of_node"), self._dt_base())
 
+    def random_bytes(self, count: int) -> bytes:
+        return os.urandom(count)  # getrandom(2): the kernel's RNG, blocking only until it is seeded
+
     def lockdown(self) -> str:
         try:
             text = self._p("/sys/kernel/security/lockdown").read_text()

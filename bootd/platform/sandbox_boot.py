@@ -9,6 +9,7 @@ with dtc, ``.dtb`` read as is); consoles and framebuffers come from
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import shutil
@@ -32,6 +33,7 @@ class SandboxBoot:
         self.runner = runner
         self.state_dir = state_dir
         self._dtb: bytes | None = None
+        self._draws = 0
 
     def live_dtb(self) -> bytes | None:
         source = self.spec.device_tree
@@ -61,6 +63,14 @@ class SandboxBoot:
 
     def display_node(self, fb: str) -> str | None:
         return next((f.dt_path for f in self.spec.framebuffers if f.fb.name == fb), None)
+
+    def random_bytes(self, count: int) -> bytes:
+        # Fake but fresh: every call differs (a counter), and the same machine gives the same sequence.
+        out = b""
+        while len(out) < count:
+            self._draws += 1
+            out += hashlib.sha256(b"bootd sandbox seed %d" % self._draws).digest()
+        return out[:count]
 
     def lockdown(self) -> str:
         return self.spec.lockdown

@@ -29,9 +29,15 @@ import pytest
 
 from bootd.errors import DtbError
 from bootd.loader import dtb
-from bootd.model import Framebuffer
+from bootd.model import ChosenConsole, Console, Framebuffer
 
 BOOT_SEEDS = dtb.Seeds(b"K" * 8, b"R" * 64)
+
+
+def pick(text: str, *consoles: Console) -> ChosenConsole:
+    """A console choice as the loader reads it."""
+    return ChosenConsole.parse(text, consoles)
+
 
 pytestmark = [pytest.mark.slow, pytest.mark.root]
 
@@ -157,7 +163,7 @@ def check(path: Path) -> tuple[str, str | None]:
     else:
         kind, console, console_path = "screen", "tty0", FB_NODE
     try:
-        patched = dtb.patch(blob, dtb.PatchSpec(seeds=BOOT_SEEDS, console=console, framebuffer=FB))
+        patched = dtb.patch(blob, dtb.PatchSpec(seeds=BOOT_SEEDS, console=pick(console), framebuffer=FB))
     except DtbError as e:
         return kind, f"the loader refused it: {e}"
     out = patched.blob
@@ -208,7 +214,7 @@ def test_the_checker_notices_an_unintended_edit(debian_dtbs: list[Path]) -> None
     """The comparison above can fail: one changed byte outside the intended edits is reported."""
     path = debian_dtbs[0]
     before = flat(path.read_bytes())
-    patched = dtb.patch(path.read_bytes(), dtb.PatchSpec(seeds=BOOT_SEEDS, console="tty0", framebuffer=FB))
+    patched = dtb.patch(path.read_bytes(), dtb.PatchSpec(seeds=BOOT_SEEDS, console=pick("tty0"), framebuffer=FB))
     fdt = libfdt.Fdt(bytearray(patched.blob) + bytearray(64))
     fdt.resize(len(patched.blob) + 64)
     fdt.setprop_str(0, "model", "something else")

@@ -127,16 +127,32 @@ async def test_machine_without_device_tree(tmp_path: Path) -> None:
     assert len(kexec_log(tmp_path / "state")) == 1  # loaded, not executed
 
 
-async def test_hooks_can_change_args_and_the_dtb_follows(tmp_path: Path) -> None:
+async def test_hooks_run_on_the_patched_tree_and_can_change_args(tmp_path: Path) -> None:
     platform = arm64(tmp_path)
     opt, devices = disk(tmp_path)
     hooks = tmp_path / "boot.d"
     hooks.mkdir()
-    executable(hooks / "50-args", '#!/bin/sh\necho "BOOT_ARGS=$BOOT_ARGS hooked"\nexit 2\n')
+    seen = tmp_path / "seen.dtb"
+    executable(hooks / "50-args", f'#!/bin/sh\ncp "$BOOT_DTB" {seen}\necho "BOOT_ARGS=$BOOT_ARGS hooked"\nexit 2\n')
     plan = await boot(platform, BootRequest(opt, console="ttyAMA0"), devices, work_dir=tmp_path / "w", hooks_dir=hooks)
+    # the hook saw the finished tree: console and seeds already in it
+    assert chosen(seen.read_bytes(), "stdout-path") == b"/pl011@9000000\0"
+    assert chosen(seen.read_bytes(), "kaslr-seed") is not None
+    # the new command line goes on --append, which arm64's kexec-tools writes into /chosen/bootargs
     assert plan.kexec_load_argv[-1] == "--append=root=/dev/vda2 ro hooked"
-    assert chosen((tmp_path / "w/boot.dtb").read_bytes(), "bootargs") == b"root=/dev/vda2 ro hooked\0"
+    assert plan.args == "root=/dev/vda2 ro hooked"
     assert "boot hook 50-args changed args" in plan.notes
+
+
+async def test_a_hook_changing_the_console_changes_nothing_and_is_told(tmp_path: Path) -> None:
+    platform = arm64(tmp_path)
+    opt, devices = disk(tmp_path)
+    hooks = tmp_path / "boot.d"
+    hooks.mkdir()
+    executable(hooks / "50-console", '#!/bin/sh\necho "BOOT_CONSOLE=tty0"\nexit 2\n')
+    plan = await boot(platform, BootRequest(opt, console="ttyAMA0"), devices, work_dir=tmp_path / "w", hooks_dir=hooks)
+    assert plan.dt_console_path == "/pl011@9000000"
+    assert any("BOOT_CONSOLE" in n and "stays ttyAMA0" in n for n in plan.notes)
 
 
 async def test_failing_hook_stops_before_kexec(tmp_path: Path) -> None:
@@ -185,7 +201,9 @@ async def test_ppc64_boot_carries_initrd_in_the_kernel_and_args_in_the_dtb(tmp_p
     opt, devices = disk(tmp_path, kernel=ppc64_vmlinux())
     plan = await boot(platform, BootRequest(opt, console="hvc1"), devices, work_dir=tmp_path / "w", hooks_dir=None)
     staged = tmp_path / "w/kernel+initrd"
-    assert plan.kexec_load_argv == ("kexec", "-l", str(staged), f"--dtb={tmp_path / 'w/boot-ppc64.dtb'}")
+    # one tree, patched once: console, command line, initrd range and spare reserve entry together
+    assert plan.kexec_load_argv == ("kexec", "-l", str(staged), f"--dtb={tmp_path / 'w/boot.dtb'}")
+    assert sorted(p.name for p in (tmp_path / "w").glob("*.dtb")) == ["boot.dtb"]
     blob = (tmp_path / "state/kexec-1.dtb").read_bytes()
     assert chosen(blob, "bootargs") == b"root=/dev/vda2 ro\0"
     assert chosen(blob, "linux,stdout-path") == b"/ibm,opal/consoles/serial@1\0"
@@ -194,6 +212,18 @@ async def test_ppc64_boot_carries_initrd_in_the_kernel_and_args_in_the_dtb(tmp_p
     assert end - start == len(b"INITRD")
     assert staged.read_bytes().endswith(b"INITRD")
     assert any("ppc64" in n for n in plan.notes)
+
+
+async def test_a_hook_changing_what_the_ppc64_tree_carries_is_refused(tmp_path: Path) -> None:
+    machine = make_machine(tmp_path / "m", dts=DEMO_DTS, arch="ppc64le")
+    platform = sandbox_platform(machine, tmp_path / "state")
+    opt, devices = disk(tmp_path, kernel=ppc64_vmlinux())
+    hooks = tmp_path / "boot.d"
+    hooks.mkdir()
+    executable(hooks / "50-args", '#!/bin/sh\necho "BOOT_ARGS=quiet"\nexit 2\n')
+    with pytest.raises(HookError, match="BOOT_ARGS.*on ppc64 the device tree carries the command line"):
+        await boot(platform, BootRequest(opt, console="hvc1"), devices, work_dir=tmp_path / "w", hooks_dir=hooks)
+    assert kexec_log(tmp_path / "state") == []
 
 
 async def test_missing_kexec_is_a_kexec_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

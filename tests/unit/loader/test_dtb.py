@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import struct
 
 import libfdt
@@ -9,10 +10,17 @@ import pytest
 
 from bootd.errors import DtbError
 from bootd.loader import dtb, fdt
-from bootd.model import Console, ConsoleKind, Framebuffer
+from bootd.model import ChosenConsole, Console, ConsoleKind, Framebuffer
 from tests.unit.loader.helpers import DEMO_DTS, changed, compile_dts, decompile, model_of
 
 BOOT_SEEDS = dtb.Seeds(b"K" * 8, b"R" * 64)
+
+
+def pick(text: str, *consoles: Console) -> ChosenConsole:
+    """A console choice as the loader reads it."""
+    return ChosenConsole.parse(text, consoles)
+
+
 AMA0 = Console("ttyAMA0", ConsoleKind.SERIAL, "/pl011@9000000")
 ARM_FB = Framebuffer("fb0", 1024, 768, 32, 4096, 0x7FC00000, 0x300000, "a8r8g8b8")
 OPAL_FB = Framebuffer("fb0", 1024, 768, 32, 4096, 0x6000C0000000, 0x300000, "x8r8g8b8")
@@ -57,7 +65,7 @@ def valid(blob: bytes) -> None:
 
 
 def test_serial_console_on_arm64_changes_only_chosen(arm64_dtb: bytes) -> None:
-    out = dtb.patch(arm64_dtb, dtb.PatchSpec(seeds=BOOT_SEEDS, console="ttyAMA0:115200n8", consoles=(AMA0,)))
+    out = dtb.patch(arm64_dtb, dtb.PatchSpec(seeds=BOOT_SEEDS, console=pick("ttyAMA0:115200n8", AMA0)))
     valid(out.blob)
     assert out.console_path == "/pl011@9000000:115200n8"
     assert text(out.blob, "/chosen", "stdout-path") == "/pl011@9000000:115200n8"
@@ -69,14 +77,14 @@ def test_serial_console_on_arm64_changes_only_chosen(arm64_dtb: bytes) -> None:
 
 
 def test_alias_and_literal_paths_keep_options(arm64_dtb: bytes) -> None:
-    by_alias = dtb.patch(arm64_dtb, dtb.PatchSpec(seeds=BOOT_SEEDS, console="serial0:9600"))
+    by_alias = dtb.patch(arm64_dtb, dtb.PatchSpec(seeds=BOOT_SEEDS, console=pick("serial0:9600")))
     assert text(by_alias.blob, "/chosen", "stdout-path") == "/pl011@9000000:9600"
-    literal = dtb.patch(arm64_dtb, dtb.PatchSpec(seeds=BOOT_SEEDS, console="/pl011@9000000"))
+    literal = dtb.patch(arm64_dtb, dtb.PatchSpec(seeds=BOOT_SEEDS, console=pick("/pl011@9000000")))
     assert text(literal.blob, "/chosen", "linux,stdout-path") == "/pl011@9000000"
 
 
 def test_opal_hvc_names_resolve_to_opal_console_nodes(opal_dtb: bytes) -> None:
-    out = dtb.patch(opal_dtb, dtb.PatchSpec(seeds=BOOT_SEEDS, console="hvc1"))
+    out = dtb.patch(opal_dtb, dtb.PatchSpec(seeds=BOOT_SEEDS, console=pick("hvc1")))
     assert text(out.blob, "/chosen", "stdout-path") == "/ibm,opal/consoles/serial@1"
     expected = {("/chosen", p) for p in OPAL_STALE | {"stdout-path", "linux,stdout-path"}}
     assert changed(opal_dtb, out.blob) == expected
@@ -94,11 +102,11 @@ def test_opal_hvc_names_resolve_to_opal_console_nodes(opal_dtb: bytes) -> None:
 )
 def test_unresolvable_consoles_are_clear_errors(opal_dtb: bytes, console: str, message: str) -> None:
     with pytest.raises(DtbError, match=message):
-        dtb.patch(opal_dtb, dtb.PatchSpec(seeds=BOOT_SEEDS, console=console))
+        dtb.patch(opal_dtb, dtb.PatchSpec(seeds=BOOT_SEEDS, console=pick(console)))
 
 
 def test_framebuffer_without_display_node_becomes_simple_framebuffer(arm64_dtb: bytes) -> None:
-    out = dtb.patch(arm64_dtb, dtb.PatchSpec(seeds=BOOT_SEEDS, console="tty0", framebuffer=ARM_FB))
+    out = dtb.patch(arm64_dtb, dtb.PatchSpec(seeds=BOOT_SEEDS, console=pick("tty0"), framebuffer=ARM_FB))
     valid(out.blob)
     node = "/chosen/framebuffer@7fc00000"
     assert out.console_path == node and out.framebuffer_node == node
@@ -118,13 +126,13 @@ def test_framebuffer_without_display_node_becomes_simple_framebuffer(arm64_dtb: 
 
 
 def test_serial_console_with_framebuffer_keeps_serial_stdout(arm64_dtb: bytes) -> None:
-    out = dtb.patch(arm64_dtb, dtb.PatchSpec(seeds=BOOT_SEEDS, console="ttyAMA0", consoles=(AMA0,), framebuffer=ARM_FB))
+    out = dtb.patch(arm64_dtb, dtb.PatchSpec(seeds=BOOT_SEEDS, console=pick("ttyAMA0", AMA0), framebuffer=ARM_FB))
     assert text(out.blob, "/chosen", "stdout-path") == "/pl011@9000000"
     assert prop(out.blob, "/chosen/framebuffer@7fc00000", "reg") is not None
 
 
 def test_offb_properties_on_covering_display_node(opal_dtb: bytes) -> None:
-    out = dtb.patch(opal_dtb, dtb.PatchSpec(seeds=BOOT_SEEDS, console="tty1", framebuffer=OPAL_FB))
+    out = dtb.patch(opal_dtb, dtb.PatchSpec(seeds=BOOT_SEEDS, console=pick("tty1"), framebuffer=OPAL_FB))
     valid(out.blob)
     assert out.framebuffer_node == VGA
     assert text(out.blob, "/chosen", "linux,stdout-path") == VGA
@@ -161,7 +169,7 @@ def test_display_node_gets_translated_assigned_address(opal_dtb: bytes) -> None:
 def test_version_16_in_version_17_out(opal_dtb: bytes) -> None:
     v16 = compile_dts(DEMO_DTS, version=16)
     assert struct.unpack_from(">I", v16, 20)[0] == 16
-    spec = dtb.PatchSpec(seeds=BOOT_SEEDS, console="hvc0", framebuffer=OPAL_FB, bootargs="root=/dev/sda2")
+    spec = dtb.PatchSpec(seeds=BOOT_SEEDS, console=pick("hvc0"), framebuffer=OPAL_FB, bootargs="root=/dev/sda2")
     out16 = dtb.patch(v16, spec)
     valid(out16.blob)
     assert model_of(out16.blob) == model_of(dtb.patch(opal_dtb, spec).blob)
@@ -182,7 +190,9 @@ def test_bootargs_initrd_and_extra_reserve(arm64_dtb: bytes) -> None:
 
 
 def test_diff_says_what_changed(arm64_dtb: bytes) -> None:
-    out = dtb.patch(arm64_dtb, dtb.PatchSpec(seeds=BOOT_SEEDS, console="tty0", framebuffer=ARM_FB, bootargs="quiet"))
+    out = dtb.patch(
+        arm64_dtb, dtb.PatchSpec(seeds=BOOT_SEEDS, console=pick("tty0"), framebuffer=ARM_FB, bootargs="quiet")
+    )
     lines = dtb.diff(arm64_dtb, out.blob)
     assert "~ /chosen/kaslr-seed: <0x1a2b3c4d 0x5e6f7081> -> <0x4b4b4b4b 0x4b4b4b4b>" in lines
     assert '+ /chosen/linux,stdout-path = "/chosen/framebuffer@7fc00000"' in lines
@@ -214,7 +224,7 @@ def test_show_lists_nodes_properties_and_reserve_map(opal_dtb: bytes) -> None:
 )
 def test_garbage_is_a_clear_error(blob: bytes, message: str) -> None:
     with pytest.raises(DtbError, match=message):
-        dtb.patch(blob, dtb.PatchSpec(seeds=BOOT_SEEDS, console="serial0"))
+        dtb.patch(blob, dtb.PatchSpec(seeds=BOOT_SEEDS, console=pick("serial0")))
 
 
 def test_truncated_tree_is_refused(arm64_dtb: bytes) -> None:
@@ -234,7 +244,7 @@ def test_existing_simple_framebuffer_is_updated_not_duplicated(arm64_dtb: bytes)
     node = "/chosen/framebuffer@7fc00000"
     for display in (node, None):
         out = dtb.patch(
-            first, dtb.PatchSpec(seeds=BOOT_SEEDS, console="tty0", framebuffer=bigger, display_node=display)
+            first, dtb.PatchSpec(seeds=BOOT_SEEDS, console=pick("tty0"), framebuffer=bigger, display_node=display)
         )
         valid(out.blob)
         assert out.console_path == node
@@ -254,19 +264,19 @@ def test_existing_simple_framebuffer_is_updated_not_duplicated(arm64_dtb: bytes)
 def test_seeds_are_replaced_by_fresh_ones_never_dropped_or_handed_on(arm64_dtb: bytes) -> None:
     old_kaslr, old_rng = prop(arm64_dtb, "/chosen", "kaslr-seed"), prop(arm64_dtb, "/chosen", "rng-seed")
     assert old_kaslr is not None and old_rng is not None
-    seeds = dtb.Seeds.fresh()
-    out = dtb.patch(arm64_dtb, dtb.PatchSpec(seeds=seeds, console="ttyAMA0", consoles=(AMA0,)))
+    seeds = dtb.Seeds.fresh(os.urandom)
+    out = dtb.patch(arm64_dtb, dtb.PatchSpec(seeds=seeds, console=pick("ttyAMA0", AMA0)))
     valid(out.blob)
     assert prop(out.blob, "/chosen", "kaslr-seed") == seeds.kaslr != old_kaslr
     assert prop(out.blob, "/chosen", "rng-seed") == seeds.rng != old_rng
     assert len(seeds.kaslr) == 8 and len(seeds.rng) >= 64
-    again = dtb.Seeds.fresh()
+    again = dtb.Seeds.fresh(os.urandom)
     assert (again.kaslr, again.rng) != (seeds.kaslr, seeds.rng)
 
 
 def test_a_tree_with_seeds_is_not_patched_without_fresh_ones(arm64_dtb: bytes) -> None:
     with pytest.raises(DtbError, match="KASLR"):
-        dtb.patch(arm64_dtb, dtb.PatchSpec(console="ttyAMA0", consoles=(AMA0,)))
+        dtb.patch(arm64_dtb, dtb.PatchSpec(console=pick("ttyAMA0", AMA0)))
 
 
 BARE_DTS = '/dts-v1/;\n/ { #address-cells = <2>; #size-cells = <2>; chosen { bootargs = "quiet"; }; };\n'
@@ -304,6 +314,6 @@ def test_show_marks_the_seeds(arm64_dtb: bytes) -> None:
 
 
 def test_for_kexec_tools_on_arm64_the_kaslr_seed_is_the_zero_it_fills() -> None:
-    seeds = dtb.Seeds.fresh(kexec_tools_kaslr=True)
+    seeds = dtb.Seeds.fresh(os.urandom, kexec_tools_kaslr=True)
     assert seeds.kaslr == bytes(8) and len(seeds.rng) == dtb.RNG_SEED_BYTES
-    assert dtb.Seeds.fresh().kaslr != bytes(8)
+    assert dtb.Seeds.fresh(os.urandom).kaslr != bytes(8)

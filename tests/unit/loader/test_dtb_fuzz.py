@@ -11,16 +11,25 @@ from hypothesis import strategies as st
 
 from bootd.errors import DtbError
 from bootd.loader import dtb
-from bootd.model import Framebuffer
+from bootd.model import ChosenConsole, Console, Framebuffer
 from tests.unit.loader.helpers import ARM64_DTS, DEMO_DTS, compile_dts
 
 BOOT_SEEDS = dtb.Seeds(b"K" * 8, b"R" * 64)
+
+
+def pick(text: str, *consoles: Console) -> ChosenConsole:
+    """A console choice as the loader reads it."""
+    return ChosenConsole.parse(text, consoles)
+
+
 SEEDS = [compile_dts(ARM64_DTS), compile_dts(DEMO_DTS), compile_dts(DEMO_DTS, version=16)]
 FB = Framebuffer("fb0", 640, 480, 32, 2560, 0x7FC00000, 640 * 480 * 4)
 SPECS = [
-    dtb.PatchSpec(seeds=BOOT_SEEDS, console="serial0:115200"),
-    dtb.PatchSpec(seeds=BOOT_SEEDS, console="tty0", framebuffer=FB, bootargs="quiet"),
-    dtb.PatchSpec(seeds=BOOT_SEEDS, console="hvc1", framebuffer=FB, display_node="/pciex@600c3c0000000/pci@0/vga@0"),
+    dtb.PatchSpec(seeds=BOOT_SEEDS, console=pick("serial0:115200")),
+    dtb.PatchSpec(seeds=BOOT_SEEDS, console=pick("tty0"), framebuffer=FB, bootargs="quiet"),
+    dtb.PatchSpec(
+        seeds=BOOT_SEEDS, console=pick("hvc1"), framebuffer=FB, display_node="/pciex@600c3c0000000/pci@0/vga@0"
+    ),
 ]
 
 
@@ -61,7 +70,7 @@ def test_random_bytes_behind_the_magic(blob: bytes, spec: dtb.PatchSpec) -> None
 @settings(max_examples=100, deadline=None)
 @given(st.text(max_size=40), st.sampled_from(SEEDS))
 def test_any_console_text(console: str, blob: bytes) -> None:
-    outcome(blob, dtb.PatchSpec(seeds=BOOT_SEEDS, console=console))
+    outcome(blob, dtb.PatchSpec(seeds=BOOT_SEEDS, console=pick(console)))
 
 
 @settings(max_examples=100, deadline=None)
@@ -75,7 +84,7 @@ def test_a_huge_cell_count_is_refused_not_allocated() -> None:
     # step encode a 4 GiB number (seen as 24 GB RSS while fuzzing).
     dts = "/dts-v1/;\n/ { #address-cells = <0x40000000>; #size-cells = <1>; chosen { }; };\n"
     with pytest.raises(DtbError, match="cells per number"):
-        dtb.patch(compile_dts(dts), dtb.PatchSpec(seeds=BOOT_SEEDS, console="tty0", framebuffer=FB))
+        dtb.patch(compile_dts(dts), dtb.PatchSpec(seeds=BOOT_SEEDS, console=pick("tty0"), framebuffer=FB))
 
 
 def test_a_v16_tree_that_opens_inconsistent_is_refused_not_a_crash() -> None:
@@ -84,4 +93,4 @@ def test_a_v16_tree_that_opens_inconsistent_is_refused_not_a_crash() -> None:
     # crashed the whole process (segmentation fault).
     blob = (Path(__file__).resolve().parents[2] / "data/loader/fuzz-v16-header-crash.dtb").read_bytes()
     with pytest.raises(DtbError, match="once opened"):
-        dtb.patch(blob, dtb.PatchSpec(seeds=BOOT_SEEDS, console="serial0"))
+        dtb.patch(blob, dtb.PatchSpec(seeds=BOOT_SEEDS, console=pick("serial0")))

@@ -257,3 +257,10 @@ def test_the_initrd_skips_reservations_and_memory_holes_where_the_fixed_rule_lan
     assert big == 0x40000000
     with pytest.raises(KexecError, match="no room"):
         ppc64.initrd_address(head, floor=floor, size=0x80000000, layout=layout)
+
+
+def test_the_spare_reserve_entry_copies_the_last_one_else_the_initrd() -> None:
+    assert ppc64.spare_reserve(compile_dts(PSERIES), (0x5200000, 16)) == (0x3FFF0000, 0x10000)
+    bare = compile_dts("/dts-v1/;\n/ { };\n")
+    assert ppc64.spare_reserve(bare, (0x5200000, 16)) == (0x5200000, 16)
+    assert ppc64.spare_reserve(bare, None) == (0, 0x10000)
