@@ -113,6 +113,7 @@ def expected(before: Flat, console_path: str) -> Nodes:
         chosen.pop(name, None)
     for name in [n for n in chosen if n.startswith("linux,kexec-")]:
         del chosen[name]
+    chosen["kaslr-seed"], chosen["rng-seed"] = BOOT_SEEDS.kaslr, BOOT_SEEDS.rng  # fresh, added when missing
     if "#address-cells" not in chosen:
         chosen["#address-cells"] = cells(na)
         chosen["#size-cells"] = cells(ns)
