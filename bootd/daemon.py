@@ -182,11 +182,15 @@ class Daemon:
         await self.network.handle_event(event, params)
 
     async def set_setting(self, key: str, value: object) -> None:
-        written = await self.config.write(key, value)
-        if key == "scan_loop_devices" and self.discovery is not None and hasattr(self.discovery, "scan_loop_devices"):
+        await self.set_settings({key: value})
+
+    async def set_settings(self, changes: Mapping[str, object]) -> None:
+        written = await self.config.write_many(changes)
+        if "scan_loop_devices" in written and self.discovery is not None and hasattr(self.discovery, "scan_loop_devices"):
             self.discovery.scan_loop_devices = self.settings.scan_loop_devices
             await self.discovery.rescan()
-        self.config.require_in_force(key, written)
+        for key, value in written.items():
+            self.config.require_in_force(key, value)
 
     async def shutdown(self) -> None:
         self.autoboot.cancel("shutting down")

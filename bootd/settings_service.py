@@ -46,11 +46,17 @@ class SettingsService:
 
     async def write(self, key: str, value: object) -> object:
         """Write ``key`` to the admin's file and reload; the value written (a password hashed)."""
-        if key == "password":
-            value = settings.hash_password(str(value)) if value else ""
-        await asyncio.to_thread(settings_write.write_setting, self.paths, key, value)
+        return (await self.write_many({key: value}))[key]
+
+    async def write_many(self, changes: Mapping[str, object]) -> dict[str, object]:
+        """Write all of ``changes`` to the admin's file, or none, and reload;
+        the values written (a password hashed)."""
+        values = dict(changes)
+        if "password" in values:
+            values["password"] = settings.hash_password(str(values["password"])) if values["password"] else ""
+        await asyncio.to_thread(settings_write.write_settings, self.paths, values)
         self.reload()
-        return value
+        return values
 
     def require_in_force(self, key: str, written: object) -> None:
         """ConfigError when another layer still overrides what was written."""

@@ -262,7 +262,5 @@ class DBusBackend:
 
     async def set_settings(self, changes: Mapping[str, object]) -> None:
         c = await self.client()
-        for key, value in changes.items():
-            if key == "console":
-                value = value or ""
-            await c.set_setting(key, value)
+        # one write: every change of the form is saved, or none is
+        await c.update_settings({key: (value or "") if key == "console" else value for key, value in changes.items()})

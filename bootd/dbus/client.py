@@ -269,6 +269,16 @@ class BootdClient:
             value = list(value)
         await self._set(names.SETTINGS_IFACE, prop, sig, value)
 
+    async def update_settings(self, changes: Mapping[str, Any]) -> None:
+        """Set several settings (bootd.toml names) at once: all are written or none."""
+        body: dict[str, Variant] = {}
+        for key, value in changes.items():
+            if key not in names.SETTING_PROPERTIES:
+                raise errors.InvalidArgument(f"unknown setting {key!r} (known: {', '.join(names.SETTING_PROPERTIES)})")
+            sig = names.SETTING_PROPERTIES[key][1]
+            body[key] = Variant(sig, list(value) if sig == "as" else value)
+        await self._call("Update", "a{sv}", [body], iface=names.SETTINGS_IFACE)
+
     # -- subscriptions -------------------------------------------------------------------
     def _on(self, kind: str, cb: Callback) -> Callable[[], None]:
         self._subs.setdefault(kind, []).append(cb)

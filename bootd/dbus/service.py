@@ -24,10 +24,10 @@ from dbus_fast import DBusError, Message, MessageType, NameFlag, RequestNameRepl
 from dbus_fast.aio import MessageBus
 from dbus_fast.annotations import DBusSignature
 from dbus_fast.constants import PropertyAccess
-from dbus_fast.service import ServiceInterface, dbus_property
+from dbus_fast.service import ServiceInterface, dbus_property, method
 
 from bootd.api import DaemonApi, DaemonChanged, DaemonEvent, ProgressEvent, SettingsChanged, StatusEvent
-from bootd.dbus import names
+from bootd.dbus import codec, names
 from bootd.dbus.gate import MAX_IN_FLIGHT, MAX_IN_FLIGHT_PER_CALLER, SENDER, Gate, guarded
 from bootd.dbus.manager import Manager
 from bootd.dbus.objects import DeviceObject, ObjectsExporter, OptionObject, managed_objects_reply
@@ -41,6 +41,7 @@ S = Annotated[str, DBusSignature("s")]
 B = Annotated[bool, DBusSignature("b")]
 U = Annotated[int, DBusSignature("u")]
 AS = Annotated[list[str], DBusSignature("as")]
+ASV = Annotated[dict[str, Any], DBusSignature("a{sv}")]
 
 
 # -- org.bootd.Settings1 ----------------------------------------------------------------------
@@ -60,6 +61,16 @@ class SettingsIface(ServiceInterface):
     @property
     def _s(self) -> Settings:
         return self._backend.settings
+
+    @method()
+    async def Update(self, changes: ASV) -> None:
+        """Write every setting in ``changes`` (bootd.toml names) or none."""
+
+        async def run(sender: str) -> None:
+            self._gate.require_password(sender, "change settings")
+            await self._backend.set_settings({str(k): codec.unwrap(v) for k, v in changes.items()})
+
+        await guarded(self._gate, "Update", run)
 
     @dbus_property()
     def Autoboot(self) -> B:
