@@ -186,9 +186,10 @@ class Daemon:
 
     async def set_settings(self, changes: Mapping[str, object]) -> None:
         written = await self.config.write_many(changes)
-        if "scan_loop_devices" in written and self.discovery is not None and hasattr(self.discovery, "scan_loop_devices"):
-            self.discovery.scan_loop_devices = self.settings.scan_loop_devices
-            await self.discovery.rescan()
+        discovery = self.discovery
+        if "scan_loop_devices" in written and discovery is not None and hasattr(discovery, "scan_loop_devices"):
+            discovery.scan_loop_devices = self.settings.scan_loop_devices
+            await discovery.rescan()
         for key, value in written.items():
             self.config.require_in_force(key, value)
 
