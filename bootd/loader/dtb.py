@@ -306,9 +306,7 @@ def patch(blob: bytes, spec: PatchSpec) -> Patched:
             tree.set_str("/chosen", "linux,stdout-path", path)
         for addr, size in spec.reserve:
             libfdt.check_err(libfdt.fdt_add_mem_rsv(tree.fdt._fdt, addr, size))
-        tree.fdt.pack()
-        tree.edited()
-        out = bytes(tree.fdt.as_bytearray())
+        out = _packed(tree)
     except DtbError:
         raise
     except Exception as e:
@@ -318,6 +316,12 @@ def patch(blob: bytes, spec: PatchSpec) -> Patched:
         if not Tree(libfdt.Fdt(out)).exists(console.node):
             raise DtbError(f"console {console.text}: {console.node} is not a node of the device tree")
     return Patched(out, console, screen, tuple(notes))
+
+
+def _packed(tree: Tree) -> bytes:
+    tree.fdt.pack()
+    tree.edited()
+    return bytes(tree.fdt.as_bytearray())
 
 
 def has_seeds(blob: bytes) -> bool:
@@ -339,9 +343,7 @@ def refresh_seeds(blob: bytes, seeds: Seeds) -> tuple[bytes, tuple[str, ...]]:
                 had = True
                 tree.delete("/chosen", name)
         _write_seeds(tree, seeds, had, notes)
-        tree.fdt.pack()
-        tree.edited()
-        out = bytes(tree.fdt.as_bytearray())
+        out = _packed(tree)
     except DtbError:
         raise
     except Exception as e:

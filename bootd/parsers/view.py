@@ -156,7 +156,8 @@ class DirectoryView:
         except (OSError, ViewError):
             return None
 
-    def read_bytes(self, path: str | PurePosixPath, *, limit: int = MAX_CONFIG_BYTES) -> bytes:
+    def _open_regular(self, path: str | PurePosixPath) -> tuple[int, os.stat_result]:
+        """An open descriptor of a regular file (never a FIFO or a device) and its stat."""
         real = self._real(path)
         try:
             fd = os.open(real, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC)
@@ -166,8 +167,17 @@ class DirectoryView:
             raise ViewError(f"{path}: {e.strerror}") from None
         try:
             st = os.fstat(fd)
-            if not stat.S_ISREG(st.st_mode):
-                raise ViewError(f"{path}: not a regular file")
+        except OSError as e:
+            os.close(fd)
+            raise ViewError(f"{path}: {e.strerror}") from None
+        if not stat.S_ISREG(st.st_mode):
+            os.close(fd)
+            raise ViewError(f"{path}: not a regular file")
+        return fd, st
+
+    def read_bytes(self, path: str | PurePosixPath, *, limit: int = MAX_CONFIG_BYTES) -> bytes:
+        fd, st = self._open_regular(path)
+        try:
             if st.st_size > limit:
                 raise ViewError(f"{path}: {st.st_size} bytes is larger than the {limit}-byte limit")
             chunks: list[bytes] = []
@@ -192,16 +202,8 @@ class DirectoryView:
     def read_range(self, path: str | PurePosixPath, offset: int, length: int) -> bytes:
         if offset < 0 or length < 0 or length > MAX_RANGE_BYTES:
             raise ViewError(f"{path}: cannot read {length} bytes at {offset}")
-        real = self._real(path)
+        fd, _ = self._open_regular(path)
         try:
-            fd = os.open(real, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC)
-        except FileNotFoundError:
-            raise ViewError(f"{path}: no such file") from None
-        except OSError as e:
-            raise ViewError(f"{path}: {e.strerror}") from None
-        try:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
-                raise ViewError(f"{path}: not a regular file")
             chunks: list[bytes] = []
             done = 0
             while done < length:
