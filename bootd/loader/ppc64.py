@@ -165,7 +165,7 @@ def load_floor(fdt: bytes) -> int | None:
         if chosen < 0:
             return None
         value = bytes(tree.getprop(chosen, "linux,kernel-end", [libfdt.FDT_ERR_NOTFOUND]))
-    except Exception:  # an unreadable tree is reported by prepare_dtb; here it only means "unknown"
+    except Exception:  # an unreadable tree is reported by the patch (dtb.patch); here it only means "unknown"
         return None
     if len(value) not in (4, 8):
         return None
@@ -221,7 +221,7 @@ def memory_layout(*blobs: bytes | None) -> MemoryLayout:
                         reserved.update(_reg(_prop(tree, child, "reg"), *inner))
                         child = tree.next_subnode(child, [libfdt.FDT_ERR_NOTFOUND])
                 off, depth = tree.next_node(off, depth, [libfdt.FDT_ERR_NOTFOUND])
-        except Exception:  # an unreadable tree is reported by prepare_dtb; here it only adds nothing
+        except Exception:  # an unreadable tree is reported by the patch (dtb.patch); here it only adds nothing
             continue
     return MemoryLayout(tuple(sorted(memory)), tuple(sorted(reserved)))
 
@@ -345,92 +345,6 @@ def reserve_map(blob: bytes) -> list[tuple[int, int]]:
     if len(blob) < 40:
         raise DtbError("not a device tree blob: too short for an FDT header")
     return _rsv_entries(blob, struct.unpack_from(_FDT_HEADER, blob)[4])
-
-
-def with_reserve_entries(blob: bytes, extra: list[tuple[int, int]]) -> bytes:
-    """Rebuild a packed version-17 blob with ``extra`` appended to its reserve map."""
-    h = list(struct.unpack_from(_FDT_HEADER, blob))
-    rsv = _rsv_entries(blob, h[4]) + extra
-    structure = blob[h[2] : h[2] + h[9]]
-    strings = blob[h[3] : h[3] + h[8]]
-    rsv_bytes = b"".join(struct.pack(_RSV_ENTRY, a, s) for a, s in (*rsv, (0, 0)))
-    off_rsv = 40
-    off_struct = off_rsv + len(rsv_bytes)
-    off_strings = off_struct + len(structure)
-    total = off_strings + len(strings)
-    header = struct.pack(
-        _FDT_HEADER, h[0], total, off_struct, off_strings, off_rsv, 17, 16, h[7], len(strings), len(structure)
-    )
-    return header + rsv_bytes + structure + strings
-
-
-def _fdt_error(what: str, e: Exception) -> DtbError:
-    if isinstance(e, libfdt.FdtException):
-        return DtbError(f"{what}: {libfdt.fdt_strerror(e.err)}")
-    return DtbError(f"{what}: {e}")
-
-
-def prepare_dtb(fdt: bytes, *, bootargs: str, initrd_addr: int | None, initrd_size: int | None) -> bytes:
-    """Make an already patched blob ready for ppc64 ``kexec -l --dtb``.
-
-    Writes ``/chosen/bootargs`` (kexec-tools ignores ``--append`` with a DTB),
-    writes ``/chosen/linux,initrd-start``/``-end`` for an initrd loaded at
-    ``initrd_addr`` (or removes stale ones when there is no initrd), and
-    appends the spare ``/memreserve/`` entry that kexec-tools overwrites with
-    the blob's own address.  Accepts version 16 (what POWER firmware hands
-    over) and returns a validated version-17 blob.
-    """
-    if (initrd_addr is None) != (initrd_size is None):
-        raise DtbError("an initrd needs both an address and a size")
-    if initrd_size is not None and initrd_size <= 0:
-        raise DtbError("the initrd is empty")
-    if "\0" in bootargs:
-        raise DtbError("the kernel command line contains a NUL character")
-    if len(fdt) < 40 or struct.unpack_from(">I", fdt)[0] != 0xD00DFEED:
-        raise DtbError("not a device tree blob: bad magic number")
-    try:
-        data = bytearray(fdt)
-        rc = libfdt.fdt_check_header(data) or libfdt.fdt_check_full(data, len(data))
-        if rc:
-            raise DtbError(f"invalid device tree: {libfdt.fdt_strerror(rc)}")
-        tree = libfdt.Fdt(data)
-        tree.resize(libfdt.fdt_totalsize(data) + len(bootargs) + 4096)
-        chosen = tree.path_offset("/chosen", [libfdt.FDT_ERR_NOTFOUND])
-        if chosen < 0:
-            chosen = tree.add_subnode(0, "chosen")
-        tree.setprop_str(chosen, "bootargs", bootargs)
-        for name in ("linux,initrd-start", "linux,initrd-end"):
-            tree.delprop(chosen, name, [libfdt.FDT_ERR_NOTFOUND])
-        if initrd_addr is not None and initrd_size is not None:
-            tree.setprop_u64(chosen, "linux,initrd-start", initrd_addr)
-            tree.setprop_u64(chosen, "linux,initrd-end", initrd_addr + initrd_size)
-        tree.pack()
-        packed = bytes(tree.as_bytearray())
-    except DtbError:
-        raise
-    except Exception as e:  # libfdt raises FdtException, its binding ValueError/TypeError
-        raise _fdt_error("cannot prepare the device tree for ppc64 kexec", e) from None
-    existing = reserve_map(packed)
-    if existing:
-        spare = existing[-1]
-    elif initrd_addr is not None and initrd_size is not None:
-        spare = (initrd_addr, initrd_size)
-    else:
-        spare = (0, 0x10000)
-    out = with_reserve_entries(packed, [spare])
-    rc = libfdt.fdt_check_full(bytearray(out), len(out))
-    if rc:
-        raise DtbError(f"the ppc64 device tree came out invalid: {libfdt.fdt_strerror(rc)}")
-    return out
-
-
-def kexec_args(*, kernel: Path, dtb: Path, kexec: str = "kexec") -> list[str]:
-    """The ``kexec_load`` argv for a ppc64 boot with a DTB.
-
-    ``kernel`` is the staged kernel (carrying the initrd when there is one);
-    no ``--initrd`` and no ``--append``: both live in the blob.
-    """
-    return [kexec, "-l", str(kernel), f"--dtb={dtb}"]
 
 
 def spare_reserve(fdt: bytes, initrd: tuple[int, int] | None) -> tuple[int, int]:

@@ -15,8 +15,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bootd.errors import DtbError, KexecError
-from bootd.loader import ppc64
+from bootd.errors import KexecError
+from bootd.loader import dtb, ppc64
 
 EHDR = "16sHHIQQQIHHHHHH"
 PHDR = "IIQQQQQQ"
@@ -141,10 +141,20 @@ def check_with_dtc(blob: bytes) -> str:
     ).stdout.decode()
 
 
-def test_prepared_blob_carries_bootargs_initrd_and_a_spare_reserve_entry() -> None:
+SEEDS = dtb.Seeds(b"K" * 8, b"R" * 64)
+
+
+def ppc64_blob(source: bytes, *, bootargs: str, initrd: tuple[int, int] | None) -> bytes:
+    """The one patch the loader makes on ppc64: bootargs, initrd range, the spare reserve entry."""
+    rng = (initrd[0], initrd[0] + initrd[1]) if initrd is not None else None
+    spec = dtb.PatchSpec(seeds=SEEDS, bootargs=bootargs, initrd=rng, reserve=(ppc64.spare_reserve(source, initrd),))
+    return dtb.patch(source, spec).blob
+
+
+def test_patched_blob_carries_bootargs_initrd_and_a_spare_reserve_entry() -> None:
     source = compile_dts(PSERIES, version=16)
     assert libfdt.Fdt(bytearray(source)).version() == 16  # what POWER firmware hands over
-    out = ppc64.prepare_dtb(source, bootargs="root=/dev/sda2 quiet", initrd_addr=0x5200000, initrd_size=0x13C37D)
+    out = ppc64_blob(source, bootargs="root=/dev/sda2 quiet", initrd=(0x5200000, 0x13C37D))
     assert libfdt.Fdt(bytearray(out)).version() == 17
     check_with_dtc(out)
     assert chosen(out, "bootargs") == b"root=/dev/sda2 quiet\0"
@@ -155,7 +165,7 @@ def test_prepared_blob_carries_bootargs_initrd_and_a_spare_reserve_entry() -> No
 
 
 def test_kexec_tools_overwriting_the_last_reserve_entry_loses_no_reservation() -> None:
-    out = bytearray(ppc64.prepare_dtb(compile_dts(PSERIES), bootargs="", initrd_addr=None, initrd_size=None))
+    out = bytearray(ppc64_blob(compile_dts(PSERIES), bootargs="", initrd=None))
     # what kexec-tools does on ppc64: the last entry before the terminator becomes the blob's own range
     off = struct.unpack_from(">I", out, 16)[0] + 16 * (len(ppc64.reserve_map(bytes(out))) - 1)
     struct.pack_into(">QQ", out, off, 0x3FE00000, len(out))
@@ -163,17 +173,17 @@ def test_kexec_tools_overwriting_the_last_reserve_entry_loses_no_reservation() -
 
 
 def test_without_initrd_the_running_kernels_initrd_is_not_handed_on() -> None:
-    out = ppc64.prepare_dtb(compile_dts(PSERIES), bootargs="quiet", initrd_addr=None, initrd_size=None)
+    out = ppc64_blob(compile_dts(PSERIES), bootargs="quiet", initrd=None)
     assert chosen(out, "linux,initrd-start") is None and chosen(out, "linux,initrd-end") is None
     assert chosen(out, "bootargs") == b"quiet\0"
 
 
 def test_a_tree_without_chosen_or_reserve_entries_gets_both() -> None:
-    out = ppc64.prepare_dtb(compile_dts("/dts-v1/;\n/ { };\n"), bootargs="a=b", initrd_addr=0x4000000, initrd_size=16)
+    out = ppc64_blob(compile_dts("/dts-v1/;\n/ { };\n"), bootargs="a=b", initrd=(0x4000000, 16))
     check_with_dtc(out)
     assert chosen(out, "bootargs") == b"a=b\0"
     assert ppc64.reserve_map(out) == [(0x4000000, 16)]  # the spare slot is harmless if kept
-    bare = ppc64.prepare_dtb(compile_dts("/dts-v1/;\n/ { };\n"), bootargs="", initrd_addr=None, initrd_size=None)
+    bare = ppc64_blob(compile_dts("/dts-v1/;\n/ { };\n"), bootargs="", initrd=None)
     assert len(ppc64.reserve_map(bare)) == 1
 
 
@@ -184,41 +194,11 @@ def test_load_floor_reads_the_running_kernels_end() -> None:
     assert ppc64.load_floor(b"garbage") is None
 
 
-@pytest.mark.parametrize(
-    ("blob", "kwargs", "message"),
-    [
-        (b"\xd0\x0d\xfe\xed" + bytes(8), {}, "invalid device tree|bad magic|FDT"),
-        (b"not a tree at all, clearly", {}, "bad magic"),
-        (None, {"bootargs": "a\0b"}, "NUL"),
-        (None, {"initrd_addr": 0x100}, "both an address and a size"),
-        (None, {"initrd_addr": 0x100, "initrd_size": 0}, "initrd is empty"),
-    ],
-)
-def test_bad_input_is_a_clear_dtb_error(blob: bytes | None, kwargs: dict[str, object], message: str) -> None:
-    args: dict[str, object] = {"bootargs": "", "initrd_addr": None, "initrd_size": None, **kwargs}
-    with pytest.raises(DtbError, match=message):
-        ppc64.prepare_dtb(blob if blob is not None else compile_dts(PSERIES), **args)  # type: ignore[arg-type]
-
-
-@settings(max_examples=300, deadline=None)
-@given(st.binary(max_size=256))
-def test_any_blob_gives_a_valid_tree_or_a_dtb_error(data: bytes) -> None:
-    blob = compile_dts(PSERIES)[:40] + data if data[:1] == b"\0" else data
-    try:
-        out = ppc64.prepare_dtb(blob, bootargs="x", initrd_addr=None, initrd_size=None)
-    except DtbError:
-        return
-    assert libfdt.fdt_check_full(bytearray(out), len(out)) == 0
-
-
-def test_kexec_args_pass_only_the_kernel_and_the_blob() -> None:
-    argv = ppc64.kexec_args(kernel=Path("/w/kernel+initrd"), dtb=Path("/w/boot.dtb"))
-    assert argv == ["kexec", "-l", "/w/kernel+initrd", "--dtb=/w/boot.dtb"]
+def test_ppc64_is_the_architecture_whose_blob_carries_all() -> None:
     assert ppc64.needs_dtb_strategy("ppc64le") and ppc64.needs_dtb_strategy("ppc64")
     assert not ppc64.needs_dtb_strategy("aarch64")
 
 
-# -- placement from the trees' memory and reservations --------------------------------------
 SMALL = """/dts-v1/;
 /memreserve/ 0x0000000013900000 0x0000000000400000;
 / {
