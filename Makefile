@@ -16,7 +16,7 @@ APT_LOADER := device-tree-compiler qemu-system-arm qemu-system-ppc cpio binutils
 APT_DAEMON := dbus dbus-daemon systemd libglib2.0-bin passwd util-linux
 APT_UI := tmux gettext
 APT_IPMI := openipmi ipmitool
-APT_TRUST := gpgv gnupg
+APT_TRUST := gpgv gnupg tpm2-tools swtpm swtpm-tools
 APT_NET := iproute2 dnsmasq-base busybox-static tftp-hpa curl
 APT_DEB := dpkg-dev fakeroot zstd kmod e2fsprogs debhelper dh-python pybuild-plugin-pyproject python3-all python3-setuptools \
 	python3-argparse-manpage python3-shtab lintian

@@ -24,6 +24,7 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("scan", "bootd.cli.scan", "list the boot options found on directories, images or block devices"),
     ("watch", "bootd.cli.watch", "follow device discovery on this machine and print events"),
     ("dtb", "bootd.cli.dtb", "show or patch a device tree blob the way the loader does"),
+    ("pcr", "bootd.cli.pcr", "predict the TPM PCR values a measured boot leaves"),
     ("boot", "bootd.cli.boot", "boot an option (from a scanned source, or through the daemon)"),
     ("serve", "bootd.cli.serve", "run the daemon"),
     ("list", "bootd.cli.client", "list the daemon's boot options"),

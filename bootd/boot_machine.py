@@ -36,10 +36,12 @@ class BootMachine:
         on_start: Callable[[], None],
         add_seeds: Callable[[], bool] = lambda: True,
         signed_boot: Callable[[], tuple[str, str]] = lambda: ("off", ""),
+        measured_boot: Callable[[], bool] = lambda: False,
     ) -> None:
         self.platform = platform
         self._add_seeds = add_seeds
         self._signed_boot = signed_boot
+        self._measured_boot = measured_boot
         self.events = events
         self.work_dir = work_dir
         self.hooks_dir = hooks_dir
@@ -75,10 +77,10 @@ class BootMachine:
         if self._booting:
             raise Busy("another boot is in progress")
         try:
-            from bootd.loader import verify
+            from bootd.loader import measure, verify
             from bootd.loader.boot import boot as load_and_boot
         except ModuleNotFoundError as e:
-            if e.name not in ("bootd.loader.boot", "bootd.loader.verify"):
+            if e.name not in ("bootd.loader.boot", "bootd.loader.verify", "bootd.loader.measure"):
                 raise
             raise Unsupported("this build has no loader (bootd.loader.boot is missing)") from None
         opt = request.option
@@ -105,6 +107,7 @@ class BootMachine:
                     add_seeds=self._add_seeds(),
                     signed_boot=verify.Policy(*self._signed_boot()),
                     warn=lambda message: self.events.status(Severity.WARNING, message),
+                    measured_boot=measure.Tpm() if self._measured_boot() else None,
                 ),
                 name="boot",
             )

@@ -81,6 +81,7 @@ class Daemon:
             on_start=self.options.consumed,
             add_seeds=lambda: self.settings.add_boot_seeds,
             signed_boot=lambda: (self.settings.signed_boot, self.settings.signed_boot_keyring),
+            measured_boot=lambda: self.settings.measured_boot,
         )
         self._custom = itertools.count(1)
         self.bmc = BmcOverride(platform.bmc, self.events, changed=lambda: self.autoboot.poke())

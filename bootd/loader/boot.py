@@ -6,7 +6,8 @@
    and what the boot asks the tree to change (an entry's own tree, a console,
    a framebuffer to hand on, boot seeds).
 2. **Stage** the kernel, initrd and the entry's tree (download, verify), and
-   check their signatures (:mod:`bootd.loader.verify`).
+   check their signatures (:mod:`bootd.loader.verify`); measure them into
+   the TPM (:mod:`bootd.loader.measure`).
 3. **Compute what the mode carries.**  ``kexec -s``: the command line with
    ``console=``.  ``kexec -l --dtb``: one :class:`~bootd.loader.dtb.PatchSpec`
    (console node, framebuffer, fresh seeds, ``bootargs``; on ppc64 also the
@@ -36,7 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bootd.errors import DtbError, HookError, Unsupported
-from bootd.loader import dtb, hooks, kexec, ppc64, resources, verify
+from bootd.loader import dtb, hooks, kexec, measure, ppc64, resources, verify
 from bootd.model import BootRequest, ChosenConsole, Device, Framebuffer
 from bootd.platform import Platform
 
@@ -113,6 +114,7 @@ async def boot(
     add_seeds: bool = True,
     signed_boot: verify.Policy = verify.OFF,
     warn: Callable[[str], None] | None = None,
+    measured_boot: measure.Tpm | None = None,
 ) -> BootPlan:
     """Boot ``request`` (see the module docstring); returns what was done.
 
@@ -121,7 +123,8 @@ async def boot(
     false leaves them out of a tree that had none (the ``add_boot_seeds``
     setting).  ``signed_boot`` is checked right after staging
     (:mod:`bootd.loader.verify`); under ``warn`` each failure also goes to
-    ``warn``.  ``starting`` is called right before the loaded kernel is
+    ``warn``.  Then, with ``measured_boot``, the files are measured into that
+    TPM (:mod:`bootd.loader.measure`).  ``starting`` is called right before the loaded kernel is
     executed: from then on the boot must not be cancelled.
     """
     report = _Progress(progress)
@@ -147,6 +150,8 @@ async def boot(
     # 2. stage the files and check their signatures
     staged = await resources.stage(option, devices, work_dir, lambda m, f: report(m, STAGING * f))
     notes: list[str] = list(await verify.apply(platform, signed_boot, request, staged, devices, work_dir, warn))
+    if measured_boot is not None:
+        notes.extend(await measure.apply(platform, measured_boot, request, staged, devices, work_dir))
     notes.extend(mode.notes)
     kernel, initrd = staged.kernel, staged.initrd
 

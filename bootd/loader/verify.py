@@ -109,7 +109,7 @@ def _image(res: Resource) -> Resource:
     return replace(res, section=None)
 
 
-def _embedded_cmdline(option: BootOption, devices: Mapping[str, Device], work_dir: Path) -> str | None:
+def embedded_cmdline(option: BootOption, devices: Mapping[str, Device], work_dir: Path) -> str | None:
     """The UKI's ``.cmdline`` as the parser reads it (whitespace-joined), read again now."""
     kernel = option.kernel
     if kernel is None or kernel.section is None or kernel.url is not None:
@@ -155,7 +155,7 @@ def _items(
         add("initrd", res, path)
     if option.dtb is not None:
         add("device tree", option.dtb, None, staged.dtb)
-    if option.kernel.section is None or args != _embedded_cmdline(option, devices, work_dir):
+    if option.kernel.section is None or args != embedded_cmdline(option, devices, work_dir):
         items.append(_Item(f"command line {args!r}", _signature_of(option.kernel, ".cmdline.sig"), None, args.encode()))
     return items
 
