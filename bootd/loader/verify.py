@@ -230,7 +230,8 @@ async def apply(
         message = f"signature {'verified' if c.ok else 'NOT verified'}: {c.what}: {c.reason}"
         notes.append(message)
         if not c.ok:
-            log.warning("%s", message)
             if warn is not None:
-                warn(message)
+                warn(message)  # the daemon's status message, which is logged too
+            else:
+                log.warning("%s", message)
     return notes
