@@ -196,8 +196,15 @@ def _build(arch: Arch, cache: Path, out: Path, bootd_src: Path) -> Guest:
         apt.remember(arch.kernel_meta, kpkg)
     debs = apt.download(
         [
-            kpkg, "busybox-static", "kexec-tools", "libc6", "zlib1g", "python3-libfdt", "python3-pefile",
-            *PYTHON, *arch.extra,
+            kpkg,
+            "busybox-static",
+            "kexec-tools",
+            "libc6",
+            "zlib1g",
+            "python3-libfdt",
+            "python3-pefile",
+            *PYTHON,
+            *arch.extra,
         ]  # fmt: skip
     )
     x = _unpacked(debs, cache)
