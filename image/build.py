@@ -35,7 +35,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from tests.e2e.debian import Apt, unpack  # noqa: E402
-from tests.e2e.guest import ARCHES, Arch  # noqa: E402
+from tests.e2e.guest import ARCHES, Arch, locked  # noqa: E402
 from tests.e2e.initramfs import Image  # noqa: E402
 
 log = logging.getLogger(__name__)
@@ -223,6 +223,12 @@ def _tree_size(root: Path) -> int:
 
 def build(arch: Arch, deb: Path, out: Path = OUT, *, level: int = 12) -> Built:
     """Build (or reuse, when nothing changed) the image for ``arch`` into ``out/<arch>``."""
+    (out / arch.debian).mkdir(parents=True, exist_ok=True)
+    with locked(out / arch.debian / ".lock"):
+        return _build(arch, deb, out, level)
+
+
+def _build(arch: Arch, deb: Path, out: Path, level: int) -> Built:
     t0 = time.monotonic()
     cache = CACHE / arch.debian
     cache.mkdir(parents=True, exist_ok=True)

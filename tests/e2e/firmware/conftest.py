@@ -13,7 +13,7 @@ from image.build import CACHE, Built, build
 from tests.conftest import is_root
 from tests.e2e.debian import Apt
 from tests.e2e.firmware.console import Console
-from tests.e2e.firmware.machine import Machine, machine
+from tests.e2e.firmware.machine import machine
 from tests.e2e.firmware.package import debian_package
 from tests.e2e.guest import ARM64, PPC64EL, Arch
 
@@ -48,8 +48,14 @@ def _booter(built: Built, tmp: Path) -> Iterator[Boot]:
     out.mkdir(parents=True, exist_ok=True)
     consoles: list[Console] = []
 
-    def boot(name: str, settings: str | None = None, append: str = "") -> Machine | Console:
-        m = machine(built, apt, out, settings, name)
+    def boot(
+        name: str,
+        settings: str | None = None,
+        append: str = "",
+        files: dict[str, str] | None = None,
+        links: dict[str, str] | None = None,
+    ) -> Console:
+        m = machine(built, apt, out, settings, name, files=files, links=links)
         logs = WORK / built.arch.debian / "logs"
         logs.mkdir(exist_ok=True)
         c = Console(m.qemu_argv(append), logs / f"{name}.log")
@@ -57,7 +63,7 @@ def _booter(built: Built, tmp: Path) -> Iterator[Boot]:
         return c
 
     try:
-        yield boot  # type: ignore[misc]
+        yield boot
     finally:
         for c in consoles:
             c.close()

@@ -17,7 +17,7 @@ from pathlib import Path
 from image.build import Built
 from tests.e2e.debian import Apt, unpack
 from tests.e2e.guest import HERE as GUEST_DIR
-from tests.e2e.guest import Arch
+from tests.e2e.guest import Arch, locked
 from tests.e2e.initramfs import Image
 
 DISK_UUID = "3f0c9d8e-5b1a-4e2f-9c47-6d2b8a1e0f53"
@@ -114,11 +114,13 @@ def second_disk(built: Built, apt: Apt, out: Path) -> Path:
     return disk
 
 
-def overlay(files: dict[str, str], dest: Path) -> Path:
+def overlay(files: dict[str, str], dest: Path, links: dict[str, str] | None = None) -> Path:
     """A second initramfs archive laid over the image (the kernel unpacks both): a machine's own settings."""
     image = Image()
     for path, text in files.items():
         image.add(path, text.encode())
+    for path, target in (links or {}).items():
+        image.symlink(path, target)
     image.write(dest)
     return dest
 
@@ -147,12 +149,24 @@ class Machine:
         ]  # fmt: skip
 
 
-def machine(built: Built, apt: Apt, out: Path, settings: str | None, name: str) -> Machine:
-    disk = second_disk(built, apt, out)
+def machine(
+    built: Built,
+    apt: Apt,
+    out: Path,
+    settings: str | None,
+    name: str,
+    *,
+    files: dict[str, str] | None = None,
+    links: dict[str, str] | None = None,
+) -> Machine:
+    with locked(out / ".lock"):  # several test processes share the disk
+        disk = second_disk(built, apt, out)
     initrd = out / f"{name}.initrd"
-    files = {} if settings is None else {"etc/bootd/bootd.toml": settings}
+    files = dict(files or {})
+    if settings is not None:
+        files["etc/bootd/bootd.toml"] = settings
     with initrd.open("wb") as f:
         f.write(built.initramfs.read_bytes())
-        if files:
-            f.write(overlay(files, out / f"{name}.overlay.cpio.gz").read_bytes())
+        if files or links:
+            f.write(overlay(files, out / f"{name}.overlay.cpio.gz", links).read_bytes())
     return Machine(built.arch, built.kernel, initrd, disk)

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import fcntl
 import functools
+import hashlib
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -62,17 +64,42 @@ def _tree_copy(dest: Path) -> None:
         raise BuildError("could not copy the source tree")
 
 
+def _tree_key() -> str:
+    """A hash of the files a package is built from (tracked and new ones, as ``make deb`` copies them)."""
+    files = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT, capture_output=True, check=True,
+    ).stdout.split(b"\0")  # fmt: skip
+    h = hashlib.sha256()
+    for name in sorted(f for f in files if f):
+        path = ROOT / os.fsdecode(name)
+        h.update(name + b"\0")
+        if path.is_symlink():
+            h.update(os.readlink(path).encode())
+        elif path.is_file():
+            h.update(hashlib.sha256(path.read_bytes()).digest())
+    return h.hexdigest()[:16]
+
+
 @functools.cache
 def debian_package() -> DebianPackage:
-    """``make deb``'s result (built once per process, serialised between processes)."""
+    """``make deb``'s result for this tree: built once, kept by the tree's hash in build/debs
+    (``make deb`` itself rebuilds build/deb from scratch), serialised between processes."""
     with _locked("deb"):
-        r = subprocess.run(["make", "-s", "deb"], cwd=ROOT, capture_output=True, text=True, timeout=900)
-        if r.returncode != 0:
-            raise BuildError(f"make deb failed:\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}")
-        debs = sorted(DEB_DIR.glob("bootd_*_all.deb"))
-        if len(debs) != 1:
-            raise BuildError(f"make deb left {debs}")
-        return DebianPackage(debs[0], (DEB_DIR / "lintian.txt").read_text(), (DEB_DIR / "build.log").read_text())
+        keep = ROOT / "build" / "debs" / _tree_key()
+        if not (keep / "lintian.txt").exists():
+            r = subprocess.run(["make", "-s", "deb"], cwd=ROOT, capture_output=True, text=True, timeout=900)
+            if r.returncode != 0:
+                raise BuildError(f"make deb failed:\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}")
+            debs = sorted(DEB_DIR.glob("bootd_*_all.deb"))
+            if len(debs) != 1:
+                raise BuildError(f"make deb left {debs}")
+            shutil.rmtree(keep.parent, ignore_errors=True)
+            keep.mkdir(parents=True)
+            for f in (debs[0], DEB_DIR / "build.log", DEB_DIR / "lintian.txt"):
+                shutil.copyfile(f, keep / f.name)
+        (deb,) = keep.glob("bootd_*_all.deb")
+        return DebianPackage(deb, (keep / "lintian.txt").read_text(), (keep / "build.log").read_text())
 
 
 @dataclass(frozen=True)
