@@ -8,7 +8,7 @@ import pytest
 
 from tests.e2e.firmware.conftest import Boot
 
-pytestmark = [pytest.mark.slow, pytest.mark.root]
+pytestmark = [pytest.mark.slow, pytest.mark.root, pytest.mark.timeout(900)]  # a TCG boot is minutes
 
 TIMEOUT = 420
 MENU = r"Booting \"Debian GNU/Linux\" in \d+ s"
