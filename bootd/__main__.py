@@ -4,20 +4,21 @@ Each sub-command lives in ``bootd/cli/<name>.py`` with two functions:
 ``configure(parser)`` adds its arguments (cheap: argparse only) and
 ``run(args) -> int`` does the work, importing what it needs inside, so that
 ``bootd --help`` and ``bootd scan`` never load dbus-fast, pyudev or urwid.
+Only the sub-command being run is imported and configured: ``bootd --help``
+imports none of them (their one-line help is in COMMANDS), and logging is
+set up only once a sub-command runs.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
-import logging
+import importlib.util
 import sys
 from types import ModuleType
 
 from bootd import __version__
 from bootd.errors import BootdError
-
-log = logging.getLogger("bootd")
 
 # name, module, one-line help
 COMMANDS: tuple[tuple[str, str, str], ...] = (
@@ -45,13 +46,32 @@ def _module(name: str) -> ModuleType | None:
         raise
 
 
-def build_parser() -> argparse.ArgumentParser:
+def command_of(argv: list[str]) -> str | None:
+    """The sub-command ``argv`` names: its first word that is not an option
+    (the top-level options take no value), or None."""
+    for word in argv:
+        if word == "--":
+            return None
+        if not word.startswith("-"):
+            return word
+    return None
+
+
+def build_parser(only: str | None = None, *, lazy: bool = False) -> argparse.ArgumentParser:
+    """The whole command line; with ``lazy``, only the sub-command ``only``
+    is imported and configured (the others are listed with their help)."""
     parser = argparse.ArgumentParser(prog="bootd", description="Boot menu daemon: find, show and kexec boot options.")
     parser.add_argument("--version", action="version", version=f"bootd {__version__}")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (repeatable)")
     parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, modname, help_text in COMMANDS:
+        if lazy and name != only:
+            if importlib.util.find_spec(modname) is None:
+                continue
+            p = sub.add_parser(name, help=help_text, description=help_text)
+            p.set_defaults(_module=modname, _command=name)
+            continue
         mod = _module(modname)
         if mod is None:
             continue
@@ -63,13 +83,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    level = logging.WARNING - 10 * min(args.verbose, 2)
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    words = sys.argv[1:] if argv is None else argv
+    parser = build_parser(command_of(words), lazy=True)
+    args = parser.parse_args(words)
     if not getattr(args, "command", None):
         parser.print_help()
         return 2
+    import logging
+
+    log = logging.getLogger("bootd")
+    level = logging.WARNING - 10 * min(args.verbose, 2)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     mod = importlib.import_module(args._module)
     runner = getattr(mod, f"run_{args._command}", None) or mod.run
     try:

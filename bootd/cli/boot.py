@@ -12,11 +12,9 @@ libraries.  Without ``--scan`` the daemon is asked to boot.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import sys
-import tempfile
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from pathlib import Path
@@ -51,6 +49,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import asyncio
+
     if not args.scan:
         import importlib
 
@@ -81,6 +81,8 @@ def _platform(args: argparse.Namespace, state_dir: Path) -> Platform:
 
 @contextmanager
 def _work_dir(args: argparse.Namespace) -> Iterator[Path]:
+    import tempfile
+
     if args.work_dir is not None:
         args.work_dir.mkdir(parents=True, exist_ok=True)
         yield args.work_dir

@@ -10,10 +10,13 @@ process and temporary file is removed on the way out.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import asyncio
 
 BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
  "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
@@ -65,6 +68,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import asyncio
+
     from bootd.errors import BootdError
 
     machine = (args.machine or default_machine()).resolve()
@@ -77,6 +82,7 @@ def run(args: argparse.Namespace) -> int:
 
 async def _main(machine: Path, args: argparse.Namespace) -> int:
     """Run the demo; a hang-up or termination still cleans everything up."""
+    import asyncio
     import signal
 
     task = asyncio.current_task()
@@ -91,6 +97,7 @@ async def _main(machine: Path, args: argparse.Namespace) -> int:
 
 
 async def _demo(machine: Path, args: argparse.Namespace) -> int:
+    import asyncio
     import os
     import shutil
     import tempfile
@@ -140,6 +147,8 @@ async def _demo(machine: Path, args: argparse.Namespace) -> int:
 
 
 async def _wait_for(ready: Callable[[], bool], proc: asyncio.subprocess.Process, what: str, log_path: Path) -> None:
+    import asyncio
+
     from bootd.errors import BootdError
 
     loop = asyncio.get_running_loop()
@@ -154,6 +163,8 @@ async def _wait_for(ready: Callable[[], bool], proc: asyncio.subprocess.Process,
 
 async def _wait_for_daemon(address: str, proc: asyncio.subprocess.Process, log_path: Path) -> None:
     """Wait until the daemon answers on the bus."""
+    import asyncio
+
     from bootd.dbus.client import BootdClient
     from bootd.errors import BootdError
 
@@ -177,6 +188,8 @@ async def _wait_for_daemon(address: str, proc: asyncio.subprocess.Process, log_p
 
 
 async def _stop(proc: asyncio.subprocess.Process) -> None:
+    import asyncio
+
     if proc.returncode is not None:
         return
     proc.terminate()

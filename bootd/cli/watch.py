@@ -7,13 +7,11 @@ SIGINT and SIGTERM stop it cleanly: every mount it made is unmounted.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import fnmatch
 import json
 import shutil
 import signal
 import sys
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -84,6 +82,9 @@ def _printer(as_json: bool) -> Any:
 
 
 async def _watch(args: argparse.Namespace) -> int:
+    import asyncio
+    import tempfile
+
     from bootd.discovery.manager import Discovery
     from bootd.inventory import Inventory
     from bootd.model import Severity
@@ -156,6 +157,8 @@ async def _watch(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    import asyncio
+
     return asyncio.run(_watch(args))
 
 

@@ -11,14 +11,16 @@ passes ``ro`` itself.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from bootd.errors import InvalidArgument
+
+if TYPE_CHECKING:
+    import asyncio
 
 
 class BlockAction(StrEnum):

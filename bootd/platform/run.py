@@ -9,16 +9,18 @@ wraps the same door so a sandbox can record instead of execute.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import shlex
 import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from bootd.errors import CommandError, Timeout
+
+if TYPE_CHECKING:
+    import asyncio
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +76,8 @@ async def run(
     cwd: str | None = None,
 ) -> Result:
     """Run ``argv`` and wait for it; raises CommandError/Timeout as described."""
+    import asyncio  # loaded by the caller already; importing this module must not load it
+
     args = _prepare(argv)
     try:
         proc = await asyncio.create_subprocess_exec(
@@ -117,6 +121,8 @@ async def spawn(
     joins stdout, with ``inherit_stderr`` it stays ours.  ``stdin`` likewise.
     ``limit`` is the longest line the pipes' readers accept.
     The caller owns the process: it must terminate and wait for it."""
+    import asyncio
+
     args = _prepare(argv, "spawn")
     stderr = None if inherit_stderr else subprocess.STDOUT if merge_stderr else output
     try:
