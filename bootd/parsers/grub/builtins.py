@@ -289,6 +289,21 @@ def cmd_source(it: Interpreter, args: list[str]) -> int:
     return it.run_file(*found)
 
 
+def cmd_eval(it: Interpreter, args: list[str]) -> int:
+    """``eval``: the arguments joined by spaces run as script text in the
+    current context (GRUB's grub_script_execute_sourcecode, like ``source``)."""
+    text = " ".join(args)
+    if it.source_depth >= it.limits.source_depth:
+        it.warn(f"eval nested deeper than {it.limits.source_depth}; skipped")
+        return 1
+    script = it.script(text, it.file or "eval", (-1, "eval\0" + text))
+    it.source_depth += 1
+    try:
+        return it.run(script.body)
+    finally:
+        it.source_depth -= 1
+
+
 def cmd_configfile(it: Interpreter, args: list[str]) -> int:
     if not args:
         return 1
@@ -356,6 +371,7 @@ COMMANDS: dict[str, Command] = {
     "save_env": cmd_save_env,
     "source": cmd_source,
     ".": cmd_source,
+    "eval": cmd_eval,
     "configfile": cmd_configfile,
     "normal": cmd_configfile,
     "blscfg": cmd_blscfg,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bootd.model import Resource
 from tests.unit.grub.conftest import Run
 
 
@@ -312,3 +313,26 @@ menuentry T { linux /boot/vmlinuz $a $b $c $d $e }
 """
     [opt] = run(script, files={"boot/vmlinuz": "k"}).options
     assert opt.args == "no no no yes no"
+
+
+def test_eval_runs_its_arguments_as_script_in_the_current_context(run: Run) -> None:
+    script = """
+kopts="quiet splash"
+eval 'set k=vmlinuz-6.1; echo $k'
+eval echo '$k' '$?'
+eval false
+echo $?
+eval "menuentry 'Made by eval' --id made { linux /\\$k \\$kopts; }"
+"""
+    out = run(script)
+    assert out.echoes == [["vmlinuz-6.1"], ["vmlinuz-6.1", "0"], ["1"]]
+    assert [o.name for o in out.options] == ["Made by eval"]
+    assert out.options[0].entry_id == "made"
+    assert out.options[0].kernel == Resource.local("/vmlinuz-6.1")
+    assert out.options[0].args == "quiet splash"
+
+
+def test_eval_that_evals_itself_stops_with_a_diagnostic(run: Run) -> None:
+    out = run("set a='eval $a'\neval $a\necho done")
+    assert out.echoes == [["done"]]
+    assert any("eval nested deeper" in d.message for d in out.diagnostics)
