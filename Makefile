@@ -1,6 +1,7 @@
 # bootd — make test: set up everything on a fresh Debian machine (as root) and run every check.
 #         make demo: set up and run the whole product on the bundled sandbox machine.
 #         make bench: run the benchmarks (JSON lines).
+#         make fuzz: generated hostile configs against the parse limits (FUZZ_COUNT=100000 per parser).
 
 SHELL := /bin/bash
 VENV := .venv
@@ -24,7 +25,7 @@ APT_PACKAGES := $(APT_CORE) $(APT_PARSERS) $(APT_GRUB) $(APT_DISCOVERY) $(APT_LO
 	$(APT_DEB)
 APT_DEMO := python3 python3-venv python3-dev gcc device-tree-compiler dbus-daemon gettext
 
-.PHONY: test demo bench venv apt apt-demo locale lint typecheck imports pytest services services-stop clean deb image
+.PHONY: test demo bench fuzz venv apt apt-demo locale lint typecheck imports pytest services services-stop clean deb image
 
 # The device tests need udevd.  Where none runs (a container, a machine without
 # systemd as PID 1), `make test` starts one, says so, and stops it when the tests end.
@@ -40,6 +41,10 @@ demo: apt-demo venv locale
 bench: apt venv
 	@$(MAKE) --no-print-directory services
 	@rc=0; $(PY) -m bench || rc=$$?; $(MAKE) --no-print-directory services-stop; exit $$rc
+
+# Generated hostile configs, 100,000 per parser, against the parse limits (not part of make test).
+fuzz: venv
+	$(PY) -m bench.fuzz_parsers $(FUZZ_COUNT)
 
 apt:
 	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \

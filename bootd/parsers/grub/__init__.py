@@ -14,6 +14,7 @@ import gc
 import logging
 import re
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
@@ -207,6 +208,7 @@ def _evaluate(it: Interpreter, items: list[MenuItem], config: str) -> None:
     ``Limits.menu_depth`` deep."""
     Chain = tuple[str, ...]
     todo: list[tuple[MenuItem, int, Chain]] = [(item, 1, (config,)) for item in reversed(items)]
+    it.cpu_deadline = max(it.cpu_deadline, time.process_time()) + it.limits.cpu_seconds / 2
     try:
         while todo:
             item, depth, chain = todo.pop()
@@ -292,7 +294,11 @@ def _fewer_collections() -> Iterator[None]:
 def _parse(view: DeviceView, ctx: ParseContext, limits: Limits) -> ParseResult:
     diagnostics: list[Diagnostic] = []
     first: Outcome | None = None
+    started = time.process_time()
     for config in candidates(view, diagnostics):
+        if time.process_time() - started > limits.cpu_seconds:
+            diagnostics.append(Diagnostic(Severity.WARNING, "CPU time used up (cpu_seconds); not read", str(config)))
+            continue
         outcome = interpret(view, config, ctx, limits=limits)
         diagnostics.extend(outcome.diagnostics)
         if outcome.options:

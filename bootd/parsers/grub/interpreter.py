@@ -24,6 +24,7 @@ rule boots them alike (see README, GRUB).
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import PurePosixPath
 
@@ -91,6 +92,9 @@ class Interpreter:
         self.kept = 0
         """Bytes of command lines and stored values so far (``Limits.max_bytes``)."""
         self.bytes_limit = limits.max_bytes
+        self.cpu_deadline = time.process_time() + limits.cpu_seconds
+        """``process_time`` after which the script stops (entries get ``cpu_seconds / 2`` more)."""
+        self._ticks = 0
         self.ctx = Context(dict(variables), set(exported))
         self.functions: dict[str, Function] = {}
         self.status = 0
@@ -182,6 +186,13 @@ class Interpreter:
 
     def step(self) -> None:
         self.steps += 1 + self.meter.take()
+        self._ticks += 1
+        if self._ticks >= 1024:  # a CPU-time cap behind the step count, which only estimates time
+            self._ticks = 0
+            if time.process_time() > self.cpu_deadline:
+                raise Halt(
+                    f"stopped after {self.limits.cpu_seconds:g} s of CPU (cpu_seconds); later entries are missing"
+                )
         if self.steps > self.step_limit:
             # one costly command can overshoot: what is left for the entries stays
             self.steps = min(self.steps, self.step_limit + 1)
@@ -448,7 +459,7 @@ class Interpreter:
                 item.kind = "submenu"
                 self.loading = None
         except Halt as h:
-            if self.steps >= self.limits.ceiling or self.kept >= self.limits.max_bytes * 2:
+            if self.steps >= self.limits.ceiling or self.kept >= self.limits.max_bytes * 2 or "cpu_seconds" in str(h):
                 raise
             self.warn(f"entry {item.title!r}: {h}")
             if item.kind == "entry":

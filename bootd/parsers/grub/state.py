@@ -33,6 +33,9 @@ class Limits:
     This bounds what a script can keep in memory, whatever it keeps."""
     menu_depth: int = 16
     """Menus opened inside menus (``submenu``, ``configfile`` in an entry)."""
+    cpu_seconds: float = 0.8
+    """CPU time one config's script may take (its entries get half as much
+    again): the hard cap behind ``steps``, whose cost per step varies."""
 
     @property
     def ceiling(self) -> int:

@@ -99,7 +99,7 @@ def test_blscfg_in_an_endless_loop_is_charged_by_its_work(run: Run) -> None:
     # ends the loop after a handful of rounds, not 250,000.
     out = run(BEFORE + "while true; do blscfg; echo round; done\n", files=_bls(300))
     assert _names(out) == ["Before"]
-    assert "steps" in _messages(out)
+    assert "steps" in _messages(out) or "cpu_seconds" in _messages(out)
     assert len(out.echoes) < 100
 
 
@@ -181,3 +181,9 @@ def test_a_word_of_many_pieces_is_charged_by_its_pieces(run: Run) -> None:
     out = run(BEFORE + 'while true; do echo "' + "$a" * 100_000 + '"; done\n')
     assert _names(out) == ["Before"]
     assert len(out.echoes) < 50
+
+
+def test_cpu_time_caps_what_the_step_count_misses(run: Run) -> None:
+    out = run(BEFORE + "while true; do test -f x; done\n", limits=Limits(steps=10**9, cpu_seconds=0.05))
+    assert _names(out) == ["Before"]
+    assert "stopped after 0.05 s of CPU (cpu_seconds)" in _messages(out)
