@@ -59,7 +59,12 @@ def _grub(r: random.Random) -> Files:
         lambda: "echo " + " ".join(_word(r) for _ in range(r.randint(1, 200))),
         lambda: "a\n" * r.randint(1, 200_000),
     ]
-    lines = [r.choice(pieces)() for _ in range(r.randint(1, 12))]
+    # loops and huge files run to a budget (about a second each): one config in 300 gets one, so
+    # that 100,000 configs take hours, not days; the rest mix every other piece
+    cheap, costly = pieces[:3] + pieces[4:12], [pieces[3], pieces[12]]
+    lines = [r.choice(cheap)() for _ in range(r.randint(1, 12))]
+    if r.random() < 1 / 300:
+        lines.insert(r.randint(0, len(lines)), r.choice(costly)())
     files = {
         "boot/grub/grub.cfg": "\n".join(lines) + "\n",
         "boot/grub/x.cfg": "menuentry B { configfile /boot/grub/grub.cfg }\n",
