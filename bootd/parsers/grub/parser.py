@@ -12,6 +12,9 @@ there (a file ending in ``}`` without a newline is fine).  Nesting is capped.
 
 from __future__ import annotations
 
+import hashlib
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from bootd.parsers.grub.lexer import Tok, Token, Word, tokenize
@@ -295,8 +298,38 @@ class _Parser:
         return Menu(kind, tuple(args), self.brace_body(kind, tok.line), tok.line)
 
 
+CACHE_ENTRIES = 64
+"""Most parsed scripts kept, by content hash (a Script is immutable)."""
+CACHE_TEXT = 256 * 1024
+"""Longest script text kept: a larger one is parsed each time."""
+
+_cache: OrderedDict[bytes, Script] = OrderedDict()
+_cache_lock = threading.Lock()
+
+
 def parse_script(text: str) -> Script:
-    """Parse ``text``; never raises.  Problems are in ``Script.issues``."""
+    """Parse ``text``; never raises.  Problems are in ``Script.issues``.
+
+    The same text parses to the same Script: a rescan of an unchanged
+    config reuses the tree (kept by a BLAKE2b hash of the text, the last
+    CACHE_ENTRIES scripts up to CACHE_TEXT characters)."""
+    if len(text) > CACHE_TEXT:
+        return _parse(text)
+    key = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+    with _cache_lock:
+        script = _cache.get(key)
+        if script is not None:
+            _cache.move_to_end(key)
+            return script
+    script = _parse(text)
+    with _cache_lock:
+        _cache[key] = script
+        while len(_cache) > CACHE_ENTRIES:
+            _cache.popitem(last=False)
+    return script
+
+
+def _parse(text: str) -> Script:
     tokens, lex_issues = tokenize(text)
     parser = _Parser(tokens)
     parser.issues.extend(Issue(i.line, i.message) for i in lex_issues)
