@@ -155,6 +155,7 @@ class MainMenuView(View):
         self.walker = RowWalker(self._widget)
         self.listbox = urwid.ListBox(self.walker)
         self._show_from_top = False
+        self._moved = False  # a key has moved the cursor: it no longer follows the marked entry
         super().__init__(self.listbox)
 
     # data in
@@ -192,16 +193,17 @@ class MainMenuView(View):
         if not self._rows:
             return
         index = {r.key: i for i, r in enumerate(self._rows)}
-        if first and has_options and (old_key is None or old_key.startswith("act:")):
-            target = next((i for i, r in enumerate(self._rows) if r.marked), None)
-            if target is None:
-                target = next(i for i, r in enumerate(self._rows) if r.kind is RowKind.OPTION)
+        marked = next((i for i, r in enumerate(self._rows) if r.marked), None)
+        if has_options and not self._moved and marked is not None:
+            target = marked  # until a key moves it, the cursor is on the entry autoboot would boot
+        elif first and has_options and (old_key is None or old_key.startswith("act:")):
+            target = next(i for i, r in enumerate(self._rows) if r.kind is RowKind.OPTION)
         elif old_key is not None and old_key in index:
             target = index[old_key]
         else:
             target = self._nearest_selectable(min(old_pos or 0, len(self._rows) - 1))
         self.walker.set_focus(target)
-        if first and has_options:
+        if has_options and (first or not self._moved):
             self._show_from_top = True
 
     def render(self, size: tuple[int, int], focus: bool = False) -> urwid.Canvas:  # type: ignore[override]
@@ -224,6 +226,7 @@ class MainMenuView(View):
     def focus_key(self, key: str) -> bool:
         for i, r in enumerate(self._rows):
             if r.key == key:
+                self._moved = True
                 self.walker.set_focus(i)
                 return True
         return False
@@ -246,6 +249,7 @@ class MainMenuView(View):
     # keys out
 
     def keypress(self, size: Size, key: str) -> str | None:
+        self._moved = True
         row = self.focused_row
         if key in OPTION_KEYS and row is not None:
             if row.kind is RowKind.OPTION:

@@ -46,6 +46,20 @@ def test_cursor_starts_on_the_autoboot_candidate() -> None:
     assert h.render(view)[0].startswith("[Disk: sda2]"), "the rows above the cursor stay in view"
 
 
+def test_the_cursor_follows_the_candidate_until_a_key_moves_it() -> None:
+    view = MainMenuView(lambda a, o: None)
+    view.set_rows(build_rows(DEVICES, [RECOVERY], None))  # the first option comes before the default
+    assert view.focused_key == f"opt:{RECOVERY.id}"
+    view.set_rows(build_rows(DEVICES, [UBUNTU, ADVANCED, RECOVERY], "sda2/ubuntu"))
+    assert view.focused_key == f"opt:{UBUNTU.id}", "the default arrived: the cursor is on it"
+    view.set_rows(build_rows(DEVICES, [UBUNTU, ADVANCED, RECOVERY, STICK], "sdb1/live"))
+    assert view.focused_key == f"opt:{STICK.id}", "autoboot's pick moved: so does the untouched cursor"
+    h.press(view, "up")
+    moved = view.focused_key
+    view.set_rows(build_rows(DEVICES, [UBUNTU, ADVANCED, RECOVERY, STICK], "sda2/ubuntu"))
+    assert view.focused_key == moved, "once a key moved it, the cursor stays where the person put it"
+
+
 def test_first_option_shows_its_device_header() -> None:
     view, _ = menu_with([UBUNTU, ADVANCED], candidate=None)
     assert view.focused_key == f"opt:{UBUNTU.id}"
