@@ -38,7 +38,9 @@ def test_the_readme_sandbox_daemon_starts_headless(tmp_path: Path) -> None:
     script = "\n".join(line.replace("/tmp/demo", str(tmp_path / "demo")) for line in lines)
     pids = tmp_path / "pids"
     script += f"\necho $! > {pids}\n"
-    script += "for i in $(seq 100); do bootd list 2>/dev/null | grep -q 'Disk: sda2' && break; sleep 0.1; done\nbootd list\n"
+    script += (
+        "for i in $(seq 100); do bootd list 2>/dev/null | grep -q 'Disk: sda2' && break; sleep 0.1; done\nbootd list\n"
+    )
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DBUS_", "BOOTD_"))}
     env["PATH"] = f"{ROOT / '.venv/bin'}:{env.get('PATH', '')}"
     out = tmp_path / "out"
