@@ -15,13 +15,16 @@ pytestmark = needs_tools
 
 
 def processes_mentioning(text: str) -> list[str]:
+    """Processes with ``text`` in their command line or their environment (the
+    demo itself and every child carry the test's TMPDIR)."""
     found = []
-    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+    for proc in Path("/proc").glob("[0-9]*"):
         try:
-            argv = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            argv = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            environ = (proc / "environ").read_bytes().replace(b"\0", b"/ ").decode(errors="replace")
         except OSError:
             continue
-        if text in argv:
+        if text in argv or text in environ:
             found.append(argv)
     return found
 
@@ -37,7 +40,8 @@ def assert_clean(tmpdir: Path) -> None:
     while processes_mentioning(inside) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert processes_mentioning(inside) == []
-    assert list(tmpdir.iterdir()) == []
+    left = sorted(str(p.relative_to(tmpdir)) for p in tmpdir.rglob("*"))
+    assert left == [], f"the demo left files behind: {left}"
 
 
 def test_demo_runs_the_bundled_machine_and_cleans_up(tmux: Tmux, short_dir: Path) -> None:
