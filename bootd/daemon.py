@@ -24,8 +24,10 @@ from bootd.api import DaemonEvent, EventHub
 from bootd.autoboot import Autoboot, BootOutcome, Clock, Countdown
 from bootd.bmc_override import BmcOverride
 from bootd.boot_machine import BootMachine
-from bootd.errors import BootdError, Cancelled, NotFound, Unsupported
+from bootd.errors import BootdError, Cancelled, NotFound, SignatureRefused, Unsupported
 from bootd.inventory import Inventory
+from bootd.loader import verify
+from bootd.loader.trust import TrustChecker
 from bootd.model import BootOption, BootOverrides, BootRequest, DaemonInfo, Severity
 from bootd.option_store import OptionStore
 from bootd.platform import Platform
@@ -68,7 +70,7 @@ class Daemon:
         self.discovery: DiscoveryLike | None = None
         self.network: NetworkLike | None = None
         self.events = EventHub()
-        self.config = SettingsService(paths, self.events, nvram=nvram, reloaded=lambda: self.autoboot.poke())
+        self.config = SettingsService(paths, self.events, nvram=nvram, reloaded=self._settings_reloaded)
         self.options = OptionStore(
             platform, inventory, self.events, state_dir=state_dir, changed=lambda: self.autoboot.poke()
         )
@@ -95,6 +97,14 @@ class Daemon:
             status=lambda message: self.events.status(Severity.INFO, message),
         )
         inventory.subscribe(lambda _event: self.autoboot.poke())
+        self.trust = TrustChecker(platform, inventory, self.signed_boot_policy, work_dir=state_dir / "trust")
+
+    def signed_boot_policy(self) -> verify.Policy:
+        return verify.Policy(self.settings.signed_boot, self.settings.signed_boot_keyring)
+
+    def _settings_reloaded(self) -> None:
+        self.autoboot.poke()
+        self.trust.policy_changed()
 
     @property
     def settings(self) -> settings.Settings:
@@ -155,6 +165,10 @@ class Daemon:
         opt = self.inventory.option(option_id)
         if opt is None:
             raise NotFound(f"no boot option {option_id!r} (it may have been removed)")
+        if overrides.args is not None and overrides.args != opt.args and self.settings.signed_boot == "enforce":
+            message = f"signed_boot = enforce: the command line of {opt.name} cannot be edited (it is signed)"
+            self.events.status(Severity.ERROR, message)
+            raise SignatureRefused(message)
         self.cancel_autoboot()
         await self.boots.run(BootRequest(opt, console=console or self.settings.console or None, args=overrides.args))
 
@@ -196,6 +210,7 @@ class Daemon:
 
     async def shutdown(self) -> None:
         self.autoboot.cancel("shutting down")
+        await self.trust.stop()
         for part in (self.network, self.discovery):
             if part is not None:
                 try:

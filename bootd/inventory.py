@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from bootd.errors import InvalidArgument, NotFound
-from bootd.model import BootOption, Device, Resource
+from bootd.model import BootOption, Device, Resource, Trust
 
 log = logging.getLogger(__name__)
 
@@ -162,7 +162,13 @@ class Inventory:
             self.put_option(opt)
 
     def put_option(self, option: BootOption) -> None:
-        """Add or replace one option (user-made and URL options use this)."""
+        """Add or replace one option (user-made and URL options use this).
+
+        An option that comes back unchanged (a rescan) keeps its trust state."""
+        known = self._raw.get(option.id)
+        if known is not None and option.trust is Trust.UNCHECKED and not option.trust_reason:
+            if replace(known, trust=Trust.UNCHECKED, trust_reason="") == option:
+                option = known
         self._raw[option.id] = option
         resolved = resolve_option(option, list(self._devices.values()))
         old = self._resolved.get(option.id)
@@ -171,6 +177,16 @@ class Inventory:
             self._emit(InventoryEvent(EventKind.OPTION_ADDED, option=resolved))
         elif old != resolved:
             self._emit(InventoryEvent(EventKind.OPTION_CHANGED, option=resolved))
+
+    def set_trust(self, option_id: str, trust: Trust, reason: str) -> None:
+        """Record signed boot's verdict on an option (an option-changed event when it differs)."""
+        raw = self._raw.get(option_id)
+        if raw is None or (raw.trust, raw.trust_reason) == (trust, reason):
+            return
+        self._raw[option_id] = replace(raw, trust=trust, trust_reason=reason)
+        old = self._resolved[option_id]
+        self._resolved[option_id] = new = replace(old, trust=trust, trust_reason=reason)
+        self._emit(InventoryEvent(EventKind.OPTION_CHANGED, option=new))
 
     def remove_option(self, option_id: str) -> None:
         self._drop_option(option_id)

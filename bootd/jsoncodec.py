@@ -13,7 +13,7 @@ from dataclasses import replace
 from pathlib import PurePosixPath
 from typing import Any
 
-from bootd.model import BootOption, Device, DeviceType, Diagnostic, ParseResult, Resource, Severity, Source
+from bootd.model import BootOption, Device, DeviceType, Diagnostic, ParseResult, Resource, Severity, Source, Trust
 
 JSON = dict[str, Any]
 
@@ -47,7 +47,7 @@ def resource_from_json(data: JSON | None) -> Resource | None:
 
 
 def option_to_json(opt: BootOption) -> JSON:
-    return {
+    out: JSON = {
         "id": opt.id,
         "device": opt.device,
         "name": opt.name,
@@ -62,6 +62,10 @@ def option_to_json(opt: BootOption) -> JSON:
         "hidden": opt.hidden,
         "kind": opt.kind,
     }
+    if opt.trust is not Trust.UNCHECKED or opt.trust_reason:  # only the daemon checks signatures
+        out["trust"] = str(opt.trust)
+        out["trust_reason"] = opt.trust_reason
+    return out
 
 
 def option_from_json(data: JSON) -> BootOption:
@@ -79,7 +83,16 @@ def option_from_json(data: JSON) -> BootOption:
         hidden=bool(data.get("hidden", False)),
         group=data.get("group"),
         kind=str(data.get("kind", "linux")),
+        trust=_trust(data.get("trust")),
+        trust_reason=str(data.get("trust_reason", "")),
     )
+
+
+def _trust(value: Any) -> Trust:
+    try:
+        return Trust(value)
+    except ValueError:
+        return Trust.UNCHECKED
 
 
 def device_to_json(dev: Device) -> JSON:

@@ -166,6 +166,37 @@ class Device:
         return f"{self.type.label}: {short}"
 
 
+class Trust(StrEnum):
+    """What signed boot (``signed_boot`` warn/enforce) makes of an option's files."""
+
+    UNCHECKED = "unchecked"
+    """Signed boot is off, the check has not run yet, or it runs only at boot (network files)."""
+    VERIFIED = "verified"
+    UNSIGNED = "unsigned"
+    """A signature file is missing."""
+    BAD_SIGNATURE = "bad-signature"
+    """A signature is by a key not in the keyring, expired, revoked or not a signature."""
+    TAMPERED = "tampered"
+    """A file or the command line is not what was signed."""
+    ERROR = "error"
+    """It could not be checked (no keyring, a file unreadable)."""
+
+    def failed(self) -> bool:
+        return self not in (Trust.UNCHECKED, Trust.VERIFIED)
+
+    @property
+    def mark(self) -> str:
+        """How menus tag an option: ``[verified]``, ``[TAMPERED]``; '' when unchecked."""
+        return {
+            Trust.UNCHECKED: "",
+            Trust.VERIFIED: "[verified]",
+            Trust.UNSIGNED: "[unsigned]",
+            Trust.BAD_SIGNATURE: "[bad signature]",
+            Trust.TAMPERED: "[TAMPERED]",
+            Trust.ERROR: "[not checked]",
+        }[self]
+
+
 @dataclass(frozen=True, slots=True)
 class BootOption:
     """One entry of the boot menu."""
@@ -191,6 +222,10 @@ class BootOption:
     properties: tuple[tuple[str, str], ...] = ()
     """Format-specific facts a later step may use (SYSLINUX ``ipappend`` /
     ``sysappend`` bits for PXE, ``fdtdir``)."""
+    trust: Trust = Trust.UNCHECKED
+    """Signed boot's verdict on the option's files, set by the daemon after discovery."""
+    trust_reason: str = ""
+    """Why: the signer, or what failed to verify."""
 
     def prop(self, key: str, default: str | None = None) -> str | None:
         for k, v in self.properties:

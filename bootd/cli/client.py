@@ -125,7 +125,9 @@ def _cut(text: str, width: int) -> str:
 
 def list_lines(options: list[BootOption], titles: dict[str, str], autoboot: str | None, width: int) -> list[str]:
     """``bootd list``'s rows within ``width`` columns: ``MARK ID  NAME`` when every
-    row fits, else the name with its id on the line below (ids are never cut)."""
+    row fits, else the name with its id on the line below (ids are never cut).
+    Under signed boot the name carries the trust mark (``[TAMPERED]``) and a
+    failed check's reason follows on its own line."""
     idw = max((len(o.id) for o in options), default=0)
     one_line = all(4 + idw + 2 + len(o.name) <= width for o in options)
     out: list[str] = []
@@ -135,11 +137,14 @@ def list_lines(options: list[BootOption], titles: dict[str, str], autoboot: str 
             current = opt.device
             out.append(_cut(titles.get(opt.device, opt.device or "Custom"), width))
         mark = ">" if opt.id == autoboot else ("*" if opt.default else " ")
+        name = f"{opt.name} {opt.trust.mark}" if opt.trust.mark else opt.name
         if one_line:
-            out.append(f"  {mark} {opt.id:<{idw}}  {opt.name}")
+            out.append(f"  {mark} {opt.id:<{idw}}  {name}")
         else:
-            out.append(_cut(f"  {mark} {opt.name}", width))
+            out.append(_cut(f"  {mark} {name}", width))
             out.append(" " * min(6, max(2, width - len(opt.id))) + opt.id)
+        if opt.trust.failed():
+            out.append(_cut(f"      {opt.trust_reason}", width))
     return out
 
 

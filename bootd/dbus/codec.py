@@ -28,6 +28,7 @@ from bootd.model import (
     DeviceType,
     Resource,
     Source,
+    Trust,
 )
 
 MAX_TEXT = 4096
@@ -95,6 +96,8 @@ def option_props(opt: BootOption) -> dict[str, Any]:
         "Group": opt.group or "",
         "EntryId": opt.entry_id or "",
         "Kind": opt.kind,
+        "Trust": str(opt.trust),
+        "TrustReason": opt.trust_reason,
     }
 
 
@@ -114,6 +117,8 @@ OPTION_SIGNATURES: dict[str, str] = {
     "Group": "s",
     "EntryId": "s",
     "Kind": "s",
+    "Trust": "s",
+    "TrustReason": "s",
 }
 
 
@@ -138,7 +143,17 @@ def option_from_props(props: Mapping[str, Any]) -> BootOption:
         group=str(p["Group"]) if p.get("Group") else None,
         entry_id=str(p["EntryId"]) if p.get("EntryId") else None,
         kind=str(p.get("Kind", "linux")),
+        trust=_trust(p.get("Trust")),
+        trust_reason=str(p.get("TrustReason", "")),
     )
+
+
+def _trust(value: Any) -> Trust:
+    """A trust state read from the bus; one this client does not know is unchecked."""
+    try:
+        return Trust(str(value))
+    except ValueError:
+        return Trust.UNCHECKED
 
 
 # -- devices -----------------------------------------------------------------

@@ -121,6 +121,14 @@ class OptionObject(ServiceInterface):
     def Kind(self) -> S:
         return str(self.p["Kind"])
 
+    @dbus_property(access=R)
+    def Trust(self) -> S:
+        return str(self.p["Trust"])
+
+    @dbus_property(access=R)
+    def TrustReason(self) -> S:
+        return str(self.p["TrustReason"])
+
 
 class DeviceObject(_Props):
     def __init__(self, dev: Device) -> None:

@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from bootd.errors import ResourceError
+from bootd.errors import ResourceError, ResourceNotFound
 from bootd.model import BootOption, Device, Resource
 from bootd.parsers import _pe
 from bootd.parsers.view import DirectoryView, ViewError
@@ -79,7 +79,7 @@ def local_path(resource: Resource, option_device: str, devices: Mapping[str, Dev
         st = os.stat(real)
         inside = os.path.realpath(real).startswith(os.path.realpath(root).rstrip("/") + "/")
     except OSError:
-        raise ResourceError(f"{resource.describe()}: no such file on {dev.title}") from None
+        raise ResourceNotFound(f"{resource.describe()}: no such file on {dev.title}") from None
     if not inside:
         raise ResourceError(f"{resource.describe()}: the path leads outside its device; refused")
     if not stat.S_ISREG(st.st_mode):

@@ -28,9 +28,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 
-from bootd.errors import BootdError, CommandError, SignatureRefused
+from bootd.errors import BootdError, CommandError, ResourceNotFound, SignatureRefused
 from bootd.loader import resources
-from bootd.model import BootOption, BootRequest, Device, Resource
+from bootd.model import BootOption, BootRequest, Device, Resource, Trust
 from bootd.platform import Platform
 
 log = logging.getLogger(__name__)
@@ -59,6 +59,8 @@ class Check:
     ok: bool
     reason: str
     """``signed by FINGERPRINT (uid)``, or why it does not verify."""
+    trust: Trust = Trust.ERROR
+    """What the failure means (:attr:`~bootd.model.Trust.VERIFIED` when ``ok``)."""
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,12 @@ class _Item:
 
 def interpret(status: str, returncode: int, stderr: str = "") -> tuple[bool, str]:
     """gpgv's ``--status-fd`` lines → (verified, reason)."""
+    trust, reason = judge(status, returncode, stderr)
+    return trust is Trust.VERIFIED, reason
+
+
+def judge(status: str, returncode: int, stderr: str = "") -> tuple[Trust, str]:
+    """gpgv's ``--status-fd`` lines → (trust state, reason)."""
     words: dict[str, list[str]] = {}
     for line in status.splitlines():
         if line.startswith("[GNUPG:] "):
@@ -81,21 +89,21 @@ def interpret(status: str, returncode: int, stderr: str = "") -> tuple[bool, str
         return " ".join(words[key][1:])
 
     if "BADSIG" in words:
-        return False, f"BAD signature by {uid('BADSIG')}: the file is not what was signed"
+        return Trust.TAMPERED, f"BAD signature by {uid('BADSIG')}: the file is not what was signed"
     if "NO_PUBKEY" in words:
-        return False, f"signed by key {words['NO_PUBKEY'][0]}, which is not in the keyring"
+        return Trust.BAD_SIGNATURE, f"signed by key {words['NO_PUBKEY'][0]}, which is not in the keyring"
     if "ERRSIG" in words:
         rc = words["ERRSIG"][5] if len(words["ERRSIG"]) > 5 else "?"
-        return False, f"the signature cannot be checked (gpgv ERRSIG, code {rc})"
+        return Trust.BAD_SIGNATURE, f"the signature cannot be checked (gpgv ERRSIG, code {rc})"
     for bad, why in (("EXPKEYSIG", "expired key"), ("REVKEYSIG", "revoked key"), ("EXPSIG", "expired signature")):
         if bad in words:
-            return False, f"signature by an {why}: {uid(bad) if bad != 'EXPSIG' else words[bad][0]}"
+            return Trust.BAD_SIGNATURE, f"signature by an {why}: {uid(bad) if bad != 'EXPSIG' else words[bad][0]}"
     if "NODATA" in words:
-        return False, "the signature file holds no OpenPGP signature"
+        return Trust.BAD_SIGNATURE, "the signature file holds no OpenPGP signature"
     if "GOODSIG" in words and "VALIDSIG" in words and returncode == 0:
-        return True, f"signed by {words['VALIDSIG'][0]} ({uid('GOODSIG')})"
+        return Trust.VERIFIED, f"signed by {words['VALIDSIG'][0]} ({uid('GOODSIG')})"
     lines = stderr.strip().splitlines()
-    return False, f"gpgv could not verify it: {lines[-1] if lines else f'exit status {returncode}'}"
+    return Trust.BAD_SIGNATURE, f"gpgv could not verify it: {lines[-1] if lines else f'exit status {returncode}'}"
 
 
 def _signature_of(res: Resource, suffix: str) -> Resource:
@@ -160,7 +168,7 @@ def _items(
     return items
 
 
-async def _verify(platform: Platform, policy: Policy, item: _Item, sig: Path, home: Path) -> tuple[bool, str]:
+async def _verify(platform: Platform, policy: Policy, item: _Item, sig: Path, home: Path) -> tuple[Trust, str]:
     argv = [GPGV, "--homedir", str(home), "--status-fd", "1", "--keyring", policy.keyring, str(sig)]
     argv.append(str(item.data) if item.data is not None else "-")
     try:
@@ -168,8 +176,8 @@ async def _verify(platform: Platform, policy: Policy, item: _Item, sig: Path, ho
             argv, check=False, input=item.text if item.data is None else None, timeout=GPGV_TIMEOUT
         )
     except CommandError as e:
-        return False, f"gpgv could not run: {e.stderr.strip() or e}"
-    return interpret(result.stdout, result.returncode, result.stderr)
+        return Trust.ERROR, f"gpgv could not run: {e.stderr.strip() or e}"
+    return judge(result.stdout, result.returncode, result.stderr)
 
 
 async def check(
@@ -185,13 +193,13 @@ async def check(
     args = request.args if request.args is not None else option.args
     out: list[Check] = []
     if request.args is not None and request.args != option.args:
-        out.append(Check(f"command line {args!r}", False, "the command line was edited"))
+        out.append(Check(f"command line {args!r}", False, "the command line was edited", Trust.TAMPERED))
     if not os.path.isfile(policy.keyring):
-        return [*out, Check(f"keyring {policy.keyring}", False, "the keyring does not exist")]
+        return [*out, Check(f"keyring {policy.keyring}", False, "the keyring does not exist", Trust.ERROR)]
     try:
         items = _items(option, args, staged, devices, work_dir)
     except BootdError as e:
-        return [*out, Check(option.name, False, str(e))]
+        return [*out, Check(option.name, False, str(e), Trust.ERROR)]
     home = work_dir / ".gpgv"
     home.mkdir(mode=0o700, exist_ok=True)
     for n, item in enumerate(items):
@@ -200,11 +208,27 @@ async def check(
                 item.signature, option.device, devices, work_dir, f"signature-{n}", max_bytes=MAX_SIGNATURE_BYTES
             )
         except BootdError as e:
-            out.append(Check(item.what, False, f"no usable signature: {e}"))
+            missing = isinstance(e, ResourceNotFound)
+            out.append(Check(item.what, False, f"no usable signature: {e}", Trust.UNSIGNED if missing else Trust.ERROR))
             continue
-        ok, reason = await _verify(platform, policy, item, sig, home)
-        out.append(Check(item.what, ok, f"{reason} ({item.signature.describe()})"))
+        trust, reason = await _verify(platform, policy, item, sig, home)
+        out.append(Check(item.what, trust is Trust.VERIFIED, f"{reason} ({item.signature.describe()})", trust))
     return out
+
+
+_WORST = (Trust.TAMPERED, Trust.BAD_SIGNATURE, Trust.UNSIGNED, Trust.ERROR)
+
+
+def verdict(checks: list[Check]) -> tuple[Trust, str]:
+    """One option's trust state from its checks: the worst failure, with every failure's reason."""
+    failed = [c for c in checks if not c.ok]
+    if not failed:
+        signers = sorted({c.reason for c in checks})
+        return Trust.VERIFIED, "; ".join(signers)
+    worst = min(failed, key=lambda c: _WORST.index(c.trust) if c.trust in _WORST else len(_WORST)).trust
+    if worst not in _WORST:
+        worst = Trust.ERROR
+    return worst, "; ".join(f"{c.what}: {c.reason}" for c in failed)
 
 
 async def apply(

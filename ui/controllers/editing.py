@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from bootd.errors import BootdError
-from bootd.model import BootOption, DeviceType, Severity
+from bootd.model import BootOption, DeviceType, Severity, Trust
 
 from ..i18n import _
 from ..views.editor import MANUAL, EditFields, EditorView
@@ -47,7 +47,12 @@ class EditController:
             fields = replace(fields, args=entry.args or "")
         fields = replace(fields, name=base.name)
         view = EditorView(
-            fields, lambda f: self.save(base, f), self.app.back, devices=self.devices(), on_help=self.app.show_help
+            fields,
+            lambda f: self.save(base, f),
+            self.app.back,
+            devices=self.devices(),
+            on_help=self.app.show_help,
+            trust=trust_text(base),
         )
         self.app.push(view)
 
@@ -99,3 +104,10 @@ class EditController:
             return True
         self.app.boots.boot(entry.original if entry.custom is None else entry.custom, entry.custom, entry.args)
         return True
+
+
+def trust_text(option: BootOption) -> str:
+    """Signed boot's verdict for the editor: ``[TAMPERED] kernel …: BAD signature …``."""
+    if option.trust is Trust.UNCHECKED:
+        return option.trust_reason
+    return f"{option.trust.mark} {option.trust_reason}".strip()

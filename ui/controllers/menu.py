@@ -108,9 +108,9 @@ def build_rows(
                 group = o.group
                 if group is not None:
                     rows.append(MenuRow(f"grp:{did}:{group}", RowKind.GROUP, f"{group}:", indent=2))
-            rows.append(
-                MenuRow(f"opt:{o.id}", RowKind.OPTION, names[o.id], marked=o.id == candidate, indent=4 if group else 2)
-            )
+            text = f"{names[o.id]}  {o.trust.mark}" if o.trust.mark else names[o.id]  # signed boot's verdict
+            indent = 4 if group else 2
+            rows.append(MenuRow(f"opt:{o.id}", RowKind.OPTION, text, marked=o.id == candidate, indent=indent))
     if not rows:
         rows.append(MenuRow("note:empty", RowKind.NOTE, _("No boot options found yet; devices are being scanned.")))
     rows.append(MenuRow("blank:actions", RowKind.BLANK, ""))

@@ -68,8 +68,10 @@ class EditorView(View):
         *,
         devices: Sequence[tuple[str, str]] = (),
         on_help: Callable[[], None] = lambda: None,
+        trust: str = "",
     ) -> None:
-        """``devices``: ``(id, title)`` of the devices the files may be on."""
+        """``devices``: ``(id, title)`` of the devices the files may be on;
+        ``trust``: signed boot's verdict on the entry, shown under its name."""
         self._name = fields.name
         self._on_ok = on_ok
         self.group: list[urwid.RadioButton] = []
@@ -96,7 +98,10 @@ class EditorView(View):
             ],  # fmt: skip
             dividechars=2,
         )
-        rows: list[urwid.Widget] = [urwid.Text(f"{_('Entry:')} {fields.name}"), urwid.Divider()]
+        rows: list[urwid.Widget] = [urwid.Text(f"{_('Entry:')} {fields.name}")]
+        if trust:
+            rows.append(urwid.Text(f"{_('Signature:')} {trust}"))
+        rows.append(urwid.Divider())
         for i, radio in enumerate(radios):
             rows.append(labelled(_("Device:") if i == 0 else "", radio))
         rows.append(urwid.Divider())
