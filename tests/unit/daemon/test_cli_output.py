@@ -53,3 +53,19 @@ def test_a_long_download_prints_a_few_lines_with_the_time_left() -> None:
     assert out[0] == "[  0%] Loading kernel http://10.0.0.1/vmlinuz"
     assert "s left" in out[1] and out[1].startswith("[ 10%] Loading kernel")
     assert out[-1] == "[100%] Loading the kernel with kexec"
+
+
+def test_signed_boot_marks_each_option_and_explains_a_failure() -> None:
+    from dataclasses import replace
+
+    from bootd.model import Trust
+
+    good = replace(opt("sda1/bls/6.1", "Debian"), trust=Trust.VERIFIED, trust_reason="signed by ABCD (owner)")
+    bad = replace(opt("sda1/bls/5.10", "Old"), trust=Trust.TAMPERED, trust_reason="kernel /vmlinuz: BAD signature")
+    lines = list_lines([good, bad], {"sda1": "Disk: sda1"}, None, 80)
+    assert lines == [
+        "Disk: sda1",
+        "    sda1/bls/6.1   Debian [verified]",
+        "    sda1/bls/5.10  Old [TAMPERED]",
+        "      kernel /vmlinuz: BAD signature",
+    ]
