@@ -238,8 +238,11 @@ async def boot(
         cmdline=cmdline,
         systemd=platform.boot.under_systemd(),
     )
-    report("Loading the kernel", 0.8)
-    await kexec.load(platform, plan)
+    if mode.kernel_checks_signature:
+        report(f"Loading the kernel; the running kernel checks its signature (lockdown: {mode.lockdown})", 0.8)
+    else:
+        report("Loading the kernel", 0.8)
+    await kexec.load(platform, plan, mode)
     result = BootPlan(
         kernel=kernel,
         initrd=initrd,

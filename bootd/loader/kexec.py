@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-from bootd.errors import CommandError, KexecError
+from bootd.errors import CommandError, KexecError, SignatureRefused
 from bootd.model import ChosenConsole
 from bootd.platform import Platform
 
@@ -53,6 +53,13 @@ class Mode:
     """ppc64 ``kexec -l --dtb``: the blob carries the command line and the
     initrd range (``--append`` is ignored, ``--initrd`` refused)."""
     notes: tuple[str, ...] = ()
+    lockdown: str = ""
+    """The running kernel's lockdown mode when it is locked down: kexec_file_load
+    then checks the new kernel's signature against the kernel's own trusted keys."""
+
+    @property
+    def kernel_checks_signature(self) -> bool:
+        return self.syscall is Syscall.FILE_LOAD and self.lockdown != ""
 
 
 @dataclass(frozen=True)
@@ -69,9 +76,10 @@ def choose_mode(*, lockdown: str, has_tree: bool, tree_change: bool, blob_carrie
     if lockdown not in ("", "none"):
         note = (
             f"the kernel is locked down ({lockdown}): only kexec_file_load (kexec -s) is allowed, "
-            "which cannot pass a patched device tree"
+            "which cannot pass a patched device tree; the running kernel checks the new kernel's "
+            "signature against its own trusted keys and refuses one that does not verify"
         )
-        return Mode(Syscall.FILE_LOAD, notes=(note,))
+        return Mode(Syscall.FILE_LOAD, notes=(note,), lockdown=lockdown)
     if not has_tree:
         return Mode(Syscall.LOAD, notes=("there is no device tree to patch on this machine",))
     if not tree_change:
@@ -131,9 +139,31 @@ async def _run(platform: Platform, argv: tuple[str, ...], failure: str) -> None:
         raise KexecError(f"{failure}: {detail}")
 
 
-async def load(platform: Platform, plan: KexecPlan) -> None:
-    """Load the new kernel; KexecError with kexec's own message on failure."""
-    await _run(platform, plan.load_argv, "kexec could not load the kernel")
+KEY_ERRORS = (
+    "Key was rejected by service",
+    "Required key not available",
+    "Bad message",
+    "Permission denied",
+    "Operation not permitted",
+)
+"""What kexec-tools reports (strerror) when the kernel's own signature check
+refuses an image: EKEYREJECTED, ENOKEY, EBADMSG (a malformed signature),
+EACCES (IMA appraisal), EPERM (lockdown)."""
+
+
+async def load(platform: Platform, plan: KexecPlan, mode: Mode | None = None) -> None:
+    """Load the new kernel; KexecError with kexec's own message on failure.
+    Under lockdown (``mode``), a refusal by the kernel's own signature check
+    is a :class:`~bootd.errors.SignatureRefused` that says so."""
+    try:
+        await _run(platform, plan.load_argv, "kexec could not load the kernel")
+    except KexecError as e:
+        if mode is None or not mode.kernel_checks_signature or not any(k in str(e) for k in KEY_ERRORS):
+            raise
+        raise SignatureRefused(
+            f"the running kernel is locked down ({mode.lockdown}) and refused to load {plan.load_argv[2]}: "
+            f"its signature does not verify against the kernel's trusted keys ({e})"
+        ) from None
 
 
 async def execute(platform: Platform, plan: KexecPlan) -> None:

@@ -15,6 +15,8 @@ Layout of a machine directory::
     description = "..."
     device_tree = "machine.dts" # relative; .dts is compiled with dtc, .dtb read as is
     lockdown = "none"           # none | integrity | confidentiality
+    kexec_signature = "accept"  # accept | reject: what the kernel's own signature
+                                # check (kexec -s under lockdown) makes of an image
     systemd = false             # systemd is PID 1: kexec executes via systemctl
 
     [[device]]
@@ -103,6 +105,9 @@ class MachineSpec:
     interfaces: tuple[SandboxInterface, ...]
     systemd: bool = False
     """Whether the machine runs systemd as PID 1 (``systemctl kexec``)."""
+    kexec_signature: str = "accept"
+    """``reject``: under lockdown, ``kexec -s`` fails as the kernel's own signature
+    check fails an image (EKEYREJECTED)."""
     ipmi: BmcTarget | None = None
     """The machine's BMC, reached with ipmitool over lanplus on loopback (``[ipmi]``)."""
 
@@ -210,6 +215,7 @@ def load_machine(root: Path) -> MachineSpec:
         framebuffers=tuple(fbs),
         interfaces=tuple(ifaces),
         systemd=m.get("systemd", False) is True,
+        kexec_signature=_kexec_signature(m),
         ipmi=_ipmi(path, data.get("ipmi")),
     )
 
@@ -233,3 +239,10 @@ def _ipmi(path: Path, table: Any) -> BmcTarget | None:
         password=_str(table, "password", "") or "",
         valid_bit=table.get("valid_bit", True) is not False,
     )
+
+
+def _kexec_signature(m: dict[str, Any]) -> str:
+    value = _str(m, "kexec_signature", "accept") or "accept"
+    if value not in ("accept", "reject"):
+        raise ConfigError(f"machine.toml: kexec_signature must be accept or reject, not {value!r}")
+    return value

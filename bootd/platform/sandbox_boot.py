@@ -93,4 +93,6 @@ class SandboxBoot:
             record["dtb"] = copy.name
         with open(self.state_dir / KEXEC_LOG, "a", encoding="utf-8") as f:
             f.write(json.dumps(record) + "\n")
+        if args[1:2] == ["-s"] and self.spec.lockdown != "none" and self.spec.kexec_signature == "reject":
+            return Result(tuple(args), 255, "", "kexec_file_load failed: Key was rejected by service\n")
         return await self.runner.run(args, check=False)
