@@ -46,6 +46,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--hooks-dir", type=Path, default=Path("/etc/bootd/boot.d"), metavar="DIR")
     parser.add_argument("--work-dir", type=Path, metavar="DIR", help="keep the staged files (patched DTB) here")
     parser.add_argument("--json", action="store_true", help="print the plan as JSON")
+    parser.add_argument(
+        "--measured-boot",
+        nargs="?",
+        const="",
+        metavar="TCTI",
+        help="with --scan: extend the TPM before kexec, as measured_boot = true does (TCTI: tpm2-tools' own choice)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -166,7 +173,7 @@ def print_plan(option: BootOption, plan: BootPlan, *, as_json: bool) -> None:
 
 
 async def _boot_scanned(args: argparse.Namespace) -> int:
-    from bootd.loader import kexec
+    from bootd.loader import kexec, measure
     from bootd.loader.boot import boot
     from bootd.model import BootRequest
 
@@ -182,8 +189,16 @@ async def _boot_scanned(args: argparse.Namespace) -> int:
         async with _scanned(platform, args.scan) as (options, devices):
             option = pick(options, args.name)
             request = BootRequest(option=option, console=args.console, args=args.args)
+            tpm = measure.Tpm(args.measured_boot) if args.measured_boot is not None else None
             plan = await boot(
-                platform, request, devices, work_dir=work, hooks_dir=args.hooks_dir, progress=progress, execute=False
+                platform,
+                request,
+                devices,
+                work_dir=work,
+                hooks_dir=args.hooks_dir,
+                progress=progress,
+                execute=False,
+                measured_boot=tpm,
             )
             # Print the plan before the jump: after kexec there is nobody to print it.
             print_plan(option, plan, as_json=args.json)

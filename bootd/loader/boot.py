@@ -33,7 +33,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from bootd.errors import DtbError, HookError, Unsupported
@@ -150,15 +150,16 @@ async def boot(
     # 2. stage the files and check their signatures
     staged = await resources.stage(option, devices, work_dir, lambda m, f: report(m, STAGING * f))
     notes: list[str] = list(await verify.apply(platform, signed_boot, request, staged, devices, work_dir, warn))
-    if measured_boot is not None:
-        notes.extend(await measure.apply(platform, measured_boot, request, staged, devices, work_dir))
+    cmdline, console_notes = kexec.command_line(mode, args, console)
+    if measured_boot is not None:  # the command line as the kernel gets it (with console= when the mode adds it)
+        booted = replace(request, args=cmdline)
+        notes.extend(await measure.apply(platform, measured_boot, booted, staged, devices, work_dir))
     notes.extend(mode.notes)
     kernel, initrd = staged.kernel, staged.initrd
 
     # 3.-4. what the mode carries, patched once
     report("Preparing the device tree", 0.4)
     source = staged.dtb if staged.dtb is not None else live
-    cmdline, console_notes = kexec.command_line(mode, args, console)
     notes.extend(console_notes)
 
     def fresh_seeds() -> dtb.Seeds:
