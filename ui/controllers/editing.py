@@ -74,7 +74,8 @@ class EditController:
         shown = custom or replace(
             option, id=f"{option.id}#edited", name=f"{option.name} (edited)", args=args or "", default=False
         )
-        shown = replace(shown, order=option.order)
+        # an edited copy is not what was checked: no trust mark (the daemon checks it when it boots)
+        shown = replace(shown, order=option.order, trust=Trust.UNCHECKED, trust_reason="")
         self._put(LocalEntry(shown, option, custom, args))
 
     def save_new(self, fields: EditFields) -> None:
