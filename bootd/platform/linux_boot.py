@@ -219,10 +219,17 @@ class LinuxBoot:
         return os.urandom(count)  # getrandom(2): the kernel's RNG, blocking only until it is seeded
 
     def lockdown(self) -> str:
+        """The lockdown mode securityfs shows; where it is not mounted (a minimal
+        initramfs), the ``lockdown=`` the kernel was booted with."""
         try:
             text = self._p("/sys/kernel/security/lockdown").read_text()
         except OSError:
-            return "none"
+            try:
+                cmdline = self._p("/proc/cmdline").read_text()
+            except OSError:
+                return "none"
+            m = re.search(r"(?:^|\s)lockdown=(integrity|confidentiality)(?:\s|$)", cmdline)
+            return m.group(1) if m else "none"
         m = re.search(r"\[(\w+)\]", text)
         return m.group(1) if m else "none"
 

@@ -133,8 +133,11 @@ def build(out: Path, cache: Path = CACHE / "amd64", *, bootd_src: Path = ROOT / 
     return TpmGuest(kernel, stage1, stage2)
 
 
-def qemu_argv(guest: TpmGuest, tpm_socket: Path) -> list[str]:
+def qemu_argv(guest: TpmGuest, tpm_socket: Path, *, lockdown: str | None = None) -> list[str]:
+    """The qemu command; ``lockdown`` boots stage 1 locked down (``lockdown=``)."""
     append = f"console={CONSOLE} panic=5 proof.console={CONSOLE} proof.uuid={STAGE2_UUID}"
+    if lockdown is not None:
+        append += f" lockdown={lockdown}"
     tpm = ["-chardev", f"socket,id=chrtpm,path={tpm_socket}", "-tpmdev", "emulator,id=tpm0,chardev=chrtpm"]
     return [
         *QEMU, "-nographic", "-no-reboot", "-kernel", str(guest.kernel), "-initrd", str(guest.stage1),

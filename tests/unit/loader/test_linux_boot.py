@@ -87,6 +87,19 @@ def test_lockdown_and_systemd(tmp_path: Path) -> None:
     assert boot.lockdown() == "integrity" and boot.under_systemd()
 
 
+def test_lockdown_without_securityfs_is_read_from_the_command_line(tmp_path: Path) -> None:
+    boot = LinuxBoot(RealRunner(), root=tmp_path)
+    (tmp_path / "proc").mkdir()
+    (tmp_path / "proc/cmdline").write_text("console=ttyS0 lockdown=integrity quiet\n")
+    assert boot.lockdown() == "integrity"
+    (tmp_path / "proc/cmdline").write_text("console=ttyS0 nolockdown=confidentiality\n")
+    assert boot.lockdown() == "none"
+    (tmp_path / "sys/kernel/security").mkdir(parents=True)  # securityfs mounted: it is the authority
+    (tmp_path / "sys/kernel/security/lockdown").write_text("[none] integrity confidentiality\n")
+    (tmp_path / "proc/cmdline").write_text("lockdown=integrity\n")
+    assert boot.lockdown() == "none"
+
+
 def test_framebuffer_without_device_node_is_skipped(tmp_path: Path) -> None:
     (tmp_path / "sys/class/graphics/fb0").mkdir(parents=True)
     assert LinuxBoot(RealRunner(), root=tmp_path).framebuffers() == []
