@@ -11,7 +11,8 @@ The checks are :func:`bootd.loader.verify.check`'s, on the files in place on
 their read-only mounts (nothing is copied): gpgv reads and hashes them in its
 own process, one option at a time, each file within the loader's size caps and
 gpgv's time limit, so a large or hostile file delays only its own verdict,
-never discovery or autoboot.  Files behind a URL are checked when they boot
+never discovery or autoboot.  A file several options share (the entries of
+one GRUB menu) is verified once while it is unchanged.  Files behind a URL are checked when they boot
 (fetching them here would download every network option).  The verdict is
 advisory: a boot checks everything again, and under enforce refuses what fails.
 """
@@ -41,7 +42,12 @@ def _read_capped(path: Path, limit: int) -> bytes:
 
 
 async def assess(
-    platform: Platform, policy: verify.Policy, option: BootOption, devices: Mapping[str, Device], work_dir: Path
+    platform: Platform,
+    policy: verify.Policy,
+    option: BootOption,
+    devices: Mapping[str, Device],
+    work_dir: Path,
+    memo: verify.Memo | None = None,
 ) -> tuple[Trust, str]:
     """``option``'s trust state under ``policy`` and why (nothing raised)."""
     if policy.mode == "off":
@@ -67,9 +73,8 @@ async def assess(
     except OSError as e:
         return Trust.ERROR, f"{e.filename}: {e.strerror}"
     work_dir.mkdir(parents=True, exist_ok=True)
-    checks = await verify.check(
-        platform, policy, BootRequest(option), resources.Staged(kernel, initrd, dtb), devices, work_dir
-    )
+    staged = resources.Staged(kernel, initrd, dtb)
+    checks = await verify.check(platform, policy, BootRequest(option), staged, devices, work_dir, memo)
     return verify.verdict(checks)
 
 
@@ -94,6 +99,7 @@ class TrustChecker:
         self._idle.set()
         self._task: asyncio.Task[None] | None = None
         self._checked_policy: verify.Policy | None = None
+        self._memo: verify.Memo = {}
         inventory.subscribe(self._on_event)
 
     def _on_event(self, event: InventoryEvent) -> None:
@@ -138,7 +144,7 @@ class TrustChecker:
                 self._checked_policy = policy
                 devices = {d.id: d for d in self.inventory.devices()}
                 try:
-                    trust, reason = await assess(self.platform, policy, opt, devices, self._work_dir)
+                    trust, reason = await assess(self.platform, policy, opt, devices, self._work_dir, self._memo)
                 except Exception:  # a verdict is advisory: never let one option stop the others
                     log.exception("checking the signatures of %s failed", opt.name)
                     trust, reason = Trust.ERROR, "the check failed unexpectedly (see the log)"

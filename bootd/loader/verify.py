@@ -22,6 +22,8 @@ owner's own programs.
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import logging
 import os
 from collections.abc import Callable, Mapping
@@ -187,8 +189,14 @@ async def check(
     staged: resources.Staged,
     devices: Mapping[str, Device],
     work_dir: Path,
+    memo: Memo | None = None,
 ) -> list[Check]:
-    """Every check of ``request``'s files and command line (nothing raised)."""
+    """Every check of ``request``'s files and command line (nothing raised).
+
+    With ``memo``, a file already checked against the same signature and
+    keyring, and unchanged since (same inode, size and mtime; the same bytes
+    for a command line or a device tree), is not checked again: the entries of
+    one GRUB menu share a kernel, an initrd and a tree."""
     option = request.option
     args = request.args if request.args is not None else option.args
     out: list[Check] = []
@@ -211,9 +219,39 @@ async def check(
             missing = isinstance(e, ResourceNotFound)
             out.append(Check(item.what, False, f"no usable signature: {e}", Trust.UNSIGNED if missing else Trust.ERROR))
             continue
-        trust, reason = await _verify(platform, policy, item, sig, home)
+        key = await asyncio.to_thread(_memo_key, policy, item, sig) if memo is not None else None
+        known = memo.get(key) if memo is not None and key is not None else None
+        if known is not None:
+            trust, reason = known
+        else:
+            trust, reason = await _verify(platform, policy, item, sig, home)
+            if memo is not None and key is not None:
+                if len(memo) >= MEMO_ENTRIES:
+                    memo.clear()
+                memo[key] = (trust, reason)
         out.append(Check(item.what, trust is Trust.VERIFIED, f"{reason} ({item.signature.describe()})", trust))
     return out
+
+
+Memo = dict[tuple[object, ...], tuple[Trust, str]]
+"""gpgv's verdicts by (keyring, signature, file identity)."""
+MEMO_ENTRIES = 1024
+
+
+def _memo_key(policy: Policy, item: _Item, sig: Path) -> tuple[object, ...] | None:
+    """What a verdict on ``item`` depends on: the keyring, the signature, and the
+    file's identity (or the bytes' digest, for a command line or a device tree)."""
+    try:
+        ring = os.stat(policy.keyring)
+        signature = hashlib.sha256(sig.read_bytes()).digest()  # at most MAX_SIGNATURE_BYTES
+        if item.data is not None:
+            st = os.stat(item.data)
+            what: tuple[object, ...] = (str(item.data), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+        else:
+            what = (hashlib.sha256(item.text or b"").digest(),)
+    except OSError:
+        return None
+    return (policy.keyring, ring.st_ino, ring.st_size, ring.st_mtime_ns, signature, *what)
 
 
 _WORST = (Trust.TAMPERED, Trust.BAD_SIGNATURE, Trust.UNSIGNED, Trust.ERROR)

@@ -5,15 +5,18 @@ rescan keeps the verdict; discovery never waits for a check."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from bootd.inventory import EventKind, Inventory, InventoryEvent
 from bootd.loader.trust import AT_BOOT, TrustChecker, assess
-from bootd.loader.verify import Policy
+from bootd.loader.verify import Memo, Policy
 from bootd.model import BootOption, Device, Resource, Trust
+from bootd.platform.run import Result, Runner
 from tests.integration.loader.test_signed_boot import Keys, arm64, disk, keys, sign
 
 __all__ = ["keys"]
@@ -127,3 +130,39 @@ async def test_the_checker_follows_discovery_and_the_policy(tmp_path: Path, keys
         assert inventory.option(opt.id) == renamed, "off again: the verdict is gone"
     finally:
         await checker.stop()
+
+
+@dataclass
+class CountingRunner:
+    """The platform's runner, counting the gpgv runs (each reads and hashes a file)."""
+
+    inner: Runner
+    gpgv: int = 0
+
+    async def run(self, argv: Sequence[str], **kw: Any) -> Result:
+        self.gpgv += argv[0] == "gpgv"
+        return await self.inner.run(argv, **kw)
+
+    def run_sync(self, argv: Sequence[str], **kw: Any) -> Result:
+        return self.inner.run_sync(argv, **kw)
+
+
+async def test_files_the_entries_of_a_menu_share_are_verified_once(
+    tmp_path: Path, keys: Keys, arm64_dtb: bytes
+) -> None:
+    opt, devices, root = disk(tmp_path, arm64_dtb, keys)
+    recovery = replace(opt, id="vda2/bls/recovery", name="Demo (recovery)", args=opt.args + " single")
+    platform = arm64(tmp_path)
+    counting = CountingRunner(platform.runner)
+    platform = replace(platform, runner=counting)
+    policy = Policy("warn", str(keys.keyring))
+    memo: Memo = {}
+    first = await assess(platform, policy, opt, devices, tmp_path / "trust", memo)
+    assert first[0] is Trust.VERIFIED and counting.gpgv == 4  # kernel, initrd, device tree, command line
+    second = await assess(platform, policy, recovery, devices, tmp_path / "trust", memo)
+    assert counting.gpgv == 5, "only the other command line is checked again"
+    assert second[0] is Trust.TAMPERED and second[1].startswith("command line 'root=/dev/vda2 ro single': BAD")
+
+    (root / "boot/initrd").write_bytes(b"INITRD" * 99)  # changed: only it is checked again, and found out
+    third = await assess(platform, policy, opt, devices, tmp_path / "trust", memo)
+    assert counting.gpgv == 6 and third[0] is Trust.TAMPERED and "initrd /boot/initrd: BAD" in third[1]
