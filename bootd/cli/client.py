@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from bootd.cli.i18n import _
 from bootd.errors import AuthenticationRequired, InvalidArgument
+from bootd.model import Transfer
 
 if TYPE_CHECKING:
     from bootd.dbus.client import BootdClient
@@ -172,7 +173,7 @@ def boot_via_daemon(args: argparse.Namespace) -> int:
             await client.set_next_boot(opt.id)
             _out(_("{name} ({id}) will boot next time").format(name=opt.name, id=opt.id))
             return 0
-        client.on_progress(ProgressLines(_out))
+        _follow_progress(client)
         await client.boot(opt.id, console=getattr(args, "console", None) or "", args=getattr(args, "args", None))
         state = await client.get_state()
         last = state.last_boot
@@ -192,12 +193,25 @@ def boot_via_daemon(args: argparse.Namespace) -> int:
     return _with_client(args, work)
 
 
+def _follow_progress(client: BootdClient) -> None:
+    lines = ProgressLines(_out)
+    client.on_progress(lines)
+    client.on_download(lines.download)
+
+
 class ProgressLines:
     """Boot progress as a few lines: one when a step starts, then one per tenth
     of the boot done, with the step's rate and time left; never one line per
-    signal (a 300 MB download sends over a thousand)."""
+    signal (a 300 MB download sends over a thousand).  A download's reports
+    (:meth:`download`) print its bytes, rate and time left, at most one line a
+    second and one per :data:`DOWNLOAD_STEP` of the file (one per
+    :data:`UNKNOWN_SIZE_INTERVAL` seconds while its size is unknown), and the
+    last report once."""
 
     STEP = 0.1
+    DOWNLOAD_STEP = 0.05
+    INTERVAL = 1.0
+    UNKNOWN_SIZE_INTERVAL = 5.0
 
     def __init__(self, out: Callable[[str], None], clock: Callable[[], float] | None = None) -> None:
         import time
@@ -207,12 +221,24 @@ class ProgressLines:
         self.stage = ""
         self.started = (0.0, 0.0)
         self.shown = -1.0
+        self.downloading = False
+        self.download_shown: tuple[float, float] | None = None
+        """(time, fraction of the file) of the last download line of this step."""
+        self.download_done = False
+
+    def _new_stage(self, stage: str, fraction: float) -> None:
+        now = self.clock()
+        self.stage, self.started, self.shown = stage, (now, fraction), fraction
+        self.downloading, self.download_shown, self.download_done = False, (now, 0.0), False
+        self.out(f"[{fraction * 100:3.0f}%] {stage}")
 
     def __call__(self, stage: str, fraction: float) -> None:
         now = self.clock()
         if stage != self.stage:
-            self.stage, self.started, self.shown = stage, (now, fraction), fraction
-            self.out(f"[{fraction * 100:3.0f}%] {stage}")
+            self._new_stage(stage, fraction)
+            return
+        if self.downloading:  # the download's own lines say more
+            self.shown = max(self.shown, fraction)
             return
         if fraction - self.shown < self.STEP and not fraction >= 1.0 > self.shown:
             return
@@ -223,6 +249,51 @@ class ProgressLines:
         if rate > 0 and fraction < 1.0:
             left = _("; about {seconds} s left").format(seconds=f"{(1.0 - fraction) / rate:.0f}")
         self.out(f"[{fraction * 100:3.0f}%] {stage}{left}")
+
+    def download(self, stage: str, fraction: float, t: Transfer) -> None:
+        if stage != self.stage:
+            self._new_stage(stage, fraction)
+        self.downloading = True
+        now = self.clock()
+        if t.complete:
+            if self.download_done:
+                return
+            self.download_done = True
+        else:
+            last_time, last_part = self.download_shown or (now, 0.0)
+            if now - last_time < self.INTERVAL:
+                return
+            part = t.fraction
+            if part is None:
+                if now - last_time < self.UNKNOWN_SIZE_INTERVAL:
+                    return
+            elif part - last_part < self.DOWNLOAD_STEP:
+                return
+        self.download_shown = (now, t.fraction or 0.0)
+        self.shown = max(self.shown, fraction)
+        self.out(f"[{fraction * 100:3.0f}%]   {describe_transfer(t)}")
+
+
+def describe_transfer(t: Transfer) -> str:
+    """``36.0 MiB of 300.0 MiB, 12.0 MiB/s, 0:22 left``; at the end
+    ``300.0 MiB in 0:25, 12.0 MiB/s``."""
+    size = Transfer.size_text
+    rate = f"{size(t.rate)}/s" if t.rate else ""
+    if t.complete:
+        if t.rate:
+            return _("{size} in {time}, {rate}").format(
+                size=size(t.done), time=Transfer.eta_text(t.done / t.rate), rate=rate
+            )
+        return _("{size}, complete").format(size=size(t.done))
+    if t.total is not None:
+        parts = [_("{done} of {total}").format(done=size(t.done), total=size(t.total))]
+    else:
+        parts = [_("{done} so far").format(done=size(t.done))]
+    if rate:
+        parts.append(rate)
+    if t.eta is not None:
+        parts.append(_("{time} left").format(time=Transfer.eta_text(t.eta)))
+    return ", ".join(parts)
 
 
 # -- cancel ------------------------------------------------------------------------------------
@@ -332,7 +403,7 @@ def run_status(args: argparse.Namespace) -> int:
                 _out(line)
 
         client.on_status(lambda level, message: _out(f"{level}: {message}"))
-        client.on_progress(ProgressLines(_out))
+        _follow_progress(client)
         client.on_state(on_state)
         client.on_daemon_lost(lambda: _out(_("the daemon went away; waiting for it to come back")))
         client.on_daemon_appeared(lambda: _out(_("the daemon is back")))
