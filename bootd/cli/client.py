@@ -281,19 +281,18 @@ def describe_transfer(t: Transfer) -> str:
     rate = f"{size(t.rate)}/s" if t.rate else ""
     if t.complete:
         if t.rate:
-            return _("{size} in {time}, {rate}").format(
-                size=size(t.done), time=Transfer.eta_text(t.done / t.rate), rate=rate
-            )
+            took = Transfer.eta_text(t.done / t.rate)
+            return _("{size} in {time}, {rate}").format(size=size(t.done), time=took, rate=rate)
         return _("{size}, complete").format(size=size(t.done))
-    if t.total is not None:
-        parts = [_("{done} of {total}").format(done=size(t.done), total=size(t.total))]
-    else:
-        parts = [_("{done} so far").format(done=size(t.done))]
-    if rate:
-        parts.append(rate)
-    if t.eta is not None:
-        parts.append(_("{time} left").format(time=Transfer.eta_text(t.eta)))
-    return ", ".join(parts)
+    done = size(t.done)
+    if t.total is None:
+        if rate:
+            return _("{done} so far, {rate}").format(done=done, rate=rate)
+        return _("{done} so far").format(done=done)
+    if rate and t.eta is not None:
+        left = Transfer.eta_text(t.eta)
+        return _("{done} of {total}, {rate}, {time} left").format(done=done, total=size(t.total), rate=rate, time=left)
+    return _("{done} of {total}").format(done=done, total=size(t.total))
 
 
 # -- cancel ------------------------------------------------------------------------------------
