@@ -134,7 +134,7 @@ def list_lines(options: list[BootOption], titles: dict[str, str], autoboot: str 
     for opt in options:
         if opt.device != current:
             current = opt.device
-            out.append(_cut(titles.get(opt.device, opt.device or "Custom"), width))
+            out.append(_cut(titles.get(opt.device, opt.device or _("Custom")), width))
         mark = ">" if opt.id == autoboot else ("*" if opt.default else " ")
         if one_line:
             out.append(f"  {mark} {opt.id:<{idw}}  {opt.name}")
@@ -183,11 +183,11 @@ def boot_via_daemon(args: argparse.Namespace) -> int:
         if last.kexec_exec:
             _out("kexec exec: " + " ".join(last.kexec_exec))
         if last.dt_console_path:
-            _out(f"console {last.console}: {last.dt_console_path}")
+            _out(_("console {console}: {path}").format(console=last.console, path=last.dt_console_path))
         for line in last.dtb_changes:
             _out(f"  dtb: {line}")
         for note in last.notes:
-            _out(f"  note: {note}")
+            _out("  " + _("note: {note}").format(note=note))
         return 0
 
     return _with_client(args, work)
@@ -360,13 +360,15 @@ def run_settings(args: argparse.Namespace) -> int:
             _out(f"{args.key} = {_show(shown.get(args.key, ''))}")
         elif args.action == "get":
             if args.key not in shown:
-                raise InvalidArgument(f"unknown setting {args.key!r} (known: {', '.join(shown)})")
+                raise InvalidArgument(
+                    _("unknown setting {key} (known: {known})").format(key=repr(args.key), known=", ".join(shown))
+                )
             _out(_show(shown[args.key]))
         elif args.action is None:
             for key, val in shown.items():
                 _out(f"{key} = {_show(val)}")
         for problem in view.problems:
-            print(f"bootd settings: warning: {problem}", file=sys.stderr)
+            print(_("bootd settings: warning: {problem}").format(problem=problem), file=sys.stderr)
         return 0
 
     return _with_client(args, work)
@@ -385,10 +387,13 @@ def run_status(args: argparse.Namespace) -> int:
         state = await client.get_state()
         _out(_state_line(state))
         for problem in (await client.get_settings()).problems:
-            _out(f"settings: {problem}")
+            _out(_("settings: {problem}").format(problem=problem))
         if state.last_boot.option:
+            last = state.last_boot
             _out(
-                f"last boot: {state.last_boot.name} ({state.last_boot.option}): {' '.join(state.last_boot.kexec_exec)}"
+                _("last boot: {name} ({id}): {command}").format(
+                    name=last.name, id=last.option, command=" ".join(last.kexec_exec)
+                )
             )
         if not args.follow:
             return 0
