@@ -334,9 +334,10 @@ def transfer_to_dbus(t: Transfer) -> tuple[int, int, float, float]:
 
 
 def transfer_from_dbus(done: Any, total: Any, rate: Any, eta: Any) -> Transfer:
-    return Transfer(
-        int(done),
-        int(total) if int(total) >= 0 else None,
-        float(rate) if float(rate) >= 0 else None,
-        float(eta) if float(eta) >= 0 else None,
-    )
+    """The :class:`Transfer` of a ``DownloadProgress`` signal (a negative or
+    non-finite value: not known)."""
+
+    def known(x: float) -> float | None:
+        return x if 0 <= x < float("inf") else None  # NaN compares false
+
+    return Transfer(max(0, int(done)), int(total) if int(total) >= 0 else None, known(float(rate)), known(float(eta)))
