@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from bootd.model import BootOption, Console, Device, Severity, StatusMessage
+from bootd.model import BootOption, Console, Device, Severity, StatusMessage, Transfer
 
 
 @dataclass(frozen=True)
@@ -96,6 +96,8 @@ class BootProgress:
     message: str
     fraction: float
     """0..1; a negative value means the boot failed and ``message`` says why."""
+    transfer: Transfer | None = None
+    """The download of this step: bytes, total, rate and time left."""
 
 
 @dataclass(frozen=True)

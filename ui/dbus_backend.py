@@ -106,6 +106,7 @@ class DBusBackend:
         c.on_device_changed(lambda d: self._emit(be.DeviceAdded(d)))
         c.on_status(self._on_status)
         c.on_progress(lambda stage, fraction: self._emit(be.BootProgress(stage, fraction)))
+        c.on_download(lambda stage, fraction, t: self._emit(be.BootProgress(stage, fraction, t)))
         c.on_state(self._on_state)
         c.on_daemon_lost(lambda: self._emit(be.ConnectionLost()))
         c.on_daemon_appeared(lambda: self._emit(be.Reconnected()))

@@ -24,6 +24,7 @@ Public API (stable)::
     client.on_option_added(cb(BootOption)), on_option_changed(cb(BootOption)), on_option_removed(cb(id))
     client.on_device_added(cb(Device)), on_device_removed(cb(id)), on_device_changed(cb(Device))
     client.on_status(cb(level, message)), on_progress(cb(stage, fraction))
+    client.on_download(cb(stage, fraction, Transfer))   # bytes, total, rate, time left
     client.on_state(cb(DaemonState))                # state, countdown, last boot changes
     client.on_settings(cb(SettingsView))
     client.on_daemon_lost(cb()), on_daemon_appeared(cb())   # daemon restarts
@@ -48,7 +49,7 @@ from bootd.dbus import codec, names, schema
 from bootd.dbus.reply_errors import error_from_reply
 from bootd.dbus.transport import connect_bus
 from bootd.dbus.views import DaemonState, SettingsView, settings_from_props, state_from_props
-from bootd.model import BootOption, Console, Device
+from bootd.model import BootOption, Console, Device, Transfer
 
 log = logging.getLogger(__name__)
 
@@ -315,6 +316,11 @@ class BootdClient:
     def on_progress(self, cb: Callable[[str, float], None]) -> Callable[[], None]:
         return self._on("progress", cb)
 
+    def on_download(self, cb: Callable[[str, float, Transfer], None]) -> Callable[[], None]:
+        """A download of the boot in progress: step, fraction of the boot, and its
+        bytes, total, rate and time left (comes before that step's on_progress)."""
+        return self._on("download", cb)
+
     def on_state(self, cb: Callable[[DaemonState], None]) -> Callable[[], None]:
         return self._on("state", cb)
 
@@ -387,6 +393,8 @@ class BootdClient:
             self._fire("status", str(body[0]), str(body[1]))
         elif member == schema.BOOT_PROGRESS.name and msg.interface == names.MANAGER_IFACE:
             self._fire("progress", str(body[0]), float(body[1]))
+        elif member == schema.DOWNLOAD_PROGRESS.name and msg.interface == names.MANAGER_IFACE:
+            self._fire("download", str(body[0]), float(body[1]), codec.transfer_from_dbus(*body[2:6]))
 
 
 # DaemonState and SettingsView are part of this client's API: the TUI may import

@@ -89,6 +89,11 @@ EVENT = Method("Event", (Arg("event", "s"), Arg("params", "a{ss}")), doc="A DHCP
 
 STATUS = Signal("Status", (Arg("level", "s"), Arg("message", "s")), doc="A message for every UI.")
 BOOT_PROGRESS = Signal("BootProgress", (Arg("stage", "s"), Arg("fraction", "d")), doc="The boot in progress.")
+DOWNLOAD_PROGRESS = Signal(
+    "DownloadProgress",
+    (Arg("stage", "s"), Arg("fraction", "d"), Arg("done", "t"), Arg("total", "x"), Arg("rate", "d"), Arg("eta", "d")),
+    doc="A download of the boot in progress: bytes done, total, bytes/s, seconds left (-1: not known yet).",
+)
 
 MANAGER = Interface(
     names.MANAGER_IFACE,
@@ -104,7 +109,7 @@ MANAGER = Interface(
         SET_NEXT_BOOT,
         EVENT,
     ),
-    signals=(STATUS, BOOT_PROGRESS),
+    signals=(STATUS, BOOT_PROGRESS, DOWNLOAD_PROGRESS),
     properties=(
         Property("State", "s", doc="idle, countdown, booting or booted"),
         Property("AutobootOption", "o", doc="the countdown's option ('/' = none)"),

@@ -26,7 +26,7 @@ from dbus_fast.annotations import DBusSignature
 from dbus_fast.constants import PropertyAccess
 from dbus_fast.service import ServiceInterface, dbus_property, method
 
-from bootd.api import DaemonApi, DaemonChanged, DaemonEvent, ProgressEvent, SettingsChanged, StatusEvent
+from bootd.api import DaemonApi, DaemonChanged, DaemonEvent, DownloadEvent, ProgressEvent, SettingsChanged, StatusEvent
 from bootd.dbus import codec, names
 from bootd.dbus.gate import MAX_IN_FLIGHT, MAX_IN_FLIGHT_PER_CALLER, SENDER, Gate, guarded
 from bootd.dbus.manager import Manager
@@ -273,6 +273,8 @@ class Service:
             self.manager.Status(str(event.severity), event.message)
         elif isinstance(event, ProgressEvent):
             self.manager.BootProgress(event.stage, event.fraction)
+        elif isinstance(event, DownloadEvent):
+            self.manager.DownloadProgress(event.stage, event.fraction, event.transfer)
         elif isinstance(event, DaemonChanged):
             self.manager.emit_properties_changed(self.manager.changed(event.facts))
         elif isinstance(event, SettingsChanged):
