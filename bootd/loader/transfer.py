@@ -22,6 +22,9 @@ unknown), the rate and the time left (:class:`~bootd.model.Transfer`)."""
 
 PROGRESS_STEP = 256 * 1024
 """Report progress at most once per this many bytes."""
+PROGRESS_INTERVAL = 0.1
+"""... and at most once per this many seconds (each report is a D-Bus signal
+to every client: a fast link must not flood the bus); the end is always said."""
 
 RATE_WINDOW = 3.0
 """Seconds of recent progress the rate is measured over (it follows a change of speed)."""
@@ -86,7 +89,9 @@ class ProgressMeter:
         self.total: int | None = None
         self.done = 0
         self._reported = -1
+        self._reported_at = 0.0
         self._final_sent = False
+        self._clock = clock
         self._rate = RateMeter(clock)
 
     def _call(self, report: Transfer) -> None:
@@ -105,9 +110,12 @@ class ProgressMeter:
             if self._final_sent:  # said once
                 return
             self._final_sent = True
-        elif self._reported >= 0 and done - self._reported < PROGRESS_STEP:
+        elif self._reported >= 0 and (
+            done - self._reported < PROGRESS_STEP or self._clock() - self._reported_at < PROGRESS_INTERVAL
+        ):
             return
         self._reported = done
+        self._reported_at = self._clock()
         report = self._rate.measure(done, self.total, final=final)
         if self.loop is not None:
             self.loop.call_soon_threadsafe(self._call, report)

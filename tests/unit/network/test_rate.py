@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bootd.loader.transfer import PROGRESS_STEP, ProgressMeter, RateMeter
+from bootd.loader.transfer import PROGRESS_INTERVAL, PROGRESS_STEP, ProgressMeter, RateMeter
 from bootd.model import Transfer
 
 MiB = 1024 * 1024
@@ -52,3 +52,16 @@ def test_the_meter_reports_every_step_and_the_end_once() -> None:
     assert done[-1] == 10 * PROGRESS_STEP and [t.complete for t in seen].count(True) == 1
     assert seen[-1].complete and seen[-1].eta == 0.0 and seen[-1].rate == 10 * PROGRESS_STEP / 1.6
     assert seen[5].rate is not None and seen[5].eta is not None and seen[5].eta > 0
+
+
+def test_a_fast_link_is_reported_a_few_times_a_second_not_per_step() -> None:
+    seen: list[Transfer] = []
+    now = [0.0]
+    meter = ProgressMeter(seen.append, clock=lambda: now[0])
+    meter.total = 1000 * PROGRESS_STEP
+    for i in range(1, 1001):  # 250 MiB in one second
+        now[0] = i / 1000
+        meter.update(i * PROGRESS_STEP)
+    meter.update(1000 * PROGRESS_STEP, final=True)
+    assert len(seen) <= 1 / PROGRESS_INTERVAL + 2, len(seen)
+    assert seen[-1].complete and seen[-1].done == 1000 * PROGRESS_STEP
