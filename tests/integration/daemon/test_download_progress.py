@@ -99,9 +99,9 @@ async def test_download_progress_carries_bytes_and_follow_prints_few_lines(runni
         assert all(t.total == size for t in reports), reports
         assert reports[-1].complete and reports[-1].eta == 0.0 and reports[-1].rate
         assert [t.complete for t in reports].count(True) == 1
-    assert len(i) >= 40, "the initrd is reported every 256 KiB"
+    assert len(i) >= 15, "the initrd (3 s at its pace) is reported several times a second"
     measured = [t for t in i[:-1] if t.rate is not None and t.eta is not None]
-    assert len(measured) > 20 and all(0.5 * PACE < t.rate < 2 * PACE for t in measured[5:] if t.rate), measured
+    assert len(measured) > 10 and all(0.5 * PACE < t.rate < 2 * PACE for t in measured[5:] if t.rate), measured
     assert all(t.eta is not None and 0 < t.eta < 10 for t in measured[5:])
 
     # bootd status --follow: bounded, with bytes, rate and time left
