@@ -31,6 +31,7 @@ from bootd.option_store import OptionStore
 from bootd.platform import Platform
 from bootd.policy import Choice, choose
 from bootd.settings_service import SettingsService
+from bootd.settings_table import Table
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +61,7 @@ class Daemon:
         hooks_dir: Path | None,
         clock: Clock,
         nvram: Mapping[str, Any] | None = None,
+        table: settings.Table = settings.TABLE,
     ) -> None:
         self.platform = platform
         self.inventory = inventory
@@ -68,7 +70,9 @@ class Daemon:
         self.discovery: DiscoveryLike | None = None
         self.network: NetworkLike | None = None
         self.events = EventHub()
-        self.config = SettingsService(paths, self.events, nvram=nvram, reloaded=lambda: self.autoboot.poke())
+        self.config = SettingsService(
+            paths, self.events, nvram=nvram, reloaded=lambda: self.autoboot.poke(), table=table
+        )
         self.options = OptionStore(
             platform, inventory, self.events, state_dir=state_dir, changed=lambda: self.autoboot.poke()
         )
@@ -99,6 +103,10 @@ class Daemon:
     @property
     def settings(self) -> settings.Settings:
         return self.config.current
+
+    @property
+    def settings_table(self) -> Table:
+        return self.config.table
 
     @property
     def settings_problems(self) -> tuple[str, ...]:

@@ -1,6 +1,6 @@
 """What :class:`~bootd.dbus.client.BootdClient` hands out about the daemon
 itself: :class:`DaemonState` (the Manager interface's properties) and
-:class:`SettingsView` (the Settings interface's properties), built from the
+:class:`~bootd.settings_table.SettingsView` (the Settings interface's properties), built from the
 plain property dicts the client keeps (D-Bus variants already unwrapped).
 """
 
@@ -12,6 +12,7 @@ from typing import Any
 
 from bootd.dbus import codec, names
 from bootd.model import BootRecord, Console, State
+from bootd.settings_table import TABLE, Setting, SettingsView, Table
 
 
 @dataclass(frozen=True)
@@ -30,21 +31,6 @@ class DaemonState:
     auth_required: bool = False
     consoles: tuple[Console, ...] = ()
     last_boot: BootRecord = field(default_factory=BootRecord)
-
-
-@dataclass(frozen=True)
-class SettingsView:
-    autoboot: bool = True
-    timeout: int = 10
-    boot_order: tuple[str, ...] = ("any",)
-    console: str = ""
-    password_set: bool = False
-    restrict: str = "changes"
-    scan_loop_devices: bool = False
-    allow_shell: bool = True
-    auth_timeout: int = 300
-    problems: tuple[str, ...] = ()
-    """Why the settings in force are not those of the files (a broken file)."""
 
 
 def state_from_props(p: Mapping[str, Any]) -> DaemonState:
@@ -68,17 +54,20 @@ def state_from_props(p: Mapping[str, Any]) -> DaemonState:
     )
 
 
-def settings_from_props(p: Mapping[str, Any]) -> SettingsView:
-    """The Settings interface's properties as a :class:`SettingsView`."""
-    return SettingsView(
-        autoboot=bool(p.get("Autoboot", True)),
-        timeout=int(p.get("Timeout", 10)),
-        boot_order=tuple(p.get("BootOrder", ("any",))),
-        console=str(p.get("Console", "")),
-        password_set=bool(p.get("PasswordSet", False)),
-        restrict=str(p.get("Restrict", "changes")),
-        scan_loop_devices=bool(p.get("ScanLoopDevices", False)),
-        allow_shell=bool(p.get("AllowShell", True)),
-        auth_timeout=int(p.get("AuthTimeout", 300)),
-        problems=tuple(str(x) for x in p.get("Problems", ())),
-    )
+def _typed(row: Setting, value: Any) -> object:
+    kind = {"b": bool, "u": int, "s": str, "as": tuple}[row.signature]
+    return kind(value)
+
+
+def settings_from_props(p: Mapping[str, Any], table: Table = TABLE) -> SettingsView:
+    """The Settings interface's properties as a :class:`SettingsView` (by the table)."""
+    values: dict[str, object] = {}
+    for row in table.on_bus:
+        if row.secret:
+            values[f"{row.name}_set"] = bool(p.get(row.set_property, False))
+        elif row.dbus in p:
+            values[row.name] = _typed(row, p[row.dbus])
+    return SettingsView(values, problems=tuple(str(x) for x in p.get(names.PROBLEMS_PROPERTY, ())), table=table)
+
+
+__all__ = ["DaemonState", "SettingsView", "settings_from_props", "state_from_props"]
