@@ -17,7 +17,7 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from bootd import __version__, settings
 from bootd.api import DaemonEvent, EventHub
@@ -60,7 +60,7 @@ class Daemon:
         work_dir: Path,
         hooks_dir: Path | None,
         clock: Clock,
-        nvram: Mapping[str, Any] | None = None,
+        nvram: Mapping[str, str | list[str]] | None = None,
         table: settings.Table = settings.TABLE,
     ) -> None:
         self.platform = platform

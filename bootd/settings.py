@@ -44,6 +44,7 @@ from bootd.settings_table import (
     RESTRICT_VALUES,
     SIGNED_BOOT_VALUES,
     TABLE,
+    NvramValues,
     Settings,
     Table,
     is_password_hash,
@@ -137,7 +138,7 @@ def check_password(stored: str, plain: str) -> bool:
 
 
 # -- NVRAM (Petitboot) ---------------------------------------------------------------
-def parse_nvram(text: str, table: Table = TABLE) -> dict[str, Any]:
+def parse_nvram(text: str, table: Table = TABLE) -> NvramValues:
     """Settings from ``nvram --print-config`` output (``key=value`` lines), by
     the NVRAM keys the table names (:meth:`~bootd.settings_table.Table.nvram_values`)."""
     raw: dict[str, str] = {}
@@ -241,7 +242,7 @@ def _record_protection(paths: Paths, s: Settings) -> None:
 def load_state(
     paths: Paths,
     *,
-    nvram: Mapping[str, Any] | None = None,
+    nvram: Mapping[str, str | list[str]] | None = None,
     warn: Callable[[str], None] | None = None,
     table: Table = TABLE,
 ) -> LoadState:
@@ -280,7 +281,7 @@ def load_state(
 def load(
     paths: Paths,
     *,
-    nvram: Mapping[str, Any] | None = None,
+    nvram: Mapping[str, str | list[str]] | None = None,
     warn: Callable[[str], None] | None = None,
     table: Table = TABLE,
 ) -> Settings:
@@ -326,6 +327,7 @@ __all__ = [
     "MAX_BOOT_ORDER",
     "MAX_FILE",
     "MAX_TIMEOUT",
+    "NvramValues",
     "PROTECTION",
     "RESTRICT_VALUES",
     "SIGNED_BOOT_VALUES",

@@ -9,7 +9,6 @@ import asyncio
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import replace
-from typing import Any
 
 from bootd import settings, settings_write
 from bootd.api import DaemonChanged, EventHub, Fact, SettingsChanged
@@ -25,7 +24,7 @@ class SettingsService:
         paths: settings.Paths,
         events: EventHub,
         *,
-        nvram: Mapping[str, Any] | None = None,
+        nvram: Mapping[str, str | list[str]] | None = None,
         reloaded: Callable[[], None] = lambda: None,
         table: settings.Table = settings.TABLE,
     ) -> None:

@@ -39,6 +39,8 @@ from bootd.model import DeviceType
 
 T = TypeVar("T")
 Validator = Callable[[str, Any], Any]
+NvramValues = dict[str, str | list[str]]
+"""Settings read from Petitboot's NVRAM keys, still to validate (a list for a list-valued key)."""
 
 RESTRICT_VALUES = ("changes", "all")
 SIGNED_BOOT_VALUES = ("off", "warn", "enforce")
@@ -403,9 +405,9 @@ class Table:
         """The rows the menu's settings form edits, in table order."""
         return tuple(s for s in self.rows if s.widget is not None)
 
-    def nvram_values(self, raw: Mapping[str, str]) -> dict[str, Any]:
+    def nvram_values(self, raw: Mapping[str, str]) -> NvramValues:
         """The settings Petitboot's NVRAM keys in ``raw`` give (values still to validate)."""
-        out: dict[str, Any] = {}
+        out: NvramValues = {}
         for s in self.rows:
             if not s.nvram or s.nvram not in raw or not (raw[s.nvram] or s.nvram_empty):
                 continue

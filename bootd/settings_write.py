@@ -45,8 +45,8 @@ def render(text: str, typed: Mapping[str, Any]) -> str:
 
 
 def write_settings(
-    paths: settings.Paths, changes: Mapping[str, Any], table: settings.Table = settings.TABLE
-) -> dict[str, Any]:
+    paths: settings.Paths, changes: Mapping[str, object], table: settings.Table = settings.TABLE
+) -> dict[str, object]:
     """Validate ``changes`` by ``table`` and write them all into the main file, or none.
 
     Returns the typed values written.  :class:`~bootd.errors.ConfigError`
@@ -81,6 +81,6 @@ def write_settings(
     return typed
 
 
-def write_setting(paths: settings.Paths, key: str, value: Any, table: settings.Table = settings.TABLE) -> Any:
+def write_setting(paths: settings.Paths, key: str, value: object, table: settings.Table = settings.TABLE) -> object:
     """One setting (see :func:`write_settings`)."""
     return write_settings(paths, {key: value}, table)[key]
