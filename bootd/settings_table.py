@@ -15,9 +15,9 @@ Derived from this table (:data:`TABLE`), and from nowhere else:
   (:mod:`bootd.dbus.settings_iface`) and the client's key -> property map;
 * what clients see (:class:`SettingsView`), the menu's settings form
   (``ui/views/settings.py``) and ``bootd settings`` get/set;
-* the documented defaults ``config/bootd.toml`` and the README's settings
-  table (:func:`documented_defaults`, :func:`markdown_table`; a test holds the
-  shipped files to them, ``make settings-docs`` rewrites them).
+* the documented defaults ``config/bootd.toml``, the README's settings table
+  and Settings1 in ``org.bootd.xml`` (rendered by ``tests/settings_docs.py``;
+  a test holds the shipped files to them, ``make settings-docs`` rewrites them).
 
 A table is extended by :meth:`Table.extend` with more :class:`Setting` rows
 (that is how a test proves a new setting reaches every part); the daemon, the
@@ -475,81 +475,3 @@ class SettingsView:
     def __repr__(self) -> str:
         inner = ", ".join(f"{k}={v!r}" for k, v in self._values.items())
         return f"SettingsView({inner}, problems={self.problems!r})"
-
-
-# -- documentation -----------------------------------------------------------------
-def toml_value(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, tuple | list):
-        return "[" + ", ".join(toml_value(v) for v in value) + "]"
-    text = str(value).replace("\\", "\\\\").replace('"', '\\"')
-    return f'"{text}"'
-
-
-def markdown_table(table: Table = TABLE) -> str:
-    """The README's settings table."""
-    lines = [
-        "| setting | type | default | NVRAM key | Settings1 property | menu | what it does |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    names = {bool: "bool", int: "seconds", str: "string", tuple: "list"}
-    for s in table:
-        kind = names.get(typing.get_origin(s.type) or s.type, str(s.type))
-        prop = f"`{s.dbus}` (write-only; `{s.set_property}`)" if s.secret else (f"`{s.dbus}`" if s.dbus else "")
-        text = " ".join(s.help.split()).replace("|", "\\|")
-        lines.append(
-            f"| `{s.name}` | {kind} | `{toml_value(s.default)}` | {f'`{s.nvram}`' if s.nvram else ''} "
-            f"| {prop} | {s.label if s.widget else ''} | {text} |"
-        )
-    return "\n".join(lines) + "\n"
-
-
-DOCUMENTED_HEADER = """\
-# bootd settings: the documented defaults.
-#
-{layers}
-#
-# Generated from bootd/settings_table.py (make settings-docs); edit it there.
-"""
-
-DOCUMENTED_TRAILER = """\
-# Network interfaces (a table of its own, read by network discovery):
-# [network]
-# enabled = true            # false: no interface is touched
-# bring_up = true           # bring interfaces up (false: use only those already up)
-# dns = false               # write a lease's DNS servers to /etc/resolv.conf
-# proxy = ""                # HTTP(S) proxy for downloads ("" = from the environment)
-# timeout = 30              # seconds without progress before a config download gives up
-# lease_reports = "direct"  # "dbus": udhcpc's lease script reports through `bootd event` (Manager1.Event)
-# method = "dhcp"           # dhcp | static | ignore, for interfaces not listed below
-# [network.interface.eth0]  # by name, or by MAC: [network.interface."52:54:00:12:34:56"]
-# method = "static"
-# address = "192.168.1.5/24"
-# gateway = "192.168.1.1"
-# dns = ["192.168.1.1"]
-"""
-
-
-def documented_defaults(table: Table = TABLE) -> str:
-    """``config/bootd.toml``: every setting's help as a comment, then its default."""
-    nvram = ", ".join(s.nvram for s in table if s.nvram)
-    layers = textwrap.fill(
-        "Layers, later ones win: these defaults, /usr/lib/bootd/bootd.toml, Petitboot's NVRAM keys on "
-        f"OpenPOWER ({nvram}), /etc/bootd/bootd.toml (what `bootd settings set` and the D-Bus Settings1 "
-        "interface write), then /etc/bootd/bootd.toml.d/*.toml in name order.  A file that cannot be parsed, "
-        "or a value that is not valid, is ignored with a warning; bootd always starts.",
-        width=78,
-        initial_indent="# ",
-        subsequent_indent="# ",
-        break_on_hyphens=False,
-        break_long_words=False,
-    )
-    parts = [DOCUMENTED_HEADER.format(layers=layers)]
-    for s in table:
-        comment = "\n".join(f"# {line}".rstrip() for line in s.help.splitlines())
-        parts.append(f"{comment}\n{s.name} = {toml_value(s.default)}\n")
-    parts.append(DOCUMENTED_TRAILER)
-    return "\n".join(parts)
