@@ -122,6 +122,8 @@ def setting(
 ) -> T:
     """Declare a :class:`Settings` field (keyword arguments: the other
     :class:`Setting` attributes)."""
+    if "form_help" in more:
+        more["form_help"] = textwrap.dedent(more["form_help"]).strip()
     spec = Setting(validate, textwrap.dedent(help).strip(), **more)
     return field(default=default, metadata={_SPEC: spec})
 
