@@ -13,7 +13,7 @@ Derived from this table (:data:`TABLE`), and from nowhere else:
 * ``org.bootd.Settings1``: its properties and introspection
   (:func:`bootd.dbus.schema.settings_interface`), the service
   (:mod:`bootd.dbus.settings_iface`) and the client's key -> property map;
-* what clients see (:class:`SettingsView`), the menu's settings form
+* what clients see (:class:`bootd.dbus.views.SettingsView`), the menu's settings form
   (``ui/views/settings.py``) and ``bootd settings`` get/set;
 * the documented defaults ``config/bootd.toml``, the README's settings table
   and Settings1 in ``org.bootd.xml`` (rendered by ``tests/settings_docs.py``;
@@ -419,61 +419,3 @@ class Table:
 
 TABLE = Table(Settings)
 """The built-in settings."""
-
-
-# -- what clients see ------------------------------------------------------------------
-class SettingsView:
-    """The settings a client sees (those ``Settings1`` carries), read as
-    attributes by their ``bootd.toml`` names (``view.timeout``); a secret
-    shows only whether it is set (``view.password_set``).  Unknown names raise
-    AttributeError; settings not given are the table's defaults."""
-
-    __slots__ = ("_values", "problems", "table")
-
-    def __init__(
-        self,
-        values: Mapping[str, object] | None = None,
-        *,
-        problems: tuple[str, ...] = (),
-        table: Table = TABLE,
-        **more: object,
-    ) -> None:
-        given = {**(values or {}), **more}
-        out: dict[str, object] = {}
-        for s in table.on_bus:
-            key = f"{s.name}_set" if s.secret else s.name
-            out[key] = given.pop(key, False if s.secret else s.default)
-        if given:
-            raise TypeError(f"not settings a client sees: {', '.join(sorted(given))}")
-        object.__setattr__(self, "_values", out)
-        object.__setattr__(self, "problems", tuple(problems))
-        object.__setattr__(self, "table", table)
-
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return object.__getattribute__(self, "_values")[name]
-        except KeyError:
-            raise AttributeError(f"no setting {name!r} on the bus") from None
-
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError("a SettingsView is read-only; use replace()")
-
-    def get(self, key: str) -> object:
-        """The value of ``key`` (``<secret>_set`` for a secret)."""
-        return self.__getattr__(key)
-
-    def items(self) -> Iterator[tuple[str, object]]:
-        return iter(self._values.items())
-
-    def replace(self, **changes: object) -> SettingsView:
-        return SettingsView({**self._values, **changes}, problems=self.problems, table=self.table)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, SettingsView) and (self._values, self.problems) == (other._values, other.problems)
-
-    def __hash__(self) -> int:
-        return hash((tuple(self._values.items()), self.problems))
-
-    def __repr__(self) -> str:
-        inner = ", ".join(f"{k}={v!r}" for k, v in self._values.items())
-        return f"SettingsView({inner}, problems={self.problems!r})"

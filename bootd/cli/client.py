@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from bootd.cli.i18n import _
 from bootd.errors import AuthenticationRequired, InvalidArgument
-from bootd.settings_table import TABLE, SettingsView, Table
+from bootd.settings_table import TABLE, Table
 
 if TYPE_CHECKING:
     from bootd.dbus.client import BootdClient
-    from bootd.dbus.views import DaemonState
+    from bootd.dbus.views import DaemonState, SettingsView
     from bootd.model import BootOption
 
 T = TypeVar("T")

@@ -1,18 +1,18 @@
 """What :class:`~bootd.dbus.client.BootdClient` hands out about the daemon
 itself: :class:`DaemonState` (the Manager interface's properties) and
-:class:`~bootd.settings_table.SettingsView` (the Settings interface's properties), built from the
+:class:`SettingsView` (the Settings interface's properties), built from the
 plain property dicts the client keeps (D-Bus variants already unwrapped).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from bootd.dbus import codec, names
 from bootd.model import BootRecord, Console, State
-from bootd.settings_table import TABLE, Setting, SettingsView, Table
+from bootd.settings_table import TABLE, Setting, Table
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,63 @@ def state_from_props(p: Mapping[str, Any]) -> DaemonState:
         consoles=tuple(codec.consoles_from_dbus(p.get("Consoles", []))),
         last_boot=codec.boot_record_from_dbus(p.get("LastBoot", {})),
     )
+
+
+class SettingsView:
+    """The settings a client sees (those ``Settings1`` carries), read as
+    attributes by their ``bootd.toml`` names (``view.timeout``); a secret
+    shows only whether it is set (``view.password_set``).  Unknown names raise
+    AttributeError; settings not given are the table's defaults."""
+
+    __slots__ = ("_values", "problems", "table")
+
+    def __init__(
+        self,
+        values: Mapping[str, object] | None = None,
+        *,
+        problems: tuple[str, ...] = (),
+        table: Table = TABLE,
+        **more: object,
+    ) -> None:
+        given = {**(values or {}), **more}
+        out: dict[str, object] = {}
+        for s in table.on_bus:
+            key = f"{s.name}_set" if s.secret else s.name
+            out[key] = given.pop(key, False if s.secret else s.default)
+        if given:
+            raise TypeError(f"not settings a client sees: {', '.join(sorted(given))}")
+        object.__setattr__(self, "_values", out)
+        object.__setattr__(self, "problems", tuple(problems))
+        object.__setattr__(self, "table", table)
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return object.__getattribute__(self, "_values")[name]
+        except KeyError:
+            raise AttributeError(f"no setting {name!r} on the bus") from None
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("a SettingsView is read-only; use replace()")
+
+    def get(self, key: str) -> object:
+        """The value of ``key`` (``<secret>_set`` for a secret)."""
+        return self.__getattr__(key)
+
+    def items(self) -> Iterator[tuple[str, object]]:
+        return iter(self._values.items())
+
+    def replace(self, **changes: object) -> SettingsView:
+        return SettingsView({**self._values, **changes}, problems=self.problems, table=self.table)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, SettingsView) and (self._values, self.problems) == (other._values, other.problems)
+
+    def __hash__(self) -> int:
+        return hash((tuple(self._values.items()), self.problems))
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{k}={v!r}" for k, v in self._values.items())
+        return f"SettingsView({inner}, problems={self.problems!r})"
 
 
 def _typed(row: Setting, value: Any) -> object:

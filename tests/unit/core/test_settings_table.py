@@ -9,8 +9,9 @@ import pytest
 
 from bootd import settings
 from bootd.dbus import names, schema
+from bootd.dbus.views import SettingsView
 from bootd.errors import ConfigError
-from bootd.settings_table import TABLE, Setting, Settings, SettingsView, Table, Widget, check_bool, setting
+from bootd.settings_table import TABLE, Setting, Settings, Table, Widget, check_bool, setting
 from ui.views.settings import settings_help
 
 
