@@ -18,7 +18,7 @@ from typing import Protocol
 from bootd.autoboot import Countdown
 from bootd.inventory import Inventory
 from bootd.model import BootOption, BootOverrides, BootRecord, Console, DaemonInfo, Severity, State, Transfer
-from bootd.settings import Settings
+from bootd.settings import Settings, Table
 
 log = logging.getLogger(__name__)
 
@@ -138,6 +138,11 @@ class DaemonApi(Protocol):
     def options(self) -> OptionsApi: ...
     @property
     def settings(self) -> Settings: ...
+    @property
+    def settings_table(self) -> Table:
+        """The table the settings are declared by (what Settings1 carries)."""
+        ...
+
     @property
     def settings_problems(self) -> tuple[str, ...]:
         """Why the settings in force are not those of the files (broken files)."""

@@ -11,19 +11,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from bootd.dbus.client import SettingsView
 from bootd.model import BootOption, Console, Device, Severity, StatusMessage, Transfer
 
-
-@dataclass(frozen=True)
-class Settings:
-    """The settings the menu shows and edits."""
-
-    autoboot: bool = True
-    timeout: int = 10
-    boot_order: tuple[str, ...] = ()
-    console: str | None = None
-    password_set: bool = False
-    allow_shell: bool = True
+Settings = SettingsView
+"""The settings the menu shows and edits: those the daemon's Settings1
+carries, by their bootd.toml names, with the table they are declared by."""
 
 
 @dataclass(frozen=True)

@@ -18,10 +18,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from bootd.cli.i18n import _
 from bootd.errors import AuthenticationRequired, InvalidArgument
 from bootd.model import Transfer
+from bootd.settings_table import TABLE, Table
 
 if TYPE_CHECKING:
     from bootd.dbus.client import BootdClient
-    from bootd.dbus.views import DaemonState
+    from bootd.dbus.views import DaemonState, SettingsView
     from bootd.model import BootOption
 
 T = TypeVar("T")
@@ -37,14 +38,14 @@ def _bus(args: argparse.Namespace) -> str:
     return getattr(args, "bus", None) or os.environ.get("BOOTD_BUS") or "system"
 
 
-def _with_client(args: argparse.Namespace, work: Callable[[BootdClient], Awaitable[T]]) -> T:
+def _with_client(args: argparse.Namespace, work: Callable[[BootdClient], Awaitable[T]], table: Table = TABLE) -> T:
     import asyncio
     import getpass
 
     async def main() -> T:
         from bootd.dbus.client import BootdClient
 
-        client = await BootdClient.connect(_bus(args))
+        client = await BootdClient.connect(_bus(args), table=table)
         password = os.environ.get("BOOTD_PASSWORD")
         try:
             if password:
@@ -313,15 +314,14 @@ def run_cancel(args: argparse.Namespace) -> int:
 
 
 # -- settings -----------------------------------------------------------------------------------
-def configure_settings(parser: argparse.ArgumentParser) -> None:
+def configure_settings(parser: argparse.ArgumentParser, table: Table = TABLE) -> None:
     _bus_arg(parser)
     parser.add_argument(
         "action", nargs="?", choices=("get", "set"), help="get KEY or set KEY VALUE (default: show all)"
     )
-    parser.add_argument("key", nargs="?", help="autoboot, timeout, boot_order, console, password, restrict, ...")
-    parser.add_argument(
-        "value", nargs="?", help="new value (boot_order: space/comma separated; password: '-' reads stdin)"
-    )
+    parser.add_argument("key", nargs="?", help=", ".join(row.name for row in table.on_bus))
+    secrets = " ".join(f"{row.name}: '-' reads stdin;" for row in table.on_bus if row.secret)
+    parser.add_argument("value", nargs="?", help=f"new value (lists: space/comma separated; {secrets.rstrip(';')})")
 
 
 def _show(value: Any) -> str:
@@ -332,18 +332,29 @@ def _show(value: Any) -> str:
     return str(value)
 
 
-def run_settings(args: argparse.Namespace) -> int:
-    from bootd import settings as st
+def settings_shown(view: SettingsView) -> dict[str, object]:
+    """What ``bootd settings`` shows: every setting the bus carries, in table
+    order; a secret as ``(set)`` or ``(none)``."""
+    shown: dict[str, object] = {}
+    for row in view.table.on_bus:
+        if row.secret:
+            shown[row.name] = "(set)" if view.get(f"{row.name}_set") else "(none)"
+        else:
+            shown[row.name] = view.get(row.name)
+    return shown
 
+
+def run_settings(args: argparse.Namespace, table: Table = TABLE) -> int:
     if args.action == "set":
-        if args.key is None or (args.value is None and args.key != "password"):
+        secret = args.key in table and table.row(args.key).secret
+        if args.key is None or (args.value is None and not secret):
             raise InvalidArgument(_("usage: bootd settings set KEY VALUE"))
         value: Any = args.value
-        if args.key == "password":
+        if secret:
             if value in (None, "-"):
                 value = sys.stdin.readline().rstrip("\n")
         else:
-            value = st.validate(args.key, value)
+            value = table.validate(args.key, value)
     elif args.action == "get" and args.key is None:
         raise InvalidArgument(_("usage: bootd settings get KEY"))
 
@@ -351,11 +362,7 @@ def run_settings(args: argparse.Namespace) -> int:
         if args.action == "set":
             await client.set_setting(args.key, value)
         view = await client.get_settings()
-        shown = {k: getattr(view, k) for k in ("autoboot", "timeout", "boot_order", "console", "restrict")}
-        shown["password"] = "(set)" if view.password_set else "(none)"
-        shown["scan_loop_devices"] = view.scan_loop_devices
-        shown["allow_shell"] = view.allow_shell
-        shown["auth_timeout"] = view.auth_timeout
+        shown = settings_shown(view)
         if args.action == "set":
             _out(f"{args.key} = {_show(shown.get(args.key, ''))}")
         elif args.action == "get":
@@ -371,7 +378,7 @@ def run_settings(args: argparse.Namespace) -> int:
             print(_("bootd settings: warning: {problem}").format(problem=problem), file=sys.stderr)
         return 0
 
-    return _with_client(args, work)
+    return _with_client(args, work, table)
 
 
 # -- status -----------------------------------------------------------------------------------------

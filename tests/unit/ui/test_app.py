@@ -17,7 +17,7 @@ from ui.views.common import Glyphs
 from ui.views.console import ConsolePickerView
 from ui.views.editor import EditorView
 from ui.views.menu import MenuRow
-from ui.views.settings import SettingsView
+from ui.views.settings import SecondsInput, SettingsView
 from ui.views.text import ProgressView, PromptView, TextView
 
 
@@ -223,7 +223,7 @@ async def test_settings_saved_through_the_backend() -> None:
     await settle(app)
     view = app.stack[-1]
     assert isinstance(view, SettingsView)
-    view.timeout.set_edit_text("5")
+    view.input("timeout", SecondsInput).edit.set_edit_text("5")
     view.save()
     await settle(app)
     assert ("set_settings", {"timeout": 5}) in b.calls
