@@ -14,6 +14,7 @@ from ..i18n import _
 from ..views.editor import MANUAL, EditFields, EditorView
 from .edit import edited, fields_of, new_option
 from .host import Host
+from .menu import trust_mark
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,4 @@ class EditController:
 
 def trust_text(option: BootOption) -> str:
     """Signed boot's verdict for the editor: ``[TAMPERED] kernel …: BAD signature …``."""
-    if option.trust is Trust.UNCHECKED:
-        return option.trust_reason
-    return f"{option.trust.mark} {option.trust_reason}".strip()
+    return f"{trust_mark(option.trust)} {option.trust_reason}".strip()

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from bootd.model import BootOption, Device, DeviceType
+from bootd.model import BootOption, Device, DeviceType, Trust
 
 from ..i18n import N_, _
 from ..views.menu import MenuRow, RowKind
@@ -108,7 +108,8 @@ def build_rows(
                 group = o.group
                 if group is not None:
                     rows.append(MenuRow(f"grp:{did}:{group}", RowKind.GROUP, f"{group}:", indent=2))
-            text = f"{names[o.id]}  {o.trust.mark}" if o.trust.mark else names[o.id]  # signed boot's verdict
+            mark = trust_mark(o.trust)  # signed boot's verdict
+            text = f"{names[o.id]}  {mark}" if mark else names[o.id]
             indent = 4 if group else 2
             rows.append(MenuRow(f"opt:{o.id}", RowKind.OPTION, text, marked=o.id == candidate, indent=indent))
     if not rows:
@@ -119,3 +120,18 @@ def build_rows(
             continue
         rows.append(MenuRow(f"act:{action}", RowKind.ACTION, _(text)))
     return rows
+
+
+TRUST_MARKS = {
+    Trust.VERIFIED: N_("[verified]"),
+    Trust.UNSIGNED: N_("[unsigned]"),
+    Trust.BAD_SIGNATURE: N_("[bad signature]"),
+    Trust.TAMPERED: N_("[TAMPERED]"),
+    Trust.ERROR: N_("[not checked]"),
+}
+
+
+def trust_mark(trust: Trust) -> str:
+    """The menu's tag for an option's trust state, in the menu's language ('' when unchecked)."""
+    mark = TRUST_MARKS.get(trust)
+    return _(mark) if mark is not None else ""
