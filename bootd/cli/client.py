@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from bootd.cli.i18n import _
 from bootd.errors import AuthenticationRequired, InvalidArgument
-from bootd.model import Transfer
+from bootd.model import Transfer, Trust
 from bootd.settings_table import TABLE, Table
 
 if TYPE_CHECKING:
@@ -139,7 +139,8 @@ def list_lines(options: list[BootOption], titles: dict[str, str], autoboot: str 
             current = opt.device
             out.append(_cut(titles.get(opt.device, opt.device or _("Custom")), width))
         mark = ">" if opt.id == autoboot else ("*" if opt.default else " ")
-        name = f"{opt.name} {opt.trust.mark}" if opt.trust.mark else opt.name
+        tag = trust_mark(opt.trust)
+        name = f"{opt.name} {tag}" if tag else opt.name
         if one_line:
             out.append(f"  {mark} {opt.id:<{idw}}  {name}")
         else:
@@ -148,6 +149,18 @@ def list_lines(options: list[BootOption], titles: dict[str, str], autoboot: str 
         if opt.trust.failed():
             out.append(_cut(f"      {opt.trust_reason}", width))
     return out
+
+
+def trust_mark(trust: Trust) -> str:
+    """``bootd list``'s tag for an option's trust state ('' when unchecked)."""
+    marks = {
+        Trust.VERIFIED: _("[verified]"),
+        Trust.UNSIGNED: _("[unsigned]"),
+        Trust.BAD_SIGNATURE: _("[bad signature]"),
+        Trust.TAMPERED: _("[TAMPERED]"),
+        Trust.ERROR: _("[not checked]"),
+    }
+    return marks.get(trust, "")
 
 
 def _state_line(state: DaemonState) -> str:
