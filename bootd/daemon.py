@@ -158,6 +158,9 @@ class Daemon:
             await self.boots.run(BootRequest(option, console=self.settings.console or None))
         except Cancelled:
             return BootOutcome.CANCELLED
+        except SignatureRefused:
+            self.trust.recheck(option.id)  # the files may have changed since their verdict
+            return BootOutcome.FAILED
         except BootdError:
             return BootOutcome.FAILED
         return BootOutcome.BOOTED
@@ -176,7 +179,13 @@ class Daemon:
             self.events.status(Severity.ERROR, message)
             raise SignatureRefused(message)
         self.cancel_autoboot()
-        await self.boots.run(BootRequest(opt, console=console or self.settings.console or None, args=overrides.args))
+        try:
+            await self.boots.run(
+                BootRequest(opt, console=console or self.settings.console or None, args=overrides.args)
+            )
+        except SignatureRefused:
+            self.trust.recheck(opt.id)  # the files may have changed since their verdict
+            raise
 
     async def boot_custom(self, option: BootOption, console: str) -> None:
         opt = replace(option, id=f"custom/{next(self._custom)}")

@@ -117,6 +117,11 @@ class TrustChecker:
         self._checked_policy = policy
         self._queue([o.id for o in self.inventory.options()])
 
+    def recheck(self, option_id: str) -> None:
+        """Check one option again (a boot of it was refused: its files may have changed)."""
+        if self._policy().mode != "off":
+            self._queue([option_id])
+
     def _queue(self, ids: list[str]) -> None:
         if not ids:
             return

@@ -104,5 +104,18 @@ async def test_each_option_shows_its_trust_state_and_enforce_refuses_an_edit(
         assert any(level == "error" and "cannot be edited" in m for level, m in statuses)
         assert not (tmp_path / "state/kexec.log").exists(), "nothing was loaded"
 
+        # changed on the disk after its verdict: the boot is refused, and the verdict follows
+        kernel = tmp_path / "machine/devices/sda1/vmlinuz-6.1"
+        kernel.write_bytes(kernel.read_bytes() + b"\0")
+        with pytest.raises(PermissionDenied, match="kernel /vmlinuz-6.1: BAD signature"):
+            await asyncio.wait_for(client.boot(signed.id), 30)
+        for _ in range(100):
+            now = {o.name: o for o in await client.list_options()}["Signed"]
+            if now.trust is Trust.TAMPERED:
+                break
+            await asyncio.sleep(0.1)
+        assert now.trust is Trust.TAMPERED and "kernel /vmlinuz-6.1: BAD signature" in now.trust_reason
+
+        sign(keys.owner, kernel)  # signed again: it boots
         await asyncio.wait_for(client.boot(signed.id), 30)
         assert (await client.get_state()).state == "booted"
