@@ -184,18 +184,6 @@ class Trust(StrEnum):
     def failed(self) -> bool:
         return self not in (Trust.UNCHECKED, Trust.VERIFIED)
 
-    @property
-    def mark(self) -> str:
-        """How menus tag an option: ``[verified]``, ``[TAMPERED]``; '' when unchecked."""
-        return {
-            Trust.UNCHECKED: "",
-            Trust.VERIFIED: "[verified]",
-            Trust.UNSIGNED: "[unsigned]",
-            Trust.BAD_SIGNATURE: "[bad signature]",
-            Trust.TAMPERED: "[TAMPERED]",
-            Trust.ERROR: "[not checked]",
-        }[self]
-
 
 @dataclass(frozen=True, slots=True)
 class BootOption:
