@@ -13,8 +13,10 @@ people.  Every failure is a :class:`~bootd.errors.DtbError`.
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
 
 import libfdt
 
@@ -36,7 +38,9 @@ from bootd.loader.fdt import (
 )
 from bootd.model import ChosenConsole, Framebuffer
 
-__all__ = ["Patched", "PatchSpec", "Seeds", "check", "diff", "format_value", "patch", "resolve_console", "show"]
+__all__ = [
+    "Patched", "PatchSpec", "Seeds", "byte_order", "check", "diff", "format_value", "patch", "resolve_console", "show",
+]  # fmt: skip
 
 STALE_CHOSEN = frozenset(
     {
@@ -90,6 +94,14 @@ class Seeds:
 
 
 _OPAL_HVC = re.compile(r"hvc(\d+)")
+ByteOrder = Literal["little", "big"]
+BIG_ENDIAN_ARCHES = frozenset({"ppc64", "ppc", "aarch64_be", "armeb", "s390x", "mips", "mips64", "sparc64"})
+"""``uname -m`` values of big-endian kernels."""
+
+
+def byte_order(arch: str) -> ByteOrder:
+    """The byte order of a kernel whose ``uname -m`` is ``arch``."""
+    return "big" if arch in BIG_ENDIAN_ARCHES else "little"
 
 
 @dataclass(frozen=True)
@@ -110,6 +122,9 @@ class PatchSpec:
     """Extra ``/memreserve/`` entries ``(address, size)``."""
     seeds: Seeds | None = None
     """Fresh seeds; a tree that carries seeds cannot be patched without them."""
+    byte_order: ByteOrder = sys.byteorder
+    """The running kernel's byte order, that of the framebuffer's pixels as it
+    draws them (:func:`byte_order` of the platform's architecture)."""
 
 
 @dataclass(frozen=True)
@@ -135,13 +150,22 @@ def _covers(tree: Tree, node: str, fb: Framebuffer) -> bool:
     return False
 
 
-def _offb(tree: Tree, node: str, fb: Framebuffer, notes: list[str]) -> None:
-    """Write what Linux's offb driver reads on an Open Firmware display node."""
+def _offb(tree: Tree, node: str, fb: Framebuffer, byte_order: ByteOrder, notes: list[str]) -> None:
+    """Write what Linux's offb driver reads on an Open Firmware display node.
+
+    ``linux,opened`` and ``linux,boot-display`` make the next kernel bind
+    offb to the node (firmware's ``prom_init`` sets them only on a boot it
+    started itself).  The pixels are in the running kernel's byte order
+    unless the node names one: offb swaps them when ``little-endian`` or
+    ``big-endian`` names the other order than its own, so a node that names
+    neither gets this kernel's, and a named one is kept."""
     tree.set_str(node, "device_type", "display")
     for name, value in (("width", fb.width), ("height", fb.height), ("depth", fb.depth), ("linebytes", fb.stride)):
         tree.set_u32(node, name, value)
-    for flag in ("little-endian", "linux,opened", "linux,boot-display"):
+    for flag in ("linux,opened", "linux,boot-display"):
         tree.set(node, flag, b"")
+    if tree.get(node, "little-endian") is None and tree.get(node, "big-endian") is None:
+        tree.set(node, f"{byte_order}-endian", b"")
     if fb.address >> 32:
         tree.delete(node, "address")
     else:
@@ -294,7 +318,7 @@ def patch(blob: bytes, spec: PatchSpec) -> Patched:
             if node is None:
                 node = _framebuffer_node(tree, fb)
             if node is not None and not _is_simplefb(tree.get(node, "compatible")):
-                _offb(tree, node, fb, notes)
+                _offb(tree, node, fb, spec.byte_order, notes)
                 screen = node
             else:
                 screen = _simplefb(tree, fb, node)

@@ -127,6 +127,9 @@ def test_boot_scan_on_a_sandbox_machine_prints_the_plan(tmp_path: Path) -> None:
     assert lines[0] == "option:      Demo Linux (vda2/bls/demo)"
     assert lines[1].startswith("kexec load:  kexec -l ") and f"--dtb={tmp_path / 'w/boot.dtb'}" in lines[1]
     assert "console:     ttyAMA0:115200n8 -> /pl011@9000000:115200n8" in lines
+    # the framebuffer the tree hands on, as the machine reports it, and its new node
+    fb = "fb0 1024x768, 32 bpp a8r8g8b8, stride 4096, 3145728 bytes at 0x7fc00000 -> /chosen/framebuffer@7fc00000"
+    assert f"framebuffer: {fb}" in lines
     assert '  + /chosen/linux,stdout-path = "/pl011@9000000:115200n8"' in lines
     assert "Loading the kernel" in r.stderr
     assert len((state / "kexec.log").read_text().splitlines()) == 2
