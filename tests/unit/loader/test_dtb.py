@@ -163,6 +163,25 @@ def test_offb_pixels_are_in_the_byte_order_of_the_running_kernel(opal_dtb: bytes
     assert prop(little.blob, VGA, "little-endian") == b"" and prop(little.blob, VGA, "big-endian") is None
 
 
+def test_the_display_handed_on_is_the_only_boot_display(opal_dtb: bytes) -> None:
+    # offb binds the first display node in tree order that is linux,opened and linux,boot-display:
+    # another screen firmware marked, ahead of the one handed on, would take the next kernel's fb0
+    tree = libfdt.Fdt(bytearray(opal_dtb))
+    tree.resize(len(opal_dtb) + 512)
+    other = tree.add_subnode(tree.path_offset("/pciex@600c3c0000000/pci@0"), "vga@1")
+    tree.setprop_str(other, "device_type", "display")
+    tree.setprop(other, "linux,opened", b"")
+    tree.setprop(other, "linux,boot-display", b"")
+    firmware = bytes(tree.as_bytearray())
+    second = "/pciex@600c3c0000000/pci@0/vga@1"
+    out = dtb.patch(firmware, dtb.PatchSpec(seeds=BOOT_SEEDS, console=pick("tty1"), framebuffer=OPAL_FB))
+    valid(out.blob)
+    assert out.framebuffer_node == VGA and prop(out.blob, VGA, "linux,boot-display") == b""
+    assert prop(out.blob, second, "linux,boot-display") is None
+    assert prop(out.blob, second, "linux,opened") == b""  # still a screen firmware opened
+    assert any(n.startswith(f"{second}: no longer linux,boot-display") for n in out.notes), out.notes
+
+
 def test_offb_keeps_the_byte_order_the_display_node_names(opal_dtb: bytes) -> None:
     # firmware said the pixels are big-endian (the menu kernel's offb swapped them): that stays the truth
     tree = libfdt.Fdt(bytearray(opal_dtb) + bytearray(256))
