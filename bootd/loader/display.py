@@ -45,17 +45,19 @@ def offb(tree: Tree, node: str, fb: Framebuffer, byte_order: ByteOrder, notes: l
     unless the node names one: offb swaps them when ``little-endian`` or
     ``big-endian`` names the other order than its own, so a node that names
     neither gets this kernel's, and a named one is kept."""
+    # the next kernel's boot display is the first display node in tree order that
+    # carries both flags: only the one handed on may (firmware marked its own).
+    # No node has the property when no property anywhere has its name.
+    if b"linux,boot-display\0" in tree.fdt.as_bytearray():
+        marked = [off for off in tree.offsets() if off and tree.get_at(off, "linux,boot-display") is not None]
+        for other in [path for path in map(tree.path_of, marked) if path != node]:
+            tree.delete(other, "linux,boot-display")
+            notes.append(f"{other}: no longer linux,boot-display (the framebuffer handed on is {node}'s)")
     tree.set_str(node, "device_type", "display")
     for name, value in (("width", fb.width), ("height", fb.height), ("depth", fb.depth), ("linebytes", fb.stride)):
         tree.set_u32(node, name, value)
     for flag in ("linux,opened", "linux,boot-display"):
         tree.set(node, flag, b"")
-    # the next kernel's boot display is the first display node in tree order that
-    # carries both flags: only the one handed on may (firmware marked its own)
-    marked = [off for off in tree.offsets() if off and tree.get_at(off, "linux,boot-display") is not None]
-    for other in [path for path in map(tree.path_of, marked) if path != node]:
-        tree.delete(other, "linux,boot-display")
-        notes.append(f"{other}: no longer linux,boot-display (the framebuffer handed on is {node}'s)")
     if tree.get(node, "little-endian") is None and tree.get(node, "big-endian") is None:
         tree.set(node, f"{byte_order}-endian", b"")
     if fb.address >> 32:

@@ -5,6 +5,10 @@ kexec-tools on ppc64 ignores ``--append`` and refuses ``--initrd`` next to a
 DTB; bootd writes the command line into ``/chosen/bootargs`` and carries the
 initrd as an extra kernel segment (``bootd.loader.ppc64``).  Stage 2 running
 its ``/init`` at all proves the entry's initrd arrived.
+
+A third case has a screen (``guest.PSERIES_SCREEN``): stage 1's fb0 is offb on
+the display node SLOF set up, bootd finds it with the ``FBIOGET_*`` ioctls and
+hands it on with the console, and stage 2 comes up on the same framebuffer.
 """
 
 from __future__ import annotations
