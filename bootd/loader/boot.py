@@ -38,7 +38,7 @@ from pathlib import Path
 
 from bootd.errors import DtbError, HookError, Unsupported
 from bootd.loader import dtb, hooks, kexec, measure, ppc64, resources, verify
-from bootd.model import BootRequest, ChosenConsole, Device, Framebuffer
+from bootd.model import BootRequest, ChosenConsole, Device, Framebuffer, Transfer
 from bootd.platform import Platform
 
 log = logging.getLogger(__name__)
@@ -75,9 +75,19 @@ class BootPlan:
 class _Progress:
     """One boot's progress never goes back, and no step is announced twice."""
 
-    def __init__(self, progress: Callable[[str, float], None] | None) -> None:
+    def __init__(
+        self,
+        progress: Callable[[str, float], None] | None,
+        downloading: Callable[[str, float, Transfer], None] | None = None,
+    ) -> None:
         self._progress = progress
+        self._downloading = downloading
         self._last: tuple[str, float] | None = None
+
+    def download(self, message: str, fraction: float, report: Transfer) -> None:
+        """A download's report: its step, the boot's fraction, bytes, rate and time left."""
+        if self._downloading is not None:
+            self._downloading(message, max(fraction, self._last[1] if self._last else 0.0), report)
 
     def __call__(self, message: str, fraction: float) -> None:
         if self._last is not None:
@@ -120,6 +130,7 @@ async def boot(
     signed_boot: verify.Policy = verify.OFF,
     warn: Callable[[str], None] | None = None,
     measured_boot: measure.Tpm | None = None,
+    downloading: Callable[[str, float, Transfer], None] | None = None,
 ) -> BootPlan:
     """Boot ``request`` (see the module docstring); returns what was done.
 
@@ -130,9 +141,11 @@ async def boot(
     (:mod:`bootd.loader.verify`); under ``warn`` each failure also goes to
     ``warn``.  Then, with ``measured_boot``, the files are measured into that
     TPM (:mod:`bootd.loader.measure`).  ``starting`` is called right before the loaded kernel is
-    executed: from then on the boot must not be cancelled.
+    executed: from then on the boot must not be cancelled.  ``downloading``
+    gets every report of a download (step, fraction of the boot, and the
+    :class:`~bootd.model.Transfer`: bytes, total, rate, time left).
     """
-    report = _Progress(progress)
+    report = _Progress(progress, downloading)
     option = request.option
     if option.kind != "linux":
         raise Unsupported(f"{option.name}: a {option.kind} entry cannot be booted with kexec")
@@ -153,7 +166,13 @@ async def boot(
         blob_carries_all=blob_carries_all,
     )
     # 2. stage the files and check their signatures
-    staged = await resources.stage(option, devices, work_dir, lambda m, f: report(m, STAGING * f))
+    staged = await resources.stage(
+        option,
+        devices,
+        work_dir,
+        lambda m, f: report(m, STAGING * f),
+        lambda m, f, t: report.download(m, STAGING * f, t),
+    )
     notes: list[str] = list(await verify.apply(platform, signed_boot, request, staged, devices, work_dir, warn))
     if measured_boot is not None:
         notes.extend(await measure.apply(platform, measured_boot, request, staged, devices, work_dir))

@@ -10,13 +10,24 @@ choice between the real machine and a sandbox machine is made once, in
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from bootd.platform.block import BlockPlatform
 from bootd.platform.bmc import Bmc
 from bootd.platform.boot import BootPlatform
 from bootd.platform.net import NetPlatform
-from bootd.platform.parse_pool import ParsePool
 from bootd.platform.run import Runner
+
+if TYPE_CHECKING:
+    from bootd.platform.parse_pool import ParsePool
+
+
+def _parse_pool() -> ParsePool:
+    """The pool and the asyncio and multiprocessing it needs are loaded only
+    where a Platform is built (``bootd scan`` of a directory builds none)."""
+    from bootd.platform.parse_pool import ParsePool
+
+    return ParsePool()
 
 
 @dataclass(frozen=True)
@@ -33,9 +44,9 @@ class Platform:
     net: NetPlatform
     bmc: Bmc | None = None
     """The BMC's boot-device override, where the machine has a BMC bootd can reach."""
-    parsers: ParsePool = field(default_factory=ParsePool)
+    parsers: ParsePool = field(default_factory=_parse_pool)
     """Worker processes that parse untrusted media (the same on every machine:
     they only read)."""
 
 
-__all__ = ["BlockPlatform", "BootPlatform", "NetPlatform", "ParsePool", "Platform", "Runner"]
+__all__ = ["BlockPlatform", "BootPlatform", "NetPlatform", "Platform", "Runner"]

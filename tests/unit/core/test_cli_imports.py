@@ -82,10 +82,9 @@ def test_a_sub_commands_help_imports_only_that_command(command: str) -> None:
 def test_scan_of_the_demo_disks_imports_nothing_heavy() -> None:
     names = imported("scan", "--json", *demo_sources())
     assert "bootd.parsers.grub.interpreter" in names  # the scan really ran its parsers
-    # asyncio (and the ssl and socket it loads) is the one left: see below
-    assert [n for n in heavy(names) if n.split(".")[0] not in ("asyncio", "ssl", "socket")] == []
+    assert heavy(names) == []
 
 
-@pytest.mark.xfail(strict=True, reason="bootd.platform imports parse_pool, which imports asyncio at the top")
 def test_scan_of_the_demo_disks_imports_no_asyncio() -> None:
-    assert "asyncio" not in imported("scan", "--json", *demo_sources())
+    names = imported("scan", "--json", *demo_sources())
+    assert "asyncio" not in names and "multiprocessing" not in names
