@@ -1,0 +1,101 @@
+"""Where bootd deliberately does not do what Debian's GRUB does: the one list.
+
+Each entry names the difference, why bootd keeps it, and how the oracle
+accounts for it (``adjust`` rewrites GRUB's record into what bootd gives
+for that reason, so every other field is still compared).  README's GRUB
+section lists the same choices.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+Record = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Choice:
+    name: str
+    why: str
+    applies: Callable[[str], bool]
+    """Whether the choice can matter for a config text."""
+    adjust: Callable[[Record, str], Record] = lambda record, _text: record
+    """GRUB's record as bootd gives it under this choice (config text given)."""
+    extra: Callable[[Record, Collection[str]], bool] = lambda _record, _files: False
+    """Whether a bootd record exists only because of this choice (the case's file names given)."""
+
+
+_UNQUOTED_HEX = re.compile(r"(?<![\\'\"])\\x[0-9A-Fa-f]{2}")
+
+
+def _hex_words(config: str) -> dict[str, str]:
+    """Unquoted words holding ``\\xHH``: upstream GRUB's form → as written."""
+    out: dict[str, str] = {}
+    for line in config.splitlines():
+        for word in line.split():
+            if _UNQUOTED_HEX.search(word) and "'" not in word and '"' not in word:
+                out[re.sub(r"\\(x[0-9A-Fa-f]{2})", r"\1", word)] = word
+    return out
+
+
+def _keep_hex(record: Record, config: str) -> Record:
+    words = _hex_words(config)
+    args = " ".join(words.get(a, a) for a in record["args"].split(" "))
+    return {**record, "args": args}
+
+
+def _no_default(record: Record, _config: str) -> Record:
+    """Debian's GRUB picks its default among the entries it has; with the BLS
+    entries present the default is another one, so it is not compared."""
+    return {k: v for k, v in record.items() if k != "default"}
+
+
+def _bls_entry(record: Record, files: Collection[str]) -> bool:
+    return any(
+        f.lstrip("/").startswith(("loader/entries/", "boot/loader/entries/")) and f.endswith(f"/{record['id']}.conf")
+        for f in files
+    )
+
+
+CHOICES: tuple[Choice, ...] = (
+    Choice(
+        name="unquoted \\xHH keeps its backslash",
+        why=(
+            "Upstream GRUB reads an unquoted backslash as escaping the next character, so "
+            "LABEL=CentOS\\x207\\x20x86_64 reaches the kernel as LABEL=CentOSx207x20x86_64.  "
+            "Fedora's and RHEL's install media write exactly that, unquoted, and boot with "
+            "their own GRUB, which passes \\x20 through for the kernel and dracut to decode; "
+            "bootd boots those media, so it keeps \\xHH as written."
+        ),
+        applies=lambda text: bool(_UNQUOTED_HEX.search(text)),
+        adjust=_keep_hex,
+    ),
+    Choice(
+        name="blscfg runs as Fedora's GRUB runs it",
+        why=(
+            "blscfg is a command of Fedora's and RHEL's GRUB (it turns /loader/entries/*.conf "
+            "into menu entries); Debian's GRUB has no such command and shows none of them.  "
+            "bootd reads those configs as their own GRUB does: the BLS entries are compared "
+            "with the blscfg unit tests, the rest of the menu with Debian's GRUB."
+        ),
+        applies=lambda text: "blscfg" in text,
+        adjust=_no_default,
+        extra=_bls_entry,
+    ),
+)
+
+
+def adjusted(record: Record, config: str, choices: Mapping[str, Choice] | None = None) -> Record:
+    for choice in CHOICES if choices is None else choices.values():
+        if choice.applies(config):
+            record = choice.adjust(record, config)
+    return record
+
+
+def bootd_side(records: Sequence[Record], config: str, files: Collection[str]) -> list[Record]:
+    """bootd's records without those only a deliberate choice makes."""
+    active = [c for c in CHOICES if c.applies(config)]
+    return [r for r in records if not any(c.extra(r, files) for c in active)]
