@@ -24,8 +24,8 @@ class Choice:
     """Whether the choice can matter for a config text."""
     adjust: Callable[[Record, str], Record] = lambda record, _text: record
     """GRUB's record as bootd gives it under this choice (config text given)."""
-    extra: Callable[[Record, Collection[str]], bool] = lambda _record, _files: False
-    """Whether a bootd record exists only because of this choice (the case's file names given)."""
+    extra: Callable[[Record, Collection[str], str], bool] = lambda _record, _files, _config: False
+    """Whether a bootd record exists only because of this choice (the case's file names and config given)."""
 
 
 _UNQUOTED_HEX = re.compile(r"(?<![\\'\"])\\x[0-9A-Fa-f]{2}")
@@ -47,13 +47,38 @@ def _keep_hex(record: Record, config: str) -> Record:
     return {**record, "args": args}
 
 
+def _submenus_with_hiddenentry(config: str) -> set[str]:
+    """Titles of top-level submenus whose body uses ``hiddenentry``."""
+    found: set[str] = set()
+    depth = 0
+    title: str | None = None
+    body: list[str] = []
+    for line in config.splitlines():
+        if depth == 0:
+            m = re.match(r"\s*submenu\s+(['\"])(.*?)\1", line)
+            title, body = (m.group(2), []) if m else (None, [])
+        if title is not None:
+            body.append(line)
+        depth += line.count("{") - line.count("}")
+        if depth <= 0:
+            depth = 0
+            if title is not None and any(re.match(r"\s*hiddenentry\b", b) for b in body):
+                found.add(title)
+            title = None
+    return found
+
+
+def _inside_hiddenentry_submenu(record: Record, _files: Collection[str], config: str) -> bool:
+    return len(record["titles"]) > 1 and record["titles"][0] in _submenus_with_hiddenentry(config)
+
+
 def _no_default(record: Record, _config: str) -> Record:
     """Debian's GRUB picks its default among the entries it has; with the BLS
     entries present the default is another one, so it is not compared."""
     return {k: v for k, v in record.items() if k != "default"}
 
 
-def _bls_entry(record: Record, files: Collection[str]) -> bool:
+def _bls_entry(record: Record, files: Collection[str], _config: str) -> bool:
     return any(
         f.lstrip("/").startswith(("loader/entries/", "boot/loader/entries/")) and f.endswith(f"/{record['id']}.conf")
         for f in files
@@ -85,6 +110,18 @@ CHOICES: tuple[Choice, ...] = (
         adjust=_no_default,
         extra=_bls_entry,
     ),
+    Choice(
+        name="hiddenentry (GRUB 2.12) is read",
+        why=(
+            "hiddenentry came with GRUB 2.12; Debian 12's GRUB 2.06 does not know the word, "
+            "so the whole statement holding one (NixOS install media put them in a submenu) "
+            "is a syntax error there and the submenu disappears.  The media boot with their "
+            "own GRUB 2.12, so bootd reads hiddenentry (and leaves those entries out of the "
+            "menu as 2.12 does); the entries of such submenus are not compared."
+        ),
+        applies=lambda text: re.search(r"^\s*hiddenentry\b", text, re.M) is not None,
+        extra=_inside_hiddenentry_submenu,
+    ),
 )
 
 
@@ -98,4 +135,4 @@ def adjusted(record: Record, config: str, choices: Mapping[str, Choice] | None =
 def bootd_side(records: Sequence[Record], config: str, files: Collection[str]) -> list[Record]:
     """bootd's records without those only a deliberate choice makes."""
     active = [c for c in CHOICES if c.applies(config)]
-    return [r for r in records if not any(c.extra(r, files) for c in active)]
+    return [r for r in records if not any(c.extra(r, files, config) for c in active)]

@@ -243,7 +243,9 @@ def _run(ws: Workspace, text: str) -> str:
     if pid == 0:  # child
         try:
             os.environ.clear()
-            os.environ.update({"PATH": "/usr/bin:/bin", "TERM": "vt100", "LANG": "C"})
+            # The SDL video built into grub-emu must fail (gfxterm would take the console
+            # away, drawing ASCII art): a video driver that does not exist.
+            os.environ.update({"PATH": "/usr/bin:/bin", "TERM": "vt100", "LANG": "C", "SDL_VIDEODRIVER": "none"})
             os.chdir(ws.dir)
             os.execvp(argv[0], argv)
         finally:
