@@ -49,7 +49,49 @@ def load(path: Path) -> dict[str, Any]:
 NOT_RUN: set[str] = set()
 
 
+PROBE_DISK = {"id": "disk", "fs_uuid": "0c8a5f32-1d4e-4b6a-9f7e-2a3b4c5d6e7f", "label": "bootfs"}
+PROBE_DATA = {"id": "data", "fs_uuid": "7d2e9c41-5b3a-4e8f-a1c6-3f4e5d6c7b8a", "label": "DATA"}
+
+
+def grubenv_block(text: str) -> str:
+    """A GRUB environment block (1024 bytes) holding ``text``'s lines."""
+    head = "# GRUB Environment Block\n" + text
+    return head + "#" * (1024 - len(head.encode()))
+
+
+def probe_case(cfg: Path) -> dict[str, Any]:
+    """A hand-written probe: its config on a disk with two kernels, initrds and a
+    device tree, and a second disk (label DATA) with its own kernel."""
+    files = {
+        "boot/grub/grub.cfg": cfg.read_text(),
+        "boot/vmlinuz-1": "kernel 1",
+        "boot/vmlinuz-2": "kernel 2",
+        "boot/initrd-1": "initrd 1",
+        "boot/initrd-2": "initrd 2",
+        "boot/ucode.img": "ucode",
+        "boot/empty": "",
+        "boot/dtb/board.dtb": "dtb",
+    }
+    env = cfg.with_suffix(".grubenv")
+    if env.exists():
+        files["boot/grub/grubenv"] = grubenv_block(env.read_text())
+    extra = cfg.with_suffix(".extra")
+    if extra.exists():
+        files["boot/grub/extra.cfg"] = extra.read_text()
+    data = {"vmlinuz-data": "data kernel", "initrd-data": "data initrd", "marker": ""}
+    first = cfg.read_text().splitlines()[0].lstrip("# ")
+    return {
+        "provenance": f"hand-written probe: {first}",
+        "config": "/boot/grub/grub.cfg",
+        "device": PROBE_DISK,
+        "files": files,
+        "other_devices": [{**PROBE_DATA, "files": data}],
+    }
+
+
 def all_cases() -> Iterator[Case]:
+    for cfg in sorted((ORACLE_CORPUS / "probes").glob("*.cfg")):
+        yield Case(f"probes/{cfg.stem}", probe_case(cfg))
     for path in sorted(ORACLE_CORPUS.glob("*/*.json")):
         yield Case(f"{path.parent.name}/{path.stem}", load(path))
     for path in sorted((CORPUS / "grub").glob("*.json")):

@@ -9,7 +9,7 @@ section lists the same choices.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,8 +22,8 @@ class Choice:
     why: str
     applies: Callable[[str], bool]
     """Whether the choice can matter for a config text."""
-    adjust: Callable[[Record, str], Record] = lambda record, _text: record
-    """GRUB's record as bootd gives it under this choice (config text given)."""
+    adjust: Callable[[Record, str, Sequence[str]], Record] = lambda record, _text, _devices: record
+    """GRUB's record as bootd gives it under this choice (config text and device ids given)."""
     extra: Callable[[Record, Collection[str], str], bool] = lambda _record, _files, _config: False
     """Whether a bootd record exists only because of this choice (the case's file names and config given)."""
 
@@ -41,10 +41,25 @@ def _hex_words(config: str) -> dict[str, str]:
     return out
 
 
-def _keep_hex(record: Record, config: str) -> Record:
+def _keep_hex(record: Record, config: str, _devices: Sequence[str]) -> Record:
     words = _hex_words(config)
     args = " ".join(words.get(a, a) for a in record["args"].split(" "))
     return {**record, "args": args}
+
+
+_OTHER_FIRMWARE_DISK = re.compile(r"\bhd[1-9][0-9]*\b")
+
+
+def _on_scanned_disk(record: Record, _config: str, devices: Sequence[str]) -> Record:
+    def here(loc: Any) -> Any:
+        return [devices[0], loc[1]] if loc is not None and loc[0] in devices else loc
+
+    return {
+        **record,
+        "kernel": here(record["kernel"]),
+        "initrds": [here(i) for i in record["initrds"]],
+        "dtb": here(record["dtb"]),
+    }
 
 
 def _submenus_with_hiddenentry(config: str) -> set[str]:
@@ -72,7 +87,7 @@ def _inside_hiddenentry_submenu(record: Record, _files: Collection[str], config:
     return len(record["titles"]) > 1 and record["titles"][0] in _submenus_with_hiddenentry(config)
 
 
-def _no_default(record: Record, _config: str) -> Record:
+def _no_default(record: Record, _config: str, _devices: Sequence[str]) -> Record:
     """Debian's GRUB picks its default among the entries it has; with the BLS
     entries present the default is another one, so it is not compared."""
     return {k: v for k, v in record.items() if k != "default"}
@@ -111,6 +126,20 @@ CHOICES: tuple[Choice, ...] = (
         extra=_bls_entry,
     ),
     Choice(
+        name="a firmware disk name means the disk being scanned",
+        why=(
+            "GRUB numbers disks (hd0, hd1,gpt2 ...) in the order the firmware lists them, "
+            "which bootd cannot know, and a config written on one machine uses the names "
+            "of that machine; bootd reads any such name as the disk the config is on, and "
+            "finds other disks only by UUID, label or file (search).  A config naming hd1 "
+            "directly gets that disk in GRUB here, the scanned disk in bootd."
+        ),
+        # Only where no search could have named the disk (a search's answer is
+        # the real device in both).
+        applies=lambda text: _OTHER_FIRMWARE_DISK.search(text) is not None and not re.search(r"\bsearch", text),
+        adjust=_on_scanned_disk,
+    ),
+    Choice(
         name="hiddenentry (GRUB 2.12) is read",
         why=(
             "hiddenentry came with GRUB 2.12; Debian 12's GRUB 2.06 does not know the word, "
@@ -125,10 +154,10 @@ CHOICES: tuple[Choice, ...] = (
 )
 
 
-def adjusted(record: Record, config: str, choices: Mapping[str, Choice] | None = None) -> Record:
-    for choice in CHOICES if choices is None else choices.values():
+def adjusted(record: Record, config: str, devices: Sequence[str]) -> Record:
+    for choice in CHOICES:
         if choice.applies(config):
-            record = choice.adjust(record, config)
+            record = choice.adjust(record, config, devices)
     return record
 
 

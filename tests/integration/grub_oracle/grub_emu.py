@@ -128,9 +128,6 @@ class OracleResult:
 
 def _argv(moddir: Path, device_map: Path) -> list[str]:
     """The one way grub-emu is started (see the module documentation)."""
-    for mod in moddir.iterdir():
-        if LOADERS.match(mod.name):
-            raise UnsafeRun(f"{mod.name}: a loader module is in the module directory")
     argv = [
         "setpriv",
         f"--reuid={NOBODY}",
@@ -144,9 +141,21 @@ def _argv(moddir: Path, device_map: Path) -> list[str]:
         "-m",
         str(device_map),
     ]
-    if any(a in KEXEC_FLAGS or a.startswith("--kexec") for a in argv):
-        raise UnsafeRun(f"kexec option in {argv}")
+    refuse_unsafe(argv, moddir)
     return argv
+
+
+def refuse_unsafe(argv: Sequence[str], moddir: Path) -> None:
+    """Raise :class:`UnsafeRun` unless grub-emu would run without any kexec
+    option, without a loader module, as nobody and with no_new_privs."""
+    for arg in argv:
+        if arg in KEXEC_FLAGS or arg.startswith("--kexec") or re.fullmatch(r"-[A-Za-z]*X[A-Za-z]*", arg):
+            raise UnsafeRun(f"kexec option {arg!r} in {list(argv)}")
+    for mod in moddir.iterdir():
+        if LOADERS.match(mod.name):
+            raise UnsafeRun(f"{mod.name}: a loader module is in the module directory")
+    if list(argv[:5]) != ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--no-new-privs"]:
+        raise UnsafeRun(f"grub-emu must run as nobody with no_new_privs: {list(argv)}")
 
 
 class Workspace:
