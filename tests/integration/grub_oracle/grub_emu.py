@@ -158,6 +158,16 @@ def refuse_unsafe(argv: Sequence[str], moddir: Path) -> None:
         raise UnsafeRun(f"grub-emu must run as nobody with no_new_privs: {list(argv)}")
 
 
+def _reachable_tmp() -> Path:
+    """A temporary directory nobody can reach (the images must be readable by
+    GRUB running as nobody): the usual one, unless a parent is closed."""
+    base = Path(tempfile.gettempdir()).resolve()
+    for p in (base, *base.parents):
+        if not os.stat(p).st_mode & 0o001:
+            return Path("/tmp")
+    return base
+
+
 class Workspace:
     """Images, device map and module directory for one case (readable by nobody)."""
 
@@ -373,8 +383,7 @@ class Oracle:
 
     @contextlib.contextmanager
     def _workspace(self) -> Iterator[Workspace]:
-        base = Path(os.environ.get("BOOTD_ORACLE_TMP", tempfile.gettempdir()))
-        ws = Workspace(base)
+        ws = Workspace(_reachable_tmp())
         try:
             lines = []
             for n, dev in enumerate(self.devices):

@@ -14,9 +14,9 @@ import pytest
 
 from tests.conftest import is_root
 from tests.integration.grub_oracle import compare, deliberate, grub_emu
-from tests.integration.grub_oracle.cases import Case, all_cases
+from tests.integration.grub_oracle.cases import ORACLE_CORPUS, Case, all_cases
 
-pytestmark = [
+needs_grub = [
     pytest.mark.skipif(not grub_emu.available(), reason="grub-emu is not installed (make apt installs it)"),
     pytest.mark.skipif(not is_root(), reason="the oracle runs GRUB as nobody, which needs root to switch to"),
 ]
@@ -36,6 +36,8 @@ def check(case: Case, tmp_path: Path) -> list[str]:
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+@needs_grub[0]
+@needs_grub[1]
 def test_bootd_loads_what_grub_loads(case: Case, tmp_path: Path) -> None:
     diffs = check(case, tmp_path)
     assert not diffs, "\n".join(diffs)
@@ -43,3 +45,9 @@ def test_bootd_loads_what_grub_loads(case: Case, tmp_path: Path) -> None:
 
 def test_corpus_size() -> None:
     assert len(CASES) >= 60, len(CASES)
+
+
+def test_readme_gives_every_case_a_provenance() -> None:
+    readme = (ORACLE_CORPUS / "README.md").read_text()
+    missing = [c.name for c in CASES if f"| `{c.name}` |" not in readme]
+    assert not missing, f"add these to {ORACLE_CORPUS / 'README.md'}: {missing}"
