@@ -21,6 +21,13 @@ is killed (by its pid).  A sentinel entry appended after the config marks the
 end of the top-level menu; inside a submenu, an index past the end makes GRUB
 boot the submenu's first entry again, which is how the end is recognised.
 
+A menu that ``configfile`` opens (an EFI stub's hand-over, an entry that opens
+a snapshot's config) runs with that file's own ``default`` and ``timeout``, so
+the harness chooses there by keys once GRUB has drawn it (Home, Down N times,
+Enter); the entry chosen is the one the drawing marks with ``*``.  A Down past
+the last entry stays on it, which ends such a menu.  The default of a drawn
+menu is what Enter boots at once.
+
 Safety: grub-emu is started only through :func:`_argv`, which refuses any
 kexec option, runs it as ``nobody`` with no_new_privs and no supplementary
 groups, and refuses to run at all if the module directory holds a loader.
@@ -82,7 +89,12 @@ LOADER_FUNCTIONS = {
 }
 SENTINEL = "@@oracle-end@@"
 ESCAPES = re.compile(rb"\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][0-9A-B]|\x1b[=>]")
-RUN_SECONDS = 5.0
+RUN_SECONDS = 8.0
+ROWS, COLUMNS = 40, 500
+MENU_HEADER = b"GNU GRUB  version"
+KEY_QUIET = 0.25
+MENU_QUIET = 0.7
+HOME, DOWN, ENTER = b"\x01", b"v", b"\r"
 MAX_ENTRIES = 200
 
 
@@ -252,7 +264,9 @@ def wrapper(config: str, firmware: str, cpu: str, default: str | None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _run(ws: Workspace, text: str) -> str:
+def _run(ws: Workspace, text: str, keys: Sequence[bytes] = ()) -> tuple[bool, str]:
+    """Run GRUB once; type ``keys`` (one chunk each time the console has been
+    quiet a moment).  Returns (whether GRUB waits in a menu, the console text)."""
     ws.wrapper.write_text(text)
     ws.wrapper.chmod(0o444)
     argv = _argv(ws.moddir, ws.device_map)
@@ -270,16 +284,29 @@ def _run(ws: Workspace, text: str) -> str:
         finally:
             os._exit(127)
     out = bytearray()
+    waiting = False
     try:
         import fcntl
         import struct
         import termios
 
-        fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 500, 4000, 0, 0))
+        fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", ROWS, COLUMNS, 0, 0))
         deadline = time.monotonic() + RUN_SECONDS
+        last = time.monotonic()
+        pending = list(keys)
+        typed_at = 0
         while time.monotonic() < deadline:
             ready, _, _ = select.select([fd], [], [], 0.05)
+            now = time.monotonic()
             if not ready:
+                quiet = now - last
+                if pending and quiet > KEY_QUIET and MENU_HEADER in out[typed_at:]:
+                    typed_at = len(out)
+                    os.write(fd, pending.pop(0))
+                    last = now
+                elif not pending and quiet > MENU_QUIET and MENU_HEADER in out[typed_at:]:
+                    waiting = True  # a menu waits for a key nobody types
+                    break
                 continue
             try:
                 chunk = os.read(fd, 65536)
@@ -288,7 +315,9 @@ def _run(ws: Workspace, text: str) -> str:
             if not chunk:
                 break
             out += chunk
-            if b"Booting `" in out and (b"Press any key to continue" in out or b"@@END" in out):
+            last = now
+            tail = out[typed_at:]
+            if (b"Booting `" in out or keys) and b"Press any key to continue" in tail or b"@@END" in out:
                 break
         else:
             raise TimeoutError(f"grub-emu did not finish an entry in {RUN_SECONDS}s: {bytes(out[-2000:])!r}")
@@ -297,7 +326,7 @@ def _run(ws: Workspace, text: str) -> str:
             os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
         os.close(fd)
-    return ESCAPES.sub(b"", bytes(out)).replace(b"\r", b"").decode("utf-8", "replace")
+    return waiting, ESCAPES.sub(b"", bytes(out)).replace(b"\r", b"").decode("utf-8", "replace")
 
 
 _DISK = re.compile(r"\(?hd(\d+)(?:,gpt1)?\)?")
@@ -313,11 +342,37 @@ def _where(root: str, arg: str) -> tuple[int | str, str]:
     return (int(m.group(1)) if m else dev), path
 
 
-def parse_output(text: str) -> Loaded | None:
-    """One run's console output as the entry it booted (None: the sentinel)."""
+def menu_opened(text: str, typed: int) -> bool:
+    """Whether, after the ``typed`` key chunks, GRUB drew a new menu that the
+    entry opened (a submenu chosen by key, a configfile menu), rather than
+    redrawing the same menu after an entry that loaded nothing."""
+    before, *drawings = text.split(MENU_HEADER.decode())
+    if len(drawings) <= typed:
+        return False
+    ran = drawings[typed - 1] if typed else before
+    if "@@" in ran:
+        return False
+    if typed == 0:
+        return True
+
+    def plain(d: str) -> str:
+        return re.sub(r"[*]", " ", d.split("@@", 1)[0])
+
+    return plain(drawings[-1]) != plain(drawings[-2])
+
+
+def parse_output(text: str, typed: int = 0) -> Loaded | None:
+    """One run's console output as the entry it booted (None: the sentinel);
+    ``typed``: how many menus were chosen from by keys."""
     titles: list[str] = []
     for m in re.finditer(r"Booting `(.*)'\n", text):
         titles.append(m.group(1))
+    # A menu chosen from by keys: each drawing of a menu marks the highlighted
+    # entry with "*"; the last mark of each drawing is the entry chosen there.
+    for drawing in text.split(MENU_HEADER.decode())[1 : 1 + typed]:
+        marks = re.findall(r"\*([^ \n].*?) {3,}", drawing.split("@@", 1)[0])
+        if marks:
+            titles.append(marks[-1])
     if "@@END" in text and (not titles or titles[-1] == SENTINEL):
         return None
     calls: list[tuple[str, str, str, list[str]]] = []
@@ -395,32 +450,57 @@ class Oracle:
         finally:
             ws.cleanup()
 
-    def _entry(self, ws: Workspace, default: str | None) -> Loaded | None:
+    def _entry(self, ws: Workspace, path: Sequence[int], by_default: int) -> tuple[bool, Loaded | None]:
+        """Boot the entry at ``path``: its first ``by_default`` steps through
+        ``default``, the rest by keys in menus GRUB draws (configfile menus)."""
         self.runs += 1
-        return parse_output(_run(ws, wrapper(self.config, self.firmware, self.cpu, default)))
+        default = ">".join(str(p) for p in path[:by_default]) if by_default else None
+        keys = [HOME + DOWN * p + ENTER for p in path[by_default:]]
+        waiting, text = _run(ws, wrapper(self.config, self.firmware, self.cpu, default), keys)
+        return waiting and menu_opened(text, len(keys)), parse_output(text, len(keys))
 
     def run(self) -> OracleResult:
         with self._workspace() as ws:
             entries: list[Loaded] = []
-            todo: list[tuple[int, ...]] = [(0,)]
+            waiting, top = self._entry(ws, (0,), 1)
+            top_by_keys = waiting and top is not None and "Booting `" not in top.output
+            todo: list[tuple[tuple[int, ...], int]] = [((0,), 0 if top_by_keys else 1)]
             first_of: dict[tuple[int, ...], Loaded] = {}
             while todo and len(entries) < MAX_ENTRIES:
-                path = todo.pop()
-                got = self._entry(ws, ">".join(str(p) for p in path))
+                path, by_default = todo.pop()
+                waiting, got = self._entry(ws, path, by_default)
                 if got is None:  # past the top-level menu
                     continue
                 parent = path[:-1]
                 if path[-1] == 0:
                     first_of[parent] = got
-                elif parent and got.same_entry(first_of[parent]):
+                elif len(path) <= by_default and parent and got.same_entry(first_of[parent]):
                     continue  # past the end of a submenu: GRUB went back to its first entry
-                todo.append((*path[:-1], path[-1] + 1))
-                if len(got.titles) > len(path):  # a submenu: open it
-                    todo.append((*path, 0))
+                elif len(path) > by_default and got.same_entry(first_of[parent]):
+                    continue  # a key past the end of a drawn menu stays on its last entry
+                if len(path) > by_default:
+                    first_of[parent] = got  # the previous sibling, for the test above
+                todo.append(((*path[:-1], path[-1] + 1), by_default))
+                if waiting:  # a menu drawn after this entry (configfile, or a submenu chosen by key)
+                    todo.append(((*path, 0), by_default))
+                    continue
+                if len(got.titles) > len(path):  # a submenu booted through default: open it
+                    todo.append(((*path, 0), by_default + 1))
                     continue
                 entries.append(got)
-            default = self._entry(ws, None)
+            default = self._default(ws, top_by_keys)
         return OracleResult(entries, default, self.runs)
+
+    def _default(self, ws: Workspace, top_by_keys: bool) -> Loaded | None:
+        """What GRUB boots when nobody chooses: each drawn menu's highlighted entry."""
+        keys: list[bytes] = [ENTER] if top_by_keys else []
+        for _ in range(8):
+            self.runs += 1
+            waiting, text = _run(ws, wrapper(self.config, self.firmware, self.cpu, None), keys)
+            if not (waiting and menu_opened(text, len(keys))):
+                return parse_output(text, len(keys))
+            keys.append(ENTER)
+        return None
 
 
 def specs_from_case(case: Mapping[str, Any]) -> list[DeviceSpec]:

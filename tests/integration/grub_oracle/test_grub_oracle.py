@@ -50,4 +50,4 @@ def test_corpus_size() -> None:
 def test_readme_gives_every_case_a_provenance() -> None:
     readme = (ORACLE_CORPUS / "README.md").read_text()
     missing = [c.name for c in CASES if f"| `{c.name}` |" not in readme]
-    assert not missing, f"add these to {ORACLE_CORPUS / 'README.md'}: {missing}"
+    assert not missing, f"add these to tests/data/grub-oracle/README.md: {missing}"
