@@ -394,8 +394,8 @@ def parse_output(text: str, typed: int = 0) -> Loaded | None:
                 elif a.startswith("@@a|"):
                     args.append(a[4:])
                     current = args
-                elif current:  # a value holding a newline
-                    current[-1] += "\n" + a
+                elif current:  # the console wrapped a long line, or a value holds a newline
+                    current[-1] += ("" if len(lines[i - 1]) >= COLUMNS - 1 else "\n") + a
                 i += 1
             calls.append((call.group(1), call.group(2), ch[0] if ch else "", args))
         i += 1
