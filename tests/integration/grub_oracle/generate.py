@@ -3,9 +3,9 @@
 ``python -m tests.integration.grub_oracle.generate`` (as root: a loop device
 and a private mount namespace, see tests/integration/grub/mkconfig.py).
 Each variation is one /etc/default/grub and a set of kernels; the written
-grub.cfg is stored with the /boot files as an oracle case.  UUIDs are replaced
-by fixed ones, so the output depends only on the variation and Debian's
-grub-mkconfig version.
+grub.cfg is stored with the /boot files as an oracle case.  UUIDs (and the
+machine's root device) are replaced by fixed ones, so the output depends only
+on the variation and Debian's grub-mkconfig version.
 """
 
 from __future__ import annotations
@@ -103,6 +103,9 @@ def generate(name: str, spec: dict[str, object]) -> dict[str, object]:
         host_root = subprocess.run(
             ["grub-probe", "--target=fs_uuid", "/"], capture_output=True, text=True, check=False
         ).stdout.strip()
+        host_device = subprocess.run(
+            ["grub-probe", "--target=device", "/"], capture_output=True, text=True, check=False
+        ).stdout.strip()
         if "early" in name:
             (result.boot / "ucode.img").write_bytes(b"u")
         files: dict[str, str] = {}
@@ -112,8 +115,12 @@ def generate(name: str, spec: dict[str, object]) -> dict[str, object]:
                 data = p.read_bytes()
                 text = data.decode("utf-8", "replace") if p.name.endswith((".cfg", "grubenv")) else ""
                 text = text.replace(result.uuid, BOOT_UUID)
+                # The machine's own root filesystem, as grub-mkconfig names it, becomes a fixed one.
                 if host_root:
                     text = text.replace(host_root, ROOT_UUID)
+                if host_device:
+                    text = text.replace(f"root={host_device} ", f"root=UUID={ROOT_UUID} ")
+                    text = text.replace(host_device, ROOT_UUID)  # menu entry ids
                 files[rel] = text
     return {
         "provenance": f"Debian grub-mkconfig ({_version()}) on a /boot with kernels {kernels}",
