@@ -25,7 +25,7 @@ from bootd.errors import BootdError, InvalidArgument, NotFound, Unsupported
 
 if TYPE_CHECKING:
     from bootd.loader.boot import BootPlan
-    from bootd.model import BootOption, Device
+    from bootd.model import BootOption, Device, Framebuffer
     from bootd.platform import Platform
 
 
@@ -142,6 +142,9 @@ def pick(options: list[BootOption], name: str | None) -> BootOption:
 
 
 def plan_json(option: BootOption, plan: BootPlan) -> dict[str, object]:
+    from dataclasses import asdict
+
+    fb = plan.framebuffer
     return {
         "option": option.id,
         "name": option.name,
@@ -155,7 +158,16 @@ def plan_json(option: BootOption, plan: BootPlan) -> dict[str, object]:
         "kexec_exec": list(plan.kexec_exec_argv),
         "notes": list(plan.notes),
         "dtb_changes": list(plan.dtb_changes),
+        "framebuffer": None if fb is None else {**asdict(fb), "node": plan.framebuffer_node},
     }
+
+
+def framebuffer_line(fb: Framebuffer, node: str | None) -> str:
+    """``fb0 800x600, 32 bpp a8r8g8b8, stride 3200, 1920000 bytes at 0x200080000000 -> NODE``."""
+    return (
+        f"{fb.name} {fb.width}x{fb.height}, {fb.depth} bpp {fb.format}, stride {fb.stride}, "
+        f"{fb.size} bytes at 0x{fb.address:x} -> {node}"
+    )
 
 
 def _label(text: str, width: int = 13) -> str:
@@ -178,6 +190,8 @@ def print_plan(option: BootOption, plan: BootPlan, *, as_json: bool) -> None:
     if plan.console is not None:
         where = plan.dt_console_path if plan.dt_console_path is not None else _("kernel command line")
         print(_label(_("console:")) + f"{plan.console.text} -> {where}")
+    if plan.framebuffer is not None:
+        print(_label("framebuffer:") + framebuffer_line(plan.framebuffer, plan.framebuffer_node))
     for note in plan.notes:
         print(_label(_("note:")) + note)
     if plan.dtb_changes:

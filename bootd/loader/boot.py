@@ -61,6 +61,11 @@ class BootPlan:
     notes: tuple[str, ...] = ()
     dtb_changes: tuple[str, ...] = ()
     """Human-readable diff lines of the device-tree patch."""
+    framebuffer: Framebuffer | None = None
+    """The framebuffer the tree hands on, as the platform found it (Linux: the
+    ``FBIOGET_*`` ioctls on ``/dev/fbN``); None when it hands none on."""
+    framebuffer_node: str | None = None
+    """Its node in that tree: the display node offb binds, or a simple-framebuffer."""
 
     @property
     def dt_console_path(self) -> str | None:
@@ -187,6 +192,7 @@ async def boot(
 
     dtb_path: Path | None = None
     changes: list[str] = []
+    handed: tuple[Framebuffer, str] | None = None
     if mode.carries_dtb:
         if source is None:  # the entry's tree was named but came back empty
             raise DtbError(f"{option.name}: there is no device tree to hand on")
@@ -196,6 +202,7 @@ async def boot(
             display_node=display,
             bootargs=cmdline,
             seeds=fresh_seeds(),
+            byte_order=dtb.byte_order(platform.arch),
         )
         if mode.blob_carries_all:
             spec, kernel, ppc_note = await _ppc64_carriers(spec, source, live, kernel, initrd, work_dir)
@@ -203,6 +210,8 @@ async def boot(
         patched = dtb.patch(source, spec)
         console = patched.console
         notes.extend(patched.notes)
+        if fb is not None and patched.framebuffer_node is not None:
+            handed = (fb, patched.framebuffer_node)
         dtb_path = work_dir / PATCHED_DTB
         await asyncio.to_thread(dtb_path.write_bytes, patched.blob)
         changes = dtb.diff(source, patched.blob)
@@ -233,6 +242,7 @@ async def boot(
             dtb_path = work_dir / PATCHED_DTB
             await asyncio.to_thread(dtb_path.write_bytes, blob)
             changes = dtb.diff(source, blob) if source is not None else []
+            handed = None  # the hook's tree says what it hands on
     if mode.blob_carries_all and dtb_path is not None:
         moved = [n for n in ("image", "initrd", "args") if getattr(after, n) != getattr(values, n)]
         if moved:
@@ -273,6 +283,8 @@ async def boot(
         kexec_exec_argv=plan.exec_argv,
         notes=tuple(notes),
         dtb_changes=tuple(changes),
+        framebuffer=handed[0] if handed is not None else None,
+        framebuffer_node=handed[1] if handed is not None else None,
     )
     if execute:
         if starting is not None:
@@ -311,6 +323,7 @@ async def _ppc64_carriers(
             framebuffer=spec.framebuffer,
             display_node=spec.display_node,
             seeds=spec.seeds,
+            byte_order=spec.byte_order,
             bootargs=spec.bootargs,
             initrd=initrd_range,
             reserve=(spare,),
