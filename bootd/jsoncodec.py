@@ -13,7 +13,18 @@ from dataclasses import replace
 from pathlib import PurePosixPath
 from typing import Any
 
-from bootd.model import BootOption, Device, DeviceType, Diagnostic, ParseResult, Resource, Severity, Source, Trust
+from bootd.model import (
+    MAX_AWAITS,
+    BootOption,
+    Device,
+    DeviceType,
+    Diagnostic,
+    ParseResult,
+    Resource,
+    Severity,
+    Source,
+    Trust,
+)
 
 JSON = dict[str, Any]
 
@@ -186,6 +197,7 @@ def result_to_json(result: ParseResult, *, max_bytes: int | None = None) -> JSON
         "diagnostics": diagnostics,
         "timeout": result.timeout,
         "supersedes": [str(s) for s in result.supersedes],
+        "awaits": list(result.awaits),
     }
 
 
@@ -210,4 +222,5 @@ def result_from_json(data: JSON) -> ParseResult:
         diagnostics=tuple(diagnostic_from_json(d) for d in data.get("diagnostics", [])),
         timeout=float(timeout) if timeout is not None else None,
         supersedes=tuple(Source(s) for s in data.get("supersedes", [])),
+        awaits=tuple(str(a) for a in data.get("awaits", []))[:MAX_AWAITS],
     )

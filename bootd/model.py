@@ -238,6 +238,10 @@ class Diagnostic:
         return f"{self.severity}: {where}{self.message}"
 
 
+MAX_AWAITS = 16
+"""At most this many devices one device's configs wait for (:attr:`ParseResult.awaits`)."""
+
+
 @dataclass(frozen=True, slots=True)
 class ParseResult:
     """What parsing one device gives: options in menu order and diagnostics."""
@@ -249,6 +253,10 @@ class ParseResult:
     supersedes: tuple[Source, ...] = ()
     """Formats whose options this result already contains (GRUB ``blscfg``
     lists the BLS entries; the BLS parser's copy is then dropped)."""
+    awaits: tuple[str, ...] = ()
+    """Devices its configs searched for and did not find (``uuid=U``,
+    ``label=L``): when one of them appears, the device is read again, as
+    GRUB run then would find it."""
 
 
 class ConsoleKind(StrEnum):

@@ -21,7 +21,7 @@ from bootd.discovery.scanner import PARSE_TIMEOUT, parse_view
 from bootd.discovery.udev import Action, Decision, Step, UuidTracker, backing_devices, interpret, to_device
 from bootd.errors import BootdError
 from bootd.inventory import Inventory
-from bootd.model import Severity
+from bootd.model import Device, Severity
 from bootd.parsers import ParseContext
 from bootd.parsers.view import DirectoryView
 from bootd.platform import Platform
@@ -60,6 +60,8 @@ class Discovery:
         """Devices skipped because another owns their filesystem UUID, with their classification."""
         """Devices skipped because another device carries the same filesystem."""
         self._views: dict[str, DirectoryView] = {}
+        self._awaits: dict[str, tuple[str, ...]] = {}
+        """Per device, the devices its configs searched for and did not find."""
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._lvm_task: asyncio.Task[None] | None = None
         self._lvm_again = False
@@ -231,12 +233,37 @@ class Discovery:
             await self.mounter.unmount(dev.name)
             raise
         self._views[dev.name] = view
+        self._awaits[dev.name] = result.awaits
         self.inventory.add_device(device)
         self.inventory.set_options(device.id, result.options)
         for diag in result.diagnostics:
             if diag.severity is not Severity.INFO:
                 self.status(diag.severity, f"{dev.name}: {diag}")
         log.info("%s: %d boot option(s)", dev.name, len(result.options))
+        for other, wanted in list(self._awaits.items()):
+            if other != dev.name and any(_is(device, w) for w in wanted):
+                self._submit(other, functools.partial(self._reparse, other, dev.name))
+        # what it waits for may have come while it was read (its parse saw only the devices known before)
+        came = [
+            n for n, v in self._views.items() if n not in ctx.others and any(_is(v.device, w) for w in result.awaits)
+        ]
+        if came:
+            self._submit(dev.name, functools.partial(self._reparse, dev.name, came[0]))
+
+    async def _reparse(self, name: str, arrived: str) -> None:
+        """Read ``name`` again: a device its configs searched for (``arrived``)
+        is here now, and GRUB run now would find it."""
+        view = self._views.get(name)
+        if view is None:  # removed meanwhile
+            return
+        others = {k: v for k, v in self._views.items() if k != name}
+        ctx = ParseContext(others=others, arch=self.platform.arch, firmware=self.platform.firmware)
+        result = await parse_view(view, ctx, pool=self.platform.parsers, timeout=self.parse_timeout)
+        if self._views.get(name) is not view:
+            return
+        self._awaits[name] = result.awaits
+        self.inventory.set_options(view.device.id, result.options)
+        log.info("%s: read again now that %s is here: %d boot option(s)", name, arrived, len(result.options))
 
     async def _remove(self, name: str) -> None:
         gone = self._known.get(name)
@@ -262,6 +289,7 @@ class Discovery:
     def _forget_device(self, name: str) -> None:
         self._known.pop(name, None)
         self._views.pop(name, None)
+        self._awaits.pop(name, None)
         self._uuids.release(name)
 
     def _activate_lvm(self) -> None:
@@ -277,3 +305,14 @@ class Discovery:
                     return
 
         self._lvm_task = asyncio.create_task(activate(), name="discovery:lvm")
+
+
+def _is(device: Device, selector: str) -> bool:
+    """Whether ``device`` is the one a ``search`` for ``selector`` wanted
+    (``uuid=U``: case does not matter, as GRUB compares; ``label=L``: exact)."""
+    kind, _, value = selector.partition("=")
+    if kind == "uuid":
+        return device.uuid is not None and device.uuid.lower() == value.lower()
+    if kind == "label":
+        return device.label == value
+    return False

@@ -122,4 +122,5 @@ def parse_device(
             if n:
                 oid = f"{oid}#{n + 1}"
             options.append(replace(opt, id=oid, device=view.device.id, order=len(options)))
-    return ParseResult(options=tuple(options), diagnostics=tuple(diagnostics), timeout=timeout)
+    awaits = tuple(dict.fromkeys(a for _, result in results for a in result.awaits))
+    return ParseResult(options=tuple(options), diagnostics=tuple(diagnostics), timeout=timeout, awaits=awaits)

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
-from bootd.model import BootOption, Diagnostic, ParseResult, Severity, Source
+from bootd.model import MAX_AWAITS, BootOption, Diagnostic, ParseResult, Severity, Source
 from bootd.parsers import ParseContext
 from bootd.parsers._text import note_not_regular
 from bootd.parsers.grub.budget import Meter, metered
@@ -97,6 +97,8 @@ class Outcome:
     echoes: list[list[str]] = field(default_factory=list)
     used_blscfg: bool = False
     steps: int = 0
+    awaits: tuple[str, ...] = ()
+    """``search`` selectors that matched no device (see :attr:`ParseResult.awaits`)."""
 
 
 def candidates(view: DeviceView, diags: list[Diagnostic] | None = None) -> list[PurePosixPath]:
@@ -198,6 +200,7 @@ def interpret(
     outcome.echoes = it.echoes
     outcome.used_blscfg = it.used_blscfg
     outcome.steps = it.steps
+    outcome.awaits = tuple(dict.fromkeys(it.not_found))[:MAX_AWAITS]
     return outcome
 
 
@@ -293,6 +296,7 @@ def _fewer_collections() -> Iterator[None]:
 
 def _parse(view: DeviceView, ctx: ParseContext, limits: Limits) -> ParseResult:
     diagnostics: list[Diagnostic] = []
+    awaits: list[str] = []
     first: Outcome | None = None
     started = time.process_time()
     for config in candidates(view, diagnostics):
@@ -301,12 +305,14 @@ def _parse(view: DeviceView, ctx: ParseContext, limits: Limits) -> ParseResult:
             continue
         outcome = interpret(view, config, ctx, limits=limits)
         diagnostics.extend(outcome.diagnostics)
+        awaits.extend(outcome.awaits)
         if outcome.options:
             return ParseResult(
                 options=tuple(outcome.options),
                 diagnostics=tuple(diagnostics),
                 timeout=outcome.timeout,
                 supersedes=(Source.BLS,) if outcome.used_blscfg else (),
+                awaits=tuple(dict.fromkeys(awaits))[:MAX_AWAITS],
             )
         first = first or outcome
     for path in LEGACY:
@@ -323,7 +329,9 @@ def _parse(view: DeviceView, ctx: ParseContext, limits: Limits) -> ParseResult:
         if options:
             return ParseResult(options=tuple(options), diagnostics=tuple(diagnostics), timeout=timeout)
     supersedes = (Source.BLS,) if first is not None and first.used_blscfg else ()
-    return ParseResult(diagnostics=tuple(diagnostics), supersedes=supersedes)
+    return ParseResult(
+        diagnostics=tuple(diagnostics), supersedes=supersedes, awaits=tuple(dict.fromkeys(awaits))[:MAX_AWAITS]
+    )
 
 
 __all__ = ["Context", "Limits", "Outcome", "candidates", "interpret", "parse", "parse_limited"]

@@ -189,6 +189,40 @@ async def test_uuid_resource_resolves_when_the_other_device_appears(tmp_path: Pa
     assert opt is not None and opt.kernel is not None and opt.kernel.is_unresolved
 
 
+async def test_a_device_is_read_again_when_the_one_its_search_wanted_appears(tmp_path: Path) -> None:
+    """An EFI stub on the ESP (``search.fs_uuid U root; configfile ($root)/...``)
+    whose root partition is discovered after it: GRUB run before the partition
+    is there finds nothing; once it is, the ESP is read again and its entries
+    come from the partition."""
+    machine = tmp_path / "m"
+    machine.mkdir()
+    (machine / "machine.toml").write_text(
+        '[[device]]\nid = "esp"\nfstype = "vfat"\n\n'
+        '[[device]]\nid = "root"\nuuid = "ABCD-1234"\nfstype = "ext4"\nplug_after = 0.3\n'
+    )
+    stub = machine / "devices" / "esp" / "EFI" / "debian" / "grub.cfg"
+    stub.parent.mkdir(parents=True)
+    stub.write_text("search.fs_uuid abcd-1234 root\nset prefix=($root)/boot/grub\nconfigfile $prefix/grub.cfg\n")
+    real = machine / "devices" / "root" / "boot" / "grub" / "grub.cfg"
+    real.parent.mkdir(parents=True)
+    real.write_text("menuentry 'Debian' { linux /boot/vmlinuz root=/dev/sda2; initrd /boot/initrd.img }\n")
+    platform = sandbox_block_platform(machine, tmp_path / "state")
+    inv = Inventory()
+    disc = Discovery(platform, inv, mount_root=tmp_path / "mnt")
+    await disc.start()
+    try:
+        esp_options = []
+        deadline = asyncio.get_running_loop().time() + 20  # parse workers start slowly on a loaded machine
+        while not esp_options and asyncio.get_running_loop().time() < deadline:
+            esp_options = [o for o in inv.options() if o.device == "esp"]
+            await asyncio.sleep(0.02)
+        assert [o.name for o in esp_options] == ["Debian"], inv.options()
+        kernel = esp_options[0].kernel
+        assert kernel is not None and kernel.device == "root" and str(kernel.path) == "/boot/vmlinuz"
+    finally:
+        await disc.stop()
+
+
 def test_watch_sandbox_json(tmp_path: Path) -> None:
     machine = make_machine(tmp_path / "m")
     events = []
