@@ -26,6 +26,7 @@ service, the client and the menu each take the table they serve.
 
 from __future__ import annotations
 
+import logging
 import textwrap
 import typing
 from collections.abc import Callable, Iterator, Mapping
@@ -37,10 +38,14 @@ from typing import Any, TypeVar
 from bootd.errors import ConfigError
 from bootd.model import DeviceType
 
+log = logging.getLogger(__name__)
+
 T = TypeVar("T")
 Validator = Callable[[str, Any], Any]
-NvramValues = dict[str, str | list[str]]
-"""Settings read from Petitboot's NVRAM keys, still to validate (a list for a list-valued key)."""
+NvramTable = dict[str, Any]
+NvramValues = dict[str, str | list[str] | NvramTable]
+"""Settings read from Petitboot's NVRAM keys, still to validate (a list for a
+list-valued key; ``network``: a ``[network]`` table, see :func:`nvram_network`)."""
 
 RESTRICT_VALUES = ("changes", "all")
 SIGNED_BOOT_VALUES = ("off", "warn", "enforce")
@@ -81,6 +86,8 @@ class Setting:
     """The NVRAM value is a space-separated list."""
     nvram_empty: bool = False
     """An empty NVRAM value counts (and is validated) instead of being ignored."""
+    nvram_old: str = ""
+    """An older Petitboot's key for the same setting, read when ``nvram`` is absent."""
     dbus: str = ""
     """The ``org.bootd.Settings1`` property ('' = the files only)."""
     secret: bool = False
@@ -187,6 +194,31 @@ def one_of(*values: str) -> Callable[[str, Any], str]:
     return check
 
 
+LANGUAGE_MAX = 32
+
+
+def check_language(key: str, v: Any) -> str:
+    """A gettext language code (``de``, ``zh_CN``; "" = the environment's).
+    An encoding or modifier (Petitboot stores ``en_US.utf8``) is dropped."""
+    v = check_text(key, v).strip()
+    code = v.split(".", 1)[0].split("@", 1)[0]
+    lang, sep, country = code.partition("_")
+    ok = (
+        code == ""
+        or code == "C"
+        or (
+            2 <= len(lang) <= 3
+            and lang.isascii()
+            and lang.isalpha()
+            and lang.islower()
+            and (not sep or (len(country) == 2 and country.isascii() and country.isalpha() and country.isupper()))
+        )
+    )
+    if not ok or len(v) > LANGUAGE_MAX:
+        raise ConfigError(f"{key} must be a language code like de or zh_CN, not {v!r}")
+    return str(code)
+
+
 def check_abspath(key: str, v: Any) -> str:
     v = check_text(key, v)
     if not v.startswith("/"):
@@ -242,6 +274,7 @@ class Settings:
         Only entries their own configuration marks default are candidates; the first
         selector that matches one wins; defaults no selector matches never autoboot.""",
         nvram="petitboot,bootdevs",
+        nvram_old="petitboot,bootdev",
         nvram_list=True,
         dbus="BootOrder",
         widget=Widget.ORDER,
@@ -259,6 +292,7 @@ class Settings:
         Console the next kernel should use when nobody chooses one (hvc0, ttyS0,
         ttyS0,115200n8, tty1, or a device-tree path); "" keeps the entry's own.""",
         nvram="petitboot,console",
+        nvram_old="petitboot,tty",
         dbus="Console",
         widget=Widget.CONSOLE,
         label="Console",
@@ -340,6 +374,16 @@ class Settings:
         Measured boot: extend the TPM's PCRs (tpm2-tools, /dev/tpmrm0 unless
         TPM2TOOLS_TCTI says otherwise) with what is about to run, before kexec.""",
     )
+    language: str = setting(
+        "",
+        check_language,
+        """\
+        The menu's language (a gettext code: de, zh_CN, en); "" = the environment's
+        (LANGUAGE, LC_ALL, LC_MESSAGES, LANG).  The l key still changes it for one
+        console until that menu exits; the bootd commands follow the environment.""",
+        nvram="petitboot,language",
+        dbus="Language",
+    )
 
 
 class Table:
@@ -411,11 +455,82 @@ class Table:
         """The settings Petitboot's NVRAM keys in ``raw`` give (values still to validate)."""
         out: NvramValues = {}
         for s in self.rows:
-            if not s.nvram or s.nvram not in raw or not (raw[s.nvram] or s.nvram_empty):
+            key = s.nvram if s.nvram in raw else s.nvram_old
+            if not key or key not in raw or not (raw[key] or s.nvram_empty):
                 continue
-            out[s.name] = raw[s.nvram].split() if s.nvram_list else raw[s.nvram]
+            out[s.name] = raw[key].split() if s.nvram_list else raw[key]
+        network = nvram_network(raw)
+        if network:
+            out["network"] = network
         return out
 
 
 TABLE = Table(Settings)
 """The built-in settings."""
+
+
+# -- Petitboot's NVRAM keys ---------------------------------------------------------
+PETITBOOT_NVRAM: tuple[tuple[str, str, str], ...] = (
+    ("auto-boot?", "autoboot", ""),
+    ("petitboot,timeout", "timeout", ""),
+    ("petitboot,bootdevs", "boot_order", "space-separated; uuid:, mac: and device types"),
+    ("petitboot,bootdev", "boot_order", "an older Petitboot's single boot device; read when bootdevs is absent"),
+    ("petitboot,console", "console", ""),
+    ("petitboot,tty", "console", "an older Petitboot's name for console; read when console is absent"),
+    ("petitboot,language", "language", "the encoding is dropped: en_US.utf8 reads as en_US"),
+    (
+        "petitboot,network",
+        "[network]",
+        "MAC,dhcp / MAC,static,ADDRESS/PREFIX[,GATEWAY] / MAC,ignore entries become "
+        '[network.interface."MAC"] tables; a dns,SERVER,... entry becomes nameservers',
+    ),
+    ("petitboot,http_proxy", "[network] proxy", ""),
+    ("petitboot,https_proxy", "[network] https_proxy", ""),
+    ("petitboot,debug?", "", "not used: the daemon's log level is its --verbose option and the journal's"),
+    ("petitboot,write?", "", "not used: bootd mounts every device read-only and never writes to one"),
+    ("petitboot,snapshots?", "", "not used: it only matters when a device may be written (see write?)"),
+)
+"""Every NVRAM key Petitboot defines: (key, what bootd reads it as, note); an
+empty second field means bootd has no use for it (the README shows this table)."""
+
+_MAC_LEN = len("00:00:00:00:00:00")
+
+
+def _nvram_interface(entry: str) -> tuple[str, dict[str, str]] | None:
+    parts = entry.split(",")
+    mac = parts[0].lower()
+    if len(mac) != _MAC_LEN or any(c not in "0123456789abcdef:" for c in mac) or mac.count(":") != 5:
+        return None
+    method = parts[1] if len(parts) > 1 else ""
+    if method in ("", "ignore"):
+        return mac, {"method": "ignore"}
+    if method == "dhcp":
+        return mac, {"method": "dhcp"}
+    if method == "static" and len(parts) > 2 and parts[2]:
+        out = {"method": "static", "address": parts[2]}
+        if len(parts) > 3 and parts[3]:
+            out["gateway"] = parts[3]
+        return mac, out
+    return None
+
+
+def nvram_network(raw: Mapping[str, str]) -> NvramTable:
+    """The ``[network]`` table Petitboot's network keys in ``raw`` give (values
+    still to validate; an entry that cannot be read is left out, logged)."""
+    out: NvramTable = {}
+    interfaces: dict[str, dict[str, str]] = {}
+    for entry in raw.get("petitboot,network", "").split():
+        if entry.startswith("dns,"):
+            out["nameservers"] = [d for d in entry.split(",")[1:] if d]
+            continue
+        parsed = _nvram_interface(entry)
+        if parsed is None:
+            log.warning("NVRAM petitboot,network: cannot read %r; ignoring it", entry)
+            continue
+        interfaces[parsed[0]] = parsed[1]
+    if interfaces:
+        out["interface"] = interfaces
+    for key, name in (("petitboot,http_proxy", "proxy"), ("petitboot,https_proxy", "https_proxy")):
+        if raw.get(key):
+            out[name] = raw[key]
+    return out

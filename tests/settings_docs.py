@@ -14,7 +14,7 @@ import typing
 from pathlib import Path
 
 from bootd.dbus import names, schema
-from bootd.settings_table import TABLE, Table
+from bootd.settings_table import PETITBOOT_NVRAM, TABLE, Table
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "config/bootd.toml"
@@ -48,6 +48,17 @@ def markdown_table(table: Table = TABLE) -> str:
             f"| `{s.name}` | {kind} | `{toml_value(s.default)}` | {f'`{s.nvram}`' if s.nvram else ''} "
             f"| {prop} | {s.label if s.widget else ''} | {text} |"
         )
+    lines += [
+        "",
+        "Every NVRAM key Petitboot defines, and what bootd reads it as (`bootd settings show --origin` "
+        "names the layer each value came from: `default`, a file, `NVRAM` or the protection record):",
+        "",
+        "| Petitboot NVRAM key | bootd setting | note |",
+        "|---|---|---|",
+    ]
+    for key, target, note in PETITBOOT_NVRAM:
+        shown = f"`{target}`" if target else "(none)"
+        lines.append(f"| `{key}` | {shown} | {note} |")
     return "\n".join(lines) + "\n"
 
 
@@ -66,6 +77,8 @@ DOCUMENTED_TRAILER = """\
 # bring_up = true           # bring interfaces up (false: use only those already up)
 # dns = false               # write a lease's DNS servers to /etc/resolv.conf
 # proxy = ""                # HTTP(S) proxy for downloads ("" = from the environment)
+# https_proxy = ""          # the proxy for https:// downloads when it differs ("" = proxy)
+# nameservers = []          # DNS servers of a static interface that lists none
 # timeout = 30              # seconds without progress before a config download gives up
 # lease_reports = "direct"  # "dbus": udhcpc's lease script reports through `bootd event` (Manager1.Event)
 # method = "dhcp"           # dhcp | static | ignore, for interfaces not listed below

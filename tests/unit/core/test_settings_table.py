@@ -33,10 +33,12 @@ def test_what_settings1_carries_is_what_it_always_carried() -> None:
         "scan_loop_devices": ("ScanLoopDevices", "b"),
         "allow_shell": ("AllowShell", "b"),
         "auth_timeout": ("AuthTimeout", "u"),
+        "language": ("Language", "s"),
     }
     props = {p.name: (p.sig, p.access) for p in schema.SETTINGS.properties}
     assert props["Password"] == ("s", "write") and props["PasswordSet"] == ("b", "read")
     assert props["Problems"] == ("as", "read")
+    assert props["Origins"] == ("a{ss}", "read")
 
 
 def test_the_nvram_keys_are_petitboots() -> None:
@@ -45,6 +47,7 @@ def test_the_nvram_keys_are_petitboots() -> None:
         "petitboot,timeout": "timeout",
         "petitboot,bootdevs": "boot_order",
         "petitboot,console": "console",
+        "petitboot,language": "language",
     }
     assert TABLE.nvram_values({"petitboot,console": "", "petitboot,timeout": ""}) == {"timeout": ""}
 
