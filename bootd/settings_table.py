@@ -204,7 +204,7 @@ def check_language(key: str, v: Any) -> str:
     code = v.split(".", 1)[0].split("@", 1)[0]
     lang, sep, country = code.partition("_")
     ok = (
-        code == ""
+        v == ""
         or code == "C"
         or (
             2 <= len(lang) <= 3

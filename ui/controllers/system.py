@@ -52,7 +52,7 @@ class SystemController:
         self.app.push(TextView("System information", lines))
 
     async def show_settings(self) -> None:
-        self.app.settings = await self.app.backend.get_settings()
+        self.app.use_settings(await self.app.backend.get_settings())
         self.app.push(SettingsView(self.app.settings, self.app.consoles, self.save_settings, self.app.back))
 
     def save_settings(self, changes: dict[str, object]) -> None:
@@ -63,7 +63,7 @@ class SystemController:
 
         async def save() -> None:
             await self.app.backend.set_settings(changes)
-            self.app.settings = await self.app.backend.get_settings()
+            self.app.use_settings(await self.app.backend.get_settings())
             self.app.back()
             self.app.status(_("Settings saved"))
             self.app.refresh_menu()

@@ -195,3 +195,12 @@ def test_nvram_keys() -> None:
     assert s.boot_order == ("uuid:1234-abcd", "network", "optical", "any")
     assert s.console == "/ibm,opal/consoles/serial@0"
     assert settings.parse_nvram("") == {}
+
+
+def test_language_is_a_gettext_code_and_petitboots_encoding_is_dropped() -> None:
+    assert settings.validate("language", "de") == "de"
+    assert settings.validate("language", "en_US.utf8") == "en_US"
+    assert settings.validate("language", "") == ""
+    for bad in ("German", "de-DE", "../../etc", "de_de", ".utf8"):
+        with pytest.raises(ConfigError, match="language must be a language code"):
+            settings.validate("language", bad)
