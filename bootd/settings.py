@@ -94,13 +94,17 @@ def merge(
     gets the name of the layer each setting came from (:data:`DEFAULT_ORIGIN`
     for a default; ``network.KEY`` for the keys of ``[network]`` tables)."""
     values: dict[str, Any] = {}
+    tables: dict[str, dict[str, Any]] = {}
     if origins is not None:
         origins.update(dict.fromkeys(table.keys, DEFAULT_ORIGIN))
     for layer in layers:
         for key, raw in layer.values.items():
             if key in TABLES:
-                if origins is not None and isinstance(raw, Mapping):
-                    origins.update(_table_origins(key, raw, layer.name))
+                if isinstance(raw, Mapping):
+                    merge_table(tables.setdefault(key, {}), raw)
+                    if origins is not None:
+                        origins.update(_table_origins(key, raw, layer.name))
+                        origins[key] = layer.name
                 continue
             try:
                 values[key] = table.validate(key, raw)
@@ -113,7 +117,28 @@ def merge(
                     warn(msg)
                 if problems is not None and key in PROTECTION:
                     problems.append(msg)
+    for key, raw in tables.items():
+        if key in table:
+            try:
+                values[key] = table.validate(key, raw)
+            except ConfigError as e:
+                msg = f"[{key}]: {e}; using the defaults of its part"
+                log.warning("%s", msg)
+                if warn is not None:
+                    warn(msg)
+                if origins is not None:
+                    origins[key] = DEFAULT_ORIGIN
     return replace(table.defaults(), **values)
+
+
+def merge_table(into: dict[str, Any], raw: Mapping[str, Any]) -> None:
+    """A later layer's table over an earlier one's: its keys win, and its
+    ``interface`` tables are added to (and replace) the earlier ones."""
+    for key, value in raw.items():
+        if key == "interface" and isinstance(value, Mapping) and isinstance(into.get(key), dict):
+            into[key].update(value)
+        else:
+            into[key] = dict(value) if key == "interface" and isinstance(value, Mapping) else value
 
 
 DEFAULT_ORIGIN = "default"

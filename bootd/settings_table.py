@@ -26,6 +26,7 @@ service, the client and the menu each take the table they serve.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import textwrap
 import typing
@@ -68,6 +69,8 @@ class Widget(StrEnum):
     """One of the machine's consoles, or none (the entry's own)."""
     SECRET = "secret"
     """A masked field with a Clear button (the password)."""
+    NETWORK = "network"
+    """A button that opens the network settings screen (:class:`NetworkConfig`)."""
 
 
 @dataclass(frozen=True)
@@ -107,10 +110,28 @@ class Setting:
     def signature(self) -> str:
         """The D-Bus signature of the value."""
         origin = typing.get_origin(self.type) or self.type
-        sig = {bool: "b", int: "u", str: "s", tuple: "as"}.get(origin)
-        if sig is None:
+        sig = {bool: "b", int: "u", str: "s", tuple: "as"}.get(origin) or getattr(origin, "DBUS_SIGNATURE", None)
+        if not isinstance(sig, str):
             raise TypeError(f"setting {self.name}: no D-Bus signature for {self.type!r}")
         return sig
+
+    @property
+    def structured(self) -> bool:
+        """A value of several parts (a TOML table of its own, a D-Bus struct)."""
+        return hasattr(self.type, "DBUS_SIGNATURE")
+
+    def to_bus(self, value: Any) -> Any:
+        """``value`` as D-Bus carries it."""
+        if self.structured:
+            return value.to_bus()
+        return list(value) if self.signature == "as" else value
+
+    def from_bus(self, value: Any) -> Any:
+        """A D-Bus value (variants unwrapped) as the setting's type."""
+        if self.structured:
+            return self.type.from_bus(value)
+        kind: Any = {"b": bool, "u": int, "s": str, "as": tuple}[self.signature]
+        return kind(value)
 
     @property
     def set_property(self) -> str:
@@ -217,6 +238,182 @@ def check_language(key: str, v: Any) -> str:
     if not ok or len(v) > LANGUAGE_MAX:
         raise ConfigError(f"{key} must be a language code like de or zh_CN, not {v!r}")
     return str(code)
+
+
+# -- network (the [network] table's part the menu edits) ------------------------------
+NETWORK_METHODS = ("dhcp", "static", "ignore")
+MAX_INTERFACES = 64
+MAX_SERVERS = 8
+
+
+@dataclass(frozen=True)
+class InterfaceConfig:
+    """One ``[network.interface.NAME]`` table: NAME is an interface name or a MAC."""
+
+    name: str
+    method: str = "dhcp"
+    address: str = ""
+    """ADDRESS/PREFIX (static only)."""
+    gateway: str = ""
+    dns: tuple[str, ...] = ()
+
+    def toml(self) -> dict[str, Any]:
+        """Its table's keys (those with a value)."""
+        out: dict[str, Any] = {"method": self.method}
+        if self.method == "static":
+            out["address"] = self.address
+            if self.gateway:
+                out["gateway"] = self.gateway
+            if self.dns:
+                out["dns"] = list(self.dns)
+        return out
+
+
+@dataclass(frozen=True)
+class NetworkConfig:
+    """What the menu's network screen edits, kept in ``bootd.toml``'s ``[network]``
+    table (its other keys belong to network discovery alone): each interface's
+    method and static address, the DNS servers and the proxies."""
+
+    interfaces: tuple[InterfaceConfig, ...] = ()
+    nameservers: tuple[str, ...] = ()
+    proxy: str = ""
+    https_proxy: str = ""
+
+    DBUS_SIGNATURE: typing.ClassVar[str] = "(ssasa(ssssas))"
+    """(proxy, https_proxy, nameservers, [(name, method, address, gateway, dns)])."""
+
+    KEYS: typing.ClassVar[tuple[str, ...]] = ("proxy", "https_proxy", "nameservers")
+    """The ``[network]`` keys it owns, besides ``interface``."""
+
+    def __post_init__(self) -> None:
+        # the interfaces are a table by name: their order is no part of the value
+        object.__setattr__(self, "interfaces", tuple(sorted(self.interfaces, key=lambda i: i.name)))
+
+    def interface(self, name: str) -> InterfaceConfig | None:
+        return next((i for i in self.interfaces if i.name == name), None)
+
+    def toml(self) -> dict[str, Any]:
+        """Its ``[network]`` keys (those with a value; ``interface`` a table of tables)."""
+        out: dict[str, Any] = {}
+        if self.proxy:
+            out["proxy"] = self.proxy
+        if self.https_proxy:
+            out["https_proxy"] = self.https_proxy
+        if self.nameservers:
+            out["nameservers"] = list(self.nameservers)
+        if self.interfaces:
+            out["interface"] = {i.name: i.toml() for i in self.interfaces}
+        return out
+
+    def to_bus(self) -> list[Any]:
+        return [
+            self.proxy,
+            self.https_proxy,
+            list(self.nameservers),
+            [[i.name, i.method, i.address, i.gateway, list(i.dns)] for i in self.interfaces],
+        ]
+
+    @classmethod
+    def from_bus(cls, value: Any) -> NetworkConfig:
+        return check_network("network", value)
+
+    def __str__(self) -> str:
+        parts = [f"{i.name}:{i.method}" + (f" {i.address}" if i.method == "static" else "") for i in self.interfaces]
+        if self.nameservers:
+            parts.append("dns " + ",".join(self.nameservers))
+        if self.proxy:
+            parts.append(f"proxy {self.proxy}")
+        if self.https_proxy:
+            parts.append(f"https_proxy {self.https_proxy}")
+        return "; ".join(parts) or "(defaults)"
+
+
+def _ip(key: str, text: Any) -> str:
+    try:
+        return str(ipaddress.ip_address(check_text(key, text).strip()))
+    except ValueError:
+        raise ConfigError(f"{key}: {text!r} is not an IP address") from None
+
+
+def _servers(key: str, v: Any) -> tuple[str, ...]:
+    if isinstance(v, str):
+        v = v.replace(",", " ").split()
+    if not isinstance(v, list | tuple) or len(v) > MAX_SERVERS:
+        raise ConfigError(f"{key} must be a list of at most {MAX_SERVERS} IP addresses")
+    return tuple(_ip(key, x) for x in v)
+
+
+def _proxy(key: str, v: Any) -> str:
+    v = check_text(key, v).strip()
+    if v and not v.startswith(("http://", "https://")):
+        raise ConfigError(f"{key} must be an http:// or https:// URL, not {v!r}")
+    return str(v)
+
+
+def check_interface(name: str, data: Mapping[str, Any]) -> InterfaceConfig:
+    """One ``[network.interface.NAME]`` table."""
+    where = f"network.interface.{name}"
+    if not name or len(name) > 64 or not all(c.isalnum() or c in ":._-@" for c in name):
+        raise ConfigError(f"network.interface: {name!r} is not an interface name or MAC")
+    unknown = set(data) - {"method", "address", "gateway", "dns"}
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
+    method = data.get("method", "dhcp")
+    if method not in NETWORK_METHODS:
+        raise ConfigError(f"{where}: method must be {', '.join(NETWORK_METHODS)}, not {method!r}")
+    if method != "static":
+        return InterfaceConfig(name.lower() if ":" in name else name, method)
+    address = check_text(f"{where}.address", data.get("address", "")).strip()
+    try:
+        iface = ipaddress.IPv4Interface(address)
+    except ValueError:
+        raise ConfigError(f"{where}: a static interface needs address = ADDRESS/PREFIX, not {address!r}") from None
+    if "/" not in address:
+        raise ConfigError(f"{where}: the address needs its prefix (ADDRESS/PREFIX), not {address!r}")
+    gateway = data.get("gateway") or ""
+    return InterfaceConfig(
+        name.lower() if ":" in name else name,
+        "static",
+        f"{iface.ip}/{iface.network.prefixlen}",
+        _ip(f"{where}.gateway", gateway) if gateway else "",
+        _servers(f"{where}.dns", data.get("dns", [])),
+    )
+
+
+def check_network(key: str, v: Any) -> NetworkConfig:
+    """A ``[network]`` table (TOML), its D-Bus struct, or a :class:`NetworkConfig`,
+    validated; the keys it does not own are network discovery's to check."""
+    if isinstance(v, NetworkConfig):
+        v = v.to_bus()
+    if isinstance(v, list | tuple):
+        if len(v) != 4 or not isinstance(v[3], list | tuple):
+            raise ConfigError(f"{key} must be (proxy, https_proxy, nameservers, interfaces)")
+        rows = []
+        for item in v[3]:
+            if not isinstance(item, list | tuple) or len(item) != 5:
+                raise ConfigError(f"{key}: an interface is (name, method, address, gateway, dns)")
+            name, method, address, gateway, dns = item
+            rows.append((str(name), {"method": method, "address": address, "gateway": gateway, "dns": list(dns)}))
+        v = {"proxy": v[0], "https_proxy": v[1], "nameservers": list(v[2]), "interface": dict(rows)}
+        if len(rows) != len(v["interface"]):
+            raise ConfigError(f"{key}: an interface is named twice")
+    if not isinstance(v, Mapping):
+        raise ConfigError(f"{key} is a table ([network] in bootd.toml, or the menu's network screen)")
+    table = v.get("interface", {})
+    if not isinstance(table, Mapping) or len(table) > MAX_INTERFACES:
+        raise ConfigError(f"{key}.interface must be a table of at most {MAX_INTERFACES} interfaces")
+    interfaces = []
+    for name, data in table.items():
+        if not isinstance(data, Mapping):
+            raise ConfigError(f"{key}.interface.{name} must be a table")
+        interfaces.append(check_interface(str(name), data))
+    return NetworkConfig(
+        tuple(interfaces),
+        _servers(f"{key}.nameservers", v.get("nameservers", [])),
+        _proxy(f"{key}.proxy", v.get("proxy", "")),
+        _proxy(f"{key}.https_proxy", v.get("https_proxy", "")),
+    )
 
 
 def check_abspath(key: str, v: Any) -> str:
@@ -383,6 +580,19 @@ class Settings:
         console until that menu exits; the bootd commands follow the environment.""",
         nvram="petitboot,language",
         dbus="Language",
+    )
+    network: NetworkConfig = setting(
+        NetworkConfig(),
+        check_network,
+        """\
+        The [network] table's interfaces, DNS servers and proxies (see "Network
+        interfaces" below): what the menu's network screen edits.""",
+        dbus="Network",
+        widget=Widget.NETWORK,
+        label="Network",
+        form_help="""\
+        the network screen: each interface's DHCP or static address
+        and gateway, the DNS servers and the HTTP/HTTPS proxies""",
     )
 
 

@@ -41,11 +41,12 @@ def markdown_table(table: Table = TABLE) -> str:
     ]
     names = {bool: "bool", int: "seconds", str: "string", tuple: "list"}
     for s in table:
-        kind = names.get(typing.get_origin(s.type) or s.type, str(s.type))
+        kind = "table" if s.structured else names.get(typing.get_origin(s.type) or s.type, str(s.type))
+        default = f"`[{s.name}]` (below)" if s.structured else f"`{toml_value(s.default)}`"
         prop = f"`{s.dbus}` (write-only; `{s.set_property}`)" if s.secret else (f"`{s.dbus}`" if s.dbus else "")
         text = " ".join(s.help.split()).replace("|", "\\|")
         lines.append(
-            f"| `{s.name}` | {kind} | `{toml_value(s.default)}` | {f'`{s.nvram}`' if s.nvram else ''} "
+            f"| `{s.name}` | {kind} | {default} | {f'`{s.nvram}`' if s.nvram else ''} "
             f"| {prop} | {s.label if s.widget else ''} | {text} |"
         )
     lines += [
@@ -71,7 +72,8 @@ DOCUMENTED_HEADER = """\
 """
 
 DOCUMENTED_TRAILER = """\
-# Network interfaces (a table of its own, read by network discovery):
+# Network interfaces (a table of its own, read by network discovery; the menu's
+# network screen edits its interfaces, nameservers, proxy and https_proxy):
 # [network]
 # enabled = true            # false: no interface is touched
 # bring_up = true           # bring interfaces up (false: use only those already up)
@@ -106,6 +108,8 @@ def documented_defaults(table: Table = TABLE) -> str:
     )
     parts = [DOCUMENTED_HEADER.format(layers=layers)]
     for s in table:
+        if s.structured:
+            continue  # a table of its own: DOCUMENTED_TRAILER
         comment = "\n".join(f"# {line}".rstrip() for line in s.help.splitlines())
         parts.append(f"{comment}\n{s.name} = {toml_value(s.default)}\n")
     parts.append(DOCUMENTED_TRAILER)

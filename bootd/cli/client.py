@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from bootd.cli.i18n import _
 from bootd.errors import AuthenticationRequired, InvalidArgument
 from bootd.model import Transfer
-from bootd.settings_table import TABLE, Table
+from bootd.settings_table import TABLE, NetworkConfig, Table
 
 if TYPE_CHECKING:
     from bootd.dbus.client import BootdClient
@@ -330,6 +330,8 @@ def configure_settings(parser: argparse.ArgumentParser, table: Table = TABLE) ->
 
 
 def _show(value: Any) -> str:
+    if isinstance(value, NetworkConfig):
+        return str(value)
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, tuple | list):

@@ -101,8 +101,7 @@ def _attr(prop: str) -> str:
 
 def _getter(row: Setting) -> Callable[[SettingsIface], Any]:
     def get(self: SettingsIface) -> Any:
-        value = getattr(self._backend.settings, row.name)
-        return list(value) if row.signature == "as" else value
+        return row.to_bus(getattr(self._backend.settings, row.name))
 
     return get
 

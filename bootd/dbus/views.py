@@ -12,7 +12,7 @@ from typing import Any
 
 from bootd.dbus import codec, names
 from bootd.model import BootRecord, Console, State
-from bootd.settings_table import TABLE, Setting, Table
+from bootd.settings_table import TABLE, Table
 
 
 @dataclass(frozen=True)
@@ -113,11 +113,6 @@ class SettingsView:
         return f"SettingsView({inner}, problems={self.problems!r})"
 
 
-def _typed(row: Setting, value: Any) -> object:
-    kind = {"b": bool, "u": int, "s": str, "as": tuple}[row.signature]
-    return kind(value)
-
-
 def settings_from_props(p: Mapping[str, Any], table: Table = TABLE) -> SettingsView:
     """The Settings interface's properties as a :class:`SettingsView` (by the table)."""
     values: dict[str, object] = {}
@@ -125,7 +120,7 @@ def settings_from_props(p: Mapping[str, Any], table: Table = TABLE) -> SettingsV
         if row.secret:
             values[f"{row.name}_set"] = bool(p.get(row.set_property, False))
         elif row.dbus in p:
-            values[row.name] = _typed(row, p[row.dbus])
+            values[row.name] = row.from_bus(p[row.dbus])
     origins = {str(k): str(v) for k, v in dict(p.get(names.ORIGINS_PROPERTY, {})).items()}
     problems = tuple(str(x) for x in p.get(names.PROBLEMS_PROPERTY, ()))
     return SettingsView(values, problems=problems, origins=origins, table=table)

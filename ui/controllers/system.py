@@ -5,6 +5,7 @@ from __future__ import annotations
 from bootd.model import DeviceType
 
 from ..i18n import _
+from ..views.network import NetworkView
 from ..views.settings import SettingsView
 from ..views.text import TextView
 from .host import Host
@@ -53,7 +54,21 @@ class SystemController:
 
     async def show_settings(self) -> None:
         self.app.use_settings(await self.app.backend.get_settings())
-        self.app.push(SettingsView(self.app.settings, self.app.consoles, self.save_settings, self.app.back))
+        self.app.push(
+            SettingsView(
+                self.app.settings,
+                self.app.consoles,
+                self.save_settings,
+                self.app.back,
+                on_network=lambda: self.app.spawn(self.show_network(), "Network settings"),
+            )
+        )
+
+    async def show_network(self) -> None:
+        info = await self.app.backend.system_info()
+        self.app.use_settings(await self.app.backend.get_settings())
+        config = self.app.settings.network
+        self.app.push(NetworkView(config, list(info.interfaces), self.save_settings, self.app.back))
 
     def save_settings(self, changes: dict[str, object]) -> None:
         if not changes:
