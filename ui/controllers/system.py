@@ -80,6 +80,9 @@ class SystemController:
             await self.app.backend.set_settings(changes)
             self.app.use_settings(await self.app.backend.get_settings())
             self.app.back()
+            form = self.app.stack[-1]
+            if isinstance(form, SettingsView) and "network" in changes:  # saved by the network screen
+                form.inputs["network"].saved_elsewhere(self.app.settings.network)
             self.app.status(_("Settings saved"))
             self.app.refresh_menu()
 

@@ -60,6 +60,10 @@ class Input:
         """Keys on :attr:`keys_row`; True when handled."""
         return False
 
+    def saved_elsewhere(self, value: object) -> None:
+        """Another screen saved this setting: show ``value`` (only
+        :class:`NetworkInput` has a screen of its own)."""
+
 
 InputT = TypeVar("InputT", bound=Input)
 
@@ -206,9 +210,14 @@ class NetworkInput(Input):
     def __init__(self, row: Setting, value: object, open_screen: Callable[[], None] | None) -> None:
         super().__init__(row, value)
         self._open = open_screen
+        self.summary = urwid.Text(str(value))
+
+    def saved_elsewhere(self, value: object) -> None:
+        self.value = value
+        self.summary.set_text(str(value))
 
     def rows(self) -> list[urwid.Widget]:
-        out: list[urwid.Widget] = [urwid.Divider(), labelled(f"{self.row.label}:", urwid.Text(str(self.value)))]
+        out: list[urwid.Widget] = [urwid.Divider(), labelled(f"{self.row.label}:", self.summary)]
         if self._open is not None:
             out.append(urwid.Columns([(22, button(f"{self.row.label} settings", self._open))]))
         return out

@@ -106,6 +106,7 @@ async def test_the_settings_screen_opens_it_and_its_save_goes_to_the_daemon() ->
         {"network": NetworkConfig(LAB.interfaces, ("10.0.0.53", "10.0.0.54"), LAB.proxy)},
     ) in b.calls
     assert app.stack[-1] is form, "back on the settings screen"
+    assert "dns 10.0.0.53,10.0.0.54" in h.screen(form, (80, 60)), "which shows what was saved"
     assert b.settings.network.nameservers == ("10.0.0.53", "10.0.0.54")
 
 
