@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -71,6 +72,7 @@ def test_a_changed_setting_switches_a_running_menu_until_l_is_pressed(
     tmux.keys(pane, "Up", "Enter")  # English, above the current Deutsch
     tmux.wait(pane, "System information")
     _bootd(stack, "settings", "set", "language", "zh_CN")
+    time.sleep(1.0)  # the change reached the menu well within this (German came within 1 s above)
     tmux.keys(pane, "Down")
     text = tmux.wait(pane, "System information")
     assert "系统信息" not in text, "l on this console beats the setting"
