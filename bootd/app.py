@@ -69,7 +69,9 @@ def make_network(platform: Platform, daemon: Daemon) -> NetworkLike | None:
         return None
     net_dir = daemon.boots.work_dir / "net"
     net_dir.mkdir(parents=True, exist_ok=True)
-    net_settings = module.load_network_settings(daemon.paths, lambda msg: daemon.events.status(Severity.WARNING, msg))
+    net_settings = module.load_network_settings(
+        daemon.paths, lambda msg: daemon.events.status(Severity.WARNING, msg), nvram=daemon.config.nvram
+    )
     net: NetworkLike = module.NetworkDiscovery(
         platform, daemon.inventory, net_settings, status=daemon.events.status_logged, work_dir=net_dir
     )

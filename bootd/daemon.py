@@ -62,7 +62,7 @@ class Daemon:
         work_dir: Path,
         hooks_dir: Path | None,
         clock: Clock,
-        nvram: Mapping[str, str | list[str]] | None = None,
+        nvram: Mapping[str, object] | None = None,
         table: settings.Table = settings.TABLE,
     ) -> None:
         self.platform = platform
@@ -119,6 +119,10 @@ class Daemon:
     @property
     def settings_problems(self) -> tuple[str, ...]:
         return self.config.problems
+
+    @property
+    def settings_origins(self) -> Mapping[str, str]:
+        return self.config.origins
 
     @property
     def countdown(self) -> Countdown:

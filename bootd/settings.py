@@ -7,10 +7,14 @@ Layers, later ones win, each optional:
 
 1. the built-in defaults (documented in ``config/bootd.toml``);
 2. ``<root>/usr/lib/bootd/bootd.toml`` (the distribution's defaults);
-3. Petitboot's NVRAM keys (``petitboot,timeout``, ``petitboot,bootdevs``,
-   ``petitboot,console``, ``auto-boot?``) when the machine has them;
+3. Petitboot's NVRAM keys (every one Petitboot defines:
+   :data:`~bootd.settings_table.PETITBOOT_NVRAM`) when the machine has them;
 4. ``<root>/etc/bootd/bootd.toml`` (what the API writes);
 5. ``<root>/etc/bootd/bootd.toml.d/*.toml`` in name order.
+
+So what the admin wrote in /etc beats NVRAM, and NVRAM beats the vendor's
+defaults.  :attr:`LoadState.origins` names the layer each setting in force
+came from (``bootd settings show --origin``).
 
 A layer that cannot be read or parsed, or holds an invalid value, is skipped
 with a loud warning: bootd always starts.  It never starts unprotected,
@@ -82,17 +86,30 @@ def merge(
     warn: Callable[[str], None] | None = None,
     *,
     problems: list[str] | None = None,
+    origins: dict[str, str] | None = None,
     table: Table = TABLE,
 ) -> Settings:
     """Apply ``layers`` in order over the defaults; bad values are skipped
-    (and, for :data:`PROTECTION` keys, noted in ``problems``)."""
+    (and, for :data:`PROTECTION` keys, noted in ``problems``).  ``origins``
+    gets the name of the layer each setting came from (:data:`DEFAULT_ORIGIN`
+    for a default; ``network.KEY`` for the keys of ``[network]`` tables)."""
     values: dict[str, Any] = {}
+    tables: dict[str, dict[str, Any]] = {}
+    if origins is not None:
+        origins.update(dict.fromkeys(table.keys, DEFAULT_ORIGIN))
     for layer in layers:
         for key, raw in layer.values.items():
             if key in TABLES:
+                if isinstance(raw, Mapping):
+                    merge_table(tables.setdefault(key, {}), raw)
+                    if origins is not None:
+                        origins.update(_table_origins(key, raw, layer.name))
+                        origins[key] = layer.name
                 continue
             try:
                 values[key] = table.validate(key, raw)
+                if origins is not None:
+                    origins[key] = layer.name
             except ConfigError as e:
                 msg = f"{layer.name}: {e}; ignoring it"
                 log.warning("%s", msg)
@@ -100,7 +117,43 @@ def merge(
                     warn(msg)
                 if problems is not None and key in PROTECTION:
                     problems.append(msg)
+    for key, raw in tables.items():
+        if key in table:
+            try:
+                values[key] = table.validate(key, raw)
+            except ConfigError as e:
+                msg = f"[{key}]: {e}; using the defaults of its part"
+                log.warning("%s", msg)
+                if warn is not None:
+                    warn(msg)
+                if origins is not None:
+                    origins[key] = DEFAULT_ORIGIN
     return replace(table.defaults(), **values)
+
+
+def merge_table(into: dict[str, Any], raw: Mapping[str, Any]) -> None:
+    """A later layer's table over an earlier one's: its keys win, and its
+    ``interface`` tables are added to (and replace) the earlier ones."""
+    for key, value in raw.items():
+        if key == "interface" and isinstance(value, Mapping) and isinstance(into.get(key), dict):
+            into[key].update(value)
+        else:
+            into[key] = dict(value) if key == "interface" and isinstance(value, Mapping) else value
+
+
+DEFAULT_ORIGIN = "default"
+NVRAM_ORIGIN = "NVRAM"
+RECORD_ORIGIN = "protection record"
+
+
+def _table_origins(name: str, data: Mapping[str, Any], origin: str) -> dict[str, str]:
+    out = {}
+    for key, value in data.items():
+        if key == "interface" and isinstance(value, Mapping):
+            out.update({f"{name}.interface.{iface}": origin for iface in value})
+        else:
+            out[f"{name}.{key}"] = origin
+    return out
 
 
 # -- passwords -------------------------------------------------------------------
@@ -216,6 +269,8 @@ class LoadState:
     settings: Settings
     problems: tuple[str, ...] = ()
     """Why the protection in force did not come from the files as they are."""
+    origins: Mapping[str, str] = field(default_factory=dict)
+    """The layer each setting came from, by key (see :func:`merge`)."""
 
 
 def _recorded_protection(paths: Paths) -> dict[str, str] | None:
@@ -242,7 +297,7 @@ def _record_protection(paths: Paths, s: Settings) -> None:
 def load_state(
     paths: Paths,
     *,
-    nvram: Mapping[str, str | list[str]] | None = None,
+    nvram: Mapping[str, object] | None = None,
     warn: Callable[[str], None] | None = None,
     table: Table = TABLE,
 ) -> LoadState:
@@ -253,35 +308,38 @@ def load_state(
     if vendor is not None:
         layers.append(vendor)
     if nvram:
-        layers.append(Layer("NVRAM (petitboot,*)", nvram))
+        layers.append(Layer(NVRAM_ORIGIN, nvram))
     for path in [paths.main, *paths.dropins()]:
         layer = read_layer(path, warn, problems=problems)
         if layer is not None:
             layers.append(layer)
-    merged = merge(layers, warn, problems=problems, table=table)
+    origins: dict[str, str] = {}
+    merged = merge(layers, warn, problems=problems, origins=origins, table=table)
     if not problems:
         _record_protection(paths, merged)
-        return LoadState(merged)
+        return LoadState(merged, origins=origins)
     recorded = _recorded_protection(paths)
     if recorded is not None:
         msg = "the settings are broken: the password and restrict last read from intact files stay in force"
         kept = replace(merged, password=recorded["password"], restrict=recorded["restrict"])
+        origins.update(dict.fromkeys(PROTECTION, RECORD_ORIGIN))
     else:
         msg = (
             "the settings are broken and no earlier protection is recorded: "
             "no password is accepted until they are repaired"
         )
         kept = replace(merged, password=LOCKED)
+        origins["password"] = RECORD_ORIGIN
     log.warning("%s", msg)
     if warn is not None:
         warn(msg)
-    return LoadState(kept, (*problems, msg))
+    return LoadState(kept, (*problems, msg), origins)
 
 
 def load(
     paths: Paths,
     *,
-    nvram: Mapping[str, str | list[str]] | None = None,
+    nvram: Mapping[str, object] | None = None,
     warn: Callable[[str], None] | None = None,
     table: Table = TABLE,
 ) -> Settings:
@@ -322,11 +380,13 @@ def atomic_write(path: Path, data: bytes) -> None:
 __all__ = [
     "BOOT_ORDER_TYPES",
     "DEFAULTS",
+    "DEFAULT_ORIGIN",
     "KEYS",
     "LOCKED",
     "MAX_BOOT_ORDER",
     "MAX_FILE",
     "MAX_TIMEOUT",
+    "NVRAM_ORIGIN",
     "NvramValues",
     "PROTECTION",
     "RESTRICT_VALUES",

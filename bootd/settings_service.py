@@ -24,7 +24,7 @@ class SettingsService:
         paths: settings.Paths,
         events: EventHub,
         *,
-        nvram: Mapping[str, str | list[str]] | None = None,
+        nvram: Mapping[str, object] | None = None,
         reloaded: Callable[[], None] = lambda: None,
         table: settings.Table = settings.TABLE,
     ) -> None:
@@ -34,7 +34,7 @@ class SettingsService:
         self.nvram = dict(nvram or {})
         self._reloaded = reloaded
         state = settings.load_state(paths, nvram=self.nvram, warn=self._warn, table=table)
-        self._settings, self._problems = state.settings, state.problems
+        self._settings, self._problems, self._origins = state.settings, state.problems, state.origins
 
     @property
     def current(self) -> settings.Settings:
@@ -44,6 +44,11 @@ class SettingsService:
     def problems(self) -> tuple[str, ...]:
         """Why the settings in force are not those of the files (see :func:`bootd.settings.load_state`)."""
         return self._problems
+
+    @property
+    def origins(self) -> Mapping[str, str]:
+        """The layer each setting in force came from (see :attr:`bootd.settings.LoadState.origins`)."""
+        return self._origins
 
     async def write(self, key: str, value: object) -> object:
         """Write ``key`` to the admin's file and reload; the value written (a password hashed)."""
@@ -68,7 +73,7 @@ class SettingsService:
     def reload(self) -> None:
         old = self._settings
         state = settings.load_state(self.paths, nvram=self.nvram, warn=self._warn, table=self.table)
-        self._settings, self._problems = state.settings, state.problems
+        self._settings, self._problems, self._origins = state.settings, state.problems, state.origins
         changed = tuple(k for k in self.table.keys if getattr(old, k) != getattr(self._settings, k))
         if changed:
             self.events.emit(SettingsChanged(changed))

@@ -8,6 +8,9 @@ only) and the menu's widget (none: not on the settings screen).
 
 Derived from this table (:data:`TABLE`), and from nowhere else:
 
+The validators, the structured ``network`` value and Petitboot's NVRAM keys
+are in :mod:`bootd.settings_types` (re-exported here).
+
 * the TOML loader and its validation, the NVRAM import (:mod:`bootd.settings`);
 * the format-preserving writer (:mod:`bootd.settings_write`);
 * ``org.bootd.Settings1``: its properties and introspection
@@ -35,19 +38,33 @@ from enum import StrEnum
 from typing import Any, TypeVar
 
 from bootd.errors import ConfigError
-from bootd.model import DeviceType
+from bootd.settings_types import (
+    BOOT_ORDER_TYPES,
+    MAX_BOOT_ORDER,
+    MAX_TIMEOUT,
+    PETITBOOT_NVRAM,
+    RESTRICT_VALUES,
+    SIGNED_BOOT_VALUES,
+    InterfaceConfig,
+    NetworkConfig,
+    NvramTable,
+    NvramValues,
+    check_abspath,
+    check_bool,
+    check_boot_order,
+    check_language,
+    check_network,
+    check_password_hash,
+    check_seconds,
+    check_text,
+    is_password_hash,
+    nvram_network,
+    one_of,
+    validate_boot_order_item,
+)
 
 T = TypeVar("T")
 Validator = Callable[[str, Any], Any]
-NvramValues = dict[str, str | list[str]]
-"""Settings read from Petitboot's NVRAM keys, still to validate (a list for a list-valued key)."""
-
-RESTRICT_VALUES = ("changes", "all")
-SIGNED_BOOT_VALUES = ("off", "warn", "enforce")
-BOOT_ORDER_TYPES = tuple(str(t) for t in DeviceType)
-MAX_TIMEOUT = 24 * 3600
-MAX_BOOT_ORDER = 64
-"""The most ``boot_order`` items (a real machine has a handful)."""
 
 
 class Widget(StrEnum):
@@ -63,6 +80,8 @@ class Widget(StrEnum):
     """One of the machine's consoles, or none (the entry's own)."""
     SECRET = "secret"
     """A masked field with a Clear button (the password)."""
+    NETWORK = "network"
+    """A button that opens the network settings screen (:class:`NetworkConfig`)."""
 
 
 @dataclass(frozen=True)
@@ -81,6 +100,8 @@ class Setting:
     """The NVRAM value is a space-separated list."""
     nvram_empty: bool = False
     """An empty NVRAM value counts (and is validated) instead of being ignored."""
+    nvram_old: str = ""
+    """An older Petitboot's key for the same setting, read when ``nvram`` is absent."""
     dbus: str = ""
     """The ``org.bootd.Settings1`` property ('' = the files only)."""
     secret: bool = False
@@ -100,10 +121,28 @@ class Setting:
     def signature(self) -> str:
         """The D-Bus signature of the value."""
         origin = typing.get_origin(self.type) or self.type
-        sig = {bool: "b", int: "u", str: "s", tuple: "as"}.get(origin)
-        if sig is None:
+        sig = {bool: "b", int: "u", str: "s", tuple: "as"}.get(origin) or getattr(origin, "DBUS_SIGNATURE", None)
+        if not isinstance(sig, str):
             raise TypeError(f"setting {self.name}: no D-Bus signature for {self.type!r}")
         return sig
+
+    @property
+    def structured(self) -> bool:
+        """A value of several parts (a TOML table of its own, a D-Bus struct)."""
+        return hasattr(self.type, "DBUS_SIGNATURE")
+
+    def to_bus(self, value: Any) -> Any:
+        """``value`` as D-Bus carries it."""
+        if self.structured:
+            return value.to_bus()
+        return list(value) if self.signature == "as" else value
+
+    def from_bus(self, value: Any) -> Any:
+        """A D-Bus value (variants unwrapped) as the setting's type."""
+        if self.structured:
+            return self.type.from_bus(value)
+        kind: Any = {"b": bool, "u": int, "s": str, "as": tuple}[self.signature]
+        return kind(value)
 
     @property
     def set_property(self) -> str:
@@ -126,84 +165,6 @@ def setting(
         more["form_help"] = textwrap.dedent(more["form_help"]).strip()
     spec = Setting(validate, textwrap.dedent(help).strip(), **more)
     return field(default=default, metadata={_SPEC: spec})
-
-
-# -- validation ----------------------------------------------------------------
-def check_bool(key: str, v: Any) -> bool:
-    if isinstance(v, bool):
-        return v
-    if isinstance(v, str) and v.lower() in ("true", "yes", "on", "1", "false", "no", "off", "0"):
-        return v.lower() in ("true", "yes", "on", "1")
-    raise ConfigError(f"{key} must be true or false, not {v!r}")
-
-
-def check_seconds(key: str, v: Any) -> int:
-    if isinstance(v, str) and v.strip().isdigit():
-        v = int(v.strip())
-    if not isinstance(v, int) or isinstance(v, bool) or not 0 <= v <= MAX_TIMEOUT:
-        raise ConfigError(f"{key} must be a whole number of seconds from 0 to {MAX_TIMEOUT}, not {v!r}")
-    return v
-
-
-def validate_boot_order_item(item: str) -> str:
-    item = item.strip()
-    low = item.lower()
-    if low in BOOT_ORDER_TYPES:
-        return low
-    if low == "cdrom":
-        return "optical"
-    kind, sep, value = item.partition(":")
-    if sep and kind.lower() in ("uuid", "mac") and value:
-        return f"{kind.lower()}:{value.lower() if kind.lower() == 'mac' else value}"
-    raise ConfigError(
-        f"boot_order item {item!r} is not one of {', '.join(BOOT_ORDER_TYPES)} or a uuid:…/mac:… selector"
-    )
-
-
-def check_boot_order(key: str, v: Any) -> tuple[str, ...]:
-    if isinstance(v, str):
-        v = [x for x in v.replace(",", " ").split() if x]
-    if not isinstance(v, list | tuple) or not all(isinstance(x, str) for x in v):
-        raise ConfigError(f"{key} must be a list of strings, not {v!r}")
-    if len(v) > MAX_BOOT_ORDER:
-        raise ConfigError(f"{key} has {len(v)} items; at most {MAX_BOOT_ORDER} are allowed")
-    return tuple(validate_boot_order_item(x) for x in v)
-
-
-def check_text(key: str, v: Any) -> str:
-    if not isinstance(v, str) or len(v) > 1024 or "\0" in v or "\n" in v:
-        raise ConfigError(f"{key} must be a one-line string, not {v!r}")
-    return v
-
-
-def one_of(*values: str) -> Callable[[str, Any], str]:
-    """A validator that takes exactly one of ``values``."""
-
-    def check(key: str, v: Any) -> str:
-        if v not in values:
-            raise ConfigError(f"{key} must be one of {', '.join(values)}, not {v!r}")
-        return str(v)
-
-    return check
-
-
-def check_abspath(key: str, v: Any) -> str:
-    v = check_text(key, v)
-    if not v.startswith("/"):
-        raise ConfigError(f"{key} must be an absolute path, not {v!r}")
-    return str(v)
-
-
-def is_password_hash(text: str) -> bool:
-    parts = text.split("$")
-    return len(parts) == 6 and parts[0] == "scrypt" and all(p.isdigit() for p in parts[1:4])
-
-
-def check_password_hash(key: str, v: Any) -> str:
-    v = check_text(key, v)
-    if v and not is_password_hash(v):
-        raise ConfigError(f"{key} must be a scrypt hash made by bootd (set it through the API or `bootd settings`)")
-    return str(v)
 
 
 # -- the table -------------------------------------------------------------------
@@ -242,6 +203,7 @@ class Settings:
         Only entries their own configuration marks default are candidates; the first
         selector that matches one wins; defaults no selector matches never autoboot.""",
         nvram="petitboot,bootdevs",
+        nvram_old="petitboot,bootdev",
         nvram_list=True,
         dbus="BootOrder",
         widget=Widget.ORDER,
@@ -259,6 +221,7 @@ class Settings:
         Console the next kernel should use when nobody chooses one (hvc0, ttyS0,
         ttyS0,115200n8, tty1, or a device-tree path); "" keeps the entry's own.""",
         nvram="petitboot,console",
+        nvram_old="petitboot,tty",
         dbus="Console",
         widget=Widget.CONSOLE,
         label="Console",
@@ -340,6 +303,29 @@ class Settings:
         Measured boot: extend the TPM's PCRs (tpm2-tools, /dev/tpmrm0 unless
         TPM2TOOLS_TCTI says otherwise) with what is about to run, before kexec.""",
     )
+    language: str = setting(
+        "",
+        check_language,
+        """\
+        The menu's language (a gettext code: de, zh_CN, en); "" = the environment's
+        (LANGUAGE, LC_ALL, LC_MESSAGES, LANG).  The l key still changes it for one
+        console until that menu exits; the bootd commands follow the environment.""",
+        nvram="petitboot,language",
+        dbus="Language",
+    )
+    network: NetworkConfig = setting(
+        NetworkConfig(),
+        check_network,
+        """\
+        The [network] table's interfaces, DNS servers and proxies (see "Network
+        interfaces" below): what the menu's network screen edits.""",
+        dbus="Network",
+        widget=Widget.NETWORK,
+        label="Network",
+        form_help="""\
+        the network screen: each interface's DHCP or static address
+        and gateway, the DNS servers and the HTTP/HTTPS proxies""",
+    )
 
 
 class Table:
@@ -411,11 +397,47 @@ class Table:
         """The settings Petitboot's NVRAM keys in ``raw`` give (values still to validate)."""
         out: NvramValues = {}
         for s in self.rows:
-            if not s.nvram or s.nvram not in raw or not (raw[s.nvram] or s.nvram_empty):
+            key = s.nvram if s.nvram in raw else s.nvram_old
+            if not key or key not in raw or not (raw[key] or s.nvram_empty):
                 continue
-            out[s.name] = raw[s.nvram].split() if s.nvram_list else raw[s.nvram]
+            out[s.name] = raw[key].split() if s.nvram_list else raw[key]
+        network = nvram_network(raw)
+        if network:
+            out["network"] = network
         return out
 
 
 TABLE = Table(Settings)
 """The built-in settings."""
+
+__all__ = [
+    "BOOT_ORDER_TYPES",
+    "MAX_BOOT_ORDER",
+    "MAX_TIMEOUT",
+    "PETITBOOT_NVRAM",
+    "RESTRICT_VALUES",
+    "SIGNED_BOOT_VALUES",
+    "TABLE",
+    "InterfaceConfig",
+    "NetworkConfig",
+    "NvramTable",
+    "NvramValues",
+    "Setting",
+    "Settings",
+    "Table",
+    "Validator",
+    "Widget",
+    "check_abspath",
+    "check_bool",
+    "check_boot_order",
+    "check_language",
+    "check_network",
+    "check_password_hash",
+    "check_seconds",
+    "check_text",
+    "is_password_hash",
+    "nvram_network",
+    "one_of",
+    "setting",
+    "validate_boot_order_item",
+]

@@ -25,6 +25,7 @@ from tomlkit.exceptions import TOMLKitError
 
 from bootd import settings
 from bootd.errors import ConfigError
+from bootd.settings_table import NetworkConfig
 
 log = logging.getLogger(__name__)
 
@@ -34,14 +35,53 @@ def _plain(value: Any) -> Any:
 
 
 def render(text: str, typed: Mapping[str, Any]) -> str:
-    """``text`` with ``typed`` written into its top-level table."""
+    """``text`` with ``typed`` written into its top-level table (a
+    :class:`~bootd.settings_table.NetworkConfig` into its own table)."""
     try:
         doc = tomlkit.parse(text)
     except TOMLKitError as e:
         raise settings.Unreadable(str(e)) from None
     for key, value in typed.items():
-        doc[key] = _plain(value)
+        if isinstance(value, NetworkConfig):
+            _write_network(doc, key, value)
+        else:
+            doc[key] = _plain(value)
     return tomlkit.dumps(doc)
+
+
+def _set_keys(table: Any, want: Mapping[str, Any], owned: tuple[str, ...]) -> None:
+    """``table``'s keys in ``owned`` made ``want``'s: a changed one set, a
+    missing one removed, an equal one left as the admin wrote it."""
+    for key in owned:
+        if key not in want:
+            if key in table:
+                del table[key]
+        elif key not in table or table[key].unwrap() != want[key]:
+            table[key] = want[key]
+
+
+def _write_network(doc: Any, key: str, cfg: NetworkConfig) -> None:
+    """The network screen's part of ``[network]``: its keys and the interface
+    tables; every other key, comment and table in it is kept."""
+    want = cfg.toml()
+    if key not in doc:
+        if not want:
+            return
+        doc[key] = tomlkit.table()
+    net = doc[key]
+    _set_keys(net, want, NetworkConfig.KEYS)
+    interfaces = want.get("interface", {})
+    if "interface" not in net:
+        if not interfaces:
+            return
+        net["interface"] = tomlkit.table(is_super_table=True)
+    tables = net["interface"]
+    for name in [n for n in tables if n not in interfaces]:
+        del tables[name]
+    for name, keys in interfaces.items():
+        if name not in tables:
+            tables[name] = tomlkit.table()
+        _set_keys(tables[name], keys, ("method", "address", "gateway", "dns"))
 
 
 def write_settings(

@@ -14,7 +14,7 @@ import typing
 from pathlib import Path
 
 from bootd.dbus import names, schema
-from bootd.settings_table import TABLE, Table
+from bootd.settings_table import PETITBOOT_NVRAM, TABLE, Table
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "config/bootd.toml"
@@ -41,13 +41,25 @@ def markdown_table(table: Table = TABLE) -> str:
     ]
     names = {bool: "bool", int: "seconds", str: "string", tuple: "list"}
     for s in table:
-        kind = names.get(typing.get_origin(s.type) or s.type, str(s.type))
+        kind = "table" if s.structured else names.get(typing.get_origin(s.type) or s.type, str(s.type))
+        default = f"`[{s.name}]` (below)" if s.structured else f"`{toml_value(s.default)}`"
         prop = f"`{s.dbus}` (write-only; `{s.set_property}`)" if s.secret else (f"`{s.dbus}`" if s.dbus else "")
         text = " ".join(s.help.split()).replace("|", "\\|")
         lines.append(
-            f"| `{s.name}` | {kind} | `{toml_value(s.default)}` | {f'`{s.nvram}`' if s.nvram else ''} "
+            f"| `{s.name}` | {kind} | {default} | {f'`{s.nvram}`' if s.nvram else ''} "
             f"| {prop} | {s.label if s.widget else ''} | {text} |"
         )
+    lines += [
+        "",
+        "Every NVRAM key Petitboot defines, and what bootd reads it as (`bootd settings show --origin` "
+        "names the layer each value came from: `default`, a file, `NVRAM` or the protection record):",
+        "",
+        "| Petitboot NVRAM key | bootd setting | note |",
+        "|---|---|---|",
+    ]
+    for key, target, note in PETITBOOT_NVRAM:
+        shown = f"`{target}`" if target else "(none)"
+        lines.append(f"| `{key}` | {shown} | {note} |")
     return "\n".join(lines) + "\n"
 
 
@@ -60,12 +72,15 @@ DOCUMENTED_HEADER = """\
 """
 
 DOCUMENTED_TRAILER = """\
-# Network interfaces (a table of its own, read by network discovery):
+# Network interfaces (a table of its own, read by network discovery; the menu's
+# network screen edits its interfaces, nameservers, proxy and https_proxy):
 # [network]
 # enabled = true            # false: no interface is touched
 # bring_up = true           # bring interfaces up (false: use only those already up)
 # dns = false               # write a lease's DNS servers to /etc/resolv.conf
 # proxy = ""                # HTTP(S) proxy for downloads ("" = from the environment)
+# https_proxy = ""          # the proxy for https:// downloads when it differs ("" = proxy)
+# nameservers = []          # DNS servers of a static interface that lists none
 # timeout = 30              # seconds without progress before a config download gives up
 # lease_reports = "direct"  # "dbus": udhcpc's lease script reports through `bootd event` (Manager1.Event)
 # method = "dhcp"           # dhcp | static | ignore, for interfaces not listed below
@@ -93,6 +108,8 @@ def documented_defaults(table: Table = TABLE) -> str:
     )
     parts = [DOCUMENTED_HEADER.format(layers=layers)]
     for s in table:
+        if s.structured:
+            continue  # a table of its own: DOCUMENTED_TRAILER
         comment = "\n".join(f"# {line}".rstrip() for line in s.help.splitlines())
         parts.append(f"{comment}\n{s.name} = {toml_value(s.default)}\n")
     parts.append(DOCUMENTED_TRAILER)

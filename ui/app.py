@@ -74,6 +74,8 @@ class App:
         self.consoles: list[Console] = []
         self.console: str | None = None
         self.console_chosen = False
+        self.language_chosen = False
+        """``l`` chose this console's language: the setting no longer changes it."""
         self.settings = be.Settings()
         self.status_log: list[StatusMessage] = []
         self.deadline: float | None = None
@@ -228,7 +230,7 @@ class App:
         self.connected = True
         self.model.reset(devices, options)
         self.consoles = consoles
-        self.settings = settings
+        self.use_settings(settings)
         if not self.console_chosen:
             self.console = self.default_console()
         self.apply_countdown(state.autoboot_option, state.countdown)
@@ -238,6 +240,18 @@ class App:
         self.refresh_menu()
         if state.state == "booting" and self.boots.progress is None:
             self.boots.show_progress(be.BootProgress("booting", 0.0))
+
+    def use_settings(self, settings: be.Settings) -> None:
+        """Take the daemon's settings; the ``language`` setting is the menu's
+        language unless ``l`` chose one here (``""``: the environment's)."""
+        old = str(self.settings.language)
+        self.settings = settings
+        language = str(settings.language)
+        if not self.language_chosen and language != old:
+            i18n.use(language or None)
+            self.chrome.show(self.stack[-1])  # its key legend, in the new language
+            self.set_header()
+            self.redraw()
 
     def default_console(self) -> str | None:
         names = {c.name for c in self.consoles}
@@ -300,6 +314,9 @@ class App:
                     _("Lost the connection to the boot daemon; reconnecting") + self.glyphs.ellipsis, Severity.ERROR
                 )
                 self.set_header()
+            case be.SettingsChanged(settings=s):
+                self.use_settings(s)
+                self.schedule_refresh()
             case be.Reconnected():
                 self.status(_("Connected to the boot daemon again"))
                 self.spawn(self.reload(), "Reload")
@@ -352,6 +369,7 @@ class App:
 
     def choose_language(self, code: str) -> None:
         """Show the menu in ``code`` from now on (this console only)."""
+        self.language_chosen = True
         i18n.use(code)
         self.to_menu()
         self.set_header()

@@ -121,6 +121,13 @@ class Reconnected:
     pass
 
 
+@dataclass(frozen=True)
+class SettingsChanged:
+    """The daemon's settings changed (by anyone); the settings now in force."""
+
+    settings: Settings
+
+
 Event = (
     OptionAdded
     | OptionRemoved
@@ -134,6 +141,7 @@ Event = (
     | BootCancelled
     | ConnectionLost
     | Reconnected
+    | SettingsChanged
 )
 Listener = Callable[[Event], None]
 
@@ -198,6 +206,7 @@ __all__ = [
     "OptionRemoved",
     "Reconnected",
     "Settings",
+    "SettingsChanged",
     "Severity",
     "StatusEvent",
     "SystemInfo",

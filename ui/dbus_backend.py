@@ -110,6 +110,7 @@ class DBusBackend:
         c.on_progress(lambda stage, fraction: self._emit(be.BootProgress(stage, fraction)))
         c.on_download(lambda stage, fraction, t: self._emit(be.BootProgress(stage, fraction, t)))
         c.on_state(self._on_state)
+        c.on_settings(lambda view: self._emit(be.SettingsChanged(view)))
         c.on_daemon_lost(lambda: self._emit(be.ConnectionLost()))
         c.on_daemon_appeared(lambda: self._emit(be.Reconnected()))
         self._spawn(self._watch(c))

@@ -5,7 +5,8 @@ The catalogues are ``ui/po/<language>.po``, compiled with ``msgfmt`` into
 ``<localedir>/<language>/LC_MESSAGES/bootd-menu.mo`` when the menu is built
 or tested (``make locale``).  The directory is ``$BOOTD_LOCALEDIR``, else the
 ``locale`` folder beside this module, else ``/usr/share/locale``.  The
-language is the one chosen in the menu, else the ``LANGUAGE``, ``LC_ALL``,
+language is the one chosen in the menu (``l``), else the daemon's ``language``
+setting (:meth:`ui.app.App.use_settings`), else the ``LANGUAGE``, ``LC_ALL``,
 ``LC_MESSAGES`` or ``LANG`` of the environment, as gettext reads them.
 """
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from bootd.cli.i18n import _
 from bootd.errors import AuthenticationRequired, InvalidArgument
 from bootd.model import Transfer, Trust
-from bootd.settings_table import TABLE, Table
+from bootd.settings_table import TABLE, NetworkConfig, Table
 
 if TYPE_CHECKING:
     from bootd.dbus.client import BootdClient
@@ -335,14 +335,21 @@ def run_cancel(args: argparse.Namespace) -> int:
 def configure_settings(parser: argparse.ArgumentParser, table: Table = TABLE) -> None:
     _bus_arg(parser)
     parser.add_argument(
-        "action", nargs="?", choices=("get", "set"), help="get KEY or set KEY VALUE (default: show all)"
+        "action", nargs="?", choices=("show", "get", "set"), help="show (the default), get KEY or set KEY VALUE"
     )
     parser.add_argument("key", nargs="?", help=", ".join(row.name for row in table.on_bus))
     secrets = " ".join(f"{row.name}: '-' reads stdin;" for row in table.on_bus if row.secret)
     parser.add_argument("value", nargs="?", help=f"new value (lists: space/comma separated; {secrets.rstrip(';')})")
+    parser.add_argument(
+        "--origin",
+        action="store_true",
+        help="show: also the layer each setting came from (default, a file, NVRAM), and the [network] keys' layers",
+    )
 
 
 def _show(value: Any) -> str:
+    if isinstance(value, NetworkConfig):
+        return str(value)
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, tuple | list):
@@ -389,9 +396,14 @@ def run_settings(args: argparse.Namespace, table: Table = TABLE) -> int:
                     _("unknown setting {key} (known: {known})").format(key=repr(args.key), known=", ".join(shown))
                 )
             _out(_show(shown[args.key]))
-        elif args.action is None:
+        elif args.action in (None, "show"):
             for key, val in shown.items():
-                _out(f"{key} = {_show(val)}")
+                origin = f"  # {view.origins.get(key, '')}" if args.origin else ""
+                _out(f"{key} = {_show(val)}{origin}")
+            if args.origin:
+                for key, origin in view.origins.items():
+                    if key not in view.table:
+                        _out(f"{key}  # {origin}")
         for problem in view.problems:
             print(_("bootd settings: warning: {problem}").format(problem=problem), file=sys.stderr)
         return 0

@@ -50,7 +50,7 @@ from bootd.dbus.reply_errors import error_from_reply
 from bootd.dbus.transport import connect_bus
 from bootd.dbus.views import DaemonState, SettingsView, settings_from_props, state_from_props
 from bootd.model import BootOption, Console, Device, Transfer
-from bootd.settings_table import TABLE, Setting, Table, Widget
+from bootd.settings_table import TABLE, InterfaceConfig, NetworkConfig, Setting, Table, Widget
 
 log = logging.getLogger(__name__)
 
@@ -275,14 +275,14 @@ class BootdClient:
         """Set a setting by its bootd.toml name (``timeout``, ``boot_order``…);
         ``password`` takes the plain text (empty removes the password)."""
         row = self._bus_row(key)
-        await self._set(names.SETTINGS_IFACE, row.dbus, row.signature, list(value) if row.signature == "as" else value)
+        await self._set(names.SETTINGS_IFACE, row.dbus, row.signature, row.to_bus(value))
 
     async def update_settings(self, changes: Mapping[str, Any]) -> None:
         """Set several settings (bootd.toml names) at once: all are written or none."""
         body: dict[str, Variant] = {}
         for key, value in changes.items():
-            sig = self._bus_row(key).signature
-            body[key] = Variant(sig, list(value) if sig == "as" else value)
+            row = self._bus_row(key)
+            body[key] = Variant(row.signature, row.to_bus(value))
         await self._invoke(schema.UPDATE, body, iface=names.SETTINGS_IFACE)
 
     # -- subscriptions -------------------------------------------------------------------
@@ -405,4 +405,14 @@ class BootdClient:
 # DaemonState, SettingsView and the settings table are part of this client's API:
 # the TUI may import only the model, the errors and the client (DESIGN.md), so
 # they stay importable here.
-__all__ = ["TABLE", "BootdClient", "DaemonState", "Setting", "SettingsView", "Table", "Widget"]
+__all__ = [
+    "TABLE",
+    "BootdClient",
+    "DaemonState",
+    "InterfaceConfig",
+    "NetworkConfig",
+    "Setting",
+    "SettingsView",
+    "Table",
+    "Widget",
+]

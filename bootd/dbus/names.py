@@ -44,6 +44,7 @@ SETTING_PROPERTIES: dict[str, tuple[str, str]] = {s.name: (s.dbus, s.signature) 
 """settings key (bootd.toml) -> (Settings1 property, D-Bus signature), from the settings table."""
 PASSWORD_SET_PROPERTY = TABLE.row("password").set_property
 PROBLEMS_PROPERTY = "Problems"
+ORIGINS_PROPERTY = "Origins"
 
 
 def _escape(text: str) -> str:

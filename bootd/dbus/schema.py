@@ -136,7 +136,10 @@ UPDATE = Method("Update", (Arg("changes", "a{sv}"),), doc="Write every setting i
 
 def settings_interface(table: Table = TABLE) -> Interface:
     """``org.bootd.Settings1`` as ``table`` declares it."""
-    props: list[Property] = [Property(names.PROBLEMS_PROPERTY, "as", doc="why the settings are not the files'")]
+    props: list[Property] = [
+        Property(names.PROBLEMS_PROPERTY, "as", doc="why the settings are not the files'"),
+        Property(names.ORIGINS_PROPERTY, "a{ss}", doc="the layer each setting came from"),
+    ]
     for row in table.on_bus:
         if row.secret:
             props.append(Property(row.dbus, row.signature, "write", doc=row.help))

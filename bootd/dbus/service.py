@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 B = Annotated[bool, DBusSignature("b")]
 AS = Annotated[list[str], DBusSignature("as")]
 ASV = Annotated[dict[str, Any], DBusSignature("a{sv}")]
+ASS = Annotated[dict[str, str], DBusSignature("a{ss}")]
 
 
 # -- org.bootd.Settings1 (derived from the settings table) -----------------------------------
@@ -76,6 +77,10 @@ class SettingsIface(ServiceInterface):
     def prop_Problems(self) -> AS:  # noqa: N802 (named like the generated properties, for their order)
         return list(self._backend.settings_problems)
 
+    @dbus_property(access=PropertyAccess.READ, name=names.ORIGINS_PROPERTY)
+    def prop_Origins(self) -> ASS:  # noqa: N802 (named like the generated properties, for their order)
+        return dict(self._backend.settings_origins)
+
     def values(self, keys: tuple[str, ...]) -> dict[str, Any]:
         """The properties that show ``keys`` (settings the bus does not carry have none)."""
         out: dict[str, Any] = {}
@@ -85,6 +90,8 @@ class SettingsIface(ServiceInterface):
             row = self.table.row(key)
             prop = row.set_property if row.secret else row.dbus
             out[prop] = getattr(self, _attr(prop))
+        if keys:
+            out[names.ORIGINS_PROPERTY] = self.prop_Origins
         return out
 
 
@@ -94,8 +101,7 @@ def _attr(prop: str) -> str:
 
 def _getter(row: Setting) -> Callable[[SettingsIface], Any]:
     def get(self: SettingsIface) -> Any:
-        value = getattr(self._backend.settings, row.name)
-        return list(value) if row.signature == "as" else value
+        return row.to_bus(getattr(self._backend.settings, row.name))
 
     return get
 

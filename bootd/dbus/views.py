@@ -12,7 +12,7 @@ from typing import Any
 
 from bootd.dbus import codec, names
 from bootd.model import BootRecord, Console, State
-from bootd.settings_table import TABLE, Setting, Table
+from bootd.settings_table import TABLE, Table
 
 
 @dataclass(frozen=True)
@@ -60,13 +60,14 @@ class SettingsView:
     shows only whether it is set (``view.password_set``).  Unknown names raise
     AttributeError; settings not given are the table's defaults."""
 
-    __slots__ = ("_values", "problems", "table")
+    __slots__ = ("_values", "origins", "problems", "table")
 
     def __init__(
         self,
         values: Mapping[str, object] | None = None,
         *,
         problems: tuple[str, ...] = (),
+        origins: Mapping[str, str] | None = None,
         table: Table = TABLE,
         **more: object,
     ) -> None:
@@ -79,6 +80,7 @@ class SettingsView:
             raise TypeError(f"not settings a client sees: {', '.join(sorted(given))}")
         object.__setattr__(self, "_values", out)
         object.__setattr__(self, "problems", tuple(problems))
+        object.__setattr__(self, "origins", dict(origins or {}))
         object.__setattr__(self, "table", table)
 
     def __getattr__(self, name: str) -> Any:
@@ -98,7 +100,7 @@ class SettingsView:
         return iter(self._values.items())
 
     def replace(self, **changes: object) -> SettingsView:
-        return SettingsView({**self._values, **changes}, problems=self.problems, table=self.table)
+        return SettingsView({**self._values, **changes}, problems=self.problems, origins=self.origins, table=self.table)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, SettingsView) and (self._values, self.problems) == (other._values, other.problems)
@@ -111,11 +113,6 @@ class SettingsView:
         return f"SettingsView({inner}, problems={self.problems!r})"
 
 
-def _typed(row: Setting, value: Any) -> object:
-    kind = {"b": bool, "u": int, "s": str, "as": tuple}[row.signature]
-    return kind(value)
-
-
 def settings_from_props(p: Mapping[str, Any], table: Table = TABLE) -> SettingsView:
     """The Settings interface's properties as a :class:`SettingsView` (by the table)."""
     values: dict[str, object] = {}
@@ -123,8 +120,10 @@ def settings_from_props(p: Mapping[str, Any], table: Table = TABLE) -> SettingsV
         if row.secret:
             values[f"{row.name}_set"] = bool(p.get(row.set_property, False))
         elif row.dbus in p:
-            values[row.name] = _typed(row, p[row.dbus])
-    return SettingsView(values, problems=tuple(str(x) for x in p.get(names.PROBLEMS_PROPERTY, ())), table=table)
+            values[row.name] = row.from_bus(p[row.dbus])
+    origins = {str(k): str(v) for k, v in dict(p.get(names.ORIGINS_PROPERTY, {})).items()}
+    problems = tuple(str(x) for x in p.get(names.PROBLEMS_PROPERTY, ()))
+    return SettingsView(values, problems=problems, origins=origins, table=table)
 
 
 __all__ = ["DaemonState", "SettingsView", "settings_from_props", "state_from_props"]

@@ -90,8 +90,9 @@ class NetworkDiscovery:
         if not self.settings.enabled:
             log.info("network discovery is disabled")
             return
-        if self.settings.proxy:
-            set_default_proxies({"http": self.settings.proxy, "https": self.settings.proxy})
+        if self.settings.proxy or self.settings.https_proxy:
+            https = self.settings.https_proxy or self.settings.proxy
+            set_default_proxies({k: v for k, v in (("http", self.settings.proxy), ("https", https)) if v})
         await self.sync()
         self._watch = asyncio.create_task(self._watch_loop(), name="network-watch")
 

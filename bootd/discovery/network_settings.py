@@ -10,6 +10,7 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
 from bootd.errors import ConfigError
@@ -46,6 +47,10 @@ class NetworkSettings:
     script runs ``bootd event`` and the daemon forwards to :meth:`handle_event`."""
     proxy: str = ""
     """HTTP(S) proxy URL for downloads; '' = the ``http_proxy``/``https_proxy`` environment."""
+    https_proxy: str = ""
+    """The proxy for https:// downloads when it is not ``proxy``; '' = ``proxy``."""
+    nameservers: tuple[str, ...] = ()
+    """DNS servers of a static interface that names none (Petitboot's global list)."""
     dns: bool = False
     """Write the DNS servers of a lease to the resolver configuration (``/etc/resolv.conf``)."""
     timeout: float = 30.0
@@ -67,7 +72,7 @@ def _address(text: str) -> tuple[str, int]:
     return str(iface.ip), iface.network.prefixlen
 
 
-def _interface_settings(key: str, data: Mapping[str, Any]) -> InterfaceSettings:
+def _interface_settings(key: str, data: Mapping[str, Any], nameservers: tuple[str, ...] = ()) -> InterfaceSettings:
     known = {"method", "address", "gateway", "dns"}
     unknown = set(data) - known
     if unknown:
@@ -87,7 +92,7 @@ def _interface_settings(key: str, data: Mapping[str, Any]) -> InterfaceSettings:
         raise ConfigError(f"network.interface.{key}: gateway must be a string")
     if not isinstance(dns, list) or not all(isinstance(d, str) for d in dns):
         raise ConfigError(f"network.interface.{key}: dns must be a list of addresses")
-    return InterfaceSettings(method, StaticAddress(address, prefix, gateway, tuple(dns)))
+    return InterfaceSettings(method, StaticAddress(address, prefix, gateway, tuple(dns) or nameservers))
 
 
 def network_settings(data: Mapping[str, Any]) -> NetworkSettings:
@@ -104,7 +109,18 @@ def network_settings(data: Mapping[str, Any]) -> NetworkSettings:
     gateway = "192.168.1.1"
     dns = ["192.168.1.1"]
     """
-    known = {"enabled", "bring_up", "dns", "proxy", "timeout", "method", "interface", "lease_reports"}
+    known = {
+        "enabled",
+        "bring_up",
+        "dns",
+        "proxy",
+        "https_proxy",
+        "nameservers",
+        "timeout",
+        "method",
+        "interface",
+        "lease_reports",
+    }
     unknown = set(data) - known
     if unknown:
         raise ConfigError(f"network: unknown key(s) {', '.join(sorted(unknown))}")
@@ -114,9 +130,13 @@ def network_settings(data: Mapping[str, Any]) -> NetworkSettings:
     timeout = data.get("timeout", 30)
     if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 0 < timeout <= 3600:
         raise ConfigError("network.timeout must be a number of seconds between 0 and 3600")
-    proxy = data.get("proxy", "")
-    if not isinstance(proxy, str) or (proxy and not proxy.startswith(("http://", "https://"))):
-        raise ConfigError("network.proxy must be an http:// or https:// URL")
+    proxy, https_proxy = data.get("proxy", ""), data.get("https_proxy", "")
+    for key, value in (("proxy", proxy), ("https_proxy", https_proxy)):
+        if not isinstance(value, str) or (value and not value.startswith(("http://", "https://"))):
+            raise ConfigError(f"network.{key} must be an http:// or https:// URL")
+    nameservers = data.get("nameservers", [])
+    if not isinstance(nameservers, list) or not all(isinstance(d, str) for d in nameservers):
+        raise ConfigError("network.nameservers must be a list of addresses")
     reports = data.get("lease_reports", "direct")
     if reports not in ("direct", "dbus"):
         raise ConfigError("network.lease_reports must be direct or dbus")
@@ -127,12 +147,14 @@ def network_settings(data: Mapping[str, Any]) -> NetworkSettings:
     for key, value in table.items():
         if not isinstance(value, dict):
             raise ConfigError(f"network.interface.{key} must be a table")
-        interfaces[key.lower() if ":" in key else key] = _interface_settings(key, value)
+        interfaces[key.lower() if ":" in key else key] = _interface_settings(key, value, tuple(nameservers))
     return NetworkSettings(
         enabled=data.get("enabled", True),
         bring_up=data.get("bring_up", True),
         dns=data.get("dns", False),
         proxy=proxy,
+        https_proxy=https_proxy,
+        nameservers=tuple(nameservers),
         interfaces=interfaces,
         default=_interface_settings("(default)", {"method": data.get("method", "dhcp")}),
         lease_reports=reports,
@@ -140,15 +162,20 @@ def network_settings(data: Mapping[str, Any]) -> NetworkSettings:
     )
 
 
-def load_network_settings(paths: Paths, warn: Callable[[str], None] | None = None) -> NetworkSettings:
-    """The ``[network]`` tables of bootd.toml's layers (vendor, main, drop-ins; later
-    keys win, ``interface`` entries merge); an invalid table is reported through
-    ``warn`` and the defaults are used."""
+def load_network_settings(
+    paths: Paths, warn: Callable[[str], None] | None = None, *, nvram: Mapping[str, Any] | None = None
+) -> NetworkSettings:
+    """The ``[network]`` tables of bootd.toml's layers (vendor, NVRAM's ``network``
+    table, main, drop-ins; later keys win, ``interface`` entries merge); an invalid
+    table is reported through ``warn`` and the defaults are used."""
     merged: dict[str, Any] = {}
     interfaces: dict[str, Any] = {}
-    for path in [paths.vendor, paths.main, *paths.dropins()]:
-        layer = read_layer(path)  # an unreadable file is reported by the settings loader
-        table = layer.values.get("network") if layer is not None else None
+    layers: list[tuple[str, Mapping[str, Any] | None]] = [(str(paths.vendor), _file_values(paths.vendor))]
+    if nvram and nvram.get("network"):
+        layers.append(("NVRAM", {"network": nvram["network"]}))
+    layers += [(str(path), _file_values(path)) for path in [paths.main, *paths.dropins()]]
+    for path, values in layers:
+        table = values.get("network") if values is not None else None
         if table is None:
             continue
         if not isinstance(table, dict):
@@ -166,6 +193,11 @@ def load_network_settings(paths: Paths, warn: Callable[[str], None] | None = Non
     except ConfigError as e:
         _warn(warn, f"{e}; using the default network settings")
         return NetworkSettings()
+
+
+def _file_values(path: Path) -> Mapping[str, Any] | None:
+    layer = read_layer(path)  # an unreadable file is reported by the settings loader
+    return None if layer is None else layer.values
 
 
 def _warn(warn: Callable[[str], None] | None, message: str) -> None:

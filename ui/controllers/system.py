@@ -5,6 +5,7 @@ from __future__ import annotations
 from bootd.model import DeviceType
 
 from ..i18n import _
+from ..views.network import NetworkView
 from ..views.settings import SettingsView
 from ..views.text import TextView
 from .host import Host
@@ -52,8 +53,22 @@ class SystemController:
         self.app.push(TextView("System information", lines))
 
     async def show_settings(self) -> None:
-        self.app.settings = await self.app.backend.get_settings()
-        self.app.push(SettingsView(self.app.settings, self.app.consoles, self.save_settings, self.app.back))
+        self.app.use_settings(await self.app.backend.get_settings())
+        self.app.push(
+            SettingsView(
+                self.app.settings,
+                self.app.consoles,
+                self.save_settings,
+                self.app.back,
+                on_network=lambda: self.app.spawn(self.show_network(), "Network settings"),
+            )
+        )
+
+    async def show_network(self) -> None:
+        info = await self.app.backend.system_info()
+        self.app.use_settings(await self.app.backend.get_settings())
+        config = self.app.settings.network
+        self.app.push(NetworkView(config, list(info.interfaces), self.save_settings, self.app.back))
 
     def save_settings(self, changes: dict[str, object]) -> None:
         if not changes:
@@ -63,8 +78,11 @@ class SystemController:
 
         async def save() -> None:
             await self.app.backend.set_settings(changes)
-            self.app.settings = await self.app.backend.get_settings()
+            self.app.use_settings(await self.app.backend.get_settings())
             self.app.back()
+            form = self.app.stack[-1]
+            if isinstance(form, SettingsView) and "network" in changes:  # saved by the network screen
+                form.inputs["network"].saved_elsewhere(self.app.settings.network)
             self.app.status(_("Settings saved"))
             self.app.refresh_menu()
 

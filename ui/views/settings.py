@@ -60,6 +60,10 @@ class Input:
         """Keys on :attr:`keys_row`; True when handled."""
         return False
 
+    def saved_elsewhere(self, value: object) -> None:
+        """Another screen saved this setting: show ``value`` (only
+        :class:`NetworkInput` has a screen of its own)."""
+
 
 InputT = TypeVar("InputT", bound=Input)
 
@@ -200,6 +204,28 @@ class SecretInput(Input):
         return self.edit.edit_text or UNCHANGED
 
 
+class NetworkInput(Input):
+    """What the network settings are, and a button to their own screen."""
+
+    def __init__(self, row: Setting, value: object, open_screen: Callable[[], None] | None) -> None:
+        super().__init__(row, value)
+        self._open = open_screen
+        self.summary = urwid.Text(str(value))
+
+    def saved_elsewhere(self, value: object) -> None:
+        self.value = value
+        self.summary.set_text(str(value))
+
+    def rows(self) -> list[urwid.Widget]:
+        out: list[urwid.Widget] = [urwid.Divider(), labelled(f"{self.row.label}:", self.summary)]
+        if self._open is not None:
+            out.append(urwid.Columns([(22, button(f"{self.row.label} settings", self._open))]))
+        return out
+
+    def change(self) -> object:
+        return UNCHANGED  # its screen saves it
+
+
 class SettingsView(View):
     title = "Settings"
     hints = "Tab=next  +/-=move boot order item  Save  Esc=back  F1=help"
@@ -210,7 +236,9 @@ class SettingsView(View):
         consoles: Sequence[Console],
         on_save: Callable[[dict[str, object]], None],
         on_cancel: Callable[[], None],
+        on_network: Callable[[], None] | None = None,
     ) -> None:
+        """``on_network`` opens the network settings screen."""
         self._on_save = on_save
         self.table = settings.table
         self.help = settings_help(self.table)
@@ -223,6 +251,8 @@ class SettingsView(View):
                 inp: Input = SecretInput(row, settings.get(f"{row.name}_set"), self.save)
             elif row.widget is Widget.CONSOLE:
                 inp = ConsoleInput(row, settings.get(row.name), consoles)
+            elif row.widget is Widget.NETWORK:
+                inp = NetworkInput(row, settings.get(row.name), on_network)
             else:
                 inp = INPUTS[Widget(row.widget)](row, settings.get(row.name))
             if inp.keys_row is not None:

@@ -3,6 +3,10 @@ by LANG or with ``l``, the key legend whole on its line."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -40,3 +44,35 @@ def test_l_switches_the_language_while_the_menu_runs(stack: Stack, tmux: Tmux, l
     text = tmux.wait(pane, "Systeminformationen")
     assert text.splitlines()[-1].rstrip() == LEGENDS["de_DE.UTF-8"][0]
     assert "Fedora Linux 40" in text, "entry titles stay as their configs wrote them"
+
+
+def _bootd(stack: Stack, *args: str) -> None:
+    argv = [sys.executable, "-m", "bootd", *args, "--bus", stack.bus.address]
+    subprocess.run(argv, check=True, capture_output=True, text=True, timeout=60, env={**os.environ, "LANG": "C"})
+
+
+def test_the_language_setting_beats_lang_c(stack: Stack, tmux: Tmux, locale_dir: Path) -> None:
+    _bootd(stack, "settings", "set", "language", "de")
+    env = {"LANG": "C", "LANGUAGE": "", "LC_ALL": "", "LC_MESSAGES": "", "BOOTD_LOCALEDIR": str(locale_dir)}
+    pane = tmux.start(menu_argv(stack.bus.address, "--ascii"), env=env)
+    text = tmux.wait(pane, "Systeminformationen")
+    assert text.splitlines()[-1].rstrip() == LEGENDS["de_DE.UTF-8"][0], "the key legend is whole"
+
+
+def test_a_changed_setting_switches_a_running_menu_until_l_is_pressed(
+    stack: Stack, tmux: Tmux, locale_dir: Path
+) -> None:
+    env = {"LANG": "C.UTF-8", "LANGUAGE": "", "LC_ALL": "", "BOOTD_LOCALEDIR": str(locale_dir)}
+    pane = tmux.start(menu_argv(stack.bus.address), env=env)
+    tmux.wait(pane, "System information")
+    _bootd(stack, "settings", "set", "language", "de")
+    tmux.wait(pane, "Systeminformationen")  # the daemon's PropertiesChanged
+    tmux.keys(pane, "Down", "l")
+    tmux.wait(pane, "English")
+    tmux.keys(pane, "Up", "Enter")  # English, above the current Deutsch
+    tmux.wait(pane, "System information")
+    _bootd(stack, "settings", "set", "language", "zh_CN")
+    time.sleep(1.0)  # the change reached the menu well within this (German came within 1 s above)
+    tmux.keys(pane, "Down")
+    text = tmux.wait(pane, "System information")
+    assert "系统信息" not in text, "l on this console beats the setting"

@@ -33,10 +33,13 @@ def test_what_settings1_carries_is_what_it_always_carried() -> None:
         "scan_loop_devices": ("ScanLoopDevices", "b"),
         "allow_shell": ("AllowShell", "b"),
         "auth_timeout": ("AuthTimeout", "u"),
+        "language": ("Language", "s"),
+        "network": ("Network", "(ssasa(ssssas))"),
     }
     props = {p.name: (p.sig, p.access) for p in schema.SETTINGS.properties}
     assert props["Password"] == ("s", "write") and props["PasswordSet"] == ("b", "read")
     assert props["Problems"] == ("as", "read")
+    assert props["Origins"] == ("a{ss}", "read")
 
 
 def test_the_nvram_keys_are_petitboots() -> None:
@@ -45,6 +48,7 @@ def test_the_nvram_keys_are_petitboots() -> None:
         "petitboot,timeout": "timeout",
         "petitboot,bootdevs": "boot_order",
         "petitboot,console": "console",
+        "petitboot,language": "language",
     }
     assert TABLE.nvram_values({"petitboot,console": "", "petitboot,timeout": ""}) == {"timeout": ""}
 
@@ -100,7 +104,7 @@ def test_the_view_reads_settings_by_name_and_hides_secrets() -> None:
 
 def test_the_form_help_lists_each_field_of_the_form() -> None:
     text = settings_help(TABLE).splitlines()
-    assert [line.split("  ")[0] for line in text if line and not line[0].isspace()][1:6] == [
+    assert [line.split("  ")[0] for line in text if line and not line[0].isspace()][1:7] == [
         r.label for r in TABLE.in_form
     ]
     assert "Boot order     which devices autoboot prefers, first match wins; on an" in text
@@ -111,6 +115,7 @@ def test_the_form_help_lists_each_field_of_the_form() -> None:
         Widget.ORDER,
         Widget.CONSOLE,
         Widget.SECRET,
+        Widget.NETWORK,
     ]
 
 

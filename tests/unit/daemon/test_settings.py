@@ -29,7 +29,9 @@ def write(path: Path, text: str) -> None:
 
 def test_documented_defaults_are_the_built_in_ones() -> None:
     data = tomllib.loads((ROOT / "config/bootd.toml").read_text())
-    assert set(data) == set(settings.KEYS), "config/bootd.toml documents every key, and only those"
+    tables = {s.name for s in settings.TABLE if s.structured}
+    assert set(data) == set(settings.KEYS) - tables, "config/bootd.toml documents every key, and only those"
+    assert all(f"# [{name}]" in (ROOT / "config/bootd.toml").read_text() for name in tables), "tables in comments"
     assert settings.merge([settings.Layer("config/bootd.toml", data)]) == settings.DEFAULTS
 
 
@@ -195,3 +197,12 @@ def test_nvram_keys() -> None:
     assert s.boot_order == ("uuid:1234-abcd", "network", "optical", "any")
     assert s.console == "/ibm,opal/consoles/serial@0"
     assert settings.parse_nvram("") == {}
+
+
+def test_language_is_a_gettext_code_and_petitboots_encoding_is_dropped() -> None:
+    assert settings.validate("language", "de") == "de"
+    assert settings.validate("language", "en_US.utf8") == "en_US"
+    assert settings.validate("language", "") == ""
+    for bad in ("German", "de-DE", "../../etc", "de_de", ".utf8"):
+        with pytest.raises(ConfigError, match="language must be a language code"):
+            settings.validate("language", bad)

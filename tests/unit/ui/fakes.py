@@ -90,7 +90,7 @@ class FakeBackend:
     async def set_settings(self, changes: Mapping[str, object]) -> None:
         self._gate()
         self.calls.append(("set_settings", dict(changes)))
-        known = {k: v for k, v in changes.items() if k in ("autoboot", "timeout", "boot_order", "console")}
+        known = {k: v for k, v in changes.items() if k in ("autoboot", "timeout", "boot_order", "console", "network")}
         self.settings = self.settings.replace(**known)
 
     async def close(self) -> None:
