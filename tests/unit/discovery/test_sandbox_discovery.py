@@ -12,7 +12,7 @@ from pathlib import Path
 
 from bootd.discovery.manager import Discovery
 from bootd.inventory import EventKind, Inventory, InventoryEvent
-from bootd.model import DeviceType, Severity
+from bootd.model import BootOption, DeviceType, Severity
 from bootd.platform import Platform
 from bootd.platform.machine import load_machine
 from bootd.platform.run import RecordingRunner
@@ -211,7 +211,7 @@ async def test_a_device_is_read_again_when_the_one_its_search_wanted_appears(tmp
     disc = Discovery(platform, inv, mount_root=tmp_path / "mnt")
     await disc.start()
     try:
-        esp_options = []
+        esp_options: list[BootOption] = []
         deadline = asyncio.get_running_loop().time() + 20  # parse workers start slowly on a loaded machine
         while not esp_options and asyncio.get_running_loop().time() < deadline:
             esp_options = [o for o in inv.options() if o.device == "esp"]
