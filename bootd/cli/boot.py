@@ -5,7 +5,9 @@ the sources are scanned with the parser registry, the option is picked by
 ``--name`` (its title, id or entry id; default: the entry the config itself
 would boot), and the loader boots it on this machine.  ``--dry-run`` records
 kexec instead of running it and prints the plan; ``--machine DIR`` does the
-same on a sandbox machine.  This path imports neither D-Bus nor TUI nor udev
+same on a sandbox machine.  ``--signed-boot MODE --keyring FILE`` and
+``--measured-boot`` do what the signed_boot and measured_boot settings do
+(this path reads no settings).  It imports neither D-Bus nor TUI nor udev
 libraries.  Without ``--scan`` the daemon is asked to boot.
 """
 
@@ -31,6 +33,10 @@ if TYPE_CHECKING:
 
 DRY_RUN_PASSTHROUGH = frozenset({"dtc"})
 """What a dry run on this machine still runs for real: everything else (kexec, hooks) is recorded."""
+SIGNED_BOOT_MODES = ("off", "warn", "enforce")
+"""``bootd.loader.verify.MODES``, named here so that daemon mode does not import the loader."""
+DEFAULT_KEYRING = "/etc/bootd/keyring.gpg"
+"""``bootd.loader.verify.DEFAULT_KEYRING`` (the signed_boot_keyring setting's default)."""
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -53,6 +59,18 @@ def configure(parser: argparse.ArgumentParser) -> None:
         const="",
         metavar="TCTI",
         help="with --scan: extend the TPM before kexec, as measured_boot = true does (TCTI: tpm2-tools' own choice)",
+    )
+    parser.add_argument(
+        "--signed-boot",
+        choices=SIGNED_BOOT_MODES,
+        default="off",
+        help="with --scan: check the option's signatures first, as the signed_boot setting does (default: off)",
+    )
+    parser.add_argument(
+        "--keyring",
+        default=DEFAULT_KEYRING,
+        metavar="FILE",
+        help=f"with --signed-boot: the owner's binary OpenPGP keyring (default: {DEFAULT_KEYRING})",
     )
 
 
@@ -202,7 +220,7 @@ def print_plan(option: BootOption, plan: BootPlan, *, as_json: bool) -> None:
 
 
 async def _boot_scanned(args: argparse.Namespace) -> int:
-    from bootd.loader import kexec, measure
+    from bootd.loader import kexec, measure, verify
     from bootd.loader.boot import boot
     from bootd.model import BootRequest
 
@@ -228,6 +246,7 @@ async def _boot_scanned(args: argparse.Namespace) -> int:
                 progress=progress,
                 execute=False,
                 measured_boot=tpm,
+                signed_boot=verify.Policy(args.signed_boot, args.keyring),
             )
             # Print the plan before the jump: after kexec there is nobody to print it.
             print_plan(option, plan, as_json=args.json)

@@ -30,7 +30,10 @@ ENTRY_TITLE = "bootd measured boot proof"
 ENTRY_ARGS = "stage=2 proof=tpm"
 CONSOLE = "ttyS0"
 KERNEL_META = "linux-image-amd64"
-ROOTS = ["busybox-static", "kexec-tools", "tpm2-tools", "libtss2-tcti-device0", "python3-libfdt", "python3-pefile"]
+ROOTS = [
+    "busybox-static", "kexec-tools", "tpm2-tools", "libtss2-tcti-device0", "python3-libfdt", "python3-pefile", "gpgv",
+]  # fmt: skip
+"""Every x86-64 guest's packages (the signed-boot guest's gpgv too): one download and one unpacked tree."""
 SKIP = (
     "debconf", "perl-base", "dpkg", "adduser", "libc-bin", "usrmerge", "init-system-helpers", "debianutils",
     "python3", "python3-minimal", "python3.11", "libpython3-stdlib", "media-types", "tzdata", "readline-common",
@@ -73,16 +76,20 @@ def _packages(apt: Apt, cache: Path) -> list[str]:
 
 def _with_tools(image: Image, closure: Closure, x: Path) -> None:
     """busybox, tpm2-tools (``tpm2`` runs as the tool it is called by) and its device TCTI."""
-    image.add("bin/busybox", x / "bin/busybox", 0o755)
+    with_busybox(image, x)
     closure.add_to(image, ["usr/bin/tpm2", TCTI_LIB])
     for tool in TOOLS:
         image.symlink(f"usr/bin/{tool}", "tpm2")
+
+
+def with_busybox(image: Image, x: Path) -> None:
+    image.add("bin/busybox", x / "bin/busybox", 0o755)
     for d in ("proc", "sys", "dev", "tmp", "run", "var/tmp"):
         image.add_dir(d)
 
 
-def build(out: Path, cache: Path = CACHE / "amd64", *, bootd_src: Path = ROOT / "bootd") -> TpmGuest:
-    """Build the guest into ``out``; packages are downloaded (once) into ``cache``."""
+def unpacked(out: Path, cache: Path) -> tuple[Path, Path]:
+    """(the unpacked packages, the kernel copied into ``out``); downloaded (once) into ``cache``."""
     cache.mkdir(parents=True, exist_ok=True)
     with locked(cache / ".lock"):
         apt = Apt("amd64", cache / "apt")
@@ -90,6 +97,12 @@ def build(out: Path, cache: Path = CACHE / "amd64", *, bootd_src: Path = ROOT / 
         x = _unpacked(debs, cache)
     kernel = out / "vmlinuz"
     shutil.copyfile(next((x / "boot").glob("vmlinuz-*")), kernel)
+    return x, kernel
+
+
+def build(out: Path, cache: Path = CACHE / "amd64", *, bootd_src: Path = ROOT / "bootd") -> TpmGuest:
+    """Build the guest into ``out``; packages are downloaded (once) into ``cache``."""
+    x, kernel = unpacked(out, cache)
     closure = Closure(x)
 
     stage2 = out / "stage2.cpio.gz"
@@ -101,6 +114,18 @@ def build(out: Path, cache: Path = CACHE / "amd64", *, bootd_src: Path = ROOT / 
     image = Image()
     image.add("init", (HERE / "guest" / "tpm-stage1-init.sh").read_bytes(), 0o755)
     _with_tools(image, closure, x)
+    with_bootd(image, closure, x, out, bootd_src)
+    image.add("stage2/vmlinuz", kernel)
+    image.add("stage2/initrd.img", stage2)
+    entry = f"title {ENTRY_TITLE}\nlinux /vmlinuz\ninitrd /initrd.img\noptions {ENTRY_ARGS}\n"
+    image.add("stage2/loader/entries/tpm-proof.conf", entry.encode())
+    stage1 = out / "stage1.cpio.gz"
+    image.write(stage1)
+    return TpmGuest(kernel, stage1, stage2)
+
+
+def with_bootd(image: Image, closure: Closure, x: Path, out: Path, bootd_src: Path) -> None:
+    """kexec-tools, python3.11 with its standard library, libfdt and pefile, and bootd (compiled)."""
     closure.add_to(image, ["sbin/kexec", "usr/bin/python3.11"])
     image.symlink("usr/bin/python3", "python3.11")
     stdlib = x / "usr/lib/python3.11"
@@ -124,13 +149,6 @@ def build(out: Path, cache: Path = CACHE / "amd64", *, bootd_src: Path = ROOT / 
     shutil.copytree(bootd_src, src / "bootd", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     _compile(src, legacy=False)
     image.add_tree(src / "bootd", "opt/bootd/bootd")
-    image.add("stage2/vmlinuz", kernel)
-    image.add("stage2/initrd.img", stage2)
-    entry = f"title {ENTRY_TITLE}\nlinux /vmlinuz\ninitrd /initrd.img\noptions {ENTRY_ARGS}\n"
-    image.add("stage2/loader/entries/tpm-proof.conf", entry.encode())
-    stage1 = out / "stage1.cpio.gz"
-    image.write(stage1)
-    return TpmGuest(kernel, stage1, stage2)
 
 
 def qemu_argv(guest: TpmGuest, tpm_socket: Path, *, lockdown: str | None = None) -> list[str]:
