@@ -64,6 +64,12 @@ def test_dependencies_are_debian_packages_and_the_too_old_ones_are_vendored(pack
         assert "Candidate:" in policy and "Candidate: (none)" not in policy, f"{dep} is not a Debian package here"
 
 
+def test_the_signed_and_measured_boot_tools_are_recommended(package: DebianPackage) -> None:
+    # both features are off by default (Recommends, not Depends); the firmware image carries them
+    recommends = {d.split()[0] for d in _field(package, "Recommends").split(", ")}
+    assert {"gpgv", "tpm2-tools"} <= recommends
+
+
 def test_the_vendored_libraries_are_the_ones_in_use(unpacked: Path, tmp_path: Path) -> None:
     site = unpacked / "usr/lib/python3/dist-packages"
     code = (
