@@ -231,6 +231,12 @@ def _systemd(root: Path) -> None:
     # no boot time (8 s under TCG on arm64); the empty machine-id below makes every boot a
     # normal one that generates its own id.
     _run(["systemctl", f"--root={root}", "preset-all"])
+    # ...but not bootd-menu@.service's DefaultInstance (a menu on tty1 whether or not there
+    # is a display): the package's generator and udev rule decide which consoles get one.
+    _run(["systemctl", f"--root={root}", "disable", "bootd-menu@.service"])
+    stray = root / "etc/systemd/system/getty.target.wants/bootd-menu@tty1.service"
+    if stray.is_symlink():
+        raise RuntimeError(f"{stray} is still there after systemctl disable")
     _run(["systemctl", f"--root={root}", "enable", "bootd.service"])
     # The journal stays in RAM (there is no disk of our own) and also goes to the kernel log.
     conf = root / "etc/systemd/journald.conf.d"

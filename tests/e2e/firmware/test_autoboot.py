@@ -35,6 +35,8 @@ def autoboots(boot: Boot, name: str, serial: str) -> None:
     assert serial in con.wait(r"PROOF-CONSOLE (.*)", 5).group(1).split()
     # systemd started the daemon and the menu; no login prompt anywhere on the way
     assert "Started bootd.service" in menu and f"bootd-menu@{serial}" in menu
+    # no display on this machine: no second menu on a virtual terminal nobody sees
+    assert "bootd-menu@tty1" not in menu
     assert "login:" not in text
     # the daemon said why, in the journal, before it booted
     journal = fw.journal.text()

@@ -84,6 +84,8 @@ def test_arm64_remote_client_restarts_and_keys_on_the_serial_line(boot_arm64: Bo
     con, sh = fw.serial, fw.shell
     assert sh is not None
     con.wait(MENU, TIMEOUT)
+    # the board's framebuffer is a display: a menu on its first virtual terminal too
+    assert "bootd-menu@tty1" in con.text() and "bootd-menu@ttyAMA0" in con.text()
     sh.open(TIMEOUT)
 
     # 1. the remote client: everyone may list, only root may change anything

@@ -44,7 +44,7 @@ def test_the_package_installs_commands_units_bus_files_and_defaults(unpacked: Pa
     for path in (
         "usr/bin/bootd", "usr/bin/bootd-menu",
         "lib/systemd/system/bootd.service", "lib/systemd/system/bootd-menu@.service",
-        "lib/systemd/system-generators/bootd-menu-generator",
+        "lib/systemd/system-generators/bootd-menu-generator", "lib/udev/rules.d/60-bootd-menu.rules",
         "usr/share/dbus-1/system.d/org.bootd.conf", "usr/share/dbus-1/system-services/org.bootd.service",
         "usr/lib/bootd/bootd.toml", "usr/share/man/man1/bootd.1.gz", "usr/share/man/man1/bootd-menu.1.gz",
         "usr/share/bash-completion/completions/bootd", "usr/share/bash-completion/completions/bootd-menu",
