@@ -91,11 +91,18 @@ MASK = (
     "systemd-firstboot.service", "apt-daily.timer", "apt-daily-upgrade.timer", "e2scrub_all.timer",
     "e2scrub_reap.service", "fstrim.timer", "systemd-networkd.service", "systemd-timesyncd.service",
     "systemd-network-generator.service", "systemd-logind.service", "systemd-pstore.service",
+    "dev-hugepages.mount", "dev-mqueue.mount", "sys-kernel-debug.mount", "sys-kernel-tracing.mount",
+    "sys-fs-fuse-connections.mount", "sys-kernel-config.mount", "modprobe@configfs.service",
+    "modprobe@dm_mod.service", "systemd-journal-flush.service",
 )  # fmt: skip
 """Units that must not run on the firmware: login prompts (the menu is on the console),
 first-boot prompts, periodic maintenance, network configuration; and what a boot menu
 has no use for but costs seconds of a TCG boot: logind (no logins, no seats; systemctl
-kexec falls back to starting kexec.target itself), pstore archiving (no disk of our own)."""
+kexec falls back to starting kexec.target itself), pstore archiving (no disk of our own),
+file systems and modules nobody here uses (huge pages, POSIX message queues, debugfs,
+tracefs, configfs, fuse's control file system, device-mapper: no LVM tools in the image),
+the journal flush (the journal stays in RAM).  Each ran beside udev's coldplug, which
+holds up sysinit.target and so dbus and bootd, on a CPU that TCG makes small."""
 
 
 GENERATORS_OFF = (
