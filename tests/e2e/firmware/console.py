@@ -119,8 +119,8 @@ class Console:
 class Shell:
     """A root shell on one of the guest's virtio consoles, through qemu's socket chardev.
 
-    Only the test machine's overlay starts a shell there (the shipped image has
-    no login and no shell on any console).  Each command's output is framed by
+    Only the test machine's overlay starts a shell there (the shipped image
+    starts no login and no shell on any console).  Each command's output is framed by
     markers whose text only the shell's expansion produces, so an echo of the
     typed line never matches.
     """
