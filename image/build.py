@@ -49,6 +49,9 @@ PACKAGES = (
     "systemd", "udev", "dbus", "kexec-tools", "e2fsprogs",
 )  # fmt: skip
 """What the image is, besides bootd's package and its dependencies."""
+RECOMMENDS = ("gpgv", "tpm2-tools")
+"""bootd's recommended packages the firmware carries: signed boot (gpgv) and measured boot
+(tpm2-tools) are off by default, but a firmware image is where they are switched on."""
 SKIP = (
     "debconf", "perl-base", "perl", "perl-modules-5.36", "libperl5.36", "adduser", "libc-bin", "usrmerge",
     "dpkg", "install-info", "tar", "libfile-find-rule-perl", "libnumber-compare-perl", "libtext-glob-perl",
@@ -87,9 +90,37 @@ MASK = (
     "getty@.service", "serial-getty@.service", "console-getty.service", "container-getty@.service",
     "systemd-firstboot.service", "apt-daily.timer", "apt-daily-upgrade.timer", "e2scrub_all.timer",
     "e2scrub_reap.service", "fstrim.timer", "systemd-networkd.service", "systemd-timesyncd.service",
+    "systemd-network-generator.service", "systemd-logind.service", "systemd-pstore.service",
+    "dev-hugepages.mount", "dev-mqueue.mount", "sys-kernel-debug.mount", "sys-kernel-tracing.mount",
+    "sys-fs-fuse-connections.mount", "sys-kernel-config.mount", "modprobe@configfs.service",
+    "modprobe@dm_mod.service", "systemd-journal-flush.service",
 )  # fmt: skip
 """Units that must not run on the firmware: login prompts (the menu is on the console),
-first-boot prompts, periodic maintenance, network configuration."""
+first-boot prompts, periodic maintenance, network configuration; and what a boot menu
+has no use for but costs seconds of a TCG boot: logind (no logins, no seats; systemctl
+kexec falls back to starting kexec.target itself), pstore archiving (no disk of our own),
+file systems and modules nobody here uses (huge pages, POSIX message queues, debugfs,
+tracefs, configfs, fuse's control file system, device-mapper: no LVM tools in the image),
+the journal flush (the journal stays in RAM).  Each ran beside udev's coldplug, which
+holds up sysinit.target and so dbus and bootd, on a CPU that TCG makes small."""
+
+
+GENERATORS_OFF = (
+    "systemd-getty-generator", "systemd-fstab-generator", "systemd-gpt-auto-generator",
+    "systemd-cryptsetup-generator", "systemd-veritysetup-generator", "systemd-integritysetup-generator",
+    "systemd-hibernate-resume-generator", "systemd-rc-local-generator", "systemd-run-generator",
+    "systemd-system-update-generator", "systemd-sysv-generator",
+)  # fmt: skip
+"""systemd's generators the firmware turns off: the getty one (the menu is on the consoles),
+and those with nothing to find here (no fstab, no encrypted, verity or swap volumes, no
+rc.local or SysV scripts, no offline update); each one not run saves its start, about half
+a second under TCG.  The debug generator stays: systemd.mask=, systemd.wants= and
+systemd.debug_shell on the kernel command line are how a firmware is debugged."""
+
+
+_SELF = Path(__file__).read_bytes()
+"""This module's text as imported: the image's cache key is the code that builds it
+(read later, an edit made while a build runs would be keyed with the old code's output)."""
 
 
 @dataclass(frozen=True)
@@ -119,6 +150,12 @@ def deb_depends(deb: Path) -> list[str]:
             if name and name != "python3":
                 names.append(name)
     return names + ["python3"]
+
+
+def deb_recommends(deb: Path) -> list[str]:
+    """The package names a ``.deb`` recommends (first alternative, no versions)."""
+    value = _run(["dpkg-deb", "-f", str(deb), "Recommends"])  # one field: its value alone
+    return [d.split("|")[0].split("(")[0].strip() for d in value.replace("\n", " ").split(",") if d.strip()]
 
 
 def _closure(apt: Apt, roots: list[str], cache: Path) -> list[str]:
@@ -193,8 +230,20 @@ def _systemd(root: Path) -> None:
         link.symlink_to("/dev/null")
     gens = root / "etc/systemd/system-generators"
     gens.mkdir(parents=True, exist_ok=True)
-    (gens / "systemd-getty-generator").symlink_to("/dev/null")
+    for gen in GENERATORS_OFF:
+        (gens / gen).symlink_to("/dev/null")
     _run(["systemctl", f"--root={root}", "set-default", "multi-user.target"])
+    # What systemd would do at a first boot (a missing /etc/machine-id): enable the units
+    # the packages' presets name (their maintainer scripts never ran).  Done here, it costs
+    # no boot time (8 s under TCG on arm64); the empty machine-id below makes every boot a
+    # normal one that generates its own id.
+    _run(["systemctl", f"--root={root}", "preset-all"])
+    # ...but not bootd-menu@.service's DefaultInstance (a menu on tty1 whether or not there
+    # is a display): the package's generator and udev rule decide which consoles get one.
+    _run(["systemctl", f"--root={root}", "disable", "bootd-menu@.service"])
+    stray = root / "etc/systemd/system/getty.target.wants/bootd-menu@tty1.service"
+    if stray.is_symlink():
+        raise RuntimeError(f"{stray} is still there after systemctl disable")
     _run(["systemctl", f"--root={root}", "enable", "bootd.service"])
     # The journal stays in RAM (there is no disk of our own) and also goes to the kernel log.
     conf = root / "etc/systemd/journald.conf.d"
@@ -202,9 +251,9 @@ def _systemd(root: Path) -> None:
     (conf / "firmware.conf").write_text("[Journal]\nStorage=volatile\n")
     (root / "etc/hostname").write_text("bootd\n")
     (root / "etc/fstab").write_text("# the initramfs is the root filesystem; nothing to mount\n")
-    machine_id = root / "etc/machine-id"
-    if machine_id.exists():
-        machine_id.unlink()  # systemd makes one at boot, per machine
+    # Empty: systemd makes one at each boot, per machine, without first-boot work
+    # (a missing file would mean a first boot: presets, 8 s under TCG, on every power-on).
+    (root / "etc/machine-id").write_text("")
 
 
 def _compile(root: Path) -> None:
@@ -238,10 +287,14 @@ def _build(arch: Arch, deb: Path, out: Path, level: int) -> Built:
         apt.update()
         kpkg = apt.depends(arch.kernel_meta, "linux-image-")
         apt.remember(arch.kernel_meta, kpkg)
-    roots = [*PACKAGES, *deb_depends(deb)]
+    recommended = deb_recommends(deb)
+    missing = [p for p in RECOMMENDS if p not in recommended]
+    if missing:
+        raise RuntimeError(f"{deb.name} does not recommend {', '.join(missing)} (debian/control)")
+    roots = [*PACKAGES, *deb_depends(deb), *RECOMMENDS]
     packages = _closure(apt, roots, cache)
     debs = apt.download([kpkg, *packages])
-    me = hashlib.sha256(Path(__file__).read_bytes())
+    me = hashlib.sha256(_SELF)
     for d in (*debs, deb):
         me.update(d.name.encode())
     me.update(hashlib.sha256(deb.read_bytes()).digest())

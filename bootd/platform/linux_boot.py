@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import logging
 import os
@@ -124,7 +125,7 @@ class LinuxBoot:
             dev = cls / name / "device"
             of_node = _dt_path(dev / "of_node", self._dt_base()) if dev.exists() else None
             if name.startswith("hvc"):
-                if not (cls / name / "dev").exists():
+                if not (cls / name / "dev").exists() or self._hvc_without_backend(name):
                     continue
                 kind = ConsoleKind.HVC
                 if of_node is None:
@@ -146,6 +147,19 @@ class LinuxBoot:
             desc = "active console" if name in active else ""
             out.append(Console(name=name, kind=kind, dt_path=of_node, description=desc))
         return out
+
+    def _hvc_without_backend(self, name: str) -> bool:
+        """hvc's tty driver makes hvc0..hvc7 whether or not a backend (a virtio console,
+        a PAPR vty, an OPAL console) stands behind each one; opening one without fails
+        with ENODEV (a missing node: cannot tell, keep it)."""
+        try:
+            fd = os.open(self._p(f"/dev/{name}"), os.O_RDONLY | os.O_NOCTTY | os.O_NONBLOCK | os.O_CLOEXEC)
+        except FileNotFoundError:
+            return False
+        except OSError as e:
+            return e.errno == errno.ENODEV
+        os.close(fd)
+        return False
 
     def _papr_vty(self, index: int) -> str | None:
         """PAPR (pseries) hvcN's node: hvc_vio makes the firmware's stdout vty

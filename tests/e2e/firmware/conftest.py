@@ -1,10 +1,21 @@
 """The firmware image under qemu: bootd's .deb and the image built once per run
-(cached under build/ and tests/.cache), and one machine per settings file."""
+(cached under build/ and tests/.cache), and one machine per settings file.
+
+Every test machine has a virtio console (hvc0) that receives the guest's journal
+(journald's ForwardToConsole, from the machine's overlay) into a file on the
+host; ``shell=True`` adds a second one (hvc1) with a root shell on it, and
+``framebuffer=True`` boots with the board's tree plus a firmware framebuffer
+(as U-Boot hands one to Linux), so the screen is a console too.
+"""
 
 from __future__ import annotations
 
+import re
 import shutil
+import tempfile
+import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -12,10 +23,10 @@ import pytest
 from image.build import CACHE, Built, build
 from tests.conftest import is_root
 from tests.e2e.debian import Apt
-from tests.e2e.firmware.console import Console
+from tests.e2e.firmware.console import Console, Shell
 from tests.e2e.firmware.machine import machine
 from tests.e2e.firmware.package import debian_package
-from tests.e2e.guest import ARM64, PPC64EL, Arch
+from tests.e2e.guest import ARM64, PPC64EL, Arch, board_dtb
 
 WORK = Path(__file__).resolve().parents[3] / "build" / "image"
 
@@ -39,14 +50,71 @@ def ppc64el_image() -> Built:
     return _image(PPC64EL)
 
 
-Boot = Callable[..., Console]
+JOURNAL_TTY = {"arm64": "hvc0", "ppc64el": "hvc1"}
+"""Where the journal goes: arm64's first virtio console; pseries' second vty (hvc0 is the serial console)."""
+JOURNAL_CONF = "[Journal]\nForwardToConsole=yes\nTTYPath=/dev/{tty}\nMaxLevelConsole=info\n"
+"""The test machine's journald drop-in: every journal line also goes to a console that is a file on the host."""
+SECOND_VTY = 0x71000010
+SHELL_UNIT = """\
+[Unit]
+Description=Root shell on hvc1 (the test machine only)
+BindsTo=dev-hvc1.device
+After=dev-hvc1.device
+
+[Service]
+ExecStart=/bin/sh -i
+Environment=PS1=
+StandardInput=tty-force
+StandardOutput=tty
+StandardError=tty
+TTYPath=/dev/hvc1
+Restart=always
+# an interactive shell ignores SIGTERM: without these the kexec waits 90 s for it to stop
+KillSignal=SIGHUP
+TimeoutStopSec=2
+"""
+SHELL_WANTS = "etc/systemd/system/multi-user.target.wants/test-shell.service"
 
 
-def _booter(built: Built, tmp: Path) -> Iterator[Boot]:
+class Journal:
+    """The guest's journal as journald forwarded it to hvc0 (a file qemu writes)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def text(self) -> str:
+        try:
+            return self.path.read_bytes().decode(errors="replace").replace("\r", "")
+        except FileNotFoundError:
+            return ""
+
+    def wait(self, pattern: str, timeout: float) -> re.Match[str]:
+        rx = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        while not (m := rx.search(self.text())):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no {pattern!r} in the journal within {timeout:.0f}s ({self.path})")
+            time.sleep(0.5)
+        return m
+
+
+@dataclass
+class Firmware:
+    """One running test machine: its serial console, its journal and (when asked for) a root shell."""
+
+    serial: Console
+    journal: Journal
+    shell: Shell | None = None
+
+
+Boot = Callable[..., Firmware]
+
+
+def _booter(built: Built) -> Iterator[Boot]:
     apt = Apt(built.arch.debian, (CACHE / built.arch.debian / "apt").resolve())
     out = WORK / built.arch.debian / "machines"
     out.mkdir(parents=True, exist_ok=True)
-    consoles: list[Console] = []
+    running: list[Firmware] = []
 
     def boot(
         name: str,
@@ -54,26 +122,55 @@ def _booter(built: Built, tmp: Path) -> Iterator[Boot]:
         append: str = "",
         files: dict[str, str] | None = None,
         links: dict[str, str] | None = None,
-    ) -> Console:
+        *,
+        shell: bool = False,
+        framebuffer: bool = False,
+    ) -> Firmware:
+        conf = JOURNAL_CONF.format(tty=JOURNAL_TTY[built.arch.debian])
+        files = {**(files or {}), "etc/systemd/journald.conf.d/test-console.conf": conf}
+        links = dict(links or {})
+        if shell:
+            files["etc/systemd/system/test-shell.service"] = SHELL_UNIT
+            links[SHELL_WANTS] = "/etc/systemd/system/test-shell.service"
         m = machine(built, apt, out, settings, name, files=files, links=links)
         logs = WORK / built.arch.debian / "logs"
         logs.mkdir(exist_ok=True)
-        c = Console(m.qemu_argv(append), logs / f"{name}.log")
-        consoles.append(c)
-        return c
+        journal = logs / f"{name}.journal"
+        journal.unlink(missing_ok=True)
+        extra = ["-chardev", f"file,id=journal,path={journal}"]
+        if built.arch.debian == "arm64":
+            extra += ["-device", "virtio-serial-device", "-device", "virtconsole,chardev=journal"]
+        else:
+            extra += ["-device", f"spapr-vty,chardev=journal,reg=0x{SECOND_VTY:x}"]
+        sh = None
+        if shell:
+            assert built.arch.debian == "arm64", "the shell is on arm64's second virtio console"
+            sock = Path(tempfile.mkdtemp(prefix="bootd-fw-")) / "shell.sock"  # a socket path has at most 107 bytes
+            extra += ["-chardev", f"socket,id=shell,path={sock},server=on,wait=off"]
+            extra += ["-device", "virtconsole,chardev=shell"]
+            sh = Shell(sock, logs / f"{name}.shell.log")
+            sh.log.unlink(missing_ok=True)
+        if framebuffer:
+            extra += ["-dtb", str(board_dtb(built.arch, out))]
+        fw = Firmware(Console(m.qemu_argv(append, extra), logs / f"{name}.log"), Journal(journal), sh)
+        running.append(fw)
+        return fw
 
     try:
         yield boot
     finally:
-        for c in consoles:
-            c.close()
+        for fw in running:
+            fw.serial.close()
+            if fw.shell is not None:
+                fw.shell.close()
+                shutil.rmtree(fw.shell.path.parent, ignore_errors=True)
 
 
 @pytest.fixture
-def boot_arm64(arm64_image: Built, tmp_path: Path) -> Iterator[Boot]:
-    yield from _booter(arm64_image, tmp_path)
+def boot_arm64(arm64_image: Built) -> Iterator[Boot]:
+    yield from _booter(arm64_image)
 
 
 @pytest.fixture
-def boot_ppc64el(ppc64el_image: Built, tmp_path: Path) -> Iterator[Boot]:
-    yield from _booter(ppc64el_image, tmp_path)
+def boot_ppc64el(ppc64el_image: Built) -> Iterator[Boot]:
+    yield from _booter(ppc64el_image)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -113,3 +114,85 @@ class Console:
         for f in (self.proc.stdin, self.proc.stdout):
             if f is not None:
                 f.close()
+
+
+class Shell:
+    """A root shell on one of the guest's virtio consoles, through qemu's socket chardev.
+
+    Only the test machine's overlay starts a shell there (the shipped image
+    starts no login and no shell on any console).  Each command's output is framed by
+    markers whose text only the shell's expansion produces, so an echo of the
+    typed line never matches.
+    """
+
+    def __init__(self, path: Path, log: Path) -> None:
+        self.path = path
+        self.log = log
+        self._sock: socket.socket | None = None
+        self._data = bytearray()
+        self._lock = threading.Lock()
+        self._n = 0
+
+    def _read(self, sock: socket.socket) -> None:
+        with self.log.open("ab") as out:
+            while True:
+                try:
+                    chunk = sock.recv(65536)
+                except OSError:
+                    return
+                if not chunk:
+                    return
+                out.write(chunk)
+                out.flush()
+                with self._lock:
+                    self._data += chunk
+
+    def text(self) -> str:
+        with self._lock:
+            return self._data.decode(errors="replace").replace("\r", "")
+
+    def _send(self, line: str) -> None:
+        assert self._sock is not None
+        self._sock.sendall(line.encode() + b"\n")
+
+    def open(self, timeout: float) -> None:
+        """Connect to the socket and wait until the guest's shell answers."""
+        deadline = time.monotonic() + timeout
+        while self._sock is None:
+            try:
+                sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                sock.connect(str(self.path))
+                self._sock = sock
+            except OSError:
+                sock.close()
+                if time.monotonic() > deadline:
+                    raise AssertionError(f"no shell socket {self.path} within {timeout:.0f}s") from None
+                time.sleep(0.5)
+        threading.Thread(target=self._read, args=(self._sock,), daemon=True).start()
+        while "@@READY2" not in self.text():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no shell on the guest's console within {timeout:.0f}s: {self.text()[-500:]!r}")
+            self._send("stty -echo 2>/dev/null; echo @@READY$((1+1))")
+            time.sleep(3)
+
+    def run(self, command: str, timeout: float = 120) -> tuple[int, str]:
+        """Run ``command`` (one line of sh); its exit status and its output (stdout and stderr)."""
+        self._n += 1
+        n = self._n
+        start = len(self.text())
+        self._send(f"printf '@@B%s\\n' {n}; ( {command} ) 2>&1; printf '@@E%s %s\\n' {n} $?")
+        rx = re.compile(rf"@@B{n}\n(.*?)@@E{n} (\d+)\n", re.S)
+        deadline = time.monotonic() + timeout
+        while True:
+            m = rx.search(self.text(), start)
+            if m:
+                return int(m.group(2)), m.group(1)
+            if time.monotonic() > deadline:
+                tail = self.text()[start:][-2000:]
+                raise AssertionError(f"{command!r} did not finish within {timeout:.0f}s: {tail!r}")
+            time.sleep(0.2)
+
+    def close(self) -> None:
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import shutil
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -114,11 +115,15 @@ def second_disk(built: Built, apt: Apt, out: Path) -> Path:
     return disk
 
 
+EXECUTABLE = "#!"
+"""Overlay files whose text starts so are made executable (scripts: a machine's boot hooks)."""
+
+
 def overlay(files: dict[str, str], dest: Path, links: dict[str, str] | None = None) -> Path:
     """A second initramfs archive laid over the image (the kernel unpacks both): a machine's own settings."""
     image = Image()
     for path, text in files.items():
-        image.add(path, text.encode())
+        image.add(path, text.encode(), 0o755 if text.startswith(EXECUTABLE) else None)
     for path, target in (links or {}).items():
         image.symlink(path, target)
     image.write(dest)
@@ -133,8 +138,8 @@ class Machine:
     """The image with this machine's overlay appended."""
     disk: Path
 
-    def qemu_argv(self, append: str = "") -> list[str]:
-        qemu = list(self.arch.qemu)
+    def qemu_argv(self, append: str = "", extra: Sequence[str] = ()) -> list[str]:
+        qemu = list(self.arch.qemu) + list(extra)
         disk = ["-drive", f"if=none,id=d1,file={self.disk},format=raw,readonly=on"]
         if self.arch.debian == "arm64":
             disk += ["-device", "virtio-blk-device,drive=d1"]

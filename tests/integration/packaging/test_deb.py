@@ -44,7 +44,7 @@ def test_the_package_installs_commands_units_bus_files_and_defaults(unpacked: Pa
     for path in (
         "usr/bin/bootd", "usr/bin/bootd-menu",
         "lib/systemd/system/bootd.service", "lib/systemd/system/bootd-menu@.service",
-        "lib/systemd/system-generators/bootd-menu-generator",
+        "lib/systemd/system-generators/bootd-menu-generator", "lib/udev/rules.d/60-bootd-menu.rules",
         "usr/share/dbus-1/system.d/org.bootd.conf", "usr/share/dbus-1/system-services/org.bootd.service",
         "usr/lib/bootd/bootd.toml", "usr/share/man/man1/bootd.1.gz", "usr/share/man/man1/bootd-menu.1.gz",
         "usr/share/bash-completion/completions/bootd", "usr/share/bash-completion/completions/bootd-menu",
@@ -62,6 +62,12 @@ def test_dependencies_are_debian_packages_and_the_too_old_ones_are_vendored(pack
     for dep in depends - {"python3:any"}:
         policy = subprocess.run(["apt-cache", "policy", dep], capture_output=True, text=True).stdout
         assert "Candidate:" in policy and "Candidate: (none)" not in policy, f"{dep} is not a Debian package here"
+
+
+def test_the_signed_and_measured_boot_tools_are_recommended(package: DebianPackage) -> None:
+    # both features are off by default (Recommends, not Depends); the firmware image carries them
+    recommends = {d.split()[0] for d in _field(package, "Recommends").split(", ")}
+    assert {"gpgv", "tpm2-tools"} <= recommends
 
 
 def test_the_vendored_libraries_are_the_ones_in_use(unpacked: Path, tmp_path: Path) -> None:
