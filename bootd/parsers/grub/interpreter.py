@@ -182,6 +182,15 @@ class Interpreter:
         self.keep(size)
         return out
 
+    def arguments(self, node: Simple) -> list[str]:
+        """A simple command's arguments (worked out at parse time when literal)."""
+        literal = node.argv
+        if literal is not None and node.longest <= self.limits.max_value and node.size <= self.limits.max_line:
+            self.steps += node.cost
+            self.keep(node.size)
+            return list(literal)
+        return self.expand_all(node.words)
+
     # -- execution ---------------------------------------------------------
 
     def step(self) -> None:
@@ -257,7 +266,7 @@ class Interpreter:
     def simple(self, node: Simple) -> None:
         if not node.words:
             return
-        argv = self.expand_all(node.words)
+        argv = self.arguments(node)
         if not argv:
             self.status = 0
             return
@@ -299,7 +308,7 @@ class Interpreter:
     # -- menus -------------------------------------------------------------
 
     def define_menu(self, node: Menu) -> None:
-        argv = self.expand_all(node.args)
+        argv = self.arguments(node.head) if node.head is not None else self.expand_all(node.args)
         title: str | None = None
         entry_id: str | None = None
         classes: list[str] = []

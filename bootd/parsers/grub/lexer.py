@@ -7,6 +7,12 @@ variable values are split into several arguments and quoted ones are not.
 ``{``, ``}``, ``;`` and newlines are tokens of their own; ``#`` starts a
 comment only where a word could start.  The lexer never fails: an unclosed
 quote runs to the end of the input and is reported.
+
+Most lines of a config are a command of plain words (no quotes, escapes,
+braces, ``;`` or ``#``): :func:`scan` takes such a line in one regular
+expression match and gives it as one ``LINE`` token carrying its words
+(the parser's simple command), a word seen before in the same text being
+the same tuple.  :func:`tokenize` gives the same tokens one word at a time.
 """
 
 from __future__ import annotations
@@ -25,6 +31,10 @@ class Tok(StrEnum):
     LBRACE = "{"
     RBRACE = "}"
     EOF = "eof"
+    LINE = "line"
+    """A whole command line of plain words (``Token.words``), from :func:`scan` only."""
+    HEAD = "head"
+    """A menu command's words (``Token.words``) up to its ``{``, from :func:`scan` only."""
 
 
 class Lit(NamedTuple):
@@ -49,15 +59,18 @@ class Token(NamedTuple):
     kind: Tok
     line: int
     word: Word = ()
+    plain: str | None = None
+    """The text of a word made of one unquoted literal (keyword candidates)."""
+    words: tuple[Word, ...] = ()
+    """A ``LINE`` token's words."""
 
-    @property
-    def plain(self) -> str | None:
-        """The text of a word made of one unquoted literal (keyword candidates)."""
-        if self.kind is Tok.WORD and len(self.word) == 1:
-            piece = self.word[0]
-            if isinstance(piece, Lit) and not piece.quoted:
-                return piece.text
-        return None
+
+def _plain(word: Word) -> str | None:
+    if len(word) == 1:
+        piece = word[0]
+        if type(piece) is Lit and not piece.quoted:
+            return piece.text
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,39 +101,113 @@ _MASTER = re.compile(
 _OPS = {";": Tok.SEMI, "{": Tok.LBRACE, "}": Tok.RBRACE}
 
 
+# A word of the common kinds: plain text, closed quotes on one line without
+# escapes, closed ${name} and $name references.
+_W = r"""(?>(?:[^ \t\r\f\v\n{};'"\\#$]++|'[^'\n]*+'|"[^"\\\n]*+"|\$\{[^}\n]*+\}|\$)++)"""
+_LINE = re.compile(
+    # a line of such words, perhaps a '{' after them (a menu entry's head), then its end;
+    # possessive throughout, so a line that is not of this kind fails in linear time
+    rf"[ \t\r\f\v]*+({_W}(?:[ \t\r\f\v]++{_W})*+)[ \t\r\f\v]*+(\{{[ \t\r\f\v]*+)?(?:\n|\Z)"
+)
+_WORDS = re.compile(_W)
+_SIMPLE_TEXT = re.compile(r"[^'\"$]*")
+MENU_WORDS = frozenset({"menuentry", "submenu", "hiddenentry"})
+KEYWORDS = MENU_WORDS | {"if", "then", "elif", "else", "fi", "for", "in", "do", "done", "while", "until", "function"}
+"""Words the parser reads in command position: a line starting with one is given word by word."""
+
+
 def tokenize(text: str) -> tuple[list[Token], list[LexIssue]]:
     """Split ``text`` into tokens (always ending with EOF) and report problems."""
+    tokens, issues = scan(text)
+    if not any(t.kind is Tok.LINE or t.kind is Tok.HEAD for t in tokens):
+        return tokens, issues
+    flat: list[Token] = []
+    for t in tokens:
+        if t.kind is Tok.LINE or t.kind is Tok.HEAD:
+            flat.extend(Token(Tok.WORD, t.line, w, _plain(w)) for w in t.words)
+        else:
+            flat.append(t)
+    return flat, issues
+
+
+def scan(text: str, *, lines: bool = True) -> tuple[list[Token], list[LexIssue]]:
+    """:func:`tokenize`, with each line of plain words as one ``LINE`` token
+    (``lines=False``: every token read piece by piece, the reference)."""
     tokens: list[Token] = []
     issues: list[LexIssue] = []
     append = tokens.append
     match = _MASTER.match
+    line_match = _LINE.match
+    split = _WORDS.findall
+    simple_text = _SIMPLE_TEXT.fullmatch
+    seen: dict[str, Word] = {}
+    keywords = KEYWORDS
+    menu_words = MENU_WORDS
+    new = tuple.__new__  # a Token without the keyword-argument wrapper
+    head_tok = Tok.HEAD
+    lbrace_tok = Tok.LBRACE
     word_tok = Tok.WORD
+    line_tok = Tok.LINE
+    newline_tok = Tok.NEWLINE
     pos = 0
     line = 1
     n = len(text)
+    at_start = lines
     while pos < n:
+        if at_start:
+            at_start = False
+            m = line_match(text, pos)
+            if m is not None:
+                words: list[Word] = []
+                texts = split(m.group(1))
+                for t in texts:
+                    w = seen.get(t)
+                    if w is None:
+                        w = seen[t] = (Lit(t),) if simple_text(t) else _word(t, 0, line, issues)[0]
+                    words.append(w)
+                first = texts[0]
+                if m.group(2) is not None:  # ends in '{'
+                    if first in menu_words:
+                        append(new(Token, (head_tok, line, (), first, tuple(words))))
+                    else:
+                        for w in words:
+                            append(new(Token, (word_tok, line, w, _plain(w), ())))
+                    append(new(Token, (lbrace_tok, line, (), None, ())))
+                elif first in keywords:
+                    for w in words:
+                        append(new(Token, (word_tok, line, w, _plain(w), ())))
+                else:
+                    append(new(Token, (line_tok, line, (), None, tuple(words))))
+                pos = m.end()
+                if text[pos - 1] == "\n":
+                    append(new(Token, (newline_tok, line, (), None, ())))
+                    line += 1
+                    at_start = lines
+                continue
         m = match(text, pos)
         assert m is not None  # the last alternative is empty
         kind = m.lastgroup
         if kind == "plain":
-            append(Token(word_tok, line, (Lit(m.group(kind)),)))
+            t = m.group(kind)
+            append(new(Token, (word_tok, line, (Lit(t),), t, ())))
             pos = m.end()
         elif kind == "cont":
             line += 1
             pos = m.end()
         elif kind == "nl":
-            append(Token(Tok.NEWLINE, line))
+            append(new(Token, (newline_tok, line, (), None, ())))
             line += 1
             pos = m.end()
+            at_start = lines
         elif kind == "op":
-            append(Token(_OPS[m.group("op")], line))
+            append(new(Token, (_OPS[m.group("op")], line, (), None, ())))
             pos = m.end()
         elif kind == "comment" or kind == "end":
             pos = m.end()
         else:  # a word with quotes, escapes or variables
             start_line = line
             word, pos, line = _word(text, m.end(), line, issues)
-            append(Token(word_tok, start_line, word))
+            append(new(Token, (word_tok, start_line, word, _plain(word), ())))
     tokens.append(Token(Tok.EOF, line))
     return tokens, issues
 

@@ -12,12 +12,13 @@ there (a file ending in ``}`` without a newline is fine).  Nesting is capped.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
-from bootd.parsers.grub.lexer import Tok, Token, Word, tokenize
+from bootd.parsers.grub.lexer import MENU_WORDS, Lit, Tok, Token, Word, scan
 
 MAX_NESTING = 64
 """Deepest nesting of blocks the parser accepts."""
@@ -27,6 +28,41 @@ MAX_NESTING = 64
 class Simple:
     words: tuple[Word, ...]
     line: int
+    argv: tuple[str, ...] | None = None
+    """The arguments, when no word holds a variable (expanded once, here)."""
+    size: int = 0
+    """With ``argv``: its bytes with a separator each (what ``expand_all`` counts)."""
+    longest: int = 0
+    """With ``argv``: the longest argument."""
+    cost: int = 0
+    """With ``argv``: the steps its words' pieces cost when expanded."""
+
+
+def simple_node(words: tuple[Word, ...], line: int) -> Simple:
+    """A simple command, its arguments worked out now when they are all literal."""
+    argv: list[str] = []
+    cost = 0
+    for word in words:
+        if len(word) == 1:
+            piece = word[0]
+            if not isinstance(piece, Lit):
+                return Simple(words, line)
+            if piece.text or piece.quoted:
+                argv.append(piece.text)
+            continue
+        real = False
+        texts: list[str] = []
+        for piece in word:
+            if not isinstance(piece, Lit):
+                return Simple(words, line)
+            real = real or piece.quoted or bool(piece.text)
+            texts.append(piece.text)
+        cost += len(word) >> 2
+        if real:
+            argv.append("".join(texts))
+    if not argv:
+        return Simple(words, line, (), 0, 0, cost)
+    return Simple(words, line, tuple(argv), sum(map(len, argv)) + len(argv), max(map(len, argv)), cost)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +108,8 @@ class Menu:
     args: tuple[Word, ...]
     body: tuple[Node, ...]
     line: int
+    head: Simple | None = None
+    """``args`` as a simple command (their expansion worked out once when literal)."""
 
 
 Node = Simple | Block | If | For | While | Function | Menu
@@ -96,7 +134,8 @@ class SyntaxProblem(Exception):
         self.message = message
 
 
-_MENU_WORDS = frozenset({"menuentry", "submenu", "hiddenentry"})
+_LINE_TOK, _NEWLINE_TOK, _SEMI_TOK = Tok.LINE, Tok.NEWLINE, Tok.SEMI
+_MENU_WORDS = MENU_WORDS
 _STOP_WORDS = frozenset({"then", "elif", "else", "fi", "do", "done"})
 
 
@@ -120,6 +159,17 @@ class _Parser:
         while self.tokens[self.pos].kind in (Tok.NEWLINE, Tok.SEMI):
             self.pos += 1
 
+    def separated(self) -> Token:
+        """Skip separators; the token after them (not consumed)."""
+        tokens = self.tokens
+        pos = self.pos
+        tok = tokens[pos]
+        while tok.kind is _NEWLINE_TOK or tok.kind is _SEMI_TOK:
+            pos += 1
+            tok = tokens[pos]
+        self.pos = pos
+        return tok
+
     def skip_newlines(self) -> None:
         while self.tokens[self.pos].kind is Tok.NEWLINE:
             self.pos += 1
@@ -129,8 +179,11 @@ class _Parser:
     def top(self) -> tuple[Node, ...]:
         nodes: list[Node] = []
         while True:
-            self.skip_separators()
-            tok = self.peek()
+            tok = self.separated()
+            if tok.kind is _LINE_TOK and self.depth < MAX_NESTING:  # the common case, inline
+                self.pos += 1
+                nodes.append(simple_node(tok.words, tok.line))
+                continue
             if tok.kind is Tok.EOF:
                 return tuple(nodes)
             if tok.kind is Tok.RBRACE or tok.plain in _STOP_WORDS:
@@ -155,8 +208,11 @@ class _Parser:
         """Commands up to one of ``stops`` (consumed and returned) or EOF."""
         nodes: list[Node] = []
         while True:
-            self.skip_separators()
-            tok = self.peek()
+            tok = self.separated()
+            if tok.kind is _LINE_TOK and self.depth < MAX_NESTING:  # the common case, inline
+                self.pos += 1
+                nodes.append(simple_node(tok.words, tok.line))
+                continue
             if tok.kind is Tok.EOF:
                 self.issues.append(Issue(line, f"{what} is not closed before the end of the file"))
                 return tuple(nodes), None
@@ -176,8 +232,11 @@ class _Parser:
             raise SyntaxProblem(tok.line, f"{what}: expected '{{'")
         nodes: list[Node] = []
         while True:
-            self.skip_separators()
-            tok = self.peek()
+            tok = self.separated()
+            if tok.kind is _LINE_TOK and self.depth < MAX_NESTING:  # the common case, inline
+                self.pos += 1
+                nodes.append(simple_node(tok.words, tok.line))
+                continue
             if tok.kind is Tok.EOF:
                 self.issues.append(Issue(line, f"{what}: '{{' is not closed before the end of the file"))
                 return tuple(nodes)
@@ -216,9 +275,12 @@ class _Parser:
     def simple(self) -> Simple:
         tokens = self.tokens
         pos = self.pos
-        line = tokens[pos].line
-        words: list[Word] = []
         tok = tokens[pos]
+        line = tok.line
+        if tok.kind is Tok.LINE:
+            self.pos = pos + 1
+            return simple_node(tok.words, line)
+        words: list[Word] = []
         while tok.kind is Tok.WORD:
             words.append(tok.word)
             pos += 1
@@ -226,7 +288,7 @@ class _Parser:
         self.pos = pos
         if tok.kind is Tok.LBRACE:
             raise SyntaxProblem(tok.line, "unexpected '{'")
-        return Simple(tuple(words), line)
+        return simple_node(tuple(words), line)
 
     def if_(self) -> If:
         line = self.next().line
@@ -286,7 +348,7 @@ class _Parser:
     def menu(self) -> Menu:
         tok = self.next()
         kind = str(tok.plain)
-        args: list[Word] = []
+        args: list[Word] = list(tok.words[1:])  # a HEAD token holds them all
         while self.peek().kind is Tok.WORD:
             args.append(self.next().word)
         if self.peek().kind is not Tok.LBRACE:
@@ -295,7 +357,8 @@ class _Parser:
             if self.peek().kind is not Tok.LBRACE:
                 self.pos = nxt
                 raise SyntaxProblem(tok.line, f"{kind}: expected '{{'")
-        return Menu(kind, tuple(args), self.brace_body(kind, tok.line), tok.line)
+        words = tuple(args)
+        return Menu(kind, words, self.brace_body(kind, tok.line), tok.line, simple_node(words, tok.line))
 
 
 CACHE_ENTRIES = 64
@@ -330,8 +393,18 @@ def parse_script(text: str) -> Script:
 
 
 def _parse(text: str) -> Script:
-    tokens, lex_issues = tokenize(text)
-    parser = _Parser(tokens)
-    parser.issues.extend(Issue(i.line, i.message) for i in lex_issues)
-    body = parser.top()
+    # The lexer and the parser make many small objects that all stay in the
+    # tree and no reference cycle: the cyclic collector, which would walk the
+    # growing tree again and again, is paused meanwhile (a third of the time).
+    paused = gc.isenabled()
+    if paused:
+        gc.disable()
+    try:
+        tokens, lex_issues = scan(text)
+        parser = _Parser(tokens)
+        parser.issues.extend(Issue(i.line, i.message) for i in lex_issues)
+        body = parser.top()
+    finally:
+        if paused:
+            gc.enable()
     return Script(body, tuple(sorted(parser.issues, key=lambda i: i.line)))
