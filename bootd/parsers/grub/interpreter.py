@@ -174,11 +174,18 @@ class Interpreter:
         out: list[str] = []
         size = 0
         for w in words:
-            args = self.expand(w)
-            size += sum(len(a) + 1 for a in args)
+            if len(w) == 1 and type(piece := w[0]) is Lit:  # a literal word, as expand_word would give it
+                if len(piece.text) > self.limits.max_value:
+                    raise Halt(too_long("a word", self.limits.max_value, "max_value"))
+                if piece.text or piece.quoted:
+                    out.append(piece.text)
+                    size += len(piece.text) + 1
+            else:
+                args = self.expand(w)
+                size += sum(len(a) + 1 for a in args)
+                out.extend(args)
             if size > self.limits.max_line:
                 raise Halt(too_long("a command line", self.limits.max_line, "max_line"))
-            out.extend(args)
         self.keep(size)
         return out
 

@@ -62,7 +62,9 @@ class Token(NamedTuple):
     plain: str | None = None
     """The text of a word made of one unquoted literal (keyword candidates)."""
     words: tuple[Word, ...] = ()
-    """A ``LINE`` token's words."""
+    """A ``LINE`` or ``HEAD`` token's words."""
+    texts: tuple[str, ...] | None = None
+    """A ``LINE`` token's words as text, when every one is plain (no quote, no variable)."""
 
 
 def _plain(word: Word) -> str | None:
@@ -110,6 +112,11 @@ _LINE = re.compile(
     rf"[ \t\r\f\v]*+({_W}(?:[ \t\r\f\v]++{_W})*+)[ \t\r\f\v]*+(\{{[ \t\r\f\v]*+)?(?:\n|\Z)"
 )
 _WORDS = re.compile(_W)
+_LINE_OPS = re.compile(
+    # a line of such words and ';', '{', '}' (``if [ … ]; then``, ``}``), then its end
+    rf"[ \t\r\f\v]*+((?:(?:{_W}|[;{{}}])[ \t\r\f\v]*+)++)(?:\n|\Z)"
+)
+_ITEMS = re.compile(rf"{_W}|[;{{}}]")
 _SIMPLE_TEXT = re.compile(r"[^'\"$]*")
 MENU_WORDS = frozenset({"menuentry", "submenu", "hiddenentry"})
 KEYWORDS = MENU_WORDS | {"if", "then", "elif", "else", "fi", "for", "in", "do", "done", "while", "until", "function"}
@@ -139,6 +146,9 @@ def scan(text: str, *, lines: bool = True) -> tuple[list[Token], list[LexIssue]]
     match = _MASTER.match
     line_match = _LINE.match
     split = _WORDS.findall
+    ops_match = _LINE_OPS.match
+    items = _ITEMS.findall
+    ops = _OPS
     simple_text = _SIMPLE_TEXT.fullmatch
     seen: dict[str, Word] = {}
     keywords = KEYWORDS
@@ -168,46 +178,61 @@ def scan(text: str, *, lines: bool = True) -> tuple[list[Token], list[LexIssue]]
                 first = texts[0]
                 if m.group(2) is not None:  # ends in '{'
                     if first in menu_words:
-                        append(new(Token, (head_tok, line, (), first, tuple(words))))
+                        append(new(Token, (head_tok, line, (), first, tuple(words), None)))
                     else:
                         for w in words:
-                            append(new(Token, (word_tok, line, w, _plain(w), ())))
-                    append(new(Token, (lbrace_tok, line, (), None, ())))
+                            append(new(Token, (word_tok, line, w, _plain(w), (), None)))
+                    append(new(Token, (lbrace_tok, line, (), None, (), None)))
                 elif first in keywords:
                     for w in words:
-                        append(new(Token, (word_tok, line, w, _plain(w), ())))
+                        append(new(Token, (word_tok, line, w, _plain(w), (), None)))
                 else:
-                    append(new(Token, (line_tok, line, (), None, tuple(words))))
-                pos = m.end()
-                if text[pos - 1] == "\n":
-                    append(new(Token, (newline_tok, line, (), None, ())))
-                    line += 1
-                    at_start = lines
-                continue
+                    body = m.group(1)
+                    plain = None if "$" in body or "'" in body or '"' in body else tuple(texts)
+                    append(new(Token, (line_tok, line, (), None, tuple(words), plain)))
+            else:
+                m = ops_match(text, pos)
+                if m is None:
+                    continue  # piece by piece
+                for t in items(m.group(1)):
+                    op = ops.get(t)
+                    if op is not None:
+                        append(new(Token, (op, line, (), None, (), None)))
+                        continue
+                    w = seen.get(t)
+                    if w is None:
+                        w = seen[t] = (Lit(t),) if simple_text(t) else _word(t, 0, line, issues)[0]
+                    append(new(Token, (word_tok, line, w, _plain(w), (), None)))
+            pos = m.end()
+            if text[pos - 1] == "\n":
+                append(new(Token, (newline_tok, line, (), None, (), None)))
+                line += 1
+                at_start = lines
+            continue
         m = match(text, pos)
         assert m is not None  # the last alternative is empty
         kind = m.lastgroup
         if kind == "plain":
             t = m.group(kind)
-            append(new(Token, (word_tok, line, (Lit(t),), t, ())))
+            append(new(Token, (word_tok, line, (Lit(t),), t, (), None)))
             pos = m.end()
         elif kind == "cont":
             line += 1
             pos = m.end()
         elif kind == "nl":
-            append(new(Token, (newline_tok, line, (), None, ())))
+            append(new(Token, (newline_tok, line, (), None, (), None)))
             line += 1
             pos = m.end()
             at_start = lines
         elif kind == "op":
-            append(new(Token, (_OPS[m.group("op")], line, (), None, ())))
+            append(new(Token, (_OPS[m.group("op")], line, (), None, (), None)))
             pos = m.end()
         elif kind == "comment" or kind == "end":
             pos = m.end()
         else:  # a word with quotes, escapes or variables
             start_line = line
             word, pos, line = _word(text, m.end(), line, issues)
-            append(new(Token, (word_tok, start_line, word, _plain(word), ())))
+            append(new(Token, (word_tok, start_line, word, _plain(word), (), None)))
     tokens.append(Token(Tok.EOF, line))
     return tokens, issues
 

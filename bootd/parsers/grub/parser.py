@@ -65,6 +65,14 @@ def simple_node(words: tuple[Word, ...], line: int) -> Simple:
     return Simple(words, line, tuple(argv), sum(map(len, argv)) + len(argv), max(map(len, argv)), cost)
 
 
+def line_node(tok: Token) -> Simple:
+    """The simple command of a ``LINE`` token (plain words: their text is the arguments)."""
+    texts = tok.texts
+    if texts is None:
+        return simple_node(tok.words, tok.line)
+    return Simple(tok.words, tok.line, texts, sum(map(len, texts)) + len(texts), max(map(len, texts)))
+
+
 @dataclass(frozen=True, slots=True)
 class Block:
     body: tuple[Node, ...]
@@ -182,7 +190,7 @@ class _Parser:
             tok = self.separated()
             if tok.kind is _LINE_TOK and self.depth < MAX_NESTING:  # the common case, inline
                 self.pos += 1
-                nodes.append(simple_node(tok.words, tok.line))
+                nodes.append(line_node(tok))
                 continue
             if tok.kind is Tok.EOF:
                 return tuple(nodes)
@@ -211,7 +219,7 @@ class _Parser:
             tok = self.separated()
             if tok.kind is _LINE_TOK and self.depth < MAX_NESTING:  # the common case, inline
                 self.pos += 1
-                nodes.append(simple_node(tok.words, tok.line))
+                nodes.append(line_node(tok))
                 continue
             if tok.kind is Tok.EOF:
                 self.issues.append(Issue(line, f"{what} is not closed before the end of the file"))
@@ -235,7 +243,7 @@ class _Parser:
             tok = self.separated()
             if tok.kind is _LINE_TOK and self.depth < MAX_NESTING:  # the common case, inline
                 self.pos += 1
-                nodes.append(simple_node(tok.words, tok.line))
+                nodes.append(line_node(tok))
                 continue
             if tok.kind is Tok.EOF:
                 self.issues.append(Issue(line, f"{what}: '{{' is not closed before the end of the file"))
@@ -279,7 +287,7 @@ class _Parser:
         line = tok.line
         if tok.kind is Tok.LINE:
             self.pos = pos + 1
-            return simple_node(tok.words, line)
+            return line_node(tok)
         words: list[Word] = []
         while tok.kind is Tok.WORD:
             words.append(tok.word)
