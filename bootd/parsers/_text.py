@@ -28,6 +28,14 @@ def read_config(view: DeviceView, path: str | PurePosixPath, diags: list[Diagnos
     except Exception as e:  # a view must not take a parser down
         diags.append(Diagnostic(Severity.WARNING, f"skipped: cannot read: {e}", file=str(path)))
         return None
+    return config_text(data, path, diags)
+
+
+def config_text(data: bytes | ViewError, path: str | PurePosixPath, diags: list[Diagnostic]) -> str | None:
+    """:func:`read_config` of bytes already read (or the reason they could not be)."""
+    if isinstance(data, ViewError):
+        diags.append(Diagnostic(Severity.WARNING, f"skipped: {data}", file=str(path)))
+        return None
     if b"\0" in data:
         diags.append(Diagnostic(Severity.WARNING, "skipped: binary data, not a configuration file", file=str(path)))
         return None
