@@ -246,7 +246,10 @@ def matches_default(entry: BlsEntry, pattern: str) -> bool:
 
 def _resolve(view: DeviceView, entry: BlsEntry, value: str) -> Resource:
     """The file an entry names, as the user meant it (see module docstring)."""
-    path = normalize(value)
+    if value.startswith("/") and "//" not in value and "/." not in value and not value.endswith("/"):
+        path = PurePosixPath(value)  # already normal
+    else:
+        path = normalize(value)
     if value.startswith("/") and entry.directory == "/loader/entries":
         return Resource(path=path)  # the specification's layout: nothing to guess
     if view.is_file(path):
