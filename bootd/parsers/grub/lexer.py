@@ -118,6 +118,7 @@ _LINE_OPS = re.compile(
 )
 _ITEMS = re.compile(rf"{_W}|[;{{}}]")
 _SIMPLE_TEXT = re.compile(r"[^'\"$]*")
+_SPECIAL = re.compile(r"['\"$]")
 MENU_WORDS = frozenset({"menuentry", "submenu", "hiddenentry"})
 KEYWORDS = MENU_WORDS | {"if", "then", "elif", "else", "fi", "for", "in", "do", "done", "while", "until", "function"}
 """Words the parser reads in command position: a line starting with one is given word by word."""
@@ -151,6 +152,14 @@ def scan(text: str, *, lines: bool = True) -> tuple[list[Token], list[LexIssue]]
     ops = _OPS
     simple_text = _SIMPLE_TEXT.fullmatch
     seen: dict[str, Word] = {}
+    seen_get = seen.get
+    special = _SPECIAL.search
+
+    def word_of(t: str) -> Word:
+        """The pieces of a word of the line scanner's kinds (closed quotes: no issue, no newline)."""
+        w = seen[t] = (Lit(t),) if simple_text(t) else _word(t, 0, 0, issues)[0]
+        return w
+
     keywords = KEYWORDS
     menu_words = MENU_WORDS
     new = tuple.__new__  # a Token without the keyword-argument wrapper
@@ -164,19 +173,15 @@ def scan(text: str, *, lines: bool = True) -> tuple[list[Token], list[LexIssue]]
     n = len(text)
     at_start = lines
     while pos < n:
-        if at_start:
+        if at_start and text[pos] not in "#\n":  # (a comment or an empty line: piece by piece)
             at_start = False
             m = line_match(text, pos)
             if m is not None:
-                words: list[Word] = []
-                texts = split(m.group(1))
-                for t in texts:
-                    w = seen.get(t)
-                    if w is None:
-                        w = seen[t] = (Lit(t),) if simple_text(t) else _word(t, 0, line, issues)[0]
-                    words.append(w)
+                body, brace = m.groups()
+                texts = split(body)
+                words = [seen_get(t) or word_of(t) for t in texts]
                 first = texts[0]
-                if m.group(2) is not None:  # ends in '{'
+                if brace is not None:  # ends in '{'
                     if first in menu_words:
                         append(new(Token, (head_tok, line, (), first, tuple(words), None)))
                     else:
@@ -187,8 +192,7 @@ def scan(text: str, *, lines: bool = True) -> tuple[list[Token], list[LexIssue]]
                     for w in words:
                         append(new(Token, (word_tok, line, w, _plain(w), (), None)))
                 else:
-                    body = m.group(1)
-                    plain = None if "$" in body or "'" in body or '"' in body else tuple(texts)
+                    plain = None if special(body) else tuple(texts)
                     append(new(Token, (line_tok, line, (), None, tuple(words), plain)))
             else:
                 m = ops_match(text, pos)
@@ -199,9 +203,7 @@ def scan(text: str, *, lines: bool = True) -> tuple[list[Token], list[LexIssue]]
                     if op is not None:
                         append(new(Token, (op, line, (), None, (), None)))
                         continue
-                    w = seen.get(t)
-                    if w is None:
-                        w = seen[t] = (Lit(t),) if simple_text(t) else _word(t, 0, line, issues)[0]
+                    w = seen_get(t) or word_of(t)
                     append(new(Token, (word_tok, line, w, _plain(w), (), None)))
             pos = m.end()
             if text[pos - 1] == "\n":
