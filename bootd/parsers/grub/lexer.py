@@ -157,7 +157,13 @@ def scan(text: str, *, lines: bool = True) -> tuple[list[Token], list[LexIssue]]
 
     def word_of(t: str) -> Word:
         """The pieces of a word of the line scanner's kinds (closed quotes: no issue, no newline)."""
-        w = seen[t] = (Lit(t),) if simple_text(t) else _word(t, 0, 0, issues)[0]
+        if simple_text(t):
+            w: Word = (Lit(t),)
+        elif t[0] == "'" and t.find("'", 1) == len(t) - 1:  # one single-quoted string
+            w = (Lit(t[1:-1], True),)
+        else:
+            w = _word(t, 0, 0, issues)[0]
+        seen[t] = w
         return w
 
     keywords = KEYWORDS
