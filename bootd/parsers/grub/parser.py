@@ -145,6 +145,8 @@ class SyntaxProblem(Exception):
 _LINE_TOK, _NEWLINE_TOK, _SEMI_TOK = Tok.LINE, Tok.NEWLINE, Tok.SEMI
 _MENU_WORDS = MENU_WORDS
 _STOP_WORDS = frozenset({"then", "elif", "else", "fi", "do", "done"})
+_THEN, _AFTER_THEN, _FI = frozenset({"then"}), frozenset({"elif", "else", "fi"}), frozenset({"fi"})
+_DO, _DONE = frozenset({"do"}), frozenset({"done"})
 
 
 @dataclass
@@ -303,16 +305,16 @@ class _Parser:
         branches: list[tuple[tuple[Node, ...], tuple[Node, ...]]] = []
         orelse: tuple[Node, ...] | None = None
         while True:
-            cond, stop = self.body_until(frozenset({"then"}), "if", line)
+            cond, stop = self.body_until(_THEN, "if", line)
             if stop is None:
                 branches.append((cond, ()))
                 break
-            body, stop = self.body_until(frozenset({"elif", "else", "fi"}), "if", line)
+            body, stop = self.body_until(_AFTER_THEN, "if", line)
             branches.append((cond, body))
             if stop == "elif":
                 continue
             if stop == "else":
-                orelse, _ = self.body_until(frozenset({"fi"}), "if", line)
+                orelse, _ = self.body_until(_FI, "if", line)
             break
         return If(tuple(branches), orelse, line)
 
@@ -332,17 +334,17 @@ class _Parser:
         tok = self.next()
         if tok.plain != "do":
             raise SyntaxProblem(tok.line, "for: expected 'do'")
-        body, _ = self.body_until(frozenset({"done"}), "for", line)
+        body, _ = self.body_until(_DONE, "for", line)
         return For(name, tuple(items), body, line)
 
     def while_(self) -> While:
         tok = self.next()
         line = tok.line
         until = tok.plain == "until"
-        cond, stop = self.body_until(frozenset({"do"}), str(tok.plain), line)
+        cond, stop = self.body_until(_DO, str(tok.plain), line)
         body: tuple[Node, ...] = ()
         if stop is not None:
-            body, _ = self.body_until(frozenset({"done"}), str(tok.plain), line)
+            body, _ = self.body_until(_DONE, str(tok.plain), line)
         return While(cond, body, until, line)
 
     def function(self) -> Function:
