@@ -8,11 +8,13 @@ variable values are split into several arguments and quoted ones are not.
 comment only where a word could start.  The lexer never fails: an unclosed
 quote runs to the end of the input and is reported.
 
-Most lines of a config are a command of plain words (no quotes, escapes,
-braces, ``;`` or ``#``): :func:`scan` takes such a line in one regular
-expression match and gives it as one ``LINE`` token carrying its words
-(the parser's simple command), a word seen before in the same text being
-the same tuple.  :func:`tokenize` gives the same tokens one word at a time.
+Most lines of a config are made of common words only (plain text, quotes
+closed on the line without escapes, ``$name``, ``${name}``), perhaps with
+``;``, ``{`` or ``}``: :func:`scan` takes such a line in one regular
+expression match; a simple command's line becomes one ``LINE`` token
+carrying its words, a menu command's head one ``HEAD`` token, each distinct
+word of the text built once.  Other lines are read piece by piece.
+:func:`tokenize` gives the same tokens one word at a time.
 """
 
 from __future__ import annotations
@@ -139,8 +141,9 @@ def tokenize(text: str) -> tuple[list[Token], list[LexIssue]]:
 
 
 def scan(text: str, *, lines: bool = True) -> tuple[list[Token], list[LexIssue]]:
-    """:func:`tokenize`, with each line of plain words as one ``LINE`` token
-    (``lines=False``: every token read piece by piece, the reference)."""
+    """:func:`tokenize`, with a simple command's line as one ``LINE`` token and
+    a menu command's head as one ``HEAD`` token (``lines=False``: every token
+    read piece by piece, the reference the line scanner is tested against)."""
     tokens: list[Token] = []
     issues: list[LexIssue] = []
     append = tokens.append
