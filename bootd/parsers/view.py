@@ -242,7 +242,7 @@ class DirectoryView:
             for name in names:
                 path = f"{shown}/{name}"
                 try:
-                    if dir_fd is None or "/" in name or name in ("", ".", ".."):
+                    if dir_fd is None or "/" in name or "\0" in name or name in ("", ".", ".."):
                         yield name, self.read_bytes(path, limit=limit)
                         continue
                     try:

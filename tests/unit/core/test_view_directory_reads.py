@@ -38,7 +38,7 @@ def test_regular_files_are_the_plain_files_only(view: DirectoryView) -> None:
 
 
 def test_read_files_answers_as_read_bytes(view: DirectoryView) -> None:
-    names = sorted(os.listdir(view.root / "loader/entries")) + ["missing.conf"]
+    names = sorted(os.listdir(view.root / "loader/entries")) + ["missing.conf", "a\0b", "..", "sub/x"]
     got = dict(view.read_files("/loader/entries", names, limit=50))
     for name in names:
         try:
