@@ -111,12 +111,36 @@ def _kboot(r: random.Random) -> Files:
     return {"etc/kboot.conf": "\n".join(lines) + "\n"}
 
 
+def _petitboot(r: random.Random) -> Files:
+    params = ["image", "initrd", "dtb", "args", "description"]
+
+    def value() -> str:
+        return r.choice(
+            [_word(r), "uuid=" + "u" * r.randint(0, 3000), "label=x:/k", "sda3:/" + "a/" * r.randint(0, 2000),
+             "tftp://h/" + "p" * r.randint(0, 5000), "file:///k", "/boot/vmlinux"]
+        )  # fmt: skip
+
+    def blank() -> str:
+        return r.choice([" ", "\t", "  \t "])
+
+    lines = [f"default{blank()}{value()}"] if r.random() < 0.5 else []
+    for _ in range(r.randint(1, 200)):
+        lines.append(f"name{blank()}{value()}")
+        lines += [f"{r.choice(params)}{blank()}{value()}" for _ in range(r.randint(0, 8))]
+        if r.random() < 0.05:  # the grammar broken on purpose: a keyword without a value, a late default
+            lines.append(r.choice(["image", "default x", "name", "args" + "x" * r.randint(0, 100)]))
+    if r.random() < 0.1:
+        lines.append("args " + "a" * r.randint(0, 200_000))
+    return {r.choice(["boot/petitboot.conf", "petitboot.conf"]): "\n".join(lines) + r.choice(["\n", ""])}
+
+
 GENERATORS: dict[str, tuple[Source, Callable[[random.Random], Files]]] = {
     "grub": (Source.GRUB2, _grub),
     "bls": (Source.BLS, _bls),
     "syslinux": (Source.SYSLINUX, _syslinux),
     "yaboot": (Source.YABOOT, _yaboot),
     "kboot": (Source.KBOOT, _kboot),
+    "petitboot": (Source.PETITBOOT, _petitboot),
 }
 
 

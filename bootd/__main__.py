@@ -110,10 +110,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.debug:
             raise
         log.debug("internal error", exc_info=True)
-        print(
-            f"bootd {args.command}: internal error: {e!r} (run 'bootd --debug {args.command} …' for details)",
-            file=sys.stderr,
-        )
+        from bootd.cli.i18n import _
+
+        message = _("internal error: {error} (run 'bootd --debug {command} …' for details)")
+        print(f"bootd {args.command}: " + message.format(error=repr(e), command=args.command), file=sys.stderr)
         return 70
 
 

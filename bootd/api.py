@@ -17,8 +17,8 @@ from typing import Protocol
 
 from bootd.autoboot import Countdown
 from bootd.inventory import Inventory
-from bootd.model import BootOption, BootOverrides, BootRecord, Console, DaemonInfo, Severity, State
-from bootd.settings import Settings
+from bootd.model import BootOption, BootOverrides, BootRecord, Console, DaemonInfo, Severity, State, Transfer
+from bootd.settings import Settings, Table
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +52,16 @@ class ProgressEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class DownloadEvent:
+    """A download of the boot in progress (step ``stage``, ``fraction`` of the
+    boot done): its bytes, total, rate and time left."""
+
+    stage: str
+    fraction: float
+    transfer: Transfer
+
+
+@dataclass(frozen=True, slots=True)
 class DaemonChanged:
     """These facts have new values."""
 
@@ -65,7 +75,7 @@ class SettingsChanged:
     keys: tuple[str, ...]
 
 
-DaemonEvent = StatusEvent | ProgressEvent | DaemonChanged | SettingsChanged
+DaemonEvent = StatusEvent | ProgressEvent | DownloadEvent | DaemonChanged | SettingsChanged
 
 
 class EventHub:
@@ -128,6 +138,11 @@ class DaemonApi(Protocol):
     def options(self) -> OptionsApi: ...
     @property
     def settings(self) -> Settings: ...
+    @property
+    def settings_table(self) -> Table:
+        """The table the settings are declared by (what Settings1 carries)."""
+        ...
+
     @property
     def settings_problems(self) -> tuple[str, ...]:
         """Why the settings in force are not those of the files (broken files)."""

@@ -15,7 +15,6 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from bootd import __version__, settings
 from bootd.autoboot import Clock, MonotonicClock
@@ -48,7 +47,7 @@ def make_platform(opts: ServeOptions, state_dir: Path) -> Platform:
     return choose_platform(opts.sandbox, state_dir)
 
 
-async def read_nvram(platform: Platform) -> dict[str, Any]:
+async def read_nvram(platform: Platform) -> settings.NvramValues:
     """Petitboot's NVRAM keys, on a real machine that has the ``nvram`` tool."""
     if platform.name != "linux" or shutil.which("nvram") is None:
         return {}

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from bootd.api import DaemonChanged, EventHub, Fact, ProgressEvent
+from bootd.api import DaemonChanged, DownloadEvent, EventHub, Fact, ProgressEvent
 from bootd.autoboot import Countdown
 from bootd.errors import BootdError, Busy, Cancelled, Unsupported
 from bootd.model import BootRecord, BootRequest, Device, Severity, State
@@ -108,6 +108,7 @@ class BootMachine:
                     signed_boot=verify.Policy(*self._signed_boot()),
                     warn=lambda message: self.events.status(Severity.WARNING, message),
                     measured_boot=measure.Tpm() if self._measured_boot() else None,
+                    downloading=lambda stage, fraction, t: self.events.emit(DownloadEvent(stage, fraction, t)),
                 ),
                 name="boot",
             )

@@ -17,7 +17,7 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from bootd import __version__, settings
 from bootd.api import DaemonEvent, EventHub
@@ -31,6 +31,7 @@ from bootd.option_store import OptionStore
 from bootd.platform import Platform
 from bootd.policy import Choice, choose
 from bootd.settings_service import SettingsService
+from bootd.settings_table import Table
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +60,8 @@ class Daemon:
         work_dir: Path,
         hooks_dir: Path | None,
         clock: Clock,
-        nvram: Mapping[str, Any] | None = None,
+        nvram: Mapping[str, str | list[str]] | None = None,
+        table: settings.Table = settings.TABLE,
     ) -> None:
         self.platform = platform
         self.inventory = inventory
@@ -68,7 +70,9 @@ class Daemon:
         self.discovery: DiscoveryLike | None = None
         self.network: NetworkLike | None = None
         self.events = EventHub()
-        self.config = SettingsService(paths, self.events, nvram=nvram, reloaded=lambda: self.autoboot.poke())
+        self.config = SettingsService(
+            paths, self.events, nvram=nvram, reloaded=lambda: self.autoboot.poke(), table=table
+        )
         self.options = OptionStore(
             platform, inventory, self.events, state_dir=state_dir, changed=lambda: self.autoboot.poke()
         )
@@ -99,6 +103,10 @@ class Daemon:
     @property
     def settings(self) -> settings.Settings:
         return self.config.current
+
+    @property
+    def settings_table(self) -> Table:
+        return self.config.table
 
     @property
     def settings_problems(self) -> tuple[str, ...]:

@@ -377,3 +377,44 @@ class DaemonInfo:
     arch: str
     firmware: str
     lockdown: str
+
+
+@dataclass(frozen=True, slots=True)
+class Transfer:
+    """How far one download is: bytes ``done`` of ``total`` (None: the server
+    did not say; the last report of a download always has it), the ``rate``
+    in bytes per second and the seconds left (``eta``), each None until known.
+    The ``*_text`` helpers spell numbers and units, the same in every language."""
+
+    done: int
+    total: int | None = None
+    rate: float | None = None
+    eta: float | None = None
+
+    @property
+    def complete(self) -> bool:
+        return self.total is not None and self.done >= self.total
+
+    @property
+    def fraction(self) -> float | None:
+        if self.total is None:
+            return None
+        return 1.0 if self.total <= 0 else min(1.0, self.done / self.total)
+
+    @staticmethod
+    def size_text(n: float) -> str:
+        """``512 B``, ``1.5 KiB``, ``36.0 MiB``, ``2.00 GiB``."""
+        if n < 1024:
+            return f"{int(n)} B"
+        for unit in ("KiB", "MiB", "GiB", "TiB"):
+            n /= 1024
+            if n < 1024 or unit == "TiB":
+                break
+        return f"{n:.2f} {unit}" if unit in ("GiB", "TiB") else f"{n:.1f} {unit}"
+
+    @staticmethod
+    def eta_text(seconds: float) -> str:
+        """``0:07``, ``12:05``, ``1:02:03`` (hours, minutes, seconds)."""
+        s = max(0, round(seconds))
+        h, m = divmod(s // 60, 60)
+        return f"{h}:{m:02d}:{s % 60:02d}" if h else f"{m}:{s % 60:02d}"

@@ -1,5 +1,8 @@
 """Typed settings (layer L1): TOML layers, validation, atomic writes.
 
+Every setting is declared once, in :mod:`bootd.settings_table`; this module
+reads the layers by that table (pass ``table=`` for an extended one).
+
 Layers, later ones win, each optional:
 
 1. the built-in defaults (documented in ``config/bootd.toml``);
@@ -29,66 +32,38 @@ import os
 import secrets
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from bootd.errors import ConfigError
-from bootd.model import DeviceType
+from bootd.settings_table import (
+    BOOT_ORDER_TYPES,
+    MAX_BOOT_ORDER,
+    MAX_TIMEOUT,
+    RESTRICT_VALUES,
+    SIGNED_BOOT_VALUES,
+    TABLE,
+    NvramValues,
+    Settings,
+    Table,
+    is_password_hash,
+    validate_boot_order_item,
+)
 
 log = logging.getLogger(__name__)
 
 MAX_FILE = 256 * 1024
-RESTRICT_VALUES = ("changes", "all")
-SIGNED_BOOT_VALUES = ("off", "warn", "enforce")
-BOOT_ORDER_TYPES = tuple(str(t) for t in DeviceType)
-MAX_TIMEOUT = 24 * 3600
-MAX_BOOT_ORDER = 64
-"""The most ``boot_order`` items (a real machine has a handful)."""
 PROTECTION = ("password", "restrict")
 """The settings that guard the machine: never dropped because a file is broken."""
 LOCKED = "locked$settings-file-unreadable"
 """The password in force when the settings are broken and nothing records the
 protection that was in force: it matches no password."""
 
-
-@dataclass(frozen=True)
-class Settings:
-    autoboot: bool = True
-    """Boot the default entry on its own after ``timeout`` seconds."""
-    timeout: int = 10
-    """Seconds of countdown; 0 boots at once."""
-    boot_order: tuple[str, ...] = ("any",)
-    """Device types (disk, usb, optical, network, any) and uuid:/mac: selectors."""
-    console: str = ""
-    """Console the next kernel uses when nobody chose one ('' = keep the option's)."""
-    password: str = ""
-    """A salted scrypt hash (``scrypt$N$r$p$salt$hash``); '' = no password."""
-    restrict: str = "changes"
-    """What the password gates: ``changes`` (edited/custom boots, settings) or ``all``."""
-    scan_loop_devices: bool = False
-    """Also scan loop devices (images attached with losetup)."""
-    allow_shell: bool = True
-    """Menus may exit to a shell (``x``); false locks the console to the menu."""
-    auth_timeout: int = 300
-    """Seconds without a password-gated call after which a connection must
-    authenticate again; 0 = until the connection closes."""
-    add_boot_seeds: bool = True
-    """Add fresh ``kaslr-seed`` and ``rng-seed`` to a device tree that has none
-    (seeds a tree has are always replaced by fresh ones, never handed on)."""
-    signed_boot: str = "off"
-    """``off``, ``warn`` (boot, report each file that does not verify) or
-    ``enforce`` (boot only what verifies against ``signed_boot_keyring``)."""
-    signed_boot_keyring: str = "/etc/bootd/keyring.gpg"
-    """The owner's OpenPGP keyring (binary, ``gpg --export``) for signed boot."""
-    measured_boot: bool = False
-    """Extend the TPM's PCRs with what is about to run, before kexec."""
-
-
-KEYS = tuple(f.name for f in fields(Settings))
+KEYS = TABLE.keys
 TABLES = frozenset({"network"})
 """Tables that their own part reads (``[network]``: bootd.discovery.network_settings)."""
-DEFAULTS = Settings()
+DEFAULTS = TABLE.defaults()
 
 
 @dataclass(frozen=True)
@@ -97,106 +72,17 @@ class Layer:
     values: Mapping[str, Any] = field(default_factory=dict)
 
 
-# -- validation ----------------------------------------------------------------
-def _bool(key: str, v: Any) -> bool:
-    if isinstance(v, bool):
-        return v
-    if isinstance(v, str) and v.lower() in ("true", "yes", "on", "1", "false", "no", "off", "0"):
-        return v.lower() in ("true", "yes", "on", "1")
-    raise ConfigError(f"{key} must be true or false, not {v!r}")
-
-
-def _int(key: str, v: Any) -> int:
-    if isinstance(v, str) and v.strip().isdigit():
-        v = int(v.strip())
-    if not isinstance(v, int) or isinstance(v, bool) or not 0 <= v <= MAX_TIMEOUT:
-        raise ConfigError(f"{key} must be a whole number of seconds from 0 to {MAX_TIMEOUT}, not {v!r}")
-    return v
-
-
-def validate_boot_order_item(item: str) -> str:
-    item = item.strip()
-    low = item.lower()
-    if low in BOOT_ORDER_TYPES:
-        return low
-    if low == "cdrom":
-        return "optical"
-    kind, sep, value = item.partition(":")
-    if sep and kind.lower() in ("uuid", "mac") and value:
-        return f"{kind.lower()}:{value.lower() if kind.lower() == 'mac' else value}"
-    raise ConfigError(
-        f"boot_order item {item!r} is not one of {', '.join(BOOT_ORDER_TYPES)} or a uuid:…/mac:… selector"
-    )
-
-
-def _order(key: str, v: Any) -> tuple[str, ...]:
-    if isinstance(v, str):
-        v = [x for x in v.replace(",", " ").split() if x]
-    if not isinstance(v, list | tuple) or not all(isinstance(x, str) for x in v):
-        raise ConfigError(f"{key} must be a list of strings, not {v!r}")
-    if len(v) > MAX_BOOT_ORDER:
-        raise ConfigError(f"{key} has {len(v)} items; at most {MAX_BOOT_ORDER} are allowed")
-    return tuple(validate_boot_order_item(x) for x in v)
-
-
-def _text(key: str, v: Any) -> str:
-    if not isinstance(v, str) or len(v) > 1024 or "\0" in v or "\n" in v:
-        raise ConfigError(f"{key} must be a one-line string, not {v!r}")
-    return v
-
-
-def _restrict(key: str, v: Any) -> str:
-    if v not in RESTRICT_VALUES:
-        raise ConfigError(f"{key} must be one of {', '.join(RESTRICT_VALUES)}, not {v!r}")
-    return str(v)
-
-
-def _signed_boot(key: str, v: Any) -> str:
-    if v not in SIGNED_BOOT_VALUES:
-        raise ConfigError(f"{key} must be one of {', '.join(SIGNED_BOOT_VALUES)}, not {v!r}")
-    return str(v)
-
-
-def _abspath(key: str, v: Any) -> str:
-    v = _text(key, v)
-    if not v.startswith("/"):
-        raise ConfigError(f"{key} must be an absolute path, not {v!r}")
-    return str(v)
-
-
-def _hash(key: str, v: Any) -> str:
-    v = _text(key, v)
-    if v and not is_password_hash(v):
-        raise ConfigError(f"{key} must be a scrypt hash made by bootd (set it through the API or `bootd settings`)")
-    return str(v)
-
-
-VALIDATORS: dict[str, Callable[[str, Any], Any]] = {
-    "autoboot": _bool,
-    "timeout": _int,
-    "boot_order": _order,
-    "console": _text,
-    "password": _hash,
-    "restrict": _restrict,
-    "scan_loop_devices": _bool,
-    "allow_shell": _bool,
-    "auth_timeout": _int,
-    "add_boot_seeds": _bool,
-    "signed_boot": _signed_boot,
-    "signed_boot_keyring": _abspath,
-    "measured_boot": _bool,
-}
-
-
-def validate(key: str, value: Any) -> Any:
+def validate(key: str, value: Any, table: Table = TABLE) -> Any:
     """The typed value of ``key``; ConfigError says what is wrong."""
-    if key not in VALIDATORS:
-        raise ConfigError(f"unknown setting {key!r} (known: {', '.join(KEYS)})")
-    return VALIDATORS[key](key, value)
+    return table.validate(key, value)
 
 
 def merge(
-    layers: list[Layer], warn: Callable[[str], None] | None = None, *, problems: list[str] | None = None
+    layers: list[Layer],
+    warn: Callable[[str], None] | None = None,
+    *,
+    problems: list[str] | None = None,
+    table: Table = TABLE,
 ) -> Settings:
     """Apply ``layers`` in order over the defaults; bad values are skipped
     (and, for :data:`PROTECTION` keys, noted in ``problems``)."""
@@ -206,7 +92,7 @@ def merge(
             if key in TABLES:
                 continue
             try:
-                values[key] = validate(key, raw)
+                values[key] = table.validate(key, raw)
             except ConfigError as e:
                 msg = f"{layer.name}: {e}; ignoring it"
                 log.warning("%s", msg)
@@ -214,7 +100,7 @@ def merge(
                     warn(msg)
                 if problems is not None and key in PROTECTION:
                     problems.append(msg)
-    return replace(DEFAULTS, **values)
+    return replace(table.defaults(), **values)
 
 
 # -- passwords -------------------------------------------------------------------
@@ -229,11 +115,6 @@ def hash_password(plain: str, *, salt: bytes | None = None) -> str:
     salt = salt if salt is not None else secrets.token_bytes(16)
     digest = hashlib.scrypt(plain.encode(), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P, dklen=32)
     return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${_b64(salt)}${_b64(digest)}"
-
-
-def is_password_hash(text: str) -> bool:
-    parts = text.split("$")
-    return len(parts) == 6 and parts[0] == "scrypt" and all(p.isdigit() for p in parts[1:4])
 
 
 def check_password(stored: str, plain: str) -> bool:
@@ -257,23 +138,15 @@ def check_password(stored: str, plain: str) -> bool:
 
 
 # -- NVRAM (Petitboot) ---------------------------------------------------------------
-def parse_nvram(text: str) -> dict[str, Any]:
-    """Settings from ``nvram --print-config`` output (``key=value`` lines)."""
+def parse_nvram(text: str, table: Table = TABLE) -> NvramValues:
+    """Settings from ``nvram --print-config`` output (``key=value`` lines), by
+    the NVRAM keys the table names (:meth:`~bootd.settings_table.Table.nvram_values`)."""
     raw: dict[str, str] = {}
     for line in text.splitlines():
         key, sep, value = line.partition("=")
         if sep:
             raw[key.strip()] = value.strip()
-    out: dict[str, Any] = {}
-    if "petitboot,timeout" in raw:
-        out["timeout"] = raw["petitboot,timeout"]
-    if raw.get("petitboot,bootdevs"):
-        out["boot_order"] = raw["petitboot,bootdevs"].split()
-    if raw.get("petitboot,console"):
-        out["console"] = raw["petitboot,console"]
-    if "auto-boot?" in raw:
-        out["autoboot"] = raw["auto-boot?"]
-    return out
+    return table.nvram_values(raw)
 
 
 # -- files -------------------------------------------------------------------------
@@ -367,7 +240,11 @@ def _record_protection(paths: Paths, s: Settings) -> None:
 
 
 def load_state(
-    paths: Paths, *, nvram: Mapping[str, Any] | None = None, warn: Callable[[str], None] | None = None
+    paths: Paths,
+    *,
+    nvram: Mapping[str, str | list[str]] | None = None,
+    warn: Callable[[str], None] | None = None,
+    table: Table = TABLE,
 ) -> LoadState:
     """The settings in force, failing closed (see the module docstring)."""
     layers: list[Layer] = []
@@ -381,7 +258,7 @@ def load_state(
         layer = read_layer(path, warn, problems=problems)
         if layer is not None:
             layers.append(layer)
-    merged = merge(layers, warn, problems=problems)
+    merged = merge(layers, warn, problems=problems, table=table)
     if not problems:
         _record_protection(paths, merged)
         return LoadState(merged)
@@ -402,9 +279,13 @@ def load_state(
 
 
 def load(
-    paths: Paths, *, nvram: Mapping[str, Any] | None = None, warn: Callable[[str], None] | None = None
+    paths: Paths,
+    *,
+    nvram: Mapping[str, str | list[str]] | None = None,
+    warn: Callable[[str], None] | None = None,
+    table: Table = TABLE,
 ) -> Settings:
-    return load_state(paths, nvram=nvram, warn=warn).settings
+    return load_state(paths, nvram=nvram, warn=warn, table=table).settings
 
 
 def dropin_owner(paths: Paths, key: str) -> Path | None:
@@ -436,3 +317,37 @@ def atomic_write(path: Path, data: bytes) -> None:
         os.fsync(dfd)
     finally:
         os.close(dfd)
+
+
+__all__ = [
+    "BOOT_ORDER_TYPES",
+    "DEFAULTS",
+    "KEYS",
+    "LOCKED",
+    "MAX_BOOT_ORDER",
+    "MAX_FILE",
+    "MAX_TIMEOUT",
+    "NvramValues",
+    "PROTECTION",
+    "RESTRICT_VALUES",
+    "SIGNED_BOOT_VALUES",
+    "TABLE",
+    "TABLES",
+    "Layer",
+    "LoadState",
+    "Paths",
+    "Settings",
+    "Table",
+    "Unreadable",
+    "atomic_write",
+    "check_password",
+    "dropin_owner",
+    "hash_password",
+    "is_password_hash",
+    "load",
+    "load_state",
+    "merge",
+    "parse_nvram",
+    "validate",
+    "validate_boot_order_item",
+]

@@ -9,7 +9,6 @@ import asyncio
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import replace
-from typing import Any
 
 from bootd import settings, settings_write
 from bootd.api import DaemonChanged, EventHub, Fact, SettingsChanged
@@ -25,14 +24,16 @@ class SettingsService:
         paths: settings.Paths,
         events: EventHub,
         *,
-        nvram: Mapping[str, Any] | None = None,
+        nvram: Mapping[str, str | list[str]] | None = None,
         reloaded: Callable[[], None] = lambda: None,
+        table: settings.Table = settings.TABLE,
     ) -> None:
         self.paths = paths
+        self.table = table
         self.events = events
         self.nvram = dict(nvram or {})
         self._reloaded = reloaded
-        state = settings.load_state(paths, nvram=self.nvram, warn=self._warn)
+        state = settings.load_state(paths, nvram=self.nvram, warn=self._warn, table=table)
         self._settings, self._problems = state.settings, state.problems
 
     @property
@@ -52,22 +53,23 @@ class SettingsService:
         """Write all of ``changes`` to the admin's file, or none, and reload;
         the values written (a password hashed)."""
         values = dict(changes)
-        if "password" in values:
-            values["password"] = settings.hash_password(str(values["password"])) if values["password"] else ""
-        await asyncio.to_thread(settings_write.write_settings, self.paths, values)
+        for key, value in values.items():
+            if key in self.table and self.table.row(key).secret:
+                values[key] = settings.hash_password(str(value)) if value else ""
+        await asyncio.to_thread(settings_write.write_settings, self.paths, values, self.table)
         self.reload()
         return values
 
     def require_in_force(self, key: str, written: object) -> None:
         """ConfigError when another layer still overrides what was written."""
-        if self._settings != replace(self._settings, **{key: settings.validate(key, written)}):
+        if self._settings != replace(self._settings, **{key: self.table.validate(key, written)}):
             raise ConfigError(f"{key} was written but another layer overrides it")
 
     def reload(self) -> None:
         old = self._settings
-        state = settings.load_state(self.paths, nvram=self.nvram, warn=self._warn)
+        state = settings.load_state(self.paths, nvram=self.nvram, warn=self._warn, table=self.table)
         self._settings, self._problems = state.settings, state.problems
-        changed = tuple(k for k in settings.KEYS if getattr(old, k) != getattr(self._settings, k))
+        changed = tuple(k for k in self.table.keys if getattr(old, k) != getattr(self._settings, k))
         if changed:
             self.events.emit(SettingsChanged(changed))
         if "password" in changed:

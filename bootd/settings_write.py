@@ -44,12 +44,14 @@ def render(text: str, typed: Mapping[str, Any]) -> str:
     return tomlkit.dumps(doc)
 
 
-def write_settings(paths: settings.Paths, changes: Mapping[str, Any]) -> dict[str, Any]:
-    """Validate ``changes`` and write them all into the main file, or none.
+def write_settings(
+    paths: settings.Paths, changes: Mapping[str, object], table: settings.Table = settings.TABLE
+) -> dict[str, object]:
+    """Validate ``changes`` by ``table`` and write them all into the main file, or none.
 
     Returns the typed values written.  :class:`~bootd.errors.ConfigError`
     says what is wrong; nothing is written then."""
-    typed = {key: settings.validate(key, value) for key, value in changes.items()}
+    typed = {key: table.validate(key, value) for key, value in changes.items()}
     for key in typed:
         owner = settings.dropin_owner(paths, key)
         if owner is not None:
@@ -69,16 +71,16 @@ def write_settings(paths: settings.Paths, changes: Mapping[str, Any]) -> dict[st
         )
     back = tomllib.loads(new)
     for key, value in back.items():
-        if key not in settings.TABLES and key in settings.VALIDATORS:
-            settings.validate(key, value)
+        if key not in settings.TABLES and key in table:
+            table.validate(key, value)
     for key, value in typed.items():
-        if settings.validate(key, back.get(key)) != value:
+        if table.validate(key, back.get(key)) != value:
             raise ConfigError(f"{key} would not read back as written: nothing was written")
     settings.atomic_write(main, data)
     log.info("settings written to %s: %s", main, ", ".join(typed))
     return typed
 
 
-def write_setting(paths: settings.Paths, key: str, value: Any) -> Any:
+def write_setting(paths: settings.Paths, key: str, value: object, table: settings.Table = settings.TABLE) -> object:
     """One setting (see :func:`write_settings`)."""
-    return write_settings(paths, {key: value})[key]
+    return write_settings(paths, {key: value}, table)[key]

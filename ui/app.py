@@ -243,8 +243,9 @@ class App:
         names = {c.name for c in self.consoles}
         if self.tty_console in names:
             return self.tty_console
-        if self.settings.console in names or (self.settings.console and not names):
-            return self.settings.console
+        console = str(self.settings.console or "")
+        if console in names or (console and not names):
+            return console
         return None
 
     def apply_countdown(self, candidate: str | None, remaining: float | None) -> None:

@@ -11,19 +11,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from bootd.model import BootOption, Console, Device, Severity, StatusMessage
+from bootd.dbus.client import SettingsView
+from bootd.model import BootOption, Console, Device, Severity, StatusMessage, Transfer
 
-
-@dataclass(frozen=True)
-class Settings:
-    """The settings the menu shows and edits."""
-
-    autoboot: bool = True
-    timeout: int = 10
-    boot_order: tuple[str, ...] = ()
-    console: str | None = None
-    password_set: bool = False
-    allow_shell: bool = True
+Settings = SettingsView
+"""The settings the menu shows and edits: those the daemon's Settings1
+carries, by their bootd.toml names, with the table they are declared by."""
 
 
 @dataclass(frozen=True)
@@ -96,6 +89,8 @@ class BootProgress:
     message: str
     fraction: float
     """0..1; a negative value means the boot failed and ``message`` says why."""
+    transfer: Transfer | None = None
+    """The download of this step: bytes, total, rate and time left."""
 
 
 @dataclass(frozen=True)

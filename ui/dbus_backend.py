@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from bootd import errors
-from bootd.dbus.client import BootdClient, DaemonState, SettingsView
+from bootd.dbus.client import TABLE, BootdClient, DaemonState, Table
 from bootd.model import BootOption, BootRecord, Console, Device, DeviceType, Resource, Severity, StatusMessage
 
 from . import backend as be
@@ -54,8 +54,10 @@ def _spec_path(res: Resource, default_device: str) -> tuple[str, str | None]:
 
 
 class DBusBackend:
-    def __init__(self, address: str) -> None:
+    def __init__(self, address: str, table: Table = TABLE) -> None:
         self.address = address
+        self.table = table
+        """The settings table the daemon serves."""
         self._client: BootdClient | None = None
         self._listeners: list[be.Listener] = []
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -90,7 +92,7 @@ class DBusBackend:
         async with self._connecting:
             if self._client is None:
                 try:
-                    self._client = await BootdClient.connect(self.address)
+                    self._client = await BootdClient.connect(self.address, table=self.table)
                 except errors.BootdError:
                     self._spawn(self._reconnect())
                     raise
@@ -106,6 +108,7 @@ class DBusBackend:
         c.on_device_changed(lambda d: self._emit(be.DeviceAdded(d)))
         c.on_status(self._on_status)
         c.on_progress(lambda stage, fraction: self._emit(be.BootProgress(stage, fraction)))
+        c.on_download(lambda stage, fraction, t: self._emit(be.BootProgress(stage, fraction, t)))
         c.on_state(self._on_state)
         c.on_daemon_lost(lambda: self._emit(be.ConnectionLost()))
         c.on_daemon_appeared(lambda: self._emit(be.Reconnected()))
@@ -207,15 +210,7 @@ class DBusBackend:
         )
 
     async def get_settings(self) -> be.Settings:
-        s: SettingsView = await (await self.client()).get_settings()
-        return be.Settings(
-            autoboot=s.autoboot,
-            timeout=s.timeout,
-            boot_order=s.boot_order,
-            console=s.console or None,
-            password_set=s.password_set,
-            allow_shell=s.allow_shell,
-        )
+        return await (await self.client()).get_settings()
 
     # actions
 

@@ -20,11 +20,12 @@ from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bootd.cli.i18n import _
 from bootd.errors import BootdError, InvalidArgument, NotFound, Unsupported
 
 if TYPE_CHECKING:
     from bootd.loader.boot import BootPlan
-    from bootd.model import BootOption, Device
+    from bootd.model import BootOption, Device, Framebuffer
     from bootd.platform import Platform
 
 
@@ -62,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
             client = None
         boot_via_daemon = getattr(client, "boot_via_daemon", None)
         if boot_via_daemon is None:
-            raise Unsupported("this build has no daemon client; use --scan SOURCE to boot without the daemon")
+            raise Unsupported(_("this build has no daemon client; use --scan SOURCE to boot without the daemon"))
         rc: int = boot_via_daemon(args)
         return rc
     return asyncio.run(_boot_scanned(args))
@@ -119,15 +120,24 @@ def pick(options: list[BootOption], name: str | None) -> BootOption:
         chosen = [o for o in options if name in (o.name, o.id, o.entry_id)]
     if not chosen:
         if not options:
-            raise NotFound("the sources offer no boot options (see `bootd scan SOURCE` for why)")
+            raise NotFound(_("the sources offer no boot options (see `bootd scan SOURCE` for why)"))
         listing = "; ".join(f"{o.name!r} ({o.id})" for o in options)
-        raise NotFound(f"no boot option is called {name!r}; the sources offer: {listing}")
+        raise NotFound(
+            _("no boot option is called {name}; the sources offer: {listing}").format(name=repr(name), listing=listing)
+        )
     if len(chosen) > 1:
-        raise InvalidArgument(f"{name!r} names several options: {', '.join(o.id for o in chosen)}; give an id")
+        raise InvalidArgument(
+            _("{name} names several options: {ids}; give an id").format(
+                name=repr(name), ids=", ".join(o.id for o in chosen)
+            )
+        )
     return chosen[0]
 
 
 def plan_json(option: BootOption, plan: BootPlan) -> dict[str, object]:
+    from dataclasses import asdict
+
+    fb = plan.framebuffer
     return {
         "option": option.id,
         "name": option.name,
@@ -141,7 +151,24 @@ def plan_json(option: BootOption, plan: BootPlan) -> dict[str, object]:
         "kexec_exec": list(plan.kexec_exec_argv),
         "notes": list(plan.notes),
         "dtb_changes": list(plan.dtb_changes),
+        "framebuffer": None if fb is None else {**asdict(fb), "node": plan.framebuffer_node},
     }
+
+
+def framebuffer_line(fb: Framebuffer, node: str | None) -> str:
+    """``fb0 800x600, 32 bpp a8r8g8b8, stride 3200, 1920000 bytes at 0x200080000000 -> NODE``."""
+    return (
+        f"{fb.name} {fb.width}x{fb.height}, {fb.depth} bpp {fb.format}, stride {fb.stride}, "
+        f"{fb.size} bytes at 0x{fb.address:x} -> {node}"
+    )
+
+
+def _label(text: str, width: int = 13) -> str:
+    """``text`` padded to ``width`` terminal columns (a CJK character takes two)."""
+    import unicodedata
+
+    used = sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+    return text + " " * max(1, width - used)
 
 
 def print_plan(option: BootOption, plan: BootPlan, *, as_json: bool) -> None:
@@ -150,16 +177,18 @@ def print_plan(option: BootOption, plan: BootPlan, *, as_json: bool) -> None:
         return
     import shlex
 
-    print(f"option:      {option.name} ({option.id})")
-    print(f"kexec load:  {shlex.join(plan.kexec_load_argv)}")
-    print(f"kexec exec:  {shlex.join(plan.kexec_exec_argv)}")
+    print(_label(_("option:")) + f"{option.name} ({option.id})")
+    print(_label("kexec load:") + shlex.join(plan.kexec_load_argv))
+    print(_label("kexec exec:") + shlex.join(plan.kexec_exec_argv))
     if plan.console is not None:
-        where = plan.dt_console_path if plan.dt_console_path is not None else "kernel command line"
-        print(f"console:     {plan.console.text} -> {where}")
+        where = plan.dt_console_path if plan.dt_console_path is not None else _("kernel command line")
+        print(_label(_("console:")) + f"{plan.console.text} -> {where}")
+    if plan.framebuffer is not None:
+        print(_label("framebuffer:") + framebuffer_line(plan.framebuffer, plan.framebuffer_node))
     for note in plan.notes:
-        print(f"note:        {note}")
+        print(_label(_("note:")) + note)
     if plan.dtb_changes:
-        print("device tree changes:")
+        print(_("device tree changes:"))
         for line in plan.dtb_changes:
             print(f"  {line}")
     sys.stdout.flush()
@@ -172,7 +201,7 @@ async def _boot_scanned(args: argparse.Namespace) -> int:
 
     recorded = args.dry_run or args.machine is not None
     if not recorded and os.geteuid() != 0:
-        raise BootdError("booting needs root (use --dry-run to see the plan)")
+        raise BootdError(_("booting needs root (use --dry-run to see the plan)"))
 
     def progress(message: str, _fraction: float) -> None:
         print(f"bootd boot: {message}", file=sys.stderr)

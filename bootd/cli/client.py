@@ -17,10 +17,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from bootd.cli.i18n import _
 from bootd.errors import AuthenticationRequired, InvalidArgument
+from bootd.model import Transfer
+from bootd.settings_table import TABLE, Table
 
 if TYPE_CHECKING:
     from bootd.dbus.client import BootdClient
-    from bootd.dbus.views import DaemonState
+    from bootd.dbus.views import DaemonState, SettingsView
     from bootd.model import BootOption
 
 T = TypeVar("T")
@@ -36,14 +38,14 @@ def _bus(args: argparse.Namespace) -> str:
     return getattr(args, "bus", None) or os.environ.get("BOOTD_BUS") or "system"
 
 
-def _with_client(args: argparse.Namespace, work: Callable[[BootdClient], Awaitable[T]]) -> T:
+def _with_client(args: argparse.Namespace, work: Callable[[BootdClient], Awaitable[T]], table: Table = TABLE) -> T:
     import asyncio
     import getpass
 
     async def main() -> T:
         from bootd.dbus.client import BootdClient
 
-        client = await BootdClient.connect(_bus(args))
+        client = await BootdClient.connect(_bus(args), table=table)
         password = os.environ.get("BOOTD_PASSWORD")
         try:
             if password:
@@ -133,7 +135,7 @@ def list_lines(options: list[BootOption], titles: dict[str, str], autoboot: str 
     for opt in options:
         if opt.device != current:
             current = opt.device
-            out.append(_cut(titles.get(opt.device, opt.device or "Custom"), width))
+            out.append(_cut(titles.get(opt.device, opt.device or _("Custom")), width))
         mark = ">" if opt.id == autoboot else ("*" if opt.default else " ")
         if one_line:
             out.append(f"  {mark} {opt.id:<{idw}}  {opt.name}")
@@ -172,7 +174,7 @@ def boot_via_daemon(args: argparse.Namespace) -> int:
             await client.set_next_boot(opt.id)
             _out(_("{name} ({id}) will boot next time").format(name=opt.name, id=opt.id))
             return 0
-        client.on_progress(ProgressLines(_out))
+        _follow_progress(client)
         await client.boot(opt.id, console=getattr(args, "console", None) or "", args=getattr(args, "args", None))
         state = await client.get_state()
         last = state.last_boot
@@ -182,22 +184,35 @@ def boot_via_daemon(args: argparse.Namespace) -> int:
         if last.kexec_exec:
             _out("kexec exec: " + " ".join(last.kexec_exec))
         if last.dt_console_path:
-            _out(f"console {last.console}: {last.dt_console_path}")
+            _out(_("console {console}: {path}").format(console=last.console, path=last.dt_console_path))
         for line in last.dtb_changes:
             _out(f"  dtb: {line}")
         for note in last.notes:
-            _out(f"  note: {note}")
+            _out("  " + _("note: {note}").format(note=note))
         return 0
 
     return _with_client(args, work)
 
 
+def _follow_progress(client: BootdClient) -> None:
+    lines = ProgressLines(_out)
+    client.on_progress(lines)
+    client.on_download(lines.download)
+
+
 class ProgressLines:
     """Boot progress as a few lines: one when a step starts, then one per tenth
     of the boot done, with the step's rate and time left; never one line per
-    signal (a 300 MB download sends over a thousand)."""
+    signal (a 300 MB download sends over a thousand).  A download's reports
+    (:meth:`download`) print its bytes, rate and time left, at most one line a
+    second and one per :data:`DOWNLOAD_STEP` of the file (one per
+    :data:`UNKNOWN_SIZE_INTERVAL` seconds while its size is unknown), and the
+    last report once."""
 
     STEP = 0.1
+    DOWNLOAD_STEP = 0.05
+    INTERVAL = 1.0
+    UNKNOWN_SIZE_INTERVAL = 5.0
 
     def __init__(self, out: Callable[[str], None], clock: Callable[[], float] | None = None) -> None:
         import time
@@ -207,12 +222,24 @@ class ProgressLines:
         self.stage = ""
         self.started = (0.0, 0.0)
         self.shown = -1.0
+        self.downloading = False
+        self.download_shown: tuple[float, float] | None = None
+        """(time, fraction of the file) of the last download line of this step."""
+        self.download_done = False
+
+    def _new_stage(self, stage: str, fraction: float) -> None:
+        now = self.clock()
+        self.stage, self.started, self.shown = stage, (now, fraction), fraction
+        self.downloading, self.download_shown, self.download_done = False, (now, 0.0), False
+        self.out(f"[{fraction * 100:3.0f}%] {stage}")
 
     def __call__(self, stage: str, fraction: float) -> None:
         now = self.clock()
         if stage != self.stage:
-            self.stage, self.started, self.shown = stage, (now, fraction), fraction
-            self.out(f"[{fraction * 100:3.0f}%] {stage}")
+            self._new_stage(stage, fraction)
+            return
+        if self.downloading:  # the download's own lines say more
+            self.shown = max(self.shown, fraction)
             return
         if fraction - self.shown < self.STEP and not fraction >= 1.0 > self.shown:
             return
@@ -223,6 +250,50 @@ class ProgressLines:
         if rate > 0 and fraction < 1.0:
             left = _("; about {seconds} s left").format(seconds=f"{(1.0 - fraction) / rate:.0f}")
         self.out(f"[{fraction * 100:3.0f}%] {stage}{left}")
+
+    def download(self, stage: str, fraction: float, t: Transfer) -> None:
+        if stage != self.stage:
+            self._new_stage(stage, fraction)
+        self.downloading = True
+        now = self.clock()
+        if t.complete:
+            if self.download_done:
+                return
+            self.download_done = True
+        else:
+            last_time, last_part = self.download_shown or (now, 0.0)
+            if now - last_time < self.INTERVAL:
+                return
+            part = t.fraction
+            if part is None:
+                if now - last_time < self.UNKNOWN_SIZE_INTERVAL:
+                    return
+            elif part - last_part < self.DOWNLOAD_STEP:
+                return
+        self.download_shown = (now, t.fraction or 0.0)
+        self.shown = max(self.shown, fraction)
+        self.out(f"[{fraction * 100:3.0f}%]   {describe_transfer(t)}")
+
+
+def describe_transfer(t: Transfer) -> str:
+    """``36.0 MiB of 300.0 MiB, 12.0 MiB/s, 0:22 left``; at the end
+    ``300.0 MiB in 0:25, 12.0 MiB/s``."""
+    size = Transfer.size_text
+    rate = f"{size(t.rate)}/s" if t.rate else ""
+    if t.complete:
+        if t.rate:
+            took = Transfer.eta_text(t.done / t.rate)
+            return _("{size} in {time}, {rate}").format(size=size(t.done), time=took, rate=rate)
+        return _("{size}, complete").format(size=size(t.done))
+    done = size(t.done)
+    if t.total is None:
+        if rate:
+            return _("{done} so far, {rate}").format(done=done, rate=rate)
+        return _("{done} so far").format(done=done)
+    if rate and t.eta is not None:
+        left = Transfer.eta_text(t.eta)
+        return _("{done} of {total}, {rate}, {time} left").format(done=done, total=size(t.total), rate=rate, time=left)
+    return _("{done} of {total}").format(done=done, total=size(t.total))
 
 
 # -- cancel ------------------------------------------------------------------------------------
@@ -243,15 +314,14 @@ def run_cancel(args: argparse.Namespace) -> int:
 
 
 # -- settings -----------------------------------------------------------------------------------
-def configure_settings(parser: argparse.ArgumentParser) -> None:
+def configure_settings(parser: argparse.ArgumentParser, table: Table = TABLE) -> None:
     _bus_arg(parser)
     parser.add_argument(
         "action", nargs="?", choices=("get", "set"), help="get KEY or set KEY VALUE (default: show all)"
     )
-    parser.add_argument("key", nargs="?", help="autoboot, timeout, boot_order, console, password, restrict, ...")
-    parser.add_argument(
-        "value", nargs="?", help="new value (boot_order: space/comma separated; password: '-' reads stdin)"
-    )
+    parser.add_argument("key", nargs="?", help=", ".join(row.name for row in table.on_bus))
+    secrets = " ".join(f"{row.name}: '-' reads stdin;" for row in table.on_bus if row.secret)
+    parser.add_argument("value", nargs="?", help=f"new value (lists: space/comma separated; {secrets.rstrip(';')})")
 
 
 def _show(value: Any) -> str:
@@ -262,18 +332,29 @@ def _show(value: Any) -> str:
     return str(value)
 
 
-def run_settings(args: argparse.Namespace) -> int:
-    from bootd import settings as st
+def settings_shown(view: SettingsView) -> dict[str, object]:
+    """What ``bootd settings`` shows: every setting the bus carries, in table
+    order; a secret as ``(set)`` or ``(none)``."""
+    shown: dict[str, object] = {}
+    for row in view.table.on_bus:
+        if row.secret:
+            shown[row.name] = "(set)" if view.get(f"{row.name}_set") else "(none)"
+        else:
+            shown[row.name] = view.get(row.name)
+    return shown
 
+
+def run_settings(args: argparse.Namespace, table: Table = TABLE) -> int:
     if args.action == "set":
-        if args.key is None or (args.value is None and args.key != "password"):
+        secret = args.key in table and table.row(args.key).secret
+        if args.key is None or (args.value is None and not secret):
             raise InvalidArgument(_("usage: bootd settings set KEY VALUE"))
         value: Any = args.value
-        if args.key == "password":
+        if secret:
             if value in (None, "-"):
                 value = sys.stdin.readline().rstrip("\n")
         else:
-            value = st.validate(args.key, value)
+            value = table.validate(args.key, value)
     elif args.action == "get" and args.key is None:
         raise InvalidArgument(_("usage: bootd settings get KEY"))
 
@@ -281,25 +362,23 @@ def run_settings(args: argparse.Namespace) -> int:
         if args.action == "set":
             await client.set_setting(args.key, value)
         view = await client.get_settings()
-        shown = {k: getattr(view, k) for k in ("autoboot", "timeout", "boot_order", "console", "restrict")}
-        shown["password"] = "(set)" if view.password_set else "(none)"
-        shown["scan_loop_devices"] = view.scan_loop_devices
-        shown["allow_shell"] = view.allow_shell
-        shown["auth_timeout"] = view.auth_timeout
+        shown = settings_shown(view)
         if args.action == "set":
             _out(f"{args.key} = {_show(shown.get(args.key, ''))}")
         elif args.action == "get":
             if args.key not in shown:
-                raise InvalidArgument(f"unknown setting {args.key!r} (known: {', '.join(shown)})")
+                raise InvalidArgument(
+                    _("unknown setting {key} (known: {known})").format(key=repr(args.key), known=", ".join(shown))
+                )
             _out(_show(shown[args.key]))
         elif args.action is None:
             for key, val in shown.items():
                 _out(f"{key} = {_show(val)}")
         for problem in view.problems:
-            print(f"bootd settings: warning: {problem}", file=sys.stderr)
+            print(_("bootd settings: warning: {problem}").format(problem=problem), file=sys.stderr)
         return 0
 
-    return _with_client(args, work)
+    return _with_client(args, work, table)
 
 
 # -- status -----------------------------------------------------------------------------------------
@@ -315,10 +394,13 @@ def run_status(args: argparse.Namespace) -> int:
         state = await client.get_state()
         _out(_state_line(state))
         for problem in (await client.get_settings()).problems:
-            _out(f"settings: {problem}")
+            _out(_("settings: {problem}").format(problem=problem))
         if state.last_boot.option:
+            last = state.last_boot
             _out(
-                f"last boot: {state.last_boot.name} ({state.last_boot.option}): {' '.join(state.last_boot.kexec_exec)}"
+                _("last boot: {name} ({id}): {command}").format(
+                    name=last.name, id=last.option, command=" ".join(last.kexec_exec)
+                )
             )
         if not args.follow:
             return 0
@@ -332,7 +414,7 @@ def run_status(args: argparse.Namespace) -> int:
                 _out(line)
 
         client.on_status(lambda level, message: _out(f"{level}: {message}"))
-        client.on_progress(ProgressLines(_out))
+        _follow_progress(client)
         client.on_state(on_state)
         client.on_daemon_lost(lambda: _out(_("the daemon went away; waiting for it to come back")))
         client.on_daemon_appeared(lambda: _out(_("the daemon is back")))

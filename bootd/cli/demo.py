@@ -15,6 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bootd.cli.i18n import _
+
 if TYPE_CHECKING:
     import asyncio
 
@@ -74,9 +76,13 @@ def run(args: argparse.Namespace) -> int:
 
     machine = (args.machine or default_machine()).resolve()
     if not (machine / "machine.toml").is_file():
-        raise BootdError(f"{machine} is not a sandbox machine (no machine.toml); give one with --machine DIR")
+        raise BootdError(
+            _("{machine} is not a sandbox machine (no machine.toml); give one with --machine DIR").format(
+                machine=machine
+            )
+        )
     if not sys.stdin.isatty() or not sys.stdout.isatty():
-        raise BootdError("the demo shows a menu and needs a terminal (run it in a terminal, not through a pipe)")
+        raise BootdError(_("the demo shows a menu and needs a terminal (run it in a terminal, not through a pipe)"))
     return asyncio.run(_main(machine, args))
 
 
@@ -119,7 +125,7 @@ async def _demo(machine: Path, args: argparse.Namespace) -> int:
                 stdin=asyncio.subprocess.DEVNULL,
             )
         )
-        await _wait_for(lambda: (work / "bus").exists(), procs[0], "the private bus", log_path)
+        await _wait_for(lambda: (work / "bus").exists(), procs[0], _("the private bus"), log_path)
         if args.timeout is not None:
             # the vendor layer: the settings screen can still change it
             vendor = work / "state" / "usr" / "lib" / "bootd"
@@ -155,9 +161,17 @@ async def _wait_for(ready: Callable[[], bool], proc: asyncio.subprocess.Process,
     deadline = loop.time() + READY_TIMEOUT
     while not ready():
         if proc.returncode is not None:
-            raise BootdError(f"{what} exited with status {proc.returncode}:\n{_tail(log_path)}")
+            raise BootdError(
+                _("{what} exited with status {status}:").format(what=what, status=proc.returncode)
+                + "\n"
+                + _tail(log_path)
+            )
         if loop.time() > deadline:
-            raise BootdError(f"{what} did not start within {READY_TIMEOUT:g} s:\n{_tail(log_path)}")
+            raise BootdError(
+                _("{what} did not start within {seconds} s:").format(what=what, seconds=f"{READY_TIMEOUT:g}")
+                + "\n"
+                + _tail(log_path)
+            )
         await asyncio.sleep(0.05)
 
 
@@ -179,9 +193,15 @@ async def _wait_for_daemon(address: str, proc: asyncio.subprocess.Process, log_p
             except BootdError:
                 pass
             if proc.returncode is not None:
-                raise BootdError(f"the daemon exited with status {proc.returncode}:\n{_tail(log_path)}")
+                raise BootdError(
+                    _("the daemon exited with status {status}:").format(status=proc.returncode) + "\n" + _tail(log_path)
+                )
             if loop.time() > deadline:
-                raise BootdError(f"the daemon did not answer within {READY_TIMEOUT:g} s:\n{_tail(log_path)}")
+                raise BootdError(
+                    _("the daemon did not answer within {seconds} s:").format(seconds=f"{READY_TIMEOUT:g}")
+                    + "\n"
+                    + _tail(log_path)
+                )
             await asyncio.sleep(0.1)
     finally:
         client.close()

@@ -15,6 +15,7 @@ import re
 import sys
 from pathlib import Path
 
+from bootd.cli.i18n import _
 from bootd.errors import BootdError, InvalidArgument
 from bootd.model import Framebuffer
 
@@ -49,23 +50,25 @@ def parse_framebuffer(text: str) -> Framebuffer:
     """``WxHxDEPTH@ADDR[,stride=S][,size=N][,format=F]`` → Framebuffer."""
     m = _FB_SPEC.fullmatch(text)
     if m is None:
-        raise InvalidArgument(f"--framebuffer {text!r}: expected fbN or WxHxDEPTH@ADDR,stride=S")
+        raise InvalidArgument(
+            _("--framebuffer {spec}: expected fbN or WxHxDEPTH@ADDR,stride=S").format(spec=repr(text))
+        )
     width, height, depth = int(m.group(1)), int(m.group(2)), int(m.group(3))
     extra = dict(kv.split("=", 1) for kv in m.group(5).split(",") if kv)
     unknown = set(extra) - {"stride", "size", "format"}
     if unknown:
-        raise InvalidArgument(f"--framebuffer: unknown key(s) {', '.join(sorted(unknown))}")
+        raise InvalidArgument(_("--framebuffer: unknown key(s) {keys}").format(keys=", ".join(sorted(unknown))))
     try:
         stride = int(extra.get("stride", str(width * ((depth + 7) // 8))), 0)
         size = int(extra.get("size", str(stride * height)), 0)
     except ValueError:
-        raise InvalidArgument(f"--framebuffer {text!r}: stride and size are numbers") from None
+        raise InvalidArgument(_("--framebuffer {spec}: stride and size are numbers").format(spec=repr(text))) from None
     formats = {32: "a8r8g8b8", 24: "r8g8b8", 16: "r5g6b5"}
     fmt = extra.get("format") or formats.get(depth)
     if fmt is None:
-        raise InvalidArgument(f"--framebuffer: give format= for depth {depth}")
+        raise InvalidArgument(_("--framebuffer: give format= for depth {depth}").format(depth=depth))
     if not (width and height and stride >= width * depth // 8 and size >= stride * height):
-        raise InvalidArgument(f"--framebuffer {text!r}: stride/size too small for the mode")
+        raise InvalidArgument(_("--framebuffer {spec}: stride/size too small for the mode").format(spec=repr(text)))
     return Framebuffer("fb", width, height, depth, stride, int(m.group(4), 0), size, fmt)
 
 
@@ -75,7 +78,7 @@ def _machine_framebuffer(name: str) -> tuple[Framebuffer, str | None]:
     boot = machine_boot()
     fb = next((f for f in boot.framebuffers() if f.name == name), None)
     if fb is None:
-        raise InvalidArgument(f"--framebuffer {name}: this machine has no such framebuffer")
+        raise InvalidArgument(_("--framebuffer {name}: this machine has no such framebuffer").format(name=name))
     return fb, boot.display_node(name)
 
 
@@ -121,6 +124,6 @@ def run(args: argparse.Namespace) -> int:
     except OSError as e:
         raise BootdError(f"{args.output}: {e.strerror}") from None
     if not args.quiet:
-        lines = dtb.diff(source, patched.blob) + [f"note: {n}" for n in patched.notes]
+        lines = dtb.diff(source, patched.blob) + [_("note: {note}").format(note=n) for n in patched.notes]
         sys.stdout.write("".join(line + "\n" for line in lines))
     return 0

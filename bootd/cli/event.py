@@ -19,6 +19,7 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
+from bootd.cli.i18n import _
 from bootd.errors import InvalidArgument
 
 
@@ -41,7 +42,7 @@ def parse_params(items: list[str]) -> dict[str, str]:
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key:
-            raise InvalidArgument(f"parameter {item!r} is not KEY=VALUE")
+            raise InvalidArgument(_("parameter {item} is not KEY=VALUE").format(item=repr(item)))
         out[key] = value
     return out
 
@@ -78,5 +79,8 @@ def run(args: argparse.Namespace) -> int:
 
     asyncio.run(send())
     if args.verbose:
-        print(f"sent {args.event} for {params.get('interface', '?')}", file=sys.stderr)
+        print(
+            _("sent {event} for {interface}").format(event=args.event, interface=params.get("interface", "?")),
+            file=sys.stderr,
+        )
     return 0

@@ -14,6 +14,7 @@ import json
 import sys
 from pathlib import Path
 
+from bootd.cli.i18n import _
 from bootd.errors import BootdError, InvalidArgument
 
 
@@ -44,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
             )
         else:
             if args.args is None:
-                raise InvalidArgument("--args is needed with --kernel (the command line is always measured)")
+                raise InvalidArgument(_("--args is needed with --kernel (the command line is always measured)"))
             dtb = args.dtb.read_bytes() if args.dtb is not None else None
             events = measure.plan(
                 kernel=args.kernel, initrds=args.initrd, args=args.args, dtb=dtb, names={"dtb": str(args.dtb or "")}

@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
+from bootd.cli.i18n import _
 from bootd.errors import InvalidArgument
 from bootd.model import BootOption, Device, DeviceType, Diagnostic, Resource
 
@@ -56,18 +57,24 @@ def parse_source(text: str) -> SourceSpec:
     """``PATH[,uuid=U,label=L,id=I,type=T,node=N]``; InvalidArgument when malformed."""
     path, *fields = text.split(",")
     if not path:
-        raise InvalidArgument(f"{text!r}: a source needs a path")
+        raise InvalidArgument(_("{source}: a source needs a path").format(source=repr(text)))
     values: dict[str, str] = {}
     for f in fields:
         key, sep, value = f.partition("=")
         if not sep or key not in _KEYS or not value:
-            raise InvalidArgument(f"{text!r}: {f!r} is not one of uuid=…, label=…, id=…, type=…, node=…")
+            raise InvalidArgument(
+                _("{source}: {field} is not one of uuid=…, label=…, id=…, type=…, node=…").format(
+                    source=repr(text), field=repr(f)
+                )
+            )
         values[key] = value
     try:
         dtype = DeviceType(values.get("type", "disk"))
     except ValueError:
         kinds = ", ".join(t.value for t in DeviceType)
-        raise InvalidArgument(f"{text!r}: type must be one of {kinds}") from None
+        raise InvalidArgument(
+            _("{source}: type must be one of {kinds}").format(source=repr(text), kinds=kinds)
+        ) from None
     return SourceSpec(Path(path), values.get("uuid"), values.get("label"), values.get("id"), dtype, values.get("node"))
 
 
@@ -122,15 +129,19 @@ def _res(r: Resource | None) -> str:
 def no_options_reason(diags: Sequence[Diagnostic]) -> str:
     """Why a device offers nothing: its first problem, or that nothing was found."""
     if not diags:
-        return "(no boot options: no boot loader configuration with entries was found)"
+        return _("(no boot options: no boot loader configuration with entries was found)")
     first = diags[0]
     where = (
         f"{first.file}:{first.line}: "
         if first.file and first.line is not None
         else (f"{first.file}: " if first.file else "")
     )
-    more = f"; {len(diags) - 1} more problem{'s' if len(diags) > 2 else ''} listed on stderr" if len(diags) > 1 else ""
-    return f"(no boot options: {where}{first.message}{more})"
+    more = ""
+    if len(diags) == 2:
+        more = _("; 1 more problem listed on stderr")
+    elif len(diags) > 2:
+        more = _("; {count} more problems listed on stderr").format(count=len(diags) - 1)
+    return _("(no boot options: {reason})").format(reason=f"{where}{first.message}{more}")
 
 
 def format_menu(
@@ -161,9 +172,9 @@ def format_menu(
             mark = "*" if opt.default else " "
             flags = [str(opt.source)]
             if opt.hidden:
-                flags.append("hidden")
+                flags.append(_("hidden"))
             if opt.kind != "linux":
-                flags.append(f"{opt.kind}, not bootable by kexec")
+                flags.append(_("{kind}, not bootable by kexec").format(kind=opt.kind))
             out.append(f"  {mark} {indent[4:]}{opt.name}  [{', '.join(flags)}]")
             if details:
                 line = f"kernel {_res(opt.kernel)}"
@@ -183,7 +194,7 @@ def _default_arch() -> str:
 
 def run(args: argparse.Namespace) -> int:
     if not args.sources and not args.url:
-        raise InvalidArgument("give at least one SOURCE or --url URL")
+        raise InvalidArgument(_("give at least one SOURCE or --url URL"))
     specs = [parse_source(s) for s in args.sources]
     errors: list[str] = []
     dirs: list[SourceSpec] = []
@@ -194,7 +205,7 @@ def run(args: argparse.Namespace) -> int:
         elif spec.path.exists():
             others.append(spec)
         else:
-            errors.append(f"{spec.path}: no such file or directory")
+            errors.append(_("{path}: no such file or directory").format(path=spec.path))
     arch = args.arch or _default_arch()
     firmware = args.firmware
     if firmware is None:
@@ -207,7 +218,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             import bootd.discovery.scanner  # noqa: F401
         except ImportError:
-            errors.append("scanning image files and block devices needs discovery support, which is not installed")
+            errors.append(_("scanning image files and block devices needs discovery support, which is not installed"))
             others = []
     if others:
         import asyncio

@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bootd.cli.i18n import _
 from bootd.errors import PermissionDenied
 
 if TYPE_CHECKING:
@@ -100,7 +101,7 @@ async def _watch(args: argparse.Namespace) -> int:
         import os
 
         if os.geteuid() != 0:
-            raise PermissionDenied("bootd watch mounts devices read-only and needs root; run it with sudo")
+            raise PermissionDenied(_("bootd watch mounts devices read-only and needs root; run it with sudo"))
         from bootd.composition import real_platform
 
         platform = real_platform()
@@ -141,7 +142,7 @@ async def _watch(args: argparse.Namespace) -> int:
         stopping = asyncio.create_task(stop.wait())
         await asyncio.wait({settled, stopping}, return_when=asyncio.FIRST_COMPLETED)
         if settled.done():
-            _emit(json.dumps({"event": "ready"}) if args.json else "# watching; press Ctrl-C to stop")
+            _emit(json.dumps({"event": "ready"}) if args.json else _("# watching; press Ctrl-C to stop"))
         else:
             settled.cancel()
         await stopping

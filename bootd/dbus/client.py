@@ -24,6 +24,7 @@ Public API (stable)::
     client.on_option_added(cb(BootOption)), on_option_changed(cb(BootOption)), on_option_removed(cb(id))
     client.on_device_added(cb(Device)), on_device_removed(cb(id)), on_device_changed(cb(Device))
     client.on_status(cb(level, message)), on_progress(cb(stage, fraction))
+    client.on_download(cb(stage, fraction, Transfer))   # bytes, total, rate, time left
     client.on_state(cb(DaemonState))                # state, countdown, last boot changes
     client.on_settings(cb(SettingsView))
     client.on_daemon_lost(cb()), on_daemon_appeared(cb())   # daemon restarts
@@ -48,7 +49,8 @@ from bootd.dbus import codec, names, schema
 from bootd.dbus.reply_errors import error_from_reply
 from bootd.dbus.transport import connect_bus
 from bootd.dbus.views import DaemonState, SettingsView, settings_from_props, state_from_props
-from bootd.model import BootOption, Console, Device
+from bootd.model import BootOption, Console, Device, Transfer
+from bootd.settings_table import TABLE, Setting, Table, Widget
 
 log = logging.getLogger(__name__)
 
@@ -64,8 +66,10 @@ def _plain(props: Mapping[str, Any]) -> Props:
 
 
 class BootdClient:
-    def __init__(self, bus: MessageBus) -> None:
+    def __init__(self, bus: MessageBus, table: Table = TABLE) -> None:
         self._bus = bus
+        self.table = table
+        """The settings table the daemon serves (what Settings1 carries)."""
         self._subs: dict[str, list[Callback]] = {}
         self._options: dict[str, Props] = {}
         self._devices: dict[str, Props] = {}
@@ -76,10 +80,11 @@ class BootdClient:
 
     # -- connection ---------------------------------------------------------------
     @classmethod
-    async def connect(cls, bus: str = "system") -> BootdClient:
-        """Connect to ``system``, ``session`` or a bus ADDRESS and subscribe to signals."""
+    async def connect(cls, bus: str = "system", *, table: Table = TABLE) -> BootdClient:
+        """Connect to ``system``, ``session`` or a bus ADDRESS and subscribe to
+        signals; ``table``: the settings the daemon was built with."""
         mb = await connect_bus(bus)
-        client = cls(mb)
+        client = cls(mb, table)
         for rule in (
             f"type='signal',sender='{names.BUS_NAME}',path_namespace='{names.ROOT_PATH}'",
             f"type='signal',sender='org.freedesktop.DBus',member='NameOwnerChanged',arg0='{names.BUS_NAME}'",
@@ -134,9 +139,9 @@ class BootdClient:
             )
         )
 
-    async def _invoke(self, method: schema.Method, *body: Any) -> list[Any]:
-        """Call a Manager1 method as :mod:`bootd.dbus.schema` declares it."""
-        return await self._call(method.name, method.signature, body)
+    async def _invoke(self, method: schema.Method, *body: Any, iface: str = names.MANAGER_IFACE) -> list[Any]:
+        """Call a method as :mod:`bootd.dbus.schema` declares it (default: of Manager1)."""
+        return await self._call(method.name, method.signature, body, iface=iface)
 
     async def _get_all(self, iface: str) -> Props:
         body = await self._call("GetAll", "s", [iface], iface=names.PROPERTIES_IFACE)
@@ -204,7 +209,7 @@ class BootdClient:
         return self._settings_view()
 
     def _settings_view(self) -> SettingsView:
-        return settings_from_props(self._settings)
+        return settings_from_props(self._settings, self.table)
 
     # -- actions -----------------------------------------------------------------------
     async def boot(self, option_id: str, console: str = "", args: str | None = None, next: bool = False) -> None:
@@ -259,25 +264,26 @@ class BootdClient:
     async def event(self, event: str, params: Mapping[str, str]) -> None:
         await self._invoke(schema.EVENT, event, dict(params))
 
+    def _bus_row(self, key: str) -> Setting:
+        row = self.table.row(key) if key in self.table else None
+        if row is None or not row.dbus:
+            known = ", ".join(r.name for r in self.table.on_bus)
+            raise errors.InvalidArgument(f"unknown setting {key!r} (known: {known})")
+        return row
+
     async def set_setting(self, key: str, value: Any) -> None:
         """Set a setting by its bootd.toml name (``timeout``, ``boot_order``…);
         ``password`` takes the plain text (empty removes the password)."""
-        if key not in names.SETTING_PROPERTIES:
-            raise errors.InvalidArgument(f"unknown setting {key!r} (known: {', '.join(names.SETTING_PROPERTIES)})")
-        prop, sig = names.SETTING_PROPERTIES[key]
-        if sig == "as":
-            value = list(value)
-        await self._set(names.SETTINGS_IFACE, prop, sig, value)
+        row = self._bus_row(key)
+        await self._set(names.SETTINGS_IFACE, row.dbus, row.signature, list(value) if row.signature == "as" else value)
 
     async def update_settings(self, changes: Mapping[str, Any]) -> None:
         """Set several settings (bootd.toml names) at once: all are written or none."""
         body: dict[str, Variant] = {}
         for key, value in changes.items():
-            if key not in names.SETTING_PROPERTIES:
-                raise errors.InvalidArgument(f"unknown setting {key!r} (known: {', '.join(names.SETTING_PROPERTIES)})")
-            sig = names.SETTING_PROPERTIES[key][1]
+            sig = self._bus_row(key).signature
             body[key] = Variant(sig, list(value) if sig == "as" else value)
-        await self._call("Update", "a{sv}", [body], iface=names.SETTINGS_IFACE)
+        await self._invoke(schema.UPDATE, body, iface=names.SETTINGS_IFACE)
 
     # -- subscriptions -------------------------------------------------------------------
     def _on(self, kind: str, cb: Callback) -> Callable[[], None]:
@@ -314,6 +320,11 @@ class BootdClient:
 
     def on_progress(self, cb: Callable[[str, float], None]) -> Callable[[], None]:
         return self._on("progress", cb)
+
+    def on_download(self, cb: Callable[[str, float, Transfer], None]) -> Callable[[], None]:
+        """A download of the boot in progress: step, fraction of the boot, and its
+        bytes, total, rate and time left (comes before that step's on_progress)."""
+        return self._on("download", cb)
 
     def on_state(self, cb: Callable[[DaemonState], None]) -> Callable[[], None]:
         return self._on("state", cb)
@@ -387,8 +398,11 @@ class BootdClient:
             self._fire("status", str(body[0]), str(body[1]))
         elif member == schema.BOOT_PROGRESS.name and msg.interface == names.MANAGER_IFACE:
             self._fire("progress", str(body[0]), float(body[1]))
+        elif member == schema.DOWNLOAD_PROGRESS.name and msg.interface == names.MANAGER_IFACE:
+            self._fire("download", str(body[0]), float(body[1]), codec.transfer_from_dbus(*body[2:6]))
 
 
-# DaemonState and SettingsView are part of this client's API: the TUI may import
-# only bootd.dbus.{names,codec,client} (DESIGN.md), so they stay importable here.
-__all__ = ["BootdClient", "DaemonState", "SettingsView"]
+# DaemonState, SettingsView and the settings table are part of this client's API:
+# the TUI may import only the model, the errors and the client (DESIGN.md), so
+# they stay importable here.
+__all__ = ["TABLE", "BootdClient", "DaemonState", "Setting", "SettingsView", "Table", "Widget"]

@@ -28,6 +28,7 @@ from bootd.model import (
     DeviceType,
     Resource,
     Source,
+    Transfer,
 )
 
 MAX_TEXT = 4096
@@ -320,3 +321,23 @@ def boot_record_from_dbus(data: Mapping[str, Any]) -> BootRecord:
         dtb_changes=strs("dtb_changes"),
         notes=strs("notes"),
     )
+
+
+def transfer_to_dbus(t: Transfer) -> tuple[int, int, float, float]:
+    """(done, total, rate, eta) of ``DownloadProgress``; -1 where not known."""
+    return (
+        max(0, t.done),
+        t.total if t.total is not None else -1,
+        t.rate if t.rate is not None else -1.0,
+        t.eta if t.eta is not None else -1.0,
+    )
+
+
+def transfer_from_dbus(done: Any, total: Any, rate: Any, eta: Any) -> Transfer:
+    """The :class:`Transfer` of a ``DownloadProgress`` signal (a negative or
+    non-finite value: not known)."""
+
+    def known(x: float) -> float | None:
+        return x if 0 <= x < float("inf") else None  # NaN compares false
+
+    return Transfer(max(0, int(done)), int(total) if int(total) >= 0 else None, known(float(rate)), known(float(eta)))

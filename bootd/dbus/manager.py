@@ -17,6 +17,7 @@ from bootd.api import Fact
 from bootd.dbus import codec, names, schema
 from bootd.dbus.gate import Gate, guarded, option_id_arg
 from bootd.errors import InvalidArgument, PermissionDenied
+from bootd.model import Transfer
 
 T = TypeVar("T")
 
@@ -30,6 +31,7 @@ ASS = Annotated[dict[str, str], DBusSignature("a{ss}")]
 CONSOLES = Annotated[list[list[str]], DBusSignature("a(sss)")]
 SS = Annotated[list[Any], DBusSignature("ss")]
 SD = Annotated[list[Any], DBusSignature("sd")]
+SDTXDD = Annotated[list[Any], DBusSignature("sdtxdd")]
 
 FACT_PROPS: dict[Fact, tuple[str, ...]] = {
     Fact.STATE: ("State",),
@@ -221,6 +223,10 @@ class Manager(ServiceInterface):
     @dbus_signal()
     def BootProgress(self, stage: str, fraction: float) -> SD:
         return [stage, fraction]
+
+    @dbus_signal()
+    def DownloadProgress(self, stage: str, fraction: float, transfer: Transfer) -> SDTXDD:
+        return [stage, fraction, *codec.transfer_to_dbus(transfer)]
 
     def values(self, props: tuple[str, ...]) -> dict[str, Any]:
         return {p: getattr(self, p) for p in props}

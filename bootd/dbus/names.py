@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from bootd.settings_table import TABLE
+
 BUS_NAME = "org.bootd"
 ROOT_PATH = "/org/bootd"
 DEVICES_PATH = f"{ROOT_PATH}/devices"
@@ -38,19 +40,10 @@ class Restrict(StrEnum):
     """Every boot as well."""
 
 
-# settings key (bootd.toml) -> (Settings1 property, D-Bus signature)
-SETTING_PROPERTIES: dict[str, tuple[str, str]] = {
-    "autoboot": ("Autoboot", "b"),
-    "timeout": ("Timeout", "u"),
-    "boot_order": ("BootOrder", "as"),
-    "console": ("Console", "s"),
-    "password": ("Password", "s"),
-    "restrict": ("Restrict", "s"),
-    "scan_loop_devices": ("ScanLoopDevices", "b"),
-    "allow_shell": ("AllowShell", "b"),
-    "auth_timeout": ("AuthTimeout", "u"),
-}
-PASSWORD_SET_PROPERTY = "PasswordSet"
+SETTING_PROPERTIES: dict[str, tuple[str, str]] = {s.name: (s.dbus, s.signature) for s in TABLE.on_bus}
+"""settings key (bootd.toml) -> (Settings1 property, D-Bus signature), from the settings table."""
+PASSWORD_SET_PROPERTY = TABLE.row("password").set_property
+PROBLEMS_PROPERTY = "Problems"
 
 
 def _escape(text: str) -> str:

@@ -13,7 +13,10 @@ Derived from it:
 * the shipped introspection file ``org.bootd.xml`` is held against it by a
   test, and :func:`introspection` renders it.
 
-``org.bootd.Settings1`` is declared by the settings table (:mod:`bootd.settings`).
+``org.bootd.Settings1`` is derived from the settings table
+(:mod:`bootd.settings_table`) by :func:`settings_interface`: one property per
+setting the table puts on the bus (a secret: write-only, plus its read-only
+``<name>Set``), ``Problems``, and the method ``Update``.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from typing import Any
 
 from bootd import errors
 from bootd.dbus import codec, names
+from bootd.settings_table import TABLE, Table
 
 
 @dataclass(frozen=True)
@@ -89,6 +93,11 @@ EVENT = Method("Event", (Arg("event", "s"), Arg("params", "a{ss}")), doc="A DHCP
 
 STATUS = Signal("Status", (Arg("level", "s"), Arg("message", "s")), doc="A message for every UI.")
 BOOT_PROGRESS = Signal("BootProgress", (Arg("stage", "s"), Arg("fraction", "d")), doc="The boot in progress.")
+DOWNLOAD_PROGRESS = Signal(
+    "DownloadProgress",
+    (Arg("stage", "s"), Arg("fraction", "d"), Arg("done", "t"), Arg("total", "x"), Arg("rate", "d"), Arg("eta", "d")),
+    doc="A download of the boot in progress: bytes done, total, bytes/s, seconds left (-1: not known yet).",
+)
 
 MANAGER = Interface(
     names.MANAGER_IFACE,
@@ -104,7 +113,7 @@ MANAGER = Interface(
         SET_NEXT_BOOT,
         EVENT,
     ),
-    signals=(STATUS, BOOT_PROGRESS),
+    signals=(STATUS, BOOT_PROGRESS, DOWNLOAD_PROGRESS),
     properties=(
         Property("State", "s", doc="idle, countdown, booting or booted"),
         Property("AutobootOption", "o", doc="the countdown's option ('/' = none)"),
@@ -121,9 +130,27 @@ MANAGER = Interface(
     ),
 )
 
+# -- org.bootd.Settings1 (derived from the settings table) -----------------------------------
+UPDATE = Method("Update", (Arg("changes", "a{sv}"),), doc="Write every setting in changes (bootd.toml names) or none.")
+
+
+def settings_interface(table: Table = TABLE) -> Interface:
+    """``org.bootd.Settings1`` as ``table`` declares it."""
+    props: list[Property] = [Property(names.PROBLEMS_PROPERTY, "as", doc="why the settings are not the files'")]
+    for row in table.on_bus:
+        if row.secret:
+            props.append(Property(row.dbus, row.signature, "write", doc=row.help))
+            props.append(Property(row.set_property, "b", doc=f"whether {row.name} is set"))
+        else:
+            props.append(Property(row.dbus, row.signature, "readwrite", doc=row.help))
+    return Interface(names.SETTINGS_IFACE, methods=(UPDATE,), properties=tuple(props))
+
+
+SETTINGS = settings_interface()
+
 DEVICE = Interface(names.DEVICE_IFACE, properties=tuple(Property(n, s) for n, s in codec.DEVICE_SIGNATURES.items()))
 OPTION = Interface(names.OPTION_IFACE, properties=tuple(Property(n, s) for n, s in codec.OPTION_SIGNATURES.items()))
-INTERFACES = (MANAGER, DEVICE, OPTION)
+INTERFACES = (MANAGER, SETTINGS, DEVICE, OPTION)
 
 
 def _all_errors() -> dict[str, type[errors.BootdError]]:

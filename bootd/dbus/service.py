@@ -26,30 +26,34 @@ from dbus_fast.annotations import DBusSignature
 from dbus_fast.constants import PropertyAccess
 from dbus_fast.service import ServiceInterface, dbus_property, method
 
-from bootd.api import DaemonApi, DaemonChanged, DaemonEvent, ProgressEvent, SettingsChanged, StatusEvent
-from bootd.dbus import codec, names
+from bootd.api import DaemonApi, DaemonChanged, DaemonEvent, DownloadEvent, ProgressEvent, SettingsChanged, StatusEvent
+from bootd.dbus import codec, names, schema
 from bootd.dbus.gate import MAX_IN_FLIGHT, MAX_IN_FLIGHT_PER_CALLER, SENDER, Gate, guarded
 from bootd.dbus.manager import Manager
 from bootd.dbus.objects import DeviceObject, ObjectsExporter, OptionObject, managed_objects_reply
 from bootd.dbus.transport import connect_bus
 from bootd.errors import Busy, PermissionDenied
-from bootd.settings import Settings
+from bootd.settings_table import TABLE, Setting, Table
 
 log = logging.getLogger(__name__)
 
-S = Annotated[str, DBusSignature("s")]
 B = Annotated[bool, DBusSignature("b")]
-U = Annotated[int, DBusSignature("u")]
 AS = Annotated[list[str], DBusSignature("as")]
 ASV = Annotated[dict[str, Any], DBusSignature("a{sv}")]
 
 
-# -- org.bootd.Settings1 ----------------------------------------------------------------------
+# -- org.bootd.Settings1 (derived from the settings table) -----------------------------------
 class SettingsIface(ServiceInterface):
+    """The members every Settings1 has; :func:`settings_iface` adds one
+    property per setting of the table."""
+
+    table: Table = TABLE
+
     def __init__(self, gate: Gate) -> None:
         super().__init__(names.SETTINGS_IFACE)
         self._gate = gate
         self._backend = gate.backend
+        schema.conform(self, schema.settings_interface(self.table))
 
     async def _set(self, key: str, value: Any) -> None:
         async def run(sender: str) -> None:
@@ -57,10 +61,6 @@ class SettingsIface(ServiceInterface):
             await self._backend.set_setting(key, value)
 
         await guarded(self._gate, f"setting {key}", run)
-
-    @property
-    def _s(self) -> Settings:
-        return self._backend.settings
 
     @method()
     async def Update(self, changes: ASV) -> None:
@@ -72,95 +72,69 @@ class SettingsIface(ServiceInterface):
 
         await guarded(self._gate, "Update", run)
 
-    @dbus_property()
-    def Autoboot(self) -> B:
-        return self._s.autoboot
-
-    @Autoboot.setter
-    async def _set_autoboot(self, value: B) -> None:
-        await self._set("autoboot", value)
-
-    @dbus_property()
-    def Timeout(self) -> U:
-        return self._s.timeout
-
-    @Timeout.setter
-    async def _set_timeout(self, value: U) -> None:
-        await self._set("timeout", value)
-
-    @dbus_property()
-    def BootOrder(self) -> AS:
-        return list(self._s.boot_order)
-
-    @BootOrder.setter
-    async def _set_boot_order(self, value: AS) -> None:
-        await self._set("boot_order", value)
-
-    @dbus_property()
-    def Console(self) -> S:
-        return self._s.console
-
-    @Console.setter
-    async def _set_console(self, value: S) -> None:
-        await self._set("console", value)
-
-    @dbus_property(access=PropertyAccess.WRITE)
-    def Password(self) -> S:
-        return ""
-
-    @Password.setter
-    async def _set_password(self, value: S) -> None:
-        await self._set("password", value)
-
-    @dbus_property(access=PropertyAccess.READ)
-    def PasswordSet(self) -> B:
-        return bool(self._s.password)
-
-    @dbus_property(access=PropertyAccess.READ)
-    def Problems(self) -> AS:
+    @dbus_property(access=PropertyAccess.READ, name=names.PROBLEMS_PROPERTY)
+    def prop_Problems(self) -> AS:  # noqa: N802 (named like the generated properties, for their order)
         return list(self._backend.settings_problems)
 
-    @dbus_property()
-    def Restrict(self) -> S:
-        return self._s.restrict
-
-    @Restrict.setter
-    async def _set_restrict(self, value: S) -> None:
-        await self._set("restrict", value)
-
-    @dbus_property()
-    def ScanLoopDevices(self) -> B:
-        return self._s.scan_loop_devices
-
-    @ScanLoopDevices.setter
-    async def _set_scan_loop_devices(self, value: B) -> None:
-        await self._set("scan_loop_devices", value)
-
-    @dbus_property()
-    def AllowShell(self) -> B:
-        return self._s.allow_shell
-
-    @AllowShell.setter
-    async def _set_allow_shell(self, value: B) -> None:
-        await self._set("allow_shell", value)
-
-    @dbus_property()
-    def AuthTimeout(self) -> U:
-        return self._s.auth_timeout
-
-    @AuthTimeout.setter
-    async def _set_auth_timeout(self, value: U) -> None:
-        await self._set("auth_timeout", value)
-
     def values(self, keys: tuple[str, ...]) -> dict[str, Any]:
+        """The properties that show ``keys`` (settings the bus does not carry have none)."""
         out: dict[str, Any] = {}
         for key in keys:
-            prop, _sig = names.SETTING_PROPERTIES[key]
-            if key == "password":
-                out[names.PASSWORD_SET_PROPERTY] = self.PasswordSet
-            else:
-                out[prop] = getattr(self, prop)
+            if key not in self.table or not self.table.row(key).dbus:
+                continue
+            row = self.table.row(key)
+            prop = row.set_property if row.secret else row.dbus
+            out[prop] = getattr(self, _attr(prop))
         return out
+
+
+def _attr(prop: str) -> str:
+    return f"prop_{prop}"
+
+
+def _getter(row: Setting) -> Callable[[SettingsIface], Any]:
+    def get(self: SettingsIface) -> Any:
+        value = getattr(self._backend.settings, row.name)
+        return list(value) if row.signature == "as" else value
+
+    return get
+
+
+def _properties(row: Setting) -> dict[str, Any]:
+    """The dbus-fast properties of one setting: read-write, or for a secret
+    write-only plus a read-only ``<name>Set``."""
+    sig = Annotated[Any, DBusSignature(row.signature)]
+
+    def get_nothing(self: SettingsIface) -> Any:
+        return ""
+
+    async def put(self: SettingsIface, value: Any) -> None:
+        await self._set(row.name, value)
+
+    getter = get_nothing if row.secret else _getter(row)
+    getter.__annotations__ = {"return": sig}
+    getter.__name__ = _attr(row.dbus)  # dbus-fast reads a property by its getter's name
+    put.__annotations__ = {"value": sig, "return": None}
+    access = PropertyAccess.WRITE if row.secret else PropertyAccess.READWRITE
+    out = {_attr(row.dbus): dbus_property(access=access, name=row.dbus)(getter).setter(put)}
+    if row.secret:
+
+        def is_set(self: SettingsIface) -> Any:
+            return bool(getattr(self._backend.settings, row.name))
+
+        is_set.__annotations__ = {"return": B}
+        is_set.__name__ = _attr(row.set_property)
+        out[_attr(row.set_property)] = dbus_property(access=PropertyAccess.READ, name=row.set_property)(is_set)
+    return out
+
+
+def settings_iface(table: Table = TABLE) -> type[SettingsIface]:
+    """The Settings1 service class of ``table``: the base's members and a
+    property for each setting the table puts on the bus."""
+    namespace: dict[str, Any] = {"table": table, "__module__": __name__}
+    for row in table.on_bus:
+        namespace.update(_properties(row))
+    return type("SettingsIface", (SettingsIface,), namespace)
 
 
 # -- the service ------------------------------------------------------------------------------
@@ -181,7 +155,7 @@ class Service:
             bus, backend, trusted_uids=trusted_uids or frozenset({0, os.getuid()}), now=now or time.monotonic
         )
         self.manager = Manager(self.gate)
-        self.settings = SettingsIface(self.gate)
+        self.settings = settings_iface(backend.settings_table)(self.gate)
         self.objects = ObjectsExporter(bus)
         self._unsubscribe: Callable[[], None] | None = None
         self.backend_listening = True
@@ -273,6 +247,8 @@ class Service:
             self.manager.Status(str(event.severity), event.message)
         elif isinstance(event, ProgressEvent):
             self.manager.BootProgress(event.stage, event.fraction)
+        elif isinstance(event, DownloadEvent):
+            self.manager.DownloadProgress(event.stage, event.fraction, event.transfer)
         elif isinstance(event, DaemonChanged):
             self.manager.emit_properties_changed(self.manager.changed(event.facts))
         elif isinstance(event, SettingsChanged):
@@ -288,5 +264,7 @@ __all__ = [
     "DeviceObject",
     "OptionObject",
     "Service",
+    "SettingsIface",
     "guarded",
+    "settings_iface",
 ]

@@ -6,12 +6,13 @@ plain property dicts the client keeps (D-Bus variants already unwrapped).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from bootd.dbus import codec, names
 from bootd.model import BootRecord, Console, State
+from bootd.settings_table import TABLE, Setting, Table
 
 
 @dataclass(frozen=True)
@@ -30,21 +31,6 @@ class DaemonState:
     auth_required: bool = False
     consoles: tuple[Console, ...] = ()
     last_boot: BootRecord = field(default_factory=BootRecord)
-
-
-@dataclass(frozen=True)
-class SettingsView:
-    autoboot: bool = True
-    timeout: int = 10
-    boot_order: tuple[str, ...] = ("any",)
-    console: str = ""
-    password_set: bool = False
-    restrict: str = "changes"
-    scan_loop_devices: bool = False
-    allow_shell: bool = True
-    auth_timeout: int = 300
-    problems: tuple[str, ...] = ()
-    """Why the settings in force are not those of the files (a broken file)."""
 
 
 def state_from_props(p: Mapping[str, Any]) -> DaemonState:
@@ -68,17 +54,77 @@ def state_from_props(p: Mapping[str, Any]) -> DaemonState:
     )
 
 
-def settings_from_props(p: Mapping[str, Any]) -> SettingsView:
-    """The Settings interface's properties as a :class:`SettingsView`."""
-    return SettingsView(
-        autoboot=bool(p.get("Autoboot", True)),
-        timeout=int(p.get("Timeout", 10)),
-        boot_order=tuple(p.get("BootOrder", ("any",))),
-        console=str(p.get("Console", "")),
-        password_set=bool(p.get("PasswordSet", False)),
-        restrict=str(p.get("Restrict", "changes")),
-        scan_loop_devices=bool(p.get("ScanLoopDevices", False)),
-        allow_shell=bool(p.get("AllowShell", True)),
-        auth_timeout=int(p.get("AuthTimeout", 300)),
-        problems=tuple(str(x) for x in p.get("Problems", ())),
-    )
+class SettingsView:
+    """The settings a client sees (those ``Settings1`` carries), read as
+    attributes by their ``bootd.toml`` names (``view.timeout``); a secret
+    shows only whether it is set (``view.password_set``).  Unknown names raise
+    AttributeError; settings not given are the table's defaults."""
+
+    __slots__ = ("_values", "problems", "table")
+
+    def __init__(
+        self,
+        values: Mapping[str, object] | None = None,
+        *,
+        problems: tuple[str, ...] = (),
+        table: Table = TABLE,
+        **more: object,
+    ) -> None:
+        given = {**(values or {}), **more}
+        out: dict[str, object] = {}
+        for s in table.on_bus:
+            key = f"{s.name}_set" if s.secret else s.name
+            out[key] = given.pop(key, False if s.secret else s.default)
+        if given:
+            raise TypeError(f"not settings a client sees: {', '.join(sorted(given))}")
+        object.__setattr__(self, "_values", out)
+        object.__setattr__(self, "problems", tuple(problems))
+        object.__setattr__(self, "table", table)
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return object.__getattribute__(self, "_values")[name]
+        except KeyError:
+            raise AttributeError(f"no setting {name!r} on the bus") from None
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("a SettingsView is read-only; use replace()")
+
+    def get(self, key: str) -> object:
+        """The value of ``key`` (``<secret>_set`` for a secret)."""
+        return self.__getattr__(key)
+
+    def items(self) -> Iterator[tuple[str, object]]:
+        return iter(self._values.items())
+
+    def replace(self, **changes: object) -> SettingsView:
+        return SettingsView({**self._values, **changes}, problems=self.problems, table=self.table)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, SettingsView) and (self._values, self.problems) == (other._values, other.problems)
+
+    def __hash__(self) -> int:
+        return hash((tuple(self._values.items()), self.problems))
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{k}={v!r}" for k, v in self._values.items())
+        return f"SettingsView({inner}, problems={self.problems!r})"
+
+
+def _typed(row: Setting, value: Any) -> object:
+    kind = {"b": bool, "u": int, "s": str, "as": tuple}[row.signature]
+    return kind(value)
+
+
+def settings_from_props(p: Mapping[str, Any], table: Table = TABLE) -> SettingsView:
+    """The Settings interface's properties as a :class:`SettingsView` (by the table)."""
+    values: dict[str, object] = {}
+    for row in table.on_bus:
+        if row.secret:
+            values[f"{row.name}_set"] = bool(p.get(row.set_property, False))
+        elif row.dbus in p:
+            values[row.name] = _typed(row, p[row.dbus])
+    return SettingsView(values, problems=tuple(str(x) for x in p.get(names.PROBLEMS_PROPERTY, ())), table=table)
+
+
+__all__ = ["DaemonState", "SettingsView", "settings_from_props", "state_from_props"]

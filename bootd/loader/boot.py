@@ -38,7 +38,7 @@ from pathlib import Path
 
 from bootd.errors import DtbError, HookError, Unsupported
 from bootd.loader import dtb, hooks, kexec, measure, ppc64, resources, verify
-from bootd.model import BootRequest, ChosenConsole, Device, Framebuffer
+from bootd.model import BootRequest, ChosenConsole, Device, Framebuffer, Transfer
 from bootd.platform import Platform
 
 log = logging.getLogger(__name__)
@@ -61,6 +61,11 @@ class BootPlan:
     notes: tuple[str, ...] = ()
     dtb_changes: tuple[str, ...] = ()
     """Human-readable diff lines of the device-tree patch."""
+    framebuffer: Framebuffer | None = None
+    """The framebuffer the tree hands on, as the platform found it (Linux: the
+    ``FBIOGET_*`` ioctls on ``/dev/fbN``); None when it hands none on."""
+    framebuffer_node: str | None = None
+    """Its node in that tree: the display node offb binds, or a simple-framebuffer."""
 
     @property
     def dt_console_path(self) -> str | None:
@@ -70,9 +75,19 @@ class BootPlan:
 class _Progress:
     """One boot's progress never goes back, and no step is announced twice."""
 
-    def __init__(self, progress: Callable[[str, float], None] | None) -> None:
+    def __init__(
+        self,
+        progress: Callable[[str, float], None] | None,
+        downloading: Callable[[str, float, Transfer], None] | None = None,
+    ) -> None:
         self._progress = progress
+        self._downloading = downloading
         self._last: tuple[str, float] | None = None
+
+    def download(self, message: str, fraction: float, report: Transfer) -> None:
+        """A download's report: its step, the boot's fraction, bytes, rate and time left."""
+        if self._downloading is not None:
+            self._downloading(message, max(fraction, self._last[1] if self._last else 0.0), report)
 
     def __call__(self, message: str, fraction: float) -> None:
         if self._last is not None:
@@ -115,6 +130,7 @@ async def boot(
     signed_boot: verify.Policy = verify.OFF,
     warn: Callable[[str], None] | None = None,
     measured_boot: measure.Tpm | None = None,
+    downloading: Callable[[str, float, Transfer], None] | None = None,
 ) -> BootPlan:
     """Boot ``request`` (see the module docstring); returns what was done.
 
@@ -125,9 +141,11 @@ async def boot(
     (:mod:`bootd.loader.verify`); under ``warn`` each failure also goes to
     ``warn``.  Then, with ``measured_boot``, the files are measured into that
     TPM (:mod:`bootd.loader.measure`).  ``starting`` is called right before the loaded kernel is
-    executed: from then on the boot must not be cancelled.
+    executed: from then on the boot must not be cancelled.  ``downloading``
+    gets every report of a download (step, fraction of the boot, and the
+    :class:`~bootd.model.Transfer`: bytes, total, rate, time left).
     """
-    report = _Progress(progress)
+    report = _Progress(progress, downloading)
     option = request.option
     if option.kind != "linux":
         raise Unsupported(f"{option.name}: a {option.kind} entry cannot be booted with kexec")
@@ -148,7 +166,13 @@ async def boot(
         blob_carries_all=blob_carries_all,
     )
     # 2. stage the files and check their signatures
-    staged = await resources.stage(option, devices, work_dir, lambda m, f: report(m, STAGING * f))
+    staged = await resources.stage(
+        option,
+        devices,
+        work_dir,
+        lambda m, f: report(m, STAGING * f),
+        lambda m, f, t: report.download(m, STAGING * f, t),
+    )
     notes: list[str] = list(await verify.apply(platform, signed_boot, request, staged, devices, work_dir, warn))
     if measured_boot is not None:
         notes.extend(await measure.apply(platform, measured_boot, request, staged, devices, work_dir))
@@ -167,6 +191,7 @@ async def boot(
 
     dtb_path: Path | None = None
     changes: list[str] = []
+    handed: tuple[Framebuffer, str] | None = None
     if mode.carries_dtb:
         if source is None:  # the entry's tree was named but came back empty
             raise DtbError(f"{option.name}: there is no device tree to hand on")
@@ -176,6 +201,7 @@ async def boot(
             display_node=display,
             bootargs=cmdline,
             seeds=fresh_seeds(),
+            byte_order=dtb.byte_order(platform.arch),
         )
         if mode.blob_carries_all:
             spec, kernel, ppc_note = await _ppc64_carriers(spec, source, live, kernel, initrd, work_dir)
@@ -183,6 +209,8 @@ async def boot(
         patched = dtb.patch(source, spec)
         console = patched.console
         notes.extend(patched.notes)
+        if fb is not None and patched.framebuffer_node is not None:
+            handed = (fb, patched.framebuffer_node)
         dtb_path = work_dir / PATCHED_DTB
         await asyncio.to_thread(dtb_path.write_bytes, patched.blob)
         changes = dtb.diff(source, patched.blob)
@@ -213,6 +241,7 @@ async def boot(
             dtb_path = work_dir / PATCHED_DTB
             await asyncio.to_thread(dtb_path.write_bytes, blob)
             changes = dtb.diff(source, blob) if source is not None else []
+            handed = None  # the hook's tree says what it hands on
     if mode.blob_carries_all and dtb_path is not None:
         moved = [n for n in ("image", "initrd", "args") if getattr(after, n) != getattr(values, n)]
         if moved:
@@ -250,6 +279,8 @@ async def boot(
         kexec_exec_argv=plan.exec_argv,
         notes=tuple(notes),
         dtb_changes=tuple(changes),
+        framebuffer=handed[0] if handed is not None else None,
+        framebuffer_node=handed[1] if handed is not None else None,
     )
     if execute:
         if starting is not None:
@@ -288,6 +319,7 @@ async def _ppc64_carriers(
             framebuffer=spec.framebuffer,
             display_node=spec.display_node,
             seeds=spec.seeds,
+            byte_order=spec.byte_order,
             bootargs=spec.bootargs,
             initrd=initrd_range,
             reserve=(spare,),

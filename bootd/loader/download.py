@@ -9,8 +9,9 @@ by network discovery (PXE configs).  Every transfer
   size), so a 2 GB "kernel" is refused without filling the disk;
 * gives up after ``timeout`` seconds without progress (a stalled server), with
   a message that says which URL and why;
-* reports progress as ``progress(bytes_so_far, total_or_None)`` on the event
-  loop, at most every :data:`PROGRESS_STEP` bytes and once at the end.
+* reports progress as ``progress(Transfer(done, total, rate, eta))`` on the
+  event loop, at most every :data:`PROGRESS_STEP` bytes and once at the end
+  (the end's report has the size, the average rate and no time left).
 
 HTTP(S) runs the standard library client in a worker thread and honours the
 ``http_proxy``/``https_proxy``/``no_proxy`` environment, or proxies given by

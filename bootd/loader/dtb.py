@@ -4,8 +4,9 @@
 :class:`PatchSpec`, drops stale ``/chosen`` state left by this boot, writes
 fresh boot seeds (``kaslr-seed``, ``rng-seed``: :class:`Seeds`), points
 ``/chosen/stdout-path`` and ``/chosen/linux,stdout-path`` at the chosen
-console, hands the framebuffer on (Open Firmware ``display`` node for offb,
-or a ``simple-framebuffer`` under ``/chosen``), validates the result with
+console, hands the framebuffer on (:mod:`bootd.loader.display`: the Open
+Firmware ``display`` node for offb, or a ``simple-framebuffer`` under
+``/chosen``), validates the result with
 libfdt and returns a version-17 blob.  :func:`diff` says what changed, for
 people.  Every failure is a :class:`~bootd.errors.DtbError`.
 """
@@ -13,12 +14,15 @@ people.  Every failure is a :class:`~bootd.errors.DtbError`.
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import libfdt
 
 from bootd.errors import DtbError
+from bootd.loader import display
+from bootd.loader.display import ByteOrder, byte_order
 from bootd.loader.fdt import (
     HEADROOM,
     Tree,
@@ -26,17 +30,15 @@ from bootd.loader.fdt import (
     check,
     encode,
     error,
-    first_string,
     flatten,
-    from_cpu,
     load,
-    number,
     parent_of,
-    to_cpu,
 )
 from bootd.model import ChosenConsole, Framebuffer
 
-__all__ = ["Patched", "PatchSpec", "Seeds", "check", "diff", "format_value", "patch", "resolve_console", "show"]
+__all__ = [
+    "Patched", "PatchSpec", "Seeds", "byte_order", "check", "diff", "format_value", "patch", "resolve_console", "show",
+]  # fmt: skip
 
 STALE_CHOSEN = frozenset(
     {
@@ -110,6 +112,9 @@ class PatchSpec:
     """Extra ``/memreserve/`` entries ``(address, size)``."""
     seeds: Seeds | None = None
     """Fresh seeds; a tree that carries seeds cannot be patched without them."""
+    byte_order: ByteOrder = sys.byteorder
+    """The running kernel's byte order, that of the framebuffer's pixels as it
+    draws them (:func:`byte_order` of the platform's architecture)."""
 
 
 @dataclass(frozen=True)
@@ -124,103 +129,6 @@ class Patched:
     def console_path(self) -> str | None:
         """What ``stdout-path`` was set to (with options), or None."""
         return self.console.stdout_path if self.console is not None else None
-
-
-def _covers(tree: Tree, node: str, fb: Framebuffer) -> bool:
-    cs = cells(tree.get(node, "assigned-addresses") or b"")
-    for i in range(0, len(cs) - 4, 5):
-        start = to_cpu(tree, node, cs[i : i + 3])
-        if start is not None and start <= fb.address < start + number(cs[i + 3 : i + 5]):
-            return True
-    return False
-
-
-def _offb(tree: Tree, node: str, fb: Framebuffer, notes: list[str]) -> None:
-    """Write what Linux's offb driver reads on an Open Firmware display node."""
-    tree.set_str(node, "device_type", "display")
-    for name, value in (("width", fb.width), ("height", fb.height), ("depth", fb.depth), ("linebytes", fb.stride)):
-        tree.set_u32(node, name, value)
-    for flag in ("little-endian", "linux,opened", "linux,boot-display"):
-        tree.set(node, flag, b"")
-    if fb.address >> 32:
-        tree.delete(node, "address")
-    else:
-        tree.set_u32(node, "address", fb.address)
-    if tree.get_int(parent_of(node), "#address-cells", 2) == 3 and not _covers(tree, node, fb):
-        where = from_cpu(tree, node, fb.address)
-        if where is None:
-            raise DtbError(f"framebuffer at 0x{fb.address:x} is not reachable through the ranges above {node}")
-        space, bus_addr = where
-        reg = cells(tree.get(node, "reg") or b"\0\0\0\0")
-        devfn = reg[0] & 0x00FFFF00 if reg else 0
-        space = space or (0x03000000 if bus_addr >> 32 else 0x02000000)
-        entry = encode(0x80000000 | space | devfn | 0x10, 1) + encode(bus_addr, 2) + encode(fb.size, 2)
-        tree.set(node, "assigned-addresses", entry + (tree.get(node, "assigned-addresses") or b""))
-        notes.append(f"{node}: assigned-addresses gained the framebuffer BAR at bus address 0x{bus_addr:x}")
-
-
-def _is_simplefb(compatible: bytes | None) -> bool:
-    return b"simple-framebuffer" in (compatible or b"").split(b"\0")
-
-
-def _framebuffer_node(tree: Tree, fb: Framebuffer) -> str | None:
-    """The node that describes ``fb`` already, in one pass over the tree: the
-    first display node whose BARs cover it, else a simple-framebuffer node at
-    its address (firmware may have made one).
-
-    A property value is bytes of the blob, so a tree whose bytes nowhere hold
-    ``display\\0`` (the start of any ``device_type = "display"``) nor
-    ``simple-framebuffer`` has no such node: most trees need no walk at all."""
-    raw = tree.fdt.as_bytearray()
-    displays = b"display\0" in raw
-    simplefbs = b"simple-framebuffer" in raw
-    if not (displays or simplefbs):
-        return None
-    simplefb: str | None = None
-    for off in tree.offsets():
-        if off == 0:
-            continue
-        if displays and first_string(tree.get_at(off, "device_type")) == "display":
-            path = tree.path_of(off)
-            if _covers(tree, path, fb):
-                return path
-        if simplefbs and simplefb is None and _is_simplefb(tree.get_at(off, "compatible")):
-            path = tree.path_of(off)
-            reg = cells(tree.get_at(off, "reg") or b"")
-            na = tree.cells_of(parent_of(path))[0]
-            if len(reg) >= na and number(reg[:na]) == fb.address:
-                simplefb = path
-    return simplefb
-
-
-def _simplefb(tree: Tree, fb: Framebuffer, node: str | None = None) -> str:
-    """Describe ``fb`` as a ``simple-framebuffer`` (new under /chosen, or ``node``), memory reserved."""
-    root_na, root_ns = tree.get_int("/", "#address-cells", 1), tree.get_int("/", "#size-cells", 1)
-    node = node or f"/chosen/framebuffer@{fb.address:x}"
-    parent = parent_of(node)
-    if parent == "/chosen":
-        if tree.get("/chosen", "#address-cells") is None:
-            tree.set_u32("/chosen", "#address-cells", root_na)
-            tree.set_u32("/chosen", "#size-cells", root_ns)
-        if tree.get("/chosen", "ranges") is None:
-            tree.set("/chosen", "ranges", b"")
-    na, ns = tree.cells_of(parent)
-    tree.set(node, "reg", encode(fb.address, na) + encode(fb.size, ns))
-    if not _is_simplefb(tree.get(node, "compatible")):
-        tree.set_str(node, "compatible", "simple-framebuffer")
-    for name, value in (("width", fb.width), ("height", fb.height), ("stride", fb.stride)):
-        tree.set_u32(node, name, value)
-    tree.set_str(node, "format", fb.format)
-    tree.set_str(node, "status", "okay")
-    if not tree.exists("/reserved-memory"):
-        tree.set_u32("/reserved-memory", "#address-cells", root_na)
-        tree.set_u32("/reserved-memory", "#size-cells", root_ns)
-        tree.set("/reserved-memory", "ranges", b"")
-    rna, rns = tree.cells_of("/reserved-memory")
-    res = f"/reserved-memory/framebuffer@{fb.address:x}"
-    tree.set(res, "reg", encode(fb.address, rna) + encode(fb.size, rns))
-    tree.set(res, "no-map", b"")
-    return node
 
 
 def resolve_console(tree: Tree, console: ChosenConsole, screen: str | None) -> ChosenConsole:
@@ -292,12 +200,12 @@ def patch(blob: bytes, spec: PatchSpec) -> Patched:
         if fb is not None:
             node = spec.display_node if spec.display_node and tree.exists(spec.display_node) else None
             if node is None:
-                node = _framebuffer_node(tree, fb)
-            if node is not None and not _is_simplefb(tree.get(node, "compatible")):
-                _offb(tree, node, fb, notes)
+                node = display.framebuffer_node(tree, fb)
+            if node is not None and not display.is_simplefb(tree.get(node, "compatible")):
+                display.offb(tree, node, fb, spec.byte_order, notes)
                 screen = node
             else:
-                screen = _simplefb(tree, fb, node)
+                screen = display.simplefb(tree, fb, node)
         console = None
         if spec.console is not None:
             console = resolve_console(tree, spec.console, screen)

@@ -99,6 +99,25 @@ def first_string(value: bytes | None) -> str | None:
     return value[:-1].split(b"\0")[0].decode("utf-8", errors="replace")
 
 
+def getprop(fdt: libfdt.FdtRo, off: int, name: str) -> bytes | None:
+    """Property ``name`` of the node at ``off``, None when it has none.
+
+    libfdt is never asked for a property the node lacks: Debian 12's pylibfdt
+    (1.6.1) gives up a reference to ``None`` each time ``fdt_getprop`` finds
+    nothing, and after a few thousand such lookups the interpreter aborts
+    ("Fatal Python error: none_dealloc") - a walk over a pseries tree asking
+    every node for its ``device_type`` was enough.  The node's properties are
+    read by offset instead (a dozen or so per node), which takes no such
+    reference."""
+    p = fdt.first_property_offset(off, (libfdt.NOTFOUND,))
+    while p >= 0:
+        prop = fdt.get_property_by_offset(p)
+        if prop.name == name:
+            return bytes(prop)
+        p = fdt.next_property_offset(p, (libfdt.NOTFOUND,))
+    return None
+
+
 class Tree:
     """A pylibfdt tree addressed by paths (offsets move on every edit)."""
 
@@ -139,8 +158,7 @@ class Tree:
     def get_at(self, off: int, name: str) -> bytes | None:
         """A property of the node at ``off`` (valid until the next edit): for
         loops over :meth:`walk`, which would otherwise look every path up again."""
-        prop = self.fdt.getprop(off, name, (libfdt.NOTFOUND,))
-        return None if isinstance(prop, int) else bytes(prop)
+        return getprop(self.fdt, off, name)
 
     def get_str(self, path: str, name: str) -> str | None:
         return first_string(self.get(path, name))
@@ -202,8 +220,13 @@ class Tree:
             off, depth = self.fdt.next_node(off, depth, (libfdt.NOTFOUND,))
 
     def path_of(self, off: int) -> str:
-        path: str = self.fdt.get_path(off)
-        return path
+        """The path of the node at ``off``, from its names up to the root
+        (pylibfdt 1.6, which Debian 12 ships, has no ``get_path``)."""
+        names: list[str] = []
+        while off > 0:
+            names.append(self.fdt.get_name(off))
+            off = self.fdt.parent_offset(off, (libfdt.NOTFOUND,))
+        return "/" + "/".join(reversed(names))
 
     def walk(self) -> Iterator[tuple[str, int]]:
         """Every node as ``(path, offset)``, depth first in tree order."""

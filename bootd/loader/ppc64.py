@@ -62,6 +62,7 @@ from pathlib import Path
 import libfdt
 
 from bootd.errors import DtbError, KexecError
+from bootd.loader.fdt import getprop
 
 PPC64_ARCHES = frozenset({"ppc64", "ppc64le"})
 """``uname -m`` values this strategy applies to."""
@@ -164,10 +165,10 @@ def load_floor(fdt: bytes) -> int | None:
         chosen = tree.path_offset("/chosen", [libfdt.FDT_ERR_NOTFOUND])
         if chosen < 0:
             return None
-        value = bytes(tree.getprop(chosen, "linux,kernel-end", [libfdt.FDT_ERR_NOTFOUND]))
+        value = getprop(tree, chosen, "linux,kernel-end")
     except Exception:  # an unreadable tree is reported by the patch (dtb.patch); here it only means "unknown"
         return None
-    if len(value) not in (4, 8):
+    if value is None or len(value) not in (4, 8):
         return None
     return int.from_bytes(value, "big")
 
@@ -227,8 +228,7 @@ def memory_layout(*blobs: bytes | None) -> MemoryLayout:
 
 
 def _prop(tree: libfdt.Fdt, off: int, name: str) -> bytes | None:
-    value = tree.getprop(off, name, [libfdt.FDT_ERR_NOTFOUND])
-    return None if isinstance(value, int) else bytes(value)
+    return getprop(tree, off, name)
 
 
 def _cells_of(tree: libfdt.Fdt, off: int) -> tuple[int, int]:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bootd.errors import ResourceError
-from bootd.model import BootOption, Device, Resource
+from bootd.model import BootOption, Device, Resource, Transfer
 from bootd.parsers import _pe
 from bootd.parsers.view import DirectoryView, ViewError
 
@@ -35,6 +35,8 @@ MAX_IMAGE_BYTES = MAX_KERNEL_BYTES + MAX_INITRD_BYTES
 FETCH_TIMEOUT = 120.0
 
 Progress = Callable[[str, float], None]
+Downloading = Callable[[str, float, Transfer], None]
+"""``downloading(step, fraction, transfer)``: a download's bytes, rate and time left."""
 
 
 @dataclass(frozen=True)
@@ -98,9 +100,11 @@ async def fetch_one(
     *,
     max_bytes: int,
     progress: Callable[[float], None] | None = None,
+    downloading: Callable[[float, Transfer], None] | None = None,
 ) -> Path:
     """A file holding ``resource``: its confined path on a device, or a download
-    (``progress`` gets the fraction downloaded, when the size is known)."""
+    (``progress`` gets the fraction downloaded, when the size is known;
+    ``downloading`` every report with the fraction and the bytes, rate and time left)."""
     if resource.url is None and resource.section is not None:
         image = local_path(resource, option_device, devices, max_bytes=MAX_IMAGE_BYTES)
         return await asyncio.to_thread(extract_section, image, resource, work_dir / name, max_bytes=max_bytes)
@@ -110,9 +114,12 @@ async def fetch_one(
 
     dest = work_dir / name
 
-    def step(done: int, total: int | None) -> None:
-        if progress is not None and total:
-            progress(min(1.0, done / total))
+    def step(report: Transfer) -> None:
+        fraction = report.fraction or 0.0
+        if downloading is not None:
+            downloading(fraction, report)
+        if progress is not None and report.total:
+            progress(fraction)
 
     await download.fetch(resource.url, dest, max_bytes=max_bytes, timeout=FETCH_TIMEOUT, progress=step)
     return dest
@@ -167,8 +174,11 @@ async def stage(
     devices: Mapping[str, Device],
     work_dir: Path,
     progress: Progress | None = None,
+    downloading: Downloading | None = None,
 ) -> Staged:
-    """Resolve (and fetch) everything ``option`` needs to boot."""
+    """Resolve (and fetch) everything ``option`` needs to boot; ``progress``
+    gets each step and the fraction of the staging done, ``downloading`` each
+    download's reports (with the same step and fraction)."""
     if option.kernel is None:
         raise ResourceError(f"{option.name}: the option has no kernel")
     work_dir.mkdir(parents=True, exist_ok=True)
@@ -187,7 +197,13 @@ async def stage(
             if progress:
                 progress(label, (start + fraction) / count)
 
-        path = await fetch_one(res, option.device, devices, work_dir, name, max_bytes=max_bytes, progress=step)
+        def transfer(fraction: float, report: Transfer) -> None:
+            if downloading:
+                downloading(label, (start + fraction) / count, report)
+
+        path = await fetch_one(
+            res, option.device, devices, work_dir, name, max_bytes=max_bytes, progress=step, downloading=transfer
+        )
         done += 1
         return path
 

@@ -32,6 +32,8 @@ class Case:
     """The BLS entry stage 1 boots, by file stem (default: the one titled ``ENTRY_TITLE``)."""
     name: str | None = None
     """The case's key in the results (default: ``console``)."""
+    screen: bool = False
+    """ppc64el: the guest has a display that firmware set up (``guest.PSERIES_SCREEN``)."""
 
     @property
     def key(self) -> str:
@@ -63,7 +65,9 @@ def boot_all(guest: Guest, cases: Sequence[Case]) -> dict[str, Booted]:
 
     def one(case: Case) -> Booted:
         log = guest.stage1.parent / f"serial-{case.key}.log"
-        argv = qemu_argv(guest, console=case.console, dtb=case.dtb, extra=case.extra, entry=case.entry)
+        argv = qemu_argv(
+            guest, console=case.console, dtb=case.dtb, extra=case.extra, entry=case.entry, screen=case.screen
+        )
         return Booted(qemu.run(argv, log=log, timeout=TIMEOUT, stop_at=case.stop_at), log)
 
     with ThreadPoolExecutor(max_workers=2) as pool:
@@ -96,4 +100,5 @@ def second_vty_log(guest: Guest) -> Path:
 def ppc64el_runs(ppc64el_guest: Guest) -> dict[str, Booted]:
     second = second_vty_log(ppc64el_guest)
     vty = ("-chardev", f"file,id=vty1,path={second}", "-device", f"spapr-vty,chardev=vty1,reg=0x{SECOND_VTY:x}")
-    return boot_all(ppc64el_guest, [Case("hvc0"), Case("hvc1", extra=vty, stop_at=None)])
+    screen = Case("tty0", screen=True, name="tty0-fb")
+    return boot_all(ppc64el_guest, [Case("hvc0"), Case("hvc1", extra=vty, stop_at=None), screen])

@@ -325,11 +325,28 @@ def board_dtb(arch: Arch, out: Path) -> Path:
     return patched
 
 
+PSERIES_SCREEN = ("-vga", "std", "-prom-env", "output-device=screen")
+"""A pseries guest with a screen: qemu's standard VGA, and SLOF told to make it its
+console.  SLOF sets the display's mode and describes it (``width``, ``height``,
+``depth``, ``linebytes``); the kernel's prom_init opens it and marks it
+``linux,opened`` and, being firmware's stdout, ``linux,boot-display``; offb binds
+only to such a node, so stage 1 gets an fb0 (800x600x32) in the mode firmware set.
+With the vty as firmware's console (SLOF's default) the node is never the boot
+display and the kernel makes no fb0."""
+
+
 def qemu_argv(
-    guest: Guest, *, console: str, dtb: Path | None = None, extra: Sequence[str] = (), entry: str | None = None
+    guest: Guest,
+    *,
+    console: str,
+    dtb: Path | None = None,
+    extra: Sequence[str] = (),
+    entry: str | None = None,
+    screen: bool = False,
 ) -> list[str]:
     """The qemu command for one case: stage 1 boots, bootd is told to use ``console`` (and to boot
-    the BLS entry ``entry``, by its file stem, instead of the one titled ``ENTRY_TITLE``)."""
+    the BLS entry ``entry``, by its file stem, instead of the one titled ``ENTRY_TITLE``).
+    ``screen``: ppc64el gets a display (:data:`PSERIES_SCREEN`) instead of none."""
     append = f"console={guest.arch.serial} panic=5 proof.console={console} proof.uuid={STAGE2_UUID}"
     if entry is not None:
         append += f" proof.entry={entry}"
@@ -337,5 +354,7 @@ def qemu_argv(
     if dtb is not None:
         argv += ["-dtb", str(dtb)]
     if guest.arch is PPC64EL:
-        argv += ["-vga", "none"]
+        argv += PSERIES_SCREEN if screen else ("-vga", "none")
+    elif screen:
+        raise ValueError("the arm64 guest's screen is the simple-framebuffer of its tree (board_dtb)")
     return [*argv, *extra, "-append", append]

@@ -11,7 +11,16 @@ import pytest
 
 from tests.e2e import qemu
 from tests.e2e.conftest import TIMEOUT, Booted
-from tests.e2e.guest import ENTRY_ARGS, ENTRY_DTB, ENTRY_DTB_TITLE, FB_NODE, UKI_ARGS, UKI_TITLE, Guest
+from tests.e2e.guest import (
+    ENTRY_ARGS,
+    ENTRY_DTB,
+    ENTRY_DTB_TITLE,
+    FB_BASE,
+    FB_NODE,
+    UKI_ARGS,
+    UKI_TITLE,
+    Guest,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.root]
 
@@ -60,6 +69,10 @@ def test_screen_console_and_framebuffer_reach_the_second_kernel(arm64_runs: dict
     assert kexec_load(run).startswith("kexec -l /stage2/vmlinuz ")
     # bootd found the screen's node from fb0 (its of_node), not from anything the test told it
     assert f"tty0 -> {FB_NODE}" in " ".join(run.starting("STAGE1-BOOTD console:"))
+    # and fb0 itself by FBIOGET_*: what simplefb made of the firmware's node
+    assert run.first("STAGE1-FB0 ") == "name=simple size=1024,768 stride=4096 bpp=32"
+    found = f"fb0 1024x768, 32 bpp a8r8g8b8, stride 4096, 3145728 bytes at 0x{FB_BASE:x} -> {FB_NODE}"
+    assert run.first("STAGE1-BOOTD framebuffer: ") == found
     assert run.first("PROOF-CMDLINE ") == ENTRY_ARGS
     # stdout-path names the simple-framebuffer node, so the kernel's console is the screen, not the UART
     assert run.first("PROOF-DT chosen/stdout-path=") == FB_NODE

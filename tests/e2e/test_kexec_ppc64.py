@@ -5,9 +5,15 @@ kexec-tools on ppc64 ignores ``--append`` and refuses ``--initrd`` next to a
 DTB; bootd writes the command line into ``/chosen/bootargs`` and carries the
 initrd as an extra kernel segment (``bootd.loader.ppc64``).  Stage 2 running
 its ``/init`` at all proves the entry's initrd arrived.
+
+A third case has a screen (``guest.PSERIES_SCREEN``): stage 1's fb0 is offb on
+the display node SLOF set up, bootd finds it with the ``FBIOGET_*`` ioctls and
+hands it on with the console, and stage 2 comes up on the same framebuffer.
 """
 
 from __future__ import annotations
+
+import re
 
 import pytest
 
@@ -76,3 +82,60 @@ def test_second_vty_becomes_the_console_of_the_second_kernel(
     assert other.first("PROOF-STAGE2") is not None
     # hvc_vio numbers the firmware's stdout vty hvc0: the kernel's console is now the second vty
     assert other.first("PROOF-CONSOLE ") == "hvc0"
+
+
+def _iomem_start(lines: list[str]) -> int | None:
+    """Where offb's region starts, from ``/proc/iomem`` lines (``200080000000-2000801d4fff : offb``)."""
+    found = [line.split("-")[0] for line in lines if line.endswith(": offb")]
+    return int(found[0], 16) if found else None
+
+
+def test_screen_console_and_the_firmware_framebuffer_reach_the_second_kernel(ppc64el_runs: dict[str, Booted]) -> None:
+    """A pseries guest with a VGA that SLOF set up (``-vga std``, SLOF's console the screen):
+    stage 1's fb0 is offb on the display node; bootd finds it by FBIOGET_*, points the console
+    at the node, and the second kernel comes up on that same framebuffer, its console the screen."""
+    case = ppc64el_runs["tty0-fb"]
+    run = booted(case)
+    argv = kexec_load(run)
+    assert argv.startswith("kexec -l ") and "--dtb=" in argv and "--initrd" not in argv
+    assert run.first("PROOF-DONE") is not None, case.context()
+
+    # stage 1: the kernel's own account of fb0, from sysfs and /proc/iomem
+    m = re.fullmatch(r"name=(.+) size=(\d+),(\d+) stride=(\d+) bpp=(\d+)", run.first("STAGE1-FB0 ") or "")
+    assert m is not None and m.group(1) == "OFfb vga", f"stage 1 has no offb fb0; {case.context()}"
+    width, height, stride, bpp = (int(g) for g in m.groups()[1:])
+    node = run.first("STAGE1-FB0-NODE ")
+    assert node is not None and node.startswith("/pci@") and node.endswith("/vga@0"), run.tail()
+    address = _iomem_start(run.starting("STAGE1-IOMEM "))
+    assert address is not None, run.starting("STAGE1-IOMEM ")
+    # bootd's discovery (FBIOGET_VSCREENINFO / FBIOGET_FSCREENINFO on /dev/fb0, of_node from sysfs)
+    # found that framebuffer: geometry, line length, address and display node all agree
+    found = (
+        f"fb0 {width}x{height}, {bpp} bpp a8r8g8b8, stride {stride}, {stride * height} bytes at 0x{address:x} -> {node}"
+    )
+    assert run.first("STAGE1-BOOTD framebuffer: ") == found, run.starting("STAGE1-BOOTD ")
+    assert f"tty0 -> {node}" in " ".join(run.starting("STAGE1-BOOTD console:"))
+    # firmware's tree already names the node offb's boot display; bootd adds the pixels' byte order
+    changes = [line.strip() for line in run.starting("STAGE1-BOOTD   ")]
+    assert f"+ {node}/little-endian" in changes, changes
+    assert f'~ /chosen/stdout-path: "/vdevice/vty@71000000" -> "{node}"' in changes, changes
+
+    # stage 2: the command line is the entry's alone; the device tree names the screen
+    assert run.first("PROOF-CMDLINE ") == ENTRY_ARGS
+    assert run.first("PROOF-DT chosen/stdout-path=") == node
+    assert run.first("PROOF-DT chosen/linux,stdout-path=") == node
+    assert run.first("PROOF-CONSOLE ") == "tty0"
+    assert any(line.startswith("tty0 ") and "(E" in line for line in run.starting("PROOF-PROC-CONSOLE "))
+    # its fb0 is offb on the same node, in the mode and at the address firmware set for stage 1:
+    # nothing set a mode in between (no prom_init runs after kexec: the flags came in the tree bootd handed on)
+    assert (run.first("PROOF-FB0 ") or "").startswith(f"name=OFfb vga size={width},{height} mode=U:{width}x{height}p")
+    assert run.first("PROOF-FB0-GEOMETRY ") == f"stride={stride} bpp={bpp}"
+    assert run.first("PROOF-FB0-NODE ") == node
+    assert run.starting("PROOF-PROC-FB ") == ["0 OFfb vga"]
+    assert _iomem_start(run.starting("PROOF-IOMEM ")) == address
+    klog = run.starting("PROOF-KLOG ")
+    assert any(f"fb0: Open Firmware frame buffer device on {node}" in line for line in klog), klog
+    assert run.first("PROOF-DISPLAY-DT ") == (
+        f"width=0x{width:08x} height=0x{height:08x} depth=0x{bpp:08x} linebytes=0x{stride:08x} "
+        "flags=linux,opened linux,boot-display little-endian"
+    )

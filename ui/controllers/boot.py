@@ -84,7 +84,10 @@ class BootController:
             self.progress = ProgressView(f'"{name}"' if name else "")
             self.rate = StepRate()
             self.app.push(self.progress)
-        self.progress.update(ev.message, ev.fraction, describe_left(self.rate.update(ev.message, ev.fraction)))
+        if ev.transfer is not None:
+            self.progress.download(ev.message, ev.fraction, ev.transfer)
+        else:
+            self.progress.update(ev.message, ev.fraction, describe_left(self.rate.update(ev.message, ev.fraction)))
         self.app.redraw()
 
     def cancel(self) -> None:

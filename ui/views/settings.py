@@ -1,153 +1,277 @@
-"""The settings screen: autoboot, timeout, boot order, default console,
-password.  Saved as one set of changes through ``on_save``."""
+"""The settings screen, derived from the settings table: one input per
+setting that declares a menu widget (:class:`~bootd.settings_table.Widget`),
+in table order.  Saved as one set of changes through ``on_save``."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import urwid
 
+from bootd.dbus.client import Setting, Table, Widget
+from bootd.dbus.client import SettingsView as Values
 from bootd.model import Console
 
-from ..backend import Settings
 from .common import FieldEdit, FieldIntEdit, SelectableText, Size, View, button, field, labelled
 
-SETTINGS_HELP = """\
-Settings
-
-Autoboot       boot the default entry by itself when nobody is there
-Timeout        seconds of countdown before autoboot (0 = at once)
-Boot order     which devices autoboot prefers, first match wins; on an
-               item press + or - to move it up or down, Del to remove it;
-               Add puts a device type (disk, usb, optical, network) or a
-               uuid:/mac: selector at the end
-Console        the console the booted system uses unless one is picked
-Password       when set, booting, editing and changing settings ask for it;
-               leave empty and choose Clear password to remove it
-
-Save  apply the changes through the daemon, one by one; a refused
+LABEL_WIDTH = 15
+SETTINGS_HELP_TAIL = """\
+Save  apply every change through the daemon, all or none; a refused
       value is named in the status line and the screen stays open
 Esc   back without saving"""
 
+UNCHANGED = object()
+"""What :meth:`Input.change` returns when the field still holds the original."""
 
-class SettingsView(View):
-    title = "Settings"
-    hints = "Tab=next  +/-=move boot order item  Save  Esc=back  F1=help"
-    help = SETTINGS_HELP
 
-    def __init__(
-        self,
-        settings: Settings,
-        consoles: Sequence[Console],
-        on_save: Callable[[dict[str, object]], None],
-        on_cancel: Callable[[], None],
-    ) -> None:
-        self._orig = settings
-        self._on_save = on_save
-        self.autoboot = urwid.CheckBox("Autoboot", state=settings.autoboot)
-        self.timeout = FieldIntEdit("", settings.timeout)
-        self.order: list[str] = list(settings.boot_order)
-        self.order_walker: urwid.SimpleFocusListWalker[Any] = urwid.SimpleFocusListWalker([])
+def settings_help(table: Table) -> str:
+    """The screen's help text: each field's label and what it does."""
+    lines = ["Settings", ""]
+    for row in table.in_form:
+        text = row.form_help.splitlines() or [""]
+        lines.append(f"{row.label:<{LABEL_WIDTH}}{text[0]}".rstrip())
+        lines += [f"{'':<{LABEL_WIDTH}}{more}" for more in text[1:]]
+    return "\n".join([*lines, "", SETTINGS_HELP_TAIL])
+
+
+class Input:
+    """One setting's widgets on the form."""
+
+    keys_row: int | None = None
+    """Which of :meth:`rows` handles keys itself (see :meth:`keypress`)."""
+
+    def __init__(self, row: Setting, value: object) -> None:
+        self.row = row
+        self.value = value
+
+    def rows(self) -> list[urwid.Widget]:
+        raise NotImplementedError
+
+    def buttons(self) -> list[tuple[int, urwid.Widget]]:
+        """Buttons this input adds to the Save/Cancel row."""
+        return []
+
+    def change(self) -> object:
+        """The new value, or :data:`UNCHANGED`."""
+        raise NotImplementedError
+
+    def keypress(self, key: str) -> bool:
+        """Keys on :attr:`keys_row`; True when handled."""
+        return False
+
+
+InputT = TypeVar("InputT", bound=Input)
+
+
+class CheckInput(Input):
+    def __init__(self, row: Setting, value: object) -> None:
+        super().__init__(row, value)
+        self.box = urwid.CheckBox(row.label, state=bool(value))
+
+    def rows(self) -> list[urwid.Widget]:
+        return [urwid.AttrMap(self.box, "option", "focus")]
+
+    def change(self) -> object:
+        return self.box.state if self.box.state != self.value else UNCHANGED
+
+
+class SecondsInput(Input):
+    def __init__(self, row: Setting, value: object) -> None:
+        super().__init__(row, value)
+        self.edit = FieldIntEdit("", int(str(value)))
+
+    def rows(self) -> list[urwid.Widget]:
+        return [labelled(f"{self.row.label} (s):", field(self.edit))]
+
+    def change(self) -> object:
+        value = self.edit.value()
+        return int(value) if value is not None and value != self.value else UNCHANGED
+
+
+class OrderInput(Input):
+    """A list: + or - moves the focused item, Del removes it, Add appends one."""
+
+    keys_row = 2
+
+    def __init__(self, row: Setting, value: object) -> None:
+        super().__init__(row, value)
+        self.order: list[str] = [str(x) for x in value] if isinstance(value, tuple | list) else []
+        self.walker: urwid.SimpleFocusListWalker[Any] = urwid.SimpleFocusListWalker([])
         self.new_item = FieldEdit("", "")
-        self.console_group: list[urwid.RadioButton] = []
-        self.console_names: list[str | None] = [None, *(c.name for c in consoles)]
-        console_rows: list[urwid.Widget] = []
-        for name in self.console_names:
-            label = name if name is not None else "(none: the entry's own)"
-            rb = urwid.RadioButton(self.console_group, label, state=name == settings.console)
-            console_rows.append(urwid.AttrMap(rb, "option", "focus"))
-        self.password = FieldEdit("", "", mask="*")
-        self.clear_password = False
-        pw_state = "set" if settings.password_set else "not set"
-        self._refresh_order()
-        rows: list[urwid.Widget] = [
-            urwid.AttrMap(self.autoboot, "option", "focus"),
-            labelled("Timeout (s):", field(self.timeout)),
-            urwid.Divider(),
-            urwid.Text("Boot order (+/- move, Del remove):"),
-            urwid.BoxAdapter(urwid.ListBox(self.order_walker), max(1, min(6, len(self.order) or 1))),
-            labelled("Add:", field(self.new_item)),
-            urwid.Divider(),
-            urwid.Text("Default console:"),
-            *console_rows,
-            urwid.Divider(),
-            labelled(f"Password ({pw_state}):", field(self.password), 24),
-            urwid.Columns(
-                [
-                    (10, button("Save", self.save)),
-                    (20, button("Clear password", self.clear)),
-                    (12, button("Cancel", on_cancel)),
-                ],
-                dividechars=2,
-            ),
-        ]
-        self.walker: urwid.SimpleFocusListWalker[Any] = urwid.SimpleFocusListWalker(rows)
-        self._order_box_index = 4
-        super().__init__(urwid.ListBox(self.walker))
+        self._refresh()
 
-    def _refresh_order(self, focus: int | None = None) -> None:
+    def rows(self) -> list[urwid.Widget]:
+        return [
+            urwid.Divider(),
+            urwid.Text(f"{self.row.label} (+/- move, Del remove):"),
+            urwid.BoxAdapter(urwid.ListBox(self.walker), max(1, min(6, len(self.order) or 1))),
+            labelled("Add:", field(self.new_item)),
+        ]
+
+    def _refresh(self, focus: int | None = None) -> None:
         items: list[urwid.Widget] = [
             urwid.AttrMap(SelectableText(f"{i + 1}. {item}"), "option", "focus") for i, item in enumerate(self.order)
         ]
-        self.order_walker[:] = items or [urwid.Text("(any device)")]
+        self.walker[:] = items or [urwid.Text("(any device)")]
         if focus is not None and self.order:
-            self.order_walker.set_focus(max(0, min(focus, len(self.order) - 1)))
+            self.walker.set_focus(max(0, min(focus, len(self.order) - 1)))
 
     def move(self, index: int, delta: int) -> None:
         j = index + delta
         if 0 <= index < len(self.order) and 0 <= j < len(self.order):
             self.order[index], self.order[j] = self.order[j], self.order[index]
-            self._refresh_order(j)
+            self._refresh(j)
 
     def remove(self, index: int) -> None:
         if 0 <= index < len(self.order):
             del self.order[index]
-            self._refresh_order(index)
+            self._refresh(index)
+
+    def keypress(self, key: str) -> bool:
+        if not self.order:
+            return False
+        pos = self.walker.focus or 0
+        if key in ("+", "-"):
+            self.move(pos, -1 if key == "+" else 1)
+            return True
+        if key == "delete":
+            self.remove(pos)
+            return True
+        return False
+
+    def change(self) -> object:
+        order = list(self.order)
+        extra = self.new_item.edit_text.strip()
+        if extra:
+            order.append(extra)
+        return tuple(order) if tuple(order) != self.value else UNCHANGED
+
+
+class ConsoleInput(Input):
+    """One of the machine's consoles, or none (the entry's own)."""
+
+    def __init__(self, row: Setting, value: object, consoles: Sequence[Console]) -> None:
+        super().__init__(row, value or None)
+        self.group: list[urwid.RadioButton] = []
+        self.names: list[str | None] = [None, *(c.name for c in consoles)]
+        self.radios = [
+            urwid.RadioButton(self.group, "(none: the entry's own)" if name is None else name, state=name == self.value)
+            for name in self.names
+        ]
+
+    def rows(self) -> list[urwid.Widget]:
+        return [
+            urwid.Divider(),
+            urwid.Text(f"Default {self.row.label.lower()}:"),
+            *(urwid.AttrMap(rb, "option", "focus") for rb in self.radios),
+        ]
+
+    def change(self) -> object:
+        chosen = next((n for rb, n in zip(self.group, self.names, strict=True) if rb.state), None)
+        return chosen if chosen != self.value else UNCHANGED
+
+
+class SecretInput(Input):
+    """A masked field; Clear removes the secret (and saves)."""
+
+    def __init__(self, row: Setting, value: object, save: Callable[[], None]) -> None:
+        super().__init__(row, value)
+        self.edit = FieldEdit("", "", mask="*")
+        self.cleared = False
+        self._save = save
+
+    def rows(self) -> list[urwid.Widget]:
+        state = "set" if self.value else "not set"
+        return [urwid.Divider(), labelled(f"{self.row.label} ({state}):", field(self.edit), 24)]
+
+    def buttons(self) -> list[tuple[int, urwid.Widget]]:
+        label = f"Clear {self.row.label.lower()}"
+        return [(len(label) + 6, button(label, self.clear))]
+
+    def clear(self) -> None:
+        self.cleared = True
+        self.edit.set_edit_text("")
+        self._save()
+
+    def change(self) -> object:
+        if self.cleared:
+            return ""
+        return self.edit.edit_text or UNCHANGED
+
+
+class SettingsView(View):
+    title = "Settings"
+    hints = "Tab=next  +/-=move boot order item  Save  Esc=back  F1=help"
+
+    def __init__(
+        self,
+        settings: Values,
+        consoles: Sequence[Console],
+        on_save: Callable[[dict[str, object]], None],
+        on_cancel: Callable[[], None],
+    ) -> None:
+        self._on_save = on_save
+        self.table = settings.table
+        self.help = settings_help(self.table)
+        self.inputs: dict[str, Input] = {}
+        rows: list[urwid.Widget] = []
+        extra: list[tuple[int, urwid.Widget]] = []
+        self._keys_at: dict[int, Input] = {}
+        for row in self.table.in_form:
+            if row.secret:
+                inp: Input = SecretInput(row, settings.get(f"{row.name}_set"), self.save)
+            elif row.widget is Widget.CONSOLE:
+                inp = ConsoleInput(row, settings.get(row.name), consoles)
+            else:
+                inp = INPUTS[Widget(row.widget)](row, settings.get(row.name))
+            if inp.keys_row is not None:
+                self._keys_at[len(rows) + inp.keys_row] = inp
+            self.inputs[row.name] = inp
+            rows += inp.rows()
+            extra += inp.buttons()
+        rows.append(
+            urwid.Columns(
+                [(10, button("Save", self.save)), *extra, (12, button("Cancel", on_cancel))],
+                dividechars=2,
+            )
+        )
+        self.walker: urwid.SimpleFocusListWalker[Any] = urwid.SimpleFocusListWalker(rows)
+        super().__init__(urwid.ListBox(self.walker))
+
+    def input(self, name: str, kind: type[InputT]) -> InputT:
+        """The input of setting ``name``, which must be a ``kind``."""
+        inp = self.inputs[name]
+        if not isinstance(inp, kind):
+            raise TypeError(f"{name} is edited by a {type(inp).__name__}, not a {kind.__name__}")
+        return inp
 
     @property
     def changes(self) -> dict[str, object]:
         """What differs from the settings the screen opened with."""
         out: dict[str, object] = {}
-        order = list(self.order)
-        extra = self.new_item.edit_text.strip()
-        if extra:
-            order.append(extra)
-        if self.autoboot.state != self._orig.autoboot:
-            out["autoboot"] = self.autoboot.state
-        timeout = self.timeout.value()
-        if timeout is not None and timeout != self._orig.timeout:
-            out["timeout"] = int(timeout)
-        if tuple(order) != self._orig.boot_order:
-            out["boot_order"] = tuple(order)
-        console = next((n for rb, n in zip(self.console_group, self.console_names, strict=True) if rb.state), None)
-        if console != self._orig.console:
-            out["console"] = console
-        if self.clear_password:
-            out["password"] = ""
-        elif self.password.edit_text:
-            out["password"] = self.password.edit_text
+        for name, inp in self.inputs.items():
+            value = inp.change()
+            if value is not UNCHANGED:
+                out[name] = value
         return out
 
     def save(self) -> None:
         self._on_save(self.changes)
 
-    def clear(self) -> None:
-        self.clear_password = True
-        self.password.set_edit_text("")
-        self.save()
-
     def keypress(self, size: Size, key: str) -> str | None:
-        if self.walker.focus == self._order_box_index and self.order:
-            pos = self.order_walker.focus or 0
-            if key in ("+", "-"):
-                self.move(pos, -1 if key == "+" else 1)
-                return None
-            if key == "delete":
-                self.remove(pos)
-                return None
+        owner = self._keys_at.get(self.walker.focus or 0)
+        if owner is not None and owner.keypress(key):
+            return None
         if key == "tab":
             key = "down"
         elif key == "shift tab":
             key = "up"
         return super().keypress(size, key)
+
+
+INPUTS: dict[Widget, Callable[[Setting, object], Input]] = {
+    Widget.CHECK: CheckInput,
+    Widget.SECONDS: SecondsInput,
+    Widget.ORDER: OrderInput,
+}

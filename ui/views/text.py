@@ -8,6 +8,8 @@ from typing import Any
 
 import urwid
 
+from bootd.model import Transfer
+
 from ..i18n import N_, _
 from .common import FieldEdit, SelectableText, Size, View, button, field, labelled
 
@@ -62,7 +64,63 @@ Esc asks the boot daemon to cancel the boot (until the new kernel is
 being started) and returns to the menu."""
 
 
+class Bar(urwid.Widget):
+    """A progress bar drawn with characters (``[####----] 45 %``) so that it
+    shows on every terminal, colours or not, at any width."""
+
+    _sizing = frozenset([urwid.Sizing.FLOW])
+    ignore_focus = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fraction = 0.0
+
+    def set_completion(self, fraction: float) -> None:
+        self.fraction = max(0.0, min(1.0, fraction))
+        self._invalidate()
+
+    def rows(self, size: tuple[int], focus: bool = False) -> int:
+        return 1
+
+    def render(self, size: Size, focus: bool = False) -> urwid.Canvas:
+        maxcol = size[0] if size else 80
+        percent = f" {int(self.fraction * 100)} %"
+        inner = max(0, maxcol - 2 - len(percent))
+        filled = int(inner * self.fraction)
+        markup: list[str | tuple[str, str]] = [
+            "[",
+            ("pg complete", "#" * filled),
+            ("pg normal", "-" * (inner - filled)),
+            "]" + percent,
+        ]
+        return urwid.Text(markup, wrap="clip").render((maxcol,))
+
+
+def describe_transfer(t: Transfer) -> str:
+    """A download's bytes, rate and time left, for people."""
+    size = Transfer.size_text
+    rate = f"{size(t.rate)}/s" if t.rate else ""
+    if t.complete:
+        if t.rate:
+            took = Transfer.eta_text(t.done / t.rate)
+            return _("{size} in {time}, {rate}").format(size=size(t.done), time=took, rate=rate)
+        return _("{size}, complete").format(size=size(t.done))
+    done = size(t.done)
+    if t.total is None:
+        if rate:
+            return _("{done} so far, {rate}").format(done=done, rate=rate)
+        return _("{done} so far").format(done=done)
+    if rate and t.eta is not None:
+        left = Transfer.eta_text(t.eta)
+        return _("{done} of {total}, {rate}, {time} left").format(done=done, total=size(t.total), rate=rate, time=left)
+    return _("{done} of {total}").format(done=done, total=size(t.total))
+
+
 class ProgressView(View):
+    """The step in progress, a bar and what is known of the time left.  While
+    a file downloads, the bar is that file's and the line below it says the
+    bytes, the rate and the time left; otherwise the bar is the whole boot's."""
+
     title = "Booting"
     hints = N_("Booting - please wait  Esc=cancel the boot")
     help = BOOT_HELP
@@ -70,16 +128,33 @@ class ProgressView(View):
     def __init__(self, name: str) -> None:
         self.label = urwid.Text(f"Booting {name}", align="center")
         self.step = urwid.Text("", align="center")
-        self.bar = urwid.ProgressBar("pg normal", "pg complete", 0, 100)
+        self.bar = Bar()
         self.left = urwid.Text("", align="center")
+        self.stage = ""
+        self.transfer: Transfer | None = None
         pile = urwid.Pile([self.label, urwid.Divider(), self.step, urwid.Divider(), self.bar, self.left])
         super().__init__(urwid.Filler(urwid.Padding(pile, left=4, right=4), valign="middle"))
 
+    def _step(self, message: str) -> None:
+        if message != self.stage:
+            self.stage, self.transfer = message, None
+            self.step.set_text(message)
+
     def update(self, message: str, fraction: float, left: str = "") -> None:
         """``left``: how long the boot still needs, when that is known."""
-        self.step.set_text(message)
-        self.bar.set_completion(max(0.0, min(1.0, fraction)) * 100)
+        self._step(message)
+        if self.transfer is not None:  # the download's own report says more
+            return
+        self.bar.set_completion(fraction)
         self.left.set_text(_("about {left} left").format(left=left) if left else "")
+
+    def download(self, message: str, fraction: float, transfer: Transfer) -> None:
+        """A report of the download of step ``message`` (``fraction``: of the boot)."""
+        self._step(message)
+        self.transfer = transfer
+        part = transfer.fraction
+        self.bar.set_completion(part if part is not None else fraction)
+        self.left.set_text(describe_transfer(transfer))
 
 
 class PromptView(View):

@@ -163,9 +163,10 @@ def cmd_search(it: Interpreter, args: list[str], mode: str | None = None) -> int
             if var:
                 it.set(var, it.table.name_for(device, target))
             return 0
-    if var and mode in ("uuid", "label"):
-        # Not known yet: remember the name so resources resolve when it appears.
-        it.set(var, it.table.name_unresolved(f"{mode}={key}"))
+    # Found nowhere: GRUB leaves the variable as it was (so $root stays the
+    # device the config is on) and the command fails.
+    if mode in ("uuid", "label"):
+        it.not_found.append(f"{mode}={key}")
     return 1
 
 
@@ -313,6 +314,13 @@ def cmd_configfile(it: Interpreter, args: list[str]) -> int:
         if target.view is None and target.selector is not None:
             # an EFI stub that hands over to the real config on a device not seen yet
             message = f"configfile {path}: no known device has {target.selector}; its menu is not shown"
+            it.warn(message, severity=Severity.INFO)
+        elif it.not_found:
+            # the search before it found nothing, so $root is still this device
+            message = (
+                f"configfile {path}: not on this device, and no known device has "
+                f"{it.not_found[-1]}; its menu is not shown"
+            )
             it.warn(message, severity=Severity.INFO)
         return 1
     if it.source_depth >= it.limits.source_depth:

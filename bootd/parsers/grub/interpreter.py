@@ -110,6 +110,8 @@ class Interpreter:
         """``save_env`` writes here (memory only), by environment file."""
         self.grubenv_next_entry: str | None = None
         self.used_blscfg = False
+        self.not_found: list[str] = []
+        """``uuid=…``/``label=…`` of searches that found no device (for messages)."""
         self.file = ""
         self.line: int | None = None
         self._parsed: dict[tuple[int, str], Script] = {}

@@ -141,9 +141,10 @@ class _Eval:
 
 
 def evaluate_test(it: Interpreter, args: list[str]) -> bool:
-    """The truth of a ``test`` expression (no arguments: false)."""
+    """The truth of a ``test`` expression.  With no arguments at all (``[ ]``,
+    or ``[ $unset ]``) GRUB's test is true, unlike a POSIX shell's."""
     if not args:
-        return False
+        return True
     ev = _Eval(it, args)
     value = ev.expr()
     while ev.more():  # trailing words: read as further conditions that must hold too

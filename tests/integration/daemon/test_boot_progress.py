@@ -63,6 +63,6 @@ async def test_download_progress_is_monotonic_and_each_step_is_announced_once(ru
     assert fractions == sorted(fractions), seen
     assert len(seen) == len(set(seen)), f"a step was reported twice: {seen}"
     kernel_steps = [f for s, f in seen if s == f"Loading kernel {kernel}"]
-    assert len(kernel_steps) > 3 and kernel_steps[0] == 0.0, "the download reports its progress"
+    assert len(kernel_steps) >= 3 and kernel_steps[0] == 0.0, "the download reports its start, a step and its end"
     assert 0.0 < max(kernel_steps) <= fractions[-1]
     assert (await r.client.get_state()).state == "booted"

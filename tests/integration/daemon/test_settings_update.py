@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
+from dbus_fast import Variant
 
+from bootd.dbus import names
 from bootd.dbus.client import BootdClient
 from bootd.errors import BootdError
 from tests.integration.daemon.helpers import DaemonProcess, PrivateBus
@@ -26,5 +29,30 @@ async def test_a_refused_item_leaves_every_other_change_unwritten(
         view = await client.get_settings()
         assert (view.timeout, view.boot_order, view.console) == (9, ("usb", "disk"), "hvc0")
         assert main.read_text().startswith(before.rstrip("\n"))  # the file's own lines are kept
+    finally:
+        client.close()
+
+
+async def test_a_change_beside_a_setting_of_the_files_only_is_still_signalled(
+    serve: DaemonProcess, system_bus: PrivateBus, config_root: Path
+) -> None:
+    """Update may write a setting Settings1 has no property for (measured_boot);
+    the PropertiesChanged for the rest of the change still goes out."""
+    client = await BootdClient.connect(system_bus.address)
+    seen: list[int] = []
+    client.on_settings(lambda view: seen.append(view.timeout))
+    try:
+        await client._call(
+            "Update",
+            "a{sv}",
+            [{"timeout": Variant("u", 8), "measured_boot": Variant("b", True)}],
+            iface=names.SETTINGS_IFACE,
+        )
+        assert "measured_boot = true" in (config_root / "etc/bootd/bootd.toml").read_text()
+        for _ in range(200):
+            if 8 in seen:
+                break
+            await asyncio.sleep(0.02)
+        assert 8 in seen, "no PropertiesChanged for Timeout"
     finally:
         client.close()

@@ -18,7 +18,15 @@ from bootd.platform import Platform
 from bootd.platform.linux_boot import LinuxBoot
 from bootd.platform.run import RealRunner
 from bootd.platform.sandbox import sandbox_platform
-from tests.unit.loader.helpers import ARM64_DTS, ARM_TOML, DEMO_DTS, executable, make_machine, ppc64_vmlinux
+from tests.unit.loader.helpers import (
+    ARM64_DTS,
+    ARM_TOML,
+    DEMO_DTS,
+    compile_dts,
+    executable,
+    make_machine,
+    ppc64_vmlinux,
+)
 
 
 def chosen(blob: bytes, name: str) -> bytes | None:
@@ -212,6 +220,53 @@ async def test_ppc64_boot_carries_initrd_in_the_kernel_and_args_in_the_dtb(tmp_p
     assert end - start == len(b"INITRD")
     assert staged.read_bytes().endswith(b"INITRD")
     assert any("ppc64" in n for n in plan.notes)
+
+
+FB_TOML = """
+[[framebuffer]]
+name = "fb0"
+width = 1024
+height = 768
+depth = 32
+stride = 4096
+address = 0x6000c0000000
+size = 3145728
+format = "x8r8g8b8"
+dt_path = "/pciex@600c3c0000000/pci@0/vga@0"
+"""
+VGA = "/pciex@600c3c0000000/pci@0/vga@0"
+
+
+@pytest.mark.parametrize(("arch", "flag", "not_flag"), [("ppc64le", "little", "big"), ("ppc64", "big", "little")])
+async def test_ppc64_screen_boot_hands_on_the_framebuffer_in_the_menu_kernels_byte_order(
+    tmp_path: Path, arch: str, flag: str, not_flag: str
+) -> None:
+    machine = make_machine(tmp_path / "m", dts=DEMO_DTS, arch=arch, extra=FB_TOML)
+    platform = sandbox_platform(machine, tmp_path / "state")
+    opt, devices = disk(tmp_path, kernel=ppc64_vmlinux())
+    plan = await boot(platform, BootRequest(opt, console="tty0"), devices, work_dir=tmp_path / "w", hooks_dir=None)
+    # the plan says which framebuffer the tree hands on, as the platform found it, and where
+    assert plan.framebuffer == platform.boot.framebuffers()[0]
+    assert plan.framebuffer_node == VGA and plan.dt_console_path == VGA
+    fdt = libfdt.Fdt((tmp_path / "state/kexec-1.dtb").read_bytes())
+    vga = fdt.path_offset(VGA)
+    for present in ("linux,opened", "linux,boot-display", f"{flag}-endian"):
+        assert bytes(fdt.getprop(vga, present)) == b"", present
+    assert fdt.getprop(vga, f"{not_flag}-endian", (libfdt.NOTFOUND,)) == -libfdt.NOTFOUND
+    assert f"+ {VGA}/{flag}-endian" in plan.dtb_changes
+
+
+async def test_a_hook_tree_hands_on_no_framebuffer_the_plan_vouches_for(tmp_path: Path) -> None:
+    machine = make_machine(tmp_path / "m", dts=DEMO_DTS, arch="ppc64le", extra=FB_TOML)
+    platform = sandbox_platform(machine, tmp_path / "state")
+    opt, devices = disk(tmp_path, kernel=ppc64_vmlinux())
+    hooks = tmp_path / "boot.d"
+    hooks.mkdir()
+    own = tmp_path / "own.dtb"
+    own.write_bytes(compile_dts(DEMO_DTS))
+    executable(hooks / "50-tree", f'#!/bin/sh\necho "BOOT_DTB={own}"\nexit 2\n')
+    plan = await boot(platform, BootRequest(opt, console="tty0"), devices, work_dir=tmp_path / "w", hooks_dir=hooks)
+    assert plan.framebuffer is None and plan.framebuffer_node is None
 
 
 async def test_a_hook_changing_what_the_ppc64_tree_carries_is_refused(tmp_path: Path) -> None:

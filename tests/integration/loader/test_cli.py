@@ -127,9 +127,28 @@ def test_boot_scan_on_a_sandbox_machine_prints_the_plan(tmp_path: Path) -> None:
     assert lines[0] == "option:      Demo Linux (vda2/bls/demo)"
     assert lines[1].startswith("kexec load:  kexec -l ") and f"--dtb={tmp_path / 'w/boot.dtb'}" in lines[1]
     assert "console:     ttyAMA0:115200n8 -> /pl011@9000000:115200n8" in lines
+    # the framebuffer the tree hands on, as the machine reports it, and its new node
+    fb = "fb0 1024x768, 32 bpp a8r8g8b8, stride 4096, 3145728 bytes at 0x7fc00000 -> /chosen/framebuffer@7fc00000"
+    assert f"framebuffer: {fb}" in lines
     assert '  + /chosen/linux,stdout-path = "/pl011@9000000:115200n8"' in lines
     assert "Loading the kernel" in r.stderr
     assert len((state / "kexec.log").read_text().splitlines()) == 2
+
+
+def test_boot_scan_json_names_the_framebuffer_handed_on(tmp_path: Path) -> None:
+    disk = bls_disk(tmp_path / "disk")
+    machine = make_machine(tmp_path / "m", dts=ARM64_DTS, extra=ARM_TOML)
+    r = bootd(
+        "boot", "--scan", f"{disk},id=vda2", "--name", "vda2/bls/demo", "--console", "tty0", "--json",
+        "--machine", machine, "--state-dir", tmp_path / "state", "--work-dir", tmp_path / "w",
+        "--hooks-dir", tmp_path / "n",
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    fb = json.loads(r.stdout)["framebuffer"]
+    assert fb == {
+        "name": "fb0", "width": 1024, "height": 768, "depth": 32, "stride": 4096, "address": 0x7FC00000,
+        "size": 3145728, "format": "a8r8g8b8", "node": "/chosen/framebuffer@7fc00000",
+    }  # fmt: skip
 
 
 def test_boot_unknown_name_lists_the_options(tmp_path: Path) -> None:

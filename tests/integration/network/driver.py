@@ -21,7 +21,7 @@ from bootd.errors import BootdError
 from bootd.inventory import Inventory, InventoryEvent
 from bootd.jsoncodec import option_to_json
 from bootd.loader.download import fetch
-from bootd.model import Severity
+from bootd.model import Severity, Transfer
 from bootd.platform import Platform
 from bootd.platform.linux_net import LinuxNet
 from bootd.platform.net import StaticAddress
@@ -110,8 +110,8 @@ async def main() -> int:
         for i, url in enumerate(urls):
             dest = work / f"download-{i}"
 
-            def progress(done: int, total: int | None, url: str = url) -> None:
-                emit("progress", url=url, done=done, total=total)
+            def progress(t: Transfer, url: str = url) -> None:
+                emit("progress", url=url, done=t.done, total=t.total)
 
             start = time.monotonic()
             try:

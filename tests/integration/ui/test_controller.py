@@ -15,7 +15,7 @@ from ui.app import App
 from ui.dbus_backend import DBusBackend
 from ui.views.common import Glyphs
 from ui.views.editor import EditorView
-from ui.views.settings import SettingsView
+from ui.views.settings import ConsoleInput, OrderInput, SecondsInput, SettingsView
 from ui.views.text import PromptView
 
 pytestmark = needs_tools
@@ -125,9 +125,10 @@ async def test_settings_screen_saves_through_the_daemon(app: App, stack: Stack) 
     await until(lambda: isinstance(app.stack[-1], SettingsView))
     view = app.stack[-1]
     assert isinstance(view, SettingsView)
-    view.timeout.set_edit_text("25")
-    view.new_item.set_edit_text("usb")
-    view.console_group[view.console_names.index("hvc0")].set_state(True)
+    view.input("timeout", SecondsInput).edit.set_edit_text("25")
+    view.input("boot_order", OrderInput).new_item.set_edit_text("usb")
+    console = view.input("console", ConsoleInput)
+    console.group[console.names.index("hvc0")].set_state(True)
     view.save()
     await until(lambda: app.stack[-1] is app.menu)
     client = await BootdClient.connect(stack.bus.address)
@@ -139,7 +140,7 @@ async def test_settings_screen_saves_through_the_daemon(app: App, stack: Stack) 
         await until(lambda: isinstance(app.stack[-1], SettingsView))
         view = app.stack[-1]
         assert isinstance(view, SettingsView)
-        view.new_item.set_edit_text("floppy")
+        view.input("boot_order", OrderInput).new_item.set_edit_text("floppy")
         view.save()
         await until(lambda: "Save settings:" in h.screen(app.chrome))
         assert isinstance(app.stack[-1], SettingsView)

@@ -202,3 +202,12 @@ def test_client_maps_errors_back() -> None:
     assert "not running" in str(error_from_reply("org.freedesktop.DBus.Error.ServiceUnknown", "x"))
     assert "internal error" in str(error_from_reply("org.bootd.Error.Internal", "boom"))
     assert type(error_from_reply("com.example.Weird", "w")) is errors.BootdError
+
+
+def test_download_progress_round_trips_and_unknown_values_stay_unknown() -> None:
+    from bootd.model import Transfer
+
+    for t in (Transfer(5, 10, 2.5, 2.0), Transfer(0), Transfer(7, None, 1.0, None)):
+        assert codec.transfer_from_dbus(*codec.transfer_to_dbus(t)) == t
+    assert codec.transfer_to_dbus(Transfer(3)) == (3, -1, -1.0, -1.0)
+    assert codec.transfer_from_dbus(1, 2, float("nan"), float("inf")) == Transfer(1, 2, None, None)

@@ -48,6 +48,10 @@ TEST_CASES = [
     ("-f (hd0,gpt2)/boot/file", True),
     ("-f ($root)/boot/file", True),
     ("-f $prefix/grub.cfg", True),
+    # No arguments at all is true in GRUB (real GRUB's answer, see tests/integration/grub_oracle).
+    ("", True),
+    ("$unset_variable", True),
+    ('"$unset_variable"', False),
 ]
 
 

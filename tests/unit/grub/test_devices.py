@@ -35,14 +35,15 @@ def test_search_fs_uuid_finds_another_known_device(run: Run, other: Other) -> No
     assert opt.initrds == (Resource(path=PurePosixPath("/initrd"), device="sda2"),)
 
 
-def test_search_for_an_unknown_uuid_leaves_resources_unresolved(run: Run) -> None:
+def test_search_that_finds_nothing_leaves_the_variable_as_it_was(run: Run) -> None:
+    # GRUB's search sets its variable only when it finds a device: $root stays
+    # the device the config is on, and another variable keeps its value.
     out = run(
-        "search --fs-uuid --set=root 1234-5678\necho $?\nmenuentry A { linux /vmlinuz }\n"
-        "search -l BOOTLABEL -s lab\nexport lab\nmenuentry B { linux ($lab)/vmlinuz }"
+        "search --fs-uuid --set=root 1234-5678\necho $? $root\nmenuentry A { linux /vmlinuz }\n"
+        "set lab=keep\nsearch -l BOOTLABEL -s lab\necho $lab\nsearch -u 9999 --set=unset\necho x${unset}x"
     )
-    assert out.echoes == [["1"]]
-    assert out.options[0].kernel == Resource.by_uuid("1234-5678", "/vmlinuz")
-    assert out.options[1].kernel == Resource.by_label("BOOTLABEL", "/vmlinuz")
+    assert out.echoes == [["1", "hd0,gpt1"], ["keep"], ["xx"]]
+    assert out.options[0].kernel == Resource.local("/vmlinuz")
 
 
 def test_search_label_on_scanned_device(run: Run) -> None:
@@ -93,5 +94,5 @@ def test_efi_stub_whose_target_is_not_known_says_so(run: Run) -> None:
     out = run(stub, config="/EFI/centos/grub.cfg", device={"id": "esp", "uuid": "F2A2"})
     assert out.options == []
     assert [d.message for d in out.diagnostics] == [
-        "configfile /grub2/grub.cfg: no known device has uuid=2159a160; its menu is not shown"
+        "configfile /grub2/grub.cfg: not on this device, and no known device has uuid=2159a160; its menu is not shown"
     ]

@@ -152,6 +152,54 @@ def test_offb_properties_on_covering_display_node(opal_dtb: bytes) -> None:
     assert not any(n.startswith("/chosen/framebuffer") for n, _ in changed(opal_dtb, out.blob))
 
 
+def test_offb_pixels_are_in_the_byte_order_of_the_running_kernel(opal_dtb: bytes) -> None:
+    # offb swaps pixels when the node names the other order than its own: a big-endian
+    # menu kernel's framebuffer must not be handed on as little-endian
+    spec = dtb.PatchSpec(seeds=BOOT_SEEDS, console=pick("tty1"), framebuffer=OPAL_FB, byte_order="big")
+    out = dtb.patch(opal_dtb, spec)
+    valid(out.blob)
+    assert prop(out.blob, VGA, "big-endian") == b"" and prop(out.blob, VGA, "little-endian") is None
+    little = dtb.patch(opal_dtb, dtb.PatchSpec(seeds=BOOT_SEEDS, framebuffer=OPAL_FB, byte_order="little"))
+    assert prop(little.blob, VGA, "little-endian") == b"" and prop(little.blob, VGA, "big-endian") is None
+
+
+def test_the_display_handed_on_is_the_only_boot_display(opal_dtb: bytes) -> None:
+    # offb binds the first display node in tree order that is linux,opened and linux,boot-display:
+    # another screen firmware marked, ahead of the one handed on, would take the next kernel's fb0
+    tree = libfdt.Fdt(bytearray(opal_dtb))
+    tree.resize(len(opal_dtb) + 512)
+    other = tree.add_subnode(tree.path_offset("/pciex@600c3c0000000/pci@0"), "vga@1")
+    tree.setprop_str(other, "device_type", "display")
+    tree.setprop(other, "linux,opened", b"")
+    tree.setprop(other, "linux,boot-display", b"")
+    firmware = bytes(tree.as_bytearray())
+    second = "/pciex@600c3c0000000/pci@0/vga@1"
+    out = dtb.patch(firmware, dtb.PatchSpec(seeds=BOOT_SEEDS, console=pick("tty1"), framebuffer=OPAL_FB))
+    valid(out.blob)
+    assert out.framebuffer_node == VGA and prop(out.blob, VGA, "linux,boot-display") == b""
+    assert prop(out.blob, second, "linux,boot-display") is None
+    assert prop(out.blob, second, "linux,opened") == b""  # still a screen firmware opened
+    assert any(n.startswith(f"{second}: no longer linux,boot-display") for n in out.notes), out.notes
+
+
+def test_offb_keeps_the_byte_order_the_display_node_names(opal_dtb: bytes) -> None:
+    # firmware said the pixels are big-endian (the menu kernel's offb swapped them): that stays the truth
+    tree = libfdt.Fdt(bytearray(opal_dtb) + bytearray(256))
+    tree.resize(len(opal_dtb) + 256)
+    tree.setprop(tree.path_offset(VGA), "big-endian", b"")
+    firmware = bytes(tree.as_bytearray())
+    out = dtb.patch(firmware, dtb.PatchSpec(seeds=BOOT_SEEDS, framebuffer=OPAL_FB, byte_order="little"))
+    assert prop(out.blob, VGA, "big-endian") == b"" and prop(out.blob, VGA, "little-endian") is None
+    assert (VGA, "little-endian") not in changed(firmware, out.blob)
+
+
+@pytest.mark.parametrize(
+    ("arch", "order"), [("ppc64le", "little"), ("ppc64", "big"), ("aarch64", "little"), ("x86_64", "little")]
+)
+def test_byte_order_of_an_architecture(arch: str, order: str) -> None:
+    assert dtb.byte_order(arch) == order
+
+
 def test_display_node_gets_translated_assigned_address(opal_dtb: bytes) -> None:
     # 32 MiB above the BAR the tree lists: not covered, so a BAR entry is added
     fb = Framebuffer("fb0", 800, 600, 32, 3200, 0x6000C2000000, 0x1D4C00)

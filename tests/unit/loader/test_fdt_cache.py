@@ -8,7 +8,7 @@ import libfdt
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bootd.loader.fdt import HEADROOM, Tree, load
+from bootd.loader.fdt import HEADROOM, Tree, getprop, load
 from tests.unit.loader.helpers import ARM64_DTS, DEMO_DTS, compile_dts
 
 BLOBS = [compile_dts(ARM64_DTS), compile_dts(DEMO_DTS)]
@@ -54,3 +54,17 @@ def test_cached_offsets_match_fresh_lookups(which: int, edits: list[tuple[str, i
             assert tree.offset(p) == fresh(tree, p), (kind, path, p)
     data = bytearray(tree.fdt.as_bytearray())
     assert libfdt.fdt_check_full(data, len(data)) == 0
+
+
+def test_paths_and_properties_read_without_the_calls_old_pylibfdt_lacks_or_leaks() -> None:
+    # Tree.path_of climbs parent offsets (pylibfdt 1.6 has no get_path) and getprop walks a
+    # node's properties (1.6's getprop drops a reference to None on every miss): both must
+    # read exactly what libfdt's own lookups read
+    for blob in BLOBS:
+        tree = Tree(load(blob, headroom=HEADROOM))
+        for path, off in tree.walk():
+            assert tree.path_of(off) == path == tree.fdt.get_path(off)
+            names = [name for name, _ in tree._props(off)] + ["no-such-property", "device_type"]
+            for name in names:
+                found = tree.fdt.getprop(off, name, (libfdt.NOTFOUND,))
+                assert getprop(tree.fdt, off, name) == (None if isinstance(found, int) else bytes(found))

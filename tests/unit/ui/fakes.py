@@ -91,7 +91,7 @@ class FakeBackend:
         self._gate()
         self.calls.append(("set_settings", dict(changes)))
         known = {k: v for k, v in changes.items() if k in ("autoboot", "timeout", "boot_order", "console")}
-        self.settings = replace(self.settings, **known)  # type: ignore[arg-type]
+        self.settings = self.settings.replace(**known)
 
     async def close(self) -> None:
         self.calls.append(("close",))

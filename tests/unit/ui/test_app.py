@@ -17,7 +17,7 @@ from ui.views.common import Glyphs
 from ui.views.console import ConsolePickerView
 from ui.views.editor import EditorView
 from ui.views.menu import MenuRow
-from ui.views.settings import SettingsView
+from ui.views.settings import SecondsInput, SettingsView
 from ui.views.text import ProgressView, PromptView, TextView
 
 
@@ -223,7 +223,7 @@ async def test_settings_saved_through_the_backend() -> None:
     await settle(app)
     view = app.stack[-1]
     assert isinstance(view, SettingsView)
-    view.timeout.set_edit_text("5")
+    view.input("timeout", SecondsInput).edit.set_edit_text("5")
     view.save()
     await settle(app)
     assert ("set_settings", {"timeout": 5}) in b.calls
@@ -381,3 +381,28 @@ async def test_cancel_asks_for_the_password_when_the_daemon_wants_it() -> None:
     prompt = top(app)
     assert isinstance(prompt, PromptView) and prompt.title == "Password required"
     assert ("cancel_boot",) not in b.calls
+
+
+async def test_the_progress_screen_draws_a_download_with_bytes_rate_and_time_left_at_80_columns() -> None:
+    from bootd.model import Transfer
+
+    b = daemon()
+    app = await started(b)
+    h.press(app.chrome, "enter")
+    await settle(app)
+    url = "http://netboot.example.org/releases/noble/main/installer-amd64/current/images/netboot/linux-6.8.0-45"
+    stage = f"Loading kernel {url}"
+    b.emit(be.BootProgress(stage, 0.0))
+    b.emit(be.BootProgress(stage, 0.13, Transfer(4 * 2**20, 12 * 2**20, 4.1 * 2**20, 2.0)))
+    b.emit(be.BootProgress(stage, 0.13))  # the step's plain report, after the download's
+    lines = h.render(app.chrome)
+    text = "\n".join(lines)
+    assert "".join(line.strip() for line in lines).count(url) == 1, "the whole URL, wrapped, not cut"
+    [bar] = [line.strip() for line in lines if line.strip().startswith("[#")]
+    assert bar.endswith("] 33 %") and len(bar) == 72 and bar.count("#") == 21, bar
+    assert "4.0 MiB of 12.0 MiB, 4.1 MiB/s, 0:02 left" in text
+    b.emit(be.BootProgress(stage, 0.4, Transfer(12 * 2**20, 12 * 2**20, 4 * 2**20, 0.0)))
+    assert "12.0 MiB in 0:03, 4.0 MiB/s" in h.screen(app.chrome) and "] 100 %" in h.screen(app.chrome)
+    b.emit(be.BootProgress("Preparing the device tree", 0.4))
+    text = h.screen(app.chrome)
+    assert "] 40 %" in text and "MiB" not in text, "the next step: the bar is the boot's again"

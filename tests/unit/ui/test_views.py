@@ -11,7 +11,7 @@ from ui.views.common import Chrome, Glyphs
 from ui.views.console import ConsolePickerView
 from ui.views.editor import EditFields, EditorView
 from ui.views.menu import MainMenuView
-from ui.views.settings import SettingsView
+from ui.views.settings import CheckInput, ConsoleInput, OrderInput, SecretInput, SettingsView
 from ui.views.text import ProgressView, PromptView, TextView
 
 DEVICES = {"sda2": DISK, "sdb1": USB}
@@ -155,21 +155,22 @@ def test_settings_reorders_boot_order_and_reports_only_changes() -> None:
     saved: list[dict[str, object]] = []
     s = Settings(autoboot=True, timeout=10, boot_order=("disk", "usb", "network"), console=None)
     view = SettingsView(s, CONSOLES, saved.append, lambda: None)
+    order = view.input("boot_order", OrderInput)
     assert view.changes == {}
     view.walker.set_focus(4)  # the boot order list
-    view.order_walker.set_focus(1)
+    order.walker.set_focus(1)
     h.press(view, "+")
-    assert view.order == ["usb", "disk", "network"]
+    assert order.order == ["usb", "disk", "network"]
     h.press(view, "-")
     h.press(view, "-")
-    assert view.order == ["disk", "network", "usb"]
+    assert order.order == ["disk", "network", "usb"]
     h.press(view, "delete")
-    view.autoboot.set_state(False)
+    view.input("autoboot", CheckInput).box.set_state(False)
     view.walker.set_focus(1)
     h.press(view, "backspace", "backspace")
     h.type_text(view, "3")
-    view.console_group[1].set_state(True)
-    view.password.set_edit_text("s3cret")
+    view.input("console", ConsoleInput).group[1].set_state(True)
+    view.input("password", SecretInput).edit.set_edit_text("s3cret")
     view.save()
     assert saved == [
         {"autoboot": False, "timeout": 3, "boot_order": ("disk", "network"), "console": "hvc0", "password": "s3cret"}
@@ -180,7 +181,7 @@ def test_settings_clear_password() -> None:
     saved: list[dict[str, object]] = []
     view = SettingsView(Settings(password_set=True), [], saved.append, lambda: None)
     assert "Password (set)" in h.screen(view)
-    view.clear()
+    view.input("password", SecretInput).clear()
     assert saved == [{"password": ""}]
 
 

@@ -1,0 +1,167 @@
+"""Where bootd deliberately does not do what Debian's GRUB does: the one list.
+
+Each entry names the difference, why bootd keeps it, and how the oracle
+accounts for it (``adjust`` rewrites GRUB's record into what bootd gives
+for that reason, so every other field is still compared).  README's GRUB
+section lists the same choices.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+Record = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Choice:
+    name: str
+    why: str
+    applies: Callable[[str], bool]
+    """Whether the choice can matter for a config text."""
+    adjust: Callable[[Record, str, Sequence[str]], Record] = lambda record, _text, _devices: record
+    """GRUB's record as bootd gives it under this choice (config text and device ids given)."""
+    extra: Callable[[Record, Collection[str], str], bool] = lambda _record, _files, _config: False
+    """Whether a bootd record exists only because of this choice (the case's file names and config given)."""
+
+
+_UNQUOTED_HEX = re.compile(r"(?<![\\'\"])\\x[0-9A-Fa-f]{2}")
+
+
+def _hex_words(config: str) -> dict[str, str]:
+    """Unquoted words holding ``\\xHH``: upstream GRUB's form → as written."""
+    out: dict[str, str] = {}
+    for line in config.splitlines():
+        for word in line.split():
+            if _UNQUOTED_HEX.search(word) and "'" not in word and '"' not in word:
+                out[re.sub(r"\\(x[0-9A-Fa-f]{2})", r"\1", word)] = word
+    return out
+
+
+def _keep_hex(record: Record, config: str, _devices: Sequence[str]) -> Record:
+    words = _hex_words(config)
+    args = " ".join(words.get(a, a) for a in record["args"].split(" "))
+    return {**record, "args": args}
+
+
+_OTHER_FIRMWARE_DISK = re.compile(r"\bhd[1-9][0-9]*\b")
+
+
+def _on_scanned_disk(record: Record, _config: str, devices: Sequence[str]) -> Record:
+    def here(loc: Any) -> Any:
+        return [devices[0], loc[1]] if loc is not None and loc[0] in devices else loc
+
+    return {
+        **record,
+        "kernel": here(record["kernel"]),
+        "initrds": [here(i) for i in record["initrds"]],
+        "dtb": here(record["dtb"]),
+    }
+
+
+def _submenus_with_hiddenentry(config: str) -> set[str]:
+    """Titles of top-level submenus whose body uses ``hiddenentry``."""
+    found: set[str] = set()
+    depth = 0
+    title: str | None = None
+    body: list[str] = []
+    for line in config.splitlines():
+        if depth == 0:
+            m = re.match(r"\s*submenu\s+(['\"])(.*?)\1", line)
+            title, body = (m.group(2), []) if m else (None, [])
+        if title is not None:
+            body.append(line)
+        depth += line.count("{") - line.count("}")
+        if depth <= 0:
+            depth = 0
+            if title is not None and any(re.match(r"\s*hiddenentry\b", b) for b in body):
+                found.add(title)
+            title = None
+    return found
+
+
+def _inside_hiddenentry_submenu(record: Record, _files: Collection[str], config: str) -> bool:
+    return len(record["titles"]) > 1 and record["titles"][0] in _submenus_with_hiddenentry(config)
+
+
+def _no_default(record: Record, _config: str, _devices: Sequence[str]) -> Record:
+    """Debian's GRUB picks its default among the entries it has; with the BLS
+    entries present the default is another one, so it is not compared."""
+    return {k: v for k, v in record.items() if k != "default"}
+
+
+def _bls_entry(record: Record, files: Collection[str], _config: str) -> bool:
+    return any(
+        f.lstrip("/").startswith(("loader/entries/", "boot/loader/entries/")) and f.endswith(f"/{record['id']}.conf")
+        for f in files
+    )
+
+
+CHOICES: tuple[Choice, ...] = (
+    Choice(
+        name="unquoted \\xHH keeps its backslash",
+        why=(
+            "Upstream GRUB reads an unquoted backslash as escaping the next character, so "
+            "LABEL=CentOS\\x207\\x20x86_64 reaches the kernel as LABEL=CentOSx207x20x86_64.  "
+            "Fedora's and RHEL's install media write exactly that, unquoted, and boot with "
+            "their own GRUB, which passes \\x20 through for the kernel and dracut to decode; "
+            "bootd boots those media, so it keeps \\xHH as written."
+        ),
+        applies=lambda text: bool(_UNQUOTED_HEX.search(text)),
+        adjust=_keep_hex,
+    ),
+    Choice(
+        name="blscfg runs as Fedora's GRUB runs it",
+        why=(
+            "blscfg is a command of Fedora's and RHEL's GRUB (it turns /loader/entries/*.conf "
+            "into menu entries); Debian's GRUB has no such command and shows none of them.  "
+            "bootd reads those configs as their own GRUB does: the BLS entries are compared "
+            "with the blscfg unit tests, the rest of the menu with Debian's GRUB."
+        ),
+        applies=lambda text: "blscfg" in text,
+        adjust=_no_default,
+        extra=_bls_entry,
+    ),
+    Choice(
+        name="a firmware disk name means the disk being scanned",
+        why=(
+            "GRUB numbers disks (hd0, hd1,gpt2 ...) in the order the firmware lists them, "
+            "which bootd cannot know, and a config written on one machine uses the names "
+            "of that machine; bootd reads any such name as the disk the config is on, and "
+            "finds other disks only by UUID, label or file (search).  A config naming hd1 "
+            "directly gets that disk in GRUB here, the scanned disk in bootd."
+        ),
+        # Only where no search could have named the disk (a search's answer is
+        # the real device in both).
+        applies=lambda text: _OTHER_FIRMWARE_DISK.search(text) is not None and not re.search(r"\bsearch", text),
+        adjust=_on_scanned_disk,
+    ),
+    Choice(
+        name="hiddenentry (GRUB 2.12) is read",
+        why=(
+            "hiddenentry came with GRUB 2.12; Debian 12's GRUB 2.06 does not know the word, "
+            "so the whole statement holding one (NixOS install media put them in a submenu) "
+            "is a syntax error there and the submenu disappears.  The media boot with their "
+            "own GRUB 2.12, so bootd reads hiddenentry (and leaves those entries out of the "
+            "menu as 2.12 does); the entries of such submenus are not compared."
+        ),
+        applies=lambda text: re.search(r"^\s*hiddenentry\b", text, re.M) is not None,
+        extra=_inside_hiddenentry_submenu,
+    ),
+)
+
+
+def adjusted(record: Record, config: str, devices: Sequence[str]) -> Record:
+    for choice in CHOICES:
+        if choice.applies(config):
+            record = choice.adjust(record, config, devices)
+    return record
+
+
+def bootd_side(records: Sequence[Record], config: str, files: Collection[str]) -> list[Record]:
+    """bootd's records without those only a deliberate choice makes."""
+    active = [c for c in CHOICES if c.applies(config)]
+    return [r for r in records if not any(c.extra(r, files, config) for c in active)]

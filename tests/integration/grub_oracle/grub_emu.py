@@ -1,0 +1,534 @@
+"""Real GRUB (Debian's grub-emu) run on a config: what every entry would load.
+
+grub-emu is GRUB's own interpreter and menu built as a host program.  It runs
+here with a module directory that holds no loader at all (no ``linux.mod``,
+nothing that can kexec), so ``linux``, ``initrd``, ``devicetree`` and their
+variants are not commands but GRUB script functions defined by a wrapper
+config: they print their arguments, one per line, behind a marker.  GRUB
+looks a name up as a command first and as a function only when no command
+has it, which is why the loaders must be absent.
+
+Each device of a case becomes a small GPT disk image (one ext4 partition with
+the case's files, UUID and label) listed in grub-emu's device map, so
+``search``, ``test -f`` and ``$root`` work on real filesystems: the scanned
+device is ``(hd0,gpt1)``, the name bootd gives the device it scans.
+
+An entry is run by starting GRUB with ``default`` set to its index path and
+``timeout=0``: GRUB prints ``Booting `TITLE'`` for each menu level, runs the
+entry's body with ``$chosen`` set to its id path, finds nothing loaded, and
+prints "Press any key to continue..." -- the run is complete and the process
+is killed (by its pid).  A sentinel entry appended after the config marks the
+end of the top-level menu; inside a submenu, an index past the end makes GRUB
+boot the submenu's first entry again, which is how the end is recognised.
+
+A menu that ``configfile`` opens (an EFI stub's hand-over, an entry that opens
+a snapshot's config) runs with that file's own ``default`` and ``timeout``, so
+the harness chooses there by keys once GRUB has drawn it (Home, Down N times,
+Enter); the entry chosen is the one the drawing marks with ``*``.  A Down past
+the last entry stays on it, which ends such a menu.  The default of a drawn
+menu is what Enter boots at once.
+
+Safety: grub-emu is started only through :func:`_argv`, which refuses any
+kexec option, runs it as ``nobody`` with no_new_privs and no supplementary
+groups, and refuses to run at all if the module directory holds a loader.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import json
+import os
+import pty
+import re
+import select
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+import uuid as uuidlib
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+GRUB_EMU = "/usr/bin/grub-emu"
+MODULES = Path("/usr/lib/grub/x86_64-emu")
+NOBODY = 65534
+
+# Loaders (and anything that could hand the machine to another kernel), and
+# terminals that would take the console away from the pty.
+EXCLUDED = re.compile(
+    r"^(linux.*|kexec.*|multiboot.*|chain.*|boot|xnu|bsd|gfxterm.*|gfxmenu|sdl|emunet|.*_test|testspeed|testload|videotest.*)\.mod$"
+)
+LOADERS = re.compile(r"^(linux.*|kexec.*|multiboot.*|chain.*|xnu|bsd|boot)\.mod$")
+KEXEC_FLAGS = ("-X", "--kexec")
+
+# Loaded by the wrapper before the config runs: commands autoload from
+# $prefix, and the config moves $prefix to its own device.
+PRELOAD = (
+    "part_gpt part_msdos ext2 fat iso9660 btrfs xfs search search_fs_uuid search_fs_file search_label "
+    "test regexp loadenv echo configfile eval sleep true minicmd halt reboot gettext loopback ls cat "
+    "probe font video all_video read keystatus datehook date hashsum memdisk tr blocklist"
+).split()
+
+LOADER_FUNCTIONS = {
+    "linux": "L",
+    "linux16": "L",
+    "linuxefi": "L",
+    "initrd": "I",
+    "initrd16": "I",
+    "initrdefi": "I",
+    "devicetree": "D",
+    "multiboot": "M",
+    "multiboot2": "M",
+    "module": "m",
+    "module2": "m",
+    "chainloader": "C",
+}
+SENTINEL = "@@oracle-end@@"
+ESCAPES = re.compile(rb"\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][0-9A-B]|\x1b[=>]")
+RUN_SECONDS = 8.0
+ROWS, COLUMNS = 40, 500
+MENU_HEADER = b"GNU GRUB  version"
+KEY_QUIET = 0.25
+MENU_QUIET = 0.7
+HOME, DOWN, ENTER = b"\x01", b"v", b"\r"
+MAX_ENTRIES = 200
+
+
+class UnsafeRun(RuntimeError):
+    """The harness was about to run GRUB in a way that could touch the machine."""
+
+
+def available() -> bool:
+    return os.path.exists(GRUB_EMU) and (MODULES / "normal.mod").exists() and shutil.which("setpriv") is not None
+
+
+@dataclasses.dataclass(frozen=True)
+class DeviceSpec:
+    id: str
+    files: Mapping[str, bytes]
+    uuid: str | None = None
+    label: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Loaded:
+    """What one GRUB entry asked its loaders for (paths as (disk index, path))."""
+
+    titles: tuple[str, ...]
+    chosen: str
+    kind: str | None = None
+    kernel: tuple[int | str, str] | None = None
+    args: tuple[str, ...] = ()
+    initrds: tuple[tuple[int | str, str], ...] = ()
+    dtb: tuple[int | str, str] | None = None
+    output: str = ""
+
+    def same_entry(self, other: Loaded) -> bool:
+        return dataclasses.replace(self, output="") == dataclasses.replace(other, output="")
+
+
+@dataclasses.dataclass
+class OracleResult:
+    entries: list[Loaded]
+    default: Loaded | None
+    runs: int = 0
+
+
+def _argv(moddir: Path, device_map: Path) -> list[str]:
+    """The one way grub-emu is started (see the module documentation)."""
+    argv = [
+        "setpriv",
+        f"--reuid={NOBODY}",
+        f"--regid={NOBODY}",
+        "--clear-groups",
+        "--no-new-privs",
+        "--",
+        GRUB_EMU,
+        "-d",
+        str(moddir.parent),
+        "-m",
+        str(device_map),
+    ]
+    refuse_unsafe(argv, moddir)
+    return argv
+
+
+def refuse_unsafe(argv: Sequence[str], moddir: Path) -> None:
+    """Raise :class:`UnsafeRun` unless grub-emu would run without any kexec
+    option, without a loader module, as nobody and with no_new_privs."""
+    for arg in argv:
+        if arg in KEXEC_FLAGS or arg.startswith("--kexec") or re.fullmatch(r"-[A-Za-z]*X[A-Za-z]*", arg):
+            raise UnsafeRun(f"kexec option {arg!r} in {list(argv)}")
+    for mod in moddir.iterdir():
+        if LOADERS.match(mod.name):
+            raise UnsafeRun(f"{mod.name}: a loader module is in the module directory")
+    if list(argv[:5]) != ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--no-new-privs"]:
+        raise UnsafeRun(f"grub-emu must run as nobody with no_new_privs: {list(argv)}")
+
+
+def _reachable_tmp() -> Path:
+    """A temporary directory nobody can reach (the images must be readable by
+    GRUB running as nobody): the usual one, unless a parent is closed."""
+    base = Path(tempfile.gettempdir()).resolve()
+    for p in (base, *base.parents):
+        if not os.stat(p).st_mode & 0o001:
+            return Path("/tmp")
+    return base
+
+
+class Workspace:
+    """Images, device map and module directory for one case (readable by nobody)."""
+
+    def __init__(self, base: Path) -> None:
+        self.dir = Path(tempfile.mkdtemp(prefix="grub-oracle-", dir=base))
+        self.dir.chmod(0o755)
+        grub = self.dir / "grub"
+        self.moddir = grub / "x86_64-emu"
+        self.moddir.mkdir(parents=True)
+        for mod in MODULES.iterdir():
+            if EXCLUDED.match(mod.name):
+                continue
+            os.symlink(mod, self.moddir / mod.name)
+        self.device_map = grub / "device.map"
+        self.wrapper = grub / "grub.cfg"
+
+    def cleanup(self) -> None:
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def make_disk(work: Path, name: str, spec: DeviceSpec) -> Path:
+    """A GPT disk image whose one partition is ext4 holding ``spec.files``."""
+    tree = work / f"{name}.tree"
+    tree.mkdir()
+    size = 0
+    for rel, data in spec.files.items():
+        target = tree / rel.lstrip("/")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+        size += len(data) + 4096
+    fs = work / f"{name}.fs"
+    mib = max(8, size // (1 << 20) * 2 + 8)
+    cmd = ["mkfs.ext4", "-q", "-F", "-E", "root_owner=0:0", "-d", str(tree), "-U", spec.uuid or str(uuidlib.uuid4())]
+    if spec.label:
+        cmd += ["-L", spec.label[:16]]
+    subprocess.run([*cmd, str(fs), f"{mib}M"], check=True, capture_output=True)
+    disk = work / f"{name}.img"
+    with open(disk, "wb") as f:
+        f.truncate((mib + 2) << 20)
+    subprocess.run(
+        ["sfdisk", "-q", "--no-reread", "--no-tell-kernel", str(disk)],
+        input=f"label: gpt\nstart=2048, size={mib * 2048}, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4\n",
+        text=True,
+        check=True,
+        capture_output=True,
+    )
+    with open(fs, "rb") as src, open(disk, "r+b") as dst:
+        dst.seek(1 << 20)
+        shutil.copyfileobj(src, dst, 1 << 20)
+    fs.unlink()
+    shutil.rmtree(tree)
+    disk.chmod(0o444)
+    return disk
+
+
+def wrapper(config: str, firmware: str, cpu: str, default: str | None) -> str:
+    """The config GRUB runs: the loader functions, the start environment, the
+    case's config (``source``d, so it runs in the top-level context as GRUB's
+    own config would), then the run's overrides and the sentinel."""
+    lines = [f"insmod {m}" for m in PRELOAD]
+    for name, mark in LOADER_FUNCTIONS.items():
+        body = f'echo "@@{mark}|$root"; echo "@@c|$chosen"; for a in "$@"; do echo "@@a|$a"; done; echo "@@e"'
+        lines.append(f"function {name} {{ {body}; }}")
+    lines += [
+        "set root=hd0,gpt1",
+        f"set prefix=(hd0,gpt1){Path(config).parent}",
+        "set cmdpath=$prefix",
+        "set config_directory=$prefix",
+        f"set config_file=(hd0,gpt1){config}",
+        f"set grub_platform={firmware}",
+        f"set grub_cpu={cpu}",
+        "export cmdpath config_directory config_file grub_platform grub_cpu",
+        "unset chosen",
+        f"source (hd0,gpt1){config}",
+        "set timeout=0",
+        "unset fallback",
+        "unset timeout_style",
+    ]
+    if default is not None:
+        lines.append(f'set default="{default}"')
+    lines.append(f'menuentry "{SENTINEL}" --id {SENTINEL} {{ echo "@@END" ; }}')
+    return "\n".join(lines) + "\n"
+
+
+def _run(ws: Workspace, text: str, keys: Sequence[bytes] = ()) -> tuple[bool, str]:
+    """Run GRUB once; type ``keys`` (one chunk each time the console has been
+    quiet a moment).  Returns (whether GRUB waits in a menu, the console text)."""
+    ws.wrapper.write_text(text)
+    ws.wrapper.chmod(0o444)
+    argv = _argv(ws.moddir, ws.device_map)
+    if os.geteuid() != 0 and os.geteuid() != NOBODY:
+        raise UnsafeRun("the oracle switches to nobody and needs root to do so")
+    pid, fd = pty.fork()
+    if pid == 0:  # child
+        try:
+            os.environ.clear()
+            # The SDL video built into grub-emu must fail (gfxterm would take the console
+            # away, drawing ASCII art): a video driver that does not exist.
+            os.environ.update({"PATH": "/usr/bin:/bin", "TERM": "vt100", "LANG": "C", "SDL_VIDEODRIVER": "none"})
+            os.chdir(ws.dir)
+            os.execvp(argv[0], argv)
+        finally:
+            os._exit(127)
+    out = bytearray()
+    waiting = False
+    try:
+        import fcntl
+        import struct
+        import termios
+
+        fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", ROWS, COLUMNS, 0, 0))
+        deadline = time.monotonic() + RUN_SECONDS
+        last = time.monotonic()
+        pending = list(keys)
+        typed_at = 0
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([fd], [], [], 0.05)
+            now = time.monotonic()
+            if not ready:
+                quiet = now - last
+                if pending and quiet > KEY_QUIET and MENU_HEADER in out[typed_at:]:
+                    typed_at = len(out)
+                    os.write(fd, pending.pop(0))
+                    last = now
+                elif not pending and quiet > MENU_QUIET and MENU_HEADER in out[typed_at:]:
+                    waiting = True  # a menu waits for a key nobody types
+                    break
+                continue
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            out += chunk
+            last = now
+            tail = out[typed_at:]
+            if (b"Booting `" in out or keys) and b"Press any key to continue" in tail or b"@@END" in out:
+                break
+        else:
+            raise TimeoutError(f"grub-emu did not finish an entry in {RUN_SECONDS}s: {bytes(out[-2000:])!r}")
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        os.close(fd)
+    return waiting, ESCAPES.sub(b"", bytes(out)).replace(b"\r", b"").decode("utf-8", "replace")
+
+
+_DISK = re.compile(r"\(?hd(\d+)(?:,gpt1)?\)?")
+
+
+def _where(root: str, arg: str) -> tuple[int | str, str]:
+    if arg.startswith("("):
+        end = arg.find(")")
+        dev, path = arg[1:end], arg[end + 1 :]
+    else:
+        dev, path = root, arg
+    m = _DISK.fullmatch(dev)
+    return (int(m.group(1)) if m else dev), path
+
+
+def menu_opened(text: str, typed: int) -> bool:
+    """Whether, after the ``typed`` key chunks, GRUB drew a new menu that the
+    entry opened (a submenu chosen by key, a configfile menu), rather than
+    redrawing the same menu after an entry that loaded nothing."""
+    before, *drawings = text.split(MENU_HEADER.decode())
+    if len(drawings) <= typed:
+        return False
+    ran = drawings[typed - 1] if typed else before
+    if "@@" in ran:
+        return False
+    if typed == 0:
+        return True
+
+    def plain(d: str) -> str:
+        return re.sub(r"[*]", " ", d.split("@@", 1)[0])
+
+    return plain(drawings[-1]) != plain(drawings[-2])
+
+
+def parse_output(text: str, typed: int = 0) -> Loaded | None:
+    """One run's console output as the entry it booted (None: the sentinel);
+    ``typed``: how many menus were chosen from by keys."""
+    titles: list[str] = []
+    for m in re.finditer(r"Booting `(.*)'\n", text):
+        titles.append(m.group(1))
+    # A menu chosen from by keys: each drawing of a menu marks the highlighted
+    # entry with "*"; the last mark of each drawing is the entry chosen there.
+    for drawing in text.split(MENU_HEADER.decode())[1 : 1 + typed]:
+        marks = re.findall(r"\*([^ \n].*?) {3,}", drawing.split("@@", 1)[0])
+        if marks:
+            titles.append(marks[-1])
+    if "@@END" in text and (not titles or titles[-1] == SENTINEL):
+        return None
+    calls: list[tuple[str, str, str, list[str]]] = []
+    lines = text.split("\n")
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        call = re.search(r"@@([LIDMmC])\|(.*)$", line)
+        if call:
+            args: list[str] = []
+            ch: list[str] = []
+            current: list[str] | None = None
+            i += 1
+            while i < len(lines) and not lines[i].startswith("@@e"):
+                a = lines[i]
+                if a.startswith("@@c|"):
+                    ch.append(a[4:])
+                    current = ch
+                elif a.startswith("@@a|"):
+                    args.append(a[4:])
+                    current = args
+                elif current:  # the console wrapped a long line, or a value holds a newline
+                    current[-1] += ("" if len(lines[i - 1]) >= COLUMNS - 1 else "\n") + a
+                i += 1
+            calls.append((call.group(1), call.group(2), ch[0] if ch else "", args))
+        i += 1
+    kind: str | None = None
+    kernel = dtb = None
+    kargs: tuple[str, ...] = ()
+    initrds: list[tuple[int | str, str]] = []
+    chosen = ""
+    for mark, root, chosen_now, call_args in calls:
+        chosen = chosen_now
+        args = call_args
+        files = [a for a in args if not a.startswith("--")]
+        if mark in "LM" and files:
+            kind = "linux" if mark == "L" else "multiboot"
+            kernel = _where(root, files[0])
+            kargs = tuple(args[args.index(files[0]) + 1 :])
+            initrds = []
+        elif mark == "I" and kind:
+            initrds = [_where(root, f.split(":", 2)[-1] if f.startswith("newc:") else f) for f in files]
+        elif mark == "m" and kind == "multiboot" and files:
+            initrds.append(_where(root, files[0]))
+        elif mark == "D" and args:
+            dtb = _where(root, args[0])
+        elif mark == "C":
+            kind, kernel = "chainloader", None
+    return Loaded(tuple(titles), chosen, kind, kernel, kargs, tuple(initrds), dtb, text)
+
+
+class Oracle:
+    """Runs one case's config under grub-emu, entry by entry."""
+
+    def __init__(
+        self, devices: Sequence[DeviceSpec], config: str, *, firmware: str = "efi", cpu: str = "x86_64"
+    ) -> None:
+        self.devices = list(devices)
+        self.config = config
+        self.firmware = firmware
+        self.cpu = cpu
+        self.runs = 0
+
+    @contextlib.contextmanager
+    def _workspace(self) -> Iterator[Workspace]:
+        ws = Workspace(_reachable_tmp())
+        try:
+            lines = []
+            for n, dev in enumerate(self.devices):
+                disk = make_disk(ws.dir, f"disk{n}", dev)
+                lines.append(f"(hd{n}) {disk}")
+            ws.device_map.write_text("\n".join(lines) + "\n")
+            ws.device_map.chmod(0o444)
+            yield ws
+        finally:
+            ws.cleanup()
+
+    def _entry(self, ws: Workspace, path: Sequence[int], by_default: int) -> tuple[bool, Loaded | None]:
+        """Boot the entry at ``path``: its first ``by_default`` steps through
+        ``default``, the rest by keys in menus GRUB draws (configfile menus)."""
+        self.runs += 1
+        default = ">".join(str(p) for p in path[:by_default]) if by_default else None
+        keys = [HOME + DOWN * p + ENTER for p in path[by_default:]]
+        waiting, text = _run(ws, wrapper(self.config, self.firmware, self.cpu, default), keys)
+        return waiting and menu_opened(text, len(keys)), parse_output(text, len(keys))
+
+    def run(self) -> OracleResult:
+        with self._workspace() as ws:
+            entries: list[Loaded] = []
+            waiting, top = self._entry(ws, (0,), 1)
+            top_by_keys = waiting and top is not None and "Booting `" not in top.output
+            todo: list[tuple[tuple[int, ...], int]] = [((0,), 0 if top_by_keys else 1)]
+            first_of: dict[tuple[int, ...], Loaded] = {}
+            while todo and len(entries) < MAX_ENTRIES:
+                path, by_default = todo.pop()
+                waiting, got = self._entry(ws, path, by_default)
+                if got is None:  # past the top-level menu
+                    continue
+                parent = path[:-1]
+                if path[-1] == 0:
+                    first_of[parent] = got
+                elif len(path) <= by_default and parent and got.same_entry(first_of[parent]):
+                    continue  # past the end of a submenu: GRUB went back to its first entry
+                elif len(path) > by_default and got.same_entry(first_of[parent]):
+                    continue  # a key past the end of a drawn menu stays on its last entry
+                if len(path) > by_default:
+                    first_of[parent] = got  # the previous sibling, for the test above
+                todo.append(((*path[:-1], path[-1] + 1), by_default))
+                if waiting:  # a menu drawn after this entry (configfile, or a submenu chosen by key)
+                    todo.append(((*path, 0), by_default))
+                    continue
+                if len(got.titles) > len(path):  # a submenu booted through default: open it
+                    todo.append(((*path, 0), by_default + 1))
+                    continue
+                entries.append(got)
+            default = self._default(ws, top_by_keys)
+        return OracleResult(entries, default, self.runs)
+
+    def _default(self, ws: Workspace, top_by_keys: bool) -> Loaded | None:
+        """What GRUB boots when nobody chooses: each drawn menu's highlighted entry."""
+        keys: list[bytes] = [ENTER] if top_by_keys else []
+        for _ in range(8):
+            self.runs += 1
+            waiting, text = _run(ws, wrapper(self.config, self.firmware, self.cpu, None), keys)
+            if not (waiting and menu_opened(text, len(keys))):
+                return parse_output(text, len(keys))
+            keys.append(ENTER)
+        return None
+
+
+def specs_from_case(case: Mapping[str, Any]) -> list[DeviceSpec]:
+    """A corpus case's devices (its own first), as in tests/unit/grub/helpers.py."""
+    import base64
+
+    def files(raw: Mapping[str, str]) -> dict[str, bytes]:
+        out: dict[str, bytes] = {}
+        for key, text in raw.items():
+            if key.startswith("base64:"):
+                out[key[len("base64:") :]] = base64.b64decode(text)
+            else:
+                out[key] = text.encode()
+        return out
+
+    def uuid_of(meta: Mapping[str, Any]) -> str:
+        value = meta.get("fs_uuid")
+        if value and re.fullmatch(
+            r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}", value
+        ):
+            return str(value)
+        return str(uuidlib.UUID(bytes=hashlib.sha256(json.dumps(meta.get("id")).encode()).digest()[:16]))
+
+    devs = [
+        DeviceSpec(
+            str(case["device"]["id"]), files(case["files"]), uuid_of(case["device"]), case["device"].get("label")
+        )
+    ]
+    for other in case.get("other_devices", []):
+        devs.append(DeviceSpec(str(other["id"]), files(other.get("files", {})), uuid_of(other), other.get("label")))
+    return devs
