@@ -1,5 +1,6 @@
 """The line scanner (a line of common words in one match) gives what the
-piece-by-piece lexer gives: the same tokens and the same syntax tree."""
+piece-by-piece lexer gives: the same tokens and the same syntax tree (on the
+corpus, the real-GRUB oracle's configs and fuzzed text)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from hypothesis import strategies as st
 from bootd.parsers.grub import parser
 from bootd.parsers.grub.lexer import Tok, scan, tokenize
 from bootd.parsers.grub.parser import Issue, Simple
+from tests.conftest import DATA
 from tests.unit.grub.helpers import GRUB_CORPUS
 
 
@@ -35,6 +37,12 @@ def _corpus_texts() -> list[str]:
             texts.append(case["script"])
         files = case.get("files", {})
         texts.extend(v for k, v in files.items() if k.endswith((".cfg", ".conf")) and not k.startswith("base64:"))
+    oracle = DATA / "grub-oracle"
+    texts.extend(p.read_text() for p in sorted((oracle / "probes").glob("*.cfg")))
+    for path in sorted((oracle / "mkconfig").glob("*.json")) + sorted((oracle / "stubs").glob("*.json")):
+        case = json.loads(path.read_text())
+        if isinstance(case.get("config"), str):
+            texts.append(case["config"])
     return texts
 
 
