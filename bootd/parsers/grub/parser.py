@@ -17,15 +17,21 @@ import hashlib
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from bootd.parsers.grub.lexer import MENU_WORDS, Lit, Tok, Token, Word, scan
 
 MAX_NESTING = 64
 """Deepest nesting of blocks the parser accepts."""
 
+_new = tuple.__new__  # a named tuple without the keyword-argument wrapper
 
-@dataclass(frozen=True, slots=True)
-class Simple:
+
+class Simple(NamedTuple):
+    """A simple command.  (The nodes are named tuples: there are many of
+    them, and a tuple is made several times faster than a frozen dataclass;
+    they are immutable all the same.)"""
+
     words: tuple[Word, ...]
     line: int
     argv: tuple[str, ...] | None = None
@@ -70,47 +76,41 @@ def line_node(tok: Token) -> Simple:
     texts = tok.texts
     if texts is None:
         return simple_node(tok.words, tok.line)
-    return Simple(tok.words, tok.line, texts, sum(map(len, texts)) + len(texts), max(map(len, texts)))
+    return _new(Simple, (tok.words, tok.line, texts, sum(map(len, texts)) + len(texts), max(map(len, texts)), 0))
 
 
-@dataclass(frozen=True, slots=True)
-class Block:
+class Block(NamedTuple):
     body: tuple[Node, ...]
     line: int
 
 
-@dataclass(frozen=True, slots=True)
-class If:
+class If(NamedTuple):
     branches: tuple[tuple[tuple[Node, ...], tuple[Node, ...]], ...]
     orelse: tuple[Node, ...] | None
     line: int
 
 
-@dataclass(frozen=True, slots=True)
-class For:
+class For(NamedTuple):
     var: str
     items: tuple[Word, ...]
     body: tuple[Node, ...]
     line: int
 
 
-@dataclass(frozen=True, slots=True)
-class While:
+class While(NamedTuple):
     cond: tuple[Node, ...]
     body: tuple[Node, ...]
     until: bool
     line: int
 
 
-@dataclass(frozen=True, slots=True)
-class Function:
+class Function(NamedTuple):
     name: str
     body: tuple[Node, ...]
     line: int
 
 
-@dataclass(frozen=True, slots=True)
-class Menu:
+class Menu(NamedTuple):
     kind: str
     """``menuentry``, ``submenu`` or ``hiddenentry``."""
     args: tuple[Word, ...]
