@@ -182,7 +182,7 @@ def scan(text: str, *, lines: bool = True) -> tuple[list[Token], list[LexIssue]]
     n = len(text)
     at_start = lines
     while pos < n:
-        if at_start and text[pos] not in "#\n":  # (a comment or an empty line: piece by piece)
+        if at_start and text[pos] not in "#\n}":  # (a comment, an empty line, a '}': piece by piece)
             at_start = False
             m = line_match(text, pos)
             if m is not None:
@@ -220,6 +220,7 @@ def scan(text: str, *, lines: bool = True) -> tuple[list[Token], list[LexIssue]]
                 line += 1
                 at_start = lines
             continue
+        at_start = False  # the rest of this line piece by piece
         m = match(text, pos)
         assert m is not None  # the last alternative is empty
         kind = m.lastgroup
