@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from pathlib import PurePosixPath
 
 from bootd.model import Diagnostic, Severity
-from bootd.parsers.view import DeviceView, ViewError, normalize
+from bootd.parsers.view import MAX_LIST_ENTRIES, DeviceView, ViewError, normalize
 
 MAX_LINES = 100_000
 """The most lines of one configuration file a parser looks at."""
@@ -27,6 +27,14 @@ def read_config(view: DeviceView, path: str | PurePosixPath, diags: list[Diagnos
         return None
     except Exception as e:  # a view must not take a parser down
         diags.append(Diagnostic(Severity.WARNING, f"skipped: cannot read: {e}", file=str(path)))
+        return None
+    return config_text(data, path, diags)
+
+
+def config_text(data: bytes | ViewError, path: str | PurePosixPath, diags: list[Diagnostic]) -> str | None:
+    """:func:`read_config` of bytes already read (or the reason they could not be)."""
+    if isinstance(data, ViewError):
+        diags.append(Diagnostic(Severity.WARNING, f"skipped: {data}", file=str(path)))
         return None
     if b"\0" in data:
         diags.append(Diagnostic(Severity.WARNING, "skipped: binary data, not a configuration file", file=str(path)))
@@ -126,6 +134,20 @@ class Finder:
                 lower.setdefault(name.lower(), name)
             listed = self._lists[directory] = (frozenset(names), lower)
         return listed
+
+    def absent(self, path: str | PurePosixPath) -> bool:
+        """Whether ``path`` surely exists in no letter case: a directory on the
+        way was listed in full (not empty, not cut at ``MAX_LIST_ENTRIES``)
+        and holds no such name.  False when unsure (an exact lookup may still
+        find what a listing does not show)."""
+        current = "/"
+        for part in normalize(path).parts[1:]:
+            exact, lower = self._names(current)
+            real = part if part in exact else lower.get(part.lower())
+            if real is None:
+                return 0 < len(exact) < MAX_LIST_ENTRIES
+            current = current.rstrip("/") + "/" + real
+        return False
 
     def find(self, path: str | PurePosixPath) -> PurePosixPath | None:
         """The real spelling of ``path`` when it exists in any letter case

@@ -28,7 +28,7 @@ GRUB's ``grubenv`` when one is present (Fedora's ``kernelopts``).
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import PurePosixPath
 
@@ -37,7 +37,7 @@ from bootd.parsers import ParseContext, uki
 from bootd.parsers._bls_entry import BlsEntry, parse_entry, sort_entries, split_kv
 from bootd.parsers._glob import GlobTooLong, Matcher, compile_glob
 from bootd.parsers._pe import PeError
-from bootd.parsers._text import lines_of, note_not_regular, read_config
+from bootd.parsers._text import config_text, lines_of, note_not_regular, read_config
 from bootd.parsers.view import DeviceView, ViewError, normalize
 
 DIRECTORIES: tuple[str, ...] = ("/loader/entries", "/boot/loader/entries")
@@ -56,41 +56,73 @@ def load_entries(view: DeviceView, directories: Sequence[str] = DIRECTORIES) -> 
     """Read every ``*.conf`` entry in ``directories``, in the specification's
     menu order.  An entry file that also exists in an earlier directory is
     skipped (the first directory wins)."""
-    diags: list[Diagnostic] = []
-    entries: list[BlsEntry] = []
-    seen: set[str] = set()
-    total = 0
+    reading = _Reading(view)
     for directory in directories:
+        if not reading.directory(directory):
+            break
+    return sort_entries(reading.entries), reading.diags
+
+
+@dataclass
+class _Reading:
+    """The entry files read so far, over the directories."""
+
+    view: DeviceView
+    diags: list[Diagnostic] = field(default_factory=list)
+    entries: list[BlsEntry] = field(default_factory=list)
+    seen: set[str] = field(default_factory=set)
+    total: int = 0
+
+    def directory(self, directory: str) -> bool:
+        """Read one directory's entries; False when the byte budget ran out."""
+        view = self.view
         dirpath = str(normalize(directory))
         names = [n for n in view.listdir(dirpath) if n.lower().endswith(".conf")]
         if len(names) > MAX_ENTRIES:
-            diags.append(
-                Diagnostic(
-                    Severity.WARNING,
-                    f"{len(names)} entry files; only the first {MAX_ENTRIES} are read",
-                    file=directory,
-                )
-            )
+            message = f"{len(names)} entry files; only the first {MAX_ENTRIES} are read"
+            self.diags.append(Diagnostic(Severity.WARNING, message, file=directory))
             del names[MAX_ENTRIES:]
-        for name in names:
-            path = f"{dirpath.rstrip('/')}/{name}"
-            if name in seen or "/" in name:
-                continue
-            if not note_not_regular(view, path, diags):
-                continue
-            if total >= MAX_ENTRY_BYTES:
-                message = (
-                    f"entry files larger than {MAX_ENTRY_BYTES} bytes together (MAX_ENTRY_BYTES); the rest are not read"
-                )
-                diags.append(Diagnostic(Severity.WARNING, message, file=directory))
-                return sort_entries(entries), diags
-            text = read_config(view, path, diags)
-            if text is None:
-                continue
-            total += len(text)
-            seen.add(name)
-            entries.append(parse_entry(text, name, path=path, directory=dirpath))
-    return sort_entries(entries), diags
+        if not names:
+            return True
+        # One read of the directory tells which names are plain files: only
+        # the others (links, FIFOs, devices) are looked at one by one, so a
+        # FIFO is reported and never opened.  The files are read from the
+        # directory resolved once, each opened without blocking and refused
+        # unless it is a regular file (should one be swapped in meanwhile).
+        regular = view.regular_files(dirpath)
+        base = dirpath.rstrip("/")
+        out_of_bytes = False
+
+        def wanted() -> Iterator[str]:
+            nonlocal out_of_bytes
+            for name in names:
+                if name in self.seen or "/" in name:
+                    continue
+                if name not in regular and not note_not_regular(view, f"{base}/{name}", self.diags):
+                    continue
+                if self.total >= MAX_ENTRY_BYTES:
+                    message = (
+                        f"entry files larger than {MAX_ENTRY_BYTES} bytes together (MAX_ENTRY_BYTES); "
+                        "the rest are not read"
+                    )
+                    self.diags.append(Diagnostic(Severity.WARNING, message, file=directory))
+                    out_of_bytes = True
+                    return
+                yield name
+
+        files = view.read_files(dirpath, wanted())
+        try:
+            for name, data in files:
+                path = f"{base}/{name}"
+                text = config_text(data, path, self.diags)
+                if text is None:
+                    continue
+                self.total += len(text)
+                self.seen.add(name)
+                self.entries.append(parse_entry(text, name, path=path, directory=dirpath))
+        finally:
+            files.close()
+        return not out_of_bytes
 
 
 @dataclass(frozen=True)
@@ -214,7 +246,10 @@ def matches_default(entry: BlsEntry, pattern: str) -> bool:
 
 def _resolve(view: DeviceView, entry: BlsEntry, value: str) -> Resource:
     """The file an entry names, as the user meant it (see module docstring)."""
-    path = normalize(value)
+    if value.startswith("/") and "//" not in value and "/." not in value and not value.endswith("/"):
+        path = PurePosixPath(value)  # already normal
+    else:
+        path = normalize(value)
     if value.startswith("/") and entry.directory == "/loader/entries":
         return Resource(path=path)  # the specification's layout: nothing to guess
     if view.is_file(path):

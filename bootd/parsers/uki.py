@@ -41,6 +41,7 @@ from pathlib import PurePosixPath
 from bootd.model import BootOption, Diagnostic, Resource, Severity, Source
 from bootd.parsers import ParseContext, _pe
 from bootd.parsers._bls_entry import BlsEntry, parse_entry
+from bootd.parsers._text import Finder
 from bootd.parsers.view import DeviceView, ViewError, normalize
 
 log = logging.getLogger(__name__)
@@ -151,8 +152,9 @@ def image_files(view: DeviceView) -> list[PurePosixPath]:
     """The ``*.efi`` files of the type #2 directories, first directory first."""
     out: list[PurePosixPath] = []
     seen: set[str] = set()
+    listed = Finder(view)  # rules out, from one listing a directory, those that cannot be there
     for directory in DIRECTORIES:
-        real = view.find(directory)
+        real = None if listed.absent(directory) else view.find(directory)
         if real is None or not view.is_dir(real):
             continue
         names = [n for n in view.listdir(real) if n.lower().endswith(".efi")]

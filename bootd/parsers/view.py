@@ -7,10 +7,11 @@ lead out of it), caps sizes, refuses FIFOs and devices, and never writes.
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import stat
-from collections.abc import Iterator
+from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Protocol
@@ -67,6 +68,20 @@ class DeviceView(Protocol):
         """Names in a directory, sorted; empty when it is not one."""
         ...
 
+    def read_files(
+        self, directory: str | PurePosixPath, names: Iterable[str], *, limit: int = MAX_CONFIG_BYTES
+    ) -> Generator[tuple[str, bytes | ViewError], None, None]:
+        """Each named file of a directory in turn, with its bytes or why it
+        cannot be read (as :meth:`read_bytes` would say); a name is taken from
+        ``names`` only when the one before it was handed out."""
+        ...
+
+    def regular_files(self, path: str | PurePosixPath) -> set[str]:
+        """Names in a directory that are regular files themselves (not links,
+        FIFOs, devices or directories), from one read of the directory; empty
+        when it is not one.  A name not in it may still be a link to a file."""
+        ...
+
     def find(self, path: str | PurePosixPath) -> PurePosixPath | None:
         """The real spelling of ``path`` on a case-insensitive match (FAT)."""
         ...
@@ -96,6 +111,54 @@ def _normal_parts(path: str, cwd: str = "/") -> list[str]:
             continue
         parts.append(part)
     return parts
+
+
+class _Link(Exception):
+    """The name opened is a symbolic link (O_NOFOLLOW)."""
+
+
+def _open_regular(real: str, shown: str | PurePosixPath, dir_fd: int | None = None) -> tuple[int, os.stat_result]:
+    """Open ``real`` (inside ``dir_fd`` when given) without blocking and
+    without following a link; refuse anything but a regular file."""
+    try:
+        fd = os.open(real, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=dir_fd)
+    except FileNotFoundError:
+        raise ViewError(f"{shown}: no such file") from None
+    except OSError as e:
+        if dir_fd is not None and e.errno == errno.ELOOP:
+            raise _Link from None
+        raise ViewError(f"{shown}: {e.strerror}") from None
+    try:
+        st = os.fstat(fd)
+    except OSError as e:
+        os.close(fd)
+        raise ViewError(f"{shown}: {e.strerror}") from None
+    if not stat.S_ISREG(st.st_mode):
+        os.close(fd)
+        raise ViewError(f"{shown}: not a regular file")
+    return fd, st
+
+
+def _read_all(fd: int, st: os.stat_result, path: str | PurePosixPath, limit: int) -> bytes:
+    """The bytes of an open file up to ``limit`` (more is an error); closes ``fd``."""
+    try:
+        if st.st_size > limit:
+            raise ViewError(f"{path}: {st.st_size} bytes is larger than the {limit}-byte limit")
+        chunks: list[bytes] = []
+        total = 0
+        while total <= limit:
+            chunk = os.read(fd, min(65536, limit + 1 - total))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+        if total > limit:
+            raise ViewError(f"{path}: larger than the {limit}-byte limit")
+        return b"".join(chunks)
+    except OSError as e:
+        raise ViewError(f"{path}: {e.strerror}") from None
+    finally:
+        os.close(fd)
 
 
 @dataclass(frozen=True)
@@ -158,43 +221,41 @@ class DirectoryView:
 
     def _open_regular(self, path: str | PurePosixPath) -> tuple[int, os.stat_result]:
         """An open descriptor of a regular file (never a FIFO or a device) and its stat."""
-        real = self._real(path)
-        try:
-            fd = os.open(real, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC)
-        except FileNotFoundError:
-            raise ViewError(f"{path}: no such file") from None
-        except OSError as e:
-            raise ViewError(f"{path}: {e.strerror}") from None
-        try:
-            st = os.fstat(fd)
-        except OSError as e:
-            os.close(fd)
-            raise ViewError(f"{path}: {e.strerror}") from None
-        if not stat.S_ISREG(st.st_mode):
-            os.close(fd)
-            raise ViewError(f"{path}: not a regular file")
-        return fd, st
+        return _open_regular(self._real(path), path)
 
     def read_bytes(self, path: str | PurePosixPath, *, limit: int = MAX_CONFIG_BYTES) -> bytes:
-        fd, st = self._open_regular(path)
+        return _read_all(*self._open_regular(path), path, limit)
+
+    def read_files(
+        self, directory: str | PurePosixPath, names: Iterable[str], *, limit: int = MAX_CONFIG_BYTES
+    ) -> Generator[tuple[str, bytes | ViewError], None, None]:
+        # The directory is resolved once; each name is opened inside it,
+        # without following a link (a link is resolved as read_bytes does).
+        shown = str(normalize(directory)).rstrip("/")
         try:
-            if st.st_size > limit:
-                raise ViewError(f"{path}: {st.st_size} bytes is larger than the {limit}-byte limit")
-            chunks: list[bytes] = []
-            total = 0
-            while total <= limit:
-                chunk = os.read(fd, min(65536, limit + 1 - total))
-                if not chunk:
-                    break
-                chunks.append(chunk)
-                total += len(chunk)
-            if total > limit:
-                raise ViewError(f"{path}: larger than the {limit}-byte limit")
-            return b"".join(chunks)
-        except OSError as e:
-            raise ViewError(f"{path}: {e.strerror}") from None
+            dir_fd: int | None = os.open(
+                self._real(directory), os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+            )
+        except (OSError, ViewError):
+            dir_fd = None
+        try:
+            for name in names:
+                path = f"{shown}/{name}"
+                try:
+                    if dir_fd is None or "/" in name or "\0" in name or name in ("", ".", ".."):
+                        yield name, self.read_bytes(path, limit=limit)
+                        continue
+                    try:
+                        opened = _open_regular(name, path, dir_fd)
+                    except _Link:
+                        yield name, self.read_bytes(path, limit=limit)
+                        continue
+                    yield name, _read_all(*opened, path, limit)
+                except ViewError as e:
+                    yield name, e
         finally:
-            os.close(fd)
+            if dir_fd is not None:
+                os.close(dir_fd)
 
     def read_text(self, path: str | PurePosixPath, *, limit: int = MAX_CONFIG_BYTES) -> str:
         return self.read_bytes(path, limit=limit).decode("utf-8", errors="replace")
@@ -243,6 +304,23 @@ class DirectoryView:
             return sorted(names)
         except (OSError, ViewError):
             return []
+
+    def regular_files(self, path: str | PurePosixPath) -> set[str]:
+        try:
+            real = self._real(path)
+            names: set[str] = set()
+            seen = 0
+            with os.scandir(real) as it:
+                for entry in it:
+                    seen += 1
+                    if seen > MAX_LIST_ENTRIES:
+                        break
+                    # the type the directory gives (an lstat only where it gives none)
+                    if entry.is_file(follow_symlinks=False):
+                        names.add(entry.name)
+            return names
+        except (OSError, ViewError):
+            return set()
 
     def find(self, path: str | PurePosixPath) -> PurePosixPath | None:
         rel = normalize(path)

@@ -21,7 +21,7 @@ from pathlib import PurePosixPath
 
 from bootd.model import MAX_AWAITS, BootOption, Diagnostic, ParseResult, Severity, Source
 from bootd.parsers import ParseContext
-from bootd.parsers._text import note_not_regular
+from bootd.parsers._text import Finder, note_not_regular
 from bootd.parsers.grub.budget import Meter, metered
 from bootd.parsers.grub.builtins import COMMANDS
 from bootd.parsers.grub.devices import DeviceTable
@@ -105,16 +105,17 @@ def candidates(view: DeviceView, diags: list[Diagnostic] | None = None) -> list[
     """Config files on the device, in the order they are tried (something else
     where one should be, like a FIFO, is reported in ``diags`` and never opened)."""
     found: list[PurePosixPath] = []
+    listed = Finder(view)  # rules out, from one listing a directory, paths that cannot be there
     for path in CONFIGS:
-        real = view.find(path)
+        real = None if listed.absent(path) else view.find(path)
         if real is not None and _regular(view, real, diags):
             found.append(real)
     for efi in EFI_DIRS:
-        real_dir = view.find(efi)
+        real_dir = None if listed.absent(efi) else view.find(efi)
         if real_dir is None or not view.is_dir(real_dir):
             continue
         for name in view.listdir(real_dir):
-            cfg = view.find(real_dir / name / "grub.cfg")
+            cfg = None if listed.absent(real_dir / name / "grub.cfg") else view.find(real_dir / name / "grub.cfg")
             if cfg is not None and _regular(view, cfg, diags):
                 found.append(cfg)
     unique: list[PurePosixPath] = []

@@ -22,11 +22,12 @@ a="$a$a$a…"`` cannot grow into gigabytes.
 
 from __future__ import annotations
 
+from collections.abc import Generator, Iterable
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from bootd.model import Device
-from bootd.parsers.view import MAX_CONFIG_BYTES, DeviceView
+from bootd.parsers.view import MAX_CONFIG_BYTES, DeviceView, ViewError
 
 LOOKUP_STEPS = 6
 """Steps one file lookup costs (a stat through the confined view)."""
@@ -97,6 +98,24 @@ class MeteredView:
         self.meter.work += _lookup_cost(path)
         names = self.inner.listdir(path)
         self.meter.work += len(names) * 16 // BYTES_PER_STEP
+        return names
+
+    def read_files(
+        self, directory: str | PurePosixPath, names: Iterable[str], *, limit: int = MAX_CONFIG_BYTES
+    ) -> Generator[tuple[str, bytes | ViewError], None, None]:
+        shown = str(directory).rstrip("/")
+        for name, data in self.inner.read_files(directory, names, limit=limit):
+            self.meter.work += _lookup_cost(f"{shown}/{name}")
+            if isinstance(data, bytes):
+                self.meter.work += len(data) // BYTES_PER_STEP
+            yield name, data
+
+    def regular_files(self, path: str | PurePosixPath) -> set[str]:
+        self.meter.work += _lookup_cost(path)
+        names = self.inner.regular_files(path)
+        # charged as the per-file checks it stands for (one lookup a name)
+        shown = str(path).rstrip("/")
+        self.meter.work += len(names) * 16 // BYTES_PER_STEP + sum(_lookup_cost(f"{shown}/{n}") for n in names)
         return names
 
     def find(self, path: str | PurePosixPath) -> PurePosixPath | None:

@@ -71,14 +71,19 @@ class DeviceTable:
         self.root_name = "cd0" if dev.type is DeviceType.OPTICAL else "hd0,gpt1"
         self.self_target = Target(view=view)
         self.names: dict[str, Target] = {}
+        self._devices: list[tuple[Device, Target]] | None = None
+        self._targets: dict[str, Target] = {}
+        """What names not in ``names`` were found to point to (the devices do not change)."""
 
     def devices(self) -> list[tuple[Device, Target]]:
         """The scanned device first, then the others in a stable order."""
-        found = [(self.view.device, self.self_target)]
-        for dev_id, other in sorted(self.others.items()):
-            if dev_id != self.view.device.id:
-                found.append((other.device, Target(view=other, device_id=dev_id)))
-        return found
+        if self._devices is None:
+            found = [(self.view.device, self.self_target)]
+            for dev_id, other in sorted(self.others.items()):
+                if dev_id != self.view.device.id:
+                    found.append((other.device, Target(view=other, device_id=dev_id)))
+            self._devices = found
+        return list(self._devices)
 
     def name_for(self, device: Device, target: Target) -> str:
         """The name ``search`` reports for a device."""
@@ -97,9 +102,15 @@ class DeviceTable:
         name = name.strip()
         if name.startswith("(") and name.endswith(")"):
             name = name[1:-1]
-        known = self.names.get(name)
+        known = self.names.get(name) or self._targets.get(name)
         if known is not None:
             return known
+        if len(self._targets) >= 4096:
+            self._targets.clear()
+        found = self._targets[name] = self._find(name)
+        return found
+
+    def _find(self, name: str) -> Target:
         kind, sep, rest = name.partition("=")
         if sep and kind in ("uuid", "label"):
             return Target(selector=name)

@@ -176,13 +176,29 @@ class Interpreter:
         out: list[str] = []
         size = 0
         for w in words:
-            args = self.expand(w)
-            size += sum(len(a) + 1 for a in args)
+            if len(w) == 1 and type(piece := w[0]) is Lit:  # a literal word, as expand_word would give it
+                if len(piece.text) > self.limits.max_value:
+                    raise Halt(too_long("a word", self.limits.max_value, "max_value"))
+                if piece.text or piece.quoted:
+                    out.append(piece.text)
+                    size += len(piece.text) + 1
+            else:
+                args = self.expand(w)
+                size += sum(len(a) + 1 for a in args)
+                out.extend(args)
             if size > self.limits.max_line:
                 raise Halt(too_long("a command line", self.limits.max_line, "max_line"))
-            out.extend(args)
         self.keep(size)
         return out
+
+    def arguments(self, node: Simple) -> list[str]:
+        """A simple command's arguments (worked out at parse time when literal)."""
+        literal = node.argv
+        if literal is not None and node.longest <= self.limits.max_value and node.size <= self.limits.max_line:
+            self.steps += node.cost
+            self.keep(node.size)
+            return list(literal)
+        return self.expand_all(node.words)
 
     # -- execution ---------------------------------------------------------
 
@@ -259,7 +275,7 @@ class Interpreter:
     def simple(self, node: Simple) -> None:
         if not node.words:
             return
-        argv = self.expand_all(node.words)
+        argv = self.arguments(node)
         if not argv:
             self.status = 0
             return
@@ -301,7 +317,7 @@ class Interpreter:
     # -- menus -------------------------------------------------------------
 
     def define_menu(self, node: Menu) -> None:
-        argv = self.expand_all(node.args)
+        argv = self.arguments(node.head) if node.head is not None else self.expand_all(node.args)
         title: str | None = None
         entry_id: str | None = None
         classes: list[str] = []

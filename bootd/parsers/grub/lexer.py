@@ -7,6 +7,14 @@ variable values are split into several arguments and quoted ones are not.
 ``{``, ``}``, ``;`` and newlines are tokens of their own; ``#`` starts a
 comment only where a word could start.  The lexer never fails: an unclosed
 quote runs to the end of the input and is reported.
+
+Most lines of a config are made of common words only (plain text, quotes
+closed on the line without escapes, ``$name``, ``${name}``), perhaps with
+``;``, ``{`` or ``}``: :func:`scan` takes such a line in one regular
+expression match; a simple command's line becomes one ``LINE`` token
+carrying its words, a menu command's head one ``HEAD`` token, each distinct
+word of the text built once.  Other lines are read piece by piece.
+:func:`tokenize` gives the same tokens one word at a time.
 """
 
 from __future__ import annotations
@@ -25,6 +33,10 @@ class Tok(StrEnum):
     LBRACE = "{"
     RBRACE = "}"
     EOF = "eof"
+    LINE = "line"
+    """A whole command line of plain words (``Token.words``), from :func:`scan` only."""
+    HEAD = "head"
+    """A menu command's words (``Token.words``) up to its ``{``, from :func:`scan` only."""
 
 
 class Lit(NamedTuple):
@@ -49,15 +61,20 @@ class Token(NamedTuple):
     kind: Tok
     line: int
     word: Word = ()
+    plain: str | None = None
+    """The text of a word made of one unquoted literal (keyword candidates)."""
+    words: tuple[Word, ...] = ()
+    """A ``LINE`` or ``HEAD`` token's words."""
+    texts: tuple[str, ...] | None = None
+    """A ``LINE`` token's words as text, when every one is plain (no quote, no variable)."""
 
-    @property
-    def plain(self) -> str | None:
-        """The text of a word made of one unquoted literal (keyword candidates)."""
-        if self.kind is Tok.WORD and len(self.word) == 1:
-            piece = self.word[0]
-            if isinstance(piece, Lit) and not piece.quoted:
-                return piece.text
-        return None
+
+def _plain(word: Word) -> str | None:
+    if len(word) == 1:
+        piece = word[0]
+        if type(piece) is Lit and not piece.quoted:
+            return piece.text
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,39 +105,146 @@ _MASTER = re.compile(
 _OPS = {";": Tok.SEMI, "{": Tok.LBRACE, "}": Tok.RBRACE}
 
 
+# A word of the common kinds: plain text, closed quotes on one line without
+# escapes, closed ${name} and $name references.
+_W = r"""(?>(?:[^ \t\r\f\v\n{};'"\\#$]++|'[^'\n]*+'|"[^"\\\n]*+"|\$\{[^}\n]*+\}|\$)++)"""
+_LINE = re.compile(
+    # a line of such words, perhaps a '{' after them (a menu entry's head), then its end;
+    # possessive throughout, so a line that is not of this kind fails in linear time
+    rf"[ \t\r\f\v]*+({_W}(?:[ \t\r\f\v]++{_W})*+)[ \t\r\f\v]*+(\{{[ \t\r\f\v]*+)?(?:\n|\Z)"
+)
+_WORDS = re.compile(_W)
+_LINE_OPS = re.compile(
+    # a line of such words and ';', '{', '}' (``if [ … ]; then``, ``}``), then its end
+    rf"[ \t\r\f\v]*+((?:(?:{_W}|[;{{}}])[ \t\r\f\v]*+)++)(?:\n|\Z)"
+)
+_ITEMS = re.compile(rf"{_W}|[;{{}}]")
+_SIMPLE_TEXT = re.compile(r"[^'\"$]*")
+_SPECIAL = re.compile(r"['\"$]")
+MENU_WORDS = frozenset({"menuentry", "submenu", "hiddenentry"})
+KEYWORDS = MENU_WORDS | {"if", "then", "elif", "else", "fi", "for", "in", "do", "done", "while", "until", "function"}
+"""Words the parser reads in command position: a line starting with one is given word by word."""
+
+
 def tokenize(text: str) -> tuple[list[Token], list[LexIssue]]:
     """Split ``text`` into tokens (always ending with EOF) and report problems."""
+    tokens, issues = scan(text)
+    if not any(t.kind is Tok.LINE or t.kind is Tok.HEAD for t in tokens):
+        return tokens, issues
+    flat: list[Token] = []
+    for t in tokens:
+        if t.kind is Tok.LINE or t.kind is Tok.HEAD:
+            flat.extend(Token(Tok.WORD, t.line, w, _plain(w)) for w in t.words)
+        else:
+            flat.append(t)
+    return flat, issues
+
+
+def scan(text: str, *, lines: bool = True) -> tuple[list[Token], list[LexIssue]]:
+    """:func:`tokenize`, with a simple command's line as one ``LINE`` token and
+    a menu command's head as one ``HEAD`` token (``lines=False``: every token
+    read piece by piece, the reference the line scanner is tested against)."""
     tokens: list[Token] = []
     issues: list[LexIssue] = []
     append = tokens.append
     match = _MASTER.match
+    line_match = _LINE.match
+    split = _WORDS.findall
+    ops_match = _LINE_OPS.match
+    items = _ITEMS.findall
+    ops = _OPS
+    simple_text = _SIMPLE_TEXT.fullmatch
+    seen: dict[str, Word] = {}
+    seen_get = seen.get
+    special = _SPECIAL.search
+
+    def word_of(t: str) -> Word:
+        """The pieces of a word of the line scanner's kinds (closed quotes: no issue, no newline)."""
+        if simple_text(t):
+            w: Word = (Lit(t),)
+        elif t[0] == "'" and t.find("'", 1) == len(t) - 1:  # one single-quoted string
+            w = (Lit(t[1:-1], True),)
+        else:
+            w = _word(t, 0, 0, issues)[0]
+        seen[t] = w
+        return w
+
+    keywords = KEYWORDS
+    menu_words = MENU_WORDS
+    new = tuple.__new__  # a Token without the keyword-argument wrapper
+    head_tok = Tok.HEAD
+    lbrace_tok = Tok.LBRACE
     word_tok = Tok.WORD
+    line_tok = Tok.LINE
+    newline_tok = Tok.NEWLINE
     pos = 0
     line = 1
     n = len(text)
+    at_start = lines
     while pos < n:
+        if at_start and text[pos] not in "#\n}":  # (a comment, an empty line, a '}': piece by piece)
+            at_start = False
+            m = line_match(text, pos)
+            if m is not None:
+                body, brace = m.groups()
+                texts = split(body)
+                words = [seen_get(t) or word_of(t) for t in texts]
+                first = texts[0]
+                if brace is not None:  # ends in '{'
+                    if first in menu_words:
+                        append(new(Token, (head_tok, line, (), first, tuple(words), None)))
+                    else:
+                        for w in words:
+                            append(new(Token, (word_tok, line, w, _plain(w), (), None)))
+                    append(new(Token, (lbrace_tok, line, (), None, (), None)))
+                elif first in keywords:
+                    for w in words:
+                        append(new(Token, (word_tok, line, w, _plain(w), (), None)))
+                else:
+                    plain = None if special(body) else tuple(texts)
+                    append(new(Token, (line_tok, line, (), None, tuple(words), plain)))
+            else:
+                m = ops_match(text, pos)
+                if m is None:
+                    continue  # piece by piece
+                for t in items(m.group(1)):
+                    op = ops.get(t)
+                    if op is not None:
+                        append(new(Token, (op, line, (), None, (), None)))
+                        continue
+                    w = seen_get(t) or word_of(t)
+                    append(new(Token, (word_tok, line, w, _plain(w), (), None)))
+            pos = m.end()
+            if text[pos - 1] == "\n":
+                append(new(Token, (newline_tok, line, (), None, (), None)))
+                line += 1
+                at_start = lines
+            continue
+        at_start = False  # the rest of this line piece by piece
         m = match(text, pos)
         assert m is not None  # the last alternative is empty
         kind = m.lastgroup
         if kind == "plain":
-            append(Token(word_tok, line, (Lit(m.group(kind)),)))
+            t = m.group(kind)
+            append(new(Token, (word_tok, line, (Lit(t),), t, (), None)))
             pos = m.end()
         elif kind == "cont":
             line += 1
             pos = m.end()
         elif kind == "nl":
-            append(Token(Tok.NEWLINE, line))
+            append(new(Token, (newline_tok, line, (), None, (), None)))
             line += 1
             pos = m.end()
+            at_start = lines
         elif kind == "op":
-            append(Token(_OPS[m.group("op")], line))
+            append(new(Token, (_OPS[m.group("op")], line, (), None, (), None)))
             pos = m.end()
         elif kind == "comment" or kind == "end":
             pos = m.end()
         else:  # a word with quotes, escapes or variables
             start_line = line
             word, pos, line = _word(text, m.end(), line, issues)
-            append(Token(word_tok, start_line, word))
+            append(new(Token, (word_tok, start_line, word, _plain(word), (), None)))
     tokens.append(Token(Tok.EOF, line))
     return tokens, issues
 

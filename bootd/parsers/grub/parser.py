@@ -12,66 +12,112 @@ there (a file ending in ``}`` without a newline is fine).  Nesting is capped.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
-from bootd.parsers.grub.lexer import Tok, Token, Word, tokenize
+from bootd.parsers.grub.lexer import MENU_WORDS, Lit, Tok, Token, Word, scan
 
 MAX_NESTING = 64
 """Deepest nesting of blocks the parser accepts."""
 
+_new = tuple.__new__  # a named tuple without the keyword-argument wrapper
 
-@dataclass(frozen=True, slots=True)
-class Simple:
+
+class Simple(NamedTuple):
+    """A simple command.  (The nodes are named tuples: there are many of
+    them, and a tuple is made several times faster than a frozen dataclass;
+    they are immutable all the same.)"""
+
     words: tuple[Word, ...]
     line: int
+    argv: tuple[str, ...] | None = None
+    """The arguments, when no word holds a variable (expanded once, here)."""
+    size: int = 0
+    """With ``argv``: its bytes with a separator each (what ``expand_all`` counts)."""
+    longest: int = 0
+    """With ``argv``: the longest argument."""
+    cost: int = 0
+    """With ``argv``: the steps its words' pieces cost when expanded."""
 
 
-@dataclass(frozen=True, slots=True)
-class Block:
+def simple_node(words: tuple[Word, ...], line: int) -> Simple:
+    """A simple command, its arguments worked out now when they are all literal."""
+    argv: list[str] = []
+    cost = 0
+    for word in words:
+        if len(word) == 1:
+            piece = word[0]
+            if not isinstance(piece, Lit):
+                return Simple(words, line)
+            if piece.text or piece.quoted:
+                argv.append(piece.text)
+            continue
+        real = False
+        texts: list[str] = []
+        for piece in word:
+            if not isinstance(piece, Lit):
+                return Simple(words, line)
+            real = real or piece.quoted or bool(piece.text)
+            texts.append(piece.text)
+        cost += len(word) >> 2
+        if real:
+            argv.append("".join(texts))
+    if not argv:
+        return Simple(words, line, (), 0, 0, cost)
+    return Simple(words, line, tuple(argv), sum(map(len, argv)) + len(argv), max(map(len, argv)), cost)
+
+
+def line_node(tok: Token) -> Simple:
+    """The simple command of a ``LINE`` token (plain words: their text is the arguments)."""
+    texts = tok.texts
+    if texts is None:
+        return simple_node(tok.words, tok.line)
+    return _new(Simple, (tok.words, tok.line, texts, sum(map(len, texts)) + len(texts), max(map(len, texts)), 0))
+
+
+class Block(NamedTuple):
     body: tuple[Node, ...]
     line: int
 
 
-@dataclass(frozen=True, slots=True)
-class If:
+class If(NamedTuple):
     branches: tuple[tuple[tuple[Node, ...], tuple[Node, ...]], ...]
     orelse: tuple[Node, ...] | None
     line: int
 
 
-@dataclass(frozen=True, slots=True)
-class For:
+class For(NamedTuple):
     var: str
     items: tuple[Word, ...]
     body: tuple[Node, ...]
     line: int
 
 
-@dataclass(frozen=True, slots=True)
-class While:
+class While(NamedTuple):
     cond: tuple[Node, ...]
     body: tuple[Node, ...]
     until: bool
     line: int
 
 
-@dataclass(frozen=True, slots=True)
-class Function:
+class Function(NamedTuple):
     name: str
     body: tuple[Node, ...]
     line: int
 
 
-@dataclass(frozen=True, slots=True)
-class Menu:
+class Menu(NamedTuple):
     kind: str
     """``menuentry``, ``submenu`` or ``hiddenentry``."""
     args: tuple[Word, ...]
     body: tuple[Node, ...]
     line: int
+    head: Simple | None = None
+    """``args`` as a simple command (their expansion worked out once when literal)."""
 
 
 Node = Simple | Block | If | For | While | Function | Menu
@@ -96,8 +142,11 @@ class SyntaxProblem(Exception):
         self.message = message
 
 
-_MENU_WORDS = frozenset({"menuentry", "submenu", "hiddenentry"})
+_LINE_TOK, _NEWLINE_TOK, _SEMI_TOK = Tok.LINE, Tok.NEWLINE, Tok.SEMI
+_MENU_WORDS = MENU_WORDS
 _STOP_WORDS = frozenset({"then", "elif", "else", "fi", "do", "done"})
+_THEN, _AFTER_THEN, _FI = frozenset({"then"}), frozenset({"elif", "else", "fi"}), frozenset({"fi"})
+_DO, _DONE = frozenset({"do"}), frozenset({"done"})
 
 
 @dataclass
@@ -120,6 +169,17 @@ class _Parser:
         while self.tokens[self.pos].kind in (Tok.NEWLINE, Tok.SEMI):
             self.pos += 1
 
+    def separated(self) -> Token:
+        """Skip separators; the token after them (not consumed)."""
+        tokens = self.tokens
+        pos = self.pos
+        tok = tokens[pos]
+        while tok.kind is _NEWLINE_TOK or tok.kind is _SEMI_TOK:
+            pos += 1
+            tok = tokens[pos]
+        self.pos = pos
+        return tok
+
     def skip_newlines(self) -> None:
         while self.tokens[self.pos].kind is Tok.NEWLINE:
             self.pos += 1
@@ -129,8 +189,11 @@ class _Parser:
     def top(self) -> tuple[Node, ...]:
         nodes: list[Node] = []
         while True:
-            self.skip_separators()
-            tok = self.peek()
+            tok = self.separated()
+            if tok.kind is _LINE_TOK and self.depth < MAX_NESTING:  # the common case, inline
+                self.pos += 1
+                nodes.append(line_node(tok))
+                continue
             if tok.kind is Tok.EOF:
                 return tuple(nodes)
             if tok.kind is Tok.RBRACE or tok.plain in _STOP_WORDS:
@@ -155,8 +218,11 @@ class _Parser:
         """Commands up to one of ``stops`` (consumed and returned) or EOF."""
         nodes: list[Node] = []
         while True:
-            self.skip_separators()
-            tok = self.peek()
+            tok = self.separated()
+            if tok.kind is _LINE_TOK and self.depth < MAX_NESTING:  # the common case, inline
+                self.pos += 1
+                nodes.append(line_node(tok))
+                continue
             if tok.kind is Tok.EOF:
                 self.issues.append(Issue(line, f"{what} is not closed before the end of the file"))
                 return tuple(nodes), None
@@ -176,8 +242,11 @@ class _Parser:
             raise SyntaxProblem(tok.line, f"{what}: expected '{{'")
         nodes: list[Node] = []
         while True:
-            self.skip_separators()
-            tok = self.peek()
+            tok = self.separated()
+            if tok.kind is _LINE_TOK and self.depth < MAX_NESTING:  # the common case, inline
+                self.pos += 1
+                nodes.append(line_node(tok))
+                continue
             if tok.kind is Tok.EOF:
                 self.issues.append(Issue(line, f"{what}: '{{' is not closed before the end of the file"))
                 return tuple(nodes)
@@ -216,9 +285,12 @@ class _Parser:
     def simple(self) -> Simple:
         tokens = self.tokens
         pos = self.pos
-        line = tokens[pos].line
-        words: list[Word] = []
         tok = tokens[pos]
+        line = tok.line
+        if tok.kind is Tok.LINE:
+            self.pos = pos + 1
+            return line_node(tok)
+        words: list[Word] = []
         while tok.kind is Tok.WORD:
             words.append(tok.word)
             pos += 1
@@ -226,23 +298,23 @@ class _Parser:
         self.pos = pos
         if tok.kind is Tok.LBRACE:
             raise SyntaxProblem(tok.line, "unexpected '{'")
-        return Simple(tuple(words), line)
+        return simple_node(tuple(words), line)
 
     def if_(self) -> If:
         line = self.next().line
         branches: list[tuple[tuple[Node, ...], tuple[Node, ...]]] = []
         orelse: tuple[Node, ...] | None = None
         while True:
-            cond, stop = self.body_until(frozenset({"then"}), "if", line)
+            cond, stop = self.body_until(_THEN, "if", line)
             if stop is None:
                 branches.append((cond, ()))
                 break
-            body, stop = self.body_until(frozenset({"elif", "else", "fi"}), "if", line)
+            body, stop = self.body_until(_AFTER_THEN, "if", line)
             branches.append((cond, body))
             if stop == "elif":
                 continue
             if stop == "else":
-                orelse, _ = self.body_until(frozenset({"fi"}), "if", line)
+                orelse, _ = self.body_until(_FI, "if", line)
             break
         return If(tuple(branches), orelse, line)
 
@@ -262,17 +334,17 @@ class _Parser:
         tok = self.next()
         if tok.plain != "do":
             raise SyntaxProblem(tok.line, "for: expected 'do'")
-        body, _ = self.body_until(frozenset({"done"}), "for", line)
+        body, _ = self.body_until(_DONE, "for", line)
         return For(name, tuple(items), body, line)
 
     def while_(self) -> While:
         tok = self.next()
         line = tok.line
         until = tok.plain == "until"
-        cond, stop = self.body_until(frozenset({"do"}), str(tok.plain), line)
+        cond, stop = self.body_until(_DO, str(tok.plain), line)
         body: tuple[Node, ...] = ()
         if stop is not None:
-            body, _ = self.body_until(frozenset({"done"}), str(tok.plain), line)
+            body, _ = self.body_until(_DONE, str(tok.plain), line)
         return While(cond, body, until, line)
 
     def function(self) -> Function:
@@ -286,7 +358,7 @@ class _Parser:
     def menu(self) -> Menu:
         tok = self.next()
         kind = str(tok.plain)
-        args: list[Word] = []
+        args: list[Word] = list(tok.words[1:])  # a HEAD token holds them all
         while self.peek().kind is Tok.WORD:
             args.append(self.next().word)
         if self.peek().kind is not Tok.LBRACE:
@@ -295,7 +367,8 @@ class _Parser:
             if self.peek().kind is not Tok.LBRACE:
                 self.pos = nxt
                 raise SyntaxProblem(tok.line, f"{kind}: expected '{{'")
-        return Menu(kind, tuple(args), self.brace_body(kind, tok.line), tok.line)
+        words = tuple(args)
+        return Menu(kind, words, self.brace_body(kind, tok.line), tok.line, simple_node(words, tok.line))
 
 
 CACHE_ENTRIES = 64
@@ -330,8 +403,18 @@ def parse_script(text: str) -> Script:
 
 
 def _parse(text: str) -> Script:
-    tokens, lex_issues = tokenize(text)
-    parser = _Parser(tokens)
-    parser.issues.extend(Issue(i.line, i.message) for i in lex_issues)
-    body = parser.top()
+    # The lexer and the parser make many small objects that all stay in the
+    # tree and no reference cycle: the cyclic collector, which would walk the
+    # growing tree again and again, is paused meanwhile (a third of the time).
+    paused = gc.isenabled()
+    if paused:
+        gc.disable()
+    try:
+        tokens, lex_issues = scan(text)
+        parser = _Parser(tokens)
+        parser.issues.extend(Issue(i.line, i.message) for i in lex_issues)
+        body = parser.top()
+    finally:
+        if paused:
+            gc.enable()
     return Script(body, tuple(sorted(parser.issues, key=lambda i: i.line)))
