@@ -89,11 +89,14 @@ LOADER_FUNCTIONS = {
 }
 SENTINEL = "@@oracle-end@@"
 ESCAPES = re.compile(rb"\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][0-9A-B]|\x1b[=>]")
-RUN_SECONDS = 8.0
+RUN_SECONDS = 30.0
+"""A run that has not finished by then is an error (a loaded machine is slow)."""
 ROWS, COLUMNS = 40, 500
 MENU_HEADER = b"GNU GRUB  version"
 KEY_QUIET = 0.25
-MENU_QUIET = 0.7
+MENU_QUIET = 2.5
+"""A drawn menu quiet this long waits for a key (a run that only stalls on a
+loaded machine must not look like one: the walk would go astray)."""
 HOME, DOWN, ENTER = b"\x01", b"v", b"\r"
 MAX_ENTRIES = 200
 

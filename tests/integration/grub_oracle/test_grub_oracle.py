@@ -25,6 +25,7 @@ CASES = list(all_cases())
 
 
 def check(case: Case, tmp_path: Path) -> list[str]:
+    tmp_path.mkdir(exist_ok=True)
     specs = grub_emu.specs_from_case(case.data)
     config = case.config
     text = next((v for k, v in case.data["files"].items() if "/" + k.lstrip("/") == config), "")
@@ -39,7 +40,15 @@ def check(case: Case, tmp_path: Path) -> list[str]:
 @needs_grub[0]
 @needs_grub[1]
 def test_bootd_loads_what_grub_loads(case: Case, tmp_path: Path) -> None:
-    diffs = check(case, tmp_path)
+    diffs = check(case, tmp_path / "1")
+    if diffs:
+        # The harness tells a menu waiting for a key from a run still going by
+        # the console's quiet time; on a loaded machine a run that stalls longer
+        # looks like a menu and the walk goes astray.  A real difference is the
+        # same every time: a case that differs is run once more, and must differ
+        # again to fail.
+        print(f"{case.name}: GRUB and bootd differed once; running the case again:", *diffs, sep="\n")
+        diffs = check(case, tmp_path / "2")
     assert not diffs, "\n".join(diffs)
 
 
