@@ -85,6 +85,20 @@ class HelpFormatter(argparse.HelpFormatter):
     def _get_help_string(self, action: argparse.Action) -> str | None:
         return self.tr(action.help) if action.help else action.help
 
+    def _format_usage(self, usage: Any, actions: Any, groups: Any, prefix: str | None) -> str:
+        if not self.translating or not prefix or prefix.isascii():
+            return str(super()._format_usage(usage, actions, groups, prefix))
+        from bootd.cli.i18n import is_wide
+
+        extra = sum(is_wide(c) for c in prefix)  # argparse counts characters; a CJK one takes 2 columns
+        self._width -= extra
+        try:
+            text = str(super()._format_usage(usage, actions, groups, prefix))
+        finally:
+            self._width += extra
+        first, *rest = text.split("\n")
+        return "\n".join([first, *(" " * extra + line if line.strip() else line for line in rest)])
+
     def _split_lines(self, text: str, width: int) -> list[str]:
         if not self.translating or text.isascii():
             return super()._split_lines(text, width)

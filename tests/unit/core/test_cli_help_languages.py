@@ -185,3 +185,10 @@ def test_man_page_and_completion_stay_english(locale_dir: Path, lang: str) -> No
         check=True,
     ).stdout
     assert "run the daemon" in completion and "den Daemon" not in completion and "守护进程" not in completion
+
+
+def test_a_chinese_usage_lines_up_under_its_first_option(locale_dir: Path) -> None:
+    lines = bootd_help("zh_CN.UTF-8", locale_dir, "boot").splitlines()
+    assert lines[0].startswith("用法：bootd boot [-h]") and lines[1].strip().startswith("[")
+    indent = len(lines[1]) - len(lines[1].lstrip())
+    assert indent == columns("用法：bootd boot "), lines[:3]
