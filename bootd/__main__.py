@@ -14,27 +14,133 @@ from __future__ import annotations
 import argparse
 import importlib
 import importlib.util
+import os
 import sys
 from types import ModuleType
 
 from bootd import __version__
+from bootd.cli import N_
 from bootd.errors import BootdError
+
+TYPE_CHECKING = False  # typing itself costs ~2 ms of the --help budget
+if TYPE_CHECKING:
+    from typing import Any
+
+    from _typeshed import SupportsWrite
 
 # name, module, one-line help
 COMMANDS: tuple[tuple[str, str, str], ...] = (
-    ("scan", "bootd.cli.scan", "list the boot options found on directories, images or block devices"),
-    ("watch", "bootd.cli.watch", "follow device discovery on this machine and print events"),
-    ("dtb", "bootd.cli.dtb", "show or patch a device tree blob the way the loader does"),
-    ("pcr", "bootd.cli.pcr", "predict the TPM PCR values a measured boot leaves"),
-    ("boot", "bootd.cli.boot", "boot an option (from a scanned source, or through the daemon)"),
-    ("serve", "bootd.cli.serve", "run the daemon"),
-    ("list", "bootd.cli.client", "list the daemon's boot options"),
-    ("cancel", "bootd.cli.client", "stop the daemon's boot in progress or its autoboot countdown"),
-    ("settings", "bootd.cli.client", "show or change the daemon's settings"),
-    ("status", "bootd.cli.client", "show the daemon's state and status messages"),
-    ("event", "bootd.cli.event", "report a network event (DHCP lease) to the daemon"),
-    ("demo", "bootd.cli.demo", "run the whole product on a sandbox machine"),
+    ("scan", "bootd.cli.scan", N_("list the boot options found on directories, images or block devices")),
+    ("watch", "bootd.cli.watch", N_("follow device discovery on this machine and print events")),
+    ("dtb", "bootd.cli.dtb", N_("show or patch a device tree blob the way the loader does")),
+    ("pcr", "bootd.cli.pcr", N_("predict the TPM PCR values a measured boot leaves")),
+    ("boot", "bootd.cli.boot", N_("boot an option (from a scanned source, or through the daemon)")),
+    ("serve", "bootd.cli.serve", N_("run the daemon")),
+    ("list", "bootd.cli.client", N_("list the daemon's boot options")),
+    ("cancel", "bootd.cli.client", N_("stop the daemon's boot in progress or its autoboot countdown")),
+    ("settings", "bootd.cli.client", N_("show or change the daemon's settings")),
+    ("status", "bootd.cli.client", N_("show the daemon's state and status messages")),
+    ("event", "bootd.cli.event", N_("report a network event (DHCP lease) to the daemon")),
+    ("demo", "bootd.cli.demo", N_("run the whole product on a sandbox machine")),
 )
+
+
+ARGPARSE_WORDS = (
+    N_("usage: "),
+    N_("positional arguments"),
+    N_("options"),
+    N_("show this help message and exit"),
+    N_("show program's version number and exit"),
+)
+"""argparse's own words in a help text, translated with ours."""
+
+
+def _english() -> bool:
+    """Whether the environment asks for English (or no language): then
+    ``--help`` loads no catalogue.  The variables as gettext reads them."""
+    for name in ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(name)
+        if value:
+            first = value.split(":")[0]
+            return first in ("C", "POSIX") or first.startswith(("C.", "en"))
+    return True
+
+
+class HelpFormatter(argparse.HelpFormatter):
+    """argparse's help, translated while :meth:`Parser.print_help` prints it.
+    The parser's texts stay English: argparse-manpage and shtab read them (and
+    format the usage) without printing a help, so the man page and the shell
+    completion do not depend on the build's locale."""
+
+    translating = False
+
+    @classmethod
+    def tr(cls, text: str) -> str:
+        if not cls.translating or not text or text == argparse.SUPPRESS or _english():
+            return text
+        from bootd.cli.i18n import _
+
+        return _(text)
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        return self.tr(action.help) if action.help else action.help
+
+    def _format_usage(self, usage: Any, actions: Any, groups: Any, prefix: str | None) -> str:
+        if not self.translating or not prefix or prefix.isascii():
+            return str(super()._format_usage(usage, actions, groups, prefix))
+        from bootd.cli.i18n import is_wide
+
+        extra = sum(is_wide(c) for c in prefix)  # argparse counts characters; a CJK one takes 2 columns
+        self._width -= extra
+        try:
+            text = str(super()._format_usage(usage, actions, groups, prefix))
+        finally:
+            self._width += extra
+        first, *rest = text.split("\n")
+        return "\n".join([first, *(" " * extra + line if line.strip() else line for line in rest)])
+
+    def _split_lines(self, text: str, width: int) -> list[str]:
+        if not self.translating or text.isascii():
+            return super()._split_lines(text, width)
+        from bootd.cli.i18n import has_wide, wrap_columns
+
+        return wrap_columns(text, width) if has_wide(text) else super()._split_lines(text, width)
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        if not self.translating or text.isascii():
+            return super()._fill_text(text, width, indent)
+        from bootd.cli.i18n import has_wide, wrap_columns
+
+        if not has_wide(text):
+            return super()._fill_text(text, width, indent)
+        return "\n".join(indent + line for line in wrap_columns(text, width - len(indent)))
+
+    def add_text(self, text: str | None) -> None:
+        super().add_text(self.tr(text) if text else text)
+
+    def start_section(self, heading: str | None) -> None:
+        super().start_section(self.tr(heading) if heading else heading)
+
+    def add_usage(self, usage: str | None, actions: Any, groups: Any, prefix: str | None = None) -> None:
+        if prefix is None and self.translating:
+            prefix = self.tr("usage: ")
+        super().add_usage(usage, actions, groups, prefix)
+
+
+class Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose printed help is in the user's language (its
+    sub-command parsers are Parsers too: argparse makes them of the parent's class)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        super().__init__(*args, **kwargs)
+
+    def print_help(self, file: SupportsWrite[str] | None = None) -> None:
+        HelpFormatter.translating = True
+        try:
+            super().print_help(file)
+        finally:
+            HelpFormatter.translating = False
 
 
 def _module(name: str) -> ModuleType | None:
@@ -60,10 +166,10 @@ def command_of(argv: list[str]) -> str | None:
 def build_parser(only: str | None = None, *, lazy: bool = False) -> argparse.ArgumentParser:
     """The whole command line; with ``lazy``, only the sub-command ``only``
     is imported and configured (the others are listed with their help)."""
-    parser = argparse.ArgumentParser(prog="bootd", description="Boot menu daemon: find, show and kexec boot options.")
+    parser = Parser(prog="bootd", description=N_("Boot menu daemon: find, show and kexec boot options."))
     parser.add_argument("--version", action="version", version=f"bootd {__version__}")
-    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (repeatable)")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help=N_("more log output (repeatable)"))
+    parser.add_argument("--debug", action="store_true", help=N_("show tracebacks of internal errors"))
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, modname, help_text in COMMANDS:
         if lazy and name != only:

@@ -67,6 +67,13 @@ T = TypeVar("T")
 Validator = Callable[[str, Any], Any]
 
 
+def N_(message: str) -> str:  # noqa: N802  # gettext's name for "mark, translate later"
+    """Mark a settings form label or help text for the menu's catalogue
+    (``ui/po``, domain ``bootd-menu``): the menu translates it when it shows
+    it.  Nothing is imported for it, so the table stays cheap to import."""
+    return message
+
+
 class Widget(StrEnum):
     """How the menu's settings form edits a setting."""
 
@@ -180,8 +187,8 @@ class Settings:
         nvram_empty=True,
         dbus="Autoboot",
         widget=Widget.CHECK,
-        label="Autoboot",
-        form_help="boot the default entry by itself when nobody is there",
+        label=N_("Autoboot"),
+        form_help=N_("boot the default entry by itself when nobody is there"),
     )
     timeout: int = setting(
         10,
@@ -191,8 +198,8 @@ class Settings:
         nvram_empty=True,
         dbus="Timeout",
         widget=Widget.SECONDS,
-        label="Timeout",
-        form_help="seconds of countdown before autoboot (0 = at once)",
+        label=N_("Timeout"),
+        form_help=N_("seconds of countdown before autoboot (0 = at once)"),
     )
     boot_order: tuple[str, ...] = setting(
         ("any",),
@@ -207,12 +214,12 @@ class Settings:
         nvram_list=True,
         dbus="BootOrder",
         widget=Widget.ORDER,
-        label="Boot order",
-        form_help="""\
+        label=N_("Boot order"),
+        form_help=N_("""\
         which devices autoboot prefers, first match wins; on an
         item press + or - to move it up or down, Del to remove it;
         Add puts a device type (disk, usb, optical, network) or a
-        uuid:/mac: selector at the end""",
+        uuid:/mac: selector at the end"""),
     )
     console: str = setting(
         "",
@@ -224,8 +231,8 @@ class Settings:
         nvram_old="petitboot,tty",
         dbus="Console",
         widget=Widget.CONSOLE,
-        label="Console",
-        form_help="the console the booted system uses unless one is picked",
+        label=N_("Console"),
+        form_help=N_("the console the booted system uses unless one is picked"),
     )
     restrict: str = setting(
         "changes",
@@ -244,10 +251,10 @@ class Settings:
         dbus="Password",
         secret=True,
         widget=Widget.SECRET,
-        label="Password",
-        form_help="""\
+        label=N_("Password"),
+        form_help=N_("""\
         when set, booting, editing and changing settings ask for it;
-        leave empty and choose Clear password to remove it""",
+        leave empty and choose Clear Password to remove it"""),
     )
     scan_loop_devices: bool = setting(
         False,
@@ -321,10 +328,10 @@ class Settings:
         interfaces" below): what the menu's network screen edits.""",
         dbus="Network",
         widget=Widget.NETWORK,
-        label="Network",
-        form_help="""\
+        label=N_("Network"),
+        form_help=N_("""\
         the network screen: each interface's DHCP or static address
-        and gateway, the DNS servers and the HTTP/HTTPS proxies""",
+        and gateway, the DNS servers and the HTTP/HTTPS proxies"""),
     )
 
 

@@ -22,6 +22,7 @@ from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bootd.cli import N_
 from bootd.cli.i18n import _
 from bootd.errors import BootdError, InvalidArgument, NotFound, Unsupported
 
@@ -40,37 +41,43 @@ DEFAULT_KEYRING = "/etc/bootd/keyring.gpg"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("option", nargs="?", help="option id (daemon mode)")
-    parser.add_argument("--scan", action="append", metavar="SOURCE", help="boot from this source, without the daemon")
-    parser.add_argument("--name", help="the option's title, id or entry id")
-    parser.add_argument("--console", help="console for the next kernel: hvc0, ttyS0:115200n8, tty1, or a DT path")
-    parser.add_argument("--args", help="replace the option's kernel arguments")
-    parser.add_argument("--next", action="store_true", help="daemon mode: only remember the choice for the next boot")
-    parser.add_argument("--bus", metavar="system|session|ADDRESS", help="daemon mode: the daemon's bus")
-    parser.add_argument("--dry-run", action="store_true", help="record kexec instead of running it; print the plan")
-    parser.add_argument("--machine", type=Path, metavar="DIR", help="boot on a sandbox machine (always recorded)")
-    parser.add_argument("--state-dir", type=Path, metavar="DIR", help="sandbox records go here (with --machine)")
+    parser.add_argument("option", nargs="?", help=N_("option id (daemon mode)"))
+    parser.add_argument(
+        "--scan", action="append", metavar="SOURCE", help=N_("boot from this source, without the daemon")
+    )
+    parser.add_argument("--name", help=N_("the option's title, id or entry id"))
+    parser.add_argument("--console", help=N_("console for the next kernel: hvc0, ttyS0:115200n8, tty1, or a DT path"))
+    parser.add_argument("--args", help=N_("replace the option's kernel arguments"))
+    parser.add_argument(
+        "--next", action="store_true", help=N_("daemon mode: only remember the choice for the next boot")
+    )
+    parser.add_argument("--bus", metavar="system|session|ADDRESS", help=N_("daemon mode: the daemon's bus"))
+    parser.add_argument("--dry-run", action="store_true", help=N_("record kexec instead of running it; print the plan"))
+    parser.add_argument("--machine", type=Path, metavar="DIR", help=N_("boot on a sandbox machine (always recorded)"))
+    parser.add_argument("--state-dir", type=Path, metavar="DIR", help=N_("sandbox records go here (with --machine)"))
     parser.add_argument("--hooks-dir", type=Path, default=Path("/etc/bootd/boot.d"), metavar="DIR")
-    parser.add_argument("--work-dir", type=Path, metavar="DIR", help="keep the staged files (patched DTB) here")
-    parser.add_argument("--json", action="store_true", help="print the plan as JSON")
+    parser.add_argument("--work-dir", type=Path, metavar="DIR", help=N_("keep the staged files (patched DTB) here"))
+    parser.add_argument("--json", action="store_true", help=N_("print the plan as JSON"))
     parser.add_argument(
         "--measured-boot",
         nargs="?",
         const="",
         metavar="TCTI",
-        help="with --scan: extend the TPM before kexec, as measured_boot = true does (TCTI: tpm2-tools' own choice)",
+        help=N_(
+            "with --scan: extend the TPM before kexec, as measured_boot = true does (TCTI: tpm2-tools' own choice)"
+        ),
     )
     parser.add_argument(
         "--signed-boot",
         choices=SIGNED_BOOT_MODES,
         default="off",
-        help="with --scan: check the option's signatures first, as the signed_boot setting does (default: off)",
+        help=N_("with --scan: check the option's signatures first, as the signed_boot setting does (default: off)"),
     )
     parser.add_argument(
         "--keyring",
         default=DEFAULT_KEYRING,
         metavar="FILE",
-        help=f"with --signed-boot: the owner's binary OpenPGP keyring (default: {DEFAULT_KEYRING})",
+        help=N_("with --signed-boot: the owner's binary OpenPGP keyring (default: %(default)s)"),
     )
 
 

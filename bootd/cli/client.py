@@ -15,6 +15,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from bootd.cli import N_
 from bootd.cli.i18n import _
 from bootd.errors import AuthenticationRequired, InvalidArgument
 from bootd.model import Transfer, Trust
@@ -30,7 +31,7 @@ T = TypeVar("T")
 
 def _bus_arg(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--bus", metavar="system|session|ADDRESS", help="the daemon's bus (default: $BOOTD_BUS or system)"
+        "--bus", metavar="system|session|ADDRESS", help=N_("the daemon's bus (default: $BOOTD_BUS or system)")
     )
 
 
@@ -79,8 +80,8 @@ def _out(text: str = "") -> None:
 # -- list ------------------------------------------------------------------------------------
 def configure_list(parser: argparse.ArgumentParser) -> None:
     _bus_arg(parser)
-    parser.add_argument("--json", action="store_true", help="print devices and options as JSON")
-    parser.add_argument("--all", action="store_true", help="include hidden options")
+    parser.add_argument("--json", action="store_true", help=N_("print devices and options as JSON"))
+    parser.add_argument("--all", action="store_true", help=N_("include hidden options"))
 
 
 def run_list(args: argparse.Namespace) -> int:
@@ -335,7 +336,7 @@ def run_cancel(args: argparse.Namespace) -> int:
 def configure_settings(parser: argparse.ArgumentParser, table: Table = TABLE) -> None:
     _bus_arg(parser)
     parser.add_argument(
-        "action", nargs="?", choices=("show", "get", "set"), help="show (the default), get KEY or set KEY VALUE"
+        "action", nargs="?", choices=("show", "get", "set"), help=N_("show (the default), get KEY or set KEY VALUE")
     )
     parser.add_argument("key", nargs="?", help=", ".join(row.name for row in table.on_bus))
     secrets = " ".join(f"{row.name}: '-' reads stdin;" for row in table.on_bus if row.secret)
@@ -343,7 +344,7 @@ def configure_settings(parser: argparse.ArgumentParser, table: Table = TABLE) ->
     parser.add_argument(
         "--origin",
         action="store_true",
-        help="show: also the layer each setting came from (default, a file, NVRAM), and the [network] keys' layers",
+        help=N_("show: also the layer each setting came from (default, a file, NVRAM), and the [network] keys' layers"),
     )
 
 
@@ -414,7 +415,9 @@ def run_settings(args: argparse.Namespace, table: Table = TABLE) -> int:
 # -- status -----------------------------------------------------------------------------------------
 def configure_status(parser: argparse.ArgumentParser) -> None:
     _bus_arg(parser)
-    parser.add_argument("--follow", "-f", action="store_true", help="keep printing status messages and the countdown")
+    parser.add_argument(
+        "--follow", "-f", action="store_true", help=N_("keep printing status messages and the countdown")
+    )
 
 
 def run_status(args: argparse.Namespace) -> int:

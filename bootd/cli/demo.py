@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bootd.cli import N_
 from bootd.cli.i18n import _
 
 if TYPE_CHECKING:
@@ -52,21 +53,23 @@ def configure(parser: argparse.ArgumentParser) -> None:
         dest="machine",
         type=Path,
         metavar="DIR",
-        help="the sandbox machine's directory (default: the bundled config/demo); "
-        "`bootd serve` takes the same option under both names",
+        help=N_(
+            "the sandbox machine's directory (default: the bundled config/demo); "
+            "`bootd serve` takes the same option under both names"
+        ),
     )
     parser.add_argument(
-        "--keep", type=Path, metavar="DIR", help="put the bus, daemon log and records in DIR and keep them"
+        "--keep", type=Path, metavar="DIR", help=N_("put the bus, daemon log and records in DIR and keep them")
     )
     parser.add_argument(
         "--timeout",
         type=int,
         default=DEMO_TIMEOUT,
         metavar="SECONDS",
-        help=f"autoboot countdown (default: {DEMO_TIMEOUT}, time to look around; 0 boots at once)",
+        help=N_("autoboot countdown (default: %(default)s, time to look around; 0 boots at once)"),
     )
-    parser.add_argument("--ascii", action="store_true", help="draw the menu with ASCII only")
-    parser.add_argument("--mono", action="store_true", help="draw the menu without colours")
+    parser.add_argument("--ascii", action="store_true", help=N_("draw the menu with ASCII only"))
+    parser.add_argument("--mono", action="store_true", help=N_("draw the menu without colours"))
 
 
 def run(args: argparse.Namespace) -> int:

@@ -15,6 +15,7 @@ import re
 import sys
 from pathlib import Path
 
+from bootd.cli import N_
 from bootd.cli.i18n import _
 from bootd.errors import BootdError, InvalidArgument
 from bootd.model import Framebuffer
@@ -24,26 +25,26 @@ _FB_SPEC = re.compile(r"(\d+)x(\d+)x(\d+)@(0x[0-9a-fA-F]+|\d+)((?:,[a-z]+=[0-9a-
 
 def configure(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="dtb_command", metavar="ACTION", required=True)
-    show = sub.add_parser("show", help="print a device tree as .dts-like text")
-    show.add_argument("file", type=Path, help="DTB file or device-tree directory")
-    p = sub.add_parser("patch", help="patch a device tree for the next kernel, print what changed")
-    p.add_argument("input", type=Path, metavar="IN", help="DTB file or device-tree directory")
-    p.add_argument("-o", "--output", type=Path, required=True, metavar="OUT", help="where to write the patched DTB")
-    p.add_argument("--console", help="console name (hvc0, serial0, tty0) or DT path, optionally with :options")
+    show = sub.add_parser("show", help=N_("print a device tree as .dts-like text"))
+    show.add_argument("file", type=Path, help=N_("DTB file or device-tree directory"))
+    p = sub.add_parser("patch", help=N_("patch a device tree for the next kernel, print what changed"))
+    p.add_argument("input", type=Path, metavar="IN", help=N_("DTB file or device-tree directory"))
+    p.add_argument("-o", "--output", type=Path, required=True, metavar="OUT", help=N_("where to write the patched DTB"))
+    p.add_argument("--console", help=N_("console name (hvc0, serial0, tty0) or DT path, optionally with :options"))
     p.add_argument(
         "--framebuffer",
         metavar="fbN|WxHxDEPTH@ADDR,stride=S",
-        help="hand on a framebuffer: one of this machine's, or described (extra keys: size=, format=)",
+        help=N_("hand on a framebuffer: one of this machine's, or described (extra keys: size=, format=)"),
     )
-    p.add_argument("--display-node", metavar="PATH", help="the framebuffer's Open Firmware display node")
-    p.add_argument("--args", dest="bootargs", help="write /chosen/bootargs")
+    p.add_argument("--display-node", metavar="PATH", help=N_("the framebuffer's Open Firmware display node"))
+    p.add_argument("--args", dest="bootargs", help=N_("write /chosen/bootargs"))
     p.add_argument(
         "--no-add-seeds",
         dest="add_seeds",
         action="store_false",
-        help="do not add kaslr-seed and rng-seed to a tree that has none (a tree's own seeds are always refreshed)",
+        help=N_("do not add kaslr-seed and rng-seed to a tree that has none (a tree's own seeds are always refreshed)"),
     )
-    p.add_argument("-q", "--quiet", action="store_true", help="do not print the changes")
+    p.add_argument("-q", "--quiet", action="store_true", help=N_("do not print the changes"))
 
 
 def parse_framebuffer(text: str) -> Framebuffer:

@@ -19,22 +19,23 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
+from bootd.cli import N_
 from bootd.cli.i18n import _
 from bootd.errors import InvalidArgument
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("event", help="event name: bound, renew, deconfig, leasefail, nak")
-    parser.add_argument("params", nargs="*", metavar="KEY=VALUE", help="event parameters")
+    parser.add_argument("event", help=N_("event name: bound, renew, deconfig, leasefail, nak"))
+    parser.add_argument("params", nargs="*", metavar="KEY=VALUE", help=N_("event parameters"))
     parser.add_argument(
-        "--udhcpc", action="store_true", help="take the parameters from udhcpc's environment (lease script mode)"
+        "--udhcpc", action="store_true", help=N_("take the parameters from udhcpc's environment (lease script mode)")
     )
     parser.add_argument(
         "--bus",
         default=os.environ.get("BOOTD_BUS", "system"),
-        help="bus of the daemon: system, session or an address (default: $BOOTD_BUS or system)",
+        help=N_("bus of the daemon: system, session or an address (default: $BOOTD_BUS or system)"),
     )
-    parser.add_argument("--print", action="store_true", help="print the event as JSON instead of sending it")
+    parser.add_argument("--print", action="store_true", help=N_("print the event as JSON instead of sending it"))
 
 
 def parse_params(items: list[str]) -> dict[str, str]:

@@ -6,8 +6,9 @@ prompts, the scan's text menu, the boot plan's labels, download progress):
 lines that scripts read stay as they are (``state: …``, ``KEY = VALUE``,
 JSON, ``bootd watch``'s event lines, ``PCR n sha256:…``, device-tree dumps
 and diffs, kexec command lines), and so do the daemon's own Status messages,
-which arrive as the daemon wrote them, and ``--help`` (the man page and the
-shell completion are built from the same parser)."""
+which arrive as the daemon wrote them.  ``--help`` is translated only as it
+is printed (``bootd.__main__.HelpFormatter``): the parser keeps the English
+texts the man page and the shell completion are built from."""
 
 from __future__ import annotations
 
@@ -23,12 +24,81 @@ DOMAIN = "bootd"
 def _translation() -> gettext.NullTranslations:
     dirs = [Path(os.environ["BOOTD_LOCALEDIR"])] if os.environ.get("BOOTD_LOCALEDIR") else []
     for d in [*dirs, Path(__file__).resolve().parents[1] / "locale", Path("/usr/share/locale")]:
-        try:
-            return gettext.translation(DOMAIN, d)
-        except OSError:
-            continue
+        # gettext.translation() would do the same, but its caching imports copy
+        # and costs ~4 ms of a translated --help's budget
+        found: gettext.NullTranslations | None = None
+        for mo in gettext.find(DOMAIN, d, all=True):
+            try:
+                with open(mo, "rb") as f:
+                    t = gettext.GNUTranslations(f)
+            except OSError:
+                continue
+            if found is None:
+                found = t
+            else:
+                found.add_fallback(t)
+        if found is not None:
+            return found
     return gettext.NullTranslations()
 
 
 def _(message: str) -> str:
     return _translation().gettext(message)
+
+
+_WIDE = (
+    (0x1100, 0x115F),
+    (0x2E80, 0x303E),
+    (0x3041, 0x33FF),
+    (0x3400, 0x4DBF),
+    (0x4E00, 0x9FFF),
+    (0xA000, 0xA4CF),
+    (0xAC00, 0xD7A3),
+    (0xF900, 0xFAFF),
+    (0xFE30, 0xFE4F),
+    (0xFF00, 0xFF60),
+    (0xFFE0, 0xFFE6),
+)
+"""Characters a terminal draws two columns wide (East Asian Wide and
+Fullwidth: the common blocks; no regular expression or unicodedata, which
+would cost a translated --help milliseconds)."""
+
+
+def is_wide(char: str) -> bool:
+    o = ord(char)
+    return o >= 0x1100 and any(a <= o <= b for a, b in _WIDE)
+
+
+def has_wide(text: str) -> bool:
+    return not text.isascii() and any(is_wide(c) for c in text)
+
+
+def wrap_columns(text: str, width: int) -> list[str]:
+    """``text`` wrapped to ``width`` terminal columns: a wide (CJK) character
+    counts two and a line may break between two of them, as it may at a space
+    (``textwrap`` counts characters and breaks only at spaces)."""
+    tokens: list[tuple[str, int, bool]] = []  # (text, columns, a space before it)
+    for word in text.split():
+        space, run = True, ""
+        for c in word:
+            if is_wide(c):
+                if run:
+                    tokens.append((run, len(run), space))
+                    space, run = False, ""
+                tokens.append((c, 2, space))
+                space = False
+            else:
+                run += c
+        if run:
+            tokens.append((run, len(run), space))
+    lines: list[str] = []
+    line, used = "", 0
+    for token, size, space in tokens:
+        gap = 1 if space and line else 0
+        if line and used + gap + size > width:
+            lines.append(line)
+            line, used, gap = "", 0, 0
+        line, used = line + " " * gap + token, used + gap + size
+    if line:
+        lines.append(line)
+    return lines

@@ -14,21 +14,22 @@ import json
 import sys
 from pathlib import Path
 
+from bootd.cli import N_
 from bootd.cli.i18n import _
 from bootd.errors import BootdError, InvalidArgument
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="pcr_command", metavar="ACTION", required=True)
-    p = sub.add_parser("predict", help="print the PCR values a measured boot of these files leaves")
+    p = sub.add_parser("predict", help=N_("print the PCR values a measured boot of these files leaves"))
     what = p.add_mutually_exclusive_group(required=True)
-    what.add_argument("--kernel", type=Path, help="the kernel image")
-    what.add_argument("--uki", type=Path, metavar="IMAGE", help="a Unified Kernel Image")
-    p.add_argument("--initrd", type=Path, action="append", default=[], help="an initrd (repeat: concatenated)")
-    p.add_argument("--dtb", type=Path, help="the option's own device tree file")
-    p.add_argument("--args", help="the kernel command line as booted")
-    p.add_argument("--events", action="store_true", help="also print each event")
-    p.add_argument("--json", action="store_true", help="print JSON")
+    what.add_argument("--kernel", type=Path, help=N_("the kernel image"))
+    what.add_argument("--uki", type=Path, metavar="IMAGE", help=N_("a Unified Kernel Image"))
+    p.add_argument("--initrd", type=Path, action="append", default=[], help=N_("an initrd (repeat: concatenated)"))
+    p.add_argument("--dtb", type=Path, help=N_("the option's own device tree file"))
+    p.add_argument("--args", help=N_("the kernel command line as booted"))
+    p.add_argument("--events", action="store_true", help=N_("also print each event"))
+    p.add_argument("--json", action="store_true", help=N_("print JSON"))
 
 
 def run(args: argparse.Namespace) -> int:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
+from bootd.cli import N_
 from bootd.cli.i18n import _
 from bootd.errors import InvalidArgument
 from bootd.model import BootOption, Device, DeviceType, Diagnostic, Resource
@@ -35,12 +36,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "sources",
         nargs="*",
         metavar="SOURCE",
-        help="a directory, image file or block device; PATH,uuid=U,label=L,id=I,type=T,node=N gives it an identity",
+        help=N_("a directory, image file or block device; PATH,uuid=U,label=L,id=I,type=T,node=N gives it an identity"),
     )
-    parser.add_argument("--json", action="store_true", help="print devices and options as JSON")
+    parser.add_argument("--json", action="store_true", help=N_("print devices and options as JSON"))
     parser.add_argument("--url", action="append", default=[], help=URL_HELP)
-    parser.add_argument("--arch", help="machine architecture the configs are read for (default: this machine's)")
-    parser.add_argument("--firmware", choices=("efi", "pc", "ieee1275"), help="GRUB platform (default: this machine's)")
+    parser.add_argument("--arch", help=N_("machine architecture the configs are read for (default: this machine's)"))
+    parser.add_argument(
+        "--firmware", choices=("efi", "pc", "ieee1275"), help=N_("GRUB platform (default: this machine's)")
+    )
 
 
 @dataclass(frozen=True)
@@ -292,7 +295,7 @@ async def _scan_with_mounts(
 
 
 # -- retrieve config from URL (network) ----------------------------------------------
-URL_HELP = "also parse the boot config at URL (http, https, tftp, file); a URL ending in / is a PXE path prefix"
+URL_HELP = N_("also parse the boot config at URL (http, https, tftp, file); a URL ending in / is a PXE path prefix")
 
 
 def scan_urls(urls: Sequence[str], timeout: float = 30.0) -> tuple[list[Device], list[BootOption], list[str]]:

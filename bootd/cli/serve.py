@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from bootd.cli import N_
+
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--bus", default="system", metavar="system|session|ADDRESS", help="the bus to serve on (default: system)"
+        "--bus", default="system", metavar="system|session|ADDRESS", help=N_("the bus to serve on (default: system)")
     )
     parser.add_argument(
         "--sandbox",
@@ -16,14 +18,18 @@ def configure(parser: argparse.ArgumentParser) -> None:
         dest="sandbox",
         type=Path,
         metavar="DIR",
-        help="run on the sandbox machine in DIR (kexec recorded, not run); `bootd demo` takes the same option",
+        help=N_("run on the sandbox machine in DIR (kexec recorded, not run); `bootd demo` takes the same option"),
     )
-    parser.add_argument("--state-dir", type=Path, metavar="DIR", help="records, work files and the next-boot choice")
+    parser.add_argument(
+        "--state-dir", type=Path, metavar="DIR", help=N_("records, work files and the next-boot choice")
+    )
     parser.add_argument(
         "--config-root",
         type=Path,
         metavar="DIR",
-        help="read settings from DIR/etc/bootd and DIR/usr/lib/bootd (default: /, or the state directory on a sandbox)",
+        help=N_(
+            "read settings from DIR/etc/bootd and DIR/usr/lib/bootd (default: /, or the state directory on a sandbox)"
+        ),
     )
 
 

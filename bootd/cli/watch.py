@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bootd.cli import N_
 from bootd.cli.i18n import _
 from bootd.errors import PermissionDenied
 
@@ -27,25 +28,25 @@ if TYPE_CHECKING:
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--json", action="store_true", help="print one JSON object per line")
-    parser.add_argument("--sandbox", type=Path, metavar="DIR", help="watch a sandbox machine instead of this one")
-    parser.add_argument("--loop-devices", action="store_true", help="scan loop devices too (off by default)")
+    parser.add_argument("--json", action="store_true", help=N_("print one JSON object per line"))
+    parser.add_argument("--sandbox", type=Path, metavar="DIR", help=N_("watch a sandbox machine instead of this one"))
+    parser.add_argument("--loop-devices", action="store_true", help=N_("scan loop devices too (off by default)"))
     parser.add_argument(
         "--device",
         action="append",
         default=[],
         metavar="GLOB",
-        help="only devices whose kernel name (or whose disk's name) matches; repeatable",
+        help=N_("only devices whose kernel name (or whose disk's name) matches; repeatable"),
     )
     parser.add_argument(
         "--mount-root",
         type=Path,
         default=Path("/run/bootd/mnt"),
         metavar="DIR",
-        help="where devices are mounted read-only (default: /run/bootd/mnt)",
+        help=N_("where devices are mounted read-only (default: /run/bootd/mnt)"),
     )
     parser.add_argument(
-        "--parse-timeout", type=float, default=15.0, metavar="SECONDS", help="time limit for reading one device"
+        "--parse-timeout", type=float, default=15.0, metavar="SECONDS", help=N_("time limit for reading one device")
     )
     parser.add_argument("--network", action="store_true", help=NETWORK_HELP)
 
@@ -164,7 +165,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 # -- network interfaces (DHCP/PXE) ---------------------------------------------------
-NETWORK_HELP = "also bring network interfaces up, run DHCP on them and show their PXE options"
+NETWORK_HELP = N_("also bring network interfaces up, run DHCP on them and show their PXE options")
 
 
 def _network(platform: Platform, inventory: Inventory, status: Callable[..., None]) -> NetworkDiscovery:

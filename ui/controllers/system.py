@@ -60,7 +60,7 @@ class SystemController:
                 self.app.consoles,
                 self.save_settings,
                 self.app.back,
-                on_network=lambda: self.app.spawn(self.show_network(), "Network settings"),
+                on_network=lambda: self.app.spawn(self.show_network(), _("Network settings")),
             )
         )
 
@@ -86,4 +86,4 @@ class SystemController:
             self.app.status(_("Settings saved"))
             self.app.refresh_menu()
 
-        self.app.boots.with_auth(save, "Save settings")
+        self.app.boots.with_auth(save, _("Save settings"))

@@ -95,8 +95,20 @@ def field(widget: urwid.Widget) -> urwid.AttrMap[urwid.Widget]:
     return urwid.AttrMap(widget, "field", "field focus")
 
 
+def columns(text: str) -> int:
+    """How many terminal columns ``text`` takes (a CJK character takes two)."""
+    return int(urwid.calc_width(text, 0, len(text)))
+
+
 def labelled(label: str, widget: urwid.Widget, width: int = 16) -> urwid.Columns:
-    return urwid.Columns([(width, urwid.Text(label)), widget], dividechars=1)
+    """``label`` then ``widget``; the label's column is ``width`` wide, or as
+    wide as a longer (translated) label needs."""
+    return urwid.Columns([(max(width, columns(label)), urwid.Text(label)), widget], dividechars=1)
+
+
+def button_width(label: str) -> int:
+    """The columns a ``< label >`` button needs."""
+    return columns(label) + 4
 
 
 def button(label: str, on_press: Callable[[], None]) -> urwid.AttrMap[urwid.Widget]:

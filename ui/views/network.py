@@ -15,10 +15,12 @@ import urwid
 
 from bootd.dbus.client import InterfaceConfig, NetworkConfig
 
-from .common import FieldEdit, Size, View, button, field, labelled
+from ..i18n import N_, _
+from .common import FieldEdit, Size, View, button, button_width, columns, field, labelled
 
-METHODS = (("dhcp", "DHCP"), ("static", "Static"), ("ignore", "Ignore"))
-NETWORK_HELP = """\
+METHODS = (("dhcp", N_("DHCP")), ("static", N_("Static")), ("ignore", N_("Ignore")))
+"""(value in the file, radio label to translate)"""
+NETWORK_HELP = N_("""\
 Network settings
 
 Each interface: DHCP (the default), Static (its address as
@@ -31,7 +33,7 @@ HTTPS proxy    for https:// downloads ("" = the HTTP proxy)
 
 Save  write it through the daemon, all or none; a refused value is
       named in the status line and the screen stays open
-Esc   back without saving"""
+Esc   back without saving""")
 
 
 @dataclass
@@ -47,7 +49,7 @@ class InterfaceRow:
 
     @property
     def method(self) -> str:
-        return next(code for (code, _), rb in zip(METHODS, self.radios, strict=True) if rb.state)
+        return next(code for (code, _label), rb in zip(METHODS, self.radios, strict=True) if rb.state)
 
     def value(self) -> InterfaceConfig:
         if self.method != "static":
@@ -63,7 +65,7 @@ class InterfaceRow:
 
 class NetworkView(View):
     title = "Network settings"
-    hints = "Tab=next  Space=choose  Save  Esc=back  F1=help"
+    hints = N_("Tab=next  Space=choose  Save  Esc=back  F1=help")
     help = NETWORK_HELP
 
     def __init__(
@@ -78,7 +80,7 @@ class NetworkView(View):
         self.config = config
         self._on_save = on_save
         self.interfaces: list[InterfaceRow] = []
-        widgets: list[urwid.Widget] = [urwid.Text("Interfaces:")]
+        widgets: list[urwid.Widget] = [urwid.Text(_("Interfaces:"))]
         shown: list[tuple[str, str]] = []
         for name, mac in interfaces:
             key = mac.lower() if mac and config.interface(mac.lower()) is not None else name
@@ -88,18 +90,22 @@ class NetworkView(View):
         for key, title in shown:
             widgets += self._interface(key, title, config.interface(key))
         if not shown:
-            widgets.append(urwid.Text("  (no network interfaces)"))
+            widgets.append(urwid.Text("  " + _("(no network interfaces)")))
         self.nameservers = FieldEdit("", " ".join(config.nameservers))
         self.proxy = FieldEdit("", config.proxy)
         self.https_proxy = FieldEdit("", config.https_proxy)
+        save, cancel = _("Save"), _("Cancel")
         self.buttons = urwid.Columns(
-            [(10, button("Save", self.save)), (12, button("Cancel", on_cancel))], dividechars=2
+            [(button_width(save), button(save, self.save)), (button_width(cancel), button(cancel, on_cancel))],
+            dividechars=2,
         )
+        labels = [_("DNS servers:"), _("HTTP proxy:"), _("HTTPS proxy:")]
+        width = max([16, *(columns(label) + 1 for label in labels)])
         widgets += [
             urwid.Divider(),
-            labelled("DNS servers:", field(self.nameservers)),
-            labelled("HTTP proxy:", field(self.proxy)),
-            labelled("HTTPS proxy:", field(self.https_proxy)),
+            labelled(labels[0], field(self.nameservers), width),
+            labelled(labels[1], field(self.proxy), width),
+            labelled(labels[2], field(self.https_proxy), width),
             urwid.Divider(),
             self.buttons,
         ]
@@ -109,18 +115,22 @@ class NetworkView(View):
     def _interface(self, key: str, title: str, current: InterfaceConfig | None) -> list[urwid.Widget]:
         now = current or InterfaceConfig(key)
         group: list[urwid.RadioButton] = []
-        radios = [urwid.RadioButton(group, label, state=code == now.method) for code, label in METHODS]
+        radios = [urwid.RadioButton(group, _(label), state=code == now.method) for code, label in METHODS]
         row = InterfaceRow(
             key, radios, FieldEdit("", now.address), FieldEdit("", now.gateway), FieldEdit("", " ".join(now.dns))
         )
         self.interfaces.append(row)
+        labels = [_("Address/prefix:"), _("Gateway:"), _("DNS servers:")]
+        width = max([18, *(columns(label) + 3 for label in labels)])
+        edits = [field(row.address), field(row.gateway), field(row.dns)]
         return [
             urwid.Divider(),
             urwid.Text(("device", title)),
-            urwid.Columns([(10, urwid.AttrMap(rb, "option", "focus")) for rb in radios], dividechars=2),
-            labelled("  Address/prefix:", field(row.address), 18),
-            labelled("  Gateway:", field(row.gateway), 18),
-            labelled("  DNS servers:", field(row.dns), 18),
+            urwid.Columns(
+                [(max(10, columns(rb.label) + 4), urwid.AttrMap(rb, "option", "focus")) for rb in radios],
+                dividechars=2,
+            ),
+            *(labelled("  " + label, edit, width) for label, edit in zip(labels, edits, strict=True)),
         ]
 
     def row(self, key: str) -> InterfaceRow:

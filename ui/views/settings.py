@@ -1,6 +1,8 @@
 """The settings screen, derived from the settings table: one input per
 setting that declares a menu widget (:class:`~bootd.settings_table.Widget`),
-in table order.  Saved as one set of changes through ``on_save``."""
+in table order.  Saved as one set of changes through ``on_save``.  The
+table's labels and form help are marked there (``N_``) and translated here,
+when the screen is built, with the menu's catalogue."""
 
 from __future__ import annotations
 
@@ -9,17 +11,19 @@ from typing import Any, TypeVar
 
 import urwid
 
-from bootd.dbus.client import Setting, Table, Widget
+from bootd.dbus.client import NetworkConfig, Setting, Table, Widget
 from bootd.dbus.client import SettingsView as Values
 from bootd.model import Console
 
-from .common import FieldEdit, FieldIntEdit, SelectableText, Size, View, button, field, labelled
+from ..i18n import N_, _
+from .common import FieldEdit, FieldIntEdit, SelectableText, Size, View, button, button_width, columns, field, labelled
 
 LABEL_WIDTH = 15
-SETTINGS_HELP_TAIL = """\
+"""The help screen's label column, at least (a longer translated label widens it)."""
+SETTINGS_HELP_TAIL = N_("""\
 Save  apply every change through the daemon, all or none; a refused
       value is named in the status line and the screen stays open
-Esc   back without saving"""
+Esc   back without saving""")
 
 UNCHANGED = object()
 """What :meth:`Input.change` returns when the field still holds the original."""
@@ -27,12 +31,14 @@ UNCHANGED = object()
 
 def settings_help(table: Table) -> str:
     """The screen's help text: each field's label and what it does."""
-    lines = ["Settings", ""]
-    for row in table.in_form:
-        text = row.form_help.splitlines() or [""]
-        lines.append(f"{row.label:<{LABEL_WIDTH}}{text[0]}".rstrip())
-        lines += [f"{'':<{LABEL_WIDTH}}{more}" for more in text[1:]]
-    return "\n".join([*lines, "", SETTINGS_HELP_TAIL])
+    lines = [_("Settings"), ""]
+    labels = [_(row.label) for row in table.in_form]
+    width = max([LABEL_WIDTH - 1, *map(columns, labels)]) + 1
+    for row, label in zip(table.in_form, labels, strict=True):
+        text = _(row.form_help).splitlines() or [""]
+        lines.append((label + " " * (width - columns(label)) + text[0]).rstrip())
+        lines += [" " * width + more for more in text[1:]]
+    return "\n".join([*lines, "", _(SETTINGS_HELP_TAIL)])
 
 
 class Input:
@@ -71,7 +77,7 @@ InputT = TypeVar("InputT", bound=Input)
 class CheckInput(Input):
     def __init__(self, row: Setting, value: object) -> None:
         super().__init__(row, value)
-        self.box = urwid.CheckBox(row.label, state=bool(value))
+        self.box = urwid.CheckBox(_(row.label), state=bool(value))
 
     def rows(self) -> list[urwid.Widget]:
         return [urwid.AttrMap(self.box, "option", "focus")]
@@ -86,7 +92,7 @@ class SecondsInput(Input):
         self.edit = FieldIntEdit("", int(str(value)))
 
     def rows(self) -> list[urwid.Widget]:
-        return [labelled(f"{self.row.label} (s):", field(self.edit))]
+        return [labelled(_("{label} (s):").format(label=_(self.row.label)), field(self.edit))]
 
     def change(self) -> object:
         value = self.edit.value()
@@ -108,16 +114,16 @@ class OrderInput(Input):
     def rows(self) -> list[urwid.Widget]:
         return [
             urwid.Divider(),
-            urwid.Text(f"{self.row.label} (+/- move, Del remove):"),
+            urwid.Text(_("{label} (+/- move, Del remove):").format(label=_(self.row.label))),
             urwid.BoxAdapter(urwid.ListBox(self.walker), max(1, min(6, len(self.order) or 1))),
-            labelled("Add:", field(self.new_item)),
+            labelled(_("Add:"), field(self.new_item)),
         ]
 
     def _refresh(self, focus: int | None = None) -> None:
         items: list[urwid.Widget] = [
             urwid.AttrMap(SelectableText(f"{i + 1}. {item}"), "option", "focus") for i, item in enumerate(self.order)
         ]
-        self.walker[:] = items or [urwid.Text("(any device)")]
+        self.walker[:] = items or [urwid.Text(_("(any device)"))]
         if focus is not None and self.order:
             self.walker.set_focus(max(0, min(focus, len(self.order) - 1)))
 
@@ -159,15 +165,16 @@ class ConsoleInput(Input):
         super().__init__(row, value or None)
         self.group: list[urwid.RadioButton] = []
         self.names: list[str | None] = [None, *(c.name for c in consoles)]
+        none = _("(none: the entry's own)")
         self.radios = [
-            urwid.RadioButton(self.group, "(none: the entry's own)" if name is None else name, state=name == self.value)
+            urwid.RadioButton(self.group, none if name is None else name, state=name == self.value)
             for name in self.names
         ]
 
     def rows(self) -> list[urwid.Widget]:
         return [
             urwid.Divider(),
-            urwid.Text(f"Default {self.row.label.lower()}:"),
+            urwid.Text(_("Default {label}:").format(label=_(self.row.label))),
             *(urwid.AttrMap(rb, "option", "focus") for rb in self.radios),
         ]
 
@@ -186,12 +193,12 @@ class SecretInput(Input):
         self._save = save
 
     def rows(self) -> list[urwid.Widget]:
-        state = "set" if self.value else "not set"
-        return [urwid.Divider(), labelled(f"{self.row.label} ({state}):", field(self.edit), 24)]
+        state = _("{label} (set):") if self.value else _("{label} (not set):")
+        return [urwid.Divider(), labelled(state.format(label=_(self.row.label)), field(self.edit), 24)]
 
     def buttons(self) -> list[tuple[int, urwid.Widget]]:
-        label = f"Clear {self.row.label.lower()}"
-        return [(len(label) + 6, button(label, self.clear))]
+        label = _("Clear {label}").format(label=_(self.row.label))
+        return [(button_width(label), button(label, self.clear))]
 
     def clear(self) -> None:
         self.cleared = True
@@ -204,22 +211,30 @@ class SecretInput(Input):
         return self.edit.edit_text or UNCHANGED
 
 
+def network_summary(value: object) -> str:
+    """The network setting in one line: its TOML words (interface:method,
+    dns, proxy), which stay as written; only "nothing set" is translated."""
+    return _("(defaults)") if value == NetworkConfig() or not str(value) else str(value)
+
+
 class NetworkInput(Input):
     """What the network settings are, and a button to their own screen."""
 
     def __init__(self, row: Setting, value: object, open_screen: Callable[[], None] | None) -> None:
         super().__init__(row, value)
         self._open = open_screen
-        self.summary = urwid.Text(str(value))
+        self.summary = urwid.Text(network_summary(value))
 
     def saved_elsewhere(self, value: object) -> None:
         self.value = value
-        self.summary.set_text(str(value))
+        self.summary.set_text(network_summary(value))
 
     def rows(self) -> list[urwid.Widget]:
-        out: list[urwid.Widget] = [urwid.Divider(), labelled(f"{self.row.label}:", self.summary)]
+        label = _(self.row.label)
+        out: list[urwid.Widget] = [urwid.Divider(), labelled(_("{label}:").format(label=label), self.summary)]
         if self._open is not None:
-            out.append(urwid.Columns([(22, button(f"{self.row.label} settings", self._open))]))
+            text = _("{label} settings").format(label=label)
+            out.append(urwid.Columns([(button_width(text), button(text, self._open))]))
         return out
 
     def change(self) -> object:
@@ -228,7 +243,7 @@ class NetworkInput(Input):
 
 class SettingsView(View):
     title = "Settings"
-    hints = "Tab=next  +/-=move boot order item  Save  Esc=back  F1=help"
+    hints = N_("Tab=next  +/-=move boot order item  Save  Esc=back  F1=help")
 
     def __init__(
         self,
@@ -262,7 +277,11 @@ class SettingsView(View):
             extra += inp.buttons()
         rows.append(
             urwid.Columns(
-                [(10, button("Save", self.save)), *extra, (12, button("Cancel", on_cancel))],
+                [
+                    (button_width(_("Save")), button(_("Save"), self.save)),
+                    *extra,
+                    (button_width(_("Cancel")), button(_("Cancel"), on_cancel)),
+                ],
                 dividechars=2,
             )
         )

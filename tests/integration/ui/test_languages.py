@@ -76,3 +76,39 @@ def test_a_changed_setting_switches_a_running_menu_until_l_is_pressed(
     tmux.keys(pane, "Down")
     text = tmux.wait(pane, "System information")
     assert "系统信息" not in text, "l on this console beats the setting"
+
+
+SCREENS = {
+    "de_DE.UTF-8": (
+        ("Wartezeit (s):", "Startreihenfolge (+/- verschieben, Entf entfernen):", "< Netzwerk-Einstellungen >"),
+        "Tab=weiter  +/-=Reihenfolge ändern  Speichern  Esc=zurück  F1=Hilfe",
+        ("Schnittstellen:", "DNS-Server:", "HTTP-Proxy:", "HTTPS-Proxy:", "< Speichern >  < Abbrechen >"),
+        "Tab=weiter  Leertaste=wählen  Speichern  Esc=zurück  F1=Hilfe",
+    ),
+    "zh_CN.UTF-8": (
+        ("超时（秒）：", "启动顺序（+/- 移动，Del 删除）：", "< 网络设置 >"),
+        "Tab=下一项  +/-=移动启动顺序项  保存  Esc=返回  F1=帮助",
+        ("接口：", "DNS 服务器：", "HTTP 代理：", "HTTPS 代理：", "< 保存 >  < 取消 >"),
+        "Tab=下一项  空格=选择  保存  Esc=返回  F1=帮助",
+    ),
+}
+
+
+@pytest.mark.parametrize("lang", sorted(SCREENS))
+def test_the_settings_and_network_screens_speak_the_language(
+    stack: Stack, tmux: Tmux, locale_dir: Path, lang: str
+) -> None:
+    form, form_legend, network, network_legend = SCREENS[lang]
+    env = {"LANG": lang, "LANGUAGE": "", "LC_ALL": "", "LC_MESSAGES": "", "BOOTD_LOCALEDIR": str(locale_dir)}
+    pane = tmux.start(menu_argv(stack.bus.address), env=env)
+    tmux.wait(pane, LEGENDS[lang][1])
+    tmux.keys(pane, "c")
+    text = tmux.wait(pane, form[0])
+    for words in form:
+        assert words in text, (words, text)
+    assert text.splitlines()[-1].rstrip() == form_legend, "the key legend is whole"
+    tmux.keys(pane, *["Tab"] * 30, "Up", "Enter")  # the last row is Save/Cancel; above it the Network button
+    text = tmux.wait(pane, network[0])
+    for words in network:
+        assert words in text, (words, text)
+    assert text.splitlines()[-1].rstrip() == network_legend, "the key legend is whole"

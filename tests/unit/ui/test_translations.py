@@ -1,4 +1,5 @@
-"""Every string the menu marks for translation (``_()``/``N_()`` in ui/) has a
+"""Every string the menu marks for translation (``_()``/``N_()`` in ui/, and
+the settings form's labels and help that bootd/settings_table.py marks) has a
 German and a Simplified Chinese translation, keeps its ``{placeholders}``, and
 every translated line fits an 80-column console."""
 
@@ -10,6 +11,8 @@ from pathlib import Path
 
 import pytest
 import urwid
+
+from bootd.settings_table import TABLE
 
 ROOT = Path(__file__).resolve().parents[3]
 LANGS = ("de", "zh_CN")
@@ -30,6 +33,18 @@ def marked(folder: str = "ui") -> set[str]:
             ):
                 found.add(node.args[0].value)
     return found
+
+
+def form_strings() -> set[str]:
+    """The settings table's labels and form help, as the menu looks them up
+    (``setting()`` dedents the help)."""
+    return {text for row in TABLE.in_form for text in (row.label, row.form_help)}
+
+
+def test_the_settings_tables_form_texts_are_marked() -> None:
+    """Each label is marked with N_ where it is declared (the help texts are
+    dedented when declared, so they are checked through the table above)."""
+    assert marked("bootd/settings_table.py") >= {row.label for row in TABLE.in_form}
 
 
 def _unquote(parts: list[str]) -> str:
@@ -61,7 +76,7 @@ def catalogue(lang: str, folder: str = "ui") -> dict[str, str]:
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_every_marked_string_is_translated(lang: str) -> None:
-    strings = marked()
+    strings = marked() | form_strings()
     assert len(strings) > 25
     table = catalogue(lang)
     missing = sorted(s for s in strings if not table.get(s))
