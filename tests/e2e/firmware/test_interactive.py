@@ -20,6 +20,8 @@ In order, in the same boot (each TCG boot costs a minute or more):
    is the file the journal went to.
 
 The same test runs on arm64 ``virt`` and ppc64el pseries (``BOARDS``).
+Measured on 2 cores at load average 6, with the image cached: arm64 2-3.5 min,
+ppc64el about 1 min 45 s.
 """
 
 from __future__ import annotations
