@@ -1,9 +1,11 @@
 """The firmware image under qemu: bootd's .deb and the image built once per run
 (cached under build/ and tests/.cache), and one machine per settings file.
 
-Every test machine has a virtio console (hvc0) that receives the guest's journal
-(journald's ForwardToConsole, from the machine's overlay) into a file on the
-host; ``shell=True`` adds a second one (hvc1) with a root shell on it, and
+Every test machine has a console that receives the guest's journal (journald's
+ForwardToConsole, from the machine's overlay) into a file on the host: a virtio
+console on arm64 (hvc0), a second PAPR vty on pseries (hvc1, hvc0 being the
+serial console).  ``shell=True`` adds one more with a root shell on it (arm64:
+a second virtio console, hvc1; pseries: a third vty, hvc2), and
 ``framebuffer=True`` boots with the board's tree plus a firmware framebuffer
 (as U-Boot hands one to Linux), so the screen is a console too.
 """
@@ -55,11 +57,14 @@ JOURNAL_TTY = {"arm64": "hvc0", "ppc64el": "hvc1"}
 JOURNAL_CONF = "[Journal]\nForwardToConsole=yes\nTTYPath=/dev/{tty}\nMaxLevelConsole=info\n"
 """The test machine's journald drop-in: every journal line also goes to a console that is a file on the host."""
 SECOND_VTY = 0x71000010
+THIRD_VTY = 0x71000020
+SHELL_TTY = {"arm64": "hvc1", "ppc64el": "hvc2"}
+"""Where the test machine's root shell is: arm64's second virtio console; pseries' third vty."""
 SHELL_UNIT = """\
 [Unit]
-Description=Root shell on hvc1 (the test machine only)
-BindsTo=dev-hvc1.device
-After=dev-hvc1.device
+Description=Root shell on {tty} (the test machine only)
+BindsTo=dev-{tty}.device
+After=dev-{tty}.device
 
 [Service]
 ExecStart=/bin/sh -i
@@ -67,7 +72,7 @@ Environment=PS1=
 StandardInput=tty-force
 StandardOutput=tty
 StandardError=tty
-TTYPath=/dev/hvc1
+TTYPath=/dev/{tty}
 Restart=always
 # an interactive shell ignores SIGTERM: without these the kexec waits 90 s for it to stop
 KillSignal=SIGHUP
@@ -130,7 +135,7 @@ def _booter(built: Built) -> Iterator[Boot]:
         files = {**(files or {}), "etc/systemd/journald.conf.d/test-console.conf": conf}
         links = dict(links or {})
         if shell:
-            files["etc/systemd/system/test-shell.service"] = SHELL_UNIT
+            files["etc/systemd/system/test-shell.service"] = SHELL_UNIT.format(tty=SHELL_TTY[built.arch.debian])
             links[SHELL_WANTS] = "/etc/systemd/system/test-shell.service"
         m = machine(built, apt, out, settings, name, files=files, links=links)
         logs = WORK / built.arch.debian / "logs"
@@ -144,10 +149,12 @@ def _booter(built: Built) -> Iterator[Boot]:
             extra += ["-device", f"spapr-vty,chardev=journal,reg=0x{SECOND_VTY:x}"]
         sh = None
         if shell:
-            assert built.arch.debian == "arm64", "the shell is on arm64's second virtio console"
             sock = Path(tempfile.mkdtemp(prefix="bootd-fw-")) / "shell.sock"  # a socket path has at most 107 bytes
             extra += ["-chardev", f"socket,id=shell,path={sock},server=on,wait=off"]
-            extra += ["-device", "virtconsole,chardev=shell"]
+            if built.arch.debian == "arm64":
+                extra += ["-device", "virtconsole,chardev=shell"]
+            else:  # hvc_vio (built in) numbers the vtys in the tree's order, after the stdout one
+                extra += ["-device", f"spapr-vty,chardev=shell,reg=0x{THIRD_VTY:x}"]
             sh = Shell(sock, logs / f"{name}.shell.log")
             sh.log.unlink(missing_ok=True)
         if framebuffer:

@@ -117,7 +117,7 @@ class Console:
 
 
 class Shell:
-    """A root shell on one of the guest's virtio consoles, through qemu's socket chardev.
+    """A root shell on one of the guest's consoles (hvc), through qemu's socket chardev.
 
     Only the test machine's overlay starts a shell there (the shipped image
     starts no login and no shell on any console).  Each command's output is framed by
