@@ -105,7 +105,8 @@ def test_lease_search_order_download_and_release(lab: Lab) -> None:
     assert Path(fetched[1]["path"]).read_bytes() == INITRD
     prog = [p for p in of_kind(events, "progress") if p["url"].endswith("vmlinuz")]
     assert prog[-1]["done"] == len(KERNEL) and prog[-1]["total"] == len(KERNEL)
-    assert len(prog) > 3 and all(a["done"] <= b["done"] for a, b in zip(prog, prog[1:], strict=False))
+    assert len(prog) >= 2 and prog[0]["done"] < len(KERNEL)  # its first step and its end, at least
+    assert all(a["done"] <= b["done"] for a, b in zip(prog, prog[1:], strict=False))
 
     # giving the lease back removes the options
     assert {e["option"]["id"] for e in of_kind(events, "option-removed")} == set(opts)
