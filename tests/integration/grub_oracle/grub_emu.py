@@ -94,9 +94,10 @@ RUN_SECONDS = 30.0
 ROWS, COLUMNS = 40, 500
 MENU_HEADER = b"GNU GRUB  version"
 KEY_QUIET = 0.25
-MENU_QUIET = 2.5
-"""A drawn menu quiet this long waits for a key (a run that only stalls on a
-loaded machine must not look like one: the walk would go astray)."""
+MENU_QUIET = 0.7
+"""A drawn menu quiet this long waits for a key: under a second, since a menu
+with a timeout redraws its countdown every second (a run that stalls this long
+on a loaded machine looks like one; a differing case is run again)."""
 HOME, DOWN, ENTER = b"\x01", b"v", b"\r"
 MAX_ENTRIES = 200
 
