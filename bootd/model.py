@@ -8,7 +8,7 @@ these types; the JSON form lives in :mod:`bootd.jsoncodec`, the D-Bus form in
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import PurePosixPath
@@ -449,3 +449,26 @@ class Transfer:
         s = max(0, round(seconds))
         h, m = divmod(s // 60, 60)
         return f"{h}:{m:02d}:{s % 60:02d}" if h else f"{m}:{s % 60:02d}"
+
+    def describe(self, _: Callable[[str], str] = str) -> str:
+        """``36.0 MiB of 300.0 MiB, 12.0 MiB/s, 0:22 left``; at the end
+        ``300.0 MiB in 0:25, 12.0 MiB/s``; ``_``: the caller's catalogue (the
+        menu's and the client commands' differ; both carry these texts)."""
+        size = Transfer.size_text
+        rate = f"{size(self.rate)}/s" if self.rate else ""
+        if self.complete:
+            if self.rate:
+                took = Transfer.eta_text(self.done / self.rate)
+                return _("{size} in {time}, {rate}").format(size=size(self.done), time=took, rate=rate)
+            return _("{size}, complete").format(size=size(self.done))
+        done = size(self.done)
+        if self.total is None:
+            if rate:
+                return _("{done} so far, {rate}").format(done=done, rate=rate)
+            return _("{done} so far").format(done=done)
+        if rate and self.eta is not None:
+            left = Transfer.eta_text(self.eta)
+            return _("{done} of {total}, {rate}, {time} left").format(
+                done=done, total=size(self.total), rate=rate, time=left
+            )
+        return _("{done} of {total}").format(done=done, total=size(self.total))

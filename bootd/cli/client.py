@@ -295,24 +295,8 @@ class ProgressLines:
 
 
 def describe_transfer(t: Transfer) -> str:
-    """``36.0 MiB of 300.0 MiB, 12.0 MiB/s, 0:22 left``; at the end
-    ``300.0 MiB in 0:25, 12.0 MiB/s``."""
-    size = Transfer.size_text
-    rate = f"{size(t.rate)}/s" if t.rate else ""
-    if t.complete:
-        if t.rate:
-            took = Transfer.eta_text(t.done / t.rate)
-            return _("{size} in {time}, {rate}").format(size=size(t.done), time=took, rate=rate)
-        return _("{size}, complete").format(size=size(t.done))
-    done = size(t.done)
-    if t.total is None:
-        if rate:
-            return _("{done} so far, {rate}").format(done=done, rate=rate)
-        return _("{done} so far").format(done=done)
-    if rate and t.eta is not None:
-        left = Transfer.eta_text(t.eta)
-        return _("{done} of {total}, {rate}, {time} left").format(done=done, total=size(t.total), rate=rate, time=left)
-    return _("{done} of {total}").format(done=done, total=size(t.total))
+    """:meth:`Transfer.describe` in the client commands' catalogue."""
+    return t.describe(_)
 
 
 # -- cancel ------------------------------------------------------------------------------------

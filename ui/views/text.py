@@ -97,23 +97,8 @@ class Bar(urwid.Widget):
 
 
 def describe_transfer(t: Transfer) -> str:
-    """A download's bytes, rate and time left, for people."""
-    size = Transfer.size_text
-    rate = f"{size(t.rate)}/s" if t.rate else ""
-    if t.complete:
-        if t.rate:
-            took = Transfer.eta_text(t.done / t.rate)
-            return _("{size} in {time}, {rate}").format(size=size(t.done), time=took, rate=rate)
-        return _("{size}, complete").format(size=size(t.done))
-    done = size(t.done)
-    if t.total is None:
-        if rate:
-            return _("{done} so far, {rate}").format(done=done, rate=rate)
-        return _("{done} so far").format(done=done)
-    if rate and t.eta is not None:
-        left = Transfer.eta_text(t.eta)
-        return _("{done} of {total}, {rate}, {time} left").format(done=done, total=size(t.total), rate=rate, time=left)
-    return _("{done} of {total}").format(done=done, total=size(t.total))
+    """:meth:`Transfer.describe` in the menu's catalogue."""
+    return t.describe(_)
 
 
 class ProgressView(View):
