@@ -57,13 +57,12 @@ class BlsEntry:
 
 
 def split_kv(line: str) -> tuple[str, str] | None:
-    s = line.strip()
-    if not s or s.startswith("#"):
+    """``key value`` of a line (whitespace around both dropped); None for a
+    blank line, a comment, or a key without a value."""
+    parts = line.split(None, 1)
+    if len(parts) < 2 or parts[0][0] == "#":
         return None
-    parts = s.split(None, 1)
-    if len(parts) < 2:
-        return None
-    return parts[0], parts[1].strip()
+    return parts[0], parts[1].rstrip()
 
 
 def parse_entry(text: str, file_name: str, *, path: str = "", directory: str = "/loader/entries") -> BlsEntry:
@@ -71,7 +70,7 @@ def parse_entry(text: str, file_name: str, *, path: str = "", directory: str = "
     stem = file_name[:-5] if file_name.lower().endswith(".conf") else file_name
     tries_left: int | None = None
     tries_done: int | None = None
-    m = _COUNTING.match(stem)
+    m = _COUNTING.match(stem) if "+" in stem else None
     if m:
         stem = m.group("stem")
         tries_left = int(m.group("left")[:9])
@@ -82,10 +81,10 @@ def parse_entry(text: str, file_name: str, *, path: str = "", directory: str = "
     options: list[str] = []
     overlays: list[str] = []
     for line in lines_of(text):
-        kv = split_kv(line)
-        if kv is None:
+        parts = line.split(None, 1)  # split_kv, inline: this loop runs for every line of every entry
+        if len(parts) < 2 or parts[0][0] == "#":
             continue
-        key, value = kv
+        key, value = parts[0], parts[1].rstrip()
         raw.append((key, value))
         if key == "initrd":
             initrds.append(value)
@@ -141,17 +140,17 @@ def sort_entries(entries: Sequence[BlsEntry]) -> list[BlsEntry]:
             return (e.tries_left == 0, 1, "", "", 0)
         return (e.tries_left == 0, 0, e.sort_key, e.machine_id or "", versions[e.version or ""])
 
-    ordered = sorted(entries, key=main)
+    keyed = sorted(((main(e), i) for i, e in enumerate(entries)), key=lambda ki: ki[0])
     # Ties (no sort-key, or equal sort-key/machine-id/version) go by file name:
     # version keys for file names are made only for those.
     out: list[BlsEntry] = []
     i = 0
-    while i < len(ordered):
+    while i < len(keyed):
         j = i + 1
-        key = main(ordered[i])
-        while j < len(ordered) and main(ordered[j]) == key:
+        key = keyed[i][0]
+        while j < len(keyed) and keyed[j][0] == key:
             j += 1
-        run = ordered[i:j]
+        run = [entries[k] for _, k in keyed[i:j]]
         if len(run) > 1:
             stems = _newest_first([e.file_stem for e in run])
             run.sort(

@@ -77,10 +77,28 @@ def lines_of(text: str) -> list[str]:
 
 
 # One step of the comparison: skip other characters, an optional "~", then
-# (unless the string ends) optional "-", "^", ".", and a run of digits or letters.
-_STEP = re.compile(r"[^A-Za-z0-9~^.\-]*(~?)(-?)(\^?)(\.?)([0-9]+|[A-Za-z]*)")
+# (unless the string ends: the look-ahead group holds the next character, none
+# at the end) optional "-", "^", ".", and a run of digits or letters.
+_STEP = re.compile(r"[^A-Za-z0-9~^.\-]*(~?)(?=(.?))(-?)(\^?)(\.?)([0-9]+|[A-Za-z]*)", re.DOTALL)
 
 VersionKey = tuple[tuple[object, ...], ...]
+
+_STEP_KEYS: dict[tuple[str, ...], tuple[object, ...]] = {}
+"""The key of each step already seen (steps repeat across the versions of
+one menu: ``.``, ``6``, ``fc41``, ``x86_64``); bounded by :data:`_MAX_STEP_KEYS`."""
+_MAX_STEP_KEYS = 4096
+
+
+def _step_key(step: tuple[str, ...]) -> tuple[object, ...]:
+    tilde, following, dash, caret, dot, seg = step
+    if not following:  # the string ends here
+        return (0 if tilde else 1, 0)
+    if seg[:1].isdigit():
+        digits = seg.lstrip("0")
+        part: tuple[object, ...] = (1, len(digits), digits)
+    else:
+        part = (0, seg)
+    return (0 if tilde else 1, 1, 0 if dash else 1, 0 if caret else 1, 0 if dot else 1, part)
 
 
 def version_key(version: str) -> VersionKey:
@@ -96,18 +114,16 @@ def version_key(version: str) -> VersionKey:
     Other characters only separate.
     """
     steps: list[tuple[object, ...]] = []
-    n = len(version)
-    for m in _STEP.finditer(version):
-        tilde, dash, caret, dot, seg = m.groups()
-        if m.end(1) == n:
-            steps.append((0 if tilde else 1, 0))
+    known = _STEP_KEYS
+    for step in _STEP.findall(version):
+        key = known.get(step)
+        if key is None:
+            key = _step_key(step)
+            if len(known) < _MAX_STEP_KEYS:
+                known[step] = key
+        steps.append(key)
+        if not step[1]:
             break
-        if seg[:1].isdigit():
-            digits = seg.lstrip("0")
-            part: tuple[object, ...] = (1, len(digits), digits)
-        else:
-            part = (0, seg)
-        steps.append((0 if tilde else 1, 1, 0 if dash else 1, 0 if caret else 1, 0 if dot else 1, part))
     return tuple(steps)
 
 
