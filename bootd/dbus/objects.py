@@ -13,6 +13,7 @@ from dbus_fast.aio import MessageBus
 from dbus_fast.annotations import DBusSignature
 from dbus_fast.constants import PropertyAccess
 from dbus_fast.service import ServiceInterface, dbus_property
+from dbus_fast.signature import SignatureTree, get_signature_tree
 
 from bootd.dbus import codec, names
 from bootd.inventory import EventKind, InventoryEvent
@@ -49,14 +50,28 @@ class OptionObject(ServiceInterface):
     def __init__(self, opt: BootOption) -> None:
         super().__init__(names.OPTION_IFACE)
         self.opt = opt
+        self._variants: dict[str, Variant] | None = None
 
     @property
     def p(self) -> dict[str, Any]:
         return codec.option_props(self.opt)
 
+    def variants(self) -> dict[str, Variant]:
+        """The properties as ``GetManagedObjects`` sends them, made once per
+        value of the option (:meth:`set_option` drops them); the caller must
+        not change the dict."""
+        made = self._variants
+        if made is None:
+            props = self.p
+            made = self._variants = {
+                name: _variant(name, tree, props[name]) for name, tree, _get in _trees(OptionObject)
+            }
+        return made
+
     def set_option(self, opt: BootOption) -> None:
         old = self.p
         self.opt = opt
+        self._variants = None
         changed = {k: v for k, v in self.p.items() if old.get(k) != v}
         if changed:
             self.emit_properties_changed(changed)
@@ -220,6 +235,7 @@ class ObjectsExporter:
 
 _Getters = tuple[tuple[str, str, Callable[[Any], Any]], ...]
 _GETTERS: dict[type, _Getters] = {}
+_TREES: dict[type, tuple[tuple[str, SignatureTree, Callable[[Any], Any]], ...]] = {}
 
 
 def _getters(cls: type) -> _Getters:
@@ -234,6 +250,36 @@ def _getters(cls: type) -> _Getters:
             if hasattr(p, "prop_getter") and not p.disabled and p.access.readable()
         )
         _GETTERS[cls] = found
+    return found
+
+
+def _trees(cls: type) -> tuple[tuple[str, SignatureTree, Callable[[Any], Any]], ...]:
+    """:func:`_getters` with each signature parsed once (a Variant made from a
+    parsed signature skips parsing it again)."""
+    found = _TREES.get(cls)
+    if found is None:
+        found = _TREES[cls] = tuple((name, get_signature_tree(sig), get) for name, sig, get in _getters(cls))
+    return found
+
+
+_REPEATED = frozenset(
+    {"Device", "DeviceId", "Args", "Default", "Source", "Hidden", "Group", "Kind", "Trust", "TrustReason"}
+)
+"""Option properties whose values most options share (their device, the flags,
+one command line for all entries of a config): one Variant serves them all."""
+_SHARED: dict[tuple[str, object], Variant] = {}
+_MAX_SHARED = 4096
+
+
+def _variant(name: str, tree: SignatureTree, value: Any) -> Variant:
+    if name not in _REPEATED:
+        return Variant(tree, value)
+    key = (tree.signature, value)
+    found = _SHARED.get(key)
+    if found is None:
+        found = Variant(tree, value)
+        if len(_SHARED) < _MAX_SHARED:
+            _SHARED[key] = found
     return found
 
 
@@ -257,10 +303,9 @@ def managed_objects_reply(bus: MessageBus, msg: Message) -> Message | bool:
         values: dict[str, dict[str, Variant]] = {}
         for name, iface in ifaces.items():
             if type(iface) is OptionObject:
-                props = iface.p  # what each getter returns, derived once
-                values[name] = {p: Variant(sig, props[p]) for p, sig, _get in _getters(OptionObject)}
+                values[name] = iface.variants()
             elif type(iface) is DeviceObject:
-                values[name] = {p: Variant(sig, get(iface)) for p, sig, get in _getters(DeviceObject)}
+                values[name] = {p: Variant(tree, get(iface)) for p, tree, get in _trees(DeviceObject)}
             else:
                 return False
         result[node] = values

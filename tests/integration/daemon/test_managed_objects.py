@@ -86,6 +86,17 @@ async def test_one_pass_reply_matches_the_library(open_bus: PrivateBus) -> None:
         first = everything[names.option_path(OPTIONS[1].id)][names.OPTION_IFACE]
         assert first["Name"] == ("s", "Entry 1") and first["Default"] == ("b", True)
         assert first["Initrds"] == ("aa{ss}", [{"path": "/boot/initrd.img"}, {"url": "http://127.0.0.1/i"}])
+        # an option that changes is answered with its new values (nothing kept from the last answer)
+        obj = fast._path_exports[names.option_path(OPTIONS[1].id)][names.OPTION_IFACE]
+        assert isinstance(obj, OptionObject)
+        obj.set_option(replace(OPTIONS[1], name="Renamed", default=False, args="ro"))
+        again = await managed(caller, fast.unique_name, names.ROOT_PATH)
+        changed = again[names.option_path(OPTIONS[1].id)][names.OPTION_IFACE]
+        assert changed["Name"] == ("s", "Renamed") and changed["Default"] == ("b", False)
+        assert changed["Args"] == ("s", "ro")
+        assert {k: v for k, v in changed.items() if k not in ("Name", "Default", "Args")} == {
+            k: v for k, v in first.items() if k not in ("Name", "Default", "Args")
+        }
     finally:
         for bus in (fast, generic, caller):
             bus.disconnect()
