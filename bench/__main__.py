@@ -18,6 +18,9 @@ def main(argv: list[str]) -> int:
     here = Path(__file__).resolve().parent
     names = sorted(p.stem.removeprefix("bench_") for p in here.glob("bench_*.py"))
     wanted = argv or names
+    from bench._bytecode import use_compiled_bytecode
+
+    use_compiled_bytecode()
     failed = 0
     for name in wanted:
         if name not in names:

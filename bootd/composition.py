@@ -52,7 +52,7 @@ def machine_boot() -> BootPlatform:
 
 def machine_firmware() -> str:
     """GRUB's ``grub_platform`` for this machine."""
-    from bootd.platform.linux import detect_firmware
+    from bootd.platform.firmware import detect_firmware
 
     return detect_firmware()
 

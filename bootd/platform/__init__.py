@@ -12,14 +12,34 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from bootd.platform.block import BlockPlatform
-from bootd.platform.bmc import Bmc
-from bootd.platform.boot import BootPlatform
-from bootd.platform.net import NetPlatform
-from bootd.platform.run import Runner
-
 if TYPE_CHECKING:
+    from bootd.platform.block import BlockPlatform
+    from bootd.platform.bmc import Bmc
+    from bootd.platform.boot import BootPlatform
+    from bootd.platform.net import NetPlatform
     from bootd.platform.parse_pool import ParsePool
+    from bootd.platform.run import Runner
+
+_EXPORTS = {
+    "BlockPlatform": "bootd.platform.block",
+    "BootPlatform": "bootd.platform.boot",
+    "NetPlatform": "bootd.platform.net",
+    "Runner": "bootd.platform.run",
+}
+"""Names this package hands on, loaded when first asked for: a command that
+only needs :class:`Platform` (or :mod:`bootd.platform.firmware`) does not
+import every side's protocol and its dataclasses."""
+
+
+def __getattr__(name: str) -> object:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
 
 
 def _parse_pool() -> ParsePool:

@@ -11,17 +11,8 @@ from pathlib import Path
 
 from bootd.platform import Platform
 from bootd.platform.bmc import Bmc
+from bootd.platform.firmware import detect_firmware
 from bootd.platform.run import RealRunner
-
-
-def detect_firmware(sys_root: Path = Path("/")) -> str:
-    """GRUB's ``grub_platform`` for this machine."""
-    if (sys_root / "sys/firmware/efi").exists():
-        return "efi"
-    if (sys_root / "proc/device-tree").exists() or (sys_root / "sys/firmware/devicetree/base").exists():
-        machine = os.uname().machine
-        return "ieee1275" if machine.startswith("ppc") else "efi"
-    return "pc"
 
 
 def linux_platform() -> Platform:

@@ -13,7 +13,7 @@ from typing import Any, cast
 import pytest
 
 from bootd.platform import Platform
-from bootd.platform.linux import detect_firmware
+from bootd.platform.firmware import detect_firmware
 from bootd.platform.linux_block import LinuxBlock
 from bootd.platform.run import RealRunner
 from tests.integration.discovery import helpers as h
