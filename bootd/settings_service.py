@@ -10,7 +10,7 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 
-from bootd import settings, settings_write
+from bootd import settings
 from bootd.api import DaemonChanged, EventHub, Fact, SettingsChanged
 from bootd.errors import ConfigError
 from bootd.model import Severity
@@ -61,6 +61,8 @@ class SettingsService:
         for key, value in values.items():
             if key in self.table and self.table.row(key).secret:
                 values[key] = settings.hash_password(str(value)) if value else ""
+        from bootd import settings_write  # tomlkit: loaded by the first write, not at the daemon's start
+
         await asyncio.to_thread(settings_write.write_settings, self.paths, values, self.table)
         self.reload()
         return values
