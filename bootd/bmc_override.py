@@ -25,15 +25,27 @@ boot device); safe and bios stop the autoboot instead."""
 
 
 class BmcOverride:
-    def __init__(self, bmc: Bmc | None, events: EventHub, *, changed: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        bmc: Bmc | None,
+        events: EventHub,
+        *,
+        changed: Callable[[], None],
+        enabled: Callable[[], bool] = lambda: True,
+    ) -> None:
         self.bmc = bmc
         self.events = events
         self._changed = changed
+        self._enabled = enabled
+        """The ``ipmi`` setting: "off" leaves the BMC's flags unread (and so never cleared)."""
         self.flags: BootFlags | None = None
 
     async def read(self) -> None:
-        """Ask the BMC (where there is one) for a boot-device override."""
+        """Ask the BMC (where there is one, and ``ipmi`` is not "off") for a boot-device override."""
         if self.bmc is None:
+            return
+        if not self._enabled():
+            log.info('ipmi = "off": the BMC\'s boot flags are not read')
             return
         self.flags = await self.bmc.boot_flags()
         if self.flags is not None:

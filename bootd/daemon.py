@@ -88,7 +88,9 @@ class Daemon:
             measured_boot=lambda: self.settings.measured_boot,
         )
         self._custom = itertools.count(1)
-        self.bmc = BmcOverride(platform.bmc, self.events, changed=lambda: self.autoboot.poke())
+        self.bmc = BmcOverride(
+            platform.bmc, self.events, changed=lambda: self.autoboot.poke(), enabled=lambda: self.settings.ipmi != "off"
+        )
         self.autoboot = Autoboot(
             clock=clock,
             choose=self.choose,

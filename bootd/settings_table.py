@@ -159,6 +159,9 @@ class Setting:
 
 _SPEC = "bootd.setting"
 
+IPMI_VALUES = ("auto", "off")
+"""The ``ipmi`` setting's values."""
+
 
 def setting(
     default: T,
@@ -310,6 +313,15 @@ class Settings:
         Measured boot: extend the TPM's PCRs (tpm2-tools, /dev/tpmrm0 unless
         TPM2TOOLS_TCTI says otherwise) with what is about to run, before kexec.""",
     )
+    ipmi: str = setting(
+        "auto",
+        one_of(*IPMI_VALUES),
+        """\
+        The BMC's boot-device override (ipmitool chassis bootdev pxe|disk|cdrom|safe|bios
+        on the BMC): "auto" asks the machine's own BMC in-band, through the kernel's
+        IPMI device (/dev/ipmi0, ipmitool -I open), where there is one; "off" never
+        reads or clears the BMC's boot flags.""",
+    )
     language: str = setting(
         "",
         check_language,
@@ -419,6 +431,7 @@ TABLE = Table(Settings)
 
 __all__ = [
     "BOOT_ORDER_TYPES",
+    "IPMI_VALUES",
     "MAX_BOOT_ORDER",
     "MAX_TIMEOUT",
     "PETITBOOT_NVRAM",

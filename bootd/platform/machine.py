@@ -51,6 +51,11 @@ Layout of a machine directory::
     [[interface]]
     name = "eth0"
     mac = "52:54:00:12:34:56"
+
+    [ipmi]                      # the machine's BMC (see _ipmi below)
+    interface = "lanplus"       # lanplus (host, port, user, password) | open (in-band)
+    host = "127.0.0.1"          # loopback only
+    valid_bit = true            # false: the BMC keeps only the device selector
 """
 
 from __future__ import annotations
@@ -109,7 +114,7 @@ class MachineSpec:
     """``reject``: under lockdown, ``kexec -s`` fails as the kernel's own signature
     check fails an image (EKEYREJECTED)."""
     ipmi: BmcTarget | None = None
-    """The machine's BMC, reached with ipmitool over lanplus on loopback (``[ipmi]``)."""
+    """The machine's BMC (``[ipmi]``): ipmitool over lanplus on loopback, or in-band."""
 
 
 def _str(d: dict[str, Any], key: str, default: str | None = None) -> str | None:
@@ -221,13 +226,29 @@ def load_machine(root: Path) -> MachineSpec:
 
 
 def _ipmi(path: Path, table: Any) -> BmcTarget | None:
-    """``[ipmi] host = "127.0.0.1"  port = 9001  user = "admin"  password = "…"
+    """The machine's BMC, one of two ways:
+
+    ``[ipmi] host = "127.0.0.1"  port = 9001  user = "admin"  password = "…"
     valid_bit = false``: a BMC simulator (OpenIPMI's ipmi_sim, which keeps only
-    the boot device, not the valid and persistent bits) on loopback only."""
+    the boot device, not the valid and persistent bits) over lanplus, on
+    loopback only;
+
+    ``[ipmi] interface = "open"``: the BMC behind this machine's own IPMI
+    device (/dev/ipmi0, in-band, as on real firmware): only for a sandbox
+    machine inside a virtual machine whose BMC belongs to the test."""
     if table is None:
         return None
     if not isinstance(table, dict):
         raise ConfigError(f"{path}: [ipmi] must be a table")
+    interface = _str(table, "interface", "lanplus") or "lanplus"
+    valid_bit = table.get("valid_bit", True) is not False
+    if interface == "open":
+        extra = sorted(set(table) & {"host", "port", "user", "password"})
+        if extra:
+            raise ConfigError(f'{path}: [ipmi] interface = "open" takes no {", ".join(extra)}')
+        return BmcTarget(interface="open", valid_bit=valid_bit)
+    if interface != "lanplus":
+        raise ConfigError(f"{path}: [ipmi] interface must be open or lanplus, not {interface!r}")
     host = _str(table, "host", "127.0.0.1") or "127.0.0.1"
     if host not in ("127.0.0.1", "::1", "localhost"):
         raise ConfigError(f"{path}: [ipmi] host must be a loopback address, not {host!r}")
@@ -237,7 +258,7 @@ def _ipmi(path: Path, table: Any) -> BmcTarget | None:
         port=_int(table, "port", 623),
         user=_str(table, "user", "") or "",
         password=_str(table, "password", "") or "",
-        valid_bit=table.get("valid_bit", True) is not False,
+        valid_bit=valid_bit,
     )
 
 

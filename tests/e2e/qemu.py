@@ -7,7 +7,7 @@ import selectors
 import signal
 import subprocess
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,11 +32,19 @@ class Run:
         return "\n".join(self.lines[-n:])
 
 
-def run(argv: Sequence[str], *, log: Path, timeout: float, stop_at: str | None = None) -> Run:
+def run(
+    argv: Sequence[str],
+    *,
+    log: Path,
+    timeout: float,
+    stop_at: str | None = None,
+    on_line: Callable[[str], None] | None = None,
+) -> Run:
     """Run qemu until it exits (or ``timeout``), the guest serial line on stdout.
 
-    Every line is written to ``log``.  When ``stop_at`` is seen, the guest is
-    given a few seconds to finish and then stopped.
+    Every line is written to ``log`` (and handed to ``on_line`` as it comes: a
+    test can act on the guest's requests).  When ``stop_at`` is seen, the guest
+    is given a few seconds to finish and then stopped.
     """
     t0 = time.monotonic()
     lines: list[str] = []
@@ -70,6 +78,8 @@ def run(argv: Sequence[str], *, log: Path, timeout: float, stop_at: str | None =
                 for raw in complete:
                     line = raw.decode(errors="replace").replace("\r", "")
                     lines.append(line)
+                    if on_line is not None:
+                        on_line(line)
                     if stop_at is not None and line.startswith(stop_at):
                         deadline = min(deadline, time.monotonic() + 5)
             if buf:

@@ -32,8 +32,10 @@ CONSOLE = "ttyS0"
 KERNEL_META = "linux-image-amd64"
 ROOTS = [
     "busybox-static", "kexec-tools", "tpm2-tools", "libtss2-tcti-device0", "python3-libfdt", "python3-pefile", "gpgv",
+    "ipmitool", "dbus-daemon",
 ]  # fmt: skip
-"""Every x86-64 guest's packages (the signed-boot guest's gpgv too): one download and one unpacked tree."""
+"""Every x86-64 guest's packages (the signed-boot guest's gpgv, the IPMI guest's ipmitool and
+dbus-daemon too): one download and one unpacked tree."""
 SKIP = (
     "debconf", "perl-base", "dpkg", "adduser", "libc-bin", "usrmerge", "init-system-helpers", "debianutils",
     "python3", "python3-minimal", "python3.11", "libpython3-stdlib", "media-types", "tzdata", "readline-common",

@@ -154,3 +154,21 @@ def test_bios_setup_stops_the_autoboot(bmc: Bmc, system_bus: PrivateBus, tmp_pat
         assert kexec_log(d, state) == []
     finally:
         assert d.stop() == 0
+
+
+def test_ipmi_off_leaves_the_bmc_alone(bmc: Bmc, system_bus: PrivateBus, tmp_path: Path, config_root: Path) -> None:
+    """``ipmi = "off"`` (a settings-table setting): the flags are neither read nor cleared."""
+    machine = machine_with_bmc(tmp_path / "machine", bmc)
+    bmc.ipmitool("chassis", "bootdev", "disk")
+    set_config(config_root, 'timeout = 1\nboot_order = ["usb", "disk"]\nipmi = "off"\n')
+    state = tmp_path / "state"
+    d = DaemonProcess(system_bus, machine, state, config_root=config_root)
+    try:
+        d.wait_ready()
+        wait_for(lambda: kexec_log(d, state) != [], timeout=30)
+        assert "devices/sdb1/vmlinuz-rescue" in kexec_log(d, state)[0][2], "boot_order decides, not the BMC"
+        assert "The BMC asks" not in d.output()
+        assert "unknown setting" not in d.output()
+    finally:
+        assert d.stop() == 0
+    assert bmc.boot_data() == "0008000000", "the override is still there for whoever reads it"
