@@ -154,6 +154,22 @@ CHOICES: tuple[Choice, ...] = (
 )
 
 
+CHOICES = (
+    *CHOICES,
+    Choice(
+        name="entries that start another boot loader are not offered",
+        why=(
+            "os-prober's entries for Windows (chainloader of an EFI binary or a boot sector) and "
+            "macOS (xnu_kernel) hand the machine to another boot loader; bootd boots Linux kernels "
+            "with kexec and cannot start those.  They are not options: each chainloader entry is "
+            "named in an info message instead.  GRUB's records of entries that load no Linux or "
+            "multiboot kernel are left out of the comparison (compare.oracle_records)."
+        ),
+        applies=lambda text: re.search(r"^\s*(chainloader|xnu_kernel(64)?)\b", text, re.M) is not None,
+    ),
+)
+
+
 def adjusted(record: Record, config: str, devices: Sequence[str]) -> Record:
     for choice in CHOICES:
         if choice.applies(config):
