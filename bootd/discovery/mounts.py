@@ -13,7 +13,7 @@ import logging
 import os
 import re
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from bootd.errors import BootdError, MountError
 from bootd.platform.block import BlockDevice, BlockPlatform
@@ -51,6 +51,14 @@ def mountpoint_name(device_name: str) -> str:
     """A directory name for a device: its kernel name, with nothing that could climb."""
     cleaned = re.sub(r"[^A-Za-z0-9._:@+-]", "_", device_name).lstrip(".")
     return cleaned or "device"
+
+
+def has_boot_files(path: Path) -> bool:
+    """Whether a directory holds a boot configuration's usual top directory."""
+    try:
+        return path.is_dir() and not path.is_symlink() and any((path / m).is_dir() for m in _BOOT_MARKERS)
+    except OSError:
+        return False
 
 
 def btrfs_view_root(mountpoint: Path) -> Path:
@@ -141,11 +149,24 @@ class Mounter:
                     f"{device.name}: this kernel cannot mount {fstype} and no FUSE driver for it is installed"
                 ) from None
             raise
-        root = btrfs_view_root(where) if fstype == "btrfs" else where
+        root = await self._btrfs_root(where) if fstype == "btrfs" and not fuse else where
         m = Mounted(device, where, root, owned=where == target, fuse=fuse)
         self._mounted[device.name] = m
         log.info("%s: mounted %s read-only on %s", device.name, fstype, where)
         return m
+
+    async def _btrfs_root(self, top: Path) -> Path:
+        """The default subvolume when the boot files are there (SUSE boots the
+        snapshot ``set-default`` names, and its GRUB reads paths from it), else
+        :func:`btrfs_view_root` of the top level."""
+        default = await self.block.btrfs_default_subvolume(top)
+        if default:
+            parts = PurePosixPath(default).parts
+            if parts and ".." not in parts and not PurePosixPath(default).is_absolute():
+                candidate = top.joinpath(*parts)
+                if has_boot_files(candidate):
+                    return candidate
+        return btrfs_view_root(top)
 
     async def unmount(self, name: str) -> None:
         """Unmount what was mounted for device ``name``; never raises."""
