@@ -40,6 +40,42 @@ fi
 """
 
 
+OLD = "6.9.1-1-default"
+
+# /.snapshots/grub-snapshot.cfg and /.snapshots/2/grub-snapshot.cfg, in the form
+# grub2-snapper-plugin.sh (openSUSE's grub2 package) writes them.
+SNAPSHOTS_CFG = """\
+if [ -z "$extra_cmdline" ]; then
+  submenu "Start bootloader from a read-only snapshot" {
+    if [ -f "/.snapshots/2/grub-snapshot.cfg" ]; then
+      source "/.snapshots/2/grub-snapshot.cfg"
+    fi
+    if [ x$snapshot_found != xtrue ]; then
+      submenu "Not Found" { true; }
+    fi
+  }
+fi
+"""
+SNAPSHOT_2_CFG = """\
+
+  if [ -f "/.snapshots/2/snapshot/boot/grub2/grub.cfg" ]; then
+    snapshot_found=true
+    saved_subvol=$btrfs_subvol
+    menuentry  " openSUSE Tumbleweed 20240501 (6.9.1-1,2024-05-01T10:00,pre,zypp(zypper))" \
+"/.snapshots/2/snapshot" "/@/.snapshots/2/snapshot" {
+        btrfs_subvol="$3"
+        extra_cmdline="rootflags=subvol=$3"
+        export extra_cmdline
+        snapshot_num=2
+        export snapshot_num
+        configfile "$2/boot/grub2/grub.cfg"
+        btrfs_subvol=$saved_subvol
+      }
+  fi
+
+"""
+
+
 def make_suse_btrfs(path: Path, loops: h.LoopFactory) -> Path:
     with path.open("wb") as f:
         f.truncate(160 * h.MiB)
@@ -61,6 +97,19 @@ def make_suse_btrfs(path: Path, loops: h.LoopFactory) -> Path:
             },
         )
         (mnt / "@/.snapshots/1/snapshot/.snapshots").mkdir()
+        # Snapshot 2: the system as it was with the older kernel, read-only.
+        old_tree = mnt / "@/.snapshots/1/snapshot/boot"
+        (old_tree / f"vmlinuz-{OLD}").write_bytes(b"snapshot 2 kernel")
+        (old_tree / f"initrd-{OLD}").write_bytes(b"snapshot 2 initrd")
+        saved = (old_tree / "grub2/grub.cfg").read_text()
+        (old_tree / "grub2/grub.cfg").write_text(saved.replace(KERNEL, OLD))
+        (mnt / "@/.snapshots/2").mkdir()
+        h.sh("btrfs", "subvolume", "snapshot", "-r", mnt / "@/.snapshots/1/snapshot", mnt / "@/.snapshots/2/snapshot")
+        (old_tree / "grub2/grub.cfg").write_text(saved)
+        (old_tree / f"vmlinuz-{OLD}").unlink()
+        (old_tree / f"initrd-{OLD}").unlink()
+        (mnt / "@/.snapshots/grub-snapshot.cfg").write_text(SNAPSHOTS_CFG)
+        (mnt / "@/.snapshots/2/grub-snapshot.cfg").write_text(SNAPSHOT_2_CFG)
         h.sh("btrfs", "subvolume", "set-default", mnt / "@/.snapshots/1/snapshot")
 
     h._populate_rw(path, loops, fill, "btrfs")
@@ -83,7 +132,15 @@ async def test_default_subvolume_is_the_view_root(tmp_path: Path, loops: h.LoopF
         result = await parse_view(view, ParseContext(), pool=platform.parsers)
         current = (Resource.local(f"/boot/vmlinuz-{KERNEL}"), (Resource.local(f"/boot/initrd-{KERNEL}"),))
         got = [(o.name, o.kernel, o.initrds) for o in result.options]
-        assert got == [("openSUSE Tumbleweed", *current)], result.diagnostics
+        snap = "/.snapshots/2/snapshot/boot"
+        older = (Resource.local(f"{snap}/vmlinuz-{OLD}"), (Resource.local(f"{snap}/initrd-{OLD}"),))
+        assert got == [("openSUSE Tumbleweed", *current), ("openSUSE Tumbleweed", *older)], result.diagnostics
+        assert result.options[1].group.startswith("Start bootloader from a read-only snapshot > ")
+        assert result.options[1].args.endswith("rootflags=subvol=/@/.snapshots/2/snapshot splash=silent quiet")
+        assert view.read_bytes(f"{snap}/vmlinuz-{OLD}") == b"snapshot 2 kernel"
         assert view.read_bytes(f"/boot/vmlinuz-{KERNEL}") == b"snapshot 1 kernel"
+        nested = view.root / ".snapshots"
     await platform.parsers.close()
+    assert not [e for e in platform.block.mounts() if e.target == nested], "the snapshots' mount was left behind"
+    assert not nested.exists()
     assert h.sha256(image) == before, "the image was written to"
