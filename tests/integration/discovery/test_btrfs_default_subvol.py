@@ -135,7 +135,7 @@ async def test_default_subvolume_is_the_view_root(tmp_path: Path, loops: h.LoopF
         snap = "/.snapshots/2/snapshot/boot"
         older = (Resource.local(f"{snap}/vmlinuz-{OLD}"), (Resource.local(f"{snap}/initrd-{OLD}"),))
         assert got == [("openSUSE Tumbleweed", *current), ("openSUSE Tumbleweed", *older)], result.diagnostics
-        assert result.options[1].group.startswith("Start bootloader from a read-only snapshot > ")
+        assert (result.options[1].group or "").startswith("Start bootloader from a read-only snapshot > ")
         assert result.options[1].args.endswith("rootflags=subvol=/@/.snapshots/2/snapshot splash=silent quiet")
         assert view.read_bytes(f"{snap}/vmlinuz-{OLD}") == b"snapshot 2 kernel"
         assert view.read_bytes(f"/boot/vmlinuz-{KERNEL}") == b"snapshot 1 kernel"
