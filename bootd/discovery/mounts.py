@@ -13,7 +13,7 @@ import logging
 import os
 import re
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from bootd.errors import BootdError, MountError
 from bootd.platform.block import BlockDevice, BlockPlatform
@@ -53,6 +53,14 @@ def mountpoint_name(device_name: str) -> str:
     return cleaned or "device"
 
 
+def has_boot_files(path: Path) -> bool:
+    """Whether a directory holds a boot configuration's usual top directory."""
+    try:
+        return path.is_dir() and not path.is_symlink() and any((path / m).is_dir() for m in _BOOT_MARKERS)
+    except OSError:
+        return False
+
+
 def btrfs_view_root(mountpoint: Path) -> Path:
     """Where boot files of a btrfs top level are: the ``@`` subvolume when the
     top level holds no boot files itself (``@/boot`` is found inside it)."""
@@ -77,6 +85,8 @@ class Mounted:
     owned: bool
     """Whether this process mounted it (and so unmounts it)."""
     fuse: bool = False
+    nested: tuple[Path, ...] = ()
+    """Mounts this process made inside the view (unmounted first)."""
 
 
 class Mounter:
@@ -141,17 +151,64 @@ class Mounter:
                     f"{device.name}: this kernel cannot mount {fstype} and no FUSE driver for it is installed"
                 ) from None
             raise
-        root = btrfs_view_root(where) if fstype == "btrfs" else where
-        m = Mounted(device, where, root, owned=where == target, fuse=fuse)
+        root = await self._btrfs_root(where) if fstype == "btrfs" and not fuse else where
+        nested: tuple[Path, ...] = ()
+        if root != btrfs_view_root(where) and where == target:
+            nested = await self._mount_snapshots(device, where, root)
+        m = Mounted(device, where, root, owned=where == target, fuse=fuse, nested=nested)
         self._mounted[device.name] = m
         log.info("%s: mounted %s read-only on %s", device.name, fstype, where)
         return m
+
+    async def _btrfs_root(self, top: Path) -> Path:
+        """The default subvolume when the boot files are there (SUSE boots the
+        snapshot ``set-default`` names, and its GRUB reads paths from it), else
+        :func:`btrfs_view_root` of the top level."""
+        default = await self.block.btrfs_default_subvolume(top)
+        if default:
+            parts = PurePosixPath(default).parts
+            if parts and ".." not in parts and not PurePosixPath(default).is_absolute():
+                candidate = top.joinpath(*parts)
+                if has_boot_files(candidate):
+                    return candidate
+        return btrfs_view_root(top)
+
+    async def _mount_snapshots(self, device: BlockDevice, top: Path, root: Path) -> tuple[Path, ...]:
+        """Snapper's layout: the default subvolume is ``X/.snapshots/N/snapshot``
+        and the other snapshots are in the subvolume ``X/.snapshots``, which the
+        running system (fstab) and SUSE's GRUB (``btrfs-mount-subvol ($root)
+        /.snapshots X/.snapshots``) put on the snapshot's empty ``/.snapshots``.
+        bootd mounts it there too, read-only, so the snapshot entries' files are
+        found.  Returns what was mounted."""
+        rel = root.relative_to(top).parts
+        if len(rel) < 3 or rel[-3] != ".snapshots" or rel[-1] != "snapshot":
+            return ()
+        subvol = "/".join(rel[:-2])
+        if "," in subvol or "=" in subvol:
+            return ()
+        here = root / ".snapshots"
+        try:
+            if not (top / subvol).is_dir() or not here.is_dir() or any(here.iterdir()):
+                return ()
+        except OSError:
+            return ()
+        try:
+            await self.block.mount(device, here, "btrfs", (f"subvol={subvol}", "rescue=nologreplay"))
+        except BootdError as e:
+            log.info("%s: %s not mounted on /.snapshots: %s", device.name, subvol, e)
+            return ()
+        return (here,)
 
     async def unmount(self, name: str) -> None:
         """Unmount what was mounted for device ``name``; never raises."""
         m = self._mounted.pop(name, None)
         if m is not None and not m.owned:
             return
+        for inner in reversed(m.nested if m is not None else ()):
+            try:
+                await self.block.umount(inner)
+            except BootdError as e:
+                log.warning("could not unmount %s: %s", inner, e)
         target = m.mountpoint if m is not None else self.root / mountpoint_name(name)
         await self._release(target)
 

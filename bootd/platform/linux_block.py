@@ -11,12 +11,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 import shutil
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from bootd.errors import CommandError, MountError
+from bootd.errors import BootdError, CommandError, MountError
 from bootd.platform.block import (
     BACKING_DEVICES,
     BlockAction,
@@ -343,6 +344,16 @@ class LinuxBlock:
         except CommandError as e:
             raise MountError(f"cannot unmount {target}: {e.stderr.strip() or e}") from None
 
+    async def btrfs_default_subvolume(self, top: Path) -> str | None:
+        if shutil.which("btrfs") is None:
+            return None
+        try:
+            res = await self.runner.run(["btrfs", "subvolume", "get-default", str(top)], check=False, timeout=30)
+        except BootdError as e:
+            log.info("btrfs subvolume get-default %s: %s", top, e)
+            return None
+        return parse_get_default(res.stdout) if res.returncode == 0 else None
+
     def make_mountpoint(self, target: Path) -> None:
         target.mkdir(parents=True, exist_ok=True, mode=0o700)
 
@@ -353,3 +364,12 @@ class LinuxBlock:
             pass
         except OSError as e:
             log.warning("could not remove mount point %s: %s", target, e.strerror)
+
+
+def parse_get_default(text: str) -> str | None:
+    """The path in ``btrfs subvolume get-default``'s answer (``ID 258 gen 9 top
+    level 257 path @/.snapshots/1/snapshot``); None for the top level (``ID 5 (FS_TREE)``)."""
+    m = re.match(r"ID (\d+) .*? path (.+)$", text.strip())
+    if m is None or m.group(1) == "5":
+        return None
+    return m.group(2)

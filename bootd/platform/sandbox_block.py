@@ -132,6 +132,9 @@ class SandboxBlock:
     async def umount(self, target: Path, *, lazy: bool = False) -> None:
         return None
 
+    async def btrfs_default_subvolume(self, top: Path) -> str | None:
+        return None
+
     def make_mountpoint(self, target: Path) -> None:
         return None
 

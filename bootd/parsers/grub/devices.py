@@ -151,7 +151,9 @@ class DeviceTable:
 def in_subvolume(target: Target, path: str, subvol: str) -> str:
     """Where ``path`` is on the device while ``btrfs_subvol`` is ``subvol``.
 
-    SUSE's GRUB reads btrfs files inside the subvolume that variable names (a
+    SUSE's GRUB (while ``btrfs_relative_path`` is on: see
+    :mod:`bootd.parsers.grub.btrfs`, which decides whether ``subvol`` is
+    given) reads btrfs files inside the subvolume that variable names (a
     path from the top-level subvolume, like ``/@/.snapshots/7/snapshot``): its
     snapshot entries set it so that ``/boot/vmlinuz-…`` is the snapshot's
     kernel.  The device's files are seen from the top level or from ``@``, so

@@ -30,6 +30,7 @@ from pathlib import PurePosixPath
 
 from bootd.model import Diagnostic, Severity
 from bootd.parsers._text import not_regular
+from bootd.parsers.grub.btrfs import active_subvolume
 from bootd.parsers.grub.budget import BYTES_PER_STEP, Meter, parse_cost, too_long
 from bootd.parsers.grub.devices import DeviceTable, Target, in_subvolume
 from bootd.parsers.grub.expand import WordTooLong, expand_word
@@ -375,7 +376,7 @@ class Interpreter:
 
     def locate(self, text: str) -> tuple[Target, str]:
         target, path = self.table.locate(text, self.get("root"))
-        return target, in_subvolume(target, path, self.get("btrfs_subvol"))
+        return target, in_subvolume(target, path, active_subvolume(self.get))
 
     def read(self, text: str) -> tuple[str, str] | None:
         """Text and display name of a file named by a GRUB path, or None."""

@@ -143,6 +143,8 @@ def build_options(
     paths: list[Path] = []
     for f in flat:
         loaded = f.item.loaded
+        if loaded is not None and loaded.kind == "chainloader":
+            diagnostics.append(Diagnostic(Severity.INFO, chainload_note(f.item.title)))
         if loaded is None or loaded.kind not in ("linux", "multiboot") or loaded.kernel is None:
             continue
         options.append(
@@ -183,6 +185,14 @@ def build_options(
         chosen = 0
     options[chosen] = _with_default(options[chosen])
     return options
+
+
+def chainload_note(title: str) -> str:
+    """Why an entry that hands over to another boot loader is not an option."""
+    return (
+        f"{title[:80]!r} starts another boot loader (chainloader); bootd boots Linux kernels "
+        "with kexec and cannot start it, so it is not offered"
+    )
 
 
 def _with_default(opt: BootOption) -> BootOption:

@@ -154,6 +154,75 @@ CHOICES: tuple[Choice, ...] = (
 )
 
 
+CHOICES = (
+    *CHOICES,
+    Choice(
+        name="entries that start another boot loader are not offered",
+        why=(
+            "os-prober's entries for Windows (chainloader of an EFI binary or a boot sector) and "
+            "macOS (xnu_kernel) hand the machine to another boot loader; bootd boots Linux kernels "
+            "with kexec and cannot start those.  They are not options: each chainloader entry is "
+            "named in an info message instead.  GRUB's records of entries that load no Linux or "
+            "multiboot kernel are left out of the comparison (compare.oracle_records)."
+        ),
+        applies=lambda text: re.search(r"^\s*(chainloader|xnu_kernel(64)?)\b", text, re.M) is not None,
+    ),
+)
+
+
+_SNAPSHOT_ENTRY = re.compile(
+    r"""menuentry\s+(?:--\S+\s+)*(["'])(.*?)\1\s+(["'])(.*?)\3\s+(["'])(.*?)\5\s*\{(.*?)\n\s*\}""", re.S
+)
+
+
+def _snapshot_subvolumes(config: str) -> dict[str, str]:
+    """Titles of snapper's snapshot entries (``btrfs_subvol="$3"``) and their subvolume ($3)."""
+    return {m.group(2): m.group(6) for m in _SNAPSHOT_ENTRY.finditer(config) if 'btrfs_subvol="$3"' in m.group(7)}
+
+
+def _suse_relative(config: str) -> bool:
+    return re.search(r"btrfs_relative_path=[\"']?[y1]", config) is not None and "btrfs_subvol=" in config
+
+
+def _in_snapshot(record: Record, config: str, _devices: Sequence[str]) -> Record:
+    subvol = _snapshot_subvolumes(config).get(record["titles"][-1])
+    if not subvol:
+        return record
+    base = "/" + subvol.strip("/")
+    base = base[2:] if base.startswith("/@/") else base
+
+    def inside(loc: Any) -> Any:
+        if loc is None or loc[1] == base or loc[1].startswith(base + "/"):
+            return loc
+        return [loc[0], base + loc[1]]
+
+    return {
+        **record,
+        "kernel": inside(record["kernel"]),
+        "initrds": [inside(i) for i in record["initrds"]],
+        "dtb": inside(record["dtb"]),
+    }
+
+
+CHOICES = (
+    *CHOICES,
+    Choice(
+        name="SUSE's btrfs_relative_path and btrfs_subvol are read as SUSE's GRUB reads them",
+        why=(
+            "openSUSE's and SLES's GRUB patch the btrfs driver: while btrfs_relative_path starts with "
+            "y or 1, paths are read from the subvolume btrfs_subvol names (else the default "
+            "subvolume), so snapper's 'Start bootloader from a read-only snapshot' entries load "
+            "the snapshot's own kernel.  Debian's GRUB has no such patches and reads /boot of the "
+            "current root.  bootd boots SUSE's configs as their own GRUB does: GRUB's paths of a "
+            "snapshot entry are moved into its subvolume ($3, seen from the view's root as bootd "
+            "mounts it) and every other field is compared."
+        ),
+        applies=_suse_relative,
+        adjust=_in_snapshot,
+    ),
+)
+
+
 def adjusted(record: Record, config: str, devices: Sequence[str]) -> Record:
     for choice in CHOICES:
         if choice.applies(config):

@@ -100,6 +100,7 @@ def test_snapshot_entry_loads_the_kernel_inside_the_snapshot(run: Run, subvol: s
 def test_subvolume_seen_from_the_top_level(run: Run) -> None:
     # A device seen from the top-level subvolume: the snapshot is under /@.
     cfg = (
+        "set btrfs_relative_path=y\n"
         'menuentry Snap { btrfs_subvol="/@/.snapshots/3/snapshot"; linux /boot/vmlinuz-6.8; initrd /boot/initrd-6.8 }\n'
         "menuentry Top { linux /boot/vmlinuz-6.8 }\n"
     )
@@ -115,8 +116,29 @@ def test_subvolume_seen_from_the_top_level(run: Run) -> None:
 
 
 def test_subvolume_paths_stay_on_the_device_and_other_filesystems_ignore_it(run: Run) -> None:
-    cfg = 'menuentry A { btrfs_subvol="/@/../../../etc"; linux /../boot/vmlinuz }\n'
+    cfg = 'set btrfs_relative_path=1\nmenuentry A { btrfs_subvol="/@/../../../etc"; linux /../boot/vmlinuz }\n'
     out = run(cfg)
     assert out.options[0].kernel == Resource.local("/etc/boot/vmlinuz")
     out = run(cfg, device={"id": "sda1", "fstype": "ext4"})
     assert out.options[0].kernel == Resource.local("/boot/vmlinuz")
+
+
+@pytest.mark.parametrize("relative", [None, "n", "0", ""])
+def test_subvolume_is_read_only_with_relative_paths(run: Run, relative: str | None) -> None:
+    # SUSE's btrfs driver looks at btrfs_subvol only while btrfs_relative_path
+    # starts with y or 1; otherwise paths are read from the top level, as upstream.
+    head = "" if relative is None else f"set btrfs_relative_path={relative}\n"
+    cfg = head + 'menuentry Snap { btrfs_subvol="/@/.snapshots/3/snapshot"; linux /boot/vmlinuz-6.8 }\n'
+    files: dict[str, str | bytes] = {"/boot/vmlinuz-6.8": b"k", "/@/.snapshots/3/snapshot/boot/vmlinuz-6.8": b"s"}
+    out = run(cfg, files=files)
+    assert out.options[0].kernel == Resource.local("/boot/vmlinuz-6.8")
+
+
+@pytest.mark.parametrize("relative", ["y", "yes", "1"])
+def test_relative_path_values_that_select_the_subvolume(run: Run, relative: str) -> None:
+    cfg = f"set btrfs_relative_path={relative}\n" + (
+        'menuentry Snap { btrfs_subvol="/@/.snapshots/3/snapshot"; linux /boot/vmlinuz-6.8 }\n'
+    )
+    files: dict[str, str | bytes] = {"/boot/vmlinuz-6.8": b"k", "/@/.snapshots/3/snapshot/boot/vmlinuz-6.8": b"s"}
+    out = run(cfg, files=files)
+    assert out.options[0].kernel == Resource.local("/@/.snapshots/3/snapshot/boot/vmlinuz-6.8")

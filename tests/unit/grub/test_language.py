@@ -336,3 +336,15 @@ def test_eval_that_evals_itself_stops_with_a_diagnostic(run: Run) -> None:
     out = run("set a='eval $a'\neval $a\necho done")
     assert out.echoes == [["done"]]
     assert any("eval nested deeper" in d.message for d in out.diagnostics)
+
+
+def test_chainloader_entries_are_named_in_a_note(run: Run) -> None:
+    # os-prober's entries for Windows (EFI or BIOS) hand over to another boot loader.
+    out = run(
+        "menuentry 'Windows Boot Manager (on /dev/sdb1)' { chainloader /EFI/Microsoft/Boot/bootmgfw.efi }\n"
+        "menuentry L { linux /l }"
+    )
+    assert [o.name for o in out.options] == ["L"]
+    notes = [d for d in out.diagnostics if "chainloader" in d.message]
+    assert len(notes) == 1 and "'Windows Boot Manager (on /dev/sdb1)'" in notes[0].message
+    assert notes[0].severity == "info"
