@@ -154,14 +154,16 @@ CHOICES: tuple[Choice, ...] = (
 )
 
 
-def adjusted(record: Record, config: str, devices: Sequence[str]) -> Record:
-    for choice in CHOICES:
+def adjusted(record: Record, config: str, devices: Sequence[str], choices: Sequence[Choice] = CHOICES) -> Record:
+    for choice in choices:
         if choice.applies(config):
             record = choice.adjust(record, config, devices)
     return record
 
 
-def bootd_side(records: Sequence[Record], config: str, files: Collection[str]) -> list[Record]:
+def bootd_side(
+    records: Sequence[Record], config: str, files: Collection[str], choices: Sequence[Choice] = CHOICES
+) -> list[Record]:
     """bootd's records without those only a deliberate choice makes."""
-    active = [c for c in CHOICES if c.applies(config)]
+    active = [c for c in choices if c.applies(config)]
     return [r for r in records if not any(c.extra(r, files, config) for c in active)]
