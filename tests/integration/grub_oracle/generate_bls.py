@@ -278,7 +278,7 @@ def handwritten() -> dict[str, dict[str, Any]]:
             ),
         },
         "kernelopts=root=/dev/mapper/rhel-root ro crashkernel=auto rd.lvm.lv=rhel/root rd.lvm.lv=rhel/swap\n"
-        "tuned_params=\ntuned_initrd=\n" + f"saved_entry={mid}-{ppc}\n",
+        "tuned_params=skew_tick=1\ntuned_initrd=\n" + f"saved_entry={mid}-{ppc}\n",
         kernels(ppc, f"0-rescue-{mid}"),
         cfg=fedora_cfg().replace("set root='hd0,gpt2'", "set root='ieee1275/disk,msdos2'"),
     )

@@ -35,6 +35,7 @@ def check(case: Case, root: Path, tmp_path: Path) -> list[str]:
     specs = grub_emu.specs_from_case(case.data)
     config = case.config
     text = next((v for k, v in case.data["files"].items() if "/" + k.lstrip("/") == config), "")
+    text += "\n" + next((v for k, v in case.data["files"].items() if k.endswith("grubenv")), "")
     result = grub_emu_sid.SidOracle(root, specs, config).run()
     choices = deliberate.BLS_CHOICES
     grub = [deliberate.adjusted(r, text, [d.id for d in specs], choices) for r in compare.oracle_records(result, specs)]
