@@ -183,9 +183,9 @@ def handwritten() -> dict[str, dict[str, Any]]:
         "hand-written: entries whose versions sort differently as text and as versions (9 < 70 < 162; a "
         "sort-key that would order them otherwise)",
         {
-            f"{mid}-5.14.0-9.el9.x86_64": fedora_entry("5.14.0-9.el9.x86_64", sort_key="zz"),
-            f"{mid}-5.14.0-70.el9.x86_64": fedora_entry("5.14.0-70.el9.x86_64", sort_key="aa"),
-            f"{mid}-5.14.0-162.el9.x86_64": fedora_entry("5.14.0-162.el9.x86_64", sort_key="mm"),
+            f"{mid}-5.14.0-9.el9.x86_64": fedora_entry("5.14.0-9.el9.x86_64", sort_dash_key="zz"),
+            f"{mid}-5.14.0-70.el9.x86_64": fedora_entry("5.14.0-70.el9.x86_64", sort_dash_key="aa"),
+            f"{mid}-5.14.0-162.el9.x86_64": fedora_entry("5.14.0-162.el9.x86_64", sort_dash_key="mm"),
             f"{mid}-5.14.0-162.el9.x86_64+debug": fedora_entry("5.14.0-162.el9.x86_64+debug"),
         },
         KOPTS,
