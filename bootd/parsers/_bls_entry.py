@@ -43,6 +43,8 @@ class BlsEntry:
     path: str = ""
     """Where the entry file is on the device."""
     directory: str = "/loader/entries"
+    text: str = ""
+    """The file as read (GRUB's ``blscfg`` reads it its own way)."""
 
     @property
     def name(self) -> str:
@@ -112,6 +114,7 @@ def parse_entry(text: str, file_name: str, *, path: str = "", directory: str = "
         efi=single.get("efi"),
         path=path,
         directory=directory,
+        text=text,
     )
 
 

@@ -12,6 +12,8 @@ from typing import Any
 from tests.conftest import CORPUS, DATA
 
 ORACLE_CORPUS = DATA / "grub-oracle"
+BLS_CORPUS = ORACLE_CORPUS / "bls"
+"""Cases for GRUB 2.14 (blscfg): run by test_grub_oracle_bls.py, not with GRUB 2.06."""
 
 
 @dataclass(frozen=True)
@@ -93,9 +95,15 @@ def all_cases() -> Iterator[Case]:
     for cfg in sorted((ORACLE_CORPUS / "probes").glob("*.cfg")):
         yield Case(f"probes/{cfg.stem}", probe_case(cfg))
     for path in sorted(ORACLE_CORPUS.glob("*/*.json")):
-        yield Case(f"{path.parent.name}/{path.stem}", load(path))
+        if path.parent != BLS_CORPUS:
+            yield Case(f"{path.parent.name}/{path.stem}", load(path))
     for path in sorted((CORPUS / "grub").glob("*.json")):
         data = load(path)
         if "device" in data and any(k.endswith("grub.cfg") for k in data.get("files", {})):
             if f"u-root/{path.stem}" not in NOT_RUN:
                 yield Case(f"u-root/{path.stem}", data)
+
+
+def bls_cases() -> Iterator[Case]:
+    for path in sorted(BLS_CORPUS.glob("*.json")):
+        yield Case(f"bls/{path.stem}", load(path))

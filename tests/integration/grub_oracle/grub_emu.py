@@ -200,6 +200,10 @@ class Workspace:
         self.device_map = grub / "device.map"
         self.wrapper = grub / "grub.cfg"
 
+    def argv(self) -> list[str]:
+        """How GRUB is started for this workspace (always through a guard)."""
+        return _argv(self.moddir, self.device_map)
+
     def cleanup(self) -> None:
         shutil.rmtree(self.dir, ignore_errors=True)
 
@@ -273,7 +277,7 @@ def _run(ws: Workspace, text: str, keys: Sequence[bytes] = ()) -> tuple[bool, st
     quiet a moment).  Returns (whether GRUB waits in a menu, the console text)."""
     ws.wrapper.write_text(text)
     ws.wrapper.chmod(0o444)
-    argv = _argv(ws.moddir, ws.device_map)
+    argv = ws.argv()
     if os.geteuid() != 0 and os.geteuid() != NOBODY:
         raise UnsafeRun("the oracle switches to nobody and needs root to do so")
     pid, fd = pty.fork()
@@ -440,6 +444,9 @@ class Oracle:
         self.cpu = cpu
         self.runs = 0
 
+    def _wrapper(self, default: str | None) -> str:
+        return wrapper(self.config, self.firmware, self.cpu, default)
+
     @contextlib.contextmanager
     def _workspace(self) -> Iterator[Workspace]:
         ws = Workspace(_reachable_tmp())
@@ -460,7 +467,7 @@ class Oracle:
         self.runs += 1
         default = ">".join(str(p) for p in path[:by_default]) if by_default else None
         keys = [HOME + DOWN * p + ENTER for p in path[by_default:]]
-        waiting, text = _run(ws, wrapper(self.config, self.firmware, self.cpu, default), keys)
+        waiting, text = _run(ws, self._wrapper(default), keys)
         return waiting and menu_opened(text, len(keys)), parse_output(text, len(keys))
 
     def run(self) -> OracleResult:
@@ -500,7 +507,7 @@ class Oracle:
         keys: list[bytes] = [ENTER] if top_by_keys else []
         for _ in range(8):
             self.runs += 1
-            waiting, text = _run(ws, wrapper(self.config, self.firmware, self.cpu, None), keys)
+            waiting, text = _run(ws, self._wrapper(None), keys)
             if not (waiting and menu_opened(text, len(keys))):
                 return parse_output(text, len(keys))
             keys.append(ENTER)
