@@ -13,21 +13,11 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import is_root
-from tests.integration.grub_oracle import compare, deliberate, grub_emu, grub_emu_sid, sidroot
+from tests.integration.grub_oracle import compare, deliberate, grub_emu, grub_emu_sid
 from tests.integration.grub_oracle.cases import ORACLE_CORPUS, Case, bls_cases
 
 CASES = list(bls_cases())
 needs_root = pytest.mark.skipif(not is_root(), reason="the oracle runs GRUB as nobody, which needs root to switch to")
-
-
-@pytest.fixture(scope="session")
-def sid_root() -> Path:
-    try:
-        return sidroot.ensure()
-    except sidroot.RootUnavailable as e:
-        if "not installed" in str(e):
-            pytest.skip(str(e))
-        raise
 
 
 def check(case: Case, root: Path, tmp_path: Path) -> list[str]:

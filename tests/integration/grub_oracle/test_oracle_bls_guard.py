@@ -10,14 +10,10 @@ import pytest
 
 from tests.integration.grub_oracle import grub_emu, grub_emu_sid, sidroot
 
-pytestmark = pytest.mark.skipif(
-    not sidroot.usable(sidroot.root_dir()), reason="the sid root is not built yet (the oracle test builds it)"
-)
-
 
 @pytest.fixture
-def ws() -> Iterator[grub_emu_sid.SidWorkspace]:
-    w = grub_emu_sid.SidWorkspace(sidroot.root_dir())
+def ws(sid_root: Path) -> Iterator[grub_emu_sid.SidWorkspace]:
+    w = grub_emu_sid.SidWorkspace(sid_root)
     try:
         yield w
     finally:
@@ -26,7 +22,7 @@ def ws() -> Iterator[grub_emu_sid.SidWorkspace]:
 
 def test_the_workspace_runs_grub_emu_lite_as_nobody_in_the_root(ws: grub_emu_sid.SidWorkspace) -> None:
     argv = ws.argv()
-    assert argv[:2] == [grub_emu_sid.CHROOT, str(sidroot.root_dir())]
+    assert argv[:2] == [grub_emu_sid.CHROOT, str(ws.root)]
     assert argv[2:8] == ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--no-new-privs", "--"]
     assert argv[8] == "/usr/bin/grub-emu-lite"
     names = {p.name for p in ws.moddir.iterdir()}
