@@ -73,7 +73,13 @@ def make_network(platform: Platform, daemon: Daemon) -> NetworkLike | None:
         daemon.paths, lambda msg: daemon.events.status(Severity.WARNING, msg), nvram=daemon.config.nvram
     )
     net: NetworkLike = module.NetworkDiscovery(
-        platform, daemon.inventory, net_settings, status=daemon.events.status_logged, work_dir=net_dir
+        platform,
+        daemon.inventory,
+        net_settings,
+        status=daemon.events.status_logged,
+        work_dir=net_dir,
+        paths=daemon.paths,
+        nvram=daemon.config.nvram,
     )
     return net
 

@@ -25,22 +25,27 @@ import tempfile
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from bootd.discovery.network_settings import (
     InterfaceSettings,
     Method,
     NetworkSettings,
+    check_applicable,
+    checked_network_settings,
+    describe,
     load_network_settings,
     network_settings,
 )
 from bootd.discovery.pxe_fetch import URL_DEVICE, PxeConfigLoader, Status
-from bootd.errors import BootdError, InvalidArgument, ResourceError
+from bootd.errors import BootdError, ConfigError, InvalidArgument, ResourceError
 from bootd.inventory import Inventory
 from bootd.loader.download import set_default_proxies
 from bootd.model import BootOption, Device, DeviceType, Severity
 from bootd.parsers import pxe
 from bootd.platform import Platform
 from bootd.platform.net import DhcpClient, Interface
+from bootd.settings import Paths
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +61,13 @@ def interface_device(iface: Interface, lease: Mapping[str, str] | None = None) -
     return Device(id=iface.name, type=DeviceType.NETWORK, uuid=iface.mac, properties=tuple(props))
 
 
+def _use_proxies(settings: NetworkSettings) -> None:
+    """The proxies of ``settings`` for every later download (none set: the environment's)."""
+    https = settings.https_proxy or settings.proxy
+    proxies = {k: v for k, v in (("http", settings.proxy), ("https", https)) if v}
+    set_default_proxies(proxies or None)
+
+
 class NetworkDiscovery:
     """Follows interfaces and leases; puts PXE options into the inventory."""
 
@@ -67,8 +79,14 @@ class NetworkDiscovery:
         *,
         status: Status | None = None,
         work_dir: Path | None = None,
+        paths: Paths | None = None,
+        nvram: Mapping[str, Any] | None = None,
     ) -> None:
+        """``paths`` and ``nvram``: where the settings come from, for
+        :meth:`check_settings` and :meth:`apply_settings` (a settings write)."""
         self.platform = platform
+        self._paths = paths
+        self._nvram = nvram
         self.inventory = inventory
         self.settings = settings or NetworkSettings()
         self._status = status
@@ -90,9 +108,7 @@ class NetworkDiscovery:
         if not self.settings.enabled:
             log.info("network discovery is disabled")
             return
-        if self.settings.proxy or self.settings.https_proxy:
-            https = self.settings.https_proxy or self.settings.proxy
-            set_default_proxies({k: v for k, v in (("http", self.settings.proxy), ("https", https)) if v})
+        _use_proxies(self.settings)
         await self.sync()
         self._watch = asyncio.create_task(self._watch_loop(), name="network-watch")
 
@@ -190,10 +206,11 @@ class NetworkDiscovery:
                     if name not in self._configured:
                         await self._configure(iface)
 
-    async def _configure(self, iface: Interface) -> None:
+    async def _configure(self, iface: Interface) -> str | None:
+        """Configure ``iface`` by the settings; why it failed, or None."""
         conf = self.settings.for_interface(iface)
         if not iface.up and not self.settings.bring_up:
-            return  # configured once it is up
+            return None  # configured once it is up
         self._configured.add(iface.name)
         try:
             if conf.method is Method.STATIC and conf.static is not None:
@@ -203,7 +220,7 @@ class NetworkDiscovery:
                     static["router"] = conf.static.gateway
                 self._leases[iface.name] = static
                 self.inventory.add_device(interface_device(iface, static))
-                return
+                return None
             if not iface.up:
                 await self.platform.net.link_up(iface.name)
             if conf.method is Method.DHCP and iface.name not in self._clients:
@@ -211,6 +228,8 @@ class NetworkDiscovery:
                 self._clients[iface.name] = await self.platform.net.start_dhcp(iface.name, iface.mac, on_event)
         except BootdError as e:
             self._say(Severity.WARNING, f"{iface.name}: cannot configure the interface: {e}")
+            return str(e)
+        return None
 
     async def _remove(self, name: str) -> None:
         self._interfaces.pop(name, None)
@@ -228,6 +247,108 @@ class NetworkDiscovery:
             if task is not None and task is not asyncio.current_task():
                 task.cancel()
 
+    # -- settings changed while running ---------------------------------------
+    def _checked(self, main: Mapping[str, Any] | None) -> NetworkSettings:
+        if self._paths is None:
+            table = (main or {}).get("network", {})
+            return check_applicable(network_settings(table if isinstance(table, dict) else {}))
+        return checked_network_settings(self._paths, nvram=self._nvram, main=main)
+
+    def check_settings(self, main: Mapping[str, Any]) -> NetworkSettings:
+        """The network settings the main file's values ``main`` would give with
+        the other layers (ConfigError says what is wrong: the write is refused)."""
+        return self._checked(main)
+
+    async def apply_settings(self) -> list[str]:
+        """Read the network settings again and :meth:`apply` them; says what was done."""
+        try:
+            new = await asyncio.to_thread(self._checked, None)
+        except ConfigError as e:
+            self._say(Severity.WARNING, f"network settings not applied: {e}")
+            return []
+        done = await self.apply(new)
+        failed = any(" cannot " in d for d in done)
+        summary = "; ".join(done) if done else "nothing to change"
+        self._say(Severity.WARNING if failed else Severity.INFO, f"Network settings applied: {summary}")
+        return done
+
+    async def apply(self, new: NetworkSettings) -> list[str]:
+        """Put ``new`` in force at once (a settings write); what was done, for people.
+
+        An interface whose method or address changed is reconfigured: leaving
+        DHCP stops its client and removes its lease's options, leaving a static
+        address removes it, ``ignore`` drops the interface (and its options),
+        and an interface no longer ignored is taken up.  Proxies apply to the
+        next download, DNS servers to the next resolver write."""
+        old = self.settings
+        done: list[str] = []
+        async with self._sync_lock:
+            self.settings = self._loader.settings = new
+            if (old.proxy, old.https_proxy) != (new.proxy, new.https_proxy):
+                _use_proxies(new)
+                https = f", https {new.https_proxy}" if new.https_proxy else ""
+                done.append(f"proxy {new.proxy or '(environment)'}{https}")
+            if old.nameservers != new.nameservers:
+                done.append(f"DNS servers {' '.join(new.nameservers) or '(none)'}")
+            if not new.enabled:
+                for name in list(self._interfaces):
+                    await self._leave(name, old.for_interface(self._interfaces[name]))
+                    await self._remove(name)
+                if old.enabled:
+                    done.append("network discovery disabled")
+                return done
+            for iface in await self.platform.net.interfaces():
+                known = self._interfaces.get(iface.name)
+                before, after = old.for_interface(iface), new.for_interface(iface)
+                if known is None:
+                    taken_up = before.method is Method.IGNORE and after.method is not Method.IGNORE
+                    if old.enabled and taken_up and iface.usable():
+                        done.append(f"{iface.name}: {describe(after)}")  # taken up by the sync below
+                    continue
+                if before == after:
+                    continue
+                self._interfaces[iface.name] = iface
+                done.append(await self._switch(iface, before, after))
+        await self.sync()
+        if new.enabled and not old.enabled:
+            done.append("network discovery enabled")
+            if self._watch is None:
+                self._watch = asyncio.create_task(self._watch_loop(), name="network-watch")
+        return done
+
+    async def _switch(self, iface: Interface, before: InterfaceSettings, after: InterfaceSettings) -> str:
+        name = iface.name
+        stopped = await self._leave(name, before)
+        if after.method is Method.IGNORE:
+            await self._remove(name)
+            return f"{name}: ignored" + ("; its network boot options are removed" if stopped else "")
+        self._configured.discard(name)
+        self.inventory.add_device(interface_device(iface))
+        failed = await self._configure(iface)
+        what = f"{name}: {describe(after)}"
+        if before.method is Method.STATIC and after.method is Method.STATIC and before.static is not None:
+            what += f" (was {before.static.address}/{before.static.prefix})"
+        elif before.method is Method.DHCP:
+            what += " (DHCP stopped)"
+        return what + (f", but it cannot be configured: {failed}" if failed else "")
+
+    async def _leave(self, name: str, before: InterfaceSettings) -> bool:
+        """Undo what ``before`` did on ``name``: its DHCP client and lease, or
+        its static address; whether it had boot options."""
+        self._cancel(name)
+        client = self._clients.pop(name, None)
+        if client is not None:
+            await client.stop()
+        self._leases.pop(name, None)
+        had = bool(self.inventory.options_of(name))
+        self.inventory.set_options(name, [])
+        if before.method is not Method.IGNORE:
+            try:
+                await self.platform.net.deconfigure(name)
+            except BootdError as e:
+                self._say(Severity.WARNING, f"{name}: cannot remove its address: {e}")
+        return had
+
     # -- leases ------------------------------------------------------------
     async def handle_event(self, event: str, params: Mapping[str, str]) -> None:
         """A DHCP client event for ``params["interface"]``; returns at once,
@@ -237,8 +358,9 @@ class NetworkDiscovery:
             raise InvalidArgument(f"network event {event!r} names no valid interface")
         event = event.strip().lower()
         known = self._interfaces.get(name) or Interface(name, params.get("mac", "").lower())
-        if self.settings.for_interface(known).method is Method.IGNORE:
-            log.info("ignoring %s for %s: the settings say to leave it alone", event, name)
+        method = self.settings.for_interface(known).method
+        if method is not Method.DHCP:
+            log.info("ignoring %s for %s: the settings say %s", event, name, method)
             return
         if event in LEASE_EVENTS:
             lease = dict(params)
@@ -358,6 +480,7 @@ __all__ = [
     "Method",
     "NetworkDiscovery",
     "NetworkSettings",
+    "checked_network_settings",
     "interface_device",
     "load_network_settings",
     "network_settings",
