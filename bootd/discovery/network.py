@@ -23,25 +23,23 @@ import logging
 import shutil
 import tempfile
 from collections.abc import Mapping
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from bootd.discovery.network_apply import SettingsApply, interface_device, use_proxies
 from bootd.discovery.network_settings import (
     InterfaceSettings,
     Method,
     NetworkSettings,
-    check_applicable,
     checked_network_settings,
-    describe,
     load_network_settings,
     network_settings,
 )
-from bootd.discovery.pxe_fetch import URL_DEVICE, PxeConfigLoader, Status
-from bootd.errors import BootdError, ConfigError, InvalidArgument, ResourceError
+from bootd.discovery.pxe_fetch import PxeConfigLoader, Status
+from bootd.discovery.url_configs import UrlConfigs
+from bootd.errors import BootdError, InvalidArgument
 from bootd.inventory import Inventory
-from bootd.loader.download import set_default_proxies
-from bootd.model import BootOption, Device, DeviceType, Severity
+from bootd.model import BootOption, Severity
 from bootd.parsers import pxe
 from bootd.platform import Platform
 from bootd.platform.net import DhcpClient, Interface
@@ -53,22 +51,7 @@ LEASE_EVENTS = frozenset({"bound", "renew"})
 END_EVENTS = frozenset({"deconfig", "leasefail", "nak", "release", "expire"})
 
 
-def interface_device(iface: Interface, lease: Mapping[str, str] | None = None) -> Device:
-    props = [("mac", iface.mac), ("link", "up" if iface.carrier else "down")]
-    for key in ("ip", "router", "dns", "domain", "serverid"):
-        if lease and lease.get(key):
-            props.append((key, lease[key]))
-    return Device(id=iface.name, type=DeviceType.NETWORK, uuid=iface.mac, properties=tuple(props))
-
-
-def _use_proxies(settings: NetworkSettings) -> None:
-    """The proxies of ``settings`` for every later download (none set: the environment's)."""
-    https = settings.https_proxy or settings.proxy
-    proxies = {k: v for k, v in (("http", settings.proxy), ("https", https)) if v}
-    set_default_proxies(proxies or None)
-
-
-class NetworkDiscovery:
+class NetworkDiscovery(SettingsApply):
     """Follows interfaces and leases; puts PXE options into the inventory."""
 
     def __init__(
@@ -99,16 +82,16 @@ class NetworkDiscovery:
         self._requery: dict[str, asyncio.Task[None]] = {}
         self._watch: asyncio.Task[None] | None = None
         self._sync_lock = asyncio.Lock()
-        self._url_options: dict[str, list[str]] = {}
         self._configured: set[str] = set()
         self._loader = PxeConfigLoader(platform, self.settings, self._say, self.work_dir)
+        self._urls = UrlConfigs(self._loader, inventory)
 
     # -- life cycle --------------------------------------------------------
     async def start(self) -> None:
         if not self.settings.enabled:
             log.info("network discovery is disabled")
             return
-        _use_proxies(self.settings)
+        use_proxies(self.settings)
         await self.sync()
         self._watch = asyncio.create_task(self._watch_loop(), name="network-watch")
 
@@ -247,108 +230,6 @@ class NetworkDiscovery:
             if task is not None and task is not asyncio.current_task():
                 task.cancel()
 
-    # -- settings changed while running ---------------------------------------
-    def _checked(self, main: Mapping[str, Any] | None) -> NetworkSettings:
-        if self._paths is None:
-            table = (main or {}).get("network", {})
-            return check_applicable(network_settings(table if isinstance(table, dict) else {}))
-        return checked_network_settings(self._paths, nvram=self._nvram, main=main)
-
-    def check_settings(self, main: Mapping[str, Any]) -> NetworkSettings:
-        """The network settings the main file's values ``main`` would give with
-        the other layers (ConfigError says what is wrong: the write is refused)."""
-        return self._checked(main)
-
-    async def apply_settings(self) -> list[str]:
-        """Read the network settings again and :meth:`apply` them; says what was done."""
-        try:
-            new = await asyncio.to_thread(self._checked, None)
-        except ConfigError as e:
-            self._say(Severity.WARNING, f"network settings not applied: {e}")
-            return []
-        done = await self.apply(new)
-        failed = any(" cannot " in d for d in done)
-        summary = "; ".join(done) if done else "nothing to change"
-        self._say(Severity.WARNING if failed else Severity.INFO, f"Network settings applied: {summary}")
-        return done
-
-    async def apply(self, new: NetworkSettings) -> list[str]:
-        """Put ``new`` in force at once (a settings write); what was done, for people.
-
-        An interface whose method or address changed is reconfigured: leaving
-        DHCP stops its client and removes its lease's options, leaving a static
-        address removes it, ``ignore`` drops the interface (and its options),
-        and an interface no longer ignored is taken up.  Proxies apply to the
-        next download, DNS servers to the next resolver write."""
-        old = self.settings
-        done: list[str] = []
-        async with self._sync_lock:
-            self.settings = self._loader.settings = new
-            if (old.proxy, old.https_proxy) != (new.proxy, new.https_proxy):
-                _use_proxies(new)
-                https = f", https {new.https_proxy}" if new.https_proxy else ""
-                done.append(f"proxy {new.proxy or '(environment)'}{https}")
-            if old.nameservers != new.nameservers:
-                done.append(f"DNS servers {' '.join(new.nameservers) or '(none)'}")
-            if not new.enabled:
-                for name in list(self._interfaces):
-                    await self._leave(name, old.for_interface(self._interfaces[name]))
-                    await self._remove(name)
-                if old.enabled:
-                    done.append("network discovery disabled")
-                return done
-            for iface in await self.platform.net.interfaces():
-                known = self._interfaces.get(iface.name)
-                before, after = old.for_interface(iface), new.for_interface(iface)
-                if known is None:
-                    taken_up = before.method is Method.IGNORE and after.method is not Method.IGNORE
-                    if old.enabled and taken_up and iface.usable():
-                        done.append(f"{iface.name}: {describe(after)}")  # taken up by the sync below
-                    continue
-                if before == after:
-                    continue
-                self._interfaces[iface.name] = iface
-                done.append(await self._switch(iface, before, after))
-        await self.sync()
-        if new.enabled and not old.enabled:
-            done.append("network discovery enabled")
-            if self._watch is None:
-                self._watch = asyncio.create_task(self._watch_loop(), name="network-watch")
-        return done
-
-    async def _switch(self, iface: Interface, before: InterfaceSettings, after: InterfaceSettings) -> str:
-        name = iface.name
-        stopped = await self._leave(name, before)
-        if after.method is Method.IGNORE:
-            await self._remove(name)
-            return f"{name}: ignored" + ("; its network boot options are removed" if stopped else "")
-        self._configured.discard(name)
-        self.inventory.add_device(interface_device(iface))
-        failed = await self._configure(iface)
-        what = f"{name}: {describe(after)}"
-        if before.method is Method.STATIC and after.method is Method.STATIC and before.static is not None:
-            what += f" (was {before.static.address}/{before.static.prefix})"
-        elif before.method is Method.DHCP:
-            what += " (DHCP stopped)"
-        return what + (f", but it cannot be configured: {failed}" if failed else "")
-
-    async def _leave(self, name: str, before: InterfaceSettings) -> bool:
-        """Undo what ``before`` did on ``name``: its DHCP client and lease, or
-        its static address; whether it had boot options."""
-        self._cancel(name)
-        client = self._clients.pop(name, None)
-        if client is not None:
-            await client.stop()
-        self._leases.pop(name, None)
-        had = bool(self.inventory.options_of(name))
-        self.inventory.set_options(name, [])
-        if before.method is not Method.IGNORE:
-            try:
-                await self.platform.net.deconfigure(name)
-            except BootdError as e:
-                self._say(Severity.WARNING, f"{name}: cannot remove its address: {e}")
-        return had
-
     # -- leases ------------------------------------------------------------
     async def handle_event(self, event: str, params: Mapping[str, str]) -> None:
         """A DHCP client event for ``params["interface"]``; returns at once,
@@ -441,38 +322,10 @@ class NetworkDiscovery:
 
     # -- retrieve config from URL -------------------------------------------
     async def add_url(self, url: str) -> list[BootOption]:
-        """Parse a remote config ("retrieve config from URL") and add its options.
-
-        A URL ending in ``/`` is a path prefix searched as pxelinux does (with
-        the MAC and address of a current lease when there is one)."""
-        url = url.strip()
-        if not pxe.is_url(url) or any(c.isspace() for c in url):
-            raise InvalidArgument(f"not a URL: {url!r}")
+        """Parse a remote config ("retrieve config from URL") and add its options
+        (see :meth:`UrlConfigs.add`; a current lease names the MAC and address)."""
         lease = next((pxe.Lease.from_params(p) for p in self._leases.values()), None)
-        candidates = pxe.url_candidates(url, lease)
-        if self.inventory.device(URL_DEVICE) is None:
-            self.inventory.add_device(Device(id=URL_DEVICE, type=DeviceType.NETWORK, label="Retrieved from URL"))
-        why: list[str] = []
-        options = await self._loader.load_first(
-            URL_DEVICE, candidates, lease=lease, key_prefix=pxe.url_key(url), why=why
-        )
-        if options is None:
-            if not self.inventory.options_of(URL_DEVICE):  # no empty "Retrieved from URL" device left behind
-                self.inventory.remove_device(URL_DEVICE)
-            reason = f": {why[0].removeprefix(f'cannot fetch {url}: ').removeprefix(f'{url}: ')}" if why else ""
-            if why == ["not found"] and candidates[0].url != url:
-                reason = f": {candidates[0].url} not found"
-            raise ResourceError(f"no boot configuration could be retrieved from {url}{reason}")
-        keep = {o.id for o in options}
-        for old in self._url_options.get(url, []):
-            if old not in keep:
-                self.inventory.remove_option(old)
-        base = max((o.order for o in self.inventory.options_of(URL_DEVICE) if o.id not in keep), default=-1) + 1
-        placed = [replace(o, order=base + i) for i, o in enumerate(options)]
-        for opt in placed:
-            self.inventory.put_option(opt)
-        self._url_options[url] = [o.id for o in placed]
-        return placed
+        return await self._urls.add(url, lease)
 
 
 __all__ = [

@@ -73,6 +73,33 @@ def describe(conf: InterfaceSettings) -> str:
     return "DHCP" if conf.method is Method.DHCP else "ignored"
 
 
+def switch_message(
+    name: str, before: InterfaceSettings, after: InterfaceSettings, *, had_options: bool, failed: str | None = None
+) -> str:
+    """What changing ``name`` from ``before`` to ``after`` did, for the status line."""
+    if after.method is Method.IGNORE:
+        return f"{name}: ignored" + ("; its network boot options are removed" if had_options else "")
+    what = f"{name}: {describe(after)}"
+    if before.method is Method.STATIC and after.method is Method.STATIC and before.static is not None:
+        what += f" (was {before.static.address}/{before.static.prefix})"
+    elif before.method is Method.DHCP:
+        what += " (DHCP stopped" + (", its boot options removed)" if had_options else ")")
+    return what + (f", but it cannot be configured: {failed}" if failed else "")
+
+
+def general_changes(old: NetworkSettings, new: NetworkSettings) -> list[str]:
+    """What changed besides the interfaces, for the status line."""
+    out = []
+    if (old.proxy, old.https_proxy) != (new.proxy, new.https_proxy):
+        https = f", https {new.https_proxy}" if new.https_proxy else ""
+        out.append(f"proxy {new.proxy or '(environment)'}{https} for the next download")
+    if old.nameservers != new.nameservers:
+        out.append(f"DNS servers {' '.join(new.nameservers) or '(none)'}")
+    if old.enabled != new.enabled:
+        out.append(f"network.enabled = {str(new.enabled).lower()} takes effect at the next start")
+    return out
+
+
 def _address(text: str) -> tuple[str, int]:
     try:
         iface = ipaddress.IPv4Interface(text)

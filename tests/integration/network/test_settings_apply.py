@@ -152,7 +152,7 @@ async def test_switching_between_dhcp_and_static_applies_at_once(daemon: Daemon)
     assert (daemon.state / "resolv.conf").read_text() == "nameserver 10.77.0.53\n", "DNS: the next resolver write"
     await daemon.until("the status line", lambda: any("Network settings applied" in s for s in daemon.statuses))
     [applied] = [s for s in daemon.statuses if "Network settings applied" in s]
-    assert "eth0: static 10.77.0.200/24 via 10.77.0.1 (DHCP stopped)" in applied, applied
+    assert "eth0: static 10.77.0.200/24 via 10.77.0.1 (DHCP stopped, its boot options removed)" in applied, applied
 
     # a changed static address replaces the old one
     daemon.statuses.clear()
