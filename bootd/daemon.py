@@ -236,7 +236,9 @@ class Daemon:
             discovery.scan_loop_devices = self.settings.scan_loop_devices
             await discovery.rescan()
         if network is not None:
-            await network.apply_settings()
+            await network.apply_settings()  # says what it applied in the status line
+        elif "network" in changes:
+            self.events.status(Severity.INFO, "Network settings saved (this build has no network discovery)")
         for key, value in written.items():
             self.config.require_in_force(key, value)
 
