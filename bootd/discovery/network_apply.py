@@ -74,7 +74,10 @@ class SettingsApply:
     def check_settings(self, main: Mapping[str, Any]) -> NetworkSettings:
         """The network settings the main file's values ``main`` would give with
         the other layers (ConfigError says what is wrong: the write is refused)."""
-        return self._checked(main)
+        try:
+            return self._checked(main)
+        except ConfigError as e:
+            raise ConfigError(f"{e}: nothing was written or applied") from None
 
     async def apply_settings(self) -> list[str]:
         """Read the network settings again and :meth:`apply` them; says what was done."""
