@@ -154,10 +154,10 @@ async def test_switching_between_dhcp_and_static_applies_at_once(daemon: Daemon)
     [applied] = [s for s in daemon.statuses if "Network settings applied" in s]
     assert "eth0: static 10.77.0.200/24 via 10.77.0.1 (DHCP stopped, its boot options removed)" in applied, applied
 
-    # a changed static address replaces the old one
+    # a changed static address replaces the old one (a Set of Settings1.Network this time)
     daemon.statuses.clear()
     moved = NetworkConfig(interfaces=(InterfaceConfig("eth0", "static", "10.77.0.201/24"),))
-    await daemon.client.update_settings({"network": moved})
+    await daemon.client.set_setting("network", moved)
     assert daemon.addresses() == ["10.77.0.201/24"]
     await daemon.until("the status line", lambda: any("was 10.77.0.200/24" in s for s in daemon.statuses))
 
