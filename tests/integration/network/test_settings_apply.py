@@ -194,3 +194,4 @@ async def test_a_refused_write_leaves_everything_as_it_was(daemon: Daemon, bad: 
     assert await daemon.options() == {OPTION}
     assert daemon.dhcp_clients() == 1
     assert (await daemon.client.get_settings()).timeout != 3, "all or nothing: the other setting was not written"
+    assert not any("Network settings applied" in s for s in daemon.statuses)
