@@ -383,7 +383,7 @@ class Interpreter:
         target, path = self.locate(text)
         if target.view is None:
             return None
-        where = path if target.device_id is None else f"({target.device_id}){path}"
+        where = target.where(path)
         if where in self._files:  # a file read again (a loop, a cycle) is read once
             data = self._files[where]
             return None if data is None else (data, where)

@@ -1,0 +1,120 @@
+"""GRUB's ``loopback``: a device whose file system is an ISO9660 image file.
+
+``loopback NAME FILE`` makes ``(NAME)`` the file system inside the image
+``FILE`` (a GRUB path: on the current ``$root`` unless it names a device), so
+``linux (NAME)/casper/vmlinuz``, ``configfile (NAME)/boot/grub/loopback.cfg``
+and ``[ -f (NAME)/x ]`` read inside the image; ``loopback -d NAME`` removes the
+device.  As in GRUB, a name already in use is an error and keeps the device it
+names.  Resources found on the device are "this file inside that image on that
+device" (:attr:`bootd.model.Resource.inside`); the loader copies them out.
+
+The image must be a regular file of the device view (its links stay inside
+the device), and is read through the view; a damaged or hostile image is a
+warning for the script and a failed command, never an exception.  Each image
+is opened once per scan, and at most :data:`MAX_IMAGES` are.
+"""
+
+from __future__ import annotations
+
+import logging
+import weakref
+from pathlib import PurePosixPath
+from typing import TYPE_CHECKING
+
+from bootd.parsers.grub.budget import metered
+from bootd.parsers.grub.devices import DeviceTable, Target
+from bootd.parsers.isoview import ImageError, open_view
+from bootd.parsers.view import DeviceView, ViewError
+
+if TYPE_CHECKING:
+    from bootd.parsers.grub.interpreter import Interpreter
+
+log = logging.getLogger(__name__)
+
+MAX_IMAGES = 32
+"""The most ISO images one scan opens."""
+
+_opened: weakref.WeakKeyDictionary[DeviceTable, dict[str, DeviceView | str]] = weakref.WeakKeyDictionary()
+"""Per scan: each image opened (by where it is), or why it could not be."""
+_owners: weakref.WeakKeyDictionary[DeviceTable, dict[str, object]] = weakref.WeakKeyDictionary()
+"""Per scan: which evaluation made each loopback device (the entry's
+:class:`~bootd.parsers.grub.interpreter.Loaded`, or None outside entries)."""
+
+
+def _open(it: Interpreter, base: Target, path: str) -> DeviceView | str:
+    """The image's view, or a message saying why there is none."""
+    view = base.view
+    assert view is not None
+    cache = _opened.setdefault(it.table, {})
+    where = base.where(path)
+    known = cache.get(where)
+    if known is not None:
+        return known
+    found: DeviceView | str
+    if len(cache) >= MAX_IMAGES:
+        found = f"loopback {where}: more than {MAX_IMAGES} images in one scan; not opened"
+    elif not view.is_file(PurePosixPath(path)):
+        found = f"loopback {where}: no such regular file" if view.find(path) is None else f"{where}: not a regular file"
+    else:
+        size = view.size(PurePosixPath(path)) or 0
+
+        def read_at(offset: int, length: int) -> bytes:
+            return view.read_range(PurePosixPath(path), offset, length)
+
+        try:
+            found = metered(open_view(view.device, PurePosixPath(path), read_at, size), it.meter)
+        except (ImageError, ViewError) as e:
+            found = f"loopback: {e}"
+            if base.device_id is not None:
+                found = f"loopback: ({base.device_id}){e}"
+    cache[where] = found
+    return found
+
+
+def cmd_loopback(it: Interpreter, args: list[str]) -> int:
+    delete = False
+    words: list[str] = []
+    for arg in args:
+        if arg in ("-d", "--delete"):
+            delete = True
+        elif arg.startswith("-") and not words:
+            continue
+        else:
+            words.append(arg)
+    if not words:
+        return 1
+    name = words[0]
+    if name.startswith("(") and name.endswith(")"):
+        name = name[1:-1]
+    names = it.table.names
+    if delete:
+        known = names.get(name)
+        if known is None or known.image is None:
+            return 1
+        del names[name]
+        return 0
+    if len(words) < 2:
+        return 1
+    owners = _owners.setdefault(it.table, {})
+    if name in names and names[name].image is not None and owners.get(name) is it.loading:
+        # Only the same script run sees it: GRUB runs one menu entry, so a
+        # device another entry made while it was evaluated never exists.
+        it.warn(f"loopback {name}: the device name is already in use; kept as it is", once=True)
+        return 1
+    owners[name] = it.loading
+    base, path = it.locate(words[1])
+    if base.image is not None:
+        it.warn(f"loopback {name}: an image inside an image is not followed", once=True)
+        return 1
+    if base.url is not None:
+        it.warn(f"loopback {name}: an image on the network is not followed", once=True)
+        return 1
+    if base.view is None:  # a device not known yet: the resources still name the image
+        names[name] = Target(device_id=base.device_id, selector=base.selector, image=path)
+        return 0
+    view = _open(it, base, path)
+    if isinstance(view, str):
+        it.warn(view, once=True)
+        return 1
+    names[name] = Target(view=view, device_id=base.device_id, selector=base.selector, image=path)
+    return 0
