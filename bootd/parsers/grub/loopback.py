@@ -54,7 +54,8 @@ def _open(it: Interpreter, base: Target, path: str) -> DeviceView | str:
     if len(cache) >= MAX_IMAGES:
         found = f"loopback {where}: more than {MAX_IMAGES} images in one scan; not opened"
     elif not view.is_file(PurePosixPath(path)):
-        found = f"loopback {where}: no such regular file" if view.find(path) is None else f"{where}: not a regular file"
+        why = "no such regular file" if view.find(path) is None else "not a regular file (or a link out of the device)"
+        found = f"loopback {where}: {why}"
     else:
         size = view.size(PurePosixPath(path)) or 0
 
@@ -114,7 +115,11 @@ def cmd_loopback(it: Interpreter, args: list[str]) -> int:
         return 0
     view = _open(it, base, path)
     if isinstance(view, str):
+        # GRUB makes no device, and its entry fails to load; here the entry
+        # still names the image (the loader says again why it cannot be read),
+        # and nothing inside it is found while scanning.
         it.warn(view, once=True)
+        names[name] = Target(device_id=base.device_id, selector=base.selector, image=path)
         return 1
     names[name] = Target(view=view, device_id=base.device_id, selector=base.selector, image=path)
     return 0
