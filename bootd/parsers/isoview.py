@@ -28,7 +28,7 @@ import logging
 from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import PurePosixPath
-from typing import Any
+from typing import Any, BinaryIO, cast
 
 from bootd.model import Device
 from bootd.parsers.view import MAX_CONFIG_BYTES, MAX_LIST_ENTRIES, MAX_RANGE_BYTES, ViewError, normalize
@@ -145,7 +145,7 @@ class IsoView:
 
         self._iso: Any = pycdlib.PyCdlib()
         try:
-            self._iso.open_fp(self._file)
+            self._iso.open_fp(cast(BinaryIO, self._file))
             if self._iso.has_rock_ridge():
                 self._kind = "rr_path"
             elif self._iso.has_joliet():

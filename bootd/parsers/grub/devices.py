@@ -47,7 +47,6 @@ class Target:
             return Resource(path=PurePosixPath(norm), selector=self.selector)
         return Resource(path=PurePosixPath(norm), device=self.device_id)
 
-
     def where(self, path: str) -> str:
         """How a file on this target is named in messages (and cached by)."""
         base = "" if self.device_id is None else f"({self.device_id})"

@@ -24,6 +24,7 @@ RESOURCES = st.one_of(
     PATHS.map(lambda p: Resource.local(p, device="dev")),
     st.tuples(TEXT, PATHS).map(lambda t: Resource.by_uuid(t[0], t[1])),
     TEXT.map(lambda u: Resource.remote("http://h/" + u)),
+    st.tuples(PATHS, PATHS).map(lambda t: Resource(path=PurePosixPath(t[0]), device="dev", inside=PurePosixPath(t[1]))),
 )
 
 
@@ -33,6 +34,9 @@ def test_resource_forms() -> None:
     assert resource_to_json(Resource.by_label("L", "/v"), "own") == {"unresolved": "label=L", "path": "/v"}
     assert resource_to_json(Resource.remote("tftp://h/k"), "own") == {"url": "tftp://h/k"}
     assert resource_to_json(None, "own") is None
+    iso = Resource(path=PurePosixPath("/isos/u.iso"), inside=PurePosixPath("/casper/vmlinuz"))
+    assert resource_to_json(iso, "own") == {"device": "own", "path": "/isos/u.iso", "inside": "/casper/vmlinuz"}
+    assert iso.describe() == "/isos/u.iso[/casper/vmlinuz]"
 
 
 @settings(max_examples=100, deadline=None)
