@@ -10,8 +10,9 @@ used (``open_fp``, ``has_rock_ridge``, ``has_joliet``, ``list_children``,
 ``file_identifier``/``get_data_length``/``extent_location``).
 
 Names are the ones GRUB's iso9660 driver shows: Rock Ridge names when the
-image has them, else Joliet names, else the plain ISO9660 names without their
-``;1`` version and trailing dot, matched without regard to letter case.
+image has them, else Joliet names, else the plain ISO9660 names in lower case
+without their ``;1`` version and trailing dot (GRUB 2.06 under grub-emu finds
+``/casper/vmlinuz`` in such an image, and not ``/CASPER/VMLINUZ``).
 
 Hostile images cost bounded work: the bytes pycdlib may ask for while it
 reads the directory tree are capped, and so are the number of entries, the
@@ -122,7 +123,7 @@ class _Entry:
     key: tuple[str, str]
     """How pycdlib names it: (``iso_path``/``joliet_path``/``rr_path``, path)."""
     children: dict[str, str] = field(default_factory=dict)
-    """Directories: lookup key → shown name."""
+    """Directories: the names in it (each mapped to itself)."""
 
 
 def _iso_name(raw: bytes) -> str:
@@ -167,9 +168,6 @@ class IsoView:
 
     # -- the index -------------------------------------------------------------
 
-    def _lookup(self, name: str) -> str:
-        return name.lower() if self._kind == "iso_path" else name
-
     def _name(self, rec: Any) -> str | None:
         if rec.is_dot() or rec.is_dotdot():
             return None
@@ -180,7 +178,7 @@ class IsoView:
             return _iso_name(rec.file_identifier())
         if self._kind == "joliet_path":
             return bytes(rec.file_identifier()).decode("utf-16_be", errors="replace").split(";", 1)[0]
-        return _iso_name(rec.file_identifier())
+        return _iso_name(rec.file_identifier()).lower()
 
     def _index(self) -> None:
         """Walk the tree once, breadth first, within the caps."""
@@ -203,11 +201,10 @@ class IsoView:
                 extent = int(rec.extent_location())
                 is_dir = bool(rec.is_dir())
                 child = _Entry(is_dir, 0 if is_dir else int(rec.get_data_length()), extent, key)
-                lookup = self._lookup(name)
-                if lookup in entry.children:
+                if name in entry.children:
                     continue
-                entry.children[lookup] = name
-                self._entries[self._lookup(path)] = child
+                entry.children[name] = name
+                self._entries[path] = child
                 if is_dir and depth + 1 < MAX_DEPTH and extent not in seen:
                     seen.add(extent)
                     todo.append((path, child, depth + 1))
@@ -220,7 +217,7 @@ class IsoView:
         return bytes(rec.file_identifier()).decode("ascii", errors="replace")
 
     def _get(self, path: str | PurePosixPath) -> _Entry | None:
-        return self._entries.get(self._lookup(str(normalize(path))))
+        return self._entries.get(str(normalize(path)))
 
     def _file_entry(self, path: str | PurePosixPath) -> _Entry:
         entry = self._get(path)
@@ -312,17 +309,9 @@ class IsoView:
                 yield name, e
 
     def find(self, path: str | PurePosixPath) -> PurePosixPath | None:
+        """``path`` when it is there (names inside an image match exactly, as in GRUB)."""
         norm = normalize(path)
-        if self._get(norm) is None:
-            return None
-        if self._kind != "iso_path":
-            return norm
-        shown = PurePosixPath("/")
-        for part in norm.parts[1:]:
-            entry = self._get(shown)
-            assert entry is not None
-            shown = shown / entry.children[part.lower()]
-        return shown
+        return norm if self._get(norm) is not None else None
 
 
 def _why(e: Exception) -> str:

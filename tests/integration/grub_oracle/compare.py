@@ -136,9 +136,13 @@ def image_file_hash(image: Path, inside: str) -> str:
         return "no image"
     with tempfile.TemporaryDirectory() as d:
         out = Path(d) / "file"
-        argv = ["xorriso", "-osirrox", "on", "-indev", str(image), "-extract", inside, str(out)]
-        subprocess.run(argv, capture_output=True, env={**os.environ, "LC_ALL": "C"})
-        if not out.is_file():
+        # xorriso shows plain ISO9660 names as they are stored (upper case)
+        for name in (inside, inside.upper()):
+            argv = ["xorriso", "-osirrox", "on", "-indev", str(image), "-extract", name, str(out)]
+            subprocess.run(argv, capture_output=True, env={**os.environ, "LC_ALL": "C"})
+            if out.is_file():
+                break
+        else:
             return f"xorriso cannot extract {inside}"
         return "sha256:" + hashlib.sha256(out.read_bytes()).hexdigest()
 

@@ -400,7 +400,8 @@ def parse_output(text: str, typed: int = 0) -> Loaded | None:
         line = lines[i]
         hashed = re.search(r"@@h\|(.*)$", line)
         if hashed and i + 1 < len(lines):
-            digest = re.match(r"([0-9a-f]{64}) ", lines[i + 1])
+            # (a progress line of GRUB's file reader may come first on the line)
+            digest = re.search(r"([0-9a-f]{64})  ", lines[i + 1])
             if digest:
                 pending[hashed.group(1)] = digest.group(1)
         call = re.search(r"@@([LIDMmC])\|(.*)$", line)
