@@ -33,16 +33,25 @@ log = logging.getLogger(__name__)
 
 MAX_IMAGES = 32
 """The most ISO images one scan opens."""
+BAD_ARGUMENT = 18
+"""GRUB's status for a name already in use (``GRUB_ERR_BAD_ARGUMENT``)."""
 
-_opened: weakref.WeakKeyDictionary[DeviceTable, dict[str, DeviceView | str]] = weakref.WeakKeyDictionary()
+_opened: weakref.WeakKeyDictionary[DeviceTable, dict[str, DeviceView | tuple[str, int]]] = weakref.WeakKeyDictionary()
 """Per scan: each image opened (by where it is), or why it could not be."""
 _owners: weakref.WeakKeyDictionary[DeviceTable, dict[str, object]] = weakref.WeakKeyDictionary()
-"""Per scan: which evaluation made each loopback device (the entry's
-:class:`~bootd.parsers.grub.interpreter.Loaded`, or None outside entries)."""
+"""Per scan: which evaluation made each loopback device (the entry or
+submenu whose body ran, or None: the script itself)."""
 
 
-def _open(it: Interpreter, base: Target, path: str) -> DeviceView | str:
-    """The image's view, or a message saying why there is none."""
+Failure = tuple[str, int]
+"""Why an image has no view, and the status GRUB's ``loopback`` returns then."""
+
+FILE_NOT_FOUND = 5
+BAD_FILE_TYPE = 4
+
+
+def _open(it: Interpreter, base: Target, path: str) -> DeviceView | Failure:
+    """The image's view, or why there is none."""
     view = base.view
     assert view is not None
     cache = _opened.setdefault(it.table, {})
@@ -50,12 +59,14 @@ def _open(it: Interpreter, base: Target, path: str) -> DeviceView | str:
     known = cache.get(where)
     if known is not None:
         return known
-    found: DeviceView | str
+    found: DeviceView | Failure
     if len(cache) >= MAX_IMAGES:
-        found = f"loopback {where}: more than {MAX_IMAGES} images in one scan; not opened"
+        found = (f"loopback {where}: more than {MAX_IMAGES} images in one scan; not opened", 1)
     elif not view.is_file(PurePosixPath(path)):
-        why = "no such regular file" if view.find(path) is None else "not a regular file (or a link out of the device)"
-        found = f"loopback {where}: {why}"
+        if view.find(path) is None:
+            found = (f"loopback {where}: no such regular file", FILE_NOT_FOUND)
+        else:
+            found = (f"loopback {where}: not a regular file (or a link out of the device)", BAD_FILE_TYPE)
     else:
         size = view.size(PurePosixPath(path)) or 0
 
@@ -65,9 +76,9 @@ def _open(it: Interpreter, base: Target, path: str) -> DeviceView | str:
         try:
             found = metered(open_view(view.device, PurePosixPath(path), read_at, size), it.meter)
         except (ImageError, ViewError) as e:
-            found = f"loopback: {e}"
-            if base.device_id is not None:
-                found = f"loopback: ({base.device_id}){e}"
+            # GRUB makes the device all the same; only reading inside it fails
+            prefix = "" if base.device_id is None else f"({base.device_id})"
+            found = (f"loopback: {prefix}{e}", 0)
     cache[where] = found
     return found
 
@@ -97,12 +108,14 @@ def cmd_loopback(it: Interpreter, args: list[str]) -> int:
     if len(words) < 2:
         return 1
     owners = _owners.setdefault(it.table, {})
-    if name in names and names[name].image is not None and owners.get(name) is it.loading:
-        # Only the same script run sees it: GRUB runs one menu entry, so a
-        # device another entry made while it was evaluated never exists.
+    owner = owners.get(name)
+    if name in names and names[name].image is not None and (owner is None or owner is it.evaluating):
+        # A device the script made is there when any entry runs; one that
+        # another entry made while it was evaluated never exists (GRUB runs
+        # one entry).
         it.warn(f"loopback {name}: the device name is already in use; kept as it is", once=True)
-        return 1
-    owners[name] = it.loading
+        return BAD_ARGUMENT
+    owners[name] = it.evaluating
     base, path = it.locate(words[1])
     if base.image is not None:
         it.warn(f"loopback {name}: an image inside an image is not followed", once=True)
@@ -114,12 +127,13 @@ def cmd_loopback(it: Interpreter, args: list[str]) -> int:
         names[name] = Target(device_id=base.device_id, selector=base.selector, image=path)
         return 0
     view = _open(it, base, path)
-    if isinstance(view, str):
-        # GRUB makes no device, and its entry fails to load; here the entry
-        # still names the image (the loader says again why it cannot be read),
-        # and nothing inside it is found while scanning.
-        it.warn(view, once=True)
+    if isinstance(view, tuple):
+        # The entry still names the image (the loader says again why it cannot
+        # be read) where GRUB would find nothing to load, and nothing inside
+        # it is found while scanning.
+        message, status = view
+        it.warn(message, once=True)
         names[name] = Target(device_id=base.device_id, selector=base.selector, image=path)
-        return 1
+        return status
     names[name] = Target(view=view, device_id=base.device_id, selector=base.selector, image=path)
     return 0
