@@ -142,8 +142,10 @@ class IsoView:
         self.image_size = size
         self._file = _ImageFile(read_at, size, MAX_TREE_READ_BYTES)
         self._entries: dict[str, _Entry] = {}
-        import pycdlib  # loaded only where an image is opened
-
+        try:
+            import pycdlib  # loaded only where an image is opened
+        except ImportError:
+            raise ImageError(f"{image}: ISO9660 images cannot be read here (pycdlib is not installed)") from None
         self._iso: Any = pycdlib.PyCdlib()
         try:
             self._iso.open_fp(cast(BinaryIO, self._file))
