@@ -23,7 +23,7 @@ from pathlib import Path
 from bootd.errors import ResourceError, ResourceNotFound
 from bootd.model import BootOption, Device, Resource, Transfer
 from bootd.parsers import _pe
-from bootd.parsers.isoview import ImageError, open_view
+from bootd.parsers.isoview import LOADER_CPU_SECONDS, ImageError, open_view
 from bootd.parsers.view import DirectoryView, ViewError
 
 log = logging.getLogger(__name__)
@@ -174,7 +174,7 @@ def extract_inside(image: Path, resource: Resource, dest: Path, *, max_bytes: in
             def read_at(offset: int, length: int) -> bytes:
                 return os.pread(fd, length, offset)
 
-            view = open_view(Device(id="image"), resource.path, read_at, size)
+            view = open_view(Device(id="image"), resource.path, read_at, size, cpu_seconds=LOADER_CPU_SECONDS)
             with open(dest, "wb") as out:
                 view.copy_to(resource.inside, out, max_bytes=max_bytes)
     except (ImageError, ViewError) as e:

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import io
 import logging
+import time
 from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import PurePosixPath
@@ -37,9 +38,14 @@ from bootd.parsers.view import MAX_CONFIG_BYTES, MAX_LIST_ENTRIES, MAX_RANGE_BYT
 log = logging.getLogger(__name__)
 
 SECTOR = 2048
-MAX_TREE_READ_BYTES = 16 * 1024 * 1024
+MAX_TREE_READ_BYTES = 8 * 1024 * 1024
 """The most bytes pycdlib may read while it opens an image and lists its
-directories (a real distribution ISO needs a few MiB)."""
+directories (a distribution ISO of 4,000 files needs about 2 MiB)."""
+OPEN_CPU_SECONDS = 0.5
+"""The CPU time opening and indexing one image may take while a config is
+parsed (pycdlib reads about 10,000 directory records in that time here); the
+loader allows more (:data:`LOADER_CPU_SECONDS`)."""
+LOADER_CPU_SECONDS = 10.0
 MAX_ENTRIES = 100_000
 """The most files and directories indexed in one image."""
 MAX_DEPTH = 32
@@ -63,14 +69,16 @@ class _ImageFile(io.RawIOBase):
     """A seekable binary file over ``read_at``: what pycdlib reads from.
 
     Reads come from a small cache of 64 KiB blocks; the bytes handed out are
-    counted against ``budget`` (None: no cap) and reading past it raises."""
+    counted against ``budget`` (None: no cap), and reading past it, or after
+    the ``deadline`` (``time.process_time``; None: none), raises."""
 
-    def __init__(self, read_at: ReadAt, size: int, budget: int | None) -> None:
+    def __init__(self, read_at: ReadAt, size: int, budget: int | None, deadline: float | None = None) -> None:
         super().__init__()
         self._read_at = read_at
         self._size = size
         self._pos = 0
         self.budget = budget
+        self.deadline = deadline
         self._blocks: dict[int, bytes] = {}
 
     def readable(self) -> bool:
@@ -101,8 +109,10 @@ class _ImageFile(io.RawIOBase):
         want = min(len(view), max(0, self._size - self._pos))
         if self.budget is not None:
             if want > self.budget:
-                raise _BudgetExceeded
+                raise _BudgetExceeded(f"reading its directories takes more than {MAX_TREE_READ_BYTES} bytes")
             self.budget -= want
+        if self.deadline is not None and time.process_time() > self.deadline:
+            raise _BudgetExceeded("reading its directories takes too much CPU time")
         done = 0
         while done < want:
             index, skip = divmod(self._pos, _BLOCK)
@@ -136,11 +146,11 @@ class IsoView:
     """The files of one ISO9660 image: a :class:`~bootd.parsers.view.DeviceView`
     whose device is the one the image lives on (its ``fstype`` ``iso9660``)."""
 
-    def __init__(self, device: Device, image: PurePosixPath, read_at: ReadAt, size: int) -> None:
+    def __init__(self, device: Device, image: PurePosixPath, read_at: ReadAt, size: int, *, cpu_seconds: float) -> None:
         self._device = replace(device, fstype="iso9660")
         self.image = image
         self.image_size = size
-        self._file = _ImageFile(read_at, size, MAX_TREE_READ_BYTES)
+        self._file = _ImageFile(read_at, size, MAX_TREE_READ_BYTES, time.process_time() + cpu_seconds)
         self._entries: dict[str, _Entry] = {}
         try:
             import pycdlib  # loaded only where an image is opened
@@ -156,13 +166,13 @@ class IsoView:
             else:
                 self._kind = "iso_path"
             self._index()
-        except _BudgetExceeded:
-            raise ImageError(f"{image}: reading its directories takes more than {MAX_TREE_READ_BYTES} bytes") from None
+        except _BudgetExceeded as e:
+            raise ImageError(f"{image}: {e}; not read") from None
         except ImageError:
             raise
         except Exception as e:  # pycdlib raises many kinds on damaged images
             raise ImageError(f"{image}: not a readable ISO9660 image ({_why(e)})") from None
-        self._file.budget = None
+        self._file.budget = self._file.deadline = None
 
     @property
     def device(self) -> Device:
@@ -190,6 +200,8 @@ class IsoView:
         seen: set[int] = set()
         while todo:
             shown, entry, depth = todo.pop(0)
+            if self._file.deadline is not None and time.process_time() > self._file.deadline:
+                raise _BudgetExceeded("indexing its files takes too much CPU time")
             for rec in self._iso.list_children(**{entry.key[0]: entry.key[1]}):
                 if rec is None:
                     continue
@@ -321,8 +333,11 @@ def _why(e: Exception) -> str:
     return text[:200]
 
 
-def open_view(device: Device, image: PurePosixPath, read_at: ReadAt, size: int) -> IsoView:
-    """:class:`IsoView` of the image; :class:`ImageError` when it is not one."""
+def open_view(
+    device: Device, image: PurePosixPath, read_at: ReadAt, size: int, *, cpu_seconds: float = OPEN_CPU_SECONDS
+) -> IsoView:
+    """:class:`IsoView` of the image; :class:`ImageError` when it is not one
+    (or opening it takes more than ``cpu_seconds`` of CPU)."""
     if size < 17 * SECTOR:
         raise ImageError(f"{image}: {size} bytes is too small for an ISO9660 image")
-    return IsoView(device, image, read_at, size)
+    return IsoView(device, image, read_at, size, cpu_seconds=cpu_seconds)

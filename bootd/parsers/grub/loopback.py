@@ -17,13 +17,14 @@ is opened once per scan, and at most :data:`MAX_IMAGES` are.
 from __future__ import annotations
 
 import logging
+import time
 import weakref
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
 from bootd.parsers.grub.budget import metered
 from bootd.parsers.grub.devices import DeviceTable, Target
-from bootd.parsers.isoview import ImageError, open_view
+from bootd.parsers.isoview import OPEN_CPU_SECONDS, ImageError, open_view
 from bootd.parsers.view import DeviceView, ViewError
 
 if TYPE_CHECKING:
@@ -73,8 +74,10 @@ def _open(it: Interpreter, base: Target, path: str) -> DeviceView | Failure:
         def read_at(offset: int, length: int) -> bytes:
             return view.read_range(PurePosixPath(path), offset, length)
 
+        # within what is left of the script's CPU time (an entry gets more later)
+        cpu = max(0.05, min(OPEN_CPU_SECONDS, it.cpu_deadline - time.process_time()))
         try:
-            found = metered(open_view(view.device, PurePosixPath(path), read_at, size), it.meter)
+            found = metered(open_view(view.device, PurePosixPath(path), read_at, size, cpu_seconds=cpu), it.meter)
         except (ImageError, ViewError) as e:
             # GRUB makes the device all the same; only reading inside it fails
             prefix = "" if base.device_id is None else f"({base.device_id})"

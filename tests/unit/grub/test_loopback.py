@@ -97,7 +97,9 @@ def test_plain_iso9660_names_are_seen_in_lower_case_as_grub_sees_them(run: Run, 
     [opt] = out.options
     assert opt.kernel == inside("/casper/vmlinuz")
     cfg = "loopback loop /isos/ubuntu.iso\n"
-    cfg += "if [ -f (loop)/casper/vmlinuz ]; then echo lower; fi\nif [ -f (loop)/CASPER/VMLINUZ ]; then echo upper; fi\n"
+    cfg += (
+        "if [ -f (loop)/casper/vmlinuz ]; then echo lower; fi\nif [ -f (loop)/CASPER/VMLINUZ ]; then echo upper; fi\n"
+    )
     assert run(cfg, files={str(ISO): plain_iso}).echoes == [["lower"]]
 
 
@@ -229,3 +231,11 @@ def test_the_image_files_are_the_ones_put_in(ubuntu_iso: bytes) -> None:
     assert view.listdir("/") == [".disk", "boot", "casper"]
     assert view.regular_files("/casper") == {"initrd", "vmlinuz"}
     assert view.read_range("/casper/vmlinuz", 256, 4) == bytes(range(4))
+
+
+def test_opening_an_image_stops_at_its_cpu_time(ubuntu_iso: bytes) -> None:
+    from bootd.model import Device
+    from bootd.parsers.isoview import ImageError, open_view
+
+    with pytest.raises(ImageError, match="too much CPU time; not read"):
+        open_view(Device(id="d"), ISO, lambda o, n: ubuntu_iso[o : o + n], len(ubuntu_iso), cpu_seconds=0.0)
