@@ -96,3 +96,13 @@ def test_device_round_trip() -> None:
 def test_diagnostic() -> None:
     d = Diagnostic(Severity.WARNING, "m", "/f", 2)
     assert diagnostic_to_json(d) == {"severity": "warning", "message": "m", "file": "/f", "line": 2}
+
+
+def test_a_file_inside_an_image_survives_the_parse_workers_answer() -> None:
+    from bootd.jsoncodec import result_from_json, result_to_json
+    from bootd.model import ParseResult
+
+    kernel = Resource(path=PurePosixPath("/isos/u.iso"), inside=PurePosixPath("/casper/vmlinuz"))
+    result = ParseResult(options=[BootOption(id="usb/x", device="usb", name="x", kernel=kernel)])
+    back = result_from_json(json.loads(json.dumps(result_to_json(result))))
+    assert back.options[0].kernel == kernel
