@@ -103,6 +103,6 @@ def test_a_file_inside_an_image_survives_the_parse_workers_answer() -> None:
     from bootd.model import ParseResult
 
     kernel = Resource(path=PurePosixPath("/isos/u.iso"), inside=PurePosixPath("/casper/vmlinuz"))
-    result = ParseResult(options=[BootOption(id="usb/x", device="usb", name="x", kernel=kernel)])
+    result = ParseResult(options=(BootOption(id="usb/x", device="usb", name="x", kernel=kernel),))
     back = result_from_json(json.loads(json.dumps(result_to_json(result))))
     assert back.options[0].kernel == kernel
