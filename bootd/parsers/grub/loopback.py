@@ -45,9 +45,20 @@ _opened: weakref.WeakKeyDictionary[DeviceTable, dict[str, DeviceView | tuple[str
 """Per scan: each image opened (by where it is), or why it could not be."""
 _spent: weakref.WeakKeyDictionary[DeviceTable, float] = weakref.WeakKeyDictionary()
 """Per scan: CPU seconds spent opening images."""
-_owners: weakref.WeakKeyDictionary[DeviceTable, dict[str, object]] = weakref.WeakKeyDictionary()
-"""Per scan: which evaluation made each loopback device (the entry or
-submenu whose body ran, or None: the script itself)."""
+_owners: weakref.WeakKeyDictionary[DeviceTable, dict[str, tuple[object, object]]] = weakref.WeakKeyDictionary()
+"""Per scan: which evaluation made each loopback device: the entry or
+submenu whose body ran (None: the script itself), and the context it ran in."""
+
+
+def _exists_for(it: Interpreter, owner: tuple[object, object] | None) -> bool:
+    """Whether GRUB, running the entry evaluated now, would have the device
+    that ``owner``'s evaluation made: one the script made, one this entry's
+    own body made, or one the body of the submenu around this entry made."""
+    if owner is None:
+        return False
+    item, ctx = owner
+    current = it.evaluating
+    return item is None or item is current or (current is not None and current.ctx is ctx)
 
 
 Failure = tuple[str, int]
@@ -127,14 +138,12 @@ def cmd_loopback(it: Interpreter, args: list[str]) -> int:
     if len(words) < 2:
         return 1
     owners = _owners.setdefault(it.table, {})
-    owner = owners.get(name)
-    if name in names and names[name].image is not None and (owner is None or owner is it.evaluating):
-        # A device the script made is there when any entry runs; one that
-        # another entry made while it was evaluated never exists (GRUB runs
-        # one entry).
+    if name in names and names[name].image is not None and _exists_for(it, owners.get(name)):
+        # A device another entry made while it was evaluated never exists
+        # (GRUB runs one entry): only the others are in use.
         it.warn(f"loopback {name}: the device name is already in use; kept as it is", once=True)
         return BAD_ARGUMENT
-    owners[name] = it.evaluating
+    owners[name] = (it.evaluating, it.ctx)
     base, path = it.locate(words[1])
     if base.image is not None:
         it.warn(f"loopback {name}: an image inside an image is not followed", once=True)

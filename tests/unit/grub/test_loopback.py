@@ -239,3 +239,25 @@ def test_opening_an_image_stops_at_its_cpu_time(ubuntu_iso: bytes) -> None:
 
     with pytest.raises(ImageError, match="too much CPU time; not read"):
         open_view(Device(id="d"), ISO, lambda o, n: ubuntu_iso[o : o + n], len(ubuntu_iso), cpu_seconds=0.0)
+
+
+def test_a_device_the_submenu_made_is_in_use_in_its_entries(run: Run, ubuntu_iso: bytes) -> None:
+    cfg = """\
+submenu "ISOs" {
+  loopback loop /isos/a.iso
+  menuentry "keeps a" {
+    loopback loop /isos/b.iso
+    linux (loop)/casper/vmlinuz status=$?
+  }
+}
+menuentry "own device" {
+  loopback loop /isos/b.iso
+  linux (loop)/casper/vmlinuz status=$?
+}
+"""
+    out = run(cfg, files={"/isos/a.iso": ubuntu_iso, "/isos/b.iso": ubuntu_iso})
+    kept, own = out.options
+    assert kept.kernel == inside("/casper/vmlinuz", PurePosixPath("/isos/a.iso"))
+    assert kept.args == "status=18"
+    assert own.kernel == inside("/casper/vmlinuz", PurePosixPath("/isos/b.iso"))
+    assert own.args == "status=0"
