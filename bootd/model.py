@@ -77,6 +77,10 @@ class Resource:
     a Unified Kernel Image: ``.linux``, ``.initrd``, ``.ucode``, ``.dtb``, or
     ``@N:.linux`` for the section as profile ``N`` of a multi-profile image
     sees it (its own, else the base profile's).
+
+    ``inside`` narrows a path to one file inside the ISO9660 image at ``path``
+    (GRUB's ``loopback``): ``path`` is the image on its device, ``inside`` the
+    file's path in the image (``/casper/vmlinuz``).
     """
 
     path: PurePosixPath | None = None
@@ -84,6 +88,7 @@ class Resource:
     selector: str | None = None
     url: str | None = None
     section: str | None = None
+    inside: PurePosixPath | None = None
 
     @staticmethod
     def local(path: str | PurePosixPath, device: str | None = None) -> Resource:
@@ -111,10 +116,12 @@ class Resource:
 
     def describe(self) -> str:
         """A short human form: ``/boot/vmlinuz``, ``(sda2)/vmlinuz``, a URL,
-        ``/EFI/Linux/fedora.efi[.linux]``."""
+        ``/EFI/Linux/fedora.efi[.linux]``, ``/isos/ubuntu.iso[/casper/vmlinuz]``."""
         if self.url is not None:
             return self.url
         part = f"[{self.section}]" if self.section is not None else ""
+        if self.inside is not None:
+            part += f"[{self.inside}]"
         if self.selector is not None and self.device is None:
             return f"({self.selector}){self.path}{part}"
         if self.device is not None:

@@ -23,6 +23,7 @@ from pathlib import Path
 from bootd.errors import ResourceError, ResourceNotFound
 from bootd.model import BootOption, Device, Resource, Transfer
 from bootd.parsers import _pe
+from bootd.parsers.isoview import LOADER_CPU_SECONDS, ImageError, open_view
 from bootd.parsers.view import DirectoryView, ViewError
 
 log = logging.getLogger(__name__)
@@ -32,6 +33,9 @@ MAX_INITRD_BYTES = 2 * 1024 * 1024 * 1024
 MAX_DTB_BYTES = 16 * 1024 * 1024
 MAX_IMAGE_BYTES = MAX_KERNEL_BYTES + MAX_INITRD_BYTES
 """A Unified Kernel Image holds a kernel and an initrd (and small sections)."""
+MAX_ISO_BYTES = 64 * 1024 * 1024 * 1024
+"""The largest ISO9660 image files are taken from (only its directories and
+the one file are read)."""
 FETCH_TIMEOUT = 120.0
 
 Progress = Callable[[str, float], None]
@@ -105,6 +109,9 @@ async def fetch_one(
     """A file holding ``resource``: its confined path on a device, or a download
     (``progress`` gets the fraction downloaded, when the size is known;
     ``downloading`` every report with the fraction and the bytes, rate and time left)."""
+    if resource.url is None and resource.inside is not None:
+        image = local_path(resource, option_device, devices, max_bytes=MAX_ISO_BYTES)
+        return await asyncio.to_thread(extract_inside, image, resource, work_dir / name, max_bytes=max_bytes)
     if resource.url is None and resource.section is not None:
         image = local_path(resource, option_device, devices, max_bytes=MAX_IMAGE_BYTES)
         return await asyncio.to_thread(extract_section, image, resource, work_dir / name, max_bytes=max_bytes)
@@ -149,6 +156,28 @@ def extract_section(image: Path, resource: Resource, dest: Path, *, max_bytes: i
                     out.write(chunk)
                     left -= len(chunk)
     except _pe.PeError as e:
+        raise ResourceError(f"{resource.describe()}: {e}") from None
+    except OSError as e:
+        raise ResourceError(f"{resource.describe()}: {e.strerror}") from None
+    return dest
+
+
+def extract_inside(image: Path, resource: Resource, dest: Path, *, max_bytes: int) -> Path:
+    """Copy the file ``resource.inside`` of the ISO9660 image ``image`` into
+    ``dest``; the image is read again now, so what is booted is what it holds."""
+    assert resource.inside is not None and resource.path is not None
+    try:
+        with open(image, "rb") as f:
+            fd = f.fileno()
+            size = os.fstat(fd).st_size
+
+            def read_at(offset: int, length: int) -> bytes:
+                return os.pread(fd, length, offset)
+
+            view = open_view(Device(id="image"), resource.path, read_at, size, cpu_seconds=LOADER_CPU_SECONDS)
+            with open(dest, "wb") as out:
+                view.copy_to(resource.inside, out, max_bytes=max_bytes)
+    except (ImageError, ViewError) as e:
         raise ResourceError(f"{resource.describe()}: {e}") from None
     except OSError as e:
         raise ResourceError(f"{resource.describe()}: {e.strerror}") from None

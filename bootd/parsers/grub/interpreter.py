@@ -107,6 +107,8 @@ class Interpreter:
         self.diagnostics: list[Diagnostic] = []
         self.echoes: list[list[str]] = []
         self.loading: Loaded | None = None
+        self.evaluating: MenuItem | None = None
+        """The entry or submenu whose body runs (None: the script itself)."""
         self.env_store: dict[str, dict[str, str]] = {}
         """``save_env`` writes here (memory only), by environment file."""
         self.grubenv_next_entry: str | None = None
@@ -383,7 +385,7 @@ class Interpreter:
         target, path = self.locate(text)
         if target.view is None:
             return None
-        where = path if target.device_id is None else f"({target.device_id}){path}"
+        where = target.where(path)
         if where in self._files:  # a file read again (a loop, a cycle) is read once
             data = self._files[where]
             return None if data is None else (data, where)
@@ -457,8 +459,8 @@ class Interpreter:
         # GRUB passes the title and the extra arguments: ``$1`` is always the title
         child.positional = [item.title, *item.args]
         saved_ctx, saved_loading, saved_limit = self.ctx, self.loading, self.step_limit
-        saved_file, saved_bytes = self.file, self.bytes_limit
-        self.ctx = child
+        saved_file, saved_bytes, saved_item = self.file, self.bytes_limit, self.evaluating
+        self.ctx, self.evaluating = child, item
         self.file = item.file or ""
         self.step_limit = min(self.limits.ceiling, self.steps + self.limits.entry_steps)
         # an entry has a budget of its own, as for steps: one that the script
@@ -487,7 +489,7 @@ class Interpreter:
             if item.kind == "entry":
                 item.loaded = self.loading
             self.ctx, self.loading, self.step_limit = saved_ctx, saved_loading, saved_limit
-            self.file, self.bytes_limit = saved_file, saved_bytes
+            self.file, self.bytes_limit, self.evaluating = saved_file, saved_bytes, saved_item
         if item.kind == "submenu":
             item.children = child.menu
             item.sub_ctx = child

@@ -130,6 +130,9 @@ class Loaded:
     initrds: tuple[tuple[int | str, str], ...] = ()
     dtb: tuple[int | str, str] | None = None
     output: str = ""
+    hashes: tuple[tuple[tuple[int | str, str], str], ...] = ()
+    """With ``hashes`` on: the SHA-256 of each file a loader was given, as
+    GRUB read it (``sha256sum``), by its (device, path)."""
 
     def same_entry(self, other: Loaded) -> bool:
         return dataclasses.replace(self, output="") == dataclasses.replace(other, output="")
@@ -243,13 +246,18 @@ def make_disk(work: Path, name: str, spec: DeviceSpec) -> Path:
     return disk
 
 
-def wrapper(config: str, firmware: str, cpu: str, default: str | None) -> str:
+def wrapper(config: str, firmware: str, cpu: str, default: str | None, *, hashes: bool = False) -> str:
     """The config GRUB runs: the loader functions, the start environment, the
     case's config (``source``d, so it runs in the top-level context as GRUB's
-    own config would), then the run's overrides and the sentinel."""
+    own config would), then the run's overrides and the sentinel.  With
+    ``hashes``, each loader function first prints ``@@h|FILE`` and GRUB's own
+    ``sha256sum`` of every argument that is a file (what GRUB would load from
+    a ``loopback`` device, whose name says nothing of the image)."""
     lines = [f"insmod {m}" for m in PRELOAD]
     for name, mark in LOADER_FUNCTIONS.items():
         body = f'echo "@@{mark}|$root"; echo "@@c|$chosen"; for a in "$@"; do echo "@@a|$a"; done; echo "@@e"'
+        if hashes:
+            body = f'for a in "$@"; do if [ -f "$a" ]; then echo "@@h|$a"; sha256sum "$a"; fi; done; {body}'
         lines.append(f"function {name} {{ {body}; }}")
     lines += [
         "set root=hd0,gpt1",
@@ -384,12 +392,23 @@ def parse_output(text: str, typed: int = 0) -> Loaded | None:
     if "@@END" in text and (not titles or titles[-1] == SENTINEL):
         return None
     calls: list[tuple[str, str, str, list[str]]] = []
+    hashes: dict[tuple[int | str, str], str] = {}
+    pending: dict[str, str] = {}
     lines = text.split("\n")
     i = 0
     while i < len(lines):
         line = lines[i]
+        hashed = re.search(r"@@h\|(.*)$", line)
+        if hashed and i + 1 < len(lines):
+            # (a progress line of GRUB's file reader may come first on the line)
+            digest = re.search(r"([0-9a-f]{64})  ", lines[i + 1])
+            if digest:
+                pending[hashed.group(1)] = digest.group(1)
         call = re.search(r"@@([LIDMmC])\|(.*)$", line)
         if call:
+            for arg, digest_hex in pending.items():
+                hashes[_where(call.group(2), arg)] = digest_hex
+            pending = {}
             args: list[str] = []
             ch: list[str] = []
             current: list[str] | None = None
@@ -429,23 +448,32 @@ def parse_output(text: str, typed: int = 0) -> Loaded | None:
             dtb = _where(root, args[0])
         elif mark == "C":
             kind, kernel = "chainloader", None
-    return Loaded(tuple(titles), chosen, kind, kernel, kargs, tuple(initrds), dtb, text)
+    return Loaded(
+        tuple(titles), chosen, kind, kernel, kargs, tuple(initrds), dtb, text, tuple(sorted(hashes.items(), key=str))
+    )
 
 
 class Oracle:
     """Runs one case's config under grub-emu, entry by entry."""
 
     def __init__(
-        self, devices: Sequence[DeviceSpec], config: str, *, firmware: str = "efi", cpu: str = "x86_64"
+        self,
+        devices: Sequence[DeviceSpec],
+        config: str,
+        *,
+        firmware: str = "efi",
+        cpu: str = "x86_64",
+        hashes: bool = False,
     ) -> None:
         self.devices = list(devices)
         self.config = config
         self.firmware = firmware
         self.cpu = cpu
+        self.hashes = hashes
         self.runs = 0
 
     def _wrapper(self, default: str | None) -> str:
-        return wrapper(self.config, self.firmware, self.cpu, default)
+        return wrapper(self.config, self.firmware, self.cpu, default, hashes=self.hashes)
 
     @contextlib.contextmanager
     def _workspace(self) -> Iterator[Workspace]:
@@ -535,11 +563,27 @@ def specs_from_case(case: Mapping[str, Any]) -> list[DeviceSpec]:
             return str(value)
         return str(uuidlib.UUID(bytes=hashlib.sha256(json.dumps(meta.get("id")).encode()).digest()[:16]))
 
-    devs = [
-        DeviceSpec(
-            str(case["device"]["id"]), files(case["files"]), uuid_of(case["device"]), case["device"].get("label")
-        )
-    ]
+    own = files(case["files"])
+    own.update(iso_images(case.get("isos", {})))
+    devs = [DeviceSpec(str(case["device"]["id"]), own, uuid_of(case["device"]), case["device"].get("label"))]
     for other in case.get("other_devices", []):
         devs.append(DeviceSpec(str(other["id"]), files(other.get("files", {})), uuid_of(other), other.get("label")))
     return devs
+
+
+def iso_images(isos: Mapping[str, Mapping[str, Any]]) -> dict[str, bytes]:
+    """A case's ``isos`` (path on the device → ``files`` and ``rock``/``joliet``
+    flags): ISO9660 images built with xorriso, by path."""
+    from tests.isobuild import build_iso
+
+    out: dict[str, bytes] = {}
+    with tempfile.TemporaryDirectory() as d:
+        for n, (path, spec) in enumerate(isos.items()):
+            image = build_iso(
+                Path(d) / f"{n}.iso",
+                dict(spec["files"]),
+                rock=bool(spec.get("rock", True)),
+                joliet=bool(spec.get("joliet", True)),
+            )
+            out[path] = image.read_bytes()
+    return out
