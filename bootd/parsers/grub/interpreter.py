@@ -36,6 +36,7 @@ from bootd.parsers.grub.devices import DeviceTable, Target, in_subvolume
 from bootd.parsers.grub.expand import WordTooLong, expand_word
 from bootd.parsers.grub.lexer import Lit, Word
 from bootd.parsers.grub.parser import Block, For, Function, If, Menu, Node, Script, Simple, While, parse_script
+from bootd.parsers.grub import wildcard
 from bootd.parsers.grub.state import (
     BreakLoop,
     Context,
@@ -171,6 +172,9 @@ class Interpreter:
         """One word to zero or more arguments (unquoted values are split)."""
         self.steps += len(word) >> 2  # a word of many pieces costs by its pieces
         try:
+            globbed = wildcard.expand(self, word)
+            if globbed is not None:
+                return globbed
             return expand_word(word, self.get, self.ctx.positional, self.limits.max_value)
         except WordTooLong:
             raise Halt(too_long("a word", self.limits.max_value, "max_value")) from None
@@ -179,7 +183,7 @@ class Interpreter:
         out: list[str] = []
         size = 0
         for w in words:
-            if len(w) == 1 and type(piece := w[0]) is Lit:  # a literal word, as expand_word would give it
+            if len(w) == 1 and type(piece := w[0]) is Lit and (piece.quoted or not wildcard.has_wildcard((piece.text,))):
                 if len(piece.text) > self.limits.max_value:
                     raise Halt(too_long("a word", self.limits.max_value, "max_value"))
                 if piece.text or piece.quoted:
@@ -197,7 +201,12 @@ class Interpreter:
     def arguments(self, node: Simple) -> list[str]:
         """A simple command's arguments (worked out at parse time when literal)."""
         literal = node.argv
-        if literal is not None and node.longest <= self.limits.max_value and node.size <= self.limits.max_line:
+        if (
+            literal is not None
+            and node.longest <= self.limits.max_value
+            and node.size <= self.limits.max_line
+            and not wildcard.has_wildcard(literal)
+        ):
             self.steps += node.cost
             self.keep(node.size)
             return list(literal)
