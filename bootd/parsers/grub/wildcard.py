@@ -6,8 +6,10 @@ after variables are substituted, when the argument:
 * starts with ``/``, ``(`` or ``*`` (a relative name is never expanded);
 * holds an unquoted ``*`` or ``?``, written in the script or coming from the
   value of an unquoted variable.  Quoted text, the value of a quoted
-  variable and a character after a backslash are literal.  Brackets
-  (``[…]``) are not wildcards: they match themselves.
+  variable and a character after a backslash in the script are literal; a
+  backslash in a variable's value is itself a literal character (GRUB 2.06
+  prints ``set v='/boot/vmlinuz-\\*'; echo $v`` as ``/boot/vmlinuz-\\*``).
+  Brackets (``[…]``) are not wildcards: they match themselves.
 
 Each path component holding a wildcard is matched, whole and case-sensitive,
 against the names in its directory (``.`` and ``..`` excepted, other names
@@ -170,8 +172,11 @@ def escaped_fields(it: Interpreter, word: Word) -> list[str] | None:
         return None
     from bootd.parsers.grub.expand import expand_word
 
+    def unquoted(name: str) -> str:  # its wildcards are wildcards, its backslashes are text
+        return it.get(name).replace("\\", "\\\\")
+
     positional = [_escape(p) for p in it.ctx.positional]
-    return expand_word(tuple(pieces), it.get, positional, it.limits.max_value)
+    return expand_word(tuple(pieces), unquoted, positional, it.limits.max_value)
 
 
 def expand(it: Interpreter, word: Word) -> list[str] | None:

@@ -130,3 +130,21 @@ def test_listing_many_directories_is_capped(run: Run) -> None:
     [line] = out.echoes
     assert 1 < len(line) <= wildcard.MAX_LISTINGS
     assert any("MAX_LISTINGS" in d.message for d in out.diagnostics)
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("set v='/boot/vmlinuz-\\*'\necho $v", "/boot/vmlinuz-\\*"),
+        ("set w='/boot/vmlinuz-\\1*'\necho $w", "/boot/vmlinuz-\\1*"),
+        ("set a=A\nset b=B\nregexp --set=1:a --set=2:b '(x)|(y)' y\necho \"[$a]\" \"[$b]\"", "[] [y]"),
+        ("echo /boot/vmlinuz-1* \"x\" /boot/vmlinuz-2*", "/boot/vmlinuz-1 /boot/vmlinuz-10 x /boot/vmlinuz-2"),
+    ],
+)
+def test_backslashes_in_values_are_text(run: Run, line: str, expected: str) -> None:
+    assert echoed(run, line) == [expected]
+
+
+def test_regexp_picks_the_version_of_each_match(run: Run) -> None:
+    cfg = "for f in /boot/vmlinuz-1*; do regexp --set=1:ver '^/boot/vmlinuz-(.*)$' \"$f\"; echo $ver; done"
+    assert echoed(run, cfg) == ["1", "10"]
