@@ -223,7 +223,7 @@ CHOICES = (
 )
 
 
-_UNQUOTED_WILDCARD = re.compile(r"""(?:^|[\s;])(?:\([^)\s]*\))?/[^\s;'"]*(?<!\\)[*?]""", re.M)
+_UNQUOTED_WILDCARD = re.compile(r"""(?:^|[\s;=])(?:\([^)\s]*\))?/[^\s;'"]*(?<!\\)[*?]""", re.M)
 """An unquoted absolute path (or ``(dev)/…``) holding ``*`` or ``?``: a pattern
 GRUB's wildcard expansion may match (bootd.parsers.grub.wildcard)."""
 
