@@ -30,13 +30,13 @@ from pathlib import PurePosixPath
 
 from bootd.model import Diagnostic, Severity
 from bootd.parsers._text import not_regular
+from bootd.parsers.grub import wildcard
 from bootd.parsers.grub.btrfs import active_subvolume
 from bootd.parsers.grub.budget import BYTES_PER_STEP, Meter, parse_cost, too_long
 from bootd.parsers.grub.devices import DeviceTable, Target, in_subvolume
 from bootd.parsers.grub.expand import WordTooLong, expand_word
 from bootd.parsers.grub.lexer import Lit, Word
 from bootd.parsers.grub.parser import Block, For, Function, If, Menu, Node, Script, Simple, While, parse_script
-from bootd.parsers.grub import wildcard
 from bootd.parsers.grub.state import (
     BreakLoop,
     Context,
@@ -183,7 +183,7 @@ class Interpreter:
         out: list[str] = []
         size = 0
         for w in words:
-            if len(w) == 1 and type(piece := w[0]) is Lit and (piece.quoted or not wildcard.has_wildcard((piece.text,))):
+            if len(w) == 1 and type(piece := w[0]) is Lit and (piece.quoted or not wildcard.is_pattern(piece.text)):
                 if len(piece.text) > self.limits.max_value:
                     raise Halt(too_long("a word", self.limits.max_value, "max_value"))
                 if piece.text or piece.quoted:

@@ -46,12 +46,27 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from pathlib import PurePosixPath
-from typing import TYPE_CHECKING
+from typing import Protocol
 
+from bootd.model import Severity
+from bootd.parsers.grub.devices import Target
+from bootd.parsers.grub.expand import expand_word
 from bootd.parsers.grub.lexer import Lit, Var, Word
+from bootd.parsers.grub.state import Context, Limits
 
-if TYPE_CHECKING:
-    from bootd.parsers.grub.interpreter import Interpreter
+
+class Interpreter(Protocol):
+    """What expansion needs of :class:`bootd.parsers.grub.interpreter.Interpreter`."""
+
+    steps: int
+    ctx: Context
+    limits: Limits
+
+    def get(self, name: str) -> str: ...
+
+    def locate(self, text: str) -> tuple[Target, str]: ...
+
+    def warn(self, message: str, *, severity: Severity = ..., once: bool = ...) -> None: ...
 
 MAX_MATCHES = 1024
 """Names one argument expands to at most."""
@@ -64,6 +79,11 @@ _WILD = "*?"
 def has_wildcard(args: Sequence[str]) -> bool:
     """Whether any of ``args`` holds a wildcard character (a quick test first)."""
     return any("*" in a or "?" in a for a in args)
+
+
+def is_pattern(text: str) -> bool:
+    """Whether unquoted literal ``text`` may need expansion."""
+    return ("*" in text or "?" in text) and text.startswith(("/", "("))
 
 
 def _escape(text: str) -> str:
@@ -170,8 +190,6 @@ def escaped_fields(it: Interpreter, word: Word) -> list[str] | None:
             pieces.append(piece)
     if not wild:
         return None
-    from bootd.parsers.grub.expand import expand_word
-
     def unquoted(name: str) -> str:  # its wildcards are wildcards, its backslashes are text
         return it.get(name).replace("\\", "\\\\")
 

@@ -53,15 +53,22 @@ def echoed(run: Run, cfg: str) -> list[str]:
         ("echo /boot/x.y /boot/x?y /boot/q[a] /boot/*[a]", "/boot/x.y /boot/x.y /boot/xzy /boot/q[a] /boot/q[a]"),
         ("echo /*/grub.cfg", "/d1/grub.cfg /d2/grub.cfg"),
         ("echo /isos/*.iso /isos/*.IsO", "/isos/a.iso /isos/z.iso /isos/*.IsO"),
-        ("echo boot/vmlinuz-* (hd0,gpt1)/boot/vmlinuz-1*", "boot/vmlinuz-* (hd0,gpt1)/boot/vmlinuz-1 (hd0,gpt1)/boot/vmlinuz-10"),
+        (
+            "echo boot/vmlinuz-* (hd0,gpt1)/boot/vmlinuz-1*",
+            "boot/vmlinuz-* (hd0,gpt1)/boot/vmlinuz-1 (hd0,gpt1)/boot/vmlinuz-10",
+        ),
         ("echo /bo*/vmlinuz-1", "/boot/vmlinuz-1"),
         (
             "echo /boot/*",
-            "/boot/.vmlinuz-h /boot/grub /boot/q[a] /boot/qa " + KERNELS.replace("/boot/vmlinuz-b", "/boot/vmlinuz-b /boot/x.y /boot/xzy"),
+            "/boot/.vmlinuz-h /boot/grub /boot/q[a] /boot/qa "
+            + KERNELS.replace("/boot/vmlinuz-b", "/boot/vmlinuz-b /boot/x.y /boot/xzy"),
         ),
         ("echo /boot/*/", "/boot/grub/"),
         ("echo /*/", "/boot/ /d1/ /d2/ /d3/ /isos/"),
-        ("set p=/boot/vmlinuz-?\necho $p \"$p\"", "/boot/vmlinuz-1 /boot/vmlinuz-2 /boot/vmlinuz-a /boot/vmlinuz-b /boot/vmlinuz-?"),
+        (
+            'set p=/boot/vmlinuz-?\necho $p "$p"',
+            "/boot/vmlinuz-1 /boot/vmlinuz-2 /boot/vmlinuz-a /boot/vmlinuz-b /boot/vmlinuz-?",
+        ),
         ("set v='a\\b'\necho $v \"$v\"", "a\\b a\\b"),
         ('echo /boot/"vm"linuz-1*', "/boot/vmlinuz-1 /boot/vmlinuz-10"),
         ('echo /boot/"*"', "/boot/*"),
@@ -79,7 +86,7 @@ def test_root_device_prefix_is_kept(run: Run) -> None:
 
 
 def test_a_loop_makes_one_entry_per_kernel(run: Run) -> None:
-    cfg = "for k in /boot/vmlinuz-*; do\n  menuentry \"Linux $k\" \"$k\" { linux $2 root=/dev/sda1 }\ndone\n"
+    cfg = 'for k in /boot/vmlinuz-*; do\n  menuentry "Linux $k" "$k" { linux $2 root=/dev/sda1 }\ndone\n'
     out = run(cfg, files=FILES)
     assert [o.name for o in out.options] == [f"Linux {k}" for k in KERNELS.split()]
     assert [o.kernel for o in out.options] == [Resource(path=PurePosixPath(k)) for k in KERNELS.split()]
@@ -137,8 +144,8 @@ def test_listing_many_directories_is_capped(run: Run) -> None:
     [
         ("set v='/boot/vmlinuz-\\*'\necho $v", "/boot/vmlinuz-\\*"),
         ("set w='/boot/vmlinuz-\\1*'\necho $w", "/boot/vmlinuz-\\1*"),
-        ("set a=A\nset b=B\nregexp --set=1:a --set=2:b '(x)|(y)' y\necho \"[$a]\" \"[$b]\"", "[] [y]"),
-        ("echo /boot/vmlinuz-1* \"x\" /boot/vmlinuz-2*", "/boot/vmlinuz-1 /boot/vmlinuz-10 x /boot/vmlinuz-2"),
+        ('set a=A\nset b=B\nregexp --set=1:a --set=2:b \'(x)|(y)\' y\necho "[$a]" "[$b]"', "[] [y]"),
+        ('echo /boot/vmlinuz-1* "x" /boot/vmlinuz-2*', "/boot/vmlinuz-1 /boot/vmlinuz-10 x /boot/vmlinuz-2"),
     ],
 )
 def test_backslashes_in_values_are_text(run: Run, line: str, expected: str) -> None:
