@@ -44,23 +44,29 @@ left out and a message names the cap.
 from __future__ import annotations
 
 import re
+import time
+import weakref
 from collections.abc import Sequence
 from pathlib import PurePosixPath
 from typing import Protocol
 
 from bootd.model import Severity
+from bootd.parsers.grub.budget import Meter
 from bootd.parsers.grub.devices import Target
 from bootd.parsers.grub.expand import expand_word
 from bootd.parsers.grub.lexer import Lit, Var, Word
-from bootd.parsers.grub.state import Context, Limits
+from bootd.parsers.grub.state import Context, Halt, Limits
 
 
 class Interpreter(Protocol):
     """What expansion needs of :class:`bootd.parsers.grub.interpreter.Interpreter`."""
 
     steps: int
+    step_limit: int
     ctx: Context
     limits: Limits
+    meter: Meter
+    cpu_deadline: float
 
     def get(self, name: str) -> str: ...
 
@@ -74,6 +80,20 @@ MAX_LISTINGS = 256
 """Directories one argument lists at most."""
 
 _WILD = "*?"
+
+_listings: weakref.WeakKeyDictionary[object, dict[str, list[str]]] = weakref.WeakKeyDictionary()
+"""Per interpreter (one scan): each directory listed, by where it is (the
+devices do not change while a scan runs, and a loop lists the same
+directory again and again)."""
+_existing: weakref.WeakKeyDictionary[object, dict[str, bool]] = weakref.WeakKeyDictionary()
+"""Per interpreter: whether each path checked after a pattern exists."""
+
+
+def _check_cpu(it: Interpreter) -> None:
+    """Stop the script when its CPU time is used up (a pattern can do much
+    file work inside one command, between two of the interpreter's checks)."""
+    if time.process_time() > it.cpu_deadline:
+        raise Halt(f"stopped after {it.limits.cpu_seconds:g} s of CPU (cpu_seconds); later entries are missing")
 
 
 def has_wildcard(args: Sequence[str]) -> bool:
@@ -244,6 +264,7 @@ def match(it: Interpreter, text: str) -> list[str] | None:
             last = j == len(parts)
             joined = [f + tail + ("" if last else "/") for f in found]
             if i > 0:  # after a pattern, only what exists is kept
+                _check_cpu(it)
                 joined = [p for p in joined if _exists(it, p)]
             found = joined
             i = j
@@ -255,8 +276,13 @@ def match(it: Interpreter, text: str) -> list[str] | None:
             if listings >= MAX_LISTINGS or len(nxt) >= MAX_MATCHES:
                 capped = True
                 break
+            if it.steps > it.step_limit:
+                break  # the next step stops the script and names the budget
+            _check_cpu(it)
             listings += 1
-            for name in _listdir(it, base):
+            names = _listdir(it, base)
+            it.steps += len(names)  # matching each name (the listing itself is metered)
+            for name in names:
                 if pattern.fullmatch(name):
                     if len(nxt) >= MAX_MATCHES:
                         capped = True
@@ -279,8 +305,12 @@ def _listdir(it: Interpreter, where: str) -> list[str]:
     target, path = it.locate(where)
     if target.view is None:
         return []
-    names = target.view.listdir(PurePosixPath(path))
-    it.steps += 1 + len(names) // 8
+    key = target.where(path)
+    cache = _listings.setdefault(it, {})
+    names = cache.get(key)
+    if names is None:
+        names = cache[key] = target.view.listdir(PurePosixPath(path))
+        it.steps += it.meter.take()
     return names
 
 
@@ -288,8 +318,11 @@ def _exists(it: Interpreter, where: str) -> bool:
     target, path = it.locate(where)
     if target.view is None:
         return False
-    it.steps += 1
-    p = PurePosixPath(path)
-    if where.endswith("/"):
-        return target.view.is_dir(p)
-    return target.view.is_file(p) or target.view.is_dir(p)
+    key = target.where(path) + ("/" if where.endswith("/") else "")
+    cache = _existing.setdefault(it, {})
+    found = cache.get(key)
+    if found is None:
+        p = PurePosixPath(path)
+        found = cache[key] = target.view.is_dir(p) or (not where.endswith("/") and target.view.is_file(p))
+        it.steps += it.meter.take()
+    return found

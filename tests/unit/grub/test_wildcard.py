@@ -155,3 +155,21 @@ def test_backslashes_in_values_are_text(run: Run, line: str, expected: str) -> N
 def test_regexp_picks_the_version_of_each_match(run: Run) -> None:
     cfg = "for f in /boot/vmlinuz-1*; do regexp --set=1:ver '^/boot/vmlinuz-(.*)$' \"$f\"; echo $ver; done"
     assert echoed(run, cfg) == ["1", "10"]
+
+
+def test_an_endless_loop_over_a_big_directory_is_charged_by_its_names(run: Run) -> None:
+    # each round matches 5,000 names (listed once: the directory is cached):
+    # the budget ends the loop after a few dozen rounds, not millions
+    files = {f"/many/f{i:05}": "" for i in range(5000)}
+    out = run("while true; do echo /many/*x /many/?z; done\n", files=files)
+    messages = " ".join(d.message for d in out.diagnostics)
+    assert "steps" in messages or "cpu_seconds" in messages
+    assert len(out.echoes) < 300
+
+
+def test_one_command_of_much_file_work_stops_at_the_cpu_cap(run: Run) -> None:
+    # one argument lists 256 directories and checks 1,024 paths: the CPU
+    # cap is looked at inside the command, not only between commands
+    files = {f"/d{i:02}/e{j:02}/k": "" for i in range(30) for j in range(30)}
+    out = run("echo /*/*/k\n", files=files, limits=Limits(steps=10**9, cpu_seconds=0.001))
+    assert any("cpu_seconds" in d.message for d in out.diagnostics)
