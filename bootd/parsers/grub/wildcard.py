@@ -74,6 +74,7 @@ class Interpreter(Protocol):
 
     def warn(self, message: str, *, severity: Severity = ..., once: bool = ...) -> None: ...
 
+
 MAX_MATCHES = 1024
 """Names one argument expands to at most."""
 MAX_LISTINGS = 256
@@ -210,6 +211,7 @@ def escaped_fields(it: Interpreter, word: Word) -> list[str] | None:
             pieces.append(piece)
     if not wild:
         return None
+
     def unquoted(name: str) -> str:  # its wildcards are wildcards, its backslashes are text
         return it.get(name).replace("\\", "\\\\")
 
