@@ -23,7 +23,7 @@ Public API (stable)::
     await client.set_setting(key, value)            # bootd.toml key names
     client.on_option_added(cb(BootOption)), on_option_changed(cb(BootOption)), on_option_removed(cb(id))
     client.on_device_added(cb(Device)), on_device_removed(cb(id)), on_device_changed(cb(Device))
-    client.on_status(cb(level, message)), on_progress(cb(stage, fraction))
+    client.on_status(cb(level, message)), on_status_text(cb(level, Text)), on_progress(cb(stage, fraction))
     client.on_download(cb(stage, fraction, Transfer))   # bytes, total, rate, time left
     client.on_state(cb(DaemonState))                # state, countdown, last boot changes
     client.on_settings(cb(SettingsView))
@@ -49,7 +49,7 @@ from bootd.dbus import codec, names, schema
 from bootd.dbus.reply_errors import error_from_reply
 from bootd.dbus.transport import connect_bus
 from bootd.dbus.views import DaemonState, SettingsView, settings_from_props, state_from_props
-from bootd.model import BootOption, Console, Device, Transfer
+from bootd.model import MAX_TEXT_ARGS, BootOption, Console, Device, Text, Transfer
 from bootd.settings_table import TABLE, InterfaceConfig, NetworkConfig, Setting, Table, Widget
 
 log = logging.getLogger(__name__)
@@ -316,7 +316,13 @@ class BootdClient:
         return self._on("device-changed", cb)
 
     def on_status(self, cb: Callable[[str, str], None]) -> Callable[[], None]:
+        """A status message: its level and English text."""
         return self._on("status", cb)
+
+    def on_status_text(self, cb: Callable[[str, Text], None]) -> Callable[[], None]:
+        """A status message as a :class:`~bootd.model.Text`, which the
+        subscriber translates (an older daemon's has no template: shown as it is)."""
+        return self._on("status-text", cb)
 
     def on_progress(self, cb: Callable[[str, float], None]) -> Callable[[], None]:
         return self._on("progress", cb)
@@ -395,11 +401,22 @@ class BootdClient:
                 self._devices[path].update(changed)
                 self._fire("device-changed", codec.device_from_props(self._devices[path]))
         elif member == schema.STATUS.name and msg.interface == names.MANAGER_IFACE:
-            self._fire("status", str(body[0]), str(body[1]))
+            text = _status_text(body)
+            self._fire("status", str(body[0]), text.text)
+            self._fire("status-text", str(body[0]), text)
         elif member == schema.BOOT_PROGRESS.name and msg.interface == names.MANAGER_IFACE:
             self._fire("progress", str(body[0]), float(body[1]))
         elif member == schema.DOWNLOAD_PROGRESS.name and msg.interface == names.MANAGER_IFACE:
             self._fire("download", str(body[0]), float(body[1]), codec.transfer_from_dbus(*body[2:6]))
+
+
+def _status_text(body: list[Any]) -> Text:
+    """A Status signal's message, template and arguments (a daemon before
+    templates sends only the first two; a hostile one is held to MAX_TEXT_ARGS)."""
+    template = str(body[2]) if len(body) > 2 else ""
+    args = body[3] if len(body) > 3 and isinstance(body[3], dict) else {}
+    pairs = tuple((str(k), str(v)) for k, v in list(args.items())[:MAX_TEXT_ARGS])
+    return Text(str(body[1]), template, pairs)
 
 
 # DaemonState, SettingsView and the settings table are part of this client's API:

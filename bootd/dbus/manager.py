@@ -17,7 +17,7 @@ from bootd.api import Fact
 from bootd.dbus import codec, names, schema
 from bootd.dbus.gate import Gate, guarded, option_id_arg
 from bootd.errors import InvalidArgument, PermissionDenied
-from bootd.model import Transfer
+from bootd.model import Text, Transfer
 
 T = TypeVar("T")
 
@@ -29,7 +29,8 @@ AO = Annotated[list[str], DBusSignature("ao")]
 ASV = Annotated[dict[str, Variant], DBusSignature("a{sv}")]
 ASS = Annotated[dict[str, str], DBusSignature("a{ss}")]
 CONSOLES = Annotated[list[list[str]], DBusSignature("a(sss)")]
-SS = Annotated[list[Any], DBusSignature("ss")]
+
+SSSAS = Annotated[list[Any], DBusSignature("sssa{ss}")]
 SD = Annotated[list[Any], DBusSignature("sd")]
 SDTXDD = Annotated[list[Any], DBusSignature("sdtxdd")]
 
@@ -217,8 +218,8 @@ class Manager(ServiceInterface):
 
     # -- signals
     @dbus_signal()
-    def Status(self, level: str, message: str) -> SS:
-        return [level, message]
+    def Status(self, level: str, text: Text) -> SSSAS:
+        return [level, text.text, text.template, dict(text.args)]
 
     @dbus_signal()
     def BootProgress(self, stage: str, fraction: float) -> SD:

@@ -91,7 +91,11 @@ AUTHENTICATE = Method("Authenticate", (Arg("password", "s"),), doc="Unlock passw
 SET_NEXT_BOOT = Method("SetNextBoot", (Arg("option", "o"),), doc="Autoboot this option next time only ('/' clears).")
 EVENT = Method("Event", (Arg("event", "s"), Arg("params", "a{ss}")), doc="A DHCP lease event for network discovery.")
 
-STATUS = Signal("Status", (Arg("level", "s"), Arg("message", "s")), doc="A message for every UI.")
+STATUS = Signal(
+    "Status",
+    (Arg("level", "s"), Arg("message", "s"), Arg("template", "s"), Arg("args", "a{ss}")),
+    doc="A message for every UI, in English; template ('' = none) and args are what a UI translates it from.",
+)
 BOOT_PROGRESS = Signal("BootProgress", (Arg("stage", "s"), Arg("fraction", "d")), doc="The boot in progress.")
 DOWNLOAD_PROGRESS = Signal(
     "DownloadProgress",

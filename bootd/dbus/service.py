@@ -33,6 +33,7 @@ from bootd.dbus.manager import Manager
 from bootd.dbus.objects import DeviceObject, ObjectsExporter, OptionObject, managed_objects_reply
 from bootd.dbus.transport import connect_bus
 from bootd.errors import Busy, PermissionDenied
+from bootd.model import Text
 from bootd.settings_table import TABLE, Setting, Table
 
 log = logging.getLogger(__name__)
@@ -250,7 +251,7 @@ class Service:
         if not self.backend_listening or not self.bus.connected:
             return
         if isinstance(event, StatusEvent):
-            self.manager.Status(str(event.severity), event.message)
+            self.manager.Status(str(event.severity), event.text or Text(event.message))
         elif isinstance(event, ProgressEvent):
             self.manager.BootProgress(event.stage, event.fraction)
         elif isinstance(event, DownloadEvent):

@@ -37,7 +37,7 @@ from bootd.discovery.pxe_fetch import URL_DEVICE, PxeConfigLoader, Status
 from bootd.errors import BootdError, InvalidArgument, ResourceError
 from bootd.inventory import Inventory
 from bootd.loader.download import set_default_proxies
-from bootd.model import BootOption, Device, DeviceType, Severity
+from bootd.model import N_, BootOption, Device, DeviceType, Severity, Text
 from bootd.parsers import pxe
 from bootd.platform import Platform
 from bootd.platform.net import DhcpClient, Interface
@@ -137,7 +137,7 @@ class NetworkDiscovery:
             raise InvalidArgument(f"{name} has no DHCP client")
         await client.release()
 
-    def _say(self, severity: Severity, message: str) -> None:
+    def _say(self, severity: Severity, message: str | Text) -> None:
         log.log(logging.ERROR if severity is Severity.ERROR else logging.INFO, "%s", message)
         if self._status is not None:
             try:
@@ -210,7 +210,10 @@ class NetworkDiscovery:
                 on_event = self.handle_event if self.settings.lease_reports == "direct" else None
                 self._clients[iface.name] = await self.platform.net.start_dhcp(iface.name, iface.mac, on_event)
         except BootdError as e:
-            self._say(Severity.WARNING, f"{iface.name}: cannot configure the interface: {e}")
+            self._say(
+                Severity.WARNING,
+                Text.of(N_("{interface}: cannot configure the interface: {error}"), interface=iface.name, error=e),
+            )
 
     async def _remove(self, name: str) -> None:
         self._interfaces.pop(name, None)
@@ -251,7 +254,8 @@ class NetworkDiscovery:
             self._cancel(name)
             had = self._leases.pop(name, None)
             if self.inventory.options_of(name):
-                self._say(Severity.INFO, f"{name}: lease ended ({event}); its network boot options are gone")
+                text = N_("{interface}: lease ended ({event}); its network boot options are gone")
+                self._say(Severity.INFO, Text.of(text, interface=name, event=event))
             self.inventory.set_options(name, [])
             iface = self._interfaces.get(name)
             if iface is not None and had is not None:
@@ -266,7 +270,10 @@ class NetworkDiscovery:
         try:
             await self.platform.net.set_dns(servers, lease.get("domain") or None)
         except (BootdError, OSError) as e:
-            self._say(Severity.WARNING, f"{name}: cannot apply the DNS servers of the lease: {e}")
+            self._say(
+                Severity.WARNING,
+                Text.of(N_("{interface}: cannot apply the DNS servers of the lease: {error}"), interface=name, error=e),
+            )
 
     def _ensure_device(self, name: str, lease: Mapping[str, str]) -> None:
         iface = self._interfaces.get(name)
@@ -300,12 +307,14 @@ class NetworkDiscovery:
                 single = None
             if single is not None:
                 options = [single]
-                self._say(Severity.INFO, f"{name}: no PXE configuration; offering the boot file {single.kernel}")
+                text = N_("{interface}: no PXE configuration; offering the boot file {file}")
+                self._say(Severity.INFO, Text.of(text, interface=name, file=single.kernel))
         if self._leases.get(name) is not params:
             return  # a newer event replaced this lease
         self.inventory.set_options(name, options or [])
         if options is None and lease.reboottime:
-            self._say(Severity.INFO, f"{name}: asking again in {lease.reboottime} s (reboottime)")
+            text = N_("{interface}: asking again in {seconds} s (reboottime)")
+            self._say(Severity.INFO, Text.of(text, interface=name, seconds=lease.reboottime))
             self._requery[name] = asyncio.create_task(self._again(name, params, lease.reboottime))
 
     async def _again(self, name: str, params: Mapping[str, str], delay: int) -> None:
