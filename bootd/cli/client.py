@@ -430,7 +430,8 @@ def run_status(args: argparse.Namespace) -> int:
                 last_line[0] = line
                 _out(line)
 
-        client.on_status(lambda level, message: _out(f"{level}: {message}"))
+        # the level stays as the daemon says it (scripts match it); the message is in the user's language
+        client.on_status_text(lambda level, text: _out(f"{level}: {text.translated(_)}"))
         _follow_progress(client)
         client.on_state(on_state)
         client.on_daemon_lost(lambda: _out(_("the daemon went away; waiting for it to come back")))
