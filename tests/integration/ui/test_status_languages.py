@@ -88,9 +88,7 @@ def test_the_menu_shows_the_daemons_status_in_its_language(
     assert "Booting Broken kernel" not in text and "Autoboot cancelled" not in text, text
 
 
-def follow(
-    argv: list[str], env: dict[str, str]
-) -> tuple[subprocess.Popen[str], queue.Queue[str], threading.Thread]:
+def follow(argv: list[str], env: dict[str, str]) -> tuple[subprocess.Popen[str], queue.Queue[str], threading.Thread]:
     """``argv`` running, its output lines arriving in a queue."""
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=ROOT)
     lines: queue.Queue[str] = queue.Queue()
