@@ -46,6 +46,35 @@ def _(message: str) -> str:
     return _translation().gettext(message)
 
 
+def localedir() -> Path | None:
+    """The first catalogue directory with a ``bootd`` catalogue for the environment's language."""
+    dirs = [Path(os.environ["BOOTD_LOCALEDIR"])] if os.environ.get("BOOTD_LOCALEDIR") else []
+    for d in [*dirs, Path(__file__).resolve().parents[1] / "locale", Path("/usr/share/locale")]:
+        if gettext.find(DOMAIN, d):
+            return d
+    return None
+
+
+def speak_to_argparse() -> str | None:
+    """Make gettext's module-level functions, which argparse calls for its own
+    messages ("usage:", "error:", "the following arguments are required", "invalid
+    choice" …), read our catalogue, which translates them too: binds the ``bootd``
+    domain to its directory and makes it the current one.  Returns the domain it
+    replaced (for :func:`gettext.textdomain` to restore), None when there is no
+    catalogue for the environment's language."""
+    found = localedir()
+    if found is None:
+        return None
+    gettext.bindtextdomain(DOMAIN, str(found))
+    return _switch(DOMAIN)
+
+
+def _switch(domain: str) -> str:
+    previous = gettext.textdomain()
+    gettext.textdomain(domain)
+    return previous
+
+
 _WIDE = (
     (0x1100, 0x115F),
     (0x2E80, 0x303E),
