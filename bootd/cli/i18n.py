@@ -5,10 +5,12 @@ locale``, looked for in ``$BOOTD_LOCALEDIR``, ``bootd/locale``,
 prompts, the scan's text menu, the boot plan's labels, download progress):
 lines that scripts read stay as they are (``state: …``, ``KEY = VALUE``,
 JSON, ``bootd watch``'s event lines, ``PCR n sha256:…``, device-tree dumps
-and diffs, kexec command lines), and so do the daemon's own Status messages,
-which arrive as the daemon wrote them.  ``--help`` is translated only as it
-is printed (``bootd.__main__.HelpFormatter``): the parser keeps the English
-texts the man page and the shell completion are built from."""
+and diffs, kexec command lines).  The daemon's own Status messages arrive in
+English with their template and arguments (:class:`bootd.model.Text`): the
+catalogue translates the template.  ``--help`` is translated only as it is
+printed (``bootd.__main__.HelpFormatter``): the parser keeps the English texts
+the man page and the shell completion are built from; argparse's own messages
+come from the catalogue while the command line is parsed (:func:`speak_to_argparse`)."""
 
 from __future__ import annotations
 
