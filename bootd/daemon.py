@@ -17,7 +17,7 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from bootd import __version__, settings
 from bootd.api import DaemonEvent, EventHub
@@ -47,6 +47,13 @@ class DiscoveryLike(Protocol):
 class NetworkLike(DiscoveryLike, Protocol):
     async def handle_event(self, event: str, params: Mapping[str, str]) -> None: ...
     async def add_url(self, url: str) -> list[BootOption]: ...
+    def check_settings(self, main: Mapping[str, Any]) -> object:
+        """ConfigError unless the main file's values ``main`` give valid network settings."""
+        ...
+
+    async def apply_settings(self) -> list[str]:
+        """Put the network settings of the files in force at once; what was done."""
+        ...
 
 
 class Daemon:
@@ -223,11 +230,17 @@ class Daemon:
         await self.set_settings({key: value})
 
     async def set_settings(self, changes: Mapping[str, object]) -> None:
-        written = await self.config.write_many(changes)
+        # network discovery refuses what it could not apply before anything is written, and applies the rest at once
+        network = self.network if "network" in changes else None
+        written = await self.config.write_many(changes, check=network.check_settings if network else None)
         discovery = self.discovery
         if "scan_loop_devices" in written and discovery is not None and hasattr(discovery, "scan_loop_devices"):
             discovery.scan_loop_devices = self.settings.scan_loop_devices
             await discovery.rescan()
+        if network is not None:
+            await network.apply_settings()  # says what it applied in the status line
+        elif "network" in changes:
+            self.events.status(Severity.INFO, "Network settings saved (this build has no network discovery)")
         for key, value in written.items():
             self.config.require_in_force(key, value)
 
