@@ -52,6 +52,8 @@ class ProgressEvent:
 
     stage: str
     fraction: float
+    text: Text | None = None
+    """The template and arguments ``stage`` was made from (clients translate it)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +64,8 @@ class DownloadEvent:
     stage: str
     fraction: float
     transfer: Transfer
+    text: Text | None = None
+    """The template and arguments ``stage`` was made from."""
 
 
 @dataclass(frozen=True, slots=True)

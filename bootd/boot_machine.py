@@ -105,13 +105,17 @@ class BootMachine:
                     dict(self._devices()),
                     work_dir=self.work_dir,
                     hooks_dir=hooks,
-                    progress=lambda stage, fraction: self.events.emit(ProgressEvent(stage, float(fraction))),
+                    progress=lambda stage, fraction: self.events.emit(
+                        ProgressEvent(stage.text, float(fraction), stage)
+                    ),
                     starting=self._starting,
                     add_seeds=self._add_seeds(),
                     signed_boot=verify.Policy(*self._signed_boot()),
                     warn=lambda message: self.events.status(Severity.WARNING, message),
                     measured_boot=measure.Tpm() if self._measured_boot() else None,
-                    downloading=lambda stage, fraction, t: self.events.emit(DownloadEvent(stage, fraction, t)),
+                    downloading=lambda stage, fraction, t: self.events.emit(
+                        DownloadEvent(stage.text, fraction, t, stage)
+                    ),
                 ),
                 name="boot",
             )

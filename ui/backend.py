@@ -91,6 +91,8 @@ class BootProgress:
     """0..1; a negative value means the boot failed and ``message`` says why."""
     transfer: Transfer | None = None
     """The download of this step: bytes, total, rate and time left."""
+    text: Text | None = None
+    """The daemon's step as a template and arguments (the menu shows it in its language)."""
 
 
 @dataclass(frozen=True)

@@ -215,8 +215,8 @@ def boot_via_daemon(args: argparse.Namespace) -> int:
 
 def _follow_progress(client: BootdClient) -> None:
     lines = ProgressLines(_out)
-    client.on_progress(lines)
-    client.on_download(lines.download)
+    client.on_progress_text(lambda stage, fraction: lines(stage.translated(_), fraction))
+    client.on_download_text(lambda stage, fraction, t: lines.download(stage.translated(_), fraction, t))
 
 
 class ProgressLines:

@@ -332,6 +332,14 @@ class BootdClient:
         bytes, total, rate and time left (comes before that step's on_progress)."""
         return self._on("download", cb)
 
+    def on_progress_text(self, cb: Callable[[Text, float], None]) -> Callable[[], None]:
+        """:meth:`on_progress` with the step as a :class:`~bootd.model.Text`, for the subscriber to translate."""
+        return self._on("progress-text", cb)
+
+    def on_download_text(self, cb: Callable[[Text, float, Transfer], None]) -> Callable[[], None]:
+        """:meth:`on_download` with the step as a :class:`~bootd.model.Text`."""
+        return self._on("download-text", cb)
+
     def on_state(self, cb: Callable[[DaemonState], None]) -> Callable[[], None]:
         return self._on("state", cb)
 
@@ -405,18 +413,28 @@ class BootdClient:
             self._fire("status", str(body[0]), text.text)
             self._fire("status-text", str(body[0]), text)
         elif member == schema.BOOT_PROGRESS.name and msg.interface == names.MANAGER_IFACE:
-            self._fire("progress", str(body[0]), float(body[1]))
+            stage = _text(body[0], body[2:4])
+            self._fire("progress", stage.text, float(body[1]))
+            self._fire("progress-text", stage, float(body[1]))
         elif member == schema.DOWNLOAD_PROGRESS.name and msg.interface == names.MANAGER_IFACE:
-            self._fire("download", str(body[0]), float(body[1]), codec.transfer_from_dbus(*body[2:6]))
+            stage, transfer = _text(body[0], body[6:8]), codec.transfer_from_dbus(*body[2:6])
+            self._fire("download", stage.text, float(body[1]), transfer)
+            self._fire("download-text", stage, float(body[1]), transfer)
 
 
 def _status_text(body: list[Any]) -> Text:
     """A Status signal's message, template and arguments (a daemon before
     templates sends only the first two; a hostile one is held to MAX_TEXT_ARGS)."""
-    template = str(body[2]) if len(body) > 2 else ""
-    args = body[3] if len(body) > 3 and isinstance(body[3], dict) else {}
+    return _text(body[1], body[2:4])
+
+
+def _text(text: Any, extra: list[Any]) -> Text:
+    """A signal's English ``text`` and, from ``extra``, its template and arguments
+    (absent from an older daemon's signals)."""
+    template = str(extra[0]) if extra else ""
+    args = extra[1] if len(extra) > 1 and isinstance(extra[1], dict) else {}
     pairs = tuple((str(k), str(v)) for k, v in list(args.items())[:MAX_TEXT_ARGS])
-    return Text(str(body[1]), template, pairs)
+    return Text(str(text), template, pairs)
 
 
 # DaemonState, SettingsView and the settings table are part of this client's API:

@@ -31,8 +31,8 @@ ASS = Annotated[dict[str, str], DBusSignature("a{ss}")]
 CONSOLES = Annotated[list[list[str]], DBusSignature("a(sss)")]
 
 SSSAS = Annotated[list[Any], DBusSignature("sssa{ss}")]
-SD = Annotated[list[Any], DBusSignature("sd")]
-SDTXDD = Annotated[list[Any], DBusSignature("sdtxdd")]
+SDSAS = Annotated[list[Any], DBusSignature("sdsa{ss}")]
+SDTXDDSAS = Annotated[list[Any], DBusSignature("sdtxddsa{ss}")]
 
 FACT_PROPS: dict[Fact, tuple[str, ...]] = {
     Fact.STATE: ("State",),
@@ -222,12 +222,12 @@ class Manager(ServiceInterface):
         return [level, text.text, text.template, dict(text.args)]
 
     @dbus_signal()
-    def BootProgress(self, stage: str, fraction: float) -> SD:
-        return [stage, fraction]
+    def BootProgress(self, stage: Text, fraction: float) -> SDSAS:
+        return [stage.text, fraction, stage.template, dict(stage.args)]
 
     @dbus_signal()
-    def DownloadProgress(self, stage: str, fraction: float, transfer: Transfer) -> SDTXDD:
-        return [stage, fraction, *codec.transfer_to_dbus(transfer)]
+    def DownloadProgress(self, stage: Text, fraction: float, transfer: Transfer) -> SDTXDDSAS:
+        return [stage.text, fraction, *codec.transfer_to_dbus(transfer), stage.template, dict(stage.args)]
 
     def values(self, props: tuple[str, ...]) -> dict[str, Any]:
         return {p: getattr(self, p) for p in props}

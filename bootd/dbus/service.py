@@ -253,9 +253,9 @@ class Service:
         if isinstance(event, StatusEvent):
             self.manager.Status(str(event.severity), event.text or Text(event.message))
         elif isinstance(event, ProgressEvent):
-            self.manager.BootProgress(event.stage, event.fraction)
+            self.manager.BootProgress(event.text or Text(event.stage), event.fraction)
         elif isinstance(event, DownloadEvent):
-            self.manager.DownloadProgress(event.stage, event.fraction, event.transfer)
+            self.manager.DownloadProgress(event.text or Text(event.stage), event.fraction, event.transfer)
         elif isinstance(event, DaemonChanged):
             self.manager.emit_properties_changed(self.manager.changed(event.facts))
         elif isinstance(event, SettingsChanged):

@@ -86,10 +86,11 @@ class BootController:
             self.progress = ProgressView(f'"{name}"' if name else "")
             self.rate = StepRate()
             self.app.push(self.progress)
+        step = ev.text.translated(_) if ev.text is not None else ev.message
         if ev.transfer is not None:
-            self.progress.download(ev.message, ev.fraction, ev.transfer)
+            self.progress.download(step, ev.fraction, ev.transfer)
         else:
-            self.progress.update(ev.message, ev.fraction, describe_left(self.rate.update(ev.message, ev.fraction)))
+            self.progress.update(step, ev.fraction, describe_left(self.rate.update(ev.message, ev.fraction)))
         self.app.redraw()
 
     def cancel(self) -> None:

@@ -29,6 +29,7 @@ WORDS = {
         "booting": "Broken kernel wird gestartet",
         "failed": "Start von Broken kernel fehlgeschlagen: ",
         "screen": "Der Start ist fehlgeschlagen:",
+        "step": "wird geladen",
     },
     "zh_CN.UTF-8": {
         "countdown": "按任意键停止",
@@ -36,6 +37,7 @@ WORDS = {
         "booting": "正在启动 Broken kernel",
         "failed": "启动 Broken kernel 失败：",
         "screen": "启动失败：",
+        "step": "正在加载内核",
     },
 }
 
@@ -133,7 +135,8 @@ def test_bootd_status_follow_shows_the_daemons_status_in_its_language(
         assert r.returncode != 0, r.stdout
         assert wait_line(lines, words["booting"], seen) == f"info: {words['booting']}"
         assert wait_line(lines, words["failed"], seen).startswith(f"error: {words['failed']}")
-        assert not any("Booting" in line or "Autoboot cancelled" in line for line in seen), seen
+        assert any(words["step"] in line and line.startswith("[") for line in seen), "the boot's steps"
+        assert not any("Booting" in line or "Autoboot cancelled" in line or "Loading" in line for line in seen), seen
     finally:
         proc.kill()
         proc.wait(timeout=10)
