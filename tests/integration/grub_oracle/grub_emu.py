@@ -276,7 +276,8 @@ def _make_fs(tree: Path, fs: Path, mib: int, spec: DeviceSpec) -> None:
         cmd += ["-volid", spec.label or "ISOIMAGE", "-map", str(tree), "/"]
         subprocess.run(cmd, check=True, capture_output=True)
     else:
-        cmd = ["mkfs.ext4", "-q", "-F", "-E", "root_owner=0:0", "-d", str(tree), "-U", spec.uuid or str(uuidlib.uuid4())]
+        cmd = ["mkfs.ext4", "-q", "-F", "-E", "root_owner=0:0", "-d", str(tree)]
+        cmd += ["-U", spec.uuid or str(uuidlib.uuid4())]
         if spec.label:
             cmd += ["-L", spec.label]
         subprocess.run([*cmd, str(fs), f"{mib}M"], check=True, capture_output=True)
