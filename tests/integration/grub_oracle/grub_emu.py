@@ -593,6 +593,13 @@ class Oracle:
         return None
 
 
+MEDIA_FS = {"CentOS_7_x86_64_DVD_1810": "iso9660"}
+"""Devices of u-root cases (copied unchanged, so without an ``fs``) whose
+filesystem is known otherwise: the CentOS 7 DVD is an ISO 9660 medium (its
+label is the DVD's volume id; the FAT-shaped UUID u-root kept cannot be an
+ISO 9660 one, so one is made from the device's id)."""
+
+
 def specs_from_case(case: Mapping[str, Any]) -> list[DeviceSpec]:
     """A corpus case's devices (its own first), as in tests/unit/grub/helpers.py."""
     import base64
@@ -607,7 +614,7 @@ def specs_from_case(case: Mapping[str, Any]) -> list[DeviceSpec]:
         return out
 
     def fs_of(meta: Mapping[str, Any]) -> str:
-        declared = str(meta.get("fs") or meta.get("fstype") or "")
+        declared = str(meta.get("fs") or meta.get("fstype") or MEDIA_FS.get(str(meta.get("id")), ""))
         if not declared and "iso9660" in str(meta.get("kind", "")):
             declared = "iso9660"
         return declared if declared in FS_TYPES else "ext4"
