@@ -17,7 +17,7 @@ from typing import Protocol
 
 from bootd.autoboot import Countdown
 from bootd.inventory import Inventory
-from bootd.model import BootOption, BootOverrides, BootRecord, Console, DaemonInfo, Severity, State, Transfer
+from bootd.model import BootOption, BootOverrides, BootRecord, Console, DaemonInfo, Severity, State, Text, Transfer
 from bootd.settings import Settings, Table
 
 log = logging.getLogger(__name__)
@@ -41,6 +41,9 @@ class StatusEvent:
 
     severity: Severity
     message: str
+    """In English, as the journal and every client that does not translate show it."""
+    text: Text | None = None
+    """The template and arguments ``message`` was made from (clients translate it)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +52,8 @@ class ProgressEvent:
 
     stage: str
     fraction: float
+    text: Text | None = None
+    """The template and arguments ``stage`` was made from (clients translate it)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +64,8 @@ class DownloadEvent:
     stage: str
     fraction: float
     transfer: Transfer
+    text: Text | None = None
+    """The template and arguments ``stage`` was made from."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,14 +101,17 @@ class EventHub:
             except Exception:
                 log.exception("listener failed on %s", type(event).__name__)
 
-    def status(self, severity: Severity, message: str, *, logged: bool = False) -> None:
-        """Tell every UI (a :class:`StatusEvent`) and the journal, unless ``logged``."""
+    def status(self, severity: Severity, message: str | Text, *, logged: bool = False) -> None:
+        """Tell every UI (a :class:`StatusEvent`) and the journal, unless
+        ``logged``; a :class:`Text` (made with ``Text.of(N_(...), ...)``) can
+        be translated by each client."""
         if not logged:
             level = {Severity.INFO: logging.INFO, Severity.WARNING: logging.WARNING}.get(severity, logging.ERROR)
             log.log(level, "%s", message)
-        self.emit(StatusEvent(severity, message))
+        text = message if isinstance(message, Text) else Text(message)
+        self.emit(StatusEvent(severity, text.text, text))
 
-    def status_logged(self, severity: Severity, message: str) -> None:
+    def status_logged(self, severity: Severity, message: str | Text) -> None:
         """For parts that log their own messages (discovery)."""
         self.status(severity, message, logged=True)
 

@@ -28,7 +28,7 @@ from bootd.errors import BootdError, Cancelled, NotFound, SignatureRefused, Unsu
 from bootd.inventory import Inventory
 from bootd.loader import verify
 from bootd.loader.trust import TrustChecker
-from bootd.model import BootOption, BootOverrides, BootRequest, DaemonInfo, Severity
+from bootd.model import N_, BootOption, BootOverrides, BootRequest, DaemonInfo, Severity, Text
 from bootd.option_store import OptionStore
 from bootd.platform import Platform
 from bootd.policy import Choice, choose
@@ -165,7 +165,7 @@ class Daemon:
         )
 
     async def autoboot_boot(self, option: BootOption) -> BootOutcome:
-        self.events.status(Severity.INFO, f"Autoboot: booting {option.name}")
+        self.events.status(Severity.INFO, Text.of(N_("Autoboot: booting {name}"), name=option.name))
         await self.bmc.used()
         try:
             await self.boots.run(BootRequest(option, console=self.settings.console or None))
@@ -180,7 +180,7 @@ class Daemon:
 
     def cancel_autoboot(self) -> None:
         if self.autoboot.cancel("cancelled by a user"):
-            self.events.status(Severity.INFO, "Autoboot cancelled")
+            self.events.status(Severity.INFO, Text.of(N_("Autoboot cancelled")))
 
     # -- booting -----------------------------------------------------------------------
     async def boot(self, option_id: str, console: str, overrides: BootOverrides) -> None:
@@ -188,9 +188,11 @@ class Daemon:
         if opt is None:
             raise NotFound(f"no boot option {option_id!r} (it may have been removed)")
         if overrides.args is not None and overrides.args != opt.args and self.settings.signed_boot == "enforce":
-            message = f"signed_boot = enforce: the command line of {opt.name} cannot be edited (it is signed)"
-            self.events.status(Severity.ERROR, message)
-            raise SignatureRefused(message)
+            text = Text.of(
+                N_("signed_boot = enforce: the command line of {name} cannot be edited (it is signed)"), name=opt.name
+            )
+            self.events.status(Severity.ERROR, text)
+            raise SignatureRefused(text.text)
         self.cancel_autoboot()
         try:
             await self.boots.run(
@@ -212,7 +214,7 @@ class Daemon:
         self.options.read_consoles()
         if self.discovery is not None:
             await self.discovery.rescan()
-        self.events.status(Severity.INFO, "Rescanning devices")
+        self.events.status(Severity.INFO, Text.of(N_("Rescanning devices")))
 
     async def add_url(self, url: str) -> list[BootOption]:
         if self.network is None:

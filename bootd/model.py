@@ -355,11 +355,61 @@ class Framebuffer:
     format: str = "a8r8g8b8"
 
 
+def N_(template: str) -> str:  # noqa: N802  # gettext's name for "mark, translate later"
+    """Mark a daemon message's template for the catalogues (ui/po, bootd/po):
+    the daemon sends it in English, each client translates it (:class:`Text`)."""
+    return template
+
+
+MAX_TEXT_ARGS = 16
+"""Arguments a :class:`Text` keeps (one from the bus is cut to these)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Text:
+    """A message for people as the daemon says it: its English ``text``, and
+    the ``template`` (marked with :func:`N_`, ``{name}`` fields) and ``args``
+    it was made from, so that a client can say it in its own language.  A
+    text with no template (a library's error, an older daemon) is shown as it is."""
+
+    text: str
+    template: str = ""
+    args: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def of(cls, template: str, /, **args: object) -> Text:
+        values = {k: str(v) for k, v in args.items()}
+        return cls(template.format(**values), template, tuple(values.items()))
+
+    def translated(self, gettext: Callable[[str], str]) -> str:
+        """The text in the language of ``gettext``: the template's translation
+        filled with the arguments; the English text where the catalogue lacks
+        the template or its translation names a field the arguments lack.  Only
+        a catalogue's own msgstr is ever used as a format string, never one from the bus."""
+        if not self.template:
+            return self.text
+        translation = gettext(self.template)
+        if translation == self.template:
+            return self.text
+        try:
+            return translation.format_map(dict(self.args))
+        except (KeyError, IndexError, ValueError, AttributeError):
+            return self.text
+
+    def __str__(self) -> str:
+        return self.text
+
+
 @dataclass(frozen=True, slots=True)
 class StatusMessage:
     severity: Severity
     message: str
     timestamp: float = 0.0
+    text: Text | None = None
+    """What the daemon sent (template and arguments): the menu translates it when shown."""
+
+    def translated(self, gettext: Callable[[str], str]) -> str:
+        return self.text.translated(gettext) if self.text is not None else self.message
 
 
 @dataclass(frozen=True, slots=True)

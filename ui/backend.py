@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from bootd.dbus.client import SettingsView
-from bootd.model import BootOption, Console, Device, Severity, StatusMessage, Transfer
+from bootd.model import BootOption, Console, Device, Severity, StatusMessage, Text, Transfer
 
 Settings = SettingsView
 """The settings the menu shows and edits: those the daemon's Settings1
@@ -91,6 +91,8 @@ class BootProgress:
     """0..1; a negative value means the boot failed and ``message`` says why."""
     transfer: Transfer | None = None
     """The download of this step: bytes, total, rate and time left."""
+    text: Text | None = None
+    """The daemon's step as a template and arguments (the menu shows it in its language)."""
 
 
 @dataclass(frozen=True)
@@ -104,6 +106,8 @@ class BootFinished:
 @dataclass(frozen=True)
 class BootFailed:
     reason: str
+    text: Text | None = None
+    """The daemon's status that said why (the menu shows it in its language)."""
 
 
 @dataclass(frozen=True)

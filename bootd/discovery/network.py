@@ -39,7 +39,7 @@ from bootd.discovery.pxe_fetch import PxeConfigLoader, Status
 from bootd.discovery.url_configs import UrlConfigs
 from bootd.errors import BootdError, InvalidArgument
 from bootd.inventory import Inventory
-from bootd.model import BootOption, Severity
+from bootd.model import N_, BootOption, Severity, Text
 from bootd.parsers import pxe
 from bootd.platform import Platform
 from bootd.platform.net import DhcpClient, Interface
@@ -136,7 +136,7 @@ class NetworkDiscovery(SettingsApply):
             raise InvalidArgument(f"{name} has no DHCP client")
         await client.release()
 
-    def _say(self, severity: Severity, message: str) -> None:
+    def _say(self, severity: Severity, message: str | Text) -> None:
         log.log(logging.ERROR if severity is Severity.ERROR else logging.INFO, "%s", message)
         if self._status is not None:
             try:
@@ -210,7 +210,10 @@ class NetworkDiscovery(SettingsApply):
                 on_event = self.handle_event if self.settings.lease_reports == "direct" else None
                 self._clients[iface.name] = await self.platform.net.start_dhcp(iface.name, iface.mac, on_event)
         except BootdError as e:
-            self._say(Severity.WARNING, f"{iface.name}: cannot configure the interface: {e}")
+            self._say(
+                Severity.WARNING,
+                Text.of(N_("{interface}: cannot configure the interface: {error}"), interface=iface.name, error=e),
+            )
             return str(e)
         return None
 
@@ -254,7 +257,8 @@ class NetworkDiscovery(SettingsApply):
             self._cancel(name)
             had = self._leases.pop(name, None)
             if self.inventory.options_of(name):
-                self._say(Severity.INFO, f"{name}: lease ended ({event}); its network boot options are gone")
+                text = N_("{interface}: lease ended ({event}); its network boot options are gone")
+                self._say(Severity.INFO, Text.of(text, interface=name, event=event))
             self.inventory.set_options(name, [])
             iface = self._interfaces.get(name)
             if iface is not None and had is not None:
@@ -269,7 +273,10 @@ class NetworkDiscovery(SettingsApply):
         try:
             await self.platform.net.set_dns(servers, lease.get("domain") or None)
         except (BootdError, OSError) as e:
-            self._say(Severity.WARNING, f"{name}: cannot apply the DNS servers of the lease: {e}")
+            self._say(
+                Severity.WARNING,
+                Text.of(N_("{interface}: cannot apply the DNS servers of the lease: {error}"), interface=name, error=e),
+            )
 
     def _ensure_device(self, name: str, lease: Mapping[str, str]) -> None:
         iface = self._interfaces.get(name)
@@ -303,12 +310,14 @@ class NetworkDiscovery(SettingsApply):
                 single = None
             if single is not None:
                 options = [single]
-                self._say(Severity.INFO, f"{name}: no PXE configuration; offering the boot file {single.kernel}")
+                text = N_("{interface}: no PXE configuration; offering the boot file {file}")
+                self._say(Severity.INFO, Text.of(text, interface=name, file=single.kernel))
         if self._leases.get(name) is not params:
             return  # a newer event replaced this lease
         self.inventory.set_options(name, options or [])
         if options is None and lease.reboottime:
-            self._say(Severity.INFO, f"{name}: asking again in {lease.reboottime} s (reboottime)")
+            text = N_("{interface}: asking again in {seconds} s (reboottime)")
+            self._say(Severity.INFO, Text.of(text, interface=name, seconds=lease.reboottime))
             self._requery[name] = asyncio.create_task(self._again(name, params, lease.reboottime))
 
     async def _again(self, name: str, params: Mapping[str, str], delay: int) -> None:

@@ -25,7 +25,7 @@ from bootd.discovery.pxe_fetch import PxeConfigLoader
 from bootd.errors import BootdError, ConfigError
 from bootd.inventory import Inventory
 from bootd.loader.download import set_default_proxies
-from bootd.model import Device, DeviceType, Severity
+from bootd.model import N_, Device, DeviceType, Severity, Text
 from bootd.platform import Platform
 from bootd.platform.net import DhcpClient, Interface
 from bootd.settings import Paths
@@ -84,16 +84,17 @@ class SettingsApply:
         try:
             new = await asyncio.to_thread(self._checked, None)
         except ConfigError as e:
-            self._say(Severity.WARNING, f"network settings not applied: {e}")
+            self._say(Severity.WARNING, Text.of(N_("network settings not applied: {error}"), error=e))
             return []
         try:
             done = await self.apply(new)
         except BootdError as e:
-            self._say(Severity.WARNING, f"network settings only partly applied: {e}")
+            self._say(Severity.WARNING, Text.of(N_("network settings only partly applied: {error}"), error=e))
             return []
         failed = any(" cannot " in d for d in done)
         summary = "; ".join(done) if done else "nothing to change"
-        self._say(Severity.WARNING if failed else Severity.INFO, f"Network settings applied: {summary}")
+        text = Text.of(N_("Network settings applied: {summary}"), summary=summary)
+        self._say(Severity.WARNING if failed else Severity.INFO, text)
         return done
 
     async def apply(self, new: NetworkSettings) -> list[str]:
@@ -148,11 +149,14 @@ class SettingsApply:
             try:
                 await self.platform.net.deconfigure(name)
             except BootdError as e:
-                self._say(Severity.WARNING, f"{name}: cannot remove its address: {e}")
+                self._say(
+                    Severity.WARNING,
+                    Text.of(N_("{interface}: cannot remove its address: {error}"), interface=name, error=e),
+                )
         return had
 
     # -- NetworkDiscovery's ---------------------------------------------------
-    def _say(self, severity: Severity, message: str) -> None:
+    def _say(self, severity: Severity, message: str | Text) -> None:
         raise NotImplementedError
 
     async def sync(self) -> None:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bootd.errors import ResourceError, ResourceNotFound
-from bootd.model import BootOption, Device, Resource, Transfer
+from bootd.model import N_, BootOption, Device, Resource, Text, Transfer
 from bootd.parsers import _pe
 from bootd.parsers.isoview import LOADER_CPU_SECONDS, ImageError, open_view
 from bootd.parsers.view import DirectoryView, ViewError
@@ -38,8 +38,8 @@ MAX_ISO_BYTES = 64 * 1024 * 1024 * 1024
 the one file are read)."""
 FETCH_TIMEOUT = 120.0
 
-Progress = Callable[[str, float], None]
-Downloading = Callable[[str, float, Transfer], None]
+Progress = Callable[[Text, float], None]
+Downloading = Callable[[Text, float, Transfer], None]
 """``downloading(step, fraction, transfer)``: a download's bytes, rate and time left."""
 
 
@@ -216,8 +216,9 @@ async def stage(
     done = 0
 
     async def load(what: str, res: Resource, name: str, max_bytes: int) -> Path:
+        """``what``: the step's template (its ``{resource}`` is the file's place)."""
         nonlocal done
-        label = f"Loading {what} {res.describe()}"
+        label = Text.of(what, resource=res.describe())
         start = done
         if progress:
             progress(label, start / count)
@@ -236,14 +237,17 @@ async def stage(
         done += 1
         return path
 
-    kernel = await load("kernel", option.kernel, "kernel", MAX_KERNEL_BYTES)
-    parts = [await load("initrd", res, f"initrd-{i}", MAX_INITRD_BYTES) for i, res in enumerate(option.initrds)]
+    kernel = await load(N_("Loading kernel {resource}"), option.kernel, "kernel", MAX_KERNEL_BYTES)
+    parts = [
+        await load(N_("Loading initrd {resource}"), res, f"initrd-{i}", MAX_INITRD_BYTES)
+        for i, res in enumerate(option.initrds)
+    ]
     initrd: Path | None = parts[0] if len(parts) == 1 else None
     if len(parts) > 1:
         initrd = await asyncio.to_thread(concatenate, parts, work_dir / "initrd", max_bytes=MAX_INITRD_BYTES)
     dtb: bytes | None = None
     if option.dtb is not None:
-        path = await load("device tree", option.dtb, "entry.dtb", MAX_DTB_BYTES)
+        path = await load(N_("Loading device tree {resource}"), option.dtb, "entry.dtb", MAX_DTB_BYTES)
         try:
             dtb = await asyncio.to_thread(path.read_bytes)
         except OSError as e:

@@ -43,7 +43,7 @@ def scanned(dev: Device) -> BootOption:
 async def test_the_staged_kernel_and_initrd_are_the_bytes_put_in_the_image(stick: Device, tmp_path: Path) -> None:
     opt = scanned(stick)
     progress: list[str] = []
-    staged = await resources.stage(opt, {"usb1": stick}, tmp_path / "work", lambda m, f: progress.append(m))
+    staged = await resources.stage(opt, {"usb1": stick}, tmp_path / "work", lambda m, f: progress.append(m.text))
     assert staged.kernel == tmp_path / "work" / "kernel"
     assert staged.kernel.read_bytes() == KERNEL
     assert staged.initrd is not None and staged.initrd.read_bytes() == INITRD

@@ -70,7 +70,9 @@ async def running(machine: Path, tmp_path: Path) -> AsyncIterator[Running]:
     platform = sandbox_platform(machine, tmp_path / "state")
     inventory = Inventory()
     messages: list[tuple[Severity, str]] = []
-    disc = NetworkDiscovery(platform, inventory, START, status=lambda s, m: messages.append((s, m)), work_dir=tmp_path)
+    disc = NetworkDiscovery(
+        platform, inventory, START, status=lambda s, m: messages.append((s, str(m))), work_dir=tmp_path
+    )
     await disc.start()
     await wait_for(lambda: inventory.options_of("eth0"))
     await disc.wait_idle()
