@@ -120,6 +120,12 @@ _LINE_OPS = re.compile(
 )
 _ITEMS = re.compile(rf"{_W}|[;{{}}]")
 _SIMPLE_TEXT = re.compile(r"[^'\"$]*")
+_HARD = re.compile(
+    # what makes a line more than blank-separated plain words: GRUB's special
+    # characters, and the characters str.split() takes for blanks but GRUB does not
+    "[{};'\"\\\\#$\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+)
+_BLANKS = " \t\r\f\v"
 _SPECIAL = re.compile(r"['\"$]")
 MENU_WORDS = frozenset({"menuentry", "submenu", "hiddenentry"})
 KEYWORDS = MENU_WORDS | {"if", "then", "elif", "else", "fi", "for", "in", "do", "done", "while", "until", "function"}
@@ -177,11 +183,42 @@ def scan(text: str, *, lines: bool = True) -> tuple[list[Token], list[LexIssue]]
     word_tok = Tok.WORD
     line_tok = Tok.LINE
     newline_tok = Tok.NEWLINE
+    hard = _HARD.search
+    find = text.find
+    rbrace_tok = Tok.RBRACE
     pos = 0
     line = 1
     n = len(text)
     at_start = lines
     while pos < n:
+        if at_start:
+            # The commonest line, plain words only: split at C speed.
+            nl = find("\n", pos)
+            seg = text[pos:] if nl < 0 else text[pos:nl]
+            if hard(seg) is None:
+                texts = seg.split()
+                if texts:
+                    first = texts[0]
+                    if first in keywords:
+                        for t in texts:
+                            append(new(Token, (word_tok, line, seen_get(t) or word_of(t), t, (), None)))
+                    else:
+                        words = [seen_get(t) or word_of(t) for t in texts]
+                        append(new(Token, (line_tok, line, (), None, tuple(words), tuple(texts))))
+                if nl < 0:
+                    break
+                append(new(Token, (newline_tok, line, (), None, (), None)))
+                line += 1
+                pos = nl + 1
+                continue
+            if seg.strip(_BLANKS) == "}":  # the end of a block
+                append(new(Token, (rbrace_tok, line, (), None, (), None)))
+                if nl < 0:
+                    break
+                append(new(Token, (newline_tok, line, (), None, (), None)))
+                line += 1
+                pos = nl + 1
+                continue
         if at_start and text[pos] not in "#\n}":  # (a comment, an empty line, a '}': piece by piece)
             at_start = False
             m = line_match(text, pos)
