@@ -204,8 +204,16 @@ class Interpreter:
     # -- execution ---------------------------------------------------------
 
     def step(self) -> None:
-        self.steps += 1 + self.meter.take()
+        meter = self.meter
+        if meter.work:
+            self.steps += meter.work
+            meter.work = 0
+        self.steps += 1
         self._ticks += 1
+        if self._ticks >= 1024 or self.steps > self.step_limit:
+            self._check_limits()
+
+    def _check_limits(self) -> None:
         if self._ticks >= 1024:  # a CPU-time cap behind the step count, which only estimates time
             self._ticks = 0
             if time.process_time() > self.cpu_deadline:
@@ -219,7 +227,12 @@ class Interpreter:
 
     def run(self, nodes: Sequence[Node]) -> int:
         for node in nodes:
-            self.execute(node)
+            if type(node) is Simple:  # the common case, without the dispatch
+                self.step()
+                self.line = node.line
+                self.simple(node)
+            else:
+                self.execute(node)
         return self.status
 
     def execute(self, node: Node) -> None:
@@ -276,14 +289,23 @@ class Interpreter:
     def simple(self, node: Simple) -> None:
         if not node.words:
             return
-        argv = self.arguments(node)
-        if not argv:
-            self.status = 0
-            return
-        first = node.words[0][0]
-        if len(argv) == 1 and isinstance(first, Lit) and not first.quoted:
+        literal = node.argv
+        limits = self.limits
+        if literal is not None and node.longest <= limits.max_value and node.size <= limits.max_line:
+            self.steps += node.cost
+            self.keep(node.size)
+            if not literal:
+                self.status = 0
+                return
+            argv = list(literal)
+        else:
+            argv = self.expand_all(node.words)
+            if not argv:
+                self.status = 0
+                return
+        if node.assign and len(argv) == 1:
             m = _ASSIGN.match(argv[0])
-            if m and _ASSIGN.match(first.text):
+            if m:
                 self.set(m.group(1), argv[0][m.end() :])
                 self.status = 0
                 return

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import re
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -42,17 +43,30 @@ class Simple(NamedTuple):
     """With ``argv``: the longest argument."""
     cost: int = 0
     """With ``argv``: the steps its words' pieces cost when expanded."""
+    assign: bool = False
+    """The first word starts with unquoted ``NAME=`` (an assignment, when it is the only argument)."""
+
+
+_ASSIGN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=")
+
+
+def _assigns(words: tuple[Word, ...]) -> bool:
+    if not words or not words[0]:
+        return False
+    first = words[0][0]
+    return type(first) is Lit and not first.quoted and "=" in first.text and _ASSIGN.match(first.text) is not None
 
 
 def simple_node(words: tuple[Word, ...], line: int) -> Simple:
     """A simple command, its arguments worked out now when they are all literal."""
+    assign = _assigns(words)
     argv: list[str] = []
     cost = 0
     for word in words:
         if len(word) == 1:
             piece = word[0]
             if not isinstance(piece, Lit):
-                return Simple(words, line)
+                return Simple(words, line, assign=assign)
             if piece.text or piece.quoted:
                 argv.append(piece.text)
             continue
@@ -60,15 +74,15 @@ def simple_node(words: tuple[Word, ...], line: int) -> Simple:
         texts: list[str] = []
         for piece in word:
             if not isinstance(piece, Lit):
-                return Simple(words, line)
+                return Simple(words, line, assign=assign)
             real = real or piece.quoted or bool(piece.text)
             texts.append(piece.text)
         cost += len(word) >> 2
         if real:
             argv.append("".join(texts))
     if not argv:
-        return Simple(words, line, (), 0, 0, cost)
-    return Simple(words, line, tuple(argv), sum(map(len, argv)) + len(argv), max(map(len, argv)), cost)
+        return Simple(words, line, (), 0, 0, cost, assign)
+    return Simple(words, line, tuple(argv), sum(map(len, argv)) + len(argv), max(map(len, argv)), cost, assign)
 
 
 def line_node(tok: Token) -> Simple:
@@ -76,7 +90,9 @@ def line_node(tok: Token) -> Simple:
     texts = tok.texts
     if texts is None:
         return simple_node(tok.words, tok.line)
-    return _new(Simple, (tok.words, tok.line, texts, sum(map(len, texts)) + len(texts), max(map(len, texts)), 0))
+    first = texts[0]
+    assign = "=" in first and _ASSIGN.match(first) is not None
+    return _new(Simple, (tok.words, tok.line, texts, sum(map(len, texts)) + len(texts), max(map(len, texts)), 0, assign))
 
 
 class Block(NamedTuple):
