@@ -92,7 +92,8 @@ def line_node(tok: Token) -> Simple:
         return simple_node(tok.words, tok.line)
     first = texts[0]
     assign = "=" in first and _ASSIGN.match(first) is not None
-    return _new(Simple, (tok.words, tok.line, texts, sum(map(len, texts)) + len(texts), max(map(len, texts)), 0, assign))
+    size = sum(map(len, texts)) + len(texts)
+    return _new(Simple, (tok.words, tok.line, texts, size, max(map(len, texts)), 0, assign))
 
 
 class Block(NamedTuple):
