@@ -26,13 +26,12 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
-from pathlib import PurePosixPath
 
 from bootd.model import Diagnostic, Severity
 from bootd.parsers._text import not_regular
 from bootd.parsers.grub.btrfs import active_subvolume
 from bootd.parsers.grub.budget import BYTES_PER_STEP, Meter, parse_cost, too_long
-from bootd.parsers.grub.devices import DeviceTable, Target, in_subvolume
+from bootd.parsers.grub.devices import DeviceTable, Target, clean_path, in_subvolume
 from bootd.parsers.grub.expand import WordTooLong, expand_word
 from bootd.parsers.grub.lexer import Lit, Word
 from bootd.parsers.grub.parser import Block, For, Function, If, Menu, Node, Script, Simple, While, parse_script
@@ -411,15 +410,16 @@ class Interpreter:
         if where in self._files:  # a file read again (a loop, a cycle) is read once
             data = self._files[where]
             return None if data is None else (data, where)
-        why = not_regular(target.view, PurePosixPath(path))
+        real = clean_path(path)
+        why = not_regular(target.view, real)
         if why is not None:  # a FIFO or device is never opened
             self.warn(why)
             data = None
         else:
             try:
-                data = target.view.read_text(PurePosixPath(path))
+                data = target.view.read_text(real)
             except ViewError as e:
-                if target.view.is_file(PurePosixPath(path)):
+                if target.view.is_file(real):
                     self.warn(str(e))
                 data = None
         self._files[where] = data
