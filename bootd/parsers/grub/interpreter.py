@@ -33,7 +33,7 @@ from bootd.parsers.grub.btrfs import active_subvolume
 from bootd.parsers.grub.budget import BYTES_PER_STEP, Meter, parse_cost, too_long
 from bootd.parsers.grub.devices import DeviceTable, Target, clean_path, in_subvolume
 from bootd.parsers.grub.expand import WordTooLong, expand_word
-from bootd.parsers.grub.lexer import Lit, Word
+from bootd.parsers.grub.lexer import Lit, Var, Word
 from bootd.parsers.grub.parser import Block, For, Function, If, Menu, Node, Script, Simple, While, parse_script
 from bootd.parsers.grub.state import (
     BreakLoop,
@@ -64,6 +64,9 @@ __all__ = [
 
 _DIGITS = re.compile(r"[0-9]{1,9}")
 _ASSIGN = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)=")
+_NOT_PLAIN = frozenset(("", *"?#@*0123456789"))
+"""First characters of the names :meth:`Interpreter.get` does not look up as variables ("" too)."""
+_EMPTY_QUOTED = Lit("", True)
 
 
 Command = Callable[["Interpreter", list[str]], int]
@@ -134,6 +137,8 @@ class Interpreter:
     # -- variables ---------------------------------------------------------
 
     def get(self, name: str) -> str:
+        if name[:1] not in _NOT_PLAIN:  # a plain name, the common case
+            return self.ctx.vars.get(name, "")
         if name == "?":
             return str(self.status)
         pos = self.ctx.positional
@@ -177,13 +182,22 @@ class Interpreter:
     def expand_all(self, words: Sequence[Word]) -> list[str]:
         out: list[str] = []
         size = 0
+        max_value = self.limits.max_value
         for w in words:
-            if len(w) == 1 and type(piece := w[0]) is Lit:  # a literal word, as expand_word would give it
-                if len(piece.text) > self.limits.max_value:
-                    raise Halt(too_long("a word", self.limits.max_value, "max_value"))
+            n = len(w)
+            piece = w[0]
+            if n == 1 and type(piece) is Lit:  # a literal word, as expand_word would give it
+                if len(piece.text) > max_value:
+                    raise Halt(too_long("a word", max_value, "max_value"))
                 if piece.text or piece.quoted:
                     out.append(piece.text)
                     size += len(piece.text) + 1
+            elif n == 2 and piece == _EMPTY_QUOTED and type(var := w[1]) is Var and var.quoted and var.name != "@":
+                value = self.get(var.name)  # "$name", as expand_word would give it
+                if len(value) > max_value:
+                    raise Halt(too_long("a word", max_value, "max_value"))
+                out.append(value)
+                size += len(value) + 1
             else:
                 args = self.expand(w)
                 size += sum(len(a) + 1 for a in args)
