@@ -132,6 +132,10 @@ KEYWORDS = MENU_WORDS | {"if", "then", "elif", "else", "fi", "for", "in", "do", 
 """Words the parser reads in command position: a line starting with one is given word by word."""
 
 
+_Item = tuple[Tok, Word, str | None]
+"""An item of a line (a word or ';', '{', '}'): its token's kind, word and plain text."""
+
+
 def tokenize(text: str) -> tuple[list[Token], list[LexIssue]]:
     """Split ``text`` into tokens (always ending with EOF) and report problems."""
     tokens, issues = scan(text)
@@ -158,11 +162,12 @@ def scan(text: str, *, lines: bool = True) -> tuple[list[Token], list[LexIssue]]
     split = _WORDS.findall
     ops_match = _LINE_OPS.match
     items = _ITEMS.findall
-    ops = _OPS
     simple_text = _SIMPLE_TEXT.fullmatch
     seen: dict[str, Word] = {}
     seen_get = seen.get
     special = _SPECIAL.search
+    new = tuple.__new__  # a Token without the keyword-argument wrapper
+    word_tok = Tok.WORD
 
     def word_of(t: str) -> Word:
         """The pieces of a word of the line scanner's kinds (closed quotes: no issue, no newline)."""
@@ -175,12 +180,18 @@ def scan(text: str, *, lines: bool = True) -> tuple[list[Token], list[LexIssue]]
         seen[t] = w
         return w
 
+    known: dict[str, _Item] = {op: (kind, (), None) for op, kind in _OPS.items()}
+    known_get = known.get
+
+    def item_of(t: str) -> _Item:
+        w = seen_get(t) or word_of(t)
+        item = known[t] = (word_tok, w, _plain(w))
+        return item
+
     keywords = KEYWORDS
     menu_words = MENU_WORDS
-    new = tuple.__new__  # a Token without the keyword-argument wrapper
     head_tok = Tok.HEAD
     lbrace_tok = Tok.LBRACE
-    word_tok = Tok.WORD
     line_tok = Tok.LINE
     newline_tok = Tok.NEWLINE
     hard = _HARD.search
@@ -231,12 +242,14 @@ def scan(text: str, *, lines: bool = True) -> tuple[list[Token], list[LexIssue]]
                     if first in menu_words:
                         append(new(Token, (head_tok, line, (), first, tuple(words), None)))
                     else:
-                        for w in words:
-                            append(new(Token, (word_tok, line, w, _plain(w), (), None)))
+                        for t in texts:
+                            item_kind, w, plain_text = known_get(t) or item_of(t)
+                            append(new(Token, (item_kind, line, w, plain_text, (), None)))
                     append(new(Token, (lbrace_tok, line, (), None, (), None)))
                 elif first in keywords:
-                    for w in words:
-                        append(new(Token, (word_tok, line, w, _plain(w), (), None)))
+                    for t in texts:
+                        item_kind, w, plain_text = known_get(t) or item_of(t)
+                        append(new(Token, (item_kind, line, w, plain_text, (), None)))
                 else:
                     plain = None if special(body) else tuple(texts)
                     append(new(Token, (line_tok, line, (), None, tuple(words), plain)))
@@ -245,12 +258,8 @@ def scan(text: str, *, lines: bool = True) -> tuple[list[Token], list[LexIssue]]
                 if m is None:
                     continue  # piece by piece
                 for t in items(m.group(1)):
-                    op = ops.get(t)
-                    if op is not None:
-                        append(new(Token, (op, line, (), None, (), None)))
-                        continue
-                    w = seen_get(t) or word_of(t)
-                    append(new(Token, (word_tok, line, w, _plain(w), (), None)))
+                    item_kind, w, plain_text = known_get(t) or item_of(t)
+                    append(new(Token, (item_kind, line, w, plain_text, (), None)))
             pos = m.end()
             if text[pos - 1] == "\n":
                 append(new(Token, (newline_tok, line, (), None, (), None)))
