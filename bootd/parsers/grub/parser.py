@@ -203,14 +203,35 @@ class _Parser:
 
     # -- lists -------------------------------------------------------------
 
+    def lines(self, nodes: list[Node]) -> Token:
+        """Skip separators and take the ``LINE`` tokens among them (the common
+        case) into ``nodes``; the token after them (not consumed)."""
+        if self.depth >= MAX_NESTING:  # (a LINE too deep is the command's error)
+            return self.separated()
+        tokens = self.tokens
+        pos = self.pos
+        append = nodes.append
+        while True:
+            tok = tokens[pos]
+            kind = tok.kind
+            if kind is _LINE_TOK:
+                texts = tok.texts
+                if texts is None:
+                    append(simple_node(tok.words, tok.line))
+                else:  # line_node, inline
+                    first = texts[0]
+                    size = sum(map(len, texts)) + len(texts)
+                    assign = "=" in first and _ASSIGN.match(first) is not None
+                    append(_new(Simple, (tok.words, tok.line, texts, size, max(map(len, texts)), 0, assign)))
+            elif kind is not _NEWLINE_TOK and kind is not _SEMI_TOK:
+                self.pos = pos
+                return tok
+            pos += 1
+
     def top(self) -> tuple[Node, ...]:
         nodes: list[Node] = []
         while True:
-            tok = self.separated()
-            if tok.kind is _LINE_TOK and self.depth < MAX_NESTING:  # the common case, inline
-                self.pos += 1
-                nodes.append(line_node(tok))
-                continue
+            tok = self.lines(nodes)
             if tok.kind is Tok.EOF:
                 return tuple(nodes)
             if tok.kind is Tok.RBRACE or tok.plain in _STOP_WORDS:
@@ -235,11 +256,7 @@ class _Parser:
         """Commands up to one of ``stops`` (consumed and returned) or EOF."""
         nodes: list[Node] = []
         while True:
-            tok = self.separated()
-            if tok.kind is _LINE_TOK and self.depth < MAX_NESTING:  # the common case, inline
-                self.pos += 1
-                nodes.append(line_node(tok))
-                continue
+            tok = self.lines(nodes)
             if tok.kind is Tok.EOF:
                 self.issues.append(Issue(line, f"{what} is not closed before the end of the file"))
                 return tuple(nodes), None
@@ -259,11 +276,7 @@ class _Parser:
             raise SyntaxProblem(tok.line, f"{what}: expected '{{'")
         nodes: list[Node] = []
         while True:
-            tok = self.separated()
-            if tok.kind is _LINE_TOK and self.depth < MAX_NESTING:  # the common case, inline
-                self.pos += 1
-                nodes.append(line_node(tok))
-                continue
+            tok = self.lines(nodes)
             if tok.kind is Tok.EOF:
                 self.issues.append(Issue(line, f"{what}: '{{' is not closed before the end of the file"))
                 return tuple(nodes)
