@@ -96,3 +96,16 @@ def test_efi_stub_whose_target_is_not_known_says_so(run: Run) -> None:
     assert [d.message for d in out.diagnostics] == [
         "configfile /grub2/grub.cfg: not on this device, and no known device has uuid=2159a160; its menu is not shown"
     ]
+
+
+def test_clean_paths_make_the_path_objects_the_constructor_makes() -> None:
+    """Loader paths are made from their clean parts: the same objects, equal,
+    hashed, printed, split and joined as ``PurePosixPath`` would."""
+    from bootd.parsers.grub.devices import clean, clean_path
+
+    for text in ("/", "/vmlinuz", "boot//vmlinuz-6.1.0-18-amd64", "/a/./b/../c/", "/EFI/ubuntu/grub.cfg", "/ä b/c d"):
+        norm = clean(text)
+        made, real = clean_path(norm), PurePosixPath(norm)
+        assert made == real and hash(made) == hash(real) and {made: 1}[real] == 1
+        assert str(made) == str(real) and made.parts == real.parts and made.name == real.name
+        assert made.parent == real.parent and made / "x" == real / "x" and made.suffix == real.suffix
