@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from pathlib import PurePosixPath
 
 from bootd.model import Diagnostic, Severity
-from bootd.parsers.view import MAX_LIST_ENTRIES, DeviceView, ViewError, normalize
+from bootd.parsers.view import MAX_LIST_ENTRIES, DeviceView, ViewError, _normal_parts, normalize
 
 MAX_LINES = 100_000
 """The most lines of one configuration file a parser looks at."""
@@ -157,7 +157,7 @@ class Finder:
         and holds no such name.  False when unsure (an exact lookup may still
         find what a listing does not show)."""
         current = "/"
-        for part in normalize(path).parts[1:]:
+        for part in _normal_parts(str(path)):  # (normalize(path).parts[1:], without the path object)
             exact, lower = self._names(current)
             real = part if part in exact else lower.get(part.lower())
             if real is None:

@@ -12,7 +12,8 @@ when that device appears.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+import sys
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
@@ -44,8 +45,8 @@ class Target:
         if self.url is not None:
             return Resource.remote(self.url + norm)
         if self.selector is not None:
-            return Resource(path=PurePosixPath(norm), selector=self.selector)
-        return Resource(path=PurePosixPath(norm), device=self.device_id)
+            return Resource(path=clean_path(norm), selector=self.selector)
+        return Resource(path=clean_path(norm), device=self.device_id)
 
     def where(self, path: str) -> str:
         """How a file on this target is named in messages (and cached by)."""
@@ -53,6 +54,34 @@ class Target:
         if self.image is not None:
             return f"{base}{self.image}[{path}]"
         return base + path if base else path
+
+
+def _parsed_path_maker() -> Callable[[str], PurePosixPath]:
+    """The path object of a path :func:`clean` gave, without parsing it again.
+
+    Python 3.11's PurePosixPath parses its text (splits, checks and interns
+    every part) each time it is made: a third of the time a loader command
+    takes.  The text of a clean path is already in parts, so the object is
+    made from them.  Later Pythons parse lazily; there, and whenever the
+    made object would not be the one the constructor gives, the constructor
+    is used."""
+    make_parsed = getattr(PurePosixPath, "_from_parsed_parts", None)
+    if sys.version_info >= (3, 12) or make_parsed is None:
+        return PurePosixPath
+
+    def made(norm: str) -> PurePosixPath:
+        path: PurePosixPath = make_parsed("", "/", ["/", *norm[1:].split("/")] if len(norm) > 1 else ["/"])
+        return path
+
+    for sample in ("/", "/boot", "/boot/vmlinuz-6.1.0 x", "/EFI/ubuntu/grub.cfg"):
+        ours, theirs = made(sample), PurePosixPath(sample)
+        if ours != theirs or str(ours) != str(theirs) or ours.parts != theirs.parts or hash(ours) != hash(theirs):
+            return PurePosixPath
+    return made
+
+
+clean_path = _parsed_path_maker()
+"""``PurePosixPath(norm)`` for a ``norm`` from :func:`clean` (absolute, no empty, ``.`` or ``..`` part)."""
 
 
 def clean(path: str) -> str:
@@ -189,4 +218,4 @@ def in_subvolume(target: Target, path: str, subvol: str) -> str:
 
 
 def is_file(target: Target, path: str) -> bool:
-    return target.view is not None and target.view.is_file(PurePosixPath(path))
+    return target.view is not None and target.view.is_file(clean_path(path))

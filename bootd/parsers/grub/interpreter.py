@@ -26,16 +26,15 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
-from pathlib import PurePosixPath
 
 from bootd.model import Diagnostic, Severity
 from bootd.parsers._text import not_regular
 from bootd.parsers.grub import wildcard
 from bootd.parsers.grub.btrfs import active_subvolume
 from bootd.parsers.grub.budget import BYTES_PER_STEP, Meter, parse_cost, too_long
-from bootd.parsers.grub.devices import DeviceTable, Target, in_subvolume
+from bootd.parsers.grub.devices import DeviceTable, Target, clean_path, in_subvolume
 from bootd.parsers.grub.expand import WordTooLong, expand_word
-from bootd.parsers.grub.lexer import Lit, Word
+from bootd.parsers.grub.lexer import Lit, Var, Word
 from bootd.parsers.grub.parser import Block, For, Function, If, Menu, Node, Script, Simple, While, parse_script
 from bootd.parsers.grub.state import (
     BreakLoop,
@@ -66,6 +65,9 @@ __all__ = [
 
 _DIGITS = re.compile(r"[0-9]{1,9}")
 _ASSIGN = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)=")
+_NOT_PLAIN = frozenset(("", *"?#@*0123456789"))
+"""First characters of the names :meth:`Interpreter.get` does not look up as variables ("" too)."""
+_EMPTY_QUOTED = Lit("", True)
 
 
 Command = Callable[["Interpreter", list[str]], int]
@@ -84,6 +86,7 @@ class Interpreter:
         *,
         commands: Mapping[str, Command],
         meter: Meter | None = None,
+        cpu_start: float | None = None,
     ) -> None:
         self.table = table
         self.commands = commands
@@ -94,8 +97,9 @@ class Interpreter:
         self.kept = 0
         """Bytes of command lines and stored values so far (``Limits.max_bytes``)."""
         self.bytes_limit = limits.max_bytes
-        self.cpu_deadline = time.process_time() + limits.cpu_seconds
-        """``process_time`` after which the script stops (entries get ``cpu_seconds / 2`` more)."""
+        self.cpu_deadline = (time.process_time() if cpu_start is None else cpu_start) + limits.cpu_seconds
+        """``process_time`` after which the script stops (entries get ``cpu_seconds / 2`` more);
+        counted from ``cpu_start`` when the caller has just read the clock (a read costs)."""
         self._ticks = 0
         self.ctx = Context(dict(variables), set(exported))
         self.functions: dict[str, Function] = {}
@@ -136,6 +140,8 @@ class Interpreter:
     # -- variables ---------------------------------------------------------
 
     def get(self, name: str) -> str:
+        if name[:1] not in _NOT_PLAIN:  # a plain name, the common case
+            return self.ctx.vars.get(name, "")
         if name == "?":
             return str(self.status)
         pos = self.ctx.positional
@@ -182,13 +188,23 @@ class Interpreter:
     def expand_all(self, words: Sequence[Word]) -> list[str]:
         out: list[str] = []
         size = 0
+        max_value = self.limits.max_value
         for w in words:
-            if len(w) == 1 and type(piece := w[0]) is Lit and (piece.quoted or not wildcard.is_pattern(piece.text)):
-                if len(piece.text) > self.limits.max_value:
-                    raise Halt(too_long("a word", self.limits.max_value, "max_value"))
+            n = len(w)
+            piece = w[0]
+            # a literal word, as expand_word would give it (a pattern goes to the wildcards)
+            if n == 1 and type(piece) is Lit and (piece.quoted or not wildcard.is_pattern(piece.text)):
+                if len(piece.text) > max_value:
+                    raise Halt(too_long("a word", max_value, "max_value"))
                 if piece.text or piece.quoted:
                     out.append(piece.text)
                     size += len(piece.text) + 1
+            elif n == 2 and piece == _EMPTY_QUOTED and type(var := w[1]) is Var and var.quoted and var.name != "@":
+                value = self.get(var.name)  # "$name", as expand_word would give it
+                if len(value) > max_value:
+                    raise Halt(too_long("a word", max_value, "max_value"))
+                out.append(value)
+                size += len(value) + 1
             else:
                 args = self.expand(w)
                 size += sum(len(a) + 1 for a in args)
@@ -215,8 +231,16 @@ class Interpreter:
     # -- execution ---------------------------------------------------------
 
     def step(self) -> None:
-        self.steps += 1 + self.meter.take()
+        meter = self.meter
+        if meter.work:
+            self.steps += meter.work
+            meter.work = 0
+        self.steps += 1
         self._ticks += 1
+        if self._ticks >= 1024 or self.steps > self.step_limit:
+            self._check_limits()
+
+    def _check_limits(self) -> None:
         if self._ticks >= 1024:  # a CPU-time cap behind the step count, which only estimates time
             self._ticks = 0
             if time.process_time() > self.cpu_deadline:
@@ -230,7 +254,12 @@ class Interpreter:
 
     def run(self, nodes: Sequence[Node]) -> int:
         for node in nodes:
-            self.execute(node)
+            if type(node) is Simple:  # the common case, without the dispatch
+                self.step()
+                self.line = node.line
+                self.simple(node)
+            else:
+                self.execute(node)
         return self.status
 
     def execute(self, node: Node) -> None:
@@ -287,14 +316,28 @@ class Interpreter:
     def simple(self, node: Simple) -> None:
         if not node.words:
             return
-        argv = self.arguments(node)
-        if not argv:
-            self.status = 0
-            return
-        first = node.words[0][0]
-        if len(argv) == 1 and isinstance(first, Lit) and not first.quoted:
+        literal = node.argv
+        limits = self.limits
+        if (
+            literal is not None
+            and node.longest <= limits.max_value
+            and node.size <= limits.max_line
+            and not wildcard.has_wildcard(literal)
+        ):
+            self.steps += node.cost
+            self.keep(node.size)
+            if not literal:
+                self.status = 0
+                return
+            argv = list(literal)
+        else:
+            argv = self.expand_all(node.words)
+            if not argv:
+                self.status = 0
+                return
+        if node.assign and len(argv) == 1:
             m = _ASSIGN.match(argv[0])
-            if m and _ASSIGN.match(first.text):
+            if m:
                 self.set(m.group(1), argv[0][m.end() :])
                 self.status = 0
                 return
@@ -398,15 +441,16 @@ class Interpreter:
         if where in self._files:  # a file read again (a loop, a cycle) is read once
             data = self._files[where]
             return None if data is None else (data, where)
-        why = not_regular(target.view, PurePosixPath(path))
+        real = clean_path(path)
+        why = not_regular(target.view, real)
         if why is not None:  # a FIFO or device is never opened
             self.warn(why)
             data = None
         else:
             try:
-                data = target.view.read_text(PurePosixPath(path))
+                data = target.view.read_text(real)
             except ViewError as e:
-                if target.view.is_file(PurePosixPath(path)):
+                if target.view.is_file(real):
                     self.warn(str(e))
                 data = None
         self._files[where] = data

@@ -120,10 +120,20 @@ _LINE_OPS = re.compile(
 )
 _ITEMS = re.compile(rf"{_W}|[;{{}}]")
 _SIMPLE_TEXT = re.compile(r"[^'\"$]*")
+_HARD = re.compile(
+    # what makes a line more than blank-separated plain words: GRUB's special
+    # characters, and the characters str.split() takes for blanks but GRUB does not
+    "[{};'\"\\\\#$\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+)
+_BLANKS = " \t\r\f\v"
 _SPECIAL = re.compile(r"['\"$]")
 MENU_WORDS = frozenset({"menuentry", "submenu", "hiddenentry"})
 KEYWORDS = MENU_WORDS | {"if", "then", "elif", "else", "fi", "for", "in", "do", "done", "while", "until", "function"}
 """Words the parser reads in command position: a line starting with one is given word by word."""
+
+
+_Item = tuple[Tok, Word, str | None]
+"""An item of a line (a word or ';', '{', '}'): its token's kind, word and plain text."""
 
 
 def tokenize(text: str) -> tuple[list[Token], list[LexIssue]]:
@@ -152,11 +162,12 @@ def scan(text: str, *, lines: bool = True) -> tuple[list[Token], list[LexIssue]]
     split = _WORDS.findall
     ops_match = _LINE_OPS.match
     items = _ITEMS.findall
-    ops = _OPS
     simple_text = _SIMPLE_TEXT.fullmatch
     seen: dict[str, Word] = {}
     seen_get = seen.get
     special = _SPECIAL.search
+    new = tuple.__new__  # a Token without the keyword-argument wrapper
+    word_tok = Tok.WORD
 
     def word_of(t: str) -> Word:
         """The pieces of a word of the line scanner's kinds (closed quotes: no issue, no newline)."""
@@ -169,19 +180,56 @@ def scan(text: str, *, lines: bool = True) -> tuple[list[Token], list[LexIssue]]
         seen[t] = w
         return w
 
+    known: dict[str, _Item] = {op: (kind, (), None) for op, kind in _OPS.items()}
+    known_get = known.get
+
+    def item_of(t: str) -> _Item:
+        w = seen_get(t) or word_of(t)
+        item = known[t] = (word_tok, w, _plain(w))
+        return item
+
     keywords = KEYWORDS
     menu_words = MENU_WORDS
-    new = tuple.__new__  # a Token without the keyword-argument wrapper
     head_tok = Tok.HEAD
     lbrace_tok = Tok.LBRACE
-    word_tok = Tok.WORD
     line_tok = Tok.LINE
     newline_tok = Tok.NEWLINE
+    hard = _HARD.search
+    find = text.find
+    rbrace_tok = Tok.RBRACE
     pos = 0
     line = 1
     n = len(text)
     at_start = lines
     while pos < n:
+        if at_start:
+            # The commonest line, plain words only: split at C speed.
+            nl = find("\n", pos)
+            seg = text[pos:] if nl < 0 else text[pos:nl]
+            if hard(seg) is None:
+                texts = seg.split()
+                if texts:
+                    first = texts[0]
+                    if first in keywords:
+                        for t in texts:
+                            append(new(Token, (word_tok, line, seen_get(t) or word_of(t), t, (), None)))
+                    else:
+                        words = [seen_get(t) or word_of(t) for t in texts]
+                        append(new(Token, (line_tok, line, (), None, tuple(words), tuple(texts))))
+                if nl < 0:
+                    break
+                append(new(Token, (newline_tok, line, (), None, (), None)))
+                line += 1
+                pos = nl + 1
+                continue
+            if seg.strip(_BLANKS) == "}":  # the end of a block
+                append(new(Token, (rbrace_tok, line, (), None, (), None)))
+                if nl < 0:
+                    break
+                append(new(Token, (newline_tok, line, (), None, (), None)))
+                line += 1
+                pos = nl + 1
+                continue
         if at_start and text[pos] not in "#\n}":  # (a comment, an empty line, a '}': piece by piece)
             at_start = False
             m = line_match(text, pos)
@@ -194,12 +242,14 @@ def scan(text: str, *, lines: bool = True) -> tuple[list[Token], list[LexIssue]]
                     if first in menu_words:
                         append(new(Token, (head_tok, line, (), first, tuple(words), None)))
                     else:
-                        for w in words:
-                            append(new(Token, (word_tok, line, w, _plain(w), (), None)))
+                        for t in texts:
+                            item_kind, w, plain_text = known_get(t) or item_of(t)
+                            append(new(Token, (item_kind, line, w, plain_text, (), None)))
                     append(new(Token, (lbrace_tok, line, (), None, (), None)))
                 elif first in keywords:
-                    for w in words:
-                        append(new(Token, (word_tok, line, w, _plain(w), (), None)))
+                    for t in texts:
+                        item_kind, w, plain_text = known_get(t) or item_of(t)
+                        append(new(Token, (item_kind, line, w, plain_text, (), None)))
                 else:
                     plain = None if special(body) else tuple(texts)
                     append(new(Token, (line_tok, line, (), None, tuple(words), plain)))
@@ -208,12 +258,8 @@ def scan(text: str, *, lines: bool = True) -> tuple[list[Token], list[LexIssue]]
                 if m is None:
                     continue  # piece by piece
                 for t in items(m.group(1)):
-                    op = ops.get(t)
-                    if op is not None:
-                        append(new(Token, (op, line, (), None, (), None)))
-                        continue
-                    w = seen_get(t) or word_of(t)
-                    append(new(Token, (word_tok, line, w, _plain(w), (), None)))
+                    item_kind, w, plain_text = known_get(t) or item_of(t)
+                    append(new(Token, (item_kind, line, w, plain_text, (), None)))
             pos = m.end()
             if text[pos - 1] == "\n":
                 append(new(Token, (newline_tok, line, (), None, (), None)))

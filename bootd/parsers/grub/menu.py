@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from bootd.model import BootOption, Diagnostic, Severity, Source
-from bootd.parsers.grub.interpreter import MenuItem
+from bootd.parsers.grub.interpreter import Loaded, MenuItem
 
 Path = tuple[int, ...]
 _INDEX = re.compile(r"[0-9]+")
@@ -139,33 +139,17 @@ def build_options(
     diagnostics: list[Diagnostic],
 ) -> list[BootOption]:
     flat = flatten(items)
-    options: list[BootOption] = []
-    paths: list[Path] = []
+    bootable: list[tuple[Flat, Loaded]] = []
     for f in flat:
         loaded = f.item.loaded
         if loaded is not None and loaded.kind == "chainloader":
             diagnostics.append(Diagnostic(Severity.INFO, chainload_note(f.item.title)))
         if loaded is None or loaded.kind not in ("linux", "multiboot") or loaded.kernel is None:
             continue
-        options.append(
-            BootOption(
-                id="",
-                device="",
-                name=f.item.title,
-                kernel=loaded.kernel,
-                initrds=tuple(loaded.initrds),
-                dtb=loaded.dtb,
-                args=loaded.args,
-                source=Source.GRUB2,
-                hidden=f.item.hidden,
-                group=f.group,
-                entry_id=f.item.entry_id,
-                kind=loaded.kind,
-            )
-        )
-        paths.append(f.path)
-    if not options:
-        return options
+        bootable.append((f, loaded))
+    if not bootable:
+        return []
+    paths = [f.path for f, _ in bootable]
     chosen: int | None = None
     for spec in default_spec(variables, next_entry):
         path = resolve(items, spec)
@@ -183,8 +167,25 @@ def build_options(
         break
     if chosen is None:
         chosen = 0
-    options[chosen] = _with_default(options[chosen])
-    return options
+    # each option made once, the default one marked as it is made
+    return [
+        BootOption(
+            id="",
+            device="",
+            name=f.item.title,
+            kernel=loaded.kernel,
+            initrds=tuple(loaded.initrds),
+            dtb=loaded.dtb,
+            args=loaded.args,
+            source=Source.GRUB2,
+            hidden=f.item.hidden,
+            group=f.group,
+            entry_id=f.item.entry_id,
+            kind=loaded.kind,
+            default=k == chosen,
+        )
+        for k, (f, loaded) in enumerate(bootable)
+    ]
 
 
 def chainload_note(title: str) -> str:
@@ -193,7 +194,3 @@ def chainload_note(title: str) -> str:
         f"{title[:80]!r} starts another boot loader (chainloader); bootd boots Linux kernels "
         "with kexec and cannot start it, so it is not offered"
     )
-
-
-def _with_default(opt: BootOption) -> BootOption:
-    return replace(opt, default=True)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import re
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -42,17 +43,30 @@ class Simple(NamedTuple):
     """With ``argv``: the longest argument."""
     cost: int = 0
     """With ``argv``: the steps its words' pieces cost when expanded."""
+    assign: bool = False
+    """The first word starts with unquoted ``NAME=`` (an assignment, when it is the only argument)."""
+
+
+_ASSIGN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=")
+
+
+def _assigns(words: tuple[Word, ...]) -> bool:
+    if not words or not words[0]:
+        return False
+    first = words[0][0]
+    return type(first) is Lit and not first.quoted and "=" in first.text and _ASSIGN.match(first.text) is not None
 
 
 def simple_node(words: tuple[Word, ...], line: int) -> Simple:
     """A simple command, its arguments worked out now when they are all literal."""
+    assign = _assigns(words)
     argv: list[str] = []
     cost = 0
     for word in words:
         if len(word) == 1:
             piece = word[0]
             if not isinstance(piece, Lit):
-                return Simple(words, line)
+                return Simple(words, line, assign=assign)
             if piece.text or piece.quoted:
                 argv.append(piece.text)
             continue
@@ -60,15 +74,15 @@ def simple_node(words: tuple[Word, ...], line: int) -> Simple:
         texts: list[str] = []
         for piece in word:
             if not isinstance(piece, Lit):
-                return Simple(words, line)
+                return Simple(words, line, assign=assign)
             real = real or piece.quoted or bool(piece.text)
             texts.append(piece.text)
         cost += len(word) >> 2
         if real:
             argv.append("".join(texts))
     if not argv:
-        return Simple(words, line, (), 0, 0, cost)
-    return Simple(words, line, tuple(argv), sum(map(len, argv)) + len(argv), max(map(len, argv)), cost)
+        return Simple(words, line, (), 0, 0, cost, assign)
+    return Simple(words, line, tuple(argv), sum(map(len, argv)) + len(argv), max(map(len, argv)), cost, assign)
 
 
 def line_node(tok: Token) -> Simple:
@@ -76,7 +90,10 @@ def line_node(tok: Token) -> Simple:
     texts = tok.texts
     if texts is None:
         return simple_node(tok.words, tok.line)
-    return _new(Simple, (tok.words, tok.line, texts, sum(map(len, texts)) + len(texts), max(map(len, texts)), 0))
+    first = texts[0]
+    assign = "=" in first and _ASSIGN.match(first) is not None
+    size = sum(map(len, texts)) + len(texts)
+    return _new(Simple, (tok.words, tok.line, texts, size, max(map(len, texts)), 0, assign))
 
 
 class Block(NamedTuple):
@@ -186,14 +203,35 @@ class _Parser:
 
     # -- lists -------------------------------------------------------------
 
+    def lines(self, nodes: list[Node]) -> Token:
+        """Skip separators and take the ``LINE`` tokens among them (the common
+        case) into ``nodes``; the token after them (not consumed)."""
+        if self.depth >= MAX_NESTING:  # (a LINE too deep is the command's error)
+            return self.separated()
+        tokens = self.tokens
+        pos = self.pos
+        append = nodes.append
+        while True:
+            tok = tokens[pos]
+            kind = tok.kind
+            if kind is _LINE_TOK:
+                texts = tok.texts
+                if texts is None:
+                    append(simple_node(tok.words, tok.line))
+                else:  # line_node, inline
+                    first = texts[0]
+                    size = sum(map(len, texts)) + len(texts)
+                    assign = "=" in first and _ASSIGN.match(first) is not None
+                    append(_new(Simple, (tok.words, tok.line, texts, size, max(map(len, texts)), 0, assign)))
+            elif kind is not _NEWLINE_TOK and kind is not _SEMI_TOK:
+                self.pos = pos
+                return tok
+            pos += 1
+
     def top(self) -> tuple[Node, ...]:
         nodes: list[Node] = []
         while True:
-            tok = self.separated()
-            if tok.kind is _LINE_TOK and self.depth < MAX_NESTING:  # the common case, inline
-                self.pos += 1
-                nodes.append(line_node(tok))
-                continue
+            tok = self.lines(nodes)
             if tok.kind is Tok.EOF:
                 return tuple(nodes)
             if tok.kind is Tok.RBRACE or tok.plain in _STOP_WORDS:
@@ -218,11 +256,7 @@ class _Parser:
         """Commands up to one of ``stops`` (consumed and returned) or EOF."""
         nodes: list[Node] = []
         while True:
-            tok = self.separated()
-            if tok.kind is _LINE_TOK and self.depth < MAX_NESTING:  # the common case, inline
-                self.pos += 1
-                nodes.append(line_node(tok))
-                continue
+            tok = self.lines(nodes)
             if tok.kind is Tok.EOF:
                 self.issues.append(Issue(line, f"{what} is not closed before the end of the file"))
                 return tuple(nodes), None
@@ -242,11 +276,7 @@ class _Parser:
             raise SyntaxProblem(tok.line, f"{what}: expected '{{'")
         nodes: list[Node] = []
         while True:
-            tok = self.separated()
-            if tok.kind is _LINE_TOK and self.depth < MAX_NESTING:  # the common case, inline
-                self.pos += 1
-                nodes.append(line_node(tok))
-                continue
+            tok = self.lines(nodes)
             if tok.kind is Tok.EOF:
                 self.issues.append(Issue(line, f"{what}: '{{' is not closed before the end of the file"))
                 return tuple(nodes)

@@ -73,7 +73,7 @@ class MenuReplaced(Exception):
         self.ctx = ctx
 
 
-@dataclass
+@dataclass(slots=True)
 class Context:
     """Variables and the menu being built, as GRUB keeps one per menu level."""
 
@@ -94,7 +94,7 @@ class Context:
         return Context(dict(self.vars), set(self.exported))
 
 
-@dataclass
+@dataclass(slots=True)
 class Loaded:
     """What an entry's body loaded: the GRUB loader state when it would boot."""
 
@@ -105,7 +105,7 @@ class Loaded:
     dtb: Resource | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class MenuItem:
     kind: str
     """``entry`` or ``submenu``."""

@@ -9,10 +9,9 @@ and GRUB's ``-pgt``/``-plt``, which compare the numbers after the common prefix)
 from __future__ import annotations
 
 import re
-from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
-from bootd.parsers.grub.devices import split_path
+from bootd.parsers.grub.devices import clean_path, split_path
 
 if TYPE_CHECKING:
     from bootd.parsers.grub.interpreter import Interpreter
@@ -73,7 +72,7 @@ def _file(it: Interpreter, op: str, arg: str) -> bool:
     view = target.view
     if view is None:
         return False
-    p = PurePosixPath(path)
+    p = clean_path(path)
     if op == "-d":
         return view.is_dir(p)
     if op == "-f":

@@ -113,3 +113,16 @@ def test_fat_labels_are_matched_exactly_and_iso_dates_as_uuids(run: Run, other: 
     assert first.name == "a= b=4A3B-1C2D c=2023-10-05-12-00-00-00 d= e="
     assert first.kernel == Resource(path=PurePosixPath("/vmlinuz-fat"), device="sdb1")
     assert second.kernel == Resource(path=PurePosixPath("/vmlinuz-iso"), device="sr0")
+
+
+def test_clean_paths_make_the_path_objects_the_constructor_makes() -> None:
+    """Loader paths are made from their clean parts: the same objects, equal,
+    hashed, printed, split and joined as ``PurePosixPath`` would."""
+    from bootd.parsers.grub.devices import clean, clean_path
+
+    for text in ("/", "/vmlinuz", "boot//vmlinuz-6.1.0-18-amd64", "/a/./b/../c/", "/EFI/ubuntu/grub.cfg", "/ä b/c d"):
+        norm = clean(text)
+        made, real = clean_path(norm), PurePosixPath(norm)
+        assert made == real and hash(made) == hash(real) and {made: 1}[real] == 1
+        assert str(made) == str(real) and made.parts == real.parts and made.name == real.name
+        assert made.parent == real.parent and made / "x" == real / "x" and made.suffix == real.suffix

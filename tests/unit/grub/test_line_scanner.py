@@ -71,6 +71,10 @@ def test_lines_become_one_token_and_keywords_stay_words() -> None:
         'echo ${x} ${ $ "$y" \'\' ""\n',
         "menuentry x {" * 70 + "\n",  # nested past the parser's cap
         "x\r\ny\r\n",
+        # blanks to str.split() but word characters to GRUB: a plain line is not split there
+        "insmod a\xa0b c\nlinux /k\x1cx\u3000y\n",
+        "  }  \n}\nset x=1",  # block ends taken whole; a last line without its newline
+        "if\nfi\n",
     ],
 )
 def test_edge_cases_scan_alike(text: str) -> None:
