@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import FrozenInstanceError, dataclass
+from dataclasses import FrozenInstanceError, dataclass, fields
 from enum import StrEnum
 from operator import attrgetter
 from pathlib import PurePosixPath
@@ -21,37 +21,44 @@ _R = TypeVar("_R", bound="Record")
 
 @dataclass_transform(frozen_default=True)
 def record(cls: type[_R]) -> type[_R]:
-    """A :class:`Record` subclass made a dataclass (slots, the methods its own
-    or :class:`Record`'s); type checkers see a frozen dataclass."""
-    return dataclass(init=False, repr=False, eq=False, slots=True)(cls)
+    """A :class:`Record` subclass made a dataclass with slots; its ``__init__``
+    is its own, its other methods :class:`Record`'s.  Type checkers see a
+    frozen dataclass."""
+    made = dataclass(init=False, repr=False, eq=False, slots=True)(cls)
+    every = fields(made)  # type: ignore[arg-type]  # a dataclass from here on
+    made._names = tuple(f.name for f in every if f.repr)
+    compared = tuple(f.name for f in every if f.compare)
+    if not compared:
+        made._values = staticmethod(lambda self: ())
+    elif len(compared) == 1:
+        one = attrgetter(compared[0])
+        made._values = staticmethod(lambda self: (one(self),))
+    else:
+        made._values = staticmethod(attrgetter(*compared))
+    made._all = tuple(f.name for f in every)
+    return made
 
 
 class Record:
-    """Base of the model's frozen records.
+    """Base of frozen records.
 
     Each record is a dataclass (``dataclasses.fields``, ``replace``, ``asdict``
     and ``match`` see its fields) whose ``__init__`` is written out in the
     class and whose other methods are these, shared: ``dataclass(frozen=True)``
-    would compile six methods for every class when the module is imported,
+    would compile six methods for every class when its module is imported,
     eight times the cost of the class itself, and every bootd process imports
     this module before its first useful output.  Behaviour is a frozen
     dataclass's: assignment raises :class:`~dataclasses.FrozenInstanceError`,
-    equality and hash are by the fields in order, ``repr`` names them.
+    equality and hash are by the compared fields in order, ``repr`` names the
+    shown ones.  Made by :func:`record`.
     """
 
     __slots__ = ()
     _names: ClassVar[tuple[str, ...]] = ()
+    """The fields ``repr`` shows."""
+    _all: ClassVar[tuple[str, ...]] = ()
     _values: ClassVar[Callable[..., tuple[Any, ...]]]
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        names = tuple(cls.__dict__.get("__annotations__", {}))
-        cls._names = names
-        if len(names) == 1:
-            one = attrgetter(names[0])
-            cls._values = staticmethod(lambda self: (one(self),))
-        else:
-            cls._values = staticmethod(attrgetter(*names))
+    """The compared fields' values, as a tuple."""
 
     def __setattr__(self, name: str, value: object) -> None:
         raise FrozenInstanceError(f"cannot assign to field {name!r}")
@@ -60,8 +67,8 @@ class Record:
         raise FrozenInstanceError(f"cannot delete field {name!r}")
 
     def __repr__(self) -> str:
-        fields = ", ".join(f"{n}={v!r}" for n, v in zip(self._names, self._values(self), strict=True))
-        return f"{type(self).__qualname__}({fields})"
+        shown = ", ".join(f"{n}={getattr(self, n)!r}" for n in self._names)
+        return f"{type(self).__qualname__}({shown})"
 
     def __eq__(self, other: object) -> bool:
         if other.__class__ is self.__class__:
@@ -72,10 +79,10 @@ class Record:
         return hash(self._values(self))
 
     def __getstate__(self) -> tuple[Any, ...]:
-        return self._values(self)
+        return tuple(getattr(self, n) for n in self._all)
 
     def __setstate__(self, state: tuple[Any, ...]) -> None:
-        for name, value in zip(self._names, state, strict=True):
+        for name, value in zip(self._all, state, strict=True):
             _set(self, name, value)
 
 
