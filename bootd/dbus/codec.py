@@ -131,8 +131,8 @@ OPTION_SIGNATURES: dict[str, str] = {
 def option_from_props(props: Mapping[str, Any]) -> BootOption:
     p = {k: unwrap(v) for k, v in props.items()}
     try:
-        source = Source(p.get("Source", "user"))
-    except ValueError:
+        source = _SOURCES.get(p.get("Source", "user"), Source.USER)
+    except TypeError:  # not a string at all
         source = Source.USER
     return BootOption(
         id=str(p["Id"]),
@@ -156,10 +156,13 @@ def option_from_props(props: Mapping[str, Any]) -> BootOption:
 
 def _trust(value: Any) -> Trust:
     """A trust state read from the bus; one this client does not know is unchecked."""
-    try:
-        return Trust(str(value))
-    except ValueError:
-        return Trust.UNCHECKED
+    return _TRUSTS.get(str(value), Trust.UNCHECKED)
+
+
+_SOURCES = {s.value: s for s in Source}
+_TRUSTS = {t.value: t for t in Trust}
+"""Members by value: a dict look-up, not the enum's call (a thousand options
+are decoded before the menu's first paint)."""
 
 
 # -- devices -----------------------------------------------------------------
