@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 # System packages, one line per area (the tests use the real programs).
 APT_CORE := python3 python3-venv python3-dev gcc make git
 APT_PARSERS := systemd-boot-efi binutils
-APT_GRUB := grub-common grub2-common grub-emu e2fsprogs util-linux fdisk debootstrap
+APT_GRUB := grub-common grub2-common grub-emu e2fsprogs util-linux fdisk debootstrap xorriso
 APT_DISCOVERY := udev util-linux fdisk e2fsprogs btrfs-progs squashfs-tools xfsprogs dosfstools mtools fusefat genisoimage fuseiso lvm2 kmod qemu-system-x86
 APT_LOADER := device-tree-compiler qemu-system-arm qemu-system-ppc cpio binutils busybox-static
 APT_DAEMON := dbus dbus-daemon systemd libglib2.0-bin passwd util-linux

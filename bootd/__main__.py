@@ -24,7 +24,7 @@ from bootd.errors import BootdError
 
 TYPE_CHECKING = False  # typing itself costs ~2 ms of the --help budget
 if TYPE_CHECKING:
-    from typing import Any
+    from typing import Any, NoReturn
 
     from _typeshed import SupportsWrite
 
@@ -128,12 +128,40 @@ class HelpFormatter(argparse.HelpFormatter):
 
 
 class Parser(argparse.ArgumentParser):
-    """An ArgumentParser whose printed help is in the user's language (its
-    sub-command parsers are Parsers too: argparse makes them of the parent's class)."""
+    """An ArgumentParser whose printed help and whose errors are in the user's
+    language (its sub-command parsers are Parsers too: argparse makes them of
+    the parent's class).  argparse words its errors with gettext's module-level
+    functions, for the current gettext domain: while it parses, that is ours
+    (:func:`bootd.cli.i18n.speak_to_argparse`), so its messages come from
+    bootd/po; once it is done, the process's domain is what it was.  The parser
+    is built before, with argparse's English words (the man page's)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("formatter_class", HelpFormatter)
         super().__init__(*args, **kwargs)
+
+    def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:
+        previous = _speak()
+        try:
+            return super().parse_known_args(args, namespace)
+        finally:
+            _unspeak(previous)
+
+    def parse_args(self, args: Any = None, namespace: Any = None) -> Any:
+        previous = _speak()  # its "unrecognized arguments" is worded outside parse_known_args
+        try:
+            return super().parse_args(args, namespace)
+        finally:
+            _unspeak(previous)
+
+    def error(self, message: str) -> NoReturn:
+        previous = _speak()
+        HelpFormatter.translating = True  # the usage it prints first
+        try:
+            super().error(message)
+        finally:
+            HelpFormatter.translating = False
+            _unspeak(previous)
 
     def print_help(self, file: SupportsWrite[str] | None = None) -> None:
         HelpFormatter.translating = True
@@ -141,6 +169,22 @@ class Parser(argparse.ArgumentParser):
             super().print_help(file)
         finally:
             HelpFormatter.translating = False
+
+
+def _speak() -> str | None:
+    """argparse's words from our catalogue from now on (None: English, nothing changed)."""
+    if _english():
+        return None
+    from bootd.cli.i18n import speak_to_argparse
+
+    return speak_to_argparse()
+
+
+def _unspeak(previous: str | None) -> None:
+    if previous is not None:
+        import gettext  # argparse imported it
+
+        gettext.textdomain(previous)
 
 
 def _module(name: str) -> ModuleType | None:

@@ -25,6 +25,7 @@ from bootd.model import (
     Record,
     Severity,
     State,
+    Text,
     Transfer,
     record,
 )
@@ -53,10 +54,14 @@ class StatusEvent(Record):
 
     severity: Severity
     message: str
+    """In English, as the journal and every client that does not translate show it."""
+    text: Text | None = None
+    """The template and arguments ``message`` was made from (clients translate it)."""
 
-    def __init__(self, severity: Severity, message: str) -> None:
+    def __init__(self, severity: Severity, message: str, text: Text | None = None) -> None:
         _set(self, "severity", severity)
         _set(self, "message", message)
+        _set(self, "text", text)
 
 
 @record
@@ -65,10 +70,13 @@ class ProgressEvent(Record):
 
     stage: str
     fraction: float
+    text: Text | None = None
+    """The template and arguments ``stage`` was made from (clients translate it)."""
 
-    def __init__(self, stage: str, fraction: float) -> None:
+    def __init__(self, stage: str, fraction: float, text: Text | None = None) -> None:
         _set(self, "stage", stage)
         _set(self, "fraction", fraction)
+        _set(self, "text", text)
 
 
 @record
@@ -79,11 +87,14 @@ class DownloadEvent(Record):
     stage: str
     fraction: float
     transfer: Transfer
+    text: Text | None = None
+    """The template and arguments ``stage`` was made from."""
 
-    def __init__(self, stage: str, fraction: float, transfer: Transfer) -> None:
+    def __init__(self, stage: str, fraction: float, transfer: Transfer, text: Text | None = None) -> None:
         _set(self, "stage", stage)
         _set(self, "fraction", fraction)
         _set(self, "transfer", transfer)
+        _set(self, "text", text)
 
 
 @record
@@ -125,14 +136,17 @@ class EventHub:
             except Exception:
                 log.exception("listener failed on %s", type(event).__name__)
 
-    def status(self, severity: Severity, message: str, *, logged: bool = False) -> None:
-        """Tell every UI (a :class:`StatusEvent`) and the journal, unless ``logged``."""
+    def status(self, severity: Severity, message: str | Text, *, logged: bool = False) -> None:
+        """Tell every UI (a :class:`StatusEvent`) and the journal, unless
+        ``logged``; a :class:`Text` (made with ``Text.of(N_(...), ...)``) can
+        be translated by each client."""
         if not logged:
             level = {Severity.INFO: logging.INFO, Severity.WARNING: logging.WARNING}.get(severity, logging.ERROR)
             log.log(level, "%s", message)
-        self.emit(StatusEvent(severity, message))
+        text = message if isinstance(message, Text) else Text(message)
+        self.emit(StatusEvent(severity, text.text, text))
 
-    def status_logged(self, severity: Severity, message: str) -> None:
+    def status_logged(self, severity: Severity, message: str | Text) -> None:
         """For parts that log their own messages (discovery)."""
         self.status(severity, message, logged=True)
 

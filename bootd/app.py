@@ -72,13 +72,28 @@ def make_network(platform: Platform, daemon: Daemon) -> NetworkLike | None:
         daemon.paths, lambda msg: daemon.events.status(Severity.WARNING, msg), nvram=daemon.config.nvram
     )
     net: NetworkLike = module.NetworkDiscovery(
-        platform, daemon.inventory, net_settings, status=daemon.events.status_logged, work_dir=net_dir
+        platform,
+        daemon.inventory,
+        net_settings,
+        status=daemon.events.status_logged,
+        work_dir=net_dir,
+        paths=daemon.paths,
+        nvram=daemon.config.nvram,
     )
     return net
 
 
-async def serve(opts: ServeOptions, *, clock: Clock | None = None, ready: Callable[[], None] | None = None) -> int:
-    """Run the daemon until SIGTERM/SIGINT or the bus goes away."""
+async def serve(
+    opts: ServeOptions,
+    *,
+    clock: Clock | None = None,
+    ready: Callable[[], None] | None = None,
+    machine: Callable[[Path], Platform] | None = None,
+) -> int:
+    """Run the daemon until SIGTERM/SIGINT or the bus goes away.
+
+    ``machine(state_dir)`` builds the platform instead of :func:`make_platform`
+    (a test's sandbox machine whose network is a namespace's real one)."""
     sandbox = opts.sandbox is not None
     if opts.state_dir is not None:
         state_dir = opts.state_dir
@@ -92,7 +107,7 @@ async def serve(opts: ServeOptions, *, clock: Clock | None = None, ready: Callab
     if sandbox:
         state_dir.mkdir(parents=True, exist_ok=True)
     root = opts.config_root or (state_dir if sandbox else Path("/"))
-    platform = make_platform(opts, state_dir)
+    platform = machine(state_dir) if machine is not None else make_platform(opts, state_dir)
     log.info(
         "bootd %s on %s (%s); state in %s; settings under %s",
         __version__,

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
-from bootd.model import BootOption
+from bootd.model import N_, BootOption, Text
 from bootd.policy import Choice
 
 log = logging.getLogger(__name__)
@@ -73,7 +73,7 @@ class Autoboot:
         enabled: Callable[[], bool],
         boot: Callable[[BootOption], Awaitable[BootOutcome]],
         on_change: Callable[[Countdown], None],
-        status: Callable[[str], None] | None = None,
+        status: Callable[[Text], None] | None = None,
     ) -> None:
         self._clock = clock
         self._choose = choose
@@ -140,7 +140,9 @@ class Autoboot:
                 continue
             now = self._clock.now()
             if current is not None and choice.replaced == current and choice.option.id != current:
-                message = f"Autoboot now boots {choice.option.name}: {choice.reason}"
+                message = Text.of(
+                    N_("Autoboot now boots {name}: {reason}"), name=choice.option.name, reason=choice.reason
+                )
                 log.info("autoboot: %s replaces %s (%s)", choice.option.id, current, choice.reason)
                 if self._status is not None:
                     self._status(message)

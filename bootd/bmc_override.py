@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 
 from bootd.api import EventHub
 from bootd.errors import BootdError
-from bootd.model import Severity
+from bootd.model import N_, Severity, Text
 from bootd.platform.bmc import Bmc, BmcDevice, BootFlags
 
 log = logging.getLogger(__name__)
@@ -51,9 +51,9 @@ class BmcOverride:
         if self.flags is not None:
             what = self.flags.describe()
             if self.stops_autoboot():
-                self.events.status(Severity.INFO, f"The BMC asks for {what}: no autoboot")
+                self.events.status(Severity.INFO, Text.of(N_("The BMC asks for {what}: no autoboot"), what=what))
             else:
-                self.events.status(Severity.INFO, f"The BMC asks to boot from {what}")
+                self.events.status(Severity.INFO, Text.of(N_("The BMC asks to boot from {what}"), what=what))
             self._changed()
 
     def stops_autoboot(self) -> bool:
@@ -73,6 +73,9 @@ class BmcOverride:
             return
         try:
             await self.bmc.clear_boot_flags()
-            self.events.status(Severity.INFO, f"Cleared the BMC's one-shot boot override ({flags.device})")
+            text = Text.of(N_("Cleared the BMC's one-shot boot override ({device})"), device=flags.device)
+            self.events.status(Severity.INFO, text)
         except BootdError as e:
-            self.events.status(Severity.WARNING, f"Could not clear the BMC's boot override: {e}")
+            self.events.status(
+                Severity.WARNING, Text.of(N_("Could not clear the BMC's boot override: {error}"), error=e)
+            )

@@ -18,10 +18,13 @@ from typing import Any
 from bootd.api import DaemonChanged, DownloadEvent, EventHub, Fact, ProgressEvent
 from bootd.autoboot import Countdown
 from bootd.errors import BootdError, Busy, Cancelled, Unsupported
-from bootd.model import BootRecord, BootRequest, Device, Severity, State
+from bootd.model import N_, BootRecord, BootRequest, Device, Severity, State, Text
 from bootd.platform import Platform
 
 log = logging.getLogger(__name__)
+
+FAILED = N_("Boot of {name} failed: {error}")
+"""The status of a failed boot (its error stays in the words of the part that failed)."""
 
 
 class BootMachine:
@@ -89,7 +92,7 @@ class BootMachine:
         self._cancel_requested = False
         self._set_state(State.BOOTING)
         self._on_start()
-        self.events.status(Severity.INFO, f"Booting {opt.name}")
+        self.events.status(Severity.INFO, Text.of(N_("Booting {name}"), name=opt.name))
         before: set[str] = set()
         try:
             self.work_dir.mkdir(parents=True, exist_ok=True)
@@ -102,13 +105,17 @@ class BootMachine:
                     dict(self._devices()),
                     work_dir=self.work_dir,
                     hooks_dir=hooks,
-                    progress=lambda stage, fraction: self.events.emit(ProgressEvent(stage, float(fraction))),
+                    progress=lambda stage, fraction: self.events.emit(
+                        ProgressEvent(stage.text, float(fraction), stage)
+                    ),
                     starting=self._starting,
                     add_seeds=self._add_seeds(),
                     signed_boot=verify.Policy(*self._signed_boot()),
                     warn=lambda message: self.events.status(Severity.WARNING, message),
                     measured_boot=measure.Tpm() if self._measured_boot() else None,
-                    downloading=lambda stage, fraction, t: self.events.emit(DownloadEvent(stage, fraction, t)),
+                    downloading=lambda stage, fraction, t: self.events.emit(
+                        DownloadEvent(stage.text, fraction, t, stage)
+                    ),
                 ),
                 name="boot",
             )
@@ -122,25 +129,28 @@ class BootMachine:
         except Cancelled:
             await asyncio.to_thread(self._remove_new_files, before)
             self._reset()
-            self.events.status(Severity.INFO, f"Boot cancelled: {opt.name}")
+            self.events.status(Severity.INFO, Text.of(N_("Boot cancelled: {name}"), name=opt.name))
             raise
         except asyncio.CancelledError:
             self._reset()
             raise
         except BootdError as e:
             self._reset()
-            self.events.status(Severity.ERROR, f"Boot of {opt.name} failed: {e}")
+            self.events.status(Severity.ERROR, Text.of(FAILED, name=opt.name, error=e))
             raise
         except OSError as e:  # a file or program of this machine failed: say which and why
             self._reset()
             log.warning("boot of %s failed", opt.id, exc_info=True)
             err = BootdError(f"{e.filename}: {e.strerror}" if e.filename else e.strerror or str(e))
-            self.events.status(Severity.ERROR, f"Boot of {opt.name} failed: {err}")
+            self.events.status(Severity.ERROR, Text.of(FAILED, name=opt.name, error=err))
             raise err from None
         except Exception as e:
             self._reset()
             log.exception("boot of %s failed", opt.id)
-            self.events.status(Severity.ERROR, f"Boot of {opt.name} failed: internal error {type(e).__name__}")
+            self.events.status(
+                Severity.ERROR,
+                Text.of(N_("Boot of {name} failed: internal error {error}"), name=opt.name, error=type(e).__name__),
+            )
             raise
         self._task = None
         self._booting = False
@@ -157,7 +167,10 @@ class BootMachine:
         )
         self._state = State.BOOTED
         self.events.emit(DaemonChanged((Fact.STATE, Fact.LAST_BOOT)))
-        self.events.status(Severity.INFO, f"Booted {opt.name}: {' '.join(plan.kexec_exec_argv)}")
+        self.events.status(
+            Severity.INFO,
+            Text.of(N_("Booted {name}: {command}"), name=opt.name, command=" ".join(plan.kexec_exec_argv)),
+        )
 
     def cancel(self) -> bool:
         """Cancel the boot in progress; False when there is none.  Busy once

@@ -17,7 +17,7 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from bootd import __version__, settings
 from bootd.api import DaemonEvent, EventHub
@@ -28,7 +28,7 @@ from bootd.errors import BootdError, Cancelled, NotFound, SignatureRefused, Unsu
 from bootd.inventory import Inventory
 from bootd.loader import verify
 from bootd.loader.trust import TrustChecker
-from bootd.model import BootOption, BootOverrides, BootRequest, DaemonInfo, Severity
+from bootd.model import N_, BootOption, BootOverrides, BootRequest, DaemonInfo, Severity, Text
 from bootd.option_store import OptionStore
 from bootd.platform import Platform
 from bootd.policy import Choice, choose
@@ -47,6 +47,13 @@ class DiscoveryLike(Protocol):
 class NetworkLike(DiscoveryLike, Protocol):
     async def handle_event(self, event: str, params: Mapping[str, str]) -> None: ...
     async def add_url(self, url: str) -> list[BootOption]: ...
+    def check_settings(self, main: Mapping[str, Any]) -> object:
+        """ConfigError unless the main file's values ``main`` give valid network settings."""
+        ...
+
+    async def apply_settings(self) -> list[str]:
+        """Put the network settings of the files in force at once; what was done."""
+        ...
 
 
 class Daemon:
@@ -158,7 +165,7 @@ class Daemon:
         )
 
     async def autoboot_boot(self, option: BootOption) -> BootOutcome:
-        self.events.status(Severity.INFO, f"Autoboot: booting {option.name}")
+        self.events.status(Severity.INFO, Text.of(N_("Autoboot: booting {name}"), name=option.name))
         await self.bmc.used()
         try:
             await self.boots.run(BootRequest(option, console=self.settings.console or None))
@@ -173,7 +180,7 @@ class Daemon:
 
     def cancel_autoboot(self) -> None:
         if self.autoboot.cancel("cancelled by a user"):
-            self.events.status(Severity.INFO, "Autoboot cancelled")
+            self.events.status(Severity.INFO, Text.of(N_("Autoboot cancelled")))
 
     # -- booting -----------------------------------------------------------------------
     async def boot(self, option_id: str, console: str, overrides: BootOverrides) -> None:
@@ -181,9 +188,11 @@ class Daemon:
         if opt is None:
             raise NotFound(f"no boot option {option_id!r} (it may have been removed)")
         if overrides.args is not None and overrides.args != opt.args and self.settings.signed_boot == "enforce":
-            message = f"signed_boot = enforce: the command line of {opt.name} cannot be edited (it is signed)"
-            self.events.status(Severity.ERROR, message)
-            raise SignatureRefused(message)
+            text = Text.of(
+                N_("signed_boot = enforce: the command line of {name} cannot be edited (it is signed)"), name=opt.name
+            )
+            self.events.status(Severity.ERROR, text)
+            raise SignatureRefused(text.text)
         self.cancel_autoboot()
         try:
             await self.boots.run(
@@ -205,7 +214,7 @@ class Daemon:
         self.options.read_consoles()
         if self.discovery is not None:
             await self.discovery.rescan()
-        self.events.status(Severity.INFO, "Rescanning devices")
+        self.events.status(Severity.INFO, Text.of(N_("Rescanning devices")))
 
     async def add_url(self, url: str) -> list[BootOption]:
         if self.network is None:
@@ -221,11 +230,17 @@ class Daemon:
         await self.set_settings({key: value})
 
     async def set_settings(self, changes: Mapping[str, object]) -> None:
-        written = await self.config.write_many(changes)
+        # network discovery refuses what it could not apply before anything is written, and applies the rest at once
+        network = self.network if "network" in changes else None
+        written = await self.config.write_many(changes, check=network.check_settings if network else None)
         discovery = self.discovery
         if "scan_loop_devices" in written and discovery is not None and hasattr(discovery, "scan_loop_devices"):
             discovery.scan_loop_devices = self.settings.scan_loop_devices
             await discovery.rescan()
+        if network is not None:
+            await network.apply_settings()  # says what it applied in the status line
+        elif "network" in changes:
+            self.events.status(Severity.INFO, "Network settings saved (this build has no network discovery)")
         for key, value in written.items():
             self.config.require_in_force(key, value)
 

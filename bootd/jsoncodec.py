@@ -3,7 +3,9 @@
 
 A resource is ``{"device": ID, "path": P}``, ``{"url": U}`` or
 ``{"unresolved": "uuid=…", "path": P}``; a part of a Unified Kernel Image
-adds ``"section": ".linux"`` (see :class:`~bootd.model.Resource`).
+adds ``"section": ".linux"``, a file inside an ISO9660 image (GRUB's
+``loopback``) adds ``"inside": "/casper/vmlinuz"`` to the image's own
+``device``/``path`` (see :class:`~bootd.model.Resource`).
 """
 
 from __future__ import annotations
@@ -42,6 +44,8 @@ def resource_to_json(res: Resource | None, device: str) -> JSON | None:
         out = {"device": res.device or device, "path": path}
     if res.section is not None:
         out["section"] = res.section
+    if res.inside is not None:
+        out["inside"] = str(res.inside)
     return out
 
 
@@ -52,9 +56,10 @@ def resource_from_json(data: JSON | None) -> Resource | None:
         return Resource(url=str(data["url"]))
     path = PurePosixPath(str(data["path"])) if data.get("path") is not None else None
     section = str(data["section"]) if data.get("section") is not None else None
+    inside = PurePosixPath(str(data["inside"])) if data.get("inside") is not None else None
     if "unresolved" in data:
-        return Resource(path=path, selector=str(data["unresolved"]), section=section)
-    return Resource(path=path, device=data.get("device"), section=section)
+        return Resource(path=path, selector=str(data["unresolved"]), section=section, inside=inside)
+    return Resource(path=path, device=data.get("device"), section=section, inside=inside)
 
 
 def option_to_json(opt: BootOption) -> JSON:
@@ -151,15 +156,18 @@ def _resource_full(res: Resource | None) -> JSON | None:
     if res is None:
         return None
     path = str(res.path) if res.path is not None else None
-    return {"path": path, "device": res.device, "selector": res.selector, "url": res.url, "section": res.section}
+    inside = str(res.inside) if res.inside is not None else None
+    return {"path": path, "device": res.device, "selector": res.selector, "url": res.url, "section": res.section,
+            "inside": inside}  # fmt: skip
 
 
 def _resource_from_full(data: JSON | None) -> Resource | None:
     if data is None:
         return None
     path = PurePosixPath(str(data["path"])) if data.get("path") is not None else None
+    inside = PurePosixPath(str(data["inside"])) if data.get("inside") is not None else None
     return Resource(path=path, device=data.get("device"), selector=data.get("selector"), url=data.get("url"),
-                    section=data.get("section"))  # fmt: skip
+                    section=data.get("section"), inside=inside)  # fmt: skip
 
 
 def _option_full(opt: BootOption) -> JSON:

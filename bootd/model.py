@@ -149,6 +149,10 @@ class Resource(Record):
     a Unified Kernel Image: ``.linux``, ``.initrd``, ``.ucode``, ``.dtb``, or
     ``@N:.linux`` for the section as profile ``N`` of a multi-profile image
     sees it (its own, else the base profile's).
+
+    ``inside`` narrows a path to one file inside the ISO9660 image at ``path``
+    (GRUB's ``loopback``): ``path`` is the image on its device, ``inside`` the
+    file's path in the image (``/casper/vmlinuz``).
     """
 
     path: PurePosixPath | None = None
@@ -156,6 +160,7 @@ class Resource(Record):
     selector: str | None = None
     url: str | None = None
     section: str | None = None
+    inside: PurePosixPath | None = None
 
     def __init__(
         self,
@@ -164,12 +169,14 @@ class Resource(Record):
         selector: str | None = None,
         url: str | None = None,
         section: str | None = None,
+        inside: PurePosixPath | None = None,
     ) -> None:
         _set(self, "path", path)
         _set(self, "device", device)
         _set(self, "selector", selector)
         _set(self, "url", url)
         _set(self, "section", section)
+        _set(self, "inside", inside)
 
     @staticmethod
     def local(path: str | PurePosixPath, device: str | None = None) -> Resource:
@@ -197,10 +204,12 @@ class Resource(Record):
 
     def describe(self) -> str:
         """A short human form: ``/boot/vmlinuz``, ``(sda2)/vmlinuz``, a URL,
-        ``/EFI/Linux/fedora.efi[.linux]``."""
+        ``/EFI/Linux/fedora.efi[.linux]``, ``/isos/ubuntu.iso[/casper/vmlinuz]``."""
         if self.url is not None:
             return self.url
         part = f"[{self.section}]" if self.section is not None else ""
+        if self.inside is not None:
+            part += f"[{self.inside}]"
         if self.selector is not None and self.device is None:
             return f"({self.selector}){self.path}{part}"
         if self.device is not None:
@@ -558,16 +567,72 @@ class Framebuffer(Record):
         _set(self, "format", format)
 
 
+def N_(template: str) -> str:  # noqa: N802  # gettext's name for "mark, translate later"
+    """Mark a daemon message's template for the catalogues (ui/po, bootd/po):
+    the daemon sends it in English, each client translates it (:class:`Text`)."""
+    return template
+
+
+MAX_TEXT_ARGS = 16
+"""Arguments a :class:`Text` keeps (one from the bus is cut to these)."""
+
+
+@record
+class Text(Record):
+    """A message for people as the daemon says it: its English ``text``, and
+    the ``template`` (marked with :func:`N_`, ``{name}`` fields) and ``args``
+    it was made from, so that a client can say it in its own language.  A
+    text with no template (a library's error, an older daemon) is shown as it is."""
+
+    text: str
+    template: str = ""
+    args: tuple[tuple[str, str], ...] = ()
+
+    def __init__(self, text: str, template: str = "", args: tuple[tuple[str, str], ...] = ()) -> None:
+        _set(self, "text", text)
+        _set(self, "template", template)
+        _set(self, "args", args)
+
+    @classmethod
+    def of(cls, template: str, /, **args: object) -> Text:
+        values = {k: str(v) for k, v in args.items()}
+        return cls(template.format(**values), template, tuple(values.items()))
+
+    def translated(self, gettext: Callable[[str], str]) -> str:
+        """The text in the language of ``gettext``: the template's translation
+        filled with the arguments; the English text where the catalogue lacks
+        the template or its translation names a field the arguments lack.  Only
+        a catalogue's own msgstr is ever used as a format string, never one from the bus."""
+        if not self.template:
+            return self.text
+        translation = gettext(self.template)
+        if translation == self.template:
+            return self.text
+        try:
+            return translation.format_map(dict(self.args))
+        except (KeyError, IndexError, ValueError, AttributeError):
+            return self.text
+
+    def __str__(self) -> str:
+        return self.text
+
+
 @record
 class StatusMessage(Record):
     severity: Severity
     message: str
     timestamp: float = 0.0
+    text: Text | None = None
+    """What the daemon sent (template and arguments): the menu translates it when shown."""
 
-    def __init__(self, severity: Severity, message: str, timestamp: float = 0.0) -> None:
+    def __init__(self, severity: Severity, message: str, timestamp: float = 0.0, text: Text | None = None) -> None:
         _set(self, "severity", severity)
         _set(self, "message", message)
         _set(self, "timestamp", timestamp)
+        _set(self, "text", text)
+
+    def translated(self, gettext: Callable[[str], str]) -> str:
+        return self.text.translated(gettext) if self.text is not None else self.message
 
 
 @record

@@ -12,7 +12,7 @@ from bootd import settings
 from bootd.api import DaemonChanged, EventHub, Fact
 from bootd.errors import BootdError, NotFound
 from bootd.inventory import Inventory
-from bootd.model import Console, Severity
+from bootd.model import N_, Console, Severity, Text
 from bootd.platform import Platform
 
 log = logging.getLogger(__name__)
@@ -65,7 +65,7 @@ class OptionStore:
         try:
             self._consoles = list(self.platform.boot.consoles())
         except (OSError, BootdError) as e:
-            self.events.status(Severity.WARNING, f"cannot list consoles: {e}")
+            self.events.status(Severity.WARNING, Text.of(N_("cannot list consoles: {error}"), error=e))
             self._consoles = []
         return self._consoles
 

@@ -9,6 +9,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import replace
+from typing import Any
 
 from bootd import settings
 from bootd.api import DaemonChanged, EventHub, Fact, SettingsChanged
@@ -54,16 +55,19 @@ class SettingsService:
         """Write ``key`` to the admin's file and reload; the value written (a password hashed)."""
         return (await self.write_many({key: value}))[key]
 
-    async def write_many(self, changes: Mapping[str, object]) -> dict[str, object]:
+    async def write_many(
+        self, changes: Mapping[str, object], *, check: Callable[[Mapping[str, Any]], object] | None = None
+    ) -> dict[str, object]:
         """Write all of ``changes`` to the admin's file, or none, and reload;
-        the values written (a password hashed)."""
+        the values written (a password hashed).  ``check`` sees the new file's
+        values first and may refuse them (see :func:`bootd.settings_write.write_settings`)."""
         values = dict(changes)
         for key, value in values.items():
             if key in self.table and self.table.row(key).secret:
                 values[key] = settings.hash_password(str(value)) if value else ""
         from bootd import settings_write  # tomlkit: loaded by the first write, not at the daemon's start
 
-        await asyncio.to_thread(settings_write.write_settings, self.paths, values, self.table)
+        await asyncio.to_thread(settings_write.write_settings, self.paths, values, self.table, check=check)
         self.reload()
         return values
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import tomlkit
@@ -84,10 +84,19 @@ def _write_network(doc: Any, key: str, cfg: NetworkConfig) -> None:
         _set_keys(tables[name], keys, ("method", "address", "gateway", "dns"))
 
 
+Check = Callable[[Mapping[str, Any]], object]
+"""Called with the new main file's values before it replaces the old one;
+raises ConfigError to refuse the write (network discovery checks its table)."""
+
+
 def write_settings(
-    paths: settings.Paths, changes: Mapping[str, object], table: settings.Table = settings.TABLE
+    paths: settings.Paths,
+    changes: Mapping[str, object],
+    table: settings.Table = settings.TABLE,
+    *,
+    check: Check | None = None,
 ) -> dict[str, object]:
-    """Validate ``changes`` by ``table`` and write them all into the main file, or none.
+    """Validate ``changes`` by ``table`` (and ``check``) and write them all into the main file, or none.
 
     Returns the typed values written.  :class:`~bootd.errors.ConfigError`
     says what is wrong; nothing is written then."""
@@ -116,6 +125,8 @@ def write_settings(
     for key, value in typed.items():
         if table.validate(key, back.get(key)) != value:
             raise ConfigError(f"{key} would not read back as written: nothing was written")
+    if check is not None:
+        check(back)
     settings.atomic_write(main, data)
     log.info("settings written to %s: %s", main, ", ".join(typed))
     return typed

@@ -26,23 +26,32 @@ MONO_TERMS = ("vt100", "vt102", "vt220", "vt52", "dumb")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="bootd-menu", description="The bootd console boot menu.")
+    """The command line, in English (the man page's); ``--help`` and argparse's
+    errors are translated as they are printed (:mod:`ui.cli_help`)."""
+    from .cli_help import Parser
+    from .i18n import N_
+
+    p = Parser(prog="bootd-menu", description=N_("The bootd console boot menu."))
     p.add_argument("--version", action="version", version=f"bootd-menu {__version__}")
-    p.add_argument("--tty", type=Path, metavar="DEV", help="run on this terminal device (/dev/hvc0, /dev/tty1)")
+    p.add_argument("--tty", type=Path, metavar="DEV", help=N_("run on this terminal device (/dev/hvc0, /dev/tty1)"))
     p.add_argument(
-        "--bus", metavar="ADDRESS", help="D-Bus address of the daemon's bus (default: $BOOTD_BUS, else the system bus)"
+        "--bus",
+        metavar="ADDRESS",
+        help=N_("D-Bus address of the daemon's bus (default: $BOOTD_BUS, else the system bus)"),
     )
-    p.add_argument("--session", action="store_true", help="use the session bus")
-    p.add_argument("--ascii", action="store_true", help="draw with ASCII only (also when the locale is not UTF-8)")
-    p.add_argument("--mono", action="store_true", help="no colours (also when NO_COLOR is set or TERM is vt100)")
-    p.add_argument("--exit-on-boot", action="store_true", help="leave once a boot was carried out (demo)")
+    p.add_argument("--session", action="store_true", help=N_("use the session bus"))
+    p.add_argument("--ascii", action="store_true", help=N_("draw with ASCII only (also when the locale is not UTF-8)"))
+    p.add_argument("--mono", action="store_true", help=N_("no colours (also when NO_COLOR is set or TERM is vt100)"))
+    p.add_argument("--exit-on-boot", action="store_true", help=N_("leave once a boot was carried out (demo)"))
     p.add_argument(
         "--shell",
         metavar="PROGRAM",
-        help="run PROGRAM on the terminal when the person exits to the shell (it replaces the menu; "
-        "under systemd the menu comes back when it ends); default: just leave",
+        help=N_(
+            "run PROGRAM on the terminal when the person exits to the shell (it replaces the menu; "
+            "under systemd the menu comes back when it ends); default: just leave"
+        ),
     )
-    p.add_argument("--log", type=Path, metavar="FILE", help="write log messages to FILE (never to the screen)")
+    p.add_argument("--log", type=Path, metavar="FILE", help=N_("write log messages to FILE (never to the screen)"))
     return p
 
 

@@ -184,7 +184,7 @@ class App:
     def add_status(self, msg: StatusMessage) -> None:
         self.status_log.append(msg)
         del self.status_log[:-500]
-        self.chrome.set_status(msg.message, str(msg.severity))
+        self.chrome.set_status(msg.translated(_), str(msg.severity))
         top = self.stack[-1]
         if isinstance(top, TextView) and top.title == "Status log":
             top.append(self.log_line(msg))
@@ -317,8 +317,8 @@ class App:
                 self.schedule_refresh()
             case be.BootProgress():
                 self.boots.show_progress(ev)
-            case be.BootFailed(reason=reason):
-                self.boots.show_failure(reason)
+            case be.BootFailed(reason=reason, text=text):
+                self.boots.show_failure(text.translated(_) if text is not None else reason)
             case be.BootCancelled():
                 self.boots.show_cancelled()
             case be.BootFinished(summary=summary):
@@ -381,7 +381,7 @@ class App:
     def log_line(self, m: StatusMessage) -> tuple[str, str]:
         stamp = time.strftime("%H:%M:%S", time.localtime(m.timestamp)) if m.timestamp else "--:--:--"
         attr = str(m.severity) if m.severity is not Severity.INFO else "info"
-        return attr, f"{stamp} {m.severity:7} {m.message}"
+        return attr, f"{stamp} {m.severity:7} {m.translated(_)}"
 
     def choose_language(self, code: str) -> None:
         """Show the menu in ``code`` from now on (this console only)."""

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from bootd.dbus.client import SettingsView
-from bootd.model import BootOption, Console, Device, Record, Severity, StatusMessage, Transfer, record
+from bootd.model import BootOption, Console, Device, Record, Severity, StatusMessage, Text, Transfer, record
 
 _set = object.__setattr__
 
@@ -144,11 +144,20 @@ class BootProgress(Record):
     """0..1; a negative value means the boot failed and ``message`` says why."""
     transfer: Transfer | None = None
     """The download of this step: bytes, total, rate and time left."""
+    text: Text | None = None
+    """The daemon's step as a template and arguments (the menu shows it in its language)."""
 
-    def __init__(self, message: str, fraction: float, transfer: Transfer | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        fraction: float,
+        transfer: Transfer | None = None,
+        text: Text | None = None,
+    ) -> None:
         _set(self, "message", message)
         _set(self, "fraction", fraction)
         _set(self, "transfer", transfer)
+        _set(self, "text", text)
 
 
 @dataclass(frozen=True)
@@ -162,9 +171,12 @@ class BootFinished:
 @record
 class BootFailed(Record):
     reason: str
+    text: Text | None = None
+    """The daemon's status that said why (the menu shows it in its language)."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, text: Text | None = None) -> None:
         _set(self, "reason", reason)
+        _set(self, "text", text)
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,10 @@ from typing import Any
 
 from bootd import errors
 from bootd.dbus.client import TABLE, BootdClient, DaemonState, Table
-from bootd.model import BootOption, BootRecord, Console, Device, DeviceType, Resource, Severity, StatusMessage
+from bootd.model import BootOption, BootRecord, Console, Device, DeviceType, Resource, Severity, StatusMessage, Text
 
 from . import backend as be
+from .i18n import N_
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +25,8 @@ FAILURE_GRACE = 0.3
 CANCELLED_STATUS = "Boot cancelled"
 """How the daemon's Status message about a cancelled boot begins."""
 """Seconds to wait for the reason of a failed boot after the state says so."""
+NOT_COMPLETED = N_("the boot did not complete")
+"""A failed boot's reason when the daemon said none."""
 
 
 def boot_summary(rec: BootRecord) -> tuple[str, ...]:
@@ -63,7 +66,7 @@ class DBusBackend:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._connecting: asyncio.Lock | None = None
         self._last_state: DaemonState | None = None
-        self._last_error = ""
+        self._last_error: Text | None = None
         self._cancelled = False
         self._closed = False
 
@@ -106,9 +109,9 @@ class DBusBackend:
         c.on_device_added(lambda d: self._emit(be.DeviceAdded(d)))
         c.on_device_removed(lambda did: self._emit(be.DeviceRemoved(did)))
         c.on_device_changed(lambda d: self._emit(be.DeviceAdded(d)))
-        c.on_status(self._on_status)
-        c.on_progress(lambda stage, fraction: self._emit(be.BootProgress(stage, fraction)))
-        c.on_download(lambda stage, fraction, t: self._emit(be.BootProgress(stage, fraction, t)))
+        c.on_status_text(self._on_status)
+        c.on_progress_text(lambda stage, fraction: self._emit(be.BootProgress(stage.text, fraction, text=stage)))
+        c.on_download_text(lambda stage, fraction, t: self._emit(be.BootProgress(stage.text, fraction, t, stage)))
         c.on_state(self._on_state)
         c.on_settings(lambda view: self._emit(be.SettingsChanged(view)))
         c.on_daemon_lost(lambda: self._emit(be.ConnectionLost()))
@@ -139,18 +142,20 @@ class DBusBackend:
             self._cancelled = False
             self._emit(be.BootCancelled())
             return
-        self._emit(be.BootFailed(self._last_error or "the boot did not complete"))
+        error = self._last_error
+        self._emit(be.BootFailed(error.text, error) if error is not None else be.BootFailed(NOT_COMPLETED))
 
-    def _on_status(self, level: str, message: str) -> None:
+    def _on_status(self, level: str, text: Text) -> None:
+        message = text.text
         try:
             sev = Severity(level)
         except ValueError:
             sev = Severity.INFO
         if sev is Severity.ERROR:
-            self._last_error = message
+            self._last_error = text
         elif message.startswith(CANCELLED_STATUS):
             self._cancelled = True
-        self._emit(be.StatusEvent(StatusMessage(sev, message, time.time())))
+        self._emit(be.StatusEvent(StatusMessage(sev, message, time.time(), text)))
 
     def _on_state(self, ds: DaemonState) -> None:
         last = self._last_state
@@ -216,12 +221,12 @@ class DBusBackend:
     # actions
 
     async def boot(self, option_id: str, console: str | None, args: str | None = None) -> None:
-        self._last_error = ""
+        self._last_error = None
         self._cancelled = False
         await (await self.client()).boot(option_id, console or "", args)
 
     async def boot_custom(self, option: BootOption, console: str | None) -> None:
-        self._last_error = ""
+        self._last_error = None
         self._cancelled = False
         if option.kernel is None:
             raise errors.InvalidArgument("an entry needs a kernel")

@@ -58,6 +58,27 @@ def use(code: str | None = None) -> str:
     return _code
 
 
+def environment() -> gettext.NullTranslations:
+    """The catalogue of the environment's language, for the command line
+    (``--help``, argparse's errors), before the daemon's setting is known."""
+    return _find(None) or gettext.NullTranslations()
+
+
+def speak_to_argparse() -> str | None:
+    """Make gettext's module-level functions, which argparse calls for its own
+    messages ("usage:", "error:", "the following arguments are required" …),
+    read the menu's catalogue (which translates them too) for the environment's
+    language: binds the ``bootd-menu`` domain to its directory and makes it the
+    current one.  Returns the domain it replaced, None when there is no catalogue."""
+    for d in localedirs():
+        if gettext.find(DOMAIN, d):
+            gettext.bindtextdomain(DOMAIN, str(d))
+            previous = gettext.textdomain()
+            gettext.textdomain(DOMAIN)
+            return previous
+    return None
+
+
 def current() -> str:
     return _code
 

@@ -28,7 +28,7 @@ from bootd.errors import BootdError, InvalidArgument, NotFound, Unsupported
 
 if TYPE_CHECKING:
     from bootd.loader.boot import BootPlan
-    from bootd.model import BootOption, Device, Framebuffer
+    from bootd.model import BootOption, Device, Framebuffer, Text
     from bootd.platform import Platform
 
 
@@ -235,8 +235,8 @@ async def _boot_scanned(args: argparse.Namespace) -> int:
     if not recorded and os.geteuid() != 0:
         raise BootdError(_("booting needs root (use --dry-run to see the plan)"))
 
-    def progress(message: str, _fraction: float) -> None:
-        print(f"bootd boot: {message}", file=sys.stderr)
+    def progress(message: Text, _fraction: float) -> None:
+        print(f"bootd boot: {message.translated(_)}", file=sys.stderr)
 
     with _work_dir(args) as work:
         platform = _platform(args, work / "sandbox")

@@ -215,8 +215,8 @@ def boot_via_daemon(args: argparse.Namespace) -> int:
 
 def _follow_progress(client: BootdClient) -> None:
     lines = ProgressLines(_out)
-    client.on_progress(lines)
-    client.on_download(lines.download)
+    client.on_progress_text(lambda stage, fraction: lines(stage.translated(_), fraction))
+    client.on_download_text(lambda stage, fraction, t: lines.download(stage.translated(_), fraction, t))
 
 
 class ProgressLines:
@@ -430,7 +430,8 @@ def run_status(args: argparse.Namespace) -> int:
                 last_line[0] = line
                 _out(line)
 
-        client.on_status(lambda level, message: _out(f"{level}: {message}"))
+        # the level stays as the daemon says it (scripts match it); the message is in the user's language
+        client.on_status_text(lambda level, text: _out(f"{level}: {text.translated(_)}"))
         _follow_progress(client)
         client.on_state(on_state)
         client.on_daemon_lost(lambda: _out(_("the daemon went away; waiting for it to come back")))

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 from bootd.cli import N_
 from bootd.cli.i18n import _
 from bootd.errors import InvalidArgument
-from bootd.model import BootOption, Device, DeviceType, Diagnostic, Record, Resource, record
+from bootd.model import BootOption, Device, DeviceType, Diagnostic, Record, Resource, Text, record
 
 _set = object.__setattr__
 
@@ -328,9 +328,10 @@ def scan_urls(urls: Sequence[str], timeout: float = 30.0) -> tuple[list[Device],
 
     errors: list[str] = []
 
-    def status(severity: Severity, message: str) -> None:
+    def status(severity: Severity, message: str | Text) -> None:
         if severity != Severity.INFO:
-            sys.stderr.write(f"bootd scan: {message}\n")
+            text = message.translated(_) if isinstance(message, Text) else message
+            sys.stderr.write(f"bootd scan: {text}\n")
 
     async def go() -> tuple[list[Device], list[BootOption]]:
         inventory = Inventory()

@@ -89,7 +89,7 @@ async def _watch(args: argparse.Namespace) -> int:
 
     from bootd.discovery.manager import Discovery
     from bootd.inventory import Inventory
-    from bootd.model import Severity
+    from bootd.model import Severity, Text
     from bootd.platform.block import BlockDevice
 
     state_dir: Path | None = None
@@ -107,7 +107,8 @@ async def _watch(args: argparse.Namespace) -> int:
 
         platform = real_platform()
 
-    def status(severity: Severity, message: str) -> None:
+    def status(severity: Severity, message: str | Text) -> None:
+        message = str(message)  # event lines stay English: scripts read them
         if args.json:
             _emit(json.dumps({"event": "status", "severity": str(severity), "message": message}))
         else:

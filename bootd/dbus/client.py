@@ -23,7 +23,7 @@ Public API (stable)::
     await client.set_setting(key, value)            # bootd.toml key names
     client.on_option_added(cb(BootOption)), on_option_changed(cb(BootOption)), on_option_removed(cb(id))
     client.on_device_added(cb(Device)), on_device_removed(cb(id)), on_device_changed(cb(Device))
-    client.on_status(cb(level, message)), on_progress(cb(stage, fraction))
+    client.on_status(cb(level, message)), on_status_text(cb(level, Text)), on_progress(cb(stage, fraction))
     client.on_download(cb(stage, fraction, Transfer))   # bytes, total, rate, time left
     client.on_state(cb(DaemonState))                # state, countdown, last boot changes
     client.on_settings(cb(SettingsView))
@@ -49,7 +49,7 @@ from bootd.dbus import codec, names, schema
 from bootd.dbus.reply_errors import error_from_reply
 from bootd.dbus.transport import connect_bus
 from bootd.dbus.views import DaemonState, SettingsView, settings_from_props, state_from_props
-from bootd.model import BootOption, Console, Device, Transfer
+from bootd.model import MAX_TEXT_ARGS, BootOption, Console, Device, Text, Transfer
 from bootd.settings_table import TABLE, InterfaceConfig, NetworkConfig, Setting, Table, Widget
 
 log = logging.getLogger(__name__)
@@ -316,7 +316,13 @@ class BootdClient:
         return self._on("device-changed", cb)
 
     def on_status(self, cb: Callable[[str, str], None]) -> Callable[[], None]:
+        """A status message: its level and English text."""
         return self._on("status", cb)
+
+    def on_status_text(self, cb: Callable[[str, Text], None]) -> Callable[[], None]:
+        """A status message as a :class:`~bootd.model.Text`, which the
+        subscriber translates (an older daemon's has no template: shown as it is)."""
+        return self._on("status-text", cb)
 
     def on_progress(self, cb: Callable[[str, float], None]) -> Callable[[], None]:
         return self._on("progress", cb)
@@ -325,6 +331,14 @@ class BootdClient:
         """A download of the boot in progress: step, fraction of the boot, and its
         bytes, total, rate and time left (comes before that step's on_progress)."""
         return self._on("download", cb)
+
+    def on_progress_text(self, cb: Callable[[Text, float], None]) -> Callable[[], None]:
+        """:meth:`on_progress` with the step as a :class:`~bootd.model.Text`, for the subscriber to translate."""
+        return self._on("progress-text", cb)
+
+    def on_download_text(self, cb: Callable[[Text, float, Transfer], None]) -> Callable[[], None]:
+        """:meth:`on_download` with the step as a :class:`~bootd.model.Text`."""
+        return self._on("download-text", cb)
 
     def on_state(self, cb: Callable[[DaemonState], None]) -> Callable[[], None]:
         return self._on("state", cb)
@@ -395,11 +409,32 @@ class BootdClient:
                 self._devices[path].update(changed)
                 self._fire("device-changed", codec.device_from_props(self._devices[path]))
         elif member == schema.STATUS.name and msg.interface == names.MANAGER_IFACE:
-            self._fire("status", str(body[0]), str(body[1]))
+            text = _status_text(body)
+            self._fire("status", str(body[0]), text.text)
+            self._fire("status-text", str(body[0]), text)
         elif member == schema.BOOT_PROGRESS.name and msg.interface == names.MANAGER_IFACE:
-            self._fire("progress", str(body[0]), float(body[1]))
+            stage = _text(body[0], body[2:4])
+            self._fire("progress", stage.text, float(body[1]))
+            self._fire("progress-text", stage, float(body[1]))
         elif member == schema.DOWNLOAD_PROGRESS.name and msg.interface == names.MANAGER_IFACE:
-            self._fire("download", str(body[0]), float(body[1]), codec.transfer_from_dbus(*body[2:6]))
+            stage, transfer = _text(body[0], body[6:8]), codec.transfer_from_dbus(*body[2:6])
+            self._fire("download", stage.text, float(body[1]), transfer)
+            self._fire("download-text", stage, float(body[1]), transfer)
+
+
+def _status_text(body: list[Any]) -> Text:
+    """A Status signal's message, template and arguments (a daemon before
+    templates sends only the first two; a hostile one is held to MAX_TEXT_ARGS)."""
+    return _text(body[1], body[2:4])
+
+
+def _text(text: Any, extra: list[Any]) -> Text:
+    """A signal's English ``text`` and, from ``extra``, its template and arguments
+    (absent from an older daemon's signals)."""
+    template = str(extra[0]) if extra else ""
+    args = extra[1] if len(extra) > 1 and isinstance(extra[1], dict) else {}
+    pairs = tuple((str(k), str(v)) for k, v in list(args.items())[:MAX_TEXT_ARGS])
+    return Text(str(text), template, pairs)
 
 
 # DaemonState, SettingsView and the settings table are part of this client's API:

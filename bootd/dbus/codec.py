@@ -4,6 +4,7 @@ the client turns back into :mod:`bootd.model` objects.
 A resource is an ``a{ss}`` with one of the forms of :class:`~bootd.model.Resource`:
 ``{"path": P}`` (the option's own device), ``{"device": ID, "path": P}``,
 ``{"selector": "uuid=…", "path": P}`` (not resolved yet) or ``{"url": U}``;
+a file inside an ISO9660 image adds ``"inside": P`` to the image's form;
 no resource is the empty dict.  Values read from the bus may arrive wrapped in
 ``Variant``; every ``*_from_*`` function accepts both.
 """
@@ -67,6 +68,8 @@ def resource_to_dbus(res: Resource | None) -> dict[str, str]:
         out["selector"] = res.selector
     if res.section is not None:
         out["section"] = res.section
+    if res.inside is not None:
+        out["inside"] = str(res.inside)
     return out
 
 
@@ -78,8 +81,13 @@ def resource_from_dbus(data: Mapping[str, Any]) -> Resource | None:
         return Resource(url=d["url"])
     if "path" not in d:
         raise InvalidArgument(f"a resource needs a path or a url, got keys {sorted(d)}")
+    inside = PurePosixPath(d["inside"]) if "inside" in d else None
     return Resource(
-        path=PurePosixPath(d["path"]), device=d.get("device"), selector=d.get("selector"), section=d.get("section")
+        path=PurePosixPath(d["path"]),
+        device=d.get("device"),
+        selector=d.get("selector"),
+        section=d.get("section"),
+        inside=inside,
     )
 
 

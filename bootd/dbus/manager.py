@@ -17,7 +17,7 @@ from bootd.api import Fact
 from bootd.dbus import codec, names, schema
 from bootd.dbus.gate import Gate, guarded, option_id_arg
 from bootd.errors import InvalidArgument, PermissionDenied
-from bootd.model import Transfer
+from bootd.model import Text, Transfer
 
 T = TypeVar("T")
 
@@ -29,9 +29,10 @@ AO = Annotated[list[str], DBusSignature("ao")]
 ASV = Annotated[dict[str, Variant], DBusSignature("a{sv}")]
 ASS = Annotated[dict[str, str], DBusSignature("a{ss}")]
 CONSOLES = Annotated[list[list[str]], DBusSignature("a(sss)")]
-SS = Annotated[list[Any], DBusSignature("ss")]
-SD = Annotated[list[Any], DBusSignature("sd")]
-SDTXDD = Annotated[list[Any], DBusSignature("sdtxdd")]
+
+SSSAS = Annotated[list[Any], DBusSignature("sssa{ss}")]
+SDSAS = Annotated[list[Any], DBusSignature("sdsa{ss}")]
+SDTXDDSAS = Annotated[list[Any], DBusSignature("sdtxddsa{ss}")]
 
 FACT_PROPS: dict[Fact, tuple[str, ...]] = {
     Fact.STATE: ("State",),
@@ -217,16 +218,16 @@ class Manager(ServiceInterface):
 
     # -- signals
     @dbus_signal()
-    def Status(self, level: str, message: str) -> SS:
-        return [level, message]
+    def Status(self, level: str, text: Text) -> SSSAS:
+        return [level, text.text, text.template, dict(text.args)]
 
     @dbus_signal()
-    def BootProgress(self, stage: str, fraction: float) -> SD:
-        return [stage, fraction]
+    def BootProgress(self, stage: Text, fraction: float) -> SDSAS:
+        return [stage.text, fraction, stage.template, dict(stage.args)]
 
     @dbus_signal()
-    def DownloadProgress(self, stage: str, fraction: float, transfer: Transfer) -> SDTXDD:
-        return [stage, fraction, *codec.transfer_to_dbus(transfer)]
+    def DownloadProgress(self, stage: Text, fraction: float, transfer: Transfer) -> SDTXDDSAS:
+        return [stage.text, fraction, *codec.transfer_to_dbus(transfer), stage.template, dict(stage.args)]
 
     def values(self, props: tuple[str, ...]) -> dict[str, Any]:
         return {p: getattr(self, p) for p in props}

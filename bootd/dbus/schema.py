@@ -126,12 +126,30 @@ AUTHENTICATE = Method("Authenticate", (Arg("password", "s"),), doc="Unlock passw
 SET_NEXT_BOOT = Method("SetNextBoot", (Arg("option", "o"),), doc="Autoboot this option next time only ('/' clears).")
 EVENT = Method("Event", (Arg("event", "s"), Arg("params", "a{ss}")), doc="A DHCP lease event for network discovery.")
 
-STATUS = Signal("Status", (Arg("level", "s"), Arg("message", "s")), doc="A message for every UI.")
-BOOT_PROGRESS = Signal("BootProgress", (Arg("stage", "s"), Arg("fraction", "d")), doc="The boot in progress.")
+STATUS = Signal(
+    "Status",
+    (Arg("level", "s"), Arg("message", "s"), Arg("template", "s"), Arg("args", "a{ss}")),
+    doc="A message for every UI, in English; template ('' = none) and args are what a UI translates it from.",
+)
+BOOT_PROGRESS = Signal(
+    "BootProgress",
+    (Arg("stage", "s"), Arg("fraction", "d"), Arg("template", "s"), Arg("args", "a{ss}")),
+    doc="The boot in progress; stage in English, template and args as in Status.",
+)
 DOWNLOAD_PROGRESS = Signal(
     "DownloadProgress",
-    (Arg("stage", "s"), Arg("fraction", "d"), Arg("done", "t"), Arg("total", "x"), Arg("rate", "d"), Arg("eta", "d")),
-    doc="A download of the boot in progress: bytes done, total, bytes/s, seconds left (-1: not known yet).",
+    (
+        Arg("stage", "s"),
+        Arg("fraction", "d"),
+        Arg("done", "t"),
+        Arg("total", "x"),
+        Arg("rate", "d"),
+        Arg("eta", "d"),
+        Arg("template", "s"),
+        Arg("args", "a{ss}"),
+    ),
+    doc="A download of the boot in progress: bytes done, total, bytes/s, seconds left (-1: not known yet);"
+    " the stage's template and args as in Status.",
 )
 
 MANAGER = Interface(

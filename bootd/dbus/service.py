@@ -33,6 +33,7 @@ from bootd.dbus.manager import Manager
 from bootd.dbus.objects import DeviceObject, ObjectsExporter, OptionObject, managed_objects_reply
 from bootd.dbus.transport import connect_bus
 from bootd.errors import Busy, PermissionDenied
+from bootd.model import Text
 from bootd.settings_table import TABLE, Setting, Table
 
 log = logging.getLogger(__name__)
@@ -250,11 +251,11 @@ class Service:
         if not self.backend_listening or not self.bus.connected:
             return
         if isinstance(event, StatusEvent):
-            self.manager.Status(str(event.severity), event.message)
+            self.manager.Status(str(event.severity), event.text or Text(event.message))
         elif isinstance(event, ProgressEvent):
-            self.manager.BootProgress(event.stage, event.fraction)
+            self.manager.BootProgress(event.text or Text(event.stage), event.fraction)
         elif isinstance(event, DownloadEvent):
-            self.manager.DownloadProgress(event.stage, event.fraction, event.transfer)
+            self.manager.DownloadProgress(event.text or Text(event.stage), event.fraction, event.transfer)
         elif isinstance(event, DaemonChanged):
             self.manager.emit_properties_changed(self.manager.changed(event.facts))
         elif isinstance(event, SettingsChanged):

@@ -21,7 +21,7 @@ from bootd.discovery.scanner import PARSE_TIMEOUT, parse_view
 from bootd.discovery.udev import Action, Decision, Step, UuidTracker, backing_devices, interpret, to_device
 from bootd.errors import BootdError
 from bootd.inventory import Inventory
-from bootd.model import Device, Severity
+from bootd.model import N_, Device, Severity, Text
 from bootd.parsers import ParseContext
 from bootd.parsers.view import DirectoryView
 from bootd.platform import Platform
@@ -29,7 +29,7 @@ from bootd.platform.block import BlockAction, BlockDevice, BlockEvent
 
 log = logging.getLogger(__name__)
 
-StatusCallback = Callable[[Severity, str], None]
+StatusCallback = Callable[[Severity, "str | Text"], None]
 
 
 class Discovery:
@@ -72,7 +72,7 @@ class Discovery:
         self._idle.set()
 
     # -- status ----------------------------------------------------------
-    def status(self, severity: Severity, message: str) -> None:
+    def status(self, severity: Severity, message: str | Text) -> None:
         level = {Severity.INFO: logging.INFO, Severity.WARNING: logging.WARNING}.get(severity, logging.ERROR)
         log.log(level, "%s", message)
         if self._status is not None:
@@ -195,7 +195,7 @@ class Discovery:
         if not task.cancelled() and task.exception() is not None:
             exc = task.exception()
             log.error("%s: discovery failed", name, exc_info=exc)
-            self.status(Severity.ERROR, f"{name}: discovery failed: {exc}")
+            self.status(Severity.ERROR, Text.of(N_("{device}: discovery failed: {error}"), device=name, error=exc))
         if not self._tasks:
             self._idle.set()
 
@@ -214,7 +214,7 @@ class Discovery:
         self._known[dev.name] = dev
         if decision.action is Action.LOCKED:
             self.inventory.add_device(to_device(dev, locked=True))
-            self.status(Severity.INFO, f"{dev.name}: encrypted device found (locked)")
+            self.status(Severity.INFO, Text.of(N_("{device}: encrypted device found (locked)"), device=dev.name))
             return
         try:
             mounted = await self.mounter.mount(dev)

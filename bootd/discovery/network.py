@@ -23,24 +23,27 @@ import logging
 import shutil
 import tempfile
 from collections.abc import Mapping
-from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
+from bootd.discovery.network_apply import SettingsApply, interface_device, use_proxies
 from bootd.discovery.network_settings import (
     InterfaceSettings,
     Method,
     NetworkSettings,
+    checked_network_settings,
     load_network_settings,
     network_settings,
 )
-from bootd.discovery.pxe_fetch import URL_DEVICE, PxeConfigLoader, Status
-from bootd.errors import BootdError, InvalidArgument, ResourceError
+from bootd.discovery.pxe_fetch import PxeConfigLoader, Status
+from bootd.discovery.url_configs import UrlConfigs
+from bootd.errors import BootdError, InvalidArgument
 from bootd.inventory import Inventory
-from bootd.loader.download import set_default_proxies
-from bootd.model import BootOption, Device, DeviceType, Severity
+from bootd.model import N_, BootOption, Severity, Text
 from bootd.parsers import pxe
 from bootd.platform import Platform
 from bootd.platform.net import DhcpClient, Interface
+from bootd.settings import Paths
 
 log = logging.getLogger(__name__)
 
@@ -48,15 +51,7 @@ LEASE_EVENTS = frozenset({"bound", "renew"})
 END_EVENTS = frozenset({"deconfig", "leasefail", "nak", "release", "expire"})
 
 
-def interface_device(iface: Interface, lease: Mapping[str, str] | None = None) -> Device:
-    props = [("mac", iface.mac), ("link", "up" if iface.carrier else "down")]
-    for key in ("ip", "router", "dns", "domain", "serverid"):
-        if lease and lease.get(key):
-            props.append((key, lease[key]))
-    return Device(id=iface.name, type=DeviceType.NETWORK, uuid=iface.mac, properties=tuple(props))
-
-
-class NetworkDiscovery:
+class NetworkDiscovery(SettingsApply):
     """Follows interfaces and leases; puts PXE options into the inventory."""
 
     def __init__(
@@ -67,8 +62,14 @@ class NetworkDiscovery:
         *,
         status: Status | None = None,
         work_dir: Path | None = None,
+        paths: Paths | None = None,
+        nvram: Mapping[str, Any] | None = None,
     ) -> None:
+        """``paths`` and ``nvram``: where the settings come from, for
+        :meth:`check_settings` and :meth:`apply_settings` (a settings write)."""
         self.platform = platform
+        self._paths = paths
+        self._nvram = nvram
         self.inventory = inventory
         self.settings = settings or NetworkSettings()
         self._status = status
@@ -81,18 +82,16 @@ class NetworkDiscovery:
         self._requery: dict[str, asyncio.Task[None]] = {}
         self._watch: asyncio.Task[None] | None = None
         self._sync_lock = asyncio.Lock()
-        self._url_options: dict[str, list[str]] = {}
         self._configured: set[str] = set()
         self._loader = PxeConfigLoader(platform, self.settings, self._say, self.work_dir)
+        self._urls = UrlConfigs(self._loader, inventory)
 
     # -- life cycle --------------------------------------------------------
     async def start(self) -> None:
         if not self.settings.enabled:
             log.info("network discovery is disabled")
             return
-        if self.settings.proxy or self.settings.https_proxy:
-            https = self.settings.https_proxy or self.settings.proxy
-            set_default_proxies({k: v for k, v in (("http", self.settings.proxy), ("https", https)) if v})
+        use_proxies(self.settings)
         await self.sync()
         self._watch = asyncio.create_task(self._watch_loop(), name="network-watch")
 
@@ -137,7 +136,7 @@ class NetworkDiscovery:
             raise InvalidArgument(f"{name} has no DHCP client")
         await client.release()
 
-    def _say(self, severity: Severity, message: str) -> None:
+    def _say(self, severity: Severity, message: str | Text) -> None:
         log.log(logging.ERROR if severity is Severity.ERROR else logging.INFO, "%s", message)
         if self._status is not None:
             try:
@@ -190,10 +189,11 @@ class NetworkDiscovery:
                     if name not in self._configured:
                         await self._configure(iface)
 
-    async def _configure(self, iface: Interface) -> None:
+    async def _configure(self, iface: Interface) -> str | None:
+        """Configure ``iface`` by the settings; why it failed, or None."""
         conf = self.settings.for_interface(iface)
         if not iface.up and not self.settings.bring_up:
-            return  # configured once it is up
+            return None  # configured once it is up
         self._configured.add(iface.name)
         try:
             if conf.method is Method.STATIC and conf.static is not None:
@@ -203,14 +203,19 @@ class NetworkDiscovery:
                     static["router"] = conf.static.gateway
                 self._leases[iface.name] = static
                 self.inventory.add_device(interface_device(iface, static))
-                return
+                return None
             if not iface.up:
                 await self.platform.net.link_up(iface.name)
             if conf.method is Method.DHCP and iface.name not in self._clients:
                 on_event = self.handle_event if self.settings.lease_reports == "direct" else None
                 self._clients[iface.name] = await self.platform.net.start_dhcp(iface.name, iface.mac, on_event)
         except BootdError as e:
-            self._say(Severity.WARNING, f"{iface.name}: cannot configure the interface: {e}")
+            self._say(
+                Severity.WARNING,
+                Text.of(N_("{interface}: cannot configure the interface: {error}"), interface=iface.name, error=e),
+            )
+            return str(e)
+        return None
 
     async def _remove(self, name: str) -> None:
         self._interfaces.pop(name, None)
@@ -237,8 +242,9 @@ class NetworkDiscovery:
             raise InvalidArgument(f"network event {event!r} names no valid interface")
         event = event.strip().lower()
         known = self._interfaces.get(name) or Interface(name, params.get("mac", "").lower())
-        if self.settings.for_interface(known).method is Method.IGNORE:
-            log.info("ignoring %s for %s: the settings say to leave it alone", event, name)
+        method = self.settings.for_interface(known).method
+        if method is not Method.DHCP:
+            log.info("ignoring %s for %s: the settings say %s", event, name, method)
             return
         if event in LEASE_EVENTS:
             lease = dict(params)
@@ -251,7 +257,8 @@ class NetworkDiscovery:
             self._cancel(name)
             had = self._leases.pop(name, None)
             if self.inventory.options_of(name):
-                self._say(Severity.INFO, f"{name}: lease ended ({event}); its network boot options are gone")
+                text = N_("{interface}: lease ended ({event}); its network boot options are gone")
+                self._say(Severity.INFO, Text.of(text, interface=name, event=event))
             self.inventory.set_options(name, [])
             iface = self._interfaces.get(name)
             if iface is not None and had is not None:
@@ -266,7 +273,10 @@ class NetworkDiscovery:
         try:
             await self.platform.net.set_dns(servers, lease.get("domain") or None)
         except (BootdError, OSError) as e:
-            self._say(Severity.WARNING, f"{name}: cannot apply the DNS servers of the lease: {e}")
+            self._say(
+                Severity.WARNING,
+                Text.of(N_("{interface}: cannot apply the DNS servers of the lease: {error}"), interface=name, error=e),
+            )
 
     def _ensure_device(self, name: str, lease: Mapping[str, str]) -> None:
         iface = self._interfaces.get(name)
@@ -300,12 +310,14 @@ class NetworkDiscovery:
                 single = None
             if single is not None:
                 options = [single]
-                self._say(Severity.INFO, f"{name}: no PXE configuration; offering the boot file {single.kernel}")
+                text = N_("{interface}: no PXE configuration; offering the boot file {file}")
+                self._say(Severity.INFO, Text.of(text, interface=name, file=single.kernel))
         if self._leases.get(name) is not params:
             return  # a newer event replaced this lease
         self.inventory.set_options(name, options or [])
         if options is None and lease.reboottime:
-            self._say(Severity.INFO, f"{name}: asking again in {lease.reboottime} s (reboottime)")
+            text = N_("{interface}: asking again in {seconds} s (reboottime)")
+            self._say(Severity.INFO, Text.of(text, interface=name, seconds=lease.reboottime))
             self._requery[name] = asyncio.create_task(self._again(name, params, lease.reboottime))
 
     async def _again(self, name: str, params: Mapping[str, str], delay: int) -> None:
@@ -319,38 +331,10 @@ class NetworkDiscovery:
 
     # -- retrieve config from URL -------------------------------------------
     async def add_url(self, url: str) -> list[BootOption]:
-        """Parse a remote config ("retrieve config from URL") and add its options.
-
-        A URL ending in ``/`` is a path prefix searched as pxelinux does (with
-        the MAC and address of a current lease when there is one)."""
-        url = url.strip()
-        if not pxe.is_url(url) or any(c.isspace() for c in url):
-            raise InvalidArgument(f"not a URL: {url!r}")
+        """Parse a remote config ("retrieve config from URL") and add its options
+        (see :meth:`UrlConfigs.add`; a current lease names the MAC and address)."""
         lease = next((pxe.Lease.from_params(p) for p in self._leases.values()), None)
-        candidates = pxe.url_candidates(url, lease)
-        if self.inventory.device(URL_DEVICE) is None:
-            self.inventory.add_device(Device(id=URL_DEVICE, type=DeviceType.NETWORK, label="Retrieved from URL"))
-        why: list[str] = []
-        options = await self._loader.load_first(
-            URL_DEVICE, candidates, lease=lease, key_prefix=pxe.url_key(url), why=why
-        )
-        if options is None:
-            if not self.inventory.options_of(URL_DEVICE):  # no empty "Retrieved from URL" device left behind
-                self.inventory.remove_device(URL_DEVICE)
-            reason = f": {why[0].removeprefix(f'cannot fetch {url}: ').removeprefix(f'{url}: ')}" if why else ""
-            if why == ["not found"] and candidates[0].url != url:
-                reason = f": {candidates[0].url} not found"
-            raise ResourceError(f"no boot configuration could be retrieved from {url}{reason}")
-        keep = {o.id for o in options}
-        for old in self._url_options.get(url, []):
-            if old not in keep:
-                self.inventory.remove_option(old)
-        base = max((o.order for o in self.inventory.options_of(URL_DEVICE) if o.id not in keep), default=-1) + 1
-        placed = [replace(o, order=base + i) for i, o in enumerate(options)]
-        for opt in placed:
-            self.inventory.put_option(opt)
-        self._url_options[url] = [o.id for o in placed]
-        return placed
+        return await self._urls.add(url, lease)
 
 
 __all__ = [
@@ -358,6 +342,7 @@ __all__ = [
     "Method",
     "NetworkDiscovery",
     "NetworkSettings",
+    "checked_network_settings",
     "interface_device",
     "load_network_settings",
     "network_settings",

@@ -1,11 +1,14 @@
 """Network discovery settings: what to do with each interface.
 
 :func:`network_settings` reads the ``[network]`` table of bootd.toml;
-:func:`load_network_settings` gathers it from every settings layer.
+:func:`load_network_settings` gathers it from every settings layer (at the
+daemon's start), :func:`checked_network_settings` strictly (a settings write,
+which the running daemon then applies at once).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -62,9 +65,42 @@ class NetworkSettings:
         return self.interfaces.get(iface.name) or self.interfaces.get(iface.mac) or self.default
 
 
-def _address(text: str) -> tuple[str, int]:
-    import ipaddress
+def describe(conf: InterfaceSettings) -> str:
+    """An interface's settings for people: ``DHCP``, ``static 10.0.0.5/24 via 10.0.0.1``, ``ignored``."""
+    if conf.method is Method.STATIC and conf.static is not None:
+        static = conf.static
+        return f"static {static.address}/{static.prefix}" + (f" via {static.gateway}" if static.gateway else "")
+    return "DHCP" if conf.method is Method.DHCP else "ignored"
 
+
+def switch_message(
+    name: str, before: InterfaceSettings, after: InterfaceSettings, *, had_options: bool, failed: str | None = None
+) -> str:
+    """What changing ``name`` from ``before`` to ``after`` did, for the status line."""
+    if after.method is Method.IGNORE:
+        return f"{name}: ignored" + ("; its network boot options are removed" if had_options else "")
+    what = f"{name}: {describe(after)}"
+    if before.method is Method.STATIC and after.method is Method.STATIC and before.static is not None:
+        what += f" (was {before.static.address}/{before.static.prefix})"
+    elif before.method is Method.DHCP:
+        what += " (DHCP stopped" + (", its boot options removed)" if had_options else ")")
+    return what + (f", but it cannot be configured: {failed}" if failed else "")
+
+
+def general_changes(old: NetworkSettings, new: NetworkSettings) -> list[str]:
+    """What changed besides the interfaces, for the status line."""
+    out = []
+    if (old.proxy, old.https_proxy) != (new.proxy, new.https_proxy):
+        https = f", https {new.https_proxy}" if new.https_proxy else ""
+        out.append(f"proxy {new.proxy or '(environment)'}{https} for the next download")
+    if old.nameservers != new.nameservers:
+        out.append(f"DNS servers {' '.join(new.nameservers) or '(none)'}")
+    if old.enabled != new.enabled:
+        out.append(f"network.enabled = {str(new.enabled).lower()} takes effect at the next start")
+    return out
+
+
+def _address(text: str) -> tuple[str, int]:
     try:
         iface = ipaddress.IPv4Interface(text)
     except ValueError:
@@ -168,17 +204,73 @@ def load_network_settings(
     """The ``[network]`` tables of bootd.toml's layers (vendor, NVRAM's ``network``
     table, main, drop-ins; later keys win, ``interface`` entries merge); an invalid
     table is reported through ``warn`` and the defaults are used."""
+    try:
+        return network_settings(_merged(paths, nvram, _FROM_FILE, warn))
+    except ConfigError as e:
+        _warn(warn, f"{e}; using the default network settings")
+        return NetworkSettings()
+
+
+_FROM_FILE: Mapping[str, Any] = {}
+"""``main`` of :func:`_merged`: read the main file."""
+
+
+def checked_network_settings(
+    paths: Paths, *, nvram: Mapping[str, Any] | None = None, main: Mapping[str, Any] | None = None
+) -> NetworkSettings:
+    """The settings :func:`load_network_settings` would give, strictly: any
+    problem (a layer's bad ``[network]``, an address given to two interfaces, a
+    gateway outside its interface's network) raises ConfigError instead of
+    falling back to the defaults.  ``main``: the main file's values to use
+    instead of the file's (a write about to be made); None: the file's.
+
+    A settings write is checked with this before anything is written or applied."""
+    return check_applicable(network_settings(_merged(paths, nvram, _FROM_FILE if main is None else main, None)))
+
+
+def check_applicable(settings: NetworkSettings) -> NetworkSettings:
+    """``settings`` if they can be put on the interfaces as they are: ConfigError
+    for an address given to two interfaces or a gateway outside its interface's network."""
+    seen: dict[tuple[str, int], str] = {}
+    for key, conf in settings.interfaces.items():
+        static = conf.static
+        if conf.method is not Method.STATIC or static is None:
+            continue
+        net = ipaddress.IPv4Interface(f"{static.address}/{static.prefix}").network
+        if static.gateway is not None:
+            try:
+                gateway = ipaddress.IPv4Address(static.gateway)
+            except ValueError:
+                raise ConfigError(f"network.interface.{key}: gateway {static.gateway!r} is not IPv4") from None
+            if gateway not in net:
+                raise ConfigError(
+                    f"network.interface.{key}: gateway {static.gateway} is outside {static.address}/{static.prefix}"
+                )
+        other = seen.setdefault((static.address, static.prefix), key)
+        if other != key:
+            raise ConfigError(f"network.interface.{key}: {static.address} is already the address of {other}")
+    return settings
+
+
+def _merged(
+    paths: Paths, nvram: Mapping[str, Any] | None, main: Mapping[str, Any], warn: Callable[[str], None] | None
+) -> dict[str, Any]:
+    """The layers' ``[network]`` tables merged; a layer's table that is not a
+    table is reported through ``warn`` and skipped (raises ConfigError with no ``warn``)."""
     merged: dict[str, Any] = {}
     interfaces: dict[str, Any] = {}
     layers: list[tuple[str, Mapping[str, Any] | None]] = [(str(paths.vendor), _file_values(paths.vendor))]
     if nvram and nvram.get("network"):
         layers.append(("NVRAM", {"network": nvram["network"]}))
-    layers += [(str(path), _file_values(path)) for path in [paths.main, *paths.dropins()]]
+    layers.append((str(paths.main), _file_values(paths.main) if main is _FROM_FILE else main))
+    layers += [(str(path), _file_values(path)) for path in paths.dropins()]
     for path, values in layers:
         table = values.get("network") if values is not None else None
         if table is None:
             continue
         if not isinstance(table, dict):
+            if warn is None:
+                raise ConfigError(f"{path}: [network] must be a table")
             _warn(warn, f"{path}: [network] must be a table; ignoring it")
             continue
         for key, value in table.items():
@@ -188,11 +280,7 @@ def load_network_settings(
                 merged[key] = value
     if interfaces:
         merged["interface"] = interfaces
-    try:
-        return network_settings(merged)
-    except ConfigError as e:
-        _warn(warn, f"{e}; using the default network settings")
-        return NetworkSettings()
+    return merged
 
 
 def _file_values(path: Path) -> Mapping[str, Any] | None:

@@ -21,13 +21,13 @@ from pathlib import Path
 from bootd.discovery.network_settings import NetworkSettings
 from bootd.errors import BootdError, ResourceNotFound
 from bootd.loader.download import fetch, scheme_of
-from bootd.model import BootOption, Severity
+from bootd.model import N_, BootOption, Severity, Text
 from bootd.parsers import pxe
 from bootd.platform import Platform
 
 log = logging.getLogger(__name__)
 
-Status = Callable[[Severity, str], None]
+Status = Callable[[Severity, "str | Text"], None]
 
 MAX_INCLUDE_ROUNDS = 8
 URL_DEVICE = "url"
@@ -62,11 +62,11 @@ class PxeConfigLoader:
         return path.resolve().is_relative_to(root.resolve())
 
     def refuse(self, device: str, url: str) -> None:
-        self._say(
-            Severity.ERROR,
-            f"{device}: refused {url} from the DHCP lease: a lease may not point at this machine's files"
-            " (only http, https and tftp URLs are used; a rogue DHCP server?)",
+        template = N_(
+            "{device}: refused {url} from the DHCP lease: a lease may not point at this machine's files"
+            " (only http, https and tftp URLs are used; a rogue DHCP server?)"
         )
+        self._say(Severity.ERROR, Text.of(template, device=device, url=url))
 
     def lease_options(self, device: str, options: list[BootOption]) -> list[BootOption]:
         """``options`` without those whose files a lease may not point at."""
@@ -104,7 +104,14 @@ class PxeConfigLoader:
                 return None
             return await self._parse(device, cand, text, lease=lease, key_prefix=key_prefix)
         if candidates:
-            self._say(Severity.INFO, f"{device}: no PXE configuration found (tried {len(candidates)} names)")
+            self._say(
+                Severity.INFO,
+                Text.of(
+                    N_("{device}: no PXE configuration found (tried {count} names)"),
+                    device=device,
+                    count=len(candidates),
+                ),
+            )
             if why is not None:
                 why.append("not found" if len(candidates) == 1 else f"none of {len(candidates)} names was found")
         return None
@@ -139,7 +146,8 @@ class PxeConfigLoader:
         for d in result.diagnostics:
             if d.severity is not Severity.INFO:
                 self._say(d.severity, f"{device}: {d}")
-        self._say(Severity.INFO, f"{device}: {len(result.options)} boot option(s) from {cand.url}")
+        text = N_("{device}: {count} boot option(s) from {url}")
+        self._say(Severity.INFO, Text.of(text, device=device, count=len(result.options), url=cand.url))
         return list(result.options)
 
     async def fetch_text(self, url: str) -> str:

@@ -38,7 +38,7 @@ from pathlib import Path
 
 from bootd.errors import DtbError, HookError, Unsupported
 from bootd.loader import dtb, hooks, kexec, measure, ppc64, resources, verify
-from bootd.model import BootRequest, ChosenConsole, Device, Framebuffer, Transfer
+from bootd.model import N_, BootRequest, ChosenConsole, Device, Framebuffer, Text, Transfer
 from bootd.platform import Platform
 
 log = logging.getLogger(__name__)
@@ -77,19 +77,19 @@ class _Progress:
 
     def __init__(
         self,
-        progress: Callable[[str, float], None] | None,
-        downloading: Callable[[str, float, Transfer], None] | None = None,
+        progress: Callable[[Text, float], None] | None,
+        downloading: Callable[[Text, float, Transfer], None] | None = None,
     ) -> None:
         self._progress = progress
         self._downloading = downloading
-        self._last: tuple[str, float] | None = None
+        self._last: tuple[Text, float] | None = None
 
-    def download(self, message: str, fraction: float, report: Transfer) -> None:
+    def download(self, message: Text, fraction: float, report: Transfer) -> None:
         """A download's report: its step, the boot's fraction, bytes, rate and time left."""
         if self._downloading is not None:
             self._downloading(message, max(fraction, self._last[1] if self._last else 0.0), report)
 
-    def __call__(self, message: str, fraction: float) -> None:
+    def __call__(self, message: Text, fraction: float) -> None:
         if self._last is not None:
             fraction = max(fraction, self._last[1])
             if (message, fraction) == self._last:
@@ -123,14 +123,14 @@ async def boot(
     *,
     work_dir: Path,
     hooks_dir: Path | None,
-    progress: Callable[[str, float], None] | None = None,
+    progress: Callable[[Text, float], None] | None = None,
     execute: bool = True,
     starting: Callable[[], None] | None = None,
     add_seeds: bool = True,
     signed_boot: verify.Policy = verify.OFF,
     warn: Callable[[str], None] | None = None,
     measured_boot: measure.Tpm | None = None,
-    downloading: Callable[[str, float, Transfer], None] | None = None,
+    downloading: Callable[[Text, float, Transfer], None] | None = None,
 ) -> BootPlan:
     """Boot ``request`` (see the module docstring); returns what was done.
 
@@ -182,7 +182,7 @@ async def boot(
     kernel, initrd = staged.kernel, staged.initrd
 
     # 3.-4. what the mode carries, patched once
-    report("Preparing the device tree", 0.4)
+    report(Text.of(N_("Preparing the device tree")), 0.4)
     source = staged.dtb if staged.dtb is not None else live
     notes.extend(console_notes)
 
@@ -217,7 +217,7 @@ async def boot(
         changes = dtb.diff(source, patched.blob)
 
     # 5. hooks on the result
-    report("Running boot hooks", 0.6)
+    report(Text.of(N_("Running boot hooks")), 0.6)
     values = hooks.HookValues(
         image=str(kernel if not mode.blob_carries_all else staged.kernel),
         initrd=str(initrd) if initrd is not None else "",
@@ -269,9 +269,10 @@ async def boot(
         systemd=platform.boot.under_systemd(),
     )
     if mode.kernel_checks_signature:
-        report(f"Loading the kernel; the running kernel checks its signature (lockdown: {mode.lockdown})", 0.8)
+        checked = N_("Loading the kernel; the running kernel checks its signature (lockdown: {lockdown})")
+        report(Text.of(checked, lockdown=mode.lockdown), 0.8)
     else:
-        report("Loading the kernel", 0.8)
+        report(Text.of(N_("Loading the kernel")), 0.8)
     await kexec.load(platform, plan, mode)
     result = BootPlan(
         kernel=kernel,
@@ -289,7 +290,7 @@ async def boot(
     if execute:
         if starting is not None:
             starting()
-        report("Starting the kernel", 1.0)
+        report(Text.of(N_("Starting the kernel")), 1.0)
         await kexec.execute(platform, plan)
     return result
 

@@ -21,8 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bootd.errors import ResourceError, ResourceNotFound
-from bootd.model import BootOption, Device, Resource, Transfer
+from bootd.model import N_, BootOption, Device, Resource, Text, Transfer
 from bootd.parsers import _pe
+from bootd.parsers.isoview import LOADER_CPU_SECONDS, ImageError, open_view
 from bootd.parsers.view import DirectoryView, ViewError
 
 log = logging.getLogger(__name__)
@@ -32,10 +33,13 @@ MAX_INITRD_BYTES = 2 * 1024 * 1024 * 1024
 MAX_DTB_BYTES = 16 * 1024 * 1024
 MAX_IMAGE_BYTES = MAX_KERNEL_BYTES + MAX_INITRD_BYTES
 """A Unified Kernel Image holds a kernel and an initrd (and small sections)."""
+MAX_ISO_BYTES = 64 * 1024 * 1024 * 1024
+"""The largest ISO9660 image files are taken from (only its directories and
+the one file are read)."""
 FETCH_TIMEOUT = 120.0
 
-Progress = Callable[[str, float], None]
-Downloading = Callable[[str, float, Transfer], None]
+Progress = Callable[[Text, float], None]
+Downloading = Callable[[Text, float, Transfer], None]
 """``downloading(step, fraction, transfer)``: a download's bytes, rate and time left."""
 
 
@@ -105,6 +109,9 @@ async def fetch_one(
     """A file holding ``resource``: its confined path on a device, or a download
     (``progress`` gets the fraction downloaded, when the size is known;
     ``downloading`` every report with the fraction and the bytes, rate and time left)."""
+    if resource.url is None and resource.inside is not None:
+        image = local_path(resource, option_device, devices, max_bytes=MAX_ISO_BYTES)
+        return await asyncio.to_thread(extract_inside, image, resource, work_dir / name, max_bytes=max_bytes)
     if resource.url is None and resource.section is not None:
         image = local_path(resource, option_device, devices, max_bytes=MAX_IMAGE_BYTES)
         return await asyncio.to_thread(extract_section, image, resource, work_dir / name, max_bytes=max_bytes)
@@ -155,6 +162,28 @@ def extract_section(image: Path, resource: Resource, dest: Path, *, max_bytes: i
     return dest
 
 
+def extract_inside(image: Path, resource: Resource, dest: Path, *, max_bytes: int) -> Path:
+    """Copy the file ``resource.inside`` of the ISO9660 image ``image`` into
+    ``dest``; the image is read again now, so what is booted is what it holds."""
+    assert resource.inside is not None and resource.path is not None
+    try:
+        with open(image, "rb") as f:
+            fd = f.fileno()
+            size = os.fstat(fd).st_size
+
+            def read_at(offset: int, length: int) -> bytes:
+                return os.pread(fd, length, offset)
+
+            view = open_view(Device(id="image"), resource.path, read_at, size, cpu_seconds=LOADER_CPU_SECONDS)
+            with open(dest, "wb") as out:
+                view.copy_to(resource.inside, out, max_bytes=max_bytes)
+    except (ImageError, ViewError) as e:
+        raise ResourceError(f"{resource.describe()}: {e}") from None
+    except OSError as e:
+        raise ResourceError(f"{resource.describe()}: {e.strerror}") from None
+    return dest
+
+
 def concatenate(parts: list[Path], dest: Path, *, max_bytes: int) -> Path:
     """Write ``parts`` one after the other into ``dest`` (several initrds → one)."""
     total = 0
@@ -187,8 +216,9 @@ async def stage(
     done = 0
 
     async def load(what: str, res: Resource, name: str, max_bytes: int) -> Path:
+        """``what``: the step's template (its ``{resource}`` is the file's place)."""
         nonlocal done
-        label = f"Loading {what} {res.describe()}"
+        label = Text.of(what, resource=res.describe())
         start = done
         if progress:
             progress(label, start / count)
@@ -207,14 +237,17 @@ async def stage(
         done += 1
         return path
 
-    kernel = await load("kernel", option.kernel, "kernel", MAX_KERNEL_BYTES)
-    parts = [await load("initrd", res, f"initrd-{i}", MAX_INITRD_BYTES) for i, res in enumerate(option.initrds)]
+    kernel = await load(N_("Loading kernel {resource}"), option.kernel, "kernel", MAX_KERNEL_BYTES)
+    parts = [
+        await load(N_("Loading initrd {resource}"), res, f"initrd-{i}", MAX_INITRD_BYTES)
+        for i, res in enumerate(option.initrds)
+    ]
     initrd: Path | None = parts[0] if len(parts) == 1 else None
     if len(parts) > 1:
         initrd = await asyncio.to_thread(concatenate, parts, work_dir / "initrd", max_bytes=MAX_INITRD_BYTES)
     dtb: bytes | None = None
     if option.dtb is not None:
-        path = await load("device tree", option.dtb, "entry.dtb", MAX_DTB_BYTES)
+        path = await load(N_("Loading device tree {resource}"), option.dtb, "entry.dtb", MAX_DTB_BYTES)
         try:
             dtb = await asyncio.to_thread(path.read_bytes)
         except OSError as e:

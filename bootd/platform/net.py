@@ -147,6 +147,11 @@ class NetPlatform(Protocol):
         """Give the interface a fixed address, default route and DNS servers."""
         ...
 
+    async def deconfigure(self, name: str) -> None:
+        """Remove the interface's IPv4 addresses (and so the routes through them):
+        a static address or DHCP lease that the settings no longer want."""
+        ...
+
     async def start_dhcp(self, name: str, mac: str, on_event: LeaseCallback | None) -> DhcpClient:
         """Start a DHCP client asking for the PXE options (66, 67, 209, 210, 211).
 

@@ -110,6 +110,9 @@ class SandboxNet:
         if config.dns:
             await self.set_dns(config.dns, None)
 
+    async def deconfigure(self, name: str) -> None:
+        await self.runner.run(["ip", "-4", "addr", "flush", "dev", name])
+
     async def set_dns(self, servers: Sequence[str], search: str | None) -> None:
         text = "".join([f"search {search}\n" if search else "", *(f"nameserver {s}\n" for s in servers)])
         await asyncio.to_thread((self.state_dir / "resolv.conf").write_text, text, encoding="utf-8")

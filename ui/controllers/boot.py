@@ -39,7 +39,9 @@ class BootController:
                 if self.progress is not None:
                     self.show_failure(str(e))
                 else:
-                    self.app.status(f"Boot of {option.name} failed: {e}", Severity.ERROR)
+                    self.app.status(
+                        _("Boot of {name} failed: {error}").format(name=option.name, error=e), Severity.ERROR
+                    )
 
         self.with_auth(go, "Boot")
 
@@ -84,10 +86,11 @@ class BootController:
             self.progress = ProgressView(f'"{name}"' if name else "")
             self.rate = StepRate()
             self.app.push(self.progress)
+        step = ev.text.translated(_) if ev.text is not None else ev.message
         if ev.transfer is not None:
-            self.progress.download(ev.message, ev.fraction, ev.transfer)
+            self.progress.download(step, ev.fraction, ev.transfer)
         else:
-            self.progress.update(ev.message, ev.fraction, describe_left(self.rate.update(ev.message, ev.fraction)))
+            self.progress.update(step, ev.fraction, describe_left(self.rate.update(ev.message, ev.fraction)))
         self.app.redraw()
 
     def cancel(self) -> None:
@@ -106,7 +109,7 @@ class BootController:
             except AuthenticationRequired:
                 raise
             except BootdError as e:
-                self.app.status(f"The boot cannot be cancelled: {e}", Severity.WARNING)
+                self.app.status(_("The boot cannot be cancelled: {error}").format(error=e), Severity.WARNING)
 
         self.with_auth(call, "Cancel the boot")
 
@@ -117,20 +120,23 @@ class BootController:
         self.booting_name = ""
         self.app.to_menu()
         newest = self.app.status_log[-1].message if self.app.status_log else ""
-        if not newest.startswith("Boot cancelled"):
-            self.app.status("Boot cancelled")
+        if not newest.startswith("Boot cancelled") and newest != _("Boot cancelled"):
+            self.app.status(_("Boot cancelled"))
 
     def show_failure(self, reason: str) -> None:
+        """The failure screen; ``reason`` in the menu's language, or a text the catalogue may know."""
+        reason = _(reason)
         top = self.app.stack[-1]
         if isinstance(top, TextView) and top.title == "Boot failed" and reason in top.text:
             return
         del self.app.stack[1:]
         self.progress = None
         self.booting_name = ""
-        newest = self.app.status_log[-1].message if self.app.status_log else ""
+        newest = self.app.status_log[-1].translated(_) if self.app.status_log else ""
         if reason not in newest:
-            self.app.status(reason if reason.lower().startswith("boot") else f"Boot failed: {reason}", Severity.ERROR)
-        lines: list[str | tuple[str, str]] = [("error", "The boot failed:"), "", *reason.splitlines()]
+            said = reason.lower().startswith("boot")  # the daemon's own words (an untranslated status)
+            self.app.status(reason if said else _("Boot failed: {reason}").format(reason=reason), Severity.ERROR)
+        lines: list[str | tuple[str, str]] = [("error", _("The boot failed:")), "", *reason.splitlines()]
         lines += ["", _("Press Esc to return to the menu.")]
         self.app.push(TextView("Boot failed", lines))
 

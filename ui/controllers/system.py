@@ -83,7 +83,8 @@ class SystemController:
             form = self.app.stack[-1]
             if isinstance(form, SettingsView) and "network" in changes:  # saved by the network screen
                 form.inputs["network"].saved_elsewhere(self.app.settings.network)
-            self.app.status(_("Settings saved"))
+            if "network" not in changes:  # the daemon's status line says what of the network settings it applied
+                self.app.status(_("Settings saved"))
             self.app.refresh_menu()
 
         self.app.boots.with_auth(save, _("Save settings"))

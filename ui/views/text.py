@@ -111,7 +111,7 @@ class ProgressView(View):
     help = BOOT_HELP
 
     def __init__(self, name: str) -> None:
-        self.label = urwid.Text(f"Booting {name}", align="center")
+        self.label = urwid.Text(_("Booting {name}").format(name=name), align="center")
         self.step = urwid.Text("", align="center")
         self.bar = Bar()
         self.left = urwid.Text("", align="center")

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from bootd.model import Severity
 from bootd.parsers.grub import grubenv
 from bootd.parsers.grub.loaders import LOADERS, quote_cmdline
+from bootd.parsers.grub.loopback import cmd_loopback
 from bootd.parsers.grub.regex import RegexError, search
 from bootd.parsers.grub.state import BreakLoop, ContinueLoop, Halt, MenuReplaced, ReturnFromFunction
 from bootd.parsers.grub.testcmd import evaluate_test
@@ -349,7 +350,7 @@ def cmd_fail(it: Interpreter, args: list[str]) -> int:
 NOOPS = (
     "insmod rmmod loadfont font terminal_output terminal_input terminal serial background_image background_color "
     "play clear sleep gfxmode set_background videoinfo videotest lsfonts load_video cpuid read_byte "
-    "vbeinfo vbetest locale i18n gettext lsmod savedefault recordfail probe loopback nativedisk "
+    "vbeinfo vbetest locale i18n gettext lsmod savedefault recordfail probe nativedisk "
     "acpi badram cutmem fakebios hashsum md5sum sha1sum sha256sum sha512sum verify_detached trust distrust "
     "password password_pbkdf2 terminfo tpm rngseed setpci outb outw outl gptsync parttool drivemap "
     "efi_gop efi_uga smbios boot reboot halt exit help pager timeout fix_video btrfs-mount-subvol "
@@ -384,6 +385,7 @@ COMMANDS: dict[str, Command] = {
     "normal": cmd_configfile,
     "blscfg": cmd_blscfg,
     **LOADERS,
+    "loopback": cmd_loopback,
     "keystatus": cmd_fail,
 }
 COMMANDS.update({name: cmd_noop for name in NOOPS if name not in COMMANDS})

@@ -32,14 +32,27 @@ class Target:
     """``uuid=…``/``label=…`` for a device not known yet."""
     url: str | None = None
     """``(http,host)``-style network devices: the URL prefix."""
+    image: str | None = None
+    """``loopback`` devices: the ISO9660 image's path on the device above
+    (``view`` then shows the files inside the image)."""
 
     def resource(self, path: str) -> Resource:
         norm = clean(path)
+        if self.image is not None:
+            return Resource(path=PurePosixPath(self.image), device=self.device_id, selector=self.selector,
+                            inside=PurePosixPath(norm))  # fmt: skip
         if self.url is not None:
             return Resource.remote(self.url + norm)
         if self.selector is not None:
             return Resource(path=PurePosixPath(norm), selector=self.selector)
         return Resource(path=PurePosixPath(norm), device=self.device_id)
+
+    def where(self, path: str) -> str:
+        """How a file on this target is named in messages (and cached by)."""
+        base = "" if self.device_id is None else f"({self.device_id})"
+        if self.image is not None:
+            return f"{base}{self.image}[{path}]"
+        return base + path if base else path
 
 
 def clean(path: str) -> str:

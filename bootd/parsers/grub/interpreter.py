@@ -30,6 +30,7 @@ from pathlib import PurePosixPath
 
 from bootd.model import Diagnostic, Severity
 from bootd.parsers._text import not_regular
+from bootd.parsers.grub import wildcard
 from bootd.parsers.grub.btrfs import active_subvolume
 from bootd.parsers.grub.budget import BYTES_PER_STEP, Meter, parse_cost, too_long
 from bootd.parsers.grub.devices import DeviceTable, Target, in_subvolume
@@ -107,6 +108,8 @@ class Interpreter:
         self.diagnostics: list[Diagnostic] = []
         self.echoes: list[list[str]] = []
         self.loading: Loaded | None = None
+        self.evaluating: MenuItem | None = None
+        """The entry or submenu whose body runs (None: the script itself)."""
         self.env_store: dict[str, dict[str, str]] = {}
         """``save_env`` writes here (memory only), by environment file."""
         self.grubenv_next_entry: str | None = None
@@ -169,6 +172,9 @@ class Interpreter:
         """One word to zero or more arguments (unquoted values are split)."""
         self.steps += len(word) >> 2  # a word of many pieces costs by its pieces
         try:
+            globbed = wildcard.expand(self, word)
+            if globbed is not None:
+                return globbed
             return expand_word(word, self.get, self.ctx.positional, self.limits.max_value)
         except WordTooLong:
             raise Halt(too_long("a word", self.limits.max_value, "max_value")) from None
@@ -177,7 +183,7 @@ class Interpreter:
         out: list[str] = []
         size = 0
         for w in words:
-            if len(w) == 1 and type(piece := w[0]) is Lit:  # a literal word, as expand_word would give it
+            if len(w) == 1 and type(piece := w[0]) is Lit and (piece.quoted or not wildcard.is_pattern(piece.text)):
                 if len(piece.text) > self.limits.max_value:
                     raise Halt(too_long("a word", self.limits.max_value, "max_value"))
                 if piece.text or piece.quoted:
@@ -195,7 +201,12 @@ class Interpreter:
     def arguments(self, node: Simple) -> list[str]:
         """A simple command's arguments (worked out at parse time when literal)."""
         literal = node.argv
-        if literal is not None and node.longest <= self.limits.max_value and node.size <= self.limits.max_line:
+        if (
+            literal is not None
+            and node.longest <= self.limits.max_value
+            and node.size <= self.limits.max_line
+            and not wildcard.has_wildcard(literal)
+        ):
             self.steps += node.cost
             self.keep(node.size)
             return list(literal)
@@ -383,7 +394,7 @@ class Interpreter:
         target, path = self.locate(text)
         if target.view is None:
             return None
-        where = path if target.device_id is None else f"({target.device_id}){path}"
+        where = target.where(path)
         if where in self._files:  # a file read again (a loop, a cycle) is read once
             data = self._files[where]
             return None if data is None else (data, where)
@@ -457,8 +468,8 @@ class Interpreter:
         # GRUB passes the title and the extra arguments: ``$1`` is always the title
         child.positional = [item.title, *item.args]
         saved_ctx, saved_loading, saved_limit = self.ctx, self.loading, self.step_limit
-        saved_file, saved_bytes = self.file, self.bytes_limit
-        self.ctx = child
+        saved_file, saved_bytes, saved_item = self.file, self.bytes_limit, self.evaluating
+        self.ctx, self.evaluating = child, item
         self.file = item.file or ""
         self.step_limit = min(self.limits.ceiling, self.steps + self.limits.entry_steps)
         # an entry has a budget of its own, as for steps: one that the script
@@ -487,7 +498,7 @@ class Interpreter:
             if item.kind == "entry":
                 item.loaded = self.loading
             self.ctx, self.loading, self.step_limit = saved_ctx, saved_loading, saved_limit
-            self.file, self.bytes_limit = saved_file, saved_bytes
+            self.file, self.bytes_limit, self.evaluating = saved_file, saved_bytes, saved_item
         if item.kind == "submenu":
             item.children = child.menu
             item.sub_ctx = child

@@ -16,7 +16,7 @@ import pytest
 from bootd.discovery.manager import Discovery
 from bootd.errors import BootdError
 from bootd.inventory import Inventory
-from bootd.model import Severity
+from bootd.model import Severity, Text
 from bootd.platform import Platform
 from bootd.platform.block import BlockDevice
 from tests.integration.discovery import helpers as h
@@ -44,8 +44,8 @@ class Recorder:
         self.status: list[tuple[Severity, str]] = []
         self.loop_errors: list[str] = []
 
-    def on_status(self, severity: Severity, message: str) -> None:
-        self.status.append((severity, message))
+    def on_status(self, severity: Severity, message: str | Text) -> None:
+        self.status.append((severity, str(message)))
 
 
 @asynccontextmanager

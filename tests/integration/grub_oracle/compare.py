@@ -2,15 +2,23 @@
 
 A record is one bootable entry: its title path, the last part of its id path,
 what it loads (kernel, initrds, device tree, each as device id + path) and
-the command line the kernel receives.  bootd's side is what ``bootd scan
+the command line the kernel receives.  A file inside an ISO9660 image (GRUB's
+``loopback`` device; bootd's resource with ``inside``) is
+``["(image)", path inside, "sha256:…"]``: GRUB's device name says nothing of
+the image, so the harness has GRUB hash what it would load (``sha256sum``)
+and bootd's side is hashed from its image by xorriso, a reader of its own.  bootd's side is what ``bootd scan
 --json`` prints (the same code path: :func:`bootd.cli.scan.scan_views`);
 GRUB's side is :mod:`tests.integration.grub_oracle.grub_emu`.
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
 import posixpath
 import re
+import subprocess
+import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -43,17 +51,21 @@ def _path(p: str) -> str:
 
 
 def oracle_records(result: OracleResult, devices: Sequence[DeviceSpec]) -> list[Record]:
-    def where(loc: tuple[int | str, str] | None) -> Any:
-        if loc is None:
-            return None
-        dev, path = loc
-        name = devices[dev].id if isinstance(dev, int) and dev < len(devices) else f"({dev})"
-        return [name, _path(path)]
-
     out: list[Record] = []
     for e in result.entries:
         if e.kind not in ("linux", "multiboot") or e.kernel is None:
             continue
+        hashes = dict(e.hashes)
+
+        def where(loc: tuple[int | str, str] | None, hashes: Mapping[tuple[int | str, str], str] = hashes) -> Any:
+            if loc is None:
+                return None
+            dev, path = loc
+            if isinstance(dev, str) and loc in hashes:  # a loopback device
+                return ["(image)", _path(path), f"sha256:{hashes[loc]}"]
+            name = devices[dev].id if isinstance(dev, int) and dev < len(devices) else f"({dev})"
+            return [name, _path(path)]
+
         out.append(
             {
                 "titles": list(e.titles),
@@ -76,8 +88,10 @@ def _is(e: Loaded, default: Loaded | None) -> bool:
 def bootd_records(devices: Sequence[DeviceSpec], root: Path) -> tuple[list[Record], list[str]]:
     """What bootd scan offers for the first device (its GRUB options), and the diagnostics."""
     views = []
+    roots: dict[str, Path] = {}
     for n, dev in enumerate(devices):
         d = root / f"dev{n}"
+        roots[dev.id] = d
         d.mkdir()
         for rel, data in dev.files.items():
             target = d / rel.lstrip("/")
@@ -94,6 +108,9 @@ def bootd_records(devices: Sequence[DeviceSpec], root: Path) -> tuple[list[Recor
         def where(res: Mapping[str, Any] | None) -> Any:
             if res is None:
                 return None
+            if "inside" in res:
+                image = roots[res["device"]] / str(res["path"]).lstrip("/")
+                return ["(image)", _path(str(res["inside"])), image_file_hash(image, str(res["inside"]))]
             if "device" in res:
                 return [res["device"], _path(str(res["path"]))]
             return [f"({res.get('unresolved') or res.get('url')})", str(res.get("path"))]
@@ -111,6 +128,23 @@ def bootd_records(devices: Sequence[DeviceSpec], root: Path) -> tuple[list[Recor
             }
         )
     return out, [f"{d}: {diag}" for d, diag in diags]
+
+
+def image_file_hash(image: Path, inside: str) -> str:
+    """``sha256:…`` of a file inside an ISO9660 image, as xorriso extracts it."""
+    if not image.is_file():
+        return "no image"
+    with tempfile.TemporaryDirectory() as d:
+        out = Path(d) / "file"
+        # xorriso shows plain ISO9660 names as they are stored (upper case)
+        for name in (inside, inside.upper()):
+            argv = ["xorriso", "-osirrox", "on", "-indev", str(image), "-extract", name, str(out)]
+            subprocess.run(argv, capture_output=True, env={**os.environ, "LC_ALL": "C"})
+            if out.is_file():
+                break
+        else:
+            return f"xorriso cannot extract {inside}"
+        return "sha256:" + hashlib.sha256(out.read_bytes()).hexdigest()
 
 
 def differences(grub: Sequence[Record], bootd: Sequence[Record]) -> list[str]:

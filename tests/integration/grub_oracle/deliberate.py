@@ -223,6 +223,33 @@ CHOICES = (
 )
 
 
+_UNQUOTED_WILDCARD = re.compile(r"""(?:^|[\s;=])(?:\([^)\s]*\))?/[^\s;'"]*(?<!\\)[*?]""", re.M)
+"""An unquoted absolute path (or ``(dev)/…``) holding ``*`` or ``?``: a pattern
+GRUB's wildcard expansion may match (bootd.parsers.grub.wildcard)."""
+
+
+CHOICES = (
+    *CHOICES,
+    Choice(
+        name="wildcard matches are in name order",
+        why=(
+            "GRUB lists the names a wildcard matches in the order its file system driver reads "
+            "the directory: on ext4 the order the entries were written (lost+found first at the "
+            "top), on ISO9660 the records' (sorted) order, on FAT the order of creation.  bootd's "
+            "device views list a directory in name order, and a mounted ext4 returns hash order, "
+            "so bootd cannot give GRUB's order for a directory written in another order; it "
+            "gives name order, which a menu of kernels or ISO images reads best in.  The oracle's "
+            "disks are written by mke2fs -d, which adds each directory's names in name order, so "
+            "GRUB's order there is bootd's and nothing is adjusted: a case whose wildcard "
+            "matched in another order would fail, not be hidden.  A wildcard in the device part "
+            "((hd*), a bare *) is left as written: GRUB matches it against the firmware's disk "
+            "names, which a scan does not know; no oracle case uses one."
+        ),
+        applies=lambda text: _UNQUOTED_WILDCARD.search(text) is not None,
+    ),
+)
+
+
 BLS_CHOICES: tuple[Choice, ...] = (
     *(c for c in CHOICES if "blscfg" not in c.name),
     Choice(

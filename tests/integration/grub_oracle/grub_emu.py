@@ -8,10 +8,16 @@ config: they print their arguments, one per line, behind a marker.  GRUB
 looks a name up as a command first and as a function only when no command
 has it, which is why the loaders must be absent.
 
-Each device of a case becomes a small GPT disk image (one ext4 partition with
-the case's files, UUID and label) listed in grub-emu's device map, so
-``search``, ``test -f`` and ``$root`` work on real filesystems: the scanned
-device is ``(hd0,gpt1)``, the name bootd gives the device it scans.
+Each device of a case becomes a small GPT disk image (one partition with the
+case's files, UUID and label) listed in grub-emu's device map, so ``search``,
+``test -f`` and ``$root`` work on real filesystems: the scanned device is
+``(hd0,gpt1)``, the name bootd gives the device it scans.  The partition's
+filesystem is the one the case's device declares (``"fs"``, else its
+``"fstype"``, else an ``iso9660`` ``"kind"``): FAT (an EFI system partition,
+made by mkfs.fat with the case's volume id and label), ISO 9660 (made by
+xorriso, its UUID -- the volume's date as GRUB prints it -- and volume id
+the case's), else ext4 (also for the filesystems the harness does not build,
+such as xfs).
 
 An entry is run by starting GRUB with ``default`` set to its index path and
 ``timeout=0``: GRUB prints ``Booting `TITLE'`` for each menu level, runs the
@@ -116,6 +122,35 @@ class DeviceSpec:
     files: Mapping[str, bytes]
     uuid: str | None = None
     label: str | None = None
+    fs: str = "ext4"
+    """``ext4``, ``vfat`` or ``iso9660`` (see :func:`make_disk`)."""
+
+
+FAT_UUID = re.compile(r"[0-9a-fA-F]{4}-[0-9a-fA-F]{4}")
+ISO_UUID = re.compile(r"(\d{4})-(\d{2})-(\d{2})-(\d{2})-(\d{2})-(\d{2})-(\d{2})")
+EXT_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+FS_TYPES = ("ext4", "vfat", "iso9660")
+LABEL_MAX = {"ext4": 16, "vfat": 11, "iso9660": 32}
+PART_TYPE = {
+    "ext4": "0FC63DAF-8483-4772-8E79-3D69D8477DE4",  # Linux filesystem
+    "vfat": "C12A7328-F81F-11D2-BA4B-00A0C93EC93B",  # EFI system partition
+    "iso9660": "EBD0A0A2-B9E5-4433-87C0-68B6B72699C7",  # basic data
+}
+
+
+class BadSpec(ValueError):
+    """A case's device cannot be built as it says."""
+
+
+def check_spec(spec: DeviceSpec) -> None:
+    """Raise :class:`BadSpec` unless the filesystem can carry the UUID and label."""
+    if spec.fs not in FS_TYPES:
+        raise BadSpec(f"{spec.id}: filesystem {spec.fs!r} is not one of {FS_TYPES}")
+    form = {"ext4": EXT_UUID, "vfat": FAT_UUID, "iso9660": ISO_UUID}[spec.fs]
+    if spec.uuid is not None and not form.fullmatch(spec.uuid):
+        raise BadSpec(f"{spec.id}: {spec.uuid!r} is not a {spec.fs} UUID")
+    if spec.label is not None and len(spec.label.encode()) > LABEL_MAX[spec.fs]:
+        raise BadSpec(f"{spec.id}: label {spec.label!r} is longer than {spec.fs} allows ({LABEL_MAX[spec.fs]})")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -130,6 +165,9 @@ class Loaded:
     initrds: tuple[tuple[int | str, str], ...] = ()
     dtb: tuple[int | str, str] | None = None
     output: str = ""
+    hashes: tuple[tuple[tuple[int | str, str], str], ...] = ()
+    """With ``hashes`` on: the SHA-256 of each file a loader was given, as
+    GRUB read it (``sha256sum``), by its (device, path)."""
 
     def same_entry(self, other: Loaded) -> bool:
         return dataclasses.replace(self, output="") == dataclasses.replace(other, output="")
@@ -208,8 +246,7 @@ class Workspace:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def make_disk(work: Path, name: str, spec: DeviceSpec) -> Path:
-    """A GPT disk image whose one partition is ext4 holding ``spec.files``."""
+def _tree(work: Path, name: str, spec: DeviceSpec) -> tuple[Path, int]:
     tree = work / f"{name}.tree"
     tree.mkdir()
     size = 0
@@ -218,18 +255,63 @@ def make_disk(work: Path, name: str, spec: DeviceSpec) -> Path:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)
         size += len(data) + 4096
+    return tree, size
+
+
+def _make_fs(tree: Path, fs: Path, mib: int, spec: DeviceSpec) -> None:
+    """The partition's filesystem, holding ``tree``, in the file ``fs``."""
+    if spec.fs == "vfat":
+        with open(fs, "wb") as f:
+            f.truncate(mib << 20)
+        cmd = ["mkfs.fat", "-i", (spec.uuid or "").replace("-", "") or "0c8a5f32"]
+        if spec.label:
+            cmd += ["-n", spec.label]
+        subprocess.run([*cmd, str(fs)], check=True, capture_output=True)
+        entries = sorted(str(p) for p in tree.iterdir())
+        if entries:
+            env = {**os.environ, "MTOOLS_SKIP_CHECK": "1", "MTOOLS_NO_VFAT": "0"}
+            mcopy = ["mcopy", "-s", "-p", "-m", "-i", str(fs), *entries, "::/"]
+            subprocess.run(mcopy, env=env, check=True, capture_output=True)
+    elif spec.fs == "iso9660":
+        m = ISO_UUID.fullmatch(spec.uuid or "2023-10-05-12-00-00-00")
+        assert m is not None  # check_spec
+        cmd = ["xorriso", "-abort_on", "FAILURE", "-outdev", str(fs), "-volume_date", "uuid", "".join(m.groups())]
+        cmd += ["-volid", spec.label or "ISOIMAGE", "-map", str(tree), "/"]
+        subprocess.run(cmd, check=True, capture_output=True)
+    else:
+        cmd = ["mkfs.ext4", "-q", "-F", "-E", "root_owner=0:0", "-d", str(tree)]
+        cmd += ["-U", spec.uuid or str(uuidlib.uuid4())]
+        if spec.label:
+            cmd += ["-L", spec.label]
+        subprocess.run([*cmd, str(fs), f"{mib}M"], check=True, capture_output=True)
+
+
+def probe_identity(fs: Path) -> dict[str, str]:
+    """What libblkid (udev's source, so bootd's discovery) reads from a filesystem image."""
+    out = subprocess.run(["blkid", "-p", "-o", "export", str(fs)], check=True, capture_output=True, text=True).stdout
+    return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+
+
+def make_disk(work: Path, name: str, spec: DeviceSpec) -> Path:
+    """A GPT disk image whose one partition holds ``spec.files`` on the
+    filesystem ``spec.fs``, with the spec's UUID and label -- checked with
+    libblkid, as discovery would read them."""
+    check_spec(spec)
+    tree, size = _tree(work, name, spec)
     fs = work / f"{name}.fs"
     mib = max(8, size // (1 << 20) * 2 + 8)
-    cmd = ["mkfs.ext4", "-q", "-F", "-E", "root_owner=0:0", "-d", str(tree), "-U", spec.uuid or str(uuidlib.uuid4())]
-    if spec.label:
-        cmd += ["-L", spec.label[:16]]
-    subprocess.run([*cmd, str(fs), f"{mib}M"], check=True, capture_output=True)
+    _make_fs(tree, fs, mib, spec)
+    mib = max(mib, -(-fs.stat().st_size // (1 << 20)))
+    seen = probe_identity(fs)
+    want = {"ext4": "ext4", "vfat": "vfat", "iso9660": "iso9660"}[spec.fs]
+    if seen.get("TYPE") != want or (spec.uuid and seen.get("UUID", "").lower() != spec.uuid.lower()):
+        raise BadSpec(f"{spec.id}: the image built is {seen}, not {spec.fs} with UUID {spec.uuid}")
     disk = work / f"{name}.img"
     with open(disk, "wb") as f:
         f.truncate((mib + 2) << 20)
     subprocess.run(
         ["sfdisk", "-q", "--no-reread", "--no-tell-kernel", str(disk)],
-        input=f"label: gpt\nstart=2048, size={mib * 2048}, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4\n",
+        input=f"label: gpt\nstart=2048, size={mib * 2048}, type={PART_TYPE[spec.fs]}\n",
         text=True,
         check=True,
         capture_output=True,
@@ -243,13 +325,18 @@ def make_disk(work: Path, name: str, spec: DeviceSpec) -> Path:
     return disk
 
 
-def wrapper(config: str, firmware: str, cpu: str, default: str | None) -> str:
+def wrapper(config: str, firmware: str, cpu: str, default: str | None, *, hashes: bool = False) -> str:
     """The config GRUB runs: the loader functions, the start environment, the
     case's config (``source``d, so it runs in the top-level context as GRUB's
-    own config would), then the run's overrides and the sentinel."""
+    own config would), then the run's overrides and the sentinel.  With
+    ``hashes``, each loader function first prints ``@@h|FILE`` and GRUB's own
+    ``sha256sum`` of every argument that is a file (what GRUB would load from
+    a ``loopback`` device, whose name says nothing of the image)."""
     lines = [f"insmod {m}" for m in PRELOAD]
     for name, mark in LOADER_FUNCTIONS.items():
         body = f'echo "@@{mark}|$root"; echo "@@c|$chosen"; for a in "$@"; do echo "@@a|$a"; done; echo "@@e"'
+        if hashes:
+            body = f'for a in "$@"; do if [ -f "$a" ]; then echo "@@h|$a"; sha256sum "$a"; fi; done; {body}'
         lines.append(f"function {name} {{ {body}; }}")
     lines += [
         "set root=hd0,gpt1",
@@ -384,12 +471,23 @@ def parse_output(text: str, typed: int = 0) -> Loaded | None:
     if "@@END" in text and (not titles or titles[-1] == SENTINEL):
         return None
     calls: list[tuple[str, str, str, list[str]]] = []
+    hashes: dict[tuple[int | str, str], str] = {}
+    pending: dict[str, str] = {}
     lines = text.split("\n")
     i = 0
     while i < len(lines):
         line = lines[i]
+        hashed = re.search(r"@@h\|(.*)$", line)
+        if hashed and i + 1 < len(lines):
+            # (a progress line of GRUB's file reader may come first on the line)
+            digest = re.search(r"([0-9a-f]{64})  ", lines[i + 1])
+            if digest:
+                pending[hashed.group(1)] = digest.group(1)
         call = re.search(r"@@([LIDMmC])\|(.*)$", line)
         if call:
+            for arg, digest_hex in pending.items():
+                hashes[_where(call.group(2), arg)] = digest_hex
+            pending = {}
             args: list[str] = []
             ch: list[str] = []
             current: list[str] | None = None
@@ -429,23 +527,32 @@ def parse_output(text: str, typed: int = 0) -> Loaded | None:
             dtb = _where(root, args[0])
         elif mark == "C":
             kind, kernel = "chainloader", None
-    return Loaded(tuple(titles), chosen, kind, kernel, kargs, tuple(initrds), dtb, text)
+    return Loaded(
+        tuple(titles), chosen, kind, kernel, kargs, tuple(initrds), dtb, text, tuple(sorted(hashes.items(), key=str))
+    )
 
 
 class Oracle:
     """Runs one case's config under grub-emu, entry by entry."""
 
     def __init__(
-        self, devices: Sequence[DeviceSpec], config: str, *, firmware: str = "efi", cpu: str = "x86_64"
+        self,
+        devices: Sequence[DeviceSpec],
+        config: str,
+        *,
+        firmware: str = "efi",
+        cpu: str = "x86_64",
+        hashes: bool = False,
     ) -> None:
         self.devices = list(devices)
         self.config = config
         self.firmware = firmware
         self.cpu = cpu
+        self.hashes = hashes
         self.runs = 0
 
     def _wrapper(self, default: str | None) -> str:
-        return wrapper(self.config, self.firmware, self.cpu, default)
+        return wrapper(self.config, self.firmware, self.cpu, default, hashes=self.hashes)
 
     @contextlib.contextmanager
     def _workspace(self) -> Iterator[Workspace]:
@@ -514,6 +621,13 @@ class Oracle:
         return None
 
 
+MEDIA_FS = {"CentOS_7_x86_64_DVD_1810": "iso9660"}
+"""Devices of u-root cases (copied unchanged, so without an ``fs``) whose
+filesystem is known otherwise: the CentOS 7 DVD is an ISO 9660 medium (its
+label is the DVD's volume id; the FAT-shaped UUID u-root kept cannot be an
+ISO 9660 one, so one is made from the device's id)."""
+
+
 def specs_from_case(case: Mapping[str, Any]) -> list[DeviceSpec]:
     """A corpus case's devices (its own first), as in tests/unit/grub/helpers.py."""
     import base64
@@ -527,19 +641,55 @@ def specs_from_case(case: Mapping[str, Any]) -> list[DeviceSpec]:
                 out[key] = text.encode()
         return out
 
-    def uuid_of(meta: Mapping[str, Any]) -> str:
-        value = meta.get("fs_uuid")
-        if value and re.fullmatch(
-            r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}", value
-        ):
-            return str(value)
-        return str(uuidlib.UUID(bytes=hashlib.sha256(json.dumps(meta.get("id")).encode()).digest()[:16]))
+    def fs_of(meta: Mapping[str, Any]) -> str:
+        declared = str(meta.get("fs") or meta.get("fstype") or MEDIA_FS.get(str(meta.get("id")), ""))
+        if not declared and "iso9660" in str(meta.get("kind", "")):
+            declared = "iso9660"
+        return declared if declared in FS_TYPES else "ext4"
 
-    devs = [
-        DeviceSpec(
-            str(case["device"]["id"]), files(case["files"]), uuid_of(case["device"]), case["device"].get("label")
-        )
-    ]
+    def uuid_of(meta: Mapping[str, Any], fs: str) -> str:
+        """The case's UUID when the filesystem can carry it, else one made
+        from the device's id (always the same for a case)."""
+        value = meta.get("fs_uuid")
+        form = {"ext4": EXT_UUID, "vfat": FAT_UUID, "iso9660": ISO_UUID}[fs]
+        if value and form.fullmatch(str(value)):
+            # As libblkid (so discovery) shows it: a FAT volume id in capitals.
+            return str(value).upper() if fs == "vfat" else str(value)
+        digest = hashlib.sha256(json.dumps(meta.get("id")).encode()).digest()
+        if fs == "vfat":
+            return f"{digest[:2].hex()}-{digest[2:4].hex()}".upper()
+        if fs == "iso9660":
+            n = int.from_bytes(digest[:8], "big")
+            return f"{2000 + n % 30}-{1 + n // 30 % 12:02}-{1 + n // 360 % 28:02}-{n // 10080 % 24:02}-00-00-00"
+        return str(uuidlib.UUID(bytes=digest[:16]))
+
+    def spec(meta: Mapping[str, Any], raw: Mapping[str, str]) -> DeviceSpec:
+        fs = fs_of(meta)
+        label = meta.get("label")
+        if fs == "ext4" and label:
+            label = str(label)[: LABEL_MAX["ext4"]]
+        return DeviceSpec(str(meta["id"]), files(raw), uuid_of(meta, fs), label, fs)
+
+    devs = [spec(case["device"], case["files"])]
+    devs[0] = dataclasses.replace(devs[0], files={**devs[0].files, **iso_images(case.get("isos", {}))})
     for other in case.get("other_devices", []):
-        devs.append(DeviceSpec(str(other["id"]), files(other.get("files", {})), uuid_of(other), other.get("label")))
+        devs.append(spec(other, other.get("files", {})))
     return devs
+
+
+def iso_images(isos: Mapping[str, Mapping[str, Any]]) -> dict[str, bytes]:
+    """A case's ``isos`` (path on the device → ``files`` and ``rock``/``joliet``
+    flags): ISO9660 images built with xorriso, by path."""
+    from tests.isobuild import build_iso
+
+    out: dict[str, bytes] = {}
+    with tempfile.TemporaryDirectory() as d:
+        for n, (path, spec) in enumerate(isos.items()):
+            image = build_iso(
+                Path(d) / f"{n}.iso",
+                dict(spec["files"]),
+                rock=bool(spec.get("rock", True)),
+                joliet=bool(spec.get("joliet", True)),
+            )
+            out[path] = image.read_bytes()
+    return out

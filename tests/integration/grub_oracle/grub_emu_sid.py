@@ -17,7 +17,10 @@ run per entry); the differences:
   reads, each ``blscfg`` command of a ``.cfg`` file gets ``--path
   "($root)/loader/entries/"`` put before its own arguments (a ``--path`` of
   the config's own comes later and wins): the device and directory GRUB uses
-  on a machine.  bootd reads the files as they are.
+  on a machine.  A ``--path`` of the config's own that names a directory
+  or file without a device (``--path /DIR``) gets ``($root)`` put before
+  it, for the same reason: in the emulator GRUB would read the host's.
+  bootd reads the files as they are.
 """
 
 from __future__ import annotations
@@ -44,15 +47,21 @@ from tests.integration.grub_oracle.grub_emu import (
 
 CHROOT = "/usr/sbin/chroot"
 MACHINE_DEFAULT = '--path "($root)/loader/entries/"'
-_BLSCFG = re.compile(r"(^|[;{]|\bthen|\bdo|\belse)([ \t]*)blscfg\b(?=[ \t;]|$)", re.M)
+_BLSCFG = re.compile(r"(^|[;{]|\bthen|\bdo|\belse)([ \t]*)blscfg\b(?=[ \t;]|$)([^;\n}]*)", re.M)
+
+
+_OWN_PATH = re.compile(r"""((?:--path[= ]|-p ?)[ \t]*["']?)/""")
 
 
 def on_machine(config: bytes) -> bytes:
     """A config whose ``blscfg`` commands read what they read on a machine."""
     text = config.decode("utf-8", "surrogateescape")
-    return _BLSCFG.sub(lambda m: f"{m.group(1)}{m.group(2)}blscfg {MACHINE_DEFAULT}", text).encode(
-        "utf-8", "surrogateescape"
-    )
+
+    def command(m: re.Match[str]) -> str:
+        rest = _OWN_PATH.sub(lambda p: f"{p.group(1)}($root)/", m.group(3))
+        return f"{m.group(1)}{m.group(2)}blscfg {MACHINE_DEFAULT}{rest}"
+
+    return _BLSCFG.sub(command, text).encode("utf-8", "surrogateescape")
 
 
 def refuse_unsafe(argv: Sequence[str], root: Path, moddir: Path) -> None:

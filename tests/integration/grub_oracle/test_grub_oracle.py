@@ -29,7 +29,7 @@ def check(case: Case, tmp_path: Path) -> list[str]:
     specs = grub_emu.specs_from_case(case.data)
     config = case.config
     text = next((v for k, v in case.data["files"].items() if "/" + k.lstrip("/") == config), "")
-    result = grub_emu.Oracle(specs, config).run()
+    result = grub_emu.Oracle(specs, config, hashes=bool(case.data.get("isos"))).run()
     grub = [deliberate.adjusted(r, text, [d.id for d in specs]) for r in compare.oracle_records(result, specs)]
     bootd, _ = compare.bootd_records(specs, tmp_path)
     bootd = deliberate.bootd_side(bootd, text, [k.removeprefix("base64:") for k in case.data["files"]])

@@ -78,3 +78,42 @@ def test_the_module_directory_has_no_loader(tmp_path: Path) -> None:
         assert not [n for n in names if grub_emu.LOADERS.match(n)]
     finally:
         ws.cleanup()
+
+
+@pytest.mark.parametrize(
+    ("fs", "uuid", "label"),
+    [
+        ("vfat", "4A3B-1C2D", "BOOTFAT"),
+        ("iso9660", "2023-10-05-12-00-00-00", "Fedora-WS-Live-39"),
+        ("ext4", None, "boot"),
+    ],
+)
+def test_a_device_is_built_on_the_filesystem_it_declares(tmp_path: Path, fs: str, uuid: str | None, label: str) -> None:
+    uuid = uuid or "7d2e9c41-5b3a-4e8f-a1c6-3f4e5d6c7b8a"
+    spec = grub_emu.DeviceSpec("d", {"boot/grub/grub.cfg": b"x", "EFI/BOOT/long-name.cfg": b"y"}, uuid, label, fs)
+    disk = grub_emu.make_disk(tmp_path, "disk", spec)
+    part = tmp_path / "part"
+    with open(disk, "rb") as src, open(part, "wb") as dst:
+        src.seek(1 << 20)
+        dst.write(src.read())
+    seen = grub_emu.probe_identity(part)
+    assert (seen["TYPE"], seen["UUID"], seen["LABEL"]) == (fs, uuid, label)
+
+
+def test_a_case_device_keeps_its_fat_or_iso_identity() -> None:
+    case = {
+        "device": {"id": "esp", "fstype": "vfat", "fs_uuid": "f2a2-96ba", "label": "ESP"},
+        "files": {},
+        "other_devices": [
+            {"id": "cd", "kind": "iso9660 image contents", "fs_uuid": "2023-10-05-12-00-00-00"},
+            {"id": "odd", "fs": "vfat", "fs_uuid": "d0be5cb9-622d-42d5-a531-674aaa120309"},
+            {"id": "root", "fstype": "xfs", "fs_uuid": "44bd8d99-3756-41fc-adea-e35ecbf9e1f5"},
+        ],
+    }
+    esp, cd, odd, root = grub_emu.specs_from_case(case)
+    assert (esp.fs, esp.uuid, esp.label) == ("vfat", "F2A2-96BA", "ESP")  # as libblkid shows it
+    assert (cd.fs, cd.uuid) == ("iso9660", "2023-10-05-12-00-00-00")
+    assert odd.fs == "vfat" and odd.uuid is not None and grub_emu.FAT_UUID.fullmatch(odd.uuid)
+    assert (root.fs, root.uuid) == ("ext4", "44bd8d99-3756-41fc-adea-e35ecbf9e1f5")
+    with pytest.raises(grub_emu.BadSpec):
+        grub_emu.check_spec(grub_emu.DeviceSpec("x", {}, "4A3B-1C2D", "A LABEL TOO LONG", "vfat"))

@@ -72,7 +72,7 @@ async def test_serial_console_boot_is_recorded_with_patched_dtb(tmp_path: Path) 
         devices,
         work_dir=tmp_path / "work",
         hooks_dir=None,
-        progress=lambda m, f: progress.append((m, f)),
+        progress=lambda m, f: progress.append((str(m), f)),
     )
     root = tmp_path / "disk"
     assert plan.kexec_load_argv == (

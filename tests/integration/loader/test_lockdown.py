@@ -36,7 +36,7 @@ async def test_lockdown_reports_the_kernels_own_signature_check(tmp_path: Path, 
         devices,
         work_dir=tmp_path / "w",
         hooks_dir=None,
-        progress=lambda message, _f: progress.append(message),
+        progress=lambda message, _f: progress.append(str(message)),
     )
     assert plan.kexec_load_argv[:2] == ("kexec", "-s")
     assert f"Loading the kernel; the running kernel checks its signature (lockdown: {lockdown})" in progress
@@ -52,7 +52,7 @@ async def test_without_lockdown_nothing_is_said_about_the_kernels_check(tmp_path
         devices,
         work_dir=tmp_path / "w",
         hooks_dir=None,
-        progress=lambda message, _f: progress.append(message),
+        progress=lambda message, _f: progress.append(str(message)),
     )
     assert plan.kexec_load_argv[:2] == ("kexec", "-l") and "Loading the kernel" in progress
     assert not any("signature" in n for n in plan.notes)

@@ -2,7 +2,7 @@
 --sandbox``: reached from the system configuration screen (``c``), it makes
 an interface static, sets the DNS servers and the proxies, and Save writes
 them through Settings1.Update into the admin's ``[network]`` table, keeping
-every other line of it."""
+every other line of it; the status line says what the daemon applied at once."""
 
 from __future__ import annotations
 
@@ -82,7 +82,7 @@ def test_the_network_screen_saves_a_static_interface_dns_and_proxies(stack: Stac
     tmux.keys(pane, "Down")
     tmux.type(pane, "http://10.9.0.1:3129")
     tmux.keys(pane, *["Tab"] * 5, "Enter")
-    tmux.wait(pane, "Settings saved")
+    tmux.wait(pane, "Network settings applied: eth0: static 10.9.0.50/24")  # at once, in the status line
     assert asyncio.run(network_of(stack)) == NetworkConfig(
         interfaces=(InterfaceConfig("eth0", "static", "10.9.0.50/24", "10.9.0.1"), InterfaceConfig("eth1", "ignore")),
         nameservers=("10.9.0.53",),

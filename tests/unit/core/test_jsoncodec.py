@@ -24,6 +24,7 @@ RESOURCES = st.one_of(
     PATHS.map(lambda p: Resource.local(p, device="dev")),
     st.tuples(TEXT, PATHS).map(lambda t: Resource.by_uuid(t[0], t[1])),
     TEXT.map(lambda u: Resource.remote("http://h/" + u)),
+    st.tuples(PATHS, PATHS).map(lambda t: Resource(path=PurePosixPath(t[0]), device="dev", inside=PurePosixPath(t[1]))),
 )
 
 
@@ -33,6 +34,9 @@ def test_resource_forms() -> None:
     assert resource_to_json(Resource.by_label("L", "/v"), "own") == {"unresolved": "label=L", "path": "/v"}
     assert resource_to_json(Resource.remote("tftp://h/k"), "own") == {"url": "tftp://h/k"}
     assert resource_to_json(None, "own") is None
+    iso = Resource(path=PurePosixPath("/isos/u.iso"), inside=PurePosixPath("/casper/vmlinuz"))
+    assert resource_to_json(iso, "own") == {"device": "own", "path": "/isos/u.iso", "inside": "/casper/vmlinuz"}
+    assert iso.describe() == "/isos/u.iso[/casper/vmlinuz]"
 
 
 @settings(max_examples=100, deadline=None)
@@ -92,3 +96,13 @@ def test_device_round_trip() -> None:
 def test_diagnostic() -> None:
     d = Diagnostic(Severity.WARNING, "m", "/f", 2)
     assert diagnostic_to_json(d) == {"severity": "warning", "message": "m", "file": "/f", "line": 2}
+
+
+def test_a_file_inside_an_image_survives_the_parse_workers_answer() -> None:
+    from bootd.jsoncodec import result_from_json, result_to_json
+    from bootd.model import ParseResult
+
+    kernel = Resource(path=PurePosixPath("/isos/u.iso"), inside=PurePosixPath("/casper/vmlinuz"))
+    result = ParseResult(options=(BootOption(id="usb/x", device="usb", name="x", kernel=kernel),))
+    back = result_from_json(json.loads(json.dumps(result_to_json(result))))
+    assert back.options[0].kernel == kernel

@@ -75,7 +75,8 @@ def test_records_behave_as_frozen_dataclasses() -> None:
     assert len({opt, replace(opt), moved}) == 2
     assert asdict(BootOverrides("quiet")) == {"args": "quiet"}
     assert (
-        repr(kernel) == "Resource(path=PurePosixPath('/vmlinuz'), device='sda1', selector=None, url=None, section=None)"
+        repr(kernel)
+        == "Resource(path=PurePosixPath('/vmlinuz'), device='sda1', selector=None, url=None, section=None, inside=None)"
     )
     assert repr(BootOverrides()) == "BootOverrides(args=None)"
     match opt:

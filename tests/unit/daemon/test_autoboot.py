@@ -65,7 +65,7 @@ async def world() -> AsyncIterator[World]:
         enabled=lambda: w.enabled,
         boot=w.boot,
         on_change=w.states.append,
-        status=w.messages.append,
+        status=lambda m: w.messages.append(str(m)),
     )
     w.task = asyncio.create_task(w.auto.run())
     await settle()

@@ -58,6 +58,10 @@ resources = st.one_of(
     st.builds(Resource.remote, st.from_regex(r"(http|tftp)://[a-z.]{1,20}/[a-z0-9/]{0,20}", fullmatch=True)),
     st.builds(lambda u, p: Resource.by_uuid(u, p), st.from_regex(r"[0-9a-f-]{4,12}", fullmatch=True), st.just("/k")),
     st.builds(lambda d, p: Resource.local(p, device=d), st.from_regex(r"[a-z0-9]{1,8}", fullmatch=True), st.just("/k")),
+    st.builds(
+        lambda p: Resource(path=PurePosixPath("/isos/u.iso"), inside=PurePosixPath(p)),
+        st.from_regex(r"/[a-z0-9/._-]{0,30}", fullmatch=True),
+    ),
 )
 text = st.text(max_size=40)
 

@@ -100,7 +100,7 @@ async def test_sandbox_hotplug_and_status(tmp_path: Path) -> None:
     events: list[InventoryEvent] = []
     inv.subscribe(events.append)
     status: list[tuple[Severity, str]] = []
-    disc = Discovery(platform, inv, status=lambda s, m: status.append((s, m)), mount_root=tmp_path / "mnt")
+    disc = Discovery(platform, inv, status=lambda s, m: status.append((s, str(m))), mount_root=tmp_path / "mnt")
     await platform.parsers.start()  # as the daemon does: the stick is only there from 0.2 s to 0.6 s
     await disc.start()
     await disc.settled(5)

@@ -96,3 +96,20 @@ def test_efi_stub_whose_target_is_not_known_says_so(run: Run) -> None:
     assert [d.message for d in out.diagnostics] == [
         "configfile /grub2/grub.cfg: not on this device, and no known device has uuid=2159a160; its menu is not shown"
     ]
+
+
+def test_fat_labels_are_matched_exactly_and_iso_dates_as_uuids(run: Run, other: Other) -> None:
+    # As GRUB does (the oracle's stubs/fat-label-other-case and stubs/iso-uuid-forms).
+    fat = other("sdb1", {"/vmlinuz-fat": ""}, uuid="4A3B-1C2D", label="BOOTFAT", fstype="vfat")
+    iso = other("sr0", {"/vmlinuz-iso": ""}, uuid="2023-10-05-12-00-00-00", label="Fedora-WS-Live-39", fstype="iso9660")
+    cfg = (
+        "search --label --set=a bootfat\nsearch --label --set=b BOOTFAT\n"
+        "search --fs-uuid --set=c 2023-10-05-12-00-00-00\nsearch --fs-uuid --set=d 2023-10-05-12-00-00\n"
+        "search --label --set=e FEDORA-WS-LIVE-39\n"
+        'menuentry "a=$a b=$b c=$c d=$d e=$e" { linux ($b)/vmlinuz-fat }\nmenuentry I { linux ($c)/vmlinuz-iso }'
+    )
+    out = run(cfg, others={"sdb1": fat, "sr0": iso})
+    first, second = out.options
+    assert first.name == "a= b=4A3B-1C2D c=2023-10-05-12-00-00-00 d= e="
+    assert first.kernel == Resource(path=PurePosixPath("/vmlinuz-fat"), device="sdb1")
+    assert second.kernel == Resource(path=PurePosixPath("/vmlinuz-iso"), device="sr0")

@@ -51,7 +51,7 @@ async def test_initrds_are_concatenated_and_dtb_read_from_another_device(
         dtb=Resource.by_uuid("1234-abcd", "/dtbs/board.dtb"),
     )
     progress: list[str] = []
-    staged = await resources.stage(opt, devices, tmp_path / "work", lambda m, f: progress.append(m))
+    staged = await resources.stage(opt, devices, tmp_path / "work", lambda m, f: progress.append(str(m)))
     assert staged.initrd == tmp_path / "work" / "initrd"
     assert staged.initrd.read_bytes() == b"AAAABB"
     assert staged.dtb == b"DTB"

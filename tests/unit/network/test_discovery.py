@@ -80,7 +80,9 @@ def make(machine: Path, tmp_path: Path, settings: NetworkSettings) -> tuple[Netw
     platform = sandbox_platform(machine, tmp_path / "state")
     inv = Inventory()
     messages: list[tuple[Severity, str]] = []
-    disc = NetworkDiscovery(platform, inv, settings, status=lambda s, m: messages.append((s, m)), work_dir=tmp_path)
+    disc = NetworkDiscovery(
+        platform, inv, settings, status=lambda s, m: messages.append((s, str(m))), work_dir=tmp_path
+    )
     disc.messages = messages  # type: ignore[attr-defined]
     return disc, inv, platform
 

@@ -53,7 +53,7 @@ def make(platform: Platform, tmp_path: Path) -> tuple[NetworkDiscovery, Inventor
     work = tmp_path / "work"
     work.mkdir(exist_ok=True)
     disc = NetworkDiscovery(
-        platform, inv, NetworkSettings(enabled=False), status=lambda s, m: messages.append((s, m)), work_dir=work
+        platform, inv, NetworkSettings(enabled=False), status=lambda s, m: messages.append((s, str(m))), work_dir=work
     )
     return disc, inv, messages
 

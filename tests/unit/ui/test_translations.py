@@ -99,3 +99,26 @@ def test_the_client_commands_messages_are_translated(lang: str) -> None:
     assert sorted(s for s in strings if not table.get(s)) == []
     for msgid, msgstr in table.items():
         assert sorted(re.findall(r"\{\w+\}", msgid)) == sorted(re.findall(r"\{\w+\}", msgstr)), msgid
+
+
+def daemon_marked() -> set[str]:
+    """The daemon's status messages: what ``N_()`` marks in bootd/ beside the
+    client commands, the settings table and the model (checked above)."""
+    skip = ("bootd/cli/", "bootd/__main__.py", "bootd/settings_table.py", "bootd/model.py")
+    found: set[str] = set()
+    for path in sorted((ROOT / "bootd").rglob("*.py")):
+        if not str(path.relative_to(ROOT)).startswith(skip):
+            found |= marked(str(path.relative_to(ROOT)))
+    return found
+
+
+@pytest.mark.parametrize("folder", ["ui", "bootd"])
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_daemons_status_messages_are_in_both_catalogues(lang: str, folder: str) -> None:
+    """The menu (ui/po) and ``bootd status`` (bootd/po) each translate the daemon's status templates."""
+    strings = daemon_marked()
+    assert {"Booting {name}", "Boot of {name} failed: {error}", "Autoboot cancelled"} <= strings
+    table = catalogue(lang, folder)
+    assert sorted(s for s in strings if not table.get(s)) == []
+    for s in strings:
+        assert sorted(re.findall(r"\{\w+\}", s)) == sorted(re.findall(r"\{\w+\}", table[s])), s

@@ -1,0 +1,197 @@
+"""A Settings1 write of the network settings takes effect in the running daemon.
+
+The lab's server namespace runs dnsmasq (DHCP with the PXE options, TFTP);
+the daemon runs in the client namespace on a sandbox machine whose network is
+the namespace's real one (``daemon_driver``).  Each write goes over a private
+system-like bus, as the menu's network screen and ``bootd settings set`` send
+it, and what the daemon did is read back from the namespace with
+``ip -j addr`` and from the daemon's own objects: no restart in between."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from bootd.dbus.client import BootdClient, InterfaceConfig, NetworkConfig
+from bootd.errors import BootdError
+from tests.integration.daemon.helpers import PrivateBus, make_machine
+from tests.integration.network.lab import ROOT, Lab, available
+
+REASON = available() or (None if shutil.which("dbus-daemon") and shutil.which("busctl") else "needs dbus-daemon")
+pytestmark = [pytest.mark.root, pytest.mark.skipif(REASON is not None, reason=str(REASON))]
+
+OPTION = "eth0/pxe/net"
+STATIC = NetworkConfig(
+    interfaces=(InterfaceConfig("eth0", "static", "10.77.0.200/24", "10.77.0.1"),), nameservers=("10.77.0.53",)
+)
+DHCP = NetworkConfig(interfaces=(InterfaceConfig("eth0", "dhcp"),))
+
+
+@dataclass
+class Daemon:
+    lab: Lab
+    client: BootdClient
+    config: Path
+    state: Path
+    log: Path
+    statuses: list[str] = field(default_factory=list)
+
+    def addresses(self) -> list[str]:
+        """eth0's IPv4 addresses as the namespace has them (ADDRESS/PREFIX)."""
+        links = json.loads(self.lab.client(["ip", "-j", "-4", "addr", "show", "dev", "eth0"]))  # [] with none
+        return sorted(f"{a['local']}/{a['prefixlen']}" for link in links for a in link.get("addr_info", []))
+
+    def dhcp_clients(self) -> int:
+        pids = subprocess.run(
+            ["ip", "netns", "pids", self.lab.client_ns], capture_output=True, text=True, check=True
+        ).stdout.split()
+        cmdlines = []
+        for pid in pids:
+            try:
+                cmdlines.append(Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0"))
+            except OSError:
+                continue
+        return sum(1 for argv in cmdlines if b"udhcpc" in argv and b"eth0" in argv)
+
+    async def options(self) -> set[str]:
+        return {o.id for o in await self.client.list_options() if o.device == "eth0"}
+
+    async def until(self, what: str, pred: Callable[[], object], timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            result = pred()
+            if asyncio.iscoroutine(result):
+                result = await result
+            if result:
+                return
+            assert time.monotonic() < deadline, f"{what}:\n{self.log.read_text()}"
+            await asyncio.sleep(0.1)
+
+
+@pytest.fixture
+def lab(tmp_path: Path) -> Iterator[Lab]:
+    with Lab(tmp_path / "lab") as lab:
+        (lab.tftp / "pxelinux.cfg").mkdir()
+        (lab.tftp / "pxelinux.cfg" / "default").write_text(
+            "DEFAULT net\nLABEL net\n  MENU LABEL Network install\n  KERNEL Image\n  APPEND console=ttyS0\n"
+        )
+        lab.start_dnsmasq(["--dhcp-option=66,10.77.0.1", "--dhcp-option=67,pxelinux.0"])
+        yield lab
+
+
+@pytest.fixture
+async def daemon(lab: Lab, tmp_path: Path) -> AsyncIterator[Daemon]:
+    bus = PrivateBus.start(tmp_path / "bus", system_like=True)
+    machine = make_machine(tmp_path / "machine", []).root
+    config_root = tmp_path / "root"
+    (config_root / "etc/bootd").mkdir(parents=True)
+    config = config_root / "etc/bootd/bootd.toml"
+    config.write_text("autoboot = false\n[network]\ntimeout = 5  # the lab's TFTP server is near\n")
+    state = tmp_path / "state"
+    log_path = tmp_path / "serve.log"
+    log = log_path.open("wb")
+    serve = subprocess.Popen(
+        ["ip", "netns", "exec", lab.client_ns, sys.executable, "-m", "tests.integration.network.daemon_driver",
+         "--bus", bus.address, "--machine", str(machine), "--state-dir", str(state),
+         "--config-root", str(config_root)],
+        stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
+    )  # fmt: skip
+    client: BootdClient | None = None
+    try:
+        deadline = time.monotonic() + 20
+        while subprocess.run(["busctl", f"--address={bus.address}", "status", "org.bootd"], capture_output=True,
+                             check=False).returncode:  # fmt: skip
+            assert serve.poll() is None and time.monotonic() < deadline, log_path.read_text()
+            await asyncio.sleep(0.05)
+        client = await BootdClient.connect(bus.address)
+        running = Daemon(lab, client, config, state, log_path)
+        client.on_status(lambda _level, message: running.statuses.append(message))
+        yield running
+    finally:
+        if client is not None:
+            client.close()
+        serve.terminate()
+        try:
+            serve.wait(20)
+        except subprocess.TimeoutExpired:
+            serve.kill()
+            serve.wait()
+        log.close()
+        bus.stop()
+
+
+def leased(addresses: list[str]) -> bool:
+    """One address, from dnsmasq's range (10.77.0.50-99)."""
+    return len(addresses) == 1 and addresses[0].startswith("10.77.0.") and 50 <= int(addresses[0][8:-3]) <= 99
+
+
+async def test_switching_between_dhcp_and_static_applies_at_once(daemon: Daemon) -> None:
+    await daemon.until("a DHCP lease and its boot option", lambda: daemon.options())
+    assert await daemon.options() == {OPTION}
+    assert leased(daemon.addresses()), daemon.addresses()
+    assert daemon.dhcp_clients() == 1
+
+    # dhcp -> static: the static address replaces the lease, the client stops, the lease's option goes
+    await daemon.client.update_settings({"network": STATIC})
+    assert daemon.addresses() == ["10.77.0.200/24"]
+    assert await daemon.options() == set()
+    assert daemon.dhcp_clients() == 0
+    eth0 = {d.id: d for d in await daemon.client.list_devices()}["eth0"]
+    assert eth0.prop("ip") == "10.77.0.200" and eth0.prop("router") == "10.77.0.1"
+    route = daemon.lab.client(["ip", "-4", "route", "show", "default"])
+    assert "via 10.77.0.1 dev eth0" in route
+    assert (daemon.state / "resolv.conf").read_text() == "nameserver 10.77.0.53\n", "DNS: the next resolver write"
+    await daemon.until("the status line", lambda: any("Network settings applied" in s for s in daemon.statuses))
+    [applied] = [s for s in daemon.statuses if "Network settings applied" in s]
+    assert "eth0: static 10.77.0.200/24 via 10.77.0.1 (DHCP stopped, its boot options removed)" in applied, applied
+
+    # a changed static address replaces the old one (a Set of Settings1.Network this time)
+    daemon.statuses.clear()
+    moved = NetworkConfig(interfaces=(InterfaceConfig("eth0", "static", "10.77.0.201/24"),))
+    await daemon.client.set_setting("network", moved)
+    assert daemon.addresses() == ["10.77.0.201/24"]
+    await daemon.until("the status line", lambda: any("was 10.77.0.200/24" in s for s in daemon.statuses))
+
+    # static -> dhcp: the client starts again, a lease replaces the static address, its option comes back
+    await daemon.client.update_settings({"network": DHCP})
+    assert "10.77.0.201/24" not in daemon.addresses()
+    await daemon.until("a new lease", lambda: leased(daemon.addresses()))
+    await daemon.until("the lease's boot option", lambda: daemon.options())
+    assert await daemon.options() == {OPTION}
+    assert daemon.dhcp_clients() == 1
+
+    # ignore: the interface is no longer used, its options and its address go
+    await daemon.client.update_settings({"network": NetworkConfig(interfaces=(InterfaceConfig("eth0", "ignore"),))})
+    assert await daemon.options() == set()
+    assert "eth0" not in {d.id for d in await daemon.client.list_devices()}
+    assert daemon.addresses() == [] and daemon.dhcp_clients() == 0
+
+
+@pytest.mark.parametrize(
+    ("bad", "why"),
+    [
+        (NetworkConfig(interfaces=(InterfaceConfig("eth0", "static", "10.77.0.200/24", "10.99.0.1"),)), "outside"),
+        (NetworkConfig(interfaces=(InterfaceConfig("eth0", "static", "10.77.0.300/24"),)), "ADDRESS/PREFIX"),
+    ],
+)
+async def test_a_refused_write_leaves_everything_as_it_was(daemon: Daemon, bad: NetworkConfig, why: str) -> None:
+    await daemon.until("a DHCP lease and its boot option", lambda: daemon.options())
+    before = (daemon.addresses(), daemon.config.read_text(), (await daemon.client.get_settings()).network)
+    assert leased(before[0])
+    with pytest.raises(BootdError, match=why):
+        await daemon.client.update_settings({"network": bad, "timeout": 3})
+    await asyncio.sleep(0.5)  # nothing is applied later either
+    assert (daemon.addresses(), daemon.config.read_text(), (await daemon.client.get_settings()).network) == before
+    assert await daemon.options() == {OPTION}
+    assert daemon.dhcp_clients() == 1
+    assert (await daemon.client.get_settings()).timeout != 3, "all or nothing: the other setting was not written"
+    assert not any("Network settings applied" in s for s in daemon.statuses)
