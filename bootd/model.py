@@ -26,6 +26,10 @@ def record(cls: type[_R]) -> type[_R]:
     frozen dataclass."""
     made = dataclass(init=False, repr=False, eq=False, slots=True)(cls)
     every = fields(made)  # type: ignore[arg-type]  # a dataclass from here on
+    code = made.__dict__["__init__"].__code__
+    params = code.co_varnames[1 : code.co_argcount + code.co_kwonlyargcount]
+    if params != tuple(f.name for f in every):  # a field added without its __init__ line
+        raise TypeError(f"{made.__qualname__}.__init__ takes {params}, not its fields in order")
     made._names = tuple(f.name for f in every if f.repr)
     compared = tuple(f.name for f in every if f.compare)
     if not compared:

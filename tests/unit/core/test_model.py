@@ -88,3 +88,17 @@ def test_records_behave_as_frozen_dataclasses() -> None:
         del kernel.path
     with pytest.raises(AttributeError):
         kernel.extra = 1
+
+
+def test_a_record_whose_init_misses_a_field_is_refused() -> None:
+    from bootd.model import Record, record
+
+    with pytest.raises(TypeError, match="not its fields in order"):
+
+        @record
+        class Half(Record):
+            a: int
+            b: int = 0
+
+            def __init__(self, a: int) -> None:
+                object.__setattr__(self, "a", a)
