@@ -11,14 +11,27 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
 from bootd.autoboot import Countdown
 from bootd.inventory import Inventory
-from bootd.model import BootOption, BootOverrides, BootRecord, Console, DaemonInfo, Severity, State, Text, Transfer
+from bootd.model import (
+    BootOption,
+    BootOverrides,
+    BootRecord,
+    Console,
+    DaemonInfo,
+    Record,
+    Severity,
+    State,
+    Text,
+    Transfer,
+    record,
+)
 from bootd.settings import Settings, Table
+
+_set = object.__setattr__
 
 log = logging.getLogger(__name__)
 
@@ -35,8 +48,8 @@ class Fact(StrEnum):
     """Whether a password is set."""
 
 
-@dataclass(frozen=True, slots=True)
-class StatusEvent:
+@record
+class StatusEvent(Record):
     """A message for every UI (and the journal)."""
 
     severity: Severity
@@ -45,9 +58,14 @@ class StatusEvent:
     text: Text | None = None
     """The template and arguments ``message`` was made from (clients translate it)."""
 
+    def __init__(self, severity: Severity, message: str, text: Text | None = None) -> None:
+        _set(self, "severity", severity)
+        _set(self, "message", message)
+        _set(self, "text", text)
 
-@dataclass(frozen=True, slots=True)
-class ProgressEvent:
+
+@record
+class ProgressEvent(Record):
     """The boot in progress reached ``stage``; ``fraction`` of the whole is done."""
 
     stage: str
@@ -55,9 +73,14 @@ class ProgressEvent:
     text: Text | None = None
     """The template and arguments ``stage`` was made from (clients translate it)."""
 
+    def __init__(self, stage: str, fraction: float, text: Text | None = None) -> None:
+        _set(self, "stage", stage)
+        _set(self, "fraction", fraction)
+        _set(self, "text", text)
 
-@dataclass(frozen=True, slots=True)
-class DownloadEvent:
+
+@record
+class DownloadEvent(Record):
     """A download of the boot in progress (step ``stage``, ``fraction`` of the
     boot done): its bytes, total, rate and time left."""
 
@@ -67,19 +90,31 @@ class DownloadEvent:
     text: Text | None = None
     """The template and arguments ``stage`` was made from."""
 
+    def __init__(self, stage: str, fraction: float, transfer: Transfer, text: Text | None = None) -> None:
+        _set(self, "stage", stage)
+        _set(self, "fraction", fraction)
+        _set(self, "transfer", transfer)
+        _set(self, "text", text)
 
-@dataclass(frozen=True, slots=True)
-class DaemonChanged:
+
+@record
+class DaemonChanged(Record):
     """These facts have new values."""
 
     facts: tuple[Fact, ...]
 
+    def __init__(self, facts: tuple[Fact, ...]) -> None:
+        _set(self, "facts", facts)
 
-@dataclass(frozen=True, slots=True)
-class SettingsChanged:
+
+@record
+class SettingsChanged(Record):
     """These settings (:class:`~bootd.settings.Settings` field names) have new values."""
 
     keys: tuple[str, ...]
+
+    def __init__(self, keys: tuple[str, ...]) -> None:
+        _set(self, "keys", keys)
 
 
 DaemonEvent = StatusEvent | ProgressEvent | DownloadEvent | DaemonChanged | SettingsChanged

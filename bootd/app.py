@@ -11,7 +11,6 @@ import importlib
 import logging
 import shutil
 import signal
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,7 +98,12 @@ async def serve(
     if opts.state_dir is not None:
         state_dir = opts.state_dir
     else:
-        state_dir = Path(tempfile.mkdtemp(prefix="bootd-sandbox-")) if sandbox else Path("/var/lib/bootd")
+        if sandbox:
+            import tempfile  # (and the random module it loads) only where it is used
+
+            state_dir = Path(tempfile.mkdtemp(prefix="bootd-sandbox-"))
+        else:
+            state_dir = Path("/var/lib/bootd")
     if sandbox:
         state_dir.mkdir(parents=True, exist_ok=True)
     root = opts.config_root or (state_dir if sandbox else Path("/"))

@@ -13,8 +13,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from bootd.platform import BootPlatform, Platform
+if TYPE_CHECKING:  # names for annotations only: loading them costs a command's start
+    from bootd.platform import BootPlatform, Platform
 
 
 def choose_platform(sandbox: Path | None, state_dir: Path) -> Platform:

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from enum import StrEnum
 
 from bootd.errors import InvalidArgument, NotFound
-from bootd.model import BootOption, Device, Resource, Trust
+from bootd.model import BootOption, Device, Record, Resource, Trust, record
+
+_set = object.__setattr__
 
 log = logging.getLogger(__name__)
 
@@ -31,11 +33,16 @@ class EventKind(StrEnum):
         return self in (EventKind.DEVICE_ADDED, EventKind.DEVICE_CHANGED, EventKind.DEVICE_REMOVED)
 
 
-@dataclass(frozen=True)
-class InventoryEvent:
+@record
+class InventoryEvent(Record):
     kind: EventKind
     device: Device | None = None
     option: BootOption | None = None
+
+    def __init__(self, kind: EventKind, device: Device | None = None, option: BootOption | None = None) -> None:
+        _set(self, "kind", kind)
+        _set(self, "device", device)
+        _set(self, "option", option)
 
 
 Listener = Callable[[InventoryEvent], None]

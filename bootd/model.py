@@ -9,9 +9,85 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import FrozenInstanceError, dataclass, fields
 from enum import StrEnum
+from operator import attrgetter
 from pathlib import PurePosixPath
+from typing import Any, ClassVar, TypeVar, dataclass_transform
+
+_set = object.__setattr__
+_R = TypeVar("_R", bound="Record")
+
+
+@dataclass_transform(frozen_default=True)
+def record(cls: type[_R]) -> type[_R]:
+    """A :class:`Record` subclass made a dataclass with slots; its ``__init__``
+    is its own, its other methods :class:`Record`'s.  Type checkers see a
+    frozen dataclass."""
+    made = dataclass(init=False, repr=False, eq=False, slots=True)(cls)
+    every = fields(made)  # type: ignore[arg-type]  # a dataclass from here on
+    code = made.__dict__["__init__"].__code__
+    params = code.co_varnames[1 : code.co_argcount + code.co_kwonlyargcount]
+    if params != tuple(f.name for f in every):  # a field added without its __init__ line
+        raise TypeError(f"{made.__qualname__}.__init__ takes {params}, not its fields in order")
+    made._names = tuple(f.name for f in every if f.repr)
+    compared = tuple(f.name for f in every if f.compare)
+    if not compared:
+        made._values = staticmethod(lambda self: ())
+    elif len(compared) == 1:
+        one = attrgetter(compared[0])
+        made._values = staticmethod(lambda self: (one(self),))
+    else:
+        made._values = staticmethod(attrgetter(*compared))
+    made._all = tuple(f.name for f in every)
+    return made
+
+
+class Record:
+    """Base of frozen records.
+
+    Each record is a dataclass (``dataclasses.fields``, ``replace``, ``asdict``
+    and ``match`` see its fields) whose ``__init__`` is written out in the
+    class and whose other methods are these, shared: ``dataclass(frozen=True)``
+    would compile six methods for every class when its module is imported,
+    eight times the cost of the class itself, and every bootd process imports
+    this module before its first useful output.  Behaviour is a frozen
+    dataclass's: assignment raises :class:`~dataclasses.FrozenInstanceError`,
+    equality and hash are by the compared fields in order, ``repr`` names the
+    shown ones.  Made by :func:`record`.
+    """
+
+    __slots__ = ()
+    _names: ClassVar[tuple[str, ...]] = ()
+    """The fields ``repr`` shows."""
+    _all: ClassVar[tuple[str, ...]] = ()
+    _values: ClassVar[Callable[..., tuple[Any, ...]]]
+    """The compared fields' values, as a tuple."""
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise FrozenInstanceError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise FrozenInstanceError(f"cannot delete field {name!r}")
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{n}={getattr(self, n)!r}" for n in self._names)
+        return f"{type(self).__qualname__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is self.__class__:
+            return bool(self._values(self) == self._values(other))
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._values(self))
+
+    def __getstate__(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, n) for n in self._all)
+
+    def __setstate__(self, state: tuple[Any, ...]) -> None:
+        for name, value in zip(self._all, state, strict=True):
+            _set(self, name, value)
 
 
 class DeviceType(StrEnum):
@@ -61,8 +137,8 @@ class Severity(StrEnum):
     ERROR = "error"
 
 
-@dataclass(frozen=True, slots=True)
-class Resource:
+@record
+class Resource(Record):
     """Where a kernel, initrd or DTB lives.
 
     Exactly one form is used:
@@ -89,6 +165,22 @@ class Resource:
     url: str | None = None
     section: str | None = None
     inside: PurePosixPath | None = None
+
+    def __init__(
+        self,
+        path: PurePosixPath | None = None,
+        device: str | None = None,
+        selector: str | None = None,
+        url: str | None = None,
+        section: str | None = None,
+        inside: PurePosixPath | None = None,
+    ) -> None:
+        _set(self, "path", path)
+        _set(self, "device", device)
+        _set(self, "selector", selector)
+        _set(self, "url", url)
+        _set(self, "section", section)
+        _set(self, "inside", inside)
 
     @staticmethod
     def local(path: str | PurePosixPath, device: str | None = None) -> Resource:
@@ -129,8 +221,8 @@ class Resource:
         return f"{self.path}{part}"
 
 
-@dataclass(frozen=True, slots=True)
-class Device:
+@record
+class Device(Record):
     """A source of boot options: a filesystem, a network interface, a directory."""
 
     id: str
@@ -141,6 +233,26 @@ class Device:
     mountpoint: PurePosixPath | None = None
     fstype: str | None = None
     properties: tuple[tuple[str, str], ...] = ()
+
+    def __init__(
+        self,
+        id: str,
+        type: DeviceType = DeviceType.DISK,
+        node: str | None = None,
+        uuid: str | None = None,
+        label: str | None = None,
+        mountpoint: PurePosixPath | None = None,
+        fstype: str | None = None,
+        properties: tuple[tuple[str, str], ...] = (),
+    ) -> None:
+        _set(self, "id", id)
+        _set(self, "type", type)
+        _set(self, "node", node)
+        _set(self, "uuid", uuid)
+        _set(self, "label", label)
+        _set(self, "mountpoint", mountpoint)
+        _set(self, "fstype", fstype)
+        _set(self, "properties", properties)
 
     def prop(self, key: str, default: str | None = None) -> str | None:
         for k, v in self.properties:
@@ -192,8 +304,8 @@ class Trust(StrEnum):
         return self not in (Trust.UNCHECKED, Trust.VERIFIED)
 
 
-@dataclass(frozen=True, slots=True)
-class BootOption:
+@record
+class BootOption(Record):
     """One entry of the boot menu."""
 
     id: str
@@ -222,6 +334,44 @@ class BootOption:
     trust_reason: str = ""
     """Why: the signer, or what failed to verify."""
 
+    def __init__(
+        self,
+        id: str,
+        device: str,
+        name: str,
+        kernel: Resource | None,
+        initrds: tuple[Resource, ...] = (),
+        dtb: Resource | None = None,
+        args: str = "",
+        default: bool = False,
+        source: Source = Source.USER,
+        order: int = 0,
+        hidden: bool = False,
+        group: str | None = None,
+        entry_id: str | None = None,
+        kind: str = "linux",
+        properties: tuple[tuple[str, str], ...] = (),
+        trust: Trust = Trust.UNCHECKED,
+        trust_reason: str = "",
+    ) -> None:
+        _set(self, "id", id)
+        _set(self, "device", device)
+        _set(self, "name", name)
+        _set(self, "kernel", kernel)
+        _set(self, "initrds", initrds)
+        _set(self, "dtb", dtb)
+        _set(self, "args", args)
+        _set(self, "default", default)
+        _set(self, "source", source)
+        _set(self, "order", order)
+        _set(self, "hidden", hidden)
+        _set(self, "group", group)
+        _set(self, "entry_id", entry_id)
+        _set(self, "kind", kind)
+        _set(self, "properties", properties)
+        _set(self, "trust", trust)
+        _set(self, "trust_reason", trust_reason)
+
     def prop(self, key: str, default: str | None = None) -> str | None:
         for k, v in self.properties:
             if k == key:
@@ -229,14 +379,20 @@ class BootOption:
         return default
 
 
-@dataclass(frozen=True, slots=True)
-class Diagnostic:
+@record
+class Diagnostic(Record):
     """A message from a parser or scanner about something it skipped or fixed."""
 
     severity: Severity
     message: str
     file: str | None = None
     line: int | None = None
+
+    def __init__(self, severity: Severity, message: str, file: str | None = None, line: int | None = None) -> None:
+        _set(self, "severity", severity)
+        _set(self, "message", message)
+        _set(self, "file", file)
+        _set(self, "line", line)
 
     def __str__(self) -> str:
         where = ""
@@ -249,8 +405,8 @@ MAX_AWAITS = 16
 """At most this many devices one device's configs wait for (:attr:`ParseResult.awaits`)."""
 
 
-@dataclass(frozen=True, slots=True)
-class ParseResult:
+@record
+class ParseResult(Record):
     """What parsing one device gives: options in menu order and diagnostics."""
 
     options: tuple[BootOption, ...] = ()
@@ -265,6 +421,20 @@ class ParseResult:
     ``label=L``): when one of them appears, the device is read again, as
     GRUB run then would find it."""
 
+    def __init__(
+        self,
+        options: tuple[BootOption, ...] = (),
+        diagnostics: tuple[Diagnostic, ...] = (),
+        timeout: float | None = None,
+        supersedes: tuple[Source, ...] = (),
+        awaits: tuple[str, ...] = (),
+    ) -> None:
+        _set(self, "options", options)
+        _set(self, "diagnostics", diagnostics)
+        _set(self, "timeout", timeout)
+        _set(self, "supersedes", supersedes)
+        _set(self, "awaits", awaits)
+
 
 class ConsoleKind(StrEnum):
     SERIAL = "serial"
@@ -273,8 +443,8 @@ class ConsoleKind(StrEnum):
     OTHER = "other"
 
 
-@dataclass(frozen=True, slots=True)
-class Console:
+@record
+class Console(Record):
     """A console the next kernel may use."""
 
     name: str
@@ -284,12 +454,24 @@ class Console:
     """Device-tree node, when known: ``/pl011@9000000``."""
     description: str = ""
 
+    def __init__(
+        self,
+        name: str,
+        kind: ConsoleKind = ConsoleKind.OTHER,
+        dt_path: str | None = None,
+        description: str = "",
+    ) -> None:
+        _set(self, "name", name)
+        _set(self, "kind", kind)
+        _set(self, "dt_path", dt_path)
+        _set(self, "description", description)
+
 
 _SCREEN_TTY = re.compile(r"tty\d*")
 
 
-@dataclass(frozen=True, slots=True)
-class ChosenConsole:
+@record
+class ChosenConsole(Record):
     """The console the next kernel uses, decided once (:meth:`parse`) and
     carried as is to the device tree (``stdout-path``) or the command line
     (``console=``)."""
@@ -305,6 +487,20 @@ class ChosenConsole:
     """Line settings (``115200n8``), '' for none."""
     screen: bool = False
     """The framebuffer (a VGA tty) rather than a serial or hypervisor console."""
+
+    def __init__(
+        self,
+        text: str,
+        device: str | None,
+        node: str | None,
+        options: str = "",
+        screen: bool = False,
+    ) -> None:
+        _set(self, "text", text)
+        _set(self, "device", device)
+        _set(self, "node", node)
+        _set(self, "options", options)
+        _set(self, "screen", screen)
 
     @staticmethod
     def parse(text: str, consoles: Sequence[Console] = ()) -> ChosenConsole:
@@ -341,8 +537,8 @@ class ChosenConsole:
         return f"console={self.device}" + (f",{self.options}" if self.options else "")
 
 
-@dataclass(frozen=True, slots=True)
-class Framebuffer:
+@record
+class Framebuffer(Record):
     """Facts about a framebuffer, as the kernel reports them for fbN."""
 
     name: str
@@ -353,6 +549,26 @@ class Framebuffer:
     address: int
     size: int
     format: str = "a8r8g8b8"
+
+    def __init__(
+        self,
+        name: str,
+        width: int,
+        height: int,
+        depth: int,
+        stride: int,
+        address: int,
+        size: int,
+        format: str = "a8r8g8b8",
+    ) -> None:
+        _set(self, "name", name)
+        _set(self, "width", width)
+        _set(self, "height", height)
+        _set(self, "depth", depth)
+        _set(self, "stride", stride)
+        _set(self, "address", address)
+        _set(self, "size", size)
+        _set(self, "format", format)
 
 
 def N_(template: str) -> str:  # noqa: N802  # gettext's name for "mark, translate later"
@@ -365,8 +581,8 @@ MAX_TEXT_ARGS = 16
 """Arguments a :class:`Text` keeps (one from the bus is cut to these)."""
 
 
-@dataclass(frozen=True, slots=True)
-class Text:
+@record
+class Text(Record):
     """A message for people as the daemon says it: its English ``text``, and
     the ``template`` (marked with :func:`N_`, ``{name}`` fields) and ``args``
     it was made from, so that a client can say it in its own language.  A
@@ -375,6 +591,11 @@ class Text:
     text: str
     template: str = ""
     args: tuple[tuple[str, str], ...] = ()
+
+    def __init__(self, text: str, template: str = "", args: tuple[tuple[str, str], ...] = ()) -> None:
+        _set(self, "text", text)
+        _set(self, "template", template)
+        _set(self, "args", args)
 
     @classmethod
     def of(cls, template: str, /, **args: object) -> Text:
@@ -400,26 +621,37 @@ class Text:
         return self.text
 
 
-@dataclass(frozen=True, slots=True)
-class StatusMessage:
+@record
+class StatusMessage(Record):
     severity: Severity
     message: str
     timestamp: float = 0.0
     text: Text | None = None
     """What the daemon sent (template and arguments): the menu translates it when shown."""
 
+    def __init__(self, severity: Severity, message: str, timestamp: float = 0.0, text: Text | None = None) -> None:
+        _set(self, "severity", severity)
+        _set(self, "message", message)
+        _set(self, "timestamp", timestamp)
+        _set(self, "text", text)
+
     def translated(self, gettext: Callable[[str], str]) -> str:
         return self.text.translated(gettext) if self.text is not None else self.message
 
 
-@dataclass(frozen=True, slots=True)
-class BootRequest:
+@record
+class BootRequest(Record):
     """What a person (or autoboot) asked to boot, after overrides."""
 
     option: BootOption
     console: str | None = None
     args: str | None = None
     """Replacement kernel arguments; ``None`` keeps the option's own."""
+
+    def __init__(self, option: BootOption, console: str | None = None, args: str | None = None) -> None:
+        _set(self, "option", option)
+        _set(self, "console", console)
+        _set(self, "args", args)
 
 
 class State(StrEnum):
@@ -434,15 +666,18 @@ class State(StrEnum):
     """The new kernel was executed (on a sandbox machine: recorded)."""
 
 
-@dataclass(frozen=True, slots=True)
-class BootOverrides:
+@record
+class BootOverrides(Record):
     """What a caller changes for one boot: ``args`` replaces the kernel arguments."""
 
     args: str | None = None
 
+    def __init__(self, args: str | None = None) -> None:
+        _set(self, "args", args)
 
-@dataclass(frozen=True, slots=True)
-class BootRecord:
+
+@record
+class BootRecord(Record):
     """What the last boot did (``Manager1.LastBoot``); empty before any boot."""
 
     option: str = ""
@@ -455,9 +690,31 @@ class BootRecord:
     dtb_changes: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
 
+    def __init__(
+        self,
+        option: str = "",
+        name: str = "",
+        console: str = "",
+        dt_console_path: str = "",
+        args: str = "",
+        kexec_load: tuple[str, ...] = (),
+        kexec_exec: tuple[str, ...] = (),
+        dtb_changes: tuple[str, ...] = (),
+        notes: tuple[str, ...] = (),
+    ) -> None:
+        _set(self, "option", option)
+        _set(self, "name", name)
+        _set(self, "console", console)
+        _set(self, "dt_console_path", dt_console_path)
+        _set(self, "args", args)
+        _set(self, "kexec_load", kexec_load)
+        _set(self, "kexec_exec", kexec_exec)
+        _set(self, "dtb_changes", dtb_changes)
+        _set(self, "notes", notes)
 
-@dataclass(frozen=True, slots=True)
-class DaemonInfo:
+
+@record
+class DaemonInfo(Record):
     """What the daemon says about itself and the machine (system information)."""
 
     version: str
@@ -466,9 +723,16 @@ class DaemonInfo:
     firmware: str
     lockdown: str
 
+    def __init__(self, version: str, platform: str, arch: str, firmware: str, lockdown: str) -> None:
+        _set(self, "version", version)
+        _set(self, "platform", platform)
+        _set(self, "arch", arch)
+        _set(self, "firmware", firmware)
+        _set(self, "lockdown", lockdown)
 
-@dataclass(frozen=True, slots=True)
-class Transfer:
+
+@record
+class Transfer(Record):
     """How far one download is: bytes ``done`` of ``total`` (None: the server
     did not say; the last report of a download always has it), the ``rate``
     in bytes per second and the seconds left (``eta``), each None until known.
@@ -478,6 +742,18 @@ class Transfer:
     total: int | None = None
     rate: float | None = None
     eta: float | None = None
+
+    def __init__(
+        self,
+        done: int,
+        total: int | None = None,
+        rate: float | None = None,
+        eta: float | None = None,
+    ) -> None:
+        _set(self, "done", done)
+        _set(self, "total", total)
+        _set(self, "rate", rate)
+        _set(self, "eta", eta)
 
     @property
     def complete(self) -> bool:

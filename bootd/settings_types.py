@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from bootd.errors import ConfigError
-from bootd.model import DeviceType
+from bootd.model import DeviceType, Record, record
+
+_set = object.__setattr__
 
 log = logging.getLogger(__name__)
 
@@ -120,8 +122,8 @@ MAX_INTERFACES = 64
 MAX_SERVERS = 8
 
 
-@dataclass(frozen=True)
-class InterfaceConfig:
+@record
+class InterfaceConfig(Record):
     """One ``[network.interface.NAME]`` table: NAME is an interface name or a MAC."""
 
     name: str
@@ -130,6 +132,20 @@ class InterfaceConfig:
     """ADDRESS/PREFIX (static only)."""
     gateway: str = ""
     dns: tuple[str, ...] = ()
+
+    def __init__(
+        self,
+        name: str,
+        method: str = "dhcp",
+        address: str = "",
+        gateway: str = "",
+        dns: tuple[str, ...] = (),
+    ) -> None:
+        _set(self, "name", name)
+        _set(self, "method", method)
+        _set(self, "address", address)
+        _set(self, "gateway", gateway)
+        _set(self, "dns", dns)
 
     def toml(self) -> dict[str, Any]:
         """Its table's keys (those with a value)."""

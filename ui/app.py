@@ -8,10 +8,11 @@ line (or, for AuthenticationRequired, a password prompt and a retry).
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import urwid
 
@@ -21,16 +22,18 @@ from bootd.model import Console, Severity, StatusMessage
 from . import backend as be
 from . import i18n
 from .controllers.boot import BootController
-from .controllers.editing import EditController
 from .controllers.host import Outcome
 from .controllers.menu import MenuModel
-from .controllers.system import SystemController
 from .i18n import _
 from .views.common import Chrome, Glyphs, View
 from .views.console import ConsolePickerView
 from .views.language import LanguageView
 from .views.menu import MainMenuView
 from .views.text import ProgressView, PromptView, TextView
+
+if TYPE_CHECKING:
+    from .controllers.editing import EditController
+    from .controllers.system import SystemController
 
 log = logging.getLogger(__name__)
 
@@ -81,8 +84,6 @@ class App:
         self.deadline: float | None = None
         self.connected = False
         self.boots = BootController(self)
-        self.system = SystemController(self)
-        self.edits = EditController(self)
         self.outcome: Outcome | None = None
         self.loop: urwid.MainLoop | None = None
         self.tasks: set[asyncio.Task[Any]] = set()
@@ -91,6 +92,21 @@ class App:
         self._refresh_pending = False
         self.on_quit: Callable[[Outcome], None] | None = None
         self.set_header()
+
+    # the entry editor and the system screens (their views, the network and
+    # settings forms) are loaded when first used, not before the first paint
+
+    @functools.cached_property
+    def system(self) -> SystemController:
+        from .controllers.system import SystemController
+
+        return SystemController(self)
+
+    @functools.cached_property
+    def edits(self) -> EditController:
+        from .controllers.editing import EditController
+
+        return EditController(self)
 
     # plumbing
 

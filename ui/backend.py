@@ -12,15 +12,17 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from bootd.dbus.client import SettingsView
-from bootd.model import BootOption, Console, Device, Severity, StatusMessage, Text, Transfer
+from bootd.model import BootOption, Console, Device, Record, Severity, StatusMessage, Text, Transfer, record
+
+_set = object.__setattr__
 
 Settings = SettingsView
 """The settings the menu shows and edits: those the daemon's Settings1
 carries, by their bootd.toml names, with the table they are declared by."""
 
 
-@dataclass(frozen=True)
-class SystemInfo:
+@record
+class SystemInfo(Record):
     """Facts for the system information screen."""
 
     platform: str = ""
@@ -32,9 +34,27 @@ class SystemInfo:
     """(name, MAC or address) of each network interface."""
     extra: tuple[tuple[str, str], ...] = ()
 
+    def __init__(
+        self,
+        platform: str = "",
+        arch: str = "",
+        firmware: str = "",
+        lockdown: str = "",
+        version: str = "",
+        interfaces: tuple[tuple[str, str], ...] = (),
+        extra: tuple[tuple[str, str], ...] = (),
+    ) -> None:
+        _set(self, "platform", platform)
+        _set(self, "arch", arch)
+        _set(self, "firmware", firmware)
+        _set(self, "lockdown", lockdown)
+        _set(self, "version", version)
+        _set(self, "interfaces", interfaces)
+        _set(self, "extra", extra)
 
-@dataclass(frozen=True)
-class DaemonState:
+
+@record
+class DaemonState(Record):
     """A snapshot of what the daemon is doing."""
 
     state: str = "idle"
@@ -47,45 +67,78 @@ class DaemonState:
     """Whether a password is set and this connection has not authenticated."""
     status: tuple[StatusMessage, ...] = ()
 
+    def __init__(
+        self,
+        state: str = "idle",
+        autoboot_option: str | None = None,
+        countdown: float | None = None,
+        auth_required: bool = False,
+        status: tuple[StatusMessage, ...] = (),
+    ) -> None:
+        _set(self, "state", state)
+        _set(self, "autoboot_option", autoboot_option)
+        _set(self, "countdown", countdown)
+        _set(self, "auth_required", auth_required)
+        _set(self, "status", status)
+
 
 # Events, in the order the daemon sent them.
 
 
-@dataclass(frozen=True)
-class OptionAdded:
+@record
+class OptionAdded(Record):
     option: BootOption
 
+    def __init__(self, option: BootOption) -> None:
+        _set(self, "option", option)
 
-@dataclass(frozen=True)
-class OptionRemoved:
+
+@record
+class OptionRemoved(Record):
     option_id: str
 
+    def __init__(self, option_id: str) -> None:
+        _set(self, "option_id", option_id)
 
-@dataclass(frozen=True)
-class DeviceAdded:
+
+@record
+class DeviceAdded(Record):
     device: Device
 
+    def __init__(self, device: Device) -> None:
+        _set(self, "device", device)
 
-@dataclass(frozen=True)
-class DeviceRemoved:
+
+@record
+class DeviceRemoved(Record):
     device_id: str
 
+    def __init__(self, device_id: str) -> None:
+        _set(self, "device_id", device_id)
 
-@dataclass(frozen=True)
-class StatusEvent:
+
+@record
+class StatusEvent(Record):
     message: StatusMessage
 
+    def __init__(self, message: StatusMessage) -> None:
+        _set(self, "message", message)
 
-@dataclass(frozen=True)
-class CountdownChanged:
+
+@record
+class CountdownChanged(Record):
     option_id: str | None
     """Candidate; ``None`` when there is none."""
     remaining: float | None
     """Seconds left; ``None`` when the countdown stopped or never ran."""
 
+    def __init__(self, option_id: str | None, remaining: float | None) -> None:
+        _set(self, "option_id", option_id)
+        _set(self, "remaining", remaining)
 
-@dataclass(frozen=True)
-class BootProgress:
+
+@record
+class BootProgress(Record):
     message: str
     fraction: float
     """0..1; a negative value means the boot failed and ``message`` says why."""
@@ -93,6 +146,18 @@ class BootProgress:
     """The download of this step: bytes, total, rate and time left."""
     text: Text | None = None
     """The daemon's step as a template and arguments (the menu shows it in its language)."""
+
+    def __init__(
+        self,
+        message: str,
+        fraction: float,
+        transfer: Transfer | None = None,
+        text: Text | None = None,
+    ) -> None:
+        _set(self, "message", message)
+        _set(self, "fraction", fraction)
+        _set(self, "transfer", transfer)
+        _set(self, "text", text)
 
 
 @dataclass(frozen=True)
@@ -103,11 +168,15 @@ class BootFinished:
     """Lines that say exactly what was done (kexec command line, console, tree diff)."""
 
 
-@dataclass(frozen=True)
-class BootFailed:
+@record
+class BootFailed(Record):
     reason: str
     text: Text | None = None
     """The daemon's status that said why (the menu shows it in its language)."""
+
+    def __init__(self, reason: str, text: Text | None = None) -> None:
+        _set(self, "reason", reason)
+        _set(self, "text", text)
 
 
 @dataclass(frozen=True)
@@ -125,11 +194,14 @@ class Reconnected:
     pass
 
 
-@dataclass(frozen=True)
-class SettingsChanged:
+@record
+class SettingsChanged(Record):
     """The daemon's settings changed (by anyone); the settings now in force."""
 
     settings: Settings
+
+    def __init__(self, settings: Settings) -> None:
+        _set(self, "settings", settings)
 
 
 Event = (

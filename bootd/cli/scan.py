@@ -16,14 +16,16 @@ import json
 import os
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from bootd.cli import N_
 from bootd.cli.i18n import _
 from bootd.errors import InvalidArgument
-from bootd.model import BootOption, Device, DeviceType, Diagnostic, Resource, Text
+from bootd.model import BootOption, Device, DeviceType, Diagnostic, Record, Resource, Text, record
+
+_set = object.__setattr__
 
 if TYPE_CHECKING:
     from bootd.parsers.view import DeviceView, DirectoryView
@@ -46,14 +48,30 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
 
 
-@dataclass(frozen=True)
-class SourceSpec:
+@record
+class SourceSpec(Record):
     path: Path
     uuid: str | None = None
     label: str | None = None
     id: str | None = None
     type: DeviceType = DeviceType.DISK
     node: str | None = None
+
+    def __init__(
+        self,
+        path: Path,
+        uuid: str | None = None,
+        label: str | None = None,
+        id: str | None = None,
+        type: DeviceType = DeviceType.DISK,
+        node: str | None = None,
+    ) -> None:
+        _set(self, "path", path)
+        _set(self, "uuid", uuid)
+        _set(self, "label", label)
+        _set(self, "id", id)
+        _set(self, "type", type)
+        _set(self, "node", node)
 
 
 def parse_source(text: str) -> SourceSpec:

@@ -21,54 +21,89 @@ setting the table puts on the bus (a secret: write-only, plus its read-only
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from bootd import errors
 from bootd.dbus import codec, names
+from bootd.model import Record, record
 from bootd.settings_table import TABLE, Table
 
+_set = object.__setattr__
 
-@dataclass(frozen=True)
-class Arg:
+
+@record
+class Arg(Record):
     name: str
     sig: str
 
+    def __init__(self, name: str, sig: str) -> None:
+        _set(self, "name", name)
+        _set(self, "sig", sig)
 
-@dataclass(frozen=True)
-class Method:
+
+@record
+class Method(Record):
     name: str
     args: tuple[Arg, ...] = ()
     returns: str = ""
     """The reply's signature ('' for none)."""
     doc: str = ""
 
+    def __init__(self, name: str, args: tuple[Arg, ...] = (), returns: str = "", doc: str = "") -> None:
+        _set(self, "name", name)
+        _set(self, "args", args)
+        _set(self, "returns", returns)
+        _set(self, "doc", doc)
+
     @property
     def signature(self) -> str:
         return "".join(a.sig for a in self.args)
 
 
-@dataclass(frozen=True)
-class Signal:
+@record
+class Signal(Record):
     name: str
     args: tuple[Arg, ...]
     doc: str = ""
 
+    def __init__(self, name: str, args: tuple[Arg, ...], doc: str = "") -> None:
+        _set(self, "name", name)
+        _set(self, "args", args)
+        _set(self, "doc", doc)
 
-@dataclass(frozen=True)
-class Property:
+
+@record
+class Property(Record):
     name: str
     sig: str
     access: str = "read"
     doc: str = ""
 
+    def __init__(self, name: str, sig: str, access: str = "read", doc: str = "") -> None:
+        _set(self, "name", name)
+        _set(self, "sig", sig)
+        _set(self, "access", access)
+        _set(self, "doc", doc)
 
-@dataclass(frozen=True)
-class Interface:
+
+@record
+class Interface(Record):
     name: str
     methods: tuple[Method, ...] = ()
     signals: tuple[Signal, ...] = ()
     properties: tuple[Property, ...] = ()
+
+    def __init__(
+        self,
+        name: str,
+        methods: tuple[Method, ...] = (),
+        signals: tuple[Signal, ...] = (),
+        properties: tuple[Property, ...] = (),
+    ) -> None:
+        _set(self, "name", name)
+        _set(self, "methods", methods)
+        _set(self, "signals", signals)
+        _set(self, "properties", properties)
 
 
 # -- org.bootd.Manager1 ---------------------------------------------------------------------

@@ -15,8 +15,10 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 
-from bootd.model import BootOption, Device, Diagnostic, ParseResult, Severity, Source
+from bootd.model import BootOption, Device, Diagnostic, ParseResult, Record, Severity, Source, record
 from bootd.parsers.view import DeviceView
+
+_set = object.__setattr__
 
 log = logging.getLogger(__name__)
 
@@ -39,12 +41,17 @@ class ParseContext:
 Parser = Callable[[DeviceView, ParseContext], ParseResult]
 
 
-@dataclass(frozen=True)
-class ParserEntry:
+@record
+class ParserEntry(Record):
     source: Source
     module: str
     """Module path holding a ``parse`` function; imported on first use."""
     supersedes: tuple[Source, ...] = ()
+
+    def __init__(self, source: Source, module: str, supersedes: tuple[Source, ...] = ()) -> None:
+        _set(self, "source", source)
+        _set(self, "module", module)
+        _set(self, "supersedes", supersedes)
 
 
 # Registry order is the order options of one device are listed in.

@@ -11,15 +11,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 
+from bootd.model import Record, record
 from bootd.parsers._text import VersionKey, lines_of, version_key
+
+_set = object.__setattr__
 
 _COUNTING = re.compile(r"^(?P<stem>.*?)\+(?P<left>\d+)(?:-(?P<done>\d+))?$")
 
 
-@dataclass(frozen=True)
-class BlsEntry:
+@record
+class BlsEntry(Record):
     """One parsed entry file, values as written (paths not yet resolved)."""
 
     file_stem: str
@@ -45,6 +47,46 @@ class BlsEntry:
     directory: str = "/loader/entries"
     text: str = ""
     """The file as read (GRUB's ``blscfg`` reads it its own way)."""
+
+    def __init__(
+        self,
+        file_stem: str,
+        title: str | None = None,
+        version: str | None = None,
+        machine_id: str | None = None,
+        sort_key: str | None = None,
+        linux: str | None = None,
+        initrds: tuple[str, ...] = (),
+        devicetree: str | None = None,
+        options: str = "",
+        architecture: str | None = None,
+        tries_left: int | None = None,
+        raw: tuple[tuple[str, str], ...] = (),
+        tries_done: int | None = None,
+        devicetree_overlays: tuple[str, ...] = (),
+        efi: str | None = None,
+        path: str = "",
+        directory: str = "/loader/entries",
+        text: str = "",
+    ) -> None:
+        _set(self, "file_stem", file_stem)
+        _set(self, "title", title)
+        _set(self, "version", version)
+        _set(self, "machine_id", machine_id)
+        _set(self, "sort_key", sort_key)
+        _set(self, "linux", linux)
+        _set(self, "initrds", initrds)
+        _set(self, "devicetree", devicetree)
+        _set(self, "options", options)
+        _set(self, "architecture", architecture)
+        _set(self, "tries_left", tries_left)
+        _set(self, "raw", raw)
+        _set(self, "tries_done", tries_done)
+        _set(self, "devicetree_overlays", devicetree_overlays)
+        _set(self, "efi", efi)
+        _set(self, "path", path)
+        _set(self, "directory", directory)
+        _set(self, "text", text)
 
     @property
     def name(self) -> str:

@@ -20,6 +20,10 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from bootd.model import Record, record
+
+_set = object.__setattr__
+
 HEADER_BYTES = 64 * 1024
 """The most bytes of a file read for its PE headers and section table."""
 
@@ -43,11 +47,16 @@ class PeError(Exception):
     """Not a PE file, or one whose headers do not fit the file."""
 
 
-@dataclass(frozen=True, slots=True)
-class Section:
+@record
+class Section(Record):
     name: str
     offset: int
     size: int
+
+    def __init__(self, name: str, offset: int, size: int) -> None:
+        _set(self, "name", name)
+        _set(self, "offset", offset)
+        _set(self, "size", size)
 
 
 @dataclass(frozen=True)

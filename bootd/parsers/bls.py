@@ -32,13 +32,15 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import PurePosixPath
 
-from bootd.model import BootOption, Diagnostic, ParseResult, Resource, Severity, Source
+from bootd.model import BootOption, Diagnostic, ParseResult, Record, Resource, Severity, Source, record
 from bootd.parsers import ParseContext, uki
 from bootd.parsers._bls_entry import BlsEntry, parse_entry, sort_entries, split_kv
 from bootd.parsers._glob import GlobTooLong, Matcher, compile_glob
 from bootd.parsers._pe import PeError
 from bootd.parsers._text import config_text, lines_of, note_not_regular, read_config
 from bootd.parsers.view import DeviceView, ViewError, normalize
+
+_set = object.__setattr__
 
 DIRECTORIES: tuple[str, ...] = ("/loader/entries", "/boot/loader/entries")
 LOADER_CONF: tuple[str, ...] = ("/loader/loader.conf", "/boot/loader/loader.conf")
@@ -125,11 +127,21 @@ class _Reading:
         return not out_of_bytes
 
 
-@dataclass(frozen=True)
-class LoaderConf:
+@record
+class LoaderConf(Record):
     default: str | None = None
     timeout: float | None = None
     diagnostics: tuple[Diagnostic, ...] = field(default=())
+
+    def __init__(
+        self,
+        default: str | None = None,
+        timeout: float | None = None,
+        diagnostics: tuple[Diagnostic, ...] = (),
+    ) -> None:
+        _set(self, "default", default)
+        _set(self, "timeout", timeout)
+        _set(self, "diagnostics", diagnostics)
 
 
 def load_loader_conf(view: DeviceView) -> LoaderConf:

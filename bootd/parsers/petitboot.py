@@ -47,10 +47,12 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from bootd.model import BootOption, Device, Diagnostic, ParseResult, Resource, Severity, Source
+from bootd.model import BootOption, Device, Diagnostic, ParseResult, Record, Resource, Severity, Source, record
 from bootd.parsers import ParseContext
 from bootd.parsers._text import note_not_regular, read_config
 from bootd.parsers.view import DeviceView, normalize
+
+_set = object.__setattr__
 
 CONFIG_PATHS: tuple[str, ...] = ("/boot/petitboot.conf", "/petitboot.conf")
 KEYWORDS: tuple[str, ...] = ("name", "image", "initrd", "args", "dtb", "description", "default", "dev_description")
@@ -60,12 +62,17 @@ _KEYWORD = re.compile("|".join(sorted(KEYWORDS, key=len, reverse=True)))
 _DELIM = re.compile(r"[ \t]+")
 
 
-@dataclass(frozen=True)
-class Token:
+@record
+class Token(Record):
     kind: str
     """A keyword, ``delim`` or ``word``."""
     value: str
     line: int
+
+    def __init__(self, kind: str, value: str, line: int) -> None:
+        _set(self, "kind", kind)
+        _set(self, "value", value)
+        _set(self, "line", line)
 
 
 def tokens(text: str) -> Iterator[Token]:

@@ -35,14 +35,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-from bootd.model import BootOption, Diagnostic, Resource, Severity, Source
+from bootd.model import BootOption, Diagnostic, Record, Resource, Severity, Source, record
 from bootd.parsers import ParseContext, _pe
 from bootd.parsers._bls_entry import BlsEntry, parse_entry
 from bootd.parsers._text import Finder
 from bootd.parsers.view import DeviceView, ViewError, normalize
+
+_set = object.__setattr__
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +54,8 @@ MAX_TEXT_BYTES = 64 * 1024
 """The most bytes read of a text section (``.osrel``, ``.cmdline``, ``.uname``, ``.profile``)."""
 
 
-@dataclass(frozen=True)
-class Image:
+@record
+class Image(Record):
     """One image's headers and text sections, as read while scanning."""
 
     path: PurePosixPath
@@ -62,6 +63,18 @@ class Image:
     osrel: dict[str, str]
     arch: str | None
     """The architecture of the ``.linux`` kernel, when it is a PE file."""
+
+    def __init__(
+        self,
+        path: PurePosixPath,
+        sections: tuple[_pe.Section, ...],
+        osrel: dict[str, str],
+        arch: str | None,
+    ) -> None:
+        _set(self, "path", path)
+        _set(self, "sections", sections)
+        _set(self, "osrel", osrel)
+        _set(self, "arch", arch)
 
     def text(self, view: DeviceView, section: _pe.Section | None) -> str:
         if section is None:

@@ -12,11 +12,12 @@ import logging
 import os
 import stat
 from collections.abc import Generator, Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Protocol
 
-from bootd.model import Device
+from bootd.model import Device, Record, record
+
+_set = object.__setattr__
 
 log = logging.getLogger(__name__)
 
@@ -161,13 +162,17 @@ def _read_all(fd: int, st: os.stat_result, path: str | PurePosixPath, limit: int
         os.close(fd)
 
 
-@dataclass(frozen=True)
-class DirectoryView:
+@record
+class DirectoryView(Record):
     """A :class:`DeviceView` over a directory on this machine (a mounted
     filesystem, or a directory that stands in for one)."""
 
     root: Path
     device: Device
+
+    def __init__(self, root: Path, device: Device) -> None:
+        _set(self, "root", root)
+        _set(self, "device", device)
 
     def _resolve(self, path: str | PurePosixPath) -> Path:
         """Resolve ``path`` to a real path below root, following links inside it."""

@@ -20,12 +20,13 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import multiprocessing
 import signal
 from dataclasses import dataclass, field
-from multiprocessing.connection import Connection
-from multiprocessing.process import BaseProcess
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # multiprocessing is loaded when the first worker starts, after the daemon took its name
+    from multiprocessing.connection import Connection
+    from multiprocessing.process import BaseProcess
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +76,8 @@ def _mp() -> Any:
     """The fork-server context (one per daemon; its server preloads the parsers)."""
     global _context
     if _context is None:
+        import multiprocessing
+
         _context = multiprocessing.get_context("forkserver")
         _context.set_forkserver_preload(["bootd.platform.parse_child"])
     return _context

@@ -18,6 +18,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 from bootd.errors import CommandError, Timeout
+from bootd.model import Record, record
+
+_set = object.__setattr__
 
 if TYPE_CHECKING:
     import asyncio
@@ -25,12 +28,18 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class Result:
+@record
+class Result(Record):
     argv: tuple[str, ...]
     returncode: int
     stdout: str
     stderr: str
+
+    def __init__(self, argv: tuple[str, ...], returncode: int, stdout: str, stderr: str) -> None:
+        _set(self, "argv", argv)
+        _set(self, "returncode", returncode)
+        _set(self, "stdout", stdout)
+        _set(self, "stderr", stderr)
 
     @property
     def ok(self) -> bool:

@@ -52,3 +52,53 @@ def test_diagnostic_text() -> None:
     assert str(Diagnostic(Severity.WARNING, "bad", "/a.cfg", 3)) == "warning: /a.cfg:3: bad"
     assert str(Diagnostic(Severity.INFO, "note", "/a.cfg")) == "info: /a.cfg: note"
     assert str(Diagnostic(Severity.ERROR, "plain")) == "error: plain"
+
+
+def test_records_behave_as_frozen_dataclasses() -> None:
+    """The records' shared methods give what ``dataclass(frozen=True)`` gave:
+    fields, replace, asdict, match, equality and hash by value, repr, copies."""
+    import copy
+    import pickle
+    from dataclasses import asdict, fields, is_dataclass, replace
+
+    from bootd.model import BootOverrides
+
+    kernel = Resource.local("/vmlinuz", device="sda1")
+    opt = BootOption("sda1/bls/a", "sda1", "A", kernel, initrds=(kernel,), order=2)
+    assert is_dataclass(opt) and [f.name for f in fields(opt)][:4] == ["id", "device", "name", "kernel"]
+    moved = replace(opt, default=True)
+    assert moved.default and not opt.default and moved != opt and replace(moved, default=False) == opt
+    assert hash(
+        BootOption("sda1/bls/a", "sda1", "A", Resource.local("/vmlinuz", device="sda1"), (kernel,), order=2)
+    ) == hash(opt)
+    assert opt != (opt.id, opt.device) and opt.__eq__(object()) is NotImplemented
+    assert len({opt, replace(opt), moved}) == 2
+    assert asdict(BootOverrides("quiet")) == {"args": "quiet"}
+    assert (
+        repr(kernel)
+        == "Resource(path=PurePosixPath('/vmlinuz'), device='sda1', selector=None, url=None, section=None, inside=None)"
+    )
+    assert repr(BootOverrides()) == "BootOverrides(args=None)"
+    match opt:
+        case BootOption(oid, dev, name):
+            assert (oid, dev, name) == ("sda1/bls/a", "sda1", "A")
+    for same in (pickle.loads(pickle.dumps(opt)), copy.copy(opt), copy.deepcopy(opt)):
+        assert same == opt and same is not opt
+    with pytest.raises(FrozenInstanceError):
+        del kernel.path
+    with pytest.raises(AttributeError):
+        kernel.extra = 1
+
+
+def test_a_record_whose_init_misses_a_field_is_refused() -> None:
+    from bootd.model import Record, record
+
+    with pytest.raises(TypeError, match="not its fields in order"):
+
+        @record
+        class Half(Record):
+            a: int
+            b: int = 0
+
+            def __init__(self, a: int) -> None:
+                object.__setattr__(self, "a", a)
