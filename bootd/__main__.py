@@ -18,15 +18,9 @@ import os
 import sys
 from types import ModuleType
 
-from bootd import __version__
+from bootd import __version__, argparse_i18n
 from bootd.cli import N_
 from bootd.errors import BootdError
-
-TYPE_CHECKING = False  # typing itself costs ~2 ms of the --help budget
-if TYPE_CHECKING:
-    from typing import Any, NoReturn
-
-    from _typeshed import SupportsWrite
 
 # name, module, one-line help
 COMMANDS: tuple[tuple[str, str, str], ...] = (
@@ -66,125 +60,32 @@ def _english() -> bool:
     return True
 
 
-class HelpFormatter(argparse.HelpFormatter):
-    """argparse's help, translated while :meth:`Parser.print_help` prints it.
-    The parser's texts stay English: argparse-manpage and shtab read them (and
-    format the usage) without printing a help, so the man page and the shell
-    completion do not depend on the build's locale."""
-
-    translating = False
+class HelpFormatter(argparse_i18n.HelpFormatter):
+    """argparse's help, translated from bootd's catalogue while it is printed
+    (:mod:`bootd.argparse_i18n`); under an English environment no catalogue is loaded."""
 
     @classmethod
-    def tr(cls, text: str) -> str:
-        if not cls.translating or not text or text == argparse.SUPPRESS or _english():
+    def translate(cls, text: str) -> str:
+        if _english():
             return text
         from bootd.cli.i18n import _
 
         return _(text)
 
-    def _get_help_string(self, action: argparse.Action) -> str | None:
-        return self.tr(action.help) if action.help else action.help
 
-    def _format_usage(self, usage: Any, actions: Any, groups: Any, prefix: str | None) -> str:
-        if not self.translating or not prefix or prefix.isascii():
-            return str(super()._format_usage(usage, actions, groups, prefix))
-        from bootd.cli.i18n import is_wide
-
-        extra = sum(is_wide(c) for c in prefix)  # argparse counts characters; a CJK one takes 2 columns
-        self._width -= extra
-        try:
-            text = str(super()._format_usage(usage, actions, groups, prefix))
-        finally:
-            self._width += extra
-        first, *rest = text.split("\n")
-        return "\n".join([first, *(" " * extra + line if line.strip() else line for line in rest)])
-
-    def _split_lines(self, text: str, width: int) -> list[str]:
-        if not self.translating or text.isascii():
-            return super()._split_lines(text, width)
-        from bootd.cli.i18n import has_wide, wrap_columns
-
-        return wrap_columns(text, width) if has_wide(text) else super()._split_lines(text, width)
-
-    def _fill_text(self, text: str, width: int, indent: str) -> str:
-        if not self.translating or text.isascii():
-            return super()._fill_text(text, width, indent)
-        from bootd.cli.i18n import has_wide, wrap_columns
-
-        if not has_wide(text):
-            return super()._fill_text(text, width, indent)
-        return "\n".join(indent + line for line in wrap_columns(text, width - len(indent)))
-
-    def add_text(self, text: str | None) -> None:
-        super().add_text(self.tr(text) if text else text)
-
-    def start_section(self, heading: str | None) -> None:
-        super().start_section(self.tr(heading) if heading else heading)
-
-    def add_usage(self, usage: str | None, actions: Any, groups: Any, prefix: str | None = None) -> None:
-        if prefix is None and self.translating:
-            prefix = self.tr("usage: ")
-        super().add_usage(usage, actions, groups, prefix)
-
-
-class Parser(argparse.ArgumentParser):
+class Parser(argparse_i18n.Parser):
     """An ArgumentParser whose printed help and whose errors are in the user's
-    language (its sub-command parsers are Parsers too: argparse makes them of
-    the parent's class).  argparse words its errors with gettext's module-level
-    functions, for the current gettext domain: while it parses, that is ours
-    (:func:`bootd.cli.i18n.speak_to_argparse`), so its messages come from
-    bootd/po; once it is done, the process's domain is what it was.  The parser
-    is built before, with argparse's English words (the man page's)."""
+    language: argparse's own messages come from bootd/po while it parses."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("formatter_class", HelpFormatter)
-        super().__init__(*args, **kwargs)
+    formatter = HelpFormatter
 
-    def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:
-        previous = _speak()
-        try:
-            return super().parse_known_args(args, namespace)
-        finally:
-            _unspeak(previous)
+    @staticmethod
+    def speak() -> str | None:
+        if _english():
+            return None
+        from bootd.cli.i18n import speak_to_argparse
 
-    def parse_args(self, args: Any = None, namespace: Any = None) -> Any:
-        previous = _speak()  # its "unrecognized arguments" is worded outside parse_known_args
-        try:
-            return super().parse_args(args, namespace)
-        finally:
-            _unspeak(previous)
-
-    def error(self, message: str) -> NoReturn:
-        previous = _speak()
-        HelpFormatter.translating = True  # the usage it prints first
-        try:
-            super().error(message)
-        finally:
-            HelpFormatter.translating = False
-            _unspeak(previous)
-
-    def print_help(self, file: SupportsWrite[str] | None = None) -> None:
-        HelpFormatter.translating = True
-        try:
-            super().print_help(file)
-        finally:
-            HelpFormatter.translating = False
-
-
-def _speak() -> str | None:
-    """argparse's words from our catalogue from now on (None: English, nothing changed)."""
-    if _english():
-        return None
-    from bootd.cli.i18n import speak_to_argparse
-
-    return speak_to_argparse()
-
-
-def _unspeak(previous: str | None) -> None:
-    if previous is not None:
-        import gettext  # argparse imported it
-
-        gettext.textdomain(previous)
+        return speak_to_argparse()
 
 
 def _module(name: str) -> ModuleType | None:
