@@ -17,7 +17,7 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from bootd import __version__, settings
 from bootd.api import DaemonEvent, EventHub
@@ -26,7 +26,6 @@ from bootd.bmc_override import BmcOverride
 from bootd.boot_machine import BootMachine
 from bootd.errors import BootdError, Cancelled, NotFound, SignatureRefused, Unsupported
 from bootd.inventory import Inventory
-from bootd.loader import verify
 from bootd.loader.trust import TrustChecker
 from bootd.model import N_, BootOption, BootOverrides, BootRequest, DaemonInfo, Severity, Text
 from bootd.option_store import OptionStore
@@ -34,6 +33,9 @@ from bootd.platform import Platform
 from bootd.policy import Choice, choose
 from bootd.settings_service import SettingsService
 from bootd.settings_table import Table
+
+if TYPE_CHECKING:  # the signature checks load with the first option checked or booted, after the bus name
+    from bootd.loader import verify
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +113,8 @@ class Daemon:
         self.trust = TrustChecker(platform, inventory, self.signed_boot_policy, work_dir=state_dir / "trust")
 
     def signed_boot_policy(self) -> verify.Policy:
+        from bootd.loader import verify
+
         return verify.Policy(self.settings.signed_boot, self.settings.signed_boot_keyring)
 
     def _settings_reloaded(self) -> None:

@@ -24,12 +24,15 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bootd.errors import BootdError
 from bootd.inventory import EventKind, Inventory, InventoryEvent
-from bootd.loader import resources, verify
 from bootd.model import BootOption, BootRequest, Device, Resource, Trust
 from bootd.platform import Platform
+
+if TYPE_CHECKING:  # the checks (and the parsers they read images with) load at the first option checked
+    from bootd.loader import verify
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +60,7 @@ async def assess(
     files = [r for r in (option.kernel, option.dtb, *option.initrds) if r is not None]
     if any(r.url is not None for r in files):
         return Trust.UNCHECKED, AT_BOOT
+    from bootd.loader import resources, verify
 
     def local(res: Resource) -> Path:
         whole = replace(res, section=None)  # a UKI's section: the image it is in
