@@ -650,6 +650,14 @@ class Text(Record):
         except (KeyError, IndexError, ValueError, AttributeError):
             return self.text
 
+    @classmethod
+    def of_error(cls, error: BaseException) -> Text:
+        """What ``error`` says, with its template when it was made with
+        :meth:`bootd.errors.BootdError.of` (other errors stay as they are)."""
+        template = getattr(error, "template", "")
+        args = getattr(error, "template_args", ())
+        return cls(str(error), template, tuple(args)) if isinstance(template, str) and template else cls(str(error))
+
     def __str__(self) -> str:
         return self.text
 

@@ -5,9 +5,12 @@ them (German and Simplified Chinese, from ui/po and bootd/po as written)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
+from bootd import settings
+from bootd.discovery.network_settings import load_network_settings
 from bootd.model import N_, Text
 from bootd.policy import choose
 from tests.unit.daemon.test_policy import ALL, DEVICES
@@ -49,3 +52,34 @@ def test_every_autoboot_reason_has_a_template_both_catalogues_know(
         for folder in ("ui", "bootd"):
             said = c.reason.translated(_in(lang, folder))
             assert said != c.reason.text and "'any'" in said
+
+
+@pytest.mark.parametrize("folder", ["ui", "bootd"])
+def test_the_settings_warnings_carry_templates_and_are_translated(tmp_path: Path, folder: str) -> None:
+    p = settings.Paths(tmp_path)
+    p.main.parent.mkdir(parents=True, exist_ok=True)
+    p.main.write_text('timeout = -1\ncolour = "red"\nautoboot = "maybe"\n')
+    warnings: list[Text] = []
+    settings.load(p, warn=warnings.append)
+    english = [w.text for w in warnings]
+    assert f"{p.main}: timeout must be a whole number of seconds from 0 to 86400, not -1; ignoring it" in english
+    assert all(w.template for w in warnings)
+    de = [w.translated(_in("de", folder)) for w in warnings]
+    assert (
+        f"{p.main}: timeout muss eine ganze Zahl von Sekunden zwischen 0 und 86400 sein, nicht\n-1; wird ignoriert"
+        in de
+    )
+    assert f"{p.main}: autoboot muss true oder false sein, nicht 'maybe'; wird ignoriert" in de
+    assert any(s.startswith(f"{p.main}: unbekannte Einstellung 'colour' (bekannt: ") for s in de)
+    zh = [w.translated(_in("zh_CN", folder)) for w in warnings]
+    assert f"{p.main}：autoboot 必须是 true 或 false，而不是 'maybe'；已忽略" in zh
+
+
+def test_a_broken_network_table_warns_in_the_menus_language(tmp_path: Path) -> None:
+    p = settings.Paths(tmp_path)
+    p.main.parent.mkdir(parents=True, exist_ok=True)
+    p.main.write_text("network = 5\n")
+    warnings: list[Text] = []
+    load_network_settings(p, warnings.append)
+    assert [w.text for w in warnings] == [f"{p.main}: [network] must be a table; ignoring it"]
+    assert warnings[0].translated(_in("de")) == f"{p.main}: [network] muss eine Tabelle sein; wird ignoriert"
