@@ -60,7 +60,7 @@ class Countdown:
 
     option: BootOption | None = None
     remaining: float | None = None
-    reason: str = ""
+    reason: Text = Text("")
 
 
 class Autoboot:

@@ -49,7 +49,8 @@ class BmcOverride:
             return
         self.flags = await self.bmc.boot_flags()
         if self.flags is not None:
-            what = self.flags.describe()
+            how = N_("{device} (every boot)") if self.flags.persistent else N_("{device} (next boot only)")
+            what = Text.of(how, device=self.flags.device)
             if self.stops_autoboot():
                 self.events.status(Severity.INFO, Text.of(N_("The BMC asks for {what}: no autoboot"), what=what))
             else:

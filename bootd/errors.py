@@ -6,6 +6,8 @@ failed and, where it helps, what to do.
 
 from __future__ import annotations
 
+from typing import Self
+
 ERROR_PREFIX = "org.bootd.Error"
 
 
@@ -14,9 +16,22 @@ class BootdError(Exception):
 
     dbus_name: str = f"{ERROR_PREFIX}.Failed"
 
+    template: str = ""
+    """The message's ``N_``-marked template, when it was made with :meth:`of`
+    (a client translates it: :class:`bootd.model.Text`)."""
+    template_args: tuple[tuple[str, str], ...] = ()
+
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+    @classmethod
+    def of(cls, template: str, /, **args: object) -> Self:
+        """The error ``template`` (marked with ``N_``) makes with ``args``; it keeps both."""
+        values = {k: str(v) for k, v in args.items()}
+        error = cls(template.format(**values))
+        error.template, error.template_args = template, tuple(values.items())
+        return error
 
     def __str__(self) -> str:
         return self.message

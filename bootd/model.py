@@ -580,6 +580,9 @@ def N_(template: str) -> str:  # noqa: N802  # gettext's name for "mark, transla
 MAX_TEXT_ARGS = 16
 """Arguments a :class:`Text` keeps (one from the bus is cut to these)."""
 
+_MAX_TEXT_DEPTH = 4
+"""How deep texts inside a text's arguments are translated."""
+
 
 @record
 class Text(Record):
@@ -599,23 +602,61 @@ class Text(Record):
 
     @classmethod
     def of(cls, template: str, /, **args: object) -> Text:
-        values = {k: str(v) for k, v in args.items()}
-        return cls(template.format(**values), template, tuple(values.items()))
+        """The text ``template`` makes with ``args``.  An argument that is itself
+        a :class:`Text` (a reason inside a message) is sent as its English text
+        under its name and, beside it, its template and arguments under
+        ``name.template`` and ``name.field``, so that a client translates it too."""
+        values: dict[str, str] = {}
+        pairs: list[tuple[str, str]] = []
+        for name, value in args.items():
+            if isinstance(value, Text):
+                values[name] = value.text
+                pairs.append((name, value.text))
+                if value.template:
+                    pairs.append((f"{name}.template", value.template))
+                    pairs.extend((f"{name}.{k}", v) for k, v in value.args)
+            else:
+                values[name] = str(value)
+                pairs.append((name, values[name]))
+        return cls(template.format(**values), template, tuple(pairs))
 
-    def translated(self, gettext: Callable[[str], str]) -> str:
+    def translated(self, gettext: Callable[[str], str], _depth: int = 0) -> str:
         """The text in the language of ``gettext``: the template's translation
-        filled with the arguments; the English text where the catalogue lacks
-        the template or its translation names a field the arguments lack.  Only
-        a catalogue's own msgstr is ever used as a format string, never one from the bus."""
+        filled with the arguments (an argument sent with a template of its own,
+        see :meth:`of`, translated the same way); the English text where the
+        catalogue lacks the template or its translation names a field the
+        arguments lack.  Only a catalogue's own msgstr is ever used as a format
+        string, never one from the bus."""
         if not self.template:
             return self.text
         translation = gettext(self.template)
         if translation == self.template:
             return self.text
+        given = dict(self.args)
+        values: dict[str, str] = {}
+        for name, value in self.args:
+            if "." in name:
+                continue
+            inner = given.get(f"{name}.template", "")
+            if inner and _depth < _MAX_TEXT_DEPTH:
+                prefix = f"{name}."
+                sub = tuple(
+                    (k[len(prefix) :], v) for k, v in self.args if k.startswith(prefix) and k != f"{name}.template"
+                )
+                value = Text(value, inner, sub).translated(gettext, _depth + 1)
+            values[name] = value
         try:
-            return translation.format_map(dict(self.args))
+            return translation.format_map(values)
         except (KeyError, IndexError, ValueError, AttributeError):
             return self.text
+
+    @classmethod
+    def of_error(cls, error: BaseException) -> Text:
+        """What ``error`` says, with its template when it was made with
+        :meth:`bootd.errors.BootdError.of` (other errors stay as they are)."""
+        template = getattr(error, "template", "")
+        args = getattr(error, "template_args", ())
+        return cls(str(error), template, tuple(args)) if isinstance(template, str) and template else cls(str(error))
 
     def __str__(self) -> str:
         return self.text

@@ -29,7 +29,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from bootd.model import BootOption, Device, DeviceType
+from bootd.model import N_, BootOption, Device, DeviceType, Text
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,8 @@ class Choice:
     rank: int
     """Position of the matching selector in the boot order; lower is better
     (``-1``: the one-shot next-boot choice)."""
-    reason: str
+    reason: Text
+    """Why it autoboots, as people read it (translated by each client)."""
     replaced: str | None = None
     """The id of the incumbent this choice displaced (it ranks lower), if any."""
 
@@ -87,12 +88,21 @@ def sort_key(option: BootOption, rank: int, devices: Mapping[str, Device]) -> tu
     return rank, device_key(option.device, devices.get(option.device)), option.order, option.id
 
 
-def _why(winner: BootOption, w_rank: int, loser: BootOption, l_rank: int, boot_order: Sequence[str]) -> str:
+def _why(winner: BootOption, w_rank: int, loser: BootOption, l_rank: int, boot_order: Sequence[str]) -> Text:
     if w_rank != l_rank:
-        return f"boot order {boot_order[w_rank]!r} comes before {boot_order[l_rank]!r}"
+        return Text.of(
+            N_("boot order {first} comes before {second}"),
+            first=repr(boot_order[w_rank]),
+            second=repr(boot_order[l_rank]),
+        )
     if winner.device != loser.device:
-        return f"device {winner.device} comes before {loser.device} (boot order {boot_order[w_rank]!r})"
-    return f"it comes first in {winner.device}'s own menu"
+        return Text.of(
+            N_("device {first} comes before {second} (boot order {selector})"),
+            first=winner.device,
+            second=loser.device,
+            selector=repr(boot_order[w_rank]),
+        )
+    return Text.of(N_("it comes first in the menu of {device}"), device=winner.device)
 
 
 def choose(
@@ -109,7 +119,7 @@ def choose(
     if next_boot is not None:
         for opt in options:
             if opt.id == next_boot and opt.kernel is not None:
-                return Choice(opt, -1, "chosen for the next boot")
+                return Choice(opt, -1, Text.of(N_("chosen for the next boot")))
     ranked: list[tuple[tuple[object, ...], int, BootOption]] = []
     for opt in options:
         if not (opt.default and bootable(opt)):
@@ -120,9 +130,15 @@ def choose(
     if not ranked:
         return None
     _, rank, best = min(ranked, key=lambda r: r[0])
-    reason = f"default entry, boot order {boot_order[rank]!r}"
+    selector = repr(boot_order[rank])
     old = next((r for r in ranked if r[2].id == incumbent), None) if incumbent is not None else None
     if old is None or old[2].id == best.id:
-        return Choice(best, rank, reason)
-    why = _why(best, rank, old[2], old[1], boot_order)
-    return Choice(best, rank, f"{reason}; replaces {old[2].name} ({old[2].id}): {why}", replaced=old[2].id)
+        return Choice(best, rank, Text.of(N_("default entry, boot order {selector}"), selector=selector))
+    reason = Text.of(
+        N_("default entry, boot order {selector}; replaces {old} ({old_id}): {why}"),
+        selector=selector,
+        old=old[2].name,
+        old_id=old[2].id,
+        why=_why(best, rank, old[2], old[1], boot_order),
+    )
+    return Choice(best, rank, reason, replaced=old[2].id)

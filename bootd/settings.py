@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from bootd.errors import ConfigError
+from bootd.model import N_, Text
 from bootd.settings_table import (
     BOOT_ORDER_TYPES,
     MAX_BOOT_ORDER,
@@ -83,7 +84,7 @@ def validate(key: str, value: Any, table: Table = TABLE) -> Any:
 
 def merge(
     layers: list[Layer],
-    warn: Callable[[str], None] | None = None,
+    warn: Callable[[Text], None] | None = None,
     *,
     problems: list[str] | None = None,
     origins: dict[str, str] | None = None,
@@ -111,18 +112,18 @@ def merge(
                 if origins is not None:
                     origins[key] = layer.name
             except ConfigError as e:
-                msg = f"{layer.name}: {e}; ignoring it"
+                msg = Text.of(N_("{layer}: {error}; ignoring it"), layer=layer.name, error=Text.of_error(e))
                 log.warning("%s", msg)
                 if warn is not None:
                     warn(msg)
                 if problems is not None and key in PROTECTION:
-                    problems.append(msg)
+                    problems.append(msg.text)
     for key, raw in tables.items():
         if key in table:
             try:
                 values[key] = table.validate(key, raw)
             except ConfigError as e:
-                msg = f"[{key}]: {e}; using the defaults of its part"
+                msg = Text.of(N_("[{key}]: {error}; using the defaults of its part"), key=key, error=Text.of_error(e))
                 log.warning("%s", msg)
                 if warn is not None:
                     warn(msg)
@@ -248,18 +249,22 @@ def parse_file(path: Path) -> dict[str, Any] | None:
 
 
 def read_layer(
-    path: Path, warn: Callable[[str], None] | None = None, *, problems: list[str] | None = None
+    path: Path, warn: Callable[[Text], None] | None = None, *, problems: list[str] | None = None
 ) -> Layer | None:
     """One TOML file as a layer; None when absent; corrupt -> warning and None."""
     try:
         data = parse_file(path)
     except Unreadable as e:
-        msg = f"settings file {path} is unreadable ({e}); using the other layers and the defaults"
+        msg = Text.of(
+            N_("settings file {path} is unreadable ({error}); using the other layers and the defaults"),
+            path=path,
+            error=e,
+        )
         log.warning("%s", msg)
         if warn is not None:
             warn(msg)
         if problems is not None:
-            problems.append(msg)
+            problems.append(msg.text)
         return None
     return None if data is None else Layer(str(path), data)
 
@@ -298,7 +303,7 @@ def load_state(
     paths: Paths,
     *,
     nvram: Mapping[str, object] | None = None,
-    warn: Callable[[str], None] | None = None,
+    warn: Callable[[Text], None] | None = None,
     table: Table = TABLE,
 ) -> LoadState:
     """The settings in force, failing closed (see the module docstring)."""
@@ -320,27 +325,31 @@ def load_state(
         return LoadState(merged, origins=origins)
     recorded = _recorded_protection(paths)
     if recorded is not None:
-        msg = "the settings are broken: the password and restrict last read from intact files stay in force"
+        msg = Text.of(
+            N_("the settings are broken: the password and restrict last read from intact files stay in force")
+        )
         kept = replace(merged, password=recorded["password"], restrict=recorded["restrict"])
         origins.update(dict.fromkeys(PROTECTION, RECORD_ORIGIN))
     else:
-        msg = (
-            "the settings are broken and no earlier protection is recorded: "
-            "no password is accepted until they are repaired"
+        msg = Text.of(
+            N_(
+                "the settings are broken and no earlier protection is recorded: "
+                "no password is accepted until they are repaired"
+            )
         )
         kept = replace(merged, password=LOCKED)
         origins["password"] = RECORD_ORIGIN
     log.warning("%s", msg)
     if warn is not None:
         warn(msg)
-    return LoadState(kept, (*problems, msg), origins)
+    return LoadState(kept, (*problems, msg.text), origins)
 
 
 def load(
     paths: Paths,
     *,
     nvram: Mapping[str, object] | None = None,
-    warn: Callable[[str], None] | None = None,
+    warn: Callable[[Text], None] | None = None,
     table: Table = TABLE,
 ) -> Settings:
     return load_state(paths, nvram=nvram, warn=warn, table=table).settings

@@ -14,7 +14,7 @@ from typing import Any
 from bootd import settings
 from bootd.api import DaemonChanged, EventHub, Fact, SettingsChanged
 from bootd.errors import ConfigError
-from bootd.model import Severity
+from bootd.model import Severity, Text
 
 log = logging.getLogger(__name__)
 
@@ -87,5 +87,5 @@ class SettingsService:
             self.events.emit(DaemonChanged((Fact.AUTH_REQUIRED,)))
         self._reloaded()
 
-    def _warn(self, message: str) -> None:
+    def _warn(self, message: Text) -> None:
         self.events.status(Severity.WARNING, message)

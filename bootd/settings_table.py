@@ -393,7 +393,9 @@ class Table:
         try:
             return self._by_name[key]
         except KeyError:
-            raise ConfigError(f"unknown setting {key!r} (known: {', '.join(self.keys)})") from None
+            raise ConfigError.of(
+                N_("unknown setting {key} (known: {known})"), key=repr(key), known=", ".join(self.keys)
+            ) from None
 
     def validate(self, key: str, value: Any) -> Any:
         """The typed value of ``key``; ConfigError says what is wrong."""

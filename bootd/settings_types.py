@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bootd.errors import ConfigError
-from bootd.model import DeviceType, Record, record
+from bootd.model import N_, DeviceType, Record, record
 
 _set = object.__setattr__
 
@@ -38,14 +38,19 @@ def check_bool(key: str, v: Any) -> bool:
         return v
     if isinstance(v, str) and v.lower() in ("true", "yes", "on", "1", "false", "no", "off", "0"):
         return v.lower() in ("true", "yes", "on", "1")
-    raise ConfigError(f"{key} must be true or false, not {v!r}")
+    raise ConfigError.of(N_("{key} must be true or false, not {value}"), key=key, value=repr(v))
 
 
 def check_seconds(key: str, v: Any) -> int:
     if isinstance(v, str) and v.strip().isdigit():
         v = int(v.strip())
     if not isinstance(v, int) or isinstance(v, bool) or not 0 <= v <= MAX_TIMEOUT:
-        raise ConfigError(f"{key} must be a whole number of seconds from 0 to {MAX_TIMEOUT}, not {v!r}")
+        raise ConfigError.of(
+            N_("{key} must be a whole number of seconds from 0 to {most}, not {value}"),
+            key=key,
+            most=MAX_TIMEOUT,
+            value=repr(v),
+        )
     return v
 
 
@@ -68,7 +73,7 @@ def check_boot_order(key: str, v: Any) -> tuple[str, ...]:
     if isinstance(v, str):
         v = [x for x in v.replace(",", " ").split() if x]
     if not isinstance(v, list | tuple) or not all(isinstance(x, str) for x in v):
-        raise ConfigError(f"{key} must be a list of strings, not {v!r}")
+        raise ConfigError.of(N_("{key} must be a list of strings, not {value}"), key=key, value=repr(v))
     if len(v) > MAX_BOOT_ORDER:
         raise ConfigError(f"{key} has {len(v)} items; at most {MAX_BOOT_ORDER} are allowed")
     return tuple(validate_boot_order_item(x) for x in v)
@@ -76,7 +81,7 @@ def check_boot_order(key: str, v: Any) -> tuple[str, ...]:
 
 def check_text(key: str, v: Any) -> str:
     if not isinstance(v, str) or len(v) > 1024 or "\0" in v or "\n" in v:
-        raise ConfigError(f"{key} must be a one-line string, not {v!r}")
+        raise ConfigError.of(N_("{key} must be a one-line string, not {value}"), key=key, value=repr(v))
     return v
 
 
@@ -85,7 +90,9 @@ def one_of(*values: str) -> Callable[[str, Any], str]:
 
     def check(key: str, v: Any) -> str:
         if v not in values:
-            raise ConfigError(f"{key} must be one of {', '.join(values)}, not {v!r}")
+            raise ConfigError.of(
+                N_("{key} must be one of {values}, not {value}"), key=key, values=", ".join(values), value=repr(v)
+            )
         return str(v)
 
     return check
@@ -112,7 +119,7 @@ def check_language(key: str, v: Any) -> str:
         )
     )
     if not ok or len(v) > LANGUAGE_MAX:
-        raise ConfigError(f"{key} must be a language code like de or zh_CN, not {v!r}")
+        raise ConfigError.of(N_("{key} must be a language code like de or zh_CN, not {value}"), key=key, value=repr(v))
     return str(code)
 
 

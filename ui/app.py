@@ -121,7 +121,7 @@ class App:
                 self.status(f"{what}: {e}", Severity.ERROR)
             except Exception as e:  # a bug must not take the menu down
                 log.exception("%s failed", what)
-                self.status(f"{what}: internal error: {e!r}", Severity.ERROR)
+                self.status(_("{what}: internal error: {error}").format(what=what, error=repr(e)), Severity.ERROR)
 
         task = asyncio.get_running_loop().create_task(guarded())
         self.tasks.add(task)
@@ -233,7 +233,7 @@ class App:
         try:
             await self.reload()
         except BootdError as e:
-            self.status(f"Cannot reach the boot daemon: {e}", Severity.ERROR)
+            self.status(_("Cannot reach the boot daemon: {error}").format(error=e), Severity.ERROR)
 
     async def reload(self) -> None:
         options, devices, consoles, state, settings = await asyncio.gather(
@@ -394,10 +394,10 @@ class App:
         self.console = name
         self.console_chosen = True
         self.back()
-        self.status(f"The booted system will use console {name}")
+        self.status(_("The booted system will use console {name}").format(name=name))
         self.set_header()
 
     def add_url(self, url: str) -> None:
         self.back()
-        self.status(f"Retrieving {url}" + self.glyphs.ellipsis)
+        self.status(_("Retrieving {url}").format(url=url) + self.glyphs.ellipsis)
         self.spawn(self.backend.add_url(url), "Retrieve config")

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from bootd.errors import ConfigError
+from bootd.model import N_, Text
 from bootd.platform.net import Interface, StaticAddress
 from bootd.settings import Paths, read_layer
 
@@ -199,7 +200,7 @@ def network_settings(data: Mapping[str, Any]) -> NetworkSettings:
 
 
 def load_network_settings(
-    paths: Paths, warn: Callable[[str], None] | None = None, *, nvram: Mapping[str, Any] | None = None
+    paths: Paths, warn: Callable[[Text], None] | None = None, *, nvram: Mapping[str, Any] | None = None
 ) -> NetworkSettings:
     """The ``[network]`` tables of bootd.toml's layers (vendor, NVRAM's ``network``
     table, main, drop-ins; later keys win, ``interface`` entries merge); an invalid
@@ -207,7 +208,7 @@ def load_network_settings(
     try:
         return network_settings(_merged(paths, nvram, _FROM_FILE, warn))
     except ConfigError as e:
-        _warn(warn, f"{e}; using the default network settings")
+        _warn(warn, Text.of(N_("{error}; using the default network settings"), error=Text.of_error(e)))
         return NetworkSettings()
 
 
@@ -253,7 +254,7 @@ def check_applicable(settings: NetworkSettings) -> NetworkSettings:
 
 
 def _merged(
-    paths: Paths, nvram: Mapping[str, Any] | None, main: Mapping[str, Any], warn: Callable[[str], None] | None
+    paths: Paths, nvram: Mapping[str, Any] | None, main: Mapping[str, Any], warn: Callable[[Text], None] | None
 ) -> dict[str, Any]:
     """The layers' ``[network]`` tables merged; a layer's table that is not a
     table is reported through ``warn`` and skipped (raises ConfigError with no ``warn``)."""
@@ -271,7 +272,7 @@ def _merged(
         if not isinstance(table, dict):
             if warn is None:
                 raise ConfigError(f"{path}: [network] must be a table")
-            _warn(warn, f"{path}: [network] must be a table; ignoring it")
+            _warn(warn, Text.of(N_("{path}: [network] must be a table; ignoring it"), path=path))
             continue
         for key, value in table.items():
             if key == "interface" and isinstance(value, dict):
@@ -288,7 +289,7 @@ def _file_values(path: Path) -> Mapping[str, Any] | None:
     return None if layer is None else layer.values
 
 
-def _warn(warn: Callable[[str], None] | None, message: str) -> None:
+def _warn(warn: Callable[[Text], None] | None, message: Text) -> None:
     log.warning("%s", message)
     if warn is not None:
         warn(message)

@@ -23,7 +23,7 @@ class TextView(View):
         self, title: str, lines: Sequence[str | tuple[str, str]], help: str = "", *, end: bool = False
     ) -> None:
         self.title = title
-        self.help = help or f"{title}\n\nUp/Down, PgUp/PgDn, Home/End scroll; Esc goes back."
+        self.help = help or f"{title}\n\n" + _("Up/Down, PgUp/PgDn, Home/End scroll; Esc goes back.")
         self.walker: urwid.SimpleFocusListWalker[Any] = urwid.SimpleFocusListWalker([])
         super().__init__(urwid.ListBox(self.walker))
         self.set_lines(lines, end=end)
@@ -33,7 +33,7 @@ class TextView(View):
         for line in lines:
             attr, text = ("info", line) if isinstance(line, str) else line
             items.append(urwid.AttrMap(SelectableText(text), attr, "focus"))
-        self.walker[:] = items or [SelectableText("(nothing yet)")]
+        self.walker[:] = items or [SelectableText(_("(nothing yet)"))]
         self.walker.set_focus(len(self.walker) - 1 if end else 0)
 
     def append(self, line: str | tuple[str, str]) -> None:
@@ -159,7 +159,7 @@ class PromptView(View):
         message: str = "",
     ) -> None:
         self.title = title
-        self.help = help or f"{title}\n\nType the value and press Enter; Esc cancels."
+        self.help = help or f"{title}\n\n" + _("Type the value and press Enter; Esc cancels.")
         self._on_ok = on_ok
         self.edit = FieldEdit("", "", mask="*" if secret else None)
         self.message = urwid.Text(message)

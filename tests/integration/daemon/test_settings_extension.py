@@ -70,7 +70,7 @@ def test_the_new_setting_is_read_from_toml_and_nvram_and_validated(tmp_path: Pat
     assert beep_of(settings.load(settings.Paths(tmp_path / "empty"), nvram=nvram, table=EXTENDED)) is True
     write_main(tmp_path, "beep = 'maybe'\n")
     warnings: list[str] = []
-    assert beep_of(settings.load(paths, warn=warnings.append, table=EXTENDED)) is False
+    assert beep_of(settings.load(paths, warn=lambda t: warnings.append(t.text), table=EXTENDED)) is False
     assert any("beep must be true or false, not 'maybe'" in w for w in warnings)
 
 

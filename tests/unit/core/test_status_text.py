@@ -43,3 +43,29 @@ def test_a_status_signal_is_read_within_bounds() -> None:
     # the template from the bus is only a key: a format string in it is never used
     hostile = _status_text(["info", "text", "{name:>999999999}", {"name": "x"}])
     assert hostile.translated(lambda m: m) == "text"
+
+
+def test_a_text_inside_an_argument_is_translated_by_its_own_template() -> None:
+    words = {
+        "Autoboot now boots {name}: {reason}": "Autostart startet jetzt {name}: {reason}",
+        "boot order {first} comes before {second}": "Bootreihenfolge: {first} vor {second}",
+    }
+    why = Text.of(N_("boot order {first} comes before {second}"), first="'network'", second="'disk'")
+    t = Text.of(N_("Autoboot now boots {name}: {reason}"), name="eth0/d", reason=why)
+    assert t.text == "Autoboot now boots eth0/d: boot order 'network' comes before 'disk'"
+    assert (
+        t.translated(lambda m: words.get(m, m))
+        == "Autostart startet jetzt eth0/d: Bootreihenfolge: 'network' vor 'disk'"
+    )
+    # the outer message untranslated: all of it stays English
+    assert t.translated(lambda m: m) == t.text
+    # a nested template the catalogue lacks leaves that part English
+    only_outer = {"Autoboot now boots {name}: {reason}": "Autostart startet jetzt {name}: {reason}"}
+    assert t.translated(lambda m: only_outer.get(m, m)).endswith(": boot order 'network' comes before 'disk'")
+
+
+def test_a_nested_template_from_the_bus_is_only_a_key() -> None:
+    hostile = _status_text(
+        ["info", "Booting x", "Booting {name}", {"name": "x", "name.template": "{a:>999999999}", "name.a": "y"}]
+    )
+    assert hostile.translated(german) == "x wird gestartet"

@@ -236,7 +236,7 @@ async def test_a_slower_device_that_ranks_higher_takes_over_and_says_so(world: W
         "Autoboot now boots sda1/a: default entry, boot order 'any'; replaces sdb1/b (sdb1/b): "
         "device sda1 comes before sdb1 (boot order 'any')"
     ]
-    assert "replaces sdb1/b" in world.auto.state.reason
+    assert "replaces sdb1/b" in world.auto.state.reason.text
     await world.clock.advance(3)
     assert world.booted == ["sda1/a"]
 

@@ -93,10 +93,10 @@ def test_on_one_device_its_configs_own_menu_order_decides() -> None:
 def test_a_higher_ranked_candidate_replaces_the_incumbent_and_says_why() -> None:
     c = choose(ALL, DEVICES, ["any"], incumbent="eth0/d")
     assert c is not None and c.option.id == "sda1/a" and c.replaced == "eth0/d"
-    assert "replaces eth0/d (eth0/d): device sda1 comes before eth0" in c.reason
+    assert "replaces eth0/d (eth0/d): device sda1 comes before eth0" in c.reason.text
     c = choose(ALL, DEVICES, ["network", "disk"], incumbent="sda1/a")
     assert c is not None and c.option.id == "eth0/d" and c.replaced == "sda1/a"
-    assert "boot order 'network' comes before 'disk'" in c.reason
+    assert "boot order 'network' comes before 'disk'" in c.reason.text
     c = choose(ALL, DEVICES, ["any"], incumbent="sda1/a")
     assert c is not None and c.option.id == "sda1/a" and c.replaced is None, "the best keeps the countdown"
     c = choose(ALL, DEVICES, ["any"], incumbent="gone/x")

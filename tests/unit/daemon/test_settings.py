@@ -59,7 +59,7 @@ def test_corrupt_file_means_defaults_and_a_loud_warning(tmp_path: Path, caplog: 
     write(p.main, "timeout = [unterminated\n")
     warnings: list[str] = []
     with caplog.at_level(logging.WARNING):
-        s = settings.load(p, warn=warnings.append)
+        s = settings.load(p, warn=lambda t: warnings.append(t.text))
     assert s == replace(settings.DEFAULTS, password=settings.LOCKED)  # nothing records the protection: locked
     assert warnings and str(p.main) in warnings[0] and "unreadable" in warnings[0]
     assert any("unreadable" in r.getMessage() for r in caplog.records)
@@ -71,7 +71,8 @@ def test_binary_and_huge_files_are_refused(tmp_path: Path) -> None:
     p.main.write_bytes(b"\xff\xfe\x00garbage")
     write(p.dropin_dir / "big.toml", "# " + "x" * (settings.MAX_FILE + 10) + "\n")
     warnings: list[str] = []
-    assert settings.load(p, warn=warnings.append) == replace(settings.DEFAULTS, password=settings.LOCKED)
+    loaded = settings.load(p, warn=lambda t: warnings.append(t.text))
+    assert loaded == replace(settings.DEFAULTS, password=settings.LOCKED)
     assert len(warnings) == 3 and "no password is accepted" in warnings[-1]
 
 
@@ -79,7 +80,7 @@ def test_invalid_values_are_skipped_one_by_one(tmp_path: Path) -> None:
     p = paths(tmp_path)
     write(p.main, 'timeout = -1\nrestrict = "nobody"\nboot_order = ["floppy"]\nconsole = "hvc1"\ncolour = "red"\n')
     warnings: list[str] = []
-    s = settings.load(p, warn=warnings.append)
+    s = settings.load(p, warn=lambda t: warnings.append(t.text))
     assert s.console == "hvc1"
     assert (s.timeout, s.restrict, s.boot_order) == (10, "changes", ("any",))
     assert s.password == settings.LOCKED  # an invalid restrict is broken protection, not "no protection"

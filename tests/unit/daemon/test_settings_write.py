@@ -96,7 +96,7 @@ def test_broken_settings_keep_the_password_and_restrict_last_in_force(tmp_path: 
     assert settings.load(p).password == hashed  # an intact load records the protection
     p.main.write_text(p.main.read_text() + "\nboot_order = [")  # now corrupt
     warnings: list[str] = []
-    state = settings.load_state(p, warn=warnings.append)
+    state = settings.load_state(p, warn=lambda t: warnings.append(t.text))
     assert (state.settings.password, state.settings.restrict) == (hashed, "all")
     assert state.settings.autoboot is True  # the rest falls back to the defaults, with a warning
     assert any("stay in force" in w for w in warnings) and state.problems

@@ -232,7 +232,8 @@ def test_what_cannot_be_applied_is_refused(tmp_path: Path, table: dict[str, obje
 def test_an_invalid_layer_is_refused_where_the_start_falls_back(tmp_path: Path) -> None:
     paths = paths_with(tmp_path, "", "[network]\ntimeout = 0\n")
     warnings: list[str] = []
-    assert load_network_settings(paths, warnings.append) == NetworkSettings(), "the start: defaults and a warning"
+    loaded = load_network_settings(paths, lambda t: warnings.append(t.text))
+    assert loaded == NetworkSettings(), "the start: defaults and a warning"
     assert warnings
     with pytest.raises(ConfigError, match="network.timeout"):
         checked_network_settings(paths, main={"network": {"interface": {"eth0": {"method": "dhcp"}}}})

@@ -75,5 +75,5 @@ def test_load_from_layers(tmp_path: Path) -> None:
     assert load_network_settings(Paths(tmp_path / "none")) == NetworkSettings()
     paths.main.write_text("[network]\ntimeout = -1\n")
     warnings: list[str] = []
-    assert load_network_settings(paths, warnings.append) == NetworkSettings()
+    assert load_network_settings(paths, lambda t: warnings.append(t.text)) == NetworkSettings()
     assert "timeout must be" in warnings[0]
