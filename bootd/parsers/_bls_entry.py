@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from operator import itemgetter
 
 from bootd.model import Record, record
 from bootd.parsers._text import VersionKey, lines_of, version_key
@@ -138,31 +139,33 @@ def parse_entry(text: str, file_name: str, *, path: str = "", directory: str = "
             overlays.extend(value.split())
         else:
             single[key] = value
+    get = single.get
+    # positional: the field order of BlsEntry (this runs once per entry)
     return BlsEntry(
-        file_stem=stem,
-        title=single.get("title"),
-        version=single.get("version"),
-        machine_id=single.get("machine-id"),
-        sort_key=single.get("sort-key"),
-        linux=single.get("linux"),
-        initrds=tuple(initrds),
-        devicetree=single.get("devicetree"),
-        options=" ".join(options),
-        architecture=single.get("architecture"),
-        tries_left=tries_left,
-        raw=tuple(raw),
-        tries_done=tries_done,
-        devicetree_overlays=tuple(overlays),
-        efi=single.get("efi"),
-        path=path,
-        directory=directory,
-        text=text,
+        stem,
+        get("title"),
+        get("version"),
+        get("machine-id"),
+        get("sort-key"),
+        get("linux"),
+        tuple(initrds),
+        get("devicetree"),
+        " ".join(options),
+        get("architecture"),
+        tries_left,
+        tuple(raw),
+        tries_done,
+        tuple(overlays),
+        get("efi"),
+        path,
+        directory,
+        text,
     )
 
 
 def _newest_first(versions: Sequence[str]) -> dict[str, int]:
     """Rank of each distinct version string, 0 for the newest."""
-    distinct = sorted({v: version_key(v) for v in versions}.items(), key=lambda kv: kv[1], reverse=True)
+    distinct = sorted({v: version_key(v) for v in versions}.items(), key=itemgetter(1), reverse=True)
     ranks: dict[str, int] = {}
     previous: VersionKey | None = None
     rank = -1
@@ -185,25 +188,29 @@ def sort_entries(entries: Sequence[BlsEntry]) -> list[BlsEntry]:
             return (e.tries_left == 0, 1, "", "", 0)
         return (e.tries_left == 0, 0, e.sort_key, e.machine_id or "", versions[e.version or ""])
 
-    keyed = sorted(((main(e), i) for i, e in enumerate(entries)), key=lambda ki: ki[0])
+    keyed = sorted([(main(e), i) for i, e in enumerate(entries)], key=itemgetter(0))
     # Ties (no sort-key, or equal sort-key/machine-id/version) go by file name:
     # version keys for file names are made only for those.
     out: list[BlsEntry] = []
+    n = len(keyed)
     i = 0
-    while i < len(keyed):
+    while i < n:
+        key, k = keyed[i]
         j = i + 1
-        key = keyed[i][0]
-        while j < len(keyed) and keyed[j][0] == key:
+        if j == n or keyed[j][0] != key:  # no tie: the common case
+            out.append(entries[k])
+            i = j
+            continue
+        while j < n and keyed[j][0] == key:
             j += 1
         run = [entries[k] for _, k in keyed[i:j]]
-        if len(run) > 1:
-            stems = _newest_first([e.file_stem for e in run])
-            run.sort(
-                key=lambda e: (
-                    stems[e.file_stem],
-                    *((-(e.tries_left or 0), e.tries_done or 0) if e.tries_left is not None else (0, 0)),
-                )
+        stems = _newest_first([e.file_stem for e in run])
+        run.sort(
+            key=lambda e: (
+                stems[e.file_stem],
+                *((-(e.tries_left or 0), e.tries_done or 0) if e.tries_left is not None else (0, 0)),
             )
+        )
         out.extend(run)
         i = j
     return out

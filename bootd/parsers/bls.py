@@ -258,12 +258,13 @@ def matches_default(entry: BlsEntry, pattern: str) -> bool:
 
 def _resolve(view: DeviceView, entry: BlsEntry, value: str) -> Resource:
     """The file an entry names, as the user meant it (see module docstring)."""
-    if value.startswith("/") and "//" not in value and "/." not in value and not value.endswith("/"):
-        path = PurePosixPath(value)  # already normal
+    absolute = value[:1] == "/"
+    if absolute and "//" not in value and "/." not in value and value[-1] != "/":
+        path = PurePosixPath(value)  # already normal: one path object, nothing parsed twice
     else:
         path = normalize(value)
-    if value.startswith("/") and entry.directory == "/loader/entries":
-        return Resource(path=path)  # the specification's layout: nothing to guess
+    if absolute and entry.directory == "/loader/entries":
+        return Resource(path)  # the specification's layout: nothing to guess
     if view.is_file(path):
         return Resource(path=path)
     entries_dir = PurePosixPath(entry.directory)
@@ -324,6 +325,7 @@ def parse(view: DeviceView, ctx: ParseContext) -> ParseResult:
             if match is not None:
                 default_index = match
     names = menu_names(usable)
+    device = view.device.id
     options: list[BootOption] = []
     for i, entry in enumerate(usable):
         image = images.get(entry.path)
@@ -337,6 +339,12 @@ def parse(view: DeviceView, ctx: ParseContext) -> ParseResult:
             continue
         assert entry.linux is not None
         dtb = _resolve(view, entry, entry.devicetree) if entry.devicetree else None
+        kernel = _resolve(view, entry, entry.linux)
+        words = entry.initrds[0].split() if len(entry.initrds) == 1 else None
+        if words is not None and len(words) == 1:
+            resolved: tuple[Resource, ...] = (_resolve(view, entry, words[0]),)  # the usual one initrd
+        else:
+            resolved = tuple(_resolve(view, entry, p) for v in entry.initrds for p in v.split())
         if entry.devicetree_overlays:
             diags.append(
                 Diagnostic(Severity.INFO, "devicetree-overlay is not applied by kexec; listed only", file=entry.path)
@@ -344,10 +352,10 @@ def parse(view: DeviceView, ctx: ParseContext) -> ParseResult:
         options.append(
             BootOption(
                 id="",
-                device=view.device.id,
+                device=device,
                 name=names[i],
-                kernel=_resolve(view, entry, entry.linux),
-                initrds=tuple(_resolve(view, entry, p) for v in entry.initrds for p in v.split()),
+                kernel=kernel,
+                initrds=resolved,
                 dtb=dtb,
                 args=expand(entry.options, env),
                 default=i == default_index,
