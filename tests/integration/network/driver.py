@@ -74,7 +74,7 @@ async def main() -> int:
         static = InterfaceSettings(Method.STATIC, StaticAddress(address, int(prefix or 24)))
         settings = NetworkSettings(timeout=args.timeout, interfaces={"eth0": static}, poll_interval=args.poll)
     disc = NetworkDiscovery(
-        platform, inventory, settings, status=lambda sev, msg: emit("status", severity=str(sev), message=msg),
+        platform, inventory, settings, status=lambda sev, msg: emit("status", severity=str(sev), message=str(msg)),
         work_dir=work,
     )  # fmt: skip
     try:
