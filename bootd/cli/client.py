@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from bootd.cli import N_
 from bootd.cli.i18n import _
+from bootd.cli.settings_network import is_network_key, network_lines, network_value
 from bootd.errors import AuthenticationRequired, InvalidArgument
 from bootd.model import Transfer, Trust
 from bootd.settings_table import TABLE, NetworkConfig, Table
@@ -322,9 +323,15 @@ def configure_settings(parser: argparse.ArgumentParser, table: Table = TABLE) ->
     parser.add_argument(
         "action", nargs="?", choices=("show", "get", "set"), help=N_("show (the default), get KEY or set KEY VALUE")
     )
-    parser.add_argument("key", nargs="?", help=", ".join(row.name for row in table.on_bus))
+    keys = [row.name for row in table.on_bus] + ["network.interface.NAME", "network.nameservers", "network.proxy"]
+    parser.add_argument("key", nargs="?", help=", ".join(keys))
     secrets = " ".join(f"{row.name}: '-' reads stdin;" for row in table.on_bus if row.secret)
-    parser.add_argument("value", nargs="?", help=f"new value (lists: space/comma separated; {secrets.rstrip(';')})")
+    parser.add_argument(
+        "value",
+        nargs="*",
+        help=f"new value (lists: space/comma separated; {secrets.rstrip(';')} "
+        "network.interface.NAME: dhcp|static|ignore|delete address=A/P gateway=G dns=D,D)",
+    )
     parser.add_argument(
         "--origin",
         action="store_true",
@@ -355,25 +362,41 @@ def settings_shown(view: SettingsView) -> dict[str, object]:
 
 
 def run_settings(args: argparse.Namespace, table: Table = TABLE) -> int:
+    words: list[str] = list(args.value or [])
+    network = is_network_key(args.key)
     if args.action == "set":
         secret = args.key in table and table.row(args.key).secret
-        if args.key is None or (args.value is None and not secret):
+        if args.key is None or (not words and not secret and not network):
             raise InvalidArgument(_("usage: bootd settings set KEY VALUE"))
-        value: Any = args.value
+        value: Any = " ".join(words) if words else None
         if secret:
             if value in (None, "-"):
                 value = sys.stdin.readline().rstrip("\n")
-        else:
+        elif not network:
             value = table.validate(args.key, value)
     elif args.action == "get" and args.key is None:
         raise InvalidArgument(_("usage: bootd settings get KEY"))
+    elif words:
+        raise InvalidArgument(_("usage: bootd settings get KEY"))
 
     async def work(client: BootdClient) -> int:
-        if args.action == "set":
+        applied: list[str] = []
+        if args.action == "set" and network:
+            # the change is made to the network settings in force, then written as a whole (all or nothing)
+            network_cfg = network_value((await client.get_settings()).network, args.key, words, table)
+            client.on_status(lambda _level, message: applied.append(message))
+            await client.set_setting("network", network_cfg)
+        elif args.action == "set":
             await client.set_setting(args.key, value)
         view = await client.get_settings()
         shown = settings_shown(view)
-        if args.action == "set":
+        if network and args.action in ("set", "get"):
+            for line in network_lines(view.network):
+                _out(line)
+            for line in applied:
+                if line.startswith(("Network settings", "network settings")):
+                    _out(line)
+        elif args.action == "set":
             _out(f"{args.key} = {_show(shown.get(args.key, ''))}")
         elif args.action == "get":
             if args.key not in shown:
