@@ -76,6 +76,31 @@ class SettingsService:
         if self._settings != replace(self._settings, **{key: self.table.validate(key, written)}):
             raise ConfigError(f"{key} was written but another layer overrides it")
 
+    def check_files(self) -> dict[str, Any]:
+        """Every settings file, strictly (what a reload puts in force): ConfigError
+        names the first file that cannot be read or holds a value the start would
+        skip; else the main file's values."""
+        main: dict[str, Any] = {}
+        tables: dict[str, dict[str, Any]] = {}
+        for path in [self.paths.vendor, self.paths.main, *self.paths.dropins()]:
+            try:
+                data = settings.parse_file(path)
+                for key, value in (data or {}).items():
+                    if key in settings.TABLES:
+                        if not isinstance(value, Mapping):
+                            raise ConfigError(f"{key} must be a table ([{key}])")
+                        settings.merge_table(tables.setdefault(key, {}), value)
+                    else:
+                        self.table.validate(key, value)
+                for key, raw in tables.items():
+                    if key in self.table:
+                        self.table.validate(key, raw)
+            except ConfigError as e:
+                raise ConfigError(f"{path}: {e}") from None
+            if path == self.paths.main:
+                main = data or {}
+        return main
+
     def reload(self) -> None:
         old = self._settings
         state = settings.load_state(self.paths, nvram=self.nvram, warn=self._warn, table=self.table)
