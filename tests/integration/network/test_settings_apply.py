@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -67,6 +69,13 @@ class Daemon:
 
     async def options(self) -> set[str]:
         return {o.id for o in await self.client.list_options() if o.device == "eth0"}
+
+    async def reload(self) -> str:
+        """SIGHUP (``systemctl reload bootd``); the daemon's status line about it."""
+        self.statuses.clear()
+        os.kill(self.pid, signal.SIGHUP)
+        await self.until("the reload's status line", lambda: any("reloaded" in s for s in self.statuses))
+        return next(s for s in self.statuses if "reloaded" in s)
 
     async def until(self, what: str, pred: Callable[[], object], timeout: float = 30) -> None:
         deadline = time.monotonic() + timeout
@@ -190,6 +199,7 @@ async def test_the_cli_sets_the_network_settings_at_once_and_keeps_the_comments(
     await daemon.until("a DHCP lease and its boot option", lambda: daemon.options())
     with daemon.config.open("a") as f:
         f.write('# the admin\'s own words\n[network.interface.eth1]  # not in this lab\nmethod = "ignore"\n')
+    await daemon.reload()  # a hand edit is read at SIGHUP
 
     r = await asyncio.to_thread(
         cli, daemon, "set", "network.interface.eth0", "static", "address=10.77.0.200/24", "gateway=10.77.0.1",
@@ -201,9 +211,8 @@ async def test_the_cli_sets_the_network_settings_at_once_and_keeps_the_comments(
     assert daemon.addresses() == ["10.77.0.200/24"], "applied at once, no restart"
     assert daemon.dhcp_clients() == 0 and await daemon.options() == set()
     text = daemon.config.read_text()
-    assert (
-        "# the lab's TFTP server is near" in text and "# the admin's own words" in text and "# not in this lab" in text
-    )
+    for comment in ("# the lab's TFTP server is near", "# the admin's own words", "# not in this lab"):
+        assert comment in text, text
     assert 'address = "10.77.0.200/24"' in text
 
     r = await asyncio.to_thread(cli, daemon, "set", "network.nameservers", "10.77.0.54")
@@ -228,3 +237,44 @@ async def test_the_cli_sets_the_network_settings_at_once_and_keeps_the_comments(
     await daemon.until("the lease's boot option", lambda: daemon.options())
     r = await asyncio.to_thread(cli, daemon, "get", "network")
     assert "network.interface.eth0 = dhcp" in r.stdout and "network.interface.eth1 = ignore" in r.stdout, r.stdout
+
+
+async def test_a_hand_edit_applies_at_sighup_and_an_invalid_one_is_refused(daemon: Daemon) -> None:
+    await daemon.until("a DHCP lease and its boot option", lambda: daemon.options())
+    original = daemon.config.read_text()
+    edited = original + (
+        '[network.interface.eth0]  # set by hand\nmethod = "static"\naddress = "10.77.0.210/24"\n'
+        'gateway = "10.77.0.1"\n'
+    )
+    daemon.config.write_text(edited)
+    await asyncio.sleep(0.5)
+    assert leased(daemon.addresses()), "nothing happens before the signal"
+
+    line = await daemon.reload()
+    assert line.startswith("Settings reloaded from ") and "network" in line, line
+    await daemon.until("the status line", lambda: any("Network settings applied" in s for s in daemon.statuses))
+    assert daemon.addresses() == ["10.77.0.210/24"]
+    assert daemon.dhcp_clients() == 0 and await daemon.options() == set()
+    assert "via 10.77.0.1 dev eth0" in daemon.lab.client(["ip", "-4", "route", "show", "default"])
+    assert daemon.config.read_text() == edited, "a reload writes nothing"
+
+    # invalid in three ways: each refused, the settings in force (and the address) kept
+    for bad, why in (
+        (edited.replace("10.77.0.1", "10.99.0.1"), "outside"),
+        (edited.replace("autoboot = false", "autoboot = \"maybe\""), "autoboot"),
+        (edited + "[[broken\n", str(daemon.config)),
+    ):
+        daemon.config.write_text(bad)
+        line = await daemon.reload()
+        assert line.startswith("settings not reloaded: ") and why in line, line
+        assert line.endswith("the settings in force are kept"), line
+        assert daemon.addresses() == ["10.77.0.210/24"]
+        settings = await daemon.client.get_settings()
+        assert settings.autoboot is False and settings.network.interface("eth0") == InterfaceConfig(
+            "eth0", "static", "10.77.0.210/24", "10.77.0.1"
+        )
+
+    daemon.config.write_text(original)  # back to DHCP by hand
+    await daemon.reload()
+    await daemon.until("a new lease", lambda: leased(daemon.addresses()))
+    await daemon.until("the lease's boot option", lambda: daemon.options())
