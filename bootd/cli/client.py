@@ -13,12 +13,13 @@ import argparse
 import os
 import sys
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from bootd.cli import N_
 from bootd.cli.i18n import _
-from bootd.cli.settings_network import is_network_key, network_lines, network_value
-from bootd.errors import AuthenticationRequired, InvalidArgument
+from bootd.cli.settings_network import is_network_key, network_lines, network_value, write_offline
+from bootd.errors import AuthenticationRequired, InvalidArgument, NotFound
 from bootd.model import Transfer, Trust
 from bootd.settings_table import TABLE, NetworkConfig, Table
 
@@ -337,6 +338,12 @@ def configure_settings(parser: argparse.ArgumentParser, table: Table = TABLE) ->
         action="store_true",
         help=N_("show: also the layer each setting came from (default, a file, NVRAM), and the [network] keys' layers"),
     )
+    parser.add_argument(
+        "--config-root",
+        type=Path,
+        default=Path("/"),
+        help=N_("set network…: where etc/bootd/bootd.toml is written when no daemon runs (default: /)"),
+    )
 
 
 def _show(value: Any) -> str:
@@ -379,11 +386,15 @@ def run_settings(args: argparse.Namespace, table: Table = TABLE) -> int:
     elif words:
         raise InvalidArgument(_("usage: bootd settings get KEY"))
 
+    reached: list[bool] = []
+
     async def work(client: BootdClient) -> int:
         applied: list[str] = []
         if args.action == "set" and network:
             # the change is made to the network settings in force, then written as a whole (all or nothing)
-            network_cfg = network_value((await client.get_settings()).network, args.key, words, table)
+            current = (await client.get_settings()).network
+            reached.append(True)
+            network_cfg = network_value(current, args.key, words, table)
             client.on_status(lambda _level, message: applied.append(message))
             await client.set_setting("network", network_cfg)
         elif args.action == "set":
@@ -416,7 +427,17 @@ def run_settings(args: argparse.Namespace, table: Table = TABLE) -> int:
             print(_("bootd settings: warning: {problem}").format(problem=problem), file=sys.stderr)
         return 0
 
-    return _with_client(args, work, table)
+    if not (args.action == "set" and network):
+        return _with_client(args, work, table)
+    try:
+        return _with_client(args, work, table)
+    except NotFound as e:
+        if reached:
+            raise
+        written = write_offline(args.config_root, args.key, words, table)  # no daemon: the file, checked the same way
+        print(_("bootd settings: {error}: written to {path}; applied at the daemon's next start").format(
+            error=e, path=written), file=sys.stderr)  # fmt: skip
+        return 0
 
 
 # -- status -----------------------------------------------------------------------------------------

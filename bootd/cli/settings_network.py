@@ -15,12 +15,17 @@ The keys:
   ``network.https_proxy URL`` (an empty value clears it);
 * ``network TABLE``: the whole table as a TOML inline table, e.g.
   ``{interface = {eth0 = {method = "dhcp"}}, nameservers = ["10.0.0.53"]}``.
+
+With a daemon on the bus the change goes through its ``Settings1`` (applied at
+once); with none, :func:`write_offline` writes it into the main file with the
+same checks, for the daemon's next start.
 """
 
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from bootd.errors import ConfigError
@@ -120,3 +125,26 @@ def _interface(key: str, old: dict[str, Any] | None, words: Sequence[str]) -> di
         else:
             table.pop(name, None)
     return table
+
+
+def write_offline(root: Path, key: str, words: Sequence[str], table: Table) -> Path:
+    """No daemon to ask: ``key`` set to ``words`` in the network settings the
+    files under ``root`` give (NVRAM is the daemon's to read), written into the
+    main file all or nothing, with the check a daemon's write passes first
+    (:func:`~bootd.discovery.network_settings.checked_network_settings`).  The file written."""
+    from bootd import settings, settings_write  # tomlkit: only for this write
+    from bootd.discovery.network_settings import checked_network_settings
+
+    paths = settings.Paths(root)
+    layers = [settings.read_layer(p) for p in (paths.vendor, paths.main, *paths.dropins())]
+    current = settings.merge([layer for layer in layers if layer is not None], table=table).network
+    value = network_value(current, key, words, table)
+
+    def check(main: Mapping[str, Any]) -> object:
+        try:
+            return checked_network_settings(paths, main=main)
+        except ConfigError as e:
+            raise ConfigError(f"{e}: nothing was written") from None
+
+    settings_write.write_settings(paths, {"network": value}, table, check=check)
+    return paths.main
