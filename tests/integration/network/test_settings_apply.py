@@ -261,7 +261,7 @@ async def test_a_hand_edit_applies_at_sighup_and_an_invalid_one_is_refused(daemo
     # invalid in three ways: each refused, the settings in force (and the address) kept
     for bad, why in (
         (edited.replace("10.77.0.1", "10.99.0.1"), "outside"),
-        (edited.replace("autoboot = false", "autoboot = \"maybe\""), "autoboot"),
+        (edited.replace("autoboot = false", 'autoboot = "maybe"'), "autoboot"),
         (edited + "[[broken\n", str(daemon.config)),
     ):
         daemon.config.write_text(bad)
