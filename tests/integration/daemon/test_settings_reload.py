@@ -1,0 +1,68 @@
+"""SIGHUP (``systemctl reload bootd``) reads hand edits of the settings files
+into the running daemon; an invalid file is refused as a whole and the
+settings in force stay, the password included (never fail open)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.integration.daemon.helpers import ROOT, DaemonProcess, PrivateBus
+from tests.integration.daemon.test_settings_fail_closed import bootd
+
+
+def reload(serve: DaemonProcess, line: str) -> None:
+    """SIGHUP, then wait for ``line`` in the daemon's log."""
+    before = serve.output().count(line)
+    serve.process.send_signal(signal.SIGHUP)
+    deadline = time.monotonic() + 20
+    while serve.output().count(line) <= before:
+        assert serve.process.poll() is None, serve.output()
+        assert time.monotonic() < deadline, serve.output()
+        time.sleep(0.05)
+
+
+def test_sighup_reloads_a_hand_edit_and_refuses_an_invalid_one(
+    serve: DaemonProcess, system_bus: PrivateBus, config_root: Path
+) -> None:
+    main = config_root / "etc/bootd/bootd.toml"
+    main.write_text("autoboot = false\ntimeout = 7  # by hand\n")
+    assert bootd(system_bus, "settings", "get", "timeout").stdout.strip() == "10", "nothing before the signal"
+    reload(serve, "Settings reloaded from")
+    assert bootd(system_bus, "settings", "get", "timeout").stdout.strip() == "7"
+    assert "Settings reloaded from " in serve.output() and ": timeout" in serve.output()
+
+    r = subprocess.run(
+        [sys.executable, "-m", "bootd", "settings", "set", "password", "-"],
+        input="hunter2\n", capture_output=True, text=True, cwd=ROOT,
+        env={**os.environ, "BOOTD_BUS": system_bus.address},
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    hashed = main.read_text()
+
+    # the password removed by hand, in a file with an invalid value: refused, the password stays
+    for bad, why in (
+        ('autoboot = "maybe"\ntimeout = 3\n', "autoboot"),
+        ("timeout = 3\ntimout = 4\n", "unknown setting 'timout'"),
+        ("timeout = 3\nboot_order = [\n", str(main)),
+    ):
+        main.write_text(bad)
+        reload(serve, "settings not reloaded: ")
+        last = serve.output().rsplit("settings not reloaded: ", 1)[1].splitlines()[0]
+        assert why in last and last.endswith("the settings in force are kept"), last
+        assert bootd(system_bus, "settings", "get", "timeout").stdout.strip() == "7"
+        r = bootd(system_bus, "settings", "set", "timeout", "4")
+        assert r.returncode == 1 and "authenticate first" in r.stderr, r.stderr
+
+    # a valid file: in force at once (an admin who can edit the file may remove the password)
+    main.write_text(hashed.replace("timeout = 7", "timeout = 5"))
+    reload(serve, "Settings reloaded from")
+    assert bootd(system_bus, "settings", "get", "timeout").stdout.strip() == "5"
+    main.write_text("autoboot = false\n")
+    reload(serve, "Settings reloaded from")
+    r = bootd(system_bus, "settings", "set", "timeout", "4")
+    assert r.returncode == 0, r.stderr
