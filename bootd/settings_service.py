@@ -36,6 +36,7 @@ class SettingsService:
         self._reloaded = reloaded
         state = settings.load_state(paths, nvram=self.nvram, warn=self._warn, table=table)
         self._settings, self._problems, self._origins = state.settings, state.problems, state.origins
+        self._main_network = self._read_main_network()
 
     @property
     def current(self) -> settings.Settings:
@@ -62,6 +63,12 @@ class SettingsService:
         the values written (a password hashed).  ``check`` sees the new file's
         values first and may refuse them (see :func:`bootd.settings_write.write_settings`)."""
         values = dict(changes)
+        if "network" in values and self._read_main_network() != self._main_network:
+            # the write replaces the interface tables with what the daemon holds: a hand edit it has not read would go
+            raise ConfigError(
+                f"the [network] table of {self.paths.main} was edited since the daemon read it; "
+                "reload the daemon first (systemctl reload bootd): nothing was written or applied"
+            )
         for key, value in values.items():
             if key in self.table and self.table.row(key).secret:
                 values[key] = settings.hash_password(str(value)) if value else ""
@@ -101,10 +108,18 @@ class SettingsService:
                 main = data or {}
         return main
 
+    def _read_main_network(self) -> object:
+        """The main file's ``[network]`` table as it reads now (a string when it cannot be read)."""
+        try:
+            return (settings.parse_file(self.paths.main) or {}).get("network")
+        except settings.Unreadable as e:
+            return f"unreadable: {e}"
+
     def reload(self) -> None:
         old = self._settings
         state = settings.load_state(self.paths, nvram=self.nvram, warn=self._warn, table=self.table)
         self._settings, self._problems, self._origins = state.settings, state.problems, state.origins
+        self._main_network = self._read_main_network()
         changed = tuple(k for k in self.table.keys if getattr(old, k) != getattr(self._settings, k))
         if changed:
             self.events.emit(SettingsChanged(changed))

@@ -66,3 +66,22 @@ def test_sighup_reloads_a_hand_edit_and_refuses_an_invalid_one(
     reload(serve, "Settings reloaded from")
     r = bootd(system_bus, "settings", "set", "timeout", "4")
     assert r.returncode == 0, r.stderr
+
+
+def test_a_network_write_never_drops_a_hand_edit_the_daemon_has_not_read(
+    serve: DaemonProcess, system_bus: PrivateBus, config_root: Path
+) -> None:
+    main = config_root / "etc/bootd/bootd.toml"
+    main.write_text('autoboot = false\n[network.interface.eth1]  # by hand\nmethod = "ignore"\n')
+    r = bootd(system_bus, "settings", "set", "network.nameservers", "10.0.0.53")
+    assert r.returncode == 1 and "was edited since the daemon read it" in r.stderr, r.stderr
+    assert "systemctl reload bootd" in r.stderr and "Traceback" not in r.stderr
+    assert "eth1" in main.read_text() and "nameservers" not in main.read_text()
+    assert bootd(system_bus, "settings", "set", "timeout", "6").returncode == 0, "other settings are written as ever"
+
+    reload(serve, "Settings reloaded from")
+    r = bootd(system_bus, "settings", "set", "network.nameservers", "10.0.0.53")
+    assert r.returncode == 0, r.stderr
+    assert "network.interface.eth1 = ignore" in r.stdout and "network.nameservers = 10.0.0.53" in r.stdout
+    text = main.read_text()
+    assert '[network.interface.eth1]  # by hand\nmethod = "ignore"\n' in text and "timeout = 6" in text, text
