@@ -4,14 +4,11 @@ settings in force stay, the password included (never fail open)."""
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
-from tests.integration.daemon.helpers import ROOT, DaemonProcess, PrivateBus
+from tests.integration.daemon.helpers import DaemonProcess, PrivateBus, busctl
 from tests.integration.daemon.test_settings_fail_closed import bootd
 
 
@@ -36,12 +33,7 @@ def test_sighup_reloads_a_hand_edit_and_refuses_an_invalid_one(
     assert bootd(system_bus, "settings", "get", "timeout").stdout.strip() == "7"
     assert "Settings reloaded from " in serve.output() and ": timeout" in serve.output()
 
-    r = subprocess.run(
-        [sys.executable, "-m", "bootd", "settings", "set", "password", "-"],
-        input="hunter2\n", capture_output=True, text=True, cwd=ROOT,
-        env={**os.environ, "BOOTD_BUS": system_bus.address},
-    )  # fmt: skip
-    assert r.returncode == 0, r.stderr
+    busctl(system_bus, "set-property", "org.bootd", "/org/bootd", "org.bootd.Settings1", "Password", "s", "hunter2")
     hashed = main.read_text()
 
     # the password removed by hand, in a file with an invalid value: refused, the password stays
