@@ -36,6 +36,10 @@ KEPT_PROPERTIES = (
 )
 
 
+NO_MEDIUM = "no medium"
+NO_FILESYSTEM = "no filesystem"
+
+
 class Action(StrEnum):
     SCAN = "scan"
     """Mount read-only and run the parsers."""
@@ -71,10 +75,10 @@ def classify(dev: BlockDevice, *, scan_loop_devices: bool = False) -> Decision:
     if dev.flag("DM_UDEV_DISABLE_OTHER_RULES_FLAG") or dev.flag("DM_SUSPENDED"):
         return Decision(Action.SKIP, "device-mapper device not ready")
     if dev.flag("ID_CDROM") and dev.directory is None and not dev.flag("ID_CDROM_MEDIA") and not dev.fstype:
-        return Decision(Action.SKIP, "no medium")
+        return Decision(Action.SKIP, NO_MEDIUM)
     fstype = dev.fstype
     if not fstype:
-        return Decision(Action.SKIP, "no filesystem")
+        return Decision(Action.SKIP, NO_FILESYSTEM)
     if fstype in SKIPPED_FSTYPES:
         return Decision(Action.SKIP, f"{fstype} is not a filesystem")
     if fstype == "crypto_LUKS":
@@ -110,6 +114,10 @@ class Meaning:
     step: Step
     decision: Decision
     """The device's classification (SCAN or LOCKED for ADD and READD)."""
+    recheck: bool = False
+    """An optical drive looked empty (or its medium unreadable) right after a
+    media change: the drive may not have been ready yet, so ask it again
+    (:class:`bootd.discovery.medium.MediumRecheck`)."""
 
 
 def _facts(dev: BlockDevice) -> tuple[str | None, str | None, str | None, str | None]:
@@ -125,7 +133,8 @@ def interpret(event: BlockEvent, known: BlockDevice | None, *, scan_loop_devices
         return Meaning(Step.EJECT, Decision(Action.SKIP, "eject requested"))
     decision = classify(dev, scan_loop_devices=scan_loop_devices)
     if decision.action is Action.SKIP:
-        return Meaning(Step.SKIP, decision)
+        not_ready = decision.reason in (NO_MEDIUM, NO_FILESYSTEM) and dev.flag("ID_CDROM")
+        return Meaning(Step.SKIP, decision, recheck=not_ready and is_media_change(dev))
     if decision.action is Action.LVM:
         return Meaning(Step.LVM, decision)
     if known is not None and (_facts(known) != _facts(dev) or is_media_change(dev)):

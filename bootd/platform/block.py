@@ -68,6 +68,18 @@ class BlockDevice:
         return self.name.startswith("loop") or (self.parent or "").startswith("loop")
 
 
+class MediumStatus(StrEnum):
+    """What a drive with removable media says about its medium right now."""
+
+    PRESENT = "present"
+    ABSENT = "absent"
+    """No medium, or the tray is open."""
+    NOT_READY = "not-ready"
+    """A medium is there but the drive cannot read it yet (spinning up)."""
+    UNKNOWN = "unknown"
+    """The drive cannot say (no such query for this device)."""
+
+
 @dataclass(frozen=True, slots=True)
 class BlockEvent:
     action: BlockAction
@@ -140,6 +152,15 @@ class BlockPlatform(Protocol):
 
     async def probe(self, node: str) -> BlockDevice | None:
         """Filesystem facts of one node read directly (blkid), without udev."""
+        ...
+
+    async def medium_status(self, device: BlockDevice) -> MediumStatus:
+        """Ask a drive with removable media (an optical drive) whether it holds a medium now."""
+        ...
+
+    async def reprobe(self, device: BlockDevice) -> None:
+        """Ask the device manager to read ``device`` again: a change event follows
+        with what it finds (its medium and filesystem)."""
         ...
 
     def partitions(self, node: str) -> list[str]:

@@ -164,6 +164,22 @@ def _tray(vm: Vm) -> dict[str, Any]:
     raise GuestError("no CD drive in query-block")
 
 
+def _drive_state(vm: Vm) -> str:
+    """The drive as qemu and the guest see it, for a failure message."""
+    tray = {k: v for k, v in _tray(vm).items() if k in ("tray_open", "locked", "removable")}
+    inserted = (_tray(vm).get("inserted") or {}).get("file")
+    start = len(vm.lines)
+    vm.tell("cdrom")
+    try:
+        end = vm.wait_line(r"^GUEST-CDROM-END", timeout=30, start=start)
+        guest = "\n".join(vm.lines[start:end])
+    except GuestError:
+        guest = "(the guest did not answer)"
+    t0 = vm.qmp_events[0][0] if vm.qmp_events else 0.0
+    events = "\n".join(f"  +{t - t0:.2f}s {e['event']} {json.dumps(e.get('data', {}))}" for t, e in vm.qmp_events)
+    return f"qemu: {tray} medium {inserted}\nQMP events:\n{events}\nguest:\n{guest}"
+
+
 def _mounts(vm: Vm) -> list[str]:
     start = len(vm.lines)
     vm.tell("mounts")
@@ -249,9 +265,12 @@ def proof(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proof]:
         # swapped for another while mounted: the guest has the tray locked and is asked to release it
         p.steps["cd-two"] = len(vm.lines)
         _change_medium(vm, cd_two)
-        p.steps["cd-two-option"] = vm.wait_for(
-            _option_event("option-added", CD_TWO_TITLE), timeout=EVENT_TIMEOUT, what=f"option {CD_TWO_TITLE!r}"
-        )
+        try:
+            p.steps["cd-two-option"] = vm.wait_for(
+                _option_event("option-added", CD_TWO_TITLE), timeout=EVENT_TIMEOUT, what=f"option {CD_TWO_TITLE!r}"
+            )
+        except GuestError as e:
+            raise GuestError(f"{e}\n{_drive_state(vm)}") from None
         p.mounts["cd-two"] = _mounts(vm)
 
         # ejected: the same request, and nothing may be left of the CD
