@@ -152,7 +152,12 @@ class Discovery:
         name = dev.name
         if self.device_filter is not None and not self.device_filter(dev):
             return
-        meaning = interpret(event, self._known.get(name), scan_loop_devices=self.scan_loop_devices)
+        meaning = interpret(
+            event,
+            self._known.get(name),
+            scan_loop_devices=self.scan_loop_devices,
+            mounted_seq=self.mounter.diskseq(name),
+        )
         step, decision = meaning.step, meaning.decision
         if meaning.recheck:
             self._recheck.start(dev)

@@ -124,8 +124,11 @@ def _facts(dev: BlockDevice) -> tuple[str | None, str | None, str | None, str | 
     return (dev.fstype, dev.uuid, dev.label, dev.node)
 
 
-def interpret(event: BlockEvent, known: BlockDevice | None, *, scan_loop_devices: bool = False) -> Meaning:
-    """The one classification of ``event``; ``known`` is the device as discovery last added it."""
+def interpret(
+    event: BlockEvent, known: BlockDevice | None, *, scan_loop_devices: bool = False, mounted_seq: int | None = None
+) -> Meaning:
+    """The one classification of ``event``; ``known`` is the device as discovery last added it,
+    ``mounted_seq`` the disk's sequence number when discovery mounted it (None: not mounted)."""
     dev = event.device
     if event.action is BlockAction.REMOVE:
         return Meaning(Step.REMOVE, Decision(Action.SKIP, "removed"))
@@ -137,7 +140,7 @@ def interpret(event: BlockEvent, known: BlockDevice | None, *, scan_loop_devices
         return Meaning(Step.SKIP, decision, recheck=not_ready and is_media_change(dev))
     if decision.action is Action.LVM:
         return Meaning(Step.LVM, decision)
-    if known is not None and (_facts(known) != _facts(dev) or is_media_change(dev)):
+    if known is not None and (_facts(known) != _facts(dev) or is_new_medium(dev, mounted_seq)):
         return Meaning(Step.READD, decision)
     if known is not None and event.action is BlockAction.CHANGE:
         return Meaning(Step.UNCHANGED, decision)
@@ -151,6 +154,23 @@ def backing_devices(dev: BlockDevice) -> frozenset[str]:
 
 def is_media_change(dev: BlockDevice) -> bool:
     return dev.flag("DISK_MEDIA_CHANGE")
+
+
+def is_new_medium(dev: BlockDevice, mounted_seq: int | None) -> bool:
+    """Whether a media-change event may announce a medium other than the one mounted.
+
+    Not when the mount came after the change: one insertion often brings two
+    events (tray opened, medium loaded), and udev may probe the first one only
+    once the medium is in, so both describe the medium already mounted.  The
+    kernel numbers each change (``DISKSEQ``); a change numbered up to the
+    disk's number at mount time was already there when it was mounted."""
+    if not is_media_change(dev):
+        return False
+    try:
+        seq = int(dev.prop("DISKSEQ") or "")
+    except ValueError:
+        return True
+    return mounted_seq is None or seq > mounted_seq
 
 
 def is_eject_request(dev: BlockDevice) -> bool:

@@ -195,6 +195,11 @@ class BlockPlatform(Protocol):
         """``major:minor`` of a block device node."""
         ...
 
+    def diskseq(self, device: BlockDevice) -> int | None:
+        """The kernel's sequence number of the disk's current medium (it grows with
+        every media change, and events carry it as ``DISKSEQ``); None if unknown."""
+        ...
+
     async def mount(self, device: BlockDevice, target: Path, fstype: str, options: Sequence[str] = ()) -> Path:
         """Mount ``device`` read-only on ``target``; returns where its files are."""
         ...

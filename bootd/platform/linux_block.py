@@ -365,6 +365,12 @@ class LinuxBlock:
             return None
         return f"{os.major(rdev)}:{os.minor(rdev)}"
 
+    def diskseq(self, device: BlockDevice) -> int | None:
+        try:
+            return int((Path("/sys/class/block") / device.name / "diskseq").read_text())
+        except (OSError, ValueError):
+            return None
+
     async def mount(self, device: BlockDevice, target: Path, fstype: str, options: Sequence[str] = ()) -> Path:
         if device.node is None:
             raise MountError(f"{device.name}: has no device node")

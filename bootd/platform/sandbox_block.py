@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from bootd.errors import MountError, Unsupported
@@ -79,6 +80,11 @@ class SandboxBlock:
         """How often each drive was asked for its medium (tests read it)."""
         self.reprobes: dict[str, int] = {}
         """How often each device was read again (tests read it)."""
+        self._seq: dict[str, int] = {}
+        self.mounted: dict[str, int] = {}
+        """How often each device was mounted (tests read it)."""
+        self._after_mount: dict[str, list[BlockEvent]] = {}
+        """Events udev delivers once the device is mounted (see :meth:`insert_medium`)."""
 
     def enumerate(self) -> list[BlockDevice]:
         return [_to_block_device(d) for d in self._devices if d.plug_after is None]
@@ -124,7 +130,35 @@ class SandboxBlock:
             raise RuntimeError("change_medium needs a running monitor")
         dev = self._device(name)
         self._ready_at[name] = None if ready_after is None else self._loop.time() + ready_after
-        self._callback(BlockEvent(BlockAction.CHANGE, _empty_drive(dev, media_change=True)))
+        self._callback(BlockEvent(BlockAction.CHANGE, self._numbered(_empty_drive(dev, media_change=True))))
+
+    def insert_medium(self, name: str, *, events: int = 2) -> None:
+        """Load a medium into optical drive ``name`` as a slow udev reports it: the
+        kernel numbers ``events`` media changes (tray opened, medium loaded) at once,
+        and udev probes each of them only once the medium is in; the first event
+        comes now, the others while discovery reads the medium (after its mount)."""
+        if self._loop is None or self._callback is None:
+            raise RuntimeError("insert_medium needs a running monitor")
+        dev = self._device(name)
+        self._ready_at.pop(name, None)
+        first = self._seq.get(name, 1) + 1
+        self._seq[name] = first + events - 1
+        seen = []
+        for seq in range(first, first + events):
+            props = (*_to_block_device(dev).properties, ("DISKSEQ", str(seq)), ("DISK_MEDIA_CHANGE", "1"))
+            seen.append(BlockEvent(BlockAction.CHANGE, replace(_to_block_device(dev), properties=tuple(sorted(props)))))
+        self._callback(seen[0])
+        self._after_mount.setdefault(name, []).extend(seen[1:])
+
+    def _numbered(self, dev: BlockDevice) -> BlockDevice:
+        """``dev`` with a new sequence number when its event is a media change."""
+        if not dev.flag("DISK_MEDIA_CHANGE"):
+            return dev
+        self._seq[dev.name] = seq = self._seq.get(dev.name, 1) + 1
+        return replace(dev, properties=tuple(sorted((*dev.properties, ("DISKSEQ", str(seq))))))
+
+    def diskseq(self, device: BlockDevice) -> int | None:
+        return self._seq.get(device.name, 1)
 
     def _ready(self, name: str) -> bool:
         if name not in self._ready_at:
@@ -185,6 +219,10 @@ class SandboxBlock:
         checked_mount_options(options)
         if device.directory is None or not device.directory.is_dir():
             raise MountError(f"{device.name}: its directory {device.directory} does not exist")
+        self.mounted[device.name] = self.mounted.get(device.name, 0) + 1
+        if self._loop is not None and self._callback is not None:
+            for event in self._after_mount.pop(device.name, []):
+                self._loop.call_soon(self._callback, event)
         delay = self._delays.get(device.name)
         if delay:
             await asyncio.sleep(delay)

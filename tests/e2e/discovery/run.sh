@@ -27,7 +27,7 @@ udevadm monitor --kernel --property --subsystem-match=block |
     grep --line-buffered -E '^(KERNEL\[|DISK_MEDIA_CHANGE=|DISK_EJECT_REQUEST=)' | sed -u 's/^/UEVENT /' &
 # what udev made of the optical drive's events (after its rules ran: cdrom_id, blkid)
 udevadm monitor --udev --property --subsystem-match=block |
-    awk '/^UDEV/ { sr = ($0 ~ /\/sr0 /) } sr && /^(UDEV|ID_CDROM_MEDIA|ID_FS_LABEL=|DISK_)/ { print "UDEV " $0; fflush() }' &
+    awk '/^UDEV/ { sr = ($0 ~ /\/sr0 /) } sr && /^(UDEV|ID_CDROM_MEDIA|ID_FS_LABEL=|DISK_|DISKSEQ=)/ { print "UDEV " $0; fflush() }' &
 for dev in /sys/block/*; do
     echo "GUEST-BLOCK ${dev##*/} $(cat "$dev/size") $(udevadm info --query=property --property=ID_FS_TYPE,ID_CDROM --value "/dev/${dev##*/}" 2>/dev/null | tr '\n' ' ')"
 done

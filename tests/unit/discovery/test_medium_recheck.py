@@ -142,3 +142,43 @@ def test_only_a_media_change_that_left_an_optical_drive_looking_empty_is_recheck
     found = _drive(ID_CDROM="1", ID_CDROM_MEDIA="1", DISK_MEDIA_CHANGE="1", ID_FS_TYPE="iso9660")
     found = BlockDevice(name="sr0", node="/dev/sr0", fstype="iso9660", properties=found.properties)
     assert meaning(found) == (Step.ADD, False)
+
+
+async def test_one_insertion_announced_twice_is_mounted_once(tmp_path: Path) -> None:
+    """Tray opened, medium loaded: two media-change events, both probed by udev once
+    the medium was in.  The second one's change was numbered before the mount, so the
+    medium mounted is the one it announces: it is not mounted again.  A change after
+    the mount still is."""
+    platform = sandbox_block_platform(make_machine(tmp_path / "m"), tmp_path / "state")
+    block = platform.block
+    assert isinstance(block, SandboxBlock)
+    inv = Inventory()
+    disc = Discovery(platform, inv, mount_root=tmp_path / "mnt", medium_recheck=())
+    await platform.parsers.start()
+    await disc.start()
+    await disc.settled(5)
+    block.change_medium("cd", ready_after=None)  # the drive is emptied
+    await wait_until("the CD gone", lambda: inv.device("cd") is None, 5)
+    before = block.mounted["cd"]
+    block.insert_medium("cd", events=2)
+    await wait_until("the CD's option", lambda: "CD Linux" in names(inv), 5)
+    await disc.settled(5)
+    assert block.mounted["cd"] == before + 1
+    # another medium, announced after the mount: read again
+    block.insert_medium("cd", events=1)
+    await wait_until("the CD mounted again", lambda: block.mounted["cd"] == before + 2, 5)
+    await disc.settled(5)
+    assert "CD Linux" in names(inv) and block.mounted["cd"] == before + 2
+    await disc.stop()
+
+
+def test_a_media_change_numbered_before_the_mount_is_no_new_medium() -> None:
+    from bootd.discovery.udev import is_new_medium
+
+    assert not is_new_medium(_drive(DISKSEQ="7", DISK_MEDIA_CHANGE="1"), 7)
+    assert not is_new_medium(_drive(DISKSEQ="6", DISK_MEDIA_CHANGE="1"), 7)
+    assert is_new_medium(_drive(DISKSEQ="8", DISK_MEDIA_CHANGE="1"), 7)
+    # not mounted, or the kernel numbers nothing: any media change may be a new medium
+    assert is_new_medium(_drive(DISKSEQ="7", DISK_MEDIA_CHANGE="1"), None)
+    assert is_new_medium(_drive(DISK_MEDIA_CHANGE="1"), 7)
+    assert not is_new_medium(_drive(DISKSEQ="9"), 7)
