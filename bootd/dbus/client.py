@@ -124,7 +124,7 @@ class BootdClient:
             raise errors.BootdError("no reply from the daemon")
         if reply.message_type == MessageType.ERROR:
             text = str(reply.body[0]) if reply.body else str(reply.error_name)
-            raise error_from_reply(str(reply.error_name), text)
+            raise error_from_reply(str(reply.error_name), text, reply.body)
         return list(reply.body)
 
     async def _call(self, member: str, signature: str = "", body: Sequence[Any] = (), *, iface: str = "") -> list[Any]:
