@@ -603,12 +603,15 @@ class Text(Record):
     @classmethod
     def of(cls, template: str, /, **args: object) -> Text:
         """The text ``template`` makes with ``args``.  An argument that is itself
-        a :class:`Text` (a reason inside a message) is sent as its English text
+        a :class:`Text` (a reason inside a message), or an error made with
+        :meth:`bootd.errors.BootdError.of`, is sent as its English text
         under its name and, beside it, its template and arguments under
         ``name.template`` and ``name.field``, so that a client translates it too."""
         values: dict[str, str] = {}
         pairs: list[tuple[str, str]] = []
         for name, value in args.items():
+            if isinstance(value, BaseException):  # an error made with BootdError.of keeps its template
+                value = Text.of_error(value)
             if isinstance(value, Text):
                 values[name] = value.text
                 pairs.append((name, value.text))

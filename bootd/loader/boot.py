@@ -113,7 +113,9 @@ async def _read_tree(path: Path, who: str) -> bytes:
     try:
         return await asyncio.to_thread(path.read_bytes)
     except OSError as e:
-        raise DtbError(f"the device tree {who} named, {path}, cannot be read: {e.strerror}") from None
+        raise DtbError.of(
+            N_("the device tree {who} named, {path}, cannot be read: {error}"), who=who, path=path, error=e.strerror
+        ) from None
 
 
 async def boot(
@@ -148,7 +150,9 @@ async def boot(
     report = _Progress(progress, downloading)
     option = request.option
     if option.kind != "linux":
-        raise Unsupported(f"{option.name}: a {option.kind} entry cannot be booted with kexec")
+        raise Unsupported.of(
+            N_("{name}: a {kind} entry cannot be booted with kexec"), name=option.name, kind=option.kind
+        )
     args = request.args if request.args is not None else option.args
 
     # 1. decide: the console, then the kexec mode
@@ -195,7 +199,7 @@ async def boot(
     handed: tuple[Framebuffer, str] | None = None
     if mode.carries_dtb:
         if source is None:  # the entry's tree was named but came back empty
-            raise DtbError(f"{option.name}: there is no device tree to hand on")
+            raise DtbError.of(N_("{name}: there is no device tree to hand on"), name=option.name)
         spec = dtb.PatchSpec(
             console=console,
             framebuffer=fb,

@@ -22,6 +22,7 @@ from typing import BinaryIO
 
 from bootd.errors import BootdError, NetworkError, ResourceError, ResourceNotFound, Timeout
 from bootd.loader.transfer import ProgressMeter, describe_size, too_large
+from bootd.model import N_
 from bootd.platform import sockets
 
 log = logging.getLogger(__name__)
@@ -51,20 +52,20 @@ class TftpUrl:
 def parse_tftp_url(url: str) -> TftpUrl:
     parts = urllib.parse.urlsplit(url)
     if parts.scheme.lower() != "tftp" or not parts.hostname:
-        raise ResourceError(f"{url} is not a tftp://host/file URL")
+        raise ResourceError.of(N_("{url} is not a tftp://host/file URL"), url=url)
     try:
         port = parts.port or DEFAULT_PORT
     except ValueError:
-        raise ResourceError(f"{url}: invalid port") from None
+        raise ResourceError.of(N_("{url}: invalid port"), url=url) from None
     name = urllib.parse.unquote(parts.path)
     if name.startswith("/"):
         name = name[1:]
     # ";mode=octet" (RFC 3617) is the only mode we speak
     name = name.split(";", 1)[0]
     if not name:
-        raise ResourceError(f"{url} names no file")
+        raise ResourceError.of(N_("{url} names no file"), url=url)
     if "\0" in name or len(name.encode()) > 400:
-        raise ResourceError(f"{url}: invalid file name")
+        raise ResourceError.of(N_("{url}: invalid file name"), url=url)
     return TftpUrl(parts.hostname, port, name)
 
 
@@ -209,10 +210,16 @@ class _Client(asyncio.DatagramProtocol):
             tsize = int(opts["tsize"]) if "tsize" in opts else None
         except ValueError:
             self._send(build_error(ERR_OPTIONS, "bad option value"), self.tid)
-            raise NetworkError(f"cannot fetch {self.url}: the server sent invalid TFTP options {opts}") from None
+            raise NetworkError.of(
+                N_("cannot fetch {url}: the server sent invalid TFTP options {options}"), url=self.url, options=opts
+            ) from None
         if not 8 <= blksize <= BLKSIZE or not 1 <= window <= WINDOWSIZE:
             self._send(build_error(ERR_OPTIONS, "option value not offered"), self.tid)
-            raise NetworkError(f"cannot fetch {self.url}: the server answered with options we did not offer: {opts}")
+            raise NetworkError.of(
+                N_("cannot fetch {url}: the server answered with options we did not offer: {options}"),
+                url=self.url,
+                options=opts,
+            )
         self.blksize, self.window = blksize, window
         if tsize is not None and tsize > 0:
             self.meter.total = tsize
@@ -231,7 +238,7 @@ class _Client(asyncio.DatagramProtocol):
             return
         if len(payload) > self.blksize:
             self._send(build_error(0, "block too large"), self.tid)
-            raise NetworkError(f"cannot fetch {self.url}: the server sent a block larger than agreed")
+            raise NetworkError.of(N_("cannot fetch {url}: the server sent a block larger than agreed"), url=self.url)
         self.block = block
         self.received += len(payload)
         if self.received > self.max_bytes:
