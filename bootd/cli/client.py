@@ -323,8 +323,11 @@ def configure_settings(parser: argparse.ArgumentParser, table: Table = TABLE) ->
         "action", nargs="?", choices=("show", "get", "set"), help=N_("show (the default), get KEY or set KEY VALUE")
     )
     parser.add_argument("key", nargs="?", help=", ".join(row.name for row in table.on_bus))
-    secrets = " ".join(f"{row.name}: '-' reads stdin;" for row in table.on_bus if row.secret)
-    parser.add_argument("value", nargs="?", help=f"new value (lists: space/comma separated; {secrets.rstrip(';')})")
+    parser.add_argument(
+        "value",
+        nargs="?",
+        help=N_("new value (lists: space/comma separated; '-' reads a secret such as the password from stdin)"),
+    )
     parser.add_argument(
         "--origin",
         action="store_true",
