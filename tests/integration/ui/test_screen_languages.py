@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import TypedDict
 
 import pytest
 
@@ -21,7 +22,14 @@ from tests.unit.ui.test_translations import catalogue
 
 pytestmark = needs_tools
 
-WORDS = {
+class Words(TypedDict):
+    info: tuple[str, ...]
+    path: str
+    prompt: str
+    wrong: str
+
+
+WORDS: dict[str, Words] = {
     "de_DE.UTF-8": {
         "info": ("bootd-Version", "Plattform", "Lockdown", "eingehängt unter", "Typ disk"),
         "path": "'vmlinuz-x': ein Pfad auf dem Gerät beginnt mit /",

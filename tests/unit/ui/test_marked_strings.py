@@ -99,12 +99,12 @@ def unmarked(path: Path) -> Iterator[tuple[int, str]]:
         chain = [*chain, node]
         text: str | None = None
         if isinstance(node, ast.JoinedStr):
-            text = "".join(v.value if isinstance(v, ast.Constant) else "{}" for v in node.values)
+            text = "".join(str(v.value) if isinstance(v, ast.Constant) else "{}" for v in node.values)
         elif isinstance(node, ast.Constant) and isinstance(node.value, str):
             text = node.value
         if text is not None:
             if PROSE.search(text) and not _exempt(chain):
-                yield node.lineno, text
+                yield getattr(node, "lineno", 0), text
             return  # the parts of an f-string are not strings of their own
         for child in ast.iter_child_nodes(node):
             yield from walk(child, chain)
