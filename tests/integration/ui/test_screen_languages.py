@@ -22,6 +22,7 @@ from tests.unit.ui.test_translations import catalogue
 
 pytestmark = needs_tools
 
+
 class Words(TypedDict):
     info: tuple[str, ...]
     path: str
