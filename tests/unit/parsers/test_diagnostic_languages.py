@@ -14,8 +14,8 @@ import pytest
 from bootd.cli.scan import directory_view, parse_source, scan_views
 from bootd.jsoncodec import diagnostic_from_json, diagnostic_to_json
 from bootd.model import N_, Severity, Text
-from tests.unit.core.test_argparse_languages import ROOT, env_for, locale_dir  # noqa: F401  # a fixture
-from tests.unit.ui.test_translations import catalogue
+from tests.unit.core.test_argparse_languages import env_for, locale_dir  # noqa: F401  # a fixture
+from tests.unit.ui.test_translations import ROOT, catalogue
 
 CONFIG = "DEFAULT linux\nTIMEOUT soon\nLABEL linux\n  KERNEL /vmlinuz\n"
 
