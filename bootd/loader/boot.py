@@ -238,7 +238,7 @@ async def boot(
         if not mode.carries_dtb:
             notes.append("a boot hook named a device tree, but kexec_file_load hands none on; it is not used")
         elif not after.dtb:
-            raise HookError("a boot hook removed BOOT_DTB, but this boot carries its console in the device tree")
+            raise HookError.of(N_("a boot hook removed BOOT_DTB, but this boot carries its console in the device tree"))
         else:
             blob = await _read_tree(Path(after.dtb), "a boot hook")
             blob, seed_notes = dtb.refresh_seeds(blob, fresh_seeds())

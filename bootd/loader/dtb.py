@@ -166,7 +166,9 @@ def _write_seeds(tree: Tree, seeds: Seeds | None, had: bool, notes: list[str]) -
             )
         return
     if len(seeds.kaslr) != KASLR_SEED_BYTES or len(seeds.rng) < MIN_RNG_SEED_BYTES:
-        raise DtbError(f"boot seeds must be {KASLR_SEED_BYTES} and at least {MIN_RNG_SEED_BYTES} bytes")
+        raise DtbError.of(
+            N_("boot seeds must be {kaslr} and at least {rng} bytes"), kaslr=KASLR_SEED_BYTES, rng=MIN_RNG_SEED_BYTES
+        )
     if not had and not seeds.add:
         notes.append("no boot seeds: the tree had none and add_boot_seeds is off")
         return
@@ -183,7 +185,7 @@ def patch(blob: bytes, spec: PatchSpec) -> Patched:
         ("console", spec.console.text if spec.console else None),
     ):
         if value is not None and "\0" in value:
-            raise DtbError(f"the {what} contains a NUL character")
+            raise DtbError.of(N_("the {what} contains a NUL character"), what=what)
     extra = HEADROOM + 2 * len((spec.bootargs or "").encode(errors="replace"))
     tree = Tree(load(blob, headroom=extra))
     notes: list[str] = []

@@ -117,7 +117,7 @@ def command(
     exec_argv = ("systemctl", "kexec") if systemd else (kexec, "-e")
     if mode.carries_dtb:
         if dtb is None:
-            raise KexecError("a device tree was to be passed, but none was made")
+            raise KexecError.of(N_("a device tree was to be passed, but none was made"))
         argv = [kexec, "-l", str(kernel), f"--dtb={dtb}"]
         if not mode.blob_carries_all:
             argv += [f"--initrd={initrd}"] if initrd is not None else []

@@ -243,7 +243,11 @@ class _Client(asyncio.DatagramProtocol):
         self.received += len(payload)
         if self.received > self.max_bytes:
             self._send(build_error(ERR_DISK_FULL, "file too large"), self.tid)
-            raise ResourceError(f"{self.url} is too large: more than the limit of {describe_size(self.max_bytes)}")
+            raise ResourceError.of(
+                N_("{url} is too large: more than the limit of {limit}"),
+                url=self.url,
+                limit=describe_size(self.max_bytes),
+            )
         self.buffer += payload
         self.last_progress = self.last_packet
         self.in_window += 1
@@ -303,9 +307,16 @@ async def tftp_fetch(url: str, part: Path, *, max_bytes: int, timeout: float, me
     try:
         family, server = await asyncio.wait_for(sockets.resolve_udp(target.host, target.port), timeout)
     except TimeoutError:
-        raise Timeout(f"{url}: resolving {target.host} took longer than {timeout:g} s") from None
+        raise Timeout.of(
+            N_("{url}: resolving {host} took longer than {timeout} s"),
+            url=url,
+            host=target.host,
+            timeout=f"{timeout:g}",
+        ) from None
     except OSError:
-        raise NetworkError(f"cannot fetch {url}: cannot resolve host {target.host!r}") from None
+        raise NetworkError.of(
+            N_("cannot fetch {url}: cannot resolve host {host}"), url=url, host=repr(target.host)
+        ) from None
     out = await asyncio.to_thread(open, part, "wb")
     try:
         options = {"blksize": BLKSIZE, "tsize": 0, "windowsize": WINDOWSIZE}
