@@ -251,12 +251,17 @@ async def boot(
         moved = [n for n in ("image", "initrd", "args") if getattr(after, n) != getattr(values, n)]
         if moved:
             names = ", ".join(f"BOOT_{n.upper()}" for n in moved)
-            raise HookError(
-                f"a boot hook changed {names}; on ppc64 the device tree carries the command line and the "
-                "initrd, and it was made before the hooks ran: such a hook must hand its own BOOT_DTB"
+            raise HookError.of(
+                N_(
+                    "a boot hook changed {names}; on ppc64 the device tree carries the command line and the "
+                    "initrd, and it was made before the hooks ran: such a hook must hand its own BOOT_DTB"
+                )
                 if after.dtb == values.dtb
-                else f"a boot hook changed {names} and BOOT_DTB; on ppc64 kexec-tools takes neither "
-                "--append nor --initrd with a device tree, so the hook's tree must carry them itself"
+                else N_(
+                    "a boot hook changed {names} and BOOT_DTB; on ppc64 kexec-tools takes neither "
+                    "--append nor --initrd with a device tree, so the hook's tree must carry them itself"
+                ),
+                names=names,
             )
     else:
         kernel = Path(after.image)

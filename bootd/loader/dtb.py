@@ -160,9 +160,11 @@ def resolve_console(tree: Tree, console: ChosenConsole, screen: str | None) -> C
 def _write_seeds(tree: Tree, seeds: Seeds | None, had: bool, notes: list[str]) -> None:
     if seeds is None:
         if had:
-            raise DtbError(
-                "the device tree carries boot seeds (kaslr-seed, rng-seed) and no fresh ones were given: "
-                "handing them on would repeat this boot's KASLR layout, dropping them would turn KASLR off"
+            raise DtbError.of(
+                N_(
+                    "the device tree carries boot seeds (kaslr-seed, rng-seed) and no fresh ones were given: "
+                    "handing them on would repeat this boot's KASLR layout, dropping them would turn KASLR off"
+                )
             )
         return
     if len(seeds.kaslr) != KASLR_SEED_BYTES or len(seeds.rng) < MIN_RNG_SEED_BYTES:

@@ -162,8 +162,11 @@ def extract_section(image: Path, resource: Resource, dest: Path, *, max_bytes: i
             table = _pe.section_table(f.read(_pe.HEADER_BYTES), size)
             section = _pe.find_section(table, resource.section)
             if section.size > max_bytes:
-                raise ResourceError(
-                    f"{resource.describe()}: {section.size} bytes is more than the {max_bytes}-byte limit"
+                raise ResourceError.of(
+                    N_("{resource}: {size} bytes is more than the {limit}-byte limit"),
+                    resource=resource.describe(),
+                    size=section.size,
+                    limit=max_bytes,
                 )
             f.seek(section.offset)
             left = section.size
