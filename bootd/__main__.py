@@ -151,7 +151,9 @@ def main(argv: list[str] | None = None) -> int:
         rc: int = runner(args)
         return rc
     except BootdError as e:
-        print(f"bootd {args.command}: {e}", file=sys.stderr)
+        from bootd.cli.i18n import error_text
+
+        print(f"bootd {args.command}: {error_text(e)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

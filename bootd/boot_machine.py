@@ -78,14 +78,14 @@ class BootMachine:
     async def run(self, request: BootRequest) -> None:
         """Load and execute ``request``; BootdError (Cancelled included) when it does not boot."""
         if self._booting:
-            raise Busy("another boot is in progress")
+            raise Busy.of(N_("another boot is in progress"))
         try:
             from bootd.loader import measure, verify
             from bootd.loader.boot import boot as load_and_boot
         except ModuleNotFoundError as e:
             if e.name not in ("bootd.loader.boot", "bootd.loader.verify", "bootd.loader.measure"):
                 raise
-            raise Unsupported("this build has no loader (bootd.loader.boot is missing)") from None
+            raise Unsupported.of(N_("this build has no loader (bootd.loader.boot is missing)")) from None
         opt = request.option
         self._booting = True
         self._executing = False
@@ -125,7 +125,7 @@ class BootMachine:
                 current = asyncio.current_task()
                 if not self._cancel_requested or (current is not None and current.cancelling()):
                     raise
-                raise Cancelled(f"the boot of {opt.name} was cancelled") from None
+                raise Cancelled.of(N_("the boot of {name} was cancelled"), name=opt.name) from None
         except Cancelled:
             await asyncio.to_thread(self._remove_new_files, before)
             self._reset()
@@ -179,7 +179,7 @@ class BootMachine:
         if task is None or task.done():
             return False
         if self._executing:
-            raise Busy("the new kernel is already being started; the boot cannot be cancelled any more")
+            raise Busy.of(N_("the new kernel is already being started; the boot cannot be cancelled any more"))
         self._cancel_requested = True
         task.cancel()
         return True

@@ -41,6 +41,9 @@ if TYPE_CHECKING:  # the signature checks load with the first option checked or 
 log = logging.getLogger(__name__)
 
 
+NO_NETWORK = N_("this build has no network discovery")
+
+
 class DiscoveryLike(Protocol):
     async def start(self) -> None: ...
     async def rescan(self) -> None: ...
@@ -195,13 +198,13 @@ class Daemon:
     async def boot(self, option_id: str, console: str, overrides: BootOverrides) -> None:
         opt = self.inventory.option(option_id)
         if opt is None:
-            raise NotFound(f"no boot option {option_id!r} (it may have been removed)")
+            raise NotFound.of(N_("no boot option {id} (it may have been removed)"), id=repr(option_id))
         if overrides.args is not None and overrides.args != opt.args and self.settings.signed_boot == "enforce":
             text = Text.of(
                 N_("signed_boot = enforce: the command line of {name} cannot be edited (it is signed)"), name=opt.name
             )
             self.events.status(Severity.ERROR, text)
-            raise SignatureRefused(text.text)
+            raise SignatureRefused.of(text.template, name=opt.name)
         self.cancel_autoboot()
         try:
             await self.boots.run(
@@ -214,7 +217,7 @@ class Daemon:
     async def boot_custom(self, option: BootOption, console: str) -> None:
         opt = replace(option, id=f"custom/{next(self._custom)}")
         if opt.device and self.inventory.device(opt.device) is None:
-            raise NotFound(f"no device {opt.device!r}")
+            raise NotFound.of(N_("no device {device}"), device=repr(opt.device))
         self.cancel_autoboot()
         await self.boots.run(BootRequest(opt, console=console or self.settings.console or None))
 
@@ -227,12 +230,12 @@ class Daemon:
 
     async def add_url(self, url: str) -> list[BootOption]:
         if self.network is None:
-            raise Unsupported("this build has no network discovery")
+            raise Unsupported.of(NO_NETWORK)
         return await self.network.add_url(url)
 
     async def handle_event(self, event: str, params: Mapping[str, str]) -> None:
         if self.network is None:
-            raise Unsupported("this build has no network discovery")
+            raise Unsupported.of(NO_NETWORK)
         await self.network.handle_event(event, params)
 
     async def set_setting(self, key: str, value: object) -> None:

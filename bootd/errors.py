@@ -27,10 +27,21 @@ class BootdError(Exception):
 
     @classmethod
     def of(cls, template: str, /, **args: object) -> Self:
-        """The error ``template`` (marked with ``N_``) makes with ``args``; it keeps both."""
+        """The error ``template`` (marked with ``N_``) makes with ``args``; it keeps both.
+        An argument with a template of its own (a :class:`bootd.model.Text`, or an
+        error made with ``of``) keeps
+        it beside its English text as ``name.template`` and ``name.FIELD``, as
+        ``Text.of`` does, so that a client translates it too."""
         values = {k: str(v) for k, v in args.items()}
+        pairs = list(values.items())
+        for name, value in args.items():
+            inner = getattr(value, "template", "")
+            if isinstance(inner, str) and inner:  # a Text, or an error made with of()
+                fields = getattr(value, "template_args" if isinstance(value, BaseException) else "args", ())
+                pairs.append((f"{name}.template", inner))
+                pairs.extend((f"{name}.{k}", str(v)) for k, v in fields)
         error = cls(template.format(**values))
-        error.template, error.template_args = template, tuple(values.items())
+        error.template, error.template_args = template, tuple(pairs)
         return error
 
     def __str__(self) -> str:

@@ -14,7 +14,7 @@ from dataclasses import replace
 from enum import StrEnum
 
 from bootd.errors import InvalidArgument, NotFound
-from bootd.model import BootOption, Device, Record, Resource, Trust, record
+from bootd.model import N_, BootOption, Device, Record, Resource, Trust, record
 
 _set = object.__setattr__
 
@@ -90,8 +90,8 @@ def find_option(options: Iterable[BootOption], wanted: str) -> BootOption:
             return found[0]
         if len(found) > 1:
             ids = ", ".join(o.id for o in found)
-            raise InvalidArgument(f"{wanted!r} names several options ({ids}); give an id")
-    raise NotFound(f"no boot option is called {wanted!r} (see `bootd list`)")
+            raise InvalidArgument.of(N_("{name} names several options ({ids}); give an id"), name=repr(wanted), ids=ids)
+    raise NotFound.of(N_("no boot option is called {name} (see `bootd list`)"), name=repr(wanted))
 
 
 class Inventory:

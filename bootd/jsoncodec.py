@@ -139,16 +139,23 @@ def device_from_json(data: JSON) -> Device:
 
 
 def diagnostic_to_json(diag: Diagnostic) -> JSON:
-    return {"severity": str(diag.severity), "message": diag.message, "file": diag.file, "line": diag.line}
+    out: JSON = {"severity": str(diag.severity), "message": diag.message, "file": diag.file, "line": diag.line}
+    if diag.template:  # for a client to translate (bootd.model.Text)
+        out["template"] = diag.template
+        out["args"] = [list(pair) for pair in diag.args]
+    return out
 
 
 def diagnostic_from_json(data: JSON) -> Diagnostic:
     line = data.get("line")
+    args = data.get("args") or []
     return Diagnostic(
         Severity(data.get("severity", "error")),
         str(data.get("message", "")),
         str(data["file"]) if data.get("file") is not None else None,
         int(line) if line is not None else None,
+        str(data.get("template") or ""),
+        tuple((str(k), str(v)) for k, v in args),
     )
 
 

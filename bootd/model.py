@@ -387,18 +387,49 @@ class Diagnostic(Record):
     message: str
     file: str | None = None
     line: int | None = None
+    template: str = ""
+    """The message's ``N_`` template, when it was made with :meth:`of` (a client translates it)."""
+    args: tuple[tuple[str, str], ...] = ()
 
-    def __init__(self, severity: Severity, message: str, file: str | None = None, line: int | None = None) -> None:
+    def __init__(
+        self,
+        severity: Severity,
+        message: str,
+        file: str | None = None,
+        line: int | None = None,
+        template: str = "",
+        args: tuple[tuple[str, str], ...] = (),
+    ) -> None:
         _set(self, "severity", severity)
         _set(self, "message", message)
         _set(self, "file", file)
         _set(self, "line", line)
+        _set(self, "template", template)
+        _set(self, "args", args)
+
+    @classmethod
+    def of(
+        cls, severity: Severity, template: str, file: str | None = None, line: int | None = None, /, **args: object
+    ) -> Diagnostic:
+        """The diagnostic ``template`` (marked with ``N_``) makes with ``args``; it keeps both."""
+        t = Text.of(template, **args)
+        return cls(severity, t.text, file, line, t.template, t.args)
+
+    def _where(self) -> str:
+        if self.file is None:
+            return ""
+        return f"{self.file}:{self.line}: " if self.line is not None else f"{self.file}: "
 
     def __str__(self) -> str:
-        where = ""
-        if self.file is not None:
-            where = f"{self.file}:{self.line}: " if self.line is not None else f"{self.file}: "
-        return f"{self.severity}: {where}{self.message}"
+        return f"{self.severity}: {self._where()}{self.message}"
+
+    def text(self) -> Text:
+        """What :meth:`__str__` says, as a :class:`Text` a client translates
+        (the level word stays English, as in ``bootd status``)."""
+        message = Text(self.message, self.template, self.args)
+        return Text.of(
+            N_("{severity}: {where}{message}"), severity=str(self.severity), where=self._where(), message=message
+        )
 
 
 MAX_AWAITS = 16
@@ -582,6 +613,9 @@ MAX_TEXT_ARGS = 16
 
 _MAX_TEXT_DEPTH = 4
 """How deep texts inside a text's arguments are translated."""
+_FIELD = re.compile(r"\{(\w+)\}")
+_FIELDS_ONLY = re.compile(r"(?:[^{}]|\{\w+\})*")
+"""A template whose braces are all ``{name}`` fields (no format specs, no attributes)."""
 
 
 @record
@@ -603,12 +637,15 @@ class Text(Record):
     @classmethod
     def of(cls, template: str, /, **args: object) -> Text:
         """The text ``template`` makes with ``args``.  An argument that is itself
-        a :class:`Text` (a reason inside a message) is sent as its English text
+        a :class:`Text` (a reason inside a message), or an error made with
+        :meth:`bootd.errors.BootdError.of`, is sent as its English text
         under its name and, beside it, its template and arguments under
         ``name.template`` and ``name.field``, so that a client translates it too."""
         values: dict[str, str] = {}
         pairs: list[tuple[str, str]] = []
         for name, value in args.items():
+            if isinstance(value, BaseException):  # an error made with BootdError.of keeps its template
+                value = Text.of_error(value)
             if isinstance(value, Text):
                 values[name] = value.text
                 pairs.append((name, value.text))
@@ -626,11 +663,18 @@ class Text(Record):
         see :meth:`of`, translated the same way); the English text where the
         catalogue lacks the template or its translation names a field the
         arguments lack.  Only a catalogue's own msgstr is ever used as a format
-        string, never one from the bus."""
+        string, never one from the bus: a template the catalogue does not change
+        (one of only fields and punctuation, ``{device}: {error}``, or one it
+        lacks) keeps its English words, and the arguments that have templates of
+        their own are still translated, filled in by plain substitution of its
+        ``{name}`` fields (a template with anything else in braces is not used)."""
         if not self.template:
             return self.text
         translation = gettext(self.template)
-        if translation == self.template:
+        plain = translation == self.template
+        if plain and not any(k.endswith(".template") for k, _v in self.args):
+            return self.text
+        if plain and _FIELDS_ONLY.fullmatch(self.template) is None:
             return self.text
         given = dict(self.args)
         values: dict[str, str] = {}
@@ -645,6 +689,10 @@ class Text(Record):
                 )
                 value = Text(value, inner, sub).translated(gettext, _depth + 1)
             values[name] = value
+        if plain:
+            if any(name not in values for name in _FIELD.findall(self.template)):
+                return self.text
+            return _FIELD.sub(lambda m: values[m.group(1)], self.template)
         try:
             return translation.format_map(values)
         except (KeyError, IndexError, ValueError, AttributeError):

@@ -43,7 +43,7 @@ class OptionStore:
     def set_next_boot(self, option_id: str | None) -> None:
         """Boot ``option_id`` next time (once); None forgets it."""
         if option_id is not None and self.inventory.option(option_id) is None:
-            raise NotFound(f"no boot option {option_id!r} (it may have been removed)")
+            raise NotFound.of(N_("no boot option {id} (it may have been removed)"), id=repr(option_id))
         self._next = option_id
         if option_id is None:
             self._next_file.unlink(missing_ok=True)

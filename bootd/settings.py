@@ -240,7 +240,7 @@ def parse_file(path: Path) -> dict[str, Any] | None:
     """A settings file's TOML (None when absent); :class:`Unreadable` otherwise."""
     try:
         if path.stat().st_size > MAX_FILE:
-            raise Unreadable(f"larger than {MAX_FILE} bytes")
+            raise Unreadable.of(N_("larger than {limit} bytes"), limit=MAX_FILE)
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return None

@@ -14,7 +14,7 @@ from typing import Any
 from bootd import settings
 from bootd.api import DaemonChanged, EventHub, Fact, SettingsChanged
 from bootd.errors import ConfigError
-from bootd.model import Severity, Text
+from bootd.model import N_, Severity, Text
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +81,7 @@ class SettingsService:
     def require_in_force(self, key: str, written: object) -> None:
         """ConfigError when another layer still overrides what was written."""
         if self._settings != replace(self._settings, **{key: self.table.validate(key, written)}):
-            raise ConfigError(f"{key} was written but another layer overrides it")
+            raise ConfigError.of(N_("{key} was written but another layer overrides it"), key=key)
 
     def check_files(self) -> dict[str, Any]:
         """Every settings file, strictly (what a reload puts in force): ConfigError

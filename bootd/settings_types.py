@@ -64,8 +64,10 @@ def validate_boot_order_item(item: str) -> str:
     kind, sep, value = item.partition(":")
     if sep and kind.lower() in ("uuid", "mac") and value:
         return f"{kind.lower()}:{value.lower() if kind.lower() == 'mac' else value}"
-    raise ConfigError(
-        f"boot_order item {item!r} is not one of {', '.join(BOOT_ORDER_TYPES)} or a uuid:…/mac:… selector"
+    raise ConfigError.of(
+        N_("boot_order item {item} is not one of {types} or a uuid:…/mac:… selector"),
+        item=repr(item),
+        types=", ".join(BOOT_ORDER_TYPES),
     )
 
 
@@ -75,7 +77,9 @@ def check_boot_order(key: str, v: Any) -> tuple[str, ...]:
     if not isinstance(v, list | tuple) or not all(isinstance(x, str) for x in v):
         raise ConfigError.of(N_("{key} must be a list of strings, not {value}"), key=key, value=repr(v))
     if len(v) > MAX_BOOT_ORDER:
-        raise ConfigError(f"{key} has {len(v)} items; at most {MAX_BOOT_ORDER} are allowed")
+        raise ConfigError.of(
+            N_("{key} has {count} items; at most {max} are allowed"), key=key, count=len(v), max=MAX_BOOT_ORDER
+        )
     return tuple(validate_boot_order_item(x) for x in v)
 
 
@@ -230,21 +234,21 @@ def _ip(key: str, text: Any) -> str:
     try:
         return str(ipaddress.ip_address(check_text(key, text).strip()))
     except ValueError:
-        raise ConfigError(f"{key}: {text!r} is not an IP address") from None
+        raise ConfigError.of(N_("{key}: {value} is not an IP address"), key=key, value=repr(text)) from None
 
 
 def _servers(key: str, v: Any) -> tuple[str, ...]:
     if isinstance(v, str):
         v = v.replace(",", " ").split()
     if not isinstance(v, list | tuple) or len(v) > MAX_SERVERS:
-        raise ConfigError(f"{key} must be a list of at most {MAX_SERVERS} IP addresses")
+        raise ConfigError.of(N_("{key} must be a list of at most {max} IP addresses"), key=key, max=MAX_SERVERS)
     return tuple(_ip(key, x) for x in v)
 
 
 def _proxy(key: str, v: Any) -> str:
     v = check_text(key, v).strip()
     if v and not v.startswith(("http://", "https://")):
-        raise ConfigError(f"{key} must be an http:// or https:// URL, not {v!r}")
+        raise ConfigError.of(N_("{key} must be an http:// or https:// URL, not {value}"), key=key, value=repr(v))
     return str(v)
 
 
@@ -252,22 +256,35 @@ def check_interface(name: str, data: Mapping[str, Any]) -> InterfaceConfig:
     """One ``[network.interface.NAME]`` table."""
     where = f"network.interface.{name}"
     if not name or len(name) > 64 or not all(c.isalnum() or c in ":._-@" for c in name):
-        raise ConfigError(f"network.interface: {name!r} is not an interface name or MAC")
+        raise ConfigError.of(N_("network.interface: {name} is not an interface name or MAC"), name=repr(name))
     unknown = set(data) - {"method", "address", "gateway", "dns"}
     if unknown:
-        raise ConfigError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
+        raise ConfigError.of(N_("{where}: unknown key(s) {keys}"), where=where, keys=", ".join(sorted(unknown)))
     method = data.get("method", "dhcp")
     if method not in NETWORK_METHODS:
-        raise ConfigError(f"{where}: method must be {', '.join(NETWORK_METHODS)}, not {method!r}")
+        raise ConfigError.of(
+            N_("{where}: method must be {methods}, not {method}"),
+            where=where,
+            methods=", ".join(NETWORK_METHODS),
+            method=repr(method),
+        )
     if method != "static":
         return InterfaceConfig(name.lower() if ":" in name else name, method)
     address = check_text(f"{where}.address", data.get("address", "")).strip()
     try:
         iface = ipaddress.IPv4Interface(address)
     except ValueError:
-        raise ConfigError(f"{where}: a static interface needs address = ADDRESS/PREFIX, not {address!r}") from None
+        raise ConfigError.of(
+            N_("{where}: a static interface needs address = ADDRESS/PREFIX, not {address}"),
+            where=where,
+            address=repr(address),
+        ) from None
     if "/" not in address:
-        raise ConfigError(f"{where}: the address needs its prefix (ADDRESS/PREFIX), not {address!r}")
+        raise ConfigError.of(
+            N_("{where}: the address needs its prefix (ADDRESS/PREFIX), not {address}"),
+            where=where,
+            address=repr(address),
+        )
     gateway = data.get("gateway") or ""
     return InterfaceConfig(
         name.lower() if ":" in name else name,
@@ -285,25 +302,27 @@ def check_network(key: str, v: Any) -> NetworkConfig:
         v = v.to_bus()
     if isinstance(v, list | tuple):
         if len(v) != 4 or not isinstance(v[3], list | tuple):
-            raise ConfigError(f"{key} must be (proxy, https_proxy, nameservers, interfaces)")
+            raise ConfigError.of(N_("{key} must be (proxy, https_proxy, nameservers, interfaces)"), key=key)
         rows = []
         for item in v[3]:
             if not isinstance(item, list | tuple) or len(item) != 5:
-                raise ConfigError(f"{key}: an interface is (name, method, address, gateway, dns)")
+                raise ConfigError.of(N_("{key}: an interface is (name, method, address, gateway, dns)"), key=key)
             name, method, address, gateway, dns = item
             rows.append((str(name), {"method": method, "address": address, "gateway": gateway, "dns": list(dns)}))
         v = {"proxy": v[0], "https_proxy": v[1], "nameservers": list(v[2]), "interface": dict(rows)}
         if len(rows) != len(v["interface"]):
-            raise ConfigError(f"{key}: an interface is named twice")
+            raise ConfigError.of(N_("{key}: an interface is named twice"), key=key)
     if not isinstance(v, Mapping):
-        raise ConfigError(f"{key} is a table ([network] in bootd.toml, or the menu's network screen)")
+        raise ConfigError.of(N_("{key} is a table ([network] in bootd.toml, or the menu's network screen)"), key=key)
     table = v.get("interface", {})
     if not isinstance(table, Mapping) or len(table) > MAX_INTERFACES:
-        raise ConfigError(f"{key}.interface must be a table of at most {MAX_INTERFACES} interfaces")
+        raise ConfigError.of(
+            N_("{key}.interface must be a table of at most {max} interfaces"), key=key, max=MAX_INTERFACES
+        )
     interfaces = []
     for name, data in table.items():
         if not isinstance(data, Mapping):
-            raise ConfigError(f"{key}.interface.{name} must be a table")
+            raise ConfigError.of(N_("{key}.interface.{name} must be a table"), key=key, name=name)
         interfaces.append(check_interface(str(name), data))
     return NetworkConfig(
         tuple(interfaces),
@@ -316,7 +335,7 @@ def check_network(key: str, v: Any) -> NetworkConfig:
 def check_abspath(key: str, v: Any) -> str:
     v = check_text(key, v)
     if not v.startswith("/"):
-        raise ConfigError(f"{key} must be an absolute path, not {v!r}")
+        raise ConfigError.of(N_("{key} must be an absolute path, not {value}"), key=key, value=repr(v))
     return str(v)
 
 
@@ -328,7 +347,9 @@ def is_password_hash(text: str) -> bool:
 def check_password_hash(key: str, v: Any) -> str:
     v = check_text(key, v)
     if v and not is_password_hash(v):
-        raise ConfigError(f"{key} must be a scrypt hash made by bootd (set it through the API or `bootd settings`)")
+        raise ConfigError.of(
+            N_("{key} must be a scrypt hash made by bootd (set it through the API or `bootd settings`)"), key=key
+        )
     return str(v)
 
 

@@ -25,6 +25,7 @@ from tomlkit.exceptions import TOMLKitError
 
 from bootd import settings
 from bootd.errors import ConfigError
+from bootd.model import N_
 from bootd.settings_table import NetworkConfig
 
 log = logging.getLogger(__name__)
@@ -104,19 +105,28 @@ def write_settings(
     for key in typed:
         owner = settings.dropin_owner(paths, key)
         if owner is not None:
-            raise ConfigError(f"{key} is set by {owner}, which overrides {paths.main}; change it there")
+            raise ConfigError.of(
+                N_("{key} is set by {owner}, which overrides {file}; change it there"),
+                key=key,
+                owner=owner,
+                file=paths.main,
+            )
     main = paths.main
     try:
         settings.parse_file(main)
         text = main.read_text(encoding="utf-8") if main.exists() else ""
         new = render(text, typed)
     except (settings.Unreadable, OSError, UnicodeDecodeError) as e:
-        raise ConfigError(f"{main} cannot be read ({e}); repair or remove it first: nothing was written") from None
+        raise ConfigError.of(
+            N_("{file} cannot be read ({error}); repair or remove it first: nothing was written"), file=main, error=e
+        ) from None
     data = new.encode("utf-8")
     if len(data) > settings.MAX_FILE:
-        raise ConfigError(
-            f"{main} would be {len(data)} bytes, more than the {settings.MAX_FILE} bytes bootd reads back: "
-            "nothing was written"
+        raise ConfigError.of(
+            N_("{file} would be {size} bytes, more than the {limit} bytes bootd reads back: nothing was written"),
+            file=main,
+            size=len(data),
+            limit=settings.MAX_FILE,
         )
     back = tomllib.loads(new)
     for key, value in back.items():
@@ -124,7 +134,7 @@ def write_settings(
             table.validate(key, value)
     for key, value in typed.items():
         if table.validate(key, back.get(key)) != value:
-            raise ConfigError(f"{key} would not read back as written: nothing was written")
+            raise ConfigError.of(N_("{key} would not read back as written: nothing was written"), key=key)
     if check is not None:
         check(back)
     settings.atomic_write(main, data)

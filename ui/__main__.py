@@ -19,6 +19,8 @@ from typing import IO, TextIO
 from bootd import __version__
 from bootd.errors import BootdError
 
+from .i18n import N_
+
 log = logging.getLogger("ui")
 
 ASCII_TERMS = ("vt100", "vt102", "vt220", "vt52", "dumb", "ansi")
@@ -29,7 +31,6 @@ def build_parser() -> argparse.ArgumentParser:
     """The command line, in English (the man page's); ``--help`` and argparse's
     errors are translated as they are printed (:mod:`ui.cli_help`)."""
     from .cli_help import Parser
-    from .i18n import N_
 
     p = Parser(prog="bootd-menu", description=N_("The bootd console boot menu."))
     p.add_argument("--version", action="version", version=f"bootd-menu {__version__}")
@@ -106,20 +107,28 @@ def serial_size(fd: int) -> None:
         termios.tcsetwinsize(fd, SERIAL_SIZE)
 
 
+def said(message: str) -> str:
+    """``message`` (marked with ``N_``) in the menu's language once the menu ran,
+    before that in the environment's."""
+    from . import i18n
+
+    return i18n._(message) if i18n.used() else i18n.environment().gettext(message)
+
+
 @contextmanager
 def terminal(tty: Path | None) -> Iterator[tuple[IO[bytes] | None, TextIO | None]]:
     if tty is None:
         if not (sys.stdin.isatty() and sys.stdout.isatty()):
-            raise OSError("the menu needs a terminal: run it on a console, or give --tty DEV")
+            raise OSError(said(N_("the menu needs a terminal: run it on a console, or give --tty DEV")))
         yield None, None
         return
     try:
         fd = os.open(tty, os.O_RDWR | os.O_NOCTTY)
     except OSError as e:
-        raise OSError(f"cannot open {tty}: {e.strerror}") from None
+        raise OSError(said(N_("cannot open {tty}: {error}")).format(tty=tty, error=e.strerror)) from None
     if not os.isatty(fd):
         os.close(fd)
-        raise OSError(f"{tty} is not a terminal")
+        raise OSError(said(N_("{tty} is not a terminal")).format(tty=tty))
     serial_size(fd)
     inp = os.fdopen(fd, "rb", buffering=0)
     out = open(os.dup(fd), "w", encoding="utf-8", errors="replace")  # noqa: SIM115
@@ -155,7 +164,9 @@ def main(argv: list[str] | None = None) -> int:
                 output=out,
             )
     except BootdError as e:
-        print(f"bootd-menu: {e}", file=sys.stderr)
+        from .i18n import error_text
+
+        print(f"bootd-menu: {error_text(e)}", file=sys.stderr)
         return 1
     except OSError as e:
         print(f"bootd-menu: {e}", file=sys.stderr)
@@ -176,11 +187,13 @@ def exec_shell(program: str, tty: Path | None) -> None:
         for target in (0, 1, 2):
             os.dup2(fd, target)
         os.close(fd)
-    print("Leaving the boot menu; exit the shell to return.", flush=True)
+    print(said(N_("Leaving the boot menu; exit the shell to return.")), flush=True)
     try:
         os.execvp(program, [program])
     except OSError as e:
-        print(f"bootd-menu: cannot run {program}: {e}", file=sys.stderr)
+        print(
+            "bootd-menu: " + said(N_("cannot run {program}: {error}")).format(program=program, error=e), file=sys.stderr
+        )
 
 
 def without_openssl() -> None:

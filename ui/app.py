@@ -17,14 +17,14 @@ from typing import TYPE_CHECKING, Any
 import urwid
 
 from bootd.errors import BootdError
-from bootd.model import Console, Severity, StatusMessage
+from bootd.model import Console, Severity, StatusMessage, Text
 
 from . import backend as be
 from . import i18n
 from .controllers.boot import BootController
 from .controllers.host import Outcome
 from .controllers.menu import MenuModel
-from .i18n import _
+from .i18n import N_, _, error_text
 from .views.common import Chrome, Glyphs, View
 from .views.console import ConsolePickerView
 from .views.language import LanguageView
@@ -40,7 +40,8 @@ log = logging.getLogger(__name__)
 HEADER_WIDTH = 79
 """The countdown line fits an 80-column console: long entry names are shortened."""
 
-URL_HELP = """\
+URL_TITLE = N_("Retrieve config from URL")
+URL_HELP = N_("""\
 Retrieve config from URL
 
 Type the address of a PXELINUX-style boot configuration and press Enter;
@@ -51,7 +52,15 @@ and file:// addresses work, e.g.
 An address ending in / is a path prefix: pxelinux.cfg/ below it is searched
 as PXELINUX does (MAC address, IP address in hex, then default).
 Relative kernel and initrd names are fetched from beside the config (or
-below the path prefix).  Esc cancels."""
+below the path prefix).  Esc cancels.""")
+
+
+HELP_TITLE = N_("Help")
+AUTOBOOT_CHOICE = "Autoboot now boots {name}: {reason}"
+"""The daemon's template of the status that says what autoboot boots and why
+(the countdown itself carries no reason): the menu keeps the last one for the
+system information screen."""
+LOG_TITLE = N_("Status log")
 
 
 class App:
@@ -81,6 +90,8 @@ class App:
         """``l`` chose this console's language: the setting no longer changes it."""
         self.settings = be.Settings()
         self.status_log: list[StatusMessage] = []
+        self.autoboot_reason: Text | None = None
+        """The daemon's last word on what autoboot boots and why."""
         self.deadline: float | None = None
         self.connected = False
         self.boots = BootController(self)
@@ -118,10 +129,10 @@ class App:
             try:
                 await coro
             except BootdError as e:
-                self.status(f"{what}: {e}", Severity.ERROR)
+                self.status(f"{_(what)}: {error_text(e)}", Severity.ERROR)
             except Exception as e:  # a bug must not take the menu down
                 log.exception("%s failed", what)
-                self.status(_("{what}: internal error: {error}").format(what=what, error=repr(e)), Severity.ERROR)
+                self.status(_("{what}: internal error: {error}").format(what=_(what), error=repr(e)), Severity.ERROR)
 
         task = asyncio.get_running_loop().create_task(guarded())
         self.tasks.add(task)
@@ -174,19 +185,21 @@ class App:
 
     def show_help(self) -> None:
         view = self.stack[-1]
-        if isinstance(view, TextView) and view.title == "Help":
+        if isinstance(view, TextView) and view.title == HELP_TITLE:
             return
-        self.push(TextView("Help", _(view.help).splitlines() or [_("No help for this screen.")]))
+        self.push(TextView(HELP_TITLE, _(view.help).splitlines() or [_("No help for this screen.")]))
 
     def status(self, text: str, severity: Severity = Severity.INFO) -> None:
         self.add_status(StatusMessage(severity, text, time.time()))
 
     def add_status(self, msg: StatusMessage) -> None:
         self.status_log.append(msg)
+        if msg.text is not None and msg.text.template == AUTOBOOT_CHOICE:
+            self.autoboot_reason = msg.text
         del self.status_log[:-500]
         self.chrome.set_status(msg.translated(_), str(msg.severity))
         top = self.stack[-1]
-        if isinstance(top, TextView) and top.title == "Status log":
+        if isinstance(top, TextView) and top.title == LOG_TITLE:
             top.append(self.log_line(msg))
         self.redraw()
 
@@ -233,7 +246,7 @@ class App:
         try:
             await self.reload()
         except BootdError as e:
-            self.status(_("Cannot reach the boot daemon: {error}").format(error=e), Severity.ERROR)
+            self.status(_("Cannot reach the boot daemon: {error}").format(error=error_text(e)), Severity.ERROR)
 
     async def reload(self) -> None:
         options, devices, consoles, state, settings = await asyncio.gather(
@@ -335,7 +348,7 @@ class App:
                 self.schedule_refresh()
             case be.Reconnected():
                 self.status(_("Connected to the boot daemon again"))
-                self.spawn(self.reload(), "Reload")
+                self.spawn(self.reload(), N_("Reload"))
 
     # keys
 
@@ -343,7 +356,7 @@ class App:
         if keys and self.deadline is not None:
             self.deadline = None
             self.set_header()
-            self.spawn(self.backend.cancel_autoboot(), "Stop autoboot")
+            self.spawn(self.backend.cancel_autoboot(), N_("Stop autoboot"))
         return keys
 
     def on_menu_action(self, action: str, option_id: str | None) -> None:
@@ -361,17 +374,17 @@ class App:
         elif action == "console":
             self.push(ConsolePickerView(self.consoles, self.console, self.choose_console))
         elif action == "info":
-            self.spawn(self.system.show_info(), "System information")
+            self.spawn(self.system.show_info(), N_("System information"))
         elif action == "settings":
-            self.spawn(self.system.show_settings(), "Settings")
+            self.spawn(self.system.show_settings(), N_("Settings"))
         elif action == "log":
             lines = [self.log_line(m) for m in self.status_log]
-            self.push(TextView("Status log", lines, end=True))
+            self.push(TextView(LOG_TITLE, lines, end=True))
         elif action == "url":
-            self.push(PromptView("Retrieve config from URL", "URL:", self.add_url, self.back, help=URL_HELP))
+            self.push(PromptView(URL_TITLE, _("URL:"), self.add_url, self.back, help=URL_HELP))
         elif action == "rescan":
             self.status(_("Rescanning devices") + self.glyphs.ellipsis)
-            self.spawn(self.backend.rescan(), "Rescan")
+            self.spawn(self.backend.rescan(), N_("Rescan"))
         elif action == "exit":
             if self.settings.allow_shell:
                 self.quit(Outcome())
@@ -400,4 +413,4 @@ class App:
     def add_url(self, url: str) -> None:
         self.back()
         self.status(_("Retrieving {url}").format(url=url) + self.glyphs.ellipsis)
-        self.spawn(self.backend.add_url(url), "Retrieve config")
+        self.spawn(self.backend.add_url(url), N_("Retrieve config"))

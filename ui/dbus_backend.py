@@ -16,7 +16,8 @@ from bootd.dbus.client import TABLE, BootdClient, DaemonState, Table
 from bootd.model import BootOption, BootRecord, Console, Device, DeviceType, Resource, Severity, StatusMessage, Text
 
 from . import backend as be
-from .i18n import N_
+from .i18n import N_, _
+from .views.common import columns
 
 log = logging.getLogger(__name__)
 
@@ -29,21 +30,27 @@ NOT_COMPLETED = N_("the boot did not complete")
 """A failed boot's reason when the daemon said none."""
 
 
+def _label(label: str, value: str) -> str:
+    """``label`` padded to 14 columns (or one space past a longer translation), then ``value``."""
+    return f"{label}{' ' * max(1, 15 - columns(label))}{value}"
+
+
 def boot_summary(rec: BootRecord) -> tuple[str, ...]:
     """What a boot did, for people: kexec command line, console, tree diff."""
-    lines = [f"Booted:        {rec.name or rec.option}"]
+    lines = [_label(_("Booted:"), rec.name or rec.option)]
     if rec.console:
-        lines.append(f"Console:       {rec.console}")
-    lines.append(f"stdout-path:   {rec.dt_console_path or '(not changed: no console was chosen)'}")
-    lines.append(f"Arguments:     {rec.args}")
+        lines.append(_label(_("Console:"), rec.console))
+    # stdout-path and kexec are the names of the device tree property and the command
+    lines.append(_label("stdout-path:", rec.dt_console_path or _("(not changed: no console was chosen)")))
+    lines.append(_label(_("Arguments:"), rec.args))
     if rec.kexec_load:
-        lines.append(f"kexec load:    {shlex.join(rec.kexec_load)}")
+        lines.append(_label("kexec load:", shlex.join(rec.kexec_load)))
     if rec.kexec_exec:
-        lines.append(f"kexec execute: {shlex.join(rec.kexec_exec)}")
+        lines.append(_label("kexec execute:", shlex.join(rec.kexec_exec)))
     if rec.dtb_changes:
-        lines.append("Device tree changes:")
+        lines.append(_("Device tree changes:"))
         lines += [f"  {line}" for line in rec.dtb_changes]
-    lines += [f"Note: {note}" for note in rec.notes]
+    lines += [_("Note: {note}").format(note=note) for note in rec.notes]
     return tuple(lines)
 
 
@@ -52,7 +59,7 @@ def _spec_path(res: Resource, default_device: str) -> tuple[str, str | None]:
     if res.url is not None:
         return res.url, None
     if res.is_unresolved:
-        raise errors.InvalidArgument(f"{res.describe()}: that device is not present")
+        raise errors.InvalidArgument.of(N_("{path}: that device is not present"), path=res.describe())
     return str(res.path), res.device or default_device
 
 
@@ -212,7 +219,7 @@ class DBusBackend:
             lockdown=ds.lockdown,
             version=ds.version,
             interfaces=tuple((d.node or d.id, d.prop("mac") or d.prop("MAC") or "") for d in nets),
-            extra=(("next boot", ds.next_boot or "-"),),
+            extra=((N_("next boot"), ds.next_boot or "-"),),
         )
 
     async def get_settings(self) -> be.Settings:
@@ -229,13 +236,13 @@ class DBusBackend:
         self._last_error = None
         self._cancelled = False
         if option.kernel is None:
-            raise errors.InvalidArgument("an entry needs a kernel")
+            raise errors.InvalidArgument.of(N_("an entry needs a kernel"))
         kernel, kdev = _spec_path(option.kernel, option.device)
         initrds = [_spec_path(r, option.device) for r in option.initrds]
         dtb = _spec_path(option.dtb, option.device) if option.dtb is not None else None
         devs = {d for _p, d in [(kernel, kdev), *initrds, *([dtb] if dtb else [])] if d is not None}
         if len(devs) > 1:
-            raise errors.InvalidArgument("an edited entry can use files of one device only (or URLs)")
+            raise errors.InvalidArgument.of(N_("an edited entry can use files of one device only (or URLs)"))
         await (await self.client()).boot_custom(
             kernel=kernel,
             initrds=[p for p, _d in initrds],

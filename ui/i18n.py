@@ -29,6 +29,7 @@ LANGUAGES: tuple[tuple[str, str, str], ...] = (
 
 _current: gettext.NullTranslations = gettext.NullTranslations()
 _code = "en"
+_used = False
 
 
 def localedirs() -> list[Path]:
@@ -47,7 +48,8 @@ def _find(languages: list[str] | None) -> gettext.NullTranslations | None:
 
 def use(code: str | None = None) -> str:
     """Switch to ``code`` (``None``: the environment's); returns the language used."""
-    global _current, _code
+    global _current, _code, _used
+    _used = True
     found = None if code == "en" else _find([code] if code else None)
     if found is None:
         if code and code != "en":
@@ -79,6 +81,11 @@ def speak_to_argparse() -> str | None:
     return None
 
 
+def used() -> bool:
+    """Whether :func:`use` chose a language yet (the menu started)."""
+    return _used
+
+
 def current() -> str:
     return _code
 
@@ -91,3 +98,12 @@ def _(message: str) -> str:
 def N_(message: str) -> str:  # noqa: N802  # gettext's name for "mark, translate later"
     """Mark ``message`` for translation where it is defined; ``_`` translates it when shown."""
     return message
+
+
+def error_text(error: BaseException) -> str:
+    """What ``error`` says, in the menu's language: a daemon's error sent with its
+    template (:meth:`bootd.errors.BootdError.of`, carried in the D-Bus error reply)
+    or one the menu made with a template; other errors as they are."""
+    from bootd.model import Text
+
+    return Text.of_error(error).translated(_)

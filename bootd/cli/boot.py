@@ -140,7 +140,7 @@ async def _scanned(platform: Platform, sources: list[str]) -> AsyncIterator[tupl
             views += await stack.enter_async_context(mounted_sources(platform, others))
         devices, options, diags = scan_views(views, arch=platform.arch, firmware=platform.firmware)
         for dev_id, diag in diags:
-            print(f"bootd boot: {dev_id}: {diag}", file=sys.stderr)
+            print(f"bootd boot: {dev_id}: {diag.text().translated(_)}", file=sys.stderr)
         yield options, {d.id: d for d in devices}
 
 

@@ -324,14 +324,16 @@ def configure_settings(parser: argparse.ArgumentParser, table: Table = TABLE) ->
     parser.add_argument(
         "action", nargs="?", choices=("show", "get", "set"), help=N_("show (the default), get KEY or set KEY VALUE")
     )
-    keys = [row.name for row in table.on_bus] + ["network.interface.NAME", "network.nameservers", "network.proxy"]
+    keys = [row.name for row in table.on_bus] + [
+        "network.interface.NAME (dhcp|static|ignore|delete [address=A/P] [gateway=G] [dns=D,D])",
+        "network.nameservers",
+        "network.proxy",
+    ]
     parser.add_argument("key", nargs="?", help=", ".join(keys))
-    secrets = " ".join(f"{row.name}: '-' reads stdin;" for row in table.on_bus if row.secret)
     parser.add_argument(
         "value",
         nargs="*",
-        help=f"new value (lists: space/comma separated; {secrets.rstrip(';')} "
-        "network.interface.NAME: dhcp|static|ignore|delete address=A/P gateway=G dns=D,D)",
+        help=N_("new value (lists: space/comma separated; '-' reads a secret such as the password from stdin)"),
     )
     parser.add_argument(
         "--origin",

@@ -75,3 +75,11 @@ def _switch(domain: str) -> str:
     previous = gettext.textdomain()
     gettext.textdomain(domain)
     return previous
+
+
+def error_text(error: BaseException) -> str:
+    """What ``error`` says in the user's language: the daemon's errors (and the
+    loader's, in ``bootd boot --scan``) carry their template; others stay as they are."""
+    from bootd.model import Text
+
+    return Text.of_error(error).translated(_)

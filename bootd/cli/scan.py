@@ -162,7 +162,8 @@ def no_options_reason(diags: Sequence[Diagnostic]) -> str:
         more = _("; 1 more problem listed on stderr")
     elif len(diags) > 2:
         more = _("; {count} more problems listed on stderr").format(count=len(diags) - 1)
-    return _("(no boot options: {reason})").format(reason=f"{where}{first.message}{more}")
+    message = Text(first.message, first.template, first.args).translated(_)
+    return _("(no boot options: {reason})").format(reason=f"{where}{message}{more}")
 
 
 def format_menu(
@@ -262,7 +263,7 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(format_menu(devices, options, diagnostics=diags))
     sys.stdout.flush()
     for dev_id, diag in diags:
-        sys.stderr.write(f"{dev_id}: {diag}\n")
+        sys.stderr.write(f"{dev_id}: {diag.text().translated(_)}\n")
     for err in errors:
         sys.stderr.write(f"bootd scan: {err}\n")
     return 1 if errors else 0

@@ -49,7 +49,7 @@ from bootd.dbus import codec, names, schema
 from bootd.dbus.reply_errors import error_from_reply
 from bootd.dbus.transport import connect_bus
 from bootd.dbus.views import DaemonState, SettingsView, settings_from_props, state_from_props
-from bootd.model import MAX_TEXT_ARGS, BootOption, Console, Device, Text, Transfer
+from bootd.model import MAX_TEXT_ARGS, N_, BootOption, Console, Device, Text, Transfer
 from bootd.settings_table import TABLE, InterfaceConfig, NetworkConfig, Setting, Table, Widget
 
 log = logging.getLogger(__name__)
@@ -119,12 +119,12 @@ class BootdClient:
         try:
             reply = await self._bus.call(msg)
         except EOFError:
-            raise errors.NotFound("lost the connection to the bus") from None
+            raise errors.NotFound.of(N_("lost the connection to the bus")) from None
         if reply is None:
-            raise errors.BootdError("no reply from the daemon")
+            raise errors.BootdError.of(N_("no reply from the daemon"))
         if reply.message_type == MessageType.ERROR:
             text = str(reply.body[0]) if reply.body else str(reply.error_name)
-            raise error_from_reply(str(reply.error_name), text)
+            raise error_from_reply(str(reply.error_name), text, reply.body)
         return list(reply.body)
 
     async def _call(self, member: str, signature: str = "", body: Sequence[Any] = (), *, iface: str = "") -> list[Any]:
@@ -268,7 +268,7 @@ class BootdClient:
         row = self.table.row(key) if key in self.table else None
         if row is None or not row.dbus:
             known = ", ".join(r.name for r in self.table.on_bus)
-            raise errors.InvalidArgument(f"unknown setting {key!r} (known: {known})")
+            raise errors.InvalidArgument.of(N_("unknown setting {key} (known: {known})"), key=repr(key), known=known)
         return row
 
     async def set_setting(self, key: str, value: Any) -> None:

@@ -14,6 +14,7 @@ from dbus_fast.aio import MessageBus
 from bootd.api import DaemonApi
 from bootd.dbus import names
 from bootd.errors import AuthenticationRequired, BootdError, Busy, InvalidArgument, PermissionDenied
+from bootd.model import N_, Text
 
 log = logging.getLogger(__name__)
 
@@ -66,14 +67,14 @@ class Gate:
                 )
             )
             if reply is None or reply.message_type != MessageType.METHOD_RETURN:
-                raise PermissionDenied("could not find out who is calling")
+                raise PermissionDenied.of(N_("could not find out who is calling"))
             self.uids[sender] = int(reply.body[0])
         return self.uids[sender]
 
     async def require_trusted(self, sender: str) -> None:
         uid = await self.uid(sender)
         if uid not in self.trusted_uids:
-            raise PermissionDenied(f"only root may do this (you are uid {uid})")
+            raise PermissionDenied.of(N_("only root may do this (you are uid {uid})"), uid=uid)
 
     def require_password(self, sender: str, what: str) -> bool:
         """AuthenticationRequired unless ``sender`` authenticated and used it
@@ -83,12 +84,14 @@ class Gate:
             return False
         last = self.authenticated.get(sender)
         if last is None:
-            raise AuthenticationRequired(f"a password is set: authenticate first to {what}")
+            raise AuthenticationRequired.of(N_("a password is set: authenticate first to {what}"), what=Text.of(what))
         now = self.now()
         if s.auth_timeout and now - last > s.auth_timeout:
             del self.authenticated[sender]
-            raise AuthenticationRequired(
-                f"the authentication expired after {s.auth_timeout} s without use: authenticate again to {what}"
+            raise AuthenticationRequired.of(
+                N_("the authentication expired after {seconds} s without use: authenticate again to {what}"),
+                seconds=s.auth_timeout,
+                what=Text.of(what),
             )
         self.authenticated[sender] = now
         return True
@@ -97,10 +100,40 @@ class Gate:
 T = TypeVar("T")
 
 
+class TemplatedError(DBusError):
+    """An error reply that carries, after its English message, the message's
+    template and arguments (``s message, s template, a{ss} args``), so that a
+    client can say it in its own language (:class:`bootd.model.Text`).  The error
+    name is the API; busctl, gdbus and other clients read the first argument only."""
+
+    def __init__(self, name: str, text: str, template: str, args: tuple[tuple[str, str], ...]) -> None:
+        super().__init__(name, text)
+        self.template = template
+        self.args_ = dict(args)
+
+    def _as_message(self, msg: Message) -> Message:
+        return Message(
+            message_type=MessageType.ERROR,
+            reply_serial=msg.serial,
+            destination=msg.sender,
+            error_name=self.type,
+            signature="ssa{ss}",
+            body=[self.text, self.template, self.args_],
+        )
+
+
+def reply_error(e: BootdError) -> DBusError:
+    """The D-Bus error reply of ``e``: its name, its message and, when it was
+    made with :meth:`BootdError.of`, its template and arguments."""
+    if e.template:
+        return TemplatedError(e.dbus_name, e.message, e.template, e.template_args)
+    return DBusError(e.dbus_name, e.message)
+
+
 def _sender() -> str:
     sender = SENDER.get()
     if not sender:
-        raise PermissionDenied("calls must come through a message bus")
+        raise PermissionDenied.of(N_("calls must come through a message bus"))
     return sender
 
 
@@ -108,7 +141,7 @@ async def guarded(gate: Gate, what: str, fn: Callable[[str], Awaitable[T]], *, t
     """Run ``fn(sender)`` with the in-flight cap, the uid check and error mapping."""
     sender = _sender()
     if gate.total >= MAX_IN_FLIGHT or gate.in_flight.get(sender, 0) >= MAX_IN_FLIGHT_PER_CALLER:
-        raise DBusError(Busy.dbus_name, "too many calls in flight; try again")
+        raise reply_error(Busy.of(N_("too many calls in flight; try again")))
     gate.total += 1
     gate.in_flight[sender] = gate.in_flight.get(sender, 0) + 1
     try:
@@ -118,7 +151,7 @@ async def guarded(gate: Gate, what: str, fn: Callable[[str], Awaitable[T]], *, t
     except DBusError:
         raise
     except BootdError as e:
-        raise DBusError(e.dbus_name, e.message) from None
+        raise reply_error(e) from None
     except Exception as e:
         log.exception("internal error in %s", what)
         raise DBusError(names.INTERNAL_ERROR, f"internal error in {what}: {type(e).__name__}") from None
@@ -136,4 +169,4 @@ def option_id_arg(path: str) -> str:
     try:
         return names.option_id_from_path(path)
     except ValueError as e:
-        raise InvalidArgument(str(e)) from None
+        raise InvalidArgument(str(e)) from None  # a malformed path: the caller is a program

@@ -17,7 +17,7 @@ from bootd.api import Fact
 from bootd.dbus import codec, names, schema
 from bootd.dbus.gate import Gate, guarded, option_id_arg
 from bootd.errors import InvalidArgument, PermissionDenied
-from bootd.model import Text, Transfer
+from bootd.model import N_, Text, Transfer
 
 T = TypeVar("T")
 
@@ -69,7 +69,9 @@ class Manager(ServiceInterface):
             changed = ov.args is not None and (opt is None or ov.args != opt.args)
             needed = False
             if changed or self._backend.settings.restrict == names.Restrict.ALL:
-                needed = self._gate.require_password(sender, "boot" if not changed else "boot with changed arguments")
+                needed = self._gate.require_password(
+                    sender, N_("boot") if not changed else N_("boot with changed arguments")
+                )
             try:
                 await self._backend.boot(oid, console, ov)
             finally:
@@ -81,7 +83,7 @@ class Manager(ServiceInterface):
     @dbus_method()
     async def BootCustom(self, spec: ASV, console: S) -> None:
         async def run(sender: str) -> None:
-            needed = self._gate.require_password(sender, "boot a custom entry")
+            needed = self._gate.require_password(sender, N_("boot a custom entry"))
             try:
                 await self._backend.boot_custom(codec.custom_from_dbus(spec, "custom"), console)
             finally:
@@ -101,7 +103,7 @@ class Manager(ServiceInterface):
     async def CancelBoot(self) -> B:
         async def run(sender: str) -> bool:
             if self._backend.settings.restrict == names.Restrict.ALL:
-                self._gate.require_password(sender, "cancel a boot")
+                self._gate.require_password(sender, N_("cancel a boot"))
             return self._backend.boots.cancel()
 
         return await self._call("CancelBoot", run)
@@ -116,9 +118,9 @@ class Manager(ServiceInterface):
     @dbus_method()
     async def AddUrl(self, url: S) -> AO:
         async def run(sender: str) -> list[str]:
-            self._gate.require_password(sender, "add a boot URL")
+            self._gate.require_password(sender, N_("add a boot URL"))
             if len(url) > codec.MAX_TEXT or "\0" in url:
-                raise InvalidArgument("the URL is too long or contains a NUL byte")
+                raise InvalidArgument.of(N_("the URL is too long or contains a NUL byte"))
             return [names.option_path(o.id) for o in await self._backend.add_url(url)]
 
         return await self._call("AddUrl", run)
@@ -129,7 +131,7 @@ class Manager(ServiceInterface):
             from bootd.inventory import find_option
 
             if len(name) > codec.MAX_TEXT or "\0" in name:
-                raise InvalidArgument("the name is too long or contains a NUL byte")
+                raise InvalidArgument.of(N_("the name is too long or contains a NUL byte"))
             return names.option_path(find_option(self._backend.inventory.options(), name).id)
 
         return await self._call("FindOption", run, trusted=False)
@@ -144,7 +146,7 @@ class Manager(ServiceInterface):
                 self._gate.authenticate(sender)
                 return
             if not check_password(stored, password):
-                raise PermissionDenied("wrong password")
+                raise PermissionDenied.of(N_("wrong password"))
             self._gate.authenticate(sender)
 
         await self._call("Authenticate", run)
@@ -152,7 +154,7 @@ class Manager(ServiceInterface):
     @dbus_method()
     async def SetNextBoot(self, option: O) -> None:
         async def run(sender: str) -> None:
-            self._gate.require_password(sender, "choose the next boot")
+            self._gate.require_password(sender, N_("choose the next boot"))
             self._backend.options.set_next_boot(None if option == names.NO_OBJECT else option_id_arg(option))
 
         await self._call("SetNextBoot", run)

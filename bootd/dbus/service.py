@@ -33,7 +33,7 @@ from bootd.dbus.manager import Manager
 from bootd.dbus.objects import DeviceObject, ObjectsExporter, OptionObject, managed_objects_reply
 from bootd.dbus.transport import connect_bus
 from bootd.errors import Busy, PermissionDenied
-from bootd.model import Text
+from bootd.model import N_, Text
 from bootd.settings_table import TABLE, Setting, Table
 
 log = logging.getLogger(__name__)
@@ -59,7 +59,7 @@ class SettingsIface(ServiceInterface):
 
     async def _set(self, key: str, value: Any) -> None:
         async def run(sender: str) -> None:
-            self._gate.require_password(sender, "change settings")
+            self._gate.require_password(sender, N_("change settings"))
             await self._backend.set_setting(key, value)
 
         await guarded(self._gate, f"setting {key}", run)
@@ -69,7 +69,7 @@ class SettingsIface(ServiceInterface):
         """Write every setting in ``changes`` (bootd.toml names) or none."""
 
         async def run(sender: str) -> None:
-            self._gate.require_password(sender, "change settings")
+            self._gate.require_password(sender, N_("change settings"))
             await self._backend.set_settings({str(k): codec.unwrap(v) for k, v in changes.items()})
 
         await guarded(self._gate, "Update", run)

@@ -17,6 +17,7 @@ from dbus_fast import BusType
 from dbus_fast.aio import MessageBus
 
 from bootd.errors import NotFound
+from bootd.model import N_
 
 
 class _PatientSocket:
@@ -58,6 +59,6 @@ async def connect_bus(bus: str) -> MessageBus:
         else:
             mb = await MessageBus(bus_address=bus).connect()
     except Exception as e:  # OSError, ValueError, the library's AuthError
-        raise NotFound(f"cannot connect to the {bus} bus: {e}") from None
+        raise NotFound.of(N_("cannot connect to the {bus} bus: {error}"), bus=bus, error=e) from None
     _harden(mb)
     return mb

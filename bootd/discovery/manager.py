@@ -253,7 +253,9 @@ class Discovery:
         self.inventory.set_options(device.id, result.options)
         for diag in result.diagnostics:
             if diag.severity is not Severity.INFO:
-                self.status(diag.severity, f"{dev.name}: {diag}")
+                self.status(
+                    diag.severity, Text.of(N_("{device}: {diagnostic}"), device=dev.name, diagnostic=diag.text())
+                )
         log.info("%s: %d boot option(s)", dev.name, len(result.options))
         for other, wanted in list(self._awaits.items()):
             if other != dev.name and any(_is(device, w) for w in wanted):

@@ -105,7 +105,7 @@ def _address(text: str) -> tuple[str, int]:
     try:
         iface = ipaddress.IPv4Interface(text)
     except ValueError:
-        raise ConfigError(f"network: {text!r} is not an IPv4 ADDRESS/PREFIX") from None
+        raise ConfigError.of(N_("network: {value} is not an IPv4 ADDRESS/PREFIX"), value=repr(text)) from None
     return str(iface.ip), iface.network.prefixlen
 
 
@@ -113,22 +113,26 @@ def _interface_settings(key: str, data: Mapping[str, Any], nameservers: tuple[st
     known = {"method", "address", "gateway", "dns"}
     unknown = set(data) - known
     if unknown:
-        raise ConfigError(f"network.interface.{key}: unknown key(s) {', '.join(sorted(unknown))}")
+        raise ConfigError.of(
+            N_("network.interface.{key}: unknown key(s) {keys}"), key=key, keys=", ".join(sorted(unknown))
+        )
     try:
         method = Method(str(data.get("method", "dhcp")))
     except ValueError:
-        raise ConfigError(f"network.interface.{key}: method must be dhcp, static or ignore") from None
+        raise ConfigError.of(N_("network.interface.{key}: method must be dhcp, static or ignore"), key=key) from None
     if method is not Method.STATIC:
         return InterfaceSettings(method)
     if not isinstance(data.get("address"), str):
-        raise ConfigError(f'network.interface.{key}: a static interface needs address = "ADDRESS/PREFIX"')
+        raise ConfigError.of(
+            N_('network.interface.{key}: a static interface needs address = "ADDRESS/PREFIX"'), key=key
+        )
     address, prefix = _address(data["address"])
     gateway = data.get("gateway")
     dns = data.get("dns", [])
     if gateway is not None and not isinstance(gateway, str):
-        raise ConfigError(f"network.interface.{key}: gateway must be a string")
+        raise ConfigError.of(N_("network.interface.{key}: gateway must be a string"), key=key)
     if not isinstance(dns, list) or not all(isinstance(d, str) for d in dns):
-        raise ConfigError(f"network.interface.{key}: dns must be a list of addresses")
+        raise ConfigError.of(N_("network.interface.{key}: dns must be a list of addresses"), key=key)
     return InterfaceSettings(method, StaticAddress(address, prefix, gateway, tuple(dns) or nameservers))
 
 
@@ -160,30 +164,30 @@ def network_settings(data: Mapping[str, Any]) -> NetworkSettings:
     }
     unknown = set(data) - known
     if unknown:
-        raise ConfigError(f"network: unknown key(s) {', '.join(sorted(unknown))}")
+        raise ConfigError.of(N_("network: unknown key(s) {keys}"), keys=", ".join(sorted(unknown)))
     for key in ("enabled", "bring_up", "dns"):
         if not isinstance(data.get(key, key != "dns"), bool):
-            raise ConfigError(f"network.{key} must be true or false")
+            raise ConfigError.of(N_("network.{key} must be true or false"), key=key)
     timeout = data.get("timeout", 30)
     if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 0 < timeout <= 3600:
-        raise ConfigError("network.timeout must be a number of seconds between 0 and 3600")
+        raise ConfigError.of(N_("network.timeout must be a number of seconds between 0 and 3600"))
     proxy, https_proxy = data.get("proxy", ""), data.get("https_proxy", "")
     for key, value in (("proxy", proxy), ("https_proxy", https_proxy)):
         if not isinstance(value, str) or (value and not value.startswith(("http://", "https://"))):
-            raise ConfigError(f"network.{key} must be an http:// or https:// URL")
+            raise ConfigError.of(N_("network.{key} must be an http:// or https:// URL"), key=key)
     nameservers = data.get("nameservers", [])
     if not isinstance(nameservers, list) or not all(isinstance(d, str) for d in nameservers):
-        raise ConfigError("network.nameservers must be a list of addresses")
+        raise ConfigError.of(N_("network.nameservers must be a list of addresses"))
     reports = data.get("lease_reports", "direct")
     if reports not in ("direct", "dbus"):
-        raise ConfigError("network.lease_reports must be direct or dbus")
+        raise ConfigError.of(N_("network.lease_reports must be direct or dbus"))
     table = data.get("interface", {})
     if not isinstance(table, dict):
-        raise ConfigError("network.interface must be a table of interface names or MACs")
+        raise ConfigError.of(N_("network.interface must be a table of interface names or MACs"))
     interfaces: dict[str, InterfaceSettings] = {}
     for key, value in table.items():
         if not isinstance(value, dict):
-            raise ConfigError(f"network.interface.{key} must be a table")
+            raise ConfigError.of(N_("network.interface.{key} must be a table"), key=key)
         interfaces[key.lower() if ":" in key else key] = _interface_settings(key, value, tuple(nameservers))
     return NetworkSettings(
         enabled=data.get("enabled", True),
@@ -242,14 +246,24 @@ def check_applicable(settings: NetworkSettings) -> NetworkSettings:
             try:
                 gateway = ipaddress.IPv4Address(static.gateway)
             except ValueError:
-                raise ConfigError(f"network.interface.{key}: gateway {static.gateway!r} is not IPv4") from None
+                raise ConfigError.of(
+                    N_("network.interface.{key}: gateway {gateway} is not IPv4"), key=key, gateway=repr(static.gateway)
+                ) from None
             if gateway not in net:
-                raise ConfigError(
-                    f"network.interface.{key}: gateway {static.gateway} is outside {static.address}/{static.prefix}"
+                raise ConfigError.of(
+                    N_("network.interface.{key}: gateway {gateway} is outside {network}"),
+                    key=key,
+                    gateway=static.gateway,
+                    network=f"{static.address}/{static.prefix}",
                 )
         other = seen.setdefault((static.address, static.prefix), key)
         if other != key:
-            raise ConfigError(f"network.interface.{key}: {static.address} is already the address of {other}")
+            raise ConfigError.of(
+                N_("network.interface.{key}: {address} is already the address of {other}"),
+                key=key,
+                address=static.address,
+                other=other,
+            )
     return settings
 
 
@@ -271,7 +285,7 @@ def _merged(
             continue
         if not isinstance(table, dict):
             if warn is None:
-                raise ConfigError(f"{path}: [network] must be a table")
+                raise ConfigError.of(N_("{path}: [network] must be a table"), path=path)
             _warn(warn, Text.of(N_("{path}: [network] must be a table; ignoring it"), path=path))
             continue
         for key, value in table.items():

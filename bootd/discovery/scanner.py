@@ -26,7 +26,7 @@ from bootd.discovery.mounts import Mounter
 from bootd.discovery.udev import to_device
 from bootd.errors import BootdError
 from bootd.jsoncodec import device_to_json, result_from_json
-from bootd.model import Device, Diagnostic, ParseResult, Severity
+from bootd.model import N_, Device, Diagnostic, ParseResult, Severity
 from bootd.parsers import ParseContext
 from bootd.parsers.view import DirectoryView
 from bootd.platform import Platform
@@ -39,6 +39,9 @@ PARSE_TIMEOUT = 15.0
 """Seconds the parsers may spend on one device before it is given up."""
 
 Status = Callable[[Severity, str], None]
+
+
+CANNOT_START = N_("cannot start its parser: {error}")
 
 
 async def parse_view(
@@ -63,9 +66,9 @@ async def parse_view(
     except ParseFailed as e:
         return ParseResult(diagnostics=(Diagnostic(Severity.ERROR, str(e)),))
     except OSError as e:
-        return ParseResult(diagnostics=(Diagnostic(Severity.ERROR, f"cannot start its parser: {e.strerror or e}"),))
+        return ParseResult(diagnostics=(Diagnostic.of(Severity.ERROR, CANNOT_START, error=e.strerror or e),))
     except BootdError as e:
-        return ParseResult(diagnostics=(Diagnostic(Severity.ERROR, f"cannot start its parser: {e}"),))
+        return ParseResult(diagnostics=(Diagnostic.of(Severity.ERROR, CANNOT_START, error=e),))
 
 
 def _log_status(severity: Severity, message: str) -> None:

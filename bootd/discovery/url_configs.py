@@ -11,7 +11,7 @@ from dataclasses import replace
 from bootd.discovery.pxe_fetch import URL_DEVICE, PxeConfigLoader
 from bootd.errors import InvalidArgument, ResourceError
 from bootd.inventory import Inventory
-from bootd.model import BootOption, Device, DeviceType
+from bootd.model import N_, BootOption, Device, DeviceType
 from bootd.parsers import pxe
 
 log = logging.getLogger(__name__)
@@ -30,7 +30,7 @@ class UrlConfigs:
         the MAC and address of ``lease``, a current lease, when there is one)."""
         url = url.strip()
         if not pxe.is_url(url) or any(c.isspace() for c in url):
-            raise InvalidArgument(f"not a URL: {url!r}")
+            raise InvalidArgument.of(N_("not a URL: {url}"), url=repr(url))
         candidates = pxe.url_candidates(url, lease)
         if self.inventory.device(URL_DEVICE) is None:
             self.inventory.add_device(Device(id=URL_DEVICE, type=DeviceType.NETWORK, label="Retrieved from URL"))
@@ -44,7 +44,9 @@ class UrlConfigs:
             reason = f": {why[0].removeprefix(f'cannot fetch {url}: ').removeprefix(f'{url}: ')}" if why else ""
             if why == ["not found"] and candidates[0].url != url:
                 reason = f": {candidates[0].url} not found"
-            raise ResourceError(f"no boot configuration could be retrieved from {url}{reason}")
+            raise ResourceError.of(
+                N_("no boot configuration could be retrieved from {url}{reason}"), url=url, reason=reason
+            )
         keep = {o.id for o in options}
         for old in self._url_options.get(url, []):
             if old not in keep:

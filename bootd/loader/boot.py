@@ -113,7 +113,9 @@ async def _read_tree(path: Path, who: str) -> bytes:
     try:
         return await asyncio.to_thread(path.read_bytes)
     except OSError as e:
-        raise DtbError(f"the device tree {who} named, {path}, cannot be read: {e.strerror}") from None
+        raise DtbError.of(
+            N_("the device tree {who} named, {path}, cannot be read: {error}"), who=who, path=path, error=e.strerror
+        ) from None
 
 
 async def boot(
@@ -148,7 +150,9 @@ async def boot(
     report = _Progress(progress, downloading)
     option = request.option
     if option.kind != "linux":
-        raise Unsupported(f"{option.name}: a {option.kind} entry cannot be booted with kexec")
+        raise Unsupported.of(
+            N_("{name}: a {kind} entry cannot be booted with kexec"), name=option.name, kind=option.kind
+        )
     args = request.args if request.args is not None else option.args
 
     # 1. decide: the console, then the kexec mode
@@ -195,7 +199,7 @@ async def boot(
     handed: tuple[Framebuffer, str] | None = None
     if mode.carries_dtb:
         if source is None:  # the entry's tree was named but came back empty
-            raise DtbError(f"{option.name}: there is no device tree to hand on")
+            raise DtbError.of(N_("{name}: there is no device tree to hand on"), name=option.name)
         spec = dtb.PatchSpec(
             console=console,
             framebuffer=fb,
@@ -234,7 +238,7 @@ async def boot(
         if not mode.carries_dtb:
             notes.append("a boot hook named a device tree, but kexec_file_load hands none on; it is not used")
         elif not after.dtb:
-            raise HookError("a boot hook removed BOOT_DTB, but this boot carries its console in the device tree")
+            raise HookError.of(N_("a boot hook removed BOOT_DTB, but this boot carries its console in the device tree"))
         else:
             blob = await _read_tree(Path(after.dtb), "a boot hook")
             blob, seed_notes = dtb.refresh_seeds(blob, fresh_seeds())
@@ -247,12 +251,17 @@ async def boot(
         moved = [n for n in ("image", "initrd", "args") if getattr(after, n) != getattr(values, n)]
         if moved:
             names = ", ".join(f"BOOT_{n.upper()}" for n in moved)
-            raise HookError(
-                f"a boot hook changed {names}; on ppc64 the device tree carries the command line and the "
-                "initrd, and it was made before the hooks ran: such a hook must hand its own BOOT_DTB"
+            raise HookError.of(
+                N_(
+                    "a boot hook changed {names}; on ppc64 the device tree carries the command line and the "
+                    "initrd, and it was made before the hooks ran: such a hook must hand its own BOOT_DTB"
+                )
                 if after.dtb == values.dtb
-                else f"a boot hook changed {names} and BOOT_DTB; on ppc64 kexec-tools takes neither "
-                "--append nor --initrd with a device tree, so the hook's tree must carry them itself"
+                else N_(
+                    "a boot hook changed {names} and BOOT_DTB; on ppc64 kexec-tools takes neither "
+                    "--append nor --initrd with a device tree, so the hook's tree must carry them itself"
+                ),
+                names=names,
             )
     else:
         kernel = Path(after.image)

@@ -14,7 +14,7 @@ from typing import Literal
 
 from bootd.errors import DtbError
 from bootd.loader.fdt import Tree, cells, encode, first_string, from_cpu, number, parent_of, to_cpu
-from bootd.model import Framebuffer
+from bootd.model import N_, Framebuffer
 
 ByteOrder = Literal["little", "big"]
 BIG_ENDIAN_ARCHES = frozenset({"ppc64", "ppc", "aarch64_be", "armeb", "s390x", "mips", "mips64", "sparc64"})
@@ -67,7 +67,11 @@ def offb(tree: Tree, node: str, fb: Framebuffer, byte_order: ByteOrder, notes: l
     if tree.get_int(parent_of(node), "#address-cells", 2) == 3 and not covers(tree, node, fb):
         where = from_cpu(tree, node, fb.address)
         if where is None:
-            raise DtbError(f"framebuffer at 0x{fb.address:x} is not reachable through the ranges above {node}")
+            raise DtbError.of(
+                N_("framebuffer at 0x{address} is not reachable through the ranges above {node}"),
+                address=f"{fb.address:x}",
+                node=node,
+            )
         space, bus_addr = where
         reg = cells(tree.get(node, "reg") or b"\0\0\0\0")
         devfn = reg[0] & 0x00FFFF00 if reg else 0

@@ -35,6 +35,7 @@ from typing import Protocol
 from bootd import __version__
 from bootd.errors import NetworkError, ResourceError, ResourceNotFound
 from bootd.loader.transfer import Progress, ProgressMeter, describe_size, too_large
+from bootd.model import N_
 from bootd.platform import sockets
 
 log = logging.getLogger(__name__)
@@ -79,17 +80,19 @@ async def fetch(
     and :class:`Timeout` after ``timeout`` seconds without progress.
     """
     if max_bytes < 0:
-        raise ResourceError(f"invalid size limit {max_bytes}")
+        raise ResourceError.of(N_("invalid size limit {limit}"), limit=max_bytes)
     if timeout <= 0:
-        raise ResourceError(f"invalid timeout {timeout}")
+        raise ResourceError.of(N_("invalid timeout {timeout}"), timeout=timeout)
     try:
         parts = urllib.parse.urlsplit(url)
         parts.port  # noqa: B018 -- a port out of range or not a number raises here
     except ValueError as e:
-        raise ResourceError(f"cannot fetch {url}: not a valid URL ({e})") from None
+        raise ResourceError.of(N_("cannot fetch {url}: not a valid URL ({error})"), url=url, error=e) from None
     scheme = parts.scheme.lower()
     if scheme not in SCHEMES:
-        raise ResourceError(f"cannot fetch {url}: unsupported URL scheme {scheme or '(none)'!r}")
+        raise ResourceError.of(
+            N_("cannot fetch {url}: unsupported URL scheme {scheme}"), url=url, scheme=repr(scheme or "(none)")
+        )
     part = dest.with_name(dest.name + ".part")
     try:
         if scheme == "tftp":
@@ -144,19 +147,21 @@ def _fetch_blocking(
 def _copy(src: _Readable, part: Path, url: str, max_bytes: int, meter: ProgressMeter, cancel: threading.Event) -> int:
     n = 0
     if cancel.is_set():  # cancelled while waiting for the server: leave no file behind
-        raise ResourceError(f"download of {url} was cancelled")
+        raise ResourceError.of(N_("download of {url} was cancelled"), url=url)
     with open(part, "wb") as out:
         while True:
             if cancel.is_set():
                 with contextlib.suppress(OSError):
                     part.unlink()
-                raise ResourceError(f"download of {url} was cancelled")
+                raise ResourceError.of(N_("download of {url} was cancelled"), url=url)
             chunk = src.read(CHUNK)
             if not chunk:
                 break
             n += len(chunk)
             if n > max_bytes:
-                raise ResourceError(f"{url} is too large: more than the limit of {describe_size(max_bytes)}")
+                raise ResourceError.of(
+                    N_("{url} is too large: more than the limit of {limit}"), url=url, limit=describe_size(max_bytes)
+                )
             out.write(chunk)
             meter.update(n)
     meter.update(n, final=True)
@@ -166,23 +171,23 @@ def _copy(src: _Readable, part: Path, url: str, max_bytes: int, meter: ProgressM
 def _fetch_file(url: str, part: Path, max_bytes: int, meter: ProgressMeter, cancel: threading.Event) -> int:
     parts = urllib.parse.urlsplit(url)
     if parts.netloc not in ("", "localhost"):
-        raise ResourceError(f"cannot fetch {url}: file URLs must name a local path")
+        raise ResourceError.of(N_("cannot fetch {url}: file URLs must name a local path"), url=url)
     path = Path(urllib.parse.unquote(parts.path))
     try:
         with open(path, "rb") as src:
             st = os.fstat(src.fileno())
             if not _is_regular(st.st_mode):
-                raise ResourceError(f"cannot fetch {url}: not a regular file")
+                raise ResourceError.of(N_("cannot fetch {url}: not a regular file"), url=url)
             meter.total = st.st_size
             if st.st_size > max_bytes:
                 raise too_large(url, st.st_size, max_bytes)
             return _copy(src, part, url, max_bytes, meter, cancel)
     except FileNotFoundError:
-        raise ResourceNotFound(f"{url}: no such file") from None
+        raise ResourceNotFound.of(N_("{url}: no such file"), url=url) from None
     except IsADirectoryError:
-        raise ResourceError(f"cannot fetch {url}: it is a directory") from None
+        raise ResourceError.of(N_("cannot fetch {url}: it is a directory"), url=url) from None
     except PermissionError:
-        raise ResourceError(f"cannot fetch {url}: permission denied") from None
+        raise ResourceError.of(N_("cannot fetch {url}: permission denied"), url=url) from None
 
 
 def _is_regular(mode: int) -> bool:
@@ -207,5 +212,10 @@ def _fetch_http(
                 raise too_large(url, meter.total, max_bytes)
         n = _copy(body, part, url, max_bytes, meter, cancel)
         if meter.total is not None and n != meter.total:
-            raise NetworkError(f"cannot fetch {url}: the connection ended after {n} of {meter.total} bytes")
+            raise NetworkError.of(
+                N_("cannot fetch {url}: the connection ended after {got} of {total} bytes"),
+                url=url,
+                got=n,
+                total=meter.total,
+            )
         return n

@@ -34,7 +34,7 @@ from bootd.loader.fdt import (
     load,
     parent_of,
 )
-from bootd.model import ChosenConsole, Framebuffer
+from bootd.model import N_, ChosenConsole, Framebuffer
 
 __all__ = [
     "Patched", "PatchSpec", "Seeds", "byte_order", "check", "diff", "format_value", "patch", "resolve_console", "show",
@@ -138,10 +138,12 @@ def resolve_console(tree: Tree, console: ChosenConsole, screen: str | None) -> C
     if console.node is not None:
         return console
     if not name:
-        raise DtbError(f"console {console.text!r}: no name")
+        raise DtbError.of(N_("console {console}: no name"), console=repr(console.text))
     if console.screen:
         if screen is None:
-            raise DtbError(f"console {name} is the screen, but there is no framebuffer to point the next kernel at")
+            raise DtbError.of(
+                N_("console {name} is the screen, but there is no framebuffer to point the next kernel at"), name=name
+            )
         return console.at(screen)
     m = _OPAL_HVC.fullmatch(name)
     if m and tree.exists(f"/ibm,opal/consoles/serial@{m.group(1)}"):
@@ -149,19 +151,26 @@ def resolve_console(tree: Tree, console: ChosenConsole, screen: str | None) -> C
     alias = tree.get_str("/aliases", name)
     if alias:
         return console.at(alias)
-    raise DtbError(f"console {name} has no device-tree node: name an /aliases entry (serial0) or give the node's path")
+    raise DtbError.of(
+        N_("console {name} has no device-tree node: name an /aliases entry (serial0) or give the node's path"),
+        name=name,
+    )
 
 
 def _write_seeds(tree: Tree, seeds: Seeds | None, had: bool, notes: list[str]) -> None:
     if seeds is None:
         if had:
-            raise DtbError(
-                "the device tree carries boot seeds (kaslr-seed, rng-seed) and no fresh ones were given: "
-                "handing them on would repeat this boot's KASLR layout, dropping them would turn KASLR off"
+            raise DtbError.of(
+                N_(
+                    "the device tree carries boot seeds (kaslr-seed, rng-seed) and no fresh ones were given: "
+                    "handing them on would repeat this boot's KASLR layout, dropping them would turn KASLR off"
+                )
             )
         return
     if len(seeds.kaslr) != KASLR_SEED_BYTES or len(seeds.rng) < MIN_RNG_SEED_BYTES:
-        raise DtbError(f"boot seeds must be {KASLR_SEED_BYTES} and at least {MIN_RNG_SEED_BYTES} bytes")
+        raise DtbError.of(
+            N_("boot seeds must be {kaslr} and at least {rng} bytes"), kaslr=KASLR_SEED_BYTES, rng=MIN_RNG_SEED_BYTES
+        )
     if not had and not seeds.add:
         notes.append("no boot seeds: the tree had none and add_boot_seeds is off")
         return
@@ -178,7 +187,7 @@ def patch(blob: bytes, spec: PatchSpec) -> Patched:
         ("console", spec.console.text if spec.console else None),
     ):
         if value is not None and "\0" in value:
-            raise DtbError(f"the {what} contains a NUL character")
+            raise DtbError.of(N_("the {what} contains a NUL character"), what=what)
     extra = HEADROOM + 2 * len((spec.bootargs or "").encode(errors="replace"))
     tree = Tree(load(blob, headroom=extra))
     notes: list[str] = []
@@ -222,7 +231,11 @@ def patch(blob: bytes, spec: PatchSpec) -> Patched:
     check(out)
     if console is not None and console.node is not None:
         if not Tree(libfdt.Fdt(out)).exists(console.node):
-            raise DtbError(f"console {console.text}: {console.node} is not a node of the device tree")
+            raise DtbError.of(
+                N_("console {console}: {node} is not a node of the device tree"),
+                console=console.text,
+                node=console.node,
+            )
     return Patched(out, console, screen, tuple(notes))
 
 

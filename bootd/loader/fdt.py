@@ -13,6 +13,7 @@ from collections.abc import Iterator, Sequence
 import libfdt
 
 from bootd.errors import DtbError
+from bootd.model import N_
 
 MAX_DTB_BYTES = 16 * 1024 * 1024
 """The largest device tree the loader accepts."""
@@ -36,22 +37,24 @@ def _check_names(data: bytes | bytearray) -> None:
     """Property names (the strings block) must be printable ASCII, as the spec says."""
     off, size = struct.unpack_from(">I", data, 12)[0], struct.unpack_from(">I", data, 32)[0]
     if bytes(data[off : off + size]).translate(None, _NAME_BYTES):
-        raise DtbError("invalid device tree: a property name is not printable ASCII")
+        raise DtbError.of(N_("invalid device tree: a property name is not printable ASCII"))
 
 
 def load(blob: bytes, *, headroom: int = 0) -> libfdt.Fdt:
     """Check ``blob`` fully and open it (as version 17) with ``headroom`` free bytes."""
     if len(blob) > MAX_DTB_BYTES:
-        raise DtbError(f"device tree is {len(blob)} bytes, more than the {MAX_DTB_BYTES}-byte limit")
+        raise DtbError.of(
+            N_("device tree is {size} bytes, more than the {limit}-byte limit"), size=len(blob), limit=MAX_DTB_BYTES
+        )
     if len(blob) < 40:
-        raise DtbError("not a device tree blob: too short for an FDT header")
+        raise DtbError.of(N_("not a device tree blob: too short for an FDT header"))
     if struct.unpack_from(">I", blob)[0] != FDT_MAGIC:
-        raise DtbError("not a device tree blob: bad magic number")
+        raise DtbError.of(N_("not a device tree blob: bad magic number"))
     try:
         data = bytearray(blob)
         for rc in (libfdt.fdt_check_header(data), libfdt.fdt_check_full(data, len(data))):
             if rc:
-                raise DtbError(f"invalid device tree: {libfdt.fdt_strerror(rc)}")
+                raise DtbError.of(N_("invalid device tree: {error}"), error=libfdt.fdt_strerror(rc))
         _check_names(data)
         fdt = libfdt.Fdt(data)
         fdt.resize(libfdt.fdt_totalsize(data) + headroom)
@@ -61,7 +64,7 @@ def load(blob: bytes, *, headroom: int = 0) -> libfdt.Fdt:
         opened = fdt.as_bytearray()
         rc = libfdt.fdt_check_full(opened, len(opened))
         if rc:
-            raise DtbError(f"invalid device tree: {libfdt.fdt_strerror(rc)} once opened")
+            raise DtbError.of(N_("invalid device tree: {error} once opened"), error=libfdt.fdt_strerror(rc))
     except DtbError:
         raise
     except Exception as e:  # libfdt raises FdtException, its binding ValueError/TypeError
@@ -86,9 +89,9 @@ MAX_CELLS = 4
 
 def encode(value: int, ncells: int) -> bytes:
     if not 0 < ncells <= MAX_CELLS:
-        raise DtbError(f"{ncells} cells per number: a device tree allows 1 to {MAX_CELLS}")
+        raise DtbError.of(N_("{cells} cells per number: a device tree allows 1 to {max}"), cells=ncells, max=MAX_CELLS)
     if value < 0 or value >> (32 * ncells):
-        raise DtbError(f"0x{value:x} does not fit in {ncells} cell(s)")
+        raise DtbError.of(N_("0x{value} does not fit in {cells} cell(s)"), value=f"{value:x}", cells=ncells)
     return b"".join(struct.pack(">I", (value >> (32 * i)) & 0xFFFFFFFF) for i in reversed(range(ncells)))
 
 
@@ -326,7 +329,9 @@ def check(blob: bytes) -> None:
     data = bytearray(blob)
     rc = libfdt.fdt_check_full(data, len(data))
     if rc:
-        raise DtbError(f"the patched device tree is invalid ({libfdt.fdt_strerror(rc)}); not booting with it")
+        raise DtbError.of(
+            N_("the patched device tree is invalid ({error}); not booting with it"), error=libfdt.fdt_strerror(rc)
+        )
 
 
 def flatten(blob: bytes) -> tuple[dict[str, int], list[tuple[int, int]], dict[str, dict[str, bytes]]]:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 from bootd.errors import BootdError, HookError
+from bootd.model import N_
 from bootd.platform import Platform
 
 log = logging.getLogger(__name__)
@@ -73,7 +74,7 @@ async def run_hooks(platform: Platform, hooks_dir: Path | None, values: HookValu
         try:
             result = await platform.boot.run_hook(hook, values.env(), timeout=HOOK_TIMEOUT)
         except BootdError as e:
-            raise HookError(f"boot hook {hook.name} failed: {e}; not booting") from None
+            raise HookError.of(N_("boot hook {hook} failed: {error}; not booting"), hook=hook.name, error=e) from None
         if result.returncode == REPLACE_STATUS:
             values, changed = apply_updates(values, result.stdout)
             if changed:
@@ -82,5 +83,10 @@ async def run_hooks(platform: Platform, hooks_dir: Path | None, values: HookValu
         if result.returncode != 0:
             lines = (result.stderr or result.stdout).strip().splitlines()
             detail = lines[-1] if lines else "no output"
-            raise HookError(f"boot hook {hook.name} failed (exit status {result.returncode}): {detail}; not booting")
+            raise HookError.of(
+                N_("boot hook {hook} failed (exit status {status}): {detail}; not booting"),
+                hook=hook.name,
+                status=result.returncode,
+                detail=detail,
+            )
     return values, notes

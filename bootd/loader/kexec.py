@@ -24,7 +24,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from bootd.errors import CommandError, KexecError, SignatureRefused
-from bootd.model import ChosenConsole
+from bootd.model import N_, ChosenConsole
 from bootd.platform import Platform
 
 log = logging.getLogger(__name__)
@@ -117,7 +117,7 @@ def command(
     exec_argv = ("systemctl", "kexec") if systemd else (kexec, "-e")
     if mode.carries_dtb:
         if dtb is None:
-            raise KexecError("a device tree was to be passed, but none was made")
+            raise KexecError.of(N_("a device tree was to be passed, but none was made"))
         argv = [kexec, "-l", str(kernel), f"--dtb={dtb}"]
         if not mode.blob_carries_all:
             argv += [f"--initrd={initrd}"] if initrd is not None else []
@@ -129,14 +129,16 @@ def command(
 
 
 async def _run(platform: Platform, argv: tuple[str, ...], failure: str) -> None:
+    """Run ``argv``; a KexecError ``failure`` (a template with ``{command}`` and
+    ``{error}``) on failure, ``{error}`` being the command's own last words."""
     try:
         result = await platform.boot.kexec(argv)
     except CommandError as e:  # not installed, or could not be started
-        raise KexecError(f"{failure}: {e.stderr.strip() or e}") from None
+        raise KexecError.of(failure, command=argv[0], error=e.stderr.strip() or str(e)) from None
     if not result.ok:
         lines = (result.stderr or result.stdout).strip().splitlines()
         detail = "; ".join(line.strip() for line in lines[-4:]) if lines else f"exit status {result.returncode}"
-        raise KexecError(f"{failure}: {detail}")
+        raise KexecError.of(failure, command=argv[0], error=detail)
 
 
 KEY_ERRORS = (
@@ -156,16 +158,21 @@ async def load(platform: Platform, plan: KexecPlan, mode: Mode | None = None) ->
     Under lockdown (``mode``), a refusal by the kernel's own signature check
     is a :class:`~bootd.errors.SignatureRefused` that says so."""
     try:
-        await _run(platform, plan.load_argv, "kexec could not load the kernel")
+        await _run(platform, plan.load_argv, N_("kexec could not load the kernel: {error}"))
     except KexecError as e:
         if mode is None or not mode.kernel_checks_signature or not any(k in str(e) for k in KEY_ERRORS):
             raise
-        raise SignatureRefused(
-            f"the running kernel is locked down ({mode.lockdown}) and refused to load {plan.load_argv[2]}: "
-            f"its signature does not verify against the kernel's trusted keys ({e})"
+        raise SignatureRefused.of(
+            N_(
+                "the running kernel is locked down ({lockdown}) and refused to load {kernel}: "
+                "its signature does not verify against the kernel's trusted keys ({error})"
+            ),
+            lockdown=mode.lockdown,
+            kernel=plan.load_argv[2],
+            error=str(e),
         ) from None
 
 
 async def execute(platform: Platform, plan: KexecPlan) -> None:
     """Jump to the loaded kernel (returns only in a sandbox, or on failure)."""
-    await _run(platform, plan.exec_argv, f"{plan.exec_argv[0]} could not start the loaded kernel")
+    await _run(platform, plan.exec_argv, N_("{command} could not start the loaded kernel: {error}"))

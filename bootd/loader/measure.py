@@ -48,7 +48,7 @@ from pathlib import Path
 
 from bootd.errors import BootdError, CommandError
 from bootd.loader import resources, verify
-from bootd.model import BootOption, BootRequest, Device
+from bootd.model import N_, BootOption, BootRequest, Device
 from bootd.parsers import _pe
 from bootd.platform import Platform
 
@@ -239,11 +239,20 @@ async def extend(platform: Platform, tpm: Tpm, measured: Iterable[Event]) -> Non
         try:
             result = await platform.runner.run(argv, check=False, env=env, timeout=30.0)
         except CommandError as err:
-            raise MeasureError(f"measured_boot: {PCREXTEND} could not run: {err.stderr.strip() or err}") from None
+            raise MeasureError.of(
+                N_("measured_boot: {command} could not run: {error}"),
+                command=PCREXTEND,
+                error=err.stderr.strip() or err,
+            ) from None
         if not result.ok:
             lines = (result.stderr or result.stdout).strip().splitlines()
             detail = lines[-1] if lines else f"exit status {result.returncode}"
-            raise MeasureError(f"measured_boot: PCR {e.pcr} could not be extended ({e.description}): {detail}")
+            raise MeasureError.of(
+                N_("measured_boot: PCR {pcr} could not be extended ({description}): {detail}"),
+                pcr=e.pcr,
+                description=e.description,
+                detail=detail,
+            )
 
 
 async def apply(
@@ -261,7 +270,9 @@ async def apply(
     try:
         measured = await asyncio.to_thread(events, option, args, staged, devices, embedded)
     except (OSError, _pe.PeError) as e:
-        raise MeasureError(f"measured_boot: {option.name} cannot be measured: {e}") from None
+        raise MeasureError.of(
+            N_("measured_boot: {name} cannot be measured: {error}"), name=option.name, error=e
+        ) from None
     await extend(platform, tpm, measured)
     path = work_dir / EVENT_LOG
     await asyncio.to_thread(path.write_bytes, event_log(measured))

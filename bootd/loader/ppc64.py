@@ -63,6 +63,7 @@ import libfdt
 
 from bootd.errors import DtbError, KexecError
 from bootd.loader.fdt import getprop
+from bootd.model import N_
 
 PPC64_ARCHES = frozenset({"ppc64", "ppc64le"})
 """``uname -m`` values this strategy applies to."""
@@ -122,23 +123,23 @@ def _align(value: int, to: int) -> int:
 
 def _read_elf(head: bytes) -> _Elf:
     if len(head) < 64 or head[:4] != b"\x7fELF":
-        raise KexecError("the kernel is not an ELF file (ppc64 kernels are booted as vmlinux)")
+        raise KexecError.of(N_("the kernel is not an ELF file (ppc64 kernels are booted as vmlinux)"))
     if head[4] != 2:
-        raise KexecError("the kernel is a 32-bit ELF file, not a ppc64 kernel")
+        raise KexecError.of(N_("the kernel is a 32-bit ELF file, not a ppc64 kernel"))
     if head[5] not in (1, 2):
-        raise KexecError("the kernel's ELF header names no byte order")
+        raise KexecError.of(N_("the kernel's ELF header names no byte order"))
     endian = "<" if head[5] == 1 else ">"
     fields = struct.unpack_from(endian + _EHDR64, head)
     machine, phoff, phentsize, phnum = int(fields[2]), int(fields[5]), int(fields[9]), int(fields[10])
     if machine != _EM_PPC64:
-        raise KexecError(f"the kernel is built for ELF machine {machine}, not ppc64")
+        raise KexecError.of(N_("the kernel is built for ELF machine {machine}, not ppc64"), machine=machine)
     if phentsize != struct.calcsize(_PHDR64) or phnum in (0, 0xFFFF):
-        raise KexecError("the kernel's ELF program header table is malformed")
+        raise KexecError.of(N_("the kernel's ELF program header table is malformed"))
     if phoff + phentsize * phnum > len(head):
-        raise KexecError("the kernel's ELF program headers are not at the start of the file")
+        raise KexecError.of(N_("the kernel's ELF program headers are not at the start of the file"))
     phdrs = tuple(struct.unpack_from(endian + _PHDR64, head, phoff + i * phentsize) for i in range(phnum))
     if not any(p[0] == _PT_LOAD for p in phdrs):
-        raise KexecError("the kernel has no loadable ELF segment")
+        raise KexecError.of(N_("the kernel has no loadable ELF segment"))
     return _Elf(endian, fields, phoff, phentsize, phdrs)
 
 
@@ -265,7 +266,9 @@ def initrd_address(head: bytes, *, floor: int | None = None, size: int = 0, layo
                     moved = True
         if cand + size <= end:
             return cand
-    raise KexecError(f"no room for a {size}-byte initrd above the new kernel in the memory the device tree describes")
+    raise KexecError.of(
+        N_("no room for a {size}-byte initrd above the new kernel in the memory the device tree describes"), size=size
+    )
 
 
 def plan_initrd_segment(
@@ -280,9 +283,9 @@ def plan_initrd_segment(
     entry, so nothing inside the image moves.
     """
     if initrd_size <= 0:
-        raise KexecError("the initrd is empty")
+        raise KexecError.of(N_("the initrd is empty"))
     if file_size < min(len(head), HEAD_BYTES):
-        raise KexecError("the kernel file is shorter than its headers")
+        raise KexecError.of(N_("the kernel file is shorter than its headers"))
     elf = _read_elf(head)
     addr = initrd_address(head, floor=floor, size=initrd_size, layout=layout)
     first = next(p for p in elf.phdrs if p[0] == _PT_LOAD)
@@ -322,9 +325,9 @@ def stage_kernel(
                 shutil.copyfileobj(rd, out, 1 << 20)
             written = out.tell()
     except OSError as e:
-        raise KexecError(f"cannot prepare the ppc64 kernel with its initrd: {e}") from None
+        raise KexecError.of(N_("cannot prepare the ppc64 kernel with its initrd: {error}"), error=e) from None
     if written != plan.initrd_offset + plan.initrd_size:
-        raise KexecError("the initrd changed while it was being staged")
+        raise KexecError.of(N_("the initrd changed while it was being staged"))
     return plan
 
 
@@ -332,7 +335,7 @@ def _rsv_entries(blob: bytes, off: int) -> list[tuple[int, int]]:
     entries: list[tuple[int, int]] = []
     while True:
         if off + 16 > len(blob):
-            raise DtbError("invalid device tree: the reserve map has no end")
+            raise DtbError.of(N_("invalid device tree: the reserve map has no end"))
         entry = struct.unpack_from(_RSV_ENTRY, blob, off)
         if entry == (0, 0):
             return entries
@@ -343,7 +346,7 @@ def _rsv_entries(blob: bytes, off: int) -> list[tuple[int, int]]:
 def reserve_map(blob: bytes) -> list[tuple[int, int]]:
     """The ``/memreserve/`` entries of a blob, in order."""
     if len(blob) < 40:
-        raise DtbError("not a device tree blob: too short for an FDT header")
+        raise DtbError.of(N_("not a device tree blob: too short for an FDT header"))
     return _rsv_entries(blob, struct.unpack_from(_FDT_HEADER, blob)[4])
 
 

@@ -56,16 +56,24 @@ def find_device(resource: Resource, option_device: str, devices: Mapping[str, De
     if resource.device is not None:
         dev = devices.get(resource.device)
         if dev is None:
-            raise ResourceError(f"{resource.describe()}: device {resource.device} is not present")
+            raise ResourceError.of(
+                N_("{resource}: device {device} is not present"), resource=resource.describe(), device=resource.device
+            )
         return dev
     if resource.selector is not None:
         dev = next((d for d in devices.values() if d.matches(resource.selector)), None)
         if dev is None:
-            raise ResourceError(f"{resource.describe()}: no device with {resource.selector} is present")
+            raise ResourceError.of(
+                N_("{resource}: no device with {selector} is present"),
+                resource=resource.describe(),
+                selector=resource.selector,
+            )
         return dev
     dev = devices.get(option_device)
     if dev is None:
-        raise ResourceError(f"{resource.describe()}: device {option_device} is not present")
+        raise ResourceError.of(
+            N_("{resource}: device {device} is not present"), resource=resource.describe(), device=option_device
+        )
     return dev
 
 
@@ -73,25 +81,36 @@ def local_path(resource: Resource, option_device: str, devices: Mapping[str, Dev
     """The real path of a device resource, confined to the device's root."""
     dev = find_device(resource, option_device, devices)
     if dev.mountpoint is None:
-        raise ResourceError(f"{resource.describe()}: device {dev.id} is not mounted")
+        raise ResourceError.of(
+            N_("{resource}: device {device} is not mounted"), resource=resource.describe(), device=dev.id
+        )
     if resource.path is None:
-        raise ResourceError(f"{resource.describe()}: no path")
+        raise ResourceError.of(N_("{resource}: no path"), resource=resource.describe())
     root = Path(str(dev.mountpoint))
     try:
         real = DirectoryView(root, dev)._resolve(resource.path)
     except ViewError as e:
-        raise ResourceError(f"{resource.describe()}: {e}") from None
+        raise ResourceError.of(N_("{resource}: {error}"), resource=resource.describe(), error=e) from None
     try:
         st = os.stat(real)
         inside = os.path.realpath(real).startswith(os.path.realpath(root).rstrip("/") + "/")
     except OSError:
-        raise ResourceNotFound(f"{resource.describe()}: no such file on {dev.title}") from None
+        raise ResourceNotFound.of(
+            N_("{resource}: no such file on {device}"), resource=resource.describe(), device=dev.title
+        ) from None
     if not inside:
-        raise ResourceError(f"{resource.describe()}: the path leads outside its device; refused")
+        raise ResourceError.of(
+            N_("{resource}: the path leads outside its device; refused"), resource=resource.describe()
+        )
     if not stat.S_ISREG(st.st_mode):
-        raise ResourceError(f"{resource.describe()}: not a regular file")
+        raise ResourceError.of(N_("{resource}: not a regular file"), resource=resource.describe())
     if st.st_size > max_bytes:
-        raise ResourceError(f"{resource.describe()}: {st.st_size} bytes is more than the {max_bytes}-byte limit")
+        raise ResourceError.of(
+            N_("{resource}: {size} bytes is more than the {limit}-byte limit"),
+            resource=resource.describe(),
+            size=st.st_size,
+            limit=max_bytes,
+        )
     return real
 
 
@@ -143,8 +162,11 @@ def extract_section(image: Path, resource: Resource, dest: Path, *, max_bytes: i
             table = _pe.section_table(f.read(_pe.HEADER_BYTES), size)
             section = _pe.find_section(table, resource.section)
             if section.size > max_bytes:
-                raise ResourceError(
-                    f"{resource.describe()}: {section.size} bytes is more than the {max_bytes}-byte limit"
+                raise ResourceError.of(
+                    N_("{resource}: {size} bytes is more than the {limit}-byte limit"),
+                    resource=resource.describe(),
+                    size=section.size,
+                    limit=max_bytes,
                 )
             f.seek(section.offset)
             left = section.size
@@ -152,13 +174,15 @@ def extract_section(image: Path, resource: Resource, dest: Path, *, max_bytes: i
                 while left:
                     chunk = f.read(min(1 << 20, left))
                     if not chunk:
-                        raise ResourceError(f"{resource.describe()}: the image ends inside the section")
+                        raise ResourceError.of(
+                            N_("{resource}: the image ends inside the section"), resource=resource.describe()
+                        )
                     out.write(chunk)
                     left -= len(chunk)
     except _pe.PeError as e:
-        raise ResourceError(f"{resource.describe()}: {e}") from None
+        raise ResourceError.of(N_("{resource}: {error}"), resource=resource.describe(), error=e) from None
     except OSError as e:
-        raise ResourceError(f"{resource.describe()}: {e.strerror}") from None
+        raise ResourceError.of(N_("{resource}: {error}"), resource=resource.describe(), error=e.strerror) from None
     return dest
 
 
@@ -178,9 +202,9 @@ def extract_inside(image: Path, resource: Resource, dest: Path, *, max_bytes: in
             with open(dest, "wb") as out:
                 view.copy_to(resource.inside, out, max_bytes=max_bytes)
     except (ImageError, ViewError) as e:
-        raise ResourceError(f"{resource.describe()}: {e}") from None
+        raise ResourceError.of(N_("{resource}: {error}"), resource=resource.describe(), error=e) from None
     except OSError as e:
-        raise ResourceError(f"{resource.describe()}: {e.strerror}") from None
+        raise ResourceError.of(N_("{resource}: {error}"), resource=resource.describe(), error=e.strerror) from None
     return dest
 
 
@@ -193,7 +217,9 @@ def concatenate(parts: list[Path], dest: Path, *, max_bytes: int) -> Path:
                 while chunk := f.read(1 << 20):
                     total += len(chunk)
                     if total > max_bytes:
-                        raise ResourceError(f"the initrds together are larger than the {max_bytes}-byte limit")
+                        raise ResourceError.of(
+                            N_("the initrds together are larger than the {limit}-byte limit"), limit=max_bytes
+                        )
                     out.write(chunk)
     return dest
 
@@ -209,7 +235,7 @@ async def stage(
     gets each step and the fraction of the staging done, ``downloading`` each
     download's reports (with the same step and fraction)."""
     if option.kernel is None:
-        raise ResourceError(f"{option.name}: the option has no kernel")
+        raise ResourceError.of(N_("{name}: the option has no kernel"), name=option.name)
     work_dir.mkdir(parents=True, exist_ok=True)
     # One stage per file, announced once; the fraction (of all the staging) only grows.
     count = 1 + len(option.initrds) + (option.dtb is not None)
@@ -251,5 +277,7 @@ async def stage(
         try:
             dtb = await asyncio.to_thread(path.read_bytes)
         except OSError as e:
-            raise ResourceError(f"{option.dtb.describe()}: {e.strerror}") from None
+            raise ResourceError.of(
+                N_("{resource}: {error}"), resource=option.dtb.describe(), error=e.strerror
+            ) from None
     return Staged(kernel, initrd, dtb)

@@ -22,6 +22,7 @@ from typing import BinaryIO
 
 from bootd.errors import BootdError, NetworkError, ResourceError, ResourceNotFound, Timeout
 from bootd.loader.transfer import ProgressMeter, describe_size, too_large
+from bootd.model import N_
 from bootd.platform import sockets
 
 log = logging.getLogger(__name__)
@@ -51,20 +52,20 @@ class TftpUrl:
 def parse_tftp_url(url: str) -> TftpUrl:
     parts = urllib.parse.urlsplit(url)
     if parts.scheme.lower() != "tftp" or not parts.hostname:
-        raise ResourceError(f"{url} is not a tftp://host/file URL")
+        raise ResourceError.of(N_("{url} is not a tftp://host/file URL"), url=url)
     try:
         port = parts.port or DEFAULT_PORT
     except ValueError:
-        raise ResourceError(f"{url}: invalid port") from None
+        raise ResourceError.of(N_("{url}: invalid port"), url=url) from None
     name = urllib.parse.unquote(parts.path)
     if name.startswith("/"):
         name = name[1:]
     # ";mode=octet" (RFC 3617) is the only mode we speak
     name = name.split(";", 1)[0]
     if not name:
-        raise ResourceError(f"{url} names no file")
+        raise ResourceError.of(N_("{url} names no file"), url=url)
     if "\0" in name or len(name.encode()) > 400:
-        raise ResourceError(f"{url}: invalid file name")
+        raise ResourceError.of(N_("{url}: invalid file name"), url=url)
     return TftpUrl(parts.hostname, port, name)
 
 
@@ -209,10 +210,16 @@ class _Client(asyncio.DatagramProtocol):
             tsize = int(opts["tsize"]) if "tsize" in opts else None
         except ValueError:
             self._send(build_error(ERR_OPTIONS, "bad option value"), self.tid)
-            raise NetworkError(f"cannot fetch {self.url}: the server sent invalid TFTP options {opts}") from None
+            raise NetworkError.of(
+                N_("cannot fetch {url}: the server sent invalid TFTP options {options}"), url=self.url, options=opts
+            ) from None
         if not 8 <= blksize <= BLKSIZE or not 1 <= window <= WINDOWSIZE:
             self._send(build_error(ERR_OPTIONS, "option value not offered"), self.tid)
-            raise NetworkError(f"cannot fetch {self.url}: the server answered with options we did not offer: {opts}")
+            raise NetworkError.of(
+                N_("cannot fetch {url}: the server answered with options we did not offer: {options}"),
+                url=self.url,
+                options=opts,
+            )
         self.blksize, self.window = blksize, window
         if tsize is not None and tsize > 0:
             self.meter.total = tsize
@@ -231,12 +238,16 @@ class _Client(asyncio.DatagramProtocol):
             return
         if len(payload) > self.blksize:
             self._send(build_error(0, "block too large"), self.tid)
-            raise NetworkError(f"cannot fetch {self.url}: the server sent a block larger than agreed")
+            raise NetworkError.of(N_("cannot fetch {url}: the server sent a block larger than agreed"), url=self.url)
         self.block = block
         self.received += len(payload)
         if self.received > self.max_bytes:
             self._send(build_error(ERR_DISK_FULL, "file too large"), self.tid)
-            raise ResourceError(f"{self.url} is too large: more than the limit of {describe_size(self.max_bytes)}")
+            raise ResourceError.of(
+                N_("{url} is too large: more than the limit of {limit}"),
+                url=self.url,
+                limit=describe_size(self.max_bytes),
+            )
         self.buffer += payload
         self.last_progress = self.last_packet
         self.in_window += 1
@@ -296,9 +307,16 @@ async def tftp_fetch(url: str, part: Path, *, max_bytes: int, timeout: float, me
     try:
         family, server = await asyncio.wait_for(sockets.resolve_udp(target.host, target.port), timeout)
     except TimeoutError:
-        raise Timeout(f"{url}: resolving {target.host} took longer than {timeout:g} s") from None
+        raise Timeout.of(
+            N_("{url}: resolving {host} took longer than {timeout} s"),
+            url=url,
+            host=target.host,
+            timeout=f"{timeout:g}",
+        ) from None
     except OSError:
-        raise NetworkError(f"cannot fetch {url}: cannot resolve host {target.host!r}") from None
+        raise NetworkError.of(
+            N_("cannot fetch {url}: cannot resolve host {host}"), url=url, host=repr(target.host)
+        ) from None
     out = await asyncio.to_thread(open, part, "wb")
     try:
         options = {"blksize": BLKSIZE, "tsize": 0, "windowsize": WINDOWSIZE}

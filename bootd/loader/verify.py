@@ -32,7 +32,7 @@ from pathlib import Path, PurePosixPath
 
 from bootd.errors import BootdError, CommandError, ResourceNotFound, SignatureRefused
 from bootd.loader import resources
-from bootd.model import BootOption, BootRequest, Device, Resource, Trust
+from bootd.model import N_, BootOption, BootRequest, Device, Resource, Trust
 from bootd.platform import Platform
 
 log = logging.getLogger(__name__)
@@ -286,7 +286,9 @@ async def apply(
     failed = [c for c in checks if not c.ok]
     if failed and policy.mode == "enforce":
         reasons = "; ".join(f"{c.what}: {c.reason}" for c in failed)
-        raise SignatureRefused(f"signed_boot = enforce refuses {request.option.name}: {reasons}")
+        raise SignatureRefused.of(
+            N_("signed_boot = enforce refuses {name}: {reasons}"), name=request.option.name, reasons=reasons
+        )
     notes = []
     for c in checks:
         message = f"signature {'verified' if c.ok else 'NOT verified'}: {c.what}: {c.reason}"

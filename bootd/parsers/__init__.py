@@ -15,7 +15,7 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 
-from bootd.model import BootOption, Device, Diagnostic, ParseResult, Record, Severity, Source, record
+from bootd.model import N_, BootOption, Device, Diagnostic, ParseResult, Record, Severity, Source, record
 from bootd.parsers.view import DeviceView
 
 _set = object.__setattr__
@@ -102,11 +102,15 @@ def parse_device(
         try:
             result = parser(view, ctx)
         except RecursionError:
-            diagnostics.append(Diagnostic(Severity.ERROR, f"{entry.source} parser: nesting too deep; skipped"))
+            diagnostics.append(
+                Diagnostic.of(Severity.ERROR, N_("{source} parser: nesting too deep; skipped"), source=entry.source)
+            )
             continue
         except Exception as e:  # a parser bug must not take the scan down
             log.exception("%s parser failed on %s", entry.source, view.device.id)
-            diagnostics.append(Diagnostic(Severity.ERROR, f"{entry.source} parser failed: {e}"))
+            diagnostics.append(
+                Diagnostic.of(Severity.ERROR, N_("{source} parser failed: {error}"), source=entry.source, error=e)
+            )
             continue
         results.append((entry.source, result))
     superseded: set[Source] = set()

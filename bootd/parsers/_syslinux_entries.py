@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import PurePosixPath
 
-from bootd.model import BootOption, Resource, Severity, Source
+from bootd.model import N_, BootOption, Resource, Severity, Source, Text
 from bootd.parsers._syslinux_reader import LABEL_SKIP, Label, Menu, State, strip_hotkey
 from bootd.parsers.view import normalize
 
@@ -137,7 +137,12 @@ def safe_build(st: State, lab: Label, resolve: Resolver) -> BootOption | None:
     try:
         return build(st, lab, resolve)
     except Exception as e:  # a resolver must not take the parse down
-        st.diag(Severity.WARNING, f"label {lab.label!r} skipped: {e}", lab.file, lab.line)
+        st.diag(
+            Severity.WARNING,
+            Text.of(N_("label {label} skipped: {error}"), label=repr(lab.label), error=e),
+            lab.file,
+            lab.line,
+        )
         return None
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from bootd.model import Diagnostic, Severity
+from bootd.model import N_, Diagnostic, Severity, Text
 from bootd.parsers._text import lines_of
 from bootd.parsers.view import normalize
 
@@ -125,8 +125,12 @@ class State:
     root_items: list[Label | Menu] = field(default_factory=list)
     """The top menu's entries in order: its labels and submenu heads."""
 
-    def diag(self, severity: Severity, message: str, file: str | None = None, line: int | None = None) -> None:
-        self.diags.append(Diagnostic(severity, message, file=file, line=line))
+    def diag(self, severity: Severity, message: str | Text, file: str | None = None, line: int | None = None) -> None:
+        """A diagnostic; a :class:`Text` message keeps its template for the client to translate."""
+        if isinstance(message, Text):
+            self.diags.append(Diagnostic(severity, message.text, file, line, message.template, message.args))
+        else:
+            self.diags.append(Diagnostic(severity, message, file=file, line=line))
 
 
 def strip_hotkey(text: str) -> str:
@@ -140,7 +144,12 @@ def feed(st: State, text: str, file: str, menu: Menu, current: Label | None) -> 
         st.lines += 1
         if st.lines > MAX_TOTAL_LINES:
             if st.lines == MAX_TOTAL_LINES + 1:
-                st.diag(Severity.WARNING, f"more than {MAX_TOTAL_LINES} lines in all; the rest is ignored", file, n)
+                st.diag(
+                    Severity.WARNING,
+                    Text.of(N_("more than {count} lines in all; the rest is ignored"), count=MAX_TOTAL_LINES),
+                    file,
+                    n,
+                )
             return menu, current
         line = raw.strip()
         if in_text:
@@ -210,7 +219,7 @@ def feed(st: State, text: str, file: str, menu: Menu, current: Label | None) -> 
             try:
                 tenths = int(value.split()[0]) if value else 0
             except ValueError:
-                st.diag(Severity.WARNING, f"TIMEOUT {value!r} is not a number", file, n)
+                st.diag(Severity.WARNING, Text.of(N_("TIMEOUT {value} is not a number"), value=repr(value)), file, n)
                 continue
             st.timeout = tenths / 10 if tenths > 0 else None
         elif key == "include":
@@ -289,20 +298,37 @@ def include(st: State, target: str, file: str, n: int, menu: Menu, current: Labe
         return menu, current
     key = str(normalize(target))
     if key in st.stack:
-        st.diag(Severity.WARNING, f"INCLUDE {target}: includes itself (a cycle); skipped", file, n)
+        st.diag(
+            Severity.WARNING,
+            Text.of(N_("INCLUDE {target}: includes itself (a cycle); skipped"), target=target),
+            file,
+            n,
+        )
         return menu, current
     if len(st.stack) >= MAX_INCLUDE_DEPTH:
-        st.diag(Severity.WARNING, f"INCLUDE {target}: nested more than {MAX_INCLUDE_DEPTH} deep; skipped", file, n)
+        st.diag(
+            Severity.WARNING,
+            Text.of(
+                N_("INCLUDE {target}: nested more than {depth} deep; skipped"), target=target, depth=MAX_INCLUDE_DEPTH
+            ),
+            file,
+            n,
+        )
         return menu, current
     st.includes += 1
     if st.includes > MAX_INCLUDES:
         if st.includes == MAX_INCLUDES + 1:
-            st.diag(Severity.WARNING, f"more than {MAX_INCLUDES} INCLUDEs; the rest are skipped", file, n)
+            st.diag(
+                Severity.WARNING,
+                Text.of(N_("more than {count} INCLUDEs; the rest are skipped"), count=MAX_INCLUDES),
+                file,
+                n,
+            )
         return menu, current
     try:
         text = st.read(target)
     except Exception as e:  # a reader must not take the parse down
-        st.diag(Severity.WARNING, f"INCLUDE {target}: {e}; skipped", file, n)
+        st.diag(Severity.WARNING, Text.of(N_("INCLUDE {target}: {error}; skipped"), target=target, error=e), file, n)
         return menu, current
     if text is None:
         st.diag(Severity.INFO, f"INCLUDE {target}: not found; skipped", file, n)

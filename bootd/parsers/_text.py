@@ -8,7 +8,7 @@ import re
 from collections.abc import Iterable
 from pathlib import PurePosixPath
 
-from bootd.model import Diagnostic, Severity
+from bootd.model import N_, Diagnostic, Severity
 from bootd.parsers.view import MAX_LIST_ENTRIES, DeviceView, ViewError, _normal_parts, normalize
 
 MAX_LINES = 100_000
@@ -23,10 +23,10 @@ def read_config(view: DeviceView, path: str | PurePosixPath, diags: list[Diagnos
     try:
         data = view.read_bytes(path)
     except ViewError as e:
-        diags.append(Diagnostic(Severity.WARNING, f"skipped: {e}", file=str(path)))
+        diags.append(Diagnostic.of(Severity.WARNING, N_("skipped: {error}"), str(path), error=e))
         return None
     except Exception as e:  # a view must not take a parser down
-        diags.append(Diagnostic(Severity.WARNING, f"skipped: cannot read: {e}", file=str(path)))
+        diags.append(Diagnostic.of(Severity.WARNING, N_("skipped: cannot read: {error}"), str(path), error=e))
         return None
     return config_text(data, path, diags)
 
@@ -34,10 +34,10 @@ def read_config(view: DeviceView, path: str | PurePosixPath, diags: list[Diagnos
 def config_text(data: bytes | ViewError, path: str | PurePosixPath, diags: list[Diagnostic]) -> str | None:
     """:func:`read_config` of bytes already read (or the reason they could not be)."""
     if isinstance(data, ViewError):
-        diags.append(Diagnostic(Severity.WARNING, f"skipped: {data}", file=str(path)))
+        diags.append(Diagnostic.of(Severity.WARNING, N_("skipped: {error}"), str(path), error=data))
         return None
     if b"\0" in data:
-        diags.append(Diagnostic(Severity.WARNING, "skipped: binary data, not a configuration file", file=str(path)))
+        diags.append(Diagnostic.of(Severity.WARNING, N_("skipped: binary data, not a configuration file"), str(path)))
         return None
     text = data.decode("utf-8", errors="replace")
     if "\ufffd" in text and "\ufffd".encode() not in data:
@@ -62,7 +62,7 @@ def note_not_regular(view: DeviceView, path: str | PurePosixPath, diags: list[Di
         return True
     if view.find(path) != normalize(path):
         return False  # nothing there, or only another letter case
-    note = Diagnostic(Severity.WARNING, "not a regular file; skipped", file=str(path))
+    note = Diagnostic.of(Severity.WARNING, N_("not a regular file; skipped"), str(path))
     if note not in diags:
         diags.append(note)
     return False

@@ -32,7 +32,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import PurePosixPath
 
-from bootd.model import BootOption, Diagnostic, ParseResult, Record, Resource, Severity, Source, record
+from bootd.model import N_, BootOption, Diagnostic, ParseResult, Record, Resource, Severity, Source, record
 from bootd.parsers import ParseContext, uki
 from bootd.parsers._bls_entry import BlsEntry, parse_entry, sort_entries, split_kv
 from bootd.parsers._glob import GlobTooLong, Matcher, compile_glob
@@ -81,8 +81,8 @@ class _Reading:
         dirpath = str(normalize(directory))
         names = [n for n in view.listdir(dirpath) if n.lower().endswith(".conf")]
         if len(names) > MAX_ENTRIES:
-            message = f"{len(names)} entry files; only the first {MAX_ENTRIES} are read"
-            self.diags.append(Diagnostic(Severity.WARNING, message, file=directory))
+            template = N_("{count} entry files; only the first {limit} are read")
+            self.diags.append(Diagnostic.of(Severity.WARNING, template, directory, count=len(names), limit=MAX_ENTRIES))
             del names[MAX_ENTRIES:]
         if not names:
             return True
@@ -103,11 +103,10 @@ class _Reading:
                 if name not in regular and not note_not_regular(view, f"{base}/{name}", self.diags):
                     continue
                 if self.total >= MAX_ENTRY_BYTES:
-                    message = (
-                        f"entry files larger than {MAX_ENTRY_BYTES} bytes together (MAX_ENTRY_BYTES); "
-                        "the rest are not read"
+                    template = N_(
+                        "entry files larger than {limit} bytes together (MAX_ENTRY_BYTES); the rest are not read"
                     )
-                    self.diags.append(Diagnostic(Severity.WARNING, message, file=directory))
+                    self.diags.append(Diagnostic.of(Severity.WARNING, template, directory, limit=MAX_ENTRY_BYTES))
                     out_of_bytes = True
                     return
                 yield name
@@ -168,7 +167,11 @@ def load_loader_conf(view: DeviceView) -> LoaderConf:
                 try:
                     timeout = max(0.0, float(int(value)))
                 except ValueError:
-                    diags.append(Diagnostic(Severity.WARNING, f"timeout {value!r} is not a number", path, n))
+                    diags.append(
+                        Diagnostic.of(
+                            Severity.WARNING, N_("timeout {value} is not a number"), path, n, value=repr(value)
+                        )
+                    )
         return LoaderConf(default=default, timeout=timeout, diagnostics=tuple(diags))
     return LoaderConf(diagnostics=tuple(diags))
 
@@ -314,7 +317,12 @@ def parse(view: DeviceView, ctx: ParseContext) -> ParseResult:
                 matcher = default_matcher(pattern)
             except GlobTooLong as e:
                 diags.append(
-                    Diagnostic(Severity.WARNING, f"default {shown!r} is too long ({e}); using the first entry")
+                    Diagnostic.of(
+                        Severity.WARNING,
+                        N_("default {default} is too long ({error}); using the first entry"),
+                        default=repr(shown),
+                        error=e,
+                    )
                 )
                 matcher = None
             match = None

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from bootd.model import BootOption, Diagnostic, ParseResult, Resource, Severity, Source
+from bootd.model import N_, BootOption, Diagnostic, ParseResult, Resource, Severity, Source
 from bootd.parsers import ParseContext
 from bootd.parsers._devpath import is_linux_device, on_partition, split_node
 from bootd.parsers._text import first_config, lines_of
@@ -96,7 +96,11 @@ def parse(view: DeviceView, ctx: ParseContext) -> ParseResult:
         try:
             timeout = max(0.0, float(glob["timeout"]))
         except ValueError:
-            diags.append(Diagnostic(Severity.WARNING, f"timeout {glob['timeout']!r} is not a number", path))
+            diags.append(
+                Diagnostic.of(
+                    Severity.WARNING, N_("timeout {value} is not a number"), path, value=repr(glob["timeout"])
+                )
+            )
     if options:
         index = 0
         wanted = glob.get("default")

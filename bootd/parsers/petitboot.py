@@ -47,7 +47,19 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from bootd.model import BootOption, Device, Diagnostic, ParseResult, Record, Resource, Severity, Source, record
+from bootd.model import (
+    N_,
+    BootOption,
+    Device,
+    Diagnostic,
+    ParseResult,
+    Record,
+    Resource,
+    Severity,
+    Source,
+    Text,
+    record,
+)
 from bootd.parsers import ParseContext
 from bootd.parsers._text import note_not_regular, read_config
 from bootd.parsers.view import DeviceView, normalize
@@ -116,8 +128,12 @@ class _Reading:
     default: str | None = None
     options: list[_Option] = field(default_factory=list)
 
-    def note(self, severity: Severity, message: str, line: int | None) -> None:
-        self.diags.append(Diagnostic(severity, message, file=self.path, line=line))
+    def note(self, severity: Severity, message: str | Text, line: int | None) -> None:
+        """A diagnostic; a :class:`Text` message keeps its template for the client to translate."""
+        if isinstance(message, Text):
+            self.diags.append(Diagnostic(severity, message.text, self.path, line, message.template, message.args))
+        else:
+            self.diags.append(Diagnostic(severity, message, file=self.path, line=line))
 
 
 class _Stream:
@@ -187,8 +203,11 @@ def read(text: str, path: str) -> _Reading:
     bad = toks.peek() or toks.last
     assert bad is not None
     what = f"'{bad.value.strip()}'" if bad.kind == "word" else bad.kind if bad.kind != "delim" else "blanks"
-    dropped = f"; option {current.name!r} is dropped" if current is not None else ""
-    message = f"syntax error at {what}: the rest is not read, as Petitboot stops here{dropped}"
+    if current is not None:
+        template = N_("syntax error at {what}: the rest is not read, as Petitboot stops here; option {name} is dropped")
+        message = Text.of(template, what=what, name=repr(current.name))
+    else:
+        message = Text.of(N_("syntax error at {what}: the rest is not read, as Petitboot stops here"), what=what)
     r.note(Severity.WARNING, message, bad.line)
     return r
 

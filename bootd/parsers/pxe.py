@@ -25,7 +25,7 @@ import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 
-from bootd.model import BootOption, Diagnostic, ParseResult, Resource, Severity, Source
+from bootd.model import N_, BootOption, Diagnostic, ParseResult, Resource, Severity, Source
 from bootd.parsers import option_id
 from bootd.parsers.view import normalize
 
@@ -179,7 +179,9 @@ def config_candidates(lease: Lease) -> tuple[list[Candidate], list[Diagnostic]]:
         return [Candidate(lease.conffile, prefix if lease.pathprefix and prefix else directory_of(lease.conffile))], []
     if prefix is None:
         if lease.conffile or lease.bootfile or lease.pathprefix:
-            diags.append(Diagnostic(Severity.WARNING, "the lease names PXE files but no server to fetch them from"))
+            diags.append(
+                Diagnostic.of(Severity.WARNING, N_("the lease names PXE files but no server to fetch them from"))
+            )
         return [], diags
     if lease.conffile:
         return [Candidate(join(prefix, lease.conffile), prefix)], diags
@@ -226,7 +228,7 @@ def parse_config(
     try:
         from bootd.parsers.syslinux import parse_text
     except ImportError:  # pragma: no cover - the SYSLINUX parser ships with bootd
-        return ParseResult(diagnostics=(Diagnostic(Severity.ERROR, "the SYSLINUX parser is not available"),))
+        return ParseResult(diagnostics=(Diagnostic.of(Severity.ERROR, N_("the SYSLINUX parser is not available")),))
     base = candidate.base
 
     def resolve(name: str) -> Resource:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 
-from bootd.model import BootOption, Diagnostic, ParseResult, Resource, Severity, Source
+from bootd.model import N_, BootOption, Diagnostic, ParseResult, Resource, Severity, Source
 from bootd.parsers import ParseContext
 from bootd.parsers._devpath import is_linux_device, on_partition, split_node
 from bootd.parsers._text import first_config, lines_of
@@ -158,7 +158,11 @@ def parse(view: DeviceView, ctx: ParseContext) -> ParseResult:
         try:
             timeout = max(0, int(glob["timeout"])) / 10
         except ValueError:
-            diags.append(Diagnostic(Severity.WARNING, f"timeout {glob['timeout']!r} is not a number", path))
+            diags.append(
+                Diagnostic.of(
+                    Severity.WARNING, N_("timeout {value} is not a number"), path, value=repr(glob["timeout"])
+                )
+            )
     res = _Resolver(view, diags, path)
     options: list[BootOption] = []
     labels: list[tuple[str, str | None]] = []

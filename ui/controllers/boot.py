@@ -9,10 +9,12 @@ from bootd.errors import AuthenticationRequired, BootdError, Cancelled
 from bootd.model import BootOption, Severity
 
 from .. import backend as be
-from ..i18n import _
+from ..i18n import N_, _, error_text
 from ..views.text import ProgressView, PromptView, TextView
 from .host import Host, Outcome
 from .progress import StepRate, describe_left
+
+FAILED_TITLE = N_("Boot failed")
 
 
 class BootController:
@@ -37,13 +39,14 @@ class BootController:
                 self.show_cancelled()
             except BootdError as e:
                 if self.progress is not None:
-                    self.show_failure(str(e))
+                    self.show_failure(error_text(e))
                 else:
                     self.app.status(
-                        _("Boot of {name} failed: {error}").format(name=option.name, error=e), Severity.ERROR
+                        _("Boot of {name} failed: {error}").format(name=option.name, error=error_text(e)),
+                        Severity.ERROR,
                     )
 
-        self.with_auth(go, "Boot")
+        self.with_auth(go, N_("Boot"))
 
     def with_auth(self, call: Callable[[], Awaitable[None]], what: str) -> None:
         """Run ``call``; when the daemon wants the password, ask and retry."""
@@ -64,7 +67,7 @@ class BootController:
                 try:
                     await self.app.backend.authenticate(password)
                 except BootdError as e:
-                    self.ask_password(call, what, str(e))
+                    self.ask_password(call, what, error_text(e))
                     return
                 await call()
 
@@ -109,9 +112,11 @@ class BootController:
             except AuthenticationRequired:
                 raise
             except BootdError as e:
-                self.app.status(_("The boot cannot be cancelled: {error}").format(error=e), Severity.WARNING)
+                self.app.status(
+                    _("The boot cannot be cancelled: {error}").format(error=error_text(e)), Severity.WARNING
+                )
 
-        self.with_auth(call, "Cancel the boot")
+        self.with_auth(call, N_("Cancel the boot"))
 
     def show_cancelled(self) -> None:
         """Back to the menu after a cancelled boot (said once, however it was learnt)."""
@@ -127,7 +132,7 @@ class BootController:
         """The failure screen; ``reason`` in the menu's language, or a text the catalogue may know."""
         reason = _(reason)
         top = self.app.stack[-1]
-        if isinstance(top, TextView) and top.title == "Boot failed" and reason in top.text:
+        if isinstance(top, TextView) and top.title == FAILED_TITLE and reason in top.text:
             return
         del self.app.stack[1:]
         self.progress = None
@@ -138,12 +143,12 @@ class BootController:
             self.app.status(reason if said else _("Boot failed: {reason}").format(reason=reason), Severity.ERROR)
         lines: list[str | tuple[str, str]] = [("error", _("The boot failed:")), "", *reason.splitlines()]
         lines += ["", _("Press Esc to return to the menu.")]
-        self.app.push(TextView("Boot failed", lines))
+        self.app.push(TextView(FAILED_TITLE, lines))
 
     def show_finished(self, summary: tuple[str, ...]) -> None:
         del self.app.stack[1:]
         self.progress = None
         self.booting_name = ""
-        self.app.push(TextView("Booted", [_("The new kernel was loaded:"), "", *summary]))
+        self.app.push(TextView(N_("Booted"), [_("The new kernel was loaded:"), "", *summary]))
         if self.app.exit_on_boot:
             self.app.quit(Outcome(booted=True, summary=summary))

@@ -9,7 +9,10 @@ from dataclasses import replace
 from bootd.errors import InvalidArgument
 from bootd.model import BootOption, Resource, Source
 
+from ..i18n import N_, _
 from ..views.editor import MANUAL, EditFields
+
+NEEDS_KERNEL = N_("an entry needs a kernel")
 
 
 def format_resource(r: Resource | None) -> str:
@@ -26,14 +29,16 @@ def parse_resource(text: str) -> Resource | None:
     if text.startswith("("):
         inner, close, path = text[1:].partition(")")
         if not close or not inner or not path.startswith("/"):
-            raise InvalidArgument(f"{text!r}: write (DEVICE)/path, a path starting with / or a URL")
+            raise InvalidArgument.of(
+                N_("{path}: write (DEVICE)/path, a path starting with / or a URL"), path=repr(text)
+            )
         if "=" in inner:
             return (
                 Resource.by_uuid(inner[5:], path) if inner.startswith("uuid=") else Resource.by_label(inner[6:], path)
             )
         return Resource.local(path, device=inner)
     if not text.startswith("/"):
-        raise InvalidArgument(f"{text!r}: a path on the device starts with /")
+        raise InvalidArgument.of(N_("{path}: a path on the device starts with /"), path=repr(text))
     return Resource.local(text)
 
 
@@ -62,14 +67,15 @@ def _resources(fields: EditFields) -> tuple[Resource, tuple[Resource, ...], Reso
     def parse(text: str) -> Resource | None:
         r = parse_resource(text)
         if r is not None and fields.device == MANUAL and r.url is None and r.device is None and r.selector is None:
-            raise InvalidArgument(
-                f"{text!r}: with 'Specify paths/URLs manually' write a URL or (DEVICE)/path, or choose a device"
+            raise InvalidArgument.of(
+                N_("{path}: with 'Specify paths/URLs manually' write a URL or (DEVICE)/path, or choose a device"),
+                path=repr(text),
             )
         return r
 
     kernel = parse(fields.kernel)
     if kernel is None:
-        raise InvalidArgument("an entry needs a kernel")
+        raise InvalidArgument.of(NEEDS_KERNEL)
     initrds = tuple(r for r in (parse(t) for t in fields.initrds.split()) if r is not None)
     return kernel, initrds, parse(fields.dtb)
 
@@ -90,7 +96,7 @@ def edited(option: BootOption, fields: EditFields, devices: Iterable[str] = ()) 
     copy = replace(
         option,
         id=f"{option.id}#edited",
-        name=f"{option.name} (edited)",
+        name=_("{name} (edited)").format(name=option.name),
         device=fields.device or option.device,
         kernel=kernel,
         initrds=initrds,
@@ -108,7 +114,7 @@ def new_option(fields: EditFields, number: int) -> BootOption:
     return BootOption(
         id=f"user/{number}",
         device=fields.device,
-        name=fields.name or f"User item {number}",
+        name=fields.name or _("User item {number}").format(number=number),
         kernel=kernel,
         initrds=initrds,
         dtb=dtb,

@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from bootd.errors import BootdError
 from bootd.model import BootOption, DeviceType, Severity, Trust
 
-from ..i18n import _
+from ..i18n import _, error_text
 from ..views.editor import MANUAL, EditFields, EditorView
 from .edit import edited, fields_of, new_option
 from .host import Host
@@ -70,10 +70,14 @@ class EditController:
         try:
             custom, args = edited(option, fields, [d for d, _t in self.devices()])
         except BootdError as e:
-            self.app.status(str(e), Severity.ERROR)
+            self.app.status(error_text(e), Severity.ERROR)
             return
         shown = custom or replace(
-            option, id=f"{option.id}#edited", name=f"{option.name} (edited)", args=args or "", default=False
+            option,
+            id=f"{option.id}#edited",
+            name=_("{name} (edited)").format(name=option.name),
+            args=args or "",
+            default=False,
         )
         # an edited copy is not what was checked: no trust mark (the daemon checks it when it boots)
         shown = replace(shown, order=option.order, trust=Trust.UNCHECKED, trust_reason="")
@@ -85,7 +89,7 @@ class EditController:
             option = new_option(fields, self._made)
         except BootdError as e:
             self._made -= 1
-            self.app.status(str(e), Severity.ERROR)
+            self.app.status(error_text(e), Severity.ERROR)
             return
         self._put(LocalEntry(option, option, option, None))
 

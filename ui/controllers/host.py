@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from bootd.model import BootOption, Console, Severity, StatusMessage
+from bootd.model import BootOption, Console, Severity, StatusMessage, Text
 
 from .. import backend as be
 from ..views.common import Glyphs, View
@@ -44,6 +44,7 @@ class Host(Protocol):
     consoles: list[Console]
     console: str | None
     settings: be.Settings
+    autoboot_reason: Text | None
 
     @property
     def boots(self) -> BootsLike: ...

@@ -4,14 +4,22 @@ from __future__ import annotations
 
 from bootd.model import DeviceType
 
-from ..i18n import _
+from ..i18n import N_, _
+from ..views.common import columns
 from ..views.network import NetworkView
 from ..views.settings import SettingsView
 from ..views.text import TextView
 from .host import Host
 
-LEASE_FIELDS = (("ip", "address"), ("router", "router"), ("dns", "DNS"), ("serverid", "DHCP server"))
+LEASE_FIELDS = (("ip", N_("address")), ("router", N_("router")), ("dns", N_("DNS")), ("serverid", N_("DHCP server")))
 """What a network device's lease shows on the system information screen."""
+
+INFO_TITLE = N_("System information")
+
+
+def row(label: str, value: str, width: int = 15) -> str:
+    """``  label   value``: the label padded to ``width`` columns (a wider translation pushes the value on)."""
+    return f"  {label}{' ' * max(1, width + 1 - columns(label))}{value}"
 
 
 class SystemController:
@@ -22,35 +30,47 @@ class SystemController:
         info = await self.app.backend.system_info()
         # asked afresh: a device's details (an interface's lease) change without it coming or going
         devices = {d.id: d for d in await self.app.backend.list_devices()}
+        platform = _("{platform} ({arch}, firmware {firmware})").format(
+            platform=info.platform, arch=info.arch, firmware=info.firmware
+        )
         lines: list[str | tuple[str, str]] = [
             ("device", _("System")),
-            f"  bootd version   {info.version or self.app.version}",
-            f"  platform        {info.platform} ({info.arch}, firmware {info.firmware})",
-            f"  lockdown        {info.lockdown or 'none'}",
-            *(f"  {k:<15} {v}" for k, v in info.extra),
+            row(_("bootd version"), info.version or self.app.version),
+            row(_("platform"), platform),
+            row(_("lockdown"), info.lockdown or _("none")),
+            *(row(_(k), v) for k, v in info.extra),
             "",
             ("device", _("Devices")),
         ]
+        none = _("no address")
         for d in sorted(devices.values(), key=lambda d: d.id):
             lines.append(f"  {d.title}")
             if d.type is DeviceType.NETWORK:
-                lines.append(f"    type network  MAC {d.uuid or '-'}  link {d.prop('link') or '-'}")
-                lease = [f"{label} {d.prop(key)}" for key, label in LEASE_FIELDS if d.prop(key)]
-                lines.append(f"    {'  '.join(lease) if lease else 'no address'}")
+                lines.append(
+                    "    "
+                    + _("type network  MAC {mac}  link {link}").format(mac=d.uuid or "-", link=d.prop("link") or "-")
+                )
+                lease = [f"{_(label)} {d.prop(key)}" for key, label in LEASE_FIELDS if d.prop(key)]
+                lines.append(f"    {'  '.join(lease) if lease else none}")
                 continue
-            lines.append(f"    type {d.type}  node {d.node or '-'}  fs {d.fstype or '-'}")
-            lines.append(f"    uuid {d.uuid or '-'}  label {d.label or '-'}")
-            lines.append(f"    mounted on {d.mountpoint or '-'}")
+            lines.append(
+                "    "
+                + _("type {type}  node {node}  fs {fs}").format(type=d.type, node=d.node or "-", fs=d.fstype or "-")
+            )
+            lines.append("    " + _("uuid {uuid}  label {label}").format(uuid=d.uuid or "-", label=d.label or "-"))
+            lines.append("    " + _("mounted on {mountpoint}").format(mountpoint=d.mountpoint or "-"))
+        if self.app.autoboot_reason is not None:
+            lines += ["", ("device", _("Autoboot")), "  " + self.app.autoboot_reason.translated(_)]
         lines += ["", ("device", _("Network interfaces"))]
         for name, addr in info.interfaces:
             dev = devices.get(name)
             ip = dev.prop("ip") if dev is not None else None
-            lines.append(f"  {name:<10} {addr}  {ip or 'no address'}")
+            lines.append(f"  {name:<10} {addr}  {ip or none}")
         if not info.interfaces:
-            lines.append("  (none)")
+            lines.append("  " + _("(none)"))
         lines += ["", ("device", _("Consoles"))]
-        lines += [f"  {c.name:<8} {c.kind:<7} {c.dt_path or ''}" for c in self.app.consoles] or ["  (none)"]
-        self.app.push(TextView("System information", lines))
+        lines += [f"  {c.name:<8} {c.kind:<7} {c.dt_path or ''}" for c in self.app.consoles] or ["  " + _("(none)")]
+        self.app.push(TextView(INFO_TITLE, lines))
 
     async def show_settings(self) -> None:
         self.app.use_settings(await self.app.backend.get_settings())
@@ -60,7 +80,7 @@ class SystemController:
                 self.app.consoles,
                 self.save_settings,
                 self.app.back,
-                on_network=lambda: self.app.spawn(self.show_network(), _("Network settings")),
+                on_network=lambda: self.app.spawn(self.show_network(), N_("Network settings")),
             )
         )
 
@@ -87,4 +107,4 @@ class SystemController:
                 self.app.status(_("Settings saved"))
             self.app.refresh_menu()
 
-        self.app.boots.with_auth(save, _("Save settings"))
+        self.app.boots.with_auth(save, N_("Save settings"))

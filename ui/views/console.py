@@ -36,7 +36,7 @@ def describe(c: Console) -> str:
 
 
 class ConsolePickerView(View):
-    title = "Console"
+    title = N_("Console")
     hints = N_("Enter=choose  Esc=back  h=help")
     help = CONSOLE_HELP
 

@@ -56,7 +56,7 @@ class EditFields:
 
 
 class EditorView(View):
-    title = "Edit entry"
+    title = N_("Edit entry")
     hints = N_("Up/Down/Tab=move  OK=put in the menu  Esc=cancel  h=help")
     help = EDITOR_HELP
 

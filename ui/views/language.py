@@ -19,7 +19,7 @@ boot loaders' own entry titles stay as they are.""")
 
 
 class LanguageView(View):
-    title = "Language"
+    title = N_("Language")
     hints = N_("Enter=choose  Esc=back  h=help")
     help = LANGUAGE_HELP
 

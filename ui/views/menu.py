@@ -145,7 +145,7 @@ class RowWalker(urwid.ListWalker):  # type: ignore[type-arg]
 
 
 class MainMenuView(View):
-    title = "Boot menu"
+    title = N_("Boot menu")
     hints = N_("Enter=boot e=edit n=new c=config g=log i=info l=language x=exit h=help")
     help = MENU_HELP
 

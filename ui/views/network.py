@@ -64,7 +64,7 @@ class InterfaceRow:
 
 
 class NetworkView(View):
-    title = "Network settings"
+    title = N_("Network settings")
     hints = N_("Tab=next  Space=choose  Save  Esc=back  F1=help")
     help = NETWORK_HELP
 

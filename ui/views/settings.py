@@ -242,7 +242,7 @@ class NetworkInput(Input):
 
 
 class SettingsView(View):
-    title = "Settings"
+    title = N_("Settings")
     hints = N_("Tab=next  +/-=move boot order item  Save  Esc=back  F1=help")
 
     def __init__(

@@ -23,7 +23,7 @@ class TextView(View):
         self, title: str, lines: Sequence[str | tuple[str, str]], help: str = "", *, end: bool = False
     ) -> None:
         self.title = title
-        self.help = help or f"{title}\n\n" + _("Up/Down, PgUp/PgDn, Home/End scroll; Esc goes back.")
+        self.help = help or f"{_(title)}\n\n" + _("Up/Down, PgUp/PgDn, Home/End scroll; Esc goes back.")
         self.walker: urwid.SimpleFocusListWalker[Any] = urwid.SimpleFocusListWalker([])
         super().__init__(urwid.ListBox(self.walker))
         self.set_lines(lines, end=end)
@@ -53,7 +53,7 @@ class TextView(View):
         return "\n".join(out)
 
 
-BOOT_HELP = """\
+BOOT_HELP = N_("""\
 Booting
 
 The loader fetches the kernel, initrds and device tree, runs the boot
@@ -61,7 +61,7 @@ hooks, patches the device tree for the chosen console and loads the new
 kernel with kexec.  If a step fails you return to the menu.
 
 Esc asks the boot daemon to cancel the boot (until the new kernel is
-being started) and returns to the menu."""
+being started) and returns to the menu.""")
 
 
 class Bar(urwid.Widget):
@@ -106,7 +106,7 @@ class ProgressView(View):
     a file downloads, the bar is that file's and the line below it says the
     bytes, the rate and the time left; otherwise the bar is the whole boot's."""
 
-    title = "Booting"
+    title = N_("Booting")
     hints = N_("Booting - please wait  Esc=cancel the boot")
     help = BOOT_HELP
 
@@ -159,13 +159,13 @@ class PromptView(View):
         message: str = "",
     ) -> None:
         self.title = title
-        self.help = help or f"{title}\n\n" + _("Type the value and press Enter; Esc cancels.")
+        self.help = help or f"{_(title)}\n\n" + _("Type the value and press Enter; Esc cancels.")
         self._on_ok = on_ok
         self.edit = FieldEdit("", "", mask="*" if secret else None)
         self.message = urwid.Text(message)
         pile = urwid.Pile(
             [
-                urwid.Text(title),
+                urwid.Text(_(title)),
                 urwid.Divider(),
                 labelled(label, field(self.edit)),
                 urwid.Divider(),

@@ -406,3 +406,25 @@ async def test_the_progress_screen_draws_a_download_with_bytes_rate_and_time_lef
     b.emit(be.BootProgress("Preparing the device tree", 0.4))
     text = h.screen(app.chrome)
     assert "] 40 %" in text and "MiB" not in text, "the next step: the bar is the boot's again"
+
+
+async def test_system_info_shows_the_last_autoboot_choice_the_daemon_gave() -> None:
+    """The countdown carries no reason: the menu keeps the daemon's last
+    "Autoboot now boots ..." status (with its template) for this screen."""
+    from bootd.model import N_, Text
+
+    b = daemon(info=be.SystemInfo("sandbox", "ppc64le", "ieee1275", "none", "0.1.0", ()))
+    app = await started(b)
+    h.press(app.chrome, "i")
+    await settle(app)
+    assert isinstance(app.stack[-1], TextView) and "Autoboot" not in app.stack[-1].text
+    app.back()
+    reason = Text.of(N_("chosen for the next boot"))
+    said = Text.of(N_("Autoboot now boots {name}: {reason}"), name="Ubuntu", reason=reason)
+    b.emit(be.StatusEvent(StatusMessage(Severity.INFO, said.text, 1.0, said)))
+    b.emit(be.StatusEvent(StatusMessage(Severity.INFO, "Rescanning devices", 2.0)))
+    h.press(app.chrome, "i")
+    await settle(app)
+    view = app.stack[-1]
+    assert isinstance(view, TextView)
+    assert "Autoboot\n  Autoboot now boots Ubuntu: chosen for the next boot" in view.text

@@ -1,0 +1,112 @@
+"""Errors a person reads carry their template to the client that shows them:
+loader, settings and editor errors made with ``BootdError.of``, an error inside
+a status message or inside another error, and the daemon's D-Bus error reply
+(``s message, s template, a{ss} args``) read back by the client.  Translated
+with the real catalogues (ui/po and bootd/po as written)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from dbus_fast import Message, MessageType
+
+from bootd import errors
+from bootd.dbus.gate import reply_error
+from bootd.dbus.reply_errors import error_from_reply
+from bootd.loader.resources import find_device
+from bootd.model import MAX_TEXT_ARGS, N_, Resource, Text
+from bootd.settings_types import _proxy
+from tests.unit.ui.test_translations import catalogue
+from ui.controllers.edit import parse_resource
+
+
+def _in(lang: str, folder: str = "ui") -> Callable[[str], str]:
+    table = catalogue(lang, folder)
+    return lambda m: table.get(m) or m
+
+
+def _missing_device() -> errors.ResourceError:
+    with pytest.raises(errors.ResourceError) as info:
+        find_device(Resource.local("/vmlinuz", device="sda9"), "sda9", {})
+    return info.value
+
+
+@pytest.mark.parametrize("folder", ["ui", "bootd"])
+def test_a_loader_error_inside_a_status_message_is_translated_inside_and_out(folder: str) -> None:
+    e = _missing_device()
+    assert str(e) == "(sda9)/vmlinuz: device sda9 is not present"
+    message = Text.of(N_("Boot of {name} failed: {error}"), name="Fedora", error=e)
+    assert message.text == "Boot of Fedora failed: (sda9)/vmlinuz: device sda9 is not present"
+    assert message.translated(_in("de", folder)) == (
+        "Start von Fedora fehlgeschlagen: (sda9)/vmlinuz: Gerät sda9 ist nicht vorhanden"
+    )
+    assert message.translated(_in("zh_CN", folder)) == "启动 Fedora 失败：(sda9)/vmlinuz：设备 sda9 不存在"
+
+
+def test_an_error_inside_an_error_keeps_its_template() -> None:
+    e = errors.AuthenticationRequired.of(
+        N_("a password is set: authenticate first to {what}"), what=Text.of(N_("boot with changed arguments"))
+    )
+    assert str(e) == "a password is set: authenticate first to boot with changed arguments"
+    said = Text.of_error(e).translated(_in("de"))
+    assert said == "ein Passwort ist gesetzt: erst anmelden, um mit geänderten Argumenten zu starten"
+    assert Text.of_error(e).translated(_in("zh_CN", "bootd")) == "已设置密码：请先认证才能以更改后的参数启动"
+
+
+def test_the_daemons_error_reply_carries_its_template_and_the_client_keeps_it() -> None:
+    e = _missing_device()
+    call = Message(destination="org.bootd", path="/org/bootd", member="Boot", serial=7, sender=":1.5")
+    reply = reply_error(e)._as_message(call)
+    assert reply.message_type is MessageType.ERROR and reply.error_name == "org.bootd.Error.ResourceFailed"
+    assert reply.signature == "ssa{ss}" and reply.body[0] == str(e), "busctl and gdbus read the first argument"
+    back = error_from_reply(str(reply.error_name), reply.body[0], reply.body)
+    assert type(back) is errors.ResourceError and str(back) == str(e)
+    assert Text.of_error(back).translated(_in("de")) == "(sda9)/vmlinuz: Gerät sda9 ist nicht vorhanden"
+
+
+def test_an_error_without_a_template_is_a_plain_reply() -> None:
+    call = Message(destination="org.bootd", path="/org/bootd", member="Boot", serial=7, sender=":1.5")
+    reply = reply_error(errors.NotFound("no option x"))._as_message(call)
+    assert reply.signature == "s" and reply.body == ["no option x"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        ["text"],
+        ["text", 5, {}],
+        ["text", "{error}", ["not", "a", "dict"]],
+    ],
+)
+def test_a_reply_without_usable_template_arguments_stays_english(body: list[object]) -> None:
+    e = error_from_reply("org.bootd.Error.Failed", "text", body)
+    assert Text.of_error(e).translated(_in("de")) == "text"
+
+
+def test_a_template_from_the_bus_is_only_a_catalogue_key_and_its_arguments_are_capped() -> None:
+    args = {f"k{i}": "v" for i in range(100)}
+    e = error_from_reply("org.bootd.Error.Failed", "shown as sent", ["shown as sent", "{k0.__class__} {k1}", args])
+    assert len(e.template_args) == MAX_TEXT_ARGS
+    assert Text.of_error(e).translated(_in("de")) == "shown as sent", "no catalogue knows it: the English text"
+    e = error_from_reply("org.bootd.Error.Failed", "wrong password", ["wrong password", "wrong password", {"x": "1"}])
+    assert Text.of_error(e).translated(_in("zh_CN")) == "密码错误"
+
+
+def test_the_editors_path_errors_are_translated() -> None:
+    with pytest.raises(errors.InvalidArgument) as info:
+        parse_resource("vmlinuz")
+    assert str(info.value) == "'vmlinuz': a path on the device starts with /"
+    assert Text.of_error(info.value).translated(_in("de")) == "'vmlinuz': ein Pfad auf dem Gerät beginnt mit /"
+    with pytest.raises(errors.InvalidArgument) as info:
+        parse_resource("(sda2")
+    assert Text.of_error(info.value).translated(_in("zh_CN")) == "'(sda2'：请写 (设备)/路径、以 / 开头的路径或 URL"
+
+
+@pytest.mark.parametrize("folder", ["ui", "bootd"])
+def test_a_rarer_settings_validator_is_translated(folder: str) -> None:
+    with pytest.raises(errors.ConfigError) as info:
+        _proxy("network.proxy", "ftp://x")
+    assert str(info.value) == "network.proxy must be an http:// or https:// URL, not 'ftp://x'"
+    said = Text.of_error(info.value).translated(_in("de", folder))
+    assert said == "network.proxy muss eine http://- oder https://-URL sein, nicht 'ftp://x'"

@@ -1,0 +1,65 @@
+"""Parser diagnostics people read carry their template: through the parse
+workers' JSON, inside the daemon's ``{device}: {diagnostic}`` status, and on
+``bootd scan``'s stderr, translated with the real catalogues (German, Chinese)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from bootd.cli.scan import directory_view, parse_source, scan_views
+from bootd.jsoncodec import diagnostic_from_json, diagnostic_to_json
+from bootd.model import N_, Severity, Text
+from tests.unit.core.test_argparse_languages import env_for, locale_dir  # noqa: F401  # a fixture
+from tests.unit.ui.test_translations import ROOT, catalogue
+
+CONFIG = "DEFAULT linux\nTIMEOUT soon\nLABEL linux\n  KERNEL /vmlinuz\n"
+
+
+def _in(lang: str, folder: str = "ui") -> Callable[[str], str]:
+    table = catalogue(lang, folder)
+    return lambda m: table.get(m) or m
+
+
+def _scan(tmp_path: Path) -> Text:
+    (tmp_path / "syslinux.cfg").write_text(CONFIG)
+    (tmp_path / "vmlinuz").write_bytes(b"kernel")
+    _devices, _options, diags = scan_views([directory_view(parse_source(str(tmp_path)), set())])
+    [(device, diag)] = [(d, x) for d, x in diags if x.severity is Severity.WARNING]
+    assert diag.template == "TIMEOUT {value} is not a number"
+    back = diagnostic_from_json(diagnostic_to_json(diag))
+    assert back == diag, "the parse workers' JSON keeps the template"
+    return Text.of(N_("{device}: {diagnostic}"), device=device, diagnostic=back.text())
+
+
+@pytest.mark.parametrize("folder", ["ui", "bootd"])
+def test_a_parsers_warning_in_the_daemons_status_is_translated(tmp_path: Path, folder: str) -> None:
+    status = _scan(tmp_path)
+    assert status.text.endswith(": warning: /syslinux.cfg:2: TIMEOUT 'soon' is not a number")
+    assert status.translated(_in("de", folder)).endswith(": warning: /syslinux.cfg:2: TIMEOUT 'soon' ist keine Zahl")
+    assert status.translated(_in("zh_CN", folder)).endswith("：warning：/syslinux.cfg:2: TIMEOUT 'soon' 不是数字")
+
+
+@pytest.mark.parametrize(("lang", "said"), [("de_DE.UTF-8", "ist keine Zahl"), ("zh_CN.UTF-8", "不是数字")])
+def test_bootd_scan_prints_diagnostics_in_its_language(
+    tmp_path: Path,
+    locale_dir: Path,  # noqa: F811
+    lang: str,
+    said: str,
+) -> None:
+    (tmp_path / "syslinux.cfg").write_text(CONFIG)
+    (tmp_path / "vmlinuz").write_bytes(b"kernel")
+    r = subprocess.run(
+        [sys.executable, "-m", "bootd", "scan", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        env=env_for(lang, locale_dir),
+        cwd=ROOT,
+        timeout=60,
+    )
+    assert r.returncode == 0, r.stderr
+    assert f"TIMEOUT 'soon' {said}" in r.stderr and "is not a number" not in r.stderr, r.stderr
