@@ -252,7 +252,9 @@ class Daemon:
         if network is not None:
             await network.apply_settings()  # says what it applied in the status line
         elif "network" in changes:
-            self.events.status(Severity.INFO, "Network settings saved (this build has no network discovery)")
+            self.events.status(
+                Severity.INFO, Text.of(N_("Network settings saved (this build has no network discovery)"))
+            )
         for key, value in written.items():
             self.config.require_in_force(key, value)
 

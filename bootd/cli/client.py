@@ -20,7 +20,7 @@ from bootd.cli import N_
 from bootd.cli.i18n import _
 from bootd.cli.settings_network import is_network_key, network_lines, network_value, write_offline
 from bootd.errors import AuthenticationRequired, InvalidArgument, NotFound
-from bootd.model import Transfer, Trust
+from bootd.model import Text, Transfer, Trust
 from bootd.settings_table import TABLE, NetworkConfig, Table
 
 if TYPE_CHECKING:
@@ -391,13 +391,13 @@ def run_settings(args: argparse.Namespace, table: Table = TABLE) -> int:
     reached: list[bool] = []
 
     async def work(client: BootdClient) -> int:
-        applied: list[str] = []
+        applied: list[Text] = []
         if args.action == "set" and network:
             # the change is made to the network settings in force, then written as a whole (all or nothing)
             current = (await client.get_settings()).network
             reached.append(True)
             network_cfg = network_value(current, args.key, words, table)
-            client.on_status(lambda _level, message: applied.append(message))
+            client.on_status_text(lambda _level, message: applied.append(message))
             await client.set_setting("network", network_cfg)
         elif args.action == "set":
             await client.set_setting(args.key, value)
@@ -406,9 +406,9 @@ def run_settings(args: argparse.Namespace, table: Table = TABLE) -> int:
         if network and args.action in ("set", "get"):
             for line in network_lines(view.network):
                 _out(line)
-            for line in applied:
-                if line.startswith(("Network settings", "network settings")):
-                    _out(line)
+            for message in applied:
+                if str(message).startswith(("Network settings", "network settings")):
+                    _out(message.translated(_))
         elif args.action == "set":
             _out(f"{args.key} = {_show(shown.get(args.key, ''))}")
         elif args.action == "get":

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from bootd.errors import ConfigError
+from bootd.model import N_
 from bootd.settings_table import NetworkConfig, Table
 from bootd.settings_types import NETWORK_METHODS
 
@@ -47,7 +48,7 @@ def network_value(current: NetworkConfig, key: str, words: Sequence[str], table:
     """``current`` with ``key`` set to ``words``, validated by ``table``'s
     ``network`` row; ConfigError says what is wrong."""
     if len(words) > MAX_WORDS or sum(len(w) for w in words) > MAX_TEXT:
-        raise ConfigError(f"{key}: too many or too long values")
+        raise ConfigError.of(N_("{key}: too many or too long values"), key=key)
     data: dict[str, Any] = current.toml()
     if key == "network":
         data = _whole_table(words)
@@ -57,7 +58,7 @@ def network_value(current: NetworkConfig, key: str, words: Sequence[str], table:
         changed = _interface(key, interfaces.get(name), words)
         if changed is None:
             if name not in interfaces:
-                raise ConfigError(f"{key}: no such interface in the network settings")
+                raise ConfigError.of(N_("{key}: no such interface in the network settings"), key=key)
             del interfaces[name]
         else:
             interfaces[name] = changed
@@ -67,7 +68,7 @@ def network_value(current: NetworkConfig, key: str, words: Sequence[str], table:
         data[name] = " ".join(words)
     else:
         known = ", ".join([f"{PREFIX}{k}" for k in NetworkConfig.KEYS] + [f"{INTERFACE}NAME"])
-        raise ConfigError(f"unknown network setting {key!r} (known: network, {known})")
+        raise ConfigError.of(N_("unknown network setting {key} (known: network, {known})"), key=repr(key), known=known)
     value = table.validate("network", data)
     assert isinstance(value, NetworkConfig)
     return value
@@ -92,19 +93,25 @@ def _whole_table(words: Sequence[str]) -> dict[str, Any]:
     try:
         value = tomllib.loads(f"network = {text}")["network"]
     except tomllib.TOMLDecodeError as e:
-        raise ConfigError(
-            f'network: not a TOML inline table ({e}); e.g. {{interface = {{eth0 = {{method = "dhcp"}}}}}}'
+        raise ConfigError.of(
+            N_("network: not a TOML inline table ({error}); e.g. {example}"),
+            error=e,
+            example='{interface = {eth0 = {method = "dhcp"}}}',
         ) from None
     if not isinstance(value, dict):
-        raise ConfigError('network: give a TOML inline table, e.g. {nameservers = ["10.0.0.53"]}')
+        raise ConfigError.of(
+            N_("network: give a TOML inline table, e.g. {example}"), example='{nameservers = ["10.0.0.53"]}'
+        )
     return value
 
 
 def _interface(key: str, old: dict[str, Any] | None, words: Sequence[str]) -> dict[str, Any] | None:
     """The interface's new table (None: remove it)."""
     if not words:
-        raise ConfigError(
-            f"usage: bootd settings set {key} dhcp|static|ignore|delete [address=A/P] [gateway=G] [dns=D,...]"
+        raise ConfigError.of(
+            N_("usage: bootd settings set {key} {words}"),
+            key=key,
+            words="dhcp|static|ignore|delete [address=A/P] [gateway=G] [dns=D,...]",
         )
     if list(words) == ["delete"]:
         return None
@@ -114,9 +121,12 @@ def _interface(key: str, old: dict[str, Any] | None, words: Sequence[str]) -> di
         if not eq and word in NETWORK_METHODS:
             name, value = "method", word
         elif not eq or name not in ("method", *INTERFACE_KEYS):
-            raise ConfigError(
-                f"{key}: {word!r} is not a method ({', '.join(NETWORK_METHODS)}) "
-                f"or {', '.join(k + '=' for k in INTERFACE_KEYS)}VALUE"
+            raise ConfigError.of(
+                N_("{key}: {word} is not a method ({methods}) or {keys}VALUE"),
+                key=key,
+                word=repr(word),
+                methods=", ".join(NETWORK_METHODS),
+                keys=", ".join(k + "=" for k in INTERFACE_KEYS),
             )
         if name == "dns":
             table[name] = value.replace(",", " ").split()
@@ -144,7 +154,7 @@ def write_offline(root: Path, key: str, words: Sequence[str], table: Table) -> P
         try:
             return checked_network_settings(paths, main=main)
         except ConfigError as e:
-            raise ConfigError(f"{e}: nothing was written") from None
+            raise ConfigError.of(N_("{error}: nothing was written"), error=e) from None
 
     settings_write.write_settings(paths, {"network": value}, table, check=check)
     return paths.main

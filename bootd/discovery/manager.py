@@ -234,7 +234,7 @@ class Discovery:
         try:
             mounted = await self.mounter.mount(dev)
         except BootdError as e:
-            self.status(Severity.WARNING, f"{dev.name}: {e}")
+            self.status(Severity.WARNING, Text.of(N_("{device}: {error}"), device=dev.name, error=e))
             return
         except BaseException:
             await self.mounter.unmount(dev.name)
