@@ -23,7 +23,6 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
 import tempfile
 import time
 from pathlib import Path, PurePosixPath
@@ -34,24 +33,12 @@ from bootd.parsers import ParseContext
 from bootd.parsers.grub import parse
 from bootd.parsers.isoview import open_view
 from bootd.parsers.view import DirectoryView
+from tests.isobuild import ISO_DIRECT, ISO_SUBMENU, make_stick
 
 KERNEL_BYTES = 16 << 20
 INITRD_BYTES = 64 << 20
 POOL_DIRS, PER_DIR = 200, 10
-GRUB_CFG = """\
-menuentry "Ubuntu live (ISO)" {
-  loopback loop /isos/ubuntu.iso
-  linux (loop)/casper/vmlinuz boot=casper iso-scan/filename=/isos/ubuntu.iso quiet
-  initrd (loop)/casper/initrd
-}
-submenu "Ubuntu (its own menu)" {
-  loopback loop /isos/ubuntu.iso
-  set root=(loop)
-  set iso_path=/isos/ubuntu.iso
-  export iso_path
-  configfile /boot/grub/loopback.cfg
-}
-"""
+GRUB_CFG = ISO_DIRECT + ISO_SUBMENU
 LOOPBACK_CFG = """\
 menuentry "Try Ubuntu" {
   linux /casper/vmlinuz boot=casper iso-scan/filename=${iso_path} quiet splash ---
@@ -60,19 +47,16 @@ menuentry "Try Ubuntu" {
 """
 
 
-def _tree(root: Path) -> None:
-    (root / "casper").mkdir(parents=True)
-    with open(root / "casper" / "vmlinuz", "wb") as f:
-        f.write(os.urandom(1 << 20) * (KERNEL_BYTES >> 20))
-    with open(root / "casper" / "initrd", "wb") as f:
-        f.write(os.urandom(1 << 20) * (INITRD_BYTES >> 20))
-    (root / "boot" / "grub").mkdir(parents=True)
-    (root / "boot" / "grub" / "loopback.cfg").write_text(LOOPBACK_CFG)
+def _files() -> dict[str, bytes | str]:
+    files: dict[str, bytes | str] = {
+        "casper/vmlinuz": os.urandom(1 << 20) * (KERNEL_BYTES >> 20),
+        "casper/initrd": os.urandom(1 << 20) * (INITRD_BYTES >> 20),
+        "boot/grub/loopback.cfg": LOOPBACK_CFG,
+    }
     for d in range(POOL_DIRS):
-        sub = root / "pool" / "main" / f"p{d:03d}"
-        sub.mkdir(parents=True)
         for n in range(PER_DIR):
-            (sub / f"package-{d:03d}-{n}_1.0-1_amd64.deb").write_bytes(b"x" * 100)
+            files[f"pool/main/p{d:03d}/package-{d:03d}-{n}_1.0-1_amd64.deb"] = b"x" * 100
+    return files
 
 
 def _median_ms(run: object, rounds: int) -> float:
@@ -94,17 +78,12 @@ def main() -> None:
         print(json.dumps({"bench": "loopback", "error": "xorriso is not installed"}))
         return
     with tempfile.TemporaryDirectory() as tmp:
-        tree, stick = Path(tmp) / "tree", Path(tmp) / "stick"
-        _tree(tree)
+        tree, files = Path(tmp) / "tree", _files()
+        for name, data in files.items():  # the same tree on disk: the baselines' input
+            (tree / name).parent.mkdir(parents=True, exist_ok=True)
+            (tree / name).write_bytes(data.encode() if isinstance(data, str) else data)
+        stick = make_stick(Path(tmp) / "stick", GRUB_CFG, files)
         image = stick / "isos" / "ubuntu.iso"
-        image.parent.mkdir(parents=True)
-        subprocess.run(
-            ["xorriso", "-as", "mkisofs", "-quiet", "-R", "-J", "-o", str(image), str(tree)],
-            check=True,
-            capture_output=True,
-        )
-        (stick / "boot" / "grub").mkdir(parents=True)
-        (stick / "boot" / "grub" / "grub.cfg").write_text(GRUB_CFG)
         view = DirectoryView(stick, Device(id="usb1"))
         size = image.stat().st_size
         path = PurePosixPath("/isos/ubuntu.iso")
@@ -118,8 +97,8 @@ def main() -> None:
                     os.stat(os.path.join(top, name))
 
         index_ms, walk_ms = _median_ms(index, 7), _median_ms(walk, 7)
-        files = POOL_DIRS * PER_DIR + 3
-        _line("index", index_ms, "ms", files=files, baseline_walk_ms=round(walk_ms, 3),
+        count = POOL_DIRS * PER_DIR + 3
+        _line("index", index_ms, "ms", files=count, baseline_walk_ms=round(walk_ms, 3),
               ratio_to_baseline=round(index_ms / walk_ms, 1))  # fmt: skip
 
         ctx = ParseContext()

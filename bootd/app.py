@@ -103,7 +103,7 @@ async def serve(
     ready: Callable[[], None] | None = None,
     machine: Callable[[Path], Platform] | None = None,
 ) -> int:
-    """Run the daemon until SIGTERM/SIGINT or the bus goes away.
+    """Run the daemon until SIGTERM/SIGINT or the bus goes away; SIGHUP reloads the settings.
 
     ``machine(state_dir)`` builds the platform instead of :func:`make_platform`
     (a test's sandbox machine whose network is a namespace's real one)."""
@@ -143,6 +143,8 @@ async def serve(
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    hup = asyncio.Event()  # SIGHUP: read the settings files again (systemctl reload bootd)
+    loop.add_signal_handler(signal.SIGHUP, hup.set)
     # Take the name first (clients may connect while devices are scanned).
     service = await Service.connect(opts.bus, daemon, now=daemon.clock.now)
     status = 0
@@ -171,8 +173,9 @@ async def serve(
                 tg.create_task(daemon.autoboot.run(), name="autoboot"),
                 tg.create_task(service.wait_disconnected(), name="bus"),
                 tg.create_task(stop.wait(), name="stop"),
+                tg.create_task(_reloads(daemon, hup), name="reload"),
             ]
-            await asyncio.wait(tasks[1:], return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(tasks[1:3], return_when=asyncio.FIRST_COMPLETED)
             if not stop.is_set():
                 log.error("lost the connection to the bus; stopping")
                 status = 1
@@ -183,6 +186,17 @@ async def serve(
         await daemon.shutdown()
         await platform.parsers.close()
         await service.close()
-        for sig in (signal.SIGTERM, signal.SIGINT):
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             loop.remove_signal_handler(sig)
     return status
+
+
+async def _reloads(daemon: Daemon, hup: asyncio.Event) -> None:
+    """Reload the settings at each SIGHUP (one reload for signals that come while one runs)."""
+    while True:
+        await hup.wait()
+        hup.clear()
+        try:
+            await daemon.reload_settings()
+        except Exception:
+            log.exception("reloading the settings failed")

@@ -12,6 +12,7 @@ Built and wired by :mod:`bootd.app`, which also owns its tasks and shuts it down
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import logging
 from collections.abc import Callable, Mapping
@@ -24,7 +25,7 @@ from bootd.api import DaemonEvent, EventHub
 from bootd.autoboot import Autoboot, BootOutcome, Clock, Countdown
 from bootd.bmc_override import BmcOverride
 from bootd.boot_machine import BootMachine
-from bootd.errors import BootdError, Cancelled, NotFound, SignatureRefused, Unsupported
+from bootd.errors import BootdError, Cancelled, ConfigError, NotFound, SignatureRefused, Unsupported
 from bootd.inventory import Inventory
 from bootd.loader.trust import TrustChecker
 from bootd.model import N_, BootOption, BootOverrides, BootRequest, DaemonInfo, Severity, Text
@@ -55,6 +56,10 @@ class NetworkLike(DiscoveryLike, Protocol):
 
     async def apply_settings(self) -> list[str]:
         """Put the network settings of the files in force at once; what was done."""
+        ...
+
+    def check_files(self) -> object:
+        """ConfigError unless the files as they are give valid network settings."""
         ...
 
 
@@ -247,6 +252,40 @@ class Daemon:
             self.events.status(Severity.INFO, "Network settings saved (this build has no network discovery)")
         for key, value in written.items():
             self.config.require_in_force(key, value)
+
+    async def reload_settings(self) -> bool:
+        """Read the settings files again (SIGHUP: the admin edited them) and put
+        them in force, network settings included; or, when any file is invalid,
+        keep the settings in force and say why (never fail open).  Whether they were reloaded."""
+        network = self.network
+        try:
+            await asyncio.to_thread(self.config.check_files)
+            if network is not None:
+                await asyncio.to_thread(network.check_files)
+        except ConfigError as e:
+            self.events.status(
+                Severity.WARNING,
+                Text.of(N_("settings not reloaded: {error}; the settings in force are kept"), error=Text.of_error(e)),
+            )
+            return False
+        old = self.settings
+        self.config.reload()
+        changed = [key for key in self.settings_table.keys if getattr(old, key) != getattr(self.settings, key)]
+        discovery = self.discovery
+        if "scan_loop_devices" in changed and discovery is not None and hasattr(discovery, "scan_loop_devices"):
+            discovery.scan_loop_devices = self.settings.scan_loop_devices
+            await discovery.rescan()
+        self.events.status(
+            Severity.INFO,
+            Text.of(
+                N_("Settings reloaded from {path}: {changed}"),
+                path=self.paths.main,
+                changed=", ".join(changed) or "no change",
+            ),  # fmt: skip
+        )
+        if network is not None:
+            await network.apply_settings()  # the [network] table's own keys may have changed too
+        return True
 
     async def shutdown(self) -> None:
         self.autoboot.cancel("shutting down")

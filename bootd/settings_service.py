@@ -36,6 +36,7 @@ class SettingsService:
         self._reloaded = reloaded
         state = settings.load_state(paths, nvram=self.nvram, warn=self._warn, table=table)
         self._settings, self._problems, self._origins = state.settings, state.problems, state.origins
+        self._main_network = self._read_main_network()
 
     @property
     def current(self) -> settings.Settings:
@@ -62,6 +63,12 @@ class SettingsService:
         the values written (a password hashed).  ``check`` sees the new file's
         values first and may refuse them (see :func:`bootd.settings_write.write_settings`)."""
         values = dict(changes)
+        if "network" in values and self._read_main_network() != self._main_network:
+            # the write replaces the interface tables with what the daemon holds: a hand edit it has not read would go
+            raise ConfigError(
+                f"the [network] table of {self.paths.main} was edited since the daemon read it; "
+                "reload the daemon first (systemctl reload bootd): nothing was written or applied"
+            )
         for key, value in values.items():
             if key in self.table and self.table.row(key).secret:
                 values[key] = settings.hash_password(str(value)) if value else ""
@@ -76,10 +83,43 @@ class SettingsService:
         if self._settings != replace(self._settings, **{key: self.table.validate(key, written)}):
             raise ConfigError(f"{key} was written but another layer overrides it")
 
+    def check_files(self) -> dict[str, Any]:
+        """Every settings file, strictly (what a reload puts in force): ConfigError
+        names the first file that cannot be read or holds a value the start would
+        skip; else the main file's values."""
+        main: dict[str, Any] = {}
+        tables: dict[str, dict[str, Any]] = {}
+        for path in [self.paths.vendor, self.paths.main, *self.paths.dropins()]:
+            try:
+                data = settings.parse_file(path)
+                for key, value in (data or {}).items():
+                    if key in settings.TABLES:
+                        if not isinstance(value, Mapping):
+                            raise ConfigError(f"{key} must be a table ([{key}])")
+                        settings.merge_table(tables.setdefault(key, {}), value)
+                    else:
+                        self.table.validate(key, value)
+                for key, raw in tables.items():
+                    if key in self.table:
+                        self.table.validate(key, raw)
+            except ConfigError as e:
+                raise ConfigError(f"{path}: {e}") from None
+            if path == self.paths.main:
+                main = data or {}
+        return main
+
+    def _read_main_network(self) -> object:
+        """The main file's ``[network]`` table as it reads now (a string when it cannot be read)."""
+        try:
+            return (settings.parse_file(self.paths.main) or {}).get("network")
+        except settings.Unreadable as e:
+            return f"unreadable: {e}"
+
     def reload(self) -> None:
         old = self._settings
         state = settings.load_state(self.paths, nvram=self.nvram, warn=self._warn, table=self.table)
         self._settings, self._problems, self._origins = state.settings, state.problems, state.origins
+        self._main_network = self._read_main_network()
         changed = tuple(k for k in self.table.keys if getattr(old, k) != getattr(self._settings, k))
         if changed:
             self.events.emit(SettingsChanged(changed))

@@ -4,6 +4,11 @@
 and makes an image of it: Rock Ridge and Joliet names as live images have
 them (``xorriso -as mkisofs -R -J``), or plain ISO9660 names only
 (``rock=False, joliet=False``).
+
+A multi-ISO stick: :data:`ISO_DIRECT` and :data:`ISO_SUBMENU` are grub.cfg
+entries that loopback ``/isos/ubuntu.iso`` (directly, and through the image's
+own loopback.cfg); ``make_stick(root, grub_cfg)`` writes such a stick as a
+directory.  The tests and ``bench/bench_loopback.py`` share them.
 """
 
 from __future__ import annotations
@@ -35,6 +40,25 @@ UBUNTU_FILES: dict[str, bytes | str] = {
     "boot/grub/loopback.cfg": LOOPBACK_CFG,
     ".disk/info": "Ubuntu 24.04 LTS test image\n",
 }
+
+
+ISO_DIRECT = """\
+menuentry "Ubuntu live (ISO)" {
+  set isofile=/isos/ubuntu.iso
+  loopback loop $isofile
+  linux (loop)/casper/vmlinuz boot=casper iso-scan/filename=$isofile quiet
+  initrd (loop)/casper/initrd
+}
+"""
+ISO_SUBMENU = """\
+submenu "Ubuntu (its own menu)" {
+  loopback loop /isos/ubuntu.iso
+  set root=(loop)
+  set iso_path=/isos/ubuntu.iso
+  export iso_path
+  configfile /boot/grub/loopback.cfg
+}
+"""
 
 
 def need_xorriso() -> str:
@@ -69,3 +93,12 @@ def build_iso(
     subprocess.run(argv, check=True, capture_output=True, env={**os.environ, "LC_ALL": "C"})
     shutil.rmtree(tree)
     return out
+
+
+def make_stick(root: Path, grub_cfg: str, files: Mapping[str, bytes | str] = UBUNTU_FILES) -> Path:
+    """A multi-ISO stick as a directory at ``root``: ``isos/ubuntu.iso`` (an
+    image of ``files``) and ``boot/grub/grub.cfg``."""
+    build_iso(root / "isos" / "ubuntu.iso", files)
+    (root / "boot" / "grub").mkdir(parents=True, exist_ok=True)
+    (root / "boot" / "grub" / "grub.cfg").write_text(grub_cfg)
+    return root

@@ -13,11 +13,13 @@ import argparse
 import os
 import sys
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from bootd.cli import N_
 from bootd.cli.i18n import _
-from bootd.errors import AuthenticationRequired, InvalidArgument
+from bootd.cli.settings_network import is_network_key, network_lines, network_value, write_offline
+from bootd.errors import AuthenticationRequired, InvalidArgument, NotFound
 from bootd.model import Transfer, Trust
 from bootd.settings_table import TABLE, NetworkConfig, Table
 
@@ -322,13 +324,25 @@ def configure_settings(parser: argparse.ArgumentParser, table: Table = TABLE) ->
     parser.add_argument(
         "action", nargs="?", choices=("show", "get", "set"), help=N_("show (the default), get KEY or set KEY VALUE")
     )
-    parser.add_argument("key", nargs="?", help=", ".join(row.name for row in table.on_bus))
+    keys = [row.name for row in table.on_bus] + ["network.interface.NAME", "network.nameservers", "network.proxy"]
+    parser.add_argument("key", nargs="?", help=", ".join(keys))
     secrets = " ".join(f"{row.name}: '-' reads stdin;" for row in table.on_bus if row.secret)
-    parser.add_argument("value", nargs="?", help=f"new value (lists: space/comma separated; {secrets.rstrip(';')})")
+    parser.add_argument(
+        "value",
+        nargs="*",
+        help=f"new value (lists: space/comma separated; {secrets.rstrip(';')} "
+        "network.interface.NAME: dhcp|static|ignore|delete address=A/P gateway=G dns=D,D)",
+    )
     parser.add_argument(
         "--origin",
         action="store_true",
         help=N_("show: also the layer each setting came from (default, a file, NVRAM), and the [network] keys' layers"),
+    )
+    parser.add_argument(
+        "--config-root",
+        type=Path,
+        default=Path("/"),
+        help=N_("set network…: where etc/bootd/bootd.toml is written when no daemon runs (default: /)"),
     )
 
 
@@ -355,25 +369,45 @@ def settings_shown(view: SettingsView) -> dict[str, object]:
 
 
 def run_settings(args: argparse.Namespace, table: Table = TABLE) -> int:
+    words: list[str] = list(args.value or [])
+    network = is_network_key(args.key)
     if args.action == "set":
         secret = args.key in table and table.row(args.key).secret
-        if args.key is None or (args.value is None and not secret):
+        if args.key is None or (not words and not secret and not network):
             raise InvalidArgument(_("usage: bootd settings set KEY VALUE"))
-        value: Any = args.value
+        value: Any = " ".join(words) if words else None
         if secret:
             if value in (None, "-"):
                 value = sys.stdin.readline().rstrip("\n")
-        else:
+        elif not network:
             value = table.validate(args.key, value)
     elif args.action == "get" and args.key is None:
         raise InvalidArgument(_("usage: bootd settings get KEY"))
+    elif words:
+        raise InvalidArgument(_("usage: bootd settings get KEY"))
+
+    reached: list[bool] = []
 
     async def work(client: BootdClient) -> int:
-        if args.action == "set":
+        applied: list[str] = []
+        if args.action == "set" and network:
+            # the change is made to the network settings in force, then written as a whole (all or nothing)
+            current = (await client.get_settings()).network
+            reached.append(True)
+            network_cfg = network_value(current, args.key, words, table)
+            client.on_status(lambda _level, message: applied.append(message))
+            await client.set_setting("network", network_cfg)
+        elif args.action == "set":
             await client.set_setting(args.key, value)
         view = await client.get_settings()
         shown = settings_shown(view)
-        if args.action == "set":
+        if network and args.action in ("set", "get"):
+            for line in network_lines(view.network):
+                _out(line)
+            for line in applied:
+                if line.startswith(("Network settings", "network settings")):
+                    _out(line)
+        elif args.action == "set":
             _out(f"{args.key} = {_show(shown.get(args.key, ''))}")
         elif args.action == "get":
             if args.key not in shown:
@@ -393,7 +427,17 @@ def run_settings(args: argparse.Namespace, table: Table = TABLE) -> int:
             print(_("bootd settings: warning: {problem}").format(problem=problem), file=sys.stderr)
         return 0
 
-    return _with_client(args, work, table)
+    if not (args.action == "set" and network):
+        return _with_client(args, work, table)
+    try:
+        return _with_client(args, work, table)
+    except NotFound as e:
+        if reached:
+            raise
+        written = write_offline(args.config_root, args.key, words, table)  # no daemon: the file, checked the same way
+        print(_("bootd settings: {error}: written to {path}; applied at the daemon's next start").format(
+            error=e, path=written), file=sys.stderr)  # fmt: skip
+        return 0
 
 
 # -- status -----------------------------------------------------------------------------------------

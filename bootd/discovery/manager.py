@@ -12,10 +12,11 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from pathlib import Path, PurePosixPath
 
+from bootd.discovery.medium import RECHECK_DELAYS, MediumRecheck
 from bootd.discovery.mounts import DEFAULT_MOUNT_ROOT, Mounter
 from bootd.discovery.scanner import PARSE_TIMEOUT, parse_view
 from bootd.discovery.udev import Action, Decision, Step, UuidTracker, backing_devices, interpret, to_device
@@ -45,7 +46,10 @@ class Discovery:
         mount_root: Path = DEFAULT_MOUNT_ROOT,
         parse_timeout: float = PARSE_TIMEOUT,
         device_filter: Callable[[BlockDevice], bool] | None = None,
+        medium_recheck: Sequence[float] = RECHECK_DELAYS,
     ) -> None:
+        """``medium_recheck``: the pauses before each new look at an optical
+        drive that seemed empty right after a media change (see :mod:`bootd.discovery.medium`)."""
         self.platform = platform
         self.inventory = inventory
         self.scan_loop_devices = scan_loop_devices
@@ -53,6 +57,7 @@ class Discovery:
         self.device_filter = device_filter
         """When set, only devices it accepts are considered at all."""
         self.mounter = Mounter(platform.block, mount_root)
+        self._recheck = MediumRecheck(platform.block, medium_recheck)
         self._status = status
         self._uuids = UuidTracker()
         self._known: dict[str, BlockDevice] = {}
@@ -123,6 +128,7 @@ class Discovery:
             stop = self._stop_monitor
             self._stop_monitor = None
             await asyncio.to_thread(stop)
+        await self._recheck.stop()
         tasks = list(self._tasks.values())
         if self._lvm_task is not None:
             tasks.append(self._lvm_task)
@@ -146,8 +152,17 @@ class Discovery:
         name = dev.name
         if self.device_filter is not None and not self.device_filter(dev):
             return
-        meaning = interpret(event, self._known.get(name), scan_loop_devices=self.scan_loop_devices)
+        meaning = interpret(
+            event,
+            self._known.get(name),
+            scan_loop_devices=self.scan_loop_devices,
+            mounted_seq=self.mounter.diskseq(name),
+        )
         step, decision = meaning.step, meaning.decision
+        if meaning.recheck:
+            self._recheck.start(dev)
+        elif step is not Step.SKIP:
+            self._recheck.cancel(name)  # the medium was found, ejected or the drive went
         if step is Step.REMOVE:
             self._duplicates.pop(name, None)
             if name in self._known or name in self._tasks or name in self.mounter.mounted():

@@ -98,9 +98,16 @@ class Mounter:
         self._mounted: dict[str, Mounted] = {}
         self._created: set[Path] = set()
         """Mount points this process made and has not removed yet."""
+        self._seqs: dict[str, int] = {}
+        """Per device being mounted or mounted, the disk's sequence number read before its mount."""
 
     def mounted(self) -> dict[str, Mounted]:
         return dict(self._mounted)
+
+    def diskseq(self, name: str) -> int | None:
+        """The disk's sequence number read before device ``name`` was mounted, or
+        before its mount that is under way (None: not mounted, or no number)."""
+        return self._seqs.get(name)
 
     def target_for(self, device: BlockDevice) -> Path:
         return self.root / mountpoint_name(device.name)
@@ -125,6 +132,16 @@ class Mounter:
             raise MountError(f"{device.name}: no filesystem found")
         if fstype in NOT_MOUNTABLE:
             raise MountError(f"{device.name}: {fstype} is not a filesystem bootd can read")
+        seq = self.block.diskseq(device)
+        if seq is not None:
+            self._seqs[device.name] = seq
+        try:
+            return await self._mount(device, fstype)
+        except BaseException:
+            self._seqs.pop(device.name, None)
+            raise
+
+    async def _mount(self, device: BlockDevice, fstype: str) -> Mounted:
         existing = self._existing(device)
         if existing is not None:
             log.info("%s: reusing its mount on %s", device.name, existing)
@@ -202,6 +219,7 @@ class Mounter:
     async def unmount(self, name: str) -> None:
         """Unmount what was mounted for device ``name``; never raises."""
         m = self._mounted.pop(name, None)
+        self._seqs.pop(name, None)
         if m is not None and not m.owned:
             return
         for inner in reversed(m.nested if m is not None else ()):

@@ -79,6 +79,10 @@ class SettingsApply:
         except ConfigError as e:
             raise ConfigError(f"{e}: nothing was written or applied") from None
 
+    def check_files(self) -> NetworkSettings:
+        """The network settings the files give, strictly (a reload: ConfigError keeps the old ones)."""
+        return self._checked(None)
+
     async def apply_settings(self) -> list[str]:
         """Read the network settings again and :meth:`apply` them; says what was done."""
         try:

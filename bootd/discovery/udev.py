@@ -36,6 +36,10 @@ KEPT_PROPERTIES = (
 )
 
 
+NO_MEDIUM = "no medium"
+NO_FILESYSTEM = "no filesystem"
+
+
 class Action(StrEnum):
     SCAN = "scan"
     """Mount read-only and run the parsers."""
@@ -71,10 +75,10 @@ def classify(dev: BlockDevice, *, scan_loop_devices: bool = False) -> Decision:
     if dev.flag("DM_UDEV_DISABLE_OTHER_RULES_FLAG") or dev.flag("DM_SUSPENDED"):
         return Decision(Action.SKIP, "device-mapper device not ready")
     if dev.flag("ID_CDROM") and dev.directory is None and not dev.flag("ID_CDROM_MEDIA") and not dev.fstype:
-        return Decision(Action.SKIP, "no medium")
+        return Decision(Action.SKIP, NO_MEDIUM)
     fstype = dev.fstype
     if not fstype:
-        return Decision(Action.SKIP, "no filesystem")
+        return Decision(Action.SKIP, NO_FILESYSTEM)
     if fstype in SKIPPED_FSTYPES:
         return Decision(Action.SKIP, f"{fstype} is not a filesystem")
     if fstype == "crypto_LUKS":
@@ -110,14 +114,21 @@ class Meaning:
     step: Step
     decision: Decision
     """The device's classification (SCAN or LOCKED for ADD and READD)."""
+    recheck: bool = False
+    """An optical drive looked empty (or its medium unreadable) right after a
+    media change: the drive may not have been ready yet, so ask it again
+    (:class:`bootd.discovery.medium.MediumRecheck`)."""
 
 
 def _facts(dev: BlockDevice) -> tuple[str | None, str | None, str | None, str | None]:
     return (dev.fstype, dev.uuid, dev.label, dev.node)
 
 
-def interpret(event: BlockEvent, known: BlockDevice | None, *, scan_loop_devices: bool = False) -> Meaning:
-    """The one classification of ``event``; ``known`` is the device as discovery last added it."""
+def interpret(
+    event: BlockEvent, known: BlockDevice | None, *, scan_loop_devices: bool = False, mounted_seq: int | None = None
+) -> Meaning:
+    """The one classification of ``event``; ``known`` is the device as discovery last added it,
+    ``mounted_seq`` the disk's sequence number when discovery mounted it (None: not mounted)."""
     dev = event.device
     if event.action is BlockAction.REMOVE:
         return Meaning(Step.REMOVE, Decision(Action.SKIP, "removed"))
@@ -125,10 +136,11 @@ def interpret(event: BlockEvent, known: BlockDevice | None, *, scan_loop_devices
         return Meaning(Step.EJECT, Decision(Action.SKIP, "eject requested"))
     decision = classify(dev, scan_loop_devices=scan_loop_devices)
     if decision.action is Action.SKIP:
-        return Meaning(Step.SKIP, decision)
+        not_ready = decision.reason in (NO_MEDIUM, NO_FILESYSTEM) and dev.flag("ID_CDROM")
+        return Meaning(Step.SKIP, decision, recheck=not_ready and is_media_change(dev))
     if decision.action is Action.LVM:
         return Meaning(Step.LVM, decision)
-    if known is not None and (_facts(known) != _facts(dev) or is_media_change(dev)):
+    if known is not None and (_facts(known) != _facts(dev) or is_new_medium(dev, mounted_seq)):
         return Meaning(Step.READD, decision)
     if known is not None and event.action is BlockAction.CHANGE:
         return Meaning(Step.UNCHANGED, decision)
@@ -142,6 +154,23 @@ def backing_devices(dev: BlockDevice) -> frozenset[str]:
 
 def is_media_change(dev: BlockDevice) -> bool:
     return dev.flag("DISK_MEDIA_CHANGE")
+
+
+def is_new_medium(dev: BlockDevice, mounted_seq: int | None) -> bool:
+    """Whether a media-change event may announce a medium other than the one mounted.
+
+    Not when the mount came after the change: one insertion often brings two
+    events (tray opened, medium loaded), and udev may probe the first one only
+    once the medium is in, so both describe the medium already mounted.  The
+    kernel numbers each change (``DISKSEQ``); a change numbered up to the
+    disk's number at mount time was already there when it was mounted."""
+    if not is_media_change(dev):
+        return False
+    try:
+        seq = int(dev.prop("DISKSEQ") or "")
+    except ValueError:
+        return True
+    return mounted_seq is None or seq > mounted_seq
 
 
 def is_eject_request(dev: BlockDevice) -> bool:

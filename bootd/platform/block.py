@@ -92,6 +92,18 @@ class BlockDevice(Record):
         return self.name.startswith("loop") or (self.parent or "").startswith("loop")
 
 
+class MediumStatus(StrEnum):
+    """What a drive with removable media says about its medium right now."""
+
+    PRESENT = "present"
+    ABSENT = "absent"
+    """No medium, or the tray is open."""
+    NOT_READY = "not-ready"
+    """A medium is there but the drive cannot read it yet (spinning up)."""
+    UNKNOWN = "unknown"
+    """The drive cannot say (no such query for this device)."""
+
+
 @record
 class BlockEvent(Record):
     action: BlockAction
@@ -200,6 +212,15 @@ class BlockPlatform(Protocol):
         """Filesystem facts of one node read directly (blkid), without udev."""
         ...
 
+    async def medium_status(self, device: BlockDevice) -> MediumStatus:
+        """Ask a drive with removable media (an optical drive) whether it holds a medium now."""
+        ...
+
+    async def reprobe(self, device: BlockDevice) -> None:
+        """Ask the device manager to read ``device`` again: a change event follows
+        with what it finds (its medium and filesystem)."""
+        ...
+
     def partitions(self, node: str) -> list[str]:
         """Nodes of the partitions of a whole-disk node, as the kernel knows them."""
         ...
@@ -230,6 +251,11 @@ class BlockPlatform(Protocol):
 
     def devno(self, node: str) -> str | None:
         """``major:minor`` of a block device node."""
+        ...
+
+    def diskseq(self, device: BlockDevice) -> int | None:
+        """The kernel's sequence number of the disk's current medium (it grows with
+        every media change, and events carry it as ``DISKSEQ``); None if unknown."""
         ...
 
     async def mount(self, device: BlockDevice, target: Path, fstype: str, options: Sequence[str] = ()) -> Path:

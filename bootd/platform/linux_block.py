@@ -9,6 +9,8 @@ and are handed to the asyncio loop with ``call_soon_threadsafe``.
 from __future__ import annotations
 
 import asyncio
+import errno
+import fcntl
 import logging
 import os
 import re
@@ -25,6 +27,7 @@ from bootd.platform.block import (
     BlockEvent,
     EventCallback,
     LoopDevice,
+    MediumStatus,
     MountEntry,
     checked_mount_options,
 )
@@ -40,6 +43,36 @@ FUSE_DRIVERS: dict[str, tuple[str, ...]] = {
 }
 
 _PROPERTY_KEYS_SKIP = frozenset({"DEVLINKS", "TAGS", "CURRENT_TAGS"})
+
+# <linux/cdrom.h>: the drive-status ioctl and its answers
+CDROM_DRIVE_STATUS = 0x5326
+CDSL_CURRENT = 0x7FFFFFFF
+_DRIVE_STATUS = {
+    1: MediumStatus.ABSENT,  # CDS_NO_DISC
+    2: MediumStatus.ABSENT,  # CDS_TRAY_OPEN
+    3: MediumStatus.NOT_READY,  # CDS_DRIVE_NOT_READY
+    4: MediumStatus.PRESENT,  # CDS_DISC_OK
+}
+MEDIUM_STATUS_TIMEOUT = 20.0
+"""Seconds to wait for a drive's answer (the kernel may first re-read a changed medium)."""
+
+
+def drive_status(node: str) -> MediumStatus:
+    """The optical drive's own answer (``CDROM_DRIVE_STATUS``), read on a
+    non-blocking open: that neither locks the tray nor needs a medium."""
+    try:
+        fd = os.open(node, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as e:
+        log.debug("%s: cannot open it to ask for its medium: %s", node, e.strerror)
+        return MediumStatus.ABSENT if e.errno == errno.ENOMEDIUM else MediumStatus.UNKNOWN
+    try:
+        answer = fcntl.ioctl(fd, CDROM_DRIVE_STATUS, CDSL_CURRENT)
+    except OSError as e:
+        log.debug("%s: no drive status: %s", node, e.strerror)
+        return MediumStatus.UNKNOWN
+    finally:
+        os.close(fd)
+    return _DRIVE_STATUS.get(int(answer), MediumStatus.UNKNOWN)
 
 
 def _unescape(field: str) -> str:
@@ -243,6 +276,24 @@ class LinuxBlock:
             properties=tuple(sorted(facts.items())),
         )
 
+    async def medium_status(self, device: BlockDevice) -> MediumStatus:
+        if device.node is None:
+            return MediumStatus.UNKNOWN
+        try:
+            return await asyncio.wait_for(asyncio.to_thread(drive_status, device.node), MEDIUM_STATUS_TIMEOUT)
+        except TimeoutError:
+            log.info("%s: the drive did not say within %g s if it holds a medium", device.name, MEDIUM_STATUS_TIMEOUT)
+            return MediumStatus.UNKNOWN
+
+    async def reprobe(self, device: BlockDevice) -> None:
+        # what ``udevadm trigger --action=change`` does: udev runs its rules again (cdrom_id, blkid)
+        uevent = Path("/sys/class/block") / device.name / "uevent"
+        log.debug("%s: asking udev to read it again", device.name)
+        try:
+            await asyncio.to_thread(uevent.write_text, "change")
+        except OSError as e:
+            log.info("%s: cannot ask udev to read it again: %s", device.name, e.strerror)
+
     def partitions(self, node: str) -> list[str]:
         name = Path(node).name
         sysfs = Path("/sys/class/block") / name
@@ -313,6 +364,12 @@ class LinuxBlock:
         except OSError:
             return None
         return f"{os.major(rdev)}:{os.minor(rdev)}"
+
+    def diskseq(self, device: BlockDevice) -> int | None:
+        try:
+            return int((Path("/sys/class/block") / device.name / "diskseq").read_text())
+        except (OSError, ValueError):
+            return None
 
     async def mount(self, device: BlockDevice, target: Path, fstype: str, options: Sequence[str] = ()) -> Path:
         if device.node is None:

@@ -25,6 +25,9 @@ echo "GUEST-DM-BEFORE $(ls /sys/block | grep '^dm-' | tr '\n' ' ')."
 # the kernel's media events, as bootd receives them through udev
 udevadm monitor --kernel --property --subsystem-match=block |
     grep --line-buffered -E '^(KERNEL\[|DISK_MEDIA_CHANGE=|DISK_EJECT_REQUEST=)' | sed -u 's/^/UEVENT /' &
+# what udev made of the optical drive's events (after its rules ran: cdrom_id, blkid)
+udevadm monitor --udev --property --subsystem-match=block |
+    awk '/^UDEV/ { sr = ($0 ~ /\/sr0 /) } sr && /^(UDEV|ID_CDROM_MEDIA|ID_FS_LABEL=|DISK_|DISKSEQ=)/ { print "UDEV " $0; fflush() }' &
 for dev in /sys/block/*; do
     echo "GUEST-BLOCK ${dev##*/} $(cat "$dev/size") $(udevadm info --query=property --property=ID_FS_TYPE,ID_CDROM --value "/dev/${dev##*/}" 2>/dev/null | tr '\n' ' ')"
 done
@@ -43,6 +46,8 @@ stty -F /dev/ttyS1 -echo 2>/dev/null
 while read -r cmd <&3; do
     case $cmd in
         mounts) grep ' /run/bootd/' /proc/mounts | sed 's/^/GUEST-MOUNT /'; echo "GUEST-MOUNTS-END" ;;
+        cdrom) udevadm info --query=property /dev/sr0 | grep -E '^(ID_CDROM_MEDIA|ID_FS_)' | sed 's/^/GUEST-CDROM /'
+            /lib/udev/cdrom_id /dev/sr0 2>&1 | sed 's/^/GUEST-CDROM-NOW /'; echo "GUEST-CDROM-END" ;;
         dm) echo "GUEST-DM $(ls /sys/block | grep '^dm-' | tr '\n' ' ')." ;;
         stop) break ;;
         *) echo "GUEST-UNKNOWN $cmd" ;;

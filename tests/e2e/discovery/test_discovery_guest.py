@@ -30,15 +30,7 @@ from tests.e2e.discovery.guest import LV, build_kernel, make_iso, make_lvm_disk,
 from tests.e2e.discovery.vm import GuestError, Vm
 from tests.integration.discovery.helpers import sha256
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.root,
-    # Known and open: on this build the guest's udev reports the drive without a medium after
-    # the CD swap and no later event comes, so CD two is never seen.  The
-    # previous release fails the same way under load; it is not yet found why it now fails on
-    # a quiet host too.  Not strict, so that a fix shows as XPASS.
-    pytest.mark.xfail(reason="CD swap in the guest: the second medium is reported absent (open)", strict=False),
-]
+pytestmark = [pytest.mark.slow, pytest.mark.root]
 
 BOOT_TIMEOUT = 240
 EVENT_TIMEOUT = 90
@@ -138,22 +130,33 @@ def _option_event(kind: str, name: str) -> Any:
     return match
 
 
-def _change_medium(vm: Vm, image: Path, *, timeout: float = EVENT_TIMEOUT) -> int:
+def _change_medium(vm: Vm, image: Path, *, timeout: float = EVENT_TIMEOUT) -> None:
     """Put ``image`` in the drive as a user would: when the guest holds the tray locked,
-    qemu asks it to let go (an eject request) and the change succeeds once it has."""
+    qemu asks it to let go (one eject request, one press of the eject button); once the
+    guest has opened the tray, the medium is swapped and the tray closed.
+
+    The request is made once: asking again before the guest has reacted (a slow guest
+    takes longer than a second) queues another eject request, which the guest's udev
+    carries out after the new medium is in, and the tray opens again with it."""
+
+    def change() -> dict[str, Any]:
+        ro = {"read-only-mode": "read-only"}
+        return vm.qmp("blockdev-change-medium", id="cddrive", filename=str(image), format="raw", **ro)
+
+    reply = change()
+    if "return" in reply:
+        return
+    desc = reply["error"].get("desc", "")
+    if "locked" not in desc:
+        raise GuestError(f"changing the medium to {image.name}: {desc}")
     deadline = time.monotonic() + timeout
-    tries = 0
-    while True:
-        tries += 1
-        reply = vm.qmp(
-            "blockdev-change-medium", id="cddrive", filename=str(image), format="raw", **{"read-only-mode": "read-only"}
-        )
-        if "return" in reply:
-            return tries
-        desc = reply["error"].get("desc", "")
-        if "locked" not in desc or time.monotonic() > deadline:
-            raise GuestError(f"changing the medium to {image.name}: {desc}")
-        time.sleep(0.5)
+    while not _tray(vm).get("tray_open"):
+        if time.monotonic() > deadline:
+            raise GuestError(f"changing the medium to {image.name}: the guest kept the tray locked ({desc})")
+        time.sleep(0.2)
+    reply = change()
+    if "return" not in reply:
+        raise GuestError(f"changing the medium to {image.name} with the tray open: {reply['error'].get('desc', '')}")
 
 
 def _tray(vm: Vm) -> dict[str, Any]:
@@ -162,6 +165,22 @@ def _tray(vm: Vm) -> dict[str, Any]:
             info: dict[str, Any] = dev
             return info
     raise GuestError("no CD drive in query-block")
+
+
+def _drive_state(vm: Vm) -> str:
+    """The drive as qemu and the guest see it, for a failure message."""
+    tray = {k: v for k, v in _tray(vm).items() if k in ("tray_open", "locked", "removable")}
+    inserted = (_tray(vm).get("inserted") or {}).get("file")
+    start = len(vm.lines)
+    vm.tell("cdrom")
+    try:
+        end = vm.wait_line(r"^GUEST-CDROM-END", timeout=30, start=start)
+        guest = "\n".join(vm.lines[start:end])
+    except GuestError:
+        guest = "(the guest did not answer)"
+    t0 = vm.qmp_events[0][0] if vm.qmp_events else 0.0
+    events = "\n".join(f"  +{t - t0:.2f}s {e['event']} {json.dumps(e.get('data', {}))}" for t, e in vm.qmp_events)
+    return f"qemu: {tray} medium {inserted}\nQMP events:\n{events}\nguest:\n{guest}"
 
 
 def _mounts(vm: Vm) -> list[str]:
@@ -249,9 +268,12 @@ def proof(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proof]:
         # swapped for another while mounted: the guest has the tray locked and is asked to release it
         p.steps["cd-two"] = len(vm.lines)
         _change_medium(vm, cd_two)
-        p.steps["cd-two-option"] = vm.wait_for(
-            _option_event("option-added", CD_TWO_TITLE), timeout=EVENT_TIMEOUT, what=f"option {CD_TWO_TITLE!r}"
-        )
+        try:
+            p.steps["cd-two-option"] = vm.wait_for(
+                _option_event("option-added", CD_TWO_TITLE), timeout=EVENT_TIMEOUT, what=f"option {CD_TWO_TITLE!r}"
+            )
+        except GuestError as e:
+            raise GuestError(f"{e}\n{_drive_state(vm)}") from None
         p.mounts["cd-two"] = _mounts(vm)
 
         # ejected: the same request, and nothing may be left of the CD
@@ -348,6 +370,10 @@ def test_a_logical_volume_goes_with_its_disk(proof: Proof) -> None:
         assert [m for m in mounts if m.startswith(f"/dev/mapper/{disk.vg}-{LV} ")], mounts
 
 
+def _sr0_mounts(lines: list[str]) -> list[str]:
+    return [line for line in lines if re.search(r"run: mount .* /dev/sr0 /run/bootd/mnt/sr0$", line)]
+
+
 def test_cd_options_follow_the_medium(proof: Proof) -> None:
     one = proof.events("cd-one", "cd-two")
     cd = next(e["device"] for e in one if e["event"] == "device-added" and e["device"]["id"] == "sr0")
@@ -355,6 +381,8 @@ def test_cd_options_follow_the_medium(proof: Proof) -> None:
     names = [e["option"]["name"] for e in one if e["event"] == "option-added"]
     assert names == [CD_ONE_TITLE], one
     assert any(m.startswith("/dev/sr0 /run/bootd/mnt/sr0 iso9660 ro,") for m in proof.mounts["cd-one"])
+    # mounted once: the insertion's second media-change event names the medium already mounted
+    assert len(_sr0_mounts(proof.between("cd-one", "cd-one-option"))) == 1, proof.context()
 
     swap = proof.events("cd-two", "eject")
     removed = [e["option"]["name"] for e in swap if e["event"] == "option-removed"]
@@ -364,6 +392,7 @@ def test_cd_options_follow_the_medium(proof: Proof) -> None:
     labels = [e["device"]["label"] for e in swap if e["event"] == "device-added"]
     assert labels == ["CDTWO"], swap
     assert any(m.startswith("/dev/sr0 /run/bootd/mnt/sr0 iso9660 ro,") for m in proof.mounts["cd-two"])
+    assert len(_sr0_mounts(proof.between("cd-two", "cd-two-option"))) == 1, proof.context()
 
     ejected = proof.events("eject", "stop")
     assert [e["option"]["name"] for e in ejected if e["event"] == "option-removed"] == [CD_TWO_TITLE], ejected

@@ -34,6 +34,8 @@ class Vm:
         self._eof = False
         self._qmp: socket.socket | None = None
         self._qmp_buf = b""
+        self.qmp_events: list[tuple[float, dict[str, Any]]] = []
+        """QMP events (tray moves…) with the host's monotonic time they were read at."""
         self._control: socket.socket | None = None
         self.proc = subprocess.Popen(
             self.argv,
@@ -119,6 +121,8 @@ class Vm:
                 return {"return": reply["return"]}
             if "error" in reply:
                 return {"error": reply["error"]}
+            if "event" in reply:
+                self.qmp_events.append((time.monotonic(), reply))
 
     # -- control line to the guest script ------------------------------------------------
     def tell(self, line: str) -> None:

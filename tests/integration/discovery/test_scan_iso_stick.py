@@ -14,23 +14,9 @@ from bootd.loader import resources
 from bootd.parsers import ParseContext
 from bootd.platform import Platform
 from tests.integration.discovery import helpers as h
-from tests.isobuild import INITRD, KERNEL, UBUNTU_FILES, build_iso
+from tests.isobuild import INITRD, ISO_DIRECT, ISO_SUBMENU, KERNEL, UBUNTU_FILES, build_iso
 
-GRUB_CFG = """\
-menuentry "Ubuntu live (ISO)" {
-  set isofile=/isos/ubuntu.iso
-  loopback loop $isofile
-  linux (loop)/casper/vmlinuz boot=casper iso-scan/filename=$isofile quiet
-  initrd (loop)/casper/initrd
-}
-submenu "Ubuntu (its own menu)" {
-  loopback loop /isos/ubuntu.iso
-  set root=(loop)
-  set iso_path=/isos/ubuntu.iso
-  export iso_path
-  configfile /boot/grub/loopback.cfg
-}
-"""
+GRUB_CFG = ISO_DIRECT + ISO_SUBMENU
 
 
 @pytest.mark.root

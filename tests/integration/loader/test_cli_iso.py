@@ -8,23 +8,11 @@ import json
 from pathlib import Path
 
 from tests.integration.loader.test_cli import bootd
-from tests.isobuild import INITRD, KERNEL, UBUNTU_FILES, build_iso
-
-GRUB_CFG = """\
-menuentry "Ubuntu live (ISO)" {
-  set isofile=/isos/ubuntu.iso
-  loopback loop $isofile
-  linux (loop)/casper/vmlinuz boot=casper iso-scan/filename=$isofile quiet
-  initrd (loop)/casper/initrd
-}
-"""
+from tests.isobuild import INITRD, ISO_DIRECT, KERNEL, make_stick
 
 
 def test_boot_dry_run_stages_the_files_inside_the_image(tmp_path: Path) -> None:
-    stick = tmp_path / "stick"
-    build_iso(stick / "isos" / "ubuntu.iso", UBUNTU_FILES)
-    (stick / "boot" / "grub").mkdir(parents=True)
-    (stick / "boot" / "grub" / "grub.cfg").write_text(GRUB_CFG)
+    stick = make_stick(tmp_path / "stick", ISO_DIRECT)
     work = tmp_path / "work"
     r = bootd(
         "boot", "--scan", f"{stick},id=usb1", "--name", "Ubuntu live (ISO)", "--console", "ttyS0",

@@ -13,20 +13,18 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from bootd.dbus.client import BootdClient
 from bootd.errors import ResourceError
 from bootd.platform.linux_net import PXE_OPTIONS, LinuxNet
 from bootd.platform.run import RealRunner
 from tests.integration.daemon.helpers import PrivateBus, make_machine
 from tests.integration.network.lab import CLIENT_MAC, HTTP_PORT, ROOT, SERVER_IP, Lab, available
+from tests.integration.network.netns_daemon import served
 
 REASON = available() or (None if shutil.which("dbus-daemon") and shutil.which("busctl") else "needs dbus-daemon")
 pytestmark = [pytest.mark.root, pytest.mark.skipif(REASON is not None, reason=str(REASON))]
@@ -71,20 +69,9 @@ async def test_lease_over_dbus_then_boot_downloads_with_progress(lab: Lab, bus: 
         'autoboot = false\n[network.interface.eth1]\nmethod = "static"\naddress = "10.99.0.5/24"\n'
     )
     state = tmp_path / "state"
-    log = (tmp_path / "serve.log").open("wb")
-    serve = subprocess.Popen(
-        ["ip", "netns", "exec", lab.client_ns, sys.executable, "-m", "bootd", "serve", "--bus", bus.address,
-         "--sandbox", str(machine), "--state-dir", str(state), "--config-root", str(config_root)],
-        stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
-    )  # fmt: skip
-    client: BootdClient | None = None
-    try:
-        deadline = time.monotonic() + 20
-        while subprocess.run(["busctl", f"--address={bus.address}", "status", "org.bootd"], capture_output=True,
-                             check=False).returncode:  # fmt: skip
-            assert serve.poll() is None and time.monotonic() < deadline, (tmp_path / "serve.log").read_text()
-            await asyncio.sleep(0.05)
-        client = await BootdClient.connect(bus.address)
+    args = ["serve", "--sandbox", str(machine), "--state-dir", str(state), "--config-root", str(config_root)]
+    async with served(lab, bus, "bootd", args, tmp_path / "serve.log") as s:
+        client = s.client
         progress: list[tuple[str, float]] = []
         client.on_progress(lambda stage, fraction: progress.append((stage, fraction)))
 
@@ -135,13 +122,3 @@ async def test_lease_over_dbus_then_boot_downloads_with_progress(lab: Lab, bus: 
         staged = [p for p in (state / "work").rglob("*") if p.is_file() and p.read_bytes() == KERNEL]
         assert staged, "the kernel was downloaded from the TFTP server"
         assert "sent" in lab.log() and "/Image to 10.77.0." in lab.log()
-    finally:
-        if client is not None:
-            client.close()
-        serve.terminate()
-        try:
-            serve.wait(20)
-        except subprocess.TimeoutExpired:
-            serve.kill()
-            serve.wait()
-        log.close()

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -25,6 +27,7 @@ from bootd.dbus.client import BootdClient, InterfaceConfig, NetworkConfig
 from bootd.errors import BootdError
 from tests.integration.daemon.helpers import PrivateBus, make_machine
 from tests.integration.network.lab import ROOT, Lab, available
+from tests.integration.network.netns_daemon import served
 
 REASON = available() or (None if shutil.which("dbus-daemon") and shutil.which("busctl") else "needs dbus-daemon")
 pytestmark = [pytest.mark.root, pytest.mark.skipif(REASON is not None, reason=str(REASON))]
@@ -43,6 +46,8 @@ class Daemon:
     config: Path
     state: Path
     log: Path
+    pid: int
+    bus: str
     statuses: list[str] = field(default_factory=list)
 
     def addresses(self) -> list[str]:
@@ -64,6 +69,13 @@ class Daemon:
 
     async def options(self) -> set[str]:
         return {o.id for o in await self.client.list_options() if o.device == "eth0"}
+
+    async def reload(self) -> str:
+        """SIGHUP (``systemctl reload bootd``); the daemon's status line about it."""
+        self.statuses.clear()
+        os.kill(self.pid, signal.SIGHUP)
+        await self.until("the reload's status line", lambda: any("reloaded" in s for s in self.statuses))
+        return next(s for s in self.statuses if "reloaded" in s)
 
     async def until(self, what: str, pred: Callable[[], object], timeout: float = 30) -> None:
         deadline = time.monotonic() + timeout
@@ -97,35 +109,13 @@ async def daemon(lab: Lab, tmp_path: Path) -> AsyncIterator[Daemon]:
     config = config_root / "etc/bootd/bootd.toml"
     config.write_text("autoboot = false\n[network]\ntimeout = 5  # the lab's TFTP server is near\n")
     state = tmp_path / "state"
-    log_path = tmp_path / "serve.log"
-    log = log_path.open("wb")
-    serve = subprocess.Popen(
-        ["ip", "netns", "exec", lab.client_ns, sys.executable, "-m", "tests.integration.network.daemon_driver",
-         "--bus", bus.address, "--machine", str(machine), "--state-dir", str(state),
-         "--config-root", str(config_root)],
-        stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
-    )  # fmt: skip
-    client: BootdClient | None = None
+    args = ["--machine", str(machine), "--state-dir", str(state), "--config-root", str(config_root)]
     try:
-        deadline = time.monotonic() + 20
-        while subprocess.run(["busctl", f"--address={bus.address}", "status", "org.bootd"], capture_output=True,
-                             check=False).returncode:  # fmt: skip
-            assert serve.poll() is None and time.monotonic() < deadline, log_path.read_text()
-            await asyncio.sleep(0.05)
-        client = await BootdClient.connect(bus.address)
-        running = Daemon(lab, client, config, state, log_path)
-        client.on_status(lambda _level, message: running.statuses.append(message))
-        yield running
+        async with served(lab, bus, "tests.integration.network.daemon_driver", args, tmp_path / "serve.log") as s:
+            running = Daemon(lab, s.client, config, state, s.log, s.process.pid, bus.address)
+            s.client.on_status(lambda _level, message: running.statuses.append(message))
+            yield running
     finally:
-        if client is not None:
-            client.close()
-        serve.terminate()
-        try:
-            serve.wait(20)
-        except subprocess.TimeoutExpired:
-            serve.kill()
-            serve.wait()
-        log.close()
         bus.stop()
 
 
@@ -195,3 +185,96 @@ async def test_a_refused_write_leaves_everything_as_it_was(daemon: Daemon, bad: 
     assert daemon.dhcp_clients() == 1
     assert (await daemon.client.get_settings()).timeout != 3, "all or nothing: the other setting was not written"
     assert not any("Network settings applied" in s for s in daemon.statuses)
+
+
+def cli(daemon: Daemon, *args: str) -> subprocess.CompletedProcess[str]:
+    """``bootd settings ...`` as the admin runs it, against the daemon's bus."""
+    return subprocess.run(
+        [sys.executable, "-m", "bootd", "settings", *args, "--bus", daemon.bus],
+        capture_output=True, text=True, timeout=60, check=False, cwd=ROOT,
+    )  # fmt: skip
+
+
+async def test_the_cli_sets_the_network_settings_at_once_and_keeps_the_comments(daemon: Daemon) -> None:
+    await daemon.until("a DHCP lease and its boot option", lambda: daemon.options())
+    with daemon.config.open("a") as f:
+        f.write('# the admin\'s own words\n[network.interface.eth1]  # not in this lab\nmethod = "ignore"\n')
+    await daemon.reload()  # a hand edit is read at SIGHUP
+
+    r = await asyncio.to_thread(
+        cli, daemon, "set", "network.interface.eth0", "static", "address=10.77.0.200/24", "gateway=10.77.0.1",
+        "dns=10.77.0.53",
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr + daemon.log.read_text()
+    assert "network.interface.eth0 = static address=10.77.0.200/24 gateway=10.77.0.1 dns=10.77.0.53" in r.stdout
+    assert "Network settings applied: eth0: static 10.77.0.200/24 via 10.77.0.1" in r.stdout, r.stdout
+    assert daemon.addresses() == ["10.77.0.200/24"], "applied at once, no restart"
+    assert daemon.dhcp_clients() == 0 and await daemon.options() == set()
+    text = daemon.config.read_text()
+    for comment in ("# the lab's TFTP server is near", "# the admin's own words", "# not in this lab"):
+        assert comment in text, text
+    assert 'address = "10.77.0.200/24"' in text
+
+    r = await asyncio.to_thread(cli, daemon, "set", "network.nameservers", "10.77.0.54")
+    assert r.returncode == 0, r.stderr
+    assert "network.nameservers = 10.77.0.54" in r.stdout
+    assert (await daemon.client.get_settings()).network.nameservers == ("10.77.0.54",)
+
+    # refused as a whole, before anything is written or applied
+    before = (daemon.config.read_text(), daemon.addresses())
+    for words, why in (
+        (["static", "address=10.77.0.200/24", "gateway=10.99.0.1"], "outside"),
+        (["static", "address=10.77.0.300/24"], "ADDRESS/PREFIX"),
+        (["sttic"], "not a method"),
+    ):
+        r = await asyncio.to_thread(cli, daemon, "set", "network.interface.eth0", *words)
+        assert r.returncode != 0 and why in r.stderr and "Traceback" not in r.stderr, (words, r.stderr)
+    assert (daemon.config.read_text(), daemon.addresses()) == before
+
+    r = await asyncio.to_thread(cli, daemon, "set", "network.interface.eth0", "dhcp")
+    assert r.returncode == 0, r.stderr
+    await daemon.until("a new lease", lambda: leased(daemon.addresses()))
+    await daemon.until("the lease's boot option", lambda: daemon.options())
+    r = await asyncio.to_thread(cli, daemon, "get", "network")
+    assert "network.interface.eth0 = dhcp" in r.stdout and "network.interface.eth1 = ignore" in r.stdout, r.stdout
+
+
+async def test_a_hand_edit_applies_at_sighup_and_an_invalid_one_is_refused(daemon: Daemon) -> None:
+    await daemon.until("a DHCP lease and its boot option", lambda: daemon.options())
+    original = daemon.config.read_text()
+    edited = original + (
+        '[network.interface.eth0]  # set by hand\nmethod = "static"\naddress = "10.77.0.210/24"\n'
+        'gateway = "10.77.0.1"\n'
+    )
+    daemon.config.write_text(edited)
+    await asyncio.sleep(0.5)
+    assert leased(daemon.addresses()), "nothing happens before the signal"
+
+    line = await daemon.reload()
+    assert line.startswith("Settings reloaded from ") and "network" in line, line
+    await daemon.until("the status line", lambda: any("Network settings applied" in s for s in daemon.statuses))
+    assert daemon.addresses() == ["10.77.0.210/24"]
+    assert daemon.dhcp_clients() == 0 and await daemon.options() == set()
+    assert "via 10.77.0.1 dev eth0" in daemon.lab.client(["ip", "-4", "route", "show", "default"])
+    assert daemon.config.read_text() == edited, "a reload writes nothing"
+
+    # invalid in three ways: each refused, the settings in force (and the address) kept
+    for bad, why in (
+        (edited.replace("10.77.0.1", "10.99.0.1"), "outside"),
+        (edited.replace("autoboot = false", 'autoboot = "maybe"'), "autoboot"),
+        (edited + "[[broken\n", str(daemon.config)),
+    ):
+        daemon.config.write_text(bad)
+        line = await daemon.reload()
+        assert line.startswith("settings not reloaded: ") and why in line, line
+        assert line.endswith("the settings in force are kept"), line
+        assert daemon.addresses() == ["10.77.0.210/24"]
+        settings = await daemon.client.get_settings()
+        assert settings.autoboot is False and settings.network.interface("eth0") == InterfaceConfig(
+            "eth0", "static", "10.77.0.210/24", "10.77.0.1"
+        )
+
+    daemon.config.write_text(original)  # back to DHCP by hand
+    await daemon.reload()
+    await daemon.until("a new lease", lambda: leased(daemon.addresses()))
+    await daemon.until("the lease's boot option", lambda: daemon.options())

@@ -11,7 +11,7 @@ from pathlib import Path, PurePosixPath
 import pytest
 
 from bootd.model import Resource
-from tests.isobuild import INITRD, KERNEL, UBUNTU_FILES, build_iso
+from tests.isobuild import INITRD, ISO_DIRECT, KERNEL, UBUNTU_FILES, build_iso
 from tests.unit.grub.conftest import Run
 
 ISO = PurePosixPath("/isos/ubuntu.iso")
@@ -32,14 +32,7 @@ def inside(path: str, image: PurePosixPath = ISO) -> Resource:
     return Resource(path=image, inside=PurePosixPath(path))
 
 
-DIRECT = """\
-menuentry "Ubuntu live (ISO)" {
-  set isofile=/isos/ubuntu.iso
-  loopback loop $isofile
-  linux (loop)/casper/vmlinuz boot=casper iso-scan/filename=$isofile quiet
-  initrd (loop)/casper/initrd
-}
-"""
+DIRECT = ISO_DIRECT
 
 
 def test_linux_and_initrd_from_loop_are_files_inside_the_image(run: Run, ubuntu_iso: bytes) -> None:

@@ -10,16 +10,12 @@ from pathlib import Path
 import pytest
 
 from bootd.__main__ import main
-from tests.isobuild import UBUNTU_FILES, build_iso
+from tests.isobuild import ISO_DIRECT, make_stick
 
-GRUB_CFG = """\
-set timeout=5
-menuentry "Ubuntu live (ISO)" {
-  set isofile=/isos/ubuntu.iso
-  loopback loop $isofile
-  linux (loop)/casper/vmlinuz boot=casper iso-scan/filename=$isofile quiet
-  initrd (loop)/casper/initrd
-}
+GRUB_CFG = (
+    "set timeout=5\n"
+    + ISO_DIRECT
+    + """\
 submenu "Ubuntu (its own menu)" {
   set isofile=/isos/ubuntu.iso
   loopback loop $isofile
@@ -33,14 +29,12 @@ menuentry "Broken ISO" {
   linux (loop)/casper/vmlinuz
 }
 """
+)
 
 
 def test_scan_json_names_files_inside_the_image(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    stick = tmp_path / "stick"
-    build_iso(stick / "isos" / "ubuntu.iso", UBUNTU_FILES)
+    stick = make_stick(tmp_path / "stick", GRUB_CFG)
     (stick / "isos" / "broken.iso").write_bytes(b"\0" * 65536)
-    (stick / "boot" / "grub").mkdir(parents=True)
-    (stick / "boot" / "grub" / "grub.cfg").write_text(GRUB_CFG)
     rc = main(["scan", "--json", "--arch", "x86_64", "--firmware", "efi", f"{stick},id=usb1,uuid=1234-ABCD"])
     assert rc == 0
     data = json.loads(capsys.readouterr().out)

@@ -25,24 +25,11 @@ from bootd.platform import Platform
 from bootd.platform.net import StaticAddress
 from bootd.platform.run import RecordingRunner
 from bootd.platform.sandbox import sandbox_platform
+from tests.unit.network.machines import machine_text, make_machine
 
-MACHINE = """
-[machine]
-arch = "x86_64"
-firmware = "efi"
-
-[[interface]]
-name = "eth0"
-mac = "52:54:00:00:00:01"
-lease_after = 0.01
-[interface.lease]
-ip = "192.168.0.10"
-pxepathprefix = "file://{machine}/tftp/"
-
-[[interface]]
-name = "eth1"
-mac = "52:54:00:00:00:02"
-"""
+MACHINE = machine_text(
+    0.01, {"ip": "192.168.0.10", "pxepathprefix": "file://{machine}/tftp/"}, [("eth1", "52:54:00:00:00:02")]
+)
 
 START = NetworkSettings(interfaces={"eth1": InterfaceSettings(Method.IGNORE)}, poll_interval=30)
 STATIC = InterfaceSettings(Method.STATIC, StaticAddress("10.9.0.2", 24, "10.9.0.1"))
@@ -50,10 +37,8 @@ STATIC = InterfaceSettings(Method.STATIC, StaticAddress("10.9.0.2", 24, "10.9.0.
 
 @pytest.fixture
 def machine(tmp_path: Path) -> Path:
-    root = tmp_path / "machine"
-    (root / "tftp" / "pxelinux.cfg").mkdir(parents=True)
+    root = make_machine(tmp_path / "machine", MACHINE)
     (root / "tftp" / "pxelinux.cfg" / "default").write_text("DEFAULT a\nLABEL a\n  KERNEL vmlinuz\n")
-    (root / "machine.toml").write_text(MACHINE)
     return root
 
 

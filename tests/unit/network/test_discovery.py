@@ -25,46 +25,19 @@ from bootd.platform import Platform
 from bootd.platform.net import Interface, StaticAddress
 from bootd.platform.run import RecordingRunner
 from bootd.platform.sandbox import sandbox_platform
+from tests.unit.network.machines import machine_text, make_machine
 
-MACHINE = """
-[machine]
-arch = "x86_64"
-firmware = "efi"
-
-[[interface]]
-name = "eth0"
-mac = "52:54:00:00:00:01"
-lease_after = 0.05
-[interface.lease]
-ip = "192.168.0.10"
-siaddr = "192.168.0.1"
-pxepathprefix = "file://{machine}/tftp/"
-reboottime = "1"
-
-[[interface]]
-name = "eth1"
-mac = "52:54:00:00:00:01"
-
-[[interface]]
-name = "tun0"
-mac = "52:54:00:00:00:09"
-
-[[interface]]
-name = "eth2"
-mac = "52:54:00:00:00:02"
-
-[[interface]]
-name = "eth3"
-mac = "52:54:00:00:00:03"
-"""
+MACHINE = machine_text(
+    0.05,
+    {"ip": "192.168.0.10", "siaddr": "192.168.0.1", "pxepathprefix": "file://{machine}/tftp/", "reboottime": "1"},
+    [("eth1", "52:54:00:00:00:01"), ("tun0", "52:54:00:00:00:09"), ("eth2", "52:54:00:00:00:02"),
+     ("eth3", "52:54:00:00:00:03")],
+)  # fmt: skip
 
 
 @pytest.fixture
 def machine(tmp_path: Path) -> Path:
-    root = tmp_path / "machine"
-    (root / "tftp" / "pxelinux.cfg").mkdir(parents=True)
-    (root / "machine.toml").write_text(MACHINE)
-    return root
+    return make_machine(tmp_path / "machine", MACHINE)
 
 
 async def wait_for(pred: object, timeout: float = 5.0) -> None:

@@ -20,8 +20,9 @@ from bootd.model import Resource, Severity
 from bootd.platform import Platform
 from bootd.platform.linux import linux_platform
 from bootd.platform.sandbox import sandbox_platform
+from tests.unit.network.machines import HEAD
 
-MACHINE = '[machine]\narch = "x86_64"\nfirmware = "efi"\n'
+MACHINE = HEAD
 REFUSED = "a lease may not point at this machine's files"
 
 
