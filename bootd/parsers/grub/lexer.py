@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from enum import StrEnum
 from typing import NamedTuple
+
+from bootd.model import Record, _set, record
 
 
 class Tok(StrEnum):
@@ -77,10 +78,14 @@ def _plain(word: Word) -> str | None:
     return None
 
 
-@dataclass(frozen=True, slots=True)
-class LexIssue:
+@record
+class LexIssue(Record):
     line: int
     message: str
+
+    def __init__(self, line: int, message: str) -> None:
+        _set(self, "line", line)
+        _set(self, "message", message)
 
 
 _PLAIN = re.compile(r"[^ \t\r\f\v\n{};'\"\\$]+")

@@ -13,13 +13,12 @@ there (a file ending in ``}`` without a newline is fine).  Nesting is capped.
 from __future__ import annotations
 
 import gc
-import hashlib
 import re
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from bootd.model import Record, _set, record
 from bootd.parsers.grub.lexer import MENU_WORDS, Lit, Tok, Token, Word, scan
 
 MAX_NESTING = 64
@@ -140,16 +139,24 @@ class Menu(NamedTuple):
 Node = Simple | Block | If | For | While | Function | Menu
 
 
-@dataclass(frozen=True, slots=True)
-class Issue:
+@record
+class Issue(Record):
     line: int
     message: str
 
+    def __init__(self, line: int, message: str) -> None:
+        _set(self, "line", line)
+        _set(self, "message", message)
 
-@dataclass(frozen=True, slots=True)
-class Script:
+
+@record
+class Script(Record):
     body: tuple[Node, ...]
     issues: tuple[Issue, ...] = ()
+
+    def __init__(self, body: tuple[Node, ...], issues: tuple[Issue, ...] = ()) -> None:
+        _set(self, "body", body)
+        _set(self, "issues", issues)
 
 
 class SyntaxProblem(Exception):
@@ -166,12 +173,14 @@ _THEN, _AFTER_THEN, _FI = frozenset({"then"}), frozenset({"elif", "else", "fi"})
 _DO, _DONE = frozenset({"do"}), frozenset({"done"})
 
 
-@dataclass
 class _Parser:
-    tokens: list[Token]
-    pos: int = 0
-    depth: int = 0
-    issues: list[Issue] = field(default_factory=list)
+    __slots__ = ("tokens", "pos", "depth", "issues")
+
+    def __init__(self, tokens: list[Token]) -> None:
+        self.tokens = tokens
+        self.pos = 0
+        self.depth = 0
+        self.issues: list[Issue] = []
 
     def peek(self) -> Token:
         return self.tokens[self.pos]
@@ -407,6 +416,11 @@ CACHE_TEXT = 256 * 1024
 """Longest script text kept: a larger one is parsed each time."""
 
 _cache: OrderedDict[bytes, Script] = OrderedDict()
+
+try:  # the BLAKE2 module alone: ``hashlib`` loads OpenSSL's library first, a cost at every start
+    from _blake2 import blake2b as _blake2b
+except ImportError:  # pragma: no cover - a Python built without it
+    from hashlib import blake2b as _blake2b
 _cache_lock = threading.Lock()
 
 
@@ -418,7 +432,7 @@ def parse_script(text: str) -> Script:
     CACHE_ENTRIES scripts up to CACHE_TEXT characters)."""
     if len(text) > CACHE_TEXT:
         return _parse(text)
-    key = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+    key = _blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
     with _cache_lock:
         script = _cache.get(key)
         if script is not None:
