@@ -314,6 +314,27 @@ def _fewer_collections() -> Iterator[None]:
                 gc.set_threshold(*_gc_saved)
 
 
+def _release(outcome: Outcome) -> None:
+    """Break the reference cycles of an interpretation's menu, which only the
+    options outlive: each menu item holds the context it was defined in, and
+    that context's menu holds the item.  Without this, the whole menu and the
+    syntax trees of its entries (some 20 objects an entry) would wait for the
+    cyclic garbage collector, whose one pass over a 5,000-entry scan's objects
+    costs a quarter of the scan; with it, they are freed as soon as the scan
+    lets go of them."""
+    todo = list(outcome.menu)
+    menus: list[list[MenuItem]] = [outcome.menu]
+    while todo:
+        item = todo.pop()
+        menus.append(item.ctx.menu)
+        if item.sub_ctx is not None:
+            menus.append(item.sub_ctx.menu)
+        todo.extend(item.children)
+    for menu in menus:
+        menu.clear()
+    outcome.menu = []
+
+
 def _parse(view: DeviceView, ctx: ParseContext, limits: Limits) -> ParseResult:
     diagnostics: list[Diagnostic] = []
     awaits: list[str] = []
@@ -326,6 +347,7 @@ def _parse(view: DeviceView, ctx: ParseContext, limits: Limits) -> ParseResult:
             diagnostics.append(Diagnostic(Severity.WARNING, "CPU time used up (cpu_seconds); not read", str(config)))
             continue
         outcome = interpret(view, config, ctx, limits=limits, cpu_start=now)
+        _release(outcome)
         diagnostics.extend(outcome.diagnostics)
         awaits.extend(outcome.awaits)
         if outcome.options:

@@ -67,7 +67,8 @@ class Token(NamedTuple):
     words: tuple[Word, ...] = ()
     """A ``LINE`` or ``HEAD`` token's words."""
     texts: tuple[str, ...] | None = None
-    """A ``LINE`` token's words as text, when every one is plain (no quote, no variable)."""
+    """A ``LINE`` token's words as text, when every one is plain (no quote, no
+    variable, no wildcard character)."""
 
 
 def _plain(word: Word) -> str | None:
@@ -131,7 +132,7 @@ _HARD = re.compile(
     "[{};'\"\\\\#$\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
 )
 _BLANKS = " \t\r\f\v"
-_SPECIAL = re.compile(r"['\"$]")
+_SPECIAL = re.compile(r"['\"$*?]")
 MENU_WORDS = frozenset({"menuentry", "submenu", "hiddenentry"})
 KEYWORDS = MENU_WORDS | {"if", "then", "elif", "else", "fi", "for", "in", "do", "done", "while", "until", "function"}
 """Words the parser reads in command position: a line starting with one is given word by word."""
@@ -177,9 +178,9 @@ def scan(text: str, *, lines: bool = True) -> tuple[list[Token], list[LexIssue]]
     def word_of(t: str) -> Word:
         """The pieces of a word of the line scanner's kinds (closed quotes: no issue, no newline)."""
         if simple_text(t):
-            w: Word = (Lit(t),)
+            w: Word = (new(Lit, (t, False)),)
         elif t[0] == "'" and t.find("'", 1) == len(t) - 1:  # one single-quoted string
-            w = (Lit(t[1:-1], True),)
+            w = (new(Lit, (t[1:-1], True)),)
         else:
             w = _word(t, 0, 0, issues)[0]
         seen[t] = w
@@ -220,7 +221,8 @@ def scan(text: str, *, lines: bool = True) -> tuple[list[Token], list[LexIssue]]
                             append(new(Token, (word_tok, line, seen_get(t) or word_of(t), t, (), None)))
                     else:
                         words = [seen_get(t) or word_of(t) for t in texts]
-                        append(new(Token, (line_tok, line, (), None, tuple(words), tuple(texts))))
+                        plain = None if "*" in seg or "?" in seg else tuple(texts)
+                        append(new(Token, (line_tok, line, (), None, tuple(words), plain)))
                 if nl < 0:
                     break
                 append(new(Token, (newline_tok, line, (), None, (), None)))
@@ -277,7 +279,7 @@ def scan(text: str, *, lines: bool = True) -> tuple[list[Token], list[LexIssue]]
         kind = m.lastgroup
         if kind == "plain":
             t = m.group(kind)
-            append(new(Token, (word_tok, line, (Lit(t),), t, (), None)))
+            append(new(Token, (word_tok, line, (new(Lit, (t, False)),), t, (), None)))
             pos = m.end()
         elif kind == "cont":
             line += 1

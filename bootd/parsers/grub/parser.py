@@ -35,7 +35,8 @@ class Simple(NamedTuple):
     words: tuple[Word, ...]
     line: int
     argv: tuple[str, ...] | None = None
-    """The arguments, when no word holds a variable (expanded once, here)."""
+    """The arguments, when no word holds a variable and no argument a
+    wildcard character (``*``, ``?``: the wildcards' expansion decides)."""
     size: int = 0
     """With ``argv``: its bytes with a separator each (what ``expand_all`` counts)."""
     longest: int = 0
@@ -81,11 +82,14 @@ def simple_node(words: tuple[Word, ...], line: int) -> Simple:
             argv.append("".join(texts))
     if not argv:
         return Simple(words, line, (), 0, 0, cost, assign)
+    if any("*" in a or "?" in a for a in argv):
+        return Simple(words, line, assign=assign)
     return Simple(words, line, tuple(argv), sum(map(len, argv)) + len(argv), max(map(len, argv)), cost, assign)
 
 
 def line_node(tok: Token) -> Simple:
-    """The simple command of a ``LINE`` token (plain words: their text is the arguments)."""
+    """The simple command of a ``LINE`` token (plain words without wildcard
+    characters: their text is the arguments)."""
     texts = tok.texts
     if texts is None:
         return simple_node(tok.words, tok.line)
