@@ -194,6 +194,12 @@ def scan(text: str, *, lines: bool = True) -> tuple[list[Token], list[LexIssue]]
         item = known[t] = (word_tok, w, _plain(w))
         return item
 
+    def put_items(texts: list[str], line: int) -> None:
+        """A line's items (words, ';', '{', '}'), a token each."""
+        for t in texts:
+            item_kind, w, plain_text = known_get(t) or item_of(t)
+            append(new(Token, (item_kind, line, w, plain_text, (), None)))
+
     keywords = KEYWORDS
     menu_words = MENU_WORDS
     head_tok = Tok.HEAD
@@ -212,6 +218,7 @@ def scan(text: str, *, lines: bool = True) -> tuple[list[Token], list[LexIssue]]
             # The commonest line, plain words only: split at C speed.
             nl = find("\n", pos)
             seg = text[pos:] if nl < 0 else text[pos:nl]
+            whole = True  # the line taken whole, up to its newline
             if hard(seg) is None:
                 texts = seg.split()
                 if texts:
@@ -223,14 +230,11 @@ def scan(text: str, *, lines: bool = True) -> tuple[list[Token], list[LexIssue]]
                         words = [seen_get(t) or word_of(t) for t in texts]
                         plain = None if "*" in seg or "?" in seg else tuple(texts)
                         append(new(Token, (line_tok, line, (), None, tuple(words), plain)))
-                if nl < 0:
-                    break
-                append(new(Token, (newline_tok, line, (), None, (), None)))
-                line += 1
-                pos = nl + 1
-                continue
-            if seg.strip(_BLANKS) == "}":  # the end of a block
+            elif seg.strip(_BLANKS) == "}":  # the end of a block
                 append(new(Token, (rbrace_tok, line, (), None, (), None)))
+            else:
+                whole = False
+            if whole:
                 if nl < 0:
                     break
                 append(new(Token, (newline_tok, line, (), None, (), None)))
@@ -249,14 +253,10 @@ def scan(text: str, *, lines: bool = True) -> tuple[list[Token], list[LexIssue]]
                     if first in menu_words:
                         append(new(Token, (head_tok, line, (), first, tuple(words), None)))
                     else:
-                        for t in texts:
-                            item_kind, w, plain_text = known_get(t) or item_of(t)
-                            append(new(Token, (item_kind, line, w, plain_text, (), None)))
+                        put_items(texts, line)
                     append(new(Token, (lbrace_tok, line, (), None, (), None)))
                 elif first in keywords:
-                    for t in texts:
-                        item_kind, w, plain_text = known_get(t) or item_of(t)
-                        append(new(Token, (item_kind, line, w, plain_text, (), None)))
+                    put_items(texts, line)
                 else:
                     plain = None if special(body) else tuple(texts)
                     append(new(Token, (line_tok, line, (), None, tuple(words), plain)))
@@ -264,9 +264,7 @@ def scan(text: str, *, lines: bool = True) -> tuple[list[Token], list[LexIssue]]
                 m = ops_match(text, pos)
                 if m is None:
                     continue  # piece by piece
-                for t in items(m.group(1)):
-                    item_kind, w, plain_text = known_get(t) or item_of(t)
-                    append(new(Token, (item_kind, line, w, plain_text, (), None)))
+                put_items(items(m.group(1)), line)
             pos = m.end()
             if text[pos - 1] == "\n":
                 append(new(Token, (newline_tok, line, (), None, (), None)))
