@@ -100,8 +100,11 @@ def general_changes(old: NetworkSettings, new: NetworkSettings) -> list[str]:
 
 
 def live_notes(old: NetworkSettings, new: NetworkSettings) -> list[str | Text]:
-    """What a change of ``bring_up`` or ``lease_reports`` does (and does not do) at once, for the status line."""
+    """What a change of ``bring_up`` or ``lease_reports`` does (and does not do) at once, and
+    that interface settings wait while network discovery is off, for the status line."""
     out: list[str | Text] = []
+    if not old.enabled and not new.enabled and (old.interfaces, old.default) != (new.interfaces, new.default):
+        out.append(Text.of(N_("network discovery is off (network.enabled = false): no interface is touched")))
     if old.bring_up and not new.bring_up:
         out.append(Text.of(N_("network.bring_up = false: no link is brought down; a link that is down is left alone")))
     if old.lease_reports != new.lease_reports:
