@@ -63,7 +63,7 @@ class SettingsService:
         the values written (a password hashed).  ``check`` sees the new file's
         values first and may refuse them (see :func:`bootd.settings_write.write_settings`)."""
         values = dict(changes)
-        self.refuse_unread_edits()
+        await asyncio.to_thread(self.refuse_unread_edits)
         for key, value in values.items():
             if key in self.table and self.table.row(key).secret:
                 values[key] = settings.hash_password(str(value)) if value else ""

@@ -52,6 +52,12 @@ async def test_enabled_false_stops_network_discovery_and_true_starts_it(tmp_path
             await asyncio.sleep(3)  # more than a watch round (2 s): nothing takes the interface up again
             assert daemon.dhcp_clients() == 0 and "eth0" not in await daemon.devices()
 
+            # interface settings written while it is off wait for it, and the status line says so
+            daemon.statuses.clear()
+            await daemon.client.update_settings({"network": DHCP})
+            assert "network discovery is off (network.enabled = false)" in await daemon.applied()
+            assert daemon.dhcp_clients() == 0 and daemon.addresses() == []
+
             daemon.config.write_text(CONFIG)
             await daemon.reload()
             assert "network discovery started" in await daemon.applied()
