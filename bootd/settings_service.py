@@ -36,7 +36,7 @@ class SettingsService:
         self._reloaded = reloaded
         state = settings.load_state(paths, nvram=self.nvram, warn=self._warn, table=table)
         self._settings, self._problems, self._origins = state.settings, state.problems, state.origins
-        self._main_network = self._read_main_network()
+        self._read = self._read_files()
 
     @property
     def current(self) -> settings.Settings:
@@ -63,12 +63,7 @@ class SettingsService:
         the values written (a password hashed).  ``check`` sees the new file's
         values first and may refuse them (see :func:`bootd.settings_write.write_settings`)."""
         values = dict(changes)
-        if "network" in values and self._read_main_network() != self._main_network:
-            # the write replaces the interface tables with what the daemon holds: a hand edit it has not read would go
-            raise ConfigError(
-                f"the [network] table of {self.paths.main} was edited since the daemon read it; "
-                "reload the daemon first (systemctl reload bootd): nothing was written or applied"
-            )
+        await asyncio.to_thread(self.refuse_unread_edits)
         for key, value in values.items():
             if key in self.table and self.table.row(key).secret:
                 values[key] = settings.hash_password(str(value)) if value else ""
@@ -108,18 +103,43 @@ class SettingsService:
                 main = data or {}
         return main
 
-    def _read_main_network(self) -> object:
-        """The main file's ``[network]`` table as it reads now (a string when it cannot be read)."""
-        try:
-            return (settings.parse_file(self.paths.main) or {}).get("network")
-        except settings.Unreadable as e:
-            return f"unreadable: {e}"
+    def refuse_unread_edits(self) -> None:
+        """ConfigError when a settings file was edited since the daemon read it.
+
+        A write reloads every layer after it: it would put such a hand edit in
+        force without the reload's strict check, and a ``[network]`` edit in the
+        settings while the interfaces stay as they are (a write of ``network``
+        would even replace the edited interface tables with the daemon's copy).
+        The admin reloads first (SIGHUP), which checks and applies the edit."""
+        now = self._read_files()
+        if now != self._read:
+            path = next(p for p in {**self._read, **now} if now.get(p) != self._read.get(p))
+            raise ConfigError.of(
+                N_(
+                    "{path} was edited since the daemon read it; reload the daemon first "
+                    "(systemctl reload bootd): nothing was written or applied"
+                ),
+                path=path,
+            )
+
+    def _read_files(self) -> dict[str, object]:
+        """Every settings file's values as they read now (a string when one cannot be read; absent: not listed)."""
+        out: dict[str, object] = {}
+        for path in [self.paths.vendor, self.paths.main, *self.paths.dropins()]:
+            try:
+                data = settings.parse_file(path)
+            except settings.Unreadable as e:
+                out[str(path)] = f"unreadable: {e}"
+                continue
+            if data is not None:
+                out[str(path)] = data
+        return out
 
     def reload(self) -> None:
         old = self._settings
         state = settings.load_state(self.paths, nvram=self.nvram, warn=self._warn, table=self.table)
         self._settings, self._problems, self._origins = state.settings, state.problems, state.origins
-        self._main_network = self._read_main_network()
+        self._read = self._read_files()
         changed = tuple(k for k in self.table.keys if getattr(old, k) != getattr(self._settings, k))
         if changed:
             self.events.emit(SettingsChanged(changed))

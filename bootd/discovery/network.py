@@ -93,14 +93,21 @@ class NetworkDiscovery(SettingsApply):
             return
         use_proxies(self.settings)
         await self.sync()
-        self._watch = asyncio.create_task(self._watch_loop(), name="network-watch")
+        self._start_watch()
 
-    async def stop(self) -> None:
+    def _start_watch(self) -> None:
+        if self._watch is None:
+            self._watch = asyncio.create_task(self._watch_loop(), name="network-watch")
+
+    async def _stop_watch(self) -> None:
         if self._watch is not None:
             self._watch.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._watch
             self._watch = None
+
+    async def stop(self) -> None:
+        await self._stop_watch()
         for task in [*self._tasks.values(), *self._requery.values()]:
             task.cancel()
         for task in [*self._tasks.values(), *self._requery.values()]:

@@ -18,6 +18,8 @@ from bootd.discovery.network_settings import (
     checked_network_settings,
     describe,
     general_changes,
+    joined,
+    live_notes,
     network_settings,
     switch_message,
 )
@@ -83,7 +85,7 @@ class SettingsApply:
         """The network settings the files give, strictly (a reload: ConfigError keeps the old ones)."""
         return self._checked(None)
 
-    async def apply_settings(self) -> list[str]:
+    async def apply_settings(self) -> list[str | Text]:
         """Read the network settings again and :meth:`apply` them; says what was done."""
         try:
             new = await asyncio.to_thread(self._checked, None)
@@ -95,28 +97,34 @@ class SettingsApply:
         except BootdError as e:
             self._say(Severity.WARNING, Text.of(N_("network settings only partly applied: {error}"), error=e))
             return []
-        failed = any(" cannot " in d for d in done)
-        summary = "; ".join(done) if done else "nothing to change"
+        failed = any(" cannot " in str(d) for d in done)
+        summary: str | Text = joined(done) if done else "nothing to change"
         text = Text.of(N_("Network settings applied: {summary}"), summary=summary)
         self._say(Severity.WARNING if failed else Severity.INFO, text)
         return done
 
-    async def apply(self, new: NetworkSettings) -> list[str]:
+    async def apply(self, new: NetworkSettings) -> list[str | Text]:
         """Put ``new`` in force at once (a settings write); what was done, for people.
 
         An interface whose method or address changed is reconfigured: leaving
         DHCP stops its client and removes its lease's options, leaving a static
         address removes it, ``ignore`` drops the interface (and its options),
         and an interface no longer ignored is taken up.  Proxies apply to the
-        next download, DNS servers to the next resolver write.  Whether network
-        discovery is enabled at all changes at the next start."""
+        next download, DNS servers to the next resolver write.  ``enabled``
+        false stops network discovery (every interface left as ``ignore``
+        leaves it), true starts it; ``bring_up`` true brings up and configures
+        the interfaces that waited for their link; ``bring_up`` false brings
+        no link down and ``lease_reports`` applies to the DHCP clients started
+        from then on (both are said in the status line)."""
         old = self.settings
-        done: list[str] = []
+        done: list[str | Text] = []
         async with self._sync_lock:
             self.settings = self._loader.settings = new
             if (old.proxy, old.https_proxy) != (new.proxy, new.https_proxy):
                 use_proxies(new)
-            if old.enabled and new.enabled:
+            if old.enabled and not new.enabled:
+                done.append(await self._disable(old))
+            elif old.enabled and new.enabled:
                 for iface in await self.platform.net.interfaces():
                     before, after = old.for_interface(iface), new.for_interface(iface)
                     if iface.name not in self._interfaces:
@@ -125,9 +133,44 @@ class SettingsApply:
                     elif before != after:
                         self._interfaces[iface.name] = iface
                         done.append(await self._switch(iface, before, after))
-        if old.enabled and new.enabled:
+                if new.bring_up and not old.bring_up:
+                    done += await self._bring_up_waiting()
+        if new.enabled:
+            if not old.enabled:
+                use_proxies(new)
             await self.sync()
-        return done + general_changes(old, new)
+            if not old.enabled:
+                self._start_watch()
+                done.append(Text.of(N_("network discovery started")))
+        return done + live_notes(old, new) + general_changes(old, new)
+
+    async def _disable(self, old: NetworkSettings) -> Text:
+        """``enabled = false`` while running: stop watching, and leave every
+        interface as ``ignore`` does (client stopped, address removed, options gone)."""
+        await self._stop_watch()
+        names = list(self._interfaces)
+        for name in names:
+            await self._leave(name, old.for_interface(self._interfaces[name]))
+            await self._remove(name)
+        if not names:
+            return Text.of(N_("network discovery stopped"))
+        text = N_("network discovery stopped: {interfaces} no longer used, their boot options removed")
+        return Text.of(text, interfaces=", ".join(names))
+
+    async def _bring_up_waiting(self) -> list[str | Text]:
+        """``bring_up`` turned on: the interfaces left alone because their link was down are taken up now."""
+        done: list[str | Text] = []
+        for name, iface in list(self._interfaces.items()):
+            if name in self._configured:
+                continue
+            failed = await self._configure(iface)
+            conf = self.settings.for_interface(iface)
+            if failed:
+                text = N_("{interface}: cannot be brought up: {error}")
+                done.append(Text.of(text, interface=name, error=failed))
+            else:
+                done.append(Text.of(N_("{interface}: brought up ({method})"), interface=name, method=describe(conf)))
+        return done
 
     async def _switch(self, iface: Interface, before: InterfaceSettings, after: InterfaceSettings) -> str:
         had_options = await self._leave(iface.name, before)
@@ -164,6 +207,12 @@ class SettingsApply:
         raise NotImplementedError
 
     async def sync(self) -> None:
+        raise NotImplementedError
+
+    def _start_watch(self) -> None:
+        raise NotImplementedError
+
+    async def _stop_watch(self) -> None:
         raise NotImplementedError
 
     async def _configure(self, iface: Interface) -> str | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -96,8 +96,28 @@ def general_changes(old: NetworkSettings, new: NetworkSettings) -> list[str]:
         out.append(f"proxy {new.proxy or '(environment)'}{https} for the next download")
     if old.nameservers != new.nameservers:
         out.append(f"DNS servers {' '.join(new.nameservers) or '(none)'}")
-    if old.enabled != new.enabled:
-        out.append(f"network.enabled = {str(new.enabled).lower()} takes effect at the next start")
+    return out
+
+
+def live_notes(old: NetworkSettings, new: NetworkSettings) -> list[str | Text]:
+    """What a change of ``bring_up`` or ``lease_reports`` does (and does not do) at once, and
+    that interface settings wait while network discovery is off, for the status line."""
+    out: list[str | Text] = []
+    if not old.enabled and not new.enabled and (old.interfaces, old.default) != (new.interfaces, new.default):
+        out.append(Text.of(N_("network discovery is off (network.enabled = false): no interface is touched")))
+    if old.bring_up and not new.bring_up:
+        out.append(Text.of(N_("network.bring_up = false: no link is brought down; a link that is down is left alone")))
+    if old.lease_reports != new.lease_reports:
+        text = N_("network.lease_reports = {value} applies to the DHCP clients started from now on")
+        out.append(Text.of(text, value=new.lease_reports))
+    return out
+
+
+def joined(parts: Sequence[str | Text]) -> str | Text:
+    """``parts`` joined by "; ", each part that is a Text still translatable."""
+    out: str | Text = parts[0]
+    for part in parts[1:]:
+        out = Text.of("{first}; {rest}", first=out, rest=part)
     return out
 
 

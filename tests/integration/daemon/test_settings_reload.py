@@ -69,9 +69,12 @@ def test_a_network_write_never_drops_a_hand_edit_the_daemon_has_not_read(
     assert r.returncode == 1 and "was edited since the daemon read it" in r.stderr, r.stderr
     assert "systemctl reload bootd" in r.stderr and "Traceback" not in r.stderr
     assert "eth1" in main.read_text() and "nameservers" not in main.read_text()
-    assert bootd(system_bus, "settings", "set", "timeout", "6").returncode == 0, "other settings are written as ever"
+    r = bootd(system_bus, "settings", "set", "timeout", "6")
+    assert r.returncode == 1 and "was edited since the daemon read it" in r.stderr, "no write puts it in force unread"
+    assert "timeout" not in main.read_text()
 
     reload(serve, "Settings reloaded from")
+    assert bootd(system_bus, "settings", "set", "timeout", "6").returncode == 0
     r = bootd(system_bus, "settings", "set", "network.nameservers", "10.0.0.53")
     assert r.returncode == 0, r.stderr
     assert "network.interface.eth1 = ignore" in r.stdout and "network.nameservers = 10.0.0.53" in r.stdout

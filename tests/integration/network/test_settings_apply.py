@@ -10,118 +10,33 @@ it, and what the daemon did is read back from the namespace with
 from __future__ import annotations
 
 import asyncio
-import json
-import os
 import shutil
-import signal
 import subprocess
 import sys
-import time
-from collections.abc import AsyncIterator, Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
-from bootd.dbus.client import BootdClient, InterfaceConfig, NetworkConfig
+from bootd.dbus.client import InterfaceConfig, NetworkConfig
 from bootd.errors import BootdError
-from tests.integration.daemon.helpers import PrivateBus, make_machine
 from tests.integration.network.lab import ROOT, Lab, available
-from tests.integration.network.netns_daemon import served
+from tests.integration.network.settings_daemon import DHCP, OPTION, STATIC, Daemon, leased, pxe_lab, running_daemon
 
 REASON = available() or (None if shutil.which("dbus-daemon") and shutil.which("busctl") else "needs dbus-daemon")
 pytestmark = [pytest.mark.root, pytest.mark.skipif(REASON is not None, reason=str(REASON))]
 
-OPTION = "eth0/pxe/net"
-STATIC = NetworkConfig(
-    interfaces=(InterfaceConfig("eth0", "static", "10.77.0.200/24", "10.77.0.1"),), nameservers=("10.77.0.53",)
-)
-DHCP = NetworkConfig(interfaces=(InterfaceConfig("eth0", "dhcp"),))
-
-
-@dataclass
-class Daemon:
-    lab: Lab
-    client: BootdClient
-    config: Path
-    state: Path
-    log: Path
-    pid: int
-    bus: str
-    statuses: list[str] = field(default_factory=list)
-
-    def addresses(self) -> list[str]:
-        """eth0's IPv4 addresses as the namespace has them (ADDRESS/PREFIX)."""
-        links = json.loads(self.lab.client(["ip", "-j", "-4", "addr", "show", "dev", "eth0"]))  # [] with none
-        return sorted(f"{a['local']}/{a['prefixlen']}" for link in links for a in link.get("addr_info", []))
-
-    def dhcp_clients(self) -> int:
-        pids = subprocess.run(
-            ["ip", "netns", "pids", self.lab.client_ns], capture_output=True, text=True, check=True
-        ).stdout.split()
-        cmdlines = []
-        for pid in pids:
-            try:
-                cmdlines.append(Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0"))
-            except OSError:
-                continue
-        return sum(1 for argv in cmdlines if b"udhcpc" in argv and b"eth0" in argv)
-
-    async def options(self) -> set[str]:
-        return {o.id for o in await self.client.list_options() if o.device == "eth0"}
-
-    async def reload(self) -> str:
-        """SIGHUP (``systemctl reload bootd``); the daemon's status line about it."""
-        self.statuses.clear()
-        os.kill(self.pid, signal.SIGHUP)
-        await self.until("the reload's status line", lambda: any("reloaded" in s for s in self.statuses))
-        return next(s for s in self.statuses if "reloaded" in s)
-
-    async def until(self, what: str, pred: Callable[[], object], timeout: float = 30) -> None:
-        deadline = time.monotonic() + timeout
-        while True:
-            result = pred()
-            if asyncio.iscoroutine(result):
-                result = await result
-            if result:
-                return
-            assert time.monotonic() < deadline, f"{what}:\n{self.log.read_text()}"
-            await asyncio.sleep(0.1)
-
 
 @pytest.fixture
 def lab(tmp_path: Path) -> Iterator[Lab]:
-    with Lab(tmp_path / "lab") as lab:
-        (lab.tftp / "pxelinux.cfg").mkdir()
-        (lab.tftp / "pxelinux.cfg" / "default").write_text(
-            "DEFAULT net\nLABEL net\n  MENU LABEL Network install\n  KERNEL Image\n  APPEND console=ttyS0\n"
-        )
-        lab.start_dnsmasq(["--dhcp-option=66,10.77.0.1", "--dhcp-option=67,pxelinux.0"])
+    with pxe_lab(tmp_path) as lab:
         yield lab
 
 
 @pytest.fixture
 async def daemon(lab: Lab, tmp_path: Path) -> AsyncIterator[Daemon]:
-    bus = PrivateBus.start(tmp_path / "bus", system_like=True)
-    machine = make_machine(tmp_path / "machine", []).root
-    config_root = tmp_path / "root"
-    (config_root / "etc/bootd").mkdir(parents=True)
-    config = config_root / "etc/bootd/bootd.toml"
-    config.write_text("autoboot = false\n[network]\ntimeout = 5  # the lab's TFTP server is near\n")
-    state = tmp_path / "state"
-    args = ["--machine", str(machine), "--state-dir", str(state), "--config-root", str(config_root)]
-    try:
-        async with served(lab, bus, "tests.integration.network.daemon_driver", args, tmp_path / "serve.log") as s:
-            running = Daemon(lab, s.client, config, state, s.log, s.process.pid, bus.address)
-            s.client.on_status(lambda _level, message: running.statuses.append(message))
-            yield running
-    finally:
-        bus.stop()
-
-
-def leased(addresses: list[str]) -> bool:
-    """One address, from dnsmasq's range (10.77.0.50-99)."""
-    return len(addresses) == 1 and addresses[0].startswith("10.77.0.") and 50 <= int(addresses[0][8:-3]) <= 99
+    async with running_daemon(lab, tmp_path) as running:
+        yield running
 
 
 async def test_switching_between_dhcp_and_static_applies_at_once(daemon: Daemon) -> None:
