@@ -18,8 +18,8 @@ from bootd.parsers.view import MAX_LIST_ENTRIES
 from tests.unit.core.test_cli_imports import demo_sources, imported
 from tests.unit.parsers.helpers import make_view
 
-OTHERS = ("bootd.parsers.bls", "bootd.parsers.uki", "bootd.parsers.syslinux", "bootd.parsers.yaboot")
-OTHERS += ("bootd.parsers.kboot", "bootd.parsers.petitboot")
+OTHERS = {"bootd.parsers.bls", "bootd.parsers.uki", "bootd.parsers.syslinux", "bootd.parsers.yaboot"}
+OTHERS |= {"bootd.parsers.kboot", "bootd.parsers.petitboot"}
 
 
 def own_paths(source: Source) -> tuple[str, ...]:
@@ -35,7 +35,7 @@ def own_paths(source: Source) -> tuple[str, ...]:
 def test_a_scan_of_a_grub_only_disk_imports_no_other_parser() -> None:
     names = imported("scan", "--json", *demo_sources()[:1])  # sda2: /boot/grub/grub.cfg only
     assert "bootd.parsers.grub.interpreter" in names  # the scan really ran GRUB's parser
-    assert sorted(names & set(OTHERS)) == []
+    assert sorted(names & OTHERS) == []
 
 
 @pytest.mark.parametrize("source", sorted(CLAIMS))
