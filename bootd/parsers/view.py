@@ -115,6 +115,10 @@ def _normal_parts(path: str, cwd: str = "/") -> list[str]:
     return parts
 
 
+_OPEN_FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC
+"""How a file is opened to be read: without blocking (a FIFO), without following a link."""
+
+
 class _Link(Exception):
     """The name opened is a symbolic link (O_NOFOLLOW)."""
 
@@ -123,7 +127,7 @@ def _open_regular(real: str, shown: str | PurePosixPath, dir_fd: int | None = No
     """Open ``real`` (inside ``dir_fd`` when given) without blocking and
     without following a link; refuse anything but a regular file."""
     try:
-        fd = os.open(real, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=dir_fd)
+        fd = os.open(real, _OPEN_FLAGS, dir_fd=dir_fd)
     except FileNotFoundError:
         raise ViewError(f"{shown}: no such file") from None
     except OSError as e:
