@@ -1,4 +1,4 @@
-"""Parser registry: every parser runs on every device.
+"""Parser registry: every parser runs on every device that may hold its files.
 
 A parser is a pure function ``parse(view, ctx) -> ParseResult``: it reads
 through a :class:`~bootd.parsers.view.DeviceView`, never raises (an unreadable
@@ -6,6 +6,10 @@ file becomes a :class:`~bootd.model.Diagnostic`), and returns options in the
 order its boot loader's menu shows them, with ``default=True`` on the one
 entry that loader would boot.  :func:`parse_device` runs them all, gives each
 option a stable id and a device-wide ``order``.
+
+Each entry names the paths its parser looks at first (:attr:`ParserEntry.claims`).
+A parser none of whose claimed paths exists on a device, in any letter case,
+finds nothing there and says nothing: its module is not even imported.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 
 from bootd.model import N_, BootOption, Device, Diagnostic, ParseResult, Record, Severity, Source, record
+from bootd.parsers._text import Finder
 from bootd.parsers.view import DeviceView
 
 _set = object.__setattr__
@@ -47,22 +52,76 @@ class ParserEntry(Record):
     module: str
     """Module path holding a ``parse`` function; imported on first use."""
     supersedes: tuple[Source, ...] = ()
+    claims: tuple[str, ...] | None = None
+    """The paths (absolute on the device) the parser starts from: when none
+    of them exists in any letter case, it finds nothing and reports nothing,
+    and is not loaded.  None: it runs on every device."""
 
-    def __init__(self, source: Source, module: str, supersedes: tuple[Source, ...] = ()) -> None:
+    def __init__(
+        self,
+        source: Source,
+        module: str,
+        supersedes: tuple[Source, ...] = (),
+        claims: tuple[str, ...] | None = None,
+    ) -> None:
         _set(self, "source", source)
         _set(self, "module", module)
         _set(self, "supersedes", supersedes)
+        _set(self, "claims", claims)
+
+
+def _paths(directories: tuple[str, ...], names: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(f"{d.rstrip('/')}/{n}" for d in directories for n in names)
+
+
+# The paths each parser starts from, declared here so that a device is matched
+# against them without importing the parser (tests/unit/core/test_registry.py
+# checks them against the parsers' own tables).  GRUB has none: it looks in
+# every EFI vendor directory and more, and runs on every device.
+_SYSLINUX_DIRS = (
+    "/boot/isolinux",
+    "/isolinux",
+    "/boot/syslinux",
+    "/boot/extlinux",
+    "/extlinux",
+    "/syslinux",
+    "/",
+    "/boot",
+    "/EFI/BOOT",
+)
+CLAIMS: Mapping[Source, tuple[str, ...]] = {
+    # type #1 entry directories, then the type #2 (unified kernel image) ones
+    Source.BLS: ("/loader/entries", "/boot/loader/entries", "/EFI/Linux", "/boot/EFI/Linux"),
+    Source.SYSLINUX: _paths(_SYSLINUX_DIRS, ("isolinux.cfg", "extlinux.conf", "syslinux.cfg")),
+    Source.YABOOT: (
+        "/yaboot.conf",
+        "/yaboot.cnf",
+        "/etc/yaboot.conf",
+        "/etc/yaboot.cnf",
+        "/suseboot/yaboot.cnf",
+        "/boot/etc/yaboot.conf",
+    ),
+    Source.KBOOT: ("/etc/kboot.conf", "/kboot.conf", "/boot/kboot.conf"),
+    Source.PETITBOOT: ("/boot/petitboot.conf", "/petitboot.conf"),
+}
 
 
 # Registry order is the order options of one device are listed in.
 REGISTRY: tuple[ParserEntry, ...] = (
     ParserEntry(Source.GRUB2, "bootd.parsers.grub"),
-    ParserEntry(Source.BLS, "bootd.parsers.bls"),
-    ParserEntry(Source.SYSLINUX, "bootd.parsers.syslinux"),
-    ParserEntry(Source.YABOOT, "bootd.parsers.yaboot"),
-    ParserEntry(Source.KBOOT, "bootd.parsers.kboot"),
-    ParserEntry(Source.PETITBOOT, "bootd.parsers.petitboot"),
+    ParserEntry(Source.BLS, "bootd.parsers.bls", claims=CLAIMS[Source.BLS]),
+    ParserEntry(Source.SYSLINUX, "bootd.parsers.syslinux", claims=CLAIMS[Source.SYSLINUX]),
+    ParserEntry(Source.YABOOT, "bootd.parsers.yaboot", claims=CLAIMS[Source.YABOOT]),
+    ParserEntry(Source.KBOOT, "bootd.parsers.kboot", claims=CLAIMS[Source.KBOOT]),
+    ParserEntry(Source.PETITBOOT, "bootd.parsers.petitboot", claims=CLAIMS[Source.PETITBOOT]),
 )
+
+
+def claimed(entry: ParserEntry, listed: Finder) -> bool:
+    """Whether the device may hold a path ``entry`` claims: False only when
+    each is surely absent in every letter case (a directory on its way was
+    listed in full and holds no such name)."""
+    return entry.claims is None or not all(listed.absent(path) for path in entry.claims)
 
 
 def _load(entry: ParserEntry) -> Parser | None:
@@ -93,8 +152,11 @@ def parse_device(
     ctx = ctx or ParseContext()
     results: list[tuple[Source, ParseResult]] = []
     diagnostics: list[Diagnostic] = []
+    listed = Finder(view)  # each directory listed at most once for all the claims
     for entry in REGISTRY:
         if only is not None and entry.source not in only:
+            continue
+        if not claimed(entry, listed):
             continue
         parser = _load(entry)
         if parser is None:

@@ -12,6 +12,7 @@ import logging
 import os
 import stat
 from collections.abc import Generator, Iterable, Iterator
+from itertools import islice
 from pathlib import Path, PurePosixPath
 from typing import Protocol
 
@@ -114,6 +115,10 @@ def _normal_parts(path: str, cwd: str = "/") -> list[str]:
     return parts
 
 
+_OPEN_FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC
+"""How a file is opened to be read: without blocking (a FIFO), without following a link."""
+
+
 class _Link(Exception):
     """The name opened is a symbolic link (O_NOFOLLOW)."""
 
@@ -122,7 +127,7 @@ def _open_regular(real: str, shown: str | PurePosixPath, dir_fd: int | None = No
     """Open ``real`` (inside ``dir_fd`` when given) without blocking and
     without following a link; refuse anything but a regular file."""
     try:
-        fd = os.open(real, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=dir_fd)
+        fd = os.open(real, _OPEN_FLAGS, dir_fd=dir_fd)
     except FileNotFoundError:
         raise ViewError(f"{shown}: no such file") from None
     except OSError as e:
@@ -143,10 +148,17 @@ def _open_regular(real: str, shown: str | PurePosixPath, dir_fd: int | None = No
 def _read_all(fd: int, st: os.stat_result, path: str | PurePosixPath, limit: int) -> bytes:
     """The bytes of an open file up to ``limit`` (more is an error); closes ``fd``."""
     try:
-        if st.st_size > limit:
-            raise ViewError(f"{path}: {st.st_size} bytes is larger than the {limit}-byte limit")
-        chunks: list[bytes] = []
-        total = 0
+        size = st.st_size
+        if size > limit:
+            raise ViewError(f"{path}: {size} bytes is larger than the {limit}-byte limit")
+        # The first read asks for one byte more than the file says it holds
+        # (at most limit + 1): a regular file's read gives fewer only at its
+        # end, so a file that has not grown is read in one call.
+        data = os.read(fd, size + 1)
+        if len(data) <= size:
+            return data
+        chunks = [data]
+        total = len(data)
         while total <= limit:
             chunk = os.read(fd, min(65536, limit + 1 - total))
             if not chunk:
@@ -299,31 +311,21 @@ class DirectoryView(Record):
     def listdir(self, path: str | PurePosixPath) -> list[str]:
         try:
             real = self._real(path)
-            names: list[str] = []
             with os.scandir(real) as it:
-                for entry in it:
-                    names.append(entry.name)
-                    if len(names) >= MAX_LIST_ENTRIES:
-                        log.warning("%s: more than %d entries; the rest are ignored", path, MAX_LIST_ENTRIES)
-                        break
-            return sorted(names)
+                names = [entry.name for entry in islice(it, MAX_LIST_ENTRIES)]
+            if len(names) >= MAX_LIST_ENTRIES:
+                log.warning("%s: more than %d entries; the rest are ignored", path, MAX_LIST_ENTRIES)
+            names.sort()
+            return names
         except (OSError, ViewError):
             return []
 
     def regular_files(self, path: str | PurePosixPath) -> set[str]:
         try:
             real = self._real(path)
-            names: set[str] = set()
-            seen = 0
             with os.scandir(real) as it:
-                for entry in it:
-                    seen += 1
-                    if seen > MAX_LIST_ENTRIES:
-                        break
-                    # the type the directory gives (an lstat only where it gives none)
-                    if entry.is_file(follow_symlinks=False):
-                        names.add(entry.name)
-            return names
+                # the type the directory gives (an lstat only where it gives none)
+                return {entry.name for entry in islice(it, MAX_LIST_ENTRIES) if entry.is_file(follow_symlinks=False)}
         except (OSError, ViewError):
             return set()
 
