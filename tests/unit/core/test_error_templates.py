@@ -6,7 +6,9 @@ with the real catalogues (ui/po and bootd/po as written)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from dbus_fast import Message, MessageType
@@ -14,8 +16,14 @@ from dbus_fast import Message, MessageType
 from bootd import errors
 from bootd.dbus.gate import reply_error
 from bootd.dbus.reply_errors import error_from_reply
+from bootd.discovery.mounts import Mounter
+from bootd.discovery.scanner import _source_label
 from bootd.loader.resources import find_device
 from bootd.model import MAX_TEXT_ARGS, N_, Resource, Text
+from bootd.platform.block import BlockDevice
+from bootd.platform.machine import load_machine
+from bootd.platform.run import RecordingRunner
+from bootd.platform.sandbox_block import SandboxBlock
 from bootd.settings_types import _proxy
 from tests.unit.ui.test_translations import catalogue
 from ui.controllers.edit import parse_resource
@@ -110,3 +118,29 @@ def test_a_rarer_settings_validator_is_translated(folder: str) -> None:
     assert str(info.value) == "network.proxy must be an http:// or https:// URL, not 'ftp://x'"
     said = Text.of_error(info.value).translated(_in("de", folder))
     assert said == "network.proxy muss eine http://- oder https://-URL sein, nicht 'ftp://x'"
+
+
+def _mount_refusal(tmp_path: Path, fstype: str) -> errors.MountError:
+    machine = tmp_path / "machine"
+    machine.mkdir(parents=True)
+    (machine / "machine.toml").write_text('[machine]\narch = "x86_64"\nfirmware = "bios"\n')
+    block = SandboxBlock(load_machine(machine), RecordingRunner(), tmp_path / "state")
+    with pytest.raises(errors.MountError) as info:
+        asyncio.run(Mounter(block, tmp_path / "mnt").mount(BlockDevice(name="sdb2", fstype=fstype)))
+    return info.value
+
+
+@pytest.mark.parametrize("folder", ["ui", "bootd"])
+def test_a_mount_refusal_in_the_status_line_and_the_scanners_report_is_translated(tmp_path: Path, folder: str) -> None:
+    e = _mount_refusal(tmp_path, "swap")
+    assert str(e) == "sdb2: swap is not a filesystem bootd can read"
+    status = Text.of(N_("{device}: {error}"), device="sdb2", error=e)  # the daemon's status line
+    assert status.translated(_in("de", folder)) == "sdb2: sdb2: swap ist kein Dateisystem, das bootd lesen kann"
+    assert status.translated(_in("zh_CN", folder)) == "sdb2：sdb2：swap 不是 bootd 能读取的文件系统"
+    where = _source_label(Path("disk.img"), "/dev/loop9p2", "/dev/loop9")
+    report = Text.of(N_("{where}: {error}; skipped"), where=where, error=_mount_refusal(tmp_path / "2", ""))
+    assert report.text == "disk.img partition 2 (/dev/loop9p2): sdb2: no filesystem found; skipped"
+    assert report.translated(_in("de", folder)) == (
+        "disk.img Partition 2 (/dev/loop9p2): sdb2: kein Dateisystem gefunden; übersprungen"
+    )
+    assert report.translated(_in("zh_CN", folder)) == "disk.img 第 2 分区（/dev/loop9p2）：sdb2：未找到文件系统；已跳过"
