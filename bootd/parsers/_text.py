@@ -41,7 +41,7 @@ def config_text(data: bytes | ViewError, path: str | PurePosixPath, diags: list[
         return None
     text = data.decode("utf-8", errors="replace")
     if "\ufffd" in text and "\ufffd".encode() not in data:
-        diags.append(Diagnostic(Severity.INFO, "bytes that are not UTF-8 were replaced", file=str(path)))
+        diags.append(Diagnostic.of(Severity.INFO, N_("bytes that are not UTF-8 were replaced"), str(path)))
     return text
 
 

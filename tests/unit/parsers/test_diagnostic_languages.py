@@ -63,3 +63,56 @@ def test_bootd_scan_prints_diagnostics_in_its_language(
     )
     assert r.returncode == 0, r.stderr
     assert f"TIMEOUT 'soon' {said}" in r.stderr and "is not a number" not in r.stderr, r.stderr
+
+
+INFO_CONFIG = (
+    "DEFAULT linux\nLABEL linux\n  KERNEL /vmlinuz\nLABEL hdt\n  COM32 hdt.c32\nLABEL old\n  KERNEL /memtest.bin\n"
+)
+
+
+def _info(tmp_path: Path) -> list[tuple[str, Text]]:
+    (tmp_path / "syslinux.cfg").write_text(INFO_CONFIG)
+    (tmp_path / "vmlinuz").write_bytes(b"kernel")
+    (tmp_path / "loader" / "entries").mkdir(parents=True)
+    (tmp_path / "loader" / "entries" / "a.conf").write_text("title A\n")  # a BLS entry without a kernel
+    _devices, _options, diags = scan_views([directory_view(parse_source(str(tmp_path)), set())])
+    infos = [(d, x) for d, x in diags if x.severity is Severity.INFO]
+    assert infos and all(x.template for _d, x in infos), "every INFO diagnostic carries its template"
+    return [(d, diagnostic_from_json(diagnostic_to_json(x)).text()) for d, x in infos]
+
+
+@pytest.mark.parametrize("folder", ["ui", "bootd"])
+def test_the_other_parsers_info_diagnostics_are_translated(tmp_path: Path, folder: str) -> None:
+    said = {t.text: t for _d, t in _info(tmp_path)}
+    com32 = said["info: /syslinux.cfg:4: label 'hdt' skipped: a COM32 module"]
+    assert com32.translated(_in("de", folder)) == "info: /syslinux.cfg:4: Label 'hdt' übersprungen: ein COM32-Modul"
+    assert com32.translated(_in("zh_CN", folder)) == "info：/syslinux.cfg:4: 标签 'hdt' 已跳过：COM32 模块"
+    boot_sector = said["info: /syslinux.cfg:6: label 'old' skipped: /memtest.bin is a boot sector"]
+    assert boot_sector.translated(_in("de", folder)).endswith(
+        "Label 'old' übersprungen: /memtest.bin ist ein Bootsektor"
+    )
+    bls = said["info: /loader/entries/a.conf: entry skipped: no 'linux' line"]
+    assert bls.translated(_in("zh_CN", folder)).endswith("条目已跳过：没有 'linux' 行")
+
+
+@pytest.mark.parametrize(
+    ("lang", "said"), [("de_DE.UTF-8", "übersprungen: ein COM32-Modul"), ("zh_CN.UTF-8", "已跳过：COM32 模块")]
+)
+def test_bootd_scan_prints_info_diagnostics_in_its_language(
+    tmp_path: Path,
+    locale_dir: Path,  # noqa: F811
+    lang: str,
+    said: str,
+) -> None:
+    (tmp_path / "syslinux.cfg").write_text(INFO_CONFIG)
+    (tmp_path / "vmlinuz").write_bytes(b"kernel")
+    r = subprocess.run(
+        [sys.executable, "-m", "bootd", "scan", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        env=env_for(lang, locale_dir),
+        cwd=ROOT,
+        timeout=60,
+    )
+    assert r.returncode == 0, r.stderr
+    assert said in r.stderr and "skipped" not in r.stderr, r.stderr
