@@ -65,7 +65,9 @@ async def parse_view(
     try:
         return result_from_json(await pool.parse(request, timeout=timeout))
     except ParseFailed as e:
-        return ParseResult(diagnostics=(Diagnostic(Severity.ERROR, str(e)),))
+        return ParseResult(
+            diagnostics=(Diagnostic(Severity.ERROR, e.text.text, None, None, e.text.template, e.text.args),)
+        )
     except OSError as e:
         return ParseResult(diagnostics=(Diagnostic.of(Severity.ERROR, CANNOT_START, error=e.strerror or e),))
     except BootdError as e:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from bootd.errors import InvalidArgument
+from bootd.model import N_
 
 if TYPE_CHECKING:
     import asyncio
@@ -129,7 +130,9 @@ def checked_mount_options(options: Sequence[str]) -> tuple[str, ...]:
             if not key:
                 continue
             if key.split("=", 1)[0].lower() in FORBIDDEN_MOUNT_OPTIONS:
-                raise InvalidArgument(f"mount option {key!r} is not allowed: bootd mounts read-only only")
+                raise InvalidArgument.of(
+                    N_("mount option {option} is not allowed: bootd mounts read-only only"), option=repr(key)
+                )
             if key not in out:
                 out.append(key)
     return tuple(out)
