@@ -22,6 +22,10 @@ from bootd import __version__, argparse_i18n
 from bootd.cli import N_
 from bootd.errors import BootdError
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 # name, module, one-line help
 COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("scan", "bootd.cli.scan", N_("list the boot options found on directories, images or block devices")),
@@ -78,6 +82,7 @@ class Parser(argparse_i18n.Parser):
     language: argparse's own messages come from bootd/po while it parses."""
 
     formatter = HelpFormatter
+    _checking = False
 
     @staticmethod
     def speak() -> str | None:
@@ -86,6 +91,24 @@ class Parser(argparse_i18n.Parser):
         from bootd.cli.i18n import speak_to_argparse
 
         return speak_to_argparse()
+
+    # argparse makes a help formatter for every argument added, only to check
+    # its metavar against its nargs; a formatter asks the terminal's width,
+    # which imports shutil (and bz2, lzma).  That check needs no width: only a
+    # formatter for printing asks for it.
+    def add_argument(self, *args: Any, **kwargs: Any) -> argparse.Action:
+        self._checking = True
+        try:
+            return super().add_argument(*args, **kwargs)
+        finally:
+            self._checking = False
+
+    def _get_formatter(self) -> argparse.HelpFormatter:
+        if self._checking:
+            make: Any = self.formatter_class  # typeshed's type of it takes prog alone
+            formatter: argparse.HelpFormatter = make(prog=self.prog, width=80)
+            return formatter
+        return super()._get_formatter()
 
 
 def _module(name: str) -> ModuleType | None:
@@ -115,7 +138,9 @@ def build_parser(only: str | None = None, *, lazy: bool = False) -> argparse.Arg
     parser.add_argument("--version", action="version", version=f"bootd {__version__}")
     parser.add_argument("-v", "--verbose", action="count", default=0, help=N_("more log output (repeatable)"))
     parser.add_argument("--debug", action="store_true", help=N_("show tracebacks of internal errors"))
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    # prog given: argparse would otherwise make a help formatter to word it,
+    # which imports shutil (and bz2, lzma) to ask the terminal's width.
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", prog=parser.prog)
     for name, modname, help_text in COMMANDS:
         if lazy and name != only:
             if importlib.util.find_spec(modname) is None:

@@ -12,7 +12,6 @@ import logging
 import shutil
 import signal
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from bootd import __version__, settings
@@ -21,15 +20,17 @@ from bootd.composition import choose_platform
 from bootd.daemon import Daemon, NetworkLike
 from bootd.dbus.service import Service
 from bootd.inventory import Inventory
-from bootd.model import Severity
+from bootd.model import Record, Severity, record
 from bootd.platform import Platform
 
 log = logging.getLogger(__name__)
 
+_set = object.__setattr__
+
 
 # -- composition --------------------------------------------------------------------------
-@dataclass(frozen=True)
-class ServeOptions:
+@record
+class ServeOptions(Record):
     bus: str = "system"
     """``system``, ``session`` or a bus address."""
     sandbox: Path | None = None
@@ -40,6 +41,18 @@ class ServeOptions:
     config_root: Path | None = None
     """Prefix of etc/bootd and usr/lib/bootd (default: / on the real machine,
     the state directory on a sandbox)."""
+
+    def __init__(
+        self,
+        bus: str = "system",
+        sandbox: Path | None = None,
+        state_dir: Path | None = None,
+        config_root: Path | None = None,
+    ) -> None:
+        _set(self, "bus", bus)
+        _set(self, "sandbox", sandbox)
+        _set(self, "state_dir", state_dir)
+        _set(self, "config_root", config_root)
 
 
 def make_platform(opts: ServeOptions, state_dir: Path) -> Platform:

@@ -21,12 +21,14 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
-from bootd.model import N_, BootOption, Text
+from bootd.model import N_, BootOption, Record, Text, record
 from bootd.policy import Choice
+
+_set = object.__setattr__
+_NO_REASON = Text("")
 
 log = logging.getLogger(__name__)
 
@@ -53,14 +55,24 @@ class MonotonicClock:
         await asyncio.sleep(seconds)
 
 
-@dataclass(frozen=True)
-class Countdown:
+@record
+class Countdown(Record):
     """What the countdown shows: the option it will boot and the seconds left
     (``None``: no countdown running)."""
 
     option: BootOption | None = None
     remaining: float | None = None
-    reason: Text = Text("")
+    reason: Text = _NO_REASON
+
+    def __init__(
+        self,
+        option: BootOption | None = None,
+        remaining: float | None = None,
+        reason: Text = _NO_REASON,
+    ) -> None:
+        _set(self, "option", option)
+        _set(self, "remaining", remaining)
+        _set(self, "reason", reason)
 
 
 class Autoboot:

@@ -27,13 +27,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
-from bootd.model import N_, BootOption, Device, DeviceType, Text
+from bootd.model import N_, BootOption, Device, DeviceType, Record, Text, record
+
+_set = object.__setattr__
 
 
-@dataclass(frozen=True)
-class Choice:
+@record
+class Choice(Record):
     option: BootOption
     rank: int
     """Position of the matching selector in the boot order; lower is better
@@ -42,6 +43,18 @@ class Choice:
     """Why it autoboots, as people read it (translated by each client)."""
     replaced: str | None = None
     """The id of the incumbent this choice displaced (it ranks lower), if any."""
+
+    def __init__(
+        self,
+        option: BootOption,
+        rank: int,
+        reason: Text,
+        replaced: str | None = None,
+    ) -> None:
+        _set(self, "option", option)
+        _set(self, "rank", rank)
+        _set(self, "reason", reason)
+        _set(self, "replaced", replaced)
 
 
 _LOCAL_FIRST = (DeviceType.DISK, DeviceType.USB, DeviceType.OPTICAL, DeviceType.NETWORK)

@@ -77,22 +77,52 @@ def lines_of(text: str) -> list[str]:
 
 
 # One step of the comparison: skip other characters, an optional "~", then
-# (unless the string ends: the look-ahead group holds the next character, none
-# at the end) optional "-", "^", ".", and a run of digits or letters.
-_STEP = re.compile(r"[^A-Za-z0-9~^.\-]*(~?)(?=(.?))(-?)(\^?)(\.?)([0-9]+|[A-Za-z]*)", re.DOTALL)
+# optional "-", "^", ".", and a run of digits or letters.  The steps of a
+# string follow each other without a gap and every one but the last is not
+# empty; the last, at the end, is always empty (:func:`version_key`).
+_STEP = re.compile(r"[^A-Za-z0-9~^.\-]*~?-?\^?\.?(?:[0-9]+|[A-Za-z]*)", re.DOTALL)
+# A step that only skips (and may hold a "~"): where it ends the string, the
+# string's end is in it (a "~" right before the end is a pre-release mark).
+_TAIL = re.compile(r"[^A-Za-z0-9~^.\-]*~?", re.DOTALL)
 
 VersionKey = tuple[tuple[object, ...], ...]
 
-_STEP_KEYS: dict[tuple[str, ...], tuple[object, ...]] = {}
-"""The key of each step already seen (steps repeat across the versions of
-one menu: ``.``, ``6``, ``fc41``, ``x86_64``); bounded by :data:`_MAX_STEP_KEYS`."""
+_END = (1, 0)
+"""The key of the end of a string."""
+_TILDE_END = (0, 0)
+"""The key of a "~" right before the end of a string."""
+
+
+class _StepKeys(dict[str, tuple[object, ...]]):
+    """The key of each step (its text) already seen; steps repeat across the
+    versions of one menu (``.``, ``6``, ``.fc41``, ``_64``); bounded by
+    :data:`_MAX_STEP_KEYS`."""
+
+    def __missing__(self, step: str) -> tuple[object, ...]:
+        key = _step_key(step)
+        if len(self) < _MAX_STEP_KEYS:
+            self[step] = key
+        return key
+
+
 _MAX_STEP_KEYS = 4096
+_STEP_KEYS = _StepKeys()
 
 
-def _step_key(step: tuple[str, ...]) -> tuple[object, ...]:
-    tilde, following, dash, caret, dot, seg = step
-    if not following:  # the string ends here
-        return (0 if tilde else 1, 0)
+def _step_key(step: str) -> tuple[object, ...]:
+    """The key of one step that does not end the string."""
+    i, n = 0, len(step)
+    while i < n and not (step[i].isascii() and (step[i].isalnum() or step[i] in "~^.-")):
+        i += 1  # the characters that only separate
+    tilde = step[i : i + 1] == "~"
+    i += tilde
+    dash = step[i : i + 1] == "-"
+    i += dash
+    caret = step[i : i + 1] == "^"
+    i += caret
+    dot = step[i : i + 1] == "."
+    i += dot
+    seg = step[i:]
     if seg[:1].isdigit():
         digits = seg.lstrip("0")
         part: tuple[object, ...] = (1, len(digits), digits)
@@ -112,19 +142,17 @@ def version_key(version: str) -> VersionKey:
     separator), ``^`` (patched release), ``.``; then a run of digits
     (numeric; newer than letters) or of letters (bytewise, longer is newer).
     Other characters only separate.
+
+    The string is cut into its steps by one regular expression; the last is
+    the empty one at the end, unless the one before it only skips to the end
+    (then that one holds the end, with or without a ``~``).
     """
-    steps: list[tuple[object, ...]] = []
-    known = _STEP_KEYS
-    for step in _STEP.findall(version):
-        key = known.get(step)
-        if key is None:
-            key = _step_key(step)
-            if len(known) < _MAX_STEP_KEYS:
-                known[step] = key
-        steps.append(key)
-        if not step[1]:
-            break
-    return tuple(steps)
+    steps = _STEP.findall(version)
+    steps.pop()  # the empty step at the end
+    end = _END
+    if steps and _TAIL.fullmatch(steps[-1]):
+        end = _TILDE_END if steps.pop()[-1:] == "~" else _END
+    return (*map(_STEP_KEYS.__getitem__, steps), end)
 
 
 def version_compare(a: str, b: str) -> int:

@@ -232,6 +232,8 @@ def menu_names(entries: Sequence[BlsEntry]) -> list[str]:
     the version in parentheses; where that repeats too, the machine id; last,
     the file name."""
     names = [e.name for e in entries]
+    if len(set(names)) == len(names):
+        return names  # no title repeats (the usual menu): nothing to add
     extras: list[list[str | None]] = [
         [e.version for e in entries],
         [e.machine_id[:8] if e.machine_id else None for e in entries],

@@ -9,8 +9,10 @@ choice between the real machine and a sandbox machine is made once, in
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING
+
+from bootd.model import Record, record
 
 if TYPE_CHECKING:
     from bootd.platform.block import BlockPlatform
@@ -50,8 +52,11 @@ def _parse_pool() -> ParsePool:
     return ParsePool()
 
 
-@dataclass(frozen=True)
-class Platform:
+_set = object.__setattr__
+
+
+@record
+class Platform(Record):
     name: str
     """``linux`` or ``sandbox``."""
     arch: str
@@ -67,6 +72,28 @@ class Platform:
     parsers: ParsePool = field(default_factory=_parse_pool)
     """Worker processes that parse untrusted media (the same on every machine:
     they only read)."""
+
+    def __init__(
+        self,
+        name: str,
+        arch: str,
+        firmware: str,
+        runner: Runner,
+        block: BlockPlatform,
+        boot: BootPlatform,
+        net: NetPlatform,
+        bmc: Bmc | None = None,
+        parsers: ParsePool | None = None,
+    ) -> None:
+        _set(self, "name", name)
+        _set(self, "arch", arch)
+        _set(self, "firmware", firmware)
+        _set(self, "runner", runner)
+        _set(self, "block", block)
+        _set(self, "boot", boot)
+        _set(self, "net", net)
+        _set(self, "bmc", bmc)
+        _set(self, "parsers", _parse_pool() if parsers is None else parsers)  # the field's default_factory
 
 
 __all__ = ["BlockPlatform", "BootPlatform", "NetPlatform", "Platform", "Runner"]

@@ -12,13 +12,14 @@ passes ``ro`` itself.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from bootd.errors import InvalidArgument
-from bootd.model import N_
+from bootd.model import N_, Record, record
+
+_set = object.__setattr__
 
 if TYPE_CHECKING:
     import asyncio
@@ -35,8 +36,8 @@ BACKING_DEVICES = "BACKING_DEVICES"
 devices it is built on, space-separated.  Set by the platform, not by udev."""
 
 
-@dataclass(frozen=True, slots=True)
-class BlockDevice:
+@record
+class BlockDevice(Record):
     """One block device as udev (or a sandbox machine) describes it."""
 
     name: str
@@ -54,6 +55,28 @@ class BlockDevice:
     """udev properties (``ID_BUS``, ``ID_CDROM``, ``DISK_MEDIA_CHANGE``…)."""
     directory: Path | None = None
     """Set when the device's files are already readable in a directory (sandbox)."""
+
+    def __init__(
+        self,
+        name: str,
+        node: str | None = None,
+        devtype: str = "disk",
+        fstype: str | None = None,
+        uuid: str | None = None,
+        label: str | None = None,
+        parent: str | None = None,
+        properties: tuple[tuple[str, str], ...] = (),
+        directory: Path | None = None,
+    ) -> None:
+        _set(self, "name", name)
+        _set(self, "node", node)
+        _set(self, "devtype", devtype)
+        _set(self, "fstype", fstype)
+        _set(self, "uuid", uuid)
+        _set(self, "label", label)
+        _set(self, "parent", parent)
+        _set(self, "properties", properties)
+        _set(self, "directory", directory)
 
     def prop(self, key: str, default: str | None = None) -> str | None:
         for k, v in self.properties:
@@ -81,14 +104,22 @@ class MediumStatus(StrEnum):
     """The drive cannot say (no such query for this device)."""
 
 
-@dataclass(frozen=True, slots=True)
-class BlockEvent:
+@record
+class BlockEvent(Record):
     action: BlockAction
     device: BlockDevice
 
+    def __init__(
+        self,
+        action: BlockAction,
+        device: BlockDevice,
+    ) -> None:
+        _set(self, "action", action)
+        _set(self, "device", device)
 
-@dataclass(frozen=True, slots=True)
-class MountEntry:
+
+@record
+class MountEntry(Record):
     """One line of ``/proc/self/mountinfo``."""
 
     source: str
@@ -98,13 +129,27 @@ class MountEntry:
     devno: str
     """``major:minor`` of the mounted device."""
 
+    def __init__(
+        self,
+        source: str,
+        target: Path,
+        fstype: str,
+        options: tuple[str, ...],
+        devno: str,
+    ) -> None:
+        _set(self, "source", source)
+        _set(self, "target", target)
+        _set(self, "fstype", fstype)
+        _set(self, "options", options)
+        _set(self, "devno", devno)
+
     @property
     def read_only(self) -> bool:
         return "ro" in self.options
 
 
-@dataclass(frozen=True, slots=True)
-class LoopDevice:
+@record
+class LoopDevice(Record):
     """A loop device attached read-only to an image file."""
 
     node: str
@@ -112,6 +157,18 @@ class LoopDevice:
     image: Path
     created: bool
     """Whether the platform created the node (and removes it on detach)."""
+
+    def __init__(
+        self,
+        node: str,
+        name: str,
+        image: Path,
+        created: bool,
+    ) -> None:
+        _set(self, "node", node)
+        _set(self, "name", name)
+        _set(self, "image", image)
+        _set(self, "created", created)
 
 
 EventCallback = Callable[[BlockEvent], None]

@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
 from enum import StrEnum
 
 from bootd.errors import CommandError
+from bootd.model import Record, record
 from bootd.platform.run import Runner
+
+_set = object.__setattr__
 
 log = logging.getLogger(__name__)
 
@@ -43,10 +45,18 @@ SELECTORS = {
 }
 
 
-@dataclass(frozen=True)
-class BootFlags:
+@record
+class BootFlags(Record):
     device: BmcDevice
     persistent: bool
+
+    def __init__(
+        self,
+        device: BmcDevice,
+        persistent: bool,
+    ) -> None:
+        _set(self, "device", device)
+        _set(self, "persistent", persistent)
 
     def describe(self) -> str:
         return f"{self.device} ({'every boot' if self.persistent else 'next boot only'})"
@@ -72,8 +82,8 @@ def parse_boot_flags(output: str, *, valid_bit: bool = True) -> BootFlags | None
     return BootFlags(device, persistent=bool(data[0] & 0x40))
 
 
-@dataclass(frozen=True)
-class BmcTarget:
+@record
+class BmcTarget(Record):
     """How ipmitool reaches the BMC: the local interface (``open``, /dev/ipmi0)
     or ``lanplus`` to a host and port."""
 
@@ -85,9 +95,25 @@ class BmcTarget:
     valid_bit: bool = True
     """The BMC reports the flags' valid and persistent bits (every real one should)."""
 
+    def __init__(
+        self,
+        interface: str = "open",
+        host: str = "",
+        port: int = 623,
+        user: str = "",
+        password: str = "",
+        valid_bit: bool = True,
+    ) -> None:
+        _set(self, "interface", interface)
+        _set(self, "host", host)
+        _set(self, "port", port)
+        _set(self, "user", user)
+        _set(self, "password", password)
+        _set(self, "valid_bit", valid_bit)
+
 
 class Bmc:
-    def __init__(self, runner: Runner, target: BmcTarget = BmcTarget()) -> None:
+    def __init__(self, runner: Runner, target: BmcTarget = BmcTarget()) -> None:  # noqa: B008  # a frozen record
         self.runner = runner
         self.target = target
 

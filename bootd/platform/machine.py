@@ -61,17 +61,18 @@ Layout of a machine directory::
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from bootd.errors import ConfigError
-from bootd.model import N_, Console, ConsoleKind, DeviceType, Framebuffer
+from bootd.model import N_, Console, ConsoleKind, DeviceType, Framebuffer, Record, record
 from bootd.platform.bmc import BmcTarget
 
+_set = object.__setattr__
 
-@dataclass(frozen=True)
-class SandboxDevice:
+
+@record
+class SandboxDevice(Record):
     id: str
     type: DeviceType
     dir: Path
@@ -83,21 +84,61 @@ class SandboxDevice:
     unplug_after: float | None
     scan_delay: float = 0.0
 
+    def __init__(
+        self,
+        id: str,
+        type: DeviceType,
+        dir: Path,
+        node: str | None,
+        uuid: str | None,
+        label: str | None,
+        fstype: str | None,
+        plug_after: float | None,
+        unplug_after: float | None,
+        scan_delay: float = 0.0,
+    ) -> None:
+        _set(self, "id", id)
+        _set(self, "type", type)
+        _set(self, "dir", dir)
+        _set(self, "node", node)
+        _set(self, "uuid", uuid)
+        _set(self, "label", label)
+        _set(self, "fstype", fstype)
+        _set(self, "plug_after", plug_after)
+        _set(self, "unplug_after", unplug_after)
+        _set(self, "scan_delay", scan_delay)
 
-@dataclass(frozen=True)
-class SandboxFramebuffer:
+
+@record
+class SandboxFramebuffer(Record):
     fb: Framebuffer
     dt_path: str | None
 
+    def __init__(
+        self,
+        fb: Framebuffer,
+        dt_path: str | None,
+    ) -> None:
+        _set(self, "fb", fb)
+        _set(self, "dt_path", dt_path)
 
-@dataclass(frozen=True)
-class SandboxInterface:
+
+@record
+class SandboxInterface(Record):
     name: str
     mac: str
 
+    def __init__(
+        self,
+        name: str,
+        mac: str,
+    ) -> None:
+        _set(self, "name", name)
+        _set(self, "mac", mac)
 
-@dataclass(frozen=True)
-class MachineSpec:
+
+@record
+class MachineSpec(Record):
     root: Path
     arch: str
     firmware: str
@@ -115,6 +156,36 @@ class MachineSpec:
     check fails an image (EKEYREJECTED)."""
     ipmi: BmcTarget | None = None
     """The machine's BMC (``[ipmi]``): ipmitool over lanplus on loopback, or in-band."""
+
+    def __init__(
+        self,
+        root: Path,
+        arch: str,
+        firmware: str,
+        description: str,
+        device_tree: Path | None,
+        lockdown: str,
+        devices: tuple[SandboxDevice, ...],
+        consoles: tuple[Console, ...],
+        framebuffers: tuple[SandboxFramebuffer, ...],
+        interfaces: tuple[SandboxInterface, ...],
+        systemd: bool = False,
+        kexec_signature: str = "accept",
+        ipmi: BmcTarget | None = None,
+    ) -> None:
+        _set(self, "root", root)
+        _set(self, "arch", arch)
+        _set(self, "firmware", firmware)
+        _set(self, "description", description)
+        _set(self, "device_tree", device_tree)
+        _set(self, "lockdown", lockdown)
+        _set(self, "devices", devices)
+        _set(self, "consoles", consoles)
+        _set(self, "framebuffers", framebuffers)
+        _set(self, "interfaces", interfaces)
+        _set(self, "systemd", systemd)
+        _set(self, "kexec_signature", kexec_signature)
+        _set(self, "ipmi", ipmi)
 
 
 def _str(d: dict[str, Any], key: str, default: str | None = None) -> str | None:

@@ -8,9 +8,12 @@ interface; an implementation only does it.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
+
+from bootd.model import Record, record
+
+_set = object.__setattr__
 
 LeaseCallback = Callable[[str, Mapping[str, str]], Awaitable[None]]
 """``callback(event, params)`` for each DHCP client event (``bound``,
@@ -75,8 +78,8 @@ def lease_params(env: Mapping[str, str], *, mac: str | None = None) -> dict[str,
     return {k: v for k, v in out.items() if v}
 
 
-@dataclass(frozen=True)
-class Interface:
+@record
+class Interface(Record):
     """A network interface as the machine reports it."""
 
     name: str
@@ -89,6 +92,20 @@ class Interface:
     hw_type: int = 1
     """ARPHRD type: 1 = Ethernet, 772 = loopback, 65534 = none (tun)."""
 
+    def __init__(
+        self,
+        name: str,
+        mac: str,
+        up: bool = False,
+        carrier: bool = False,
+        hw_type: int = 1,
+    ) -> None:
+        _set(self, "name", name)
+        _set(self, "mac", mac)
+        _set(self, "up", up)
+        _set(self, "carrier", carrier)
+        _set(self, "hw_type", hw_type)
+
     def usable(self) -> bool:
         """Whether this can be a boot source: Ethernet-like, not lo/tun, has a MAC."""
         if self.name == "lo" or self.name.startswith(IGNORED_PREFIXES):
@@ -98,14 +115,26 @@ class Interface:
         return bool(self.mac) and self.mac != "00:00:00:00:00:00"
 
 
-@dataclass(frozen=True)
-class StaticAddress:
+@record
+class StaticAddress(Record):
     """A fixed IPv4 configuration for one interface."""
 
     address: str
     prefix: int = 24
     gateway: str | None = None
     dns: tuple[str, ...] = ()
+
+    def __init__(
+        self,
+        address: str,
+        prefix: int = 24,
+        gateway: str | None = None,
+        dns: tuple[str, ...] = (),
+    ) -> None:
+        _set(self, "address", address)
+        _set(self, "prefix", prefix)
+        _set(self, "gateway", gateway)
+        _set(self, "dns", dns)
 
 
 class DhcpClient(Protocol):

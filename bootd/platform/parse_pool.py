@@ -24,7 +24,9 @@ import signal
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from bootd.model import N_, Text
+from bootd.model import N_, Record, Text, record
+
+_set = object.__setattr__
 
 if TYPE_CHECKING:  # multiprocessing is loaded when the first worker starts, after the daemon took its name
     from multiprocessing.connection import Connection
@@ -35,8 +37,8 @@ log = logging.getLogger(__name__)
 MiB = 1024 * 1024
 
 
-@dataclass(frozen=True)
-class WorkerLimits:
+@record
+class WorkerLimits(Record):
     cpu: float = 2.0
     """CPU seconds one parse may use (``ITIMER_PROF`` in the worker)."""
     memory: int = 256 * MiB
@@ -54,6 +56,26 @@ class WorkerLimits:
     """The longest answer line read back."""
     idle_exit: float = 300.0
     """Seconds an idle worker waits for a request before it exits by itself."""
+
+    def __init__(
+        self,
+        cpu: float = 2.0,
+        memory: int = 256 * MiB,
+        files: int = 64,
+        retire_rss: int = 96 * MiB,
+        spare: int = 2,
+        max_workers: int = 16,
+        answer_bytes: int = 17 * MiB,
+        idle_exit: float = 300.0,
+    ) -> None:
+        _set(self, "cpu", cpu)
+        _set(self, "memory", memory)
+        _set(self, "files", files)
+        _set(self, "retire_rss", retire_rss)
+        _set(self, "spare", spare)
+        _set(self, "max_workers", max_workers)
+        _set(self, "answer_bytes", answer_bytes)
+        _set(self, "idle_exit", idle_exit)
 
 
 class ParseFailed(Exception):

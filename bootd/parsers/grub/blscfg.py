@@ -151,6 +151,19 @@ def parse_options(args: Sequence[str]) -> Options | str:
     got: dict[str, str | bool] = {}
     i = 0
     words = list(args)
+
+    def take(short: str, value: str | None, shown: str) -> str | None:
+        """Set option ``short`` to ``value``, or (None) to the next word; a
+        message when there is none."""
+        nonlocal i
+        if value is None:
+            if i >= len(words):
+                return f"missing mandatory option for `{shown}'"
+            value = words[i]
+            i += 1
+        got[short] = value
+        return None
+
     while i < len(words):
         arg = words[i]
         i += 1
@@ -162,12 +175,8 @@ def parse_options(args: Sequence[str]) -> Options | str:
             if short is None:
                 return f"unknown argument `{arg}'"
             if short in _WITH_VALUE:
-                if not eq:
-                    if i >= len(words):
-                        return f"missing mandatory option for `{name}'"
-                    value = words[i]
-                    i += 1
-                got[short] = value
+                if (problem := take(short, value if eq else None, name)) is not None:
+                    return problem
             elif eq:
                 return f"`{name}' takes no value"
             else:
@@ -178,13 +187,8 @@ def parse_options(args: Sequence[str]) -> Options | str:
                 if c not in _LONG.values():
                     return f"unknown argument `-{c}'"
                 if c in _WITH_VALUE:
-                    value = flags[n + 1 :]
-                    if not value:
-                        if i >= len(words):
-                            return f"missing mandatory option for `-{c}'"
-                        value = words[i]
-                        i += 1
-                    got[c] = value
+                    if (problem := take(c, flags[n + 1 :] or None, f"-{c}")) is not None:
+                        return problem
                     break
                 got[c] = True
     path, entry = got.get("p"), got.get("e")

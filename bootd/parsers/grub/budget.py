@@ -23,7 +23,6 @@ a="$a$a$a…"`` cannot grow into gigabytes.
 from __future__ import annotations
 
 from collections.abc import Generator, Iterable
-from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from bootd.model import Device
@@ -39,11 +38,16 @@ PARSE_STEPS = 3
 """Steps per token a script file costs to parse (taken before it is parsed)."""
 
 
-@dataclass
 class Meter:
     """Work done through the views since the interpreter last looked."""
 
-    work: int = 0
+    __slots__ = ("work",)
+
+    def __init__(self, work: int = 0) -> None:
+        self.work = work
+
+    def __repr__(self) -> str:
+        return f"Meter(work={self.work})"
 
     def take(self) -> int:
         work, self.work = self.work, 0

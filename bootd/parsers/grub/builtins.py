@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING
 from bootd.model import Severity
 from bootd.parsers.grub import grubenv
 from bootd.parsers.grub.loaders import LOADERS, quote_cmdline
-from bootd.parsers.grub.loopback import cmd_loopback
 from bootd.parsers.grub.regex import RegexError, search
 from bootd.parsers.grub.state import BreakLoop, ContinueLoop, Halt, MenuReplaced, ReturnFromFunction
 from bootd.parsers.grub.testcmd import evaluate_test
@@ -337,6 +336,13 @@ def cmd_blscfg(it: Interpreter, args: list[str]) -> int:
     from bootd.parsers.grub.blscfg import run_blscfg
 
     return run_blscfg(it, args)
+
+
+def cmd_loopback(it: Interpreter, args: list[str]) -> int:
+    # ISO9660 images and their reader load when a config first uses one
+    from bootd.parsers.grub.loopback import cmd_loopback as run
+
+    return run(it, args)
 
 
 def cmd_noop(it: Interpreter, args: list[str]) -> int:

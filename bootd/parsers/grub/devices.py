@@ -14,15 +14,14 @@ from __future__ import annotations
 import re
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-from bootd.model import Device, DeviceType, Resource
+from bootd.model import Device, DeviceType, Record, Resource, _set, record
 from bootd.parsers.view import DeviceView, normalize
 
 
-@dataclass(frozen=True, slots=True)
-class Target:
+@record
+class Target(Record):
     """Where a GRUB device name points."""
 
     view: DeviceView | None = None
@@ -36,6 +35,20 @@ class Target:
     image: str | None = None
     """``loopback`` devices: the ISO9660 image's path on the device above
     (``view`` then shows the files inside the image)."""
+
+    def __init__(
+        self,
+        view: DeviceView | None = None,
+        device_id: str | None = None,
+        selector: str | None = None,
+        url: str | None = None,
+        image: str | None = None,
+    ) -> None:
+        _set(self, "view", view)
+        _set(self, "device_id", device_id)
+        _set(self, "selector", selector)
+        _set(self, "url", url)
+        _set(self, "image", image)
 
     def resource(self, path: str) -> Resource:
         norm = clean(path)

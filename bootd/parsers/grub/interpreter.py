@@ -217,12 +217,7 @@ class Interpreter:
     def arguments(self, node: Simple) -> list[str]:
         """A simple command's arguments (worked out at parse time when literal)."""
         literal = node.argv
-        if (
-            literal is not None
-            and node.longest <= self.limits.max_value
-            and node.size <= self.limits.max_line
-            and not wildcard.has_wildcard(literal)
-        ):
+        if literal is not None and node.longest <= self.limits.max_value and node.size <= self.limits.max_line:
             self.steps += node.cost
             self.keep(node.size)
             return list(literal)
@@ -318,12 +313,7 @@ class Interpreter:
             return
         literal = node.argv
         limits = self.limits
-        if (
-            literal is not None
-            and node.longest <= limits.max_value
-            and node.size <= limits.max_line
-            and not wildcard.has_wildcard(literal)
-        ):
+        if literal is not None and node.longest <= limits.max_value and node.size <= limits.max_line:
             self.steps += node.cost
             self.keep(node.size)
             if not literal:

@@ -9,7 +9,7 @@ like ``(hd0,0)`` mean the scanned device.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
 from bootd.model import BootOption, Diagnostic, Resource, Severity, Source
 from bootd.parsers.view import normalize
@@ -18,14 +18,16 @@ MAX_ENTRIES = 10_000
 _SPLIT = re.compile(r"\s*(?:=|\s)\s*")
 
 
-@dataclass
 class _Entry:
-    title: str
-    kernel: str | None = None
-    args: str = ""
-    initrds: list[str] = field(default_factory=list)
-    multiboot: bool = False
-    line: int = 0
+    __slots__ = ("title", "kernel", "args", "initrds", "multiboot", "line")
+
+    def __init__(self, title: str, line: int = 0) -> None:
+        self.title = title
+        self.kernel: str | None = None
+        self.args = ""
+        self.initrds: list[str] = []
+        self.multiboot = False
+        self.line = line
 
 
 def _path(spec: str) -> Resource:

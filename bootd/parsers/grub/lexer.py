@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from enum import StrEnum
 from typing import NamedTuple
+
+from bootd.model import Record, _set, record
 
 
 class Tok(StrEnum):
@@ -66,7 +67,8 @@ class Token(NamedTuple):
     words: tuple[Word, ...] = ()
     """A ``LINE`` or ``HEAD`` token's words."""
     texts: tuple[str, ...] | None = None
-    """A ``LINE`` token's words as text, when every one is plain (no quote, no variable)."""
+    """A ``LINE`` token's words as text, when every one is plain (no quote, no
+    variable, no wildcard character)."""
 
 
 def _plain(word: Word) -> str | None:
@@ -77,10 +79,14 @@ def _plain(word: Word) -> str | None:
     return None
 
 
-@dataclass(frozen=True, slots=True)
-class LexIssue:
+@record
+class LexIssue(Record):
     line: int
     message: str
+
+    def __init__(self, line: int, message: str) -> None:
+        _set(self, "line", line)
+        _set(self, "message", message)
 
 
 _PLAIN = re.compile(r"[^ \t\r\f\v\n{};'\"\\$]+")
@@ -126,7 +132,7 @@ _HARD = re.compile(
     "[{};'\"\\\\#$\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
 )
 _BLANKS = " \t\r\f\v"
-_SPECIAL = re.compile(r"['\"$]")
+_SPECIAL = re.compile(r"['\"$*?]")
 MENU_WORDS = frozenset({"menuentry", "submenu", "hiddenentry"})
 KEYWORDS = MENU_WORDS | {"if", "then", "elif", "else", "fi", "for", "in", "do", "done", "while", "until", "function"}
 """Words the parser reads in command position: a line starting with one is given word by word."""
@@ -172,9 +178,9 @@ def scan(text: str, *, lines: bool = True) -> tuple[list[Token], list[LexIssue]]
     def word_of(t: str) -> Word:
         """The pieces of a word of the line scanner's kinds (closed quotes: no issue, no newline)."""
         if simple_text(t):
-            w: Word = (Lit(t),)
+            w: Word = (new(Lit, (t, False)),)
         elif t[0] == "'" and t.find("'", 1) == len(t) - 1:  # one single-quoted string
-            w = (Lit(t[1:-1], True),)
+            w = (new(Lit, (t[1:-1], True)),)
         else:
             w = _word(t, 0, 0, issues)[0]
         seen[t] = w
@@ -187,6 +193,12 @@ def scan(text: str, *, lines: bool = True) -> tuple[list[Token], list[LexIssue]]
         w = seen_get(t) or word_of(t)
         item = known[t] = (word_tok, w, _plain(w))
         return item
+
+    def put_items(texts: list[str], line: int) -> None:
+        """A line's items (words, ';', '{', '}'), a token each."""
+        for t in texts:
+            item_kind, w, plain_text = known_get(t) or item_of(t)
+            append(new(Token, (item_kind, line, w, plain_text, (), None)))
 
     keywords = KEYWORDS
     menu_words = MENU_WORDS
@@ -206,6 +218,7 @@ def scan(text: str, *, lines: bool = True) -> tuple[list[Token], list[LexIssue]]
             # The commonest line, plain words only: split at C speed.
             nl = find("\n", pos)
             seg = text[pos:] if nl < 0 else text[pos:nl]
+            whole = True  # the line taken whole, up to its newline
             if hard(seg) is None:
                 texts = seg.split()
                 if texts:
@@ -215,15 +228,13 @@ def scan(text: str, *, lines: bool = True) -> tuple[list[Token], list[LexIssue]]
                             append(new(Token, (word_tok, line, seen_get(t) or word_of(t), t, (), None)))
                     else:
                         words = [seen_get(t) or word_of(t) for t in texts]
-                        append(new(Token, (line_tok, line, (), None, tuple(words), tuple(texts))))
-                if nl < 0:
-                    break
-                append(new(Token, (newline_tok, line, (), None, (), None)))
-                line += 1
-                pos = nl + 1
-                continue
-            if seg.strip(_BLANKS) == "}":  # the end of a block
+                        plain = None if "*" in seg or "?" in seg else tuple(texts)
+                        append(new(Token, (line_tok, line, (), None, tuple(words), plain)))
+            elif seg.strip(_BLANKS) == "}":  # the end of a block
                 append(new(Token, (rbrace_tok, line, (), None, (), None)))
+            else:
+                whole = False
+            if whole:
                 if nl < 0:
                     break
                 append(new(Token, (newline_tok, line, (), None, (), None)))
@@ -242,14 +253,10 @@ def scan(text: str, *, lines: bool = True) -> tuple[list[Token], list[LexIssue]]
                     if first in menu_words:
                         append(new(Token, (head_tok, line, (), first, tuple(words), None)))
                     else:
-                        for t in texts:
-                            item_kind, w, plain_text = known_get(t) or item_of(t)
-                            append(new(Token, (item_kind, line, w, plain_text, (), None)))
+                        put_items(texts, line)
                     append(new(Token, (lbrace_tok, line, (), None, (), None)))
                 elif first in keywords:
-                    for t in texts:
-                        item_kind, w, plain_text = known_get(t) or item_of(t)
-                        append(new(Token, (item_kind, line, w, plain_text, (), None)))
+                    put_items(texts, line)
                 else:
                     plain = None if special(body) else tuple(texts)
                     append(new(Token, (line_tok, line, (), None, tuple(words), plain)))
@@ -257,9 +264,7 @@ def scan(text: str, *, lines: bool = True) -> tuple[list[Token], list[LexIssue]]
                 m = ops_match(text, pos)
                 if m is None:
                     continue  # piece by piece
-                for t in items(m.group(1)):
-                    item_kind, w, plain_text = known_get(t) or item_of(t)
-                    append(new(Token, (item_kind, line, w, plain_text, (), None)))
+                put_items(items(m.group(1)), line)
             pos = m.end()
             if text[pos - 1] == "\n":
                 append(new(Token, (newline_tok, line, (), None, (), None)))
@@ -272,7 +277,7 @@ def scan(text: str, *, lines: bool = True) -> tuple[list[Token], list[LexIssue]]
         kind = m.lastgroup
         if kind == "plain":
             t = m.group(kind)
-            append(new(Token, (word_tok, line, (Lit(t),), t, (), None)))
+            append(new(Token, (word_tok, line, (new(Lit, (t, False)),), t, (), None)))
             pos = m.end()
         elif kind == "cont":
             line += 1

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from bootd.model import BootOption, Diagnostic, Severity, Source
 from bootd.parsers.grub.interpreter import Loaded, MenuItem
@@ -21,11 +20,15 @@ Path = tuple[int, ...]
 _INDEX = re.compile(r"[0-9]+")
 
 
-@dataclass(frozen=True)
 class Flat:
-    item: MenuItem
-    path: Path
-    group: str | None
+    """An entry of the flattened menu: its item, index path and submenu title."""
+
+    __slots__ = ("item", "path", "group")
+
+    def __init__(self, item: MenuItem, path: Path, group: str | None) -> None:
+        self.item = item
+        self.path = path
+        self.group = group
 
 
 def flatten(items: Sequence[MenuItem], prefix: Path = (), group: str | None = None) -> list[Flat]:

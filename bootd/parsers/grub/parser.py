@@ -13,13 +13,12 @@ there (a file ending in ``}`` without a newline is fine).  Nesting is capped.
 from __future__ import annotations
 
 import gc
-import hashlib
 import re
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from bootd.model import Record, _set, record
 from bootd.parsers.grub.lexer import MENU_WORDS, Lit, Tok, Token, Word, scan
 
 MAX_NESTING = 64
@@ -36,7 +35,8 @@ class Simple(NamedTuple):
     words: tuple[Word, ...]
     line: int
     argv: tuple[str, ...] | None = None
-    """The arguments, when no word holds a variable (expanded once, here)."""
+    """The arguments, when no word holds a variable and no argument a
+    wildcard character (``*``, ``?``: the wildcards' expansion decides)."""
     size: int = 0
     """With ``argv``: its bytes with a separator each (what ``expand_all`` counts)."""
     longest: int = 0
@@ -82,11 +82,14 @@ def simple_node(words: tuple[Word, ...], line: int) -> Simple:
             argv.append("".join(texts))
     if not argv:
         return Simple(words, line, (), 0, 0, cost, assign)
+    if any("*" in a or "?" in a for a in argv):
+        return Simple(words, line, assign=assign)
     return Simple(words, line, tuple(argv), sum(map(len, argv)) + len(argv), max(map(len, argv)), cost, assign)
 
 
 def line_node(tok: Token) -> Simple:
-    """The simple command of a ``LINE`` token (plain words: their text is the arguments)."""
+    """The simple command of a ``LINE`` token (plain words without wildcard
+    characters: their text is the arguments)."""
     texts = tok.texts
     if texts is None:
         return simple_node(tok.words, tok.line)
@@ -140,16 +143,24 @@ class Menu(NamedTuple):
 Node = Simple | Block | If | For | While | Function | Menu
 
 
-@dataclass(frozen=True, slots=True)
-class Issue:
+@record
+class Issue(Record):
     line: int
     message: str
 
+    def __init__(self, line: int, message: str) -> None:
+        _set(self, "line", line)
+        _set(self, "message", message)
 
-@dataclass(frozen=True, slots=True)
-class Script:
+
+@record
+class Script(Record):
     body: tuple[Node, ...]
     issues: tuple[Issue, ...] = ()
+
+    def __init__(self, body: tuple[Node, ...], issues: tuple[Issue, ...] = ()) -> None:
+        _set(self, "body", body)
+        _set(self, "issues", issues)
 
 
 class SyntaxProblem(Exception):
@@ -166,12 +177,14 @@ _THEN, _AFTER_THEN, _FI = frozenset({"then"}), frozenset({"elif", "else", "fi"})
 _DO, _DONE = frozenset({"do"}), frozenset({"done"})
 
 
-@dataclass
 class _Parser:
-    tokens: list[Token]
-    pos: int = 0
-    depth: int = 0
-    issues: list[Issue] = field(default_factory=list)
+    __slots__ = ("tokens", "pos", "depth", "issues")
+
+    def __init__(self, tokens: list[Token]) -> None:
+        self.tokens = tokens
+        self.pos = 0
+        self.depth = 0
+        self.issues: list[Issue] = []
 
     def peek(self) -> Token:
         return self.tokens[self.pos]
@@ -407,6 +420,11 @@ CACHE_TEXT = 256 * 1024
 """Longest script text kept: a larger one is parsed each time."""
 
 _cache: OrderedDict[bytes, Script] = OrderedDict()
+
+try:  # the BLAKE2 module alone: ``hashlib`` loads OpenSSL's library first, a cost at every start
+    from _blake2 import blake2b as _blake2b
+except ImportError:  # pragma: no cover - a Python built without it
+    from hashlib import blake2b as _blake2b
 _cache_lock = threading.Lock()
 
 
@@ -418,7 +436,7 @@ def parse_script(text: str) -> Script:
     CACHE_ENTRIES scripts up to CACHE_TEXT characters)."""
     if len(text) > CACHE_TEXT:
         return _parse(text)
-    key = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+    key = _blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
     with _cache_lock:
         script = _cache.get(key)
         if script is not None:

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from bootd.model import Resource
-from bootd.parsers.grub.parser import Node
+from bootd.model import Record, Resource, _set, record
+
+if TYPE_CHECKING:
+    from bootd.parsers.grub.parser import Node
+
+# The classes here are written out rather than made by ``dataclass``: every
+# scan imports this module, and a generated dataclass costs a millisecond or
+# more at import (its methods are compiled from text), plain classes a few
+# microseconds.  ``Limits`` is a frozen record (``dataclasses.replace`` works).
 
 
-@dataclass(frozen=True)
-class Limits:
+@record
+class Limits(Record):
     steps: int = 1_000_000
     """Work the whole scan may do: one step per command or loop round, file
     lookups and reads charged by what they cost (:mod:`bootd.parsers.grub.budget`)."""
@@ -36,6 +43,32 @@ class Limits:
     cpu_seconds: float = 0.8
     """CPU time one config's script may take (its entries get half as much
     again): the hard cap behind ``steps``, whose cost per step varies."""
+
+    def __init__(
+        self,
+        steps: int = 1_000_000,
+        entry_steps: int = 100_000,
+        call_depth: int = 32,
+        source_depth: int = 8,
+        max_entries: int = 10_000,
+        max_diagnostics: int = 50,
+        max_value: int = 64 * 1024,
+        max_line: int = 256 * 1024,
+        max_bytes: int = 32 * 1024 * 1024,
+        menu_depth: int = 16,
+        cpu_seconds: float = 0.8,
+    ) -> None:
+        _set(self, "steps", steps)
+        _set(self, "entry_steps", entry_steps)
+        _set(self, "call_depth", call_depth)
+        _set(self, "source_depth", source_depth)
+        _set(self, "max_entries", max_entries)
+        _set(self, "max_diagnostics", max_diagnostics)
+        _set(self, "max_value", max_value)
+        _set(self, "max_line", max_line)
+        _set(self, "max_bytes", max_bytes)
+        _set(self, "menu_depth", menu_depth)
+        _set(self, "cpu_seconds", cpu_seconds)
 
     @property
     def ceiling(self) -> int:
@@ -73,14 +106,34 @@ class MenuReplaced(Exception):
         self.ctx = ctx
 
 
-@dataclass(slots=True)
-class Context:
+class _Plain:
+    """Base of the mutable state records: slots, a ``repr`` of the fields, no
+    equality beyond identity (none of them is compared)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        names: tuple[str, ...] = self.__slots__
+        shown = ", ".join(f"{n}={getattr(self, n)!r}" for n in names)
+        return f"{type(self).__qualname__}({shown})"
+
+
+class Context(_Plain):
     """Variables and the menu being built, as GRUB keeps one per menu level."""
 
-    vars: dict[str, str]
-    exported: set[str]
-    menu: list[MenuItem] = field(default_factory=list)
-    positional: list[str] = field(default_factory=list)
+    __slots__ = ("vars", "exported", "menu", "positional")
+
+    def __init__(
+        self,
+        vars: dict[str, str],
+        exported: set[str],
+        menu: list[MenuItem] | None = None,
+        positional: list[str] | None = None,
+    ) -> None:
+        self.vars = vars
+        self.exported = exported
+        self.menu: list[MenuItem] = [] if menu is None else menu
+        self.positional: list[str] = [] if positional is None else positional
 
     def child(self) -> Context:
         """A new context with only the exported variables (GRUB's new menu
@@ -94,32 +147,64 @@ class Context:
         return Context(dict(self.vars), set(self.exported))
 
 
-@dataclass(slots=True)
-class Loaded:
+class Loaded(_Plain):
     """What an entry's body loaded: the GRUB loader state when it would boot."""
 
-    kind: str = ""
-    kernel: Resource | None = None
-    args: str = ""
-    initrds: list[Resource] = field(default_factory=list)
-    dtb: Resource | None = None
+    __slots__ = ("kind", "kernel", "args", "initrds", "dtb")
+
+    def __init__(
+        self,
+        kind: str = "",
+        kernel: Resource | None = None,
+        args: str = "",
+        initrds: list[Resource] | None = None,
+        dtb: Resource | None = None,
+    ) -> None:
+        self.kind = kind
+        self.kernel = kernel
+        self.args = args
+        self.initrds: list[Resource] = [] if initrds is None else initrds
+        self.dtb = dtb
 
 
-@dataclass(slots=True)
-class MenuItem:
-    kind: str
-    """``entry`` or ``submenu``."""
-    title: str
-    entry_id: str | None
-    args: list[str]
-    body: tuple[Node, ...]
-    ctx: Context
-    """The context the entry was defined in (its final state is what GRUB uses)."""
-    hidden: bool = False
-    classes: tuple[str, ...] = ()
-    loaded: Loaded | None = None
-    """Set directly for entries that are not scripts (``blscfg``)."""
-    children: list[MenuItem] = field(default_factory=list)
-    sub_ctx: Context | None = None
-    file: str | None = None
-    line: int | None = None
+class MenuItem(_Plain):
+    """A menu entry or submenu as the script defined it.
+
+    ``kind``: ``entry`` or ``submenu``; ``ctx``: the context the entry was
+    defined in (its final state is what GRUB uses); ``loaded``: set directly
+    for entries that are not scripts (``blscfg``)."""
+
+    __slots__ = (
+        "kind", "title", "entry_id", "args", "body", "ctx", "hidden", "classes",
+        "loaded", "children", "sub_ctx", "file", "line",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        kind: str,
+        title: str,
+        entry_id: str | None,
+        args: list[str],
+        body: tuple[Node, ...],
+        ctx: Context,
+        hidden: bool = False,
+        classes: tuple[str, ...] = (),
+        loaded: Loaded | None = None,
+        children: list[MenuItem] | None = None,
+        sub_ctx: Context | None = None,
+        file: str | None = None,
+        line: int | None = None,
+    ) -> None:
+        self.kind = kind
+        self.title = title
+        self.entry_id = entry_id
+        self.args = args
+        self.body = body
+        self.ctx = ctx
+        self.hidden = hidden
+        self.classes = classes
+        self.loaded = loaded
+        self.children: list[MenuItem] = [] if children is None else children
+        self.sub_ctx = sub_ctx
+        self.file = file
+        self.line = line

@@ -367,9 +367,18 @@ def _run(ws: Workspace, text: str, keys: Sequence[bytes] = ()) -> tuple[bool, st
     argv = ws.argv()
     if os.geteuid() != 0 and os.geteuid() != NOBODY:
         raise UnsafeRun("the oracle switches to nobody and needs root to do so")
+    import fcntl
+    import struct
+    import termios
+
+    winsize = struct.pack("HHHH", ROWS, COLUMNS, 0, 0)
     pid, fd = pty.fork()
     if pid == 0:  # child
         try:
+            # The console's size is set here, before GRUB starts: set by the parent
+            # after the fork, it raced GRUB's own look at it, and a GRUB that looked
+            # first wrapped its lines at 80 columns (ids split by a newline).
+            fcntl.ioctl(0, termios.TIOCSWINSZ, winsize)
             os.environ.clear()
             # The SDL video built into grub-emu must fail (gfxterm would take the console
             # away, drawing ASCII art): a video driver that does not exist.
@@ -381,11 +390,7 @@ def _run(ws: Workspace, text: str, keys: Sequence[bytes] = ()) -> tuple[bool, st
     out = bytearray()
     waiting = False
     try:
-        import fcntl
-        import struct
-        import termios
-
-        fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", ROWS, COLUMNS, 0, 0))
+        fcntl.ioctl(fd, termios.TIOCSWINSZ, winsize)
         deadline = time.monotonic() + RUN_SECONDS
         last = time.monotonic()
         pending = list(keys)

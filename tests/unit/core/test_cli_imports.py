@@ -88,3 +88,11 @@ def test_scan_of_the_demo_disks_imports_nothing_heavy() -> None:
 def test_scan_of_the_demo_disks_imports_no_asyncio() -> None:
     names = imported("scan", "--json", *demo_sources())
     assert "asyncio" not in names and "multiprocessing" not in names
+
+
+def test_a_command_that_prints_no_help_does_not_ask_the_terminals_width() -> None:
+    # argparse's help formatter imports shutil (and bz2, lzma) for the width;
+    # adding arguments and parsing them needs no formatter that prints.
+    names = imported("scan", "--json", *demo_sources()[:1])
+    assert "bootd.parsers.grub.interpreter" in names
+    assert sorted(names & {"shutil", "bz2", "lzma"}) == []

@@ -65,7 +65,8 @@ def test_the_settings_warnings_carry_templates_and_are_translated(tmp_path: Path
     assert f"{p.main}: timeout must be a whole number of seconds from 0 to 86400, not -1; ignoring it" in english
     assert all(w.template for w in warnings)
     de = [w.translated(_in("de", folder)) for w in warnings]
-    wrap = "\n" if folder == "ui" else " "  # the menu's catalogue wraps at 78 columns, the CLI's does not
+    # the menu's catalogue breaks its lines at 78 columns; the command line's does not
+    wrap = "\n" if folder == "ui" else " "
     assert (
         f"{p.main}: timeout muss eine ganze Zahl von Sekunden zwischen 0 und 86400 sein, nicht{wrap}-1; wird ignoriert"
         in de
