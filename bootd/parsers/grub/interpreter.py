@@ -27,7 +27,7 @@ import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 
-from bootd.model import Diagnostic, Severity
+from bootd.model import N_, Diagnostic, Severity, Text
 from bootd.parsers._text import not_regular
 from bootd.parsers.grub import wildcard
 from bootd.parsers.grub.btrfs import active_subvolume
@@ -128,14 +128,21 @@ class Interpreter:
 
     # -- reporting ---------------------------------------------------------
 
-    def warn(self, message: str, *, severity: Severity = Severity.WARNING, once: bool = False) -> None:
+    def warn(self, message: str | Text, *, severity: Severity = Severity.WARNING, once: bool = False) -> None:
+        """A diagnostic at the current line; a :class:`Text` keeps its template
+        (made only here, when something is reported: never on the hot path)."""
+        text = message.text if isinstance(message, Text) else message
         if once:
-            if message in self._warned:
+            if text in self._warned:
                 return
-            self._warned.add(message)
+            self._warned.add(text)
         if len(self.diagnostics) >= self.limits.max_diagnostics:
             return
-        self.diagnostics.append(Diagnostic(severity, message, self.file or None, self.line))
+        if isinstance(message, Text):
+            d = Diagnostic(severity, text, self.file or None, self.line, message.template, message.args)
+        else:
+            d = Diagnostic(severity, text, self.file or None, self.line)
+        self.diagnostics.append(d)
 
     # -- variables ---------------------------------------------------------
 
@@ -345,7 +352,14 @@ class Interpreter:
 
     def call_function(self, func: Function, args: list[str]) -> int:
         if self.call_depth >= self.limits.call_depth:
-            self.warn(f"function {func.name}: calls nested deeper than {self.limits.call_depth}; stopped", once=True)
+            self.warn(
+                Text.of(
+                    N_("function {name}: calls nested deeper than {depth}; stopped"),
+                    name=func.name,
+                    depth=self.limits.call_depth,
+                ),
+                once=True,
+            )
             return 1
         saved = self.ctx.positional
         self.ctx.positional = args
@@ -391,7 +405,7 @@ class Interpreter:
             else:
                 extra.append(arg)
         if title is None:
-            self.warn(f"{node.kind} without a title; ignored")
+            self.warn(Text.of(N_("{keyword} without a title; ignored"), keyword=node.kind))
             self.status = 1
             return
         self.add_item(
@@ -463,7 +477,13 @@ class Interpreter:
     def run_file(self, text: str, where: str) -> int:
         """Run a script file in the current context (``source``)."""
         if self.source_depth >= self.limits.source_depth:
-            self.warn(f"{where}: files nested deeper than {self.limits.source_depth} (a source cycle?); skipped")
+            self.warn(
+                Text.of(
+                    N_("{file}: files nested deeper than {depth} (a source cycle?); skipped"),
+                    file=where,
+                    depth=self.limits.source_depth,
+                )
+            )
             return 1
         script = self.script(text, where, (id(self.table), where))
         saved_file, saved_line = self.file, self.line
@@ -525,7 +545,7 @@ class Interpreter:
         except Halt as h:
             if self.steps >= self.limits.ceiling or self.kept >= self.limits.max_bytes * 2 or "cpu_seconds" in str(h):
                 raise
-            self.warn(f"entry {item.title!r}: {h}")
+            self.warn(Text.of(N_("entry {title}: {error}"), title=repr(item.title), error=h))
             if item.kind == "entry":
                 self.loading = None  # GRUB would never get to boot it
         finally:

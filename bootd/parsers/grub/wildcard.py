@@ -50,7 +50,7 @@ from collections.abc import Sequence
 from pathlib import PurePosixPath
 from typing import Protocol
 
-from bootd.model import Severity
+from bootd.model import N_, Severity, Text
 from bootd.parsers.grub.budget import Meter
 from bootd.parsers.grub.devices import Target
 from bootd.parsers.grub.expand import expand_word
@@ -72,7 +72,7 @@ class Interpreter(Protocol):
 
     def locate(self, text: str) -> tuple[Target, str]: ...
 
-    def warn(self, message: str, *, severity: Severity = ..., once: bool = ...) -> None: ...
+    def warn(self, message: str | Text, *, severity: Severity = ..., once: bool = ...) -> None: ...
 
 
 MAX_MATCHES = 1024
@@ -296,8 +296,15 @@ def match(it: Interpreter, text: str) -> list[str] | None:
             break
     if capped:
         it.warn(
-            f"{_unescape(text)[:200]}: wildcard expansion stopped at {MAX_MATCHES} names or "
-            f"{MAX_LISTINGS} directories (MAX_MATCHES, MAX_LISTINGS); the rest are left out",
+            Text.of(
+                N_(
+                    "{pattern}: wildcard expansion stopped at {names} names or {directories} directories "
+                    "(MAX_MATCHES, MAX_LISTINGS); the rest are left out"
+                ),
+                pattern=_unescape(text)[:200],
+                names=MAX_MATCHES,
+                directories=MAX_LISTINGS,
+            ),
             once=True,
         )
     return found or None

@@ -116,3 +116,64 @@ def test_bootd_scan_prints_info_diagnostics_in_its_language(
     )
     assert r.returncode == 0, r.stderr
     assert said in r.stderr and "skipped" not in r.stderr, r.stderr
+
+
+GRUB_CONFIG = """set default=missing
+menuentry 'Windows' {
+    chainloader /EFI/Microsoft/Boot/bootmgfw.efi
+}
+menuentry 'Debian' {
+    linux /vmlinuz root=/dev/sda2
+}
+submenu {
+    echo untitled
+}
+"""
+
+
+def _grub(tmp_path: Path) -> dict[str, Text]:
+    (tmp_path / "boot" / "grub").mkdir(parents=True)
+    (tmp_path / "boot" / "grub" / "grub.cfg").write_text(GRUB_CONFIG)
+    (tmp_path / "vmlinuz").write_bytes(b"kernel")
+    _devices, _options, diags = scan_views([directory_view(parse_source(str(tmp_path)), set())])
+    assert diags and all(x.template for _d, x in diags), "every GRUB diagnostic here carries its template"
+    return {x.message: diagnostic_from_json(diagnostic_to_json(x)).text() for _d, x in diags}
+
+
+@pytest.mark.parametrize("folder", ["ui", "bootd"])
+def test_grubs_diagnostics_are_translated(tmp_path: Path, folder: str) -> None:
+    said = _grub(tmp_path)
+    chain = said[
+        "'Windows' starts another boot loader (chainloader); bootd boots Linux kernels with kexec and cannot"
+        " start it, so it is not offered"
+    ]
+    assert chain.translated(_in("de", folder)).replace("\n", " ") == (
+        "info: 'Windows' startet einen anderen Bootloader (chainloader); bootd startet Linux-Kernel mit kexec"
+        " und kann ihn nicht starten, daher wird er nicht angeboten"
+    )
+    untitled = said["submenu without a title; ignored"]
+    assert untitled.translated(_in("zh_CN", folder)).endswith("没有标题的 submenu；已忽略")
+
+
+@pytest.mark.parametrize(
+    ("lang", "said"), [("de_DE.UTF-8", "startet einen anderen Bootloader"), ("zh_CN.UTF-8", "会启动另一个引导加载程序")]
+)
+def test_bootd_scan_prints_grubs_diagnostics_in_its_language(
+    tmp_path: Path,
+    locale_dir: Path,  # noqa: F811
+    lang: str,
+    said: str,
+) -> None:
+    (tmp_path / "boot" / "grub").mkdir(parents=True)
+    (tmp_path / "boot" / "grub" / "grub.cfg").write_text(GRUB_CONFIG)
+    (tmp_path / "vmlinuz").write_bytes(b"kernel")
+    r = subprocess.run(
+        [sys.executable, "-m", "bootd", "scan", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        env=env_for(lang, locale_dir),
+        cwd=ROOT,
+        timeout=60,
+    )
+    assert r.returncode == 0, r.stderr
+    assert said in r.stderr and "starts another boot loader" not in r.stderr, r.stderr
