@@ -193,7 +193,7 @@ def interpret(
         final = replaced.ctx
     except Halt as h:
         halted = True
-        it.warn(str(h))
+        it.warn(Text.of_error(h))
     except RecursionError:
         it.warn(Text.of(N_("script nested too deeply; stopped")))
     except (BreakLoop, ReturnFromFunction):  # break/return outside a loop or function ends the file

@@ -51,7 +51,7 @@ from pathlib import PurePosixPath
 from typing import Protocol
 
 from bootd.model import N_, Severity, Text
-from bootd.parsers.grub.budget import Meter
+from bootd.parsers.grub.budget import CPU_USED_UP, Meter
 from bootd.parsers.grub.devices import Target
 from bootd.parsers.grub.expand import expand_word
 from bootd.parsers.grub.lexer import Lit, Var, Word
@@ -94,7 +94,7 @@ def _check_cpu(it: Interpreter) -> None:
     """Stop the script when its CPU time is used up (a pattern can do much
     file work inside one command, between two of the interpreter's checks)."""
     if time.process_time() > it.cpu_deadline:
-        raise Halt(f"stopped after {it.limits.cpu_seconds:g} s of CPU (cpu_seconds); later entries are missing")
+        raise Halt(Text.of(CPU_USED_UP, seconds=f"{it.limits.cpu_seconds:g}"))
 
 
 def has_wildcard(args: Sequence[str]) -> bool:

@@ -177,3 +177,18 @@ def test_bootd_scan_prints_grubs_diagnostics_in_its_language(
     )
     assert r.returncode == 0, r.stderr
     assert said in r.stderr and "starts another boot loader" not in r.stderr, r.stderr
+
+
+@pytest.mark.parametrize("folder", ["ui", "bootd"])
+def test_a_grub_limit_is_translated_inside_the_diagnostic_that_names_it(tmp_path: Path, folder: str) -> None:
+    (tmp_path / "boot" / "grub").mkdir(parents=True)
+    (tmp_path / "boot" / "grub" / "grub.cfg").write_text(
+        "while true; do true; done\nmenuentry 'Late' { linux /vmlinuz }\n"
+    )
+    _devices, _options, diags = scan_views([directory_view(parse_source(str(tmp_path)), set())])
+    [stop] = [x for _d, x in diags if x.message.endswith("; later entries are missing")]  # CPU time or steps
+    said = diagnostic_from_json(diagnostic_to_json(stop)).text()
+    assert said.translated(_in("de", folder)).endswith(" abgebrochen (cpu_seconds); spätere Einträge fehlen") or (
+        said.translated(_in("de", folder)).endswith("(Endlosschleife?); spätere Einträge fehlen")
+    )
+    assert said.translated(_in("zh_CN", folder)).endswith("；后面的条目缺失")
