@@ -482,7 +482,9 @@ class Interpreter:
             script = parse_script(text)
             for issue in script.issues:
                 if len(self.diagnostics) < self.limits.max_diagnostics:
-                    self.diagnostics.append(Diagnostic(Severity.WARNING, issue.message, where, issue.line))
+                    self.diagnostics.append(
+                        Diagnostic(Severity.WARNING, issue.message, where, issue.line, issue.template, issue.args)
+                    )
             self._parsed[key] = script
         return script
 

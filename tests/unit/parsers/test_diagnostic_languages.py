@@ -192,3 +192,15 @@ def test_a_grub_limit_is_translated_inside_the_diagnostic_that_names_it(tmp_path
         said.translated(_in("de", folder)).endswith("(Endlosschleife?); spätere Einträge fehlen")
     )
     assert said.translated(_in("zh_CN", folder)).endswith("；后面的条目缺失")
+
+
+@pytest.mark.parametrize("folder", ["ui", "bootd"])
+def test_grubs_syntax_notes_are_translated(tmp_path: Path, folder: str) -> None:
+    (tmp_path / "boot" / "grub").mkdir(parents=True)
+    (tmp_path / "boot" / "grub" / "grub.cfg").write_text("}\nmenuentry 'A' {\n  linux /vmlinuz\necho 'open\n")
+    _devices, _options, diags = scan_views([directory_view(parse_source(str(tmp_path)), set())])
+    said = {x.message: diagnostic_from_json(diagnostic_to_json(x)).text() for _d, x in diags}
+    stray = said["unexpected '}'; ignored"]
+    assert stray.translated(_in("de", folder)).endswith("unerwartetes '}'; ignoriert")
+    quote = said["unterminated single quote"]
+    assert quote.translated(_in("zh_CN", folder)).endswith("单引号未闭合")
