@@ -4,6 +4,7 @@ workers' JSON, inside the daemon's ``{device}: {diagnostic}`` status, and on
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -204,3 +205,13 @@ def test_grubs_syntax_notes_are_translated(tmp_path: Path, folder: str) -> None:
     assert stray.translated(_in("de", folder)).endswith("unerwartetes '}'; ignoriert")
     quote = said["unterminated single quote"]
     assert quote.translated(_in("zh_CN", folder)).endswith("单引号未闭合")
+
+
+def test_a_fifo_grub_sources_is_named_in_german(tmp_path: Path) -> None:
+    (tmp_path / "boot" / "grub").mkdir(parents=True)
+    (tmp_path / "boot" / "grub" / "grub.cfg").write_text("source /boot/grub/pipe\nmenuentry 'A' { linux /vmlinuz }\n")
+    os.mkfifo(tmp_path / "boot" / "grub" / "pipe")
+    _devices, _options, diags = scan_views([directory_view(parse_source(str(tmp_path)), set())])
+    [note] = [x for _d, x in diags if "not a regular file" in x.message]
+    said = diagnostic_from_json(diagnostic_to_json(note)).text().translated(_in("de"))
+    assert said.endswith("/boot/grub/pipe: keine reguläre Datei; übersprungen"), said
