@@ -11,6 +11,11 @@ from typing import Self
 ERROR_PREFIX = "org.bootd.Error"
 
 
+def N_(template: str) -> str:  # noqa: N802  # bootd.model.N_'s twin: this module imports only the stdlib
+    """Mark a message template for the catalogues (see :func:`bootd.model.N_`)."""
+    return template
+
+
 class BootdError(Exception):
     """Root of every error bootd reports to a person."""
 
@@ -97,8 +102,16 @@ class CommandError(BootdError):
 
     def __init__(self, argv: list[str], returncode: int, stdout: str = "", stderr: str = "") -> None:
         detail = (stderr or stdout).strip().splitlines()
-        tail = detail[-1] if detail else f"exit status {returncode}"
-        super().__init__(f"{argv[0] if argv else '?'} failed: {tail}")
+        command = argv[0] if argv else "?"
+        if detail:
+            self.template, self.template_args = (
+                N_("{command} failed: {detail}"),
+                (("command", command), ("detail", detail[-1])),
+            )
+        else:
+            self.template = N_("{command} failed: exit status {status}")
+            self.template_args = (("command", command), ("status", str(returncode)))
+        super().__init__(f"{command} failed: {detail[-1] if detail else f'exit status {returncode}'}")
         self.argv = argv
         self.returncode = returncode
         self.stdout = stdout

@@ -244,8 +244,12 @@ def parse_file(path: Path) -> dict[str, Any] | None:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return None
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
-        raise Unreadable(str(e)) from None
+    except OSError as e:
+        raise Unreadable.of(N_("cannot read it: {error}"), error=e.strerror or e) from None
+    except UnicodeDecodeError as e:
+        raise Unreadable.of(N_("not UTF-8 text: {error}"), error=e) from None
+    except tomllib.TOMLDecodeError as e:  # the library's own words stay the {error}
+        raise Unreadable.of(N_("not valid TOML: {error}"), error=e) from None
 
 
 def read_layer(

@@ -90,7 +90,7 @@ class SettingsService:
                 for key, value in (data or {}).items():
                     if key in settings.TABLES:
                         if not isinstance(value, Mapping):
-                            raise ConfigError(f"{key} must be a table ([{key}])")
+                            raise ConfigError.of(N_("{key} must be a table ([{key}])"), key=key)
                         settings.merge_table(tables.setdefault(key, {}), value)
                     else:
                         self.table.validate(key, value)
@@ -98,7 +98,7 @@ class SettingsService:
                     if key in self.table:
                         self.table.validate(key, raw)
             except ConfigError as e:
-                raise ConfigError(f"{path}: {e}") from None
+                raise ConfigError.of(N_("{path}: {error}"), path=path, error=e) from None
             if path == self.paths.main:
                 main = data or {}
         return main

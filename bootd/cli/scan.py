@@ -21,7 +21,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from bootd.cli import N_
-from bootd.cli.i18n import _
+from bootd.cli.i18n import _, error_text
 from bootd.errors import InvalidArgument
 from bootd.model import BootOption, Device, DeviceType, Diagnostic, Record, Resource, Text, record
 
@@ -280,11 +280,12 @@ async def _scan_with_mounts(
 
     errors: list[str] = []
 
-    def status(severity: Severity, message: str) -> None:
+    def status(severity: Severity, message: str | Text) -> None:
+        text = message.translated(_) if isinstance(message, Text) else message
         if severity == Severity.ERROR:
-            errors.append(message)
+            errors.append(text)
         else:
-            sys.stderr.write(f"bootd scan: {message}\n")
+            sys.stderr.write(f"bootd scan: {text}\n")
 
     taken = {v.device.id for v in views}
     try:
@@ -309,7 +310,7 @@ async def _scan_with_mounts(
                 all_views.append(DirectoryView(view.root, dev))
             return scan_views(all_views, arch=arch, firmware=firmware), errors
     except BootdError as e:
-        errors.append(str(e))
+        errors.append(error_text(e))
         return scan_views(views, arch=arch, firmware=firmware), errors
 
 

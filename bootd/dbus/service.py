@@ -179,10 +179,12 @@ class Service:
             reply = await mb.request_name(names.BUS_NAME, NameFlag.DO_NOT_QUEUE)
         except DBusError as e:
             mb.disconnect()
-            raise PermissionDenied(f"cannot own {names.BUS_NAME} on the {bus} bus: {e.text}") from None
+            raise PermissionDenied.of(
+                N_("cannot own {name} on the {bus} bus: {error}"), name=names.BUS_NAME, bus=bus, error=e.text
+            ) from None
         if reply not in (RequestNameReply.PRIMARY_OWNER, RequestNameReply.ALREADY_OWNER):
             mb.disconnect()
-            raise Busy(f"another daemon already owns {names.BUS_NAME} on the {bus} bus")
+            raise Busy.of(N_("another daemon already owns {name} on the {bus} bus"), name=names.BUS_NAME, bus=bus)
         log.info("serving %s on the %s bus as %s", names.BUS_NAME, bus, mb.unique_name)
         return service
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from bootd.errors import BootdError, MountError
+from bootd.model import N_
 from bootd.platform.block import BlockDevice, BlockPlatform
 
 log = logging.getLogger(__name__)
@@ -129,9 +130,11 @@ class Mounter:
             return self._mounted[device.name]
         fstype = device.fstype
         if not fstype:
-            raise MountError(f"{device.name}: no filesystem found")
+            raise MountError.of(N_("{device}: no filesystem found"), device=device.name)
         if fstype in NOT_MOUNTABLE:
-            raise MountError(f"{device.name}: {fstype} is not a filesystem bootd can read")
+            raise MountError.of(
+                N_("{device}: {fstype} is not a filesystem bootd can read"), device=device.name, fstype=fstype
+            )
         seq = self.block.diskseq(device)
         if seq is not None:
             self._seqs[device.name] = seq
@@ -164,8 +167,10 @@ class Mounter:
         except BaseException as e:
             await self._release(target)
             if isinstance(e, MountError) and fstype not in self.block.kernel_filesystems() and not fuse:
-                raise MountError(
-                    f"{device.name}: this kernel cannot mount {fstype} and no FUSE driver for it is installed"
+                raise MountError.of(
+                    N_("{device}: this kernel cannot mount {fstype} and no FUSE driver for it is installed"),
+                    device=device.name,
+                    fstype=fstype,
                 ) from None
             raise
         root = await self._btrfs_root(where) if fstype == "btrfs" and not fuse else where

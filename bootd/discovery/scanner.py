@@ -26,7 +26,7 @@ from bootd.discovery.mounts import Mounter
 from bootd.discovery.udev import to_device
 from bootd.errors import BootdError
 from bootd.jsoncodec import device_to_json, result_from_json
-from bootd.model import N_, Device, Diagnostic, ParseResult, Severity
+from bootd.model import N_, Device, Diagnostic, ParseResult, Severity, Text
 from bootd.parsers import ParseContext
 from bootd.parsers.view import DirectoryView
 from bootd.platform import Platform
@@ -38,7 +38,8 @@ log = logging.getLogger(__name__)
 PARSE_TIMEOUT = 15.0
 """Seconds the parsers may spend on one device before it is given up."""
 
-Status = Callable[[Severity, str], None]
+Status = Callable[[Severity, str | Text], None]
+"""Where a scan reports a source it skips: a :class:`Text` a client translates."""
 
 
 CANNOT_START = N_("cannot start its parser: {error}")
@@ -64,14 +65,16 @@ async def parse_view(
     try:
         return result_from_json(await pool.parse(request, timeout=timeout))
     except ParseFailed as e:
-        return ParseResult(diagnostics=(Diagnostic(Severity.ERROR, str(e)),))
+        return ParseResult(
+            diagnostics=(Diagnostic(Severity.ERROR, e.text.text, None, None, e.text.template, e.text.args),)
+        )
     except OSError as e:
         return ParseResult(diagnostics=(Diagnostic.of(Severity.ERROR, CANNOT_START, error=e.strerror or e),))
     except BootdError as e:
         return ParseResult(diagnostics=(Diagnostic.of(Severity.ERROR, CANNOT_START, error=e),))
 
 
-def _log_status(severity: Severity, message: str) -> None:
+def _log_status(severity: Severity, message: str | Text) -> None:
     level = {Severity.INFO: logging.INFO, Severity.WARNING: logging.WARNING}.get(severity, logging.ERROR)
     log.log(level, "%s", message)
 
@@ -89,11 +92,13 @@ def _source_id(image: Path, node: str, whole: str) -> str:
     return f"{image.name}-p{node[len(whole) :].lstrip('p')}"
 
 
-def _source_label(image: Path, node: str, whole: str) -> str:
+def _source_label(image: Path, node: str, whole: str) -> str | Text:
     """How a user knows the filesystem: ``disk.img``, or ``disk.img partition 2 (/dev/loop64p2)``."""
     if node == whole:
         return str(image)
-    return f"{image} partition {node[len(whole) :].lstrip('p')} ({node})"
+    return Text.of(
+        N_("{image} partition {number} ({node})"), image=image, number=node[len(whole) :].lstrip("p"), node=node
+    )
 
 
 @asynccontextmanager
@@ -132,13 +137,13 @@ async def mounted_sources(
                 whole = str(path)
                 name_for = None
             else:
-                raise BootdError(f"{path}: not a directory, image file or block device")
+                raise BootdError.of(N_("{path}: not a directory, image file or block device"), path=path)
             nodes = block.partitions(whole) or [whole]
             for node in nodes:
                 where = node if name_for is None else _source_label(name_for, node, whole)
                 bdev = await block.probe(node)
                 if bdev is None or not bdev.fstype:
-                    report(Severity.WARNING, f"{where}: no filesystem found; skipped")
+                    report(Severity.WARNING, Text.of(N_("{where}: no filesystem found; skipped"), where=where))
                     continue
                 if name_for is not None:
                     bdev = replace(bdev, name=_source_id(name_for, node, whole))
@@ -148,11 +153,11 @@ async def mounted_sources(
         await asyncio.shield(_cleanup(platform, mounter, loops, mount_root))
 
 
-async def _mount_view(mounter: Mounter, bdev: BlockDevice, report: Status, where: str) -> list[DirectoryView]:
+async def _mount_view(mounter: Mounter, bdev: BlockDevice, report: Status, where: str | Text) -> list[DirectoryView]:
     try:
         m = await mounter.mount(bdev)
     except BootdError as e:
-        report(Severity.WARNING, f"{where}: {e}; skipped")
+        report(Severity.WARNING, Text.of(N_("{where}: {error}; skipped"), where=where, error=e))
         return []
     device = replace(to_device(bdev), mountpoint=PurePosixPath(m.root))
     return [DirectoryView(m.root, device)]

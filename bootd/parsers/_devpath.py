@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import PurePosixPath
 
-from bootd.model import Device, Resource
+from bootd.model import N_, Device, Resource, Text
 
 _P_PART = re.compile(r"^(?P<disk>.*\d)p(?P<num>\d+)$")
 _PART = re.compile(r"^(?P<disk>.*[a-z])(?P<num>\d+)$")
@@ -34,7 +34,7 @@ def is_linux_device(name: str) -> bool:
     return bool(_LINUX_DISK.match(name))
 
 
-def on_partition(device: Device, disk: str | None, partition: int | None, path: str) -> tuple[Resource, str | None]:
+def on_partition(device: Device, disk: str | None, partition: int | None, path: str) -> tuple[Resource, Text | None]:
     """A resource for ``path`` on ``partition`` of ``disk`` (None: this
     device's disk / this partition), and a note when that cannot be known."""
     p = PurePosixPath("/" + path.lstrip("/"))
@@ -49,7 +49,9 @@ def on_partition(device: Device, disk: str | None, partition: int | None, path: 
             disk, partition = d, part
     target_disk = disk or own_disk
     if target_disk is None:
-        return Resource.local(p), f"partition {partition}: this device's disk is unknown; this partition is used"
+        return Resource.local(p), Text.of(
+            N_("partition {partition}: this device's disk is unknown; this partition is used"), partition=partition
+        )
     if partition is None:
         if disk is None or disk == own_disk:
             return Resource.local(p), None

@@ -14,14 +14,14 @@ Resolver = Callable[[str], Resource]
 
 # Images SYSLINUX recognises by extension that kexec cannot boot.
 _NOT_LINUX = {
-    ".c32": "a COM32 module",
-    ".cbt": "a COMBOOT image",
-    ".com": "a COMBOOT image",
-    ".bs": "a boot sector",
-    ".bss": "a boot sector",
-    ".bin": "a boot sector",
-    ".0": "a PXE bootstrap program",
-    ".img": "a floppy image",
+    ".c32": N_("{kernel} is a COM32 module"),
+    ".cbt": N_("{kernel} is a COMBOOT image"),
+    ".com": N_("{kernel} is a COMBOOT image"),
+    ".bs": N_("{kernel} is a boot sector"),
+    ".bss": N_("{kernel} is a boot sector"),
+    ".bin": N_("{kernel} is a boot sector"),
+    ".0": N_("{kernel} is a PXE bootstrap program"),
+    ".img": N_("{kernel} is a floppy image"),
 }
 
 
@@ -47,31 +47,43 @@ def _initrds_from_args(args: str, *, last: bool = False) -> str | None:
     return found
 
 
-def _config_note(st: State, lab: Label, target: str) -> str:
+def _config_note(st: State, lab: Label, target: str) -> Text:
     """Why a CONFIG label is not followed, naming a cycle back to a file being read."""
     file = target.split(None, 1)[0]
     here = PurePosixPath(st.config_path).parent  # SYSLINUX's working directory
     if normalize(file, here) in (normalize(st.config_path), normalize(lab.file, here)):
-        return f"CONFIG {file} loads this same configuration again (a CONFIG cycle); its entries are the ones shown"
-    return f"CONFIG {file} {LABEL_SKIP['config']} (not followed: its entries are not read)"
+        return Text.of(
+            N_("CONFIG {file} loads this same configuration again (a CONFIG cycle); its entries are the ones shown"),
+            file=file,
+        )
+    return Text.of(
+        N_("CONFIG {file} loads another SYSLINUX configuration (not followed: its entries are not read)"), file=file
+    )
+
+
+def _skipped(st: State, lab: Label, reason: Text | str) -> None:
+    """An INFO diagnostic: label ``lab`` is no entry, for ``reason`` (a template without fields, or a Text)."""
+    why = reason if isinstance(reason, Text) else Text.of(reason)
+    st.diag(
+        Severity.INFO,
+        Text.of(N_("label {label} skipped: {reason}"), label=repr(lab.label), reason=why),
+        lab.file,
+        lab.line,
+    )
 
 
 def build(st: State, lab: Label, resolve: Resolver) -> BootOption | None:
-    where = f"label {lab.label!r}"
     if lab.action is not None:
-        st.diag(Severity.INFO, f"{where} skipped: {lab.action}", lab.file, lab.line)
+        _skipped(st, lab, lab.action)
         return None
     if lab.kernel is None:
-        if lab.kind in LABEL_SKIP:
-            st.diag(Severity.INFO, f"{where} skipped: {LABEL_SKIP[lab.kind]}", lab.file, lab.line)
-        else:
-            st.diag(Severity.INFO, f"{where} skipped: it names no kernel", lab.file, lab.line)
+        _skipped(st, lab, LABEL_SKIP.get(lab.kind) or N_("it names no kernel"))
         return None
     if lab.kind == "config":
-        st.diag(Severity.INFO, f"{where} skipped: {_config_note(st, lab, lab.kernel)}", lab.file, lab.line)
+        _skipped(st, lab, _config_note(st, lab, lab.kernel))
         return None
     if lab.kind in LABEL_SKIP:
-        st.diag(Severity.INFO, f"{where} skipped: {LABEL_SKIP[lab.kind]}", lab.file, lab.line)
+        _skipped(st, lab, LABEL_SKIP[lab.kind])
         return None
     append = lab.append if lab.append is not None else lab.global_append
     if append is not None and append.strip() == "-":
@@ -87,7 +99,7 @@ def build(st: State, lab: Label, resolve: Resolver) -> BootOption | None:
         parts = [p.strip() for p in args.split("---")]
         head = parts[0].split(None, 1)
         if not head:
-            st.diag(Severity.INFO, f"{where} skipped: mboot.c32 without a hypervisor", lab.file, lab.line)
+            _skipped(st, lab, N_("mboot.c32 without a hypervisor"))
             return None
         kernel, kind = head[0], "multiboot"
         args = args.split(None, 1)[1].strip() if len(args.split(None, 1)) > 1 else ""
@@ -95,14 +107,14 @@ def build(st: State, lab: Label, resolve: Resolver) -> BootOption | None:
     elif via_linux_c32:
         words = args.split(None, 1)
         if not words:
-            st.diag(Severity.INFO, f"{where} skipped: linux.c32 without a kernel", lab.file, lab.line)
+            _skipped(st, lab, N_("linux.c32 without a kernel"))
             return None
         kernel, args = words[0], words[1] if len(words) > 1 else ""
     elif suffix in _NOT_LINUX:
-        st.diag(Severity.INFO, f"{where} skipped: {kernel} is {_NOT_LINUX[suffix]}", lab.file, lab.line)
+        _skipped(st, lab, Text.of(_NOT_LINUX[suffix], kernel=kernel))
         return None
     elif lab.kind == "kernel" and module == "memdisk":
-        st.diag(Severity.INFO, f"{where} skipped: memdisk needs a PC BIOS", lab.file, lab.line)
+        _skipped(st, lab, N_("memdisk needs a PC BIOS"))
         return None
     if kind == "linux":
         # SYSLINUX adds " initrd=LIST" after APPEND (and IPAPPEND); the loader then

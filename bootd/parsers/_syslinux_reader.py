@@ -28,22 +28,24 @@ MAX_TOTAL_LINES = 200_000
 
 # Label keywords that load something kexec cannot boot, and what it is.
 LABEL_SKIP = {
-    "localboot": "boots the local disk (a firmware service)",
-    "config": "loads another SYSLINUX configuration",
-    "boot": "a boot sector",
-    "bss": "a boot sector",
-    "pxe": "a PXE bootstrap program",
-    "fdimage": "a floppy image",
-    "comboot": "a COMBOOT image",
-    "com32": "a COM32 module",
+    "localboot": N_("boots the local disk (a firmware service)"),
+    "config": N_("loads another SYSLINUX configuration"),
+    "boot": N_("a boot sector"),
+    "bss": N_("a boot sector"),
+    "pxe": N_("a PXE bootstrap program"),
+    "fdimage": N_("a floppy image"),
+    "comboot": N_("a COMBOOT image"),
+    "com32": N_("a COM32 module"),
 }
+"""Why a label of each kind is not a kexec entry (templates without fields)."""
 MENU_ACTIONS = {
-    "menu exit": "a menu action (MENU EXIT), not a boot entry",
-    "menu goto": "a menu action (MENU GOTO), not a boot entry",
-    "menu quit": "a menu action (MENU QUIT), not a boot entry",
-    "menu disable": "disabled in the menu (MENU DISABLE)",
-    "menu disabled": "disabled in the menu (MENU DISABLE)",
+    "menu exit": N_("a menu action (MENU EXIT), not a boot entry"),
+    "menu goto": N_("a menu action (MENU GOTO), not a boot entry"),
+    "menu quit": N_("a menu action (MENU QUIT), not a boot entry"),
+    "menu disable": N_("disabled in the menu (MENU DISABLE)"),
+    "menu disabled": N_("disabled in the menu (MENU DISABLE)"),
 }
+OUTSIDE_LABEL = N_("{keyword} outside a LABEL ignored (as SYSLINUX does)")
 _IGNORED = {
     "prompt", "say", "display", "kbdmap", "serial", "console", "font", "noescape", "nocomplete",
     "allowoptions", "onerror", "totaltimeout", "nohalt", "f1", "f2", "f3", "f4", "f5", "f6",
@@ -177,7 +179,7 @@ def feed(st: State, text: str, file: str, menu: Menu, current: Label | None) -> 
             if current is None:
                 # SYSLINUX ignores an image line outside a LABEL: it is not
                 # an entry and not a default (only DEFAULT names those).
-                st.diag(Severity.INFO, f"{parts[0]} outside a LABEL ignored (as SYSLINUX does)", file, n)
+                st.diag(Severity.INFO, Text.of(OUTSIDE_LABEL, keyword=parts[0]), file, n)
                 continue
             words = value.split(None, 1)
             current.kind = key
@@ -191,7 +193,7 @@ def feed(st: State, text: str, file: str, menu: Menu, current: Label | None) -> 
                 current.append = value
         elif key in ("initrd", "fdt", "devicetree", "fdtdir"):
             if current is None:
-                st.diag(Severity.INFO, f"{parts[0]} outside a LABEL ignored (as SYSLINUX does)", file, n)
+                st.diag(Severity.INFO, Text.of(OUTSIDE_LABEL, keyword=parts[0]), file, n)
             elif key == "initrd":
                 current.initrd = value
             elif key == "fdtdir":
@@ -260,7 +262,7 @@ def feed(st: State, text: str, file: str, menu: Menu, current: Label | None) -> 
                 current.action = MENU_ACTIONS[key]
         elif key == "menu end":
             if menu.parent is None:
-                st.diag(Severity.INFO, "MENU END without MENU BEGIN ignored", file, n)
+                st.diag(Severity.INFO, Text.of(N_("MENU END without MENU BEGIN ignored")), file, n)
             else:
                 menu = menu.parent
             current = None
@@ -294,7 +296,7 @@ def _begin(st: State, parent: Menu, tag: str) -> Menu:
 
 def include(st: State, target: str, file: str, n: int, menu: Menu, current: Label | None) -> tuple[Menu, Label | None]:
     if not target:
-        st.diag(Severity.INFO, "INCLUDE without a file name ignored", file, n)
+        st.diag(Severity.INFO, Text.of(N_("INCLUDE without a file name ignored")), file, n)
         return menu, current
     key = str(normalize(target))
     if key in st.stack:
@@ -331,7 +333,7 @@ def include(st: State, target: str, file: str, n: int, menu: Menu, current: Labe
         st.diag(Severity.WARNING, Text.of(N_("INCLUDE {target}: {error}; skipped"), target=target, error=e), file, n)
         return menu, current
     if text is None:
-        st.diag(Severity.INFO, f"INCLUDE {target}: not found; skipped", file, n)
+        st.diag(Severity.INFO, Text.of(N_("INCLUDE {target}: not found; skipped"), target=target), file, n)
         return menu, current
     st.stack.append(key)
     try:

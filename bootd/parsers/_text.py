@@ -8,7 +8,7 @@ import re
 from collections.abc import Iterable
 from pathlib import PurePosixPath
 
-from bootd.model import N_, Diagnostic, Severity
+from bootd.model import N_, Diagnostic, Severity, Text
 from bootd.parsers.view import MAX_LIST_ENTRIES, DeviceView, ViewError, _normal_parts, normalize
 
 MAX_LINES = 100_000
@@ -41,18 +41,18 @@ def config_text(data: bytes | ViewError, path: str | PurePosixPath, diags: list[
         return None
     text = data.decode("utf-8", errors="replace")
     if "\ufffd" in text and "\ufffd".encode() not in data:
-        diags.append(Diagnostic(Severity.INFO, "bytes that are not UTF-8 were replaced", file=str(path)))
+        diags.append(Diagnostic.of(Severity.INFO, N_("bytes that are not UTF-8 were replaced"), str(path)))
     return text
 
 
-def not_regular(view: DeviceView, path: str | PurePosixPath) -> str | None:
+def not_regular(view: DeviceView, path: str | PurePosixPath) -> Text | None:
     """Why ``path`` cannot be a configuration file although something is there
     (a FIFO, a device, a socket, a directory), or None when it is a regular file
     or absent.  Only looks at the directory entry: never opens the file, so a
     FIFO cannot block a scan."""
     if view.is_file(path) or view.find(path) != normalize(path):
         return None  # a regular file, nothing, or only another letter case
-    return f"{path}: not a regular file; skipped"
+    return Text.of(N_("{path}: not a regular file; skipped"), path=path)
 
 
 def note_not_regular(view: DeviceView, path: str | PurePosixPath, diags: list[Diagnostic]) -> bool:

@@ -299,8 +299,8 @@ def parse(view: DeviceView, ctx: ParseContext) -> ParseResult:
     usable: list[BlsEntry] = []
     for entry in entries:
         if not arch_matches(entry.architecture, ctx.arch):
-            msg = f"entry for architecture {entry.architecture} hidden on this {ctx.arch} machine"
-            diags.append(Diagnostic(Severity.INFO, msg, file=entry.path))
+            msg = N_("entry for architecture {architecture} hidden on this {arch} machine")
+            diags.append(Diagnostic.of(Severity.INFO, msg, entry.path, architecture=entry.architecture, arch=ctx.arch))
             continue
         if entry.linux is None and entry.path not in images:
             image = _image_of(view, entry, diags)
@@ -331,7 +331,13 @@ def parse(view: DeviceView, ctx: ParseContext) -> ParseResult:
             if matcher is not None:
                 match = next((i for i, e in enumerate(usable) if _names(matcher, e, images)), None)
                 if match is None:
-                    diags.append(Diagnostic(Severity.INFO, f"default {shown!r} matches no entry; using the first"))
+                    diags.append(
+                        Diagnostic.of(
+                            Severity.INFO,
+                            N_("default {default} matches no entry; using the first"),
+                            default=repr(shown),
+                        )
+                    )
             if match is not None:
                 default_index = match
     names = menu_names(usable)
@@ -357,7 +363,7 @@ def parse(view: DeviceView, ctx: ParseContext) -> ParseResult:
             resolved = tuple(_resolve(view, entry, p) for v in entry.initrds for p in v.split())
         if entry.devicetree_overlays:
             diags.append(
-                Diagnostic(Severity.INFO, "devicetree-overlay is not applied by kexec; listed only", file=entry.path)
+                Diagnostic.of(Severity.INFO, N_("devicetree-overlay is not applied by kexec; listed only"), entry.path)
             )
         options.append(
             BootOption(
@@ -382,15 +388,19 @@ def _image_of(view: DeviceView, entry: BlsEntry, diags: list[Diagnostic]) -> uki
     noted, for an entry kexec cannot boot."""
     value = entry.get("uki") or entry.efi
     if value is None:
-        diags.append(Diagnostic(Severity.INFO, "entry skipped: no 'linux' line", file=entry.path))
+        diags.append(Diagnostic.of(Severity.INFO, N_("entry skipped: no 'linux' line"), entry.path))
         return None
     path = _resolve(view, entry, value).path
     assert path is not None
     try:
         return uki.read_image(view, path)
     except (PeError, ViewError) as e:
-        what = "an EFI program (not bootable by kexec)" if entry.get("uki") is None else str(e)
-        diags.append(Diagnostic(Severity.INFO, f"entry skipped: {what}", file=entry.path))
+        if entry.get("uki") is None:
+            diags.append(
+                Diagnostic.of(Severity.INFO, N_("entry skipped: an EFI program (not bootable by kexec)"), entry.path)
+            )
+        else:
+            diags.append(Diagnostic.of(Severity.INFO, N_("entry skipped: {error}"), entry.path, error=e))
         return None
 
 

@@ -30,7 +30,7 @@ def _resolve(view: DeviceView, value: str, diags: list[Diagnostic], path: str) -
             disk, part = split_node(dev if dev.startswith("/dev/") else "/dev/" + dev)
             res, note = on_partition(view.device, disk, part, file)
             if note:
-                diags.append(Diagnostic(Severity.INFO, note, file=path))
+                diags.append(Diagnostic(Severity.INFO, note.text, path, None, note.template, note.args))
             return res
     if "://" in value:
         return Resource.remote(value)
@@ -57,7 +57,7 @@ def parse(view: DeviceView, ctx: ParseContext) -> ParseResult:
         if not s or s.startswith("#"):
             continue
         if "=" not in s:
-            diags.append(Diagnostic(Severity.INFO, "line without '=' ignored", path, n))
+            diags.append(Diagnostic.of(Severity.INFO, N_("line without '=' ignored"), path, n))
             continue
         key, _, value = s.partition("=")
         key, value = key.strip(), _unquote(value)
@@ -66,7 +66,9 @@ def parse(view: DeviceView, ctx: ParseContext) -> ParseResult:
             continue
         words = value.split()
         if not words:
-            diags.append(Diagnostic(Severity.INFO, f"entry {key!r} names no kernel; skipped", path, n))
+            diags.append(
+                Diagnostic.of(Severity.INFO, N_("entry {name} names no kernel; skipped"), path, n, name=repr(key))
+            )
             continue
         initrds: list[Resource] = []
         dtb: Resource | None = None
@@ -107,7 +109,11 @@ def parse(view: DeviceView, ctx: ParseContext) -> ParseResult:
         if wanted:
             found = next((i for i, o in enumerate(options) if o.name == wanted), None)
             if found is None:
-                diags.append(Diagnostic(Severity.INFO, f"default {wanted!r} names no entry; the first boots", path))
+                diags.append(
+                    Diagnostic.of(
+                        Severity.INFO, N_("default {name} names no entry; the first boots"), path, name=repr(wanted)
+                    )
+                )
             else:
                 index = found
         options[index] = replace(options[index], default=True)

@@ -184,7 +184,7 @@ def read(text: str, path: str) -> _Reading:
             if r.default is None:
                 r.default = word
             else:
-                r.note(Severity.INFO, "a second default is ignored", tok.line)
+                r.note(Severity.INFO, Text.of(N_("a second default is ignored")), tok.line)
         elif tok.kind == "name":
             if current is not None:
                 r.options.append(current)
@@ -198,7 +198,7 @@ def read(text: str, path: str) -> _Reading:
         if current is not None:
             r.options.append(current)
         elif toks.last is not None:
-            r.note(Severity.INFO, "no option (a 'name' line starts one)", toks.last.line)
+            r.note(Severity.INFO, Text.of(N_("no option (a 'name' line starts one)")), toks.last.line)
         return r
     bad = toks.peek() or toks.last
     assert bad is not None
@@ -216,7 +216,11 @@ def _param(r: _Reading, opt: _Option, tok: Token, word: str) -> None:
     if tok.kind in ("args", "description"):
         getattr(opt, tok.kind).append(word)  # joined without a separator
     elif getattr(opt, tok.kind) is not None:
-        r.note(Severity.INFO, f"a second {tok.kind} for {opt.name!r} is ignored", tok.line)
+        r.note(
+            Severity.INFO,
+            Text.of(N_("a second {keyword} for {name} is ignored"), keyword=tok.kind, name=repr(opt.name)),
+            tok.line,
+        )
     else:
         setattr(opt, tok.kind, word)
 
@@ -258,7 +262,11 @@ def parse(view: DeviceView, ctx: ParseContext) -> ParseResult:
     chosen = False
     for opt in reading.options:
         if opt.image is None:
-            diags.append(Diagnostic(Severity.INFO, f"option {opt.name!r} skipped: it has no image", path, opt.line))
+            diags.append(
+                Diagnostic.of(
+                    Severity.INFO, N_("option {name} skipped: it has no image"), path, opt.line, name=repr(opt.name)
+                )
+            )
             continue
         is_default = not chosen and reading.default is not None and opt.name == reading.default
         chosen = chosen or is_default
@@ -278,5 +286,9 @@ def parse(view: DeviceView, ctx: ParseContext) -> ParseResult:
             )
         )
     if reading.default is not None and not chosen:
-        diags.append(Diagnostic(Severity.INFO, f"default {reading.default!r} names no bootable option", file=path))
+        diags.append(
+            Diagnostic.of(
+                Severity.INFO, N_("default {name} names no bootable option"), path, name=repr(reading.default)
+            )
+        )
     return ParseResult(options=tuple(options), diagnostics=tuple(diags))

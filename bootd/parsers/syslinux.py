@@ -40,7 +40,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import PurePosixPath
 
-from bootd.model import BootOption, Diagnostic, ParseResult, Resource, Severity
+from bootd.model import N_, BootOption, Diagnostic, ParseResult, Resource, Severity, Text
 from bootd.parsers import ParseContext
 from bootd.parsers._syslinux_entries import ext, implicit, safe_build
 from bootd.parsers._syslinux_reader import (
@@ -122,7 +122,12 @@ def parse_text(
     feed(st, text, config_path, root, None)
     if st.unknown:
         f, n = st.first_unknown or (config_path, 0)
-        st.diag(Severity.INFO, f"{st.unknown} line(s) not understood and ignored (the first here)", f, n)
+        st.diag(
+            Severity.INFO,
+            Text.of(N_("{count} line(s) not understood and ignored (the first here)"), count=st.unknown),
+            f,
+            n,
+        )
     built = [safe_build(st, lab, resolve) for lab in st.labels]
     default_index = _u_boot_default(st, built) if u_boot else _choose_default(st, built, resolve, exists)
     options = [o for o in built if o is not None]
@@ -142,7 +147,9 @@ def _u_boot_default(st: State, built: list[BootOption | None]) -> int | None:
         return index
     if name:
         st.diag(
-            Severity.INFO, f"U-Boot: default {name!r} names no bootable label; the first label boots", st.config_path
+            Severity.INFO,
+            Text.of(N_("U-Boot: default {name} names no bootable label; the first label boots"), name=repr(name)),
+            st.config_path,
         )
     return next((i for i, opt in enumerate(built) if opt is not None), None)
 
@@ -177,12 +184,18 @@ def _choose_default(
         module = word.rsplit("/", 1)[-1].lower()
         if module not in MENU_MODULES:
             st.diag(
-                Severity.INFO, f"DEFAULT {word} is a COM32 module, not a kernel: nothing to autoboot", st.config_path
+                Severity.INFO,
+                Text.of(N_("DEFAULT {module} is a COM32 module, not a kernel: nothing to autoboot"), module=word),
+                st.config_path,
             )
             return None
         word = ""  # the menu module reads the config itself; DEFAULT named the module
     elif module and module not in MENU_MODULES and ext(module) == ".c32" and module != "gfxboot.c32":
-        st.diag(Severity.INFO, f"UI {module} is not a boot menu: nothing to autoboot", st.config_path)
+        st.diag(
+            Severity.INFO,
+            Text.of(N_("UI {module} is not a boot menu: nothing to autoboot"), module=module),
+            st.config_path,
+        )
         return None
     ontimeout = (st.ontimeout or "").strip()
     if module:
@@ -195,7 +208,7 @@ def _choose_default(
         if st.labels:
             st.diag(
                 Severity.INFO,
-                "no DEFAULT and no UI: SYSLINUX waits at its boot prompt, nothing autoboots",
+                Text.of(N_("no DEFAULT and no UI: SYSLINUX waits at its boot prompt, nothing autoboots")),
                 st.config_path,
             )
         return None
@@ -215,16 +228,22 @@ def _menu_default(st: State, built: list[BootOption | None], word: str) -> int |
     if item is None:
         return None
     if isinstance(item, Menu):
-        st.diag(Severity.INFO, "the menu's default entry is a submenu: nothing to autoboot", st.config_path)
+        st.diag(
+            Severity.INFO, Text.of(N_("the menu's default entry is a submenu: nothing to autoboot")), st.config_path
+        )
         return None
-    return _bootable(st, built, st.labels.index(item), "the menu's default entry")
+    return _bootable(st, built, st.labels.index(item), Text.of(N_("the menu's default entry")))
 
 
-def _bootable(st: State, built: list[BootOption | None], index: int, what: str) -> int | None:
+def _bootable(st: State, built: list[BootOption | None], index: int, what: str | Text) -> int | None:
     if built[index] is None:
         st.diag(
             Severity.INFO,
-            f"{what} is label {st.labels[index].label!r}, which cannot be kexec'd: nothing to autoboot",
+            Text.of(
+                N_("{what} is label {label}, which cannot be kexec'd: nothing to autoboot"),
+                what=what,
+                label=repr(st.labels[index].label),
+            ),
             st.config_path,
         )
         return None
@@ -255,13 +274,23 @@ def _command(
         return len(built) - 1
     if not st.implicit:
         st.diag(
-            Severity.INFO, f"{keyword} {words[0]!r} names no label (IMPLICIT 0): nothing to autoboot", st.config_path
+            Severity.INFO,
+            Text.of(
+                N_("{keyword} {name} names no label (IMPLICIT 0): nothing to autoboot"),
+                keyword=keyword,
+                name=repr(words[0]),
+            ),
+            st.config_path,
         )
         return None
     if exists is not None and not exists(words[0]):
         st.diag(
             Severity.INFO,
-            f"{keyword} {words[0]!r} names no label and no kernel file: nothing to autoboot",
+            Text.of(
+                N_("{keyword} {name} names no label and no kernel file: nothing to autoboot"),
+                keyword=keyword,
+                name=repr(words[0]),
+            ),
             st.config_path,
         )
         return None

@@ -37,7 +37,7 @@ import logging
 from collections.abc import Sequence
 from pathlib import PurePosixPath
 
-from bootd.model import BootOption, Diagnostic, Record, Resource, Severity, Source, record
+from bootd.model import N_, BootOption, Diagnostic, Record, Resource, Severity, Source, record
 from bootd.parsers import ParseContext, _pe
 from bootd.parsers._bls_entry import BlsEntry, parse_entry
 from bootd.parsers._text import Finder
@@ -121,7 +121,13 @@ def image_options(
     ``options``, which replace an image's missing ``.cmdline``)."""
     if image.arch is not None and image.arch != ctx.arch:
         diags.append(
-            Diagnostic(Severity.INFO, f"kernel for {image.arch} hidden on this {ctx.arch} machine", str(image.path))
+            Diagnostic.of(
+                Severity.INFO,
+                N_("kernel for {architecture} hidden on this {arch} machine"),
+                str(image.path),
+                architecture=image.arch,
+                arch=ctx.arch,
+            )
         )
         return []
     out: list[BootOption] = []
@@ -202,10 +208,12 @@ def read_images(
         try:
             image = read_image(view, path)
         except (_pe.PeError, ViewError) as e:
-            diags.append(Diagnostic(Severity.INFO, f"skipped: {e}", str(path)))
+            diags.append(Diagnostic.of(Severity.INFO, N_("skipped: {error}"), str(path), error=e))
             continue
         if not image.osrel:
-            diags.append(Diagnostic(Severity.INFO, "skipped: no .osrel section (systemd-boot lists none)", str(path)))
+            diags.append(
+                Diagnostic.of(Severity.INFO, N_("skipped: no .osrel section (systemd-boot lists none)"), str(path))
+            )
             continue
         found.append((image, as_entry(image)))
     return found

@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 
-from bootd.model import N_, BootOption, Diagnostic, ParseResult, Resource, Severity, Source
+from bootd.model import N_, BootOption, Diagnostic, ParseResult, Resource, Severity, Source, Text
 from bootd.parsers import ParseContext
 from bootd.parsers._devpath import is_linux_device, on_partition, split_node
 from bootd.parsers._text import first_config, lines_of
@@ -73,9 +73,9 @@ class _Resolver:
         self.diags = diags
         self.path = path
 
-    def note(self, message: str) -> None:
-        if not any(d.message == message for d in self.diags):
-            self.diags.append(Diagnostic(Severity.INFO, message, file=self.path))
+    def note(self, message: Text) -> None:
+        if not any(d.message == message.text for d in self.diags):
+            self.diags.append(Diagnostic(Severity.INFO, message.text, self.path, None, message.template, message.args))
 
     def device(self, spec: str | None) -> tuple[str | None, int | None]:
         """(disk node, partition) that a ``device=`` value names; None: this disk."""
@@ -91,7 +91,7 @@ class _Resolver:
         if is_linux_device(value):
             disk, p = split_node(value if value.startswith("/dev/") else "/dev/" + value)
             return disk, p if p is not None else part
-        self.note(f"device {spec!r} is a firmware path; this disk is assumed")
+        self.note(Text.of(N_("device {device} is a firmware path; this disk is assumed"), device=repr(spec)))
         return None, part
 
     def resolve(
@@ -147,7 +147,7 @@ def parse(view: DeviceView, ctx: ParseContext) -> ParseResult:
         if value is None:
             (sections[-1].flags if sections else gflags).add(key)
             if key not in FLAGS:
-                diags.append(Diagnostic(Severity.INFO, f"{key!r} not understood; ignored", path, n))
+                diags.append(Diagnostic.of(Severity.INFO, N_("{key} not understood; ignored"), path, n, key=repr(key)))
             continue
         if sections:
             sections[-1].options[key] = value
@@ -190,7 +190,11 @@ def parse(view: DeviceView, ctx: ParseContext) -> ParseResult:
     if wanted:
         found = next((i for i, (lab, alias) in enumerate(labels) if wanted in (lab, alias)), None)
         if found is None:
-            diags.append(Diagnostic(Severity.INFO, f"default {wanted!r} names no image; the first boots", path))
+            diags.append(
+                Diagnostic.of(
+                    Severity.INFO, N_("default {name} names no image; the first boots"), path, name=repr(wanted)
+                )
+            )
         else:
             index = found
     options[index] = replace(options[index], default=True)

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from bootd.errors import InvalidArgument
-from bootd.model import Record, record
+from bootd.model import N_, Record, record
 
 _set = object.__setattr__
 
@@ -187,7 +187,9 @@ def checked_mount_options(options: Sequence[str]) -> tuple[str, ...]:
             if not key:
                 continue
             if key.split("=", 1)[0].lower() in FORBIDDEN_MOUNT_OPTIONS:
-                raise InvalidArgument(f"mount option {key!r} is not allowed: bootd mounts read-only only")
+                raise InvalidArgument.of(
+                    N_("mount option {option} is not allowed: bootd mounts read-only only"), option=repr(key)
+                )
             if key not in out:
                 out.append(key)
     return tuple(out)

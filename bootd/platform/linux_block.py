@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from bootd.errors import BootdError, CommandError, MountError
+from bootd.model import N_
 from bootd.platform.block import (
     BACKING_DEVICES,
     BlockAction,
@@ -373,17 +374,22 @@ class LinuxBlock:
 
     async def mount(self, device: BlockDevice, target: Path, fstype: str, options: Sequence[str] = ()) -> Path:
         if device.node is None:
-            raise MountError(f"{device.name}: has no device node")
+            raise MountError.of(N_("{device}: has no device node"), device=device.name)
         opts = ",".join(checked_mount_options(options))
         try:
             await self.runner.run(["mount", "-r", "-t", fstype, "-o", opts, "--", device.node, str(target)], timeout=60)
         except CommandError as e:
-            raise MountError(f"{device.name}: cannot mount {fstype} read-only: {e.stderr.strip() or e}") from None
+            raise MountError.of(
+                N_("{device}: cannot mount {fstype} read-only: {error}"),
+                device=device.name,
+                fstype=fstype,
+                error=e.stderr.strip() or e,
+            ) from None
         return target
 
     async def mount_fuse(self, device: BlockDevice, target: Path, driver: str) -> Path:
         if device.node is None:
-            raise MountError(f"{device.name}: has no device node")
+            raise MountError.of(N_("{device}: has no device node"), device=device.name)
         if driver == "fuseiso":
             argv = [driver, device.node, str(target), "-o", "ro"]
         else:
@@ -391,7 +397,12 @@ class LinuxBlock:
         try:
             await self.runner.run(argv, timeout=60)
         except CommandError as e:
-            raise MountError(f"{device.name}: {driver} could not mount it: {e.stderr.strip() or e}") from None
+            raise MountError.of(
+                N_("{device}: {driver} could not mount it: {error}"),
+                device=device.name,
+                driver=driver,
+                error=e.stderr.strip() or e,
+            ) from None
         return target
 
     async def umount(self, target: Path, *, lazy: bool = False) -> None:
@@ -399,7 +410,9 @@ class LinuxBlock:
         try:
             await self.runner.run(argv, timeout=60)
         except CommandError as e:
-            raise MountError(f"cannot unmount {target}: {e.stderr.strip() or e}") from None
+            raise MountError.of(
+                N_("cannot unmount {target}: {error}"), target=target, error=e.stderr.strip() or e
+            ) from None
 
     async def btrfs_default_subvolume(self, top: Path) -> str | None:
         if shutil.which("btrfs") is None:

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from bootd.errors import DtbError
-from bootd.model import Console, ConsoleKind, Framebuffer
+from bootd.model import N_, Console, ConsoleKind, Framebuffer
 from bootd.platform.run import Result, Runner
 
 log = logging.getLogger(__name__)
@@ -67,7 +67,7 @@ def tree_to_blob(base: Path, fdt_file: Path | None = None) -> bytes:
         libfdt.fdt_set_boot_cpuid_phys(data, boot_cpu)
         return bytes(data)
     except (OSError, libfdt.FdtException) as e:
-        raise DtbError(f"could not read the live device tree from {base}: {e}") from None
+        raise DtbError.of(N_("could not read the live device tree from {base}: {error}"), base=base, error=e) from None
 
 
 def _dt_path(of_node: Path, dt_base: Path) -> str | None:
@@ -111,7 +111,7 @@ class LinuxBoot:
         except FileNotFoundError:
             return None
         except OSError as e:
-            raise DtbError(f"could not read {fdt_file}: {e.strerror}") from None
+            raise DtbError.of(N_("could not read {file}: {error}"), file=fdt_file, error=e.strerror) from None
 
     def _dt_base(self) -> Path:
         return self._p("/sys/firmware/devicetree/base")

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from bootd.errors import InvalidArgument
+from bootd.model import N_
 
 LOOP_CTL_ADD = 0x4C80
 LOOP_CTL_REMOVE = 0x4C81
@@ -44,7 +45,9 @@ def loop_add(first: int = FIRST_LOOP, limit: int = 4096) -> int:
 def loop_remove(number: int, *, attempts: int = 50) -> None:
     """Remove a loop device node this process created (retrying while udev holds it)."""
     if number < FIRST_LOOP:
-        raise InvalidArgument(f"refusing to remove loop{number}: bootd only removes loop devices it created")
+        raise InvalidArgument.of(
+            N_("refusing to remove loop{number}: bootd only removes loop devices it created"), number=number
+        )
     fd = os.open(LOOP_CONTROL, os.O_RDWR | os.O_CLOEXEC)
     try:
         for i in range(attempts):

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from bootd.errors import CommandError, NetworkError
+from bootd.model import N_
 from bootd.platform.net import DhcpClient, Interface, LeaseCallback, StaticAddress, lease_params
 from bootd.platform.run import Runner, spawn
 
@@ -295,7 +296,9 @@ class LinuxNet:
         try:
             proc = await spawn(argv, env=env, output=subprocess.PIPE, stdin=subprocess.DEVNULL, merge_stderr=True)
         except CommandError:
-            raise NetworkError(f"cannot start the DHCP client: {argv[0]} is not installed") from None
+            raise NetworkError.of(
+                N_("cannot start the DHCP client: {program} is not installed"), program=argv[0]
+            ) from None
         return Udhcpc(name, proc, on_event, mac)
 
 

@@ -65,7 +65,7 @@ from pathlib import Path
 from typing import Any
 
 from bootd.errors import ConfigError
-from bootd.model import Console, ConsoleKind, DeviceType, Framebuffer, Record, record
+from bootd.model import N_, Console, ConsoleKind, DeviceType, Framebuffer, Record, record
 from bootd.platform.bmc import BmcTarget
 
 _set = object.__setattr__
@@ -193,7 +193,7 @@ def _str(d: dict[str, Any], key: str, default: str | None = None) -> str | None:
     if v is None:
         return None
     if not isinstance(v, str):
-        raise ConfigError(f"machine.toml: {key} must be a string, not {v!r}")
+        raise ConfigError.of(N_("machine.toml: {key} must be a string, not {value}"), key=key, value=repr(v))
     return v
 
 
@@ -202,14 +202,14 @@ def _num(d: dict[str, Any], key: str) -> float | None:
     if v is None:
         return None
     if not isinstance(v, int | float) or isinstance(v, bool):
-        raise ConfigError(f"machine.toml: {key} must be a number, not {v!r}")
+        raise ConfigError.of(N_("machine.toml: {key} must be a number, not {value}"), key=key, value=repr(v))
     return float(v)
 
 
 def _int(d: dict[str, Any], key: str, default: int = 0) -> int:
     v = d.get(key, default)
     if not isinstance(v, int) or isinstance(v, bool):
-        raise ConfigError(f"machine.toml: {key} must be an integer, not {v!r}")
+        raise ConfigError.of(N_("machine.toml: {key} must be an integer, not {value}"), key=key, value=repr(v))
     return v
 
 
@@ -219,20 +219,24 @@ def load_machine(root: Path) -> MachineSpec:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ConfigError(f"{root} is not a sandbox machine: it has no machine.toml") from None
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
-        raise ConfigError(f"{path}: {e}") from None
+        raise ConfigError.of(N_("{root} is not a sandbox machine: it has no machine.toml"), root=root) from None
+    except OSError as e:
+        raise ConfigError.of(N_("{path}: {error}"), path=path, error=e.strerror or e) from None
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
+        raise ConfigError.of(N_("{path}: {error}"), path=path, error=e) from None
     m = data.get("machine", {})
     dt = _str(m, "device_tree")
     devices = []
     for d in data.get("device", []):
         did = _str(d, "id")
         if not did:
-            raise ConfigError(f"{path}: every [[device]] needs an id")
+            raise ConfigError.of(N_("{path}: every [[device]] needs an id"), path=path)
         try:
             dtype = DeviceType(d.get("type", "disk"))
         except ValueError:
-            raise ConfigError(f"{path}: device {did}: unknown type {d.get('type')!r}") from None
+            raise ConfigError.of(
+                N_("{path}: device {device}: unknown type {type}"), path=path, device=did, type=repr(d.get("type"))
+            ) from None
         devices.append(
             SandboxDevice(
                 id=did,
@@ -252,7 +256,12 @@ def load_machine(root: Path) -> MachineSpec:
         try:
             kind = ConsoleKind(c.get("kind", "other"))
         except ValueError:
-            raise ConfigError(f"{path}: console {c.get('name')}: unknown kind {c.get('kind')!r}") from None
+            raise ConfigError.of(
+                N_("{path}: console {name}: unknown kind {kind}"),
+                path=path,
+                name=c.get("name"),
+                kind=repr(c.get("kind")),
+            ) from None
         consoles.append(
             Console(
                 name=_str(c, "name") or "",
@@ -310,19 +319,25 @@ def _ipmi(path: Path, table: Any) -> BmcTarget | None:
     if table is None:
         return None
     if not isinstance(table, dict):
-        raise ConfigError(f"{path}: [ipmi] must be a table")
+        raise ConfigError.of(N_("{path}: [ipmi] must be a table"), path=path)
     interface = _str(table, "interface", "lanplus") or "lanplus"
     valid_bit = table.get("valid_bit", True) is not False
     if interface == "open":
         extra = sorted(set(table) & {"host", "port", "user", "password"})
         if extra:
-            raise ConfigError(f'{path}: [ipmi] interface = "open" takes no {", ".join(extra)}')
+            raise ConfigError.of(
+                N_('{path}: [ipmi] interface = "open" takes no {keys}'), path=path, keys=", ".join(extra)
+            )
         return BmcTarget(interface="open", valid_bit=valid_bit)
     if interface != "lanplus":
-        raise ConfigError(f"{path}: [ipmi] interface must be open or lanplus, not {interface!r}")
+        raise ConfigError.of(
+            N_("{path}: [ipmi] interface must be open or lanplus, not {value}"), path=path, value=repr(interface)
+        )
     host = _str(table, "host", "127.0.0.1") or "127.0.0.1"
     if host not in ("127.0.0.1", "::1", "localhost"):
-        raise ConfigError(f"{path}: [ipmi] host must be a loopback address, not {host!r}")
+        raise ConfigError.of(
+            N_("{path}: [ipmi] host must be a loopback address, not {value}"), path=path, value=repr(host)
+        )
     return BmcTarget(
         interface="lanplus",
         host=host,
@@ -336,5 +351,7 @@ def _ipmi(path: Path, table: Any) -> BmcTarget | None:
 def _kexec_signature(m: dict[str, Any]) -> str:
     value = _str(m, "kexec_signature", "accept") or "accept"
     if value not in ("accept", "reject"):
-        raise ConfigError(f"machine.toml: kexec_signature must be accept or reject, not {value!r}")
+        raise ConfigError.of(
+            N_("machine.toml: kexec_signature must be accept or reject, not {value}"), value=repr(value)
+        )
     return value

@@ -24,7 +24,7 @@ import signal
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from bootd.model import Record, record
+from bootd.model import N_, Record, Text, record
 
 _set = object.__setattr__
 
@@ -79,7 +79,12 @@ class WorkerLimits(Record):
 
 
 class ParseFailed(Exception):
-    """A parse did not answer; the message says why (a sentence, no traceback)."""
+    """A parse did not answer; the message says why (a sentence, no traceback):
+    ``text`` keeps its template for a client to translate."""
+
+    def __init__(self, text: Text) -> None:
+        super().__init__(text.text)
+        self.text = text
 
 
 @dataclass
@@ -140,15 +145,20 @@ async def _receive(worker: _Worker) -> bytes | None:
         return None
 
 
-def _death(rc: int | None, limits: WorkerLimits) -> str:
+def _death(rc: int | None, limits: WorkerLimits) -> Text:
     if rc is not None and rc < 0:
         sig = -rc
         if sig == signal.SIGPROF:
-            return f"reading its boot configuration used more than {limits.cpu:g} s of CPU; its options are not shown"
+            return Text.of(
+                N_("reading its boot configuration used more than {seconds} s of CPU; its options are not shown"),
+                seconds=f"{limits.cpu:g}",
+            )
         if sig == signal.SIGXFSZ:
-            return "its parser tried to write a file and was stopped; its options are not shown"
-        return f"its parser was killed ({signal.Signals(sig).name}); its options are not shown"
-    return f"its parser failed (exit status {rc}); its options are not shown"
+            return Text.of(N_("its parser tried to write a file and was stopped; its options are not shown"))
+        return Text.of(
+            N_("its parser was killed ({signal}); its options are not shown"), signal=signal.Signals(sig).name
+        )
+    return Text.of(N_("its parser failed (exit status {status}); its options are not shown"), status=rc)
 
 
 @dataclass
@@ -279,7 +289,10 @@ class ParsePool:
         except TimeoutError:
             await _kill(worker)
             raise ParseFailed(
-                f"reading its boot configuration took longer than {timeout:g} s; its options are not shown"
+                Text.of(
+                    N_("reading its boot configuration took longer than {seconds} s; its options are not shown"),
+                    seconds=f"{timeout:g}",
+                )
             ) from None
         except OSError:
             rc = worker.proc.exitcode
@@ -297,7 +310,7 @@ class ParsePool:
             reply: dict[str, Any] = json.loads(raw)
         except ValueError:
             await _kill(worker)
-            raise ParseFailed("its parser answered nonsense; its options are not shown") from None
+            raise ParseFailed(Text.of(N_("its parser answered nonsense; its options are not shown"))) from None
         return reply
 
     async def close(self) -> None:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 from bootd.errors import CommandError, Timeout
-from bootd.model import Record, record
+from bootd.model import N_, Record, record
 
 _set = object.__setattr__
 
@@ -65,7 +65,7 @@ def _not_found(args: list[str]) -> CommandError:
 
 
 def _timed_out(args: list[str], timeout: float | None) -> Timeout:
-    return Timeout(f"{args[0]} did not finish within {timeout:g} s")
+    return Timeout.of(N_("{program} did not finish within {seconds} s"), program=args[0], seconds=f"{timeout:g}")
 
 
 def _result(args: list[str], returncode: int, out: bytes, err: bytes, *, check: bool) -> Result:

@@ -15,7 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from bootd.errors import MountError, Unsupported
-from bootd.model import DeviceType
+from bootd.model import N_, DeviceType
 from bootd.platform.block import (
     BlockAction,
     BlockDevice,
@@ -198,7 +198,9 @@ class SandboxBlock:
         await self.runner.run(["vgchange", "-ay"])  # recorded, not run
 
     async def attach_loop(self, image: Path) -> LoopDevice:
-        raise Unsupported(f"{image}: a sandbox machine cannot attach image files; give a directory instead")
+        raise Unsupported.of(
+            N_("{image}: a sandbox machine cannot attach image files; give a directory instead"), image=image
+        )
 
     async def detach_loop(self, loop: LoopDevice) -> None:
         return None
@@ -218,7 +220,9 @@ class SandboxBlock:
     async def mount(self, device: BlockDevice, target: Path, fstype: str, options: Sequence[str] = ()) -> Path:
         checked_mount_options(options)
         if device.directory is None or not device.directory.is_dir():
-            raise MountError(f"{device.name}: its directory {device.directory} does not exist")
+            raise MountError.of(
+                N_("{device}: its directory {directory} does not exist"), device=device.name, directory=device.directory
+            )
         self.mounted[device.name] = self.mounted.get(device.name, 0) + 1
         if self._loop is not None and self._callback is not None:
             for event in self._after_mount.pop(device.name, []):

@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from bootd.errors import DtbError
-from bootd.model import Console, Framebuffer
+from bootd.model import N_, Console, Framebuffer
 from bootd.platform.machine import MachineSpec
 from bootd.platform.run import Result, Runner, run
 
@@ -46,7 +46,9 @@ class SandboxBoot:
                 argv = ["dtc", "-q", "-I", "dts", "-O", "dtb", "-o", str(out), str(source)]
                 result = self.runner.run_sync(argv, check=False)
                 if not result.ok:
-                    raise DtbError(f"{source}: dtc could not compile it: {result.stderr.strip()}")
+                    raise DtbError.of(
+                        N_("{source}: dtc could not compile it: {error}"), source=source, error=result.stderr.strip()
+                    )
                 self._dtb = out.read_bytes()
             else:
                 try:

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from bootd.errors import BootdError, NetworkError, ResourceError, ResourceNotFound, Timeout
+from bootd.model import N_
 
 log = logging.getLogger(__name__)
 
@@ -65,32 +66,41 @@ def http_get(
         raise
     except urllib.error.HTTPError as e:
         if e.code in (404, 410):
-            raise ResourceNotFound(f"{url}: not found on the server (HTTP {e.code})") from None
-        raise ResourceError(f"cannot fetch {url}: HTTP {e.code} {e.reason}") from None
+            raise ResourceNotFound.of(
+                N_("{url}: not found on the server (HTTP {code})"), url=url, code=e.code
+            ) from None
+        raise ResourceError.of(
+            N_("cannot fetch {url}: HTTP {code} {reason}"), url=url, code=e.code, reason=e.reason
+        ) from None
     except urllib.error.URLError as e:
         raise network_error(url, e.reason, timeout) from None
     except (TimeoutError, OSError) as e:
         raise network_error(url, e, timeout) from None
     except ValueError as e:  # malformed URL or response
-        raise ResourceError(f"cannot fetch {url}: {e}") from None
+        raise ResourceError.of(CANNOT_FETCH, url=url, error=e) from None
     except Exception as e:  # http.client.HTTPException and friends
-        raise NetworkError(f"cannot fetch {url}: {type(e).__name__}: {e}") from None
+        raise NetworkError.of(CANNOT_FETCH, url=url, error=f"{type(e).__name__}: {e}") from None
+
+
+CANNOT_FETCH = N_("cannot fetch {url}: {error}")
 
 
 def network_error(url: str, reason: object, timeout: float) -> BootdError:
     """What went wrong reaching ``url``, in words."""
     if isinstance(reason, TimeoutError | socket.timeout):
-        return Timeout(f"{url}: no data from the server for {timeout:g} s; giving up")
+        return Timeout.of(
+            N_("{url}: no data from the server for {seconds} s; giving up"), url=url, seconds=f"{timeout:g}"
+        )
     if isinstance(reason, socket.gaierror):
         host = urllib.parse.urlsplit(url).hostname or "?"
-        return NetworkError(f"cannot fetch {url}: cannot resolve host {host!r}")
+        return NetworkError.of(N_("cannot fetch {url}: cannot resolve host {host}"), url=url, host=repr(host))
     if isinstance(reason, ssl.SSLError):
-        return NetworkError(f"cannot fetch {url}: TLS error: {reason}")
+        return NetworkError.of(N_("cannot fetch {url}: TLS error: {error}"), url=url, error=reason)
     if isinstance(reason, ConnectionRefusedError):
-        return NetworkError(f"cannot fetch {url}: connection refused")
+        return NetworkError.of(N_("cannot fetch {url}: connection refused"), url=url)
     if isinstance(reason, OSError):
-        return NetworkError(f"cannot fetch {url}: {reason.strerror or reason}")
-    return NetworkError(f"cannot fetch {url}: {reason}")
+        return NetworkError.of(CANNOT_FETCH, url=url, error=reason.strerror or reason)
+    return NetworkError.of(CANNOT_FETCH, url=url, error=reason)
 
 
 async def resolve_udp(host: str, port: int) -> tuple[int, tuple[str, int]]:

@@ -18,7 +18,7 @@ import time
 from collections.abc import Iterator
 from pathlib import PurePosixPath
 
-from bootd.model import MAX_AWAITS, BootOption, Diagnostic, ParseResult, Severity, Source
+from bootd.model import MAX_AWAITS, N_, BootOption, Diagnostic, ParseResult, Severity, Source, Text
 from bootd.parsers import ParseContext
 from bootd.parsers._text import Finder, note_not_regular
 from bootd.parsers.grub.budget import Meter, metered
@@ -193,9 +193,9 @@ def interpret(
         final = replaced.ctx
     except Halt as h:
         halted = True
-        it.warn(str(h))
+        it.warn(Text.of_error(h))
     except RecursionError:
-        it.warn("script nested too deeply; stopped")
+        it.warn(Text.of(N_("script nested too deeply; stopped")))
     except (BreakLoop, ReturnFromFunction):  # break/return outside a loop or function ends the file
         pass
     _evaluate(it, final.menu, where, halted)
@@ -236,23 +236,32 @@ def _evaluate(it: Interpreter, items: list[MenuItem], config: str, halted: bool 
             if was_entry:  # its configfile opened a menu of its own
                 opened = item.children[0].file or ""
                 if opened in chain:
-                    it.warn(f"configfile cycle: {item.title[:80]!r} opens {opened} again; its entries are left out")
+                    it.warn(
+                        Text.of(
+                            N_("configfile cycle: {title} opens {file} again; its entries are left out"),
+                            title=repr(item.title[:80]),
+                            file=opened,
+                        )
+                    )
                     item.children = []
                     continue
                 chain = (*chain, opened)
             if depth >= it.limits.menu_depth:
                 it.warn(
-                    f"menus nested deeper than {it.limits.menu_depth} (menu_depth): "
-                    f"the entries inside {item.title[:80]!r} are left out",
+                    Text.of(
+                        N_("menus nested deeper than {depth} (menu_depth): the entries inside {title} are left out"),
+                        depth=it.limits.menu_depth,
+                        title=repr(item.title[:80]),
+                    ),
                     once=True,
                 )
                 item.children = []
                 continue
             todo.extend((child, depth + 1, chain) for child in reversed(item.children))
     except Halt as h:
-        it.warn(f"{h}; entries not evaluated are left out")
+        it.warn(Text.of(N_("{error}; entries not evaluated are left out"), error=h))
     except RecursionError:
-        it.warn("menu entry nested too deeply; stopped")
+        it.warn(Text.of(N_("menu entry nested too deeply; stopped")))
 
 
 def _timeout(value: str) -> float | None:
@@ -275,7 +284,9 @@ def parse_limited(view: DeviceView, ctx: ParseContext, limits: Limits) -> ParseR
             return _parse(view, ctx, limits)
     except Exception as e:  # the interpreter must never take a scan down
         log.exception("GRUB interpreter failed on %s", view.device.id)
-        return ParseResult(diagnostics=(Diagnostic(Severity.ERROR, f"GRUB configuration not understood: {e}"),))
+        return ParseResult(
+            diagnostics=(Diagnostic.of(Severity.ERROR, N_("GRUB configuration not understood: {error}"), error=e),)
+        )
 
 
 GC_YOUNG = 400_000
@@ -344,7 +355,9 @@ def _parse(view: DeviceView, ctx: ParseContext, limits: Limits) -> ParseResult:
         if n:  # (a clock read costs: the first config has just started)
             now = time.process_time()
         if now - started > limits.cpu_seconds:
-            diagnostics.append(Diagnostic(Severity.WARNING, "CPU time used up (cpu_seconds); not read", str(config)))
+            diagnostics.append(
+                Diagnostic.of(Severity.WARNING, N_("CPU time used up (cpu_seconds); not read"), str(config))
+            )
             continue
         outcome = interpret(view, config, ctx, limits=limits, cpu_start=now)
         _release(outcome)

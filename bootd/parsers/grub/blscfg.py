@@ -42,7 +42,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
-from bootd.model import Diagnostic
+from bootd.model import N_, Diagnostic, Text
 from bootd.parsers._text import read_config
 from bootd.parsers.grub.devices import Target, split_path
 from bootd.parsers.grub.filevercmp import newest_first
@@ -233,7 +233,7 @@ def _read_directory(it: Interpreter, target: Target, directories: Sequence[str])
     assert target.view is not None
     entries, diags = bls.load_entries(target.view, directories)
     for d in diags:
-        it.warn(d.message)
+        it.warn(Text(d.message, d.template, d.args))
     if target.view is it.table.view and entries:
         # The plain BLS parser would list these same entries again.
         it.used_blscfg = True
@@ -249,7 +249,12 @@ def _standard(it: Interpreter) -> list[_File]:
         # The device $root names is not known (a search for a UUID nobody
         # carries yet): the entries GRUB would read sit beside the config
         # that runs blscfg, on the device being scanned.
-        it.warn(f"blscfg: {device} is not a known device; reading the entries of the scanned device", once=True)
+        it.warn(
+            Text.of(
+                N_("blscfg: {device} is not a known device; reading the entries of the scanned device"), device=device
+            ),
+            once=True,
+        )
         target = it.table.self_target
     blsdir = it.get("blsdir")
     return _read_directory(it, target, (blsdir,) if blsdir else _bls_directories())
@@ -269,12 +274,12 @@ def _load(it: Interpreter, opts: Options) -> list[_File]:
     if path.endswith(".conf"):
         target, where = it.table.locate(path, root)
         if target.view is None:
-            it.warn(f"blscfg: {path}: the device is not known")
+            it.warn(Text.of(BLSCFG_UNKNOWN, path=path))
             return []
         diags: list[Diagnostic] = []
         text = read_config(target.view, where, diags)
         for d in diags:
-            it.warn(f"blscfg: {d.message}")
+            it.warn(Text.of(N_("blscfg: {diagnostic}"), diagnostic=Text(d.message, d.template, d.args)))
         if text is None:
             return []
         if target.view is it.table.view:
@@ -283,7 +288,7 @@ def _load(it: Interpreter, opts: Options) -> list[_File]:
     if path.startswith("("):
         dev, rest = split_path(path)
         if dev is None:
-            it.warn(f"blscfg: invalid file name `{path}'")
+            it.warn(Text.of(N_("blscfg: invalid file name `{path}'"), path=path))
             return []
         target, directory = it.table.target(dev), rest
     elif path.startswith("/"):
@@ -292,10 +297,13 @@ def _load(it: Interpreter, opts: Options) -> list[_File]:
         return _standard(it)
     found = _read_directory(it, target, (directory,)) if target.view is not None else []
     if target.view is None:
-        it.warn(f"blscfg: {path}: the device is not known")
+        it.warn(Text.of(BLSCFG_UNKNOWN, path=path))
     if not found and opts.fallback:
         return _standard(it)
     return found
+
+
+BLSCFG_UNKNOWN = N_("blscfg: {path}: the device is not known")
 
 
 def run_blscfg(it: Interpreter, args: list[str]) -> int:

@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Generator, Iterable
 from pathlib import PurePosixPath
 
-from bootd.model import Device
+from bootd.model import N_, Device, Text
 from bootd.parsers.view import MAX_CONFIG_BYTES, DeviceView, ViewError
 
 LOOKUP_STEPS = 6
@@ -142,6 +142,15 @@ def metered(view: DeviceView, meter: Meter) -> DeviceView:
     return view if isinstance(view, MeteredView) else MeteredView(view, meter)
 
 
-def too_long(what: str, cap: int, name: str) -> str:
+CPU_USED_UP = N_("stopped after {seconds} s of CPU (cpu_seconds); later entries are missing")
+"""Why scripts stop when their CPU time is used up (the interpreter's and the wildcard expansion's)."""
+
+
+def too_long(what: Text, cap: int, name: str) -> Text:
     """The diagnostic for a size cap: names the cap and its setting."""
-    return f"{what} is longer than {cap} bytes (the {name} cap); stopped, later entries are missing"
+    return Text.of(
+        N_("{what} is longer than {cap} bytes (the {name} cap); stopped, later entries are missing"),
+        what=what,
+        cap=cap,
+        name=name,
+    )

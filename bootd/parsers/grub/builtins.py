@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from bootd.model import Severity
+from bootd.model import N_, Severity, Text
 from bootd.parsers.grub import grubenv
 from bootd.parsers.grub.loaders import LOADERS, quote_cmdline
 from bootd.parsers.grub.regex import RegexError, search
@@ -65,7 +65,7 @@ def cmd_test(it: Interpreter, args: list[str]) -> int:
 
 def cmd_bracket(it: Interpreter, args: list[str]) -> int:
     if not args or args[-1] != "]":
-        it.warn("'[' without a closing ']'", once=True)
+        it.warn(Text.of(N_("'[' without a closing ']'")), once=True)
         return 1
     return cmd_test(it, args[:-1])
 
@@ -295,7 +295,7 @@ def cmd_eval(it: Interpreter, args: list[str]) -> int:
     current context (GRUB's grub_script_execute_sourcecode, like ``source``)."""
     text = " ".join(args)
     if it.source_depth >= it.limits.source_depth:
-        it.warn(f"eval nested deeper than {it.limits.source_depth}; skipped")
+        it.warn(Text.of(N_("eval nested deeper than {depth}; skipped"), depth=it.limits.source_depth))
         return 1
     script = it.script(text, it.file or "eval", (-1, "eval\0" + text))
     it.source_depth += 1
@@ -313,18 +313,29 @@ def cmd_configfile(it: Interpreter, args: list[str]) -> int:
         target, path = it.locate(args[0])
         if target.view is None and target.selector is not None:
             # an EFI stub that hands over to the real config on a device not seen yet
-            message = f"configfile {path}: no known device has {target.selector}; its menu is not shown"
+            message = Text.of(
+                N_("configfile {path}: no known device has {selector}; its menu is not shown"),
+                path=path,
+                selector=target.selector,
+            )
             it.warn(message, severity=Severity.INFO)
         elif it.not_found:
             # the search before it found nothing, so $root is still this device
-            message = (
-                f"configfile {path}: not on this device, and no known device has "
-                f"{it.not_found[-1]}; its menu is not shown"
+            message = Text.of(
+                N_("configfile {path}: not on this device, and no known device has {selector}; its menu is not shown"),
+                path=path,
+                selector=it.not_found[-1],
             )
             it.warn(message, severity=Severity.INFO)
         return 1
     if it.source_depth >= it.limits.source_depth:
-        it.warn(f"{found[1]}: files nested deeper than {it.limits.source_depth} (a configfile cycle?); skipped")
+        it.warn(
+            Text.of(
+                N_("{file}: files nested deeper than {depth} (a configfile cycle?); skipped"),
+                file=found[1],
+                depth=it.limits.source_depth,
+            )
+        )
         return 1
     ctx = it.run_menu_file(*found)
     if ctx.menu:

@@ -27,11 +27,11 @@ import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 
-from bootd.model import Diagnostic, Severity
+from bootd.model import N_, Diagnostic, Severity, Text
 from bootd.parsers._text import not_regular
 from bootd.parsers.grub import wildcard
 from bootd.parsers.grub.btrfs import active_subvolume
-from bootd.parsers.grub.budget import BYTES_PER_STEP, Meter, parse_cost, too_long
+from bootd.parsers.grub.budget import BYTES_PER_STEP, CPU_USED_UP, Meter, parse_cost, too_long
 from bootd.parsers.grub.devices import DeviceTable, Target, clean_path, in_subvolume
 from bootd.parsers.grub.expand import WordTooLong, expand_word
 from bootd.parsers.grub.lexer import Lit, Var, Word
@@ -72,6 +72,9 @@ _EMPTY_QUOTED = Lit("", True)
 
 Command = Callable[["Interpreter", list[str]], int]
 """A GRUB command: it gets the interpreter and its arguments, and returns its exit status."""
+
+
+A_WORD = N_("a word")
 
 
 class Interpreter:
@@ -128,14 +131,21 @@ class Interpreter:
 
     # -- reporting ---------------------------------------------------------
 
-    def warn(self, message: str, *, severity: Severity = Severity.WARNING, once: bool = False) -> None:
+    def warn(self, message: str | Text, *, severity: Severity = Severity.WARNING, once: bool = False) -> None:
+        """A diagnostic at the current line; a :class:`Text` keeps its template
+        (made only here, when something is reported: never on the hot path)."""
+        text = message.text if isinstance(message, Text) else message
         if once:
-            if message in self._warned:
+            if text in self._warned:
                 return
-            self._warned.add(message)
+            self._warned.add(text)
         if len(self.diagnostics) >= self.limits.max_diagnostics:
             return
-        self.diagnostics.append(Diagnostic(severity, message, self.file or None, self.line))
+        if isinstance(message, Text):
+            d = Diagnostic(severity, text, self.file or None, self.line, message.template, message.args)
+        else:
+            d = Diagnostic(severity, text, self.file or None, self.line)
+        self.diagnostics.append(d)
 
     # -- variables ---------------------------------------------------------
 
@@ -156,7 +166,7 @@ class Interpreter:
 
     def set(self, name: str, value: str) -> None:
         if len(value) > self.limits.max_value:
-            raise Halt(too_long(f"the value of {name[:40]}", self.limits.max_value, "max_value"))
+            raise Halt(too_long(Text.of(N_("the value of {name}"), name=name[:40]), self.limits.max_value, "max_value"))
         self.keep(len(value) + len(name))
         if name == "root" and value.startswith("(") and value.endswith(")"):
             value = value[1:-1]
@@ -167,8 +177,13 @@ class Interpreter:
         self.kept += size
         if self.kept > self.bytes_limit:
             raise Halt(
-                f"more than {self.limits.max_bytes} bytes of command lines and values (max_bytes); "
-                "stopped, later entries are missing"
+                Text.of(
+                    N_(
+                        "more than {count} bytes of command lines and values (max_bytes); "
+                        "stopped, later entries are missing"
+                    ),
+                    count=self.limits.max_bytes,
+                )
             )
         self.steps += size // BYTES_PER_STEP
 
@@ -183,7 +198,7 @@ class Interpreter:
                 return globbed
             return expand_word(word, self.get, self.ctx.positional, self.limits.max_value)
         except WordTooLong:
-            raise Halt(too_long("a word", self.limits.max_value, "max_value")) from None
+            raise Halt(too_long(Text.of(A_WORD), self.limits.max_value, "max_value")) from None
 
     def expand_all(self, words: Sequence[Word]) -> list[str]:
         out: list[str] = []
@@ -195,14 +210,14 @@ class Interpreter:
             # a literal word, as expand_word would give it (a pattern goes to the wildcards)
             if n == 1 and type(piece) is Lit and (piece.quoted or not wildcard.is_pattern(piece.text)):
                 if len(piece.text) > max_value:
-                    raise Halt(too_long("a word", max_value, "max_value"))
+                    raise Halt(too_long(Text.of(A_WORD), max_value, "max_value"))
                 if piece.text or piece.quoted:
                     out.append(piece.text)
                     size += len(piece.text) + 1
             elif n == 2 and piece == _EMPTY_QUOTED and type(var := w[1]) is Var and var.quoted and var.name != "@":
                 value = self.get(var.name)  # "$name", as expand_word would give it
                 if len(value) > max_value:
-                    raise Halt(too_long("a word", max_value, "max_value"))
+                    raise Halt(too_long(Text.of(A_WORD), max_value, "max_value"))
                 out.append(value)
                 size += len(value) + 1
             else:
@@ -210,7 +225,7 @@ class Interpreter:
                 size += sum(len(a) + 1 for a in args)
                 out.extend(args)
             if size > self.limits.max_line:
-                raise Halt(too_long("a command line", self.limits.max_line, "max_line"))
+                raise Halt(too_long(Text.of(N_("a command line")), self.limits.max_line, "max_line"))
         self.keep(size)
         return out
 
@@ -239,13 +254,15 @@ class Interpreter:
         if self._ticks >= 1024:  # a CPU-time cap behind the step count, which only estimates time
             self._ticks = 0
             if time.process_time() > self.cpu_deadline:
-                raise Halt(
-                    f"stopped after {self.limits.cpu_seconds:g} s of CPU (cpu_seconds); later entries are missing"
-                )
+                raise Halt(Text.of(CPU_USED_UP, seconds=f"{self.limits.cpu_seconds:g}"))
         if self.steps > self.step_limit:
             # one costly command can overshoot: what is left for the entries stays
             self.steps = min(self.steps, self.step_limit + 1)
-            raise Halt(f"stopped after {self.step_limit} steps (endless loop?); later entries are missing")
+            raise Halt(
+                Text.of(
+                    N_("stopped after {steps} steps (endless loop?); later entries are missing"), steps=self.step_limit
+                )
+            )
 
     def run(self, nodes: Sequence[Node]) -> int:
         for node in nodes:
@@ -345,7 +362,14 @@ class Interpreter:
 
     def call_function(self, func: Function, args: list[str]) -> int:
         if self.call_depth >= self.limits.call_depth:
-            self.warn(f"function {func.name}: calls nested deeper than {self.limits.call_depth}; stopped", once=True)
+            self.warn(
+                Text.of(
+                    N_("function {name}: calls nested deeper than {depth}; stopped"),
+                    name=func.name,
+                    depth=self.limits.call_depth,
+                ),
+                once=True,
+            )
             return 1
         saved = self.ctx.positional
         self.ctx.positional = args
@@ -391,7 +415,7 @@ class Interpreter:
             else:
                 extra.append(arg)
         if title is None:
-            self.warn(f"{node.kind} without a title; ignored")
+            self.warn(Text.of(N_("{keyword} without a title; ignored"), keyword=node.kind))
             self.status = 1
             return
         self.add_item(
@@ -411,7 +435,9 @@ class Interpreter:
 
     def add_item(self, item: MenuItem) -> None:
         if self.entries >= self.limits.max_entries:
-            raise Halt(f"more than {self.limits.max_entries} menu entries; the rest are ignored")
+            raise Halt(
+                Text.of(N_("more than {count} menu entries; the rest are ignored"), count=self.limits.max_entries)
+            )
         self.entries += 1
         self.ctx.menu.append(item)
         self.status = 0
@@ -451,19 +477,27 @@ class Interpreter:
         if script is None:
             cost = parse_cost(text)
             if self.steps + cost > self.step_limit:
-                raise Halt(f"{where}: too many words to parse in the work left (steps); stopped")
+                raise Halt(Text.of(N_("{file}: too many words to parse in the work left (steps); stopped"), file=where))
             self.steps += cost
             script = parse_script(text)
             for issue in script.issues:
                 if len(self.diagnostics) < self.limits.max_diagnostics:
-                    self.diagnostics.append(Diagnostic(Severity.WARNING, issue.message, where, issue.line))
+                    self.diagnostics.append(
+                        Diagnostic(Severity.WARNING, issue.message, where, issue.line, issue.template, issue.args)
+                    )
             self._parsed[key] = script
         return script
 
     def run_file(self, text: str, where: str) -> int:
         """Run a script file in the current context (``source``)."""
         if self.source_depth >= self.limits.source_depth:
-            self.warn(f"{where}: files nested deeper than {self.limits.source_depth} (a source cycle?); skipped")
+            self.warn(
+                Text.of(
+                    N_("{file}: files nested deeper than {depth} (a source cycle?); skipped"),
+                    file=where,
+                    depth=self.limits.source_depth,
+                )
+            )
             return 1
         script = self.script(text, where, (id(self.table), where))
         saved_file, saved_line = self.file, self.line
@@ -525,7 +559,7 @@ class Interpreter:
         except Halt as h:
             if self.steps >= self.limits.ceiling or self.kept >= self.limits.max_bytes * 2 or "cpu_seconds" in str(h):
                 raise
-            self.warn(f"entry {item.title!r}: {h}")
+            self.warn(Text.of(N_("entry {title}: {error}"), title=repr(item.title), error=h))
             if item.kind == "entry":
                 self.loading = None  # GRUB would never get to boot it
         finally:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from bootd.model import BootOption, Diagnostic, Resource, Severity, Source
+from bootd.model import N_, BootOption, Diagnostic, Resource, Severity, Source
 from bootd.parsers.view import normalize
 
 MAX_ENTRIES = 10_000
@@ -54,7 +54,13 @@ def parse_menu_lst(text: str, where: str) -> tuple[list[BootOption], list[Diagno
         if cmd == "title":
             if len(entries) >= MAX_ENTRIES:
                 diags.append(
-                    Diagnostic(Severity.WARNING, f"more than {MAX_ENTRIES} entries; the rest are ignored", where, n)
+                    Diagnostic.of(
+                        Severity.WARNING,
+                        N_("more than {count} entries; the rest are ignored"),
+                        where,
+                        n,
+                        count=MAX_ENTRIES,
+                    )
                 )
                 break
             current = _Entry(title=rest, line=n)
@@ -66,7 +72,11 @@ def parse_menu_lst(text: str, where: str) -> tuple[list[BootOption], list[Diagno
                 if re.fullmatch(r"[0-9]{1,9}", rest):
                     timeout = float(int(rest))
                 else:
-                    diags.append(Diagnostic(Severity.WARNING, f"timeout {rest!r} is not a number", where, n))
+                    diags.append(
+                        Diagnostic.of(
+                            Severity.WARNING, N_("timeout {value} is not a number"), where, n, value=repr(rest)
+                        )
+                    )
         elif cmd == "kernel":
             words = rest.split()
             while words and words[0].startswith("--"):

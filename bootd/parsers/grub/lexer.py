@@ -24,7 +24,7 @@ from collections.abc import Callable
 from enum import StrEnum
 from typing import NamedTuple
 
-from bootd.model import Record, _set, record
+from bootd.model import N_, Record, _set, record
 
 
 class Tok(StrEnum):
@@ -83,10 +83,13 @@ def _plain(word: Word) -> str | None:
 class LexIssue(Record):
     line: int
     message: str
+    template: str = ""
+    """The message's ``N_`` template (a client translates it)."""
 
-    def __init__(self, line: int, message: str) -> None:
+    def __init__(self, line: int, message: str, template: str = "") -> None:
         _set(self, "line", line)
         _set(self, "message", message)
+        _set(self, "template", template)
 
 
 _PLAIN = re.compile(r"[^ \t\r\f\v\n{};'\"\\$]+")
@@ -321,7 +324,7 @@ def _word(text: str, pos: int, line: int, issues: list[LexIssue]) -> tuple[Word,
             assert m is not None
             body = m.group(1)
             if m.group(2) is None:
-                issues.append(LexIssue(line, "unterminated single quote"))
+                issues.append(LexIssue(line, "unterminated single quote", N_("unterminated single quote")))
             add(Lit(body, True))
             line += body.count("\n")
             pos = m.end()
@@ -398,5 +401,5 @@ def _dquote(
             line += chunk.count("\n")
             emit(Lit(chunk, True))
             pos = m.end()
-    issues.append(LexIssue(line, "unterminated double quote"))
+    issues.append(LexIssue(line, "unterminated double quote", N_("unterminated double quote")))
     return pos, line

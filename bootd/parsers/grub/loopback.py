@@ -22,6 +22,7 @@ import weakref
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
+from bootd.model import N_, Text
 from bootd.parsers.grub.budget import metered
 from bootd.parsers.grub.devices import DeviceTable, Target
 from bootd.parsers.isoview import ImageError, open_view
@@ -41,7 +42,7 @@ IMAGES_CPU_SECONDS = 0.7
 BAD_ARGUMENT = 18
 """GRUB's status for a name already in use (``GRUB_ERR_BAD_ARGUMENT``)."""
 
-_opened: weakref.WeakKeyDictionary[DeviceTable, dict[str, DeviceView | tuple[str, int]]] = weakref.WeakKeyDictionary()
+_opened: weakref.WeakKeyDictionary[DeviceTable, dict[str, DeviceView | tuple[Text, int]]] = weakref.WeakKeyDictionary()
 """Per scan: each image opened (by where it is), or why it could not be."""
 _spent: weakref.WeakKeyDictionary[DeviceTable, float] = weakref.WeakKeyDictionary()
 """Per scan: CPU seconds spent opening images."""
@@ -61,7 +62,7 @@ def _exists_for(it: Interpreter, owner: tuple[object, object] | None) -> bool:
     return item is None or item is current or (current is not None and current.ctx is ctx)
 
 
-Failure = tuple[str, int]
+Failure = tuple[Text, int]
 """Why an image has no view, and the status GRUB's ``loopback`` returns then."""
 
 FILE_NOT_FOUND = 5
@@ -79,12 +80,20 @@ def _open(it: Interpreter, base: Target, path: str) -> DeviceView | Failure:
         return known
     found: DeviceView | Failure
     if len(cache) >= MAX_IMAGES:
-        found = (f"loopback {where}: more than {MAX_IMAGES} images in one scan; not opened", 1)
+        found = (
+            Text.of(
+                N_("loopback {file}: more than {count} images in one scan; not opened"), file=where, count=MAX_IMAGES
+            ),
+            1,
+        )
     elif not view.is_file(PurePosixPath(path)):
         if view.find(path) is None:
-            found = (f"loopback {where}: no such regular file", FILE_NOT_FOUND)
+            found = (Text.of(N_("loopback {file}: no such regular file"), file=where), FILE_NOT_FOUND)
         else:
-            found = (f"loopback {where}: not a regular file (or a link out of the device)", BAD_FILE_TYPE)
+            found = (
+                Text.of(N_("loopback {file}: not a regular file (or a link out of the device)"), file=where),
+                BAD_FILE_TYPE,
+            )
     else:
         size = view.size(PurePosixPath(path)) or 0
 
@@ -105,7 +114,7 @@ def _open(it: Interpreter, base: Target, path: str) -> DeviceView | Failure:
         except (ImageError, ViewError) as e:
             # GRUB makes the device all the same; only reading inside it fails
             prefix = "" if base.device_id is None else f"({base.device_id})"
-            found = (f"loopback: {prefix}{e}", 0)
+            found = (Text.of(N_("loopback: {prefix}{error}"), prefix=prefix, error=e), 0)
         used = time.process_time() - start
         _spent[it.table] = spent + used
         it.cpu_deadline += used
@@ -141,15 +150,15 @@ def cmd_loopback(it: Interpreter, args: list[str]) -> int:
     if name in names and names[name].image is not None and _exists_for(it, owners.get(name)):
         # A device another entry made while it was evaluated never exists
         # (GRUB runs one entry): only the others are in use.
-        it.warn(f"loopback {name}: the device name is already in use; kept as it is", once=True)
+        it.warn(Text.of(N_("loopback {name}: the device name is already in use; kept as it is"), name=name), once=True)
         return BAD_ARGUMENT
     owners[name] = (it.evaluating, it.ctx)
     base, path = it.locate(words[1])
     if base.image is not None:
-        it.warn(f"loopback {name}: an image inside an image is not followed", once=True)
+        it.warn(Text.of(N_("loopback {name}: an image inside an image is not followed"), name=name), once=True)
         return 1
     if base.url is not None:
-        it.warn(f"loopback {name}: an image on the network is not followed", once=True)
+        it.warn(Text.of(N_("loopback {name}: an image on the network is not followed"), name=name), once=True)
         return 1
     if base.view is None:  # a device not known yet: the resources still name the image
         names[name] = Target(device_id=base.device_id, selector=base.selector, image=path)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from bootd.model import BootOption, Diagnostic, Severity, Source
+from bootd.model import N_, BootOption, Diagnostic, Severity, Source, Text
 from bootd.parsers.grub.interpreter import Loaded, MenuItem
 
 Path = tuple[int, ...]
@@ -146,7 +146,8 @@ def build_options(
     for f in flat:
         loaded = f.item.loaded
         if loaded is not None and loaded.kind == "chainloader":
-            diagnostics.append(Diagnostic(Severity.INFO, chainload_note(f.item.title)))
+            note = chainload_note(f.item.title)
+            diagnostics.append(Diagnostic(Severity.INFO, note.text, None, None, note.template, note.args))
         if loaded is None or loaded.kind not in ("linux", "multiboot") or loaded.kernel is None:
             continue
         bootable.append((f, loaded))
@@ -163,7 +164,11 @@ def build_options(
             item = _at(items, path)
             title = item.title if item is not None else spec
             diagnostics.append(
-                Diagnostic(Severity.WARNING, f"default entry {title!r} cannot be booted here; using the first entry")
+                Diagnostic.of(
+                    Severity.WARNING,
+                    N_("default entry {title} cannot be booted here; using the first entry"),
+                    title=repr(title),
+                )
             )
             break
         chosen = hit
@@ -191,9 +196,12 @@ def build_options(
     ]
 
 
-def chainload_note(title: str) -> str:
+def chainload_note(title: str) -> Text:
     """Why an entry that hands over to another boot loader is not an option."""
-    return (
-        f"{title[:80]!r} starts another boot loader (chainloader); bootd boots Linux kernels "
-        "with kexec and cannot start it, so it is not offered"
+    return Text.of(
+        N_(
+            "{title} starts another boot loader (chainloader); bootd boots Linux kernels "
+            "with kexec and cannot start it, so it is not offered"
+        ),
+        title=repr(title[:80]),
     )

@@ -18,7 +18,7 @@ import threading
 from collections import OrderedDict
 from typing import NamedTuple
 
-from bootd.model import Record, _set, record
+from bootd.model import N_, Record, Text, _set, record
 from bootd.parsers.grub.lexer import MENU_WORDS, Lit, Tok, Token, Word, scan
 
 MAX_NESTING = 64
@@ -147,10 +147,19 @@ Node = Simple | Block | If | For | While | Function | Menu
 class Issue(Record):
     line: int
     message: str
+    template: str = ""
+    """The message's ``N_`` template and its arguments (a client translates it)."""
+    args: tuple[tuple[str, str], ...] = ()
 
-    def __init__(self, line: int, message: str) -> None:
+    def __init__(self, line: int, message: str, template: str = "", args: tuple[tuple[str, str], ...] = ()) -> None:
         _set(self, "line", line)
         _set(self, "message", message)
+        _set(self, "template", template)
+        _set(self, "args", args)
+
+    @classmethod
+    def of(cls, line: int, text: Text) -> Issue:
+        return cls(line, text.text, text.template, text.args)
 
 
 @record
@@ -163,9 +172,13 @@ class Script(Record):
         _set(self, "issues", issues)
 
 
+UNEXPECTED_IN = N_("unexpected {token} in {what}")
+EXPECTED = N_("{what}: expected {token}")
+
+
 class SyntaxProblem(Exception):
-    def __init__(self, line: int, message: str) -> None:
-        super().__init__(message)
+    def __init__(self, line: int, message: Text) -> None:
+        super().__init__(message.text)
         self.line = line
         self.message = message
 
@@ -248,14 +261,16 @@ class _Parser:
             if tok.kind is Tok.EOF:
                 return tuple(nodes)
             if tok.kind is Tok.RBRACE or tok.plain in _STOP_WORDS:
-                self.issues.append(Issue(tok.line, f"unexpected '{tok.plain or '}'}'; ignored"))
+                self.issues.append(
+                    Issue.of(tok.line, Text.of(N_("unexpected {token}; ignored"), token=f"'{tok.plain or '}'}'"))
+                )
                 self.next()
                 continue
             start = self.pos
             try:
                 nodes.append(self.command())
             except SyntaxProblem as e:
-                self.issues.append(Issue(e.line, e.message))
+                self.issues.append(Issue.of(e.line, e.message))
                 self.depth = 0
                 self.pos = max(self.pos, start + 1)
                 self.resync()
@@ -271,14 +286,16 @@ class _Parser:
         while True:
             tok = self.lines(nodes)
             if tok.kind is Tok.EOF:
-                self.issues.append(Issue(line, f"{what} is not closed before the end of the file"))
+                self.issues.append(
+                    Issue.of(line, Text.of(N_("{what} is not closed before the end of the file"), what=what))
+                )
                 return tuple(nodes), None
             word = tok.plain
             if word in stops:
                 self.next()
                 return tuple(nodes), word
             if tok.kind is Tok.RBRACE or word in _STOP_WORDS:
-                raise SyntaxProblem(tok.line, f"unexpected '{word or '}'}' in {what}")
+                raise SyntaxProblem(tok.line, Text.of(UNEXPECTED_IN, token=f"'{word or '}'}'", what=what))
             nodes.append(self.command())
 
     def brace_body(self, what: str, line: int) -> tuple[Node, ...]:
@@ -286,18 +303,23 @@ class _Parser:
         self.skip_newlines()
         tok = self.next()
         if tok.kind is not Tok.LBRACE:
-            raise SyntaxProblem(tok.line, f"{what}: expected '{{'")
+            raise SyntaxProblem(tok.line, Text.of(EXPECTED, what=what, token="'{'"))
         nodes: list[Node] = []
         while True:
             tok = self.lines(nodes)
             if tok.kind is Tok.EOF:
-                self.issues.append(Issue(line, f"{what}: '{{' is not closed before the end of the file"))
+                self.issues.append(
+                    Issue.of(
+                        line,
+                        Text.of(N_("{what}: {token} is not closed before the end of the file"), what=what, token="'{'"),
+                    )
+                )
                 return tuple(nodes)
             if tok.kind is Tok.RBRACE:
                 self.next()
                 return tuple(nodes)
             if tok.plain in _STOP_WORDS:
-                raise SyntaxProblem(tok.line, f"unexpected '{tok.plain}' in {what}")
+                raise SyntaxProblem(tok.line, Text.of(UNEXPECTED_IN, token=f"'{tok.plain}'", what=what))
             nodes.append(self.command())
 
     # -- commands ----------------------------------------------------------
@@ -307,7 +329,9 @@ class _Parser:
         self.depth += 1
         try:
             if self.depth > MAX_NESTING:
-                raise SyntaxProblem(tok.line, f"blocks nested deeper than {MAX_NESTING} levels")
+                raise SyntaxProblem(
+                    tok.line, Text.of(N_("blocks nested deeper than {depth} levels"), depth=MAX_NESTING)
+                )
             if tok.kind is Tok.LBRACE:
                 return Block(self.brace_body("block", tok.line), tok.line)
             word = tok.plain
@@ -340,7 +364,7 @@ class _Parser:
             tok = tokens[pos]
         self.pos = pos
         if tok.kind is Tok.LBRACE:
-            raise SyntaxProblem(tok.line, "unexpected '{'")
+            raise SyntaxProblem(tok.line, Text.of(N_("unexpected {token}"), token="'{'"))
         return simple_node(tuple(words), line)
 
     def if_(self) -> If:
@@ -366,17 +390,17 @@ class _Parser:
         tok = self.next()
         name = tok.plain
         if name is None:
-            raise SyntaxProblem(tok.line, "for: expected a variable name")
+            raise SyntaxProblem(tok.line, Text.of(N_("for: expected a variable name")))
         tok = self.next()
         if tok.plain != "in":
-            raise SyntaxProblem(tok.line, "for: expected 'in'")
+            raise SyntaxProblem(tok.line, Text.of(EXPECTED, what="for", token="'in'"))
         items: list[Word] = []
         while self.peek().kind is Tok.WORD:
             items.append(self.next().word)
         self.skip_separators()
         tok = self.next()
         if tok.plain != "do":
-            raise SyntaxProblem(tok.line, "for: expected 'do'")
+            raise SyntaxProblem(tok.line, Text.of(EXPECTED, what="for", token="'do'"))
         body, _ = self.body_until(_DONE, "for", line)
         return For(name, tuple(items), body, line)
 
@@ -395,7 +419,7 @@ class _Parser:
         tok = self.next()
         name = tok.plain
         if name is None:
-            raise SyntaxProblem(tok.line, "function: expected a name")
+            raise SyntaxProblem(tok.line, Text.of(N_("function: expected a name")))
         return Function(name, self.brace_body(f"function {name}", line), line)
 
     def menu(self) -> Menu:
@@ -409,7 +433,7 @@ class _Parser:
             self.skip_newlines()
             if self.peek().kind is not Tok.LBRACE:
                 self.pos = nxt
-                raise SyntaxProblem(tok.line, f"{kind}: expected '{{'")
+                raise SyntaxProblem(tok.line, Text.of(EXPECTED, what=kind, token="'{'"))
         words = tuple(args)
         return Menu(kind, words, self.brace_body(kind, tok.line), tok.line, simple_node(words, tok.line))
 
@@ -460,7 +484,7 @@ def _parse(text: str) -> Script:
     try:
         tokens, lex_issues = scan(text)
         parser = _Parser(tokens)
-        parser.issues.extend(Issue(i.line, i.message) for i in lex_issues)
+        parser.issues.extend(Issue(i.line, i.message, i.template) for i in lex_issues)
         body = parser.top()
     finally:
         if paused:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bootd.model import Record, Resource, _set, record
+from bootd.model import Record, Resource, Text, _set, record
 
 if TYPE_CHECKING:
     from bootd.parsers.grub.parser import Node
@@ -78,7 +78,14 @@ class Limits(Record):
 
 
 class Halt(Exception):
-    """A limit was reached: stop running scripts."""
+    """A limit was reached: stop running scripts.  The message is a
+    :class:`Text` (made only when a limit is reached); it keeps its template
+    as an error made with ``BootdError.of`` does, for the diagnostic that names it."""
+
+    def __init__(self, message: Text) -> None:
+        super().__init__(message.text)
+        self.template = message.template
+        self.template_args = message.args
 
 
 class BreakLoop(Exception):

@@ -50,8 +50,8 @@ from collections.abc import Sequence
 from pathlib import PurePosixPath
 from typing import Protocol
 
-from bootd.model import Severity
-from bootd.parsers.grub.budget import Meter
+from bootd.model import N_, Severity, Text
+from bootd.parsers.grub.budget import CPU_USED_UP, Meter
 from bootd.parsers.grub.devices import Target
 from bootd.parsers.grub.expand import expand_word
 from bootd.parsers.grub.lexer import Lit, Var, Word
@@ -72,7 +72,7 @@ class Interpreter(Protocol):
 
     def locate(self, text: str) -> tuple[Target, str]: ...
 
-    def warn(self, message: str, *, severity: Severity = ..., once: bool = ...) -> None: ...
+    def warn(self, message: str | Text, *, severity: Severity = ..., once: bool = ...) -> None: ...
 
 
 MAX_MATCHES = 1024
@@ -94,7 +94,7 @@ def _check_cpu(it: Interpreter) -> None:
     """Stop the script when its CPU time is used up (a pattern can do much
     file work inside one command, between two of the interpreter's checks)."""
     if time.process_time() > it.cpu_deadline:
-        raise Halt(f"stopped after {it.limits.cpu_seconds:g} s of CPU (cpu_seconds); later entries are missing")
+        raise Halt(Text.of(CPU_USED_UP, seconds=f"{it.limits.cpu_seconds:g}"))
 
 
 def has_wildcard(args: Sequence[str]) -> bool:
@@ -296,8 +296,15 @@ def match(it: Interpreter, text: str) -> list[str] | None:
             break
     if capped:
         it.warn(
-            f"{_unescape(text)[:200]}: wildcard expansion stopped at {MAX_MATCHES} names or "
-            f"{MAX_LISTINGS} directories (MAX_MATCHES, MAX_LISTINGS); the rest are left out",
+            Text.of(
+                N_(
+                    "{pattern}: wildcard expansion stopped at {names} names or {directories} directories "
+                    "(MAX_MATCHES, MAX_LISTINGS); the rest are left out"
+                ),
+                pattern=_unescape(text)[:200],
+                names=MAX_MATCHES,
+                directories=MAX_LISTINGS,
+            ),
             once=True,
         )
     return found or None

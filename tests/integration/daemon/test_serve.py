@@ -19,6 +19,7 @@ from bootd.dbus.client import BootdClient
 from bootd.errors import InvalidArgument, NotFound, ResourceError
 from tests.integration.daemon.conftest import set_config
 from tests.integration.daemon.helpers import ROOT, DaemonProcess, Entry, MachineDevice, PrivateBus, busctl, make_machine
+from tests.unit.core.test_argparse_languages import env_for, locale_dir  # noqa: F401  # a fixture
 
 OPT = "/org/bootd/options/sdb1/bls/rescue"
 MGR = ("org.bootd", "/org/bootd", "org.bootd.Manager1")
@@ -341,3 +342,29 @@ def test_cli_settings_with_a_password(serve: DaemonProcess, system_bus: PrivateB
     r = bootd("settings", "set", "timeout", "4", password="hunter2")
     assert r.returncode == 0 and r.stdout.strip() == "timeout = 4", r.stderr
     assert bootd("settings", "get", "timeout").stdout.strip() == "4"
+
+
+@pytest.mark.parametrize(
+    ("lang", "said"),
+    [("de_DE.UTF-8", "ein anderer Daemon besitzt bereits org.bootd"), ("zh_CN.UTF-8", "另一个守护进程已在")],
+)
+def test_a_second_daemon_says_the_name_is_taken_in_its_language(
+    serve: DaemonProcess,
+    system_bus: PrivateBus,
+    machine: Path,
+    tmp_path: Path,
+    locale_dir: Path,  # noqa: F811
+    lang: str,
+    said: str,
+) -> None:
+    argv = ["serve", "--bus", system_bus.address, "--sandbox", str(machine), "--state-dir", str(tmp_path / "second")]
+    r = subprocess.run(
+        [sys.executable, "-m", "bootd", *argv],
+        capture_output=True,
+        text=True,
+        env=env_for(lang, locale_dir),
+        cwd=ROOT,
+        timeout=60,
+    )
+    assert r.returncode != 0
+    assert said in r.stderr and "already owns" not in r.stderr, r.stderr

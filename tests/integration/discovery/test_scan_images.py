@@ -17,6 +17,7 @@ from bootd.parsers import ParseContext
 from bootd.platform import Platform
 from tests.integration.discovery import helpers as h
 from tests.integration.discovery.conftest import IMAGE_KINDS, title_of
+from tests.unit.core.test_argparse_languages import env_for, locale_dir  # noqa: F401  # a fixture
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -96,7 +97,7 @@ async def test_not_a_filesystem_is_skipped_with_a_message(tmp_path: Path, platfo
     junk = tmp_path / "junk.img"
     junk.write_bytes(os.urandom(1 << 20))
     messages: list[str] = []
-    async with mounted_sources(platform, [junk], status=lambda sev, msg: messages.append(msg)) as views:
+    async with mounted_sources(platform, [junk], status=lambda sev, msg: messages.append(str(msg))) as views:
         assert views == []
     assert any("no filesystem" in m for m in messages)
     # the message names the file the user gave, not the loop device it was attached on
@@ -142,3 +143,32 @@ def test_bootd_scan_block_device_as_a_subprocess(images: dict[str, Path], loops:
     assert [d["id"] for d in data["devices"]] == [f"{loop.name}p1"]
     assert not [line for line in Path("/proc/self/mountinfo").read_text().splitlines() if f" {node} " in line]
     assert Path(f"/sys/block/{loop.name}/loop/backing_file").exists(), "a loop device bootd did not make was detached"
+
+
+@pytest.mark.root
+@pytest.mark.parametrize(
+    ("lang", "said"),
+    [("de_DE.UTF-8", "kein Dateisystem gefunden; übersprungen"), ("zh_CN.UTF-8", "未找到文件系统；已跳过")],
+)
+def test_bootd_scan_says_why_it_skips_an_image_in_its_language(
+    tmp_path: Path,
+    udev: None,
+    locale_dir: Path,  # noqa: F811
+    lang: str,
+    said: str,
+) -> None:
+    junk = tmp_path / "junk.img"
+    junk.write_bytes(os.urandom(1 << 20))
+    loops_before = _loop_names()
+    r = subprocess.run(
+        [sys.executable, "-m", "bootd", "scan", str(junk)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env=env_for(lang, locale_dir),
+    )
+    assert f"bootd scan: {junk}" in r.stderr and said in r.stderr, r.stderr
+    assert "no filesystem found" not in r.stderr, r.stderr
+    assert _loop_names() == loops_before

@@ -6,18 +6,32 @@ with the real catalogues (ui/po and bootd/po as written)."""
 
 from __future__ import annotations
 
+import asyncio
+import signal
+import subprocess
+import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from dbus_fast import Message, MessageType
 
-from bootd import errors
+from bootd import errors, settings
 from bootd.dbus.gate import reply_error
 from bootd.dbus.reply_errors import error_from_reply
+from bootd.discovery.mounts import Mounter
+from bootd.discovery.scanner import _source_label
 from bootd.loader.resources import find_device
 from bootd.model import MAX_TEXT_ARGS, N_, Resource, Text
+from bootd.platform import parse_pool
+from bootd.platform.block import BlockDevice
+from bootd.platform.machine import load_machine
+from bootd.platform.run import RecordingRunner
+from bootd.platform.sandbox_block import SandboxBlock
+from bootd.platform.sockets import network_error
 from bootd.settings_types import _proxy
-from tests.unit.ui.test_translations import catalogue
+from tests.unit.core.test_argparse_languages import env_for, locale_dir  # noqa: F401  # a fixture
+from tests.unit.ui.test_translations import ROOT, catalogue
 from ui.controllers.edit import parse_resource
 
 
@@ -110,3 +124,86 @@ def test_a_rarer_settings_validator_is_translated(folder: str) -> None:
     assert str(info.value) == "network.proxy must be an http:// or https:// URL, not 'ftp://x'"
     said = Text.of_error(info.value).translated(_in("de", folder))
     assert said == "network.proxy muss eine http://- oder https://-URL sein, nicht 'ftp://x'"
+
+
+def _mount_refusal(tmp_path: Path, fstype: str) -> errors.MountError:
+    machine = tmp_path / "machine"
+    machine.mkdir(parents=True)
+    (machine / "machine.toml").write_text('[machine]\narch = "x86_64"\nfirmware = "bios"\n')
+    block = SandboxBlock(load_machine(machine), RecordingRunner(), tmp_path / "state")
+    with pytest.raises(errors.MountError) as info:
+        asyncio.run(Mounter(block, tmp_path / "mnt").mount(BlockDevice(name="sdb2", fstype=fstype)))
+    return info.value
+
+
+@pytest.mark.parametrize("folder", ["ui", "bootd"])
+def test_a_mount_refusal_in_the_status_line_and_the_scanners_report_is_translated(tmp_path: Path, folder: str) -> None:
+    e = _mount_refusal(tmp_path, "swap")
+    assert str(e) == "sdb2: swap is not a filesystem bootd can read"
+    status = Text.of(N_("{device}: {error}"), device="sdb2", error=e)  # the daemon's status line
+    assert status.translated(_in("de", folder)) == "sdb2: sdb2: swap ist kein Dateisystem, das bootd lesen kann"
+    assert status.translated(_in("zh_CN", folder)) == "sdb2：sdb2：swap 不是 bootd 能读取的文件系统"
+    where = _source_label(Path("disk.img"), "/dev/loop9p2", "/dev/loop9")
+    report = Text.of(N_("{where}: {error}; skipped"), where=where, error=_mount_refusal(tmp_path / "2", ""))
+    assert report.text == "disk.img partition 2 (/dev/loop9p2): sdb2: no filesystem found; skipped"
+    assert report.translated(_in("de", folder)) == (
+        "disk.img Partition 2 (/dev/loop9p2): sdb2: kein Dateisystem gefunden; übersprungen"
+    )
+    assert report.translated(_in("zh_CN", folder)) == "disk.img 第 2 分区（/dev/loop9p2）：sdb2：未找到文件系统；已跳过"
+
+
+@pytest.mark.parametrize("folder", ["ui", "bootd"])
+def test_an_unreadable_settings_file_says_why_around_the_librarys_words(tmp_path: Path, folder: str) -> None:
+    p = settings.Paths(tmp_path)
+    p.main.parent.mkdir(parents=True)
+    p.main.write_text("timeout = = 3\n")
+    warnings: list[Text] = []
+    settings.load(p, warn=warnings.append)
+    w = warnings[0]
+    assert w.text.startswith(f"settings file {p.main} is unreadable (not valid TOML: ")
+    de = w.translated(_in("de", folder))
+    assert de.startswith(f"Einstellungsdatei {p.main} ist nicht lesbar (kein gültiges TOML: "), de
+    zh = w.translated(_in("zh_CN", folder))
+    assert "不是有效的 TOML：" in zh, zh
+
+
+@pytest.mark.parametrize("folder", ["ui", "bootd"])
+def test_the_platforms_fetch_command_and_parse_worker_errors_are_translated(folder: str) -> None:
+    refused = network_error("http://10.0.0.1/boot.cfg", ConnectionRefusedError(111, "Connection refused"), 5.0)
+    assert str(refused) == "cannot fetch http://10.0.0.1/boot.cfg: connection refused"
+    assert Text.of_error(refused).translated(_in("de", folder)) == (
+        "http://10.0.0.1/boot.cfg kann nicht geholt werden: Verbindung abgewiesen"
+    )
+    failed = errors.CommandError(["ipmitool", "chassis", "bootdev", "disk"], 1)
+    assert str(failed) == "ipmitool failed: exit status 1"
+    assert Text.of_error(failed).translated(_in("zh_CN", folder)) == "ipmitool 失败：退出状态 1"
+    said = errors.CommandError(["ipmitool"], 1, "", "Error: Unable to establish IPMI v2 / RMCP+ session\n")
+    assert Text.of_error(said).translated(_in("de", folder)) == (
+        "ipmitool fehlgeschlagen: Error: Unable to establish IPMI v2 / RMCP+ session"
+    ), "the tool's own words stay as they are"
+    stop = parse_pool._death(-signal.SIGKILL, parse_pool.WorkerLimits())
+    assert stop.text == "its parser was killed (SIGKILL); its options are not shown"
+    assert (
+        stop.translated(_in("de", folder)) == "sein Parser wurde beendet (SIGKILL); seine Optionen werden nicht gezeigt"
+    )
+
+
+@pytest.mark.parametrize(
+    ("lang", "said"), [("de_DE.UTF-8", "ist keine Sandbox-Maschine"), ("zh_CN.UTF-8", "不是沙箱机器")]
+)
+def test_bootd_serve_says_a_wrong_sandbox_machine_in_its_language(
+    tmp_path: Path,
+    locale_dir: Path,  # noqa: F811
+    lang: str,
+    said: str,
+) -> None:
+    r = subprocess.run(
+        [sys.executable, "-m", "bootd", "serve", "--bus", f"unix:path={tmp_path}/nobus", "--sandbox", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        env=env_for(lang, locale_dir),
+        cwd=ROOT,
+        timeout=60,
+    )
+    assert r.returncode != 0
+    assert f"bootd serve: {tmp_path} {said}" in r.stderr and "is not a sandbox machine" not in r.stderr, r.stderr
