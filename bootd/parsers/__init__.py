@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 
 from bootd.model import N_, BootOption, Device, Diagnostic, ParseResult, Record, Severity, Source, record
+from bootd.parsers import paths
 from bootd.parsers._text import Finder
 from bootd.parsers.view import DeviceView
 
@@ -78,31 +79,13 @@ def _paths(directories: tuple[str, ...], names: tuple[str, ...]) -> tuple[str, .
 # against them without importing the parser (tests/unit/core/test_registry.py
 # checks them against the parsers' own tables).  GRUB has none: it looks in
 # every EFI vendor directory and more, and runs on every device.
-_SYSLINUX_DIRS = (
-    "/boot/isolinux",
-    "/isolinux",
-    "/boot/syslinux",
-    "/boot/extlinux",
-    "/extlinux",
-    "/syslinux",
-    "/",
-    "/boot",
-    "/EFI/BOOT",
-)
 CLAIMS: Mapping[Source, tuple[str, ...]] = {
     # type #1 entry directories, then the type #2 (unified kernel image) ones
-    Source.BLS: ("/loader/entries", "/boot/loader/entries", "/EFI/Linux", "/boot/EFI/Linux"),
-    Source.SYSLINUX: _paths(_SYSLINUX_DIRS, ("isolinux.cfg", "extlinux.conf", "syslinux.cfg")),
-    Source.YABOOT: (
-        "/yaboot.conf",
-        "/yaboot.cnf",
-        "/etc/yaboot.conf",
-        "/etc/yaboot.cnf",
-        "/suseboot/yaboot.cnf",
-        "/boot/etc/yaboot.conf",
-    ),
-    Source.KBOOT: ("/etc/kboot.conf", "/kboot.conf", "/boot/kboot.conf"),
-    Source.PETITBOOT: ("/boot/petitboot.conf", "/petitboot.conf"),
+    Source.BLS: paths.BLS_DIRECTORIES + paths.UKI_DIRECTORIES,
+    Source.SYSLINUX: _paths(paths.SYSLINUX_DIRS, paths.SYSLINUX_NAMES),
+    Source.YABOOT: paths.YABOOT_PATHS,
+    Source.KBOOT: paths.KBOOT_PATHS,
+    Source.PETITBOOT: paths.PETITBOOT_PATHS,
 }
 
 

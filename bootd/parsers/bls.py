@@ -33,7 +33,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import PurePosixPath
 
 from bootd.model import N_, BootOption, Diagnostic, ParseResult, Record, Resource, Severity, Source, record
-from bootd.parsers import ParseContext, uki
+from bootd.parsers import ParseContext, paths, uki
 from bootd.parsers._bls_entry import BlsEntry, parse_entry, sort_entries, split_kv
 from bootd.parsers._glob import GlobTooLong, Matcher, compile_glob
 from bootd.parsers._pe import PeError
@@ -42,7 +42,7 @@ from bootd.parsers.view import DeviceView, ViewError, normalize
 
 _set = object.__setattr__
 
-DIRECTORIES: tuple[str, ...] = ("/loader/entries", "/boot/loader/entries")
+DIRECTORIES: tuple[str, ...] = paths.BLS_DIRECTORIES
 LOADER_CONF: tuple[str, ...] = ("/loader/loader.conf", "/boot/loader/loader.conf")
 GRUBENV: tuple[str, ...] = ("/grub2/grubenv", "/boot/grub2/grubenv", "/grub/grubenv", "/boot/grub/grubenv")
 MAX_ENTRIES = 4096

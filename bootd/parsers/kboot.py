@@ -14,12 +14,12 @@ from __future__ import annotations
 from dataclasses import replace
 
 from bootd.model import N_, BootOption, Diagnostic, ParseResult, Resource, Severity, Source
-from bootd.parsers import ParseContext
+from bootd.parsers import ParseContext, paths
 from bootd.parsers._devpath import is_linux_device, on_partition, split_node
 from bootd.parsers._text import first_config, lines_of
 from bootd.parsers.view import DeviceView
 
-CONFIG_PATHS: tuple[str, ...] = ("/etc/kboot.conf", "/kboot.conf", "/boot/kboot.conf")
+CONFIG_PATHS: tuple[str, ...] = paths.KBOOT_PATHS
 GLOBALS = {"default", "timeout", "message", "delay", "prompt"}
 
 

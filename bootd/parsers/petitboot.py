@@ -60,13 +60,13 @@ from bootd.model import (
     Text,
     record,
 )
-from bootd.parsers import ParseContext
+from bootd.parsers import ParseContext, paths
 from bootd.parsers._text import note_not_regular, read_config
 from bootd.parsers.view import DeviceView, normalize
 
 _set = object.__setattr__
 
-CONFIG_PATHS: tuple[str, ...] = ("/boot/petitboot.conf", "/petitboot.conf")
+CONFIG_PATHS: tuple[str, ...] = paths.PETITBOOT_PATHS
 KEYWORDS: tuple[str, ...] = ("name", "image", "initrd", "args", "dtb", "description", "default", "dev_description")
 _GLOBALS = ("default", "dev_description")
 _PARAMS = ("image", "initrd", "args", "dtb", "description")

@@ -41,7 +41,7 @@ from dataclasses import replace
 from pathlib import PurePosixPath
 
 from bootd.model import N_, BootOption, Diagnostic, ParseResult, Resource, Severity, Text
-from bootd.parsers import ParseContext
+from bootd.parsers import ParseContext, paths
 from bootd.parsers._syslinux_entries import ext, implicit, safe_build
 from bootd.parsers._syslinux_reader import (
     MAX_INCLUDE_DEPTH,
@@ -74,18 +74,8 @@ __all__ = [
 ]
 
 
-CONFIG_DIRS: tuple[str, ...] = (
-    "/boot/isolinux",
-    "/isolinux",
-    "/boot/syslinux",
-    "/boot/extlinux",
-    "/extlinux",
-    "/syslinux",
-    "/",
-    "/boot",
-    "/EFI/BOOT",
-)
-CONFIG_NAMES: tuple[str, ...] = ("isolinux.cfg", "extlinux.conf", "syslinux.cfg")
+CONFIG_DIRS: tuple[str, ...] = paths.SYSLINUX_DIRS
+CONFIG_NAMES: tuple[str, ...] = paths.SYSLINUX_NAMES
 
 
 def _find_label(labels: list[Label], name: str, *, menu: bool = False) -> int | None:

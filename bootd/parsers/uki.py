@@ -38,7 +38,7 @@ from collections.abc import Sequence
 from pathlib import PurePosixPath
 
 from bootd.model import N_, BootOption, Diagnostic, Record, Resource, Severity, Source, record
-from bootd.parsers import ParseContext, _pe
+from bootd.parsers import ParseContext, _pe, paths
 from bootd.parsers._bls_entry import BlsEntry, parse_entry
 from bootd.parsers._text import Finder
 from bootd.parsers.view import DeviceView, ViewError, normalize
@@ -47,7 +47,7 @@ _set = object.__setattr__
 
 log = logging.getLogger(__name__)
 
-DIRECTORIES: tuple[str, ...] = ("/EFI/Linux", "/boot/EFI/Linux")
+DIRECTORIES: tuple[str, ...] = paths.UKI_DIRECTORIES
 MAX_IMAGES = 256
 """The most images read from one directory."""
 MAX_TEXT_BYTES = 64 * 1024

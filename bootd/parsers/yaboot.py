@@ -21,19 +21,12 @@ import re
 from dataclasses import dataclass, field, replace
 
 from bootd.model import N_, BootOption, Diagnostic, ParseResult, Resource, Severity, Source, Text
-from bootd.parsers import ParseContext
+from bootd.parsers import ParseContext, paths
 from bootd.parsers._devpath import is_linux_device, on_partition, split_node
 from bootd.parsers._text import first_config, lines_of
 from bootd.parsers.view import DeviceView
 
-CONFIG_PATHS: tuple[str, ...] = (
-    "/yaboot.conf",
-    "/yaboot.cnf",
-    "/etc/yaboot.conf",
-    "/etc/yaboot.cnf",
-    "/suseboot/yaboot.cnf",
-    "/boot/etc/yaboot.conf",
-)
+CONFIG_PATHS: tuple[str, ...] = paths.YABOOT_PATHS
 FLAGS = {"read-only", "read-write", "single-key", "restricted", "nonvram", "enablecdboot", "enableofboot"}
 _IMAGE_KEY = re.compile(r"^image(?:\[(?P<arch>\w+)\])?$")
 _DEVPATH = re.compile(r"^(?:(?P<dev>[^,]*?):)?(?:(?P<part>\d+),)?(?P<path>/.*)$")
