@@ -52,18 +52,26 @@ def test_bootd_scan_prints_diagnostics_in_its_language(
     lang: str,
     said: str,
 ) -> None:
-    (tmp_path / "syslinux.cfg").write_text(CONFIG)
+    stderr = _scan_stderr(tmp_path, CONFIG, lang, locale_dir)
+    assert f"TIMEOUT 'soon' {said}" in stderr and "is not a number" not in stderr, stderr
+
+
+def _scan_stderr(tmp_path: Path, config: str, lang: str, locales: Path, name: str = "syslinux.cfg") -> str:
+    """What ``bootd scan`` of a directory holding ``config`` at ``name`` (and a
+    kernel) prints on stderr in ``lang``."""
+    (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+    (tmp_path / name).write_text(config)
     (tmp_path / "vmlinuz").write_bytes(b"kernel")
     r = subprocess.run(
         [sys.executable, "-m", "bootd", "scan", str(tmp_path)],
         capture_output=True,
         text=True,
-        env=env_for(lang, locale_dir),
+        env=env_for(lang, locales),
         cwd=ROOT,
         timeout=60,
     )
     assert r.returncode == 0, r.stderr
-    assert f"TIMEOUT 'soon' {said}" in r.stderr and "is not a number" not in r.stderr, r.stderr
+    return r.stderr
 
 
 INFO_CONFIG = (
@@ -105,18 +113,8 @@ def test_bootd_scan_prints_info_diagnostics_in_its_language(
     lang: str,
     said: str,
 ) -> None:
-    (tmp_path / "syslinux.cfg").write_text(INFO_CONFIG)
-    (tmp_path / "vmlinuz").write_bytes(b"kernel")
-    r = subprocess.run(
-        [sys.executable, "-m", "bootd", "scan", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        env=env_for(lang, locale_dir),
-        cwd=ROOT,
-        timeout=60,
-    )
-    assert r.returncode == 0, r.stderr
-    assert said in r.stderr and "skipped" not in r.stderr, r.stderr
+    stderr = _scan_stderr(tmp_path, INFO_CONFIG, lang, locale_dir)
+    assert said in stderr and "skipped" not in stderr, stderr
 
 
 GRUB_CONFIG = """set default=missing
@@ -165,19 +163,8 @@ def test_bootd_scan_prints_grubs_diagnostics_in_its_language(
     lang: str,
     said: str,
 ) -> None:
-    (tmp_path / "boot" / "grub").mkdir(parents=True)
-    (tmp_path / "boot" / "grub" / "grub.cfg").write_text(GRUB_CONFIG)
-    (tmp_path / "vmlinuz").write_bytes(b"kernel")
-    r = subprocess.run(
-        [sys.executable, "-m", "bootd", "scan", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        env=env_for(lang, locale_dir),
-        cwd=ROOT,
-        timeout=60,
-    )
-    assert r.returncode == 0, r.stderr
-    assert said in r.stderr and "starts another boot loader" not in r.stderr, r.stderr
+    stderr = _scan_stderr(tmp_path, GRUB_CONFIG, lang, locale_dir, name="boot/grub/grub.cfg")
+    assert said in stderr and "starts another boot loader" not in stderr, stderr
 
 
 @pytest.mark.parametrize("folder", ["ui", "bootd"])
